@@ -1,0 +1,356 @@
+"""ARM template expressions: tokenizer, parser and evaluator.
+
+Grammar (as ARM implements it)::
+
+    expression := primary ( '.' IDENT | '[' expression ']' )*
+    primary    := STRING | NUMBER | IDENT [ '.' IDENT ] '(' [ expression (',' expression)* ] ')'
+                | 'true' | 'false' | 'null'
+
+Strings are single-quoted with ``''`` as the escaped quote. A JSON string is an expression when it
+starts with ``[`` and ends with ``]``; a leading ``[[`` escapes a literal ``[``.
+
+The evaluator is shared by the template engine and the policy condition evaluator; each supplies
+a context (parameters, variables, ``field()``...) through :class:`Context`.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any, Callable
+
+from ..errors import ExpressionError
+from ..values import Unknown
+
+# --- AST -------------------------------------------------------------------------------------------
+
+
+class Node:
+    __slots__ = ()
+
+
+class Lit(Node):
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"Lit({self.value!r})"
+
+
+class Call(Node):
+    __slots__ = ("name", "args", "text")
+
+    def __init__(self, name: str, args: list[Node], text: str) -> None:
+        self.name = name  # lower-case; "ns.fn" for user-defined functions
+        self.args = args
+        self.text = text  # source text of this call, for reasons and errors
+
+    def __repr__(self) -> str:
+        return f"Call({self.name}, {self.args!r})"
+
+
+class Member(Node):
+    __slots__ = ("obj", "name")
+
+    def __init__(self, obj: Node, name: str) -> None:
+        self.obj = obj
+        self.name = name
+
+
+class Index(Node):
+    __slots__ = ("obj", "index")
+
+    def __init__(self, obj: Node, index: Node) -> None:
+        self.obj = obj
+        self.index = index
+
+
+# --- tokenizer / parser ----------------------------------------------------------------------------
+
+_TOKENS = re.compile(
+    r"\s*(?:"
+    r"(?P<str>'(?:[^']|'')*')"
+    r"|(?P<num>-?\d+(?:\.\d+)?)"
+    r"|(?P<ident>[A-Za-z_$][A-Za-z0-9_$]*)"
+    r"|(?P<punct>[()\[\],.])"
+    r")"
+)
+
+
+def _tokenize(text: str) -> list[tuple[str, Any, int]]:
+    tokens: list[tuple[str, Any, int]] = []
+    pos = 0
+    n = len(text)
+    while pos < n:
+        if text[pos].isspace():
+            pos += 1
+            continue
+        m = _TOKENS.match(text, pos)
+        if not m or m.end() == pos:
+            if text[pos] == "'":
+                raise ExpressionError("unterminated string literal", text)
+            raise ExpressionError(f"unexpected character {text[pos]!r} at position {pos}", text)
+        kind = m.lastgroup
+        assert kind is not None
+        raw = m.group(kind)
+        start = m.start(kind)
+        if kind == "str":
+            tokens.append(("str", raw[1:-1].replace("''", "'"), start))
+        elif kind == "num":
+            tokens.append(("num", float(raw) if "." in raw else int(raw), start))
+        else:
+            tokens.append((kind, raw, start))
+        pos = m.end()
+    tokens.append(("end", None, n))
+    return tokens
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = _tokenize(text)
+        self.i = 0
+
+    def peek(self) -> tuple[str, Any, int]:
+        return self.tokens[self.i]
+
+    def take(self) -> tuple[str, Any, int]:
+        tok = self.tokens[self.i]
+        self.i += 1
+        return tok
+
+    def expect(self, value: str) -> None:
+        kind, val, pos = self.take()
+        if kind != "punct" or val != value:
+            found = "end of expression" if kind == "end" else repr(val)
+            raise ExpressionError(f"expected {value!r} but found {found} at position {pos}", self.text)
+
+    def parse(self) -> Node:
+        node = self.expression(0)
+        kind, val, pos = self.peek()
+        if kind != "end":
+            raise ExpressionError(f"unexpected {val!r} at position {pos}", self.text)
+        return node
+
+    def expression(self, depth: int) -> Node:
+        if depth > 200:
+            raise ExpressionError("expression nested too deeply", self.text)
+        node = self.primary(depth)
+        while True:
+            kind, val, _ = self.peek()
+            if kind == "punct" and val == ".":
+                self.take()
+                k2, name, p2 = self.take()
+                if k2 != "ident":
+                    raise ExpressionError(f"expected a property name after '.' at position {p2}", self.text)
+                node = Member(node, name)
+            elif kind == "punct" and val == "[":
+                self.take()
+                idx = self.expression(depth + 1)
+                self.expect("]")
+                node = Index(node, idx)
+            else:
+                return node
+
+    def primary(self, depth: int) -> Node:
+        kind, val, pos = self.take()
+        if kind == "str" or kind == "num":
+            return Lit(val)
+        if kind == "ident":
+            name = val
+            nk, nv, _ = self.peek()
+            # namespace.function( ... ) for user-defined functions
+            if nk == "punct" and nv == "." and self.tokens[self.i + 1][0] == "ident" \
+                    and self.tokens[self.i + 2][:2] == ("punct", "("):
+                self.take()
+                name = f"{name}.{self.take()[1]}"
+                nk, nv, _ = self.peek()
+            if nk == "punct" and nv == "(":
+                self.take()
+                args: list[Node] = []
+                if self.peek()[:2] != ("punct", ")"):
+                    while True:
+                        args.append(self.expression(depth + 1))
+                        if self.peek()[:2] == ("punct", ","):
+                            self.take()
+                            continue
+                        break
+                end = self.peek()[2]
+                self.expect(")")
+                return Call(name.lower(), args, self.text[pos:end + 1])
+            low = name.lower()
+            if low == "true":
+                return Lit(True)
+            if low == "false":
+                return Lit(False)
+            if low == "null":
+                return Lit(None)
+            raise ExpressionError(f"'{name}' at position {pos} is not a function call", self.text)
+        if kind == "end":
+            raise ExpressionError("expression ends unexpectedly", self.text)
+        raise ExpressionError(f"unexpected {val!r} at position {pos}", self.text)
+
+
+@lru_cache(maxsize=65536)
+def parse(text: str) -> Node:
+    """Parse the inside of ``[...]`` (without the brackets). Cached: templates repeat expressions."""
+    return _Parser(text).parse()
+
+
+def is_expression(value: Any) -> bool:
+    return isinstance(value, str) and len(value) >= 2 and value[0] == "[" and value[-1] == "]" \
+        and value[1] != "["
+
+
+def literal_or_expression(value: str) -> tuple[bool, str]:
+    """(True, inner text) for an expression, else (False, the literal string with ``[[`` unescaped)."""
+    if len(value) >= 2 and value[0] == "[":
+        if value[1] == "[":
+            return False, value[1:]
+        if value[-1] == "]":
+            return True, value[1:-1]
+    return False, value
+
+
+# --- evaluation ------------------------------------------------------------------------------------
+
+Function = Callable[..., Any]
+
+
+class Context:
+    """What an expression can see. Subclasses supply parameters(), variables() and the like.
+
+    ``functions`` maps lower-case names to ``(callable, lazy)``: a lazy function receives the
+    context and the argument nodes (``if``, ``and``, ``lambda``...), a strict one the context and
+    the evaluated arguments. Strict functions are not called with an Unknown argument: the
+    evaluator returns that Unknown instead, unless the function is listed in ``unknown_aware``.
+    """
+
+    functions: dict[str, tuple[Function, bool]] = {}
+    unknown_aware: frozenset[str] = frozenset()
+    depth: int = 0
+
+    def function(self, name: str) -> tuple[Function, bool] | None:
+        return self.functions.get(name)
+
+
+def evaluate(node: Node, ctx: Context) -> Any:
+    t = type(node)
+    if t is Lit:
+        return node.value  # type: ignore[attr-defined]
+    if t is Call:
+        return _call(node, ctx)  # type: ignore[arg-type]
+    if t is Member:
+        obj = evaluate(node.obj, ctx)  # type: ignore[attr-defined]
+        return member(obj, node.name)  # type: ignore[attr-defined]
+    if t is Index:
+        obj = evaluate(node.obj, ctx)  # type: ignore[attr-defined]
+        idx = evaluate(node.index, ctx)  # type: ignore[attr-defined]
+        return index(obj, idx)
+    raise ExpressionError(f"cannot evaluate {node!r}")
+
+
+def _call(node: Call, ctx: Context) -> Any:
+    entry = ctx.function(node.name)
+    if entry is None:
+        if "." in node.name:
+            raise ExpressionError(f"unknown user-defined function '{node.name}'", node.text)
+        raise ExpressionError(f"unknown function '{node.name}'", node.text)
+    fn, lazy = entry
+    if lazy:
+        return fn(ctx, node)
+    if node.name in _RECOVERING:
+        args = [_evaluate_recovering(a, ctx) for a in node.args]
+    else:
+        args = [evaluate(a, ctx) for a in node.args]
+    if node.name not in ctx.unknown_aware:
+        for a in args:
+            if type(a) is Unknown:
+                return a
+    try:
+        return fn(ctx, *args)
+    except ExpressionError as exc:
+        if exc.expression is None:
+            exc.expression = node.text
+        raise
+    except TypeError as exc:
+        raise ExpressionError(f"wrong arguments for '{node.name}': {exc}", node.text) from None
+    except (ValueError, IndexError, KeyError, ZeroDivisionError, OverflowError) as exc:
+        raise ExpressionError(f"'{node.name}' failed: {exc}", node.text) from None
+
+
+# Builders of objects and arrays keep going past a broken member: the error is reported once (see
+# Context.recovered) and only that member becomes unknown, as a property would in the template body.
+_RECOVERING = frozenset({"createobject", "createarray"})
+
+
+def _evaluate_recovering(node: Node, ctx: Context) -> Any:
+    try:
+        return evaluate(node, ctx)
+    except ExpressionError as exc:
+        if exc.expression is None and isinstance(node, Call):
+            exc.expression = node.text
+        recovered = getattr(ctx, "recovered", None)
+        if recovered is None:
+            raise
+        recovered.append(exc)
+        return Unknown(f"expression error: {exc}")
+
+
+def member(obj: Any, name: str) -> Any:
+    """``obj.name``: case-insensitive, as ARM resolves property names."""
+    if type(obj) is Unknown:
+        return obj
+    if isinstance(obj, dict):
+        if name in obj:
+            return obj[name]
+        low = name.lower()
+        for k, v in obj.items():
+            if k.lower() == low:
+                return v
+        missing = getattr(obj, "missing_member", None)
+        if missing is not None:
+            return missing(name)
+        raise ExpressionError(f"the language expression property '{name}' doesn't exist, "
+                              f"available properties are '{', '.join(obj)}'")
+    raise ExpressionError(f"cannot access property '{name}' of a {type_name(obj)}")
+
+
+def index(obj: Any, idx: Any) -> Any:
+    if type(obj) is Unknown:
+        return obj
+    if type(idx) is Unknown:
+        return idx
+    if isinstance(obj, list):
+        if isinstance(idx, bool) or not isinstance(idx, int):
+            raise ExpressionError(f"an array index must be an integer, not a {type_name(idx)}")
+        if idx < 0 or idx >= len(obj):
+            raise ExpressionError(f"the array index '{idx}' is out of bounds (length {len(obj)})")
+        return obj[idx]
+    if isinstance(obj, dict):
+        if not isinstance(idx, str):
+            raise ExpressionError(f"an object property name must be a string, not a {type_name(idx)}")
+        return member(obj, idx)
+    raise ExpressionError(f"cannot index a {type_name(obj)}")
+
+
+def type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "Boolean"
+    if isinstance(value, int):
+        return "Integer"
+    if isinstance(value, float):
+        return "Float"
+    if isinstance(value, str):
+        return "String"
+    if isinstance(value, list):
+        return "Array"
+    if isinstance(value, dict):
+        return "Object"
+    if isinstance(value, Unknown):
+        return "unknown value"
+    return type(value).__name__

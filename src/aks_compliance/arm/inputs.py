@@ -1,0 +1,315 @@
+"""Finding, recognising and loading ARM inputs.
+
+An input is a deployment template (paired with its parameter file), an ``az group export``
+template, resources as the REST API returns them (one, a list, or ``{"value": [...]}``), or a
+deployment resource with an inline template. Each file is read and parsed once; a broken file
+becomes an error diagnostic naming it and the scan goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..errors import InputError
+from ..jsonc import JsonDocument, escape_pointer_token, parse_json, read_text
+from ..resources import DEPLOYMENT_TYPE, Resource
+from ..values import Unknown
+from .context import DeploymentScope
+from .template import Declaration, Diagnostic, expand, rest_resource
+
+JSON_SUFFIXES = (".json", ".jsonc")
+
+
+@dataclass
+class InputFile:
+    path: str
+    sha256: str
+    kind: str  # template | parameters | resources | error
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "sha256": self.sha256, "kind": f"arm-{self.kind}"}
+
+
+@dataclass
+class ArmOptions:
+    paths: list[str] = field(default_factory=list)
+    parameter_files: list[str] = field(default_factory=list)  # FILE or TEMPLATE=FILE
+    parameters: dict[str, Any] = field(default_factory=dict)  # --arm-param NAME=VALUE
+    scope: DeploymentScope = field(default_factory=DeploymentScope)
+
+
+@dataclass
+class ArmScan:
+    inputs: list[InputFile] = field(default_factory=list)
+    resources: list[Resource] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    declarations: list[Declaration] = field(default_factory=list)
+    documents: dict[str, JsonDocument] = field(default_factory=dict)
+
+
+def classify(data: Any) -> str | None:
+    if isinstance(data, list):
+        return "resources"
+    if not isinstance(data, dict):
+        return None
+    schema = str(data.get("$schema", "")).lower()
+    if "deploymentparameters" in schema:
+        return "parameters"
+    if "deploymenttemplate" in schema:
+        return "template"
+    if "resources" in data and ("contentVersion" in data or "parameters" in data or "variables" in data
+                                or "outputs" in data or "languageVersion" in data):
+        return "template"
+    if isinstance(data.get("value"), list):
+        return "resources"
+    if isinstance(data.get("type"), str) and "/" in data["type"] and (
+            "id" in data or "properties" in data or "name" in data):
+        return "resources"
+    if isinstance(data.get("parameters"), dict) and "resources" not in data and all(
+            isinstance(v, dict) and ("value" in v or "reference" in v) for v in data["parameters"].values()):
+        return "parameters"
+    return None
+
+
+def discover(paths: Iterable[str]) -> tuple[list[Path], list[Diagnostic]]:
+    """Files to read: given files as they are, directories recursively (``.json``/``.jsonc``)."""
+    found: list[Path] = []
+    problems: list[Diagnostic] = []
+    seen: set[str] = set()
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            for root, dirs, files in os.walk(p, followlinks=False):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for f in sorted(files):
+                    if f.lower().endswith(JSON_SUFFIXES):
+                        fp = Path(root) / f
+                        key = os.path.normcase(os.path.abspath(fp))
+                        if key not in seen:
+                            seen.add(key)
+                            found.append(fp)
+        elif p.exists():
+            key = os.path.normcase(os.path.abspath(p))
+            if key not in seen:
+                seen.add(key)
+                found.append(p)
+        else:
+            problems.append(Diagnostic("error", "input path does not exist", str(p)))
+    return found, problems
+
+
+def parameter_partner(template: Path) -> Path | None:
+    """``X.json`` -> ``X.parameters.json`` beside it, if it exists."""
+    stem = template.name[: -len(template.suffix)] if template.suffix else template.name
+    candidate = template.with_name(f"{stem}.parameters{template.suffix or '.json'}")
+    return candidate if candidate.exists() else None
+
+
+def read_parameter_file(doc: JsonDocument) -> tuple[dict[str, Any], list[Diagnostic]]:
+    data = doc.data
+    problems: list[Diagnostic] = []
+    if not isinstance(data, dict) or not isinstance(data.get("parameters"), dict):
+        problems.append(Diagnostic("error", "a parameter file needs a 'parameters' object", doc.path, "",
+                                   doc.lines.nearest_line("/parameters")[0]))
+        return {}, problems
+    values: dict[str, Any] = {}
+    for name, spec in data["parameters"].items():
+        ptr = f"/parameters/{escape_pointer_token(name)}"
+        if isinstance(spec, dict) and "value" in spec:
+            values[name] = spec["value"]
+        elif isinstance(spec, dict) and "reference" in spec:
+            values[name] = Unknown(f"parameter '{name}' is a Key Vault reference in {doc.path}; secrets are never read")
+        else:
+            problems.append(Diagnostic("error", f"parameter '{name}' needs a 'value' (or a Key Vault 'reference')",
+                                       doc.path, ptr, doc.lines.nearest_line(ptr)[0]))
+    return values, problems
+
+
+def _load(path: Path, scan: ArmScan) -> JsonDocument | None:
+    key = str(path)
+    if key in scan.documents:
+        return scan.documents[key]
+    try:
+        text = read_text(path)
+    except InputError as exc:
+        scan.diagnostics.append(Diagnostic("error", exc.message, key, "", exc.line))
+        scan.inputs.append(InputFile(key, _sha256_file(path), "error"))
+        return None
+    try:
+        data = parse_json(text, key)
+    except InputError as exc:
+        scan.diagnostics.append(Diagnostic("error", exc.message, key, "", exc.line))
+        scan.inputs.append(InputFile(key, _sha256_text(text), "error"))
+        return None
+    doc = JsonDocument(key, data, text)
+    scan.documents[key] = doc
+    return doc
+
+
+def _sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _sha256_file(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def load_arm(options: ArmOptions) -> ArmScan:
+    scan = ArmScan()
+    files, problems = discover(options.paths)
+    scan.diagnostics.extend(problems)
+
+    explicit_all: list[str] = []
+    explicit_for: dict[str, str] = {}
+    for spec in options.parameter_files:
+        if "=" in spec and not Path(spec).exists():
+            tpl, pfile = spec.split("=", 1)
+            explicit_for[os.path.normcase(os.path.abspath(tpl))] = pfile
+        else:
+            explicit_all.append(spec)
+    param_docs: dict[str, tuple[dict[str, Any], str] | None] = {}
+
+    def parameters_from(pfile: str, for_template: str) -> tuple[dict[str, Any], str] | None:
+        if pfile in param_docs:
+            return param_docs[pfile]
+        p = Path(pfile)
+        if not p.exists():
+            scan.diagnostics.append(Diagnostic("error", f"parameter file does not exist (given for {for_template})",
+                                               pfile))
+            param_docs[pfile] = None
+            return None
+        doc = _load(p, scan)
+        if doc is None:
+            param_docs[pfile] = None
+            return None
+        values, diags = read_parameter_file(doc)
+        scan.diagnostics.extend(diags)
+        scan.inputs.append(InputFile(doc.path, _sha256_text(doc.text), "parameters"))
+        param_docs[pfile] = (values, doc.path)
+        return param_docs[pfile]
+
+    documents: list[tuple[Path, JsonDocument, str]] = []
+    paired: set[str] = set()
+    for path in files:
+        doc = _load(path, scan)
+        if doc is None:
+            continue
+        kind = classify(doc.data)
+        if kind is None:
+            scan.diagnostics.append(Diagnostic(
+                "error", "not recognised as an ARM template, parameter file or resource JSON "
+                         "(expected '$schema'/'resources', or resources with 'type' and 'id')", doc.path, "", 1))
+            scan.inputs.append(InputFile(doc.path, _sha256_text(doc.text), "error"))
+            continue
+        documents.append((path, doc, kind))
+
+    for path, doc, kind in documents:
+        if kind == "template":
+            scan.inputs.append(InputFile(doc.path, _sha256_text(doc.text), "template"))
+            key = os.path.normcase(os.path.abspath(path))
+            pfile = explicit_for.get(key)
+            supplied: dict[str, Any] = {}
+            sources: list[str] = []
+            candidates = [pfile] if pfile else list(explicit_all)
+            if not candidates:
+                partner = parameter_partner(path)
+                if partner is not None:
+                    candidates = [str(partner)]
+            for c in candidates:
+                got = parameters_from(c, doc.path)
+                if got is not None:
+                    supplied.update(got[0])
+                    sources.append(got[1])
+                    paired.add(os.path.normcase(os.path.abspath(c)))
+            supplied.update(options.parameters)
+            if options.parameters:
+                sources.append("--arm-param")
+            scope = options.scope.child(deployment_name=_deployment_name(path))
+            expander = expand(doc, doc.data, supplied, scope,
+                              supplied_from=" and ".join(sources) if sources else "",
+                              diagnostics=scan.diagnostics)
+            _collect(scan, expander)
+        elif kind == "resources":
+            scan.inputs.append(InputFile(doc.path, _sha256_text(doc.text), "resources"))
+            _load_rest(scan, doc, options)
+
+    for path, doc, kind in documents:
+        if kind == "parameters":
+            key = os.path.normcase(os.path.abspath(path))
+            if key not in paired:
+                scan.inputs.append(InputFile(doc.path, _sha256_text(doc.text), "parameters"))
+                scan.diagnostics.append(Diagnostic(
+                    "warning", "parameter file not paired with any template (name it X.parameters.json beside "
+                               "X.json, or pass --arm-parameters TEMPLATE=FILE)", doc.path, "", 1))
+    return scan
+
+
+def _deployment_name(path: Path) -> str:
+    return path.name.split(".")[0] or "deployment"
+
+
+def _collect(scan: ArmScan, expander: Any) -> None:
+    scan.resources.extend(expander.resources)
+    scan.declarations.extend(expander.declarations)
+
+
+def _load_rest(scan: ArmScan, doc: JsonDocument, options: ArmOptions) -> None:
+    data = doc.data
+    if isinstance(data, list):
+        items = [(f"/{i}", r) for i, r in enumerate(data)]
+    elif isinstance(data, dict) and isinstance(data.get("value"), list):
+        items = [(f"/value/{i}", r) for i, r in enumerate(data["value"])]
+    else:
+        items = [("", data)]
+    stack = list(items)
+    while stack:
+        ptr, body = stack.pop(0)
+        if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+            scan.diagnostics.append(Diagnostic("error", "a resource must be an object with a 'type'", doc.path, ptr,
+                                               doc.lines.nearest_line(ptr)[0]))
+            continue
+        if body["type"].lower() == DEPLOYMENT_TYPE and isinstance(body.get("properties"), dict) \
+                and isinstance(body["properties"].get("template"), dict):
+            _expand_deployment_resource(scan, doc, body, ptr, options)
+            continue
+        children = body.get("resources")
+        if isinstance(children, list):
+            body = {k: v for k, v in body.items() if k != "resources"}
+            stack.extend((f"{ptr}/resources/{j}", c) for j, c in enumerate(children))
+        scan.resources.append(rest_resource(doc, body, ptr))
+
+
+def _expand_deployment_resource(scan: ArmScan, doc: JsonDocument, body: dict[str, Any], ptr: str,
+                                options: ArmOptions) -> None:
+    props = body["properties"]
+    supplied: dict[str, Any] = {}
+    params = props.get("parameters")
+    if isinstance(params, dict):
+        for k, v in params.items():
+            if isinstance(v, dict) and "value" in v:
+                supplied[k] = v["value"]
+            elif isinstance(v, dict) and "reference" in v:
+                supplied[k] = Unknown(f"parameter '{k}' is a Key Vault reference; secrets are never read")
+    supplied.update(options.parameters)
+    name = body.get("name") if isinstance(body.get("name"), str) else "deployment"
+    scope = options.scope.child(deployment_name=name)
+    expander = expand(doc, props["template"], supplied, scope,
+                      supplied_from=f"deployment '{name}' parameters", pointer=f"{ptr}/properties/template",
+                      diagnostics=scan.diagnostics)
+    _collect(scan, expander)
+
+
+def parse_param_value(text: str) -> Any:
+    """``--arm-param NAME=VALUE``: VALUE is JSON when it parses as JSON, else a string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text

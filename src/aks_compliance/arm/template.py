@@ -1,0 +1,475 @@
+"""Expanding a deployment template into the resources it would deploy.
+
+Handles what real templates use: parameters with defaults and parameter files, variables (with
+``copy``), user-defined functions, resource and property ``copy`` loops, ``condition``, child resources
+declared nested or top-level, extension resources (``scope`` or ``.../providers/...`` names),
+nested deployments with inner and outer expression scope, ``languageVersion 2.0`` symbolic resources,
+and ``reference()`` to the outputs of nested deployments in the same template (Bicep modules pass
+values this way). A resource's body is evaluated only when a control needs it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from ..errors import ExpressionError
+from ..jsonc import JsonDocument, escape_pointer_token
+from ..resources import CLUSTER_TYPE, DEPLOYMENT_TYPE, Resource, Source, name_from_id, type_from_id
+from ..values import Unknown
+from .context import DeploymentScope, RuntimeObject, TemplateContext
+from .functions import to_text
+
+_NOT_IN_BODY = {"resources", "copy", "condition", "dependson", "comments", "scope", "existing",
+                "metadata", "import", "apiprofile"}
+MAX_NESTING = 64
+
+
+@dataclass
+class Diagnostic:
+    severity: str  # "error" or "warning"
+    message: str
+    file: str
+    pointer: str = ""
+    line: int | None = None
+
+    def where(self) -> str:
+        loc = self.file + (f":{self.line}" if self.line else "")
+        return loc + (f" (at {self.pointer})" if self.pointer else "")
+
+    def __str__(self) -> str:
+        return f"{self.where()}: {self.message}"
+
+
+@dataclass
+class Declaration:
+    """A managedClusters declaration in a file and what became of it."""
+
+    file: str
+    pointer: str
+    line: int | None
+    status: str  # deployed | existing | condition-false | not-reached
+    detail: str = ""
+
+
+class NestedDeployment:
+    """A ``Microsoft.Resources/deployments`` resource with an inline template, expanded once."""
+
+    def __init__(self, expander: "Expander", raw: dict[str, Any], ctx: TemplateContext, ptr: str,
+                 name: Any, depth: int) -> None:
+        self.expander = expander
+        self.raw = raw
+        self.ctx = ctx
+        self.ptr = ptr
+        self.name = name
+        self.depth = depth
+        self.child_ctx: TemplateContext | None = None
+        self.state = "new"
+        self._outputs: Any = None
+
+    def expand(self) -> None:
+        if self.state != "new":
+            return
+        self.state = "expanding"
+        try:
+            self._expand()
+        finally:
+            self.state = "done"
+
+    def _expand(self) -> None:
+        props = self.raw.get("properties")
+        if not isinstance(props, dict):
+            return
+        ptr = f"{self.ptr}/properties"
+        template = props.get("template")
+        if not isinstance(template, dict):
+            link = props.get("templateLink")
+            if link is not None:
+                self.expander.warn(f"nested deployment {self._label()} uses templateLink; linked templates "
+                                   f"are not fetched, so resources it deploys are not scanned",
+                                   self.ctx.doc, ptr + "/templateLink")
+            return
+        if self.depth >= MAX_NESTING:
+            self.expander.error(f"nested deployments go deeper than {MAX_NESTING} levels; not expanded",
+                                self.ctx.doc, ptr)
+            return
+        options = props.get("expressionEvaluationOptions")
+        scope_mode = "outer"
+        if isinstance(options, dict):
+            scope_mode = str(self.ctx.eval_value(options.get("scope", "outer"), ptr)).lower()
+        name = self.name if isinstance(self.name, str) else "nested-deployment"
+        if scope_mode == "inner":
+            supplied = self._parameters(props.get("parameters"), f"{ptr}/parameters")
+            changes: dict[str, Any] = {"deployment_name": name}
+            rg = self.raw.get("resourceGroup")
+            if rg is not None:
+                rg_value = self.ctx.eval_value(rg, f"{self.ptr}/resourceGroup")
+                if isinstance(rg_value, str):
+                    changes["resource_group"] = rg_value
+            sub = self.raw.get("subscriptionId")
+            if sub is not None:
+                sub_value = self.ctx.eval_value(sub, f"{self.ptr}/subscriptionId")
+                if isinstance(sub_value, str):
+                    changes["subscription_id"] = sub_value
+            child = TemplateContext(template, supplied, self.ctx.scope.child(**changes), self.ctx.doc,
+                                    f"{ptr}/template", self.expander,
+                                    supplied_from=f"nested deployment {self._label()}")
+            self.expander.check_supplied(child, supplied, self.ctx.doc, f"{ptr}/parameters")
+        else:
+            child = self.ctx
+        self.child_ctx = child
+        self.expander.expand_template(template, child, f"{ptr}/template", self.depth + 1)
+
+    def _label(self) -> str:
+        return f"'{self.name}'" if isinstance(self.name, str) else f"at {self.ptr}"
+
+    def _parameters(self, raw: Any, ptr: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if not isinstance(raw, dict):
+            return out
+        for k, v in raw.items():
+            p = f"{ptr}/{escape_pointer_token(k)}"
+            if isinstance(v, dict) and "value" in v:
+                out[k] = self.ctx.eval_value(v["value"], f"{p}/value")
+            elif isinstance(v, dict) and "reference" in v:
+                out[k] = Unknown(f"parameter '{k}' of nested deployment {self._label()} is a Key Vault "
+                                 f"reference, which is never read")
+            else:
+                out[k] = Unknown(f"parameter '{k}' of nested deployment {self._label()} has no 'value'")
+        return out
+
+    def outputs(self) -> Any:
+        self.expand()
+        if self._outputs is not None:
+            return self._outputs
+        ctx = self.child_ctx
+        props = self.raw.get("properties")
+        template = props.get("template") if isinstance(props, dict) else None
+        if ctx is None or not isinstance(template, dict):
+            return Unknown(f"the outputs of nested deployment {self._label()} are not known offline")
+        raw_outputs = template.get("outputs") if isinstance(template.get("outputs"), dict) else {}
+        self._outputs = Unknown(f"the outputs of nested deployment {self._label()} refer to themselves")
+        result: dict[str, Any] = {}
+        for k, spec in raw_outputs.items():
+            if not isinstance(spec, dict):
+                continue
+            optr = f"{self.ptr}/properties/template/outputs/{escape_pointer_token(k)}"
+            if "copy" in spec and isinstance(spec["copy"], dict):
+                value = ctx.property_copy(spec["copy"], f"{optr}/copy")
+            else:
+                value = ctx.eval_value(spec.get("value"), f"{optr}/value")
+            result[k] = {"type": spec.get("type"), "value": value}
+        self._outputs = result
+        return result
+
+
+class Expander:
+    """Expands the templates of one file into resources, collecting diagnostics."""
+
+    def __init__(self, doc: JsonDocument, diagnostics: list[Diagnostic] | None = None) -> None:
+        self.doc = doc
+        self.resources: list[Resource] = []
+        # Shared with the scan: bodies are evaluated lazily, after expansion has returned.
+        self.diagnostics: list[Diagnostic] = diagnostics if diagnostics is not None else []
+        self.declarations: list[Declaration] = []
+        self._seen_diag: set[tuple[str, str, str]] = set()
+        self._deployments: dict[tuple[str, Any], NestedDeployment] = {}
+
+    # -- diagnostics --
+    def _add(self, severity: str, message: str, doc: JsonDocument, ptr: str) -> Diagnostic:
+        line = doc.lines.nearest_line(ptr)[0]
+        key = (doc.path, ptr, message)
+        diag = Diagnostic(severity, message, doc.path, ptr, line)
+        if key not in self._seen_diag:
+            self._seen_diag.add(key)
+            self.diagnostics.append(diag)
+        return diag
+
+    def error(self, message: str, doc: JsonDocument, ptr: str) -> Diagnostic:
+        return self._add("error", message, doc, ptr)
+
+    def warn(self, message: str, doc: JsonDocument, ptr: str) -> Diagnostic:
+        return self._add("warning", message, doc, ptr)
+
+    def expression_failed(self, exc: ExpressionError, doc: JsonDocument, ptr: str) -> Unknown:
+        diag = self.error(str(exc), doc, ptr)
+        return Unknown(f"expression error at {diag.where()}: {exc}")
+
+    def check_supplied(self, ctx: TemplateContext, supplied: dict[str, Any], doc: JsonDocument,
+                       ptr: str, source: str | None = None) -> None:
+        for k in supplied:
+            if k.lower() not in ctx.param_decls:
+                self.warn(f"{source or 'the deployment'} sets parameter '{k}', which the template does not "
+                          f"declare; it is ignored", doc, ptr)
+
+    # -- expansion --
+    def expand_template(self, template: dict[str, Any], ctx: TemplateContext, ptr: str, depth: int = 0) -> None:
+        raw_resources = template.get("resources")
+        items: list[tuple[str | None, Any, str]] = []
+        if isinstance(raw_resources, dict):
+            items = [(sym, r, f"{ptr}/resources/{escape_pointer_token(sym)}") for sym, r in raw_resources.items()]
+        elif isinstance(raw_resources, list):
+            items = [(None, r, f"{ptr}/resources/{i}") for i, r in enumerate(raw_resources)]
+        elif raw_resources is not None:
+            self.error(f"'resources' must be an array (or an object in languageVersion 2.0), "
+                       f"not {type(raw_resources).__name__}", ctx.doc, f"{ptr}/resources")
+            return
+        # First register nested deployments, so reference() to their outputs works in any order.
+        for sym, raw, rptr in items:
+            if isinstance(raw, dict) and _literal_type(raw) == DEPLOYMENT_TYPE:
+                for ictx, index, cond in self._instances(raw, ctx, rptr):
+                    if cond is False:
+                        continue
+                    name = ictx.eval_value(raw.get("name"), f"{rptr}/name")
+                    nd = NestedDeployment(self, raw, ictx, rptr, name, depth)
+                    self._deployments[(rptr, index)] = nd
+                    if isinstance(name, str):
+                        ctx.deployments[name.lower()] = nd
+                    if sym:
+                        ctx.deployments[sym.lower()] = nd
+        for sym, raw, rptr in items:
+            self.expand_resource(raw, ctx, rptr, None, depth, sym)
+
+    def _instances(self, raw: dict[str, Any], ctx: TemplateContext, ptr: str
+                   ) -> Iterator[tuple[TemplateContext, Any, bool | Unknown]]:
+        copy = raw.get("copy")
+        if isinstance(copy, dict):
+            loop = str(copy.get("name", "copy"))
+            n = ctx.count(copy.get("count"), f"{ptr}/copy/count", f"copy loop '{loop}'")
+            if isinstance(n, Unknown):
+                indexes: list[Any] = [Unknown(f"the copy count of loop '{loop}' is unknown: {n.reason}")]
+            else:
+                indexes = list(range(n))
+            for i in indexes:
+                ictx = ctx.with_copy(loop, i)
+                yield ictx, (i if isinstance(i, int) else "?"), self._condition(raw, ictx, ptr)
+        else:
+            yield ctx, None, self._condition(raw, ctx, ptr)
+
+    def _condition(self, raw: dict[str, Any], ctx: TemplateContext, ptr: str) -> bool | Unknown:
+        if "condition" not in raw:
+            return True
+        value = ctx.eval_value(raw["condition"], f"{ptr}/condition")
+        if isinstance(value, Unknown):
+            return value
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        self.error(f"condition must be a boolean, not {to_text(value)!r}", ctx.doc, f"{ptr}/condition")
+        return Unknown(f"the condition at {ctx.doc.path}{ptr}/condition is not a boolean")
+
+    def expand_resource(self, raw: Any, ctx: TemplateContext, ptr: str,
+                        parent: tuple[str, Any, Any] | None, depth: int, symbol: str | None = None) -> None:
+        if not isinstance(raw, dict):
+            self.error(f"a resource must be an object, not {type(raw).__name__}", ctx.doc, ptr)
+            return
+        is_cluster = _literal_type(raw) == CLUSTER_TYPE and parent is None
+        if raw.get("existing") is True:
+            if is_cluster:
+                self._declare(ctx.doc, ptr, "existing",
+                              "declared as an existing resource: its settings are not in this template")
+            return
+        reached = False
+        for ictx, index, cond in self._instances(raw, ctx, ptr):
+            if cond is False:
+                continue
+            reached = True
+            self._expand_instance(raw, ictx, ptr, parent, depth, index, cond, symbol)
+        if is_cluster:
+            if reached:
+                self._declare(ctx.doc, ptr, "deployed")
+            else:
+                self._declare(ctx.doc, ptr, "condition-false", "not deployed: its condition is false "
+                              "(or its copy count is 0)")
+
+    def _declare(self, doc: JsonDocument, ptr: str, status: str, detail: str = "") -> None:
+        self.declarations.append(Declaration(doc.path, ptr, doc.lines.nearest_line(ptr)[0], status, detail))
+
+    def _expand_instance(self, raw: dict[str, Any], ctx: TemplateContext, ptr: str,
+                         parent: tuple[str, Any, Any] | None, depth: int, index: Any,
+                         cond: bool | Unknown, symbol: str | None) -> None:
+        rtype = ctx.eval_value(raw.get("type"), f"{ptr}/type")
+        if not isinstance(rtype, str) or "/" not in rtype and parent is None:
+            if not isinstance(rtype, Unknown):
+                self.error(f"resource type must be a string like 'Namespace/type', not {to_text(rtype)!r}",
+                           ctx.doc, f"{ptr}/type")
+            return
+        name = ctx.eval_value(raw.get("name"), f"{ptr}/name")
+        if name is not None and not isinstance(name, (str, Unknown)):
+            self.error(f"resource name must be a string, not {to_text(name)!r}", ctx.doc, f"{ptr}/name")
+            name = Unknown(f"the name at {ctx.doc.path}{ptr}/name is not a string")
+        if name is None:
+            name = Unknown(f"the resource at {ctx.doc.path}{ptr} has no name")
+        full_type, full_name = _qualify(rtype, name, parent)
+        scope_id = None
+        if "scope" in raw:
+            scope_value = ctx.eval_value(raw["scope"], f"{ptr}/scope")
+            scope_id = _scope_id(scope_value, ctx)
+        ext = _extension_from_name(full_type, full_name, ctx) if scope_id is None else None
+        if ext is not None:
+            full_type, full_name, scope_id = ext
+        rid = _resource_id(full_type, full_name, scope_id, ctx)
+        source = Source(ctx.doc.path, ptr, ctx.doc)
+        if full_type.lower() == DEPLOYMENT_TYPE:
+            nd = self._deployments.get((ptr, index))
+            if nd is None:
+                nd = NestedDeployment(self, raw, ctx, ptr, name, depth)
+                self._deployments[(ptr, index)] = nd
+            nd.expand()
+        body_name = full_name if isinstance(full_name, Unknown) else full_name.rsplit("/", 1)[-1]
+        resource = Resource(full_type, full_name, rid, source,
+                            make_body=_body_maker(raw, ctx, ptr, full_type, body_name, rid),
+                            scope_id=scope_id, condition=cond)
+        if isinstance(cond, Unknown):
+            resource.notes.append(f"deployed only if its condition holds, which is unknown: {cond.reason}")
+        self.resources.append(resource)
+        children = raw.get("resources")
+        if isinstance(children, list):
+            for j, child in enumerate(children):
+                self.expand_resource(child, ctx, f"{ptr}/resources/{j}", (full_type, full_name, rid), depth)
+
+    # -- reference() to deployment outputs --
+    def resolve_reference(self, ctx: TemplateContext, target: str) -> Any:
+        key = None
+        if "/" not in target:
+            key = target.lower()
+        else:
+            low = target.lower()
+            marker = "/providers/microsoft.resources/deployments/"
+            if marker in low:
+                key = low.rsplit(marker, 1)[1].strip("/")
+                if "/" in key:
+                    return None
+            elif low.startswith("microsoft.resources/deployments/"):
+                key = low.split("/", 2)[2]
+        if key is None:
+            return None
+        nd = ctx.deployments.get(key)
+        if nd is None:
+            return None
+        if nd.state == "expanding" and nd._outputs is None and nd.child_ctx is None:
+            return None
+        outputs = nd.outputs()
+        if isinstance(outputs, Unknown):
+            return outputs
+        return RuntimeObject({"outputs": outputs},
+                             f"reference('{target}') reads deployed state other than outputs")
+
+
+def _literal_type(raw: dict[str, Any]) -> str | None:
+    t = raw.get("type")
+    return t.lower() if isinstance(t, str) and not t.startswith("[") else None
+
+
+def _qualify(rtype: str, name: Any, parent: tuple[str, Any, Any] | None) -> tuple[str, Any]:
+    if parent is None:
+        return rtype, name
+    ptype, pname, _ = parent
+    if "/" not in rtype:
+        full_type = f"{ptype}/{rtype}"
+        if isinstance(name, Unknown) or isinstance(pname, Unknown):
+            return full_type, name if isinstance(name, Unknown) else pname
+        return full_type, f"{pname}/{name}"
+    segments = rtype.count("/")  # names needed
+    if isinstance(name, str) and name.count("/") + 1 < segments and isinstance(pname, str):
+        return rtype, f"{pname}/{name}"
+    return rtype, name
+
+
+def _scope_id(value: Any, ctx: TemplateContext) -> Any:
+    if isinstance(value, Unknown):
+        return value
+    if not isinstance(value, str) or not value:
+        return Unknown(f"the scope {to_text(value)!r} is not a resource id")
+    if value.startswith("/"):
+        return value
+    # Relative form 'Namespace/type/name[/type/name]' within the deployment's resource group.
+    parts = value.split("/")
+    if len(parts) >= 3 and len(parts) % 2 == 1:
+        return f"{ctx.scope.resource_group_id}/providers/{value}"
+    return Unknown(f"the scope {value!r} is not a resource id")
+
+
+def _extension_from_name(rtype: str, name: Any, ctx: TemplateContext) -> tuple[str, Any, Any] | None:
+    """``T/providers/X/y`` with name ``n/Ns/m`` is extension ``X/y`` named ``m`` on ``T`` ``n``."""
+    low = rtype.lower()
+    if "/providers/" not in low:
+        return None
+    i = low.index("/providers/")
+    base_type = rtype[:i]
+    ext_type = rtype[i + len("/providers/"):]
+    base_segments = base_type.count("/")
+    if isinstance(name, Unknown):
+        return ext_type, name, Unknown(f"the resource this extension applies to is unknown: {name.reason}")
+    parts = name.split("/")
+    base_name = "/".join(parts[:base_segments])
+    ext_name = "/".join(parts[base_segments + 1:]) if len(parts) > base_segments + 1 else parts[-1]
+    base_id = _resource_id(base_type, base_name, None, ctx)
+    return ext_type, ext_name, base_id
+
+
+def _resource_id(rtype: str, name: Any, scope_id: Any, ctx: TemplateContext) -> Any:
+    if isinstance(name, Unknown):
+        return name
+    if isinstance(scope_id, Unknown):
+        return scope_id
+    parts = rtype.split("/")
+    names = name.split("/")
+    if len(names) != len(parts) - 1:
+        return Unknown(f"the name '{name}' does not fit the type '{rtype}'")
+    tail = f"providers/{parts[0]}/" + "/".join(f"{t}/{n}" for t, n in zip(parts[1:], names))
+    base = scope_id.rstrip("/") if isinstance(scope_id, str) else ctx.scope.resource_group_id
+    return f"{base}/{tail}"
+
+
+def _body_maker(raw: dict[str, Any], ctx: TemplateContext, ptr: str, rtype: str, name: Any, rid: Any):
+    def make() -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        for k, v in raw.items():
+            kl = k.lower()
+            if kl in _NOT_IN_BODY:
+                continue
+            if kl == "properties" and rtype.lower() == DEPLOYMENT_TYPE and isinstance(v, dict):
+                v = {pk: pv for pk, pv in v.items() if pk.lower() != "template"}
+            body[k] = ctx.eval_value(v, f"{ptr}/{escape_pointer_token(k)}")
+        body["type"] = rtype
+        body["name"] = name
+        body["id"] = rid
+        return body
+    return make
+
+
+def expand(doc: JsonDocument, template: dict[str, Any], supplied: dict[str, Any], scope: DeploymentScope,
+           supplied_from: str = "", pointer: str = "",
+           diagnostics: list[Diagnostic] | None = None) -> Expander:
+    """Expand a top-level template (or one found at ``pointer`` in ``doc``)."""
+    expander = Expander(doc, diagnostics)
+    ctx = TemplateContext(template, supplied, scope, doc, pointer, expander, supplied_from=supplied_from)
+    if supplied_from:
+        expander.check_supplied(ctx, supplied, doc, pointer, source=supplied_from)
+    expander.expand_template(template, ctx, pointer)
+    return expander
+
+
+def rest_resource(doc: JsonDocument, body: dict[str, Any], ptr: str) -> Resource:
+    """A resource as the REST API returns it (``az resource show``, ``az aks show``, ARM GET)."""
+    rid = body.get("id")
+    rtype = body.get("type")
+    if not isinstance(rtype, str) and isinstance(rid, str):
+        rtype = type_from_id(rid)
+    full_name: Any
+    if isinstance(rid, str):
+        full_name = name_from_id(rid)
+    else:
+        full_name = body.get("name") if isinstance(body.get("name"), str) else Unknown(
+            f"the resource at {doc.path}{ptr} has no name")
+        rid = Unknown(f"the resource at {doc.path}{ptr} has no id")
+    resource = Resource(str(rtype), full_name, rid, Source(doc.path, ptr, doc), body=body)
+    if isinstance(rid, str):
+        low = rid.lower()
+        # Extension resources: '<base id>/providers/<Ns>/<type>/<name>' after the base resource.
+        i = low.rfind("/providers/")
+        if i > 0 and low.find("/providers/") != i:
+            resource.scope_id = rid[:i]
+    return resource

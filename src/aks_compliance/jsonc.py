@@ -1,0 +1,210 @@
+"""Reading JSON the way ARM reads it, and finding lines for JSON pointers.
+
+ARM accepts ``//`` and ``/* */`` comments and trailing commas (the aks-baseline template relies on it);
+``json.loads`` does not. Files are parsed with the fast C parser first and only cleaned when it fails,
+with offsets preserved so that error positions and line numbers stay true to the original file.
+"""
+
+from __future__ import annotations
+
+import bisect
+import codecs
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+
+_COMMENT_OR_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|//[^\n]*|/\*[\s\S]*?\*/')
+_TRAILING_COMMA_OR_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|,(?=\s*[}\]])')
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]|[^\s{}\[\],:"/]+|//[^\n]*|/\*[\s\S]*?\*/')
+
+
+def read_text(path: str | Path) -> str:
+    """The file's text; UTF-8 (with or without BOM) or UTF-16 with BOM. Errors name the file."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror or exc}", file=str(path)) from None
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8):]
+        encoding = "utf-8"
+    elif raw.startswith(codecs.BOM_UTF16_LE) or raw.startswith(codecs.BOM_UTF16_BE):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8"
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(f"not valid {encoding.upper()} text (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+                         file=str(path), line=line) from None
+
+
+def _blank(match: re.Match[str]) -> str:
+    text = match.group(0)
+    if text.startswith('"'):
+        return text
+    # Keep newlines so that line numbers of everything after a comment stay right.
+    return re.sub(r"[^\n]", " ", text)
+
+
+def _drop_trailing_comma(match: re.Match[str]) -> str:
+    text = match.group(0)
+    return text if text.startswith('"') else " "
+
+
+def clean_jsonc(text: str) -> str:
+    """Comments and trailing commas replaced by spaces; every other character keeps its offset."""
+    text = _COMMENT_OR_STRING.sub(_blank, text)
+    return _TRAILING_COMMA_OR_STRING.sub(_drop_trailing_comma, text)
+
+
+def parse_json(text: str, file: str | None = None) -> Any:
+    """Parse JSON or ARM-style JSONC. A syntax error names file, line and column."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    except RecursionError:
+        raise InputError("JSON nested too deeply to read", file=file) from None
+    try:
+        return json.loads(clean_jsonc(text))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON: {exc.msg}", file=file, line=exc.lineno, column=exc.colno) from None
+    except RecursionError:
+        raise InputError("JSON nested too deeply to read", file=file) from None
+
+
+def escape_pointer_token(token: str | int) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def pointer(*tokens: str | int) -> str:
+    return "".join("/" + escape_pointer_token(t) for t in tokens)
+
+
+def join_pointer(base: str, *tokens: str | int) -> str:
+    return base + pointer(*tokens)
+
+
+class LineIndex:
+    """Maps JSON pointers of one file to line numbers.
+
+    Built on first use with one tokenising pass; keys are matched case-insensitively because ARM
+    property names are case-insensitive and evidence paths come from normalised resources.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._offsets: dict[str, int] | None = None
+        self._newlines: list[int] | None = None
+
+    def _build(self) -> None:
+        offsets: dict[str, int] = {"": 0}
+        # Each frame: [is_object, pointer, next_index, pending_key, expecting_key]
+        stack: list[list[Any]] = []
+        text = self._text
+
+        def value_pointer() -> str | None:
+            if not stack:
+                return ""
+            frame = stack[-1]
+            if frame[0]:
+                key = frame[3]
+                return None if key is None else frame[1] + "/" + escape_pointer_token(key).lower()
+            return frame[1] + "/" + str(frame[2])
+
+        for m in _TOKEN.finditer(text):
+            tok = m.group(0)
+            c = tok[0]
+            if c == "/" and len(tok) > 1 and tok[1] in "/*":
+                continue  # comment
+            if stack and stack[-1][0] and stack[-1][4]:
+                # inside an object, waiting for a key
+                if c == '"':
+                    try:
+                        stack[-1][3] = json.loads(tok)
+                    except ValueError:
+                        stack[-1][3] = tok[1:-1]
+                    stack[-1][4] = False
+                    offsets.setdefault(value_pointer() or "", m.start())
+                    continue
+                if c == "}":
+                    stack.pop()
+                    continue
+                continue  # comma between members or stray token
+            if c in "{[":
+                ptr = value_pointer()
+                if ptr is not None and not (stack and stack[-1][0]):
+                    offsets.setdefault(ptr, m.start())
+                stack.append([c == "{", ptr if ptr is not None else "", 0, None, c == "{"])
+            elif c in "}]":
+                if stack:
+                    stack.pop()
+            elif c == ",":
+                if stack:
+                    if stack[-1][0]:
+                        stack[-1][4] = True
+                        stack[-1][3] = None
+                    else:
+                        stack[-1][2] += 1
+            elif c == ":":
+                continue
+            else:
+                ptr = value_pointer()
+                if ptr is not None and not (stack and stack[-1][0]):
+                    offsets.setdefault(ptr, m.start())
+        self._offsets = offsets
+
+    def _line_at(self, offset: int) -> int:
+        if self._newlines is None:
+            self._newlines = [m.start() for m in re.finditer("\n", self._text)]
+        return bisect.bisect_right(self._newlines, offset - 1) + 1 if offset else 1
+
+    def line(self, ptr: str) -> int | None:
+        """Line of the value at ``ptr`` (exact, case-insensitive), or None."""
+        if self._offsets is None:
+            self._build()
+        assert self._offsets is not None
+        off = self._offsets.get(ptr.lower())
+        return None if off is None else self._line_at(off)
+
+    def nearest_line(self, ptr: str) -> tuple[int, str]:
+        """Line of ``ptr`` or of its deepest existing ancestor, and that ancestor's pointer."""
+        if self._offsets is None:
+            self._build()
+        assert self._offsets is not None
+        cur = ptr
+        while True:
+            off = self._offsets.get(cur.lower())
+            if off is not None:
+                return self._line_at(off), cur
+            if not cur:
+                return 1, ""
+            cur = cur.rsplit("/", 1)[0]
+
+
+class JsonDocument:
+    """A parsed JSON file with its text kept for line lookups."""
+
+    __slots__ = ("path", "data", "text", "_lines")
+
+    def __init__(self, path: str, data: Any, text: str) -> None:
+        self.path = path
+        self.data = data
+        self.text = text
+        self._lines: LineIndex | None = None
+
+    @property
+    def lines(self) -> LineIndex:
+        if self._lines is None:
+            self._lines = LineIndex(self.text)
+        return self._lines
+
+
+def load_document(path: str | Path) -> JsonDocument:
+    text = read_text(path)
+    return JsonDocument(str(path), parse_json(text, str(path)), text)

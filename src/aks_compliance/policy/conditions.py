@@ -1,0 +1,692 @@
+"""An evaluator of the Azure Policy rule language (ARM modes) over resources as ARM returns them.
+
+Semantics follow ``policy-language.md``: case-insensitive keys, aliases and string comparison;
+``[*]`` aliases are all-of over the members (vacuously true on an empty or missing array); field and
+value ``count`` with ``where`` and ``current()``; template functions in operands; evaluation errors
+as a state of their own. On top of Azure's two values it adds *unknown*, for values a scan cannot
+know offline: ``allOf`` is false as soon as one member is false, unknown if none is false but one is
+unknown, and so on (Kleene logic), so that unknown never turns into a pass or a fail by accident.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from ..arm.expressions import Call, Context, evaluate, literal_or_expression, parse
+from ..arm.functions import BUILTINS, UNKNOWN_AWARE
+from ..errors import ExpressionError
+from ..values import Unknown
+from .aliases import DEFAULT_ALIASES, Alias, AliasResolver, split_path
+
+
+class PolicyDefinitionError(Exception):
+    """The condition itself is invalid (Azure would reject the definition)."""
+
+
+class EvalError(Exception):
+    """Evaluation failed the way Azure's does (template function error, type mismatch)."""
+
+
+class Truth(enum.Enum):
+    TRUE = "true"
+    FALSE = "false"
+    UNKNOWN = "unknown"
+    ERROR = "error"
+
+
+T, F, U, E = Truth.TRUE, Truth.FALSE, Truth.UNKNOWN, Truth.ERROR
+MISSING = object()
+
+
+def _not(t: Truth) -> Truth:
+    return F if t is T else T if t is F else t
+
+
+@dataclass
+class Leaf:
+    """One evaluated comparison: the evidence of a verdict."""
+
+    path: str  # concrete JSON path in the resource, e.g. properties.agentPoolProfiles[1].count
+    operator: str
+    expected: Any
+    actual: Any  # MISSING when absent
+    truth: Truth
+    alias: str | None = None
+
+
+@dataclass
+class Verdict:
+    truth: Truth
+    reasons: list[str] = field(default_factory=list)  # why unknown / error
+    leaves: list[Leaf] = field(default_factory=list)
+
+
+@dataclass
+class Member:
+    """A bound array member during a field count (``where`` sees it as the only member)."""
+
+    prefix: tuple[str, ...]  # alias segments up to and including the counted [*]
+    path: str  # concrete path of the member
+    value: Any
+
+
+@dataclass
+class Subject:
+    """The resource under evaluation plus what built-in fields need."""
+
+    body: Mapping[str, Any]
+    full_name: str | None = None
+    # For `value` expressions: resourceGroup(), subscription() ...
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+
+_OPERATORS = {
+    "equals", "notequals", "like", "notlike", "match", "matchinsensitively", "notmatch",
+    "notmatchinsensitively", "contains", "notcontains", "in", "notin", "containskey", "notcontainskey",
+    "less", "lessorequals", "greater", "greaterorequals", "exists",
+}
+_CANON = {o.lower(): o for o in (
+    "equals", "notEquals", "like", "notLike", "match", "matchInsensitively", "notMatch",
+    "notMatchInsensitively", "contains", "notContains", "in", "notIn", "containsKey", "notContainsKey",
+    "less", "lessOrEquals", "greater", "greaterOrEquals", "exists")}
+
+
+def _ci(node: Mapping[str, Any]) -> dict[str, Any]:
+    return {k.lower(): v for k, v in node.items()}
+
+
+class Evaluator:
+    """Evaluates conditions against one subject. Reusable across conditions for that subject."""
+
+    def __init__(self, subject: Subject, parameters: Mapping[str, Any] | None = None,
+                 aliases: AliasResolver = DEFAULT_ALIASES) -> None:
+        self.subject = subject
+        self.parameters = {k.lower(): v for k, v in (parameters or {}).items()}
+        self.aliases = aliases
+        self.leaves: list[Leaf] = []
+        self.reasons: list[str] = []
+
+    # -- entry point --
+    def verdict(self, condition: Mapping[str, Any]) -> Verdict:
+        self.leaves = []
+        self.reasons = []
+        try:
+            truth = self.cond(condition, ())
+        except EvalError as exc:
+            return Verdict(E, [str(exc)], self.leaves)
+        reasons = list(dict.fromkeys(self.reasons)) if truth in (U, E) else []
+        return Verdict(truth, reasons, self.leaves)
+
+    # -- logical structure --
+    def cond(self, node: Any, bindings: tuple) -> Truth:
+        if not isinstance(node, Mapping) or not node:
+            raise PolicyDefinitionError(f"a condition must be a non-empty object, not {node!r}")
+        n = _ci(node)
+        if "allof" in n:
+            return self._all([self.cond(c, bindings) for c in self._list(n["allof"], "allOf")])
+        if "anyof" in n:
+            return self._any([self.cond(c, bindings) for c in self._list(n["anyof"], "anyOf")])
+        if "not" in n:
+            return _not(self.cond(n["not"], bindings))
+        ops = [k for k in n if k in _OPERATORS]
+        if len(ops) != 1:
+            raise PolicyDefinitionError(f"a condition needs exactly one operator, found {ops or 'none'} in {dict(node)}")
+        op = ops[0]
+        operand = n[op]
+        if "count" in n:
+            return self._count(n["count"], op, operand, bindings)
+        if "field" in n:
+            return self._field(n["field"], op, operand, bindings)
+        if "value" in n:
+            return self._value(n["value"], op, operand, bindings)
+        raise PolicyDefinitionError(f"a condition needs 'field', 'value' or 'count': {dict(node)}")
+
+    @staticmethod
+    def _list(v: Any, what: str) -> list:
+        if not isinstance(v, list) or not v:
+            raise PolicyDefinitionError(f"'{what}' needs a non-empty array")
+        return v
+
+    @staticmethod
+    def _all(ts: list[Truth]) -> Truth:
+        if E in ts:
+            return E
+        if F in ts:
+            return F
+        return U if U in ts else T
+
+    @staticmethod
+    def _any(ts: list[Truth]) -> Truth:
+        if E in ts:
+            return E
+        if T in ts:
+            return T
+        return U if U in ts else F
+
+    # -- operands --
+    def operand(self, raw: Any, bindings: tuple) -> Any:
+        if isinstance(raw, str) and raw.startswith("["):
+            is_expr, text = literal_or_expression(raw)
+            if not is_expr:
+                return text
+            return self.expression(text, bindings)
+        return raw
+
+    def expression(self, text: str, bindings: tuple) -> Any:
+        try:
+            node = parse(text)
+        except ExpressionError as exc:
+            raise PolicyDefinitionError(f"invalid expression [{text}]: {exc}") from None
+        ctx = _ValueContext(self, bindings)
+        try:
+            return evaluate(node, ctx)
+        except ExpressionError as exc:
+            raise EvalError(f"template function failed: {exc}") from None
+
+    # -- field resolution --
+    def resolve_field(self, name: str) -> tuple[str, Alias | None]:
+        low = name.lower()
+        if low in ("name", "fullname", "kind", "type", "location", "id", "identity.type"):
+            return low, None
+        if low == "tags" or low.startswith("tags.") or low.startswith("tags["):
+            return "tags", None
+        alias = self.aliases.resolve(name)
+        if alias is None:
+            raise PolicyDefinitionError(f"unknown alias '{name}'")
+        return "alias", alias
+
+    def select(self, name: str, bindings: tuple) -> tuple[bool, list[tuple[str, Any]]]:
+        """(is_collection, [(path, value)]) for a field; value MISSING when absent, Unknown if unknowable."""
+        kind, alias = self.resolve_field(name)
+        body = self.subject.body
+        if kind != "alias":
+            return False, [self._builtin_field(kind, name)]
+        assert alias is not None
+        segments = alias.segments
+        start: list[tuple[str, Any]] = [("", body)]
+        rest = segments
+        for b in reversed(bindings):
+            if isinstance(b, Member) and len(b.prefix) <= len(segments) and \
+                    tuple(s.lower() for s in segments[: len(b.prefix)]) == tuple(s.lower() for s in b.prefix):
+                start = [(b.path, b.value)]
+                rest = segments[len(b.prefix):]
+                break
+        collection = "[*]" in rest
+        return collection, _walk(start, rest, collection)
+
+    def _builtin_field(self, kind: str, name: str) -> tuple[str, Any]:
+        body = self.subject.body
+        if kind == "name":
+            v = _get_ci(body, "name")
+            if isinstance(v, str):
+                v = v.rsplit("/", 1)[-1]
+            return "name", v
+        if kind == "fullname":
+            return "fullName", self.subject.full_name if self.subject.full_name is not None else _get_ci(body, "name")
+        if kind == "location":
+            v = _get_ci(body, "location")
+            if isinstance(v, str):
+                v = v.replace(" ", "").lower()
+            elif v is MISSING:
+                v = "global"
+            return "location", v
+        if kind == "identity.type":
+            ident = _get_ci(body, "identity")
+            return "identity.type", _get_ci(ident, "type") if isinstance(ident, Mapping) else (
+                ident if isinstance(ident, Unknown) else MISSING)
+        if kind == "tags":
+            tags = _get_ci(body, "tags")
+            m = re.fullmatch(r"tags(?:\.(.+)|\[(.+)\])?", name, re.I | re.S)
+            key = None
+            if m and (m.group(1) or m.group(2)):
+                key = m.group(1) or m.group(2)
+                if key.startswith("'") and key.endswith("'"):
+                    key = key[1:-1].replace("''", "'")
+            if key is None:
+                return "tags", tags
+            if isinstance(tags, Unknown):
+                return f"tags['{key}']", tags
+            return f"tags['{key}']", _get_ci(tags, key) if isinstance(tags, Mapping) else MISSING
+        return kind, _get_ci(body, kind)
+
+    # -- leaves --
+    def _field(self, name: Any, op: str, raw_operand: Any, bindings: tuple) -> Truth:
+        if isinstance(name, str) and name.startswith("["):
+            name = self.operand(name, bindings)
+            if isinstance(name, Unknown):
+                self.reasons.append(name.reason)
+                return U
+        if not isinstance(name, str):
+            raise PolicyDefinitionError(f"'field' must name a field or alias, not {name!r}")
+        operand = self.operand(raw_operand, bindings)
+        collection, values = self.select(name, bindings)
+        alias_name = name
+        if not collection:
+            path, value = values[0]
+            return self._leaf(path, op, value, operand, alias_name)
+        truths = [self._leaf(path, op, value, operand, alias_name) for path, value in values]
+        if any(t is Truth.ERROR for t in truths):
+            return E
+        return self._all(truths) if truths else T
+
+    def _value(self, raw: Any, op: str, raw_operand: Any, bindings: tuple) -> Truth:
+        value = self.operand(raw, bindings)
+        operand = self.operand(raw_operand, bindings)
+        label = raw if isinstance(raw, str) else None
+        return self._leaf(f"value {label}" if label else "value", op, value, operand, None)
+
+    def _leaf(self, path: str, op: str, value: Any, operand: Any, alias: str | None) -> Truth:
+        if isinstance(value, Unknown):
+            self.reasons.append(value.reason)
+            truth = U
+        elif isinstance(operand, Unknown):
+            self.reasons.append(operand.reason)
+            truth = U
+        else:
+            try:
+                truth = T if apply_operator(op, value, operand) else F
+            except EvalError as exc:
+                self.reasons.append(f"{path}: {exc}")
+                truth = E
+            except _Unknowable as exc:
+                self.reasons.append(exc.reason)
+                truth = U
+        self.leaves.append(Leaf(path, _CANON.get(op, op), operand, value, truth, alias))
+        return truth
+
+    # -- count --
+    def _count(self, spec: Any, op: str, raw_operand: Any, bindings: tuple) -> Truth:
+        if not isinstance(spec, Mapping):
+            raise PolicyDefinitionError("'count' must be an object")
+        s = _ci(spec)
+        where = s.get("where")
+        if "field" in s:
+            name = s["field"]
+            kind, alias = self.resolve_field(name)
+            if alias is None or not alias.is_array_member:
+                raise PolicyDefinitionError(f"count.field must be an array alias ending in [*], not '{name}'")
+            collection, members = self.select(name, bindings)
+            unknown = next((v for _, v in members if isinstance(v, Unknown)), None)
+            if unknown is not None:
+                self.reasons.append(unknown.reason)
+                return self._leaf_count(f"count({name})", op, Unknown(unknown.reason), raw_operand, bindings)
+            outcomes = []
+            for path, value in members:
+                if where is None:
+                    outcomes.append(T)
+                    continue
+                member = Member(alias.segments, path, value)
+                outcomes.append(self.cond(where, bindings + (member,)))
+            label = f"count({name})"
+        elif "value" in s:
+            items = self.operand(s["value"], bindings)
+            if isinstance(items, Unknown):
+                self.reasons.append(items.reason)
+                return self._leaf_count("count(value)", op, items, raw_operand, bindings)
+            if not isinstance(items, list):
+                raise EvalError(f"count.value must be an array, not {type(items).__name__}")
+            cname = str(s.get("name", "default")).lower()
+            outcomes = []
+            for item in items:
+                if where is None:
+                    outcomes.append(T)
+                    continue
+                outcomes.append(self.cond(where, bindings + (("value", cname, item),)))
+            label = "count(value)"
+        else:
+            raise PolicyDefinitionError("'count' needs 'field' or 'value'")
+        if E in outcomes:
+            return E
+        low = outcomes.count(T)
+        high = low + outcomes.count(U)
+        operand = self.operand(raw_operand, bindings)
+        if low == high:
+            return self._leaf(label, op, low, operand, None)
+        # Unknown members: decide only if every possible count gives the same answer.
+        try:
+            answers = {apply_operator(op, n, operand) for n in range(low, high + 1)}
+        except EvalError as exc:
+            self.reasons.append(str(exc))
+            return E
+        truth = (T if answers == {True} else F) if len(answers) == 1 else U
+        self.leaves.append(Leaf(label, _CANON.get(op, op), operand, f"{low}..{high}", truth))
+        return truth
+
+    def _leaf_count(self, label: str, op: str, value: Any, raw_operand: Any, bindings: tuple) -> Truth:
+        return self._leaf(label, op, value, self.operand(raw_operand, bindings), None)
+
+    # -- functions for value expressions --
+    def field_function(self, name: str, bindings: tuple) -> Any:
+        collection, values = self.select(name, bindings)
+        _, alias = self.resolve_field(name)
+        # field() of a [*] alias is always an array; inside a count's where the counted member
+        # contributes itself only, so field('<counted alias>.x') is a one-element array.
+        if collection or (alias is not None and alias.has_wildcard):
+            out = []
+            for _, v in values:
+                if isinstance(v, Unknown):
+                    return v
+                if v is not MISSING:
+                    out.append(v)
+            return out
+        v = values[0][1]
+        return None if v is MISSING else v
+
+    def current_function(self, args: tuple, bindings: tuple) -> Any:
+        if not args:
+            for b in reversed(bindings):
+                if isinstance(b, Member):
+                    return b.value
+                return b[2]
+            raise EvalError("current() is used outside a count")
+        name = str(args[0])
+        low = name.lower()
+        for b in reversed(bindings):
+            if isinstance(b, tuple) and b[1] == low:
+                return b[2]
+        for b in reversed(bindings):
+            if isinstance(b, Member):
+                alias = self.aliases.resolve(name)
+                if alias is None:
+                    break
+                segs = alias.segments
+                if tuple(s.lower() for s in segs[: len(b.prefix)]) == tuple(s.lower() for s in b.prefix):
+                    rest = segs[len(b.prefix):]
+                    vals = _walk([(b.path, b.value)], rest, "[*]" in rest)
+                    if "[*]" in rest:
+                        return [v for _, v in vals if v is not MISSING]
+                    v = vals[0][1]
+                    return None if v is MISSING else v
+        raise EvalError(f"current('{name}') does not name a count in scope")
+
+
+class _Unknowable(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def _get_ci(obj: Any, key: str) -> Any:
+    if not isinstance(obj, Mapping):
+        return MISSING
+    if key in obj:
+        v = obj[key]
+        return MISSING if v is None else v
+    low = key.lower()
+    for k, v in obj.items():
+        if k.lower() == low:
+            return MISSING if v is None else v
+    return MISSING
+
+
+def _walk(start: list[tuple[str, Any]], segments: tuple[str, ...], collection: bool) -> list[tuple[str, Any]]:
+    current = start
+    for seg in segments:
+        nxt: list[tuple[str, Any]] = []
+        for path, value in current:
+            if isinstance(value, Unknown):
+                nxt.append((path, value))
+                continue
+            if seg == "[*]":
+                if isinstance(value, list):
+                    nxt.extend((f"{path}[{i}]", v) for i, v in enumerate(value))
+                # missing or non-array: contributes nothing to the collection
+                elif value is not MISSING and not collection:
+                    nxt.append((path, MISSING))
+                continue
+            child = _get_ci(value, seg)
+            child_path = f"{path}.{seg}" if path else seg
+            if child is MISSING and collection:
+                continue  # an element without the property contributes nothing
+            nxt.append((child_path, child))
+        current = nxt
+    if not collection and not current:
+        return [(".".join(s for s in segments if s != "[*]"), MISSING)]
+    return current
+
+
+# --- operators -------------------------------------------------------------------------------------
+
+def _canon(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).lower()
+
+
+def _scalar(v: Any) -> bool:
+    return isinstance(v, (str, int, float, bool))
+
+
+def policy_equals(a: Any, b: Any) -> bool:
+    if _scalar(a) and _scalar(b):
+        return _canon(a) == _canon(b)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(policy_equals(x, y) for x, y in zip(a, b))
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        if len(a) != len(b):
+            return False
+        bl = {k.lower(): v for k, v in b.items()}
+        return all(k.lower() in bl and policy_equals(v, bl[k.lower()]) for k, v in a.items())
+    return False
+
+
+def _like(value: Any, pattern: Any) -> bool:
+    if not isinstance(value, str) or not isinstance(pattern, str):
+        return False
+    parts = [re.escape(p) for p in pattern.lower().split("*")]
+    return re.fullmatch(".*".join(parts), value.lower(), re.S) is not None
+
+
+def _match(value: Any, pattern: Any, insensitive: bool) -> bool:
+    if not isinstance(value, str) or not isinstance(pattern, str):
+        return False
+    if len(value) != len(pattern):
+        return False
+    for c, p in zip(value, pattern):
+        if p == "#":
+            if not c.isdigit():
+                return False
+        elif p == "?":
+            if not c.isalpha():
+                return False
+        elif p == ".":
+            continue
+        elif (c.lower() != p.lower()) if insensitive else (c != p):
+            return False
+    return True
+
+
+def _compare(value: Any, operand: Any) -> int:
+    num = (int, float)
+    if isinstance(value, bool) or isinstance(operand, bool):
+        raise EvalError(f"cannot compare {value!r} with {operand!r}")
+    if isinstance(value, num) and isinstance(operand, num):
+        return (value > operand) - (value < operand)
+    if isinstance(value, str) and isinstance(operand, str):
+        a, b = value.lower(), operand.lower()
+        return (a > b) - (a < b)
+    raise EvalError(f"cannot compare a {type(value).__name__} ({value!r}) with a "
+                    f"{type(operand).__name__} ({operand!r})")
+
+
+def _exists_flag(operand: Any) -> bool:
+    if isinstance(operand, bool):
+        return operand
+    if isinstance(operand, str) and operand.lower() in ("true", "false"):
+        return operand.lower() == "true"
+    raise PolicyDefinitionError(f"'exists' needs true or false, not {operand!r}")
+
+
+def apply_operator(op: str, value: Any, operand: Any) -> bool:
+    """Apply a policy operator; ``value`` is MISSING when the field is absent."""
+    op = op.lower()
+    missing = value is MISSING or value is None
+    if op == "exists":
+        return (not missing) == _exists_flag(operand)
+    if op in ("in", "notin"):
+        if not isinstance(operand, list):
+            raise PolicyDefinitionError(f"'{_CANON[op]}' needs an array operand, not {operand!r}")
+        found = False if missing else any(policy_equals(value, o) for o in operand)
+        return found if op == "in" else not found
+    if op in ("equals", "notequals"):
+        eq = False if missing else policy_equals(value, operand)
+        return eq if op == "equals" else not eq
+    if op in ("like", "notlike"):
+        r = False if missing else _like(value, operand)
+        return r if op == "like" else not r
+    if op in ("match", "notmatch", "matchinsensitively", "notmatchinsensitively"):
+        r = False if missing else _match(value, operand, "insensitively" in op)
+        return r if not op.startswith("not") else not r
+    if op in ("contains", "notcontains"):
+        if missing:
+            r = False
+        elif isinstance(value, str):
+            r = _canon(operand) in value.lower()
+        elif isinstance(value, list):
+            r = any(policy_equals(v, operand) for v in value)
+        else:
+            r = False
+        return r if op == "contains" else not r
+    if op in ("containskey", "notcontainskey"):
+        r = (not missing and isinstance(value, Mapping)
+             and str(operand).lower() in {k.lower() for k in value})
+        return r if op == "containskey" else not r
+    if op in ("less", "lessorequals", "greater", "greaterorequals"):
+        if missing:
+            raise EvalError(f"'{_CANON[op]}' cannot compare a missing value")
+        c = _compare(value, operand)
+        return {"less": c < 0, "lessorequals": c <= 0, "greater": c > 0, "greaterorequals": c >= 0}[op]
+    raise PolicyDefinitionError(f"unknown operator '{op}'")
+
+
+# --- template functions inside policy rules --------------------------------------------------------
+
+_DISALLOWED = {"copyindex", "datetimeadd", "datetimefromepoch", "datetimetoepoch", "deployment", "environment",
+               "extensionresourceid", "lambda", "listaccountsas", "listkeys", "listsecrets", "managementgroup",
+               "newguid", "pickzones", "providers", "reference", "resourceid", "subscriptionresourceid",
+               "tenantresourceid", "tenant", "variables"}
+
+
+class _ValueContext(Context):
+    unknown_aware = frozenset(UNKNOWN_AWARE)
+
+    def __init__(self, ev: Evaluator, bindings: tuple) -> None:
+        self.ev = ev
+        self.bindings = bindings
+        self.lambda_scopes: list = []
+
+    def function(self, name: str):
+        if name in _POLICY_FUNCTIONS:
+            return _POLICY_FUNCTIONS[name]
+        if name in _DISALLOWED or name.startswith("list"):
+            raise PolicyDefinitionError(f"the function '{name}' is not allowed in policy rules")
+        return BUILTINS.get(name)
+
+
+def _p_field(ctx: _ValueContext, name: Any) -> Any:
+    return ctx.ev.field_function(str(name), ctx.bindings)
+
+
+def _p_current(ctx: _ValueContext, *args: Any) -> Any:
+    return ctx.ev.current_function(args, ctx.bindings)
+
+
+def _p_parameters(ctx: _ValueContext, name: Any) -> Any:
+    key = str(name).lower()
+    if key not in ctx.ev.parameters:
+        raise ExpressionError(f"the policy has no parameter '{name}'")
+    return ctx.ev.parameters[key]
+
+
+def _p_context(key: str, fallback: Callable[[], Any]) -> Callable[..., Any]:
+    def fn(ctx: _ValueContext) -> Any:
+        return ctx.ev.subject.context.get(key) or fallback()
+    return fn
+
+
+def _p_ip_range_contains(ctx: _ValueContext, range_: Any, target: Any) -> bool:
+    def net(v: Any) -> Any:
+        text = str(v)
+        if "-" in text:
+            lo, hi = (ipaddress.ip_address(p.strip()) for p in text.split("-", 1))
+            if lo.version != hi.version:
+                raise ExpressionError("ipRangeContains: mixed address families")
+            return (lo, hi)
+        n = ipaddress.ip_network(text, strict=False)
+        return (n[0], n[-1])
+
+    try:
+        r_lo, r_hi = net(range_)
+        t_lo, t_hi = net(target)
+    except ValueError as exc:
+        raise ExpressionError(f"ipRangeContains: {exc}") from None
+    if r_lo.version != t_lo.version:
+        raise ExpressionError("ipRangeContains: mixed address families")
+    return r_lo <= t_lo and t_hi <= r_hi
+
+
+def _p_add_days(ctx: _ValueContext, dt_text: Any, days: Any) -> str:
+    import datetime as dt
+    from ..arm.functions import parse_datetime
+    value = parse_datetime(str(dt_text)) + dt.timedelta(days=int(days))
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _p_utc_now(ctx: _ValueContext, fmt: Any = None) -> Any:
+    now = ctx.ev.subject.context.get("utcNow")
+    if now is None:
+        return Unknown("utcNow() in a policy rule depends on the time Azure evaluates it")
+    return now
+
+
+_POLICY_FUNCTIONS: dict[str, tuple[Callable[..., Any], bool]] = {
+    "field": (_p_field, False),
+    "current": (_p_current, False),
+    "parameters": (_p_parameters, False),
+    "ipRangeContains".lower(): (_p_ip_range_contains, False),
+    "addDays".lower(): (_p_add_days, False),
+    "utcNow".lower(): (_p_utc_now, False),
+    "resourceGroup".lower(): (_p_context("resourceGroup",
+                                         lambda: Unknown("resourceGroup() is not known for this resource")), False),
+    "subscription": (_p_context("subscription",
+                                lambda: Unknown("subscription() is not known for this resource")), False),
+    "requestContext".lower(): (_p_context("requestContext",
+                                          lambda: Unknown("requestContext() only exists for a request")), False),
+    "policy": (_p_context("policy", lambda: Unknown("policy() is only known in an assignment")), False),
+}
+
+
+def evaluate_condition(condition: Mapping[str, Any], subject: Subject,
+                       parameters: Mapping[str, Any] | None = None,
+                       aliases: AliasResolver = DEFAULT_ALIASES) -> Verdict:
+    return Evaluator(subject, parameters, aliases).verdict(condition)
+
+
+def aliases_in(condition: Any) -> list[str]:
+    """Every alias a condition names in ``field`` / ``count.field`` (not built-in fields)."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Mapping):
+            for k, v in node.items():
+                if k.lower() == "field" and isinstance(v, str) and not v.startswith("["):
+                    low = v.lower()
+                    if not (low in ("name", "fullname", "kind", "type", "location", "id", "identity.type")
+                            or low == "tags" or low.startswith("tags.") or low.startswith("tags[")):
+                        found.append(v)
+                walk(v)
+        elif isinstance(node, list):
+            for x in node:
+                walk(x)
+
+    walk(condition)
+    return list(dict.fromkeys(found))
+
+
+__all__ = ["Evaluator", "EvalError", "Leaf", "MISSING", "PolicyDefinitionError", "Subject", "Truth",
+           "Verdict", "aliases_in", "apply_operator", "evaluate_condition", "policy_equals", "split_path"]

@@ -1,0 +1,138 @@
+"""Normalised Azure resources with provenance.
+
+Every input form (deployment template, ``az group export``, REST JSON) becomes :class:`Resource`
+objects shaped as ARM GET returns them (``id``, ``name``, ``type``, ``properties``...), each knowing
+the file and JSON pointer it came from, so evidence can cite ``file:line``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .jsonc import JsonDocument
+from .values import Unknown
+
+CLUSTER_TYPE = "microsoft.containerservice/managedclusters"
+AGENT_POOL_TYPE = "microsoft.containerservice/managedclusters/agentpools"
+DEPLOYMENT_TYPE = "microsoft.resources/deployments"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where something came from: a file and a JSON pointer in it (line computed on demand)."""
+
+    file: str
+    pointer: str = ""
+    doc: JsonDocument | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def line(self) -> int | None:
+        if self.doc is None:
+            return None
+        return self.doc.lines.nearest_line(self.pointer)[0]
+
+    def line_of(self, sub_pointer: str) -> int | None:
+        """Line of a pointer below this source's pointer, or of its deepest existing ancestor."""
+        if self.doc is None:
+            return None
+        return self.doc.lines.nearest_line(self.pointer + sub_pointer)[0]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "pointer": self.pointer, "line": self.line}
+
+
+class Resource:
+    """One resource as ARM would return it. ``body`` may be computed lazily (template resources)."""
+
+    __slots__ = ("type", "full_name", "id", "source", "scope_id", "existing", "condition",
+                 "_body", "_make_body", "notes", "origins")
+
+    def __init__(self, type: str, full_name: str | Unknown, id: str | Unknown, source: Source,
+                 body: dict[str, Any] | None = None,
+                 make_body: Callable[[], dict[str, Any]] | None = None,
+                 scope_id: str | Unknown | None = None, existing: bool = False,
+                 condition: bool | Unknown = True) -> None:
+        self.type = type
+        self.full_name = full_name
+        self.id = id
+        self.source = source
+        self.scope_id = scope_id  # for extension resources: the id of the resource they extend
+        self.existing = existing
+        self.condition = condition
+        self._body = body
+        self._make_body = make_body
+        self.notes: list[str] = []
+        # body path prefix (tuple of keys/indexes) -> Source, for parts merged in from elsewhere
+        self.origins: dict[tuple, Source] = {}
+
+    @property
+    def type_lower(self) -> str:
+        return self.type.lower()
+
+    @property
+    def name(self) -> str | Unknown:
+        if isinstance(self.full_name, Unknown):
+            return self.full_name
+        return self.full_name.rsplit("/", 1)[-1]
+
+    @property
+    def body(self) -> dict[str, Any]:
+        if self._body is None:
+            assert self._make_body is not None
+            self._body = self._make_body()
+            self._make_body = None
+        return self._body
+
+    def display_name(self) -> str:
+        if isinstance(self.full_name, Unknown):
+            return f"<name unresolved: {self.full_name.reason}>"
+        return self.full_name
+
+    def source_for(self, path: tuple) -> tuple[Source, tuple]:
+        """The source that holds body ``path`` and the remaining path below it."""
+        best: tuple = ()
+        for prefix in self.origins:
+            if len(prefix) > len(best) and path[: len(prefix)] == prefix:
+                best = prefix
+        if best:
+            return self.origins[best], path[len(best):]
+        return self.source, path
+
+    def __repr__(self) -> str:
+        return f"Resource({self.type}, {self.display_name()}, {self.source.file}{self.source.pointer})"
+
+
+def id_parent(resource_id: str) -> str | None:
+    """``/subscriptions/s/resourceGroups/g/providers/NS/t/n/c/m`` -> ``.../NS/t/n`` (None at top)."""
+    parts = resource_id.rstrip("/").split("/")
+    try:
+        p = [s.lower() for s in parts].index("providers")
+    except ValueError:
+        return None
+    tail = parts[p + 2:]
+    if len(tail) <= 2:
+        return None
+    return "/".join(parts[: p + 2 + len(tail) - 2])
+
+
+def type_from_id(resource_id: str) -> str | None:
+    parts = resource_id.strip("/").split("/")
+    low = [s.lower() for s in parts]
+    if "providers" not in low:
+        return None
+    p = len(low) - 1 - low[::-1].index("providers")
+    rest = parts[p + 1:]
+    if len(rest) < 3:
+        return None
+    types = [rest[0]] + rest[1::2]
+    # A nested provider segment (extension resource) restarts the type at that namespace.
+    return "/".join(types)
+
+
+def name_from_id(resource_id: str) -> str:
+    parts = resource_id.strip("/").split("/")
+    low = [s.lower() for s in parts]
+    p = len(low) - 1 - low[::-1].index("providers") if "providers" in low else -1
+    rest = parts[p + 1:] if p >= 0 else parts
+    return "/".join(rest[2::2]) if len(rest) >= 3 else parts[-1]
