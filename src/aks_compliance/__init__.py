@@ -1,0 +1,14 @@
+"""aks-compliance: a policy-as-code compliance test suite for Azure Kubernetes Service.
+
+The public API is re-exported here; the modules behind it are private to the package.
+"""
+
+__version__ = "0.1.0"
+
+from .controls import Catalog, Control, load_catalog  # noqa: E402
+from .results import Outcome, Result  # noqa: E402
+from .scan import ScanOptions, ScanRun, run_scan  # noqa: E402
+from .values import Unknown  # noqa: E402
+
+__all__ = ["Catalog", "Control", "Outcome", "Result", "ScanOptions", "ScanRun", "Unknown", "__version__",
+           "load_catalog", "run_scan"]

@@ -29,6 +29,21 @@ class Unknown:
         return hash(("Unknown", self.reason))
 
 
+class Placeholder(str):
+    """A stand-in string for a deployment fact not given to the scan (the resource group's location).
+
+    It joins into names and ids like the real value would, so resources still find each other,
+    but any decision on its value (a comparison, a lookup by it) is unknown, naming ``reason``.
+    """
+
+    reason: str
+
+    def __new__(cls, text: str, reason: str) -> "Placeholder":
+        obj = super().__new__(cls, text)
+        obj.reason = reason
+        return obj
+
+
 def is_unknown(value: Any) -> bool:
     return isinstance(value, Unknown)
 

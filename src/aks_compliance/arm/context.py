@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import ExpressionError
 from ..jsonc import JsonDocument, escape_pointer_token
-from ..values import Unknown
+from ..values import Placeholder, Unknown
 from .expressions import Call, Context, evaluate, literal_or_expression, parse
 from .functions import BUILTINS, UNKNOWN_AWARE, dotnet_datetime, to_text
 
@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 DEFAULT_TENANT = "00000000-0000-0000-0000-000000000000"
 DEFAULT_RESOURCE_GROUP = "resource-group"
+# Placeholder for resourceGroup().location: resource names and ids built from it stay consistent,
+# so joins (a pool to its cluster, a diagnostic setting to its scope) still work. No control
+# compares it; --arm-location sets the real value.
+DEFAULT_LOCATION = Placeholder("resource-group-location",
+                               "the deployment location, which is not known offline (set it with --arm-location)")
 MAX_COPY = 800  # ARM's limit on copy count
 
 
@@ -30,7 +35,7 @@ MAX_COPY = 800  # ARM's limit on copy count
 class DeploymentScope:
     subscription_id: str = DEFAULT_SUBSCRIPTION
     resource_group: str = DEFAULT_RESOURCE_GROUP
-    location: Any = None  # None: unknown unless given
+    location: Any = DEFAULT_LOCATION
     tenant_id: str = DEFAULT_TENANT
     deployment_name: str = "deployment"
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
@@ -44,9 +49,6 @@ class DeploymentScope:
         return f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
 
     def location_value(self) -> Any:
-        if self.location is None:
-            return Unknown("the deployment location (resourceGroup().location) is not known offline; "
-                           "set it with --arm-location")
         return self.location
 
 
@@ -228,7 +230,7 @@ class TemplateContext(Context):
         try:
             ptype = str(spec.get("type", "")).lower()
             if key in self.supplied:
-                value = self.supplied[key]
+                value = self._checked(real, spec, self.supplied[key])
             elif "defaultValue" in spec:
                 value = self.eval_value(spec["defaultValue"],
                                         f"{self.pointer}/parameters/{escape_pointer_token(real)}/defaultValue")
@@ -244,6 +246,29 @@ class TemplateContext(Context):
             self._params.pop(key, None)
         self._params[key] = value
         return value
+
+    def _checked(self, name: str, spec: dict[str, Any], value: Any) -> Any:
+        """A supplied value that ARM would reject (wrong type, not allowed) is reported, not used."""
+        if isinstance(value, Unknown) or value is None:
+            return value
+        problem = _type_problem(str(spec.get("type", "")).lower(), value)
+        allowed = spec.get("allowedValues")
+        if problem is None and isinstance(allowed, list) and not isinstance(value, (dict,)):
+            values = value if isinstance(value, list) else [value]
+            bad = [v for v in values if not isinstance(v, Unknown) and v not in allowed]
+            if bad:
+                problem = f"{to_text(bad[0])!r} is not one of its allowed values {to_text(allowed)}"
+        if problem is None:
+            ptype = str(spec.get("type", "")).lower()
+            if ptype == "int" and isinstance(value, str):
+                return int(value.strip())
+            if ptype == "bool" and isinstance(value, str):
+                return value.lower() == "true"
+            return value
+        where = self.supplied_from or "the deployment"
+        message = f"parameter '{name}' from {where}: {problem}; ARM would reject this deployment"
+        self.expander.error(message, self.doc, f"{self.pointer}/parameters/{escape_pointer_token(name)}")
+        return Unknown(message)
 
     def _resolve_type(self, spec: dict[str, Any]) -> dict[str, Any]:
         """Follow ``$ref`` to user-defined types (languageVersion 2.0) for ``type`` and ``nullable``."""
@@ -291,6 +316,24 @@ class TemplateContext(Context):
 
 
 _MISSING = object()
+
+
+def _type_problem(ptype: str, value: Any) -> str | None:
+    shown = to_text(value)
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    if ptype == "array" and not isinstance(value, list):
+        return f"expected an array, got {shown!r}"
+    if ptype in ("object", "secureobject") and not isinstance(value, dict):
+        return f"expected an object, got {shown!r}"
+    if ptype in ("string", "securestring") and not isinstance(value, str):
+        return f"expected a string, got {shown!r}"
+    if ptype == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+        if not (isinstance(value, str) and value.strip().lstrip("-").isdigit()):
+            return f"expected an integer, got {shown!r}"
+    if ptype == "bool" and not isinstance(value, bool):
+        if not (isinstance(value, str) and value.lower() in ("true", "false")):
+            return f"expected a boolean, got {shown!r}"
+    return None
 
 
 # --- context-dependent functions -------------------------------------------------------------------

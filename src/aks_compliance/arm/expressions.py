@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Any, Callable
 
 from ..errors import ExpressionError
-from ..values import Unknown
+from ..values import Placeholder, Unknown
 
 # --- AST -------------------------------------------------------------------------------------------
 
@@ -60,11 +60,12 @@ class Member(Node):
 
 
 class Index(Node):
-    __slots__ = ("obj", "index")
+    __slots__ = ("obj", "index", "text")
 
-    def __init__(self, obj: Node, index: Node) -> None:
+    def __init__(self, obj: Node, index: Node, text: str = "") -> None:
         self.obj = obj
         self.index = index
+        self.text = text
 
 
 # --- tokenizer / parser ----------------------------------------------------------------------------
@@ -137,6 +138,7 @@ class _Parser:
     def expression(self, depth: int) -> Node:
         if depth > 200:
             raise ExpressionError("expression nested too deeply", self.text)
+        start = self.peek()[2]
         node = self.primary(depth)
         while True:
             kind, val, _ = self.peek()
@@ -149,8 +151,9 @@ class _Parser:
             elif kind == "punct" and val == "[":
                 self.take()
                 idx = self.expression(depth + 1)
+                end = self.peek()[2]
                 self.expect("]")
-                node = Index(node, idx)
+                node = Index(node, idx, self.text[start:end + 1])
             else:
                 return node
 
@@ -248,6 +251,8 @@ def evaluate(node: Node, ctx: Context) -> Any:
     if t is Index:
         obj = evaluate(node.obj, ctx)  # type: ignore[attr-defined]
         idx = evaluate(node.index, ctx)  # type: ignore[attr-defined]
+        if isinstance(idx, Placeholder) and isinstance(obj, dict):
+            return Unknown(f"{node.text} looks up {idx.reason}")  # type: ignore[attr-defined]
         return index(obj, idx)
     raise ExpressionError(f"cannot evaluate {node!r}")
 

@@ -18,7 +18,7 @@ import urllib.parse
 from typing import Any, Callable
 
 from ..errors import ExpressionError
-from ..values import Unknown, first_unknown
+from ..values import Placeholder, Unknown, first_unknown
 from .expressions import Call, Context, Lit, evaluate, member, type_name
 from .hashing import arm_guid, unique_string
 
@@ -70,7 +70,10 @@ def to_text(v: Any) -> str:
         return ""
     if isinstance(v, (int, float)):
         return str(v)
-    return json.dumps(v, separators=(",", ":"), ensure_ascii=False)
+    if isinstance(v, Unknown):
+        return f"<unknown: {v.reason}>"
+    return json.dumps(v, separators=(",", ":"), ensure_ascii=False,
+                      default=lambda o: f"<unknown: {o.reason}>" if isinstance(o, Unknown) else str(o))
 
 
 def deep_unknown_or(value: Any) -> Unknown | None:
@@ -189,6 +192,9 @@ def _equals(ctx: Context, a: Any, b: Any) -> Any:
     u = first_unknown(a) or first_unknown(b)
     if u is not None:
         return u
+    for v in (a, b):
+        if isinstance(v, Placeholder):
+            return Unknown(f"a comparison with {v.reason}")
     return arm_equals(a, b)
 
 

@@ -17,7 +17,7 @@ from typing import Any, Iterable
 
 from ..errors import InputError
 from ..jsonc import JsonDocument, escape_pointer_token, parse_json, read_text
-from ..resources import DEPLOYMENT_TYPE, Resource
+from ..resources import CLUSTER_TYPE, DEPLOYMENT_TYPE, Resource
 from ..values import Unknown
 from .context import DeploymentScope
 from .template import Declaration, Diagnostic, expand, rest_resource
@@ -237,6 +237,7 @@ def load_arm(options: ArmOptions) -> ArmScan:
                               supplied_from=" and ".join(sources) if sources else "",
                               diagnostics=scan.diagnostics)
             _collect(scan, expander)
+            _unreached_declarations(scan, doc, expander)
         elif kind == "resources":
             scan.inputs.append(InputFile(doc.path, _sha256_text(doc.text), "resources"))
             _load_rest(scan, doc, options)
@@ -250,6 +251,40 @@ def load_arm(options: ArmOptions) -> ArmScan:
                     "warning", "parameter file not paired with any template (name it X.parameters.json beside "
                                "X.json, or pass --arm-parameters TEMPLATE=FILE)", doc.path, "", 1))
     return scan
+
+
+def _static_declarations(data: Any, ptr: str, out: list[tuple[str, dict[str, Any]]]) -> None:
+    """Every managedClusters declaration in a template, deployed or not (by pointer)."""
+    if isinstance(data, dict):
+        resources = data.get("resources")
+        if isinstance(resources, dict):
+            entries = [(f"{ptr}/resources/{escape_pointer_token(k)}", v) for k, v in resources.items()]
+        elif isinstance(resources, list):
+            entries = [(f"{ptr}/resources/{i}", v) for i, v in enumerate(resources)]
+        else:
+            entries = []
+        for rptr, r in entries:
+            if isinstance(r, dict) and str(r.get("type", "")).lower() == CLUSTER_TYPE:
+                out.append((rptr, r))
+        for k, v in data.items():
+            _static_declarations(v, f"{ptr}/{escape_pointer_token(k)}", out)
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            _static_declarations(v, f"{ptr}/{i}", out)
+
+
+def _unreached_declarations(scan: ArmScan, doc: JsonDocument, expander: Any) -> None:
+    seen = {d.pointer for d in expander.declarations}
+    found: list[tuple[str, dict[str, Any]]] = []
+    _static_declarations(doc.data, "", found)
+    for ptr, raw in found:
+        if ptr in seen:
+            continue
+        what = "an existing-resource reference" if raw.get("existing") is True else "a cluster"
+        scan.declarations.append(Declaration(
+            doc.path, ptr, doc.lines.nearest_line(ptr)[0], "not-reached",
+            f"{what} inside a nested deployment or parent that is not deployed "
+            f"(its condition is false, its copy count is 0, or it is linked rather than inline)"))
 
 
 def _deployment_name(path: Path) -> str:

@@ -363,13 +363,17 @@ def _literal_type(raw: dict[str, Any]) -> str | None:
 
 
 def _qualify(rtype: str, name: Any, parent: tuple[str, Any, Any] | None) -> tuple[str, Any]:
+    """Full type and name of a resource; a child declared inside its parent has relative ones."""
     if parent is None:
         return rtype, name
     ptype, pname, _ = parent
-    if "/" not in rtype:
+    relative = "." not in rtype.split("/", 1)[0]  # 'subnets', 'providers/diagnosticSettings'
+    if relative:
         full_type = f"{ptype}/{rtype}"
-        if isinstance(name, Unknown) or isinstance(pname, Unknown):
-            return full_type, name if isinstance(name, Unknown) else pname
+        if isinstance(name, Unknown):
+            return full_type, name
+        if isinstance(pname, Unknown):
+            return full_type, pname
         return full_type, f"{pname}/{name}"
     segments = rtype.count("/")  # names needed
     if isinstance(name, str) and name.count("/") + 1 < segments and isinstance(pname, str):
@@ -392,19 +396,23 @@ def _scope_id(value: Any, ctx: TemplateContext) -> Any:
 
 
 def _extension_from_name(rtype: str, name: Any, ctx: TemplateContext) -> tuple[str, Any, Any] | None:
-    """``T/providers/X/y`` with name ``n/Ns/m`` is extension ``X/y`` named ``m`` on ``T`` ``n``."""
+    """``T/providers/y`` named ``n/Ns/m`` is the extension ``Ns/y`` named ``m`` on the ``T`` named ``n``."""
     low = rtype.lower()
     if "/providers/" not in low:
         return None
     i = low.index("/providers/")
     base_type = rtype[:i]
-    ext_type = rtype[i + len("/providers/"):]
+    ext_tail = rtype[i + len("/providers/"):]
     base_segments = base_type.count("/")
     if isinstance(name, Unknown):
-        return ext_type, name, Unknown(f"the resource this extension applies to is unknown: {name.reason}")
+        return ext_tail, name, Unknown(f"the resource this extension applies to is unknown: {name.reason}")
     parts = name.split("/")
+    if len(parts) < base_segments + 2:
+        return None
     base_name = "/".join(parts[:base_segments])
-    ext_name = "/".join(parts[base_segments + 1:]) if len(parts) > base_segments + 1 else parts[-1]
+    namespace = parts[base_segments]
+    ext_type = ext_tail if "." in ext_tail.split("/", 1)[0] else f"{namespace}/{ext_tail}"
+    ext_name = "/".join(parts[base_segments + 1:])
     base_id = _resource_id(base_type, base_name, None, ctx)
     return ext_type, ext_name, base_id
 

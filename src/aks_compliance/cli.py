@@ -1,0 +1,69 @@
+"""``aks-compliance``: a thin front over the pytest suite, for people who do not think in pytest.
+
+``aks-compliance scan`` takes the same options as ``pytest tests_compliance`` and runs the same suite.
+Exit status: 0 compliant, 1 failed controls, 2 input errors (bad files, broken expressions),
+3 internal error, 4 usage error, 5 no input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pytest
+
+from . import __version__
+from .results import Outcome
+
+
+def suite_dir() -> Path:
+    packaged = Path(__file__).parent / "_suite"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "tests_compliance"
+
+
+class _Outcomes:
+    """Collects result outcomes as pytest reports them, to compute the exit status."""
+
+    def __init__(self) -> None:
+        self.outcomes: set[str] = set()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        outcome = getattr(report, "aksc_outcome", None)
+        if outcome is not None:
+            self.outcomes.add(outcome)
+
+
+def scan(argv: list[str]) -> int:
+    collector = _Outcomes()
+    args = [str(suite_dir()), "-p", "no:cacheprovider", "-q", "-rN", *argv]
+    code = pytest.main(args, plugins=[collector])
+    if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.INTERRUPTED):
+        return 4 if code == pytest.ExitCode.USAGE_ERROR else 3
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        return 5
+    if Outcome.ERROR.value in collector.outcomes:
+        return 2
+    if Outcome.FAILED.value in collector.outcomes:
+        return 1
+    return 0 if code == pytest.ExitCode.OK else int(code)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(
+        prog="aks-compliance",
+        description="AKS compliance controls as a pytest suite. 'scan' passes its options to the suite "
+                    "(see 'aks-compliance scan --help' for --arm, --results-json, ...).")
+    parser.add_argument("--version", action="version", version=f"aks-compliance {__version__}")
+    parser.add_argument("command", choices=["scan"], help="scan: run the controls over the given inputs")
+    if not argv or argv[0] in ("-h", "--help", "--version"):
+        parser.parse_args(argv)
+        return 0
+    command, rest = argv[0], argv[1:]
+    if command == "scan":
+        return scan(rest)
+    parser.parse_args(argv)
+    return 4

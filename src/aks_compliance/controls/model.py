@@ -1,0 +1,91 @@
+"""The control model: one declaration per control, used by the tests, the policies and the reports."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+if TYPE_CHECKING:
+    from ..engine import Target
+    from ..policy.conditions import Verdict
+
+
+class Severity(str, enum.Enum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+
+@dataclass(frozen=True)
+class Mappings:
+    """What a control corresponds to elsewhere. Ids only; versions are stated by the field name."""
+
+    cis_aks: tuple[str, ...] = ()  # CIS AKS Benchmark v1.8.0
+    azure_policy: tuple[str, ...] = ()  # built-in policy definition GUIDs
+    psrule: tuple[str, ...] = ()
+    checkov: tuple[str, ...] = ()
+    kubescape: tuple[str, ...] = ()
+    pss: tuple[str, ...] = ()
+    nist: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {k: list(v) for k, v in self.__dict__.items() if v}
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A threshold or list a user may override (``--control-param AKS-007.name=VALUE``)."""
+
+    name: str
+    default: Any
+    description: str
+    type: str = "String"  # Azure Policy parameter type: String, Array, Integer, Boolean
+    allowed: tuple[Any, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Related:
+    """A cross-resource check (AuditIfNotExists): compliant iff some related resource satisfies the condition."""
+
+    type: str  # e.g. Microsoft.Insights/diagnosticSettings
+    existence_condition: Mapping[str, Any]
+    missing: str  # what the evidence says when no related resource exists
+
+
+Check = Callable[["Target", Mapping[str, Any]], "Verdict"]
+
+
+@dataclass(frozen=True)
+class Control:
+    id: str
+    title: str
+    severity: Severity
+    rationale: str
+    remediation: str
+    mappings: Mappings
+    section: str  # grouping for reports: a CIS section ("CIS 5.4") or a practice ("Egress control")
+    resource_type: str = "Microsoft.ContainerService/managedClusters"
+    references: tuple[str, ...] = ()
+    parameters: tuple[Parameter, ...] = ()
+    # The compliant state, in the Azure Policy condition language.
+    rule: Mapping[str, Any] | None = None
+    related: Related | None = None
+    # Richer logic than the condition language: a named function beside the declaration.
+    check: Check | None = None
+    # When false, the control does not apply (outcome not_applicable, with applicability_text).
+    applicability: Mapping[str, Any] | None = None
+    applicability_text: str = ""
+    # Why no Azure Policy definition can be generated (no alias, logic beyond the language), and
+    # which built-in covers the concept if one does. None means a definition can be generated.
+    policy_gap: str | None = None
+    tags: tuple[str, ...] = field(default=())
+
+    def parameter_defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.parameters}
+
+    def summary(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "severity": self.severity.value,
+                "section": self.section, "mappings": self.mappings.as_dict()}

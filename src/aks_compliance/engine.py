@@ -1,0 +1,182 @@
+"""Evaluating the catalog over targets, once, in bulk. pytest items only report these results."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Iterable, Mapping
+
+from .controls import Catalog, Control
+from .jsonc import pointer
+from .policy.aliases import DEFAULT_ALIASES, AliasResolver
+from .policy.conditions import MISSING, Evaluator, Leaf, PolicyDefinitionError, Subject, Truth, Verdict
+from .resources import Resource
+from .results import Evidence, Outcome, Result
+from .targets import Target
+from .values import Unknown
+
+_SECRET_KEY = re.compile(r"secret|password|passwd|token|connectionstring|sas|credential|privatekey|"
+                         r"clientkey|accesskey|adminkey|primarykey|secondarykey|apikey|certificate(?!s?authority)",
+                         re.I)
+MAX_ACTUAL = 300
+MAX_EVIDENCE = 25
+
+
+def redact(value: Any) -> Any:
+    """Evidence never carries values of secret-looking keys."""
+    if isinstance(value, dict):
+        return {k: ("<redacted>" if _SECRET_KEY.search(k) else redact(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    if isinstance(value, Unknown):
+        return f"<unknown: {value.reason}>"
+    return value
+
+
+def render(value: Any) -> str:
+    if value is MISSING:
+        return "(absent)"
+    if isinstance(value, Unknown):
+        return f"unknown: {value.reason}"
+    if isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+    else:
+        text = json.dumps(redact(value), ensure_ascii=False, default=str)
+    return text if len(text) <= MAX_ACTUAL else text[: MAX_ACTUAL - 3] + "..."
+
+
+_PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def body_path(path: str) -> tuple | None:
+    """``properties.pools[1].x`` -> ('properties', 'pools', 1, 'x'); None for non-paths like count(...)."""
+    if not path or " " in path or "(" in path:
+        return None
+    out: list[Any] = []
+    for m in _PATH_TOKEN.finditer(path):
+        out.append(m.group(1) if m.group(1) is not None else int(m.group(2)))
+    return tuple(out)
+
+
+def leaf_evidence(leaf: Leaf, resource: Resource) -> Evidence:
+    expected = f"{leaf.operator} {render(leaf.expected)}" if leaf.operator != "exists" else (
+        "exists" if str(leaf.expected).lower() == "true" else "absent")
+    file = resource.source.file
+    line = resource.source.line
+    path = body_path(leaf.path)
+    if path is not None:
+        source, rest = resource.source_for(path)
+        file = source.file
+        line = source.line_of(pointer(*rest))
+    return Evidence(path=leaf.path, expected=expected, actual=render(leaf.actual), file=file, line=line)
+
+
+def _evidence(leaves: list[Leaf], resource: Resource) -> list[Evidence]:
+    seen: set[tuple[str, str]] = set()
+    out: list[Evidence] = []
+    for leaf in leaves:
+        key = (leaf.path, leaf.operator)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(leaf_evidence(leaf, resource))
+        if len(out) >= MAX_EVIDENCE:
+            break
+    return out
+
+
+def _subject(resource: Resource) -> Subject:
+    name = resource.full_name if isinstance(resource.full_name, str) else None
+    return Subject(resource.body, full_name=name)
+
+
+def _reason(verdict: Verdict) -> str:
+    return "; ".join(verdict.reasons[:3]) + (f" (and {len(verdict.reasons) - 3} more)" if len(verdict.reasons) > 3 else "")
+
+
+def _from_truth(truth: Truth) -> Outcome:
+    return {Truth.TRUE: Outcome.PASSED, Truth.FALSE: Outcome.FAILED, Truth.UNKNOWN: Outcome.UNKNOWN,
+            Truth.ERROR: Outcome.ERROR}[truth]
+
+
+def evaluate_control(control: Control, target: Target, params: Mapping[str, Any],
+                     aliases: AliasResolver = DEFAULT_ALIASES) -> tuple[Outcome, str, list[Evidence]]:
+    resource = target.resource
+    evaluator = Evaluator(_subject(resource), params, aliases)
+    if control.applicability is not None:
+        applies = evaluator.verdict(control.applicability)
+        if applies.truth is Truth.FALSE:
+            return Outcome.NOT_APPLICABLE, control.applicability_text or "the control does not apply", \
+                _evidence(applies.leaves, resource)
+        if applies.truth is not Truth.TRUE:
+            return _from_truth(applies.truth), "whether the control applies is " + (
+                "unknown: " if applies.truth is Truth.UNKNOWN else "an error: ") + _reason(applies), \
+                _evidence(applies.leaves, resource)
+    if control.rule is not None:
+        verdict = evaluator.verdict(control.rule)
+        outcome = _from_truth(verdict.truth)
+        reason = _reason(verdict) if outcome in (Outcome.UNKNOWN, Outcome.ERROR) else ""
+        return outcome, reason, _evidence(verdict.leaves, resource)
+    if control.related is not None:
+        return _evaluate_related(control, target, params, aliases)
+    if control.check is not None:
+        verdict = control.check(target, params)
+        outcome = _from_truth(verdict.truth)
+        return outcome, _reason(verdict) if outcome in (Outcome.UNKNOWN, Outcome.ERROR) else "", \
+            _evidence(verdict.leaves, resource)
+    return Outcome.MANUAL, "this control is checked by hand", []
+
+
+def _evaluate_related(control: Control, target: Target, params: Mapping[str, Any],
+                      aliases: AliasResolver) -> tuple[Outcome, str, list[Evidence]]:
+    assert control.related is not None
+    rel = control.related
+    rtype = rel.type.lower()
+    candidates = target.related.get(rtype, [])
+    maybe = target.maybe_related.get(rtype, [])
+    evidence: list[Evidence] = []
+    reasons: list[str] = []
+    errors: list[str] = []
+    for r in candidates + maybe:
+        verdict = Evaluator(_subject(r), params, aliases).verdict(rel.existence_condition)
+        evidence.extend(_evidence(verdict.leaves, r))
+        if verdict.truth is Truth.TRUE:
+            if r in candidates:
+                return Outcome.PASSED, "", _evidence(verdict.leaves, r)
+            reasons.append(f"{r.type} {r.display_name()} at {r.source.file}:{r.source.line} satisfies the "
+                           f"control but its scope is unknown: {r.scope_id.reason if isinstance(r.scope_id, Unknown) else ''}")
+        elif verdict.truth is Truth.UNKNOWN:
+            reasons.extend(verdict.reasons)
+        elif verdict.truth is Truth.ERROR:
+            errors.extend(verdict.reasons)
+    if errors:
+        return Outcome.ERROR, "; ".join(errors[:3]), evidence[:MAX_EVIDENCE]
+    if reasons:
+        return Outcome.UNKNOWN, "; ".join(dict.fromkeys(reasons[:3])), evidence[:MAX_EVIDENCE]
+    if not candidates:
+        res = target.resource
+        evidence = [Evidence(path=rel.type, expected="a related resource satisfying the control",
+                             actual="none found in the scanned inputs", file=res.source.file, line=res.source.line)]
+    return Outcome.FAILED, rel.missing if not candidates else \
+        f"no {rel.type} on this cluster satisfies the control", evidence[:MAX_EVIDENCE]
+
+
+def evaluate_all(catalog: Catalog, targets: Iterable[Target],
+                 overrides: Mapping[str, Mapping[str, Any]] | None = None,
+                 aliases: AliasResolver = DEFAULT_ALIASES) -> list[Result]:
+    overrides = overrides or {}
+    params = {c.id: {**c.parameter_defaults(), **overrides.get(c.id, {})} for c in catalog}
+    results: list[Result] = []
+    for target in targets:
+        ref = target.ref()
+        for control in catalog:
+            if control.resource_type.lower() != target.type.lower():
+                continue
+            try:
+                outcome, reason, evidence = evaluate_control(control, target, params[control.id], aliases)
+            except PolicyDefinitionError as exc:
+                outcome, reason, evidence = Outcome.ERROR, f"the control's rule is invalid: {exc}", []
+            if target.resource.notes and outcome is Outcome.PASSED:
+                reason = "; ".join(target.resource.notes)
+            results.append(Result(control.id, ref, outcome, reason, evidence, key=f"{control.id}-{target.label}"))
+    return results

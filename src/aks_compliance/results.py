@@ -1,0 +1,101 @@
+"""Results: one per (control, target), or one per input error; and the results JSON (schema v1)."""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA_ID = "aks-compliance/results/v1"
+
+
+class Outcome(str, enum.Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    NOT_APPLICABLE = "not_applicable"
+    WAIVED = "waived"
+    MANUAL = "manual"
+    ERROR = "error"
+
+
+@dataclass
+class Evidence:
+    path: str
+    expected: str
+    actual: str
+    file: str | None = None
+    line: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path, "expected": self.expected, "actual": self.actual}
+        if self.file:
+            out["file"] = self.file
+            out["line"] = self.line
+        return out
+
+    def location(self) -> str:
+        return f"{self.file}:{self.line}" if self.file and self.line else (self.file or "")
+
+
+@dataclass
+class TargetRef:
+    """What a result is about, as the results JSON names it."""
+
+    type: str
+    name: str
+    id: str | None = None
+    cluster: str | None = None
+    namespace: str | None = None
+    file: str | None = None
+    pointer: str | None = None
+    line: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "name": self.name, "id": self.id, "cluster": self.cluster,
+                "namespace": self.namespace,
+                "source": {"file": self.file, "pointer": self.pointer, "line": self.line}}
+
+
+@dataclass
+class Result:
+    control_id: str | None  # None for an input error that belongs to no control
+    target: TargetRef
+    outcome: Outcome
+    reason: str = ""
+    evidence: list[Evidence] = field(default_factory=list)
+    key: str = ""  # unique, readable id: the pytest parameter id
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"control_id": self.control_id, "target": self.target.as_dict(), "outcome": self.outcome.value,
+                "reason": self.reason, "evidence": [e.as_dict() for e in self.evidence]}
+
+
+def results_document(*, tool_version: str, started: str, inputs: list[dict[str, Any]],
+                     controls: list[dict[str, Any]], results: list[Result],
+                     extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "schema": SCHEMA_ID,
+        "tool": {"name": "aks-compliance", "version": tool_version},
+        "started": started,
+        "inputs": inputs,
+        "controls": controls,
+        "results": [r.as_dict() for r in results],
+    }
+    if extra:
+        doc.update(extra)
+    return doc
+
+
+def write_results(path: str, document: dict[str, Any]) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(document, fh, indent=1, ensure_ascii=False)
+        fh.write("\n")
+
+
+def summarize(results: list[Result]) -> dict[str, int]:
+    counts = {o.value: 0 for o in Outcome}
+    for r in results:
+        counts[r.outcome.value] += 1
+    return counts

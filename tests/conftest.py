@@ -1,0 +1,41 @@
+"""Shared helpers for the project's own tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from aks_compliance.scan import ScanOptions, ScanRun, run_scan
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+FIXTURES = ROOT / "fixtures"
+
+
+def require_shared(*parts: str) -> Path:
+    """A path under ../shared; skips when absent, fails when AKSC_REQUIRE_SHARED=1 (CI)."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        message = f"{path} is not available"
+        if os.environ.get("AKSC_REQUIRE_SHARED") == "1":
+            pytest.fail(f"{message}, and AKSC_REQUIRE_SHARED=1 requires it")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture
+def shared():
+    return require_shared
+
+
+def scan(*paths: str | Path, **options) -> ScanRun:
+    return run_scan(ScanOptions(arm_paths=[str(p) for p in paths], **options))
+
+
+def outcome_of(run: ScanRun, control_id: str, target_name: str | None = None):
+    matches = [r for r in run.results if r.control_id == control_id
+               and (target_name is None or r.target.name == target_name)]
+    assert len(matches) == 1, f"expected one {control_id} result, got {[m.key for m in matches]}"
+    return matches[0]
