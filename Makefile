@@ -19,6 +19,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	mkdir -p reports
 	$(BIN)/aks-compliance scan --arm fixtures/examples \
+		--arm-subscription-id 6f1c2a3e-7b8d-4c9e-a1f2-3b4c5d6e7f80 --arm-resource-group rg-platform-weu \
 		--results-json reports/results.json --audit-report reports/report.html \
 		--html reports/pytest-report.html --self-contained-html \
 		--junitxml reports/junit.xml; status=$$?; \

@@ -61,6 +61,11 @@ def body_path(path: str) -> tuple | None:
 def leaf_evidence(leaf: Leaf, resource: Resource) -> Evidence:
     expected = f"{leaf.operator} {render(leaf.expected)}" if leaf.operator != "exists" else (
         "exists" if str(leaf.expected).lower() == "true" else "absent")
+    actual = render(leaf.actual)
+    if leaf.in_count:
+        # inside a count's where, a true comparison means the member is counted, not that it passed
+        expected = f"counted where {expected}"
+        actual += {Truth.TRUE: " (counted)", Truth.FALSE: " (not counted)"}.get(leaf.truth, "")
     file = resource.source.file
     line = resource.source.line
     path = body_path(leaf.path)
@@ -68,7 +73,7 @@ def leaf_evidence(leaf: Leaf, resource: Resource) -> Evidence:
         source, rest = resource.source_for(path)
         file = source.file
         line = source.line_of(pointer(*rest))
-    return Evidence(path=leaf.path, expected=expected, actual=render(leaf.actual), file=file, line=line)
+    return Evidence(path=leaf.path, expected=expected, actual=actual, file=file, line=line)
 
 
 def _evidence(leaves: list[Leaf], resource: Resource) -> list[Evidence]:

@@ -200,10 +200,21 @@ class _Reporter:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
 
+    @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         key = getattr(report, "aksc_key", None)
-        if key is not None and report.when in ("setup", "call"):
+        if key is None:
+            return
+        if report.when in ("setup", "call"):
             self.config.stash[RAN_KEY].add(key)
+        if report.when != "call" and report.passed:
+            # pytest's terminal reporter keeps every passing setup/teardown report and scans them all
+            # once per failure to find teardown output (quadratic: minutes at 10k failures). Our
+            # items have no setup or teardown output, so those reports need not be kept.
+            terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+            kept = terminal.stats.get("") if terminal is not None else None
+            if kept and kept[-1] is report:
+                kept.pop()
 
     def _ran(self) -> list[Result]:
         run = get_run(self.config)

@@ -407,7 +407,8 @@ def _tenant(ctx: Any) -> dict[str, Any]:
 def _deployment(ctx: Any) -> dict[str, Any]:
     return {"name": ctx.scope.deployment_name,
             "location": ctx.scope.location_value(),
-            "properties": {"template": {"contentVersion": ctx.template.get("contentVersion", "1.0.0.0")},
+            # The template as written (expressions unevaluated), as the deployment page's example shows.
+            "properties": {"template": {"contentVersion": "1.0.0.0", **ctx.template},
                            "templateHash": Unknown("the template hash is computed by ARM"),
                            "parameters": {}, "mode": "Incremental", "provisioningState": "Accepted"}}
 

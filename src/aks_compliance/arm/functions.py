@@ -202,7 +202,10 @@ def _compare(fn: str, a: Any, b: Any) -> int:
     if _is_num(a) and _is_num(b):
         return (a > b) - (a < b)
     if isinstance(a, str) and isinstance(b, str):
-        return (a > b) - (a < b)
+        # Culture-aware like .NET's string.Compare, not ordinal: letters order alphabetically and case
+        # only breaks ties, lower case first (greater('A', 'a') is true in the comparison examples).
+        ka, kb = (a.casefold(), a.swapcase()), (b.casefold(), b.swapcase())
+        return (ka > kb) - (ka < kb)
     raise ExpressionError(f"'{fn}' cannot compare a {type_name(a)} with a {type_name(b)}")
 
 
@@ -669,7 +672,25 @@ def _json(ctx: Context, s: Any) -> Any:
     try:
         return json.loads(s)
     except ValueError as exc:
-        raise ExpressionError(f"'json' input is not valid JSON: {exc}") from None
+        error = exc
+    # ARM reads JSON with Json.NET, which also takes single-quoted strings: the base64ToJson example
+    # decodes "{'one': 'a', 'two': 'b'}" to an object.
+    if "'" in s:
+        try:
+            return json.loads(_SINGLE_QUOTED.sub(_double_quoted, s))
+        except ValueError:
+            pass
+    raise ExpressionError(f"'json' input is not valid JSON: {error}") from None
+
+
+_SINGLE_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"|\'((?:[^\'\\]|\\.)*)\'', re.S)
+
+
+def _double_quoted(m: re.Match[str]) -> str:
+    if m.group(1) is None:
+        return m.group(0)  # a double-quoted string, kept as is
+    body = re.sub(r'\\\'|\\.|"', lambda e: {"\\'": "'", '"': '\\"'}.get(e.group(0), e.group(0)), m.group(1))
+    return f'"{body}"'
 
 
 @builtin("length", unknown_aware=True)
@@ -1021,20 +1042,36 @@ def _group_by(ctx: Context, arr: Any, fn: Any) -> Any:
 
 # --- dates -----------------------------------------------------------------------------------------
 
-_DOTNET_TOKENS = re.compile(r"yyyy|yy|MM|M|dd|d|HH|H|hh|h|mm|m|ss|s|fffffff|ffffff|fff|ff|f|tt|K|'[^']*'|.", re.S)
+_DOTNET_TOKENS = re.compile(r"yyyy|yy|MMMM|MMM|MM|M|dddd|ddd|dd|d|HH|H|hh|h|mm|m|ss|s|fffffff|ffffff|fff|ff|f|"
+                            r"tt|K|'[^']*'|\\.|.", re.S)
+# Invariant-culture patterns of the one-letter standard formats: utcNow('d') gives 03/05/2019 in the
+# date page's example.
+_DOTNET_STANDARD = {
+    "d": "MM/dd/yyyy", "D": "dddd, dd MMMM yyyy", "f": "dddd, dd MMMM yyyy HH:mm",
+    "F": "dddd, dd MMMM yyyy HH:mm:ss", "g": "MM/dd/yyyy HH:mm", "G": "MM/dd/yyyy HH:mm:ss",
+    "m": "MMMM dd", "M": "MMMM dd", "o": "yyyy-MM-ddTHH:mm:ss.fffffffK", "O": "yyyy-MM-ddTHH:mm:ss.fffffffK",
+    "r": "ddd, dd MMM yyyy HH:mm:ss 'GMT'", "R": "ddd, dd MMM yyyy HH:mm:ss 'GMT'",
+    "s": "yyyy-MM-ddTHH:mm:ss", "t": "HH:mm", "T": "HH:mm:ss", "u": "yyyy-MM-dd HH:mm:ssZ",
+    "y": "yyyy MMMM", "Y": "yyyy MMMM",
+}
 
 
 def dotnet_datetime(value: dt.datetime, fmt: str) -> str:
-    standard = {"u": "yyyy-MM-dd HH:mm:ssZ", "s": "yyyy-MM-ddTHH:mm:ss", "d": "M/d/yyyy",
-                "o": "yyyy-MM-ddTHH:mm:ss.fffffffK", "O": "yyyy-MM-ddTHH:mm:ss.fffffffK",
-                "r": "ddd, dd MMM yyyy HH:mm:ss 'GMT'", "R": "ddd, dd MMM yyyy HH:mm:ss 'GMT'"}
-    fmt = standard.get(fmt, fmt)
+    fmt = _DOTNET_STANDARD.get(fmt, fmt)
     out = []
     for tok in _DOTNET_TOKENS.findall(fmt):
         if tok == "yyyy":
             out.append(f"{value.year:04d}")
         elif tok == "yy":
             out.append(f"{value.year % 100:02d}")
+        elif tok == "MMMM":
+            out.append(_MONTHS[value.month - 1])
+        elif tok == "MMM":
+            out.append(_MONTHS[value.month - 1][:3])
+        elif tok == "dddd":
+            out.append(_DAYS[value.weekday()])
+        elif tok == "ddd":
+            out.append(_DAYS[value.weekday()][:3])
         elif tok == "MM":
             out.append(f"{value.month:02d}")
         elif tok == "M":
@@ -1067,9 +1104,16 @@ def dotnet_datetime(value: dt.datetime, fmt: str) -> str:
             out.append("Z")
         elif tok.startswith("'"):
             out.append(tok[1:-1])
+        elif tok.startswith("\\"):
+            out.append(tok[1:])
         else:
             out.append(tok)
     return "".join(out)
+
+
+_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"]
+_DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
 def parse_datetime(text: str) -> dt.datetime:
@@ -1098,13 +1142,10 @@ def _date_time_add(ctx: Context, base: Any, duration: Any, fmt: Any = None) -> s
     sign = -1 if m.group(1) else 1
     years, months, weeks, days, hours, minutes = (int(g or 0) for g in m.groups()[1:7])
     seconds = float(m.group(8) or 0)
-    total_months = value.month - 1 + sign * (years * 12 + months)
-    year = value.year + total_months // 12
-    month = total_months % 12 + 1
-    import calendar
-    day = min(value.day, calendar.monthrange(year, month)[1])
-    value = value.replace(year=year, month=month, day=day)
-    value += sign * dt.timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+    # Not calendar arithmetic: ARM reads P1Y as P365D and P1M as P30D, leap year or not (the page's
+    # remarks: 2024-01-01 plus P1Y is 2024-12-31, 2023-02-01 plus P1M is 2023-03-03).
+    value += sign * dt.timedelta(days=365 * years + 30 * months + 7 * weeks + days, hours=hours,
+                                 minutes=minutes, seconds=seconds)
     return dotnet_datetime(value, fmt) if isinstance(fmt, str) else value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -1124,14 +1165,17 @@ def _date_time_from_epoch(ctx: Context, v: Any) -> str:
 @builtin("parseCidr")
 def _parse_cidr(ctx: Context, cidr: Any) -> dict:
     net = ipaddress.ip_network(_need_str("parseCidr", cidr), strict=False)
-    hosts = list(net.hosts()) if net.num_addresses <= 4 else None
-    first = hosts[0] if hosts else net.network_address + (1 if net.num_addresses > 2 else 0)
-    last = hosts[-1] if hosts else net.broadcast_address - (1 if net.num_addresses > 2 else 0)
-    out = {"network": str(net.network_address), "cidr": net.prefixlen,
-           "firstUsable": str(first), "lastUsable": str(last)}
+    out: dict[str, Any] = {"network": str(net.network_address), "netmask": str(net.netmask)}
     if net.version == 4:
-        out["netmask"] = str(net.netmask)
+        # IPv4 reserves the network and broadcast addresses (not in a /31 or /32).
+        reserved = 1 if net.num_addresses > 2 else 0
         out["broadcast"] = str(net.broadcast_address)
+    else:
+        # IPv6 has no broadcast: the documented /48 example's usable range is the whole range.
+        reserved = 0
+    out["firstUsable"] = str(net.network_address + reserved)
+    out["lastUsable"] = str(net.broadcast_address - reserved)
+    out["cidr"] = net.prefixlen
     return out
 
 
@@ -1154,9 +1198,12 @@ def _cidr_subnet(ctx: Context, cidr: Any, prefix: Any, idx: Any) -> str:
 def _cidr_host(ctx: Context, cidr: Any, idx: Any) -> str:
     net = ipaddress.ip_network(_need_str("cidrHost", cidr), strict=False)
     idx = _need_int("cidrHost", idx)
-    offset = 1 if net.version == 4 and net.num_addresses > 2 else 0
-    if idx < 0 or idx + offset >= net.num_addresses:
-        raise ExpressionError(f"'cidrHost' index {idx} is outside {net}")
+    # Index 0 is the address after the network address, in IPv6 too (the documented /52 example
+    # starts at ::1); the IPv4 broadcast address is not a host.
+    offset = 1 if net.num_addresses > 2 else 0
+    last = net.num_addresses - (2 if net.version == 4 and net.num_addresses > 2 else 1)
+    if idx < 0 or idx + offset > last:
+        raise ExpressionError(f"'cidrHost' index {idx} is outside the usable hosts of {net}")
     return str(net.network_address + idx + offset)
 
 

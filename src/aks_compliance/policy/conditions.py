@@ -56,6 +56,7 @@ class Leaf:
     actual: Any  # MISSING when absent
     truth: Truth
     alias: str | None = None
+    in_count: bool = False  # evaluated inside a count's where: true means "counted"
 
 
 @dataclass
@@ -109,6 +110,7 @@ class Evaluator:
         self.aliases = aliases
         self.leaves: list[Leaf] = []
         self.reasons: list[str] = []
+        self._in_count = 0
 
     # -- entry point --
     def verdict(self, condition: Mapping[str, Any]) -> Verdict:
@@ -295,7 +297,7 @@ class Evaluator:
             except _Unknowable as exc:
                 self.reasons.append(exc.reason)
                 truth = U
-        self.leaves.append(Leaf(path, _CANON.get(op, op), operand, value, truth, alias))
+        self.leaves.append(Leaf(path, _CANON.get(op, op), operand, value, truth, alias, self._in_count > 0))
         return truth
 
     # -- count --
@@ -315,12 +317,16 @@ class Evaluator:
                 self.reasons.append(unknown.reason)
                 return self._leaf_count(f"count({name})", op, Unknown(unknown.reason), raw_operand, bindings)
             outcomes = []
-            for path, value in members:
-                if where is None:
-                    outcomes.append(T)
-                    continue
-                member = Member(alias.segments, path, value)
-                outcomes.append(self.cond(where, bindings + (member,)))
+            self._in_count += 1
+            try:
+                for path, value in members:
+                    if where is None:
+                        outcomes.append(T)
+                        continue
+                    member = Member(alias.segments, path, value)
+                    outcomes.append(self.cond(where, bindings + (member,)))
+            finally:
+                self._in_count -= 1
             label = f"count({name})"
         elif "value" in s:
             items = self.operand(s["value"], bindings)
@@ -331,11 +337,15 @@ class Evaluator:
                 raise EvalError(f"count.value must be an array, not {type(items).__name__}")
             cname = str(s.get("name", "default")).lower()
             outcomes = []
-            for item in items:
-                if where is None:
-                    outcomes.append(T)
-                    continue
-                outcomes.append(self.cond(where, bindings + (("value", cname, item),)))
+            self._in_count += 1
+            try:
+                for item in items:
+                    if where is None:
+                        outcomes.append(T)
+                        continue
+                    outcomes.append(self.cond(where, bindings + (("value", cname, item),)))
+            finally:
+                self._in_count -= 1
             label = "count(value)"
         else:
             raise PolicyDefinitionError("'count' needs 'field' or 'value'")
