@@ -1,0 +1,76 @@
+"""Input forms: REST JSON (one, a list, {"value": [...]}), deployment-wrapped templates, directories."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aks_compliance.arm.inputs import classify
+
+from .conftest import FIXTURES, outcome_of, scan
+
+CLUSTER = json.loads((FIXTURES / "controls" / "AKS-002" / "failed-enabled.json").read_text())
+
+
+def test_classify() -> None:
+    assert classify({"$schema": ".../deploymentTemplate.json#", "resources": []}) == "template"
+    assert classify({"$schema": ".../deploymentParameters.json#", "parameters": {}}) == "parameters"
+    assert classify({"value": []}) == "resources"
+    assert classify([CLUSTER]) == "resources"
+    assert classify(CLUSTER) == "resources"
+    assert classify({"hello": "world"}) is None
+
+
+def test_az_aks_show_output_with_cli_extras(tmp_path: Path) -> None:
+    shown = dict(CLUSTER, resourceGroup="rg-fixtures", provisioningState="Succeeded")
+    (tmp_path / "show.json").write_text(json.dumps(shown))
+    run = scan(tmp_path / "show.json", controls=["AKS-002"])
+    assert outcome_of(run, "AKS-002").outcome.value == "failed"
+    assert run.targets[0].resource.id.endswith("/managedClusters/aks-fixture")
+
+
+def test_list_and_value_forms(tmp_path: Path) -> None:
+    second = json.loads(json.dumps(CLUSTER).replace("aks-fixture", "aks-two"))
+    (tmp_path / "list.json").write_text(json.dumps([CLUSTER]))
+    (tmp_path / "value.json").write_text(json.dumps({"value": [second], "nextLink": None}))
+    run = scan(tmp_path, controls=["AKS-002"])
+    assert sorted(t.resource.full_name for t in run.targets) == ["aks-fixture", "aks-two"]
+
+
+def test_psrule_style_nested_child_resources(tmp_path: Path) -> None:
+    cluster = json.loads(json.dumps(CLUSTER))
+    cluster["properties"]["agentPoolProfiles"] = [{"name": "system", "count": 3, "enableEncryptionAtHost": True}]
+    cluster["resources"] = [{
+        "id": cluster["id"] + "/agentPools/user", "name": "user",
+        "type": "Microsoft.ContainerService/managedClusters/agentPools",
+        "properties": {"count": 2, "enableEncryptionAtHost": False}}]
+    (tmp_path / "exported.json").write_text(json.dumps([cluster]))
+    result = outcome_of(scan(tmp_path, controls=["AKS-010"]), "AKS-010")
+    assert result.outcome.value == "failed"
+    assert any(e.path == "properties.agentPoolProfiles[1].enableEncryptionAtHost" for e in result.evidence)
+
+
+def test_template_wrapped_as_a_deployment_resource(tmp_path: Path) -> None:
+    template = json.loads((FIXTURES / "controls" / "AKS-001" / "passed-template-private-from-parameter-default.json")
+                          .read_text())
+    wrapped = {"type": "Microsoft.Resources/deployments", "name": "aks-release-42",
+               "properties": {"mode": "Incremental", "template": template,
+                              "parameters": {"privateCluster": {"value": False}}}}
+    (tmp_path / "deployment.json").write_text(json.dumps(wrapped))
+    run = scan(tmp_path, controls=["AKS-001"])
+    result = outcome_of(run, "AKS-001")
+    assert result.outcome.value == "failed"
+    assert result.target.pointer == "/properties/template/resources/0"
+
+
+def test_unrecognised_json_is_an_error_and_the_rest_goes_on(tmp_path: Path) -> None:
+    (tmp_path / "package.json").write_text('{"name": "not-arm"}')
+    (tmp_path / "cluster.json").write_text(json.dumps(CLUSTER))
+    run = scan(tmp_path, controls=["AKS-002"])
+    assert [d.file for d in run.errors] == [str(tmp_path / "package.json")]
+    assert outcome_of(run, "AKS-002").outcome.value == "failed"
+
+
+def test_missing_input_path_is_an_error(tmp_path: Path) -> None:
+    run = scan(tmp_path / "nope")
+    assert run.errors and "does not exist" in run.errors[0].message
