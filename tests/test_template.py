@@ -9,7 +9,7 @@ from aks_compliance.arm.context import DeploymentScope
 from aks_compliance.arm.inputs import ArmOptions, load_arm
 from aks_compliance.arm.template import expand
 from aks_compliance.jsonc import JsonDocument
-from aks_compliance.targets import build_arm_targets
+from aks_compliance.arm.targets import build_arm_targets
 from aks_compliance.values import Unknown
 
 SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"

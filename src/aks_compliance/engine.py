@@ -175,7 +175,7 @@ def evaluate_all(catalog: Catalog, targets: Iterable[Target],
     for target in targets:
         ref = target.ref()
         for control in catalog:
-            if control.resource_type.lower() != target.type.lower():
+            if not control.applies_to_type(target.type):
                 continue
             try:
                 outcome, reason, evidence = evaluate_control(control, target, params[control.id], aliases)

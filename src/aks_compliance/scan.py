@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .arm.context import DeploymentScope
-from .arm.inputs import ArmOptions, load_arm
 from .arm.template import Declaration, Diagnostic
 from .controls import CATALOG_VERSION, Catalog, load_catalog
 from .engine import evaluate_all
 from .results import Outcome, Result, TargetRef, results_document
-from .targets import Target, build_arm_targets
+from .sources import LOADERS, SourceResult
+from .targets import Target
 
 
 @dataclass
@@ -78,21 +77,11 @@ def error_results(diagnostics: list[Diagnostic]) -> list[Result]:
 def run_scan(options: ScanOptions) -> ScanRun:
     started = dt.datetime.now(dt.timezone.utc)
     catalog = load_catalog().select(options.controls)
-    scope = DeploymentScope(now=started)
-    changes: dict[str, Any] = {}
-    if options.subscription_id:
-        changes["subscription_id"] = options.subscription_id
-    if options.resource_group:
-        changes["resource_group"] = options.resource_group
-    if options.location:
-        changes["location"] = options.location
-    if changes:
-        scope = scope.child(**changes)
-    scan = load_arm(ArmOptions(paths=options.arm_paths, parameter_files=options.arm_parameter_files,
-                               parameters=options.arm_params, scope=scope))
-    targets = build_arm_targets(scan)
+    loaded: list[SourceResult] = [r for r in (load(options, started) for load in LOADERS) if r is not None]
+    targets = [t for r in loaded for t in r.targets]
     results = evaluate_all(catalog, targets, options.control_params)
-    results.extend(error_results(scan.diagnostics))
+    diagnostics = [d for r in loaded for d in r.diagnostics]
+    results.extend(error_results(diagnostics))
     return ScanRun(started=started.isoformat(timespec="seconds"), catalog=catalog,
-                   inputs=[i.as_dict() for i in scan.inputs], targets=targets, results=results,
-                   diagnostics=scan.diagnostics, declarations=scan.declarations)
+                   inputs=[i for r in loaded for i in r.inputs], targets=targets, results=results,
+                   diagnostics=diagnostics, declarations=[d for r in loaded for d in r.declarations])

@@ -67,7 +67,8 @@ class Control:
     remediation: str
     mappings: Mappings
     section: str  # grouping for reports: a CIS section ("CIS 5.4") or a practice ("Egress control")
-    resource_type: str = "Microsoft.ContainerService/managedClusters"
+    # The target type(s) the control is evaluated on (Target.type, compared case-insensitively).
+    resource_type: str | tuple[str, ...] = "Microsoft.ContainerService/managedClusters"
     references: tuple[str, ...] = ()
     parameters: tuple[Parameter, ...] = ()
     # The compliant state, in the Azure Policy condition language.
@@ -82,6 +83,11 @@ class Control:
     # which built-in covers the concept if one does. None means a definition can be generated.
     policy_gap: str | None = None
     tags: tuple[str, ...] = field(default=())
+
+    def applies_to_type(self, target_type: str) -> bool:
+        types = (self.resource_type,) if isinstance(self.resource_type, str) else self.resource_type
+        low = target_type.lower()
+        return any(t.lower() == low for t in types)
 
     def parameter_defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.parameters}

@@ -1,0 +1,57 @@
+"""Input families: each turns the options it owns into targets, input records and diagnostics.
+
+A family is a function ``load(options, started) -> SourceResult | None`` (None when the options ask
+nothing of it). ``LOADERS`` lists them; ``run_scan`` runs each once and evaluates every control over
+the union of their targets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from .arm.template import Declaration, Diagnostic
+from .targets import Target
+
+if TYPE_CHECKING:
+    from .scan import ScanOptions
+
+
+@dataclass
+class SourceResult:
+    targets: list[Target] = field(default_factory=list)
+    inputs: list[dict[str, Any]] = field(default_factory=list)  # {path, sha256, kind}
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    declarations: list[Declaration] = field(default_factory=list)
+
+
+Loader = Callable[["ScanOptions", dt.datetime], "SourceResult | None"]
+
+
+def load_arm_source(options: "ScanOptions", started: dt.datetime) -> SourceResult | None:
+    if not options.arm_paths:
+        return None
+    from .arm.context import DeploymentScope
+    from .arm.inputs import ArmOptions, load_arm
+    from .arm.targets import build_arm_targets
+
+    scope = DeploymentScope(now=started)
+    changes: dict[str, Any] = {}
+    if options.subscription_id:
+        changes["subscription_id"] = options.subscription_id
+    if options.resource_group:
+        changes["resource_group"] = options.resource_group
+    if options.location:
+        changes["location"] = options.location
+    if changes:
+        scope = scope.child(**changes)
+    scan = load_arm(ArmOptions(paths=options.arm_paths, parameter_files=options.arm_parameter_files,
+                               parameters=options.arm_params, scope=scope))
+    # scan.diagnostics is shared with lazily evaluated resource bodies: the caller reads it after
+    # evaluation, so that expression errors found then are reported too.
+    return SourceResult(targets=build_arm_targets(scan), inputs=[i.as_dict() for i in scan.inputs],
+                        diagnostics=scan.diagnostics, declarations=scan.declarations)
+
+
+LOADERS: list[Loader] = [load_arm_source]
