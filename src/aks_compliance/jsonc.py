@@ -21,10 +21,19 @@ _TRAILING_COMMA_OR_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|,(?=\s*[}\]])')
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]|[^\s{}\[\],:"/]+|//[^\n]*|/\*[\s\S]*?\*/')
 
 
-def read_text(path: str | Path) -> str:
+# ARM refuses templates over 4 MB; anything far beyond that is not a template, and reading it would
+# cost memory the rest of the scan needs.
+MAX_INPUT_BYTES = 32 * 1024 * 1024
+
+
+def read_text(path: str | Path, max_bytes: int = MAX_INPUT_BYTES) -> str:
     """The file's text; UTF-8 (with or without BOM) or UTF-16 with BOM. Errors name the file."""
     p = Path(path)
     try:
+        size = p.stat().st_size
+        if size > max_bytes:
+            raise InputError(f"file is {size / 1048576:.1f} MB, over the {max_bytes // 1048576} MB limit for an "
+                             f"input (ARM itself accepts templates up to 4 MB)", file=str(path))
         raw = p.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror or exc}", file=str(path)) from None
@@ -62,20 +71,69 @@ def clean_jsonc(text: str) -> str:
     return _TRAILING_COMMA_OR_STRING.sub(_drop_trailing_comma, text)
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+class _BadNumber(Exception):
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # ARM (Json.NET) rejects an object with the same property twice; json.loads would keep the last.
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise _DuplicateKey(k)
+        out[k] = v
+    return out
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _BadNumber(text)
+    return value
+
+
+def _bad_constant(text: str) -> Any:
+    raise _BadNumber(text)  # NaN, Infinity: not JSON
+
+
+def _loads(text: str) -> Any:
+    return json.loads(text, object_pairs_hook=_unique_pairs, parse_float=_finite_float,
+                      parse_constant=_bad_constant)
+
+
 def parse_json(text: str, file: str | None = None) -> Any:
-    """Parse JSON or ARM-style JSONC. A syntax error names file, line and column."""
+    """Parse JSON or ARM-style JSONC. Errors name file, line and column."""
     try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        pass
+        try:
+            return _loads(text)
+        except json.JSONDecodeError:
+            pass
+        try:
+            return _loads(clean_jsonc(text))
+        except json.JSONDecodeError as exc:
+            raise InputError(f"invalid JSON: {exc.msg}", file=file, line=exc.lineno, column=exc.colno) from None
     except RecursionError:
         raise InputError("JSON nested too deeply to read", file=file) from None
-    try:
-        return json.loads(clean_jsonc(text))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON: {exc.msg}", file=file, line=exc.lineno, column=exc.colno) from None
-    except RecursionError:
-        raise InputError("JSON nested too deeply to read", file=file) from None
+    except _DuplicateKey as exc:
+        line, ptr = LineIndex(text).duplicate(exc.key)
+        raise InputError(f"property {exc.key!r} appears twice in the same object (ARM rejects this)",
+                         file=file, line=line, pointer=ptr) from None
+    except _BadNumber as exc:
+        raise InputError(f"number {exc.text[:40]!r} is outside the range JSON numbers can hold", file=file,
+                         line=_first_line_of(text, exc.text)) from None
+    except ValueError as exc:  # e.g. integers with more digits than Python converts
+        raise InputError(f"invalid JSON: {exc}", file=file) from None
+
+
+def _first_line_of(text: str, needle: str) -> int | None:
+    i = text.find(needle)
+    return text.count("\n", 0, i) + 1 if i >= 0 else None
 
 
 def escape_pointer_token(token: str | int) -> str:
@@ -101,10 +159,12 @@ class LineIndex:
         self._text = text
         self._offsets: dict[str, int] | None = None
         self._newlines: list[int] | None = None
+        self._duplicates: list[tuple[str, str, int]] = []
 
     def _build(self) -> None:
         offsets: dict[str, int] = {"": 0}
-        # Each frame: [is_object, pointer, next_index, pending_key, expecting_key]
+        duplicates: list[tuple[str, str, int]] = []
+        # Each frame: [is_object, pointer, next_index, pending_key, expecting_key, keys seen]
         stack: list[list[Any]] = []
         text = self._text
 
@@ -130,6 +190,9 @@ class LineIndex:
                     except ValueError:
                         stack[-1][3] = tok[1:-1]
                     stack[-1][4] = False
+                    if stack[-1][3] in stack[-1][5]:
+                        duplicates.append((stack[-1][3], value_pointer() or "", m.start()))
+                    stack[-1][5].add(stack[-1][3])
                     offsets.setdefault(value_pointer() or "", m.start())
                     continue
                 if c == "}":
@@ -140,7 +203,7 @@ class LineIndex:
                 ptr = value_pointer()
                 if ptr is not None and not (stack and stack[-1][0]):
                     offsets.setdefault(ptr, m.start())
-                stack.append([c == "{", ptr if ptr is not None else "", 0, None, c == "{"])
+                stack.append([c == "{", ptr if ptr is not None else "", 0, None, c == "{", set()])
             elif c in "}]":
                 if stack:
                     stack.pop()
@@ -158,6 +221,16 @@ class LineIndex:
                 if ptr is not None and not (stack and stack[-1][0]):
                     offsets.setdefault(ptr, m.start())
         self._offsets = offsets
+        self._duplicates = duplicates
+
+    def duplicate(self, key: str) -> tuple[int | None, str | None]:
+        """Line and pointer of the second occurrence of ``key`` within one object."""
+        if self._offsets is None:
+            self._build()
+        for k, ptr, off in self._duplicates:
+            if k == key:
+                return self._line_at(off), ptr
+        return None, None
 
     def _line_at(self, offset: int) -> int:
         if self._newlines is None:

@@ -184,6 +184,9 @@ class TemplateContext(Context):
         return raw
 
     def eval_expression(self, text: str, ptr: str) -> Any:
+        if not self.expander.evaluating:
+            self.steps = 0  # the budget is per top-level expression, not per variable it reads
+        self.expander.evaluating += 1
         try:
             value = evaluate(parse(text), self)
         except ExpressionError as exc:
@@ -191,6 +194,8 @@ class TemplateContext(Context):
         except RecursionError:
             value = self.expander.expression_failed(
                 ExpressionError("expression nests too deeply to evaluate", text), self.doc, ptr)
+        finally:
+            self.expander.evaluating -= 1
         while self.recovered:
             self.expander.expression_failed(self.recovered.pop(0), self.doc, ptr)
         return value
@@ -558,9 +563,11 @@ class _FunctionContext(Context):
 
     unknown_aware = frozenset(UNKNOWN_AWARE)
 
-    def __init__(self, outer: TemplateContext, args: dict[str, Any]) -> None:
+    def __init__(self, outer: TemplateContext, args: dict[str, Any], depth: int) -> None:
         self.outer = outer
         self.args = args
+        self.user_functions = outer.user_functions
+        self.call_depth = depth
         self.lambda_scopes: list[dict[str, Any]] = []
         self.copy_stack = ()
         self.copy_indices: dict[str, Any] = {}
@@ -582,7 +589,14 @@ class _FunctionContext(Context):
         return self.args[name.lower()]
 
 
+MAX_FUNCTION_DEPTH = 32
+
+
 def call_user_function(ctx: TemplateContext, name: str, node: Call) -> Any:
+    depth = getattr(ctx, "call_depth", 0) + 1
+    if depth > MAX_FUNCTION_DEPTH:
+        raise ExpressionError(f"user-defined functions call each other more than {MAX_FUNCTION_DEPTH} deep",
+                              node.text)
     spec, ptr = ctx.user_functions[name]
     params = spec.get("parameters") or []
     args = [evaluate(a, ctx) for a in node.args]
@@ -591,7 +605,7 @@ def call_user_function(ctx: TemplateContext, name: str, node: Call) -> Any:
     bound = {str(p.get("name", "")).lower(): v for p, v in zip(params, args) if isinstance(p, dict)}
     output = spec.get("output") or {}
     raw = output.get("value")
-    fctx = _FunctionContext(ctx, bound)
+    fctx = _FunctionContext(getattr(ctx, "outer", ctx), bound, depth)
     if isinstance(raw, str) and raw.startswith("["):
         is_expr, text = literal_or_expression(raw)
         if is_expr:

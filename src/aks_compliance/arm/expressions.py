@@ -221,6 +221,12 @@ def literal_or_expression(value: str) -> tuple[bool, str]:
 
 Function = Callable[..., Any]
 
+# Bounds that keep hostile templates from eating memory or time: ARM's own limits are lower
+# (4 MB templates, 800 copies), so real templates never get near them.
+MAX_STRING = 1_000_000
+MAX_ARRAY = 100_000
+MAX_STEPS = 2_000_000
+
 
 class Context:
     """What an expression can see. Subclasses supply parameters(), variables() and the like.
@@ -234,6 +240,7 @@ class Context:
     functions: dict[str, tuple[Function, bool]] = {}
     unknown_aware: frozenset[str] = frozenset()
     depth: int = 0
+    steps: int = 0  # function calls so far in the current top-level evaluation
 
     def function(self, name: str) -> tuple[Function, bool] | None:
         return self.functions.get(name)
@@ -258,6 +265,9 @@ def evaluate(node: Node, ctx: Context) -> Any:
 
 
 def _call(node: Call, ctx: Context) -> Any:
+    ctx.steps += 1
+    if ctx.steps > MAX_STEPS:
+        raise ExpressionError(f"evaluation takes more than {MAX_STEPS} function calls; stopped", node.text)
     entry = ctx.function(node.name)
     if entry is None:
         if "." in node.name:
@@ -275,7 +285,11 @@ def _call(node: Call, ctx: Context) -> Any:
             if type(a) is Unknown:
                 return a
     try:
-        return fn(ctx, *args)
+        result = fn(ctx, *args)
+        if (type(result) is str and len(result) > MAX_STRING) or (type(result) is list and len(result) > MAX_ARRAY):
+            raise ExpressionError(f"'{node.name}' would produce a value of {len(result)} "
+                                  f"{'characters' if type(result) is str else 'elements'}, over the limit", node.text)
+        return result
     except ExpressionError as exc:
         if exc.expression is None:
             exc.expression = node.text

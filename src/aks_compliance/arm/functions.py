@@ -19,10 +19,11 @@ from typing import Any, Callable
 
 from ..errors import ExpressionError
 from ..values import Placeholder, Unknown, first_unknown
-from .expressions import Call, Context, Lit, evaluate, member, type_name
+from .expressions import MAX_ARRAY, MAX_STRING, Call, Context, Lit, evaluate, member, type_name
 from .hashing import arm_guid, unique_string
 
 Registry = dict[str, tuple[Callable[..., Any], bool]]
+MAX_SET_OPERANDS = 20_000  # union/intersection of arrays compare pairwise
 BUILTINS: Registry = {}
 UNKNOWN_AWARE: set[str] = set()
 
@@ -384,6 +385,8 @@ def _concat(ctx: Context, *args: Any) -> Any:
                 continue
             if not isinstance(a, list):
                 raise ExpressionError(f"'concat' cannot mix arrays with a {type_name(a)}")
+            if len(out) + len(a) > MAX_ARRAY:
+                raise ExpressionError(f"'concat' would produce more than {MAX_ARRAY} elements")
             out.extend(a)
         return out
     parts = []
@@ -442,6 +445,8 @@ def _format(ctx: Context, fmt: Any, *args: Any) -> Any:
         text = dotnet_format_value(value, m.group(3))
         if m.group(2):
             width = int(m.group(2))
+            if abs(width) > MAX_STRING:
+                raise ExpressionError(f"'format' alignment {width} is over the limit")
             text = text.rjust(width) if width > 0 else text.ljust(-width)
         return text
 
@@ -478,7 +483,10 @@ def _replace(ctx: Context, s: Any, old: Any, new: Any) -> str:
     old = _need_str("replace", old)
     if old == "":
         raise ExpressionError("'replace' cannot replace an empty string")
-    return s.replace(old, to_text(new))
+    new = to_text(new)
+    if len(s) + s.count(old) * max(0, len(new) - len(old)) > MAX_STRING:
+        raise ExpressionError(f"'replace' would produce more than {MAX_STRING} characters")
+    return s.replace(old, new)
 
 
 @builtin("split")
@@ -519,6 +527,8 @@ def _substring(ctx: Context, s: Any, start: Any, length: Any = None) -> str:
 def _pad_left(ctx: Context, v: Any, total: Any, char: Any = " ") -> str:
     text = to_text(v)
     total = _need_int("padLeft", total)
+    if total > MAX_STRING:
+        raise ExpressionError(f"'padLeft' length {total} is over the limit of {MAX_STRING}")
     char = _need_str("padLeft", char)
     if len(char) != 1:
         raise ExpressionError("'padLeft' padding must be a single character")
@@ -818,6 +828,8 @@ def _union(ctx: Context, *args: Any) -> Any:
             out = _merge(out, a)
         return out
     if all(isinstance(a, list) for a in values):
+        if sum(len(a) for a in values) > MAX_SET_OPERANDS:
+            raise ExpressionError(f"'union' of more than {MAX_SET_OPERANDS} elements is not evaluated")
         result: list = []
         for a in values:
             for x in a:
@@ -843,6 +855,8 @@ def _intersection(ctx: Context, *args: Any) -> Any:
                 out[k] = v
         return out
     if all(isinstance(a, list) for a in args):
+        if sum(len(a) for a in args) > MAX_SET_OPERANDS:
+            raise ExpressionError(f"'intersection' of more than {MAX_SET_OPERANDS} elements is not evaluated")
         result = []
         for x in args[0]:
             if all(any(arm_equals(x, y) for y in o) for o in args[1:]) and not any(arm_equals(x, r) for r in result):

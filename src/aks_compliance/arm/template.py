@@ -173,6 +173,7 @@ class Expander:
         self.diagnostics: list[Diagnostic] = diagnostics if diagnostics is not None else []
         self.declarations: list[Declaration] = []
         self._seen_diag: set[tuple[str, str, str]] = set()
+        self.evaluating = 0  # nesting of expression evaluations (variables read inside expressions)
         self._deployments: dict[tuple[str, Any], NestedDeployment] = {}
 
     # -- diagnostics --
@@ -306,6 +307,9 @@ class Expander:
         if "scope" in raw:
             scope_value = ctx.eval_value(raw["scope"], f"{ptr}/scope")
             scope_id = _scope_id(scope_value, ctx)
+            if isinstance(scope_id, Unknown) and not isinstance(scope_value, Unknown):
+                self.error(f"scope must be a resource id (or 'Namespace/type/name'), not {to_text(scope_value)!r}",
+                           ctx.doc, f"{ptr}/scope")
         ext = _extension_from_name(full_type, full_name, ctx) if scope_id is None else None
         if ext is not None:
             full_type, full_name, scope_id = ext
