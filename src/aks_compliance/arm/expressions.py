@@ -202,6 +202,28 @@ def parse(text: str) -> Node:
     return _Parser(text).parse()
 
 
+def unparse(node: Node) -> str:
+    """Expression text for a node (the inverse of ``parse``, up to spacing)."""
+    if isinstance(node, Lit):
+        v = node.value
+        if v is True:
+            return "true"
+        if v is False:
+            return "false"
+        if v is None:
+            return "null"
+        if isinstance(v, str):
+            return "'" + v.replace("'", "''") + "'"
+        return repr(v)
+    if isinstance(node, Call):
+        return f"{node.name}({', '.join(unparse(a) for a in node.args)})"
+    if isinstance(node, Member):
+        return f"{unparse(node.obj)}.{node.name}"
+    if isinstance(node, Index):
+        return f"{unparse(node.obj)}[{unparse(node.index)}]"
+    raise TypeError(f"not an expression node: {node!r}")
+
+
 def is_expression(value: Any) -> bool:
     return isinstance(value, str) and len(value) >= 2 and value[0] == "[" and value[-1] == "]" \
         and value[1] != "["
