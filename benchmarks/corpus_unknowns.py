@@ -23,18 +23,23 @@ def main(corpus: Path) -> None:
     run = run_scan(ScanOptions(
         arm_paths=[str(corpus)],
         arm_parameter_files=[f"{baseline / 'cluster-stamp.json'}={baseline / 'azuredeploy.parameters.prod.json'}"]))
-    verdicts = [r for r in run.results if r.control_id]
+    results = [r for r in run.results if r.control_id]
+    # the share is over verdicts a control could reach: not_applicable and manual results are not verdicts
+    verdicts = [r for r in results if r.outcome.value in ("passed", "failed", "unknown")]
     print(f"{len(run.declarations)} managedClusters declarations: "
           + ", ".join(f"{n} {s}" for s, n in Counter(d.status for d in run.declarations).items()))
-    print(f"{len(run.targets)} clusters x {len(run.catalog)} controls = {len(verdicts)} verdicts\n")
-    print(f"{'cluster':70} {'passed':>6} {'failed':>6} {'unknown':>7}")
+    print(f"{len(run.targets)} targets ({', '.join(f'{n} {t}' for t, n in Counter(t.type for t in run.targets).items())}); "
+          f"{len(results)} results, {len(verdicts)} of them passed/failed/unknown\n")
+    print(f"{'target':70} {'type':28} {'passed':>6} {'failed':>6} {'unknown':>7}")
     for t in run.targets:
         mine = Counter(r.outcome.value for r in verdicts if r.key.endswith("-" + t.label))
-        print(f"{t.label[:70]:70} {mine['passed']:>6} {mine['failed']:>6} {mine['unknown']:>7}")
-    total = Counter(r.outcome.value for r in verdicts)
-    share = total["unknown"] / len(verdicts) if verdicts else 0.0
-    print(f"\nall: {dict(total)}")
-    print(f"unknown share: {total['unknown']}/{len(verdicts)} = {share:.1%}")
+        print(f"{t.label[:70]:70} {t.type.split('/')[-1][:28]:28} {mine['passed']:>6} {mine['failed']:>6} "
+              f"{mine['unknown']:>7}")
+    total = Counter(r.outcome.value for r in results)
+    unknown = sum(1 for r in verdicts if r.outcome.value == "unknown")
+    share = unknown / len(verdicts) if verdicts else 0.0
+    print(f"\nall results: {dict(total)}")
+    print(f"unknown share: {unknown}/{len(verdicts)} = {share:.1%} of verdicts")
     reasons = Counter(r.reason[:150] for r in verdicts if r.outcome.value == "unknown")
     print("\nunknown verdicts by reason:")
     for reason, n in reasons.most_common():

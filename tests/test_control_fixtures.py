@@ -1,8 +1,12 @@
 """Every control against its own fixtures: the file name states the expected outcome.
 
-``fixtures/controls/AKS-NNN/<outcome>-<what>.json`` with outcome passed, failed, unknown or
-not_applicable. Each fixture holds one cluster; it is scanned through the whole pipeline (reading,
-template expansion, targets, evaluation), exactly as ``--arm`` would.
+``fixtures/controls/AKS-NNN/<outcome>-<what>.json`` with outcome passed, failed, unknown,
+not_applicable or manual. Each fixture holds exactly one target of the control's resource type (one
+cluster, or one registry, key vault, gateway, WAF policy or Defender pricing), possibly with the
+resources it is joined to (diagnostic settings, a WAF policy, a vault, a subnet, ...); it is scanned
+through the whole pipeline (reading, template expansion, targets, evaluation), exactly as ``--arm``
+would. A fixture that needs thresholds other than the defaults has them beside it in
+``<fixture>.control-config.yaml`` (the ``--control-config`` format).
 """
 
 from __future__ import annotations
@@ -12,11 +16,17 @@ from pathlib import Path
 import pytest
 
 from aks_compliance.controls import load_catalog
+from aks_compliance.controls.config import load_control_config, validate_control_params
 
 from .conftest import FIXTURES, outcome_of, scan
 
 CATALOG = load_catalog()
-OUTCOMES = ("passed", "failed", "unknown", "not_applicable")
+# The Azure-side controls (ARM resource types, AKS-001..099) keep their fixtures here; the in-cluster
+# Kubernetes controls (AKS-100..199) have their own fixture tests.
+AZURE = [c for c in CATALOG
+         if all(t.startswith("Microsoft.") for t in ((c.resource_type,) if isinstance(c.resource_type, str)
+                                                      else c.resource_type))]
+OUTCOMES = ("passed", "failed", "unknown", "not_applicable", "manual")
 
 
 def fixture_files() -> list[Path]:
@@ -30,35 +40,72 @@ def expected_outcome(path: Path) -> str:
     raise AssertionError(f"{path.name} does not start with an outcome ({', '.join(OUTCOMES)})")
 
 
+def is_manual(control) -> bool:
+    return control.rule is None and control.related is None and control.check is None
+
+
+def fixture_config(path: Path) -> dict:
+    sidecar = path.with_name(path.stem + ".control-config.yaml")
+    if not sidecar.exists():
+        return {}
+    params = load_control_config(sidecar)
+    validate_control_params(params, CATALOG)
+    return params
+
+
 @pytest.mark.parametrize("path", fixture_files(), ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_fixture_outcome(path: Path) -> None:
     control_id = path.parent.name
-    run = scan(path, controls=[control_id])
+    control = CATALOG[control_id]
+    run = scan(path, controls=[control_id], control_params=fixture_config(path))
     assert not [d for d in run.errors], [str(d) for d in run.errors]
-    assert len(run.targets) == 1, f"a control fixture holds exactly one cluster, found {len(run.targets)}"
+    mine = [t for t in run.targets if control.applies_to_type(t.type)]
+    assert len(mine) == 1, (f"a control fixture holds exactly one target of the control's resource type "
+                            f"({control.resource_type}), found {[t.label for t in mine]}")
     result = outcome_of(run, control_id)
+    assert result.target.name == mine[0].ref().name
     assert result.outcome.value == expected_outcome(path), (
         f"{control_id} on {path.name}: {result.outcome.value} ({result.reason}) "
         f"evidence={[e.as_dict() for e in result.evidence]}")
-    if result.outcome.value in ("unknown", "not_applicable", "error"):
-        assert result.reason, "an unknown or not-applicable verdict must say why"
+    if result.outcome.value in ("unknown", "not_applicable", "error", "manual"):
+        assert result.reason, "an unknown, not-applicable or manual verdict must say why"
     if result.outcome.value in ("passed", "failed"):
         assert result.evidence, "a verdict carries evidence"
         assert all(e.file and e.line for e in result.evidence), "evidence cites file:line"
 
 
-@pytest.mark.parametrize("control", list(CATALOG), ids=lambda c: c.id)
+def _k8s(control) -> bool:
+    """In-cluster controls keep their fixtures in fixtures/k8s (tests/test_k8s_control_fixtures.py holds them
+    to the same rules)."""
+    types = (control.resource_type,) if isinstance(control.resource_type, str) else control.resource_type
+    return all(t.lower().startswith("k8s/") for t in types)
+
+
+@pytest.mark.parametrize("control", [c for c in CATALOG if not _k8s(c)], ids=lambda c: c.id)
 def test_every_control_has_fixtures_of_both_outcomes_and_the_absent_case(control) -> None:
     folder = FIXTURES / "controls" / control.id
     names = [p.name for p in folder.glob("*.json")] if folder.is_dir() else []
+    if is_manual(control):
+        # a manual control never passes or fails by itself: its fixture shows that it says so
+        assert any(n.startswith("manual-") for n in names), f"{control.id} is manual but has no manual- fixture"
+        return
     assert any(n.startswith("passed-") for n in names), f"{control.id} has no passing fixture"
     assert any(n.startswith("failed-") for n in names), f"{control.id} has no failing fixture"
     assert any("absent" in n for n in names), f"{control.id} has no absent-property fixture"
+    if control.applicability is not None or control.not_applicable is not None:
+        assert any(n.startswith("not_applicable-") for n in names), \
+            f"{control.id} has an applicability condition but no not_applicable fixture"
 
 
 def test_no_fixture_folder_without_a_control() -> None:
     folders = {p.name for p in (FIXTURES / "controls").iterdir() if p.is_dir()}
-    assert folders <= {c.id for c in CATALOG}, folders - {c.id for c in CATALOG}
+    assert folders <= {c.id for c in AZURE}, folders - {c.id for c in AZURE}
+
+
+def test_sidecar_configs_belong_to_a_fixture() -> None:
+    for sidecar in (FIXTURES / "controls").glob("AKS-*/*.control-config.yaml"):
+        fixture = sidecar.with_name(sidecar.name.replace(".control-config.yaml", ".json"))
+        assert fixture.exists(), f"{sidecar} has no fixture {fixture.name}"
 
 
 def test_unknown_reasons_name_the_expression_or_parameter() -> None:

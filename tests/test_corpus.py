@@ -56,23 +56,53 @@ def test_every_managed_cluster_declaration_is_found(corpus_run: ScanRun) -> None
     statuses = sorted(d.status for d in corpus_run.declarations)
     assert statuses.count("deployed") == 10, statuses
     assert all(d.detail for d in corpus_run.declarations if d.status != "deployed")
-    assert len(corpus_run.targets) == 10
+    clusters = [t for t in corpus_run.targets if t.type.lower() == CLUSTER]
+    assert len(clusters) == 10
 
 
-def test_every_cluster_gets_a_verdict_from_every_control(corpus_run: ScanRun) -> None:
+def test_neighbour_resources_are_targets_of_their_own(corpus_run: ScanRun) -> None:
+    # aks-baseline: a key vault and an application gateway; the landing zone: a registry, a key vault and
+    # a gateway; AKS-Construction: three registries (one whose name depends on the deployment location)
+    counts: dict[str, int] = {}
+    for t in corpus_run.targets:
+        if t.type.lower() != CLUSTER:
+            counts[t.type.lower()] = counts.get(t.type.lower(), 0) + 1
+    assert counts == {"microsoft.keyvault/vaults": 2, "microsoft.network/applicationgateways": 2,
+                      "microsoft.containerregistry/registries": 4}, counts
+    labels = [t.label for t in corpus_run.targets]
+    assert len(labels) == len(set(labels)), "target labels are unique"
+
+
+def _manual(control) -> bool:
+    return control.rule is None and control.related is None and control.check is None
+
+
+def test_every_target_gets_a_verdict_from_every_control_of_its_type(corpus_run: ScanRun) -> None:
     catalog = load_catalog()
     for target in corpus_run.targets:
         results = [r for r in corpus_run.results if r.key.endswith("-" + target.label) and r.control_id]
-        assert sorted(r.control_id for r in results) == sorted(c.id for c in catalog), target.label
+        expected = [c for c in catalog if c.applies_to_type(target.type)]
+        assert expected, target.label
+        assert sorted(r.control_id for r in results) == sorted(c.id for c in expected), target.label
         for r in results:
-            assert r.outcome.value in ("passed", "failed", "unknown"), (r.key, r.outcome, r.reason)
+            control = catalog[r.control_id]
+            allowed = {"passed", "failed", "unknown"}
+            if control.applicability is not None or control.not_applicable is not None:
+                allowed.add("not_applicable")  # only a control with an applicability condition may not apply
+            if _manual(control):
+                allowed = {"manual"}  # a manual control never decides by itself
+            assert r.outcome.value in allowed, (r.key, r.outcome, r.reason)
 
 
 def test_unknown_always_names_the_unresolved_expression_or_parameter(corpus_run: ScanRun) -> None:
     unknown = [r for r in corpus_run.results if r.outcome.value == "unknown"]
     assert unknown
+    named = re.compile(r"parameter '[^']+'"                      # a parameter without a value
+                       r"|[A-Za-z]+\(.*\)"                       # an expression
+                       r"|\S+ is not among the scanned inputs"      # a joined resource declared elsewhere
+                       r"|\b[a-zA-Z]+ is absent\b.*not known offline|\b[a-zA-Z]+ is absent\b.*depends on")  # a default
     for r in unknown:
-        assert re.search(r"parameter '[^']+'|[A-Za-z]+\(.*\)", r.reason), (r.key, r.reason)
+        assert named.search(r.reason), (r.key, r.reason)
 
 
 def test_expressions_built_from_parameter_defaults_resolve(corpus_run: ScanRun) -> None:
@@ -88,13 +118,51 @@ def test_expressions_built_from_parameter_defaults_resolve(corpus_run: ScanRun) 
     assert {r.outcome.value for r in aad} == {"passed"}
 
 
+def _outcomes(run: ScanRun, label_part: str, target_type: str = CLUSTER) -> dict[str, str]:
+    labels = {t.label for t in run.targets if label_part in t.label and t.type.lower() == target_type}
+    assert len(labels) == 1, labels
+    (label,) = labels
+    return {r.control_id: r.outcome.value for r in run.results if r.control_id and r.key.endswith("-" + label)}
+
+
 def test_hardened_reference_passes_most_security_controls(corpus_run: ScanRun) -> None:
-    baseline = [r for r in corpus_run.results if r.control_id and "cluster-stamp" in r.key]
-    passed = [r for r in baseline if r.outcome.value == "passed"]
-    assert len(passed) >= len(baseline) // 2, [(r.control_id, r.outcome.value) for r in baseline]
+    catalog = load_catalog()
+    baseline = _outcomes(corpus_run, "cluster-stamp/")
+    security = {c.id for c in catalog if c.severity.value in ("critical", "high", "medium")}
+    decided = {cid: o for cid, o in baseline.items() if cid in security and o in ("passed", "failed")}
+    passed = [cid for cid, o in decided.items() if o == "passed"]
+    assert len(passed) > len(decided) / 2, decided  # most, not all: the snapshot predates several features
+    # what the template states, read by hand: Defender through the legacy azureDefender property, a
+    # CriticalAddonsOnly-tainted system pool of three nodes over three zones, ephemeral OS disks ...
+    for cid in ("AKS-002", "AKS-003", "AKS-004", "AKS-005", "AKS-006", "AKS-009", "AKS-011", "AKS-012", "AKS-013",
+                "AKS-032", "AKS-033", "AKS-034", "AKS-035", "AKS-045", "AKS-051"):
+        assert baseline[cid] == "passed", (cid, baseline[cid])
+    # ... and what it does not: Kubernetes 1.22 (2021), secret rotation "false", no kube-apiserver log category
+    for cid in ("AKS-038", "AKS-046", "AKS-053"):
+        assert baseline[cid] == "failed", (cid, baseline[cid])
     # its prod parameter file carries placeholder text where an array of ranges belongs:
-    ranges = next(r for r in baseline if r.control_id == "AKS-001")
+    ranges = next(r for r in corpus_run.results if r.control_id == "AKS-001" and "cluster-stamp/aks-" in r.key)
     assert ranges.outcome.value == "unknown" and "clusterAuthorizedIPRanges" in ranges.reason
+    # its gateway runs the classic WAF configuration in Prevention mode; its vault denies by default
+    assert _outcomes(corpus_run, "cluster-stamp/", "microsoft.network/applicationgateways")["AKS-068"] == "passed"
+    vault = _outcomes(corpus_run, "cluster-stamp/", "microsoft.keyvault/vaults")
+    assert vault == {"AKS-066": "failed", "AKS-067": "passed"}, vault
+
+
+def test_landing_zone_verdicts_follow_its_template(corpus_run: ScanRun) -> None:
+    lz = _outcomes(corpus_run, "Scenarios__AKS-Secure-Baseline-PrivateCluster")
+    # a private cluster: the authorized-IP control passes, and so do the private-cluster controls
+    assert lz["AKS-001"] == lz["AKS-019"] == lz["AKS-020"] == "passed"
+    # the application routing add-on publishes a public ingress, and the gateway beside it is Standard_v2
+    assert lz["AKS-029"] == "failed"
+    assert lz["AKS-014"] == "failed"  # HTTP application routing is on
+    # networkPlugin comes from a module parameter without a value: unknown, never guessed
+    assert lz["AKS-027"] == "unknown"
+    gateway = _outcomes(corpus_run, "Scenarios__AKS-Secure-Baseline-PrivateCluster", "microsoft.network/applicationgateways")
+    assert gateway["AKS-068"] == "failed"
+    registry = _outcomes(corpus_run, "Scenarios__AKS-Secure-Baseline-PrivateCluster",
+                         "microsoft.containerregistry/registries")
+    assert registry["AKS-059"] == "failed" and registry["AKS-061"] == "passed"
 
 
 def test_broken_templates_are_reported_with_file_and_line(corpus_run: ScanRun) -> None:

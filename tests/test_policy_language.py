@@ -40,3 +40,23 @@ def test_case(case: dict, aliases: CatalogAliases) -> None:
 def test_all_94_cases_are_there() -> None:
     require_shared("azure-policy", "policy-language-cases.json")
     assert len(_cases()) == 94
+
+
+def test_count_without_where_counts_unknown_members_but_not_an_unknown_array() -> None:
+    from aks_compliance.values import Unknown
+    pools = "Microsoft.ContainerService/managedClusters/agentPoolProfiles[*]"
+    known_length = {"properties": {"agentPoolProfiles": [{"name": "a"}, Unknown("pool b is unknown")]}}
+    verdict = evaluate_condition({"count": {"field": pools}, "equals": 2}, Subject(known_length))
+    assert verdict.truth is Truth.TRUE
+    unknown_array = {"properties": {"agentPoolProfiles": Unknown("the pools come from a parameter")}}
+    verdict = evaluate_condition({"count": {"field": pools}, "equals": 2}, Subject(unknown_array))
+    assert verdict.truth is Truth.UNKNOWN and "parameter" in verdict.reasons[0]
+    where = {"count": {"field": pools, "where": {"field": pools + ".name", "equals": "a"}}, "equals": 1}
+    assert evaluate_condition(where, Subject(known_length)).truth is Truth.UNKNOWN  # b might be 'a' too
+
+
+def test_placeholder_location_decides_nothing() -> None:
+    from aks_compliance.values import Placeholder
+    resource = {"location": Placeholder("resource-group-location", "the deployment location is not known")}
+    verdict = evaluate_condition({"field": "location", "in": ["westeurope", "northeurope"]}, Subject(resource))
+    assert verdict.truth is Truth.UNKNOWN and "deployment location" in verdict.reasons[0]

@@ -1,8 +1,12 @@
 """``aks-compliance``: a thin front over the pytest suite, for people who do not think in pytest.
 
 ``aks-compliance scan`` takes the same options as ``pytest tests_compliance`` and runs the same suite.
-Exit status: 0 compliant, 1 failed controls, 2 input errors (bad files, broken expressions),
-3 internal error, 4 usage error, 5 no input.
+Exit status: 0 compliant, 1 failed controls (with --fail-on SEVERITY: a failure at or above it remains
+after waivers; with --fail-on-unknown also an unknown or unattested manual result at or above it),
+2 input errors (bad files, broken expressions), 3 internal error, 4 usage error (also a bad waiver or
+attestation file), 5 no input.
+``aks-compliance report RESULTS.json -o FILE`` rebuilds reports from saved results (0, or 4 on bad input);
+``aks-compliance diff OLD.json NEW.json`` compares two runs (1 when new failures at or above --fail-on).
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ def scan(argv: list[str]) -> int:
         return 5
     if Outcome.ERROR.value in collector.outcomes:
         return 2
-    if Outcome.FAILED.value in collector.outcomes:
+    if code == pytest.ExitCode.TESTS_FAILED:  # the plugin applied --fail-on/--fail-on-unknown to this
         return 1
     return 0 if code == pytest.ExitCode.OK else int(code)
 
@@ -58,12 +62,30 @@ def main(argv: list[str] | None = None) -> int:
         description="AKS compliance controls as a pytest suite. 'scan' passes its options to the suite "
                     "(see 'aks-compliance scan --help' for --arm, --results-json, ...).")
     parser.add_argument("--version", action="version", version=f"aks-compliance {__version__}")
-    parser.add_argument("command", choices=["scan"], help="scan: run the controls over the given inputs")
+    parser.add_argument("command", choices=["scan", "policies", "report", "diff", "catalog", "snapshot"],
+                        help="scan: run the controls over the given inputs; policies: generate or deploy the "
+                             "Azure Policy definitions (see 'aks-compliance policies --help'); report: rebuild "
+                             "the auditor report (and SARIF/CSV) from a results JSON; diff: compare two results "
+                             "JSON files (new failures, fixed, changed unknowns); catalog: write the control "
+                             "catalog document (catalog --markdown docs/controls.md); snapshot: read a live cluster "
+                             "into a snapshot file (snapshot --kube-context NAME -o FILE)")
     if not argv or argv[0] in ("-h", "--help", "--version"):
         parser.parse_args(argv)
         return 0
     command, rest = argv[0], argv[1:]
     if command == "scan":
         return scan(rest)
+    if command == "snapshot":  # read a live cluster into a snapshot file (see k8s/cli.py)
+        from .k8s.cli import snapshot_command
+        return snapshot_command(rest)
+    if command == "policies":
+        from .policy.commands import main as policies
+        return policies(rest)
+    if command == "catalog":
+        from .controls.docs import catalog_command
+        return catalog_command(rest)
+    if command in ("report", "diff"):
+        from .report import commands
+        return commands.report(rest) if command == "report" else commands.diff(rest)
     parser.parse_args(argv)
     return 4

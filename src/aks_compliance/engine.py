@@ -107,6 +107,10 @@ def _from_truth(truth: Truth) -> Outcome:
 def evaluate_control(control: Control, target: Target, params: Mapping[str, Any],
                      aliases: AliasResolver = DEFAULT_ALIASES) -> tuple[Outcome, str, list[Evidence]]:
     resource = target.resource
+    if control.not_applicable is not None:
+        why = control.not_applicable(target, params)
+        if why:
+            return Outcome.NOT_APPLICABLE, why, []
     evaluator = Evaluator(_subject(resource), params, aliases)
     if control.applicability is not None:
         applies = evaluator.verdict(control.applicability)
@@ -170,7 +174,11 @@ def evaluate_all(catalog: Catalog, targets: Iterable[Target],
                  overrides: Mapping[str, Mapping[str, Any]] | None = None,
                  aliases: AliasResolver = DEFAULT_ALIASES) -> list[Result]:
     overrides = overrides or {}
-    params = {c.id: {**c.parameter_defaults(), **overrides.get(c.id, {})} for c in catalog}
+    # "*" overrides a parameter of every control that has it (e.g. *.excludedNamespaces)
+    everywhere = overrides.get("*", {})
+    params = {c.id: {**c.parameter_defaults(),
+                     **{k: v for k, v in everywhere.items() if k in c.parameter_defaults()},
+                     **overrides.get(c.id, {})} for c in catalog}
     results: list[Result] = []
     for target in targets:
         ref = target.ref()

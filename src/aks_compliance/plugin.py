@@ -6,23 +6,28 @@ parametrized with its results and only report them, so per-item cost stays small
 
 from __future__ import annotations
 
+import datetime as _dt
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .arm.inputs import parse_param_value
-from .results import Outcome, Result, summarize, write_results
+from .report.common import FAIL_ON_CHOICES, Gate, gate
+from .results import Outcome, Result, write_results
 from .scan import ScanOptions, ScanRun, run_scan
+from .waivers import GovernanceError
 
 RUN_KEY = pytest.StashKey[ScanRun]()
 OPTIONS_KEY = pytest.StashKey[ScanOptions]()
 RAN_KEY = pytest.StashKey[set]()
 NO_INPUT_KEY = pytest.StashKey[bool]()
+GATE_KEY = pytest.StashKey[Gate]()
 RESULT_FIXTURE = "aksc_result"
 INPUT_HELP = ("aks-compliance: no input given, nothing to check. Give input with --arm PATH (a template, "
               "export or REST resource JSON, or a directory of them; repeatable), optionally with "
-              "--arm-parameters FILE and --arm-param NAME=VALUE.")
+              "--arm-parameters FILE and --arm-param NAME=VALUE; or Kubernetes objects with --k8s PATH (manifests "
+              "or a snapshot), or a live cluster with --kube-context NAME / --kubeconfig FILE.")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,13 +44,45 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="subscription id the templates deploy to (default: a placeholder)")
     g.addoption("--arm-resource-group", default=None, metavar="NAME",
                 help="resource group the templates deploy to (default: a placeholder)")
+    g.addoption("--k8s", action="append", default=[], metavar="PATH",
+                help="Kubernetes objects: YAML/JSON manifests (multi-document, List kinds, helm template output), "
+                     "a directory of them, or a snapshot (aks-compliance snapshot). Each --k8s is one cluster "
+                     "scope: objects of different arguments never see each other. Repeatable.")
+    g.addoption("--kube-context", default=None, metavar="NAME",
+                help="read the live cluster of this kubeconfig context (snapshotted into --k8s-snapshot-dir "
+                     "first, then checked from the snapshot)")
+    g.addoption("--kubeconfig", default=None, metavar="FILE", help="kubeconfig file for the live cluster")
+    g.addoption("--kube-in-cluster", action="store_true", default=False,
+                help="read the cluster this runs in (the pod's service account)")
+    g.addoption("--k8s-snapshot-dir", default="reports", metavar="DIR",
+                help="where a live run writes its snapshot (default: reports)")
     g.addoption("--arm-location", default=None, metavar="LOCATION",
                 help="location of that resource group (resourceGroup().location)")
     g.addoption("--controls", default=None, metavar="IDS", help="comma-separated control ids to run (default: all)")
     g.addoption("--control-param", action="append", default=[], metavar="ID.NAME=VALUE",
                 help="override a control parameter, e.g. AKS-007.allowedUpgradeChannels='[\"stable\"]'")
+    g.addoption("--control-config", default=None, metavar="FILE",
+                help="YAML file of control thresholds: {control id: {parameter: value}}; --control-param "
+                     "overrides it")
     g.addoption("--results-json", default=None, metavar="FILE", help="write the results JSON (schema v1) to FILE")
     g.addoption("--audit-report", default=None, metavar="FILE", help="write the auditor HTML report to FILE")
+    g.addoption("--sarif", default=None, metavar="FILE",
+                help="write SARIF 2.1.0 (failures with a file location) for GitHub code scanning / Azure DevOps")
+    g.addoption("--csv", default=None, metavar="FILE", help="write the control matrix as CSV (one row per result)")
+    g.addoption("--generate-policies", default=None, metavar="DIR",
+                help="write the Azure Policy definitions generated from the controls (one per expressible control, "
+                     "the initiative, an ARM template, a README) into DIR, as 'aks-compliance policies generate'")
+    g.addoption("--waivers", default=None, metavar="FILE",
+                help="YAML waivers (control, target pattern, justification, approver, expires): a matching "
+                     "failure is reported as waived (xfail), not passed; expired and unused waivers are reported")
+    g.addoption("--attestations", default=None, metavar="FILE",
+                help="YAML attestations deciding manual controls (status, owner, evidence link, date, expires)")
+    g.addoption("--fail-on", default=None, choices=FAIL_ON_CHOICES, metavar="SEVERITY",
+                help="exit status 1 only when a failure at or above SEVERITY remains after waivers (or an input "
+                     "error occurred); failures below it are reported but do not fail the run. "
+                     "One of: " + ", ".join(FAIL_ON_CHOICES) + ". Default: any failure fails (pytest's own rule).")
+    g.addoption("--fail-on-unknown", action="store_true", default=False,
+                help="count unknown and unattested manual results at or above --fail-on (default: any) as failing")
 
 
 def options_from_config(config: pytest.Config) -> ScanOptions:
@@ -64,6 +101,13 @@ def options_from_config(config: pytest.Config) -> ScanOptions:
             raise pytest.UsageError(f"--control-param expects ID.NAME=VALUE, got {k!r}")
         cid, name = k.split(".", 1)
         control_params.setdefault(cid, {})[name] = parse_param_value(v)
+    from .controls.config import ControlConfigError, load_control_config, merge_control_params, validate_control_params
+    try:
+        config_file = config.getoption("control_config")
+        control_params = merge_control_params(load_control_config(config_file) if config_file else {}, control_params)
+        validate_control_params(control_params)
+    except ControlConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
     controls = config.getoption("controls")
     return ScanOptions(
         arm_paths=list(config.getoption("arm")),
@@ -74,13 +118,39 @@ def options_from_config(config: pytest.Config) -> ScanOptions:
         location=config.getoption("arm_location"),
         controls=[c.strip() for c in controls.split(",") if c.strip()] if controls else None,
         control_params=control_params,
+        k8s_paths=list(config.getoption("k8s")),
+        kube_context=config.getoption("kube_context"),
+        kubeconfig=config.getoption("kubeconfig"),
+        kube_in_cluster=bool(config.getoption("kube_in_cluster")),
+        k8s_snapshot_dir=config.getoption("k8s_snapshot_dir"),
+        waivers_file=config.getoption("waivers"),
+        attestations_file=config.getoption("attestations"),
     )
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.stash[OPTIONS_KEY] = options_from_config(config)
+    options = config.stash[OPTIONS_KEY] = options_from_config(config)
+    worker_input = getattr(config, "workerinput", None)
+    options.started = (worker_input or {}).get(STARTED_INPUT) or \
+        _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     config.stash[RAN_KEY] = set()
+    _k8s_live_snapshot(config, options)
+    if options.waivers_file or options.attestations_file:  # fail early, on every process, with file and entry
+        import datetime as dt
+        from .controls import load_catalog
+        from .waivers import load_governance
+        try:
+            load_governance(options.waivers_file, options.attestations_file, load_catalog(),
+                            dt.datetime.now(dt.timezone.utc).date())
+        except GovernanceError as exc:
+            raise pytest.UsageError(str(exc)) from None
     config.pluginmanager.register(_Reporter(config), "aks-compliance-reporter")
+    if config.getoption("generate_policies") and not _is_worker(config):
+        from .policy.generate import generate_for_pytest
+        generate_for_pytest(config, config.getoption("generate_policies"))
+    if config.pluginmanager.hasplugin("html"):  # pytest-html is optional (the `html` extra)
+        from .report.pytest_html import HtmlHooks
+        config.pluginmanager.register(HtmlHooks(config), "aks-compliance-html")
 
 
 def get_run(config: pytest.Config) -> ScanRun:
@@ -90,6 +160,8 @@ def get_run(config: pytest.Config) -> ScanRun:
             run = run_scan(config.stash[OPTIONS_KEY])
         except KeyError as exc:  # unknown control id
             raise pytest.UsageError(str(exc.args[0])) from None
+        except GovernanceError as exc:
+            raise pytest.UsageError(str(exc)) from None
         config.stash[RUN_KEY] = run
     return run
 
@@ -170,14 +242,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report.aksc_outcome = result.outcome.value
     if call.excinfo is not None and call.excinfo.errisinstance(ResultError):
         report.longrepr = f"ERROR: {result.reason}"
-    if report.when == "setup" and not item.user_properties:
-        run = item.config.stash.get(RUN_KEY, None)
-        control = run.catalog.get(result.control_id) if run and result.control_id else None
-        item.user_properties.append(("control_id", result.control_id or ""))
-        item.user_properties.append(("target", result.target.name))
+    run = item.config.stash.get(RUN_KEY, None)
+    control = run.catalog.get(result.control_id) if run and result.control_id else None
+    if report.when == "call" or report.failed:  # the rows pytest-html shows
+        from .report.pytest_html import annotate
+        annotate(report, result, control)
+    if report.when == "setup" and not any(k == "control_id" for k, _ in item.user_properties):
+        # JUnit <properties> per testcase (also under the default xunit2: user_properties, unlike
+        # record_property, emit no warning); written from the later reports, which copy these
+        props = [("control_id", result.control_id or ""), ("target", result.target.name),
+                 ("outcome", result.outcome.value)]
         if control is not None:
-            item.user_properties.append(("severity", control.severity.value))
-            item.user_properties.append(("cis_aks", ",".join(control.mappings.cis_aks)))
+            props += [("severity", control.severity.value), ("cis_aks", ",".join(control.mappings.cis_aks))]
+        if result.waiver:
+            props.append(("waiver", str(result.waiver.get("id", ""))))
+        item.user_properties.extend(props)
+        report.user_properties = list(item.user_properties)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -187,7 +267,10 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     n = len(load_catalog().select(options.controls))
     if not options.has_input:
         return [f"aks-compliance {__version__}: {n} controls; no input given"]
-    return [f"aks-compliance {__version__}: {n} controls; ARM inputs: {', '.join(options.arm_paths)}"]
+    inputs = [f"ARM inputs: {', '.join(options.arm_paths)}"] if options.arm_paths else []
+    if options.k8s_paths:
+        inputs.append(f"Kubernetes: {', '.join(options.k8s_paths)}")
+    return [f"aks-compliance {__version__}: {n} controls; {'; '.join(inputs) or 'no input given'}"]
 
 
 def _is_worker(config: pytest.Config) -> bool:
@@ -199,11 +282,14 @@ class _Reporter:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
+        self.other_failures = 0  # failures of tests that are not controls: --fail-on never hides them
 
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         key = getattr(report, "aksc_key", None)
         if key is None:
+            if report.failed:
+                self.other_failures += 1
             return
         if report.when in ("setup", "call"):
             self.config.stash[RAN_KEY].add(key)
@@ -227,15 +313,32 @@ class _Reporter:
             return
         run = get_run(config)
         ran = self._ran()
-        json_path = config.getoption("results_json")
+        severity = {c.id: c.severity.value for c in run.catalog}
+        fail_on, fail_on_unknown = config.getoption("fail_on"), config.getoption("fail_on_unknown")
+        g = config.stash[GATE_KEY] = gate(((r, r.outcome.value, severity.get(r.control_id or "")) for r in ran),
+                                          fail_on or "info", fail_on_unknown)
+        if (fail_on or fail_on_unknown) and not self.other_failures and \
+                session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            # pytest says 1 for any failed item; the threshold decides instead (waived items are xfail: 0)
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED if g.fails else pytest.ExitCode.OK
+        outputs = [config.getoption(o) for o in ("results_json", "audit_report", "sarif", "csv")]
+        if not any(outputs):
+            return
+        doc = run.document_for(ran)
+        json_path, report_path, sarif_path, csv_path = outputs
+        for path in filter(None, outputs):
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
         if json_path:
-            Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-            write_results(json_path, run.document_for(ran))
-        report_path = config.getoption("audit_report")
+            write_results(json_path, doc)
         if report_path:
             from .report.html import write_report
-            Path(report_path).parent.mkdir(parents=True, exist_ok=True)
-            write_report(report_path, run.document_for(ran))
+            write_report(report_path, doc)
+        if sarif_path:
+            from .report.sarif import write_sarif
+            write_sarif(sarif_path, doc)
+        if csv_path:
+            from .report.csv_matrix import write_csv
+            write_csv(csv_path, doc)
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
         options = config.stash[OPTIONS_KEY]
@@ -246,24 +349,57 @@ class _Reporter:
             return
         if _is_worker(config):
             return
-        run = get_run(config)
-        ran = self._ran()
-        counts = summarize(ran)
-        tr.section("aks-compliance")
-        tr.write_line(f"{len(run.targets)} cluster(s), {len(run.catalog)} controls, {len(run.inputs)} input file(s)")
-        tr.write_line("  ".join(f"{k}: {v}" for k, v in counts.items() if v))
-        unknown = [r for r in ran if r.outcome is Outcome.UNKNOWN]
-        if unknown:
-            reasons: dict[str, int] = {}
-            for r in unknown:
-                reasons[r.reason] = reasons.get(r.reason, 0) + 1
-            tr.write_line(f"unknown verdicts ({len(unknown)}) by reason:", yellow=True)
-            for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:10]:
-                tr.write_line(f"  {n:4d} x {reason[:220]}")
-        for d in [d for d in run.diagnostics if d.severity == "warning"][:20]:
-            tr.write_line(f"warning: {d}", yellow=True)
-        for d in run.errors[:20]:
-            tr.write_line(f"error: {d}", red=True)
-        for label, opt in (("results JSON", "results_json"), ("audit report", "audit_report")):
-            if config.getoption(opt):
-                tr.write_line(f"{label}: {config.getoption(opt)}")
+        from .report.terminal import write_summary
+        outputs = [(label, config.getoption(opt)) for label, opt in (
+            ("results JSON", "results_json"), ("audit report", "audit_report"), ("SARIF", "sarif"),
+            ("CSV matrix", "csv")) if config.getoption(opt)]
+        write_summary(tr, get_run(config), self._ran(), config.stash.get(GATE_KEY, None),
+                      bool(config.getoption("fail_on") or config.getoption("fail_on_unknown")), outputs)
+
+
+# -- Kubernetes: a live cluster is snapshotted once, by the controller; workers read the same file --------
+
+SNAPSHOT_INPUT = "aksc_k8s_snapshot"
+
+
+def _k8s_live_snapshot(config: pytest.Config, options: ScanOptions) -> None:
+    from .k8s.source import wants_live
+
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        path = workerinput.get(SNAPSHOT_INPUT)
+        if path:
+            options.k8s_paths.append(path)
+            options.kube_context, options.kubeconfig, options.kube_in_cluster = None, None, False
+        elif workerinput.get(SNAPSHOT_INPUT + "_error"):
+            options.kube_error = workerinput[SNAPSHOT_INPUT + "_error"]
+            options.kube_context, options.kubeconfig, options.kube_in_cluster = None, None, False
+        return
+    if not wants_live(options) or config.option.help or config.option.version:
+        return
+    import datetime as dt
+    from .k8s.collector import CollectError, snapshot_for_options
+
+    try:
+        path = str(snapshot_for_options(options, dt.datetime.now(dt.timezone.utc)))
+        options.k8s_paths.append(path)
+        config.stash[SNAPSHOT_KEY] = path
+    except CollectError as exc:
+        options.kube_error = f"{exc.where}: {exc}"
+    options.kube_context, options.kubeconfig, options.kube_in_cluster = None, None, False
+
+
+SNAPSHOT_KEY = pytest.StashKey[str]()
+STARTED_INPUT = "aksc_started"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist: hand the controller's start time and snapshot (or its collection error) to each worker."""
+    config = node.config
+    node.workerinput[STARTED_INPUT] = config.stash[OPTIONS_KEY].started
+    path = config.stash.get(SNAPSHOT_KEY, None)
+    if path:
+        node.workerinput[SNAPSHOT_INPUT] = path
+    elif config.stash[OPTIONS_KEY].kube_error:
+        node.workerinput[SNAPSHOT_INPUT + "_error"] = config.stash[OPTIONS_KEY].kube_error

@@ -66,10 +66,19 @@ class Result:
     reason: str = ""
     evidence: list[Evidence] = field(default_factory=list)
     key: str = ""  # unique, readable id: the pytest parameter id
+    # Governance (waivers.py): the waiver that turned a failure into WAIVED, or the attestation that
+    # decided a manual control; each a plain dict (id/owner, dates, file and line of the entry).
+    waiver: dict[str, Any] | None = None
+    attestation: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"control_id": self.control_id, "target": self.target.as_dict(), "outcome": self.outcome.value,
-                "reason": self.reason, "evidence": [e.as_dict() for e in self.evidence]}
+        out = {"control_id": self.control_id, "target": self.target.as_dict(), "outcome": self.outcome.value,
+               "reason": self.reason, "evidence": [e.as_dict() for e in self.evidence]}
+        if self.waiver is not None:
+            out["waiver"] = self.waiver
+        if self.attestation is not None:
+            out["attestation"] = self.attestation
+        return out
 
 
 def results_document(*, tool_version: str, started: str, inputs: list[dict[str, Any]],

@@ -11,9 +11,11 @@ from . import __version__
 from .arm.template import Declaration, Diagnostic
 from .controls import CATALOG_VERSION, Catalog, load_catalog
 from .engine import evaluate_all
+from .report.metadata import control_document, run_metadata
 from .results import Outcome, Result, TargetRef, results_document
 from .sources import LOADERS, SourceResult
 from .targets import Target
+from .waivers import Governance, apply_governance, load_governance
 
 
 @dataclass
@@ -26,10 +28,24 @@ class ScanOptions:
     location: str | None = None
     controls: list[str] | None = None
     control_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # ISO time the run started: utcNow() in templates evaluates to it, so every process of one run
+    # (pytest-xdist workers) computes the same names; None means now.
+    started: str | None = None
+    waivers_file: str | None = None  # waivers.py: applied after evaluation
+    attestations_file: str | None = None
+
+    # Kubernetes: --k8s (manifests or snapshots, one cluster scope each) and a live cluster
+    k8s_paths: list[str] = field(default_factory=list)
+    kube_context: str | None = None
+    kubeconfig: str | None = None
+    kube_in_cluster: bool = False
+    k8s_snapshot_dir: str = "reports"  # where a live run writes its snapshot
+    kube_error: str | None = None  # a live collection that failed before the scan (reported as an input error)
 
     @property
     def has_input(self) -> bool:
-        return bool(self.arm_paths)
+        return bool(self.arm_paths or self.k8s_paths or self.kube_context or self.kubeconfig
+                    or self.kube_in_cluster or self.kube_error)
 
 
 @dataclass
@@ -41,6 +57,8 @@ class ScanRun:
     results: list[Result]
     diagnostics: list[Diagnostic]
     declarations: list[Declaration]
+    governance: Governance = field(default_factory=Governance)  # waiver/attestation register
+    meta: dict[str, Any] = field(default_factory=dict)  # who ran, scope, options (report/metadata.py)
 
     def document(self) -> dict[str, Any]:
         return self.document_for(self.results)
@@ -48,8 +66,9 @@ class ScanRun:
     def document_for(self, results: list[Result]) -> dict[str, Any]:
         return results_document(
             tool_version=__version__, started=self.started, inputs=self.inputs,
-            controls=[c.summary() for c in self.catalog], results=results,
-            extra={"catalog_version": CATALOG_VERSION,
+            controls=[control_document(c) for c in self.catalog], results=results,
+            extra={"catalog_version": CATALOG_VERSION, "run": self.meta,
+                   **self.governance.document(dt.date.fromisoformat(self.started[:10])),
                    "diagnostics": [{"severity": d.severity, "message": d.message, "file": d.file,
                                     "pointer": d.pointer, "line": d.line} for d in self.diagnostics],
                    "declarations": [d.__dict__ for d in self.declarations]})
@@ -75,13 +94,17 @@ def error_results(diagnostics: list[Diagnostic]) -> list[Result]:
 
 
 def run_scan(options: ScanOptions) -> ScanRun:
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.fromisoformat(options.started) if options.started else dt.datetime.now(dt.timezone.utc)
     catalog = load_catalog().select(options.controls)
     loaded: list[SourceResult] = [r for r in (load(options, started) for load in LOADERS) if r is not None]
     targets = [t for r in loaded for t in r.targets]
     results = evaluate_all(catalog, targets, options.control_params)
     diagnostics = [d for r in loaded for d in r.diagnostics]
     results.extend(error_results(diagnostics))
+    governance = load_governance(options.waivers_file, options.attestations_file, load_catalog(), started.date())
+    apply_governance(governance, results, [c.id for c in catalog], started.date())
+    diagnostics.extend(governance.diagnostics)
     return ScanRun(started=started.isoformat(timespec="seconds"), catalog=catalog,
                    inputs=[i for r in loaded for i in r.inputs], targets=targets, results=results,
-                   diagnostics=diagnostics, declarations=[d for r in loaded for d in r.declarations])
+                   diagnostics=diagnostics, declarations=[d for r in loaded for d in r.declarations],
+                   governance=governance, meta=run_metadata(options, targets))

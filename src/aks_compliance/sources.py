@@ -54,4 +54,10 @@ def load_arm_source(options: "ScanOptions", started: dt.datetime) -> SourceResul
                         diagnostics=scan.diagnostics, declarations=scan.declarations)
 
 
-LOADERS: list[Loader] = [load_arm_source]
+def load_k8s_source(options: "ScanOptions", started: dt.datetime) -> SourceResult | None:
+    from .k8s.source import load_k8s_source as load
+
+    return load(options, started)
+
+
+LOADERS: list[Loader] = [load_arm_source, load_k8s_source]

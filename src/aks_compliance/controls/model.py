@@ -76,12 +76,25 @@ class Control:
     related: Related | None = None
     # Richer logic than the condition language: a named function beside the declaration.
     check: Check | None = None
+    # Python applicability beside ``check``: returns why the control does not apply to a target
+    # (outcome not_applicable, with that reason), or None. For reasons the condition language cannot
+    # state (an excluded Kubernetes namespace, a Pod Security Standards version without the check).
+    not_applicable: Callable[["Target", Mapping[str, Any]], str | None] | None = None
     # When false, the control does not apply (outcome not_applicable, with applicability_text).
     applicability: Mapping[str, Any] | None = None
     applicability_text: str = ""
     # Why no Azure Policy definition can be generated (no alias, logic beyond the language), and
     # which built-in covers the concept if one does. None means a definition can be generated.
     policy_gap: str | None = None
+    # Why the control deliberately gives a different verdict than its mapped built-in(s)
+    # (mappings.azure_policy) on some input; the built-in agreement test expects agreement otherwise.
+    builtin_deviation: str | None = None
+    # Parameter values for the mapped built-ins when their defaults do not state this control's
+    # intent: {built-in GUID: {parameter: value}}.
+    builtin_parameters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # Effects the generated definition allows, first is the default. None: Audit/Deny/Disabled for a
+    # rule, AuditIfNotExists/Disabled for a related (cross-resource) check.
+    policy_effects: tuple[str, ...] | None = None
     tags: tuple[str, ...] = field(default=())
 
     def applies_to_type(self, target_type: str) -> bool:

@@ -23,6 +23,11 @@ KNOWN_ALIASES: dict[str, str] = {
     "microsoft.insights/diagnosticsettings/logs.enabled": "properties.logs[*].enabled",
     "microsoft.insights/diagnosticsettings/metrics.enabled": "properties.metrics[*].enabled",
     "microsoft.insights/diagnosticsettings/logs.category": "properties.logs[*].category",
+    # Application Gateway: sku is inside properties, and frontend members keep their inner properties
+    "microsoft.network/applicationgateways/sku.tier": "properties.sku.tier",
+    "microsoft.network/applicationgateways/sku.name": "properties.sku.name",
+    "microsoft.network/applicationgateways/frontendipconfigurations[*].publicipaddress":
+        "properties.frontendIPConfigurations[*].properties.publicIPAddress",
 }
 
 _SEGMENT = re.compile(r"\[\*\]|[^.\[\]]+")

@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping
 from ..arm.expressions import Call, Context, evaluate, literal_or_expression, parse
 from ..arm.functions import BUILTINS, UNKNOWN_AWARE
 from ..errors import ExpressionError
-from ..values import Unknown
+from ..values import Placeholder, Unknown
 from .aliases import DEFAULT_ALIASES, Alias, AliasResolver, split_path
 
 
@@ -231,7 +231,7 @@ class Evaluator:
             return "fullName", self.subject.full_name if self.subject.full_name is not None else _get_ci(body, "name")
         if kind == "location":
             v = _get_ci(body, "location")
-            if isinstance(v, str):
+            if isinstance(v, str) and not isinstance(v, Placeholder):
                 v = v.replace(" ", "").lower()
             elif v is MISSING:
                 v = "global"
@@ -282,6 +282,8 @@ class Evaluator:
         return self._leaf(f"value {label}" if label else "value", op, value, operand, None)
 
     def _leaf(self, path: str, op: str, value: Any, operand: Any, alias: str | None) -> Truth:
+        if isinstance(value, Placeholder):
+            value = Unknown(value.reason)  # a stand-in joins names, but no decision may rest on it
         if isinstance(value, Unknown):
             self.reasons.append(value.reason)
             truth = U
@@ -312,7 +314,7 @@ class Evaluator:
             if alias is None or not alias.is_array_member:
                 raise PolicyDefinitionError(f"count.field must be an array alias ending in [*], not '{name}'")
             collection, members = self.select(name, bindings)
-            unknown = next((v for _, v in members if isinstance(v, Unknown)), None)
+            unknown = next((v for p, v in members if isinstance(v, Unknown) and p.endswith("[*]")), None)
             if unknown is not None:
                 self.reasons.append(unknown.reason)
                 return self._leaf_count(f"count({name})", op, Unknown(unknown.reason), raw_operand, bindings)
@@ -438,7 +440,9 @@ def _walk(start: list[tuple[str, Any]], segments: tuple[str, ...], collection: b
         nxt: list[tuple[str, Any]] = []
         for path, value in current:
             if isinstance(value, Unknown):
-                nxt.append((path, value))
+                # An unknown array is marked by its path ending in [*]: its members (and their number)
+                # are unknown, unlike a known array with an unknown member.
+                nxt.append((f"{path}[*]" if seg == "[*]" else path, value))
                 continue
             if seg == "[*]":
                 if isinstance(value, list):

@@ -1,63 +1,249 @@
 """The auditor HTML report: one self-contained file rendered with jinja2 from the results document.
 
-Everything that came from inputs is escaped by autoescaping; the page needs no JavaScript to read.
+Everything that came from inputs is escaped by autoescaping (there is no ``|safe`` on input data; the
+only unescaped text is this package's own stylesheet and script). The page reads without JavaScript;
+a small inline script (allowed by a Content-Security-Policy hash, nothing else may run) sorts tables
+and filters the matrix. Built for size: per-control summaries, failing results with full evidence,
+passing ones as one compact row each, all in collapsible ``<details>``.
 """
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import hashlib
 from collections import Counter, defaultdict
-from typing import Any
+from importlib import resources
+from typing import Any, Iterable, Mapping
+from urllib.parse import urlsplit
 
 import jinja2
+from markupsafe import Markup
 
-from ..controls import load_catalog
-
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("aks_compliance.report", "templates"),
-    autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-
-OUTCOMES = ("passed", "failed", "unknown", "not_applicable", "waived", "manual", "error")
+from .charts import compliance, stacked_bars
+from .common import OUTCOMES, SEVERITIES, SEVERITY_RANK, cis_section, location_text, sort_sections
 
 
-def build_context(doc: dict[str, Any]) -> dict[str, Any]:
-    catalog = load_catalog()
-    results = doc.get("results", [])
+def safe_url(value: Any) -> str | None:
+    """An http(s) URL usable as a link target, or None (then the text is shown, not linked)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        scheme = urlsplit(value.strip()).scheme.lower()
+    except ValueError:
+        return None
+    return value.strip() if scheme in ("http", "https") else None
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("aks_compliance.report", "templates"),
+        autoescape=True,  # every template, whatever its name
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["safe_url"] = safe_url
+    return env
+
+
+_ENV = _env()
+_STATIC = resources.files("aks_compliance.report") / "templates"
+_CSS = (_STATIC / "report.css").read_text(encoding="utf-8")
+_JS = (_STATIC / "report.js").read_text(encoding="utf-8")
+_JS_HASH = base64.b64encode(hashlib.sha256(_JS.encode("utf-8")).digest()).decode("ascii")
+CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+       f"script-src 'sha256-{_JS_HASH}'; base-uri 'none'; form-action 'none'")
+
+CODE = {"passed": "p", "failed": "f", "unknown": "u", "not_applicable": "n", "waived": "w", "manual": "m",
+        "error": "e", "": "x"}  # matrix cell classes (short: 100k cells)
+PASS_GROUPING = 40  # a control with more passes than this lists them grouped by identical evidence
+FINDINGS_PIVOT = 40  # a control with more findings than this shows them pivoted by evidence shape
+GLYPH = {"passed": "\u2713", "failed": "\u2717", "unknown": "?", "not_applicable": "\u2013", "waived": "W",
+         "manual": "M", "error": "!", "": ""}
+PROBLEM_ORDER = {"failed": 0, "error": 1, "unknown": 2, "manual": 3, "waived": 4}
+MAX_EVIDENCE_ROWS = 10  # per result in the page; the results JSON keeps all
+OPEN_FINDINGS = 60  # a control's findings start expanded when there are at most this many
+
+
+def _short(text: str, n: int = 28) -> str:
+    return text if len(text) <= n else text[: n - 1] + "\u2026"
+
+
+def _controls(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The document's controls; prose filled from the catalog for documents written before it was carried."""
+    out = [dict(c) for c in doc.get("controls", [])]
+    if any("rationale" not in c for c in out):
+        try:
+            from ..controls import load_catalog
+            catalog = load_catalog()
+        except Exception:  # pragma: no cover - a report must render even if the catalog does not load
+            catalog = None
+        for c in out:
+            decl = catalog.get(c["id"]) if catalog is not None else None
+            if "rationale" not in c and decl is not None:
+                c.update(rationale=decl.rationale, remediation=decl.remediation,
+                         references=list(decl.references), policy_gap=decl.policy_gap)
+    for c in out:
+        for key, default in (("rationale", ""), ("remediation", ""), ("references", []), ("policy_gap", None),
+                             ("parameters", []), ("manual", False), ("mappings", {}), ("section", ""),
+                             ("practice", ""), ("policy", None), ("builtin_deviation", None)):
+            c.setdefault(key, default)
+    return out
+
+
+def _target_key(t: Mapping[str, Any]) -> tuple:
+    src = t.get("source") or {}
+    return (t.get("type"), t.get("id") or t.get("name"), src.get("file"))
+
+
+def _finding_groups(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Findings of one control pivoted for size: one table per evidence shape (the (path, expected)
+    pairs, shown once as column headings), one row per target with its actual values and lines."""
+    groups: dict[tuple, dict[str, Any]] = {}
+    for r in problems:
+        ev = r["evidence"][:MAX_EVIDENCE_ROWS]
+        shape = tuple((e["path"], e["expected"]) for e in ev)
+        g = groups.setdefault(shape, {"columns": shape, "rows": []})
+        tf = (r["target"].get("source") or {}).get("file")
+        cells = []
+        for e in ev:
+            where = ""
+            if e.get("file"):
+                where = (":" if e["file"] == tf else f"{e['file']}:") + str(e.get("line") or "")
+            cells.append((e["actual"], where))
+        g["rows"].append({"r": r, "cells": cells, "more": max(0, len(r["evidence"]) - MAX_EVIDENCE_ROWS)})
+    return sorted(groups.values(), key=lambda g: (min(PROBLEM_ORDER[x["r"]["outcome"]] for x in g["rows"]),
+                                                  -len(g["rows"])))
+
+
+def build_context(doc: Mapping[str, Any], generated: str | None = None) -> dict[str, Any]:
+    results: list[dict[str, Any]] = doc.get("results", [])
+    controls = _controls(doc)
+    cindex = {c["id"]: c for c in controls}
     by_control: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    input_errors = []
+    input_errors: list[dict[str, Any]] = []
+    targets: dict[tuple, dict[str, Any]] = {}
     for r in results:
-        if r.get("control_id"):
-            by_control[r["control_id"]].append(r)
-        else:
+        cid = r.get("control_id")
+        if not cid:
             input_errors.append(r)
-    controls = []
-    for c in doc.get("controls", []):
-        decl = catalog.get(c["id"])
-        rs = by_control.get(c["id"], [])
-        controls.append({
-            "summary": c, "results": rs, "counts": Counter(r["outcome"] for r in rs),
-            "rationale": decl.rationale if decl else "", "remediation": decl.remediation if decl else "",
-            "references": list(decl.references) if decl else [],
-            "policy_gap": decl.policy_gap if decl else None,
-        })
-    targets = sorted({r["target"]["name"] for r in results if r.get("control_id")})
-    matrix = {(r["control_id"], r["target"]["name"]): r["outcome"] for r in results if r.get("control_id")}
-    sections: dict[str, Counter] = defaultdict(Counter)
+            continue
+        by_control[cid].append(r)
+        key = _target_key(r["target"])
+        t = targets.get(key)
+        if t is None:
+            src = r["target"].get("source") or {}
+            t = targets[key] = {"name": r["target"]["name"], "type": r["target"]["type"], "id": r["target"].get("id"),
+                                "file": src.get("file"), "line": src.get("line"), "cells": {}}
+        t["cells"][cid] = r["outcome"]
+
+    # matrix: one row per target, one column per control that has results
+    columns = [c for c in controls if c["id"] in by_control]
+    names = Counter(t["name"] for t in targets.values())
+    matrix = []
+    for t in sorted(targets.values(), key=lambda t: (t["name"].lower(), t["file"] or "")):
+        cells = [t["cells"].get(c["id"], "") for c in columns]
+        label = t["name"] if names[t["name"]] == 1 else f"{t['name']} ({t['file']})"
+        matrix.append({"label": label, "file": t["file"], "line": t["line"], "cells": cells,
+                       "ok": all(o in ("passed", "not_applicable", "") for o in cells)})
+
+    # per control
+    cctx = []
     for c in controls:
-        sections[c["summary"].get("section", "")].update(c["counts"])
-    return {"doc": doc, "controls": controls, "targets": targets, "matrix": matrix,
-            "totals": Counter(r["outcome"] for r in results), "outcomes": OUTCOMES,
-            "sections": dict(sorted(sections.items())), "input_errors": input_errors,
-            "diagnostics": doc.get("diagnostics", [])}
+        rs = by_control.get(c["id"], [])
+        counts = Counter(r["outcome"] for r in rs)
+        problems = sorted((r for r in rs if r["outcome"] in PROBLEM_ORDER),
+                          key=lambda r: (PROBLEM_ORDER[r["outcome"]], r["target"]["name"]))
+        passed = sorted((r for r in rs if r["outcome"] == "passed"), key=lambda r: r["target"]["name"])
+        na: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in rs:
+            if r["outcome"] == "not_applicable":
+                na[r["reason"]].append(r)
+        pct = compliance(counts)
+        pass_groups: list[dict[str, Any]] = []
+        if len(passed) > PASS_GROUPING:
+            groups: dict[tuple, dict[str, Any]] = {}
+            for r in passed:
+                ev = tuple((e["path"], e["actual"]) for e in r["evidence"][:MAX_EVIDENCE_ROWS])
+                g = groups.setdefault((ev, r["reason"]), {"evidence": ev, "reason": r["reason"], "targets": []})
+                g["targets"].append(r["target"]["name"])
+            pass_groups = sorted(groups.values(), key=lambda g: -len(g["targets"]))
+        cctx.append({**c, "results": rs, "counts": counts, "problems": problems, "passed": passed,
+                     "pass_groups": pass_groups,
+                     "finding_groups": _finding_groups(problems) if len(problems) > FINDINGS_PIVOT else [],
+                     "na": sorted(na.items(), key=lambda kv: -len(kv[1])),
+                     "cis": list(c["mappings"].get("cis_aks", [])),
+                     "percent": "" if pct is None else f"{pct:.0%}",
+                     "open": 0 < len(problems) <= OPEN_FINDINGS})
+
+    # executive summary
+    totals = Counter(r["outcome"] for r in results)
+    by_section: dict[str, Counter] = defaultdict(Counter)
+    by_severity: dict[str, Counter] = {s: Counter() for s in SEVERITIES}
+    by_practice: dict[str, Counter] = defaultdict(Counter)
+    failed_by_severity: Counter = Counter()
+    for c in cctx:
+        for s in sorted({cis_section(x) for x in c["cis"]}) or ["(no CIS mapping)"]:
+            by_section[s].update(c["counts"])
+        by_severity.setdefault(c["severity"], Counter()).update(c["counts"])
+        by_practice[c["practice"] or c["section"] or "(none)"].update(c["counts"])
+        failed_by_severity[c["severity"]] += c["counts"].get("failed", 0)
+    charts = [
+        stacked_bars("Compliance by CIS AKS section",
+                     [(_short(s), by_section[s]) for s in sort_sections(by_section) if sum(by_section[s].values())]),
+        stacked_bars("Compliance by severity", [(s, by_severity[s]) for s in by_severity if sum(by_severity[s].values())]),
+        stacked_bars("Compliance by practice",
+                     [(_short(p), by_practice[p]) for p in sorted(by_practice) if sum(by_practice[p].values())]),
+    ]
+
+    unknown_groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in results:
+        if r["outcome"] == "unknown":
+            unknown_groups[r["reason"]].append(r)
+    manual = [c for c in cctx if c["manual"]]
+    rule_errors = [r for r in results if r["outcome"] == "error" and r.get("control_id")]
+    waivers = sorted(doc.get("waivers", []), key=lambda w: (
+        {"active": 0, "expired": 1, "unused": 2, "out_of_scope": 3}.get(w.get("status", ""), 4), w.get("expires", "")))
+
+    failing = totals.get("failed", 0) + totals.get("error", 0)
+    if failing:
+        status, status_class = (f"Not compliant: {totals.get('failed', 0)} failed result(s)" +
+                                (f", {totals.get('error', 0)} error(s)" if totals.get("error") else ""), "bad")
+    elif totals.get("unknown") or totals.get("manual"):
+        status, status_class = (f"Compliance not established: {totals.get('unknown', 0)} unknown, "
+                                f"{totals.get('manual', 0)} manual (unattested) result(s)", "warn")
+    elif results:
+        status, status_class = "Compliant: no failed, unknown or error results", "good"
+    else:
+        status, status_class = "No results", "warn"
+    overall = compliance(totals)
+
+    return {
+        "doc": doc, "run": doc.get("run", {}) or {}, "controls": cctx, "columns": columns, "matrix": matrix,
+        "totals": totals, "outcomes": OUTCOMES, "glyph": GLYPH, "code": CODE, "charts": charts,
+        "failed_by_severity": [(s, failed_by_severity.get(s, 0)) for s in SEVERITIES],
+        "unknown_groups": sorted(unknown_groups.items(), key=lambda kv: (-len(kv[1]), kv[0])),
+        "input_errors": input_errors, "rule_errors": rule_errors, "diagnostics": doc.get("diagnostics", []),
+        "declarations": doc.get("declarations", []), "manual": manual, "waivers": waivers,
+        "attestations": doc.get("attestations", []), "governance_files": doc.get("governance_files", []),
+        "status": status, "status_class": status_class,
+        "overall": "n/a" if overall is None else f"{overall:.1%}",
+        "generated": generated or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "max_ev": MAX_EVIDENCE_ROWS, "location_text": location_text, "sev_rank": SEVERITY_RANK,
+        "css": Markup(_CSS), "js": Markup(_JS), "csp": CSP,
+    }
 
 
-def render_report(doc: dict[str, Any]) -> str:
-    return _ENV.get_template("report.html.j2").render(**build_context(doc))
+def render_report(doc: Mapping[str, Any], generated: str | None = None) -> str:
+    return _ENV.get_template("report.html.j2").render(**build_context(doc, generated))
 
 
-def write_report(path: str, doc: dict[str, Any]) -> None:
+def write_report(path: str, doc: Mapping[str, Any]) -> None:
     with open(path, "w", encoding="utf-8") as fh:
-        fh.write(render_report(doc))
+        for chunk in _ENV.get_template("report.html.j2").generate(**build_context(doc)):
+            fh.write(chunk)
+
+
+def outcomes_of(results: Iterable[Mapping[str, Any]]) -> Counter:
+    return Counter(r["outcome"] for r in results)

@@ -23,6 +23,10 @@ CONTROLS = [
                     "https://learn.microsoft.com/azure/aks/private-clusters"),
         mappings=Mappings(cis_aks=("5.4.1",), azure_policy=("0e246bcf-5f6f-4f87-bc6f-775d4712c7ea",),
                           psrule=("Azure.AKS.AuthorizedIPs",), checkov=("CKV_AZURE_6",), nist=("AC-3", "SC-7")),
+        builtin_deviation=(
+            "The built-in only asks that authorizedIPRanges exist (or the cluster be private): it accepts a range "
+            "list that admits any address (0.0.0.0/0, *, ::/0), which this control fails, and it is compliant "
+            "where the ranges come from a reference() this control cannot resolve offline (unknown here)."),
         rule={"anyOf": [
             {"field": f"{MC}/apiServerAccessProfile.enablePrivateCluster", "equals": True},
             {"allOf": [
@@ -61,8 +65,8 @@ CONTROLS = [
             "cluster API. RBAC is the basis for least privilege inside the cluster. The API enables it when the "
             "property is omitted, so only an explicit false fails."),
         remediation=(
-            "Set properties.enableRBAC to true (or omit it). RBAC cannot be turned on for an existing cluster; "
-            "the cluster has to be recreated."),
+            "Set properties.enableRBAC to true (or omit it; az aks create enables it unless --disable-rbac is given). "
+            "RBAC cannot be turned on for an existing cluster; the cluster has to be recreated."),
         references=("https://learn.microsoft.com/azure/aks/concepts-identity#kubernetes-rbac",),
         mappings=Mappings(cis_aks=("5.5.1",), azure_policy=("ac4a19c2-fa67-49b4-8ae5-0b2e78c49457",),
                           psrule=("Azure.AKS.UseRBAC",), checkov=("CKV_AZURE_5",), nist=("AC-3", "AC-6")),
@@ -84,6 +88,9 @@ CONTROLS = [
         references=("https://learn.microsoft.com/azure/aks/enable-authentication-microsoft-entra-id",),
         mappings=Mappings(cis_aks=("5.5.1",), azure_policy=("450d2877-ebea-41e8-b00c-e286317d21bf",),
                           psrule=("Azure.AKS.ManagedAAD",), nist=("IA-2", "AC-2")),
+        builtin_deviation=(
+            "The built-in only checks that aadProfile exists, so legacy (non-managed) Entra ID integration is "
+            "compliant there; this control requires aadProfile.managed = true."),
         rule={"field": f"{MC}/aadProfile.managed", "equals": True},
     ),
     Control(
@@ -100,9 +107,182 @@ CONTROLS = [
         references=("https://learn.microsoft.com/azure/aks/use-managed-identity",),
         mappings=Mappings(cis_aks=("5.2.1",), azure_policy=("da6e2401-19da-4532-9141-fb8fbde08431",),
                           psrule=("Azure.AKS.ManagedIdentity",), nist=("IA-5",)),
+        builtin_deviation=(
+            "The built-in flags only a servicePrincipalProfile whose clientId is not msi, so a cluster that declares "
+            "neither a managed identity nor a service principal is compliant there; this control requires a "
+            "SystemAssigned or UserAssigned identity (or clientId msi) and fails it."),
         rule={"anyOf": [
             {"field": "identity.type", "in": ["SystemAssigned", "UserAssigned"]},
             {"field": f"{MC}/servicePrincipalProfile.clientId", "equals": "msi"},
         ]},
+    ),
+]
+
+CONTROLS += [
+    Control(
+        id="AKS-016",
+        title="Kubernetes authorization uses Azure RBAC",
+        severity=Severity.MEDIUM,
+        section="CIS 5.5",
+        rationale=(
+            "With Azure RBAC for Kubernetes authorization, who may do what in the cluster is granted by Azure "
+            "role assignments on the cluster or namespace scope: one place to review, with Privileged Identity "
+            "Management and access reviews, instead of RoleBindings scattered through the cluster. Without it, "
+            "Entra ID only authenticates and every grant lives in Kubernetes objects."),
+        remediation=(
+            "Set properties.aadProfile.enableAzureRBAC to true (needs aadProfile.managed, AKS-004) "
+            "(az aks update --enable-azure-rbac), then assign the Azure Kubernetes Service RBAC roles."),
+        references=("https://learn.microsoft.com/azure/aks/manage-azure-rbac",),
+        mappings=Mappings(cis_aks=("5.5.2",), psrule=("Azure.AKS.AzureRBAC",), nist=("AC-3", "AC-6")),
+        rule={"field": f"{MC}/aadProfile.enableAzureRBAC", "equals": True},
+    ),
+    Control(
+        id="AKS-017",
+        title="An Entra ID group is named as cluster administrators",
+        severity=Severity.MEDIUM,
+        section="CIS 5.5",
+        rationale=(
+            "With managed Entra ID integration, cluster-admin is granted to the groups in "
+            "aadProfile.adminGroupObjectIDs. With no group, the only way in as administrator is the local admin "
+            "credential (or an Azure role with the same power), which defeats the point of disabling local "
+            "accounts. A named group makes administrative access reviewable."),
+        remediation=(
+            "List the administrators' group in properties.aadProfile.adminGroupObjectIDs "
+            "(az aks update --aad-admin-group-object-ids <group-object-id>)."),
+        references=("https://learn.microsoft.com/azure/aks/enable-authentication-microsoft-entra-id",),
+        mappings=Mappings(cis_aks=("5.5.1",), azure_policy=("36a27de4-199b-40fb-b336-945a8475d6c5",),
+                          nist=("AC-2", "AC-6")),
+        # the DeployIfNotExists built-in asks for named groups; the fixtures name this one
+        builtin_parameters={"36a27de4-199b-40fb-b336-945a8475d6c5": {
+            "adminGroupObjectIDs": ["11111111-2222-3333-4444-555555555555"]}},
+        applicability={"field": f"{MC}/aadProfile.managed", "equals": True},
+        applicability_text="managed Entra ID integration is not enabled, so there are no admin groups (see AKS-004)",
+        rule={"count": {"field": f"{MC}/aadProfile.adminGroupObjectIDs[*]"}, "greater": 0},
+    ),
+    Control(
+        id="AKS-018",
+        title="Command invoke (run command) is disabled",
+        severity=Severity.MEDIUM,
+        section="CIS 5.4",
+        rationale=(
+            "Command invoke (az aks command invoke) runs kubectl inside the cluster through the Azure API, which "
+            "reaches even a private cluster from anywhere a user holds the Azure role. It bypasses the network "
+            "controls on the API server. Disabling it keeps private clusters private."),
+        remediation=(
+            "Set properties.apiServerAccessProfile.disableRunCommand to true "
+            "(az aks update --disable-run-command)."),
+        references=("https://learn.microsoft.com/azure/aks/access-private-cluster",),
+        mappings=Mappings(azure_policy=("89f2d532-c53c-4f8f-9afa-4927b1114a0d",), nist=("AC-17", "SC-7")),
+        rule={"field": f"{MC}/apiServerAccessProfile.disableRunCommand", "equals": True},
+    ),
+    Control(
+        id="AKS-019",
+        title="The cluster is private (API server on a private endpoint)",
+        severity=Severity.MEDIUM,
+        section="CIS 5.4",
+        rationale=(
+            "A private cluster exposes its API server only on a private IP address in the cluster's virtual "
+            "network, so the control plane is unreachable from the internet whatever the authorized ranges say. "
+            "It is the strongest form of AKS-001 and what CIS 5.4.2 asks for."),
+        remediation=(
+            "Set properties.apiServerAccessProfile.enablePrivateCluster to true when creating the cluster "
+            "(az aks create --enable-private-cluster); an existing cluster can move to API server VNet integration "
+            "(az aks update --enable-private-cluster with --enable-apiserver-vnet-integration)."),
+        references=("https://learn.microsoft.com/azure/aks/private-clusters",),
+        mappings=Mappings(cis_aks=("5.4.2",), azure_policy=("040732e8-d947-40b8-95d6-854c95024bf8",),
+                          checkov=("CKV_AZURE_115",), nist=("SC-7", "AC-17")),
+        rule={"field": f"{MC}/apiServerAccessProfile.enablePrivateCluster", "equals": True},
+    ),
+    Control(
+        id="AKS-020",
+        title="A private cluster has no public FQDN",
+        severity=Severity.LOW,
+        section="CIS 5.4",
+        rationale=(
+            "By default a private cluster also gets a public DNS name that resolves to the private endpoint. It "
+            "discloses the cluster and its private address in public DNS. CIS 5.4.2 asks for public access to be "
+            "disabled; with the public FQDN off, the name resolves only through the private DNS zone."),
+        remediation=(
+            "Set properties.apiServerAccessProfile.enablePrivateClusterPublicFQDN to false "
+            "(az aks update --disable-public-fqdn); an absent value gets the public FQDN."),
+        references=("https://learn.microsoft.com/azure/aks/private-clusters#disable-a-public-fqdn",),
+        mappings=Mappings(cis_aks=("5.4.2",), nist=("SC-7",)),
+        applicability={"field": f"{MC}/apiServerAccessProfile.enablePrivateCluster", "equals": True},
+        applicability_text="the cluster is not private (see AKS-019)",
+        rule={"field": f"{MC}/apiServerAccessProfile.enablePrivateClusterPublicFQDN", "equals": False},
+    ),
+    Control(
+        id="AKS-021",
+        title="Workload identity is enabled",
+        severity=Severity.MEDIUM,
+        section="Identity",
+        rationale=(
+            "Workload identity lets pods obtain Entra ID tokens through federated service account tokens, so "
+            "applications reach Azure services without secrets in the cluster and without the node's identity. "
+            "It replaces the retired pod-managed identity and client secrets in Kubernetes Secrets."),
+        remediation=(
+            "Set properties.securityProfile.workloadIdentity.enabled and properties.oidcIssuerProfile.enabled "
+            "to true (az aks update --enable-oidc-issuer --enable-workload-identity)."),
+        references=("https://learn.microsoft.com/azure/aks/workload-identity-overview",),
+        mappings=Mappings(azure_policy=("2cc2e023-0dac-4046-875b-178f683929d5",), nist=("IA-5", "AC-6")),
+        rule={"field": f"{MC}/securityProfile.workloadIdentity.enabled", "equals": True},
+    ),
+    Control(
+        id="AKS-022",
+        title="SSH access to nodes is disabled on every node pool",
+        severity=Severity.MEDIUM,
+        section="Node access",
+        rationale=(
+            "SSH to nodes with the cluster's admin key gives root on the node, around Kubernetes RBAC and audit "
+            "logging. With sshAccess Disabled, AKS removes the SSH service; node debugging goes through "
+            "kubectl debug, which is authorized and audited. Every pool counts; a pool that does not state "
+            "sshAccess keeps the default, LocalUser (SSH on)."),
+        remediation=(
+            "Set securityProfile.sshAccess to Disabled on every pool in properties.agentPoolProfiles and every "
+            "agentPools resource (az aks nodepool update --ssh-access disabled; az aks create --ssh-access disabled)."),
+        references=("https://learn.microsoft.com/azure/aks/manage-ssh-node-access",),
+        mappings=Mappings(azure_policy=("28257686-e9db-403e-b9e2-a5eecbe03da9",), nist=("AC-17", "CM-7")),
+        rule={"count": {"field": f"{MC}/agentPoolProfiles[*]",
+                        "where": {"field": f"{MC}/agentPoolProfiles[*].securityProfile.sshAccess",
+                                  "notEquals": "Disabled"}},
+              "equals": 0},
+    ),
+    Control(
+        id="AKS-023",
+        title="The cluster's access to container registries is read-only (manual)",
+        severity=Severity.MEDIUM,
+        section="CIS 5.1",
+        rationale=(
+            "The kubelet identity pulls images; if it can also push or delete, a compromised node can poison the "
+            "registry for every cluster that pulls from it. CIS 5.1.3 asks that the cluster's access be limited "
+            "to AcrPull. The role assignments live on the registries, often in other templates or subscriptions, "
+            "so the template alone cannot show them: this control is checked by hand."),
+        remediation=(
+            "Audit: find the kubelet identity (properties.identityProfile.kubeletidentity.objectId, or "
+            "az aks show --query identityProfile.kubeletidentity.objectId) and list its role assignments on each "
+            "registry (az role assignment list --assignee <object-id> --all). Only AcrPull (or Container Registry "
+            "Repository Reader) should appear; remove any other role (az role assignment delete) and attach "
+            "registries with az aks update --attach-acr, which grants AcrPull only."),
+        references=("https://learn.microsoft.com/azure/aks/cluster-container-registry-integration",),
+        mappings=Mappings(cis_aks=("5.1.3",), nist=("AC-6",)),
+        policy_gap=("Manual: role assignments on registries are not cluster properties, and no alias or built-in "
+                    "expresses 'the kubelet identity holds only AcrPull'."),
+        tags=("manual",),
+    ),
+    Control(
+        id="AKS-024",
+        title="The retired pod-managed identity add-on is not enabled",
+        severity=Severity.LOW,
+        section="Identity",
+        rationale=(
+            "Entra pod-managed identity (podIdentityProfile) ran the NMI daemon with host networking to intercept "
+            "instance metadata calls; it was deprecated in 2022 and left support in 2025. A template that still "
+            "enables it runs an unsupported privileged component. Workload identity (AKS-021) replaces it."),
+        remediation=(
+            "Set properties.podIdentityProfile.enabled to false or remove it (az aks update "
+            "--disable-pod-identity) and move the workloads to workload identity."),
+        references=("https://learn.microsoft.com/azure/aks/use-azure-ad-pod-identity",),
+        mappings=Mappings(nist=("CM-7", "SA-22")),
+        rule={"field": f"{MC}/podIdentityProfile.enabled", "notEquals": True},
     ),
 ]

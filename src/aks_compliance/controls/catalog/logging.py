@@ -1,8 +1,19 @@
 """Logging and monitoring."""
 
-from ..model import Control, Mappings, Related, Severity
+from typing import Any, Mapping
+
+from ...policy.conditions import MISSING, Evaluator, Subject, Truth, Verdict
+from ...resources import Resource
+from ...targets import Target
+from ...values import Unknown
+from ..checks import Check, all_of, any_of, lower
+from ..model import Control, Mappings, Parameter, Related, Severity
 
 DS = "Microsoft.Insights/diagnosticSettings"
+MC = "Microsoft.ContainerService/managedClusters"
+LAW = "Microsoft.OperationalInsights/workspaces"
+T, F, U = Truth.TRUE, Truth.FALSE, Truth.UNKNOWN
+DS_TYPE = DS.lower()
 
 CONTROLS = [
     Control(
@@ -18,12 +29,17 @@ CONTROLS = [
             "resource with a scope or as a .../providers/diagnosticSettings child."),
         remediation=(
             "Deploy a Microsoft.Insights/diagnosticSettings resource scoped to the cluster with the kube-audit-admin "
-            "(or kube-audit) category enabled and a workspaceId (az monitor diagnostic-settings create "
+            "(or kube-audit) category enabled in properties.logs and properties.workspaceId (az monitor diagnostic-settings create "
             "--resource <cluster-id> --logs '[{\"category\":\"kube-audit-admin\",\"enabled\":true}]' "
             "--workspace <workspace-id>)."),
         references=("https://learn.microsoft.com/azure/aks/monitor-aks#aks-control-planeresource-logs",),
         mappings=Mappings(cis_aks=("2.1.1",), azure_policy=("245fc9df-fa96-4414-9a0b-3738c2f7341c",),
                           psrule=("Azure.AKS.AuditLogs",), nist=("AU-2", "AU-12")),
+        builtin_deviation=(
+            "The built-in (resource logs enabled, with a retention check) is satisfied by a diagnostic setting with "
+            "any enabled log category and does not require a destination; this control requires kube-audit or "
+            "kube-audit-admin (or the audit / allLogs group) enabled and sent to a workspace, storage account, "
+            "event hub or partner."),
         related=Related(
             type=DS,
             existence_condition={"allOf": [
@@ -45,5 +61,312 @@ CONTROLS = [
             ]},
             missing="no diagnostic setting on this cluster sends kube-audit or kube-audit-admin to a destination",
         ),
+    ),
+]
+
+_DESTINATION = {"anyOf": [
+    {"field": f"{DS}/workspaceId", "exists": True},
+    {"field": f"{DS}/storageAccountId", "exists": True},
+    {"field": f"{DS}/eventHubAuthorizationRuleId", "exists": True},
+    {"field": f"{DS}/marketplacePartnerId", "exists": True},
+]}
+_AUDIT_LOG = {"allOf": [
+    {"field": f"{DS}/logs[*].enabled", "equals": True},
+    {"anyOf": [
+        {"field": f"{DS}/logs[*].category", "in": ["kube-audit", "kube-audit-admin"]},
+        {"field": f"{DS}/logs[*].categoryGroup", "in": ["audit", "allLogs"]},
+    ]},
+]}
+
+
+def _every_category(parameter: str, array: str, name: str) -> dict[str, Any]:
+    """Every category in the array parameter is enabled in ``logs`` / ``metrics`` (allLogs covers every log)."""
+    member = {"field": f"{DS}/{array}[*].category", "equals": f"[current('{name}')]"}
+    if array == "logs":
+        member = {"anyOf": [member, {"field": f"{DS}/logs[*].categoryGroup", "equals": "allLogs"}]}
+    return {"count": {"value": f"[parameters('{parameter}')]", "name": name,
+                      "where": {"count": {"field": f"{DS}/{array}[*]",
+                                          "where": {"allOf": [{"field": f"{DS}/{array}[*].enabled", "equals": True},
+                                                              member]}},
+                                "greater": 0}},
+            "equals": f"[length(parameters('{parameter}'))]"}
+
+
+def _settings(target: Target) -> tuple[list[Resource], list[Resource]]:
+    return target.related.get(DS_TYPE, []), target.maybe_related.get(DS_TYPE, [])
+
+
+def check_audit_admin(target: Target, params: Mapping[str, Any]) -> Verdict:
+    """No diagnostic setting on the cluster collects the kube-audit category (kube-audit-admin suffices)."""
+    c = Check(target, params)
+    settings, maybe = _settings(target)
+    truths: list[Truth] = []
+    for r in settings + maybe:
+        logs = c.members(f"{DS}/logs[*]", r)
+        if isinstance(logs, Unknown):
+            truths.append(c.unknown(c.joined(r, "properties.logs", "diagnosticSetting"), logs.reason))
+            continue
+        for log in logs:
+            cat_path, category = c.value(f"{DS}/logs[*].category", r, log, f"{DS}/logs[*]")
+            en_path, enabled = c.value(f"{DS}/logs[*].enabled", r, log, f"{DS}/logs[*]")
+            if isinstance(category, Unknown) or isinstance(enabled, Unknown):
+                u = category if isinstance(category, Unknown) else enabled
+                truths.append(c.unknown(c.joined(r, cat_path, "diagnosticSetting"), u.reason))
+            elif lower(category) == "kube-audit" and enabled is True:
+                if r in maybe:
+                    truths.append(c.unknown(c.joined(r, cat_path, "diagnosticSetting"),
+                                            f"a diagnostic setting at {r.source.file}:{r.source.line} enables "
+                                            f"kube-audit, but whether it belongs to this cluster is unknown"))
+                else:
+                    truths.append(c.compare(c.joined(r, cat_path, "diagnosticSetting"), "notEquals", "kube-audit",
+                                            category, False))
+    if not truths:
+        truths.append(c.compare("properties", "no diagnostic setting enables", "kube-audit",
+                                f"{len(settings)} diagnostic setting(s) on this cluster, none with kube-audit", True))
+    return c.verdict(all_of(truths))
+
+
+_TABLES = ("aksaudit", "aksauditadmin", "azurediagnostics")
+
+
+def _archives(c: Check, setting: Resource, minimum: int) -> Truth:
+    """Whether one diagnostic setting that collects audit logs keeps them for at least ``minimum`` days."""
+    index = c.target.context.get("index")
+    label = "diagnosticSetting"
+    storage_path, storage = c.value(f"{DS}/storageAccountId", setting)
+    if isinstance(storage, Unknown):
+        return c.unknown(c.joined(setting, storage_path, label), storage.reason)
+    if storage not in (MISSING, None, ""):
+        return c.compare(c.joined(setting, storage_path, label), "is", "a storage account (archive)", storage, True)
+    ws_path, ws_id = c.value(f"{DS}/workspaceId", setting)
+    if isinstance(ws_id, Unknown):
+        return c.unknown(c.joined(setting, ws_path, label), ws_id.reason)
+    if ws_id in (MISSING, None, ""):
+        return c.compare(c.joined(setting, "properties", label), "sends to", "a storage account or Log Analytics",
+                         "neither (an event hub or partner destination does not archive by itself)", False)
+    workspace = index.get(ws_id) if index is not None else None
+    if workspace is None:
+        return c.unknown(c.joined(setting, ws_path, label),
+                         f"Log Analytics workspace {ws_id} is not among the scanned inputs, so its retention is unknown")
+    tables = [r for r in (index.of_type(f"{LAW}/tables") if index is not None else [])
+              if isinstance(r.id, str) and isinstance(workspace.id, str)
+              and r.id.lower().startswith(workspace.id.lower() + "/tables/")
+              and isinstance(r.name, str) and r.name.lower() in _TABLES]
+    for table in tables:
+        path, total = c.value(f"{LAW}/tables/totalRetentionInDays", table)
+        if isinstance(total, int) and not isinstance(total, bool) and total >= minimum:
+            return c.compare(c.joined(table, path, "workspaceTable"), "greaterOrEquals", minimum, total, True)
+    path, days = c.value(f"{LAW}/retentionInDays", workspace)
+    if isinstance(days, Unknown):
+        return c.unknown(c.joined(workspace, path, "workspace"), days.reason)
+    value = days if days is not MISSING else "(absent): 30 days by default"
+    n = days if isinstance(days, int) and not isinstance(days, bool) else (30 if days is MISSING else None)
+    return c.compare(c.joined(workspace, path, "workspace"), "greaterOrEquals", minimum, value,
+                     n is not None and n >= minimum)
+
+
+def check_archival_retention(target: Target, params: Mapping[str, Any]) -> Verdict:
+    """Some diagnostic setting that collects audit logs archives them for at least minimumRetentionDays."""
+    c = Check(target, params)
+    minimum = int(params["minimumRetentionDays"])
+    settings, maybe = _settings(target)
+    truths: list[Truth] = []
+    audit_settings = 0
+    for r in settings + maybe:
+        collects = Evaluator(Subject(r.body), params).verdict(
+            {"count": {"field": f"{DS}/logs[*]", "where": _AUDIT_LOG}, "greater": 0})
+        if collects.truth is F:
+            continue
+        audit_settings += 1
+        if collects.truth is U:
+            c.reasons.extend(collects.reasons)
+            truths.append(c.unknown(c.joined(r, "properties.logs", "diagnosticSetting"),
+                                    "; ".join(collects.reasons) or "whether the setting collects audit logs is unknown"))
+            continue
+        truth = _archives(c, r, minimum)
+        if truth is T and r in maybe:
+            truth = c.unknown(c.joined(r, "", "diagnosticSetting"),
+                              f"the diagnostic setting at {r.source.file}:{r.source.line} archives audit logs, but "
+                              f"whether it belongs to this cluster is unknown")
+        truths.append(truth)
+    if not audit_settings:
+        return c.verdict(c.compare(DS, "is", "a diagnostic setting collecting audit logs",
+                                   "none found in the scanned inputs (see AKS-012)", False))
+    return c.verdict(any_of(truths))
+
+
+CONTROLS += [
+    Control(
+        id="AKS-051",
+        title="Container insights collects node and container logs",
+        severity=Severity.MEDIUM,
+        section="Logging",
+        rationale=(
+            "Container insights (the monitoring add-on, or Azure Monitor's containerInsights profile) ships "
+            "container stdout/stderr, Kubernetes events and node inventory to Log Analytics. Without it, "
+            "incident responders have no record of what ran where once pods are gone. Add-on keys are matched "
+            "case-insensitively (omsagent, omsAgent)."),
+        remediation=(
+            "Set properties.addonProfiles.omsagent.enabled to true with config.logAnalyticsWorkspaceResourceID, or "
+            "properties.azureMonitorProfile.containerInsights.enabled to true "
+            "(az aks enable-addons --addons monitoring --workspace-resource-id <id>)."),
+        references=("https://learn.microsoft.com/azure/azure-monitor/containers/container-insights-overview",),
+        mappings=Mappings(psrule=("Azure.AKS.ContainerInsights",), checkov=("CKV_AZURE_4",), nist=("AU-6", "SI-4")),
+        rule={"anyOf": [
+            {"field": f"{MC}/addonProfiles.omsagent.enabled", "equals": True},
+            {"field": f"{MC}/azureMonitorProfile.containerInsights.enabled", "equals": True},
+            {"field": f"{MC}/azureMonitorProfile.logs.containerInsights.enabled", "equals": True},
+        ]},
+    ),
+    Control(
+        id="AKS-052",
+        title="Platform logs and metrics are collected by a diagnostic setting",
+        severity=Severity.LOW,
+        section="Logging",
+        rationale=(
+            "The control plane's own logs (API server, controller manager, scheduler, cluster autoscaler) and "
+            "metrics explain outages and scaling decisions, and are kept only if a diagnostic setting on the "
+            "cluster sends them somewhere. One setting must enable every configured log category (or the allLogs "
+            "group) and every configured metric category, with a destination."),
+        remediation=(
+            "Deploy a Microsoft.Insights/diagnosticSettings resource scoped to the cluster with the categories "
+            "enabled in properties.logs and AllMetrics in properties.metrics (az monitor diagnostic-settings "
+            "create --resource <cluster-id> --workspace <id> --logs '[{\"categoryGroup\":\"allLogs\","
+            "\"enabled\":true}]' --metrics '[{\"category\":\"AllMetrics\",\"enabled\":true}]')."),
+        references=("https://learn.microsoft.com/azure/aks/monitor-aks#aks-control-planeresource-logs",),
+        mappings=Mappings(psrule=("Azure.AKS.PlatformLogs",), nist=("AU-2", "AU-12")),
+        parameters=(
+            Parameter("platformLogCategories",
+                      ["cluster-autoscaler", "kube-apiserver", "kube-controller-manager", "kube-scheduler"],
+                      "Log categories that must be enabled.", type="Array"),
+            Parameter("platformMetricCategories", ["AllMetrics"], "Metric categories that must be enabled.",
+                      type="Array"),
+        ),
+        related=Related(
+            type=DS,
+            existence_condition={"allOf": [
+                _DESTINATION,
+                _every_category("platformLogCategories", "logs", "category"),
+                _every_category("platformMetricCategories", "metrics", "metric"),
+            ]},
+            missing="no diagnostic setting on this cluster sends the platform log and metric categories anywhere",
+        ),
+    ),
+    Control(
+        id="AKS-053",
+        title="Control-plane and audit logs go to Log Analytics",
+        severity=Severity.MEDIUM,
+        section="Logging",
+        rationale=(
+            "Detection rules, workbooks and Defender correlate control-plane activity in Log Analytics. A "
+            "diagnostic setting on the cluster must send kube-apiserver, kube-controller-manager (or the "
+            "configured categories) and an audit category (kube-audit-admin or kube-audit) to a Log Analytics "
+            "workspace; storage or event hub alone keeps the data but makes it unsearchable for responders."),
+        remediation=(
+            "Deploy a Microsoft.Insights/diagnosticSettings resource scoped to the cluster with properties.workspaceId "
+            "and the categories enabled (az monitor diagnostic-settings create --resource <cluster-id> --workspace "
+            "<workspace-id> --logs '[{\"category\":\"kube-apiserver\",\"enabled\":true},{\"category\":"
+            "\"kube-controller-manager\",\"enabled\":true},{\"category\":\"kube-audit-admin\",\"enabled\":true}]')."),
+        references=("https://learn.microsoft.com/azure/aks/monitor-aks",),
+        mappings=Mappings(azure_policy=("6c66c325-74c8-42fd-a286-a74b0e2939d8",), nist=("AU-6", "AU-12", "SI-4")),
+        builtin_parameters={"6c66c325-74c8-42fd-a286-a74b0e2939d8": {
+            "logAnalytics": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-fixtures/providers/"
+                            "Microsoft.OperationalInsights/workspaces/law-fixtures"}},
+        builtin_deviation=("The DeployIfNotExists built-in wants exactly its eleven categories (each enabled as its "
+                           "parameters say) and AllMetrics sent to one given workspace; this control wants "
+                           "kube-apiserver, kube-controller-manager and an audit category sent to any workspace."),
+        parameters=(Parameter("workspaceLogCategories", ["kube-apiserver", "kube-controller-manager"],
+                              "Log categories that must reach Log Analytics besides an audit category.",
+                              type="Array"),),
+        related=Related(
+            type=DS,
+            existence_condition={"allOf": [
+                {"field": f"{DS}/workspaceId", "exists": True},
+                {"field": f"{DS}/workspaceId", "notEquals": ""},
+                _every_category("workspaceLogCategories", "logs", "category"),
+                {"count": {"field": f"{DS}/logs[*]", "where": _AUDIT_LOG}, "greater": 0},
+            ]},
+            missing=("no diagnostic setting on this cluster sends kube-apiserver, kube-controller-manager and audit "
+                     "logs to Log Analytics"),
+        ),
+    ),
+    Control(
+        id="AKS-054",
+        title="Entra ID authentication and authorization (guard) logs are collected",
+        severity=Severity.LOW,
+        section="Logging",
+        rationale=(
+            "The guard category records Entra ID token validation and Azure RBAC decisions for the API server: "
+            "who authenticated, and which authorization checks failed. PSRule counts it as part of the audit "
+            "trail. It exists only with managed Entra ID integration."),
+        remediation=(
+            "Enable the guard category (or the allLogs group) in properties.logs of a diagnostic setting on the "
+            "cluster, with a destination such as properties.workspaceId (az monitor diagnostic-settings create --resource <cluster-id> --workspace <id> "
+            "--logs '[{\"category\":\"guard\",\"enabled\":true}]')."),
+        references=("https://learn.microsoft.com/azure/aks/monitor-aks-reference#resource-logs",),
+        mappings=Mappings(psrule=("Azure.AKS.AuditLogs",), nist=("AU-2", "AC-7")),
+        applicability={"field": f"{MC}/aadProfile.managed", "equals": True},
+        applicability_text="managed Entra ID integration is not enabled, so there is no guard log (see AKS-004)",
+        related=Related(
+            type=DS,
+            existence_condition={"allOf": [
+                _DESTINATION,
+                {"count": {"field": f"{DS}/logs[*]",
+                           "where": {"allOf": [
+                               {"field": f"{DS}/logs[*].enabled", "equals": True},
+                               {"anyOf": [
+                                   {"field": f"{DS}/logs[*].category", "equals": "guard"},
+                                   {"field": f"{DS}/logs[*].categoryGroup", "equals": "allLogs"},
+                               ]},
+                           ]}},
+                 "greater": 0},
+            ]},
+            missing="no diagnostic setting on this cluster sends the guard category to a destination",
+        ),
+    ),
+    Control(
+        id="AKS-055",
+        title="Audit logs use kube-audit-admin, not kube-audit",
+        severity=Severity.LOW,
+        section="Logging",
+        rationale=(
+            "kube-audit records every API request including get and list, which controllers issue constantly; "
+            "it multiplies log volume and cost, and the noise buries the changes that matter. kube-audit-admin "
+            "records the same events without reads. No diagnostic setting on the cluster should enable the "
+            "kube-audit category (enable kube-audit only where reads must be audited, and waive this control)."),
+        remediation=(
+            "In the cluster's diagnostic settings replace {\"category\": \"kube-audit\"} with "
+            "{\"category\": \"kube-audit-admin\"} in properties.logs (az monitor diagnostic-settings update)."),
+        references=("https://learn.microsoft.com/azure/aks/monitor-aks#aks-control-planeresource-logs",),
+        mappings=Mappings(psrule=("Azure.AKS.AuditAdmin",), nist=("AU-4",)),
+        check=check_audit_admin,
+        policy_gap=("'No related resource has X' cannot be an existence condition (AuditIfNotExists asks for one "
+                    "that has); no built-in covers it."),
+    ),
+    Control(
+        id="AKS-056",
+        title="Audit logs are retained for archival",
+        severity=Severity.MEDIUM,
+        section="Logging",
+        rationale=(
+            "Incident investigations and audits reach back months; Log Analytics keeps data 30 days by default. "
+            "A diagnostic setting that collects audit logs must archive them: send them to a storage account "
+            "(immutable or lifecycle-managed storage), or to a Log Analytics workspace that retains them for at "
+            "least the threshold (its retentionInDays, or the total retention of the AKSAudit, AKSAuditAdmin or "
+            "AzureDiagnostics table). The workspace is looked up among the scanned inputs; unknown when it is "
+            "declared elsewhere."),
+        remediation=(
+            "Add properties.storageAccountId to the diagnostic setting, or set the workspace's "
+            "properties.retentionInDays (or the table's totalRetentionInDays) to at least the threshold "
+            "(az monitor log-analytics workspace update --retention-time 365; az monitor log-analytics workspace "
+            "table update --name AKSAuditAdmin --total-retention-time 365)."),
+        references=("https://learn.microsoft.com/azure/azure-monitor/logs/data-retention-configure",),
+        mappings=Mappings(azure_policy=("245fc9df-fa96-4414-9a0b-3738c2f7341c",), nist=("AU-11", "AU-9")),
+        parameters=(Parameter("minimumRetentionDays", 365, "Fewest days audit logs must be kept.", type="Integer"),),
+        check=check_archival_retention,
+        builtin_deviation=("The built-in is satisfied by any enabled log without a storage retention policy; this "
+                           "control requires audit logs kept for the threshold in storage or in the workspace."),
+        policy_gap=("Retention lives on the destination (the workspace or its tables), another resource; the "
+                    "built-in 245fc9df checks only the deprecated retentionPolicy of storage destinations."),
     ),
 ]

@@ -1,0 +1,300 @@
+"""CIS AKS 4.1: RBAC and service accounts, checked by walking each binding to its role.
+
+Binding controls evaluate every RoleBinding and ClusterRoleBinding: the role is resolved within the
+scope (see :mod:`aks_compliance.k8s.rbac`), the rules granting the permission in question are cited
+from the role's own file and line, and the failing evidence names every subject that holds the grant.
+Subjects listed in ``exemptSubjects`` (default: the built-in ``system:masters`` group) and service
+accounts of excluded namespaces do not count; bindings matching ``exemptBindings`` (default
+``system:*``, Kubernetes' reserved prefix) are not applicable, and say so.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from ...k8s import kinds
+from ...k8s.checks import ABSENT, Findings, cite, gap_text, glob_any, k8s_control, object_of, scope_of, unknown
+from ...k8s.podspec import as_dict, as_list
+from ...k8s.rbac import (Grant, group_matches, is_cluster_admin_equivalent, resolve_grant, resource_matches,
+                         rule_grants, subjects)
+from ...policy.conditions import Verdict
+from ...targets import Target
+from ..model import Mappings, Parameter, Severity
+
+BINDINGS = (kinds.ROLE_BINDING, kinds.CLUSTER_ROLE_BINDING)
+SECTION = "CIS 4.1"
+RBAC_REF = "https://kubernetes.io/docs/concepts/security/rbac-good-practices/"
+EXEMPT_BINDINGS = Parameter(
+    "exemptBindings", ["system:*"],
+    "Binding names (globs) not checked: Kubernetes reserves the system: prefix for its own bindings. The "
+    "results list them as not applicable.", type="Array")
+EXEMPT_SUBJECTS = Parameter(
+    "exemptSubjects", ["Group/system:masters"],
+    "Subjects (Kind/name or ServiceAccount/namespace/name, globs) whose grants do not count: by default "
+    "the built-in system:masters group.", type="Array")
+RULE_PARAMS = (EXEMPT_BINDINGS, EXEMPT_SUBJECTS)
+
+
+def _exempt_binding(target: Target, params: Mapping[str, Any]) -> str | None:
+    obj = object_of(target)
+    if obj is None:
+        return None
+    pattern = glob_any(obj.name, params.get("exemptBindings") or [])
+    if pattern:
+        return f"{obj.kind} {obj.name} is exempt by parameter exemptBindings (pattern {pattern!r})"
+    return None
+
+
+def _rule_text(rule: dict[str, Any]) -> dict[str, Any]:
+    return {k: rule[k] for k in ("apiGroups", "resources", "verbs", "resourceNames", "nonResourceURLs") if k in rule}
+
+
+def _cite_grant(target: Target, grant: Grant) -> None:
+    for path, _, role in grant.rules:
+        if role is not None:
+            cite(target, role.resource, path.split(".rules[")[0])
+    if grant.role is not None:
+        cite(target, grant.role.resource, grant.role_label)
+
+
+def binding_check(what: str, predicate: Callable[[dict[str, Any]], bool],
+                  by_name: Callable[[dict[str, Any]], bool] | None = None):
+    """A check failing bindings whose role has a rule matching ``predicate`` and that has counted subjects."""
+
+    def check(target: Target, params: Mapping[str, Any]) -> Verdict:
+        scope = scope_of(target)
+        obj = object_of(target)
+        assert obj is not None
+        ref = as_dict(obj.body.get("roleRef"))
+        named = by_name is not None and by_name(ref)
+        grant = resolve_grant(scope, obj)
+        if isinstance(grant, str) and not named:
+            return unknown(f"what {obj.kind} {obj.name} grants is unknown: {grant}")
+        f = Findings()
+        matching: list[tuple[str, dict[str, Any]]] = []
+        if isinstance(grant, Grant):
+            _cite_grant(target, grant)
+            matching = [(path, rule) for path, rule, _ in grant.rules if predicate(rule)]
+        excluded_ns = set(params.get("excludedNamespaces") or ())
+        exempt = params.get("exemptSubjects") or []
+        counted, skipped = [], []
+        for s in subjects(obj):
+            if glob_any(s.key, exempt) or (s.kind == "ServiceAccount" and s.namespace in excluded_ns):
+                skipped.append(s)
+            else:
+                counted.append(s)
+        if (matching or named) and counted:
+            if named:
+                f.fail("roleRef.name", "notEquals", ref.get("name"), ref.get("name"))
+            for path, rule in matching:
+                f.fail(path, "grants no", what, _rule_text(rule))
+            for s in counted:
+                f.fail(s.path, "equals", f"no subject granted {what}", s.text)
+            return f.verdict()
+        if matching or named:
+            f.ok("subjects", "contains only", "exempt subjects (parameters exemptSubjects, excludedNamespaces)",
+                 [s.text for s in skipped] or "no subjects")
+            return f.verdict()
+        label = grant.role_label if isinstance(grant, Grant) else "roleRef"
+        note = f" ({grant.note})" if isinstance(grant, Grant) and grant.note else ""
+        f.ok(f"{label}.rules", "grants no", what, f"{len(grant.rules) if isinstance(grant, Grant) else 0} rule(s), "
+                                                     f"none grants it{note}")
+        return f.verdict()
+
+    check.__name__ = f"binding_grants_no_{what.replace(' ', '_')}"
+    return check
+
+
+def _grants(verbs: set[str], resources: set[str], groups: set[str]) -> Callable[[dict[str, Any]], bool]:
+    return lambda rule: rule_grants(rule, verbs, resources, groups)
+
+
+def _nodes_proxy(rule: dict[str, Any]) -> bool:
+    return isinstance(rule, dict) and not rule.get("resourceNames") and bool(as_list(rule.get("verbs"))) and \
+        group_matches(rule, "") and resource_matches(rule, "nodes/proxy")
+
+
+def _bind_escalate_impersonate(rule: dict[str, Any]) -> bool:
+    return rule_grants(rule, {"bind", "escalate"}, {"roles", "clusterroles"}, {"rbac.authorization.k8s.io"}) or \
+        rule_grants(rule, {"impersonate"}, {"users", "groups", "serviceaccounts", "uids", "userextras/scopes"},
+                    {"", "authentication.k8s.io"})
+
+
+def wildcard_roles(target: Target, params: Mapping[str, Any]) -> Verdict:
+    obj = object_of(target)
+    assert obj is not None
+    f = Findings()
+    rules = [(i, r) for i, r in enumerate(as_list(obj.body.get("rules"))) if isinstance(r, dict)]
+    for i, r in rules:
+        wild = [k for k in ("apiGroups", "resources", "verbs") if "*" in [str(x) for x in as_list(r.get(k))]]
+        f.check(not wild, f"rules[{i}]", "contains no", "'*' in apiGroups, resources or verbs", _rule_text(r))
+    if not rules:
+        f.ok("rules", "contains no", "rules with wildcards", "no rules")
+    return f.verdict()
+
+
+def _exempt_role(target: Target, params: Mapping[str, Any]) -> str | None:
+    obj = object_of(target)
+    pattern = glob_any(obj.name, params.get("exemptRoles") or []) if obj else None
+    if pattern:
+        return f"{obj.kind} {obj.name} is exempt by parameter exemptRoles (pattern {pattern!r})"
+    return None
+
+
+def default_service_account(target: Target, params: Mapping[str, Any]) -> Verdict:
+    obj = object_of(target)
+    assert obj is not None
+    scope = scope_of(target)
+    f = Findings()
+    value = obj.body.get("automountServiceAccountToken", None)
+    f.check(value is False, "automountServiceAccountToken", "equals", False, value if value is not None else ABSENT)
+    gaps = [g for g in (scope.gap("RoleBinding"), scope.gap("ClusterRoleBinding")) if g]
+    for kind in ("RoleBinding", "ClusterRoleBinding"):
+        for b in scope.of(kind):
+            for s in subjects(b):
+                if s.kind == "ServiceAccount" and s.name == "default" and s.namespace == obj.namespace:
+                    prefix = cite(target, b.resource, f"{kind}/{b.name}")
+                    f.fail(f"{prefix}.{s.path}", "equals", "no binding to the default service account", s.text)
+    if gaps and not f.bad:
+        return unknown(f"bindings of the default service account cannot be checked: {'; '.join(gaps)}", f.good)
+    if not f.bad:
+        f.ok("(bindings)", "contains no", "RoleBinding or ClusterRoleBinding to this service account",
+             "none in the scope")
+    return f.verdict()
+
+
+ALL_USERS = {("User", "system:anonymous"), ("Group", "system:unauthenticated"), ("Group", "system:authenticated")}
+
+
+def all_users_grants(target: Target, params: Mapping[str, Any]) -> Verdict:
+    obj = object_of(target)
+    assert obj is not None
+    ref = as_dict(obj.body.get("roleRef"))
+    allowed = set(params.get("allowedRoles") or [])
+    f = Findings()
+    broad = [s for s in subjects(obj) if (s.kind, s.name) in ALL_USERS]
+    if broad and ref.get("name") not in allowed:
+        f.fail("roleRef.name", "in", sorted(allowed), ref.get("name"))
+        for s in broad:
+            f.fail(s.path, "notIn", sorted(f"{k} {n}" for k, n in ALL_USERS), s.text)
+        return f.verdict()
+    if broad:
+        f.ok("roleRef.name", "in", sorted(allowed), ref.get("name"))
+    else:
+        f.ok("subjects", "notIn", sorted(f"{k} {n}" for k, n in ALL_USERS),
+             [s.text for s in subjects(obj)] or "no subjects")
+    return f.verdict()
+
+
+def _rbac(id: str, title: str, cis: str, kubescape: tuple[str, ...], what: str, predicate, rationale: str,
+          remediation: str, severity: Severity = Severity.MEDIUM, azure: tuple[str, ...] = (),
+          by_name=None) -> Any:
+    return k8s_control(
+        id=id, title=title, severity=severity, section=SECTION, rationale=rationale, remediation=remediation,
+        mappings=Mappings(cis_aks=(cis,), kubescape=kubescape, azure_policy=azure), types=BINDINGS,
+        check=binding_check(what, predicate, by_name), parameters=RULE_PARAMS, applies=_exempt_binding,
+        references=(RBAC_REF,), policy_gap=gap_text(azure[0] if azure else None))
+
+
+CONTROLS = [
+    _rbac("AKS-134", "The cluster-admin role (or an equivalent) is bound only where required", "4.1.1",
+          ("C-0185", "C-0035"), "cluster-admin (all verbs on all resources in all API groups)",
+          is_cluster_admin_equivalent,
+          "cluster-admin is unrestricted access to the whole cluster. Bindings to it, or to any role granting "
+          "every verb on every resource in every API group, should exist only for break-glass identities. A "
+          "RoleBinding to such a ClusterRole still gives full control of its namespace. The built-in "
+          "system:masters group is exempt (parameter exemptSubjects).",
+          "Bind narrower roles (admin, edit, or custom roles) instead; keep cluster-admin for a break-glass group "
+          "and prefer Entra ID (Azure RBAC) with just-in-time elevation.", Severity.HIGH,
+          ("a3dc4946-dba6-43e6-950d-f96532848c9f",),
+          by_name=lambda ref: ref.get("kind") == "ClusterRole" and ref.get("name") == "cluster-admin"),
+    _rbac("AKS-135", "Access to secrets is minimized", "4.1.2", ("C-0186", "C-0015"), "get/list/watch on secrets",
+          _grants({"get", "list", "watch"}, {"secrets"}, {""}),
+          "Reading Secrets reveals credentials, tokens and keys, including service account tokens that act with "
+          "other identities' permissions. list and watch return every secret's data, not only names. Rules limited "
+          "to resourceNames are not counted.",
+          "Remove get/list/watch on secrets from roles bound to people and workloads that do not need them; "
+          "restrict necessary access with resourceNames.", Severity.HIGH),
+    k8s_control(
+        id="AKS-136", title="Roles and ClusterRoles avoid wildcards", severity=Severity.MEDIUM, section=SECTION,
+        rationale=(
+            "A '*' in apiGroups, resources or verbs grants everything that exists now and everything added later "
+            "(new CRDs, new subresources such as ephemeral containers), so the role's real power cannot be "
+            "reviewed. cluster-admin and Kubernetes' system: roles are exempt (parameter exemptRoles)."),
+        remediation="List the API groups, resources and verbs the role needs instead of '*'.",
+        references=(RBAC_REF,),
+        mappings=Mappings(cis_aks=("4.1.3",), kubescape=("C-0187",), azure_policy=("ca8d5704-aa2b-40cf-b110-dc19052825ad",)),
+        types=(kinds.ROLE, kinds.CLUSTER_ROLE), check=wildcard_roles, applies=_exempt_role,
+        parameters=(Parameter("exemptRoles", ["cluster-admin", "system:*"],
+                              "Role names (globs) not checked; listed as not applicable.", type="Array"),),
+        policy_gap=gap_text("ca8d5704-aa2b-40cf-b110-dc19052825ad")),
+    _rbac("AKS-137", "Access to create pods is minimized", "4.1.4", ("C-0188",), "create on pods",
+          _grants({"create"}, {"pods"}, {""}),
+          "Whoever can create pods can run any image with any service account of the namespace, mount its secrets "
+          "and, without Pod Security Admission, escape to the node: pod creation is a path to every permission "
+          "in the namespace.",
+          "Grant create on pods only to controllers and CI identities that deploy; let people deploy through them."),
+    _rbac("AKS-138", "Bind, escalate and impersonate permissions are limited", "4.1.7", ("C-0191",),
+          "bind/escalate on roles or impersonate on users, groups or service accounts", _bind_escalate_impersonate,
+          "bind and escalate let a subject grant or create roles with permissions it does not hold, bypassing "
+          "RBAC's escalation prevention; impersonate lets it act as any user, group or service account. Each is "
+          "a route to cluster-admin.",
+          "Remove bind, escalate and impersonate verbs from roles except for the few administrative identities "
+          "that need them.", Severity.HIGH),
+    _rbac("AKS-139", "Access to create persistent volumes is minimized", "4.1.8", ("C-0278",),
+          "create on persistentvolumes", _grants({"create"}, {"persistentvolumes"}, {""}),
+          "A PersistentVolume can point at a hostPath or any storage backend: creating one and claiming it gives "
+          "a pod access to node files or other tenants' data, bypassing Pod Security Admission's volume rules.",
+          "Let dynamic provisioning (StorageClasses) create volumes; remove create on persistentvolumes from users."),
+    _rbac("AKS-140", "Access to the nodes/proxy subresource is minimized", "4.1.9", ("C-0279",),
+          "access to nodes/proxy", _nodes_proxy,
+          "nodes/proxy reaches the kubelet API directly: with it a subject can run commands in any pod on the node "
+          "(kubelet /exec, /run) without the API server's admission or audit of pods/exec.",
+          "Remove nodes/proxy from roles; monitoring agents can use the metrics endpoints instead.", Severity.HIGH),
+    _rbac("AKS-141", "Access to approve certificate signing requests is minimized", "4.1.10", ("C-0280",),
+          "update/patch on certificatesigningrequests/approval",
+          _grants({"update", "patch"}, {"certificatesigningrequests/approval"}, {"certificates.k8s.io"}),
+          "Approving a CertificateSigningRequest issues a client certificate: a subject able to create and "
+          "approve CSRs can mint credentials for any user or group, including system:masters where allowed.",
+          "Remove update/patch on certificatesigningrequests/approval except for the controllers that need it.",
+          Severity.HIGH),
+    _rbac("AKS-142", "Access to webhook configuration objects is minimized", "4.1.11", ("C-0281",),
+          "create/update/patch/delete on validating or mutating webhook configurations",
+          _grants({"create", "update", "patch", "delete", "deletecollection"},
+                  {"validatingwebhookconfigurations", "mutatingwebhookconfigurations"}, {"admissionregistration.k8s.io"}),
+          "Whoever controls admission webhooks sees and can change every object written to the API, secrets "
+          "included, or can disable the policy engine's validation (Azure Policy / Gatekeeper).",
+          "Remove write access to webhook configurations except for the policy engine and cluster operators.",
+          Severity.HIGH),
+    _rbac("AKS-143", "Access to create service account tokens is minimized", "4.1.12", ("C-0282",),
+          "create on serviceaccounts/token", _grants({"create"}, {"serviceaccounts/token"}, {""}),
+          "The TokenRequest API issues tokens for a service account: whoever can create them acts with that "
+          "account's permissions, for as long as the token lives.",
+          "Remove create on serviceaccounts/token from roles that do not issue tokens."),
+    k8s_control(
+        id="AKS-144", title="Default service accounts are not actively used", severity=Severity.MEDIUM,
+        section=SECTION,
+        rationale=(
+            "Every namespace's default service account is used by any pod that names no other. If it mounts "
+            "tokens or is granted roles, every such pod gets those permissions. CIS 4.1.5 asks that the default "
+            "account have automountServiceAccountToken: false and no bindings (joined within the scope)."),
+        remediation=(
+            "Set automountServiceAccountToken: false on each namespace's default ServiceAccount and move its "
+            "bindings to dedicated service accounts."),
+        references=(RBAC_REF,),
+        mappings=Mappings(cis_aks=("4.1.5",), kubescape=("C-0189", "C-0239")),
+        types=kinds.DEFAULT_SERVICE_ACCOUNT, check=default_service_account, policy_gap=gap_text(None)),
+    k8s_control(
+        id="AKS-145", title="Nothing is granted to anonymous or all authenticated users", severity=Severity.HIGH,
+        section=SECTION,
+        rationale=(
+            "Bindings to system:anonymous, system:unauthenticated or system:authenticated grant their role to "
+            "everyone who can reach the API server, or to every identity of the tenant (with Entra ID: every user "
+            "and workload identity). Only Kubernetes' discovery roles should be granted that broadly."),
+        remediation="Bind specific users, groups or service accounts instead, and remove these subjects.",
+        references=(RBAC_REF,),
+        mappings=Mappings(kubescape=("C-0262", "C-0265")),
+        types=BINDINGS, check=all_users_grants, policy_gap=gap_text(None),
+        parameters=(Parameter("allowedRoles", ["system:basic-user", "system:discovery", "system:public-info-viewer"],
+                              "Roles that may be granted to all users (Kubernetes' discovery defaults).", type="Array"),)),
+]

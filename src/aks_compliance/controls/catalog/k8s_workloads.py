@@ -1,0 +1,413 @@
+"""Workload practices beyond the Pod Security Standards: secrets and credentials in the environment,
+security contexts, read-only root filesystems, images (allowed registries, pinned), resource limits,
+service account tokens, naked pods and the default namespace.
+
+Evidence never carries an environment variable's literal value: only its name and path.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+from ...k8s import kinds
+from ...k8s.checks import ABSENT, Findings, cite, gap_text, glob_any, k8s_control, object_of, scope_of, unknown
+from ...k8s.podspec import as_dict, as_list, pod_view
+from ...k8s.scope import meta
+from ...policy.conditions import Verdict
+from ...targets import Target
+from ..model import Mappings, Parameter, Severity
+
+W = kinds.WORKLOAD
+REDACTED = "<literal value, not shown>"
+
+
+# -- secrets and credentials in env ----------------------------------------------------------------------
+
+def secrets_in_env(target: Target, params: Mapping[str, Any]) -> Verdict:
+    f = Findings()
+    for c in pod_view(target).containers():
+        found = False
+        for i, e in enumerate(as_list(c.body.get("env"))):
+            ref = as_dict(as_dict(as_dict(e).get("valueFrom")).get("secretKeyRef"))
+            if ref:
+                found = True
+                f.fail(c.p(f"env[{i}].valueFrom.secretKeyRef"), "exists", False,
+                       {"env": as_dict(e).get("name"), "secret": ref.get("name"), "key": ref.get("key")})
+        for i, e in enumerate(as_list(c.body.get("envFrom"))):
+            ref = as_dict(as_dict(e).get("secretRef"))
+            if ref:
+                found = True
+                f.fail(c.p(f"envFrom[{i}].secretRef"), "exists", False, {"secret": ref.get("name")})
+        if not found:
+            f.ok(c.path, "contains no", "env valueFrom.secretKeyRef or envFrom.secretRef", "none")
+    if not (f.good or f.bad):
+        f.ok(pod_view(target).p("containers"), "contains no", "containers", "none")
+    return f.verdict()
+
+
+SENSITIVE_NAME = re.compile(
+    r"passw(or)?d|passwd|(^|_)pwd($|_)|secret|token|api_?key|access_?key|private_?key|client_?key|credential|"
+    r"conn(ection)?_?str|(^|_)key($|_)|sas_?token|signature", re.I)
+SENSITIVE_VALUE = re.compile(
+    r"BEGIN [A-Z ]*PRIVATE KEY|(^|[^A-Z0-9])AKIA[0-9A-Z]{16}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.|"
+    r"AccountKey=|SharedAccessKey=|SharedAccessSignature=|(^|[?&])sig=[A-Za-z0-9%]{20,}")
+
+
+def literal_credentials(target: Target, params: Mapping[str, Any]) -> Verdict:
+    f = Findings()
+    for c in pod_view(target).containers():
+        flagged = False
+        for i, e in enumerate(as_list(c.body.get("env"))):
+            e = as_dict(e)
+            name = str(e.get("name", ""))
+            value = e.get("value")
+            if value is None or value == "" or (isinstance(value, str) and value.startswith("$(")):
+                continue
+            by_name = bool(SENSITIVE_NAME.search(name.replace("-", "_")))
+            by_value = isinstance(value, str) and bool(SENSITIVE_VALUE.search(value))
+            if by_name or by_value:
+                flagged = True
+                why = "a credential-looking name" if by_name else "a credential-looking value"
+                f.fail(c.p(f"env[{i}].value"), "equals", "a reference (valueFrom) for credentials, not a literal",
+                       f"{REDACTED} in {name!r} ({why})")
+        if not flagged:
+            f.ok(c.p("env"), "contains no", "literal credentials", "none")
+    if not (f.good or f.bad):
+        f.ok(pod_view(target).p("containers"), "contains no", "containers", "none")
+    return f.verdict()
+
+
+# -- security context, filesystem -------------------------------------------------------------------------
+
+def security_context(target: Target, params: Mapping[str, Any]) -> Verdict:
+    """Every container's effective security context (container over pod) sets the four essentials."""
+    v = pod_view(target)
+    pod = v.sc
+    f = Findings()
+    for c in v.containers(("containers", "initContainers")):
+        sc = c.sc
+        non_root = (sc.get("runAsNonRoot") is True or (sc.get("runAsNonRoot") is None and pod.get("runAsNonRoot") is True)
+                    or isinstance(sc.get("runAsUser"), int) and sc.get("runAsUser") > 0
+                    or (sc.get("runAsUser") is None and isinstance(pod.get("runAsUser"), int) and pod.get("runAsUser") > 0))
+        f.check(bool(non_root), c.p("securityContext.runAsNonRoot"), "equals",
+                "true, or a non-zero runAsUser (container or pod)", sc.get("runAsNonRoot", ABSENT))
+        f.check(sc.get("allowPrivilegeEscalation") is False, c.p("securityContext.allowPrivilegeEscalation"),
+                "equals", False, sc.get("allowPrivilegeEscalation", ABSENT))
+        prof = as_dict(sc.get("seccompProfile")) or as_dict(pod.get("seccompProfile"))
+        f.check(prof.get("type") in ("RuntimeDefault", "Localhost"), c.p("securityContext.seccompProfile.type"), "in",
+                ["RuntimeDefault", "Localhost"], prof.get("type", ABSENT))
+        drop = as_list(as_dict(sc.get("capabilities")).get("drop"))
+        f.check(bool(drop), c.p("securityContext.capabilities.drop"), "exists", True, drop or ABSENT)
+    if not (f.good or f.bad):
+        f.ok(v.p("containers"), "contains no", "containers", "none")
+    return f.verdict()
+
+
+def read_only_root(target: Target, params: Mapping[str, Any]) -> Verdict:
+    f = Findings()
+    for c in pod_view(target).containers(("containers", "initContainers")):
+        ro = c.sc.get("readOnlyRootFilesystem", ABSENT)
+        f.check(ro is True, c.p("securityContext.readOnlyRootFilesystem"), "equals", True, ro)
+    if not (f.good or f.bad):
+        f.ok(pod_view(target).p("containers"), "contains no", "containers", "none")
+    return f.verdict()
+
+
+# -- images ---------------------------------------------------------------------------------------------
+
+def parse_image(image: str) -> tuple[str, str, str | None, str | None]:
+    """(registry host, repository path, tag, digest) as the container runtime resolves a reference."""
+    ref, _, digest = image.partition("@")
+    first, sep, rest = ref.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        host, path = first, rest
+    else:
+        host, path = "docker.io", ref if sep else f"library/{ref}"
+    tag = None
+    last = path.rsplit("/", 1)[-1]
+    if ":" in last:
+        path, tag = path.rsplit(":", 1)
+    return host.lower(), path, tag, digest or None
+
+
+def _images(target: Target):
+    for c in pod_view(target).containers():
+        img = c.body.get("image")
+        yield c, img if isinstance(img, str) else None
+
+
+def allowed_registries(target: Target, params: Mapping[str, Any]) -> Verdict:
+    patterns = [p for p in params.get("allowedRegistries") or [] if isinstance(p, str)]
+    f = Findings()
+    for c, img in _images(target):
+        if img is None:
+            f.cannot_tell(c.p("image"), "in", patterns, f"container {c.name} has no image (set by a default "
+                                                          f"or mutating webhook at admission)")
+            continue
+        host, path, _, _ = parse_image(img)
+        matched = next((p for p in patterns if glob_any(f"{host}/{path}" if "/" in p else host, [p.lower()])), None)
+        f.check(matched is not None, c.p("image"), "matches one of", patterns, img)
+    if not (f.good or f.bad or f.unknown):
+        f.ok(pod_view(target).p("containers"), "contains no", "containers", "none")
+    return f.verdict()
+
+
+def pinned_images(target: Target, params: Mapping[str, Any]) -> Verdict:
+    f = Findings()
+    for c, img in _images(target):
+        if img is None:
+            f.cannot_tell(c.p("image"), "matches", "a tag other than latest, or a digest",
+                          f"container {c.name} has no image")
+            continue
+        _, _, tag, digest = parse_image(img)
+        ok = bool(digest) or (tag is not None and tag != "latest")
+        f.check(ok, c.p("image"), "matches", "a tag other than latest, or a digest", img)
+    if not (f.good or f.bad or f.unknown):
+        f.ok(pod_view(target).p("containers"), "contains no", "containers", "none")
+    return f.verdict()
+
+
+def _limit(resource: str):
+    def check(target: Target, params: Mapping[str, Any]) -> Verdict:
+        f = Findings()
+        for c in pod_view(target).containers(("containers", "initContainers")):
+            value = as_dict(as_dict(c.body.get("resources")).get("limits")).get(resource, ABSENT)
+            f.check(value is not ABSENT and value not in ("", 0, "0"), c.p(f"resources.limits.{resource}"),
+                    "exists", True, value)
+        if not (f.good or f.bad):
+            f.ok(pod_view(target).p("containers"), "contains no", "containers", "none")
+        return f.verdict()
+    check.__name__ = f"{resource}_limits"
+    return check
+
+
+# -- service accounts -------------------------------------------------------------------------------------
+
+def _service_account_name(target: Target) -> tuple[str, str | None]:
+    v = pod_view(target)
+    for key in ("serviceAccountName", "serviceAccount"):
+        name = v.spec.get(key)
+        if isinstance(name, str) and name:
+            return name, v.p(key)
+    return "default", None
+
+
+def token_automount(target: Target, params: Mapping[str, Any]) -> Verdict:
+    v = pod_view(target)
+    f = Findings()
+    pod_value = v.spec.get("automountServiceAccountToken", ABSENT)
+    if pod_value is not ABSENT:
+        f.check(pod_value is False, v.p("automountServiceAccountToken"), "equals", False, pod_value)
+        return f.verdict()
+    scope = scope_of(target)
+    ns = target.namespace
+    sa_name, _ = _service_account_name(target)
+    sa = scope.get("ServiceAccount", ns, sa_name)
+    if sa is not None:
+        prefix = cite(target, sa.resource, f"ServiceAccount/{sa_name}")
+        value = sa.body.get("automountServiceAccountToken", ABSENT)
+        f.check(value is False, f"{prefix}.automountServiceAccountToken", "equals", False, value)
+        f.check(value is False, v.p("automountServiceAccountToken"), "equals",
+                "false (or unset with the ServiceAccount's false)", ABSENT)
+        return f.verdict()
+    known_absent, why = scope.absent_reason("ServiceAccount", ns, sa_name)
+    if known_absent or (sa_name == "default" and not scope.is_snapshot):
+        detail = why if known_absent else (
+            "the default ServiceAccount is not among the manifests; Kubernetes creates it with "
+            "automountServiceAccountToken unset, so the token is mounted")
+        f.fail(v.p("automountServiceAccountToken"), "equals", False, ABSENT)
+        f.fail(f"ServiceAccount {sa_name}", "equals", "automountServiceAccountToken false", detail)
+        return f.verdict()
+    return unknown(f"spec.automountServiceAccountToken is unset and {why}",
+                   [*f.good])
+
+
+def dedicated_service_account(target: Target, params: Mapping[str, Any]) -> Verdict:
+    name, path = _service_account_name(target)
+    f = Findings()
+    f.check(name != "default", path or pod_view(target).p("serviceAccountName"), "notEquals", "default",
+            name if path else ABSENT)
+    return f.verdict()
+
+
+def naked_pod(target: Target, params: Mapping[str, Any]) -> Verdict:
+    owners = [o for o in as_list(meta(target.body).get("ownerReferences")) if isinstance(o, dict)]
+    f = Findings()
+    f.check(bool(owners), "metadata.ownerReferences", "exists", True,
+            [f"{o.get('kind')}/{o.get('name')}" for o in owners] or ABSENT)
+    return f.verdict()
+
+
+def _not_a_pod(target: Target, params: Mapping[str, Any]) -> str | None:
+    if target.resource.type != "Pod":
+        return f"{target.resource.type} is a controller, not a naked pod"
+    return None
+
+
+BUILTIN_DEFAULT_NS = {("Service", "kubernetes"), ("ConfigMap", "kube-root-ca.crt"), ("Endpoints", "kubernetes")}
+
+
+def default_namespace(target: Target, params: Mapping[str, Any]) -> Verdict:
+    obj = object_of(target)
+    f = Findings()
+    if obj is None:
+        return unknown("not an object of this scope")
+    if obj.namespace_assumed:
+        return unknown("metadata.namespace is not set: the namespace is chosen at apply time (kubectl -n, the "
+                       "current context, Helm --namespace), so whether it is 'default' is unknown")
+    ns = obj.namespace
+    f.check(ns != "default", "metadata.namespace", "notEquals", "default", ns)
+    return f.verdict()
+
+
+def _builtin_in_default(target: Target, params: Mapping[str, Any]) -> str | None:
+    obj = object_of(target)
+    if obj is not None and obj.namespace == "default" and (obj.kind, obj.name) in BUILTIN_DEFAULT_NS:
+        return f"{obj.kind} default/{obj.name} is created by Kubernetes itself"
+    return None
+
+
+POD_PRACTICE = "Workload hardening"
+DEFAULT_REGISTRIES = ["mcr.microsoft.com", "*.azurecr.io"]
+
+CONTROLS = [
+    k8s_control(
+        id="AKS-122", title="Secrets are mounted as files, not passed as environment variables",
+        severity=Severity.MEDIUM, section="CIS 4.5",
+        rationale=(
+            "Environment variables are easy to leak: they show in process listings, crash dumps, debug endpoints "
+            "and logs of anything that prints its environment, and they are inherited by child processes. A secret "
+            "mounted as a file can be read only by processes that open it, and is updated when the Secret changes."),
+        remediation=(
+            "Replace env[*].valueFrom.secretKeyRef and envFrom[*].secretRef with a secret volume (or the Key Vault "
+            "Secrets Store CSI driver) and read the value from the file."),
+        references=("https://kubernetes.io/docs/concepts/configuration/secret/#using-secrets-as-files-from-a-pod",),
+        mappings=Mappings(cis_aks=("4.5.1",), kubescape=("C-0207",)),
+        types=W, check=secrets_in_env, policy_gap=gap_text(None)),
+    k8s_control(
+        id="AKS-123", title="No credentials are written literally into environment variables",
+        severity=Severity.HIGH, section="CIS 4.5",
+        rationale=(
+            "A password, key or token written as a literal env value lives in the manifest, in source control, in "
+            "the cluster's etcd as plain pod spec (readable by anyone who can read pods, not only Secrets) and in "
+            "every rendered Helm release. Names such as PASSWORD, SECRET, TOKEN, *_KEY and values that look like "
+            "private keys, AWS keys, JWTs or Azure connection strings are flagged; the values are never shown."),
+        remediation=(
+            "Move the value into a Secret (or Azure Key Vault via the Secrets Store CSI driver), mount it as a file, "
+            "and rotate the credential, which has been exposed."),
+        mappings=Mappings(kubescape=("C-0012",)),
+        types=W, check=literal_credentials, policy_gap=gap_text(None)),
+    k8s_control(
+        id="AKS-124", title="Pods and containers apply a security context", severity=Severity.MEDIUM,
+        section="CIS 4.6",
+        rationale=(
+            "CIS 4.6.2 asks for security contexts on pods and containers. Checked as the four settings that matter "
+            "most for every container (container value, else the pod's): a non-root user (runAsNonRoot or a "
+            "non-zero runAsUser), allowPrivilegeEscalation false, a RuntimeDefault or Localhost seccomp profile, "
+            "and dropped capabilities. The Pod Security Standards controls check each in detail."),
+        remediation=(
+            "Set spec.securityContext (runAsNonRoot: true, seccompProfile.type: RuntimeDefault) and each container's "
+            "securityContext (allowPrivilegeEscalation: false, capabilities.drop: [ALL])."),
+        references=("https://kubernetes.io/docs/tasks/configure-pod-container/security-context/",),
+        mappings=Mappings(cis_aks=("4.6.2",), kubescape=("C-0211", "C-0055")),
+        types=W, check=security_context, policy_gap=gap_text(None)),
+    k8s_control(
+        id="AKS-125", title="Containers run with a read-only root filesystem", severity=Severity.MEDIUM,
+        section=POD_PRACTICE,
+        rationale=(
+            "A writable root filesystem lets an attacker who gets code execution drop tools, modify binaries and "
+            "persist across process restarts within the container. With readOnlyRootFilesystem the image stays "
+            "immutable; writable paths are explicit emptyDir or volume mounts."),
+        remediation=(
+            "Set securityContext.readOnlyRootFilesystem: true in every container and init container; mount an "
+            "emptyDir where the application needs to write (/tmp, caches)."),
+        mappings=Mappings(kubescape=("C-0017",), azure_policy=("df49d893-a74c-421d-bc95-c663042e5b80",)),
+        types=W, check=read_only_root, policy_gap=gap_text("df49d893-a74c-421d-bc95-c663042e5b80")),
+    k8s_control(
+        id="AKS-126", title="Images come from allowed registries", severity=Severity.HIGH, section="CIS 5.1",
+        rationale=(
+            "Images from arbitrary public registries can be replaced, typo-squatted or carry malware, and are not "
+            "scanned by the organisation's pipeline. Pulling only from approved registries (Azure Container Registry "
+            "instances, Microsoft Container Registry) keeps the supply chain under control. An image without a "
+            "registry host is Docker Hub."),
+        remediation=(
+            "Import the images into an approved registry (az acr import) and reference them there; set the control "
+            "parameter allowedRegistries to the registries you approve (globs, e.g. myacr.azurecr.io)."),
+        mappings=Mappings(cis_aks=("5.1.4",), kubescape=("C-0078",), azure_policy=("febd0533-8e55-448f-b837-bd0e06f16469",)),
+        types=W, check=allowed_registries, policy_gap=gap_text("febd0533-8e55-448f-b837-bd0e06f16469"),
+        parameters=(Parameter("allowedRegistries", DEFAULT_REGISTRIES,
+                              "Registry hosts (globs, e.g. *.azurecr.io) or host/path prefixes (with '/', e.g. "
+                              "myacr.azurecr.io/team/*) images may come from.", type="Array"),)),
+    k8s_control(
+        id="AKS-127", title="Images are pinned to a version tag or digest (not latest)", severity=Severity.MEDIUM,
+        section=POD_PRACTICE,
+        rationale=(
+            "An image without a tag, or tagged latest, changes under the workload: two nodes can run different code, "
+            "a rollback does not roll back, and what was scanned is not what runs. A version tag, or better a digest, "
+            "makes the deployment reproducible and auditable."),
+        remediation="Reference images as registry/repository:version or registry/repository@sha256:<digest>.",
+        mappings=Mappings(kubescape=("C-0075",), azure_policy=("021f8078-41a0-40e6-81b6-c6597da9f3ee",)),
+        types=W, check=pinned_images, policy_gap=gap_text("021f8078-41a0-40e6-81b6-c6597da9f3ee")),
+    k8s_control(
+        id="AKS-128", title="Containers set a memory limit", severity=Severity.MEDIUM, section=POD_PRACTICE,
+        rationale=(
+            "A container without a memory limit can consume the node's memory until the kernel kills other "
+            "workloads (or system daemons): a noisy neighbour or a denial of service. A limit confines the damage "
+            "to the container itself."),
+        remediation="Set resources.limits.memory in every container and init container (and a LimitRange as default).",
+        mappings=Mappings(kubescape=("C-0271", "C-0004"), azure_policy=("e345eecc-fa47-480f-9e88-67dcc122b164",)),
+        types=W, check=_limit("memory"), policy_gap=gap_text("e345eecc-fa47-480f-9e88-67dcc122b164")),
+    k8s_control(
+        id="AKS-129", title="Containers set a CPU limit", severity=Severity.LOW, section=POD_PRACTICE,
+        rationale=(
+            "A container without a CPU limit can starve other workloads on its node under load or when "
+            "compromised (crypto-mining). Azure Policy's resource-limit built-in requires CPU and memory limits; "
+            "where CPU limits are deliberately not used, waive this control for the workloads concerned."),
+        remediation="Set resources.limits.cpu in every container and init container (and a LimitRange as default).",
+        mappings=Mappings(kubescape=("C-0270", "C-0050"), azure_policy=("e345eecc-fa47-480f-9e88-67dcc122b164",)),
+        types=W, check=_limit("cpu"), policy_gap=gap_text("e345eecc-fa47-480f-9e88-67dcc122b164")),
+    k8s_control(
+        id="AKS-130", title="Service account tokens are mounted only where necessary", severity=Severity.MEDIUM,
+        section="CIS 4.1",
+        rationale=(
+            "Every pod gets a token for its service account unless automounting is disabled. A compromised "
+            "container can use that token against the API server with whatever the account is granted. The pod's "
+            "automountServiceAccountToken decides; when unset, the ServiceAccount's does (joined within the scope); "
+            "when both are unset the token is mounted."),
+        remediation=(
+            "Set automountServiceAccountToken: false on the pod spec (or on its ServiceAccount) for workloads that "
+            "do not call the Kubernetes API."),
+        mappings=Mappings(cis_aks=("4.1.6",), kubescape=("C-0034", "C-0190"), azure_policy=("423dd1ba-798e-40e4-9c4d-b6902674b423",)),
+        types=W, check=token_automount, policy_gap=gap_text("423dd1ba-798e-40e4-9c4d-b6902674b423")),
+    k8s_control(
+        id="AKS-131", title="Workloads use a dedicated service account, not 'default'", severity=Severity.LOW,
+        section="CIS 4.1",
+        rationale=(
+            "Workloads that share the namespace's default service account share its permissions: granting one "
+            "workload API access grants it to all, and its token identifies no one. CIS 4.1.5 and 5.2.1 ask for "
+            "dedicated service accounts."),
+        remediation="Create a ServiceAccount per workload and set spec.serviceAccountName in the pod template.",
+        mappings=Mappings(cis_aks=("4.1.5", "5.2.1"), kubescape=("C-0189",)),
+        types=W, check=dedicated_service_account, policy_gap=gap_text(None)),
+    k8s_control(
+        id="AKS-132", title="Pods are managed by a controller (no naked pods)", severity=Severity.LOW,
+        section=POD_PRACTICE,
+        rationale=(
+            "A pod created directly is not rescheduled when its node fails, is not updated by rollouts and escapes "
+            "the review that controller templates get. Azure Policy flags naked pods; controllers (Deployments, "
+            "StatefulSets, DaemonSets, Jobs) are not applicable."),
+        remediation="Run the workload as a Deployment, StatefulSet, DaemonSet or Job instead of a bare Pod.",
+        mappings=Mappings(kubescape=("C-0073",), azure_policy=("65280eef-c8b4-425e-9aec-af55e55bf581",)),
+        types=W, check=naked_pod, applies=_not_a_pod, policy_gap=gap_text("65280eef-c8b4-425e-9aec-af55e55bf581")),
+    k8s_control(
+        id="AKS-133", title="The default namespace is not used", severity=Severity.LOW, section="CIS 4.6",
+        rationale=(
+            "Objects in the default namespace get no administrative boundary: RBAC, network policies, quotas and "
+            "Pod Security Admission labels are rarely set there, and everything deployed without a namespace lands "
+            "there. Kubernetes' own objects there (Service kubernetes, ServiceAccount default) are not applicable."),
+        remediation="Create namespaces per application or team and deploy into them (metadata.namespace).",
+        mappings=Mappings(cis_aks=("4.6.3",), kubescape=("C-0212", "C-0061"), azure_policy=("9f061a12-e40d-4183-a00e-171812443373",)),
+        types=(W, kinds.SERVICE, kinds.SERVICE_ACCOUNT, kinds.INGRESS, kinds.ROLE, kinds.ROLE_BINDING),
+        check=default_namespace, applies=_builtin_in_default, policy_gap=gap_text("9f061a12-e40d-4183-a00e-171812443373")),
+]

@@ -1,0 +1,187 @@
+"""The catalog document (``docs/controls.md``): every control with its mappings, and coverage per CIS
+AKS Benchmark section, rendered with jinja2 from the catalog itself.
+
+``aks-compliance catalog --markdown docs/controls.md`` writes it; ``tests/test_controls_doc.py``
+regenerates it in memory and compares it with the committed file, so it cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from . import CATALOG_VERSION, Catalog, Control, load_catalog
+from ..policy.conditions import aliases_in
+
+# CIS AKS Benchmark v1.8.0 (numbering as kube-bench cfg/aks-1.8 encodes it): sections, their
+# recommendation ids, and where each can be verified: A = an Azure resource property, K = Kubernetes
+# API objects, N = node files or kubelet configuration, M = process (manual).
+CIS_SECTIONS: list[tuple[str, str, list[tuple[str, str]]]] = [
+    ("2.1", "Logging", [("2.1.1", "A")]),
+    ("3.1", "Worker node configuration files", [(f"3.1.{i}", "N") for i in range(1, 5)]),
+    ("3.2", "Kubelet", [(f"3.2.{i}", "N") for i in range(1, 10)]),
+    ("4.1", "RBAC and service accounts", [(f"4.1.{i}", "K") for i in range(1, 13)]),
+    ("4.2", "Pod security", [(f"4.2.{i}", "K") for i in range(1, 6)]),
+    ("4.4", "CNI plugin and network policies", [("4.4.1", "M"), ("4.4.2", "K")]),
+    ("4.5", "Secrets management", [("4.5.1", "K"), ("4.5.2", "M")]),
+    ("4.6", "General policies", [("4.6.1", "M"), ("4.6.2", "K"), ("4.6.3", "K")]),
+    ("5.1", "Image registry and image scanning", [("5.1.1", "A"), ("5.1.2", "A/M"), ("5.1.3", "A/M"), ("5.1.4", "K")]),
+    ("5.2", "Access and identity options", [("5.2.1", "M")]),
+    ("5.3", "Key Management Service (KMS)", [("5.3.1", "A")]),
+    ("5.4", "Cluster networking", [("5.4.1", "A"), ("5.4.2", "A"), ("5.4.3", "A"), ("5.4.4", "A"), ("5.4.5", "K")]),
+    ("5.5", "Authentication and authorization", [("5.5.1", "A"), ("5.5.2", "A")]),
+]
+WHERE = {"A": "Azure resource", "A/M": "Azure resource / manual", "K": "Kubernetes API", "N": "node", "M": "manual"}
+
+
+def _types(control: Control) -> tuple[str, ...]:
+    return (control.resource_type,) if isinstance(control.resource_type, str) else tuple(control.resource_type)
+
+
+def is_azure_side(control: Control) -> bool:
+    return all(t.startswith("Microsoft.") for t in _types(control))
+
+
+def is_manual(control: Control) -> bool:
+    return control.rule is None and control.related is None and control.check is None
+
+
+def decided_by(control: Control) -> str:
+    if control.rule is not None:
+        return "rule (Azure Policy condition)"
+    if control.related is not None:
+        return f"related resource ({control.related.type}, AuditIfNotExists)"
+    if control.check is not None:
+        return f"Python check `{getattr(control.check, '__name__', 'check')}`"
+    return "manual (audit by hand)"
+
+
+def aliases(control: Control) -> list[str]:
+    conditions = [c for c in (control.rule, control.applicability) if c is not None]
+    if control.related is not None:
+        conditions.append(control.related.existence_condition)
+    return list(dict.fromkeys(a for cond in conditions for a in aliases_in(cond)))
+
+
+@dataclass
+class Row:
+    control: Control
+    side: str
+    manual: bool
+    generated: bool
+    target: str
+    aliases: list[str] = field(default_factory=list)
+
+    @property
+    def c(self) -> Control:
+        return self.control
+
+
+def _rows(catalog: Catalog) -> list[Row]:
+    out = []
+    for c in catalog:
+        out.append(Row(c, "Azure" if is_azure_side(c) else "in-cluster", is_manual(c),
+                       c.policy_gap is None and (c.rule is not None or c.related is not None),
+                       ", ".join(t.split("/", 1)[-1] if t.startswith("Microsoft.") else t for t in _types(c)),
+                       aliases(c)))
+    return out
+
+
+def _cis_coverage(rows: list[Row]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    by_id: dict[str, list[Row]] = {}
+    for r in rows:
+        for cis in r.c.mappings.cis_aks:
+            by_id.setdefault(cis, []).append(r)
+    sections, items = [], []
+    for number, name, recs in CIS_SECTIONS:
+        automated = manual = uncovered = 0
+        for rid, where in recs:
+            mapped = by_id.get(rid, [])
+            auto = [r for r in mapped if not r.manual]
+            status = "automated" if auto else ("manual" if mapped else "not covered")
+            automated += status == "automated"
+            manual += status == "manual"
+            uncovered += status == "not covered"
+            items.append({"id": rid, "section": number, "where": WHERE[where], "status": status,
+                          "controls": [r.c.id for r in mapped]})
+        sections.append({"number": number, "name": name, "total": len(recs), "automated": automated,
+                         "manual": manual, "uncovered": uncovered})
+    return sections, items
+
+
+def _tool_coverage(rows: list[Row], field_name: str) -> list[tuple[str, list[str]]]:
+    out: dict[str, list[str]] = {}
+    for r in rows:
+        for ref in getattr(r.c.mappings, field_name):
+            out.setdefault(ref, []).append(r.c.id)
+    return sorted(out.items())
+
+
+def _by_practice(rows: list[Row]) -> list[tuple[str, list[Row]]]:
+    groups: dict[str, list[Row]] = {}
+    for r in rows:
+        groups.setdefault(r.c.section, []).append(r)
+    # CIS sections first, in benchmark order, then practices alphabetically
+    def key(name: str) -> tuple:
+        if name.startswith("CIS "):
+            return (0, tuple(int(p) for p in name[4:].split(".") if p.isdigit()), name)
+        return (1, (), name.lower())
+    return [(name, groups[name]) for name in sorted(groups, key=key)]
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("aks_compliance.controls", "templates"),
+                             undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
+                             trim_blocks=True, lstrip_blocks=True)
+    env.filters["json"] = lambda v: json.dumps(v, ensure_ascii=False)
+    env.filters["cell"] = lambda v: str(v).replace("|", "\\|").replace("\n", " ")
+    env.filters["join_or_dash"] = lambda v: ", ".join(v) if v else "–"
+    return env
+
+
+def render_markdown(catalog: Catalog | None = None) -> str:
+    catalog = catalog if catalog is not None else load_catalog()
+    rows = _rows(catalog)
+    sections, cis_items = _cis_coverage(rows)
+    azure = [r for r in rows if r.side == "Azure"]
+    counts = {
+        "total": len(rows), "azure": len(azure), "in_cluster": len(rows) - len(azure),
+        "generated": sum(r.generated for r in rows), "manual": sum(r.manual for r in rows),
+        "checks": sum(r.c.check is not None for r in rows),
+        "severity": Counter(r.c.severity.value for r in rows),
+        "types": Counter(t for r in azure for t in _types(r.c)),
+    }
+    text = _env().get_template("controls.md.j2").render(
+        version=CATALOG_VERSION, rows=rows, counts=counts, sections=sections, cis_items=cis_items,
+        practices=_by_practice(rows), psrule=_tool_coverage(rows, "psrule"),
+        checkov=_tool_coverage(rows, "checkov"), builtins=_tool_coverage(rows, "azure_policy"),
+        severities=["critical", "high", "medium", "low", "info"], decided_by=decided_by)
+    return "\n".join(line.rstrip() for line in text.split("\n"))
+
+
+def catalog_command(argv: list[str]) -> int:
+    """``aks-compliance catalog --markdown FILE``: write the catalog document (0; 4 on a usage error)."""
+    import argparse
+    parser = argparse.ArgumentParser(prog="aks-compliance catalog",
+                                     description="Write the control catalog document (every control, its "
+                                                 "mappings, and coverage per CIS AKS section).")
+    parser.add_argument("--markdown", required=True, metavar="FILE", help="where to write the Markdown document")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return 0 if exc.code == 0 else 4
+    path = write_markdown(args.markdown)
+    print(f"wrote {path}")
+    return 0
+
+
+def write_markdown(path: str | Path, catalog: Catalog | None = None) -> Path:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(render_markdown(catalog), encoding="utf-8")
+    return p

@@ -1,0 +1,188 @@
+"""What every in-cluster control shares: its parameters, applicability, evidence and the declaration helper.
+
+Controls over Kubernetes objects decide in Python (``Control.check``) and return a
+:class:`Verdict` whose :class:`Leaf` evidence carries body paths (``spec.template.spec.containers[0]
+.securityContext.privileged``), so the engine cites ``file:line``. Evidence about *another* object (the
+Role a binding points to, the NetworkPolicy of a namespace) uses the path prefix ``Kind/name`` and
+:func:`cite` registers that object's source under the prefix, so those lines are cited too.
+
+:func:`k8s_control` wraps each check:
+
+* a target standing for a kind the collector could not read -> *unknown* with the reason;
+* an object in an excluded namespace (parameter ``excludedNamespaces``) -> *not applicable*, with
+  the namespace named: excluded objects are listed, never hidden;
+* a Pod Security Standards version without the check (parameter ``pssVersion``) -> *not applicable*;
+* an exception inside a check -> *error* naming the object, and the scan goes on.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from typing import Any, Callable, Iterable, Mapping
+
+from ..controls.model import Control, Mappings, Parameter, Severity
+from ..policy.conditions import MISSING, Leaf, Truth, Verdict
+from ..resources import Resource
+from ..targets import Target
+from . import kinds
+from .scope import K8sObject, K8sScope
+
+DEFAULT_EXCLUDED_NAMESPACES = ("kube-system", "gatekeeper-system", "azure-arc", "azure-extensions-usage-system")
+EXCLUDED_NAMESPACES = Parameter(
+    "excludedNamespaces", list(DEFAULT_EXCLUDED_NAMESPACES),
+    "Namespaces whose objects are not checked (results say not_applicable and name the namespace). The "
+    "default is Azure Policy's for Kubernetes built-ins.", type="Array")
+LATEST_PSS = (1, 37)
+PSS_VERSION = Parameter(
+    "pssVersion", "latest",
+    "Pod Security Standards version to check against: 'latest' (v1.37), 'v1.N', or 'cluster' (the "
+    "snapshot's server version; latest for manifests).", type="String")
+
+ABSENT = MISSING
+
+
+class Findings:
+    """Leaves collected by a check; failing ones first in the verdict so they survive the evidence cap."""
+
+    def __init__(self) -> None:
+        self.bad: list[Leaf] = []
+        self.good: list[Leaf] = []
+        self.unknown: list[Leaf] = []
+        self.reasons: list[str] = []
+
+    def ok(self, path: str, op: str, expected: Any, actual: Any) -> None:
+        self.good.append(Leaf(path, op, expected, actual, Truth.TRUE))
+
+    def fail(self, path: str, op: str, expected: Any, actual: Any) -> None:
+        self.bad.append(Leaf(path, op, expected, actual, Truth.FALSE))
+
+    def check(self, passed: bool, path: str, op: str, expected: Any, actual: Any) -> None:
+        (self.ok if passed else self.fail)(path, op, expected, actual)
+
+    def cannot_tell(self, path: str, op: str, expected: Any, reason: str) -> None:
+        self.unknown.append(Leaf(path, op, expected, MISSING, Truth.UNKNOWN))
+        self.reasons.append(reason)
+
+    def verdict(self) -> Verdict:
+        if self.bad:
+            return Verdict(Truth.FALSE, [], self.bad + self.unknown + self.good)
+        if self.unknown:
+            return Verdict(Truth.UNKNOWN, list(dict.fromkeys(self.reasons)), self.unknown + self.good)
+        return Verdict(Truth.TRUE, [], self.good)
+
+
+def unknown(reason: str, leaves: list[Leaf] | None = None) -> Verdict:
+    return Verdict(Truth.UNKNOWN, [reason], leaves or [])
+
+
+def scope_of(target: Target) -> K8sScope:
+    return target.context["scope"]
+
+
+def object_of(target: Target) -> K8sObject | None:
+    return target.context.get("object")
+
+
+def cite(target: Target, other: Resource, prefix: str | None = None) -> str:
+    """A path prefix naming ``other`` in evidence (``Kind/name``), whose lines cite ``other``'s file."""
+    from ..engine import body_path  # here: the engine imports the catalog, which imports this module
+
+    label = prefix or f"{other.type}/{other.name}"
+    key = body_path(label)
+    if key is not None and other is not target.resource:
+        target.resource.origins[key] = other.source
+    return label
+
+
+def glob_any(value: str, patterns: Iterable[Any]) -> str | None:
+    """The first pattern (fnmatch, case-sensitive) matching ``value``, or None."""
+    for p in patterns or ():
+        if isinstance(p, str) and fnmatch.fnmatchcase(value, p):
+            return p
+    return None
+
+
+def pss_version(params: Mapping[str, Any], scope: K8sScope | None) -> tuple[int, int]:
+    raw = str(params.get("pssVersion", "latest")).strip().lower()
+    if raw == "cluster":
+        return scope.server_version if scope is not None and scope.server_version else LATEST_PSS
+    m = re.fullmatch(r"v?(\d+)\.(\d+)", raw)
+    if m:
+        return int(m.group(1)), int(m.group(2))
+    return LATEST_PSS
+
+
+def version_text(v: tuple[int, int]) -> str:
+    return f"v{v[0]}.{v[1]}"
+
+
+def excluded_namespace(target: Target, params: Mapping[str, Any]) -> str | None:
+    ns = target.namespace
+    if target.match_type == kinds.NAMESPACE:
+        ns = target.resource.name if isinstance(target.resource.name, str) else ns
+    if ns and ns in set(params.get("excludedNamespaces") or ()):
+        return f"namespace {ns} is excluded by parameter excludedNamespaces"
+    return None
+
+
+def k8s_control(*, id: str, title: str, severity: Severity, section: str, rationale: str, remediation: str,
+                mappings: Mappings, types: str | tuple[str, ...], check: Callable[[Target, Mapping[str, Any]], Verdict],
+                policy_gap: str, parameters: tuple[Parameter, ...] = (), references: tuple[str, ...] = (),
+                namespaced: bool = True, pss_since: tuple[int, int] | None = None, pss_check: str | None = None,
+                windows_exempt_since: tuple[int, int] | None = None,
+                applies: Callable[[Target, Mapping[str, Any]], str | None] | None = None,
+                tags: tuple[str, ...] = ()) -> Control:
+    """Declare an in-cluster control (see the module docstring for what the wrapper adds)."""
+    params = tuple(parameters)
+    if namespaced:
+        params += (EXCLUDED_NAMESPACES,)
+    if pss_check is not None:
+        params += (PSS_VERSION,)
+
+    def not_applicable(target: Target, p: Mapping[str, Any]) -> str | None:
+        if "gap" in target.context:
+            return None  # the check says unknown
+        if namespaced:
+            why = excluded_namespace(target, p)
+            if why:
+                return why
+        if pss_check is not None:
+            v = pss_version(p, target.context.get("scope"))
+            if pss_since is not None and v < pss_since:
+                return (f"Pod Security Standards {version_text(v)} (parameter pssVersion) has no check "
+                        f"'{pss_check}': it was added in {version_text(pss_since)}")
+            if windows_exempt_since is not None and v >= windows_exempt_since and target.match_type == kinds.WORKLOAD:
+                from .podspec import pod_view
+                if pod_view(target).is_windows:
+                    return (f"Windows pod (spec.os.name = windows): exempt from '{pss_check}' since Pod Security "
+                            f"Standards {version_text(windows_exempt_since)}")
+        if applies is not None:
+            return applies(target, p)
+        return None
+
+    def wrapped(target: Target, p: Mapping[str, Any]) -> Verdict:
+        gap = target.context.get("gap")
+        if gap:
+            return unknown(f"{gap}; this control cannot be evaluated for them (never counted as passed)")
+        try:
+            return check(target, p)
+        except Exception as exc:  # a malformed object must not stop the scan
+            return Verdict(Truth.ERROR, [f"{id} could not evaluate {target.resource.type} "
+                                         f"{target.resource.display_name()}: {type(exc).__name__}: {exc}"], [])
+
+    wrapped.__name__ = getattr(check, "__name__", "check")
+    wrapped.__doc__ = check.__doc__
+    return Control(id=id, title=title, severity=severity, section=section, rationale=rationale,
+                   remediation=remediation, mappings=mappings, resource_type=types, references=references,
+                   parameters=params, check=wrapped, not_applicable=not_applicable, policy_gap=policy_gap,
+                   tags=tags + (("pss:" + pss_check,) if pss_check else ()))
+
+
+def gap_text(builtin: str | None = None) -> str:
+    base = ("In-cluster control over Kubernetes API objects, decided in Python: Azure Policy's resource "
+            "(ARM) modes cannot see these objects, so no definition is generated.")
+    if builtin:
+        return base + f" Azure Policy for Kubernetes (Microsoft.Kubernetes.Data mode) covers the concept with " \
+                      f"built-in {builtin}."
+    return base + " No Azure Policy for Kubernetes built-in covers it."

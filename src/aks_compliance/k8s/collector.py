@@ -1,0 +1,380 @@
+"""Reading a live cluster with the official ``kubernetes`` client, into a snapshot.
+
+Safely and at scale:
+
+* **Read-only, no secrets.** Only get/list on the kinds in :data:`kinds.COLLECTED` (what
+  ``deploy/scanner-rbac.yaml`` grants). Secrets are never requested, not even their metadata.
+* **Permissions first.** Before listing, a SelfSubjectAccessReview per kind says whether the
+  collector may list it; a kind it may not read (denied, or 403 when listed) becomes a *gap* in the
+  snapshot, and every control that needs it is unknown with that reason - never passed.
+* **Pagination.** Lists are chunked (``limit`` / ``continue``); an expired continue token (410 Gone)
+  restarts that kind's list from the beginning, a bounded number of times.
+* **Bounded retries.** 429 and 5xx answers, timeouts and connection errors are retried with
+  exponential backoff (honouring ``Retry-After``), a bounded number of times; then the kind is a gap.
+* **Timeouts** on every request (connect, read).
+* **Flat memory.** Each page is parsed as raw JSON (``_preload_content=False``: camelCase, as kubectl
+  shows it, and no client model objects), its items are written to a spool file at once, and the page
+  is dropped. The snapshot is assembled from the spools at the end.
+* **Evidence.** The snapshot records the server URL and version, the collection time, the identity
+  the collector authenticated as (SelfSubjectReview), each list's outcome and resourceVersion, and the
+  permission gaps. ``metadata.managedFields``, the ``last-applied-configuration`` annotation and node
+  image lists are dropped (bulk without evidential value; the last-applied copy duplicates the spec).
+
+One kind that fails costs nothing else: the other kinds are still collected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from .. import __version__
+from . import kinds as K
+from .snapshot import write_snapshot
+
+if TYPE_CHECKING:
+    from ..scan import ScanOptions
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+REDACTIONS = ["metadata.managedFields", f"metadata.annotations[{LAST_APPLIED}]", "Node status.images"]
+
+
+class CollectError(Exception):
+    """The cluster cannot be read at all (bad kubeconfig, unreachable API server)."""
+
+    def __init__(self, message: str, where: str = "kubernetes") -> None:
+        super().__init__(message)
+        self.where = where
+
+
+@dataclass
+class CollectOptions:
+    page_size: int = 500
+    timeout: tuple[float, float] = (5.0, 30.0)  # connect, read (seconds)
+    retries: int = 4  # further attempts after the first, for 429/5xx/timeouts/connection errors
+    backoff: float = 0.5  # first delay; doubled per retry
+    max_backoff: float = 8.0
+    restarts: int = 3  # restarts of one kind's list after 410 Gone
+    kinds: tuple[K.KindSpec, ...] = K.COLLECTED
+
+
+class _Gone(Exception):
+    pass
+
+
+class _Failed(Exception):
+    """A request that will not succeed (forbidden, not found, retries exhausted)."""
+
+    def __init__(self, reason: str, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+@dataclass
+class _Stats:
+    requests: int = 0
+    retries: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _status_message(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, (bytes, bytearray)):
+        body = body.decode("utf-8", "replace")
+    try:
+        msg = json.loads(body).get("message") if body else None
+    except (ValueError, AttributeError):
+        msg = None
+    reason = getattr(exc, "reason", None) or ""
+    return f"HTTP {exc.status} {reason}".strip() + (f": {msg}" if msg else "")
+
+
+def _retry_after(exc: Any) -> float | None:
+    headers = getattr(exc, "headers", None) or {}
+    try:
+        value = headers.get("Retry-After") or headers.get("retry-after")
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+class Collector:
+    def __init__(self, api_client: Any, options: CollectOptions | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        import kubernetes.client as kc  # the client is needed only here, for a live cluster
+        import urllib3
+
+        self.kc = kc
+        self.urllib3 = urllib3
+        self.api = api_client
+        self.opts = options or CollectOptions()
+        self.sleep = sleep
+        self.stats = _Stats()
+
+    # -- one request, with bounded retries ------------------------------------------------------------
+    def call(self, fn: Callable[[], Any], what: str) -> bytes:
+        attempt = 0
+        while True:
+            self.stats.requests += 1
+            delay_hint = None
+            try:
+                resp = fn()
+                try:
+                    return resp.data
+                finally:
+                    resp.release_conn()
+            except self.kc.ApiException as exc:
+                status = exc.status or 0
+                if status == 410:
+                    raise _Gone(_status_message(exc)) from None
+                if status == 429 or 500 <= status < 600:
+                    last = _status_message(exc)
+                    delay_hint = _retry_after(exc)
+                elif status == 0:  # the client's wrapper for TLS errors
+                    last = f"connection error: {exc.reason}"
+                else:
+                    raise _Failed(_status_message(exc), status) from None
+            except self.urllib3.exceptions.HTTPError as exc:
+                timed_out = isinstance(exc, self.urllib3.exceptions.TimeoutError) or "timed out" in str(exc).lower()
+                last = (f"no answer within the {self.opts.timeout[1]:g} s read timeout" if timed_out
+                        else f"connection error: {type(exc).__name__}")
+            if attempt >= self.opts.retries:
+                raise _Failed(f"{last} (gave up after {attempt + 1} attempts)")
+            delay = min(self.opts.max_backoff, self.opts.backoff * (2 ** attempt))
+            if delay_hint is not None:
+                delay = min(self.opts.max_backoff, max(delay, delay_hint))
+            self.stats.retries += 1
+            self.stats.notes.append(f"{what}: {last}; retry {attempt + 1} in {delay:g} s")
+            self.sleep(delay)
+            attempt += 1
+
+    def _json(self, fn: Callable[[], Any], what: str) -> dict[str, Any]:
+        data = self.call(fn, what)
+        try:
+            out = json.loads(data)
+        except ValueError:
+            raise _Failed(f"{what}: the answer is not JSON") from None
+        return out if isinstance(out, dict) else {}
+
+    # -- cluster facts ----------------------------------------------------------------------------------
+    def version(self) -> dict[str, Any]:
+        api = self.kc.VersionApi(self.api)
+        return self._json(lambda: api.get_code(_preload_content=False, _request_timeout=self.opts.timeout), "version")
+
+    def identity(self) -> tuple[dict[str, Any] | None, str | None]:
+        api = self.kc.AuthenticationV1Api(self.api)
+        try:
+            review = self._json(lambda: api.create_self_subject_review(
+                body=self.kc.V1SelfSubjectReview(), _preload_content=False, _request_timeout=self.opts.timeout),
+                "selfsubjectreview")
+        except _Failed as exc:
+            return None, f"SelfSubjectReview failed: {exc.reason}"
+        info = (review.get("status") or {}).get("userInfo") or {}
+        return {"username": info.get("username"), "groups": info.get("groups") or []}, None
+
+    def may_list(self, spec: K.KindSpec) -> tuple[bool | None, str]:
+        """(allowed, reason) from a SelfSubjectAccessReview; allowed None when the review itself failed."""
+        api = self.kc.AuthorizationV1Api(self.api)
+        body = self.kc.V1SelfSubjectAccessReview(spec=self.kc.V1SelfSubjectAccessReviewSpec(
+            resource_attributes=self.kc.V1ResourceAttributes(verb="list", group=spec.group, resource=spec.plural)))
+        try:
+            review = self._json(lambda: api.create_self_subject_access_review(
+                body=body, _preload_content=False, _request_timeout=self.opts.timeout), f"access review {spec.plural}")
+        except _Failed as exc:
+            return None, f"SelfSubjectAccessReview failed: {exc.reason}"
+        status = review.get("status") or {}
+        resource = f"{spec.plural}.{spec.group}" if spec.group else spec.plural
+        reason = status.get("reason") or ""
+        if status.get("allowed") is True:
+            return True, reason
+        return False, f"not permitted to list {resource} (SelfSubjectAccessReview: allowed=false" + (
+            f", {reason}" if reason else "") + ")"
+
+    # -- one kind -----------------------------------------------------------------------------------------
+    def list_kind(self, spec: K.KindSpec, spool: Any) -> dict[str, Any]:
+        api = getattr(self.kc, spec.api)(self.api)
+        method = getattr(api, spec.method)
+        restarts = 0
+        retries_before = self.stats.retries
+        while True:
+            spool.seek(0)
+            spool.truncate()
+            token: str | None = None
+            count = pages = 0
+            resource_version = None
+            try:
+                while True:
+                    tok = token
+                    page = self._json(lambda: method(limit=self.opts.page_size, _continue=tok, _preload_content=False,
+                                                     _request_timeout=self.opts.timeout), f"list {spec.plural}")
+                    pages += 1
+                    for item in page.get("items") or []:
+                        if isinstance(item, dict):
+                            spool.write(json.dumps(_normalise(item, spec), ensure_ascii=False, separators=(",", ":")))
+                            spool.write("\n")
+                            count += 1
+                    meta = page.get("metadata") or {}
+                    resource_version = resource_version or meta.get("resourceVersion")
+                    token = meta.get("continue") or None
+                    del page
+                    if not token:
+                        break
+            except _Gone as exc:
+                restarts += 1
+                self.stats.notes.append(f"list {spec.plural}: continue token expired ({exc}); restarting the list")
+                if restarts > self.opts.restarts:
+                    return {"status": "failed", "reason": f"continue token expired {restarts} times (410 Gone); "
+                                                          f"gave up", "restarts": restarts}
+                continue
+            return {"status": "complete", "count": count, "pages": pages, "resourceVersion": resource_version,
+                    "restarts": restarts, "retries": self.stats.retries - retries_before,
+                    "apiVersion": spec.api_version, "resource": spec.plural}
+
+    # -- everything ---------------------------------------------------------------------------------------
+    def collect(self, out: Path, scope: str, info: dict[str, Any]) -> dict[str, Any]:
+        started = dt.datetime.now(dt.timezone.utc)
+        try:
+            version = self.version()
+        except (_Failed, _Gone) as exc:
+            raise CollectError(f"cannot read the API server's version at {info.get('server')}: {exc}",
+                               info.get("context") or "kubernetes") from None
+        identity, identity_error = self.identity()
+        lists: dict[str, Any] = {}
+        gaps: list[dict[str, Any]] = []
+        spools: list[tuple[K.KindSpec, Any]] = []
+        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            for spec in self.opts.kinds:
+                allowed, why = self.may_list(spec)
+                if allowed is False:
+                    gaps.append({"kind": spec.kind, "resource": spec.plural, "reason": why})
+                    lists[spec.kind] = {"status": "forbidden", "reason": why, "resource": spec.plural}
+                    continue
+                spool = tempfile.TemporaryFile("w+", encoding="utf-8", dir=out.parent, prefix=".k8s-spool-")
+                try:
+                    result = self.list_kind(spec, spool)
+                except _Failed as exc:
+                    spool.close()
+                    status = "forbidden" if exc.status == 403 else "not-served" if exc.status == 404 else "failed"
+                    reason = exc.reason + (f" ({why})" if allowed is None and why else "")
+                    gaps.append({"kind": spec.kind, "resource": spec.plural, "reason": reason})
+                    lists[spec.kind] = {"status": status, "reason": reason, "resource": spec.plural}
+                    continue
+                if result["status"] != "complete":
+                    spool.close()
+                    gaps.append({"kind": spec.kind, "resource": spec.plural, "reason": result["reason"]})
+                    lists[spec.kind] = dict(result, resource=spec.plural)
+                    continue
+                if allowed is None:
+                    result["access_review"] = why
+                lists[spec.kind] = result
+                spools.append((spec, spool))
+            finished = dt.datetime.now(dt.timezone.utc)
+            meta = {
+                "scope": scope,
+                "cluster": {"server": info.get("server"), "version": version},
+                "collected": {"started": started.isoformat(timespec="seconds"),
+                              "finished": finished.isoformat(timespec="seconds")},
+                "collector": {"tool": "aks-compliance", "version": __version__, "context": info.get("context"),
+                              "kubeconfig_user": info.get("user"), "identity": identity,
+                              "identity_error": identity_error,
+                              "options": {"page_size": self.opts.page_size, "timeout": list(self.opts.timeout),
+                                          "retries": self.opts.retries, "restarts": self.opts.restarts}},
+                "lists": lists, "gaps": gaps, "redactions": REDACTIONS,
+                "requests": self.stats.requests, "retries": self.stats.retries, "notes": self.stats.notes[-50:],
+            }
+            tmp = out.with_name(".partial-" + out.name)  # same suffix: same compression
+            write_snapshot(tmp, meta, _spooled(spools))
+            os.replace(tmp, out)
+            return meta
+        finally:
+            for _, spool in spools:
+                spool.close()
+
+
+def _spooled(spools: list[tuple[K.KindSpec, Any]]) -> Iterator[str]:
+    for _, spool in spools:
+        spool.seek(0)
+        for line in spool:
+            line = line.rstrip("\n")
+            if line:
+                yield line
+
+
+def _normalise(item: dict[str, Any], spec: K.KindSpec) -> dict[str, Any]:
+    """List items lack kind/apiVersion; bulky fields without evidential value are dropped."""
+    out = {"apiVersion": item.get("apiVersion") or spec.api_version, "kind": item.get("kind") or spec.kind}
+    out.update((k, v) for k, v in item.items() if k not in ("apiVersion", "kind"))
+    meta = out.get("metadata")
+    if isinstance(meta, dict):
+        meta.pop("managedFields", None)
+        ann = meta.get("annotations")
+        if isinstance(ann, dict):
+            ann.pop(LAST_APPLIED, None)
+    if spec.kind == "Node" and isinstance(out.get("status"), dict):
+        out["status"].pop("images", None)
+    return out
+
+
+def make_api_client(kubeconfig: str | None = None, context: str | None = None,
+                    in_cluster: bool = False) -> tuple[Any, dict[str, Any]]:
+    """An ApiClient for the chosen kubeconfig/context (or the pod's service account) and what it is."""
+    from kubernetes import client, config
+    from kubernetes.config.config_exception import ConfigException
+
+    cfg = client.Configuration()
+    where = "in-cluster" if in_cluster else (context or kubeconfig or "kubeconfig")
+    try:
+        if in_cluster:
+            config.load_incluster_config(client_configuration=cfg)
+            info = {"context": "in-cluster", "user": "(pod service account)"}
+        else:
+            contexts, current = config.list_kube_config_contexts(config_file=kubeconfig)
+            chosen = next((c for c in contexts if c.get("name") == context), None) if context else current
+            if context and chosen is None:
+                raise CollectError(f"context {context!r} is not in the kubeconfig "
+                                   f"({', '.join(c.get('name', '?') for c in contexts)})", where)
+            config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=cfg,
+                                    persist_config=False)
+            info = {"context": (chosen or {}).get("name"), "user": ((chosen or {}).get("context") or {}).get("user")}
+    except (ConfigException, OSError, TypeError, ValueError) as exc:
+        raise CollectError(f"cannot load the Kubernetes configuration: {exc}", where) from None
+    cfg.retries = False  # retries are ours: bounded, with backoff, per status
+    info["server"] = cfg.host
+    return client.ApiClient(cfg), info
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "cluster"
+
+
+def collect_snapshot(out: str | Path, *, kubeconfig: str | None = None, context: str | None = None,
+                     in_cluster: bool = False, options: CollectOptions | None = None,
+                     sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+    api, info = make_api_client(kubeconfig, context, in_cluster)
+    try:
+        scope = info.get("context") or _safe(str(info.get("server")))
+        return Collector(api, options, sleep).collect(Path(out), scope, info)
+    finally:
+        api.close()
+
+
+def default_snapshot_path(directory: str | Path, context: str | None, started: dt.datetime) -> Path:
+    return Path(directory) / f"k8s-snapshot-{_safe(context or 'cluster')}-{started.strftime('%Y%m%dT%H%M%SZ')}.json.gz"
+
+
+def snapshot_for_options(options: "ScanOptions", started: dt.datetime) -> Path:
+    """Collect the live cluster the options name into ``options.k8s_snapshot_dir``; the snapshot's path."""
+    name = "in-cluster" if options.kube_in_cluster else options.kube_context
+    out = default_snapshot_path(options.k8s_snapshot_dir or "reports", name, started)
+    collect_snapshot(out, kubeconfig=options.kubeconfig, context=options.kube_context,
+                     in_cluster=options.kube_in_cluster)
+    return out.resolve()

@@ -1,0 +1,183 @@
+"""RBAC: from a binding to the rules it grants and the subjects it grants them to.
+
+Rule matching follows Kubernetes' RBAC authorizer (``rbac/v1/evaluation_helpers.go``): a verb
+matches ``*`` or itself; an API group ``*`` or itself; a resource ``*``, itself (``pods/exec`` for a
+subresource) or ``*/<subresource>``. Rules restricted by ``resourceNames`` are the least-privilege form
+and are not counted as broad grants. ClusterRoles with an ``aggregationRule`` get the rules of every
+ClusterRole their selectors match (in manifests the aggregated rules are not filled in yet).
+
+When a binding's role is not in the scope, a snapshot that listed roles completely says it does not
+exist (the binding grants nothing); manifests say it is unknown, except for the Kubernetes default
+ClusterRoles known here (cluster-admin, admin, edit, view), whose relevant rules are built in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from .podspec import as_dict, as_list
+from .scope import K8sObject, K8sScope, labels_of, meta
+from .selectors import selector_matches
+
+ALL_VERBS = frozenset({"get", "list", "watch", "create", "update", "patch", "delete"})
+
+_EDIT_WRITE = ["create", "delete", "deletecollection", "patch", "update"]
+_READ = ["get", "list", "watch"]
+BUILTIN_CLUSTER_ROLES: dict[str, list[dict[str, Any]]] = {
+    "cluster-admin": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+                      {"nonResourceURLs": ["*"], "verbs": ["*"]}],
+    "view": [{"apiGroups": [""], "resources": ["configmaps", "endpoints", "persistentvolumeclaims", "pods",
+                                                "replicationcontrollers", "services", "serviceaccounts",
+                                                "namespaces", "events", "limitranges", "resourcequotas", "pods/log",
+                                                "pods/status"], "verbs": _READ},
+             {"apiGroups": ["apps", "batch", "autoscaling", "policy", "networking.k8s.io"], "resources": ["*"],
+              "verbs": _READ}],
+}
+BUILTIN_CLUSTER_ROLES["edit"] = BUILTIN_CLUSTER_ROLES["view"] + [
+    {"apiGroups": [""], "resources": ["pods", "pods/attach", "pods/exec", "pods/portforward", "pods/proxy"],
+     "verbs": _EDIT_WRITE},
+    {"apiGroups": [""], "resources": ["configmaps", "events", "persistentvolumeclaims", "replicationcontrollers",
+                                      "replicationcontrollers/scale", "secrets", "serviceaccounts", "services",
+                                      "services/proxy"], "verbs": _EDIT_WRITE},
+    {"apiGroups": [""], "resources": ["secrets", "pods/attach", "pods/exec", "pods/portforward", "pods/proxy",
+                                      "services/proxy"], "verbs": _READ},
+    {"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]},
+    {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["impersonate"]},
+    {"apiGroups": ["apps", "batch", "autoscaling", "policy", "networking.k8s.io"],
+     "resources": ["daemonsets", "deployments", "deployments/rollback", "deployments/scale", "replicasets",
+                   "replicasets/scale", "statefulsets", "statefulsets/scale", "cronjobs", "jobs",
+                   "horizontalpodautoscalers", "poddisruptionbudgets", "ingresses", "networkpolicies"],
+     "verbs": _EDIT_WRITE},
+]
+BUILTIN_CLUSTER_ROLES["admin"] = BUILTIN_CLUSTER_ROLES["edit"] + [
+    {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles", "rolebindings"],
+     "verbs": _EDIT_WRITE + _READ},
+    {"apiGroups": ["authorization.k8s.io"], "resources": ["localsubjectaccessreviews"], "verbs": ["create"]},
+]
+
+
+@dataclass
+class Grant:
+    """What a binding's role grants: rules with where they came from."""
+
+    rules: list[tuple[str, dict[str, Any], K8sObject | None]]  # (evidence path, rule, role it is in)
+    role_label: str  # e.g. ClusterRole/edit
+    role: K8sObject | None  # None for a built-in known here
+    note: str = ""
+
+
+def _strs(v: Any) -> list[str]:
+    return [str(x) for x in as_list(v)]
+
+
+def verb_matches(rule: dict[str, Any], verb: str) -> bool:
+    verbs = _strs(rule.get("verbs"))
+    return "*" in verbs or verb in verbs
+
+
+def group_matches(rule: dict[str, Any], group: str) -> bool:
+    groups = _strs(rule.get("apiGroups"))
+    return "*" in groups or group in groups
+
+
+def resource_matches(rule: dict[str, Any], resource: str) -> bool:
+    sub = resource.split("/", 1)[1] if "/" in resource else ""
+    for r in _strs(rule.get("resources")):
+        if r == "*" or r == resource:
+            return True
+        if sub and r == f"*/{sub}":
+            return True
+    return False
+
+
+def rule_grants(rule: dict[str, Any], verbs: Iterable[str], resources: Iterable[str], groups: Iterable[str]) -> bool:
+    """Whether ``rule`` grants any of ``verbs`` on any of ``resources`` in any of ``groups`` (not by name)."""
+    if not isinstance(rule, dict) or rule.get("resourceNames") or "nonResourceURLs" in rule and not rule.get("resources"):
+        return False
+    return any(group_matches(rule, g) for g in groups) and any(resource_matches(rule, r) for r in resources) \
+        and any(verb_matches(rule, v) for v in verbs)
+
+
+def is_cluster_admin_equivalent(rule: dict[str, Any]) -> bool:
+    if not isinstance(rule, dict) or rule.get("resourceNames"):
+        return False
+    verbs = set(_strs(rule.get("verbs")))
+    return "*" in _strs(rule.get("apiGroups")) and "*" in _strs(rule.get("resources")) and \
+        ("*" in verbs or ALL_VERBS <= verbs)
+
+
+def _aggregated(scope: K8sScope, role: K8sObject) -> list[tuple[str, dict[str, Any], K8sObject | None]]:
+    agg = as_dict(role.body.get("aggregationRule"))
+    out: list[tuple[str, dict[str, Any], K8sObject | None]] = []
+    selectors = [s for s in as_list(agg.get("clusterRoleSelectors")) if isinstance(s, dict)]
+    if not selectors:
+        return out
+    for other in scope.of("ClusterRole"):
+        if other is role:
+            continue
+        labels = labels_of(meta(other.body))
+        if any(selector_matches(s, labels) for s in selectors):
+            for i, r in enumerate(as_list(other.body.get("rules"))):
+                if isinstance(r, dict):
+                    out.append((f"ClusterRole/{other.name}.rules[{i}]", r, other))
+    return out
+
+
+def role_rules(scope: K8sScope, role: K8sObject, label: str) -> list[tuple[str, dict[str, Any], K8sObject | None]]:
+    rules: list[tuple[str, dict[str, Any], K8sObject | None]] = [
+        (f"{label}.rules[{i}]", r, role) for i, r in enumerate(as_list(role.body.get("rules"))) if isinstance(r, dict)]
+    if role.kind == "ClusterRole":
+        rules += _aggregated(scope, role)
+    return rules
+
+
+def resolve_grant(scope: K8sScope, binding: K8sObject) -> Grant | str:
+    """The rules a binding grants, or why they are unknown."""
+    ref = as_dict(binding.body.get("roleRef"))
+    kind, name = ref.get("kind"), ref.get("name")
+    if kind not in ("Role", "ClusterRole") or not isinstance(name, str):
+        return f"roleRef of {binding.kind} {binding.name} names no Role or ClusterRole"
+    if binding.kind == "ClusterRoleBinding" and kind == "Role":
+        return f"ClusterRoleBinding {binding.name} refers to a Role, which Kubernetes rejects"
+    ns = binding.namespace if kind == "Role" else None
+    role = scope.get(kind, ns, name)
+    label = f"{kind}/{name}"
+    if role is not None:
+        return Grant(role_rules(scope, role, label), label, role)
+    if kind == "ClusterRole" and name in BUILTIN_CLUSTER_ROLES and not scope.is_snapshot:
+        return Grant([(f"{label} (built-in).rules[{i}]", r, None) for i, r in enumerate(BUILTIN_CLUSTER_ROLES[name])],
+                     label, None, note=f"the Kubernetes default ClusterRole {name} (not among the manifests)")
+    absent, why = scope.absent_reason(kind, ns, name)
+    if absent:
+        return Grant([], label, None, note=why)
+    return why
+
+
+@dataclass
+class Subject:
+    kind: str
+    name: str
+    namespace: str | None
+    path: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.kind} {self.namespace + '/' if self.namespace else ''}{self.name}"
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}/{self.namespace + '/' if self.namespace else ''}{self.name}"
+
+
+def subjects(binding: K8sObject) -> list[Subject]:
+    out = []
+    for i, s in enumerate(as_list(binding.body.get("subjects"))):
+        if not isinstance(s, dict):
+            continue
+        kind = str(s.get("kind", ""))
+        ns = s.get("namespace") if kind == "ServiceAccount" else None
+        if kind == "ServiceAccount" and not ns:
+            ns = binding.namespace
+        out.append(Subject(kind, str(s.get("name", "")), ns, f"subjects[{i}]"))
+    return out

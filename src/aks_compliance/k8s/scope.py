@@ -1,0 +1,114 @@
+"""One cluster scope: the objects of one ``--k8s`` argument, indexed for the joins controls make.
+
+Two kinds of scope differ in what a missing object means:
+
+* ``snapshot`` - every kind the collector listed completely is the whole truth: an object that is
+  not there does not exist. A kind it could not read (forbidden, failed) is a *gap*: anything that
+  depends on it is unknown, with the reason.
+* ``manifests`` - the files are part of what will be applied: an object that is not among them may
+  well exist in the cluster, so joins to it are unknown (except Kubernetes built-ins known here).
+
+Objects without ``metadata.namespace`` in manifests are placed in ``default`` (what ``kubectl
+apply`` does without ``-n``), remembered as *assumed* so controls about the namespace itself can say
+the namespace is decided at apply time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..resources import Resource
+from . import kinds
+
+
+def meta(body: dict[str, Any]) -> dict[str, Any]:
+    m = body.get("metadata")
+    return m if isinstance(m, dict) else {}
+
+
+def labels_of(m: dict[str, Any]) -> dict[str, str]:
+    lab = m.get("labels")
+    return {str(k): str(v) for k, v in lab.items()} if isinstance(lab, dict) else {}
+
+
+def annotations_of(m: dict[str, Any]) -> dict[str, Any]:
+    ann = m.get("annotations")
+    return ann if isinstance(ann, dict) else {}
+
+
+@dataclass
+class K8sObject:
+    """Scope bookkeeping beside a Resource: kind, namespace (effective) and name."""
+
+    kind: str
+    namespace: str | None
+    name: str
+    resource: Resource
+    namespace_assumed: bool = False
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return self.resource.body
+
+
+@dataclass
+class K8sScope:
+    name: str
+    kind: str  # "snapshot" | "manifests"
+    path: str
+    objects: list[K8sObject] = field(default_factory=list)
+    gaps: dict[str, str] = field(default_factory=dict)  # kind -> why it could not be read
+    listed: set[str] = field(default_factory=set)  # kinds read completely (snapshots)
+    server_version: tuple[int, int] | None = None
+    meta: dict[str, Any] = field(default_factory=dict)  # snapshot meta (evidence)
+
+    def __post_init__(self) -> None:
+        self._by_kind: dict[str, list[K8sObject]] = {}
+        self._index: dict[tuple[str, str | None, str], K8sObject] = {}
+        self._by_resource: dict[int, K8sObject] = {}
+
+    def add(self, obj: K8sObject) -> None:
+        self.objects.append(obj)
+        self._by_kind.setdefault(obj.kind, []).append(obj)
+        self._index.setdefault((obj.kind, obj.namespace, obj.name), obj)
+        self._by_resource[id(obj.resource)] = obj
+
+    def of(self, kind: str, namespace: str | None = None) -> list[K8sObject]:
+        objs = self._by_kind.get(kind, [])
+        return objs if namespace is None else [o for o in objs if o.namespace == namespace]
+
+    def get(self, kind: str, namespace: str | None, name: str) -> K8sObject | None:
+        return self._index.get((kind, namespace if kind not in kinds.CLUSTER_SCOPED else None, name))
+
+    def object_of(self, resource: Resource) -> K8sObject | None:
+        return self._by_resource.get(id(resource))
+
+    @property
+    def is_snapshot(self) -> bool:
+        return self.kind == "snapshot"
+
+    def gap(self, kind: str) -> str | None:
+        """Why objects of ``kind`` are not known in this scope (None: they are)."""
+        if not self.is_snapshot:
+            return None
+        if kind in self.gaps:
+            return self.gaps[kind]
+        if kind not in self.listed:
+            return f"the snapshot {self.path} does not contain {kind} objects (not collected)"
+        return None
+
+    def absent_reason(self, kind: str, namespace: str | None, name: str) -> tuple[bool, str]:
+        """For an object that is not in the scope: (known not to exist, explanation)."""
+        where = f"{kind} {namespace + '/' if namespace and kind not in kinds.CLUSTER_SCOPED else ''}{name}"
+        gap = self.gap(kind)
+        if gap:
+            return False, f"{where} cannot be looked up: {gap}"
+        if self.is_snapshot:
+            return True, f"{where} does not exist in the cluster snapshot"
+        return False, f"{where} is not among the scanned manifests (it may exist in the cluster)"
+
+    def namespaces(self) -> list[str]:
+        names = {o.name for o in self.of("Namespace")}
+        names |= {o.namespace for o in self.objects if o.namespace}
+        return sorted(names)

@@ -1,0 +1,168 @@
+"""Snapshots: what the collector read from a live cluster, kept as evidence (gzip JSON).
+
+Layout (the decompressed text)::
+
+    {"schema": "aks-compliance/k8s-snapshot/v1", "meta": {...},          <- line 1
+    "items": [                                                            <- line 2
+    {...first object...},                                                 <- line 3
+    ...
+    {...last object...}
+    ]}
+
+``meta`` holds the cluster's server URL and version, the collection time, the collector's identity,
+each list's outcome (complete, forbidden, failed; resourceVersion, pages, retries) and the permission
+gaps. One object per line makes ``file:line`` evidence meaningful (line numbers of the decompressed
+text) and lets the reader stream the items. A snapshot that was reformatted (pretty-printed) still
+reads, through a plain JSON parse; uncompressed snapshots (``.json``) read the same way.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from ..errors import InputError
+from ..jsonc import LineIndex
+from ..resources import Source
+from .manifests import LineDocument
+
+SCHEMA = "aks-compliance/k8s-snapshot/v1"
+_ITEMS_LINE = '"items":['
+FIRST_ITEM_LINE = 3
+
+
+class SnapshotLines:
+    """Line lookup for the streaming layout: ``/items/<i>/...`` is on line 3 + i, the rest on line 1."""
+
+    __slots__ = ()
+
+    def nearest_line(self, ptr: str) -> tuple[int, str]:
+        parts = ptr.split("/")
+        if len(parts) >= 3 and parts[1] == "items" and parts[2].isdigit():
+            return FIRST_ITEM_LINE + int(parts[2]), "/items/" + parts[2]
+        return 1, ""
+
+
+def write_snapshot(path: str | Path, meta: dict[str, Any], items: Iterable[dict[str, Any] | str]) -> int:
+    """Write a snapshot; ``items`` may be a generator (nothing is held in memory) of objects or of their
+    compact JSON text (one line each). Returns the count."""
+    n = 0
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    opener = gzip.open if p.suffix == ".gz" else open
+    with opener(p, "wt", encoding="utf-8") as fh:  # type: ignore[operator]
+        fh.write(json.dumps({"schema": SCHEMA, "meta": meta}, ensure_ascii=False, separators=(",", ":"))[:-1])
+        fh.write(",\n" + _ITEMS_LINE + "\n")
+        for item in items:
+            if n:
+                fh.write(",\n")
+            fh.write(item if isinstance(item, str) else json.dumps(item, ensure_ascii=False, separators=(",", ":")))
+            n += 1
+        fh.write("\n]}\n")
+    return n
+
+
+def is_snapshot_file(path: Path) -> bool:
+    """A gzip file, or a JSON file whose first bytes name the snapshot schema."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(256)
+    except OSError:
+        return False
+    if head[:2] == b"\x1f\x8b":
+        return True
+    return SCHEMA.encode() in head
+
+
+@dataclass
+class Snapshot:
+    path: str
+    meta: dict[str, Any]
+    objects: list[tuple[dict[str, Any], Source]] = field(default_factory=list)
+    sha256: str = ""
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    if magic == b"\x1f\x8b":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
+    return open(path, "r", encoding="utf-8-sig")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _stream(path: Path, file: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """Items of a snapshot in the streaming layout, or None when the file has another layout."""
+    with _open_text(path) as fh:
+        first = fh.readline()
+        second = fh.readline()
+        if not first.startswith("{") or second.strip() != _ITEMS_LINE:
+            return None
+        try:
+            head = json.loads(first.rstrip().rstrip(",") + "}")
+        except json.JSONDecodeError:
+            return None
+        items: list[dict[str, Any]] = []
+        line_no = FIRST_ITEM_LINE - 1
+        for line in fh:
+            line_no += 1
+            text = line.rstrip("\n")
+            if text in ("]}", ""):
+                continue
+            if text.endswith(","):
+                text = text[:-1]
+            try:
+                items.append(json.loads(text))
+            except json.JSONDecodeError as exc:
+                raise InputError(f"snapshot item is not valid JSON: {exc.msg}", file=file, line=line_no,
+                                 column=exc.colno) from None
+        return head, items
+
+
+def read_snapshot(path: str | Path) -> Snapshot:
+    p = Path(path)
+    file = str(p)
+    try:
+        streamed = _stream(p, file)
+        if streamed is not None:
+            head, items = streamed
+            doc = LineDocument(file, SnapshotLines())
+        else:
+            with _open_text(p) as fh:
+                text = fh.read()
+            try:
+                head = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"snapshot is not valid JSON: {exc.msg}", file=file, line=exc.lineno,
+                                 column=exc.colno) from None
+            items = head.get("items") if isinstance(head, dict) else None
+            doc = LineDocument(file, LineIndex(text))
+    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read snapshot: {exc}", file=file) from None
+    if not isinstance(head, dict) or head.get("schema") != SCHEMA:
+        raise InputError(f"not an aks-compliance snapshot (expected schema {SCHEMA!r})", file=file, line=1)
+    meta = head.get("meta")
+    if not isinstance(meta, dict) or not isinstance(items, list):
+        raise InputError("snapshot has no 'meta' object or no 'items' list", file=file, line=1)
+    snap = Snapshot(path=file, meta=meta, sha256=_sha256(p))
+    for i, item in enumerate(items):
+        if isinstance(item, dict):
+            snap.objects.append((item, Source(file, f"/items/{i}", doc)))
+    return snap
+
+
+def iter_items(path: str | Path) -> Iterator[dict[str, Any]]:
+    """The items alone (for tools and tests)."""
+    yield from (obj for obj, _ in read_snapshot(path).objects)

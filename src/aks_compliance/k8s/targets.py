@@ -1,0 +1,176 @@
+"""Scopes from inputs, and targets from scopes.
+
+Every object becomes a :class:`Resource` (type = kind, full name ``namespace/name``, id
+``k8s://<scope>/<namespace>/<kind>/<name>``, source = file + pointer + line). Objects some control
+selects on also become a :class:`Target` whose ``match_type`` is what controls select (``k8s/workload``
+for Pods and every workload controller, ``k8s/Namespace``, ``k8s/RoleBinding`` ...), with
+``cluster`` = the scope's name and ``context = {"scope": scope, "object": obj}``. Besides objects:
+
+* one ``k8s/cluster`` target per scope, for cluster-wide controls (policy engine present);
+* for manifests, a ``k8s/Namespace`` target for each namespace objects use but no Namespace object
+  declares (``context["implied"]``), so per-namespace controls still run in CI;
+* for each kind a snapshot could not read, one placeholder target per target type of that kind
+  (``context["gap"]``), so the controls that would have checked those objects say *unknown* with the
+  reason instead of passing by silence.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from ..arm.template import Diagnostic
+from ..errors import InputError
+from ..resources import Resource, Source
+from ..targets import Target
+from . import kinds
+from .manifests import LineDocument, read_manifests
+from .scope import K8sObject, K8sScope, meta
+from .snapshot import SnapshotLines, is_snapshot_file, read_snapshot
+
+_VERSION = re.compile(r"v?(\d+)\.(\d+)")
+
+
+def scope_name_for(path: Path) -> str:
+    name = path.name
+    for suffix in (".json.gz", ".yaml.gz", ".gz", ".yaml", ".yml", ".json"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)] or name
+    return name
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    out, n = name, 1
+    while out in taken:
+        n += 1
+        out = f"{name}-{n}"
+    taken.add(out)
+    return out
+
+
+def parse_version(value: Any) -> tuple[int, int] | None:
+    if isinstance(value, dict):
+        major, minor = str(value.get("major", "")), re.sub(r"\D.*$", "", str(value.get("minor", "")))
+        if major.isdigit() and minor.isdigit():
+            return int(major), int(minor)
+        value = value.get("gitVersion")
+    if isinstance(value, str):
+        m = _VERSION.match(value.strip())
+        if m:
+            return int(m.group(1)), int(m.group(2))
+    return None
+
+
+def _add_objects(scope: K8sScope, objects: list[tuple[dict[str, Any], Source]]) -> None:
+    for body, source in objects:
+        kind = body.get("kind")
+        if not isinstance(kind, str):
+            continue
+        m = meta(body)
+        name = m.get("name") if isinstance(m.get("name"), str) and m.get("name") else f"{m.get('generateName', '')}*"
+        assumed = False
+        if kind in kinds.CLUSTER_SCOPED:
+            ns = None
+        else:
+            ns = m.get("namespace") if isinstance(m.get("namespace"), str) and m.get("namespace") else None
+            if ns is None:
+                ns, assumed = "default", not scope.is_snapshot
+        full = f"{ns}/{name}" if ns else name
+        rid = f"k8s://{scope.name}/{ns}/{kind}/{name}" if ns else f"k8s://{scope.name}/{kind}/{name}"
+        res = Resource(type=kind, full_name=full, id=rid, source=source, body=body)
+        scope.add(K8sObject(kind, ns, name, res, assumed))
+
+
+def load_scope(arg: str, taken: set[str]) -> tuple[K8sScope | None, list[Diagnostic], list[dict[str, Any]]]:
+    """The scope of one ``--k8s`` argument, its diagnostics and its input records."""
+    path = Path(arg)
+    if not path.exists():
+        return None, [Diagnostic("error", "does not exist", arg)], []
+    if path.is_file() and is_snapshot_file(path):
+        try:
+            snap = read_snapshot(path)
+        except InputError as exc:
+            return None, [Diagnostic("error", exc.message, exc.file or arg, exc.pointer or "", exc.line)], \
+                [{"path": arg, "sha256": "", "kind": "k8s-snapshot"}]
+        m = snap.meta
+        name = _unique(str(m.get("scope") or scope_name_for(path)), taken)
+        cluster = m.get("cluster") if isinstance(m.get("cluster"), dict) else {}
+        scope = K8sScope(name=name, kind="snapshot", path=arg, server_version=parse_version(cluster.get("version")),
+                         meta=m)
+        for gap in m.get("gaps") or []:
+            if isinstance(gap, dict) and isinstance(gap.get("kind"), str):
+                scope.gaps[gap["kind"]] = str(gap.get("reason") or "could not be read")
+        for kind, info in (m.get("lists") or {}).items():
+            if isinstance(info, dict) and info.get("status") == "complete":
+                scope.listed.add(kind)
+        _add_objects(scope, snap.objects)
+        diags = [Diagnostic("warning", f"{kind} could not be read from the cluster: {reason}; controls that need "
+                            f"it are unknown", arg, "/meta/gaps", 1) for kind, reason in sorted(scope.gaps.items())]
+        record = {"path": arg, "sha256": snap.sha256, "kind": "k8s-snapshot", "scope": name,
+                  "server": cluster.get("server"), "server_version": (cluster.get("version") or {}).get("gitVersion")
+                  if isinstance(cluster.get("version"), dict) else cluster.get("version"),
+                  "collected": (m.get("collected") or {}).get("finished") if isinstance(m.get("collected"), dict) else None,
+                  "identity": (m.get("collector") or {}).get("identity") if isinstance(m.get("collector"), dict) else None,
+                  "objects": len(snap.objects),
+                  "gaps": [{"kind": k, "reason": r} for k, r in sorted(scope.gaps.items())]}
+        return scope, diags, [record]
+    read = read_manifests(path)
+    scope = K8sScope(name=_unique(scope_name_for(path), taken), kind="manifests", path=arg)
+    _add_objects(scope, read.objects)
+    return scope, read.diagnostics, read.inputs
+
+
+def _label(scope: K8sScope, obj: K8sObject) -> str:
+    return f"{scope.name}/{obj.namespace}/{obj.kind}/{obj.name}" if obj.namespace else \
+        f"{scope.name}/{obj.kind}/{obj.name}"
+
+
+def build_targets(scope: K8sScope) -> list[Target]:
+    targets: list[Target] = []
+    labels: dict[str, int] = {}
+
+    def unique_label(label: str) -> str:
+        n = labels.get(label, 0) + 1
+        labels[label] = n
+        return label if n == 1 else f"{label}#{n}"
+
+    declared_ns = {o.name for o in scope.of("Namespace")}
+    implied: dict[str, K8sObject] = {}
+    for obj in scope.objects:
+        if obj.namespace and obj.namespace not in declared_ns and obj.namespace not in implied:
+            implied[obj.namespace] = obj
+        mt = kinds.match_type(obj.kind, obj.name)
+        if mt is None:
+            continue
+        targets.append(Target(resource=obj.resource, label=unique_label(_label(scope, obj)), match_type=mt,
+                              cluster=scope.name, namespace=obj.namespace,
+                              context={"scope": scope, "object": obj}))
+    if not scope.is_snapshot or scope.gap("Namespace"):
+        for ns, first in implied.items():
+            body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
+            res = Resource(type="Namespace", full_name=ns, id=f"k8s://{scope.name}/Namespace/{ns}",
+                           source=first.resource.source, body=body)
+            res.notes.append(f"implied by {first.kind} {first.resource.full_name}: no Namespace object among the inputs")
+            obj = K8sObject("Namespace", None, ns, res)
+            targets.append(Target(resource=res, label=unique_label(f"{scope.name}/Namespace/{ns}"),
+                                  match_type=kinds.NAMESPACE, cluster=scope.name, namespace=ns,
+                                  context={"scope": scope, "object": obj, "implied": True}))
+    head = LineDocument(scope.path, SnapshotLines()) if scope.is_snapshot else None
+    cluster = Resource(type="KubernetesCluster", full_name=scope.name, id=f"k8s://{scope.name}",
+                       source=Source(scope.path, "/meta" if head else "", head),
+                       body={"kind": "KubernetesCluster", "metadata": {"name": scope.name}})
+    targets.append(Target(resource=cluster, label=unique_label(f"{scope.name}/cluster"), match_type=kinds.CLUSTER,
+                          cluster=scope.name, context={"scope": scope}))
+    for kind, reason in sorted(scope.gaps.items()):
+        spec = kinds.BY_KIND.get(kind)
+        plural = spec.plural if spec else kind.lower()
+        for mt in kinds.match_types_of_kind(kind):
+            res = Resource(type=kind, full_name=f"({plural}: not readable)", id=None,
+                           source=Source(scope.path, "/meta", head), body={})
+            suffix = "" if mt != kinds.DEFAULT_SERVICE_ACCOUNT else ":default"
+            targets.append(Target(resource=res, label=unique_label(f"{scope.name}/{plural}{suffix}(unreadable)"),
+                                  match_type=mt, cluster=scope.name,
+                                  context={"scope": scope, "gap": f"{plural} could not be read: {reason}",
+                                           "gap_kind": kind}))
+    return targets

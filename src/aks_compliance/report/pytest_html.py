@@ -1,0 +1,113 @@
+"""pytest-html integration: registered by the plugin only when pytest-html is active.
+
+Columns for control id, CIS ids, severity, target and one short evidence line (cells are HTML
+strings in pytest-html 4: every value is escaped here); a title; environment metadata from
+pytest-metadata with credentials redacted; no captured logs for passed rows (lean rows).
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+import pytest
+
+from .metadata import REDACTED, SECRETISH, redact_mapping, strip_userinfo
+
+TITLE = "AKS compliance: pytest report"
+COLUMNS = (("control", "Control", True), ("cis", "CIS AKS", False), ("severity", "Severity", True),
+           ("target", "Target", True), ("evidence", "Evidence", False))
+MAX_EVIDENCE = 140
+
+
+def evidence_line(result: Any) -> str:
+    """One short line: the reason for non-passing results, else the first evidence item."""
+    o = result.outcome.value
+    if o in ("unknown", "error", "waived", "not_applicable", "manual") and result.reason:
+        text = result.reason
+    elif result.evidence:
+        e = result.evidence[0]
+        text = f"{e.path}: expected {e.expected}, actual {e.actual}" + (f" [{e.location()}]" if e.file else "")
+        if len(result.evidence) > 1:
+            text += f" (+{len(result.evidence) - 1})"
+    else:
+        text = result.reason
+    return text if len(text) <= MAX_EVIDENCE else text[: MAX_EVIDENCE - 1] + "\u2026"
+
+
+def annotate(report: Any, result: Any, control: Any) -> None:
+    """Plain-string attributes on the report (they cross xdist's process boundary)."""
+    report.aksc_control = result.control_id or ""
+    report.aksc_cis = ", ".join(control.mappings.cis_aks) if control is not None else ""
+    report.aksc_severity = control.severity.value if control is not None else ""
+    report.aksc_target = result.target.name
+    report.aksc_evidence = evidence_line(result)
+
+
+def redact_metadata(metadata: dict[str, Any]) -> None:
+    """In place: secret-looking keys get <redacted>, URLs lose user:password@."""
+    for key in list(metadata):
+        value = metadata[key]
+        if SECRETISH.search(str(key)):
+            metadata[key] = REDACTED
+        elif isinstance(value, dict):
+            metadata[key] = redact_mapping(value)
+        elif isinstance(value, str):
+            metadata[key] = strip_userinfo(value)
+
+
+class HtmlHooks:
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        try:
+            from pytest_metadata.plugin import metadata_key
+        except ImportError:  # pragma: no cover - pytest-html depends on pytest-metadata
+            return
+        metadata = self.config.stash.get(metadata_key, None)
+        if metadata is None:
+            return
+        from .. import __version__
+        from ..controls import CATALOG_VERSION
+        options = self.config.stash.get(_options_key(), None)
+        metadata["aks-compliance"] = __version__
+        metadata["Control catalog"] = CATALOG_VERSION
+        if options is not None:
+            metadata["ARM inputs"] = ", ".join(options.arm_paths) or "(none)"
+            if options.subscription_id:
+                metadata["Subscription"] = options.subscription_id
+            if options.resource_group:
+                metadata["Resource group"] = options.resource_group
+            if options.arm_params:  # values may be secrets: names only
+                metadata["Template parameters set"] = ", ".join(sorted(options.arm_params))
+            for label, value in (("Waivers", options.waivers_file), ("Attestations", options.attestations_file)):
+                if value:
+                    metadata[label] = value
+        fail_on = self.config.getoption("fail_on", None)
+        if fail_on:
+            metadata["Fail on"] = fail_on + (" (+unknown)" if self.config.getoption("fail_on_unknown", False) else "")
+        redact_metadata(metadata)
+
+    def pytest_html_report_title(self, report: Any) -> None:
+        report.title = TITLE
+
+    def pytest_html_results_table_header(self, cells: list[str]) -> None:
+        for i, (name, label, sortable) in enumerate(COLUMNS):
+            cls = ' class="sortable"' if sortable else ""
+            cells.insert(2 + i, f'<th{cls} data-column-type="{name}">{label}</th>')
+
+    def pytest_html_results_table_row(self, report: Any, cells: list[str]) -> None:
+        for i, (name, _, _) in enumerate(COLUMNS):
+            value = getattr(report, f"aksc_{name}", "")
+            cells.insert(2 + i, f'<td class="col-{name}">{escape(str(value))}</td>')
+
+    def pytest_html_results_table_html(self, report: Any, data: list[str]) -> None:
+        if report.passed:
+            del data[:]
+
+
+def _options_key() -> Any:
+    from ..plugin import OPTIONS_KEY
+    return OPTIONS_KEY

@@ -1,0 +1,398 @@
+"""Governance applied after evaluation: waivers for failures, attestations for manual controls.
+
+Waivers (``--waivers FILE``, YAML)::
+
+    waivers:
+      - id: W-001                      # optional; default "<file>#<n>"
+        control: AKS-011               # a control id of the catalog
+        target: "aks-dev-*"            # glob on the target's name, resource id or cluster/namespace/name
+        justification: Dev pools need public IPs for the lab VPN until the migration.
+        approver: Jane Doe (CISO office)
+        expires: 2026-12-31            # inclusive; a waiver is active through this date (UTC)
+        reference: SEC-1234            # optional ticket
+
+A failed result matched by an active waiver becomes ``waived`` (never ``passed``) and keeps its
+evidence; the waiver is named in the result. An expired waiver no longer applies: the failure stays
+failed and the waiver is reported. A waiver that matches no failure is reported as unused.
+
+Attestations (``--attestations FILE``, YAML) decide manual controls (those with no rule)::
+
+    attestations:
+      - control: AKS-040
+        target: "*"                    # optional, default every target
+        status: passed                 # passed | failed | not_applicable
+        owner: Platform team (jane@example.com)
+        evidence: https://wiki.example.com/aks/break-glass-review-2026-q3
+        date: 2026-09-30               # when it was attested; not in the future
+        expires: 2027-03-31
+        note: Quarterly break-glass review done.   # optional
+
+Both files are validated strictly (unknown keys, missing fields, bad dates, unknown controls, duplicate
+keys): a bad file is a usage error naming the file, line and entry, never a silently ignored waiver.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from .arm.template import Diagnostic
+from .results import Evidence, Outcome, Result, TargetRef
+
+WAIVER_FIELDS = {"id", "control", "target", "justification", "approver", "expires", "reference"}
+WAIVER_REQUIRED = ("control", "target", "justification", "approver", "expires")
+ATTESTATION_FIELDS = {"id", "control", "target", "status", "owner", "evidence", "date", "expires", "note"}
+ATTESTATION_REQUIRED = ("control", "status", "owner", "evidence", "date", "expires")
+ATTESTATION_STATUS = {"passed": Outcome.PASSED, "failed": Outcome.FAILED, "not_applicable": Outcome.NOT_APPLICABLE}
+EXPIRING_SOON_DAYS = 30
+MAX_LISTED = 50  # targets listed per register entry; the count is always complete
+
+
+class GovernanceError(Exception):
+    """A waiver or attestation file that cannot be used; the message names the file, line and entry."""
+
+
+@dataclass
+class Waiver:
+    id: str
+    control: str
+    target: str
+    justification: str
+    approver: str
+    expires: dt.date
+    file: str
+    line: int
+    reference: str = ""
+    status: str = ""  # active | expired | unused | out_of_scope (set by apply)
+    detail: str = ""
+    waived: list[str] = field(default_factory=list)  # keys of the results it waived (or would have)
+
+    def record(self) -> dict[str, Any]:
+        return {"id": self.id, "control": self.control, "target": self.target, "justification": self.justification,
+                "approver": self.approver, "expires": self.expires.isoformat(), "reference": self.reference,
+                "file": self.file, "line": self.line}
+
+
+@dataclass
+class Attestation:
+    id: str
+    control: str
+    target: str
+    status: str
+    owner: str
+    evidence: str
+    date: dt.date
+    expires: dt.date
+    file: str
+    line: int
+    note: str = ""
+    state: str = ""  # applied | expired | unused | out_of_scope (set by apply)
+    detail: str = ""
+    applied: list[str] = field(default_factory=list)
+
+    def record(self) -> dict[str, Any]:
+        return {"id": self.id, "control": self.control, "target": self.target, "status": self.status,
+                "owner": self.owner, "evidence": self.evidence, "date": self.date.isoformat(),
+                "expires": self.expires.isoformat(), "note": self.note, "file": self.file, "line": self.line}
+
+
+@dataclass
+class Governance:
+    waivers: list[Waiver] = field(default_factory=list)
+    attestations: list[Attestation] = field(default_factory=list)
+    files: list[dict[str, str]] = field(default_factory=list)  # path, sha256, kind
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def document(self, today: dt.date | None = None) -> dict[str, Any]:
+        """The register as the results JSON carries it (``waivers``, ``attestations``, ``governance_files``)."""
+        def days(d: dt.date) -> int | None:
+            return (d - today).days if today else None
+
+        return {
+            "governance_files": self.files,
+            "waivers": [{**w.record(), "status": w.status, "detail": w.detail, "count": len(w.waived),
+                         "results": w.waived[:MAX_LISTED], "days_left": days(w.expires)} for w in self.waivers],
+            "attestations": [{**a.record(), "state": a.state, "detail": a.detail, "count": len(a.applied),
+                              "results": a.applied[:MAX_LISTED], "days_left": days(a.expires)}
+                             for a in self.attestations],
+        }
+
+
+# ---------------------------------------------------------------------------------------------------
+# loading
+
+
+def _entries(path: str, top_key: str) -> list[tuple[int, dict[str, Any]]]:
+    """The entries of a governance file with the line each starts on; strict about the YAML shape."""
+    where = path
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise GovernanceError(f"{where}: file does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GovernanceError(f"{where}: cannot be read: {exc}") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        loc = f"{where}:{mark.line + 1}" if mark is not None else where
+        raise GovernanceError(f"{loc}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    if node is None:
+        return []
+    _reject_duplicate_keys(path, node)
+    items_node = node
+    if isinstance(data, dict):
+        extra = set(data) - {top_key, "version"}
+        if extra:
+            raise GovernanceError(f"{where}:1: unknown top-level key(s) {sorted(map(str, extra))}; "
+                                  f"expected '{top_key}:' with a list of entries")
+        if data.get("version", 1) != 1:
+            raise GovernanceError(f"{where}:1: unsupported version {data.get('version')!r} (expected 1)")
+        data = data.get(top_key) or []
+        items_node = next((v for k, v in node.value if k.value == top_key), None)
+    if not isinstance(data, list):
+        raise GovernanceError(f"{where}:1: expected a list of {top_key} (or '{top_key}:' with a list)")
+    lines = [n.start_mark.line + 1 for n in items_node.value] if isinstance(items_node, yaml.SequenceNode) else []
+    out = []
+    for i, entry in enumerate(data):
+        line = lines[i] if i < len(lines) else 1
+        if not isinstance(entry, dict):
+            raise GovernanceError(f"{where}:{line}: entry #{i + 1} is not a mapping")
+        out.append((line, entry))
+    return out
+
+
+def _reject_duplicate_keys(path: str, node: yaml.Node) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for k, v in node.value:
+            if k.value in seen:
+                raise GovernanceError(f"{path}:{k.start_mark.line + 1}: duplicate key {k.value!r}")
+            seen.add(k.value)
+            _reject_duplicate_keys(path, v)
+    elif isinstance(node, yaml.SequenceNode):
+        for v in node.value:
+            _reject_duplicate_keys(path, v)
+
+
+def _date(value: Any, what: str, loc: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise GovernanceError(f"{loc}: '{what}' must be a date YYYY-MM-DD, got {value!r}")
+
+
+def _text(entry: dict[str, Any], key: str, loc: str, required: bool) -> str:
+    value = entry.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise GovernanceError(f"{loc}: '{key}' is required and must not be empty")
+        return ""
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise GovernanceError(f"{loc}: '{key}' must be a string, got {type(value).__name__}")
+    return str(value).strip()
+
+
+def _common(path: str, line: int, n: int, entry: dict[str, Any], allowed: set[str], required: tuple[str, ...],
+            kind: str, known_controls: Iterable[str]) -> tuple[str, str]:
+    ident = entry.get("id")
+    label = f"{kind} #{n}" + (f" ({ident})" if ident else "")
+    loc = f"{path}:{line}: {label}"
+    unknown = set(map(str, entry)) - allowed
+    if unknown:
+        raise GovernanceError(f"{loc}: unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+    missing = [k for k in required if entry.get(k) in (None, "")]
+    if missing:
+        raise GovernanceError(f"{loc}: missing required field(s) {missing}")
+    control = _text(entry, "control", loc, True)
+    if control not in set(known_controls):
+        raise GovernanceError(f"{loc}: unknown control {control!r}")
+    return loc, control
+
+
+def load_waivers(path: str, known_controls: Iterable[str]) -> list[Waiver]:
+    known = list(known_controls)
+    out: list[Waiver] = []
+    ids: dict[str, str] = {}
+    for n, (line, entry) in enumerate(_entries(path, "waivers"), start=1):
+        loc, control = _common(path, line, n, entry, WAIVER_FIELDS, WAIVER_REQUIRED, "waiver", known)
+        wid = _text(entry, "id", loc, False) or f"{Path(path).name}#{n}"
+        if wid in ids:
+            raise GovernanceError(f"{loc}: id {wid!r} is used twice (first at {ids[wid]})")
+        ids[wid] = f"{path}:{line}"
+        out.append(Waiver(id=wid, control=control, target=_text(entry, "target", loc, True),
+                          justification=_text(entry, "justification", loc, True),
+                          approver=_text(entry, "approver", loc, True),
+                          expires=_date(entry["expires"], "expires", loc), file=path, line=line,
+                          reference=_text(entry, "reference", loc, False)))
+    return out
+
+
+def load_attestations(path: str, known_controls: Iterable[str], manual_controls: Iterable[str],
+                      today: dt.date) -> list[Attestation]:
+    known = list(known_controls)
+    manual = set(manual_controls)
+    out: list[Attestation] = []
+    ids: dict[str, str] = {}
+    for n, (line, entry) in enumerate(_entries(path, "attestations"), start=1):
+        loc, control = _common(path, line, n, entry, ATTESTATION_FIELDS, ATTESTATION_REQUIRED, "attestation", known)
+        if control not in manual:
+            raise GovernanceError(f"{loc}: {control} is checked automatically; attestations are for manual "
+                                  "controls (use a waiver for an accepted failure)")
+        status = _text(entry, "status", loc, True)
+        if status not in ATTESTATION_STATUS:
+            raise GovernanceError(f"{loc}: 'status' must be one of {sorted(ATTESTATION_STATUS)}, got {status!r}")
+        date = _date(entry["date"], "date", loc)
+        expires = _date(entry["expires"], "expires", loc)
+        if date > today:
+            raise GovernanceError(f"{loc}: 'date' {date.isoformat()} is in the future")
+        if expires < date:
+            raise GovernanceError(f"{loc}: 'expires' {expires.isoformat()} is before 'date' {date.isoformat()}")
+        aid = _text(entry, "id", loc, False) or f"{Path(path).name}#{n}"
+        if aid in ids:
+            raise GovernanceError(f"{loc}: id {aid!r} is used twice (first at {ids[aid]})")
+        ids[aid] = f"{path}:{line}"
+        out.append(Attestation(id=aid, control=control, target=_text(entry, "target", loc, False) or "*",
+                               status=status, owner=_text(entry, "owner", loc, True),
+                               evidence=_text(entry, "evidence", loc, True), date=date, expires=expires,
+                               file=path, line=line, note=_text(entry, "note", loc, False)))
+    return out
+
+
+def _sha256(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def load_governance(waivers_file: str | None, attestations_file: str | None, catalog: Iterable[Any],
+                    today: dt.date) -> Governance:
+    """Read and validate both files against the full catalog; raises GovernanceError."""
+    controls = list(catalog)
+    ids = [c.id for c in controls]
+    manual = [c.id for c in controls if is_manual(c)]
+    gov = Governance()
+    if waivers_file:
+        gov.waivers = load_waivers(waivers_file, ids)
+        gov.files.append({"path": waivers_file, "sha256": _sha256(waivers_file), "kind": "waivers"})
+    if attestations_file:
+        gov.attestations = load_attestations(attestations_file, ids, manual, today)
+        gov.files.append({"path": attestations_file, "sha256": _sha256(attestations_file), "kind": "attestations"})
+    return gov
+
+
+def is_manual(control: Any) -> bool:
+    """A control with no rule, related check or check function is verified by hand."""
+    return control.rule is None and control.related is None and control.check is None
+
+
+# ---------------------------------------------------------------------------------------------------
+# applying
+
+
+def target_matches(pattern: str, target: TargetRef) -> bool:
+    """Glob (case-insensitive) on the target's name, resource id, or cluster/namespace/name."""
+    pat = pattern.lower()
+    names = [target.name, target.id or ""]
+    if target.cluster and target.cluster != target.name:
+        names.append("/".join(p for p in (target.cluster, target.namespace, target.name) if p))
+    return any(n and fnmatch.fnmatchcase(n.lower(), pat) for n in names)
+
+
+def _label(r: Result) -> str:
+    return f"{r.target.name} ({r.target.file}:{r.target.line})" if r.target.file else r.target.name
+
+
+def apply_governance(gov: Governance, results: list[Result], in_scope: Iterable[str], today: dt.date) -> None:
+    """Turn waived failures into WAIVED and attested manual results into their status, in place; fill
+    the register (status of each waiver and attestation) and the diagnostics about them."""
+    scope = set(in_scope)
+    by_control: dict[str, list[Result]] = {}
+    for r in results:
+        if r.control_id:
+            by_control.setdefault(r.control_id, []).append(r)
+
+    for w in gov.waivers:
+        candidates = [r for r in by_control.get(w.control, []) if target_matches(w.target, r.target)]
+        failed = [r for r in candidates if r.outcome is Outcome.FAILED]
+        where = f"waiver {w.id} ({w.control}, target {w.target!r})"
+        if w.control not in scope:
+            w.status, w.detail = "out_of_scope", f"{w.control} was not run (--controls)"
+            continue
+        if w.expires < today:
+            w.status = "expired"
+            w.waived = [r.key for r in failed]
+            others = [r for r in candidates if r.outcome is Outcome.WAIVED]
+            w.detail = (f"expired on {w.expires.isoformat()}; " +
+                        (f"{len(failed)} failure(s) it covered are failures again" if failed else
+                         "it matches no failure") +
+                        (f"; {len(others)} covered by another waiver" if others else ""))
+            gov.diagnostics.append(Diagnostic("warning", f"{where} expired on {w.expires.isoformat()} and no longer "
+                                              f"applies ({len(failed)} matching failure(s) stay failed)",
+                                              w.file, line=w.line))
+            continue
+        if not failed:
+            w.status = "unused"
+            taken = [r for r in candidates if r.outcome is Outcome.WAIVED]
+            w.detail = ("matches no result" if not candidates else
+                        f"its {len(taken)} matching failure(s) are waived by an earlier waiver" if taken else
+                        f"matches {len(candidates)} result(s), none failed: remove it, or check the pattern")
+            gov.diagnostics.append(Diagnostic("warning", f"{where} matches no failure ({w.detail})",
+                                              w.file, line=w.line))
+            continue
+        w.status = "active"
+        days = (w.expires - today).days
+        w.detail = f"waives {len(failed)} failure(s); expires in {days} day(s)"
+        if days <= EXPIRING_SOON_DAYS:
+            gov.diagnostics.append(Diagnostic("warning", f"{where} expires in {days} day(s) "
+                                              f"({w.expires.isoformat()})", w.file, line=w.line))
+        for r in failed:
+            r.outcome = Outcome.WAIVED
+            r.waiver = {**w.record(), "failure_reason": r.reason}
+            r.reason = (f"waiver {w.id} approved by {w.approver}, expires {w.expires.isoformat()}: "
+                        f"{w.justification}")
+            w.waived.append(r.key)
+
+    for a in gov.attestations:
+        candidates = [r for r in by_control.get(a.control, []) if target_matches(a.target, r.target)]
+        manual = [r for r in candidates if r.outcome is Outcome.MANUAL]
+        where = f"attestation {a.id} ({a.control}, target {a.target!r})"
+        if a.control not in scope:
+            a.state, a.detail = "out_of_scope", f"{a.control} was not run (--controls)"
+            continue
+        if a.expires < today:
+            a.state = "expired"
+            a.applied = [r.key for r in manual]
+            a.detail = f"expired on {a.expires.isoformat()}; {len(manual)} result(s) stay manual"
+            gov.diagnostics.append(Diagnostic("warning", f"{where} expired on {a.expires.isoformat()}: re-attest",
+                                              a.file, line=a.line))
+            for r in manual:
+                r.reason = (f"attestation {a.id} by {a.owner} expired on {a.expires.isoformat()}; "
+                            f"re-attest. {r.reason}").strip()
+                r.attestation = {**a.record(), "state": "expired"}
+            continue
+        if not manual:
+            a.state, a.detail = "unused", "matches no result"
+            gov.diagnostics.append(Diagnostic("warning", f"{where} matches no result", a.file, line=a.line))
+            continue
+        a.state = "applied"
+        a.detail = f"decides {len(manual)} result(s); expires in {(a.expires - today).days} day(s)"
+        for r in manual:
+            r.outcome = ATTESTATION_STATUS[a.status]
+            r.attestation = {**a.record(), "state": "applied"}
+            r.reason = (f"attested {a.status} by {a.owner} on {a.date.isoformat()} (expires "
+                        f"{a.expires.isoformat()}); evidence: {a.evidence}" + (f"; {a.note}" if a.note else ""))
+            r.evidence = [Evidence(path="attestation", expected="attested passed",
+                                   actual=f"{a.status} ({a.owner}, {a.date.isoformat()})", file=a.file, line=a.line)]
+            a.applied.append(r.key)

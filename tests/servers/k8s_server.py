@@ -1,0 +1,269 @@
+"""A small Kubernetes API server for tests: the list API over recorded objects, with injectable faults.
+
+Speaks what the collector uses, as the real API server does: ``GET /version/``, cluster-wide list
+paths (``/api/v1/pods``, ``/apis/apps/v1/deployments`` ...) with ``limit`` and ``continue`` (opaque
+tokens, a stable ``resourceVersion`` per list, items without ``kind``/``apiVersion``), ``POST``
+SelfSubjectAccessReview and SelfSubjectReview, Status objects for errors, and bearer-token checks.
+Listens on 127.0.0.1 only; threads are daemons and every fault is bounded (a slow answer sleeps a
+fixed time), so a test cannot hang on it.
+
+Faults (per resource plural, e.g. ``"pods"``):
+
+* ``forbidden``: the access review says no, and a list answers 403;
+* ``forbidden_list_only``: the access review says yes, but the list answers 403 (authorizer mismatch);
+* ``expire_continue``: the first request carrying a continue token answers 410 Gone (then fine);
+* ``throttle_once``: the first request answers 429 with ``Retry-After: 0``;
+* ``fail_always``: every request answers 500;
+* ``slow``: {plural: seconds} sleep before answering each list request;
+* ``no_access_review``: the access review API answers 404.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlsplit
+
+from aks_compliance.k8s.kinds import BY_KIND, BY_PLURAL, COLLECTED
+
+
+@dataclass
+class Faults:
+    forbidden: set[str] = field(default_factory=set)
+    forbidden_list_only: set[str] = field(default_factory=set)
+    expire_continue: set[str] = field(default_factory=set)
+    throttle_once: set[str] = field(default_factory=set)
+    fail_always: set[str] = field(default_factory=set)
+    slow: dict[str, float] = field(default_factory=dict)
+    no_access_review: bool = False
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    authorization: str | None
+    status: int = 0
+
+
+Generated = tuple[int, Callable[[int], dict[str, Any]]]  # (count, item number -> object)
+
+_PATHS = {spec.path: spec for spec in COLLECTED}
+
+
+def _status(code: int, reason: str, message: str) -> dict[str, Any]:
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
+            "reason": reason, "code": code}
+
+
+class FakeKubeAPI:
+    def __init__(self, objects: list[dict[str, Any]] | None = None, *, faults: Faults | None = None,
+                 token: str | None = "test-token", git_version: str = "v1.30.5",
+                 generated: dict[str, Generated] | None = None, username: str = "system:serviceaccount:aks-compliance:scanner",
+                 record: bool = True) -> None:
+        self.faults = faults or Faults()
+        self.token = token
+        self.git_version = git_version
+        self.username = username
+        self.record = record
+        self.items: dict[str, list[dict[str, Any]]] = {}
+        self.generated: dict[str, Generated] = dict(generated or {})
+        self.requests: list[Request] = []
+        self._lock = threading.Lock()
+        self._seen: dict[tuple[str, str], int] = {}
+        self._rv = 1000
+        for obj in objects or []:
+            self.add(obj)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- data --
+    def add(self, obj: dict[str, Any]) -> None:
+        spec = BY_KIND[obj["kind"]]
+        item = {k: v for k, v in obj.items() if k not in ("kind", "apiVersion")}  # as list items come
+        self.items.setdefault(spec.plural, []).append(item)
+
+    def count_of(self, plural: str) -> int:
+        if plural in self.generated:
+            return self.generated[plural][0]
+        return len(self.items.get(plural, []))
+
+    def item(self, plural: str, i: int) -> dict[str, Any]:
+        if plural in self.generated:
+            return self.generated[plural][1](i)
+        return self.items[plural][i]
+
+    # -- lifecycle --
+    def start(self) -> "FakeKubeAPI":
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # quiet
+                pass
+
+            def setup(self) -> None:
+                super().setup()
+                # headers and body go out in two writes: without this, Nagle waits for a delayed ACK
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+            def do_GET(self) -> None:  # noqa: N802
+                api._handle(self, "GET")
+
+            def do_POST(self) -> None:  # noqa: N802
+                api._handle(self, "POST")
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-kube-api", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> "FakeKubeAPI":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def write_kubeconfig(self, path: Path, context: str = "aks-test", user: str = "scanner") -> Path:
+        cfg = {
+            "apiVersion": "v1", "kind": "Config", "current-context": context,
+            "clusters": [{"name": "test-cluster", "cluster": {"server": self.url}}],
+            "users": [{"name": user, "user": {"token": self.token or "unused"}}],
+            "contexts": [{"name": context, "context": {"cluster": "test-cluster", "user": user}},
+                         {"name": "other", "context": {"cluster": "test-cluster", "user": user}}],
+        }
+        path.write_text(json.dumps(cfg))
+        return path
+
+    # -- queries for tests --
+    def lists(self, plural: str, first_page_only: bool = False) -> list[Request]:
+        spec = BY_PLURAL[plural]
+        return [r for r in self.requests if r.method == "GET" and r.path == spec.path
+                and (not first_page_only or "continue" not in r.query)]
+
+    # -- handling --
+    def _send(self, h: BaseHTTPRequestHandler, code: int, body: dict[str, Any], headers: dict[str, str] | None = None,
+              req: Request | None = None) -> None:
+        data = json.dumps(body).encode()
+        if req is not None:
+            req.status = code
+        try:
+            h.send_response(code)
+            h.send_header("Content-Type", "application/json")
+            h.send_header("Content-Length", str(len(data)))
+            for k, v in (headers or {}).items():
+                h.send_header(k, v)
+            h.end_headers()
+            h.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (timeout): that is the point of some tests
+
+    def _once(self, plural: str, what: str) -> bool:
+        """True the first time ``what`` happens for ``plural``."""
+        with self._lock:
+            n = self._seen.get((plural, what), 0)
+            self._seen[(plural, what)] = n + 1
+            return n == 0
+
+    def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
+        parts = urlsplit(h.path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        req = Request(method, parts.path, query, h.headers.get("Authorization"))
+        if self.record:
+            with self._lock:
+                self.requests.append(req)
+        body = b""
+        if method == "POST":
+            length = int(h.headers.get("Content-Length") or 0)
+            body = h.rfile.read(length) if length else b""
+        if self.token is not None and req.authorization != f"Bearer {self.token}":
+            return self._send(h, 401, _status(401, "Unauthorized", "Unauthorized"), req=req)
+        path = parts.path.rstrip("/") or "/"
+        if path == "/version":
+            major, minor = self.git_version.lstrip("v").split(".")[:2]
+            return self._send(h, 200, {"major": major, "minor": minor, "gitVersion": self.git_version,
+                                       "platform": "linux/amd64"}, req=req)
+        if method == "POST" and path == "/apis/authentication.k8s.io/v1/selfsubjectreviews":
+            return self._send(h, 201, {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview",
+                                       "status": {"userInfo": {"username": self.username,
+                                                               "groups": ["system:serviceaccounts", "system:authenticated"]}}},
+                              req=req)
+        if method == "POST" and path == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews":
+            if self.faults.no_access_review:
+                return self._send(h, 404, _status(404, "NotFound", "the server could not find the requested resource"),
+                                  req=req)
+            review = json.loads(body or b"{}")
+            attrs = (review.get("spec") or {}).get("resourceAttributes") or {}
+            resource = attrs.get("resource", "")
+            allowed = resource not in self.faults.forbidden and resource != "secrets"
+            status = {"allowed": allowed}
+            if allowed:
+                status["reason"] = 'RBAC: allowed by ClusterRoleBinding "aks-compliance-reader"'
+            review["status"] = status
+            return self._send(h, 201, review, req=req)
+        spec = _PATHS.get(path)
+        if method != "GET" or spec is None:
+            return self._send(h, 404, _status(404, "NotFound", "the server could not find the requested resource"),
+                              req=req)
+        return self._list(h, spec.plural, spec, query, req)
+
+    def _list(self, h: BaseHTTPRequestHandler, plural: str, spec: Any, query: dict[str, str], req: Request) -> None:
+        f = self.faults
+        delay = f.slow.get(plural)
+        if delay:
+            time.sleep(delay)
+        if plural in f.forbidden or plural in f.forbidden_list_only:
+            return self._send(h, 403, _status(403, "Forbidden", f'{plural}{"." + spec.group if spec.group else ""} is '
+                                              f'forbidden: User "{self.username}" cannot list resource "{plural}" in '
+                                              f'API group "{spec.group}" at the cluster scope'), req=req)
+        if plural in f.fail_always:
+            return self._send(h, 500, _status(500, "InternalError", "etcdserver: request timed out"), req=req)
+        if plural in f.throttle_once and self._once(plural, "throttle"):
+            return self._send(h, 429, _status(429, "TooManyRequests", "too many requests, please try again later"),
+                              headers={"Retry-After": "0"}, req=req)
+        token = query.get("continue")
+        start = 0
+        rv = str(self._rv)
+        if token:
+            if plural in f.expire_continue and self._once(plural, "expire"):
+                return self._send(h, 410, _status(410, "Expired", "The provided continue parameter is too old to "
+                                                  "display a consistent list result. You can start a new list "
+                                                  "without the continue parameter."), req=req)
+            try:
+                decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
+                start, rv = int(decoded["start"]), str(decoded["rv"])
+            except (ValueError, KeyError, TypeError):
+                return self._send(h, 400, _status(400, "BadRequest", "continue key is not valid"), req=req)
+        total = self.count_of(plural)
+        limit = int(query.get("limit") or 0) or total
+        end = min(total, start + limit)
+        items = [self.item(plural, i) for i in range(start, end)]
+        meta: dict[str, Any] = {"resourceVersion": rv}
+        if end < total:
+            meta["continue"] = base64.urlsafe_b64encode(json.dumps({"start": end, "rv": rv}).encode()).decode()
+            meta["remainingItemCount"] = total - end
+        kind = f"{spec.kind}List"
+        return self._send(h, 200, {"kind": kind, "apiVersion": spec.api_version, "metadata": meta, "items": items},
+                          req=req)

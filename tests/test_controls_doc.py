@@ -1,0 +1,62 @@
+"""docs/controls.md is what the catalog generates, and it shows what an auditor needs."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from aks_compliance.controls import load_catalog
+from aks_compliance.controls.docs import CIS_SECTIONS, render_markdown
+
+from .conftest import ROOT
+
+DOC = ROOT / "docs" / "controls.md"
+
+
+def test_committed_document_is_what_the_catalog_generates() -> None:
+    assert DOC.read_text(encoding="utf-8") == render_markdown(), (
+        "docs/controls.md is out of date with the catalog; run 'aks-compliance catalog --markdown docs/controls.md'")
+
+
+def test_every_control_is_listed_with_its_mappings_and_policy_status() -> None:
+    text = render_markdown()
+    for c in load_catalog():
+        assert f"\n### {c.id}\n" in text, c.id
+        row = next(line for line in text.splitlines() if line.startswith(f"| [{c.id}]("))
+        for ref in (*c.mappings.cis_aks, *c.mappings.azure_policy, *c.mappings.psrule, *c.mappings.checkov):
+            assert ref in row, (c.id, ref)
+        assert row.rstrip().endswith(("| yes |", "| no |", "| manual |")), row
+        if c.policy_gap:
+            assert c.policy_gap in text
+        for p in c.parameters:
+            assert f"| `{p.name}` |" in text, (c.id, p.name)
+
+
+def test_cis_coverage_table_per_section() -> None:
+    text = render_markdown()
+    for number, name, recs in CIS_SECTIONS:
+        assert re.search(rf"^\| {re.escape(number)} \| {re.escape(name)} \| {len(recs)} \|", text, re.M), number
+    for cis in ("2.1.1", "5.1.1", "5.3.1", "5.4.1", "5.4.2", "5.4.3", "5.4.4", "5.5.1", "5.5.2"):
+        assert re.search(rf"^\| {re.escape(cis)} \| Azure resource \| automated \| AKS-0", text, re.M), cis
+    assert re.search(r"^\| 5\.1\.3 \| [^|]+ \| manual \| AKS-023 \|", text, re.M)
+
+
+def test_the_comparison_can_fail(tmp_path: Path) -> None:
+    catalog = load_catalog()
+    from aks_compliance.controls import Catalog
+    import dataclasses
+    changed = Catalog([dataclasses.replace(c, title=c.title + " (edited)") if c.id == "AKS-001" else c
+                       for c in catalog])
+    assert render_markdown(changed) != render_markdown(catalog)
+
+
+def test_cli_writes_the_document(tmp_path: Path) -> None:
+    exe = str(Path(sys.executable).with_name("aks-compliance"))
+    out = tmp_path / "nested" / "controls.md"
+    done = subprocess.run([exe, "catalog", "--markdown", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert out.read_text(encoding="utf-8") == render_markdown()
+    bad = subprocess.run([exe, "catalog"], capture_output=True, text=True)
+    assert bad.returncode == 4 and "--markdown" in bad.stderr

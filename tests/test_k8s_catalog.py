@@ -1,0 +1,74 @@
+"""Meta-tests of the in-cluster (Kubernetes) controls, AKS-100..199: prose, mappings, parameters.
+
+The Azure-side per-control meta-tests live in test_catalog.py; these hold the Kubernetes controls to the
+same standard, plus what is specific to them: CIS AKS v1.8.0 K-class coverage, real kubescape and Azure
+Policy for Kubernetes ids, a declared policy gap (they decide in Python), the Pod Security Standards
+level, and an excludedNamespaces parameter on every namespaced control.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import pytest
+
+from aks_compliance.controls import Control, Severity, load_catalog
+
+from .conftest import require_shared
+from .test_k8s_control_fixtures import K8S_CONTROLS
+
+K_CLASS = {*(f"4.1.{i}" for i in range(1, 13)), *(f"4.2.{i}" for i in range(1, 6)), "4.4.2", "4.5.1", "4.6.2",
+           "4.6.3", "5.1.4", "5.4.5"}
+
+
+def test_cis_aks_k_class_is_covered() -> None:
+    mapped = {i for c in K8S_CONTROLS for i in c.mappings.cis_aks}
+    assert K_CLASS <= mapped, sorted(K_CLASS - mapped)
+    # 5.2.1 (dedicated service accounts) is manual in CIS; kubescape checks it on Kubernetes objects
+    assert mapped <= K_CLASS | {"5.2.1"}, f"in-cluster controls map to non-K-class ids: {sorted(mapped - K_CLASS)}"
+
+
+@pytest.mark.parametrize("control", K8S_CONTROLS, ids=lambda c: c.id)
+def test_prose_mappings_and_decision(control: Control) -> None:
+    assert len(control.title) > 10 and len(control.rationale) > 80 and len(control.remediation) > 30
+    assert isinstance(control.severity, Severity) and control.section
+    assert control.check is not None and control.rule is None and control.related is None
+    assert control.policy_gap and "Python" in control.policy_gap, "a Python-decided control declares its gap"
+    m = control.mappings
+    assert any(m.as_dict().values())
+    assert all(re.fullmatch(r"C-\d{4}", k) for k in m.kubescape), m.kubescape
+    assert set(m.pss) <= {"baseline", "restricted"}
+    names = [p.name for p in control.parameters]
+    assert len(names) == len(set(names))
+    for p in control.parameters:
+        assert p.description and p.type in ("String", "Array", "Integer", "Boolean")
+    namespaced_types = {"k8s/workload", "k8s/Namespace", "k8s/ServiceAccount", "k8s/ServiceAccount:default",
+                        "k8s/Service", "k8s/Ingress", "k8s/Role", "k8s/RoleBinding"}
+    types = {control.resource_type} if isinstance(control.resource_type, str) else set(control.resource_type)
+    if types & namespaced_types:
+        assert "excludedNamespaces" in names, f"{control.id} selects namespaced objects: it needs excludedNamespaces"
+
+
+@pytest.mark.parametrize("control", K8S_CONTROLS, ids=lambda c: c.id)
+def test_azure_policy_mappings_are_real_kubernetes_builtins(control: Control) -> None:
+    path = require_shared("reference", "aks-builtin-policies.csv")
+    with path.open(newline="") as fh:
+        rows = {r["guid"].strip().lower(): r for r in csv.DictReader(fh)}
+    for guid in control.mappings.azure_policy:
+        assert guid in rows, f"{control.id} maps to {guid}, which is not a known built-in"
+        if guid != "0a15ec92-a229-4763-bb14-0ea34a568f8d":  # the add-on's ARM-side audit (AKS-153 says so)
+            assert rows[guid]["mode"] == "Microsoft.Kubernetes.Data", (guid, rows[guid]["mode"])
+
+
+def test_mapping_guids_are_named_in_the_gap() -> None:
+    for c in K8S_CONTROLS:
+        if c.mappings.azure_policy:
+            assert any(g in c.policy_gap for g in c.mappings.azure_policy), c.id
+        else:
+            assert "No Azure Policy for Kubernetes built-in" in c.policy_gap, c.id
+
+
+def test_the_whole_catalog_still_loads_with_unique_ids() -> None:
+    ids = [c.id for c in load_catalog()]
+    assert len(ids) == len(set(ids))

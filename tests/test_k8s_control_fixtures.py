@@ -1,0 +1,155 @@
+"""Every in-cluster control against its own fixtures: the file name states the expected outcome.
+
+``fixtures/k8s/AKS-1NN/<outcome>-<what>.yaml`` (or a snapshot ``.json``), one cluster scope per file,
+scanned through the whole pipeline exactly as ``--k8s`` would. The control must give that outcome for
+the single target it matches in the file, or for the target a ``# expect-target: <Kind>/<name>`` (or
+``<namespace>/<Kind>/<name>``) comment names. The meta-rules are those of test_control_fixtures.py:
+each control has a passing fixture, a failing one, and one whose name contains ``absent`` (the field
+the control reads is missing).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from aks_compliance.controls import Control, load_catalog
+from aks_compliance.scan import ScanOptions, run_scan
+
+from .conftest import FIXTURES
+
+CATALOG = load_catalog()
+K8S = FIXTURES / "k8s"
+OUTCOMES = ("passed", "failed", "unknown", "not_applicable")
+_TARGET = re.compile(r"^#\s*expect-target:\s*(\S+)\s*$", re.M)
+
+
+def is_k8s_control(control: Control) -> bool:
+    types = (control.resource_type,) if isinstance(control.resource_type, str) else control.resource_type
+    return all(t.lower().startswith("k8s/") for t in types)
+
+
+K8S_CONTROLS = [c for c in CATALOG if is_k8s_control(c)]
+
+
+def fixture_files() -> list[Path]:
+    return sorted(p for p in K8S.glob("AKS-*/*") if p.suffix in (".yaml", ".yml", ".json", ".gz"))
+
+
+def expected_outcome(path: Path) -> str:
+    for o in OUTCOMES:
+        if path.name.startswith(o + "-"):
+            return o
+    raise AssertionError(f"{path.name} does not start with an outcome ({', '.join(OUTCOMES)})")
+
+
+def expected_target(path: Path) -> str | None:
+    if path.suffix not in (".yaml", ".yml"):
+        return None
+    m = _TARGET.search(path.read_text(encoding="utf-8"))
+    return m.group(1) if m else None
+
+
+def scan(path: Path, control_id: str):
+    return run_scan(ScanOptions(k8s_paths=[str(path)], controls=[control_id]))
+
+
+@pytest.mark.parametrize("path", fixture_files(), ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_fixture_outcome(path: Path) -> None:
+    control_id = path.parent.name
+    run = scan(path, control_id)
+    assert not run.errors, [str(d) for d in run.errors]
+    results = [r for r in run.results if r.control_id == control_id]
+    wanted = expected_target(path)
+    if wanted:
+        results = [r for r in results if r.key.endswith("/" + wanted)]
+    assert len(results) == 1, (f"a fixture has exactly one target for {control_id} (or names it with "
+                               f"'# expect-target:'), found {[r.key for r in results]}")
+    result = results[0]
+    assert result.outcome.value == expected_outcome(path), (
+        f"{control_id} on {path.name}: {result.outcome.value} ({result.reason}) "
+        f"evidence={[e.as_dict() for e in result.evidence]}")
+    assert result.key.startswith(f"{control_id}-{path.stem if path.suffix != '.json' else 'aks-fixture'}/")
+    if result.outcome.value in ("unknown", "not_applicable", "error"):
+        assert result.reason, "an unknown or not-applicable verdict must say why"
+    if result.outcome.value in ("passed", "failed"):
+        assert result.evidence, "a verdict carries evidence"
+        assert all(e.file and e.line for e in result.evidence), "evidence cites file:line"
+        assert all(Path(e.file).resolve() == path.resolve() for e in result.evidence)
+
+
+@pytest.mark.parametrize("control", K8S_CONTROLS, ids=lambda c: c.id)
+def test_every_k8s_control_has_fixtures_of_both_outcomes_and_the_absent_case(control: Control) -> None:
+    folder = K8S / control.id
+    names = [p.name for p in folder.iterdir()] if folder.is_dir() else []
+    assert any(n.startswith("passed-") for n in names), f"{control.id} has no passing fixture"
+    assert any(n.startswith("failed-") for n in names), f"{control.id} has no failing fixture"
+    assert any("absent" in n for n in names), f"{control.id} has no absent-field fixture"
+    if control.not_applicable is not None:
+        assert any(n.startswith("not_applicable-") for n in names), \
+            f"{control.id} can be not applicable (excluded namespace, exemption) but has no not_applicable fixture"
+
+
+def test_k8s_controls_are_in_their_range_and_every_folder_has_one() -> None:
+    assert len(K8S_CONTROLS) >= 45
+    assert all(100 <= int(c.id[4:]) <= 199 for c in K8S_CONTROLS)
+    assert not [c.id for c in CATALOG if 100 <= int(c.id[4:]) <= 199 and not is_k8s_control(c)]
+    folders = {p.name for p in K8S.iterdir() if p.is_dir()}
+    assert folders <= {c.id for c in K8S_CONTROLS}, folders - {c.id for c in K8S_CONTROLS}
+
+
+def test_pss_controls_cover_both_levels_and_name_the_level() -> None:
+    pss = [c for c in K8S_CONTROLS if c.mappings.pss]
+    assert all(set(c.mappings.pss) <= {"baseline", "restricted"} for c in pss)
+    checks = {t.split(":", 1)[1] for c in pss for t in c.tags if t.startswith("pss:")}
+    assert checks == {"privileged", "hostNamespaces", "hostPorts", "hostPathVolumes", "capabilities_baseline",
+                      "procMount", "sysctls", "seccompProfile_baseline", "appArmorProfile", "seLinuxOptions",
+                      "windowsHostProcess", "hostProbesAndHostLifecycle", "restrictedVolumes",
+                      "allowPrivilegeEscalation", "runAsNonRoot", "runAsUser", "seccompProfile_restricted",
+                      "capabilities_restricted", "procMount_restricted"}
+
+
+def test_literal_credentials_never_reach_the_results() -> None:
+    for name, secret in (("failed-literal-password.yaml", "Sup3r-S3cret-Pa55"),
+                         ("failed-private-key-value.yaml", "MIIEowIBAAKCAQEAfakefakefake")):
+        run = scan(K8S / "AKS-123" / name, "AKS-123")
+        text = json.dumps(run.document())
+        assert secret not in text
+        result = next(r for r in run.results if r.control_id == "AKS-123")
+        assert result.outcome.value == "failed" and "not shown" in result.evidence[0].actual
+
+
+def test_cross_object_evidence_cites_the_other_objects_line() -> None:
+    path = K8S / "AKS-134" / "failed-equivalent-role.yaml"
+    result = next(r for r in scan(path, "AKS-134").results if r.key.endswith("RoleBinding/payments-super"))
+    rule = next(e for e in result.evidence if e.path.startswith("ClusterRole/superuser.rules[0]"))
+    lines = path.read_text().splitlines()
+    assert lines[rule.line - 1].lstrip().startswith("- apiGroups"), (rule.line, lines[rule.line - 1])
+    subject = next(e for e in result.evidence if e.path == "subjects[0]")
+    assert "f3c2a1d0-payments-devs" in subject.actual and "subjects" in "".join(lines[subject.line - 2:subject.line])
+
+
+def test_pss_version_parameter_changes_the_allowed_values() -> None:
+    path = K8S / "AKS-108" / "passed-safe-sysctls.yaml"
+    old = run_scan(ScanOptions(k8s_paths=[str(path)], controls=["AKS-108"],
+                               control_params={"AKS-108": {"pssVersion": "v1.28"}}))
+    assert next(r for r in old.results if r.control_id == "AKS-108").outcome.value == "failed"
+    probes = K8S / "AKS-113" / "failed-liveness-probe-host.yaml"
+    before = run_scan(ScanOptions(k8s_paths=[str(probes)], controls=["AKS-113"],
+                                  control_params={"AKS-113": {"pssVersion": "1.33"}}))
+    r = next(r for r in before.results if r.control_id == "AKS-113")
+    assert r.outcome.value == "not_applicable" and "added in v1.34" in r.reason
+
+
+def test_excluded_namespaces_are_listed_and_can_be_changed_for_every_control() -> None:
+    path = K8S / "AKS-100" / "not_applicable-excluded-namespace.yaml"
+    run = scan(path, "AKS-100")
+    r = next(r for r in run.results if r.control_id == "AKS-100")
+    assert r.reason == "namespace kube-system is excluded by parameter excludedNamespaces"
+    everywhere = run_scan(ScanOptions(k8s_paths=[str(path)], control_params={"*": {"excludedNamespaces": []}}))
+    outcomes = {r.control_id: r.outcome.value for r in everywhere.results if r.control_id}
+    assert outcomes["AKS-100"] == "failed"
+    assert "not_applicable" not in {o for cid, o in outcomes.items() if cid in ("AKS-101", "AKS-105", "AKS-125")}

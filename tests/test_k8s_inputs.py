@@ -1,0 +1,166 @@
+"""Reading Kubernetes inputs: manifests (YAML/JSON, multi-document, List kinds, Helm template output) with
+file:line provenance and clear errors; snapshots; one scope per --k8s argument."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+from pathlib import Path
+
+from aks_compliance.k8s.manifests import read_file
+from aks_compliance.k8s.snapshot import SCHEMA, read_snapshot, write_snapshot
+from aks_compliance.scan import ScanOptions, run_scan
+
+POD = """apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+  namespace: {ns}
+spec:
+  containers:
+  - name: app
+    image: myacr.azurecr.io/app:1.0
+    securityContext:
+      privileged: {priv}
+"""
+
+
+def scan(*paths: Path, controls: list[str] | None = None, **kw):
+    return run_scan(ScanOptions(k8s_paths=[str(p) for p in paths], controls=controls, **kw))
+
+
+def result(run, key: str):
+    matches = [r for r in run.results if r.key == key]
+    assert len(matches) == 1, [r.key for r in run.results if r.control_id == key.split("-")[0] + "-" + key.split("-")[1]]
+    return matches[0]
+
+
+def test_helm_template_output_multi_document_with_lines(tmp_path: Path) -> None:
+    text = ("---\n# Source: shop/templates/sa.yaml\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: web\n"
+            "  namespace: shop\n---\n# Source: shop/templates/empty.yaml\n---\n# Source: shop/templates/pod.yaml\n"
+            + POD.format(name="web", ns="shop", priv="true"))
+    f = tmp_path / "rendered.yaml"
+    f.write_text(text)
+    run = scan(f, controls=["AKS-100"])
+    assert not run.diagnostics
+    r = result(run, "AKS-100-rendered/shop/Pod/web")
+    assert r.outcome.value == "failed"
+    ev = r.evidence[0]
+    assert ev.path == "spec.containers[0].securityContext.privileged"
+    assert text.splitlines()[ev.line - 1].strip() == "privileged: true"
+    assert r.target.line == text.splitlines().index("apiVersion: v1", 5) + 1
+    assert r.target.pointer == "/2"  # the third document (the empty one counts)
+
+
+def test_list_kinds_and_json_manifests(tmp_path: Path) -> None:
+    doc = {"apiVersion": "v1", "kind": "List", "items": [
+        json.loads(json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a", "namespace": "x"},
+                               "spec": {"containers": [{"name": "c", "image": "i:1", "securityContext": {"privileged": True}}]}})),
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "b", "namespace": "x"},
+         "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "i:1"}]}}}}]}
+    f = tmp_path / "list.json"
+    f.write_text(json.dumps(doc, indent=2))
+    typed = tmp_path / "pods.yaml"  # kubectl get pods -o yaml: items of a PodList may omit kind
+    typed.write_text("apiVersion: v1\nkind: PodList\nitems:\n- metadata:\n    name: c\n    namespace: x\n  spec:\n"
+                     "    containers:\n    - name: c\n      image: i:1\n      securityContext:\n        privileged: true\n")
+    run = scan(f, typed, controls=["AKS-100"])
+    assert not run.diagnostics
+    a = result(run, "AKS-100-list/x/Pod/a")
+    assert a.outcome.value == "failed" and a.target.pointer == "/items/0"
+    assert '"privileged": true' in f.read_text().splitlines()[a.evidence[0].line - 1]
+    assert result(run, "AKS-100-list/x/Deployment/b").outcome.value == "passed"
+    c = result(run, "AKS-100-pods/x/Pod/c")
+    assert c.outcome.value == "failed" and c.target.pointer == "/0/items/0" and c.evidence[0].line == 12
+
+
+def test_bad_yaml_names_file_line_and_column_and_the_rest_goes_on(tmp_path: Path) -> None:
+    d = tmp_path / "manifests"
+    d.mkdir()
+    (d / "good.yaml").write_text(POD.format(name="ok", ns="shop", priv="true"))
+    (d / "broken.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  labels: [a\n")
+    (d / "dup.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: d\n  name: e\nspec: {}\n")
+    (d / "noname.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata:\n  namespace: shop\n---\n"
+                                   + POD.format(name="lost", ns="shop", priv="false"))
+    (d / "notes.yaml").write_text("# nothing but a comment\n")
+    (d / "patch.yaml").write_text("- op: replace\n  path: /spec/replicas\n  value: 3\n")
+    (d / "bad.json").write_text('{"apiVersion": "v1", "kind": "Pod",, }')
+    run = scan(d, controls=["AKS-100"])
+    errors = {Path(e.file).name: e for e in run.errors}
+    assert set(errors) == {"broken.yaml", "dup.yaml", "noname.yaml", "bad.json"}
+    assert errors["broken.yaml"].line == 6 and "invalid YAML" in errors["broken.yaml"].message
+    assert errors["dup.yaml"].line == 5 and "'name' appears twice" in errors["dup.yaml"].message
+    assert errors["noname.yaml"].line == 1 and "Service has no metadata.name" in errors["noname.yaml"].message
+    assert errors["bad.json"].line == 1 and "invalid JSON" in errors["bad.json"].message
+    warnings = [d for d in run.diagnostics if d.severity == "warning"]
+    assert [Path(w.file).name for w in warnings] == ["patch.yaml"] and "not a Kubernetes object" in warnings[0].message
+    # a file with an error contributes no objects (its other documents would be checked without it)
+    keys = {r.key for r in run.results if r.control_id == "AKS-100"}
+    assert keys == {"AKS-100-manifests/shop/Pod/ok"}
+    assert result(run, "AKS-100-manifests/shop/Pod/ok").outcome.value == "failed"
+    assert {r.key.split(":")[0] for r in run.results if r.control_id is None} == {
+        "input-error-broken.yaml", "input-error-dup.yaml", "input-error-noname.yaml", "input-error-bad.json"}
+
+
+def test_each_argument_is_its_own_scope(tmp_path: Path) -> None:
+    netpol = ("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: deny\n  namespace: shop\n"
+              "spec:\n  podSelector: {}\n  policyTypes: [Ingress, Egress]\n")
+    a = tmp_path / "team-a"
+    b = tmp_path / "team-b"
+    a.mkdir()
+    b.mkdir()
+    (a / "netpol.yaml").write_text(netpol)
+    (a / "pod.yaml").write_text(POD.format(name="web", ns="shop", priv="false"))
+    (b / "pod.yaml").write_text(POD.format(name="web", ns="shop", priv="false"))
+    run = scan(a, b, controls=["AKS-146", "AKS-149"])
+    assert result(run, "AKS-149-team-a/shop/Pod/web").outcome.value == "passed"
+    assert result(run, "AKS-149-team-b/shop/Pod/web").outcome.value == "failed"  # a's policy is not b's
+    assert result(run, "AKS-146-team-a/Namespace/shop").outcome.value == "passed"
+    assert result(run, "AKS-146-team-b/Namespace/shop").outcome.value == "failed"
+    refs = {r.target.cluster for r in run.results}
+    assert refs == {"team-a", "team-b"}
+    # the same directory twice: two scopes, told apart
+    again = scan(a, a, controls=["AKS-146"])
+    assert {r.target.cluster for r in again.results} == {"team-a", "team-a-2"}
+
+
+def test_duplicate_objects_in_one_scope_keep_unique_ids(tmp_path: Path) -> None:
+    f = tmp_path / "twice.yaml"
+    f.write_text(POD.format(name="web", ns="shop", priv="false") + "---\n" + POD.format(name="web", ns="shop", priv="true"))
+    run = scan(f, controls=["AKS-100"])
+    keys = sorted(r.key for r in run.results if r.control_id == "AKS-100")
+    assert keys == ["AKS-100-twice/shop/Pod/web", "AKS-100-twice/shop/Pod/web#2"]
+
+
+def test_snapshot_round_trip_pretty_printed_and_broken(tmp_path: Path) -> None:
+    items = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "labels": {"x": "y"}}},
+             {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop"},
+              "spec": {"containers": [{"name": "c", "image": "i:1", "securityContext": {"privileged": True}}]}}]
+    meta = {"scope": "aks-x", "lists": {"Namespace": {"status": "complete"}, "Pod": {"status": "complete"}}, "gaps": []}
+    gz = tmp_path / "s.json.gz"
+    assert write_snapshot(gz, meta, iter(items)) == 2
+    snap = read_snapshot(gz)
+    assert [o for o, _ in snap.objects] == items and snap.objects[1][1].line == 4
+    # someone pretty-printed it: still readable, lines from the JSON itself
+    pretty = tmp_path / "pretty.json"
+    pretty.write_text(json.dumps(json.loads(gzip.open(gz, "rt").read()), indent=2))
+    run = scan(pretty, controls=["AKS-100"])
+    r = result(run, "AKS-100-aks-x/shop/Pod/p")
+    assert r.outcome.value == "failed" and '"privileged": true' in pretty.read_text().splitlines()[r.evidence[0].line - 1]
+    # a truncated gzip or a foreign JSON: input errors naming the file
+    (tmp_path / "cut.json.gz").write_bytes(gz.read_bytes()[:40])
+    (tmp_path / "other.json.gz").write_bytes(gzip.compress(b'{"schema": "something-else"}'))
+    run = scan(tmp_path / "cut.json.gz", tmp_path / "other.json.gz")
+    msgs = sorted((Path(e.file).name, e.message) for e in run.errors)
+    assert msgs[0][0] == "cut.json.gz" and "cannot read snapshot" in msgs[0][1]
+    assert msgs[1][0] == "other.json.gz" and SCHEMA in msgs[1][1]
+
+
+def test_offline_manifest_scans_do_not_import_the_kubernetes_client(tmp_path: Path) -> None:
+    import subprocess
+    f = tmp_path / "p.yaml"
+    f.write_text(POD.format(name="web", ns="shop", priv="false"))
+    code = ("import sys; from aks_compliance.scan import ScanOptions, run_scan; "
+            f"run_scan(ScanOptions(k8s_paths=[{str(f)!r}])); print('kubernetes' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
