@@ -7,7 +7,6 @@ import re
 from typing import Any, Iterable, Mapping
 
 from .controls import Catalog, Control
-from .jsonc import pointer
 from .policy.aliases import DEFAULT_ALIASES, AliasResolver
 from .policy.conditions import MISSING, Evaluator, Leaf, PolicyDefinitionError, Subject, Truth, Verdict
 from .resources import Resource
@@ -45,19 +44,6 @@ def render(value: Any) -> str:
     return text if len(text) <= MAX_ACTUAL else text[: MAX_ACTUAL - 3] + "..."
 
 
-_PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-
-
-def body_path(path: str) -> tuple | None:
-    """``properties.pools[1].x`` -> ('properties', 'pools', 1, 'x'); None for non-paths like count(...)."""
-    if not path or " " in path or "(" in path:
-        return None
-    out: list[Any] = []
-    for m in _PATH_TOKEN.finditer(path):
-        out.append(m.group(1) if m.group(1) is not None else int(m.group(2)))
-    return tuple(out)
-
-
 def leaf_evidence(leaf: Leaf, resource: Resource) -> Evidence:
     expected = f"{leaf.operator} {render(leaf.expected)}" if leaf.operator != "exists" else (
         "exists" if str(leaf.expected).lower() == "true" else "absent")
@@ -66,13 +52,7 @@ def leaf_evidence(leaf: Leaf, resource: Resource) -> Evidence:
         # inside a count's where, a true comparison means the member is counted, not that it passed
         expected = f"counted where {expected}"
         actual += {Truth.TRUE: " (counted)", Truth.FALSE: " (not counted)"}.get(leaf.truth, "")
-    file = resource.source.file
-    line = resource.source.line
-    path = body_path(leaf.path)
-    if path is not None:
-        source, rest = resource.source_for(path)
-        file = source.file
-        line = source.line_of(pointer(*rest))
+    file, line = resource.location_of(leaf.path)
     return Evidence(path=leaf.path, expected=expected, actual=actual, file=file, line=line)
 
 

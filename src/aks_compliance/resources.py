@@ -7,6 +7,7 @@ the file and JSON pointer it came from, so evidence can cite ``file:line``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -46,7 +47,7 @@ class Resource:
     """One resource as ARM would return it. ``body`` may be computed lazily (template resources)."""
 
     __slots__ = ("type", "full_name", "id", "source", "scope_id", "existing", "condition",
-                 "_body", "_make_body", "notes", "origins")
+                 "_body", "_make_body", "notes", "origins", "_locations")
 
     def __init__(self, type: str, full_name: str | Unknown, id: str | Unknown, source: Source,
                  body: dict[str, Any] | None = None,
@@ -65,6 +66,7 @@ class Resource:
         self.notes: list[str] = []
         # body path prefix (tuple of keys/indexes) -> Source, for parts merged in from elsewhere
         self.origins: dict[tuple, Source] = {}
+        self._locations: dict[str, tuple[str, int | None]] | None = None
 
     @property
     def type_lower(self) -> str:
@@ -99,8 +101,36 @@ class Resource:
             return self.origins[best], path[len(best):]
         return self.source, path
 
+    def location_of(self, path: str) -> tuple[str, int | None]:
+        """File and line of a body path like ``properties.pools[1].x`` (or of its nearest ancestor).
+
+        Memoised per resource: many controls cite the same paths."""
+        if self._locations is None:
+            self._locations = {}
+        hit = self._locations.get(path)
+        if hit is None:
+            parsed = parse_body_path(path)
+            if parsed is None:
+                hit = (self.source.file, self.source.line)
+            else:
+                source, rest = self.source_for(parsed)
+                hit = (source.file, source.line_of("".join("/" + str(t).replace("~", "~0").replace("/", "~1")
+                                                           for t in rest)))
+            self._locations[path] = hit
+        return hit
+
     def __repr__(self) -> str:
         return f"Resource({self.type}, {self.display_name()}, {self.source.file}{self.source.pointer})"
+
+
+_PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def parse_body_path(path: str) -> tuple | None:
+    """``properties.pools[1].x`` -> ('properties', 'pools', 1, 'x'); None for labels like ``count(...)``."""
+    if not path or " " in path or "(" in path:
+        return None
+    return tuple(m.group(1) if m.group(1) is not None else int(m.group(2)) for m in _PATH_TOKEN.finditer(path))
 
 
 def id_parent(resource_id: str) -> str | None:

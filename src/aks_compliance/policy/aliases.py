@@ -9,6 +9,7 @@ Microsoft's alias catalog by a test); other aliases resolve by the convention mo
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -40,12 +41,21 @@ class Alias:
     segments: tuple[str, ...]  # e.g. ("properties", "agentPoolProfiles", "[*]", "count")
 
     @property
+    def lower(self) -> tuple[str, ...]:
+        return _lower_segments(self.segments)
+
+    @property
     def is_array_member(self) -> bool:
         return bool(self.segments) and self.segments[-1] == "[*]"
 
     @property
     def has_wildcard(self) -> bool:
         return "[*]" in self.segments
+
+
+@lru_cache(maxsize=4096)
+def _lower_segments(segments: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(s.lower() for s in segments)
 
 
 def split_path(path: str) -> tuple[str, ...]:

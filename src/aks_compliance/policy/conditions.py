@@ -20,7 +20,7 @@ from ..arm.expressions import Call, Context, evaluate, literal_or_expression, pa
 from ..arm.functions import BUILTINS, UNKNOWN_AWARE
 from ..errors import ExpressionError
 from ..values import Placeholder, Unknown
-from .aliases import DEFAULT_ALIASES, Alias, AliasResolver, split_path
+from .aliases import DEFAULT_ALIASES, Alias, AliasResolver, _lower_segments, split_path
 
 
 class PolicyDefinitionError(Exception):
@@ -96,8 +96,21 @@ _CANON = {o.lower(): o for o in (
     "less", "lessOrEquals", "greater", "greaterOrEquals", "exists")}
 
 
+_CI_CACHE: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+
 def _ci(node: Mapping[str, Any]) -> dict[str, Any]:
-    return {k.lower(): v for k, v in node.items()}
+    """The node with lower-case keys; memoised, since control rules are evaluated over and over.
+
+    The cache holds the node itself, so its id cannot be reused while cached."""
+    hit = _CI_CACHE.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    lowered = {k.lower(): v for k, v in node.items()}
+    if len(_CI_CACHE) > 20000:
+        _CI_CACHE.clear()
+    _CI_CACHE[id(node)] = (node, lowered)
+    return lowered
 
 
 class Evaluator:
@@ -125,7 +138,7 @@ class Evaluator:
 
     # -- logical structure --
     def cond(self, node: Any, bindings: tuple) -> Truth:
-        if not isinstance(node, Mapping) or not node:
+        if not isinstance(node, dict) or not node:
             raise PolicyDefinitionError(f"a condition must be a non-empty object, not {node!r}")
         n = _ci(node)
         if "allof" in n:
@@ -211,12 +224,14 @@ class Evaluator:
         segments = alias.segments
         start: list[tuple[str, Any]] = [("", body)]
         rest = segments
-        for b in reversed(bindings):
-            if isinstance(b, Member) and len(b.prefix) <= len(segments) and \
-                    tuple(s.lower() for s in segments[: len(b.prefix)]) == tuple(s.lower() for s in b.prefix):
-                start = [(b.path, b.value)]
-                rest = segments[len(b.prefix):]
-                break
+        if bindings:
+            lowered = alias.lower
+            for b in reversed(bindings):
+                if isinstance(b, Member) and len(b.prefix) <= len(segments) and \
+                        lowered[: len(b.prefix)] == _lower_segments(b.prefix):
+                    start = [(b.path, b.value)]
+                    rest = segments[len(b.prefix):]
+                    break
         collection = "[*]" in rest
         return collection, _walk(start, rest, collection)
 
@@ -238,7 +253,7 @@ class Evaluator:
             return "location", v
         if kind == "identity.type":
             ident = _get_ci(body, "identity")
-            return "identity.type", _get_ci(ident, "type") if isinstance(ident, Mapping) else (
+            return "identity.type", _get_ci(ident, "type") if isinstance(ident, dict) else (
                 ident if isinstance(ident, Unknown) else MISSING)
         if kind == "tags":
             tags = _get_ci(body, "tags")
@@ -252,7 +267,7 @@ class Evaluator:
                 return "tags", tags
             if isinstance(tags, Unknown):
                 return f"tags['{key}']", tags
-            return f"tags['{key}']", _get_ci(tags, key) if isinstance(tags, Mapping) else MISSING
+            return f"tags['{key}']", _get_ci(tags, key) if isinstance(tags, dict) else MISSING
         return kind, _get_ci(body, kind)
 
     # -- leaves --
@@ -304,7 +319,7 @@ class Evaluator:
 
     # -- count --
     def _count(self, spec: Any, op: str, raw_operand: Any, bindings: tuple) -> Truth:
-        if not isinstance(spec, Mapping):
+        if not isinstance(spec, dict):
             raise PolicyDefinitionError("'count' must be an object")
         s = _ci(spec)
         where = s.get("where")
@@ -422,10 +437,10 @@ class _Unknowable(Exception):
 
 
 def _get_ci(obj: Any, key: str) -> Any:
-    if not isinstance(obj, Mapping):
+    if not isinstance(obj, dict):
         return MISSING
-    if key in obj:
-        v = obj[key]
+    v = obj.get(key, MISSING)
+    if v is not MISSING:
         return MISSING if v is None else v
     low = key.lower()
     for k, v in obj.items():
@@ -481,7 +496,7 @@ def policy_equals(a: Any, b: Any) -> bool:
         return _canon(a) == _canon(b)
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(policy_equals(x, y) for x, y in zip(a, b))
-    if isinstance(a, Mapping) and isinstance(b, Mapping):
+    if isinstance(a, dict) and isinstance(b, dict):
         if len(a) != len(b):
             return False
         bl = {k.lower(): v for k, v in b.items()}
@@ -567,7 +582,7 @@ def apply_operator(op: str, value: Any, operand: Any) -> bool:
             r = False
         return r if op == "contains" else not r
     if op in ("containskey", "notcontainskey"):
-        r = (not missing and isinstance(value, Mapping)
+        r = (not missing and isinstance(value, dict)
              and str(operand).lower() in {k.lower() for k in value})
         return r if op == "containskey" else not r
     if op in ("less", "lessorequals", "greater", "greaterorequals"):
@@ -686,7 +701,7 @@ def aliases_in(condition: Any) -> list[str]:
     found: list[str] = []
 
     def walk(node: Any) -> None:
-        if isinstance(node, Mapping):
+        if isinstance(node, dict):
             for k, v in node.items():
                 if k.lower() == "field" and isinstance(v, str) and not v.startswith("["):
                     low = v.lower()
