@@ -16,7 +16,6 @@ Peak RSS is the child's own maximum (os.wait4), as in benchmarks/fleet.py.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import subprocess

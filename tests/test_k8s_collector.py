@@ -255,3 +255,19 @@ def test_snapshot_command(tmp_path: Path) -> None:
     bad = subprocess.run([exe, "snapshot", "--kubeconfig", str(kubeconfig), "--kube-context", "nope", "-o",
                           str(tmp_path / "x.json.gz")], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "context 'nope'" in bad.stderr
+
+
+def test_credential_looking_env_literals_never_reach_the_snapshot(tmp_path: Path) -> None:
+    leaky = pod(1)
+    leaky["spec"]["containers"][0]["env"] = [{"name": "DB_PASSWORD", "value": "hunter2-Very-Secret"},
+                                             {"name": "GREETING", "value": "hello"},
+                                             {"name": "BLOB", "value": "DefaultEndpointsProtocol=https;AccountKey=abc123=="}]
+    with FakeKubeAPI([leaky]) as api:
+        meta, out = collect(api, tmp_path)
+    text = gzip.open(out, "rt").read()
+    assert "hunter2-Very-Secret" not in text and "AccountKey=abc123" not in text and '"hello"' in text
+    assert any("credential-looking" in r for r in meta["redactions"])
+    _, by = results_of(out, ["AKS-123"])
+    r = by["AKS-123-aks-test/shop/Pod/web-00001"]
+    assert r.outcome.value == "failed" and len(r.evidence) == 2
+    assert all("not shown" in e.actual for e in r.evidence)

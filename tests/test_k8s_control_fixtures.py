@@ -153,3 +153,40 @@ def test_excluded_namespaces_are_listed_and_can_be_changed_for_every_control() -
     outcomes = {r.control_id: r.outcome.value for r in everywhere.results if r.control_id}
     assert outcomes["AKS-100"] == "failed"
     assert "not_applicable" not in {o for cid, o in outcomes.items() if cid in ("AKS-101", "AKS-105", "AKS-125")}
+
+
+def test_seccomp_baseline_before_v1_19_reads_the_annotations(tmp_path: Path) -> None:
+    pod = ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: shop\n  annotations:\n"
+           "    seccomp.security.alpha.kubernetes.io/pod: {pod}\n"
+           "spec:\n  securityContext:\n    seccompProfile:\n      type: Unconfined\n  containers:\n  - name: c\n    image: i:1\n")
+    outcomes = {}
+    for value in ("runtime/default", "unconfined", "localhost/profile.json"):
+        f = tmp_path / f"{value.replace('/', '-')}.yaml"
+        f.write_text(pod.format(pod=value))
+        for version in ("v1.18", "latest"):
+            run = run_scan(ScanOptions(k8s_paths=[str(f)], controls=["AKS-109"],
+                                       control_params={"AKS-109": {"pssVersion": version}}))
+            outcomes[(value, version)] = next(r for r in run.results if r.control_id == "AKS-109").outcome.value
+    # before v1.19 only the annotations count; from v1.19 only the fields (here: Unconfined)
+    assert outcomes == {("runtime/default", "v1.18"): "passed", ("unconfined", "v1.18"): "failed",
+                        ("localhost/profile.json", "v1.18"): "passed", ("runtime/default", "latest"): "failed",
+                        ("unconfined", "latest"): "failed", ("localhost/profile.json", "latest"): "failed"}
+
+
+def test_pss_version_cluster_uses_the_snapshot_server_version(tmp_path: Path) -> None:
+    from aks_compliance.k8s.snapshot import write_snapshot
+
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop"},
+           "spec": {"securityContext": {"sysctls": [{"name": "net.ipv4.tcp_rmem", "value": "4096 87380 6291456"}]},
+                    "containers": [{"name": "c", "image": "i:1"}]}}
+    snap = tmp_path / "s.json.gz"
+    write_snapshot(snap, {"scope": "aks-130", "cluster": {"version": {"major": "1", "minor": "30+", "gitVersion": "v1.30.5"}},
+                          "lists": {"Pod": {"status": "complete"}}, "gaps": []}, [pod])
+
+    def outcome(version: str) -> str:
+        run = run_scan(ScanOptions(k8s_paths=[str(snap)], controls=["AKS-108"],
+                                   control_params={"AKS-108": {"pssVersion": version}}))
+        return next(r for r in run.results if r.control_id == "AKS-108").outcome.value
+
+    assert outcome("cluster") == "failed"  # tcp_rmem is safe from v1.32; the cluster runs v1.30
+    assert outcome("latest") == "passed" and outcome("v1.32") == "passed"

@@ -8,7 +8,6 @@ import json
 import sys
 from pathlib import Path
 
-from aks_compliance.k8s.manifests import read_file
 from aks_compliance.k8s.snapshot import SCHEMA, read_snapshot, write_snapshot
 from aks_compliance.scan import ScanOptions, run_scan
 

@@ -19,7 +19,7 @@ from aks_compliance.report.browser import Chromium, find_chromium
 from aks_compliance.report.html import write_report
 
 from .conftest import FIXTURES, scan
-from .test_report_injection import EVIL_DIR, EVIL_NAME, EVIL_VALUE, build_outputs
+from .test_report_injection import EVIL_ANNOTATION, EVIL_DIR, EVIL_NAME, EVIL_VALUE, build_outputs
 
 EXAMPLES = dict(subscription_id="6f1c2a3e-7b8d-4c9e-a1f2-3b4c5d6e7f80", resource_group="rg-platform-weu")
 
@@ -128,14 +128,14 @@ def test_the_report_loads_without_console_errors_and_shows_its_parts(browser: Ch
 
 def test_hostile_inputs_show_as_text_and_nothing_executes(browser: Chromium, tmp_path: Path) -> None:
     out = build_outputs(tmp_path)
-    probes = {"text": "document.body.innerText",
-              "handlers": "document.querySelectorAll('[onerror],[onload],[onmouseover]').length",
+    probes = {"text": "document.body.textContent",
+              "handlers": "document.querySelectorAll('[onerror],[onload],[onmouseover],iframe').length",
               "scripts": "document.scripts.length",
               "js_links": "[...document.querySelectorAll('a[href]')].filter(a => a.href.startsWith('javascript')).length"}
     audit = browser.check(out["audit"], expressions=probes, settle=0.5)
     assert audit.dialogs == [] and audit.errors == [], audit.errors
     assert audit.values["handlers"] == 0 and audit.values["scripts"] == 1 and audit.values["js_links"] == 0
-    for literal in (EVIL_NAME, EVIL_VALUE, EVIL_DIR):
+    for literal in (EVIL_NAME, EVIL_VALUE, EVIL_DIR, EVIL_ANNOTATION):
         assert literal in audit.values["text"], literal
     pyhtml = browser.check(out["html"], expressions=probes, settle=0.5)
     assert pyhtml.dialogs == [] and pyhtml.values["handlers"] == 0

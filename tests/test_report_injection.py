@@ -1,9 +1,10 @@
 """Hostile inputs through the whole pipeline: markup shows as text in every report, secrets appear in none.
 
-Markup enters through a resource name, a property value (evidence "actual"), a directory name (every
-file:line), a control parameter, waiver fields and an attestation's evidence link. Secrets enter as a
-securestring parameter (parameter file and command line), a literal secret in a REST export and
-pytest-metadata. The browser half (nothing executes) is in test_report_browser.py.
+Markup enters through a resource name, a property value (evidence "actual"), a Kubernetes annotation, a
+directory name (every file:line), a control parameter, waiver fields and an attestation's evidence link.
+Secrets enter as a securestring parameter (parameter file and command line), a literal secret in a REST
+export, a literal credential in a container's env, a Kubernetes Secret's data, and pytest-metadata. The
+browser half (nothing executes) is in test_report_browser.py.
 """
 
 from __future__ import annotations
@@ -29,7 +30,45 @@ EVIL_VALUE = "<img src=x onerror=alert(2)>"
 EVIL_DIR = "<svg onload=alert(5)>"
 EVIL_PARAM = '"><b onmouseover=alert(3)>x'
 EVIL_LINK = "javascript:alert(4)"
-SECRETS = ("ParamFileS3cret-zq9", "CliS3cret-zq9", "RestLiteralS3cret-zq9", "EnvS3cret-zq9", "DefaultS3cret-zq9")
+EVIL_ANNOTATION = "<iframe srcdoc=x onload=alert(6)>"
+SECRETS = ("ParamFileS3cret-zq9", "CliS3cret-zq9", "RestLiteralS3cret-zq9", "EnvS3cret-zq9", "DefaultS3cret-zq9",
+           "K8sLiteralS3cret-zq9", "K8sStringData-zq9", "SzhzU2VjcmV0RGF0YS16cTk=")  # the last: base64 Secret data
+
+K8S = f"""\
+apiVersion: v1
+kind: Service
+metadata:
+  name: shop-lb
+  namespace: shop
+  annotations:
+    service.beta.kubernetes.io/azure-load-balancer-internal: "{EVIL_ANNOTATION}"
+spec:
+  type: LoadBalancer
+  ports: [{{port: 443}}]
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: db, namespace: shop}}
+data: {{password: SzhzU2VjcmV0RGF0YS16cTk=}}
+stringData: {{token: K8sStringData-zq9}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: shop}}
+spec:
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers:
+      - name: web
+        image: myacr.azurecr.io/shop/web:1.4.2
+        env:
+        - {{name: DB_PASSWORD, value: K8sLiteralS3cret-zq9}}
+        - name: API_TOKEN
+          valueFrom: {{secretKeyRef: {{name: db, key: password}}}}
+"""
+
 
 def hostile_inputs(tmp: Path) -> tuple[Path, Path, Path]:
     inputs = tmp / "inputs" / EVIL_DIR
@@ -76,6 +115,9 @@ def hostile_inputs(tmp: Path) -> tuple[Path, Path, Path]:
     attestations.write_text(yaml.safe_dump({"attestations": [{
         "control": m, "status": "passed", "owner": EVIL_NAME, "evidence": EVIL_LINK, "date": dt.date.today(),
         "expires": until} for m in manual[:1]]}))
+    k8s = tmp / "k8s"
+    k8s.mkdir()
+    (k8s / "shop.yaml").write_text(K8S)
     return inputs.parent, waivers, attestations
 
 
@@ -84,7 +126,8 @@ def build_outputs(tmp: Path) -> dict[str, Path]:
     out = {k: tmp / "out" / f for k, f in (("json", "results.json"), ("audit", "report.html"), ("sarif", "r.sarif"),
                                            ("csv", "m.csv"), ("html", "pytest.html"), ("junit", "junit.xml"))}
     subprocess.run([
-        sys.executable, "-m", "pytest", SUITE, "-p", "no:cacheprovider", "--arm", str(inputs), "--waivers", str(waivers),
+        sys.executable, "-m", "pytest", SUITE, "-p", "no:cacheprovider", "--arm", str(inputs), "--k8s", str(tmp / "k8s"),
+        "--waivers", str(waivers),
         "--attestations", str(attestations), "--arm-param", "adminPassword=CliS3cret-zq9",
         "--control-param", f"AKS-007.allowedUpgradeChannels={json.dumps(['stable', EVIL_PARAM])}",
         "--results-json", str(out["json"]), "--audit-report", str(out["audit"]), "--sarif", str(out["sarif"]),
@@ -151,6 +194,9 @@ def test_markup_is_data_in_the_machine_formats(outputs: dict[str, Path]) -> None
     assert EVIL_NAME in names
     assert any(EVIL_DIR in (r["target"]["source"]["file"] or "") for r in doc["results"])
     assert any(EVIL_VALUE in e["actual"] for r in doc["results"] for e in r["evidence"])
+    assert any(EVIL_ANNOTATION in e["actual"] for r in doc["results"] for e in r["evidence"])  # the annotation
+    literal = [r for r in doc["results"] if r["control_id"] == "AKS-123" and r["outcome"] == "failed"]
+    assert literal and any("DB_PASSWORD" in json.dumps(r) for r in literal)  # found and named, value kept out
     sarif = json.loads(outputs["sarif"].read_text())
     results = sarif["runs"][0]["results"]
     assert any(EVIL_NAME in r["message"]["text"] for r in results)
@@ -165,7 +211,7 @@ def test_markup_is_data_in_the_machine_formats(outputs: dict[str, Path]) -> None
 def test_markup_never_reaches_html_unescaped(outputs: dict[str, Path]) -> None:
     for kind in ("audit", "html"):
         page = outputs[kind].read_text()
-        for raw in (EVIL_NAME, EVIL_VALUE, EVIL_DIR, "<b onmouseover"):
+        for raw in (EVIL_NAME, EVIL_VALUE, EVIL_DIR, EVIL_ANNOTATION, "<b onmouseover"):
             assert raw not in page, f"{raw} unescaped in {kind}"
     audit = outputs["audit"].read_text()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in audit

@@ -54,9 +54,12 @@ def test_without_fail_on_any_failure_fails(pytester: pytest.Pytester, inputs: Pa
     assert cli(inputs).returncode == 1
 
 
-def test_failures_below_the_threshold_are_reported_but_do_not_fail(pytester: pytest.Pytester, inputs: Path) -> None:
-    result = run(pytester, inputs, "--fail-on", "critical")
+def test_failures_below_the_threshold_are_reported_but_do_not_fail(pytester: pytest.Pytester, inputs: Path,
+                                                                   tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    result = run(pytester, inputs, "--fail-on", "critical", "--results-json", str(out))
     assert result.ret == pytest.ExitCode.OK
+    assert json.loads(out.read_text())["run"]["options"]["fail_on"] == "critical"  # recorded for the auditor
     result.stdout.fnmatch_lines(["*4 failed*"])  # pytest still shows them as failed items
     result.stdout.fnmatch_lines(["*--fail-on critical: the run passes*4 failure(s) below 'critical' do not fail the run*"])
     assert cli(inputs, "--fail-on", "critical").returncode == 0

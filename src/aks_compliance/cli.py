@@ -68,14 +68,21 @@ def main(argv: list[str] | None = None) -> int:
                              "the auditor report (and SARIF/CSV) from a results JSON; diff: compare two results "
                              "JSON files (new failures, fixed, changed unknowns); catalog: write the control "
                              "catalog document (catalog --markdown docs/controls.md); snapshot: read a live cluster "
-                             "into a snapshot file (snapshot --kube-context NAME -o FILE)")
+                             "into a snapshot file (snapshot --kube-context NAME -o FILE), or live Azure (snapshot "
+                             "--azure-subscription ID --azure-resource-group NAME -o FILE, --azure-scope ...)")
     if not argv or argv[0] in ("-h", "--help", "--version"):
         parser.parse_args(argv)
         return 0
     command, rest = argv[0], argv[1:]
     if command == "scan":
         return scan(rest)
-    if command == "snapshot":  # read a live cluster into a snapshot file (see k8s/cli.py)
+    if command == "snapshot":  # one subcommand, two families: --azure-... (azure/cli.py), else Kubernetes (k8s/cli.py)
+        if any(a.startswith("--azure") for a in rest):
+            from .azure.cli import snapshot_command as azure_snapshot
+            return azure_snapshot([a for a in rest if a != "--azure"])
+        if any(a in ("-h", "--help") for a in rest):
+            print("Live Azure: aks-compliance snapshot --azure-subscription ID --azure-resource-group NAME -o FILE "
+                  "(see 'aks-compliance snapshot --azure --help'). Kubernetes:")
         from .k8s.cli import snapshot_command
         return snapshot_command(rest)
     if command == "policies":

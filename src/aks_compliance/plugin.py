@@ -27,7 +27,9 @@ RESULT_FIXTURE = "aksc_result"
 INPUT_HELP = ("aks-compliance: no input given, nothing to check. Give input with --arm PATH (a template, "
               "export or REST resource JSON, or a directory of them; repeatable), optionally with "
               "--arm-parameters FILE and --arm-param NAME=VALUE; or Kubernetes objects with --k8s PATH (manifests "
-              "or a snapshot), or a live cluster with --kube-context NAME / --kubeconfig FILE.")
+              "or a snapshot), or a live cluster with --kube-context NAME / --kubeconfig FILE; or live Azure with "
+              "--azure-subscription ID --azure-resource-group NAME, --azure-cluster RESOURCE_ID or --azure-scope "
+              "management-group:ID (snapshotted first; re-check a snapshot offline with --arm FILE).")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -56,6 +58,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="read the cluster this runs in (the pod's service account)")
     g.addoption("--k8s-snapshot-dir", default="reports", metavar="DIR",
                 help="where a live run writes its snapshot (default: reports)")
+    from .azure import pytest_support as _azure  # --azure-subscription, --azure-resource-group, ...
+    _azure.addoption(g)
     g.addoption("--arm-location", default=None, metavar="LOCATION",
                 help="location of that resource group (resourceGroup().location)")
     g.addoption("--controls", default=None, metavar="IDS", help="comma-separated control ids to run (default: all)")
@@ -83,6 +87,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      "One of: " + ", ".join(FAIL_ON_CHOICES) + ". Default: any failure fails (pytest's own rule).")
     g.addoption("--fail-on-unknown", action="store_true", default=False,
                 help="count unknown and unattested manual results at or above --fail-on (default: any) as failing")
+
+
+def _azure_options(config: pytest.Config) -> dict[str, Any]:
+    from .azure.pytest_support import options_from_config as azure_options
+    return azure_options(config)
 
 
 def options_from_config(config: pytest.Config) -> ScanOptions:
@@ -123,6 +132,7 @@ def options_from_config(config: pytest.Config) -> ScanOptions:
         kubeconfig=config.getoption("kubeconfig"),
         kube_in_cluster=bool(config.getoption("kube_in_cluster")),
         k8s_snapshot_dir=config.getoption("k8s_snapshot_dir"),
+        **_azure_options(config),
         waivers_file=config.getoption("waivers"),
         attestations_file=config.getoption("attestations"),
     )
@@ -135,6 +145,8 @@ def pytest_configure(config: pytest.Config) -> None:
         _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     config.stash[RAN_KEY] = set()
     _k8s_live_snapshot(config, options)
+    from .azure.pytest_support import live_snapshot as _azure_live_snapshot
+    _azure_live_snapshot(config, options)  # live Azure: snapshot once here, workers read the same file
     if options.waivers_file or options.attestations_file:  # fail early, on every process, with file and entry
         import datetime as dt
         from .controls import load_catalog
@@ -270,6 +282,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     inputs = [f"ARM inputs: {', '.join(options.arm_paths)}"] if options.arm_paths else []
     if options.k8s_paths:
         inputs.append(f"Kubernetes: {', '.join(options.k8s_paths)}")
+    from .azure.pytest_support import header_lines as _azure_header
+    inputs.extend(_azure_header(config))
     return [f"aks-compliance {__version__}: {n} controls; {'; '.join(inputs) or 'no input given'}"]
 
 
@@ -325,6 +339,9 @@ class _Reporter:
         if not any(outputs):
             return
         doc = run.document_for(ran)
+        if fail_on or fail_on_unknown:  # what decided the exit status, for the auditor
+            doc["run"] = {**doc.get("run", {}), "options": {**doc.get("run", {}).get("options", {}),
+                                                            "fail_on": fail_on or "info", "fail_on_unknown": fail_on_unknown}}
         json_path, report_path, sarif_path, csv_path = outputs
         for path in filter(None, outputs):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -403,3 +420,5 @@ def pytest_configure_node(node: Any) -> None:
         node.workerinput[SNAPSHOT_INPUT] = path
     elif config.stash[OPTIONS_KEY].kube_error:
         node.workerinput[SNAPSHOT_INPUT + "_error"] = config.stash[OPTIONS_KEY].kube_error
+    from .azure.pytest_support import configure_node as _azure_configure_node
+    _azure_configure_node(node)

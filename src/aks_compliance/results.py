@@ -70,6 +70,9 @@ class Result:
     # decided a manual control; each a plain dict (id/owner, dates, file and line of the entry).
     waiver: dict[str, Any] | None = None
     attestation: dict[str, Any] | None = None
+    # Azure Policy's verdict on the same target (azure/policy_states.py): state, definition, assignment,
+    # timestamp and whether it disagrees with ours; None when no policy state matched.
+    azure_policy: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out = {"control_id": self.control_id, "target": self.target.as_dict(), "outcome": self.outcome.value,
@@ -78,6 +81,8 @@ class Result:
             out["waiver"] = self.waiver
         if self.attestation is not None:
             out["attestation"] = self.attestation
+        if self.azure_policy is not None:
+            out["azure_policy"] = self.azure_policy
         return out
 
 

@@ -42,10 +42,23 @@ class ScanOptions:
     k8s_snapshot_dir: str = "reports"  # where a live run writes its snapshot
     kube_error: str | None = None  # a live collection that failed before the scan (reported as an input error)
 
+    # Live Azure (azure/): resource groups or clusters (ARM GET + export), fleets (Resource Graph);
+    # snapshotted into azure_snapshot_dir first, then scanned from the snapshot (as --arm SNAPSHOT)
+    azure_subscription: str | None = None
+    azure_resource_groups: list[str] = field(default_factory=list)
+    azure_clusters: list[str] = field(default_factory=list)  # managed cluster resource ids
+    azure_scopes: list[str] = field(default_factory=list)  # management-group:ID | subscription:ID
+    azure_cloud: str | None = None  # AzureCloud | AzureUSGovernment | AzureChinaCloud
+    azure_endpoint: str | None = None  # Resource Manager endpoint override (Azure Stack, private, tests)
+    azure_ca_file: str | None = None  # CA bundle for that endpoint
+    azure_snapshot_dir: str = "reports"
+    azure_error: str | None = None  # a live collection that failed before the scan (an input error)
+
     @property
     def has_input(self) -> bool:
         return bool(self.arm_paths or self.k8s_paths or self.kube_context or self.kubeconfig
-                    or self.kube_in_cluster or self.kube_error)
+                    or self.kube_in_cluster or self.kube_error or self.azure_subscription
+                    or self.azure_resource_groups or self.azure_clusters or self.azure_scopes or self.azure_error)
 
 
 @dataclass
@@ -99,6 +112,8 @@ def run_scan(options: ScanOptions) -> ScanRun:
     loaded: list[SourceResult] = [r for r in (load(options, started) for load in LOADERS) if r is not None]
     targets = [t for r in loaded for t in r.targets]
     results = evaluate_all(catalog, targets, options.control_params)
+    for annotate in (a for r in loaded for a in r.annotators):
+        annotate(results)
     diagnostics = [d for r in loaded for d in r.diagnostics]
     results.extend(error_results(diagnostics))
     governance = load_governance(options.waivers_file, options.attestations_file, load_catalog(), started.date())

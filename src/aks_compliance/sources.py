@@ -24,6 +24,9 @@ class SourceResult:
     inputs: list[dict[str, Any]] = field(default_factory=list)  # {path, sha256, kind}
     diagnostics: list[Diagnostic] = field(default_factory=list)
     declarations: list[Declaration] = field(default_factory=list)
+    # Called with every result of the run after evaluation, before waivers (e.g. the Azure Policy states
+    # a live Azure snapshot holds, joined to the results: azure/policy_states.py).
+    annotators: list[Callable[[list[Any]], None]] = field(default_factory=list)
 
 
 Loader = Callable[["ScanOptions", dt.datetime], "SourceResult | None"]
@@ -31,6 +34,11 @@ Loader = Callable[["ScanOptions", dt.datetime], "SourceResult | None"]
 
 def load_arm_source(options: "ScanOptions", started: dt.datetime) -> SourceResult | None:
     if not options.arm_paths:
+        return None
+    from .azure.snapshot import is_azure_snapshot
+
+    arm_paths = [p for p in options.arm_paths if not is_azure_snapshot(p)]  # Azure snapshots: load_azure_source
+    if not arm_paths:
         return None
     from .arm.context import DeploymentScope
     from .arm.inputs import ArmOptions, load_arm
@@ -46,7 +54,7 @@ def load_arm_source(options: "ScanOptions", started: dt.datetime) -> SourceResul
         changes["location"] = options.location
     if changes:
         scope = scope.child(**changes)
-    scan = load_arm(ArmOptions(paths=options.arm_paths, parameter_files=options.arm_parameter_files,
+    scan = load_arm(ArmOptions(paths=arm_paths, parameter_files=options.arm_parameter_files,
                                parameters=options.arm_params, scope=scope))
     # scan.diagnostics is shared with lazily evaluated resource bodies: the caller reads it after
     # evaluation, so that expression errors found then are reported too.
@@ -60,4 +68,11 @@ def load_k8s_source(options: "ScanOptions", started: dt.datetime) -> SourceResul
     return load(options, started)
 
 
-LOADERS: list[Loader] = [load_arm_source, load_k8s_source]
+def load_azure_source(options: "ScanOptions", started: dt.datetime) -> SourceResult | None:
+    """Live Azure (--azure-...: snapshotted first) and Azure snapshots given to --arm (azure/source.py)."""
+    from .azure.source import load_azure_source as load
+
+    return load(options, started)
+
+
+LOADERS: list[Loader] = [load_arm_source, load_k8s_source, load_azure_source]

@@ -19,10 +19,19 @@ What it offers, all optional:
   (PUT creates or updates, GET, DELETE, and list on the collection path with paging through
   ``nextLink``): ``server.serve_resources()``;
 * fault injection per route: ``server.fault("PUT", pattern, 429, times=2, retry_after=0)``, with ARM
-  error bodies; ``Fault.malformed`` answers a 200 whose body is not JSON;
+  error bodies; ``Fault.malformed`` answers a 200 whose body is not JSON; ``after=N`` lets the first N
+  matching requests through;
 * long-running operations: ``server.lro("POST", pattern, result)`` answers 202 with
   ``Azure-AsyncOperation`` and ``Location`` headers, reports InProgress ``polls`` times, then the
-  final status and result;
+  final status and result (``result`` may be a callable of the request and the captured names,
+  returning the result, or a :class:`Reply` sent at once instead of starting the operation);
+* Azure Resource Graph: ``server.resource_graph()`` answers ``POST /providers/Microsoft.ResourceGraph/
+  resources`` with rows (by default the store's resources of the type the query names) paged with
+  ``$skipToken``;
+* Azure Policy states: ``server.policy_states(states)`` answers the ``policyStates/{latest,default}/
+  queryResults`` POSTs at subscription, resource group and management group scope, paged with
+  ``@odata.nextLink`` (which the client POSTs again), with ``$filter`` (``eq`` joined by ``or``/``and``)
+  and ``$select``;
 * paging of any list: :func:`paged` splits items into pages linked by ``nextLink``;
 * a log of every request (``server.requests``) for assertions.
 
@@ -45,7 +54,8 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-__all__ = ["ArmServer", "Fault", "Reply", "Request", "ResourceStore", "arm_error", "make_self_signed_cert", "paged"]
+__all__ = ["ArmServer", "Fault", "Reply", "Request", "ResourceStore", "arm_error", "make_self_signed_cert", "paged",
+           "odata_filter"]
 
 
 @dataclass
@@ -98,7 +108,9 @@ class Fault:
     message: str | None = None
     retry_after: float | None = None
     malformed: bool = False  # a 200 (or ``status``) whose body is not JSON
+    after: int = 0  # let this many matching requests through first (e.g. fail the second page of a list)
     hits: int = 0
+    seen: int = 0
 
     def reply(self) -> Reply:
         headers = {}
@@ -193,9 +205,26 @@ class ResourceStore:
         return [v for k, v in sorted(self.items.items())
                 if k.startswith(prefix) and "/" not in k[len(prefix):]]
 
+    def in_group(self, subscription: str, group: str) -> list[dict[str, Any]]:
+        """Top-level resources of a resource group (child resources such as agentPools are not listed)."""
+        prefix = f"/subscriptions/{subscription}/resourcegroups/{group}/providers/".lower()
+        out = []
+        for k, v in sorted(self.items.items()):
+            if k.startswith(prefix):
+                rest = k[len(prefix):].split("/")
+                if len(rest) == 3:
+                    out.append(v)
+        return out
+
     def handle(self, server: "ArmServer", request: Request) -> Reply | None:
         """ARM semantics for resource paths; None when the path is not one."""
         path = request.path.rstrip("/")
+        group = _GROUP_RESOURCES.match(path)
+        if group and request.method == "GET":  # GET .../resourceGroups/{g}/resources: the group's resources
+            if request.api_version is None:
+                return arm_error(400, "MissingApiVersionParameter", "The api-version query parameter is required.")
+            return Reply(200, paged(request, self.in_group(group.group(1), group.group(2)), self.page_size,
+                                    server.url))
         rtype = self.type_of(path)
         parts = path.strip("/").split("/")
         low = [p.lower() for p in parts]
@@ -221,6 +250,31 @@ class ResourceStore:
         elif request.method == "GET" and rtype:
             return Reply(200, paged(request, self.children(path), self.page_size, server.url))
         return None
+
+
+_GROUP_RESOURCES = re.compile(r"^/subscriptions/([^/]+)/resourcegroups/([^/]+)/resources$", re.I)
+_ODATA_CLAUSE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s+eq\s+'((?:[^']|'')*)'$", re.I)
+
+
+def odata_filter(expression: str | None) -> Callable[[dict[str, Any]], bool]:
+    """A predicate for the small OData subset ARM list filters use: ``name eq 'v'`` clauses joined by ``or``
+    (and ``and``, which binds tighter); names and values compare case-insensitively. ValueError otherwise."""
+    if not expression or not expression.strip():
+        return lambda _item: True
+    alternatives = []
+    for alt in re.split(r"\s+or\s+", expression.strip(), flags=re.I):
+        clauses = []
+        for clause in re.split(r"\s+and\s+", alt.strip(), flags=re.I):
+            m = _ODATA_CLAUSE.match(clause.strip().strip("()").strip())
+            if not m:
+                raise ValueError(f"unsupported $filter clause: {clause!r}")
+            clauses.append((m.group(1).lower(), m.group(2).replace("''", "'").lower()))
+        alternatives.append(clauses)
+
+    def test(item: dict[str, Any]) -> bool:
+        low = {k.lower(): v for k, v in item.items()}
+        return any(all(str(low.get(k, "")).lower() == v for k, v in clauses) for clauses in alternatives)
+    return test
 
 
 @dataclass
@@ -262,8 +316,14 @@ class ArmServer:
 
     def lro(self, method: str, pattern: str, result: Any, *, polls: int = 1, final_status: str = "Succeeded",
             error: dict[str, Any] | None = None) -> None:
-        """A long-running operation: 202, then ``polls`` x InProgress, then ``final_status`` and ``result``."""
-        def start(request: Request, **_: str) -> Reply:
+        """A long-running operation: 202, then ``polls`` x InProgress, then ``final_status`` and ``result``.
+
+        ``result`` may be ``callable(request, **captured)``: it computes the result when the operation
+        starts, or returns a :class:`Reply` to answer at once (a validation error such as a 409)."""
+        def start(request: Request, **captured: str) -> Reply:
+            value = result(request, **captured) if callable(result) else result
+            if isinstance(value, Reply):
+                return value
             op = str(next(self._lro_ids))
             state = {"left": polls}
 
@@ -277,10 +337,110 @@ class ArmServer:
                 return Reply(200, body)
 
             self.route("GET", f"/_operations/{op}", status)
-            self.route("GET", f"/_operations/{op}/result", lambda _r, **__: Reply(200, result))
+            self.route("GET", f"/_operations/{op}/result", lambda _r, **__: Reply(200, value))
             return Reply(202, None, {"Azure-AsyncOperation": f"{self.url}_operations/{op}",
                                      "Location": f"{self.url}_operations/{op}/result", "Retry-After": "0"})
         self.route(method, pattern, start)
+
+    def resource_graph(self, rows: list[dict[str, Any]] | Callable[[Request], list[dict[str, Any]]] | None = None, *,
+                       management_groups: dict[str, list[str]] | None = None, max_page: int = 1000) -> None:
+        """Azure Resource Graph's query API (``POST /providers/Microsoft.ResourceGraph/resources``).
+
+        Rows are ``rows`` (or ``rows(request)``), else the store's resources whose type the query names
+        (``type =~ '...'`` or ``type == '...'``), each with ARG's ``subscriptionId`` and ``resourceGroup``
+        columns; they are limited to the request's ``subscriptions`` (or the subscriptions of its
+        ``managementGroups``, per ``management_groups``; all when unknown), ordered by id, and paged: up to
+        ``options.$top`` rows (default 100, at most ``max_page``) and an opaque ``$skipToken`` while more remain.
+        """
+        def query(request: Request, **_: str) -> Reply:
+            body = request.body if isinstance(request.body, dict) else None
+            if body is None or not isinstance(body.get("query"), str):
+                return arm_error(400, "BadRequest", "Please provide a query.")
+            options = body.get("options") or {}
+            if callable(rows):
+                data = list(rows(request))
+            elif rows is not None:
+                data = list(rows)
+            else:
+                m = re.search(r"\btype\s*(?:=~|==)\s*'([^']+)'", body["query"], re.I)
+                wanted = m.group(1).lower() if m else None
+                items = list(self.store.items.values()) if self.store is not None else []
+                data = []
+                for item in items:
+                    if wanted is None or str(item.get("type", "")).lower() == wanted:
+                        parts = str(item.get("id", "")).split("/")
+                        data.append({**item, "subscriptionId": parts[2] if len(parts) > 2 else "",
+                                     "resourceGroup": parts[4].lower() if len(parts) > 4 else ""})
+            subs: set[str] | None = None
+            if body.get("subscriptions"):
+                subs = {s.lower() for s in body["subscriptions"]}
+            if body.get("managementGroups") and management_groups is not None:
+                subs = (subs or set()) | {s.lower() for mg in body["managementGroups"]
+                                          for s in management_groups.get(mg, [])}
+            if subs is not None:
+                data = [r for r in data if str(r.get("id", "")).split("/")[2:3] and
+                        str(r.get("id", "")).split("/")[2].lower() in subs]
+            data.sort(key=lambda r: str(r.get("id", "")).lower())
+            top = min(int(options.get("$top") or 100), max_page)
+            token = options.get("$skipToken")
+            try:
+                start = int(bytes.fromhex(token).decode()) if token else 0
+            except ValueError:
+                return arm_error(400, "InvalidSkipToken", "The skip token is not valid.")
+            page = data[start:start + top]
+            reply: dict[str, Any] = {"totalRecords": len(data), "count": len(page), "data": page, "facets": [],
+                                     "resultTruncated": "false"}
+            if start + top < len(data):
+                reply["$skipToken"] = str(start + top).encode().hex()
+            return Reply(200, reply)
+        self.route("POST", "/providers/Microsoft.ResourceGraph/resources", query)
+
+    def policy_states(self, states: list[dict[str, Any]], *, page_size: int = 100,
+                      management_groups: dict[str, list[str]] | None = None) -> None:
+        """Azure Policy's compliance states (Microsoft.PolicyInsights, ``queryResults`` is a POST).
+
+        Serves ``states`` (camelCase, as the REST API returns them) under subscription, resource group
+        and management group scope (by ``resourceId`` prefix; a management group holds the subscriptions
+        ``management_groups`` names, all when not given), with ``$filter`` and ``$select``, ``page_size``
+        per page and an ``@odata.nextLink`` that the client POSTs again.
+        """
+        def serve(request: Request, scope_prefix: str | None, subs: set[str] | None) -> Reply:
+            try:
+                keep = odata_filter(request.query.get("$filter"))
+            except ValueError as exc:
+                return arm_error(400, "InvalidFilterInQueryString", str(exc))
+            out = []
+            for s in states:
+                rid = str(s.get("resourceId", "")).lower()
+                if scope_prefix is not None and not (rid == scope_prefix or rid.startswith(scope_prefix + "/")):
+                    continue
+                if subs is not None and rid.split("/")[2:3] and rid.split("/")[2] not in subs:
+                    continue
+                if keep(s):
+                    out.append(s)
+            select = request.query.get("$select")
+            if select:
+                wanted = {f.strip().lower() for f in select.split(",")}
+                out = [{k: v for k, v in s.items() if k.lower() in wanted or k.startswith("@odata")} for s in out]
+            start = int(request.query.get("$skiptoken", "0") or 0)
+            page: dict[str, Any] = {"@odata.context": "https://management.azure.com/providers/"
+                                                      "Microsoft.PolicyInsights/policyStates/$metadata#latest",
+                                    "@odata.count": len(out[start:start + page_size]),
+                                    "value": out[start:start + page_size]}
+            if start + page_size < len(out):
+                query = {k: v for k, v in request.query.items() if k != "$skiptoken"}
+                query["$skiptoken"] = str(start + page_size)
+                page["@odata.nextLink"] = f"{self.url.rstrip('/')}{request.path}?{urlencode(query)}"
+            return Reply(200, page)
+
+        tail = "/providers/Microsoft.PolicyInsights/policyStates/{resource}/queryResults"
+        self.route("POST", "/subscriptions/{sub}/resourceGroups/{group}" + tail,
+                   lambda r, sub, group, **_: serve(r, f"/subscriptions/{sub}/resourcegroups/{group}".lower(), None))
+        self.route("POST", "/subscriptions/{sub}" + tail,
+                   lambda r, sub, **_: serve(r, f"/subscriptions/{sub}".lower(), None))
+        self.route("POST", "/providers/Microsoft.Management/managementGroups/{mg}" + tail,
+                   lambda r, mg, **_: serve(r, None, None if management_groups is None else
+                                            {s.lower() for s in management_groups.get(mg, [])}))
 
     # -- lifecycle --
     @property
@@ -374,10 +534,11 @@ class ArmServer:
                 return Fault("*", "*", 401).reply()
         with self._lock:
             for f in self.faults:
-                if f.method in (request.method, "*") and (f.pattern == "*" or _compile(f.pattern).match(request.path)) \
-                        and (f.times is None or f.hits < f.times):
-                    f.hits += 1
-                    return f.reply()
+                if f.method in (request.method, "*") and (f.pattern == "*" or _compile(f.pattern).match(request.path)):
+                    f.seen += 1
+                    if f.seen > f.after and (f.times is None or f.hits < f.times):
+                        f.hits += 1
+                        return f.reply()
         for r in self.routes:
             m = r.regex.match(request.path)
             if m and r.method in (request.method, "*"):

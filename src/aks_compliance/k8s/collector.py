@@ -37,13 +37,15 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from .. import __version__
 from . import kinds as K
+from .sensitive import redact_env
 from .snapshot import write_snapshot
 
 if TYPE_CHECKING:
     from ..scan import ScanOptions
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-REDACTIONS = ["metadata.managedFields", f"metadata.annotations[{LAST_APPLIED}]", "Node status.images"]
+REDACTIONS = ["metadata.managedFields", f"metadata.annotations[{LAST_APPLIED}]", "Node status.images",
+              "credential-looking literal env values in pod specs (replaced by a marker AKS-123 recognises)"]
 
 
 class CollectError(Exception):
@@ -321,6 +323,11 @@ def _normalise(item: dict[str, Any], spec: K.KindSpec) -> dict[str, Any]:
             ann.pop(LAST_APPLIED, None)
     if spec.kind == "Node" and isinstance(out.get("status"), dict):
         out["status"].pop("images", None)
+    if spec.kind in K.POD_PATHS:
+        pod_spec: Any = out
+        for key in K.POD_PATHS[spec.kind][0]:
+            pod_spec = pod_spec.get(key) if isinstance(pod_spec, dict) else None
+        redact_env(pod_spec)
     return out
 
 

@@ -232,6 +232,11 @@ def build_context(doc: Mapping[str, Any], generated: str | None = None) -> dict[
         "generated": generated or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "max_ev": MAX_EVIDENCE_ROWS, "location_text": location_text, "sev_rank": SEVERITY_RANK,
         "css": Markup(_CSS), "js": Markup(_JS), "csp": CSP,
+        # "Azure Policy says" (_azure_policy.html.j2): results with Azure Policy's verdict, disagreements first
+        "azure_policy_rows": sorted((r for r in results if r.get("azure_policy")), key=lambda r: (
+            0 if r["azure_policy"].get("disagrees") else 1 if r["azure_policy"].get("comparison") == "not comparable"
+            else 2, r.get("control_id") or "", r["target"]["name"])),
+        "azure_policy_disagreements": sum(1 for r in results if (r.get("azure_policy") or {}).get("disagrees")),
     }
 
 

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 from ...k8s import kinds
 from ...k8s.checks import ABSENT, Findings, gap_text, k8s_control, object_of, pss_version, unknown
-from ...k8s.podspec import Container, as_dict, as_list, pod_view
+from ...k8s.podspec import as_dict, as_list, pod_view
 from ...k8s.scope import labels_of, meta
 from ...policy.conditions import Verdict
 from ...targets import Target
@@ -148,16 +148,18 @@ def sysctls(target: Target, params: Mapping[str, Any]) -> Verdict:
 
 
 def _seccomp_annotation_ok(value: Any) -> bool:
-    return value in ("runtime/default", "docker/default", "") or (isinstance(value, str) and value.startswith("localhost/"))
+    return value in ("runtime/default", "docker/default") or (isinstance(value, str) and value.startswith("localhost/"))
 
 
 def seccomp_baseline(target: Target, params: Mapping[str, Any]) -> Verdict:
     v = pod_view(target)
     f = Findings()
     if pss_version(params, target.context.get("scope")) < (1, 19):
-        for key, value in v.annotations.items():
-            if key == "seccomp.security.alpha.kubernetes.io/pod" or \
-                    str(key).startswith("container.seccomp.security.alpha.kubernetes.io/"):
+        keys = ["seccomp.security.alpha.kubernetes.io/pod"] + [
+            f"container.seccomp.security.alpha.kubernetes.io/{c.body.get('name')}" for c in v.containers()]
+        for key in keys:
+            if key in v.annotations:
+                value = v.annotations[key]
                 f.check(_seccomp_annotation_ok(value), v.mp(f"annotations.{key}"), "in",
                         ["runtime/default", "docker/default", "localhost/*"], value)
         if not f.bad and not f.good:
@@ -374,10 +376,6 @@ def psa_labels(target: Target, params: Mapping[str, Any]) -> Verdict:
     f = Findings()
     f.check(value in allowed, f"metadata.labels.{PSA_ENFORCE}", "in", allowed, value)
     return f.verdict()
-
-
-def _pss(level: str, check_id: str) -> tuple[str, ...]:
-    return (level,)
 
 
 def _c(id: str, title: str, level: str, check_id: str, severity: Severity, rationale: str, remediation: str,

@@ -7,13 +7,13 @@ Evidence never carries an environment variable's literal value: only its name an
 
 from __future__ import annotations
 
-import re
 from typing import Any, Mapping
 
 from ...k8s import kinds
 from ...k8s.checks import ABSENT, Findings, cite, gap_text, glob_any, k8s_control, object_of, scope_of, unknown
 from ...k8s.podspec import as_dict, as_list, pod_view
 from ...k8s.scope import meta
+from ...k8s.sensitive import looks_sensitive
 from ...policy.conditions import Verdict
 from ...targets import Target
 from ..model import Mappings, Parameter, Severity
@@ -33,25 +33,17 @@ def secrets_in_env(target: Target, params: Mapping[str, Any]) -> Verdict:
             if ref:
                 found = True
                 f.fail(c.p(f"env[{i}].valueFrom.secretKeyRef"), "exists", False,
-                       {"env": as_dict(e).get("name"), "secret": ref.get("name"), "key": ref.get("key")})
+                       f"env {as_dict(e).get('name')} from Secret {ref.get('name')}, key {ref.get('key')}")
         for i, e in enumerate(as_list(c.body.get("envFrom"))):
             ref = as_dict(as_dict(e).get("secretRef"))
             if ref:
                 found = True
-                f.fail(c.p(f"envFrom[{i}].secretRef"), "exists", False, {"secret": ref.get("name")})
+                f.fail(c.p(f"envFrom[{i}].secretRef"), "exists", False, f"every key of Secret {ref.get('name')}")
         if not found:
             f.ok(c.path, "contains no", "env valueFrom.secretKeyRef or envFrom.secretRef", "none")
     if not (f.good or f.bad):
         f.ok(pod_view(target).p("containers"), "contains no", "containers", "none")
     return f.verdict()
-
-
-SENSITIVE_NAME = re.compile(
-    r"passw(or)?d|passwd|(^|_)pwd($|_)|secret|token|api_?key|access_?key|private_?key|client_?key|credential|"
-    r"conn(ection)?_?str|(^|_)key($|_)|sas_?token|signature", re.I)
-SENSITIVE_VALUE = re.compile(
-    r"BEGIN [A-Z ]*PRIVATE KEY|(^|[^A-Z0-9])AKIA[0-9A-Z]{16}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.|"
-    r"AccountKey=|SharedAccessKey=|SharedAccessSignature=|(^|[?&])sig=[A-Za-z0-9%]{20,}")
 
 
 def literal_credentials(target: Target, params: Mapping[str, Any]) -> Verdict:
@@ -61,14 +53,10 @@ def literal_credentials(target: Target, params: Mapping[str, Any]) -> Verdict:
         for i, e in enumerate(as_list(c.body.get("env"))):
             e = as_dict(e)
             name = str(e.get("name", ""))
-            value = e.get("value")
-            if value is None or value == "" or (isinstance(value, str) and value.startswith("$(")):
-                continue
-            by_name = bool(SENSITIVE_NAME.search(name.replace("-", "_")))
-            by_value = isinstance(value, str) and bool(SENSITIVE_VALUE.search(value))
-            if by_name or by_value:
+            why = looks_sensitive(name, e.get("value"))
+            if why:
                 flagged = True
-                why = "a credential-looking name" if by_name else "a credential-looking value"
+                why = f"a credential-looking {why}"
                 f.fail(c.p(f"env[{i}].value"), "equals", "a reference (valueFrom) for credentials, not a literal",
                        f"{REDACTED} in {name!r} ({why})")
         if not flagged:

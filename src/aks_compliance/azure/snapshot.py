@@ -1,0 +1,268 @@
+"""Azure snapshots: what a live run read, kept as evidence (gzip JSON), re-checked offline with ``--arm``.
+
+Layout of the decompressed text::
+
+    {"schema": "aks-compliance/azure-snapshot/v1", "meta": {...},      <- line 1: time, tool, identity,
+    "resources": [                                                         cloud, scopes, mode, counts
+    {                                                                   <- one REST resource (ARM GET),
+     "id": "/subscriptions/.../managedClusters/aks-prod",                  pretty-printed: evidence cites
+     ...                                                                   the line of each property
+    },
+    ...
+    ],
+    "graph": [ ...managed clusters as Azure Resource Graph returned them... ],
+    "exports": [ ...{subscription, resource_group, batch, template, error}... ],
+    "policy_states": [ ...Azure Policy's latest states, as the REST API returns them... ],
+    "errors": [ ...{kind, operation, scope, status, code, message, request_id}... ],
+    "gaps": [ ...what was not read, per cluster or for every Resource Graph cluster, and why... ]
+    }
+
+Each item starts with a line ``{`` and ends with ``}`` (or ``},``) in column 0, so the reader finds the
+items without a second parse and maps a JSON pointer to a line inside one item only: a snapshot of
+thousands of clusters does not need a line index of the whole file. A snapshot that was reformatted
+still reads (a plain parse and a whole-file line index).
+
+Never stored: the access token (the identity comes from its claims), values of secret-looking keys
+(``adminPassword``, ``clientSecret``, ``...Key``, ``...ConnectionString``: replaced by ``<redacted>``), and
+default values of secure or secret-looking parameters of export templates.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..errors import InputError
+from ..jsonc import JsonDocument, LineIndex
+
+SCHEMA = "aks-compliance/azure-snapshot/v1"
+SECTIONS = ("resources", "graph", "exports", "policy_states", "errors", "gaps")
+REDACTED = "<redacted>"
+# keys whose string values are secrets wherever they occur (leaf names; "enableSecretRotation" is not one)
+_SECRET_LEAF = re.compile(r"(password|passwd|secret|clientsecret|connectionstring|primarykey|secondarykey|accesskey|"
+                          r"privatekey|sastoken|apikey|accesstoken|refreshtoken|token)$", re.I)
+_SECRET_PARAM = re.compile(r"password|passwd|secret|token|connectionstring|key$|sas|credential", re.I)
+
+
+# -- writing ---------------------------------------------------------------------------------------------
+
+def scrub(value: Any, counter: list[int] | None = None) -> Any:
+    """A copy with values of secret-looking keys replaced (strings only: booleans and objects stay)."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if isinstance(v, str) and v and v != REDACTED and _SECRET_LEAF.search(str(k)):
+                out[k] = REDACTED
+                if counter is not None:
+                    counter[0] += 1
+            else:
+                out[k] = scrub(v, counter)
+        return out
+    if isinstance(value, list):
+        return [scrub(v, counter) for v in value]
+    return value
+
+
+def scrub_template(template: Any, counter: list[int] | None = None) -> Any:
+    """An export template without default values of secure or secret-looking parameters, then :func:`scrub`."""
+    if not isinstance(template, dict):
+        return template
+    params = template.get("parameters")
+    if isinstance(params, dict):
+        cleaned = {}
+        for name, spec in params.items():
+            if isinstance(spec, dict) and "defaultValue" in spec and (
+                    str(spec.get("type", "")).lower() in ("securestring", "secureobject") or _SECRET_PARAM.search(name)):
+                spec = {k: v for k, v in spec.items() if k != "defaultValue"}
+                if counter is not None:
+                    counter[0] += 1
+            cleaned[name] = spec
+        template = {**template, "parameters": cleaned}
+    return scrub(template, counter)
+
+
+def _dump(item: Any) -> str:
+    return json.dumps(item, indent=1, ensure_ascii=False)
+
+
+def write_snapshot(path: str | Path, meta: dict[str, Any], sections: dict[str, Iterable[dict[str, Any]]]) -> dict[str, int]:
+    """Write a snapshot (gzip when the name ends in .gz). Returns the item count per section."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    opener = gzip.open if p.suffix == ".gz" else open
+    tmp = p.with_name(p.name + ".part")
+    with opener(tmp, "wt", encoding="utf-8") as fh:  # type: ignore[operator]
+        fh.write(json.dumps({"schema": SCHEMA, "meta": meta}, ensure_ascii=False)[:-1] + ",\n")
+        for si, name in enumerate(SECTIONS):
+            fh.write(f'"{name}": [\n')
+            n = 0
+            for item in sections.get(name, ()):
+                if n:
+                    fh.write(",\n")
+                fh.write(_dump(item))
+                n += 1
+            counts[name] = n
+            fh.write(("\n" if n else "") + ("],\n" if si < len(SECTIONS) - 1 else "]\n"))
+        fh.write("}\n")
+    tmp.replace(p)
+    return counts
+
+
+def is_azure_snapshot(path: str | Path) -> bool:
+    """A file (not a directory) whose first line names the Azure snapshot schema, gzip or plain."""
+    p = Path(path)
+    try:
+        if not p.is_file():
+            return False
+        with open(p, "rb") as fh:
+            magic = fh.read(2)
+        if magic == b"\x1f\x8b":
+            with gzip.open(p, "rb") as gz:
+                head = gz.read(512)
+        else:
+            with open(p, "rb") as fh:
+                head = fh.read(512)
+    except (OSError, EOFError, gzip.BadGzipFile):
+        return False
+    return SCHEMA.encode() in head
+
+
+# -- reading ---------------------------------------------------------------------------------------------
+
+class _Block:
+    __slots__ = ("start", "text", "_index")
+
+    def __init__(self, start: int, text: str) -> None:
+        self.start = start
+        self.text = text
+        self._index: LineIndex | None = None
+
+    def nearest_line(self, ptr: str) -> tuple[int, str]:
+        if self._index is None:
+            self._index = LineIndex(self.text)
+        line, found = self._index.nearest_line(ptr)
+        return self.start + line - 1, found
+
+
+class BlockLines:
+    """``nearest_line`` for the snapshot layout: ``/<section>/<i>/...`` inside item i's own text."""
+
+    def __init__(self, blocks: dict[str, list[_Block]]) -> None:
+        self.blocks = blocks
+
+    def nearest_line(self, ptr: str) -> tuple[int, str]:
+        parts = ptr.split("/", 3)
+        if len(parts) >= 3 and parts[2].isdigit():
+            items = self.blocks.get(parts[1])
+            i = int(parts[2])
+            if items is not None and i < len(items):
+                line, found = items[i].nearest_line("/" + parts[3] if len(parts) > 3 else "")
+                return line, f"/{parts[1]}/{i}{found}"
+        return 1, ""
+
+
+@dataclass
+class AzureSnapshot:
+    path: str
+    doc: JsonDocument
+    sha256: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def section(self, name: str) -> list[dict[str, Any]]:
+        items = self.doc.data.get(name)
+        return items if isinstance(items, list) else []
+
+
+def _read_text(path: Path) -> tuple[str, str]:
+    raw = path.read_bytes()
+    sha = hashlib.sha256(raw).hexdigest()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise InputError(f"the snapshot is not readable gzip: {exc}", str(path)) from None
+    try:
+        return raw.decode("utf-8-sig"), sha
+    except UnicodeDecodeError as exc:
+        raise InputError(f"the snapshot is not UTF-8 text: {exc}", str(path)) from None
+
+
+_SECTION_START = re.compile(r'^"([a-z_]+)": \[$')
+
+
+def _split(text: str) -> tuple[dict[str, Any], dict[str, list[_Block]]] | None:
+    """The items of a snapshot in the writer's layout, or None when the text has another layout."""
+    first, _, rest = text.partition("\n")
+    if not first.startswith("{") or not first.rstrip().endswith(","):
+        return None
+    try:
+        head = json.loads(first.rstrip()[:-1] + "}")
+    except json.JSONDecodeError:
+        return None
+    data: dict[str, Any] = dict(head)
+    blocks: dict[str, list[_Block]] = {}
+    section: str | None = None
+    start = 0
+    buf: list[str] = []
+    for n, line in enumerate(io.StringIO(rest), start=2):
+        line = line.rstrip("\n")
+        if section is None:
+            m = _SECTION_START.match(line)
+            if m:
+                section = m.group(1)
+                data[section], blocks[section] = [], []
+                continue
+            if line == "}" or line == "":
+                continue
+            return None
+        if buf:
+            buf.append(line)
+            if line in ("}", "},"):
+                text_item = "\n".join(buf)[: -1 if line == "}," else None]
+                try:
+                    data[section].append(json.loads(text_item))
+                except json.JSONDecodeError:
+                    return None
+                blocks[section].append(_Block(start, text_item))
+                buf = []
+            continue
+        if line == "{":
+            start, buf = n, [line]
+        elif line in ("]", "],"):
+            section = None
+        else:
+            return None
+    if buf or section is not None:
+        return None
+    return data, blocks
+
+
+def read_snapshot(path: str | Path) -> AzureSnapshot:
+    """Read a snapshot; InputError (naming the file) when it is not one."""
+    p = Path(path)
+    try:
+        text, sha = _read_text(p)
+    except OSError as exc:
+        raise InputError(f"cannot read the snapshot: {exc.strerror or exc}", str(p)) from None
+    split = _split(text)
+    if split is not None:
+        data, blocks = split
+        doc = JsonDocument(str(path), data, text)
+        doc._lines = BlockLines(blocks)  # type: ignore[assignment]
+    else:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"the snapshot is not JSON: {exc.msg}", str(p), exc.lineno) from None
+        doc = JsonDocument(str(path), data, text)
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise InputError(f"not an Azure snapshot (expected schema {SCHEMA})", str(p), 1)
+    meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+    return AzureSnapshot(str(path), doc, sha, meta)

@@ -1,0 +1,235 @@
+"""The Azure input family for ``sources.LOADERS``: live scopes and Azure snapshots given to ``--arm``.
+
+A live run (``--azure-...``) is first read into a snapshot under ``--azure-snapshot-dir`` (the pytest
+plugin does that once, in the controller, and hands the file to xdist workers); then every Azure
+snapshot (``--arm SNAPSHOT.json.gz``) is scanned with the ARM pipeline:
+
+* the REST resources (ARM GET bodies) become ``Resource``s as ``--arm`` REST JSON does
+  (``arm.template.rest_resource``), with the snapshot as their file, so evidence cites snapshot lines;
+* Resource Graph rows likewise, unless the same cluster was read by ARM GET;
+* each export template is expanded by the ordinary expander, for the group's other resources;
+* ``arm.targets.build_arm_targets`` merges agent pools into their clusters and attaches diagnostic
+  settings and maintenance configurations, exactly as for offline input;
+* gaps (a list that could not be read, or was not read in a fleet scan) make the controls that need it
+  unknown; errors become error items; Azure Policy's states are joined to the results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import TYPE_CHECKING, Any
+
+from ..arm.template import Diagnostic
+from ..errors import InputError
+from ..resources import CLUSTER_TYPE, Resource, Source
+from ..values import Unknown
+from .snapshot import AzureSnapshot, is_azure_snapshot, read_snapshot
+
+if TYPE_CHECKING:
+    from ..scan import ScanOptions
+    from ..sources import SourceResult
+    from ..targets import Target
+    from .collector import AzureOptions
+
+_ID = re.compile(r"^/subscriptions/([^/]+)/resourceGroups/([^/]+)/", re.I)
+
+
+def split_arm_paths(paths: list[str]) -> tuple[list[str], list[str]]:
+    """``--arm`` arguments: (ARM files and directories, Azure snapshot files)."""
+    arm: list[str] = []
+    snapshots: list[str] = []
+    for p in paths:
+        (snapshots if is_azure_snapshot(p) else arm).append(p)
+    return arm, snapshots
+
+
+def azure_options(options: "ScanOptions") -> "AzureOptions":
+    from .collector import AzureOptions
+
+    return AzureOptions(
+        subscription=getattr(options, "azure_subscription", None),
+        resource_groups=list(getattr(options, "azure_resource_groups", []) or []),
+        clusters=list(getattr(options, "azure_clusters", []) or []),
+        scopes=list(getattr(options, "azure_scopes", []) or []),
+        cloud=getattr(options, "azure_cloud", None) or "AzureCloud",
+        endpoint=getattr(options, "azure_endpoint", None),
+        ca_file=getattr(options, "azure_ca_file", None))
+
+
+def wants_live(options: "ScanOptions") -> bool:
+    return bool(getattr(options, "azure_subscription", None) or getattr(options, "azure_resource_groups", None)
+                or getattr(options, "azure_clusters", None) or getattr(options, "azure_scopes", None))
+
+
+def clear_live(options: "ScanOptions") -> None:
+    options.azure_subscription = None
+    options.azure_resource_groups = []
+    options.azure_clusters = []
+    options.azure_scopes = []
+
+
+def snapshot_for_options(options: "ScanOptions", started: dt.datetime, **collect_kwargs: Any) -> str:
+    """Read the live scopes the options name into ``--azure-snapshot-dir``; the snapshot's path.
+
+    Raises ``collector.AzureUsageError`` for options that cannot work. ``collect_kwargs`` (a credential,
+    client settings) are for callers that are not the command line, such as tests.
+    """
+    from .collector import collect_snapshot, default_snapshot_path
+
+    az = azure_options(options)
+    az.validate()
+    path = default_snapshot_path(getattr(options, "azure_snapshot_dir", None) or "reports", az, started)
+    collect_snapshot(path, az, **collect_kwargs)
+    return str(path)
+
+
+def load_azure_source(options: "ScanOptions", started: dt.datetime) -> "SourceResult | None":
+    from ..sources import SourceResult
+    from .collector import AzureUsageError
+
+    _arm, snapshots = split_arm_paths(list(getattr(options, "arm_paths", []) or []))
+    result = SourceResult()
+    if getattr(options, "azure_error", None):
+        result.diagnostics.append(Diagnostic("error", f"cannot read Azure: {options.azure_error}", "azure"))
+    if wants_live(options):
+        try:
+            snapshots.append(snapshot_for_options(options, started))
+        except AzureUsageError as exc:
+            result.diagnostics.append(Diagnostic("error", str(exc), "azure"))
+        clear_live(options)
+    if not snapshots and not result.diagnostics:
+        return None
+    labels: dict[str, int] = {}  # target labels stay unique across several snapshots of one run
+    for path in snapshots:
+        load_snapshot(path, started, result, labels)
+    return result
+
+
+def load_snapshot(path: str, started: dt.datetime, result: "SourceResult", labels: dict[str, int] | None = None) -> None:
+    """Scan one Azure snapshot into ``result`` (targets, inputs, diagnostics, the policy-state join)."""
+    try:
+        snap = read_snapshot(path)
+    except InputError as exc:
+        result.diagnostics.append(Diagnostic("error", exc.message, exc.file or path, "", exc.line))
+        result.inputs.append({"path": path, "sha256": "", "kind": "azure-snapshot"})
+        return
+    result.inputs.append({"path": path, "sha256": snap.sha256, "kind": "azure-snapshot"})
+    targets, diagnostics = snapshot_targets(snap, started, labels)
+    result.targets.extend(targets)
+    result.diagnostics.extend(diagnostics)
+    states = snap.section("policy_states")
+    if states:
+        from .policy_states import annotate
+
+        def join(results: list[Any], _states: list[dict[str, Any]] = states) -> None:
+            annotate(results, _states, snap.path, lambda ptr: snap.doc.lines.nearest_line(ptr)[0])
+        result.annotators.append(join)
+
+
+def _line(snap: AzureSnapshot, ptr: str) -> int:
+    return snap.doc.lines.nearest_line(ptr)[0]
+
+
+def snapshot_targets(snap: AzureSnapshot, started: dt.datetime,
+                     labels: dict[str, int] | None = None) -> tuple[list["Target"], list[Diagnostic]]:
+    from ..arm.context import DeploymentScope
+    from ..arm.inputs import ArmScan
+    from ..arm.targets import build_arm_targets
+    from ..arm.template import expand, rest_resource
+
+    doc = snap.doc
+    scan = ArmScan()
+    scan.documents[snap.path] = doc
+    diagnostics: list[Diagnostic] = []
+    read: set[str] = set()
+    from_graph: set[str] = set()
+
+    def add_rest(section: str) -> None:
+        for i, body in enumerate(snap.section(section)):
+            ptr = f"/{section}/{i}"
+            if not isinstance(body, dict) or not isinstance(body.get("type"), str) or not isinstance(body.get("id"), str):
+                diagnostics.append(Diagnostic("error", "a resource must be an object with a 'type' and an 'id'",
+                                              snap.path, ptr, _line(snap, ptr)))
+                continue
+            key = body["id"].lower()
+            if key in read:
+                continue  # a cluster read by ARM GET is not taken again from Resource Graph
+            read.add(key)
+            if section == "graph":
+                from_graph.add(key)
+            scan.resources.append(rest_resource(doc, body, ptr))
+
+    add_rest("resources")
+    add_rest("graph")
+
+    for i, export in enumerate(snap.section("exports")):
+        template = export.get("template") if isinstance(export, dict) else None
+        if not isinstance(template, dict):
+            continue
+        sub, group = str(export.get("subscription") or ""), str(export.get("resource_group") or "")
+        scope = DeploymentScope(now=started).child(subscription_id=sub, resource_group=group,
+                                                   deployment_name="export")
+        expander = expand(doc, template, {}, scope, pointer=f"/exports/{i}/template", diagnostics=scan.diagnostics)
+        for r in expander.resources:
+            low = r.type_lower
+            # The live GET wins over the export for clusters and their children (pools, maintenance
+            # configurations): an export is a deployment template, so it drops read-only state
+            # (provisioning and power state, the running Kubernetes and node image versions), write-only
+            # and newer-than-its-api-version properties, and may parameterise or omit some; ARM GET at a
+            # current api-version is exactly what Azure Policy evaluates. The export supplies the group's
+            # other resources: networks, registries, key vaults, gateways.
+            if low == CLUSTER_TYPE or low.startswith(CLUSTER_TYPE + "/"):
+                continue
+            if not isinstance(r.id, str):
+                continue  # an export with an unresolved name: it could attach to any cluster of the snapshot
+            if r.id.lower() in read:
+                continue
+            read.add(r.id.lower())
+            scan.resources.append(r)
+    diagnostics.extend(scan.diagnostics)
+
+    targets = build_arm_targets(scan)
+    by_id = {t.resource.id.lower(): t for t in targets if isinstance(t.resource.id, str)}
+    for i, gap in enumerate(snap.section("gaps")):
+        if not isinstance(gap, dict) or not isinstance(gap.get("type"), str):
+            continue
+        ptr = f"/gaps/{i}"
+        reason = f"{gap.get('reason') or 'not read'} (snapshot {snap.path}:{_line(snap, ptr)})"
+        if isinstance(gap.get("resource_id"), str):
+            owners = [by_id[k] for k in [gap["resource_id"].lower()] if k in by_id]
+        elif gap.get("source") == "graph":
+            owners = [t for k, t in by_id.items() if k in from_graph]
+        else:
+            owners = []
+        for t in owners:
+            t.maybe_related.setdefault(gap["type"].lower(), []).append(_unread(gap["type"], reason, snap, ptr))
+    for i, err in enumerate(snap.section("errors")):
+        if not isinstance(err, dict):
+            continue
+        ptr = f"/errors/{i}"
+        severity = "warning" if err.get("severity") == "warning" else "error"
+        diagnostics.append(Diagnostic(severity, f"Azure: {err.get('message') or err.get('kind') or 'a read failed'}",
+                                      snap.path, ptr, _line(snap, ptr)))
+    _relabel(targets, {} if labels is None else labels)
+    return targets, diagnostics
+
+
+def _unread(rtype: str, reason: str, snap: AzureSnapshot, ptr: str) -> Resource:
+    """A stand-in for related resources that were not read: every check on it is unknown, with the reason."""
+    unknown = Unknown(reason)
+    return Resource(rtype, unknown, unknown, Source(snap.path, ptr, snap.doc),
+                    body={"type": rtype, "name": unknown, "properties": unknown}, scope_id=unknown)
+
+
+def _relabel(targets: list["Target"], seen: dict[str, int]) -> None:
+    """Test ids that read like an audit trail and do not change from run to run: ``<group>/<name>``."""
+    for t in targets:
+        rid = t.resource.id
+        m = _ID.match(rid) if isinstance(rid, str) else None
+        if not m:
+            continue
+        label = f"{m.group(2)}/{t.resource.display_name()}"
+        n = seen.get(label.lower(), 0)
+        seen[label.lower()] = n + 1
+        t.label = label if not n else f"{label}#{n + 1}"

@@ -1,0 +1,71 @@
+"""Kubernetes semantics the controls rely on: RBAC rule matching, label selectors, policy types,
+image references."""
+
+from __future__ import annotations
+
+import pytest
+
+from aks_compliance.controls.catalog.k8s_workloads import parse_image
+from aks_compliance.k8s.rbac import is_cluster_admin_equivalent, rule_grants
+from aks_compliance.k8s.selectors import allow_all_rules, policy_types, selector_matches, selects_all
+
+
+@pytest.mark.parametrize("rule,expected", [
+    ({"apiGroups": [""], "resources": ["pods"], "verbs": ["create"]}, True),
+    ({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}, True),
+    ({"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]}, False),  # a subresource is not the resource
+    ({"apiGroups": ["apps"], "resources": ["pods"], "verbs": ["create"]}, False),  # wrong group
+    ({"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}, False),
+    ({"apiGroups": [""], "resources": ["pods"], "resourceNames": ["one"], "verbs": ["create"]}, False),
+    ({"nonResourceURLs": ["*"], "verbs": ["*"]}, False),
+])
+def test_create_pods_rule_matching(rule: dict, expected: bool) -> None:
+    assert rule_grants(rule, {"create"}, {"pods"}, {""}) is expected
+
+
+def test_subresource_wildcards_follow_the_authorizer() -> None:
+    proxy = {"apiGroups": [""], "resources": ["*/proxy"], "verbs": ["get"]}
+    assert rule_grants(proxy, {"get"}, {"nodes/proxy"}, {""})
+    assert not rule_grants(proxy, {"get"}, {"nodes"}, {""})
+    assert not rule_grants({"apiGroups": [""], "resources": ["nodes"], "verbs": ["*"]}, {"get"}, {"nodes/proxy"}, {""})
+
+
+def test_cluster_admin_equivalence_needs_every_verb_on_everything() -> None:
+    assert is_cluster_admin_equivalent({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]})
+    assert is_cluster_admin_equivalent({"apiGroups": ["*"], "resources": ["*"],
+                                        "verbs": ["delete", "get", "list", "watch", "create", "update", "patch"]})
+    assert not is_cluster_admin_equivalent({"apiGroups": [""], "resources": ["*"], "verbs": ["*"]})
+    assert not is_cluster_admin_equivalent({"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list"]})
+
+
+def test_label_selectors() -> None:
+    labels = {"app": "web", "tier": "front"}
+    assert selector_matches({}, labels) and selects_all({}) and not selector_matches(None, labels)
+    assert selector_matches({"matchLabels": {"app": "web"}}, labels)
+    assert not selector_matches({"matchLabels": {"app": "api"}}, labels)
+    assert selector_matches({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["front", "back"]}]}, labels)
+    assert not selector_matches({"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["front"]}]}, labels)
+    assert selector_matches({"matchExpressions": [{"key": "env", "operator": "DoesNotExist"}]}, labels)
+    assert not selector_matches({"matchExpressions": [{"key": "env", "operator": "Exists"}]}, labels)
+
+
+def test_policy_types_default_and_allow_all_rules() -> None:
+    assert policy_types({"spec": {"podSelector": {}}}) == ["Ingress"]
+    assert policy_types({"spec": {"egress": [{}]}}) == ["Ingress", "Egress"]
+    np = {"spec": {"ingress": [{}, {"from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]},
+                               {"from": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8"]}}]},
+                               {"from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"port": 443}]}]}}
+    assert allow_all_rules(np, "ingress") == [0, 1]
+
+
+@pytest.mark.parametrize("image,expected", [
+    ("nginx", ("docker.io", "library/nginx", None, None)),
+    ("nginx:1.27", ("docker.io", "library/nginx", "1.27", None)),
+    ("bitnami/redis:7", ("docker.io", "bitnami/redis", "7", None)),
+    ("myacr.azurecr.io/shop/web:1.4.2", ("myacr.azurecr.io", "shop/web", "1.4.2", None)),
+    ("registry.contoso.com:5000/shop/web", ("registry.contoso.com:5000", "shop/web", None, None)),
+    ("localhost/app@sha256:abc", ("localhost", "app", None, "sha256:abc")),
+    ("MCR.Microsoft.com/dotnet/aspnet:8.0", ("mcr.microsoft.com", "dotnet/aspnet", "8.0", None)),
+])
+def test_image_references(image: str, expected: tuple) -> None:
+    assert parse_image(image) == expected
