@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from .arm.inputs import parse_param_value
+from .items import ResultItem, build_reports, user_properties
 from .report.common import FAIL_ON_CHOICES, Gate, gate
 from .results import Outcome, Result, write_results
 from .scan import ScanOptions, ScanRun, run_scan
@@ -178,33 +179,55 @@ def get_run(config: pytest.Config) -> ScanRun:
     return run
 
 
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if RESULT_FIXTURE not in metafunc.fixturenames:
-        return
-    options = metafunc.config.stash[OPTIONS_KEY]
-    if not options.has_input:
-        metafunc.parametrize(RESULT_FIXTURE, [], indirect=True)
-        return
-    run = get_run(metafunc.config)
-    metafunc.parametrize(RESULT_FIXTURE, run.results, ids=[r.key for r in run.results], indirect=True)
-
-
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.stash[OPTIONS_KEY].has_input:
-        return
-    ours = [i for i in items if RESULT_FIXTURE in getattr(i, "fixturenames", ())]
-    if ours:
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> list[pytest.Item] | None:
+    """A control test function (one taking ``aksc_result``) becomes one lean item per result."""
+    if not (name.startswith("test") and callable(obj) and RESULT_FIXTURE in _argnames(obj)):
+        return None
+    config = collector.config
+    if not config.stash[OPTIONS_KEY].has_input:
         config.stash[NO_INPUT_KEY] = True
-        config.hook.pytest_deselected(items=ours)
-        items[:] = [i for i in items if i not in ours]
+        return []
+    run = get_run(config)
+    lineno = _first_line(obj)
+    items = []
+    for r in run.results:
+        item = ResultItem.from_parent(collector, name=f"{name}[{r.key}]", result=r, lineno=lineno)
+        item.user_properties = user_properties(r, run.catalog)
+        items.append(item)
+    return items
 
 
-@pytest.fixture
-def aksc_result(request: pytest.FixtureRequest) -> Result:
-    result: Result = request.param
-    if result.outcome is Outcome.ERROR:
-        raise ResultError(result)
-    return result
+def _argnames(fn: object) -> tuple[str, ...]:
+    code = getattr(fn, "__code__", None)
+    return code.co_varnames[: code.co_argcount] if code is not None else ()
+
+
+def _first_line(fn: object) -> int:
+    code = getattr(fn, "__code__", None)
+    return code.co_firstlineno - 1 if code is not None else 0
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
+    """Report a precomputed result directly: pytest's runner would add fixture and call overhead."""
+    if not isinstance(item, ResultItem):
+        return None
+    config = item.config
+    # JUnit XML and pytest-html finish a test case on its teardown report: give them the full set.
+    full = bool(getattr(config.option, "xmlpath", None) or getattr(config.option, "htmlpath", None))
+    ihook = item.ihook
+    ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+    run = config.stash.get(RUN_KEY, None)
+    control = run.catalog.get(item.result.control_id) if run and item.result.control_id else None
+    for report in build_reports(item, failure_text, full):
+        if report.when == "call" or report.failed:
+            if config.pluginmanager.hasplugin("html"):
+                from .report.pytest_html import annotate
+                annotate(report, item.result, control)
+        ihook.pytest_runtest_logreport(report=report)
+    ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+    return True
 
 
 class ResultError(Exception):
@@ -240,36 +263,6 @@ def failure_text(result: Result) -> str:
         loc = f"  [{e.location()}]" if e.file else ""
         lines.append(f"  {e.path}: expected {e.expected}, actual {e.actual}{loc}")
     return "\n".join(lines)
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    outcome = yield
-    report = outcome.get_result()
-    callspec = getattr(item, "callspec", None)
-    result = callspec.params.get(RESULT_FIXTURE) if callspec is not None else None
-    if not isinstance(result, Result):
-        return
-    report.aksc_key = result.key
-    report.aksc_outcome = result.outcome.value
-    if call.excinfo is not None and call.excinfo.errisinstance(ResultError):
-        report.longrepr = f"ERROR: {result.reason}"
-    run = item.config.stash.get(RUN_KEY, None)
-    control = run.catalog.get(result.control_id) if run and result.control_id else None
-    if report.when == "call" or report.failed:  # the rows pytest-html shows
-        from .report.pytest_html import annotate
-        annotate(report, result, control)
-    if report.when == "setup" and not any(k == "control_id" for k, _ in item.user_properties):
-        # JUnit <properties> per testcase (also under the default xunit2: user_properties, unlike
-        # record_property, emit no warning); written from the later reports, which copy these
-        props = [("control_id", result.control_id or ""), ("target", result.target.name),
-                 ("outcome", result.outcome.value)]
-        if control is not None:
-            props += [("severity", control.severity.value), ("cis_aks", ",".join(control.mappings.cis_aks))]
-        if result.waiver:
-            props.append(("waiver", str(result.waiver.get("id", ""))))
-        item.user_properties.extend(props)
-        report.user_properties = list(item.user_properties)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
