@@ -17,7 +17,7 @@ from typing import Any, Iterator
 from aks_compliance.azure.collector import AzureOptions, collect_snapshot
 
 from .conftest import FIXTURES
-from .servers.arm_server import ArmServer, Reply, Request, ResourceStore, arm_error
+from .servers.arm_server import ArmServer, Request, ResourceStore, arm_error
 
 ESTATE = json.loads((FIXTURES / "azure" / "estate.json").read_text(encoding="utf-8"))
 SUB = ESTATE["subscription"]

@@ -112,7 +112,8 @@ def test_a_live_scan_snapshots_first_and_an_offline_rescan_gives_the_same_result
     snaps = list((tmp_path / "snaps").glob("azure-snapshot-rg-platform-weu-rg-batch-weu-*.json.gz"))
     assert len(snaps) == 1
     meta = read_snapshot(snaps[0]).meta
-    assert meta["counts"]["policy_states"] == 7 and meta["counts"]["errors"] == 0 and meta["identity"]["app_id"] == APP_ID
+    assert meta["counts"]["policy_states"] == 7 and meta["counts"]["errors"] == 0
+    assert meta["identity"]["app_id"] == APP_ID
 
     offline = run(["scan", "--arm", str(snaps[0]), "--results-json", str(tmp_path / "offline.json")],
                   os.environ.copy(), tmp_path)
@@ -140,3 +141,29 @@ def test_the_suite_ids_name_group_and_cluster(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "test_controls[AKS-009-rg-platform-weu/aks-prod-weu]" in done.stdout
     assert "test_controls[AKS-012-rg-batch-weu/aks-batch-weu]" in done.stdout
+
+
+@pytest.mark.parametrize("cloud,scope", [
+    ("AzureCloud", "https://management.azure.com/.default"),
+    ("AzureUSGovernment", "https://management.core.usgovcloudapi.net/.default"),
+    ("AzureChinaCloud", "https://management.chinacloudapi.cn/.default"),
+])
+def test_the_cloud_picks_the_token_audience(cloud: str, scope: str, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from azure.core.exceptions import ClientAuthenticationError
+
+    from aks_compliance.azure.cli import snapshot_command
+
+    asked: list[tuple[str, ...]] = []
+
+    class Refusing:
+        def get_token(self, *scopes: str, **kwargs):
+            asked.append(scopes)
+            raise ClientAuthenticationError("no account for this cloud")
+
+    out = tmp_path / "s.json.gz"
+    code = snapshot_command(["--azure-subscription", SUB, "--azure-resource-group", "rg", "--azure-cloud", cloud,
+                             "-o", str(out)], credential=Refusing())
+    assert code == 2 and asked == [(scope,)]
+    assert read_snapshot(out).meta["cloud"] == cloud
+    assert "no Azure credential could be obtained (no account for this cloud)" in capsys.readouterr().err

@@ -91,8 +91,8 @@ def test_a_management_group_is_one_paged_resource_graph_query(tmp_path: Path) ->
     rows = snap.section("graph")
     assert all(r["type"] == "Microsoft.ContainerService/managedClusters" for r in rows)
     assert not any("subscriptionId" in r or "resourceGroup" in r for r in rows), "graph columns dropped"
-    assert [g["type"] for g in snap.section("gaps")] == ["microsoft.insights/diagnosticsettings",
-                                                         "microsoft.containerservice/managedclusters/maintenanceconfigurations"]
+    assert [g["type"] for g in snap.section("gaps")] == [
+        "microsoft.insights/diagnosticsettings", "microsoft.containerservice/managedclusters/maintenanceconfigurations"]
 
     run = run_scan(ScanOptions(arm_paths=[str(path)]))
     assert len(run.targets) == 17 and not run.errors

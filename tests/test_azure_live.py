@@ -104,7 +104,8 @@ def test_live_state_feeds_the_arm_pipeline(live) -> None:
     ev = next(e for e in defender.evidence if "defender" in e.path.lower())
     assert ev.file == str(path) and "enabled" in text[ev.line - 1], (ev, text[ev.line - 1])
     # the export supplied the group's other resources: the registry is a target, the vnet is in the index
-    vnet = f"/subscriptions/{SUB}/resourceGroups/rg-batch-weu/providers/Microsoft.Network/virtualNetworks/vnet-batch-weu"
+    vnet = f"/subscriptions/{SUB}/resourceGroups/rg-batch-weu/providers/Microsoft.Network/virtualNetworks/" \
+           "vnet-batch-weu"
     assert prod.context["index"].get(vnet) is not None
     assert not run.errors
     assert run.inputs == [{"path": str(path), "sha256": read_snapshot(path).sha256, "kind": "azure-snapshot"}]

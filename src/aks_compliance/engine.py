@@ -32,9 +32,16 @@ def redact(value: Any) -> Any:
     return value
 
 
+_SCALAR_TEXT = {True: "true", False: "false", None: "null"}
+
+
 def render(value: Any) -> str:
     if value is MISSING:
         return "(absent)"
+    if value is True or value is False or value is None:
+        return _SCALAR_TEXT[value]
+    if type(value) is int:
+        return str(value)
     if isinstance(value, Unknown):
         return f"unknown: {value.reason}"
     if isinstance(value, str):
@@ -44,9 +51,28 @@ def render(value: Any) -> str:
     return text if len(text) <= MAX_ACTUAL else text[: MAX_ACTUAL - 3] + "..."
 
 
+_EXPECTED: dict[tuple[str, int], tuple[Any, str]] = {}
+
+
+def _expected_text(operator: str, operand: Any) -> str:
+    """``equals true``, ``in ["azure", "calico"]``...; memoised: a rule's operands are the same objects
+    every time it is evaluated (the cache holds the operand, so its id stays unique)."""
+    key = (operator, id(operand))
+    hit = _EXPECTED.get(key)
+    if hit is not None and hit[0] is operand:
+        return hit[1]
+    if operator == "exists":
+        text = "exists" if str(operand).lower() == "true" else "absent"
+    else:
+        text = f"{operator} {render(operand)}"
+    if len(_EXPECTED) > 20000:
+        _EXPECTED.clear()
+    _EXPECTED[key] = (operand, text)
+    return text
+
+
 def leaf_evidence(leaf: Leaf, resource: Resource) -> Evidence:
-    expected = f"{leaf.operator} {render(leaf.expected)}" if leaf.operator != "exists" else (
-        "exists" if str(leaf.expected).lower() == "true" else "absent")
+    expected = _expected_text(leaf.operator, leaf.expected)
     actual = render(leaf.actual)
     if leaf.in_count:
         # inside a count's where, a true comparison means the member is counted, not that it passed
@@ -160,11 +186,14 @@ def evaluate_all(catalog: Catalog, targets: Iterable[Target],
                      **{k: v for k, v in everywhere.items() if k in c.parameter_defaults()},
                      **overrides.get(c.id, {})} for c in catalog}
     results: list[Result] = []
+    by_type: dict[str, list[Control]] = {}
     for target in targets:
         ref = target.ref()
-        for control in catalog:
-            if not control.applies_to_type(target.type):
-                continue
+        ttype = target.type.lower()
+        controls = by_type.get(ttype)
+        if controls is None:
+            controls = by_type[ttype] = [c for c in catalog if c.applies_to_type(ttype)]
+        for control in controls:
             try:
                 outcome, reason, evidence = evaluate_control(control, target, params[control.id], aliases)
             except PolicyDefinitionError as exc:

@@ -47,6 +47,49 @@ class ResultItem(pytest.Item):
         return super().repr_failure(excinfo, style)
 
 
+class TargetItem(pytest.Item):
+    """All results of one target as one test item: used when a run has too many results for one
+    item each to be affordable (see ``--aksc-items``). Results and reports keep every result."""
+
+    def __init__(self, *, results: list[Result], lineno: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.results = results
+        self._lineno = lineno
+
+    def runtest(self) -> None:  # used only if another plugin runs the default protocol
+        failed = [r for r in self.results if r.outcome is Outcome.FAILED]
+        if failed:
+            pytest.fail(target_failure_text(self.results), pytrace=False)
+
+    def reportinfo(self) -> tuple[Any, int, str]:
+        return self.path, self._lineno, self.name
+
+
+def target_failure_text(results: list[Result]) -> str:
+    failed = [r for r in results if r.outcome is Outcome.FAILED]
+    t = results[0].target
+    lines = [f"{len(failed)} of {len(results)} controls failed for {t.type} {t.name} ({t.file}:{t.line})"]
+    for r in failed:
+        first = r.evidence[0] if r.evidence else None
+        detail = f": {first.path} expected {first.expected}, actual {first.actual} [{first.location()}]" \
+            if first is not None else (f": {r.reason}" if r.reason else "")
+        lines.append(f"  {r.control_id}{detail}")
+    return "\n".join(lines)
+
+
+def target_outcome(results: list[Result]) -> tuple[str, str]:
+    """(pytest outcome, skip reason) of a target item: failed if a control failed; unknown (a skip)
+    if none failed but one is unknown — never passed over an unknown."""
+    outcomes = {r.outcome for r in results}
+    if Outcome.FAILED in outcomes:
+        return "failed", ""
+    unknown = [r for r in results if r.outcome is Outcome.UNKNOWN]
+    if unknown:
+        ids = ", ".join(r.control_id or "" for r in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
+        return "skipped", f"UNKNOWN: {len(unknown)} control(s) unknown ({ids}): {unknown[0].reason}"
+    return "passed", ""
+
+
 def user_properties(result: Result, catalog: "Catalog | None") -> list[tuple[str, str]]:
     """JUnit ``<properties>`` of a result's test case."""
     control = catalog.get(result.control_id) if catalog is not None and result.control_id else None
@@ -59,9 +102,11 @@ def user_properties(result: Result, catalog: "Catalog | None") -> list[tuple[str
     return props
 
 
-def build_reports(item: ResultItem, failure_text: Callable[[Result], str],
+def build_reports(item: "ResultItem | TargetItem", failure_text: Callable[[Result], str],
                   with_setup_teardown: bool) -> list[TestReport]:
-    """The reports a result gives, as pytest's runner would have made them."""
+    """The reports a result (or a target's results) gives, as pytest's runner would have made them."""
+    if isinstance(item, TargetItem):
+        return _target_reports(item, with_setup_teardown)
     r = item.result
     start = time.time()
     keywords = {item.name: 1}
@@ -91,6 +136,33 @@ def build_reports(item: ResultItem, failure_text: Callable[[Result], str],
     else:
         call = report("call", "skipped",
                       (str(location[0]), location[1] or 0, f"Skipped: {SKIP_PREFIX.get(o, o.value)}: {r.reason}"))
+    if not with_setup_teardown:
+        return [call]
+    return [report("setup", "passed"), call, report("teardown", "passed")]
+
+
+def _target_reports(item: TargetItem, with_setup_teardown: bool) -> list[TestReport]:
+    start = time.time()
+    keywords = {item.name: 1}
+    location = item.location
+    keys = [r.key for r in item.results]
+
+    def report(when: str, outcome: str, longrepr: Any = None) -> TestReport:
+        rep = TestReport(item.nodeid, location, keywords, outcome, longrepr, when, (), 0.0, start, start,
+                         item.user_properties)
+        rep.aksc_key = keys[0]
+        rep.aksc_keys = keys
+        rep.aksc_outcome = "failed" if outcome == "failed" else item.results[0].outcome.value
+        rep.aksc_outcomes = sorted({r.outcome.value for r in item.results})
+        return rep
+
+    outcome, reason = target_outcome(item.results)
+    if outcome == "failed":
+        call = report("call", "failed", target_failure_text(item.results))
+    elif outcome == "skipped":
+        call = report("call", "skipped", (str(location[0]), location[1] or 0, f"Skipped: {reason}"))
+    else:
+        call = report("call", "passed")
     if not with_setup_teardown:
         return [call]
     return [report("setup", "passed"), call, report("teardown", "passed")]

@@ -7,13 +7,14 @@ parametrized with its results and only report them, so per-item cost stays small
 from __future__ import annotations
 
 import datetime as _dt
+import gc
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .arm.inputs import parse_param_value
-from .items import ResultItem, build_reports, user_properties
+from .items import ResultItem, TargetItem, build_reports, user_properties
 from .report.common import FAIL_ON_CHOICES, Gate, gate
 from .results import Outcome, Result, write_results
 from .scan import ScanOptions, ScanRun, run_scan
@@ -70,6 +71,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="YAML file of control thresholds: {control id: {parameter: value}}; --control-param "
                      "overrides it")
     g.addoption("--results-json", default=None, metavar="FILE", help="write the results JSON (schema v1) to FILE")
+    g.addoption("--aksc-items", default="auto", choices=("auto", "result", "target"),
+                help="test items: one per result (control x target), one per target (its failed controls listed), "
+                     "or auto: per result up to 20,000 results, per target above. Results JSON, SARIF and "
+                     "reports always hold every result.")
     g.addoption("--audit-report", default=None, metavar="FILE", help="write the auditor HTML report to FILE")
     g.addoption("--sarif", default=None, metavar="FILE",
                 help="write SARIF 2.1.0 (failures with a file location) for GitHub code scanning / Azure DevOps")
@@ -176,6 +181,9 @@ def get_run(config: pytest.Config) -> ScanRun:
         except GovernanceError as exc:
             raise pytest.UsageError(str(exc)) from None
         config.stash[RUN_KEY] = run
+        # The run lives until the session ends: keep the garbage collector from traversing it
+        # on every later collection (one scan per pytest process, so nothing accumulates).
+        gc.freeze()
     return run
 
 
@@ -190,10 +198,37 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
         return []
     run = get_run(config)
     lineno = _first_line(obj)
-    items = []
+    mode = config.getoption("aksc_items")
+    if mode == "auto":
+        mode = "target" if len(run.results) > AUTO_TARGET_ITEMS else "result"
+    config.stash[ITEMS_MODE_KEY] = mode
+    items: list[pytest.Item] = []
+    location = None
+    if mode == "target":
+        groups: dict[str, list[Result]] = {}
+        for r in run.results:
+            label = r.key[len(r.control_id) + 1:] if r.control_id else r.key
+            groups.setdefault(label, []).append(r)
+        for label, results in groups.items():
+            if results[0].control_id is None:  # an input error stays an item of its own
+                item = ResultItem.from_parent(collector, name=f"{name}[{label}]", result=results[0], lineno=lineno)
+                item.user_properties = user_properties(results[0], run.catalog)
+            else:
+                item = TargetItem.from_parent(collector, name=f"{name}[{label}]", results=results, lineno=lineno)
+                item.user_properties = [("target", results[0].target.name),
+                                        ("failed_controls", ",".join(r.control_id or "" for r in results
+                                                                     if r.outcome is Outcome.FAILED))]
+            items.append(item)
+        return items
     for r in run.results:
         item = ResultItem.from_parent(collector, name=f"{name}[{r.key}]", result=r, lineno=lineno)
         item.user_properties = user_properties(r, run.catalog)
+        # every item of this function has the same file and line: compute pytest's (cached)
+        # location once instead of once per item
+        if location is None:
+            location = item.location
+        else:
+            item.__dict__["location"] = (location[0], location[1], item.name)
         items.append(item)
     return items
 
@@ -210,24 +245,79 @@ def _first_line(fn: object) -> int:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
-    """Report a precomputed result directly: pytest's runner would add fixture and call overhead."""
-    if not isinstance(item, ResultItem):
+    """Report a precomputed result directly: pytest's runner would add fixture and call overhead.
+
+    Used under pytest-xdist (whose workers run their own loop); a plain run goes through
+    ``pytest_runtestloop`` below, which skips even the per-item protocol wrappers."""
+    if not isinstance(item, (ResultItem, TargetItem)):
         return None
+    report_result_item(item)
+    return True
+
+
+def report_result_item(item: "ResultItem | TargetItem") -> None:
     config = item.config
-    # JUnit XML and pytest-html finish a test case on its teardown report: give them the full set.
-    full = bool(getattr(config.option, "xmlpath", None) or getattr(config.option, "htmlpath", None))
     ihook = item.ihook
+    # JUnit XML and pytest-html finish a test case on its teardown report: give them the full set.
+    html = bool(getattr(config.option, "htmlpath", None))
+    full = html or bool(getattr(config.option, "xmlpath", None))
     ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
     run = config.stash.get(RUN_KEY, None)
-    control = run.catalog.get(item.result.control_id) if run and item.result.control_id else None
     for report in build_reports(item, failure_text, full):
-        if report.when == "call" or report.failed:
-            if config.pluginmanager.hasplugin("html"):
-                from .report.pytest_html import annotate
-                annotate(report, item.result, control)
+        if html and isinstance(item, ResultItem) and (report.when == "call" or report.failed):
+            from .report.pytest_html import annotate
+            control = run.catalog.get(item.result.control_id) if run and item.result.control_id else None
+            annotate(report, item.result, control)
         ihook.pytest_runtest_logreport(report=report)
     ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
+    """pytest's loop, except that result items skip the per-item protocol and its wrappers
+    (warning capture, fault handler, ...): at 100,000 items those wrappers cost more than the checks."""
+    config = session.config
+    if hasattr(config, "workerinput") or getattr(config.option, "dist", "no") != "no":
+        return None  # pytest-xdist runs its own loop (on workers, through pytest_runtest_protocol)
+    if not any(isinstance(i, (ResultItem, TargetItem)) for i in session.items[:1] + session.items[-1:]):
+        return None
+    if session.testsfailed and not session.config.option.continue_on_collection_errors:
+        raise session.Interrupted(f"{session.testsfailed} error{'s' if session.testsfailed != 1 else ''} "
+                                  f"during collection")
+    if session.config.option.collectonly:
+        return True
+    items = session.items
+    for i, item in enumerate(items):
+        if isinstance(item, (ResultItem, TargetItem)):
+            report_result_item(item)
+        else:
+            nextitem = items[i + 1] if i + 1 < len(items) else None
+            item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+        if session.shouldfail:
+            raise session.Failed(session.shouldfail)
+        if session.shouldstop:
+            raise session.Interrupted(session.shouldstop)
     return True
+
+
+_STATUS = {  # (when, outcome) -> pytest_report_teststatus answer for result items
+    ("call", "passed"): ("passed", ".", "PASSED"),
+    ("call", "failed"): ("failed", "F", "FAILED"),
+    ("call", "skipped"): ("skipped", "s", "SKIPPED"),
+    ("setup", "failed"): ("error", "E", "ERROR"),
+    ("setup", "passed"): ("", "", ""),
+    ("teardown", "passed"): ("", "", ""),
+}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
+    """Answer for result items at once (the firstresult hook then skips the other plugins)."""
+    if getattr(report, "aksc_key", None) is None:
+        return None
+    if getattr(report, "wasxfail", None) and report.skipped:
+        return "xfailed", "x", "XFAIL"
+    return _STATUS.get((report.when, report.outcome))
 
 
 class ResultError(Exception):
@@ -299,7 +389,7 @@ class _Reporter:
                 self.other_failures += 1
             return
         if report.when in ("setup", "call"):
-            self.config.stash[RAN_KEY].add(key)
+            self.config.stash[RAN_KEY].update(getattr(report, "aksc_keys", None) or (key,))
         if report.when != "call" and report.passed:
             # pytest's terminal reporter keeps every passing setup/teardown report and scans them all
             # once per failure to find teardown output (quadratic: minutes at 10k failures). Our
@@ -400,6 +490,10 @@ def _k8s_live_snapshot(config: pytest.Config, options: ScanOptions) -> None:
 
 
 SNAPSHOT_KEY = pytest.StashKey[str]()
+ITEMS_MODE_KEY = pytest.StashKey[str]()
+# Above this many results, "auto" reports one item per target: pytest's per-item cost (tens of
+# microseconds even for lean items) would otherwise outweigh the checks (see benchmarks/fleet.py).
+AUTO_TARGET_ITEMS = 20_000
 STARTED_INPUT = "aksc_started"
 
 

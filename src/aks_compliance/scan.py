@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,19 @@ def error_results(diagnostics: list[Diagnostic]) -> list[Result]:
 
 
 def run_scan(options: ScanOptions) -> ScanRun:
+    # The scan builds millions of small objects that live to its end; the cyclic garbage collector
+    # would traverse them again and again (a third of the time at 100,000 results). Reference
+    # counting still frees what dies; the collector runs again afterwards.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _run_scan(options)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _run_scan(options: ScanOptions) -> ScanRun:
     started = dt.datetime.fromisoformat(options.started) if options.started else dt.datetime.now(dt.timezone.utc)
     catalog = load_catalog().select(options.controls)
     loaded: list[SourceResult] = [r for r in (load(options, started) for load in LOADERS) if r is not None]

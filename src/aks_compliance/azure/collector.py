@@ -238,8 +238,9 @@ class Collector:
             data = response.json()
         except ValueError as exc:
             ctype = response.headers.get("Content-Type", "")
-            raise CallError("malformed", operation, scope, f"HTTP {response.status_code}, {ctype or 'no content type'}: "
-                            f"{str(exc)[:120]}", response.status_code,
+            raise CallError("malformed", operation, scope,
+                            f"HTTP {response.status_code}, {ctype or 'no content type'}: {str(exc)[:120]}",
+                            response.status_code,
                             request_id=response.headers.get("x-ms-request-id")) from None
         if not isinstance(data, dict):
             raise CallError("malformed", operation, scope, f"HTTP {response.status_code}: a JSON "

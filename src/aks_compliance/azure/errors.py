@@ -9,6 +9,7 @@ call would fail the same way.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +29,8 @@ _HINTS = {
 class CallError(Exception):
     """A failed Azure call, classified."""
 
-    kind: str  # credential | auth | permission | not_found | throttled | service | malformed | network | export | rejected
+    # credential | auth | permission | not_found | throttled | service | malformed | network | export | rejected
+    kind: str
     operation: str  # what was being done, e.g. "listing managed clusters"
     scope: str  # where, e.g. "resource group rg-x in subscription S"
     detail: str = ""  # HTTP status, code and service message
@@ -66,10 +68,10 @@ class CallError(Exception):
             return f"{what}: not found{d}; check the name or resource id"
         if k == "throttled":
             after = f" (Retry-After {self.retry_after} s)" if self.retry_after else ""
-            return (f"{what}: throttled by Azure Resource Manager{d}; still throttled after {self.retries} "
+            return (f"{what}: throttled by Azure Resource Manager{d}; still throttled after up to {self.retries} "
                     f"retries{after}. Try again later, or scan fewer scopes per run")
         if k == "service":
-            return f"{what}: Azure failed{d}; still failing after {self.retries} retries. Try again later"
+            return f"{what}: Azure failed{d}; still failing after up to {self.retries} retries. Try again later"
         if k == "malformed":
             return (f"{what}: the response is not the JSON the API returns{d}; a proxy or gateway may be in "
                     "the way")
@@ -158,7 +160,15 @@ def from_exception(exc: BaseException, operation: str, scope: str, hint: str = "
         return CallError(kind_of_status(status), operation, scope, detail, status, code,
                          response.headers.get("x-ms-request-id"), response.headers.get("Retry-After"), hint, retries)
     if isinstance(exc, ClientAuthenticationError):  # no response: the credential could not get a token
-        return CallError("credential", operation, scope, _first_line(exc) or type(exc).__name__, hint=hint)
+        # DefaultAzureCredential lists each credential it tried and why it could not be used: keep that
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        parts = lines[:1]
+        for ln in lines[1:]:
+            m = re.match(r"^(\w+Credential): (.*)$", ln)
+            if m:  # "AzureCliCredential: Azure CLI not found on path. ..." -> its first sentence
+                parts.append(f"{m.group(1)}: {m.group(2).split('. ')[0].rstrip('.')}")
+        detail = "; ".join(parts)[:900] or type(exc).__name__
+        return CallError("credential", operation, scope, detail, hint=hint)
     if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
         return CallError("network", operation, scope, _first_line(exc), hint=hint)
     return CallError("rejected", operation, scope, f"{type(exc).__name__}: {_first_line(exc)}", hint=hint)

@@ -88,10 +88,11 @@ def live_snapshot(config: pytest.Config, options: Any) -> None:
             meta = read_snapshot(path).meta
             counts = meta.get("counts", {})
             who = meta.get("identity", {})
+            name = who.get("name") or who.get("app_id") or who.get("object_id") or "an unknown identity"
             config.stash[SUMMARY_KEY] = (
                 f"Azure snapshot {path}: {counts.get('resources', 0) + counts.get('graph', 0)} resources, "
                 f"{counts.get('exports', 0)} export(s), {counts.get('policy_states', 0)} policy state(s), "
-                f"{counts.get('errors', 0)} error(s), as {who.get('name') or who.get('app_id') or who.get('object_id') or 'an unknown identity'}")
+                f"{counts.get('errors', 0)} error(s), as {name}")
         except Exception:  # noqa: BLE001 - the scan reports an unreadable snapshot itself
             pass
     clear_live(options)

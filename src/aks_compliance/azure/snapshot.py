@@ -77,8 +77,8 @@ def scrub_template(template: Any, counter: list[int] | None = None) -> Any:
     if isinstance(params, dict):
         cleaned = {}
         for name, spec in params.items():
-            if isinstance(spec, dict) and "defaultValue" in spec and (
-                    str(spec.get("type", "")).lower() in ("securestring", "secureobject") or _SECRET_PARAM.search(name)):
+            secure = isinstance(spec, dict) and str(spec.get("type", "")).lower() in ("securestring", "secureobject")
+            if isinstance(spec, dict) and "defaultValue" in spec and (secure or _SECRET_PARAM.search(name)):
                 spec = {k: v for k, v in spec.items() if k != "defaultValue"}
                 if counter is not None:
                     counter[0] += 1
@@ -91,7 +91,8 @@ def _dump(item: Any) -> str:
     return json.dumps(item, indent=1, ensure_ascii=False)
 
 
-def write_snapshot(path: str | Path, meta: dict[str, Any], sections: dict[str, Iterable[dict[str, Any]]]) -> dict[str, int]:
+def write_snapshot(path: str | Path, meta: dict[str, Any],
+                   sections: dict[str, Iterable[dict[str, Any]]]) -> dict[str, int]:
     """Write a snapshot (gzip when the name ends in .gz). Returns the item count per section."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)

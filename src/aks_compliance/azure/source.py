@@ -106,7 +106,8 @@ def load_azure_source(options: "ScanOptions", started: dt.datetime) -> "SourceRe
     return result
 
 
-def load_snapshot(path: str, started: dt.datetime, result: "SourceResult", labels: dict[str, int] | None = None) -> None:
+def load_snapshot(path: str, started: dt.datetime, result: "SourceResult",
+                  labels: dict[str, int] | None = None) -> None:
     """Scan one Azure snapshot into ``result`` (targets, inputs, diagnostics, the policy-state join)."""
     try:
         snap = read_snapshot(path)
@@ -148,7 +149,8 @@ def snapshot_targets(snap: AzureSnapshot, started: dt.datetime,
     def add_rest(section: str) -> None:
         for i, body in enumerate(snap.section(section)):
             ptr = f"/{section}/{i}"
-            if not isinstance(body, dict) or not isinstance(body.get("type"), str) or not isinstance(body.get("id"), str):
+            if not isinstance(body, dict) or not isinstance(body.get("type"), str) or \
+                    not isinstance(body.get("id"), str):
                 diagnostics.append(Diagnostic("error", "a resource must be an object with a 'type' and an 'id'",
                                               snap.path, ptr, _line(snap, ptr)))
                 continue

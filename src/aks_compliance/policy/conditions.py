@@ -90,6 +90,7 @@ _OPERATORS = {
     "notmatchinsensitively", "contains", "notcontains", "in", "notin", "containskey", "notcontainskey",
     "less", "lessorequals", "greater", "greaterorequals", "exists",
 }
+_COMPILED: dict[tuple[int, int], tuple[Any, Callable[..., Truth]]] = {}
 _CANON = {o.lower(): o for o in (
     "equals", "notEquals", "like", "notLike", "match", "matchInsensitively", "notMatch",
     "notMatchInsensitively", "contains", "notContains", "in", "notIn", "containsKey", "notContainsKey",
@@ -138,26 +139,55 @@ class Evaluator:
 
     # -- logical structure --
     def cond(self, node: Any, bindings: tuple) -> Truth:
+        key = (id(node), id(self.aliases))
+        hit = _COMPILED.get(key)
+        if hit is None or hit[0] is not node:
+            fn = self._compile(node)
+            if len(_COMPILED) > 20000:
+                _COMPILED.clear()
+            # the entry holds the node, so its id cannot be reused while cached
+            _COMPILED[key] = (node, fn)
+        else:
+            fn = hit[1]
+        return fn(self, bindings)
+
+    def _compile(self, node: Any) -> Callable[["Evaluator", tuple], Truth]:
+        """A condition node as a closure: key lowering, operator dispatch and alias resolution are done
+        once per rule, not once per resource (controls evaluate the same rules thousands of times)."""
         if not isinstance(node, dict) or not node:
             raise PolicyDefinitionError(f"a condition must be a non-empty object, not {node!r}")
         n = _ci(node)
         if "allof" in n:
-            return self._all([self.cond(c, bindings) for c in self._list(n["allof"], "allOf")])
+            children = self._list(n["allof"], "allOf")
+            return lambda ev, b: ev._all([ev.cond(c, b) for c in children])
         if "anyof" in n:
-            return self._any([self.cond(c, bindings) for c in self._list(n["anyof"], "anyOf")])
+            children = self._list(n["anyof"], "anyOf")
+            return lambda ev, b: ev._any([ev.cond(c, b) for c in children])
         if "not" in n:
-            return _not(self.cond(n["not"], bindings))
+            child = n["not"]
+            return lambda ev, b: _not(ev.cond(child, b))
         ops = [k for k in n if k in _OPERATORS]
         if len(ops) != 1:
             raise PolicyDefinitionError(f"a condition needs exactly one operator, found {ops or 'none'} in {dict(node)}")
         op = ops[0]
         operand = n[op]
         if "count" in n:
-            return self._count(n["count"], op, operand, bindings)
+            spec = n["count"]
+            return lambda ev, b: ev._count(spec, op, operand, b)
         if "field" in n:
-            return self._field(n["field"], op, operand, bindings)
+            name = n["field"]
+            if isinstance(name, str) and not name.startswith("["):
+                kind, alias = self.resolve_field(name)
+                static = not (isinstance(operand, str) and operand.startswith("["))
+
+                def field_leaf(ev: "Evaluator", b: tuple) -> Truth:
+                    value = operand if static else ev.operand(operand, b)
+                    return ev._field_resolved(name, kind, alias, op, value, b)
+                return field_leaf
+            return lambda ev, b: ev._field(name, op, operand, b)
         if "value" in n:
-            return self._value(n["value"], op, operand, bindings)
+            raw = n["value"]
+            return lambda ev, b: ev._value(raw, op, operand, b)
         raise PolicyDefinitionError(f"a condition needs 'field', 'value' or 'count': {dict(node)}")
 
     @staticmethod
@@ -217,6 +247,10 @@ class Evaluator:
     def select(self, name: str, bindings: tuple) -> tuple[bool, list[tuple[str, Any]]]:
         """(is_collection, [(path, value)]) for a field; value MISSING when absent, Unknown if unknowable."""
         kind, alias = self.resolve_field(name)
+        return self._select_resolved(name, kind, alias, bindings)
+
+    def _select_resolved(self, name: str, kind: str, alias: Alias | None,
+                         bindings: tuple) -> tuple[bool, list[tuple[str, Any]]]:
         body = self.subject.body
         if kind != "alias":
             return False, [self._builtin_field(kind, name)]
@@ -279,8 +313,14 @@ class Evaluator:
                 return U
         if not isinstance(name, str):
             raise PolicyDefinitionError(f"'field' must name a field or alias, not {name!r}")
-        operand = self.operand(raw_operand, bindings)
-        collection, values = self.select(name, bindings)
+        kind, alias = self.resolve_field(name)
+        return self._field_resolved(name, kind, alias, op, self.operand(raw_operand, bindings), bindings)
+
+    def _field_resolved(self, name: str, kind: str, alias: Alias | None, op: str, operand: Any,
+                        bindings: tuple) -> Truth:
+        if isinstance(operand, str) and operand.startswith("[["):
+            operand = operand[1:]  # an escaped literal '[' (static operands skip operand())
+        collection, values = self._select_resolved(name, kind, alias, bindings)
         alias_name = name
         if not collection:
             path, value = values[0]
