@@ -24,19 +24,7 @@ from .conftest import require_shared
 CATALOG = load_catalog()
 
 
-def _types(control: Control) -> tuple[str, ...]:
-    return (control.resource_type,) if isinstance(control.resource_type, str) else tuple(control.resource_type)
-
-
-def is_azure_side(control: Control) -> bool:
-    return all(t.startswith("Microsoft.") for t in _types(control))
-
-
-def is_manual(control: Control) -> bool:
-    return control.rule is None and control.related is None and control.check is None
-
-
-AZURE = [c for c in CATALOG if is_azure_side(c)]
+AZURE = [c for c in CATALOG if c.azure_side]
 CLUSTER = "Microsoft.ContainerService/managedClusters"
 
 # CIS AKS Benchmark v1.8.0 ids (kube-bench cfg/aks-1.8, ../shared/reference/cluster-controls.md §1)
@@ -95,7 +83,7 @@ def _mapped(field: str) -> set[str]:
 
 def test_at_least_fifty_azure_side_controls() -> None:
     assert len(AZURE) >= 50
-    assert len([c for c in AZURE if CLUSTER in _types(c)]) >= 40
+    assert len([c for c in AZURE if CLUSTER in c.resource_types]) >= 40
 
 
 def test_ids_are_unique_and_well_formed() -> None:
@@ -109,7 +97,7 @@ def test_ids_are_unique_and_well_formed() -> None:
 
 
 def test_cis_class_a_is_covered_by_automated_controls() -> None:
-    automated = {cis for c in AZURE if not is_manual(c) for cis in c.mappings.cis_aks}
+    automated = {cis for c in AZURE if not c.manual for cis in c.mappings.cis_aks}
     assert CIS_CLASS_A <= automated, sorted(CIS_CLASS_A - automated)
     assert CIS_MANUAL_OK <= _mapped("cis_aks"), sorted(CIS_MANUAL_OK - _mapped("cis_aks"))
 
@@ -134,7 +122,7 @@ def test_aks_posture_builtins_are_covered() -> None:
 
 
 def test_neighbour_resource_types_have_controls() -> None:
-    types = {t for c in AZURE for t in _types(c)}
+    types = {t for c in AZURE for t in c.resource_types}
     for t in ("Microsoft.ContainerRegistry/registries", "Microsoft.KeyVault/vaults",
               "Microsoft.Network/applicationGateways", "Microsoft.Network/applicationGatewayWebApplicationFirewallPolicies",
               "Microsoft.Security/pricings"):
@@ -155,7 +143,7 @@ def test_prose_and_rule(control: Control) -> None:
     assert control.section
     assert any(control.mappings.as_dict().values()), "a control maps to at least one outside reference"
     deciders = sum(x is not None for x in (control.rule, control.related, control.check))
-    if is_manual(control):
+    if control.manual:
         # a manual control has no rule, says so, and tells the auditor how to check it
         assert "manual" in control.tags, f"{control.id} has no rule but is not tagged manual"
         assert "Audit:" in control.remediation, f"{control.id} is manual but gives no audit instruction"

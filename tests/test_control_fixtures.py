@@ -40,10 +40,6 @@ def expected_outcome(path: Path) -> str:
     raise AssertionError(f"{path.name} does not start with an outcome ({', '.join(OUTCOMES)})")
 
 
-def is_manual(control) -> bool:
-    return control.rule is None and control.related is None and control.check is None
-
-
 def fixture_config(path: Path) -> dict:
     sidecar = path.with_name(path.stem + ".control-config.yaml")
     if not sidecar.exists():
@@ -85,7 +81,7 @@ def _k8s(control) -> bool:
 def test_every_control_has_fixtures_of_both_outcomes_and_the_absent_case(control) -> None:
     folder = FIXTURES / "controls" / control.id
     names = [p.name for p in folder.glob("*.json")] if folder.is_dir() else []
-    if is_manual(control):
+    if control.manual:
         # a manual control never passes or fails by itself: its fixture shows that it says so
         assert any(n.startswith("manual-") for n in names), f"{control.id} is manual but has no manual- fixture"
         return

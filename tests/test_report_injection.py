@@ -20,7 +20,6 @@ import pytest
 import yaml
 
 from aks_compliance.controls import load_catalog
-from aks_compliance.waivers import is_manual
 
 from .conftest import ROOT
 
@@ -111,7 +110,7 @@ def hostile_inputs(tmp: Path) -> tuple[Path, Path, Path]:
         "id": EVIL_PARAM, "control": "AKS-002", "target": "<script>*", "justification": EVIL_VALUE,
         "approver": EVIL_NAME, "expires": until}]}))
     attestations = tmp / "attestations.yaml"
-    manual = [c.id for c in load_catalog() if is_manual(c)]
+    manual = [c.id for c in load_catalog() if c.manual]
     attestations.write_text(yaml.safe_dump({"attestations": [{
         "control": m, "status": "passed", "owner": EVIL_NAME, "evidence": EVIL_LINK, "date": dt.date.today(),
         "expires": until} for m in manual[:1]]}))

@@ -281,7 +281,7 @@ def load_governance(waivers_file: str | None, attestations_file: str | None, cat
     """Read and validate both files against the full catalog; raises GovernanceError."""
     controls = list(catalog)
     ids = [c.id for c in controls]
-    manual = [c.id for c in controls if is_manual(c)]
+    manual = [c.id for c in controls if c.manual]
     gov = Governance()
     if waivers_file:
         gov.waivers = load_waivers(waivers_file, ids)
@@ -292,9 +292,6 @@ def load_governance(waivers_file: str | None, attestations_file: str | None, cat
     return gov
 
 
-def is_manual(control: Any) -> bool:
-    """A control with no rule, related check or check function is verified by hand."""
-    return control.rule is None and control.related is None and control.check is None
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -39,18 +39,6 @@ CIS_SECTIONS: list[tuple[str, str, list[tuple[str, str]]]] = [
 WHERE = {"A": "Azure resource", "A/M": "Azure resource / manual", "K": "Kubernetes API", "N": "node", "M": "manual"}
 
 
-def _types(control: Control) -> tuple[str, ...]:
-    return (control.resource_type,) if isinstance(control.resource_type, str) else tuple(control.resource_type)
-
-
-def is_azure_side(control: Control) -> bool:
-    return all(t.startswith("Microsoft.") for t in _types(control))
-
-
-def is_manual(control: Control) -> bool:
-    return control.rule is None and control.related is None and control.check is None
-
-
 def decided_by(control: Control) -> str:
     if control.rule is not None:
         return "rule (Azure Policy condition)"
@@ -85,9 +73,9 @@ class Row:
 def _rows(catalog: Catalog) -> list[Row]:
     out = []
     for c in catalog:
-        out.append(Row(c, "Azure" if is_azure_side(c) else "in-cluster", is_manual(c),
+        out.append(Row(c, "Azure" if c.azure_side else "in-cluster", c.manual,
                        c.policy_gap is None and (c.rule is not None or c.related is not None),
-                       ", ".join(t.split("/", 1)[-1] if t.startswith("Microsoft.") else t for t in _types(c)),
+                       ", ".join(t.split("/", 1)[-1] if t.startswith("Microsoft.") else t for t in c.resource_types),
                        aliases(c)))
     return out
 
@@ -154,7 +142,7 @@ def render_markdown(catalog: Catalog | None = None) -> str:
         "generated": sum(r.generated for r in rows), "manual": sum(r.manual for r in rows),
         "checks": sum(r.c.check is not None for r in rows),
         "severity": Counter(r.c.severity.value for r in rows),
-        "types": Counter(t for r in azure for t in _types(r.c)),
+        "types": Counter(t for r in azure for t in r.c.resource_types),
     }
     text = _env().get_template("controls.md.j2").render(
         version=CATALOG_VERSION, rows=rows, counts=counts, sections=sections, cis_items=cis_items,

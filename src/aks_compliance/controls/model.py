@@ -97,10 +97,23 @@ class Control:
     policy_effects: tuple[str, ...] | None = None
     tags: tuple[str, ...] = field(default=())
 
+    @property
+    def resource_types(self) -> tuple[str, ...]:
+        return (self.resource_type,) if isinstance(self.resource_type, str) else tuple(self.resource_type)
+
+    @property
+    def azure_side(self) -> bool:
+        """Evaluated on Azure resources (ARM types), not on Kubernetes objects."""
+        return all(t.startswith("Microsoft.") for t in self.resource_types)
+
+    @property
+    def manual(self) -> bool:
+        """No rule, related check or check function: an auditor decides (attestations)."""
+        return self.rule is None and self.related is None and self.check is None
+
     def applies_to_type(self, target_type: str) -> bool:
-        types = (self.resource_type,) if isinstance(self.resource_type, str) else self.resource_type
         low = target_type.lower()
-        return any(t.lower() == low for t in types)
+        return any(t.lower() == low for t in self.resource_types)
 
     def parameter_defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.parameters}

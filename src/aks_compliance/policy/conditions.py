@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from ..arm.expressions import Call, Context, evaluate, literal_or_expression, parse
+from ..arm.expressions import Context, evaluate, literal_or_expression, parse
 from ..arm.functions import BUILTINS, UNKNOWN_AWARE
 from ..errors import ExpressionError
 from ..values import Placeholder, Unknown

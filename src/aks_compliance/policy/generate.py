@@ -111,7 +111,7 @@ class Skipped:
     @property
     def kind(self) -> str:
         c = self.control
-        types = _types(c)
+        types = c.resource_types
         if not all(_ARM_TYPE.match(t) for t in types):
             return "in-cluster (not an ARM resource type)"
         if c.check is not None or getattr(c, "not_applicable", None) is not None:
@@ -173,13 +173,9 @@ def _render_json(template: str, **context: Any) -> dict[str, Any]:
 
 # --- which controls get a definition -------------------------------------------------------------
 
-def _types(control: Control) -> tuple[str, ...]:
-    return (control.resource_type,) if isinstance(control.resource_type, str) else tuple(control.resource_type)
-
-
 def skip_reason(control: Control) -> str | None:
     """Why a control gets no definition, or None when it gets one."""
-    non_arm = [t for t in _types(control) if not _ARM_TYPE.match(t)]
+    non_arm = [t for t in control.resource_types if not _ARM_TYPE.match(t)]
     if non_arm:
         return (f"evaluated on {', '.join(non_arm)}, not an ARM resource type: an in-cluster check is outside "
                 "Azure Policy's ARM modes (Azure Policy for Kubernetes covers such checks with Gatekeeper "
@@ -290,8 +286,8 @@ def _effects(control: Control) -> tuple[str, ...]:
 
 
 def category(control: Control) -> str:
-    ns = _types(control)[0].split("/", 1)[0].lower()
-    return _CATEGORIES.get(ns, _types(control)[0].split("/", 1)[0])
+    ns = control.resource_types[0].split("/", 1)[0].lower()
+    return _CATEGORIES.get(ns, control.resource_types[0].split("/", 1)[0])
 
 
 def _clip(text: str, limit: int) -> str:
@@ -353,7 +349,7 @@ def build_definition(control: Control) -> Generated:
     reason = skip_reason(control)
     if reason is not None:
         raise GenerationError(f"{control.id} gets no definition: {reason}")
-    types = _types(control)
+    types = control.resource_types
     effects = _effects(control)
     declared = {p.name.lower() for p in control.parameters}
     sources = [control.rule, control.applicability,

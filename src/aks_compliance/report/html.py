@@ -120,7 +120,6 @@ def _finding_groups(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def build_context(doc: Mapping[str, Any], generated: str | None = None) -> dict[str, Any]:
     results: list[dict[str, Any]] = doc.get("results", [])
     controls = _controls(doc)
-    cindex = {c["id"]: c for c in controls}
     by_control: dict[str, list[dict[str, Any]]] = defaultdict(list)
     input_errors: list[dict[str, Any]] = []
     targets: dict[tuple, dict[str, Any]] = {}

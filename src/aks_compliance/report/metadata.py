@@ -105,12 +105,11 @@ def run_metadata(options: Any, targets: Iterable[Any]) -> dict[str, Any]:
 
 def control_document(control: Any) -> dict[str, Any]:
     """A control as the results document describes it: the summary plus the prose a report lays out."""
-    from ..waivers import is_manual
     out = dict(control.summary())
     out.update({
         "rationale": control.rationale, "remediation": control.remediation,
         "references": list(control.references), "policy_gap": control.policy_gap,
-        "manual": is_manual(control),
+        "manual": control.manual,
         "policy": _policy_reference(control),
         "builtin_deviation": getattr(control, "builtin_deviation", None),
         "parameters": [{"name": p.name, "default": p.default, "description": p.description}
