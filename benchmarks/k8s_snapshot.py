@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/k8s_snapshot.py                 # both parts, default sizes
     .venv/bin/python benchmarks/k8s_snapshot.py scan            # 10,000 pods / 200 namespaces / 2,000 RBAC objects
-    .venv/bin/python benchmarks/k8s_snapshot.py scan --suite    # also the full pytest suite over it (slow: one item per result)
+    .venv/bin/python benchmarks/k8s_snapshot.py scan --suite    # also the full pytest suite over it (items per target above 20,000 results)
     .venv/bin/python benchmarks/k8s_snapshot.py collect 1000 10000 50000
 
 scan:    a snapshot is generated (deterministic; realistic pods with status, owner references, mixed
@@ -146,7 +146,7 @@ def bench_scan(suite: bool) -> None:
         if suite:
             out_json = Path(tmp) / "results.json"
             wall, rss, code, _ = measure([str(BIN / "aks-compliance"), "scan", "--k8s", str(snap), "--results-json", str(out_json)])
-            print(f"suite (aks-compliance scan --k8s, one pytest item per result, results JSON): {wall:.1f} s wall, "
+            print(f"suite (aks-compliance scan --k8s, --aksc-items auto, results JSON): {wall:.1f} s wall, "
                   f"{rss:.0f} MB peak RSS, exit {code}, results JSON {out_json.stat().st_size / 1e6:.0f} MB")
 
 
