@@ -8,6 +8,7 @@ from typing import Any, Iterable, Mapping
 
 from .controls import Catalog, Control
 from .policy.aliases import DEFAULT_ALIASES, AliasResolver
+from .redaction import redact_text
 from .policy.conditions import MISSING, Evaluator, Leaf, PolicyDefinitionError, Subject, Truth, Verdict
 from .resources import Resource
 from .results import Evidence, Outcome, Result
@@ -44,11 +45,89 @@ def render(value: Any) -> str:
         return str(value)
     if isinstance(value, Unknown):
         return f"unknown: {value.reason}"
-    if isinstance(value, str):
-        text = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):  # values are redacted too: a SAS URL's sig=, a connection string's key
+        text = json.dumps(redact_text(value), ensure_ascii=False)
     else:
-        text = json.dumps(redact(value), ensure_ascii=False, default=str)
+        text = _bounded_json(value, MAX_ACTUAL + 1)
     return text if len(text) <= MAX_ACTUAL else text[: MAX_ACTUAL - 3] + "..."
+
+
+def _scalar_json(value: Any) -> str:
+    if isinstance(value, Unknown):
+        value = f"<unknown: {value.reason}>"
+    if isinstance(value, str):
+        value = redact_text(value)
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except ValueError:  # an integer of more digits than int -> str allows
+        return '"<a number too long to show>"'
+
+
+def _key_text(key: Any) -> str:
+    """A mapping key as ``json.dumps`` writes it (YAML keys may be numbers, booleans, dates)."""
+    if isinstance(key, str):
+        return key
+    if key is True or key is False or key is None:
+        return _SCALAR_TEXT[key]
+    if isinstance(key, (int, float)):
+        return _scalar_json(key)
+    return str(key)
+
+
+def _bounded_json(value: Any, limit: int) -> str:
+    """``json.dumps(redact(value))``, cut after about ``limit`` characters, in time and memory bounded by it.
+
+    A value read from YAML may be nested hundreds of levels deep or share subtrees through aliases (a
+    billion-laughs document is small as a graph and astronomically large as a tree): copying or
+    serialising it whole overflows the stack or never finishes, though only the first few hundred
+    characters are shown. Iterators on an explicit stack: no recursion, nothing copied.
+    """
+    out: list[str] = []
+    size = 0
+
+    def emit(text: str) -> None:
+        nonlocal size
+        out.append(text)
+        size += len(text)
+
+    stack: list[tuple[str, Any]] = []  # ("dict" | "list", iterator over the entries not yet written)
+
+    def open_(item: Any) -> None:
+        if isinstance(item, dict):
+            emit("{")
+            stack.append(("dict", iter(item.items())))
+        elif isinstance(item, (list, tuple)):
+            emit("[")
+            stack.append(("list", iter(item)))
+        else:
+            emit(_scalar_json(item))
+
+    open_(value)
+    first = True
+    while stack and size < limit:
+        kind, entries = stack[-1]
+        try:
+            entry = next(entries)
+        except StopIteration:
+            stack.pop()
+            emit("}" if kind == "dict" else "]")
+            first = False
+            continue
+        if not first:
+            emit(", ")
+        first = True
+        if kind == "dict":
+            key = _key_text(entry[0])
+            emit(json.dumps(key, ensure_ascii=False) + ": ")
+            if _SECRET_KEY.search(key):
+                emit('"<redacted>"')
+                first = False
+                continue
+            entry = entry[1]
+        before = len(stack)
+        open_(entry)
+        first = len(stack) > before  # an opened container has no entry yet: no separator before its first
+    return "".join(out)
 
 
 _EXPECTED: dict[tuple[str, int], tuple[Any, str]] = {}
@@ -200,5 +279,7 @@ def evaluate_all(catalog: Catalog, targets: Iterable[Target],
                 outcome, reason, evidence = Outcome.ERROR, f"the control's rule is invalid: {exc}", []
             if target.resource.notes and outcome is Outcome.PASSED:
                 reason = "; ".join(target.resource.notes)
+            if reason:
+                reason = redact_text(reason)
             results.append(Result(control.id, ref, outcome, reason, evidence, key=f"{control.id}-{target.label}"))
     return results

@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .atomic import atomic_write
+
 SCHEMA_ID = "aks-compliance/results/v1"
 
 
@@ -108,7 +110,7 @@ def write_results(path: str, document: dict[str, Any]) -> None:
     results = document.get("results", [])
     head = {k: v for k, v in document.items() if k != "results"}
     compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    with open(path, "w", encoding="utf-8") as fh:
+    with atomic_write(path) as fh:  # a crash leaves the previous file, never half of one
         if head:
             fh.write(json.dumps(head, indent=1, ensure_ascii=False)[:-1].rstrip() + ',\n "results": [')
         else:

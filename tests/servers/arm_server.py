@@ -19,7 +19,9 @@ What it offers, all optional:
   (PUT creates or updates, GET, DELETE, and list on the collection path with paging through
   ``nextLink``): ``server.serve_resources()``;
 * fault injection per route: ``server.fault("PUT", pattern, 429, times=2, retry_after=0)``, with ARM
-  error bodies; ``Fault.malformed`` answers a 200 whose body is not JSON; ``after=N`` lets the first N
+  error bodies; ``Fault.malformed`` answers a 200 whose body is not JSON; ``Fault.reset`` sends the
+  headers and half the body, then resets the connection (TCP RST); ``Fault.chunk_delay=S`` sends the
+  headers at once and then the body one byte every S seconds (a slow body); ``after=N`` lets the first N
   matching requests through;
 * long-running operations: ``server.lro("POST", pattern, result)`` answers 202 with
   ``Azure-AsyncOperation`` and ``Location`` headers, reports InProgress ``polls`` times, then the
@@ -44,9 +46,12 @@ import datetime as dt
 import itertools
 import json
 import re
+import socket
 import ssl
+import struct
 import tempfile
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -77,6 +82,8 @@ class Reply:
     status: int = 200
     body: Any = None  # JSON-able, or bytes/str sent as is
     headers: dict[str, str] = field(default_factory=dict)
+    reset: bool = False  # headers and half the body, then a TCP reset
+    chunk_delay: float | None = None  # the body one byte at a time, this many seconds apart
 
 
 def arm_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Reply:
@@ -109,6 +116,9 @@ class Fault:
     retry_after: float | None = None
     malformed: bool = False  # a 200 (or ``status``) whose body is not JSON
     after: int = 0  # let this many matching requests through first (e.g. fail the second page of a list)
+    reset: bool = False  # answer ``status`` with a well-formed body, cut by a TCP reset halfway
+    chunk_delay: float | None = None  # answer ``status`` with a body trickling in a byte at a time
+    body: Any = None  # the body for reset / chunk_delay (default: an empty ARM list)
     hits: int = 0
     seen: int = 0
 
@@ -120,6 +130,9 @@ class Fault:
         if self.status == 401:
             headers["WWW-Authenticate"] = ('Bearer authorization_uri="https://login.microsoftonline.com/common", '
                                            'error="invalid_token", error_description="The access token is invalid"')
+        if self.reset or self.chunk_delay is not None:
+            body = self.body if self.body is not None else {"value": []}
+            return Reply(self.status, body, headers, reset=self.reset, chunk_delay=self.chunk_delay)
         if self.malformed:
             headers["Content-Type"] = "application/json"
             return Reply(self.status, b"<html><body>upstream proxy error</body></html>", headers)
@@ -484,13 +497,29 @@ class ArmServer:
                     data = json.dumps(reply.body).encode()
                     headers.setdefault("Content-Type", "application/json; charset=utf-8")
                 headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
-                self.send_response(reply.status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                if data:
-                    self.wfile.write(data)
+                try:
+                    self.send_response(reply.status)
+                    for k, v in headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    if reply.reset:
+                        self.wfile.write(data[: len(data) // 2])
+                        self.wfile.flush()
+                        # SO_LINGER 0: closing sends a TCP reset instead of a clean end of stream
+                        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                        self.connection.close()
+                        self.close_connection = True
+                    elif reply.chunk_delay is not None:
+                        self.wfile.flush()
+                        for i in range(len(data)):
+                            time.sleep(reply.chunk_delay)
+                            self.wfile.write(data[i:i + 1])
+                            self.wfile.flush()
+                    elif data:
+                        self.wfile.write(data)
+                except OSError:
+                    self.close_connection = True  # the client gave up (a timeout or deadline): the point
 
             do_GET = do_PUT = do_POST = do_PATCH = do_DELETE = do_HEAD = _serve
 

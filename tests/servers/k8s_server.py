@@ -16,6 +16,18 @@ Faults (per resource plural, e.g. ``"pods"``):
 * ``fail_always``: every request answers 500;
 * ``slow``: {plural: seconds} sleep before answering each list request;
 * ``no_access_review``: the access review API answers 404.
+
+Generic faults, ``Faults(faults={plural: [Fault(...)]})`` (``after=N`` lets the first N list requests of
+that plural through, ``times`` bounds how often it fires, None = always):
+
+* ``Fault("status", status=503, retry_after="1")``: any status with a Kubernetes Status body;
+* ``Fault("reset")``: headers and half the body, then the socket is reset (RST);
+* ``Fault("slow_body", chunk_delay=1.0)``: headers at once, then the body a byte every ``chunk_delay`` s;
+* ``Fault("malformed")``: a 200 whose body is an HTML error page, not JSON;
+* ``Fault("repeat_continue")``: the page is served, but its continue token is the one the request carried
+  (or, on the first page, a token that points at the first page again): a pagination loop.
+
+A request to ``/version`` is checked against the plural ``"version"``.
 """
 
 from __future__ import annotations
@@ -23,6 +35,7 @@ from __future__ import annotations
 import base64
 import json
 import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -35,6 +48,23 @@ from aks_compliance.k8s.kinds import BY_KIND, BY_PLURAL, COLLECTED
 
 
 @dataclass
+class Fault:
+    kind: str  # status | reset | slow_body | malformed | repeat_continue
+    status: int = 500
+    retry_after: str | None = None
+    chunk_delay: float = 1.0
+    times: int | None = None  # None: every matching request
+    after: int = 0  # let this many requests through first
+    continued: bool = False  # only requests that carry a continue token (pages after the first)
+    seen: int = 0
+    hits: int = 0
+
+
+_REASONS = {401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 410: "Expired",
+            429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable"}
+
+
+@dataclass
 class Faults:
     forbidden: set[str] = field(default_factory=set)
     forbidden_list_only: set[str] = field(default_factory=set)
@@ -43,6 +73,7 @@ class Faults:
     fail_always: set[str] = field(default_factory=set)
     slow: dict[str, float] = field(default_factory=dict)
     no_access_review: bool = False
+    faults: dict[str, list[Fault]] = field(default_factory=dict)
 
 
 @dataclass
@@ -52,6 +83,7 @@ class Request:
     query: dict[str, str]
     authorization: str | None
     status: int = 0
+    repeat: bool = False  # a repeat_continue fault fired on it
 
 
 Generated = tuple[int, Callable[[int], dict[str, Any]]]  # (count, item number -> object)
@@ -202,6 +234,8 @@ class FakeKubeAPI:
             return self._send(h, 401, _status(401, "Unauthorized", "Unauthorized"), req=req)
         path = parts.path.rstrip("/") or "/"
         if path == "/version":
+            if self._generic(h, "version", req):
+                return
             major, minor = self.git_version.lstrip("v").split(".")[:2]
             return self._send(h, 200, {"major": major, "minor": minor, "gitVersion": self.git_version,
                                        "platform": "linux/amd64"}, req=req)
@@ -229,8 +263,62 @@ class FakeKubeAPI:
                               req=req)
         return self._list(h, spec.plural, spec, query, req)
 
+    def _pick(self, plural: str, continued: bool = False) -> Fault | None:
+        with self._lock:
+            for fault in self.faults.faults.get(plural, []):
+                if fault.continued and not continued:
+                    continue
+                fault.seen += 1
+                if fault.seen > fault.after and (fault.times is None or fault.hits < fault.times):
+                    fault.hits += 1
+                    return fault
+        return None
+
+    def _generic(self, h: BaseHTTPRequestHandler, plural: str, req: Request, body: dict[str, Any] | None = None) -> bool:
+        """Answer with an injected fault (True), or leave the request to the normal path (False)."""
+        fault = self._pick(plural, bool(parse_qs(urlsplit(h.path).query).get("continue")))
+        if fault is not None and fault.kind == "repeat_continue":
+            req.repeat = True
+        if fault is None or fault.kind == "repeat_continue":
+            return False
+        if fault.kind == "status":
+            headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+            reason = _REASONS.get(fault.status, "InternalError")
+            self._send(h, fault.status, _status(fault.status, reason, f"injected {fault.status} {reason}"),
+                       headers, req=req)
+            return True
+        req.status = -1 if fault.kind == "reset" else 200
+        data = json.dumps(body or {"kind": "Status", "apiVersion": "v1", "metadata": {}, "items": []}).encode()
+        if fault.kind == "malformed":
+            data = b"<html><body><h1>502 Bad Gateway</h1>upstream connect error</body></html>"
+        try:
+            h.send_response(200)
+            h.send_header("Content-Type", "application/json")
+            h.send_header("Content-Length", str(len(data)))
+            h.end_headers()
+            if fault.kind == "reset":
+                h.wfile.write(data[: len(data) // 2])
+                h.wfile.flush()
+                # SO_LINGER 0: close sends a TCP reset instead of a clean end of stream
+                h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                h.connection.close()
+                h.close_connection = True
+            elif fault.kind == "slow_body":
+                h.wfile.flush()
+                for i in range(len(data)):
+                    time.sleep(fault.chunk_delay)
+                    h.wfile.write(data[i:i + 1])
+                    h.wfile.flush()
+            else:
+                h.wfile.write(data)
+        except OSError:
+            h.close_connection = True  # the client gave up (timeout, deadline): that is the point
+        return True
+
     def _list(self, h: BaseHTTPRequestHandler, plural: str, spec: Any, query: dict[str, str], req: Request) -> None:
         f = self.faults
+        if self._generic(h, plural, req, self._page(plural, spec, query)[1]):
+            return
         delay = f.slow.get(plural)
         if delay:
             time.sleep(delay)
@@ -244,18 +332,28 @@ class FakeKubeAPI:
             return self._send(h, 429, _status(429, "TooManyRequests", "too many requests, please try again later"),
                               headers={"Retry-After": "0"}, req=req)
         token = query.get("continue")
+        if token and plural in f.expire_continue and self._once(plural, "expire"):
+            return self._send(h, 410, _status(410, "Expired", "The provided continue parameter is too old to "
+                                              "display a consistent list result. You can start a new list "
+                                              "without the continue parameter."), req=req)
+        code, page = self._page(plural, spec, query)
+        if code != 200:
+            return self._send(h, code, page, req=req)
+        if req.repeat:  # the pagination loop: hand back the token that was sent (or one pointing at the start)
+            page["metadata"]["continue"] = token or base64.urlsafe_b64encode(
+                json.dumps({"start": 0, "rv": page["metadata"]["resourceVersion"]}).encode()).decode()
+        return self._send(h, 200, page, req=req)
+
+    def _page(self, plural: str, spec: Any, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        token = query.get("continue")
         start = 0
         rv = str(self._rv)
         if token:
-            if plural in f.expire_continue and self._once(plural, "expire"):
-                return self._send(h, 410, _status(410, "Expired", "The provided continue parameter is too old to "
-                                                  "display a consistent list result. You can start a new list "
-                                                  "without the continue parameter."), req=req)
             try:
                 decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
                 start, rv = int(decoded["start"]), str(decoded["rv"])
             except (ValueError, KeyError, TypeError):
-                return self._send(h, 400, _status(400, "BadRequest", "continue key is not valid"), req=req)
+                return 400, _status(400, "BadRequest", "continue key is not valid")
         total = self.count_of(plural)
         limit = int(query.get("limit") or 0) or total
         end = min(total, start + limit)
@@ -265,5 +363,4 @@ class FakeKubeAPI:
             meta["continue"] = base64.urlsafe_b64encode(json.dumps({"start": end, "rv": rv}).encode()).decode()
             meta["remainingItemCount"] = total - end
         kind = f"{spec.kind}List"
-        return self._send(h, 200, {"kind": kind, "apiVersion": spec.api_version, "metadata": meta, "items": items},
-                          req=req)
+        return 200, {"kind": kind, "apiVersion": spec.api_version, "metadata": meta, "items": items}

@@ -17,13 +17,16 @@ for every managed cluster, paged with skip tokens (:mod:`.graph`), and the scope
 Each failure is a clear error record (:mod:`.errors`) and the rest goes on: a 403 on one group skips that
 group, a failed export or policy-state read leaves the clusters scanned, a related list that could not
 be read is a *gap* (the controls that need it are unknown, never failed). A rejected token or missing
-credential ends the collection with one error. Retries are the SDK's, bounded by ``retries``.
+credential ends the collection with one error, and everything not read after it is listed. Retries are
+the SDK's, bounded by ``retries``; every answer has a deadline (a body trickling in below the read
+timeout still ends). A list that fails after some pages keeps what it read, and says it is incomplete.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +74,7 @@ class AzureOptions:
     policy_states: bool = True  # read Azure Policy's latest states
     page_size: int = 1000  # Resource Graph rows per page (the service's maximum)
     poll_interval: float = 2.0  # seconds between export status polls when the service sends no Retry-After
+    deadline: float | None = None  # seconds for one whole answer; default 5 x timeout
 
     @property
     def live(self) -> bool:
@@ -107,7 +111,8 @@ class AzureOptions:
                                       "managedClusters/NAME)")
         for s in self.scopes:
             parse_scope(s)
-        if self.retries < 0 or self.timeout <= 0 or not 1 <= self.page_size <= 1000:
+        if self.retries < 0 or self.timeout <= 0 or not 1 <= self.page_size <= 1000 or \
+                (self.deadline is not None and self.deadline <= 0):
             raise AzureUsageError("--azure retries must be >= 0, the timeout positive, the page size 1..1000")
         if self.endpoint and not re.match(r"^https?://", self.endpoint):
             raise AzureUsageError(f"--azure-endpoint {self.endpoint!r} must be an http(s) URL")
@@ -138,6 +143,54 @@ def cluster_parts(resource_id: str) -> tuple[str, str, str] | None:
     return (m.group(1), m.group(2), m.group(3)) if m else None
 
 
+def _deadline_transport(deadline: float, **connection: Any) -> Any:
+    """azure-core's requests transport with a deadline for each whole answer.
+
+    requests' read timeout bounds each socket read, so a body sent a byte at a time below it never ends;
+    this adapter reads the body as it arrives (``read1``) and gives up at the deadline, raising what
+    requests raises for a read timeout, so the SDK's retry policy and errors treat it as one.
+    """
+    import requests
+    from azure.core.pipeline.transport import RequestsTransport
+    from urllib3.exceptions import HTTPError as Urllib3Error, ProtocolError, ReadTimeoutError
+
+    class DeadlineAdapter(requests.adapters.HTTPAdapter):
+        def send(self, request: Any, stream: bool = False, **kwargs: Any) -> Any:  # type: ignore[override]
+            started = time.monotonic()
+            response = super().send(request, stream=True, **kwargs)
+            if stream:
+                return response
+            chunks: list[bytes] = []
+            raw = response.raw
+            read = getattr(raw, "read1", None) or (lambda n, **kw: raw.read(min(n, 8192), **kw))  # urllib3 1.x
+            try:
+                while True:
+                    if time.monotonic() - started > deadline:
+                        response.close()
+                        raise requests.exceptions.ReadTimeout(
+                            f"the answer did not arrive within the {deadline:g} s deadline", request=request)
+                    chunk = read(1 << 16, decode_content=True)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+            except ReadTimeoutError as exc:
+                response.close()
+                raise requests.exceptions.ReadTimeout(exc, request=request) from None
+            except (ProtocolError, Urllib3Error) as exc:
+                response.close()
+                raise requests.exceptions.ConnectionError(ProtocolError(str(exc)), request=request) from None
+            response._content = b"".join(chunks)
+            response._content_consumed = True
+            response.raw.release_conn()
+            return response
+
+    session = requests.Session()
+    adapter = DeadlineAdapter()
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return RequestsTransport(session=session, session_owner=True, **connection)
+
+
 def _chunks(items: list[Any], n: int) -> Iterator[list[Any]]:
     for i in range(0, len(items), n):
         yield items[i:i + n]
@@ -163,6 +216,7 @@ class Collector:
         self.stats: Counter = Counter()
         self.identity: dict[str, Any] = {"type": "unknown"}
         self.stopped: CallError | None = None
+        self._stop_record: dict[str, Any] | None = None
         self._redacted = [0]
         self._clients: dict[tuple, Any] = {}
         self._cluster_ids: set[str] = set()
@@ -185,6 +239,10 @@ class Collector:
         if self.o.ca_file:
             kwargs["connection_verify"] = self.o.ca_file
         kwargs.update(self.client_kwargs)
+        if "transport" not in kwargs:  # one per client: closing a client closes its transport
+            connection = {k: kwargs[k] for k in ("connection_verify", "read_timeout", "connection_timeout")
+                          if k in kwargs}
+            kwargs["transport"] = _deadline_transport(self.o.deadline or 5 * self.o.timeout, **connection)
         return kwargs
 
     def _resources_client(self, subscription: str) -> Any:
@@ -222,6 +280,7 @@ class Collector:
         self.out(f"  error: {error.message}")
         if error.fatal and self.stopped is None:
             self.stopped = error
+            self._stop_record = record
 
     def _get(self, client: Any, url: str, operation: str, scope: str, hint: str = "",
              params: dict[str, str] | None = None) -> dict[str, Any]:
@@ -249,21 +308,31 @@ class Collector:
 
     def _list(self, client: Any, path: str, api_version: str, operation: str, scope: str,
               hint: str = "") -> list[dict[str, Any]]:
-        """Every item of an ARM list, following ``nextLink``."""
+        """Every item of an ARM list, following ``nextLink``. A failure after the first page raises a
+        CallError whose ``extra["partial"]`` holds the items read before it (the caller keeps them)."""
         data = self._get(client, path, operation, scope, hint, {"api-version": api_version})
         items: list[dict[str, Any]] = []
         seen: set[str] = set()
-        for _page in range(MAX_PAGES):
-            value = data.get("value")
-            if not isinstance(value, list):
-                raise CallError("malformed", operation, scope, "the list has no 'value' array")
-            items.extend(v for v in value if isinstance(v, dict))
-            link = data.get("nextLink")
-            if not isinstance(link, str) or not link or link in seen:
-                return items
-            seen.add(link)
-            data = self._get(client, link, operation, scope, hint)
-        raise CallError("rejected", operation, scope, f"more than {MAX_PAGES} pages; the list was cut")
+        try:
+            for page in range(MAX_PAGES):
+                value = data.get("value")
+                if not isinstance(value, list):
+                    raise CallError("malformed", operation, scope, f"page {page + 1} of the list has no 'value' array")
+                items.extend(v for v in value if isinstance(v, dict))
+                link = data.get("nextLink")
+                if link is None or link == "":
+                    return items
+                if not isinstance(link, str) or link in seen:
+                    raise CallError("malformed", operation, scope, f"page {page + 1} links to a page already read "
+                                    "(the service repeated a nextLink); stopped following it")
+                seen.add(link)
+                data = self._get(client, link, operation, scope, hint)
+            raise CallError("rejected", operation, scope, f"more than {MAX_PAGES} pages; the list was cut")
+        except CallError as exc:
+            if items:
+                exc.extra["partial"] = items
+                exc.detail += f"; the list is incomplete: {len(items)} item(s) were read before this"
+            raise
 
     # -- the run ----------------------------------------------------------------------------------------
     def run(self) -> None:
@@ -273,31 +342,47 @@ class Collector:
                 self.credential = default_credential(self.cloud)
             except (ValueError, ImportError) as exc:
                 self.fail(CallError("credential", "setting up Azure credentials", "", str(exc)[:300]))
-                return
-        try:
-            token = self.credential.get_token(self.scope)
-            self.identity = identity_from_token(token.token)
-            del token
-        except Exception as exc:  # noqa: BLE001 - any credential failure is one clear error
-            error = from_exception(exc, "getting an access token", f"for {self.scope}")
-            if error.kind not in ("credential", "auth", "network"):
-                error.kind = "credential"
-            self.fail(error)
-            return
+        if not self.stopped:
+            try:
+                token = self.credential.get_token(self.scope)
+                self.identity = identity_from_token(token.token)
+                del token
+            except Exception as exc:  # noqa: BLE001 - any credential failure is one clear error
+                error = from_exception(exc, "getting an access token", f"for {self.scope}")
+                if error.kind not in ("credential", "auth", "network"):
+                    error.kind = "credential"
+                self.fail(error)
         try:
             for sub, group in self.o.groups():
                 if self.stopped:
-                    break
+                    self.not_read(f"resource group {group} in subscription {sub}", "reading the resource group")
+                    continue
                 self.read_group(sub, group)
             for cid in self.o.clusters:
                 if self.stopped:
-                    break
+                    self.not_read(cid.rstrip("/"), "reading the managed cluster")
+                    continue
                 self.read_cluster_id(cid.rstrip("/"))
             scopes = self.o.graph_scopes()
-            if scopes and not self.stopped:
+            if scopes and self.stopped:
+                for kind, ident in scopes:
+                    self.not_read(f"{kind} {ident}", "querying Azure Resource Graph")
+            elif scopes:
                 self.read_fleet(scopes)
         finally:
             self.close()
+
+    def not_read(self, scope: str, operation: str) -> None:
+        """What a stopped collection did not read: named on the one error that stopped it (its record says
+        ``not_read``, its message ends with the list), so the report says what is missing."""
+        assert self.stopped is not None
+        record = self._stop_record
+        if record is None:
+            return
+        names = record.setdefault("not_read", [])
+        names.append(f"{operation} ({scope})")
+        shown = "; ".join(names[:10]) + (f"; and {len(names) - 10} more" if len(names) > 10 else "")
+        record["message"] = f"{self.stopped.message}. Not read because of this: {shown}"
 
     def read_group(self, sub: str, group: str) -> None:
         scope = f"resource group {group} in subscription {sub}"
@@ -307,12 +392,20 @@ class Collector:
         try:
             clusters = self._list(rm, path, AKS_API_VERSION, "listing managed clusters", scope)
         except CallError as exc:
+            partial = exc.extra.pop("partial", None)
             self.fail(exc)  # the group cannot be read: its export and states are not tried either
+            for body in partial or []:  # the clusters of the pages read are still checked
+                if not self.stopped:
+                    self.add_cluster(rm, body)
             return
         for body in clusters:
             if self.stopped:
-                return
+                self.not_read(str(body.get("id") or body.get("name")), "reading the managed cluster")
+                continue
             self.add_cluster(rm, body)
+        if self.stopped:
+            self.not_read(scope, "exporting the resource group's template and reading its policy states")
+            return
         self.after_group(sub, group)
 
     def read_cluster_id(self, cid: str) -> None:
@@ -357,16 +450,24 @@ class Collector:
                 ("/maintenanceConfigurations", AKS_API_VERSION, "listing maintenance configurations", MAINTENANCE_TYPE),
                 ("/providers/Microsoft.Insights/diagnosticSettings", DIAGNOSTIC_SETTINGS_API_VERSION,
                  "listing diagnostic settings", DIAGNOSTIC_TYPE)):
-            if self.stopped:
-                return
+            if self.stopped:  # not read: unknown, never "none exists"
+                if rtype != AGENT_POOL_TYPE:
+                    self.gaps.append({"resource_id": cid, "type": rtype,
+                                      "reason": f"{operation} of {name} was not done: the collection stopped after "
+                                                f"an earlier failure ({self.stopped.kind}), so whether one satisfies "
+                                                "the control is unknown"})
+                continue
             try:
                 items = self._list(rm, cid + suffix, api, operation, scope)
             except CallError as exc:
-                self.fail(exc)
+                partial = exc.extra.pop("partial", None) or []
+                self.fail(exc, items_read=len(partial))
+                self.resources.extend(scrub(i, self._redacted) for i in partial)  # what was read is kept
                 if rtype != AGENT_POOL_TYPE:  # pools are in the cluster's own body too
                     self.gaps.append({"resource_id": cid, "type": rtype,
                                       "reason": f"{operation} of {name} failed ({exc.kind}"
-                                                f"{', HTTP ' + str(exc.status) if exc.status else ''}), so whether "
+                                                f"{', HTTP ' + str(exc.status) if exc.status else ''})"
+                                                f"{f' after {len(partial)} item(s)' if partial else ''}, so whether "
                                                 "one satisfies the control is unknown"})
                 continue
             self.resources.extend(scrub(i, self._redacted) for i in items)

@@ -29,7 +29,8 @@ _HINTS = {
 class CallError(Exception):
     """A failed Azure call, classified."""
 
-    # credential | auth | permission | not_found | throttled | service | malformed | network | export | rejected
+    # credential | auth | permission | not_found | conflict | throttled | service | malformed | network |
+    # interrupted (the connection dropped or stalled mid-answer) | export | rejected | not_read
     kind: str
     operation: str  # what was being done, e.g. "listing managed clusters"
     scope: str  # where, e.g. "resource group rg-x in subscription S"
@@ -66,6 +67,8 @@ class CallError(Exception):
             return f"{what}: permission denied{d}. {self.hint or _HINTS['resources']}"
         if k == "not_found":
             return f"{what}: not found{d}; check the name or resource id"
+        if k == "conflict":
+            return f"{what}: refused by Azure because of the resource's current state{d}; try again when it is idle"
         if k == "throttled":
             after = f" (Retry-After {self.retry_after} s)" if self.retry_after else ""
             return (f"{what}: throttled by Azure Resource Manager{d}; still throttled after up to {self.retries} "
@@ -77,6 +80,11 @@ class CallError(Exception):
                     "the way")
         if k == "network":
             return f"{what}: cannot reach Azure Resource Manager{d}"
+        if k == "interrupted":
+            return (f"{what}: the answer did not arrive whole{d}; still failing after up to {self.retries} retries "
+                    "(the connection was reset or stalled). Try again later")
+        if k == "not_read":
+            return f"{what}: not read{d}"
         if k == "export":
             return f"{what}: the export failed{d}"
         return f"{what}: the request was rejected{d}"
@@ -104,6 +112,8 @@ def kind_of_status(status: int | None) -> str:
         return "permission"
     if status == 404:
         return "not_found"
+    if status == 409:
+        return "conflict"
     if status == 429:
         return "throttled"
     if status is not None and status >= 500:
@@ -136,8 +146,12 @@ def from_exception(exc: BaseException, operation: str, scope: str, hint: str = "
     if isinstance(exc, CallError):
         return exc
     from azure.core.exceptions import (ClientAuthenticationError, DecodeError, HttpResponseError,
-                                       ServiceRequestError, ServiceResponseError)
+                                       IncompleteReadError, ServiceRequestError, ServiceResponseError)
 
+    if isinstance(exc, (ServiceResponseError, IncompleteReadError)):
+        # the request went out and the answer broke off (reset, stall, cut short): this call failed, not the
+        # endpoint, so the collection goes on (a connection that cannot be made at all is "network", fatal)
+        return CallError("interrupted", operation, scope, _first_line(exc), hint=hint, retries=retries)
     if isinstance(exc, DecodeError) or (isinstance(exc, ValueError) and not isinstance(exc, HttpResponseError)):
         response = getattr(exc, "response", None)
         where = ""
@@ -169,7 +183,7 @@ def from_exception(exc: BaseException, operation: str, scope: str, hint: str = "
                 parts.append(f"{m.group(1)}: {m.group(2).split('. ')[0].rstrip('.')}")
         detail = "; ".join(parts)[:900] or type(exc).__name__
         return CallError("credential", operation, scope, detail, hint=hint)
-    if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
+    if isinstance(exc, ServiceRequestError):
         return CallError("network", operation, scope, _first_line(exc), hint=hint)
     return CallError("rejected", operation, scope, f"{type(exc).__name__}: {_first_line(exc)}", hint=hint)
 

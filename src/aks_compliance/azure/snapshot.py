@@ -38,8 +38,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from ..atomic import atomic_write
 from ..errors import InputError
 from ..jsonc import JsonDocument, LineIndex
+from ..redaction import redact_text
 
 SCHEMA = "aks-compliance/azure-snapshot/v1"
 SECTIONS = ("resources", "graph", "exports", "policy_states", "errors", "gaps")
@@ -53,7 +55,8 @@ _SECRET_PARAM = re.compile(r"password|passwd|secret|token|connectionstring|key$|
 # -- writing ---------------------------------------------------------------------------------------------
 
 def scrub(value: Any, counter: list[int] | None = None) -> Any:
-    """A copy with values of secret-looking keys replaced (strings only: booleans and objects stay)."""
+    """A copy with values of secret-looking keys replaced (strings only: booleans and objects stay), and
+    credentials inside other strings (a SAS URL's ``sig=``, a connection string's key) redacted in place."""
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
@@ -66,6 +69,11 @@ def scrub(value: Any, counter: list[int] | None = None) -> Any:
         return out
     if isinstance(value, list):
         return [scrub(v, counter) for v in value]
+    if isinstance(value, str):
+        cleaned = redact_text(value)
+        if cleaned != value and counter is not None:
+            counter[0] += 1
+        return cleaned
     return value
 
 
@@ -95,11 +103,8 @@ def write_snapshot(path: str | Path, meta: dict[str, Any],
                    sections: dict[str, Iterable[dict[str, Any]]]) -> dict[str, int]:
     """Write a snapshot (gzip when the name ends in .gz). Returns the item count per section."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
-    opener = gzip.open if p.suffix == ".gz" else open
-    tmp = p.with_name(p.name + ".part")
-    with opener(tmp, "wt", encoding="utf-8") as fh:  # type: ignore[operator]
+    with atomic_write(p) as fh:  # gzip when the name ends in .gz; a crash leaves the previous file
         fh.write(json.dumps({"schema": SCHEMA, "meta": meta}, ensure_ascii=False)[:-1] + ",\n")
         for si, name in enumerate(SECTIONS):
             fh.write(f'"{name}": [\n')
@@ -112,7 +117,6 @@ def write_snapshot(path: str | Path, meta: dict[str, Any],
             counts[name] = n
             fh.write(("\n" if n else "") + ("],\n" if si < len(SECTIONS) - 1 else "]\n"))
         fh.write("}\n")
-    tmp.replace(p)
     return counts
 
 
@@ -132,7 +136,8 @@ def is_azure_snapshot(path: str | Path) -> bool:
                 head = fh.read(512)
     except (OSError, EOFError, gzip.BadGzipFile):
         return False
-    return SCHEMA.encode() in head
+    # any aks-compliance snapshot (another version, or the Kubernetes family): read_snapshot names what it is
+    return SCHEMA.encode() in head or (b"aks-compliance/" in head and b"-snapshot/" in head)
 
 
 # -- reading ---------------------------------------------------------------------------------------------
@@ -252,7 +257,10 @@ def read_snapshot(path: str | Path) -> AzureSnapshot:
         text, sha = _read_text(p)
     except OSError as exc:
         raise InputError(f"cannot read the snapshot: {exc.strerror or exc}", str(p)) from None
-    split = _split(text)
+    try:
+        split = _split(text)
+    except RecursionError:
+        raise InputError("the snapshot is nested too deeply to read", str(p)) from None
     if split is not None:
         data, blocks = split
         doc = JsonDocument(str(path), data, text)
@@ -262,8 +270,18 @@ def read_snapshot(path: str | Path) -> AzureSnapshot:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(f"the snapshot is not JSON: {exc.msg}", str(p), exc.lineno) from None
+        except RecursionError:
+            raise InputError("the snapshot is nested too deeply to read", str(p)) from None
         doc = JsonDocument(str(path), data, text)
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise InputError(f"not an Azure snapshot (expected schema {SCHEMA})", str(p), 1)
+        found = data.get("schema") if isinstance(data, dict) else None
+        hint = ""
+        if isinstance(found, str) and found.startswith("aks-compliance/k8s-snapshot/"):
+            hint = " (a Kubernetes snapshot: give it to --k8s)"
+        elif isinstance(found, str) and found.startswith(SCHEMA.rsplit("/", 1)[0] + "/"):
+            hint = " (another version of the format: read it with the aks-compliance version that wrote it)"
+        shown = repr(found) if isinstance(found, str) else "no 'schema'"
+        raise InputError(f"not an Azure snapshot this version reads: expected schema {SCHEMA!r}, found "
+                         f"{shown}{hint}", str(p), 1)
     meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
     return AzureSnapshot(str(path), doc, sha, meta)

@@ -15,6 +15,7 @@ from typing import Any
 
 import jinja2
 
+from ..atomic import write_text
 from . import CATALOG_VERSION, Catalog, Control, load_catalog
 from ..policy.conditions import aliases_in
 
@@ -171,5 +172,5 @@ def catalog_command(argv: list[str]) -> int:
 def write_markdown(path: str | Path, catalog: Catalog | None = None) -> Path:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(render_markdown(catalog), encoding="utf-8")
+    write_text(p, render_markdown(catalog))
     return p

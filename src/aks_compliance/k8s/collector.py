@@ -11,7 +11,14 @@ Safely and at scale:
   restarts that kind's list from the beginning, a bounded number of times.
 * **Bounded retries.** 429 and 5xx answers, timeouts and connection errors are retried with
   exponential backoff (honouring ``Retry-After``), a bounded number of times; then the kind is a gap.
-* **Timeouts** on every request (connect, read).
+* **Timeouts** on every request (connect, read) and a deadline for a whole answer, so a body that
+  trickles in slower than the read timeout ever notices still ends (then it is retried like a timeout).
+* **Partial lists are kept and marked.** A kind whose list fails after some pages (retries exhausted,
+  a malformed page, a continue token the server repeats, too many pages) keeps the objects already
+  read, with the status ``partial``: those objects are checked, and the kind is a gap, so whatever
+  depends on the list being complete (absence, joins) is unknown.
+* **A rejected credential stops the collection** (HTTP 401: every further request would fail the same
+  way): the kinds read so far are kept, and each kind not read is a gap that says why.
 * **Flat memory.** Each page is parsed as raw JSON (``_preload_content=False``: camelCase, as kubectl
   shows it, and no client model objects), its items are written to a spool file at once, and the page
   is dropped. The snapshot is assembled from the spools at the end.
@@ -27,7 +34,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import tempfile
 import time
@@ -64,6 +70,8 @@ class CollectOptions:
     backoff: float = 0.5  # first delay; doubled per retry
     max_backoff: float = 8.0
     restarts: int = 3  # restarts of one kind's list after 410 Gone
+    deadline: float = 120.0  # seconds for one whole answer (headers and body), whatever the read timeout
+    max_pages: int = 100_000  # pages of one list (50 million objects at the default page size)
     kinds: tuple[K.KindSpec, ...] = K.COLLECTED
 
 
@@ -78,6 +86,23 @@ class _Failed(Exception):
         super().__init__(reason)
         self.reason = reason
         self.status = status
+
+
+class _Partial(Exception):
+    """A list that failed after some pages: what was read stays in the spool."""
+
+    def __init__(self, reason: str, count: int, pages: int, status: int | None = None,
+                 resource_version: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.count = count
+        self.pages = pages
+        self.status = status
+        self.resource_version = resource_version
+
+
+class _DeadlineExceeded(Exception):
+    pass
 
 
 @dataclass
@@ -128,9 +153,10 @@ class Collector:
             self.stats.requests += 1
             delay_hint = None
             try:
+                started = time.monotonic()
                 resp = fn()
                 try:
-                    return resp.data
+                    return self._body(resp, started)
                 finally:
                     resp.release_conn()
             except self.kc.ApiException as exc:
@@ -144,10 +170,12 @@ class Collector:
                     last = f"connection error: {exc.reason}"
                 else:
                     raise _Failed(_status_message(exc), status) from None
+            except _DeadlineExceeded:
+                last = f"the answer did not arrive within the {self.opts.deadline:g} s deadline (a body trickling in)"
             except self.urllib3.exceptions.HTTPError as exc:
                 timed_out = isinstance(exc, self.urllib3.exceptions.TimeoutError) or "timed out" in str(exc).lower()
                 last = (f"no answer within the {self.opts.timeout[1]:g} s read timeout" if timed_out
-                        else f"connection error: {type(exc).__name__}")
+                        else f"connection error: {_connection_error(exc)}")
             if attempt >= self.opts.retries:
                 raise _Failed(f"{last} (gave up after {attempt + 1} attempts)")
             delay = min(self.opts.max_backoff, self.opts.backoff * (2 ** attempt))
@@ -158,12 +186,29 @@ class Collector:
             self.sleep(delay)
             attempt += 1
 
+    def _body(self, resp: Any, started: float) -> bytes:
+        """The whole body, read as it arrives (``read1``) so the deadline is checked between pieces: the
+        read timeout alone bounds each socket read, not a body sent a byte at a time."""
+        deadline = started + self.opts.deadline
+        chunks: list[bytes] = []
+        read = getattr(resp, "read1", None) or (lambda n: resp.read(min(n, 8192)))  # urllib3 1.x has no read1
+        while True:
+            if time.monotonic() > deadline:
+                resp.close()  # drop the connection: it is still sending
+                raise _DeadlineExceeded()
+            chunk = read(1 << 16)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+
     def _json(self, fn: Callable[[], Any], what: str) -> dict[str, Any]:
         data = self.call(fn, what)
         try:
             out = json.loads(data)
-        except ValueError:
-            raise _Failed(f"{what}: the answer is not JSON") from None
+        except (ValueError, RecursionError):
+            start = data[:60].decode("utf-8", "replace").strip()
+            raise _Failed(f"{what}: the answer is not JSON ({len(data)} bytes starting {start!r}); a proxy "
+                          "or gateway may be in the way") from None
         return out if isinstance(out, dict) else {}
 
     # -- cluster facts ----------------------------------------------------------------------------------
@@ -210,35 +255,58 @@ class Collector:
             spool.seek(0)
             spool.truncate()
             token: str | None = None
+            seen: set[str] = set()
             count = pages = 0
             resource_version = None
             try:
                 while True:
                     tok = token
-                    page = self._json(lambda: method(limit=self.opts.page_size, _continue=tok, _preload_content=False,
-                                                     _request_timeout=self.opts.timeout), f"list {spec.plural}")
+                    try:
+                        page = self._json(lambda: method(limit=self.opts.page_size, _continue=tok,
+                                                         _preload_content=False, _request_timeout=self.opts.timeout),
+                                          f"list {spec.plural}")
+                    except _Failed as exc:
+                        if pages:
+                            raise _Partial(exc.reason, count, pages, exc.status, resource_version) from None
+                        raise
                     pages += 1
-                    for item in page.get("items") or []:
+                    items = page.get("items")
+                    for item in items if isinstance(items, list) else []:
                         if isinstance(item, dict):
                             spool.write(json.dumps(_normalise(item, spec), ensure_ascii=False, separators=(",", ":")))
                             spool.write("\n")
                             count += 1
-                    meta = page.get("metadata") or {}
+                    meta = page.get("metadata") if isinstance(page.get("metadata"), dict) else {}
                     resource_version = resource_version or meta.get("resourceVersion")
                     token = meta.get("continue") or None
                     del page
                     if not token:
                         break
+                    if not isinstance(token, str) or token in seen:
+                        # following it again would read the same pages forever
+                        raise _Partial("the API server repeated a continue token (a pagination loop); stopped "
+                                       "following it", count, pages, None, resource_version)
+                    seen.add(token)
+                    if pages >= self.opts.max_pages:
+                        raise _Partial(f"more than {self.opts.max_pages:,} pages; the list was cut", count, pages,
+                                       None, resource_version)
             except _Gone as exc:
                 restarts += 1
                 self.stats.notes.append(f"list {spec.plural}: continue token expired ({exc}); restarting the list")
                 if restarts > self.opts.restarts:
-                    return {"status": "failed", "reason": f"continue token expired {restarts} times (410 Gone); "
-                                                          f"gave up", "restarts": restarts}
+                    reason = f"continue token expired {restarts} times (410 Gone); gave up"
+                    if pages:  # the last attempt's pages are kept
+                        raise _Partial(reason, count, pages, 410, resource_version) from None
+                    return {"status": "failed", "reason": reason, "restarts": restarts}
                 continue
             return {"status": "complete", "count": count, "pages": pages, "resourceVersion": resource_version,
                     "restarts": restarts, "retries": self.stats.retries - retries_before,
                     "apiVersion": spec.api_version, "resource": spec.plural}
+
+    def _stop_reason(self, spec: K.KindSpec, reason: str) -> str:
+        self.stats.notes.append(f"list {spec.plural}: {reason}; the collection stopped (credentials rejected)")
+        return (f"the API server rejected the credentials while listing {spec.plural} ({reason}); the collection "
+                "stopped there: renew the credentials (kubeconfig token, az login) and collect again")
 
     # -- everything ---------------------------------------------------------------------------------------
     def collect(self, out: Path, scope: str, info: dict[str, Any]) -> dict[str, Any]:
@@ -254,7 +322,13 @@ class Collector:
         spools: list[tuple[K.KindSpec, Any]] = []
         out.parent.mkdir(parents=True, exist_ok=True)
         try:
+            stopped: str | None = None  # why the collection stopped early (a rejected credential)
             for spec in self.opts.kinds:
+                if stopped:
+                    reason = f"not read: {stopped}"
+                    gaps.append({"kind": spec.kind, "resource": spec.plural, "reason": reason})
+                    lists[spec.kind] = {"status": "not-read", "reason": reason, "resource": spec.plural}
+                    continue
                 allowed, why = self.may_list(spec)
                 if allowed is False:
                     gaps.append({"kind": spec.kind, "resource": spec.plural, "reason": why})
@@ -263,12 +337,28 @@ class Collector:
                 spool = tempfile.TemporaryFile("w+", encoding="utf-8", dir=out.parent, prefix=".k8s-spool-")
                 try:
                     result = self.list_kind(spec, spool)
+                except _Partial as exc:
+                    # the objects already read are kept and checked; the kind is a gap (not complete)
+                    reason = (f"{exc.reason}; the list is incomplete: {exc.count} object(s) from {exc.pages} "
+                              "page(s) were read and are checked, the rest were not read")
+                    gaps.append({"kind": spec.kind, "resource": spec.plural, "reason": reason, "partial": True})
+                    lists[spec.kind] = {"status": "partial", "reason": reason, "count": exc.count,
+                                        "pages": exc.pages, "resourceVersion": exc.resource_version,
+                                        "apiVersion": spec.api_version, "resource": spec.plural}
+                    spools.append((spec, spool))
+                    if exc.status == 401:
+                        stopped = self._stop_reason(spec, exc.reason)
+                    continue
                 except _Failed as exc:
                     spool.close()
-                    status = "forbidden" if exc.status == 403 else "not-served" if exc.status == 404 else "failed"
+                    status = {401: "unauthorized", 403: "forbidden", 404: "not-served"}.get(exc.status or 0, "failed")
                     reason = exc.reason + (f" ({why})" if allowed is None and why else "")
+                    if exc.status == 404:
+                        reason += f"; {spec.api_version} {spec.plural} is not served by this API server"
                     gaps.append({"kind": spec.kind, "resource": spec.plural, "reason": reason})
                     lists[spec.kind] = {"status": status, "reason": reason, "resource": spec.plural}
+                    if exc.status == 401:
+                        stopped = self._stop_reason(spec, exc.reason)
                     continue
                 if result["status"] != "complete":
                     spool.close()
@@ -293,13 +383,25 @@ class Collector:
                 "lists": lists, "gaps": gaps, "redactions": REDACTIONS,
                 "requests": self.stats.requests, "retries": self.stats.retries, "notes": self.stats.notes[-50:],
             }
-            tmp = out.with_name(".partial-" + out.name)  # same suffix: same compression
-            write_snapshot(tmp, meta, _spooled(spools))
-            os.replace(tmp, out)
+            write_snapshot(out, meta, _spooled(spools))  # atomic: a failed collection leaves no half file
             return meta
         finally:
             for _, spool in spools:
                 spool.close()
+
+
+def _connection_error(exc: Exception) -> str:
+    """What went wrong with a connection, in words (urllib3 wraps the socket error)."""
+    text = str(exc)
+    for marker, words in (("Connection reset", "the connection was reset"),
+                          ("Connection aborted", "the connection was closed mid-answer"),
+                          ("IncompleteRead", "the connection closed before the whole answer arrived"),
+                          ("Connection broken", "the connection broke mid-answer"),
+                          ("Connection refused", "connection refused"),
+                          ("RemoteDisconnected", "the server closed the connection without an answer")):
+        if marker in text:
+            return f"{words} ({type(exc).__name__})"
+    return type(exc).__name__
 
 
 def _spooled(spools: list[tuple[K.KindSpec, Any]]) -> Iterator[str]:

@@ -81,6 +81,17 @@ CLUSTER_SCOPED: frozenset[str] = frozenset(k.kind for k in COLLECTED if not k.na
     "APIService", "CSIDriver", "RuntimeClass", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
     "CertificateSigningRequest", "PodSecurityPolicy"})
 
+# Built-in kinds no control selects but that are Kubernetes' own (with those above): an object of any other
+# kind is a custom resource or a misspelt kind, and the scan says so (a `kind: Deploymnet` must not pass
+# every workload control by silence).
+BUILTIN_KINDS: frozenset[str] = frozenset(BY_KIND) | CLUSTER_SCOPED | frozenset({
+    "ConfigMap", "Secret", "PersistentVolumeClaim", "Endpoints", "EndpointSlice", "LimitRange", "ResourceQuota",
+    "HorizontalPodAutoscaler", "PodDisruptionBudget", "Lease", "Event", "ControllerRevision", "PodTemplate",
+    "Binding", "ComponentStatus", "CSINode", "CSIStorageCapacity", "VolumeAttachment", "FlowSchema",
+    "PriorityLevelConfiguration", "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding",
+    "ServiceCIDR", "IPAddress", "ResourceClaim", "ResourceClaimTemplate", "DeviceClass", "ResourceSlice",
+    "VolumeAttributesClass", "StorageVersionMigration", "List"})
+
 # Where each workload kind keeps its pod spec and pod metadata.
 POD_PATHS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "Pod": (("spec",), ("metadata",)),

@@ -6,11 +6,18 @@ marks, the line of any field inside it, so evidence cites ``file:line``. Bad inp
 duplicate keys, an object without a name) is an error diagnostic naming file and line; the file is
 skipped and the rest of the scan goes on. Documents that are not Kubernetes objects (kustomize
 configuration, JSON patches, empty documents) are skipped with a warning or silently (empty).
+
+Hostile YAML is bounded: PyYAML's safe loader (no Python tags; an unknown tag such as ``!Ref`` or
+``!!python/object`` is an error, never constructed), at most :data:`MAX_YAML_NODES` nodes per file
+(counted from the parser's events before any node is built), aliases expanding a document by at most
+:data:`MAX_ALIAS_EXPANSION` values (a "billion laughs" document is small as a graph but explodes in
+anything that walks it as a tree) and no recursive aliases.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +31,12 @@ from ..resources import Source
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+# Each node costs about 500 bytes while a file is read (node, marks, value, its pointer -> line entry):
+# 2,000,000 nodes is about 35,000 typical objects in one file. Bigger inventories: use a snapshot.
+MAX_YAML_NODES = 2_000_000
+_COUNT_NODES_ABOVE = 512 * 1024  # a smaller file cannot hold enough nodes to matter
+MAX_ALIAS_EXPANSION = 100_000  # values aliases may add to one document, expanded as a tree
+MAX_INT_DIGITS = 4000  # Python refuses to convert longer digit strings (sys.get_int_max_str_digits)
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -75,7 +88,8 @@ def discover(path: Path) -> list[Path]:
         rel = p.relative_to(path)
         if any(part.startswith(".") for part in rel.parts):
             continue
-        if p.is_file() and p.suffix.lower() in MANIFEST_SUFFIXES:
+        # a dangling link is listed too: reading it gives an error naming it, rather than losing it silently
+        if (p.is_file() or (p.is_symlink() and not p.exists())) and p.suffix.lower() in MANIFEST_SUFFIXES:
             out.append(p)
     return out
 
@@ -132,15 +146,82 @@ def _walk(node: yaml.Node, ptr: str, lines: PointerLines, seen: set[int], file: 
             child = f"{ptr}/{i}"
             lines.set(child, item.start_mark.line + 1)
             _walk(item, child, lines, seen, file)
+    elif node.tag.endswith(":int") and len(node.value) > MAX_INT_DIGITS:
+        raise InputError(f"a number of {len(node.value):,} digits (more than {MAX_INT_DIGITS:,} cannot be read)",
+                         file=file, line=node.start_mark.line + 1, column=node.start_mark.column + 1)
 
 
-def parse_yaml_stream(text: str, file: str) -> tuple[list[tuple[int, Any, int]], PointerLines]:
-    """[(document index, data, first line)] and the file's pointer -> line map (pointers ``/<doc>/...``)."""
+def _count_nodes(text: str, file: str) -> None:
+    """Refuse a file of more than MAX_YAML_NODES nodes before composing any (flat memory: events only)."""
+    loader = _Loader(text)
+    n = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                n += 1
+                if n > MAX_YAML_NODES:
+                    raise InputError(f"more than {MAX_YAML_NODES:,} YAML values in one file (the limit that keeps "
+                                     "memory bounded); split the file, or scan a cluster snapshot instead",
+                                     file=file, line=event.start_mark.line + 1)
+    except yaml.YAMLError:
+        pass  # the real parse reports it, with its place
+    finally:
+        loader.dispose()
+
+
+def _check_aliases(root: yaml.Node, file: str) -> None:
+    """Refuse a document whose aliases expand it by more than MAX_ALIAS_EXPANSION values, or refer to
+    themselves (a cycle). Linear in the distinct nodes: each node's expanded size is computed once."""
+    size: dict[int, int] = {}
+    visiting: set[int] = set()
+    distinct = 0
+    shared: yaml.Node | None = None  # the first node reached twice: an anchor that aliases reuse
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            visiting.discard(key)
+            kids = [c for kv in node.value for c in kv] if isinstance(node, yaml.MappingNode) else node.value
+            size[key] = min(1 + sum(size[id(c)] for c in kids), 1 << 40)
+            continue
+        if key in size:
+            shared = shared or node
+            continue
+        if key in visiting:
+            raise InputError("a YAML alias refers to a node that contains it (a recursive alias): the value "
+                             "would be infinite", file=file, line=node.start_mark.line + 1)
+        distinct += 1
+        if isinstance(node, yaml.ScalarNode):
+            size[key] = 1
+            continue
+        visiting.add(key)
+        stack.append((node, True))
+        kids = [c for kv in node.value for c in kv] if isinstance(node, yaml.MappingNode) else node.value
+        stack.extend((c, False) for c in reversed(kids))
+    extra = size[id(root)] - distinct
+    if extra > MAX_ALIAS_EXPANSION:
+        where = f"; the anchor at line {shared.start_mark.line + 1} is reused" if shared is not None else ""
+        raise InputError(f"YAML aliases expand this document by {extra:,} values, over the limit of "
+                         f"{MAX_ALIAS_EXPANSION:,} (an alias bomb?){where}",
+                         file=file, line=root.start_mark.line + 1)
+
+
+def parse_yaml_stream(text: str, file: str, line_offset: int = 0,
+                      first_index: int = 0) -> tuple[list[tuple[int, Any, int]], PointerLines]:
+    """[(document index, data, first line)] and the file's pointer -> line map (pointers ``/<doc>/...``).
+
+    ``line_offset`` and ``first_index``: ``text`` is a part of a file starting after that many lines, whose
+    first document has that index (used to read the documents of a broken file one by one)."""
     lines = PointerLines()
     docs: list[tuple[int, Any, int]] = []
+    if len(text) > _COUNT_NODES_ABOVE and not line_offset:
+        _count_nodes(text, file)
     loader = _Loader(text)
+    node: yaml.Node | None = None
     try:
-        index = 0
+        index = first_index
         while loader.check_node():
             node = loader.get_node()
             if node is None:
@@ -148,21 +229,84 @@ def parse_yaml_stream(text: str, file: str) -> tuple[list[tuple[int, Any, int]],
                 continue
             ptr = f"/{index}"
             lines.set(ptr, node.start_mark.line + 1)
+            _check_aliases(node, file)
             _walk(node, ptr, lines, set(), file)
-            docs.append((index, loader.construct_document(node), node.start_mark.line + 1))
+            try:
+                data = loader.construct_document(node)
+            except (ValueError, TypeError, OverflowError) as exc:  # e.g. a timestamp that is not a date
+                raise InputError(f"a value cannot be read: {str(exc).split('; ')[0]}", file=file,
+                                 line=node.start_mark.line + 1) from None
+            docs.append((index, data, node.start_mark.line + 1 + line_offset))
             index += 1
+    except InputError as exc:
+        if exc.line is not None and line_offset:
+            exc.line += line_offset
+        raise
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
         raise InputError(f"invalid YAML: {problem}", file=file,
-                         line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None) from None
+                         line=mark.line + 1 + line_offset if mark else None,
+                         column=mark.column + 1 if mark else None) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow: no mark, a position
+        hint = " (UTF-16 text without its byte order mark?)" if exc.character in (0, "\x00") else ""
+        raise InputError(f"invalid YAML: {exc.reason}, character #x{ord(exc.character) if isinstance(exc.character, str) else exc.character:04x}"
+                         f"{hint}", file=file, line=text.count("\n", 0, exc.position) + 1 + line_offset) from None
     except yaml.YAMLError as exc:
         raise InputError(f"invalid YAML: {exc}", file=file) from None
     except RecursionError:
-        raise InputError("YAML nested too deeply to read", file=file) from None
+        raise InputError("YAML nested too deeply to read", file=file,
+                         line=node.start_mark.line + 1 + line_offset if node is not None else None) from None
     finally:
         loader.dispose()
+    if line_offset:
+        lines._lines = {k: v + line_offset for k, v in lines._lines.items()}
     return docs, lines
+
+
+_DOCUMENT_START = re.compile(r"^---(?:[ \t]|$)", re.M)
+
+
+def _documents_of_broken_file(text: str, file: str) -> tuple[list[InputError], list[str]]:
+    """A file whose stream does not parse, read one document at a time (split at ``---`` lines, which
+    YAML never allows inside a document): every broken document's error, and the objects of the good
+    ones (``Kind namespace/name (line N)``), so the report can say what was not checked."""
+    starts = [0] + [m.start() for m in _DOCUMENT_START.finditer(text) if m.start()]
+    errors: list[InputError] = []
+    objects: list[str] = []
+    index = 0
+    for k, start in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else len(text)
+        part = text[start:end]
+        offset = text.count("\n", 0, start)
+        try:
+            docs, _ = parse_yaml_stream(part, file, line_offset=offset, first_index=index)
+        except InputError as exc:
+            if exc.line is None:
+                exc.line = offset + 1
+            errors.append(exc)
+            index += 1
+            continue
+        index += max(1, len(docs))
+        for _i, data, line in docs:
+            items = data.get("items") if isinstance(data, dict) and _is_list(data) else [data]
+            for item in items:
+                if isinstance(item, dict) and isinstance(item.get("kind"), str):
+                    objects.append(f"{item['kind']} {_display_name(item)} (line {line})")
+    return errors, objects
+
+
+def _display_name(obj: dict[str, Any]) -> str:
+    m = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    return "/".join(str(x) for x in (m.get("namespace"), m.get("name")) if x) or "(unnamed)"
+
+
+def _not_checked(objects: list[str]) -> str:
+    if not objects:
+        return ""
+    shown = ", ".join(objects[:5]) + (f" and {len(objects) - 5} more" if len(objects) > 5 else "")
+    return (f"; the file's other objects are not checked either ({shown}): objects checked without the rest "
+            "of their file could fail falsely")
 
 
 # -- objects -------------------------------------------------------------------------------------------
@@ -227,9 +371,10 @@ def _collect(doc: Any, ptr: str, file: str, line: int, make_source, result: Read
 
 
 def read_file(path: Path) -> ReadResult:
-    """The objects of one manifest file. On an error the file contributes no objects, only the error."""
+    """The objects of one manifest file. On an error the file contributes no objects, only the error(s)."""
     file = str(path)
     result = ReadResult()
+    text = ""
     try:
         raw = read_bytes(path)
         sha = hashlib.sha256(raw).hexdigest()
@@ -245,10 +390,21 @@ def read_file(path: Path) -> ReadResult:
             for index, data, line in docs:
                 _collect(data, f"/{index}", file, line, lambda ptr: Source(file, ptr, ydoc), result, errors)
     except InputError as exc:
-        return ReadResult(diagnostics=[Diagnostic("error", exc.message, exc.file or file, exc.pointer or "",
-                                                  exc.line)], inputs=[{"path": file, "sha256": "", "kind": "k8s-manifest"}])
+        failed = [exc]
+        others: list[str] = []
+        if text and path.suffix.lower() != ".json" and _DOCUMENT_START.search(text) and \
+                not exc.message.startswith("more than"):
+            failed, others = _documents_of_broken_file(text, file)
+            failed = failed or [exc]
+        diagnostics = [Diagnostic("error", e.message + (_not_checked(others) if i == 0 else ""), e.file or file,
+                                  e.pointer or "", e.line) for i, e in enumerate(failed)]
+        return ReadResult(diagnostics=diagnostics, inputs=[{"path": file, "sha256": "", "kind": "k8s-manifest"}])
     if errors:
+        checked = [f"{o['kind']} {_display_name(o)} (line {src.line})" for o, src in result.objects]
         result.objects = []
+        first = errors[0]
+        errors[0] = Diagnostic(first.severity, first.message + _not_checked(checked), first.file, first.pointer,
+                               first.line)
         result.diagnostics.extend(errors)
     result.inputs.append({"path": file, "sha256": sha, "kind": "k8s-manifest"})
     return result

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from ..atomic import atomic_write
 from ..errors import InputError
 from ..jsonc import LineIndex
 from ..resources import Source
@@ -53,9 +54,7 @@ def write_snapshot(path: str | Path, meta: dict[str, Any], items: Iterable[dict[
     compact JSON text (one line each). Returns the count."""
     n = 0
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    opener = gzip.open if p.suffix == ".gz" else open
-    with opener(p, "wt", encoding="utf-8") as fh:  # type: ignore[operator]
+    with atomic_write(p) as fh:  # gzip when the name ends in .gz; a crash leaves the previous file
         fh.write(json.dumps({"schema": SCHEMA, "meta": meta}, ensure_ascii=False, separators=(",", ":"))[:-1])
         fh.write(",\n" + _ITEMS_LINE + "\n")
         for item in items:
@@ -76,7 +75,8 @@ def is_snapshot_file(path: Path) -> bool:
         return False
     if head[:2] == b"\x1f\x8b":
         return True
-    return SCHEMA.encode() in head
+    # any aks-compliance snapshot (another version, or the Azure family): read_snapshot names what it is
+    return SCHEMA.encode() in head or (b"aks-compliance/" in head and b"-snapshot/" in head)
 
 
 @dataclass
@@ -128,7 +128,20 @@ def _stream(path: Path, file: str) -> tuple[dict[str, Any], list[dict[str, Any]]
             except json.JSONDecodeError as exc:
                 raise InputError(f"snapshot item is not valid JSON: {exc.msg}", file=file, line=line_no,
                                  column=exc.colno) from None
+            except RecursionError:
+                raise InputError("snapshot item nested too deeply to read", file=file, line=line_no) from None
         return head, items
+
+
+def schema_problem(found: Any) -> str:
+    """Why a file with schema ``found`` is not a snapshot this version reads (expected and actual)."""
+    text = f"{found!r}" if isinstance(found, str) else "no 'schema'"
+    base = f"not a Kubernetes snapshot this version reads: expected schema {SCHEMA!r}, found {text}"
+    if isinstance(found, str) and found.startswith("aks-compliance/azure-snapshot/"):
+        return base + " (an Azure snapshot: give it to --arm)"
+    if isinstance(found, str) and found.startswith(SCHEMA.rsplit("/", 1)[0] + "/"):
+        return base + " (another version of the format: read it with the aks-compliance version that wrote it)"
+    return base
 
 
 def read_snapshot(path: str | Path) -> Snapshot:
@@ -147,12 +160,14 @@ def read_snapshot(path: str | Path) -> Snapshot:
             except json.JSONDecodeError as exc:
                 raise InputError(f"snapshot is not valid JSON: {exc.msg}", file=file, line=exc.lineno,
                                  column=exc.colno) from None
+            except RecursionError:
+                raise InputError("snapshot is nested too deeply to read", file=file) from None
             items = head.get("items") if isinstance(head, dict) else None
             doc = LineDocument(file, LineIndex(text))
     except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read snapshot: {exc}", file=file) from None
     if not isinstance(head, dict) or head.get("schema") != SCHEMA:
-        raise InputError(f"not an aks-compliance snapshot (expected schema {SCHEMA!r})", file=file, line=1)
+        raise InputError(schema_problem(head.get("schema") if isinstance(head, dict) else None), file=file, line=1)
     meta = head.get("meta")
     if not isinstance(meta, dict) or not isinstance(items, list):
         raise InputError("snapshot has no 'meta' object or no 'items' list", file=file, line=1)

@@ -16,6 +16,7 @@ for Pods and every workload controller, ``k8s/Namespace``, ``k8s/RoleBinding`` .
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,29 @@ def _add_objects(scope: K8sScope, objects: list[tuple[dict[str, Any], Source]]) 
         scope.add(K8sObject(kind, ns, name, res, assumed))
 
 
+def unknown_kinds(scope: K8sScope) -> list[Diagnostic]:
+    """One warning per kind that is neither a Kubernetes built-in nor selected by a control: its objects
+    are kept (for lookups) but no control checks them; a misspelt kind is named with what it resembles."""
+    first: dict[str, K8sObject] = {}
+    count: dict[str, int] = {}
+    for obj in scope.objects:
+        if obj.kind not in kinds.BUILTIN_KINDS:
+            first.setdefault(obj.kind, obj)
+            count[obj.kind] = count.get(obj.kind, 0) + 1
+    out = []
+    for kind, obj in first.items():
+        close = difflib.get_close_matches(kind, sorted(kinds.BUILTIN_KINDS), n=1, cutoff=0.8) or \
+            [k for k in sorted(kinds.BUILTIN_KINDS) if k.lower() == kind.lower()]
+        api = obj.body.get("apiVersion")
+        what = (f"did you mean {close[0]}? A misspelt kind is not checked as one" if close else
+                "a custom resource or a kind this tool does not know")
+        src = obj.resource.source
+        out.append(Diagnostic("warning", f"{count[kind]} object(s) of kind {kind!r} (apiVersion {api!r}) are not "
+                              f"checked by any control: {what}; they are kept for lookups only",
+                              src.file, src.pointer or "", src.line))
+    return out
+
+
 def load_scope(arg: str, taken: set[str]) -> tuple[K8sScope | None, list[Diagnostic], list[dict[str, Any]]]:
     """The scope of one ``--k8s`` argument, its diagnostics and its input records."""
     path = Path(arg)
@@ -105,7 +129,7 @@ def load_scope(arg: str, taken: set[str]) -> tuple[K8sScope | None, list[Diagnos
             if isinstance(info, dict) and info.get("status") == "complete":
                 scope.listed.add(kind)
         _add_objects(scope, snap.objects)
-        diags = [Diagnostic("warning", f"{kind} could not be read from the cluster: {reason}; controls that need "
+        diags = unknown_kinds(scope) + [Diagnostic("warning", f"{kind} could not be read from the cluster: {reason}; controls that need "
                             f"it are unknown", arg, "/meta/gaps", 1) for kind, reason in sorted(scope.gaps.items())]
         record = {"path": arg, "sha256": snap.sha256, "kind": "k8s-snapshot", "scope": name,
                   "server": cluster.get("server"), "server_version": (cluster.get("version") or {}).get("gitVersion")
@@ -118,7 +142,7 @@ def load_scope(arg: str, taken: set[str]) -> tuple[K8sScope | None, list[Diagnos
     read = read_manifests(path)
     scope = K8sScope(name=_unique(scope_name_for(path), taken), kind="manifests", path=arg)
     _add_objects(scope, read.objects)
-    return scope, read.diagnostics, read.inputs
+    return scope, read.diagnostics + unknown_kinds(scope), read.inputs
 
 
 def _label(scope: K8sScope, obj: K8sObject) -> str:

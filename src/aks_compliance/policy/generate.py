@@ -35,6 +35,7 @@ from typing import Any, Mapping
 
 import jinja2
 
+from ..atomic import write_text
 from ..controls import CATALOG_VERSION, Catalog, Control, load_catalog
 from .conditions import _CANON as OPERATORS  # lower-case operator -> canonical camelCase
 from .definitions import supports_indexed
@@ -487,11 +488,13 @@ def write(out_dir: str | Path, catalog: Catalog | None = None) -> Plan:
         if (out / DEFINITIONS_DIR).is_dir() else []
     for p in stale:
         p.unlink()
+    root = out.resolve()
     for rel, text in files.items():
         path = out / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.resolve().is_relative_to(root):  # names come from control ids: never outside out_dir
+            raise ValueError(f"refusing to write {rel!r}: it is not inside {out}")
         if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
+            write_text(path, text)
     return result
 
 

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..atomic import write_bytes
+
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-extensions", "--disable-default-apps", "--mute-audio", "--hide-scrollbars")
@@ -164,11 +166,11 @@ class Chromium:
         self._events.clear()
         if screenshot:
             shot = self.call("Page.captureScreenshot", {"format": "png"}, session=session)
-            Path(screenshot).write_bytes(base64.b64decode(shot["data"]))
+            write_bytes(screenshot, base64.b64decode(shot["data"]))
         if pdf:
             printed = self.call("Page.printToPDF", {"printBackground": True, "preferCSSPageSize": False},
                                 session=session)
-            Path(pdf).write_bytes(base64.b64decode(printed["data"]))
+            write_bytes(pdf, base64.b64decode(printed["data"]))
             for m in self._events:  # beforeprint/afterprint handlers may log
                 self._event(m, report, session)
             self._events.clear()

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..atomic import write_text
 from .common import FAIL_ON_CHOICES
 
 
@@ -33,17 +34,27 @@ def report(argv: list[str]) -> int:
         return 4
     for path in filter(None, (args.output, args.sarif, args.csv)):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    if args.output:
-        from .html import write_report
-        write_report(args.output, doc)
-        print(f"audit report: {args.output}")
-    if args.sarif:
-        from .sarif import write_sarif
-        log = write_sarif(args.sarif, doc)
-        print(f"SARIF: {args.sarif} ({len(log['runs'][0]['results'])} result(s))")
-    if args.csv:
-        from .csv_matrix import write_csv
-        print(f"CSV matrix: {args.csv} ({write_csv(args.csv, doc)} row(s))")
+    try:
+        if args.output:
+            from .html import write_report
+            write_report(args.output, doc)
+            print(f"audit report: {args.output}")
+        if args.sarif:
+            from .sarif import write_sarif
+            log = write_sarif(args.sarif, doc)
+            print(f"SARIF: {args.sarif} ({len(log['runs'][0]['results'])} result(s))")
+        if args.csv:
+            from .csv_matrix import write_csv
+            print(f"CSV matrix: {args.csv} ({write_csv(args.csv, doc)} row(s))")
+    except Exception as exc:  # noqa: BLE001 - narrowed below
+        from jinja2 import TemplateError
+        if not isinstance(exc, (LookupError, TypeError, ValueError, AttributeError, TemplateError)):
+            raise
+        # a document that passed the shape check but is still not what a run writes (edited by hand,
+        # from another tool): name it, no traceback; the writers are atomic, so no half report is left
+        print(f"aks-compliance report: {args.results} is not a results document the reports can be built from "
+              f"({type(exc).__name__}: {str(exc)[:300]})", file=sys.stderr)
+        return 4
     return 0
 
 
@@ -73,7 +84,7 @@ def diff(argv: list[str]) -> int:
     print(format_text(d, args.fail_on))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"old": args.old, "new": args.new, "fail_on": args.fail_on,
+        write_text(args.json, json.dumps({"old": args.old, "new": args.new, "fail_on": args.fail_on,
                                                **d.as_dict()}, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     if d.new_errors:  # as for scan: an input error (2) outranks failures (1)
         return 2

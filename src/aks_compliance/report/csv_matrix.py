@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 from typing import Any, Iterable, Mapping
 
+from ..atomic import atomic_write
 from .common import location_text
 
 COLUMNS = ("control_id", "title", "severity", "section", "practice", "cis_aks", "azure_policy", "target_type",
@@ -40,7 +41,7 @@ def rows(doc: Mapping[str, Any]) -> Iterable[list[str]]:
 
 def write_csv(path: str, doc: Mapping[str, Any]) -> int:
     n = 0
-    with open(path, "w", encoding="utf-8", newline="") as fh:
+    with atomic_write(path, newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(COLUMNS)
         for row in rows(doc):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from .common import SEVERITY_RANK, location_text, severity_at_least
+from .common import OUTCOMES, SEVERITY_RANK, location_text, severity_at_least
 
 FAILING = ("failed",)
 
@@ -182,4 +182,42 @@ def load(path: str) -> dict[str, Any]:
         raise ValueError(f"{path}: not a results JSON: {exc}") from None
     if not isinstance(doc, dict) or doc.get("schema") != "aks-compliance/results/v1":
         raise ValueError(f"{path}: not an aks-compliance results document (schema aks-compliance/results/v1)")
+    problem = shape_problem(doc)
+    if problem:
+        raise ValueError(f"{path}: not a valid results document: {problem}")
     return doc
+
+
+def shape_problem(doc: Mapping[str, Any]) -> str | None:
+    """What the reports rely on, checked before rendering a document that may come from anywhere: the
+    lists and objects they walk and the values they look up (outcomes, severities, waiver states)."""
+    def one_of(where: str, value: Any, allowed: Iterable[str], optional: bool = False) -> str | None:
+        if optional and value is None:
+            return None
+        allowed = tuple(allowed)
+        return None if value in allowed else f"{where} is {value!r}, not one of {', '.join(allowed)}"
+
+    for name in ("inputs", "controls", "results"):
+        if not isinstance(doc.get(name), list):
+            return f"'{name}' is not a list"
+    for i, c in enumerate(doc["controls"]):
+        if not isinstance(c, dict) or not isinstance(c.get("id"), str):
+            return f"controls[{i}] is not an object with an 'id'"
+        bad = one_of(f"controls[{i}].severity", c.get("severity"), SEVERITY_RANK)
+        if bad:
+            return bad
+    for i, r in enumerate(doc["results"]):
+        if not isinstance(r, dict) or not isinstance(r.get("target"), dict):
+            return f"results[{i}] is not an object with a 'target' object"
+        bad = one_of(f"results[{i}].outcome", r.get("outcome"), OUTCOMES) or \
+            one_of(f"results[{i}].severity", r.get("severity"), SEVERITY_RANK, optional=True)
+        if bad:
+            return bad
+        if not isinstance(r.get("evidence", []), list) or not isinstance(r["target"].get("source", {}), dict):
+            return f"results[{i}] has evidence that is not a list or a source that is not an object"
+    for i, w in enumerate(doc.get("waivers") or []):
+        bad = one_of(f"waivers[{i}].status", w.get("status") if isinstance(w, dict) else w,
+                     ("active", "expired", "unused", "out_of_scope"))
+        if bad:
+            return bad
+    return None

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import jinja2
 from markupsafe import Markup
 
+from ..atomic import atomic_write
 from .charts import compliance, stacked_bars
 from .common import OUTCOMES, SEVERITIES, SEVERITY_RANK, cis_section, location_text, sort_sections
 
@@ -244,7 +245,7 @@ def render_report(doc: Mapping[str, Any], generated: str | None = None) -> str:
 
 
 def write_report(path: str, doc: Mapping[str, Any]) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
+    with atomic_write(path) as fh:  # rendered in chunks: a failure midway leaves the previous report
         for chunk in _ENV.get_template("report.html.j2").generate(**build_context(doc)):
             fh.write(chunk)
 

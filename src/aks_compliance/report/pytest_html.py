@@ -18,6 +18,7 @@ TITLE = "AKS compliance: pytest report"
 COLUMNS = (("control", "Control", True), ("cis", "CIS AKS", False), ("severity", "Severity", True),
            ("target", "Target", True), ("evidence", "Evidence", False))
 MAX_EVIDENCE = 140
+_TEST_ID_CELL = '<td class="col-testId">'
 
 
 def evidence_line(result: Any) -> str:
@@ -45,15 +46,25 @@ def annotate(report: Any, result: Any, control: Any) -> None:
 
 
 def redact_metadata(metadata: dict[str, Any]) -> None:
-    """In place: secret-looking keys get <redacted>, URLs lose user:password@."""
+    """In place: secret-looking keys get <redacted>, URLs lose user:password@, and every value is escaped:
+    pytest-html 4 inserts environment values as HTML (``<div>${value}</div>``), and they include input
+    paths, --arm-resource-group, --metadata and CI variables such as a branch name anyone can choose."""
     for key in list(metadata):
         value = metadata[key]
         if SECRETISH.search(str(key)):
             metadata[key] = REDACTED
         elif isinstance(value, dict):
-            metadata[key] = redact_mapping(value)
-        elif isinstance(value, str):
-            metadata[key] = strip_userinfo(value)
+            metadata[key] = {escape(str(k)): _escaped(v) for k, v in redact_mapping(value).items()}
+        else:
+            metadata[key] = _escaped(strip_userinfo(value) if isinstance(value, str) else value)
+
+
+def _escaped(value: Any) -> Any:
+    if isinstance(value, str):
+        return escape(value)
+    if isinstance(value, list):
+        return [_escaped(v) for v in value]
+    return value
 
 
 class HtmlHooks:
@@ -99,6 +110,12 @@ class HtmlHooks:
             cells.insert(2 + i, f'<th{cls} data-column-type="{name}">{label}</th>')
 
     def pytest_html_results_table_row(self, report: Any, cells: list[str]) -> None:
+        # pytest-html 4 writes the test id into its cell unescaped, and its page inserts the row with
+        # innerHTML: a namespace or object name like <img src=x onerror=...> (it is in the test id) would
+        # run. Escape that cell here, whatever pytest-html does.
+        for i, cell in enumerate(cells):
+            if cell.startswith(_TEST_ID_CELL) and cell.endswith("</td>"):
+                cells[i] = _TEST_ID_CELL + escape(cell[len(_TEST_ID_CELL):-5], quote=False) + "</td>"
         for i, (name, _, _) in enumerate(COLUMNS):
             value = getattr(report, f"aksc_{name}", "")
             cells.insert(2 + i, f'<td class="col-{name}">{escape(str(value))}</td>')

@@ -18,10 +18,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import quote
 
+from ..atomic import atomic_write
 from .common import SEVERITY_RANK
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -61,23 +63,33 @@ def _physical(file: str, line: int | None, root: Path) -> dict[str, Any]:
     return {"physicalLocation": loc}
 
 
+_LINKABLE = re.compile(r"^https?://[^\s<>]+$")
+
+
+def _md_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _rule(c: Mapping[str, Any]) -> dict[str, Any]:
     cis = list(c.get("mappings", {}).get("cis_aks", []))
     tags = ["security", "compliance", "aks"] + [f"CIS-AKS-{x}" for x in cis] + list(c.get("mappings", {}).get("nist", []))
     refs = [u for u in c.get("references", []) if isinstance(u, str)]
     remediation = c.get("remediation", "") or ""
     help_text = remediation + ("\n\nReferences:\n" + "\n".join(refs) if refs else "")
-    help_md = remediation + ("\n\n**References**\n\n" + "\n".join(f"- <{u}>" for u in refs) if refs else "")
+    # markdown: the text escaped (GitHub would take "<registry>" for a tag and drop it, and a results
+    # document rebuilt with `aks-compliance report` may hold markup); only http(s) references become links
+    help_md = _md_text(remediation) + ("\n\n**References**\n\n" + "\n".join(
+        f"- <{u}>" if _LINKABLE.match(u) else f"- {_md_text(u)}" for u in refs) if refs else "")
     if cis:
         help_text += f"\n\nCIS AKS Benchmark: {', '.join(cis)}"
-        help_md += f"\n\nCIS AKS Benchmark: {', '.join(cis)}"
+        help_md += f"\n\nCIS AKS Benchmark: {_md_text(', '.join(cis))}"
     severity = c.get("severity", "medium")
     rule: dict[str, Any] = {
         "id": c["id"],
         "name": "".join(w.capitalize() for w in c.get("title", c["id"]).replace("-", " ").split()[:12]) or c["id"],
         "shortDescription": {"text": c.get("title", c["id"])},
         "fullDescription": {"text": c.get("rationale") or c.get("title", c["id"])},
-        "help": {"text": help_text or c.get("title", c["id"]), "markdown": help_md or c.get("title", c["id"])},
+        "help": {"text": help_text or c.get("title", c["id"]), "markdown": help_md or _md_text(c.get("title", c["id"]))},
         "defaultConfiguration": {"level": LEVEL.get(severity, "warning")},
         "properties": {"tags": list(dict.fromkeys(tags))[:MAX_TAGS], "security-severity": SECURITY_SEVERITY.get(severity, "5.5"),
                        "precision": "very-high", "problem.severity": LEVEL.get(severity, "warning")},
@@ -194,7 +206,7 @@ def _utc(started: str) -> str:
 def write_sarif(path: str, doc: Mapping[str, Any]) -> dict[str, Any]:
     log = sarif_document(doc)
     big = len(log["runs"][0]["results"]) > 2000  # compact: GitHub takes at most 10 MB gzipped
-    with open(path, "w", encoding="utf-8") as fh:
+    with atomic_write(path) as fh:
         json.dump(log, fh, indent=None if big else 1, separators=(",", ":") if big else None, ensure_ascii=False)
         fh.write("\n")
     return log

@@ -1,0 +1,70 @@
+"""Writing output files atomically: a crash (or an exception) while writing leaves the previous file.
+
+Every report and snapshot is written to a temporary file beside its target (same directory, so the
+rename cannot cross filesystems) and renamed into place with ``os.replace`` once complete: a reader
+sees the old file or the new one, never half of one. The temporary file is removed when writing fails.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, Iterator
+
+
+def _default_mode() -> int:
+    """What ``open(path, "w")`` would create: 0o666 less the umask (mkstemp makes 0o600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+@contextmanager
+def atomic_write(path: str | Path, mode: str = "w", *, encoding: str | None = "utf-8", newline: str | None = None,
+                 compress: bool | None = None) -> Iterator[IO[Any]]:
+    """``with atomic_write(path) as fh: ...``: ``fh`` writes to a temporary file that replaces ``path``
+    when the block ends without an exception. ``compress`` (default: the name ends in ``.gz``) gzips."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    os.close(fd)
+    binary = "b" in mode
+    compressed = compress if compress is not None else p.suffix == ".gz"
+    try:
+        os.chmod(tmp, p.stat().st_mode & 0o777 if p.exists() else _default_mode())
+        raw_bytes = binary or compressed
+        with open(tmp, "wb" if raw_bytes else mode,
+                  **({} if raw_bytes else {"encoding": encoding, "newline": newline})) as raw:
+            if compressed:
+                # the gzip header names the target, not the temporary file (gunzip -N restores that name)
+                with gzip.GzipFile(filename=p.name, mode="wb", fileobj=raw) as gz:
+                    if binary:
+                        yield gz
+                    else:
+                        with io.TextIOWrapper(gz, encoding=encoding, newline=newline) as text:
+                            yield text
+            else:
+                yield raw
+        with open(tmp, "rb") as done:  # on disk before the rename: a power cut cannot leave an empty file
+            os.fsync(done.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_text(path: str | Path, text: str, encoding: str = "utf-8") -> None:
+    with atomic_write(path, encoding=encoding) as fh:
+        fh.write(text)
+
+
+def write_bytes(path: str | Path, data: bytes) -> None:
+    with atomic_write(path, "wb") as fh:
+        fh.write(data)
