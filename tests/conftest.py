@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,3 +40,15 @@ def outcome_of(run: ScanRun, control_id: str, target_name: str | None = None):
                and (target_name is None or r.target.name == target_name)]
     assert len(matches) == 1, f"expected one {control_id} result, got {[m.key for m in matches]}"
     return matches[0]
+
+
+def write_files(folder: Path, files: dict[str, Any]) -> None:
+    """Write ``{name: text | bytes | callable(path)}`` into ``folder`` (callables make what text cannot)."""
+    for name, content in files.items():
+        path = folder / name
+        if callable(content):
+            content(path)
+        elif isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import pytest
 
-from .conftest import FIXTURES, outcome_of, scan
+from .conftest import FIXTURES, outcome_of, scan, write_files
 
 SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
 PARAMS_SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#"
@@ -199,17 +199,6 @@ def _sparse(path: Path, size: int) -> None:
         fh.truncate(size)
 
 
-def _write(folder: Path, files: dict[str, Any]) -> None:
-    for name, content in files.items():
-        path = folder / name
-        if callable(content):
-            content(path)
-        elif isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content)
-
-
 def test_there_are_at_least_60_cases_counting_the_symlink_loop() -> None:
     assert len(CASES) + 1 >= 60
 
@@ -218,7 +207,7 @@ def test_there_are_at_least_60_cases_counting_the_symlink_loop() -> None:
 def test_bad_input(tmp_path: Path, case_id: str, files: dict, message: str, has_line: bool) -> None:
     bad = tmp_path / "bad"
     bad.mkdir()
-    _write(bad, files)
+    write_files(bad, files)
     (tmp_path / "good.json").write_text(GOOD)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()

@@ -36,6 +36,8 @@ from aks_compliance.k8s.manifests import MAX_ALIAS_EXPANSION, MAX_YAML_NODES
 from aks_compliance.k8s.snapshot import write_snapshot
 from aks_compliance.scan import ScanOptions, run_scan
 
+from .conftest import write_files
+
 GOOD = """apiVersion: v1
 kind: Pod
 metadata:
@@ -195,17 +197,6 @@ CASES: list[tuple[str, dict[str, Any], str, str, bool]] = [
 ]
 
 
-def _write(folder: Path, files: dict[str, Any]) -> None:
-    for name, content in files.items():
-        path = folder / name
-        if callable(content):
-            content(path)
-        elif isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content)
-
-
 def _scan(*paths: Path, controls: list[str] | None = None):
     return run_scan(ScanOptions(k8s_paths=[str(p) for p in paths], controls=controls))
 
@@ -224,7 +215,7 @@ def test_there_are_at_least_50_cases() -> None:
 def test_bad_input(tmp_path: Path, case_id: str, files: dict, message: str, severity: str, has_line: bool) -> None:
     bad = tmp_path / "bad"
     bad.mkdir()
-    _write(bad, files)
+    write_files(bad, files)
     (tmp_path / "good.yaml").write_text(GOOD)
     # a single file is given as itself (snapshots are recognised as files, not inside directories)
     target = next(bad.iterdir()) if len(files) == 1 else bad

@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from ..controls.model import Control, Mappings, Parameter, Severity
 from ..policy.conditions import MISSING, Leaf, Truth, Verdict
-from ..resources import Resource
+from ..resources import Resource, parse_body_path
 from ..targets import Target
 from . import kinds
 from .scope import K8sObject, K8sScope
@@ -84,20 +84,10 @@ def object_of(target: Target) -> K8sObject | None:
     return target.context.get("object")
 
 
-_PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-
-
-def _path_key(path: str) -> tuple | None:
-    """A body path as the engine splits it to find its source (``Resource.origins`` keys)."""
-    if not path or " " in path or "(" in path:
-        return None
-    return tuple(m.group(1) if m.group(1) is not None else int(m.group(2)) for m in _PATH_TOKEN.finditer(path))
-
-
 def cite(target: Target, other: Resource, prefix: str | None = None) -> str:
     """A path prefix naming ``other`` in evidence (``Kind/name``), whose lines cite ``other``'s file."""
     label = prefix or f"{other.type}/{other.name}"
-    key = _path_key(label)
+    key = parse_body_path(label)
     if key is not None and other is not target.resource:
         target.resource.origins[key] = other.source
     return label
