@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .arm.template import Declaration, Diagnostic
+from .diagnostics import Declaration, Diagnostic, Ledger, build_ledger
 from .controls import CATALOG_VERSION, Catalog, load_catalog
 from .engine import evaluate_all
 from .report.metadata import control_document, run_metadata
@@ -73,6 +73,7 @@ class ScanRun:
     declarations: list[Declaration]
     governance: Governance = field(default_factory=Governance)  # waiver/attestation register
     meta: dict[str, Any] = field(default_factory=dict)  # who ran, scope, options (report/metadata.py)
+    ledger: Ledger = field(default_factory=Ledger)  # every object read: evaluated or why not
 
     def document(self) -> dict[str, Any]:
         return self.document_for(self.results)
@@ -85,7 +86,8 @@ class ScanRun:
                    **self.governance.document(dt.date.fromisoformat(self.started[:10])),
                    "diagnostics": [{"severity": d.severity, "message": d.message, "file": d.file,
                                     "pointer": d.pointer, "line": d.line} for d in self.diagnostics],
-                   "declarations": [d.__dict__ for d in self.declarations]})
+                   "declarations": [d.__dict__ for d in self.declarations],
+                   "coverage": self.ledger.document()})
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -136,4 +138,5 @@ def _run_scan(options: ScanOptions) -> ScanRun:
     return ScanRun(started=started.isoformat(timespec="seconds"), catalog=catalog,
                    inputs=[i for r in loaded for i in r.inputs], targets=targets, results=results,
                    diagnostics=diagnostics, declarations=[d for r in loaded for d in r.declarations],
-                   governance=governance, meta=run_metadata(options, targets))
+                   governance=governance, meta=run_metadata(options, targets),
+                   ledger=build_ledger(targets, results, (e for r in loaded for e in r.coverage)))

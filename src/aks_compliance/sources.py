@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from .arm.template import Declaration, Diagnostic
+from .diagnostics import CoverageEntry, Declaration, Diagnostic
 from .targets import Target
 
 if TYPE_CHECKING:
@@ -24,6 +24,9 @@ class SourceResult:
     inputs: list[dict[str, Any]] = field(default_factory=list)  # {path, sha256, kind}
     diagnostics: list[Diagnostic] = field(default_factory=list)
     declarations: list[Declaration] = field(default_factory=list)
+    # Objects read that did not become targets (and files skipped), each with the reason: the coverage
+    # ledger (diagnostics.py). Targets and their related resources are added by the scan itself.
+    coverage: list[CoverageEntry] = field(default_factory=list)
     # Called with every result of the run after evaluation, before waivers (e.g. the Azure Policy states
     # a live Azure snapshot holds, joined to the results: azure/policy_states.py).
     annotators: list[Callable[[list[Any]], None]] = field(default_factory=list)

@@ -42,7 +42,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from .arm.template import Diagnostic
+from .diagnostics import Diagnostic
 from .results import Evidence, Outcome, Result, TargetRef
 
 WAIVER_FIELDS = {"id", "control", "target", "justification", "approver", "expires", "reference"}

@@ -20,7 +20,8 @@ from ..jsonc import JsonDocument, escape_pointer_token, parse_json, read_text
 from ..resources import CLUSTER_TYPE, DEPLOYMENT_TYPE, Resource
 from ..values import Unknown
 from .context import DeploymentScope
-from .template import Declaration, Diagnostic, expand, rest_resource
+from ..diagnostics import Declaration, Diagnostic
+from .template import expand, rest_resource
 
 JSON_SUFFIXES = (".json", ".jsonc")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+from ..diagnostics import Declaration, Diagnostic
 from ..errors import ExpressionError
 from ..jsonc import JsonDocument, escape_pointer_token
 from ..resources import CLUSTER_TYPE, DEPLOYMENT_TYPE, Resource, Source, name_from_id, type_from_id
@@ -23,33 +24,6 @@ from .functions import to_text
 _NOT_IN_BODY = {"resources", "copy", "condition", "dependson", "comments", "scope", "existing",
                 "metadata", "import", "apiprofile"}
 MAX_NESTING = 64
-
-
-@dataclass
-class Diagnostic:
-    severity: str  # "error" or "warning"
-    message: str
-    file: str
-    pointer: str = ""
-    line: int | None = None
-
-    def where(self) -> str:
-        loc = self.file + (f":{self.line}" if self.line else "")
-        return loc + (f" (at {self.pointer})" if self.pointer else "")
-
-    def __str__(self) -> str:
-        return f"{self.where()}: {self.message}"
-
-
-@dataclass
-class Declaration:
-    """A managedClusters declaration in a file and what became of it."""
-
-    file: str
-    pointer: str
-    line: int | None
-    status: str  # deployed | existing | condition-false | not-reached
-    detail: str = ""
 
 
 class NestedDeployment:

@@ -20,7 +20,7 @@ import datetime as dt
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..arm.template import Diagnostic
+from ..diagnostics import Diagnostic
 from ..errors import InputError
 from ..resources import CLUSTER_TYPE, Resource, Source
 from ..values import Unknown

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from ..arm.template import Diagnostic
+from ..diagnostics import Diagnostic
 from ..errors import InputError
 from ..jsonc import LineIndex, escape_pointer_token, parse_json
 from ..resources import Source

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from ..arm.template import Diagnostic
+from ..diagnostics import Diagnostic
 from .targets import build_targets, load_scope
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..arm.template import Diagnostic
+from ..diagnostics import Diagnostic
 from ..errors import InputError
 from ..resources import Resource, Source
 from ..targets import Target

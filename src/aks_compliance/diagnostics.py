@@ -1,0 +1,166 @@
+"""What a scan says about its inputs besides verdicts: diagnostics, cluster declarations and the coverage ledger.
+
+Every input family uses these (ARM, Kubernetes, live Azure, ...), so they live here, in a leaf module.
+
+The **coverage ledger** accounts for every object a scan reads: each one is either *evaluated* (a target
+of controls, or a related resource attached to one) or *not evaluated*, with the reason. Families add a
+:class:`CoverageEntry` for each object they read that does not become a target (an ``existing``
+reference, a resource whose condition is false, a type no control covers, a file that is not an ARM
+document, ...); ``scan`` adds the targets and their related resources itself and counts the controls
+that judged each (``build_ledger``). An auditor can then tell "compliant" from "never looked at".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable
+
+if TYPE_CHECKING:
+    from .results import Result
+    from .targets import Target
+
+
+@dataclass
+class Diagnostic:
+    severity: str  # "error", "warning" or "info"
+    message: str
+    file: str
+    pointer: str = ""
+    line: int | None = None
+
+    def where(self) -> str:
+        loc = self.file + (f":{self.line}" if self.line else "")
+        return loc + (f" (at {self.pointer})" if self.pointer else "")
+
+    def __str__(self) -> str:
+        return f"{self.where()}: {self.message}"
+
+
+@dataclass
+class Declaration:
+    """A managedClusters declaration in a file and what became of it."""
+
+    file: str
+    pointer: str
+    line: int | None
+    status: str  # deployed | existing | condition-false | not-reached
+    detail: str = ""
+
+
+# Coverage statuses
+EVALUATED = "evaluated"  # a target of controls
+RELATED = "related"  # evaluated as a related resource of a target (a diagnostic setting of a cluster)
+NOT_EVALUATED = "not_evaluated"  # read, judged by no control: ``reason`` says why
+SKIPPED = "skipped"  # a file (or directory entry) not read as input: ``reason`` says why
+
+# Types an auditor of AKS expects to be judged: listed one by one when not evaluated (lower case).
+AKS_RELEVANT_TYPES = frozenset({
+    "microsoft.containerservice/managedclusters",
+    "microsoft.containerservice/managedclusters/agentpools",
+    "microsoft.containerservice/managedclusters/maintenanceconfigurations",
+    "microsoft.insights/diagnosticsettings",
+    "microsoft.containerregistry/registries",
+    "microsoft.keyvault/vaults",
+    "microsoft.network/applicationgateways",
+    "microsoft.network/applicationgatewaywebapplicationfirewallpolicies",
+    "microsoft.security/pricings",
+    "microsoft.blueprint/blueprints/artifacts",
+})
+
+
+@dataclass
+class CoverageEntry:
+    """One object (or file) the scan read, and whether controls judged it."""
+
+    family: str  # "arm", "k8s", "azure", ...
+    type: str  # ARM resource type, Kubernetes kind (apiVersion/kind), or "file"
+    name: str
+    status: str  # EVALUATED | RELATED | NOT_EVALUATED | SKIPPED
+    reason: str = ""  # why not evaluated / skipped; for RELATED, the target it belongs to
+    file: str | None = None
+    pointer: str = ""
+    line: int | None = None
+    target: str | None = None  # the label of the target it is (EVALUATED) or belongs to (RELATED)
+    controls: int = 0  # controls that judged it (EVALUATED), filled by build_ledger
+    relevant: bool | None = None  # None: decided from the type (AKS_RELEVANT_TYPES)
+
+    @property
+    def is_relevant(self) -> bool:
+        if self.relevant is not None:
+            return self.relevant
+        return self.type.lower() in AKS_RELEVANT_TYPES
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"family": self.family, "type": self.type, "name": self.name, "status": self.status}
+        if self.reason:
+            out["reason"] = self.reason
+        if self.target is not None:
+            out["target"] = self.target
+        if self.status == EVALUATED:
+            out["controls"] = self.controls
+        out["source"] = {"file": self.file, "pointer": self.pointer, "line": self.line}
+        if self.is_relevant:
+            out["aks_relevant"] = True
+        return out
+
+
+@dataclass
+class Ledger:
+    entries: list[CoverageEntry] = field(default_factory=list)
+
+    def counts(self) -> dict[str, Any]:
+        by_status: dict[str, int] = {}
+        reasons: dict[str, int] = {}
+        for e in self.entries:
+            by_status[e.status] = by_status.get(e.status, 0) + 1
+            if e.status in (NOT_EVALUATED, SKIPPED):
+                reasons[e.reason] = reasons.get(e.reason, 0) + 1
+        objects = sum(n for s, n in by_status.items() if s != SKIPPED)
+        return {"objects": objects, "evaluated": by_status.get(EVALUATED, 0), "related": by_status.get(RELATED, 0),
+                "not_evaluated": by_status.get(NOT_EVALUATED, 0), "skipped_files": by_status.get(SKIPPED, 0),
+                "reasons": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))}
+
+    def unjudged_relevant(self) -> list[CoverageEntry]:
+        """AKS-relevant objects no control judged: each is listed in the terminal and the reports."""
+        return [e for e in self.entries if e.status == NOT_EVALUATED and e.is_relevant]
+
+    def document(self) -> dict[str, Any]:
+        return {"summary": self.counts(), "entries": [e.as_dict() for e in self.entries]}
+
+
+def _family_of(target: "Target") -> str:
+    return target.context.get("family") or ("k8s" if target.type.lower().startswith("k8s/") else "arm")
+
+
+def build_ledger(targets: Iterable["Target"], results: Iterable["Result"],
+                 entries: Iterable[CoverageEntry]) -> Ledger:
+    """The ledger of a run: the families' entries plus one per target and per related resource,
+    with the number of controls that judged each target."""
+    per_target: dict[str, int] = {}
+    for r in results:
+        if r.control_id is None:
+            continue
+        label = r.key[len(r.control_id) + 1:]
+        per_target[label] = per_target.get(label, 0) + 1
+    out: list[CoverageEntry] = []
+    seen_related: set[int] = set()
+    for t in targets:
+        res = t.resource
+        src = res.source
+        name = res.display_name()
+        n = per_target.get(t.label, 0)
+        out.append(CoverageEntry(family=_family_of(t), type=res.type, name=name,
+                                 status=EVALUATED if n else NOT_EVALUATED,
+                                 reason="" if n else "no selected control applies to this type",
+                                 file=src.file, pointer=src.pointer, line=src.line, target=t.label, controls=n))
+        for group in (t.related, t.maybe_related):
+            for related in group.values():
+                for r in related:
+                    if id(r) in seen_related:
+                        continue
+                    seen_related.add(id(r))
+                    out.append(CoverageEntry(family="arm", type=r.type, name=r.display_name(), status=RELATED,
+                                             reason=f"related resource of {t.label}", file=r.source.file,
+                                             pointer=r.source.pointer, line=r.source.line, target=t.label))
+    out.extend(entries)
+    return Ledger(out)
