@@ -43,8 +43,8 @@ class Token:
 
 sys.exit(snapshot_command(sys.argv[1:], credential=Token()))
 """
-ENGINE = ("import sys; from aks_compliance.scan import ScanOptions, run_scan; "
-          "run = run_scan(ScanOptions(arm_paths=[sys.argv[1]])); print(len(run.results))")
+ENGINE = ("import sys; from aks_compliance.scan import ScanOptions, run_scan; from aks_compliance.arm.inputs import ArmOptions; "
+          "run = run_scan(ScanOptions(inputs=[ArmOptions(paths=[sys.argv[1]])])); print(len(run.results))")
 
 
 def cluster(i: int, rng: random.Random) -> tuple[str, dict]:

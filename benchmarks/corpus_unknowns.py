@@ -14,15 +14,14 @@ from collections import Counter
 from pathlib import Path
 
 from aks_compliance.scan import ScanOptions, run_scan
+from aks_compliance.arm.inputs import ArmOptions
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "arm"
 
 
 def main(corpus: Path) -> None:
     baseline = corpus / "aks-baseline"
-    run = run_scan(ScanOptions(
-        arm_paths=[str(corpus)],
-        arm_parameter_files=[f"{baseline / 'cluster-stamp.json'}={baseline / 'azuredeploy.parameters.prod.json'}"]))
+    run = run_scan(ScanOptions(inputs=[ArmOptions(paths=[str(corpus)], parameter_files=[f"{baseline / 'cluster-stamp.json'}={baseline / 'azuredeploy.parameters.prod.json'}"])]))
     results = [r for r in run.results if r.control_id]
     # the share is over verdicts a control could reach: not_applicable and manual results are not verdicts
     verdicts = [r for r in results if r.outcome.value in ("passed", "failed", "unknown")]

@@ -108,8 +108,8 @@ def measure(cmd: list[str], stdout: int | None = subprocess.DEVNULL) -> tuple[fl
     return time.perf_counter() - start, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
 
 
-ENGINE = ("import sys; from aks_compliance.scan import ScanOptions, run_scan; "
-          "run = run_scan(ScanOptions(arm_paths=[sys.argv[1]])); print(len(run.results))")
+ENGINE = ("import sys; from aks_compliance.scan import ScanOptions, run_scan; from aks_compliance.arm.inputs import ArmOptions; "
+          "run = run_scan(ScanOptions(inputs=[ArmOptions(paths=[sys.argv[1]])])); print(len(run.results))")
 
 
 def suite_cmd(fleet: Path, out: Path, *extra: str) -> list[str]:

@@ -116,8 +116,8 @@ def measure(cmd: list[str], **kw) -> tuple[float, float, int, str]:
     return time.perf_counter() - start, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status), out
 
 
-ENGINE = ("import sys, collections; from aks_compliance.scan import ScanOptions, run_scan; "
-          "run = run_scan(ScanOptions(k8s_paths=[sys.argv[1]])); "
+ENGINE = ("import sys, collections; from aks_compliance.scan import ScanOptions, run_scan; from aks_compliance.k8s.source import K8sOptions; "
+          "run = run_scan(ScanOptions(inputs=[K8sOptions(paths=[sys.argv[1]])])); "
           "ks = [r for r in run.results if r.control_id and r.control_id >= 'AKS-100']; "
           "c = collections.Counter(r.outcome.value for r in ks); "
           "print(len(run.targets), len(ks), len({r.control_id for r in ks}), dict(c))")

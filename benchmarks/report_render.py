@@ -31,7 +31,7 @@ from pathlib import Path
 from aks_compliance.controls import load_catalog
 from aks_compliance.report.csv_matrix import write_csv
 from aks_compliance.report.html import write_report
-from aks_compliance.report.metadata import control_document
+from aks_compliance.controls.document import control_document
 from aks_compliance.report.sarif import write_sarif
 
 OUTCOMES = (("passed", 55), ("failed", 28), ("unknown", 6), ("not_applicable", 7), ("waived", 3), ("error", 1))

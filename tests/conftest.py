@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from aks_compliance.scan import ScanOptions, ScanRun, run_scan
+from aks_compliance.arm.inputs import ArmOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -31,8 +32,11 @@ def shared():
     return require_shared
 
 
-def scan(*paths: str | Path, **options) -> ScanRun:
-    return run_scan(ScanOptions(arm_paths=[str(p) for p in paths], **options))
+def scan(*paths: str | Path, location: str | None = None, subscription_id: str | None = None,
+         resource_group: str | None = None, **options) -> ScanRun:
+    arm = ArmOptions(paths=[str(p) for p in paths], location=location, subscription_id=subscription_id,
+                     resource_group=resource_group)
+    return run_scan(ScanOptions(inputs=[arm], **options))
 
 
 def outcome_of(run: ScanRun, control_id: str, target_name: str | None = None):

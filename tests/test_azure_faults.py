@@ -16,6 +16,7 @@ import pytest
 from aks_compliance.azure.snapshot import read_snapshot
 from aks_compliance.results import Outcome
 from aks_compliance.scan import ScanOptions, run_scan
+from aks_compliance.arm.inputs import ArmOptions
 
 from .azure_estate import SUB, collect, estate_server, no_proxy
 from .conftest import FIXTURES, outcome_of
@@ -36,7 +37,7 @@ def _errors(run) -> list[str]:
 
 
 def _scan(path: Path, *more: Path):
-    return run_scan(ScanOptions(arm_paths=[str(path), *map(str, more)]))
+    return run_scan(ScanOptions(inputs=[ArmOptions(paths=[str(path), *map(str, more)])]))
 
 
 def _no_traceback(messages: list[str]) -> None:

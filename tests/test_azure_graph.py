@@ -12,6 +12,7 @@ from aks_compliance.azure.collector import AzureOptions, AzureUsageError, parse_
 from aks_compliance.azure.snapshot import read_snapshot
 from aks_compliance.results import Outcome
 from aks_compliance.scan import ScanOptions, run_scan
+from aks_compliance.arm.inputs import ArmOptions
 
 from .azure_estate import SUB, StaticCredential, TOKEN, client_settings, collect, estate_server, no_proxy
 from .conftest import outcome_of
@@ -94,7 +95,7 @@ def test_a_management_group_is_one_paged_resource_graph_query(tmp_path: Path) ->
     assert [g["type"] for g in snap.section("gaps")] == [
         "microsoft.insights/diagnosticsettings", "microsoft.containerservice/managedclusters/maintenanceconfigurations"]
 
-    run = run_scan(ScanOptions(arm_paths=[str(path)]))
+    run = run_scan(ScanOptions(inputs=[ArmOptions(paths=[str(path)])]))
     assert len(run.targets) == 17 and not run.errors
     assert outcome_of(run, "AKS-009", "aks-0000").outcome is Outcome.PASSED
     assert outcome_of(run, "AKS-009", "aks-0001").outcome is Outcome.FAILED
@@ -137,7 +138,7 @@ def test_a_throttled_page_is_retried_and_a_malformed_page_is_an_error_keeping_th
     finally:
         server.stop()
     assert meta["counts"]["graph"] == 7, "the first page's rows are kept"
-    run = run_scan(ScanOptions(arm_paths=[str(tmp_path / "b.json.gz")]))
+    run = run_scan(ScanOptions(inputs=[ArmOptions(paths=[str(tmp_path / "b.json.gz")])]))
     errors = [r.reason for r in run.results if r.outcome is Outcome.ERROR]
     assert len(errors) == 1 and "querying Azure Resource Graph (page 2) (management group(s) mg-platform)" in errors[0]
     assert "not the JSON the API returns" in errors[0]
@@ -150,7 +151,7 @@ def test_a_cluster_read_by_arm_get_is_not_taken_again_from_resource_graph(tmp_pa
         collect(server, path, resource_groups=["rg-platform-weu"], scopes=[f"subscription:{SUB}"])
     snap = read_snapshot(path)
     assert [r["name"] for r in snap.section("graph")] == ["aks-batch-weu"]
-    run = run_scan(ScanOptions(arm_paths=[str(path)]))
+    run = run_scan(ScanOptions(inputs=[ArmOptions(paths=[str(path)])]))
     assert sorted(t.label for t in run.targets) == ["rg-batch-weu/aks-batch-weu", "rg-platform-weu/aks-dev-weu",
                                                     "rg-platform-weu/aks-prod-weu", "rg-platform-weu/crplatformweu"]
     assert outcome_of(run, "AKS-012", "aks-prod-weu").outcome is Outcome.PASSED  # read with its settings

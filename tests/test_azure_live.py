@@ -18,6 +18,7 @@ from aks_compliance.policy.generate import definition_name
 from aks_compliance.report.html import render_report
 from aks_compliance.results import Outcome
 from aks_compliance.scan import ScanOptions, run_scan
+from aks_compliance.arm.inputs import ArmOptions
 
 from .azure_estate import APP_ID, OBJECT_ID, SUB, TENANT, TOKEN, collect, estate_server, no_proxy
 from .conftest import FIXTURES, ROOT, outcome_of
@@ -39,7 +40,7 @@ def live(tmp_path_factory: pytest.TempPathFactory):
         lines: list[str] = []
         meta = collect(server, path, lines=lines)
         requests = list(server.requests)
-    run = run_scan(ScanOptions(arm_paths=[str(path)]))
+    run = run_scan(ScanOptions(inputs=[ArmOptions(paths=[str(path)])]))
     return path, meta, requests, run, lines
 
 
@@ -153,7 +154,7 @@ def test_results_document_validates_and_the_report_shows_azure_policy_says(live)
 
 
 def test_an_offline_scan_without_azure_policy_has_no_such_section() -> None:
-    run = run_scan(ScanOptions(arm_paths=[str(FIXTURES / "examples" / "estate-export.json")]))
+    run = run_scan(ScanOptions(inputs=[ArmOptions(paths=[str(FIXTURES / "examples" / "estate-export.json")])]))
     assert not any(r.azure_policy for r in run.results)
     html = render_report(run.document())
     assert 'id="azure-policy"' not in html and "Azure Policy says" not in html
@@ -161,12 +162,12 @@ def test_an_offline_scan_without_azure_policy_has_no_such_section() -> None:
 
 def test_the_snapshot_rescanned_offline_gives_the_same_results(live, tmp_path: Path) -> None:
     path, _meta, _requests, run, _lines = live
-    again = run_scan(ScanOptions(arm_paths=[str(path)]))
+    again = run_scan(ScanOptions(inputs=[ArmOptions(paths=[str(path)])]))
     assert [r.as_dict() for r in again.results] == [r.as_dict() for r in run.results]
     # an uncompressed copy reads the same (the layout is the same text)
     plain = tmp_path / "estate.json"
     plain.write_text(gzip.decompress(path.read_bytes()).decode(), encoding="utf-8")
-    third = run_scan(ScanOptions(arm_paths=[str(plain)]))
+    third = run_scan(ScanOptions(inputs=[ArmOptions(paths=[str(plain)])]))
     strip = lambda d: json.loads(json.dumps(d).replace(str(plain), "F").replace(str(path), "F"))  # noqa: E731
     assert [strip(r.as_dict()) for r in third.results] == [strip(r.as_dict()) for r in run.results]
 
@@ -176,7 +177,7 @@ def test_a_reformatted_snapshot_still_reads_with_lines(live, tmp_path: Path) -> 
     data = json.loads(gzip.decompress(path.read_bytes()))
     pretty = tmp_path / "pretty.json"
     pretty.write_text(json.dumps(data, indent=4), encoding="utf-8")
-    again = run_scan(ScanOptions(arm_paths=[str(pretty)]))
+    again = run_scan(ScanOptions(inputs=[ArmOptions(paths=[str(pretty)])]))
     assert [(r.key, r.outcome) for r in again.results] == [(r.key, r.outcome) for r in run.results]
     ev = next(e for e in outcome_of(again, "AKS-009", PROD).evidence if "defender" in e.path.lower())
     assert "enabled" in pretty.read_text(encoding="utf-8").splitlines()[ev.line - 1]
@@ -205,7 +206,7 @@ def test_two_snapshots_of_the_same_estate_keep_their_ids_apart(live, tmp_path: P
     path, _meta, _requests, _run, _lines = live
     copy = tmp_path / "again.json.gz"
     copy.write_bytes(path.read_bytes())
-    run = run_scan(ScanOptions(arm_paths=[str(path), str(copy)]))
+    run = run_scan(ScanOptions(inputs=[ArmOptions(paths=[str(path), str(copy)])]))
     keys = [r.key for r in run.results]
     assert len(keys) == len(set(keys))
     assert f"AKS-009-rg-platform-weu/{PROD}" in keys and f"AKS-009-rg-platform-weu/{PROD}#2" in keys

@@ -35,6 +35,8 @@ import pytest
 from aks_compliance.k8s.manifests import MAX_ALIAS_EXPANSION, MAX_YAML_NODES
 from aks_compliance.k8s.snapshot import write_snapshot
 from aks_compliance.scan import ScanOptions, run_scan
+from aks_compliance.arm.inputs import ArmOptions
+from aks_compliance.k8s.source import K8sOptions
 
 from .conftest import write_files
 
@@ -198,7 +200,7 @@ CASES: list[tuple[str, dict[str, Any], str, str, bool]] = [
 
 
 def _scan(*paths: Path, controls: list[str] | None = None):
-    return run_scan(ScanOptions(k8s_paths=[str(p) for p in paths], controls=controls))
+    return run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(p) for p in paths])], controls=controls))
 
 
 def _good_verdict(run) -> str:
@@ -336,7 +338,7 @@ def test_snapshots_given_to_the_other_family_say_where_they_belong(tmp_path: Pat
     k8s.write_bytes(snapshot_text())
     newer = tmp_path / "azure-v2.json.gz"
     newer.write_bytes(gzip.compress(json.dumps({"schema": "aks-compliance/azure-snapshot/v2", "meta": {}}).encode()))
-    run = run_scan(ScanOptions(arm_paths=[str(k8s), str(newer)]))
+    run = run_scan(ScanOptions(inputs=[ArmOptions(paths=[str(k8s), str(newer)])]))
     msgs = {Path(d.file).name: d.message for d in run.errors}
     assert "(a Kubernetes snapshot: give it to --k8s)" in msgs["k8s.json.gz"], msgs
     assert f"expected schema {AZURE_SCHEMA!r}, found 'aks-compliance/azure-snapshot/v2' (another version" \

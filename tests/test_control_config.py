@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from aks_compliance.controls import load_catalog
 from aks_compliance.controls.config import (ControlConfigError, load_control_config, merge_control_params,
                                             validate_control_params)
 
@@ -17,6 +18,8 @@ FIXTURE = FIXTURES / "controls" / "AKS-030" / "failed-one-pool-at-30.json"
 
 pytest_plugins = ["pytester"]
 
+CATALOG = load_catalog()
+
 
 def test_load_merge_and_validate(tmp_path: Path) -> None:
     f = tmp_path / "thresholds.yaml"
@@ -25,11 +28,11 @@ def test_load_merge_and_validate(tmp_path: Path) -> None:
     assert loaded == {"AKS-030": {"minimumMaxPods": 30}, "AKS-038": {"minimumKubernetesVersion": "1.34.0"}}
     merged = merge_control_params(loaded, {"AKS-030": {"minimumMaxPods": 110}})
     assert merged["AKS-030"] == {"minimumMaxPods": 110} and merged["AKS-038"]["minimumKubernetesVersion"] == "1.34.0"
-    validate_control_params(merged)
+    validate_control_params(merged, CATALOG)
     with pytest.raises(ControlConfigError, match="unknown control id AKS-998"):
-        validate_control_params({"AKS-998": {"x": 1}})
+        validate_control_params({"AKS-998": {"x": 1}}, CATALOG)
     with pytest.raises(ControlConfigError, match="AKS-030 has no parameter 'minimumMaxPod'"):
-        validate_control_params({"AKS-030": {"minimumMaxPod": 1}})
+        validate_control_params({"AKS-030": {"minimumMaxPod": 1}}, CATALOG)
     (tmp_path / "bad.yaml").write_text("- a list\n")
     with pytest.raises(ControlConfigError, match="mapping of control id"):
         load_control_config(tmp_path / "bad.yaml")

@@ -9,6 +9,7 @@ import pytest
 
 from aks_compliance.controls import load_catalog
 from aks_compliance.scan import ScanOptions, ScanRun, run_scan
+from aks_compliance.arm.inputs import ArmOptions
 
 from .conftest import require_shared
 
@@ -19,9 +20,7 @@ CLUSTER = "microsoft.containerservice/managedclusters"
 def corpus_run() -> ScanRun:
     arm = require_shared("corpus", "arm")
     baseline = arm / "aks-baseline"
-    return run_scan(ScanOptions(
-        arm_paths=[str(arm)],
-        arm_parameter_files=[f"{baseline / 'cluster-stamp.json'}={baseline / 'azuredeploy.parameters.prod.json'}"]))
+    return run_scan(ScanOptions(inputs=[ArmOptions(paths=[str(arm)], parameter_files=[f"{baseline / 'cluster-stamp.json'}={baseline / 'azuredeploy.parameters.prod.json'}"])]))
 
 
 def _declarations_in(data, found: list) -> None:

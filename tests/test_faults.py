@@ -24,6 +24,8 @@ from aks_compliance.k8s.snapshot import read_snapshot
 from aks_compliance.report.html import write_report
 from aks_compliance.results import Outcome
 from aks_compliance.scan import ScanOptions, run_scan
+from aks_compliance.arm.inputs import ArmOptions
+from aks_compliance.k8s.source import K8sOptions
 
 from .azure_estate import SUB, collect as azure_collect, estate_server, no_proxy
 from .conftest import outcome_of
@@ -49,7 +51,7 @@ def k8s_collect(api: FakeKubeAPI, tmp_path: Path, options: CollectOptions = FAST
 
 
 def scan_k8s(snapshot: Path, controls: list[str] | None = None):
-    run = run_scan(ScanOptions(k8s_paths=[str(snapshot)], controls=controls))
+    run = run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(snapshot)])], controls=controls))
     return run, {r.key: r for r in run.results}
 
 
@@ -147,8 +149,7 @@ def test_k8s_401_on_the_first_request_is_one_error_that_never_shows_the_token(tm
         with pytest.raises(CollectError) as info:
             collect_snapshot(tmp_path / "s.json.gz", kubeconfig=str(kubeconfig), context="aks-test", options=FAST)
         assert len(api.requests) == 1  # a 401 is not retried
-        run = run_scan(ScanOptions(kubeconfig=str(kubeconfig), kube_context="aks-test",
-                                   k8s_snapshot_dir=str(tmp_path / "snaps")))
+        run = run_scan(ScanOptions(inputs=[K8sOptions(kubeconfig=str(kubeconfig), context="aks-test", snapshot_dir=str(tmp_path / "snaps"))]))
         assert len(api.requests) == 2
     assert "HTTP 401 Unauthorized" in str(info.value) and "Sup3rSecretExpiredToken" not in str(info.value)
     assert not (tmp_path / "s.json.gz").exists()
@@ -182,7 +183,7 @@ def test_k8s_report_says_what_was_not_read(tmp_path: Path) -> None:
                             "cronjobs": [Fault("status", 404)]})
     with FakeKubeAPI(cluster_objects(250), faults=faults) as api:
         _, out = k8s_collect(api, tmp_path)
-    run = run_scan(ScanOptions(k8s_paths=[str(out)]))
+    run = run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(out)])]))
     doc = run.document()
     record = next(i for i in doc["inputs"] if i["kind"] == "k8s-snapshot")
     assert sorted(g["kind"] for g in record["gaps"]) == ["CronJob", "Pod", "Role"]
@@ -208,7 +209,7 @@ PLATFORM = "rg-platform-weu"
 
 
 def _scan(path: Path):
-    return run_scan(ScanOptions(arm_paths=[str(path)]))
+    return run_scan(ScanOptions(inputs=[ArmOptions(paths=[str(path)])]))
 
 
 def _errors(run) -> list[str]:

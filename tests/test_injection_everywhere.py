@@ -91,6 +91,8 @@ def poison(doc: Any) -> tuple[Any, dict[int, str]]:
 def hostile_document(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> dict[str, Any]:
     import datetime as dt
 
+    from aks_compliance.arm.inputs import ArmOptions
+    from aks_compliance.k8s.source import K8sOptions
     from aks_compliance.scan import ScanOptions, run_scan
 
     from .azure_estate import collect, estate_server
@@ -115,10 +117,7 @@ def hostile_document(tmp_path_factory: pytest.TempPathFactory, request: pytest.F
     attestations.write_text(f"attestations:\n  - control: {manual}\n    status: passed\n    owner: Platform\n"
                             f"    evidence: https://wiki.example.com/x\n    date: {today}\n"
                             f"    expires: {today + dt.timedelta(days=90)}\n")
-    run = run_scan(ScanOptions(arm_paths=[str(FIXTURES / "examples"), str(snapshot)],
-                               k8s_paths=[str(FIXTURES / "k8s" / "AKS-100")], waivers_file=str(waivers),
-                               attestations_file=str(attestations), subscription_id="6f1c2a3e-7b8d-4c9e-a1f2-3b4c5d6e7f80",
-                               resource_group="rg-platform-weu"))
+    run = run_scan(ScanOptions(inputs=[ArmOptions(paths=[str(FIXTURES / "examples"), str(snapshot)], subscription_id="6f1c2a3e-7b8d-4c9e-a1f2-3b4c5d6e7f80", resource_group="rg-platform-weu"), K8sOptions(paths=[str(FIXTURES / "k8s" / "AKS-100")])], waivers_file=str(waivers), attestations_file=str(attestations)))
     doc = run.document()
     assert any(r.get("azure_policy") for r in doc["results"]) and doc["waivers"] and doc["attestations"]
     bad, fields = poison(doc)

@@ -31,6 +31,7 @@ from aks_compliance.k8s.collector import CollectError, CollectOptions, collect_s
 from aks_compliance.k8s.kinds import COLLECTED
 from aks_compliance.k8s.snapshot import read_snapshot
 from aks_compliance.scan import ScanOptions, run_scan
+from aks_compliance.k8s.source import K8sOptions
 
 from .servers.k8s_server import FakeKubeAPI, Faults
 
@@ -70,7 +71,7 @@ def collect(api: FakeKubeAPI, tmp_path: Path, options: CollectOptions = FAST, co
 
 
 def results_of(snapshot: Path, controls: list[str] | None = None):
-    run = run_scan(ScanOptions(k8s_paths=[str(snapshot)], controls=controls))
+    run = run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(snapshot)])], controls=controls))
     return run, {r.key: r for r in run.results}
 
 
@@ -228,7 +229,7 @@ def test_an_unreachable_cluster_is_an_input_error_naming_the_context(tmp_path: P
                          options=CollectOptions(retries=1, backoff=0.01, timeout=(0.5, 0.5)))
     with pytest.raises(CollectError, match="context 'nope' is not in the kubeconfig"):
         collect_snapshot(tmp_path / "s.json.gz", kubeconfig=str(kubeconfig), context="nope")
-    run = run_scan(ScanOptions(kubeconfig=str(kubeconfig), kube_context="nope", k8s_snapshot_dir=str(tmp_path)))
+    run = run_scan(ScanOptions(inputs=[K8sOptions(kubeconfig=str(kubeconfig), context="nope", snapshot_dir=str(tmp_path))]))
     assert len(run.errors) == 1 and "context 'nope' is not in the kubeconfig" in run.errors[0].message
     assert [r.outcome.value for r in run.results] == ["error"]
     assert not (tmp_path / "s.json.gz").exists()

@@ -18,6 +18,7 @@ import pytest
 
 from aks_compliance.controls import Control, load_catalog
 from aks_compliance.scan import ScanOptions, run_scan
+from aks_compliance.k8s.source import K8sOptions
 
 from .conftest import FIXTURES
 
@@ -54,7 +55,7 @@ def expected_target(path: Path) -> str | None:
 
 
 def scan(path: Path, control_id: str):
-    return run_scan(ScanOptions(k8s_paths=[str(path)], controls=[control_id]))
+    return run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(path)])], controls=[control_id]))
 
 
 @pytest.mark.parametrize("path", fixture_files(), ids=lambda p: f"{p.parent.name}/{p.stem}")
@@ -134,12 +135,10 @@ def test_cross_object_evidence_cites_the_other_objects_line() -> None:
 
 def test_pss_version_parameter_changes_the_allowed_values() -> None:
     path = K8S / "AKS-108" / "passed-safe-sysctls.yaml"
-    old = run_scan(ScanOptions(k8s_paths=[str(path)], controls=["AKS-108"],
-                               control_params={"AKS-108": {"pssVersion": "v1.28"}}))
+    old = run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(path)])], controls=["AKS-108"], control_params={"AKS-108": {"pssVersion": "v1.28"}}))
     assert next(r for r in old.results if r.control_id == "AKS-108").outcome.value == "failed"
     probes = K8S / "AKS-113" / "failed-liveness-probe-host.yaml"
-    before = run_scan(ScanOptions(k8s_paths=[str(probes)], controls=["AKS-113"],
-                                  control_params={"AKS-113": {"pssVersion": "1.33"}}))
+    before = run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(probes)])], controls=["AKS-113"], control_params={"AKS-113": {"pssVersion": "1.33"}}))
     r = next(r for r in before.results if r.control_id == "AKS-113")
     assert r.outcome.value == "not_applicable" and "added in v1.34" in r.reason
 
@@ -149,7 +148,7 @@ def test_excluded_namespaces_are_listed_and_can_be_changed_for_every_control() -
     run = scan(path, "AKS-100")
     r = next(r for r in run.results if r.control_id == "AKS-100")
     assert r.reason == "namespace kube-system is excluded by parameter excludedNamespaces"
-    everywhere = run_scan(ScanOptions(k8s_paths=[str(path)], control_params={"*": {"excludedNamespaces": []}}))
+    everywhere = run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(path)])], control_params={"*": {"excludedNamespaces": []}}))
     outcomes = {r.control_id: r.outcome.value for r in everywhere.results if r.control_id}
     assert outcomes["AKS-100"] == "failed"
     assert "not_applicable" not in {o for cid, o in outcomes.items() if cid in ("AKS-101", "AKS-105", "AKS-125")}
@@ -164,8 +163,7 @@ def test_seccomp_baseline_before_v1_19_reads_the_annotations(tmp_path: Path) -> 
         f = tmp_path / f"{value.replace('/', '-')}.yaml"
         f.write_text(pod.format(pod=value))
         for version in ("v1.18", "latest"):
-            run = run_scan(ScanOptions(k8s_paths=[str(f)], controls=["AKS-109"],
-                                       control_params={"AKS-109": {"pssVersion": version}}))
+            run = run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(f)])], controls=["AKS-109"], control_params={"AKS-109": {"pssVersion": version}}))
             outcomes[(value, version)] = next(r for r in run.results if r.control_id == "AKS-109").outcome.value
     # before v1.19 only the annotations count; from v1.19 only the fields (here: Unconfined)
     assert outcomes == {("runtime/default", "v1.18"): "passed", ("unconfined", "v1.18"): "failed",
@@ -184,8 +182,7 @@ def test_pss_version_cluster_uses_the_snapshot_server_version(tmp_path: Path) ->
                           "lists": {"Pod": {"status": "complete"}}, "gaps": []}, [pod])
 
     def outcome(version: str) -> str:
-        run = run_scan(ScanOptions(k8s_paths=[str(snap)], controls=["AKS-108"],
-                                   control_params={"AKS-108": {"pssVersion": version}}))
+        run = run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(snap)])], controls=["AKS-108"], control_params={"AKS-108": {"pssVersion": version}}))
         return next(r for r in run.results if r.control_id == "AKS-108").outcome.value
 
     assert outcome("cluster") == "failed"  # tcp_rmem is safe from v1.32; the cluster runs v1.30

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from aks_compliance.scan import ScanOptions, run_scan
+from aks_compliance.k8s.source import K8sOptions
 
 from .conftest import SHARED, require_shared
 
@@ -116,8 +117,7 @@ CASES = _cases()
 
 
 def _scan(path: Path, control_id: str, params: dict[str, Any] | None = None):
-    return run_scan(ScanOptions(k8s_paths=[str(path)], controls=[control_id],
-                                control_params={control_id: params or {}}))
+    return run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(path)])], controls=[control_id], control_params={control_id: params or {}}))
 
 
 @pytest.mark.parametrize("check,control_id,path,verdict", CASES, ids=[f"{c}/{p.name}" for c, _, p, _ in CASES])
@@ -158,7 +158,7 @@ def test_polaris_exec_attach_and_insecure_capabilities_are_really_unmatched() ->
 def test_polaris_files_scan_without_errors() -> None:
     root = require_shared("corpus", "k8s", "polaris")
     files = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".json"))
-    run = run_scan(ScanOptions(k8s_paths=[str(p) for p in files], controls=["AKS-100"]))
+    run = run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(p) for p in files])], controls=["AKS-100"]))
     assert not run.errors, [str(d) for d in run.errors[:5]]
     # every file is its own scope, named after it, and targets never mix scopes
     scopes = {t.cluster for t in run.targets}
@@ -167,7 +167,7 @@ def test_polaris_files_scan_without_errors() -> None:
 
 def test_aks_baseline_scans_cleanly() -> None:
     root = require_shared("corpus", "k8s", "aks-baseline")
-    run = run_scan(ScanOptions(k8s_paths=[str(root)]))
+    run = run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(root)])]))
     assert not run.errors, [str(d) for d in run.errors]
     assert not [r for r in run.results if r.outcome.value == "error"]
     warnings = sorted((Path(d.file).name, d.message) for d in run.diagnostics if d.severity == "warning")

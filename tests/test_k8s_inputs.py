@@ -10,6 +10,7 @@ from pathlib import Path
 
 from aks_compliance.k8s.snapshot import SCHEMA, read_snapshot, write_snapshot
 from aks_compliance.scan import ScanOptions, run_scan
+from aks_compliance.k8s.source import K8sOptions
 
 POD = """apiVersion: v1
 kind: Pod
@@ -26,7 +27,7 @@ spec:
 
 
 def scan(*paths: Path, controls: list[str] | None = None, **kw):
-    return run_scan(ScanOptions(k8s_paths=[str(p) for p in paths], controls=controls, **kw))
+    return run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(p) for p in paths])], controls=controls, **kw))
 
 
 def result(run, key: str):
@@ -160,6 +161,7 @@ def test_offline_manifest_scans_do_not_import_the_kubernetes_client(tmp_path: Pa
     f = tmp_path / "p.yaml"
     f.write_text(POD.format(name="web", ns="shop", priv="false"))
     code = ("import sys; from aks_compliance.scan import ScanOptions, run_scan; "
-            f"run_scan(ScanOptions(k8s_paths=[{str(f)!r}])); print('kubernetes' in sys.modules)")
+            "from aks_compliance.k8s.source import K8sOptions; "
+            f"run_scan(ScanOptions(inputs=[K8sOptions(paths=[{str(f)!r}])])); print('kubernetes' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

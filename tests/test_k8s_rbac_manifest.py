@@ -6,6 +6,7 @@ import yaml
 
 from aks_compliance.k8s.kinds import COLLECTED
 from aks_compliance.scan import ScanOptions, run_scan
+from aks_compliance.k8s.source import K8sOptions
 
 from .conftest import ROOT
 
@@ -43,7 +44,7 @@ def test_binding_binds_that_role_to_the_scanner_account() -> None:
 
 def test_our_own_rbac_controls_pass_the_scanner_role() -> None:
     rbac = [f"AKS-{n}" for n in range(134, 146) if n != 144]
-    run = run_scan(ScanOptions(k8s_paths=[str(RBAC)], controls=rbac))
+    run = run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(RBAC)])], controls=rbac))
     assert not run.errors
     outcomes = {r.key: r.outcome.value for r in run.results}
     assert outcomes and set(outcomes.values()) == {"passed"}, outcomes

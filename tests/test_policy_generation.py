@@ -29,6 +29,7 @@ from aks_compliance.policy.aliases import CatalogAliases
 from aks_compliance.policy.conditions import PolicyDefinitionError, Subject, evaluate_condition
 from aks_compliance.policy.definitions import (RelatedSet, State, evaluate_definition, evaluate_on_target,
                                                resolve_parameters)
+from aks_compliance.arm.inputs import ArmOptions
 from aks_compliance.scan import ScanOptions, ScanRun, run_scan
 
 from .conftest import FIXTURES, ROOT, require_shared
@@ -49,7 +50,7 @@ def _fixtures(control_id: str) -> list[Path]:
 
 @functools.lru_cache(maxsize=None)
 def _scan(path: Path, control_id: str) -> ScanRun:
-    return run_scan(ScanOptions(arm_paths=[str(path)], controls=[control_id]))
+    return run_scan(ScanOptions(inputs=[ArmOptions(paths=[str(path)])], controls=[control_id]))
 
 
 def _verdicts(path: Path, control_id: str) -> list[tuple[Any, Any]]:
@@ -204,8 +205,7 @@ def _compare_builtins(control: Control) -> dict[str, Any]:
 
 
 def _is_arm(control: Control) -> bool:
-    types = (control.resource_type,) if isinstance(control.resource_type, str) else control.resource_type
-    return all(generate._ARM_TYPE.match(t) for t in types)
+    return control.azure_side
 
 
 # In-cluster controls (k8s/...) map to Azure Policy for Kubernetes built-ins (mode Microsoft.Kubernetes.Data),
@@ -669,7 +669,7 @@ def test_pytest_option_generate_policies(tmp_path: Path) -> None:
 
 
 def test_the_report_carries_the_generated_policy_and_the_declared_deviation() -> None:
-    from aks_compliance.report.metadata import control_document
+    from aks_compliance.controls.document import control_document
 
     generated = next(iter(GENERATED.values())).control
     doc = control_document(generated)

@@ -128,7 +128,7 @@ def build_outputs(tmp: Path) -> dict[str, Path]:
         sys.executable, "-m", "pytest", SUITE, "-p", "no:cacheprovider", "--arm", str(inputs), "--k8s", str(tmp / "k8s"),
         "--waivers", str(waivers),
         "--attestations", str(attestations), "--arm-param", "adminPassword=CliS3cret-zq9",
-        "--control-param", f"AKS-007.allowedUpgradeChannels={json.dumps(['stable', EVIL_PARAM])}",
+        "--control-param", f"AKS-100.excludedNamespaces={json.dumps(['kube-system', EVIL_PARAM])}",  # any string is valid there
         "--results-json", str(out["json"]), "--audit-report", str(out["audit"]), "--sarif", str(out["sarif"]),
         "--csv", str(out["csv"]), "--html", str(out["html"]), "--self-contained-html", "--junitxml", str(out["junit"]),
         "--metadata", "AZURE_CLIENT_SECRET", "EnvS3cret-zq9"], cwd=tmp, capture_output=True, text=True, timeout=600)
@@ -160,10 +160,11 @@ def test_evidence_that_reads_secret_bearing_objects_is_redacted_in_every_report(
     from aks_compliance.report.html import write_report
     from aks_compliance.report.sarif import write_sarif
     from aks_compliance.results import results_document
+    from aks_compliance.arm.inputs import ArmOptions
     from aks_compliance.scan import ScanOptions, run_scan
 
     inputs, _, _ = hostile_inputs(tmp_path)
-    run = run_scan(ScanOptions(arm_paths=[str(inputs)], arm_params={"adminPassword": "CliS3cret-zq9"}))
+    run = run_scan(ScanOptions(inputs=[ArmOptions(paths=[str(inputs)], parameters={"adminPassword": "CliS3cret-zq9"})]))
     mc = "Microsoft.ContainerService/managedClusters"
     probe = Control(id="AKS-999", title="probe", severity=Severity.HIGH, rationale="r", remediation="x",
                     mappings=Mappings(), section="test",

@@ -6,7 +6,7 @@ Verdicts are computed once per run by the aks-compliance plugin, in bulk; each i
 them (the plugin collects this function as lean items, so its body is the fallback).
 """
 
-from aks_compliance.plugin import check_result
+from aks_compliance.outcomes import check_result
 
 
 def test_controls(aksc_result):

@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING, Any, Callable
 import pytest
 from _pytest.reports import TestReport
 
+from .outcomes import SKIP_PREFIX, ResultError, check_result, failure_text
 from .results import Outcome, Result
 
 if TYPE_CHECKING:
     from .controls import Catalog
-
-SKIP_PREFIX = {Outcome.UNKNOWN: "UNKNOWN", Outcome.NOT_APPLICABLE: "NOT APPLICABLE", Outcome.MANUAL: "MANUAL"}
 
 
 class ResultItem(pytest.Item):
@@ -32,14 +31,12 @@ class ResultItem(pytest.Item):
         self._lineno = lineno
 
     def runtest(self) -> None:  # used only if another plugin runs the default protocol
-        from .plugin import check_result
         check_result(self.result)
 
     def reportinfo(self) -> tuple[Any, int, str]:
         return self.path, self._lineno, self.name
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:
-        from .plugin import ResultError, failure_text
         if excinfo.errisinstance(ResultError):
             return f"ERROR: {self.result.reason}"
         if self.result.outcome is Outcome.FAILED:

@@ -1,70 +1,52 @@
-"""The pytest plugin: options, parametrization from one scan, reporting.
+"""The pytest plugin: hook implementations only.
 
 The scan runs once per process (each xdist worker computes the same deterministic scan); items are
-parametrized with its results and only report them, so per-item cost stays small.
+collected from its results and only report them, so per-item cost stays small. Options come from the
+input families (``sources.FAMILIES``) and the run-wide options below; state lives in ``config.stash``
+(``stash.py``); session-end outputs are the reporter's (``report/reporter.py``); how a result becomes a
+pytest outcome is ``outcomes.py``.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import gc
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .arm.inputs import parse_param_value
+from .controls import CatalogError
+from .controls.config import ControlConfigError
 from .items import ResultItem, TargetItem, build_reports, user_properties
-from .report.common import FAIL_ON_CHOICES, Gate, gate
-from .results import Outcome, Result, write_results
+from .option_values import OptionValueError
+from .outcomes import STATUS, failure_text
+from .report.common import FAIL_ON_CHOICES
+from .results import Outcome, Result
 from .scan import ScanOptions, ScanRun, run_scan
+from .sources import FAMILIES
+from .stash import CATALOG_KEY, NO_INPUT_KEY, OPTIONS_KEY, RAN_KEY, RUN_KEY, is_worker
 from .waivers import GovernanceError
 
-RUN_KEY = pytest.StashKey[ScanRun]()
-OPTIONS_KEY = pytest.StashKey[ScanOptions]()
-RAN_KEY = pytest.StashKey[set]()
-NO_INPUT_KEY = pytest.StashKey[bool]()
-GATE_KEY = pytest.StashKey[Gate]()
 RESULT_FIXTURE = "aksc_result"
-INPUT_HELP = ("aks-compliance: no input given, nothing to check. Give input with --arm PATH (a template, "
-              "export or REST resource JSON, or a directory of them; repeatable), optionally with "
-              "--arm-parameters FILE and --arm-param NAME=VALUE; or Kubernetes objects with --k8s PATH (manifests "
-              "or a snapshot), or a live cluster with --kube-context NAME / --kubeconfig FILE; or live Azure with "
-              "--azure-subscription ID --azure-resource-group NAME, --azure-cluster RESOURCE_ID or --azure-scope "
-              "management-group:ID (snapshotted first; re-check a snapshot offline with --arm FILE).")
+# Above this many results, "auto" reports one item per target: pytest's per-item cost (tens of
+# microseconds even for lean items) would otherwise outweigh the checks (see benchmarks/fleet.py).
+AUTO_TARGET_ITEMS = 20_000
+WORKER_INPUT = "aksc"  # the controller's hand-off to each pytest-xdist worker (workerinput key)
+USAGE_ERRORS = (CatalogError, ControlConfigError, GovernanceError, OptionValueError)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("aks-compliance", "AKS compliance controls")
-    g.addoption("--arm", action="append", default=[], metavar="PATH",
-                help="ARM input: a deployment template, an az group export, REST resource JSON, or a directory "
-                     "of them (recursive). Repeatable.")
-    g.addoption("--arm-parameters", action="append", default=[], metavar="[TEMPLATE=]FILE",
-                help="parameter file for every template given (or only for TEMPLATE). Without it, X.json is "
-                     "paired with X.parameters.json beside it.")
-    g.addoption("--arm-param", action="append", default=[], metavar="NAME=VALUE",
-                help="set a template parameter (VALUE is read as JSON when it parses, else as a string)")
-    g.addoption("--arm-subscription-id", default=None, metavar="ID",
-                help="subscription id the templates deploy to (default: a placeholder)")
-    g.addoption("--arm-resource-group", default=None, metavar="NAME",
-                help="resource group the templates deploy to (default: a placeholder)")
-    g.addoption("--k8s", action="append", default=[], metavar="PATH",
-                help="Kubernetes objects: YAML/JSON manifests (multi-document, List kinds, helm template output), "
-                     "a directory of them, or a snapshot (aks-compliance snapshot). Each --k8s is one cluster "
-                     "scope: objects of different arguments never see each other. Repeatable.")
-    g.addoption("--kube-context", default=None, metavar="NAME",
-                help="read the live cluster of this kubeconfig context (snapshotted into --k8s-snapshot-dir "
-                     "first, then checked from the snapshot)")
-    g.addoption("--kubeconfig", default=None, metavar="FILE", help="kubeconfig file for the live cluster")
-    g.addoption("--kube-in-cluster", action="store_true", default=False,
-                help="read the cluster this runs in (the pod's service account)")
-    g.addoption("--k8s-snapshot-dir", default="reports", metavar="DIR",
-                help="where a live run writes its snapshot (default: reports)")
-    from .azure import pytest_support as _azure  # --azure-subscription, --azure-resource-group, ...
-    _azure.addoption(g)
-    g.addoption("--arm-location", default=None, metavar="LOCATION",
-                help="location of that resource group (resourceGroup().location)")
+    for family in FAMILIES:
+        family.add_options(g)
     g.addoption("--controls", default=None, metavar="IDS", help="comma-separated control ids to run (default: all)")
+    g.addoption("--controls-path", action="append", default=[], metavar="PATH",
+                help="load your own controls: a directory (with a controls/ folder, or holding the control files), "
+                     "a Python module declaring CONTROLS, or a YAML file of controls. Repeatable. Installed "
+                     "packages declaring the entry point 'aks_compliance.controls' are loaded too.")
+    g.addoption("--overlay", action="append", default=[], metavar="FILE",
+                help="YAML overlay that disables controls or changes their severity or parameters for your "
+                     "organisation; recorded in every report. Repeatable, applied in order.")
     g.addoption("--control-param", action="append", default=[], metavar="ID.NAME=VALUE",
                 help="override a control parameter, e.g. AKS-007.allowedUpgradeChannels='[\"stable\"]'")
     g.addoption("--control-config", default=None, metavar="FILE",
@@ -95,90 +77,94 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="count unknown and unattested manual results at or above --fail-on (default: any) as failing")
 
 
-def _azure_options(config: pytest.Config) -> dict[str, Any]:
-    from .azure.pytest_support import options_from_config as azure_options
-    return azure_options(config)
+def _catalog(config: pytest.Config) -> Any:
+    from .controls import load_catalog
+    return load_catalog(config.getoption("controls_path"), entry_points=True, overlays=config.getoption("overlay"))
+
+
+def _control_params(config: pytest.Config, catalog: Any) -> dict[str, dict[str, Any]]:
+    from .controls.config import load_control_config, merge_control_params, validate_control_params
+    from .option_values import name_value_pairs, parse_value
+
+    params: dict[str, dict[str, Any]] = {}
+    for k, v in name_value_pairs(config.getoption("control_param"), "--control-param"):
+        if "." not in k:
+            raise OptionValueError(f"--control-param expects ID.NAME=VALUE, got {k!r}")
+        cid, name = k.split(".", 1)
+        cid = cid if cid == "*" or cid in catalog else next((i for i in catalog.ids() if i.upper() == cid.upper()), cid)
+        params.setdefault(cid, {})[name] = parse_value(v)
+    config_file = config.getoption("control_config")
+    params = merge_control_params(load_control_config(config_file) if config_file else {}, params)
+    validate_control_params(params, catalog)
+    return params
 
 
 def options_from_config(config: pytest.Config) -> ScanOptions:
-    def pairs(values: list[str], what: str) -> list[tuple[str, str]]:
-        out = []
-        for v in values:
-            if "=" not in v:
-                raise pytest.UsageError(f"{what} expects NAME=VALUE, got {v!r}")
-            k, val = v.split("=", 1)
-            out.append((k.strip(), val))
-        return out
-
-    control_params: dict[str, dict[str, Any]] = {}
-    for k, v in pairs(config.getoption("control_param"), "--control-param"):
-        if "." not in k:
-            raise pytest.UsageError(f"--control-param expects ID.NAME=VALUE, got {k!r}")
-        cid, name = k.split(".", 1)
-        control_params.setdefault(cid, {})[name] = parse_param_value(v)
-    from .controls.config import ControlConfigError, load_control_config, merge_control_params, validate_control_params
-    try:
-        config_file = config.getoption("control_config")
-        control_params = merge_control_params(load_control_config(config_file) if config_file else {}, control_params)
-        validate_control_params(control_params)
-    except ControlConfigError as exc:
-        raise pytest.UsageError(str(exc)) from None
+    catalog = config.stash[CATALOG_KEY] = _catalog(config)
     controls = config.getoption("controls")
     return ScanOptions(
-        arm_paths=list(config.getoption("arm")),
-        arm_parameter_files=list(config.getoption("arm_parameters")),
-        arm_params={k: parse_param_value(v) for k, v in pairs(config.getoption("arm_param"), "--arm-param")},
-        subscription_id=config.getoption("arm_subscription_id"),
-        resource_group=config.getoption("arm_resource_group"),
-        location=config.getoption("arm_location"),
+        inputs={f.name: f.options_from_config(config) for f in FAMILIES},
         controls=[c.strip() for c in controls.split(",") if c.strip()] if controls else None,
-        control_params=control_params,
-        k8s_paths=list(config.getoption("k8s")),
-        kube_context=config.getoption("kube_context"),
-        kubeconfig=config.getoption("kubeconfig"),
-        kube_in_cluster=bool(config.getoption("kube_in_cluster")),
-        k8s_snapshot_dir=config.getoption("k8s_snapshot_dir"),
-        **_azure_options(config),
+        control_params=_control_params(config, catalog),
         waivers_file=config.getoption("waivers"),
         attestations_file=config.getoption("attestations"),
-    )
+        catalog=catalog)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    options = config.stash[OPTIONS_KEY] = options_from_config(config)
+    try:
+        options = config.stash[OPTIONS_KEY] = options_from_config(config)
+        options.catalog.select(options.controls)  # unknown ids are a usage error, now
+    except USAGE_ERRORS as exc:
+        raise pytest.UsageError(str(exc)) from None
     worker_input = getattr(config, "workerinput", None)
-    options.started = (worker_input or {}).get(STARTED_INPUT) or \
-        _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     config.stash[RAN_KEY] = set()
-    _k8s_live_snapshot(config, options)
-    from .azure.pytest_support import live_snapshot as _azure_live_snapshot
-    _azure_live_snapshot(config, options)  # live Azure: snapshot once here, workers read the same file
+    if worker_input is not None:
+        handed = worker_input.get(WORKER_INPUT) or {}
+        options.started = handed.get("started")
+        for family in FAMILIES:
+            family.from_worker_input(options.inputs[family.name], handed.get(family.name) or {})
+    else:
+        options.started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        if not (config.option.help or config.option.version):
+            started = _dt.datetime.fromisoformat(options.started)
+            for family in FAMILIES:  # live sources are snapshotted once, here; every process scans the file
+                family.prepare(config, options.inputs[family.name], started)
     if options.waivers_file or options.attestations_file:  # fail early, on every process, with file and entry
-        import datetime as dt
-        from .controls import load_catalog
         from .waivers import load_governance
         try:
-            load_governance(options.waivers_file, options.attestations_file, load_catalog(),
-                            dt.datetime.now(dt.timezone.utc).date())
+            load_governance(options.waivers_file, options.attestations_file, options.catalog,
+                            _dt.datetime.now(_dt.timezone.utc).date())
         except GovernanceError as exc:
             raise pytest.UsageError(str(exc)) from None
-    config.pluginmanager.register(_Reporter(config), "aks-compliance-reporter")
-    if config.getoption("generate_policies") and not _is_worker(config):
+    from .report.reporter import Reporter
+    config.pluginmanager.register(Reporter(config, get_run), "aks-compliance-reporter")
+    if config.getoption("generate_policies") and not is_worker(config):
         from .policy.generate import generate_for_pytest
-        generate_for_pytest(config, config.getoption("generate_policies"))
+        generate_for_pytest(config, config.getoption("generate_policies"), options.catalog)
     if config.pluginmanager.hasplugin("html"):  # pytest-html is optional (the `html` extra)
         from .report.pytest_html import HtmlHooks
-        config.pluginmanager.register(HtmlHooks(config), "aks-compliance-html")
+        config.pluginmanager.register(HtmlHooks(config, get_run), "aks-compliance-html")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist: hand the controller's start time and each family's inputs (a live source's snapshot,
+    or its collection error) to each worker, so every process scans the same inputs."""
+    options = node.config.stash[OPTIONS_KEY]
+    handed: dict[str, Any] = {"started": options.started}
+    for family in FAMILIES:
+        handed[family.name] = family.worker_input(options.inputs[family.name])
+    node.workerinput[WORKER_INPUT] = handed
 
 
 def get_run(config: pytest.Config) -> ScanRun:
+    """The scan of this process, computed on first use."""
     run = config.stash.get(RUN_KEY, None)
     if run is None:
         try:
             run = run_scan(config.stash[OPTIONS_KEY])
-        except KeyError as exc:  # unknown control id
-            raise pytest.UsageError(str(exc.args[0])) from None
-        except GovernanceError as exc:
+        except USAGE_ERRORS as exc:
             raise pytest.UsageError(str(exc)) from None
         config.stash[RUN_KEY] = run
         # The run lives until the session ends: keep the garbage collector from traversing it
@@ -201,25 +187,10 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
     mode = config.getoption("aksc_items")
     if mode == "auto":
         mode = "target" if len(run.results) > AUTO_TARGET_ITEMS else "result"
-    config.stash[ITEMS_MODE_KEY] = mode
+    if mode == "target":
+        return _target_items(collector, name, run, lineno)
     items: list[pytest.Item] = []
     location = None
-    if mode == "target":
-        groups: dict[str, list[Result]] = {}
-        for r in run.results:
-            label = r.key[len(r.control_id) + 1:] if r.control_id else r.key
-            groups.setdefault(label, []).append(r)
-        for label, results in groups.items():
-            if results[0].control_id is None:  # an input error stays an item of its own
-                item = ResultItem.from_parent(collector, name=f"{name}[{label}]", result=results[0], lineno=lineno)
-                item.user_properties = user_properties(results[0], run.catalog)
-            else:
-                item = TargetItem.from_parent(collector, name=f"{name}[{label}]", results=results, lineno=lineno)
-                item.user_properties = [("target", results[0].target.name),
-                                        ("failed_controls", ",".join(r.control_id or "" for r in results
-                                                                     if r.outcome is Outcome.FAILED))]
-            items.append(item)
-        return items
     for r in run.results:
         item = ResultItem.from_parent(collector, name=f"{name}[{r.key}]", result=r, lineno=lineno)
         item.user_properties = user_properties(r, run.catalog)
@@ -229,6 +200,25 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
             location = item.location
         else:
             item.__dict__["location"] = (location[0], location[1], item.name)
+        items.append(item)
+    return items
+
+
+def _target_items(collector: pytest.Collector, name: str, run: ScanRun, lineno: int) -> list[pytest.Item]:
+    groups: dict[str, list[Result]] = {}
+    for r in run.results:
+        label = r.key[len(r.control_id) + 1:] if r.control_id else r.key
+        groups.setdefault(label, []).append(r)
+    items: list[pytest.Item] = []
+    for label, results in groups.items():
+        if results[0].control_id is None:  # an input error stays an item of its own
+            item = ResultItem.from_parent(collector, name=f"{name}[{label}]", result=results[0], lineno=lineno)
+            item.user_properties = user_properties(results[0], run.catalog)
+        else:
+            item = TargetItem.from_parent(collector, name=f"{name}[{label}]", results=results, lineno=lineno)
+            item.user_properties = [("target", results[0].target.name),
+                                    ("failed_controls", ",".join(r.control_id or "" for r in results
+                                                                 if r.outcome is Outcome.FAILED))]
         items.append(item)
     return items
 
@@ -263,10 +253,11 @@ def report_result_item(item: "ResultItem | TargetItem") -> None:
     full = html or bool(getattr(config.option, "xmlpath", None))
     ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
     run = config.stash.get(RUN_KEY, None)
-    for report in build_reports(item, failure_text, full):
+    catalog = run.catalog if run is not None else None
+    for report in build_reports(item, lambda r: failure_text(r, catalog), full):
         if html and isinstance(item, ResultItem) and (report.when == "call" or report.failed):
             from .report.pytest_html import annotate
-            control = run.catalog.get(item.result.control_id) if run and item.result.control_id else None
+            control = catalog.get(item.result.control_id) if catalog is not None and item.result.control_id else None
             annotate(report, item.result, control)
         ihook.pytest_runtest_logreport(report=report)
     ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
@@ -300,16 +291,6 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
     return True
 
 
-_STATUS = {  # (when, outcome) -> pytest_report_teststatus answer for result items
-    ("call", "passed"): ("passed", ".", "PASSED"),
-    ("call", "failed"): ("failed", "F", "FAILED"),
-    ("call", "skipped"): ("skipped", "s", "SKIPPED"),
-    ("setup", "failed"): ("error", "E", "ERROR"),
-    ("setup", "passed"): ("", "", ""),
-    ("teardown", "passed"): ("", "", ""),
-}
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
     """Answer for result items at once (the firstresult hook then skips the other plugins)."""
@@ -317,195 +298,17 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
         return None
     if getattr(report, "wasxfail", None) and report.skipped:
         return "xfailed", "x", "XFAIL"
-    return _STATUS.get((report.when, report.outcome))
-
-
-class ResultError(Exception):
-    def __init__(self, result: Result) -> None:
-        super().__init__(result.reason)
-        self.result = result
-
-
-def check_result(result: Result) -> None:
-    """The body of every control test: turn the precomputed result into a pytest outcome."""
-    o = result.outcome
-    if o is Outcome.PASSED:
-        return
-    if o is Outcome.FAILED:
-        pytest.fail(failure_text(result), pytrace=False)
-    if o is Outcome.UNKNOWN:
-        pytest.skip(f"UNKNOWN: {result.reason}")
-    if o is Outcome.NOT_APPLICABLE:
-        pytest.skip(f"NOT APPLICABLE: {result.reason}")
-    if o is Outcome.MANUAL:
-        pytest.skip(f"MANUAL: {result.reason}")
-    if o is Outcome.WAIVED:
-        pytest.xfail(f"WAIVED: {result.reason}")
-    raise ResultError(result)
-
-
-def failure_text(result: Result) -> str:
-    t = result.target
-    lines = [f"{result.control_id} failed for {t.type} {t.name} ({t.file}:{t.line})"]
-    if result.reason:
-        lines.append(f"  reason: {result.reason}")
-    for e in result.evidence:
-        loc = f"  [{e.location()}]" if e.file else ""
-        lines.append(f"  {e.path}: expected {e.expected}, actual {e.actual}{loc}")
-    return "\n".join(lines)
+    return STATUS.get((report.when, report.outcome))
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    options = config.stash[OPTIONS_KEY]
     from . import __version__
-    from .controls import load_catalog
-    n = len(load_catalog().select(options.controls))
+
+    options = config.stash[OPTIONS_KEY]
+    n = len(options.catalog.select(options.controls))
+    custom = sum(not c.builtin for c in options.catalog)
+    what = f"{n} controls" + (f" ({custom} of your own)" if custom else "")
     if not options.has_input:
-        return [f"aks-compliance {__version__}: {n} controls; no input given"]
-    inputs = [f"ARM inputs: {', '.join(options.arm_paths)}"] if options.arm_paths else []
-    if options.k8s_paths:
-        inputs.append(f"Kubernetes: {', '.join(options.k8s_paths)}")
-    from .azure.pytest_support import header_lines as _azure_header
-    inputs.extend(_azure_header(config))
-    return [f"aks-compliance {__version__}: {n} controls; {'; '.join(inputs) or 'no input given'}"]
-
-
-def _is_worker(config: pytest.Config) -> bool:
-    return hasattr(config, "workerinput")
-
-
-class _Reporter:
-    """Session-end reporting; keeps which results ran (under xdist, as the controller sees reports)."""
-
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
-        self.other_failures = 0  # failures of tests that are not controls: --fail-on never hides them
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        key = getattr(report, "aksc_key", None)
-        if key is None:
-            if report.failed:
-                self.other_failures += 1
-            return
-        if report.when in ("setup", "call"):
-            self.config.stash[RAN_KEY].update(getattr(report, "aksc_keys", None) or (key,))
-        if report.when != "call" and report.passed:
-            # pytest's terminal reporter keeps every passing setup/teardown report and scans them all
-            # once per failure to find teardown output (quadratic: minutes at 10k failures). Our
-            # items have no setup or teardown output, so those reports need not be kept.
-            terminal = self.config.pluginmanager.get_plugin("terminalreporter")
-            kept = terminal.stats.get("") if terminal is not None else None
-            if kept and kept[-1] is report:
-                kept.pop()
-
-    def _ran(self) -> list[Result]:
-        run = get_run(self.config)
-        ran = self.config.stash[RAN_KEY]
-        return [r for r in run.results if r.key in ran]
-
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        config = self.config
-        if _is_worker(config) or not config.stash[OPTIONS_KEY].has_input:
-            return
-        run = get_run(config)
-        ran = self._ran()
-        severity = {c.id: c.severity.value for c in run.catalog}
-        fail_on, fail_on_unknown = config.getoption("fail_on"), config.getoption("fail_on_unknown")
-        g = config.stash[GATE_KEY] = gate(((r, r.outcome.value, severity.get(r.control_id or "")) for r in ran),
-                                          fail_on or "info", fail_on_unknown)
-        if (fail_on or fail_on_unknown) and not self.other_failures and \
-                session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-            # pytest says 1 for any failed item; the threshold decides instead (waived items are xfail: 0)
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED if g.fails else pytest.ExitCode.OK
-        outputs = [config.getoption(o) for o in ("results_json", "audit_report", "sarif", "csv")]
-        if not any(outputs):
-            return
-        doc = run.document_for(ran)
-        if fail_on or fail_on_unknown:  # what decided the exit status, for the auditor
-            doc["run"] = {**doc.get("run", {}), "options": {**doc.get("run", {}).get("options", {}),
-                                                            "fail_on": fail_on or "info", "fail_on_unknown": fail_on_unknown}}
-        json_path, report_path, sarif_path, csv_path = outputs
-        for path in filter(None, outputs):
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        if json_path:
-            write_results(json_path, doc)
-        if report_path:
-            from .report.html import write_report
-            write_report(report_path, doc)
-        if sarif_path:
-            from .report.sarif import write_sarif
-            write_sarif(sarif_path, doc)
-        if csv_path:
-            from .report.csv_matrix import write_csv
-            write_csv(csv_path, doc)
-
-    def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-        options = config.stash[OPTIONS_KEY]
-        tr = terminalreporter
-        if not options.has_input:
-            if config.stash.get(NO_INPUT_KEY, False):
-                tr.write_line(INPUT_HELP, yellow=True)
-            return
-        if _is_worker(config):
-            return
-        from .report.terminal import write_summary
-        outputs = [(label, config.getoption(opt)) for label, opt in (
-            ("results JSON", "results_json"), ("audit report", "audit_report"), ("SARIF", "sarif"),
-            ("CSV matrix", "csv")) if config.getoption(opt)]
-        write_summary(tr, get_run(config), self._ran(), config.stash.get(GATE_KEY, None),
-                      bool(config.getoption("fail_on") or config.getoption("fail_on_unknown")), outputs)
-
-
-# -- Kubernetes: a live cluster is snapshotted once, by the controller; workers read the same file --------
-
-SNAPSHOT_INPUT = "aksc_k8s_snapshot"
-
-
-def _k8s_live_snapshot(config: pytest.Config, options: ScanOptions) -> None:
-    from .k8s.source import wants_live
-
-    workerinput = getattr(config, "workerinput", None)
-    if workerinput is not None:
-        path = workerinput.get(SNAPSHOT_INPUT)
-        if path:
-            options.k8s_paths.append(path)
-            options.kube_context, options.kubeconfig, options.kube_in_cluster = None, None, False
-        elif workerinput.get(SNAPSHOT_INPUT + "_error"):
-            options.kube_error = workerinput[SNAPSHOT_INPUT + "_error"]
-            options.kube_context, options.kubeconfig, options.kube_in_cluster = None, None, False
-        return
-    if not wants_live(options) or config.option.help or config.option.version:
-        return
-    import datetime as dt
-    from .k8s.collector import CollectError, snapshot_for_options
-
-    try:
-        path = str(snapshot_for_options(options, dt.datetime.now(dt.timezone.utc)))
-        options.k8s_paths.append(path)
-        config.stash[SNAPSHOT_KEY] = path
-    except CollectError as exc:
-        options.kube_error = f"{exc.where}: {exc}"
-    options.kube_context, options.kubeconfig, options.kube_in_cluster = None, None, False
-
-
-SNAPSHOT_KEY = pytest.StashKey[str]()
-ITEMS_MODE_KEY = pytest.StashKey[str]()
-# Above this many results, "auto" reports one item per target: pytest's per-item cost (tens of
-# microseconds even for lean items) would otherwise outweigh the checks (see benchmarks/fleet.py).
-AUTO_TARGET_ITEMS = 20_000
-STARTED_INPUT = "aksc_started"
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node: Any) -> None:
-    """pytest-xdist: hand the controller's start time and snapshot (or its collection error) to each worker."""
-    config = node.config
-    node.workerinput[STARTED_INPUT] = config.stash[OPTIONS_KEY].started
-    path = config.stash.get(SNAPSHOT_KEY, None)
-    if path:
-        node.workerinput[SNAPSHOT_INPUT] = path
-    elif config.stash[OPTIONS_KEY].kube_error:
-        node.workerinput[SNAPSHOT_INPUT + "_error"] = config.stash[OPTIONS_KEY].kube_error
-    from .azure.pytest_support import configure_node as _azure_configure_node
-    _azure_configure_node(node)
+        return [f"aks-compliance {__version__}: {what}; no input given"]
+    inputs = [line for f in FAMILIES for line in f.header(options.inputs[f.name], config)]
+    return [f"aks-compliance {__version__}: {what}; {'; '.join(inputs) or 'no input given'}"]

@@ -12,54 +12,50 @@ from . import __version__
 from .diagnostics import Declaration, Diagnostic, Ledger, build_ledger
 from .controls import CATALOG_VERSION, Catalog, load_catalog
 from .engine import evaluate_all
-from .report.metadata import control_document, run_metadata
+from .controls.document import control_document
+from .family import LoadContext
 from .results import Outcome, Result, TargetRef, results_document
-from .sources import LOADERS, SourceResult
+from .run_metadata import run_metadata
+from .sources import FAMILIES, SourceResult, family_named, family_of
 from .targets import Target
 from .waivers import Governance, apply_governance, load_governance
 
 
 @dataclass
 class ScanOptions:
-    arm_paths: list[str] = field(default_factory=list)
-    arm_parameter_files: list[str] = field(default_factory=list)
-    arm_params: dict[str, Any] = field(default_factory=dict)
-    subscription_id: str | None = None
-    resource_group: str | None = None
-    location: str | None = None
-    controls: list[str] | None = None
+    """What one scan reads and how: each input family's options, and what is common to all of them."""
+
+    # Each input family's options (ArmOptions, K8sOptions, AzureOptions, ...), by family name; a list of
+    # options objects is accepted and keyed by the family they belong to.
+    inputs: dict[str, Any] | list[Any] = field(default_factory=dict)
+    controls: list[str] | None = None  # control ids to run (default: every control of the catalog)
     control_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     # ISO time the run started: utcNow() in templates evaluates to it, so every process of one run
     # (pytest-xdist workers) computes the same names; None means now.
     started: str | None = None
     waivers_file: str | None = None  # waivers.py: applied after evaluation
     attestations_file: str | None = None
+    # The catalog of this run (built-ins, the user's controls, overlays): loaded once by the caller and
+    # passed along; None means the built-in controls.
+    catalog: Catalog | None = None
 
-    # Kubernetes: --k8s (manifests or snapshots, one cluster scope each) and a live cluster
-    k8s_paths: list[str] = field(default_factory=list)
-    kube_context: str | None = None
-    kubeconfig: str | None = None
-    kube_in_cluster: bool = False
-    k8s_snapshot_dir: str = "reports"  # where a live run writes its snapshot
-    kube_error: str | None = None  # a live collection that failed before the scan (reported as an input error)
+    def __post_init__(self) -> None:
+        if isinstance(self.inputs, (list, tuple)):
+            self.inputs = {family_of(o).name: o for o in self.inputs}
 
-    # Live Azure (azure/): resource groups or clusters (ARM GET + export), fleets (Resource Graph);
-    # snapshotted into azure_snapshot_dir first, then scanned from the snapshot (as --arm SNAPSHOT)
-    azure_subscription: str | None = None
-    azure_resource_groups: list[str] = field(default_factory=list)
-    azure_clusters: list[str] = field(default_factory=list)  # managed cluster resource ids
-    azure_scopes: list[str] = field(default_factory=list)  # management-group:ID | subscription:ID
-    azure_cloud: str | None = None  # AzureCloud | AzureUSGovernment | AzureChinaCloud
-    azure_endpoint: str | None = None  # Resource Manager endpoint override (Azure Stack, private, tests)
-    azure_ca_file: str | None = None  # CA bundle for that endpoint
-    azure_snapshot_dir: str = "reports"
-    azure_error: str | None = None  # a live collection that failed before the scan (an input error)
+    def input(self, family: str) -> Any:
+        """The options of one family (its defaults when none were given)."""
+        opts = self.inputs.get(family)
+        if opts is None:
+            opts = self.inputs[family] = family_named(family).options_type()
+        return opts
 
     @property
     def has_input(self) -> bool:
-        return bool(self.arm_paths or self.k8s_paths or self.kube_context or self.kubeconfig
-                    or self.kube_in_cluster or self.kube_error or self.azure_subscription
-                    or self.azure_resource_groups or self.azure_clusters or self.azure_scopes or self.azure_error)
+        return any(f.has_input(self.inputs[f.name]) for f in FAMILIES if f.name in self.inputs)
+
+    def full_catalog(self) -> Catalog:
+        return self.catalog if self.catalog is not None else load_catalog()
 
 
 @dataclass
@@ -82,7 +78,7 @@ class ScanRun:
         return results_document(
             tool_version=__version__, started=self.started, inputs=self.inputs,
             controls=[control_document(c) for c in self.catalog], results=results,
-            extra={"catalog_version": CATALOG_VERSION, "run": self.meta,
+            extra={"catalog_version": CATALOG_VERSION, "run": self.meta, "catalog": self.catalog.scope_document(),
                    **self.governance.document(dt.date.fromisoformat(self.started[:10])),
                    "diagnostics": [{"severity": d.severity, "message": d.message, "file": d.file,
                                     "pointer": d.pointer, "line": d.line} for d in self.diagnostics],
@@ -109,6 +105,15 @@ def error_results(diagnostics: list[Diagnostic]) -> list[Result]:
     return out
 
 
+def recorded_options(options: ScanOptions) -> dict[str, Any]:
+    """What the results document records of the options: common ones and each family's (no secret values)."""
+    out: dict[str, Any] = {"controls": options.controls, "control_params": options.control_params}
+    for f in FAMILIES:
+        if f.name in options.inputs:
+            out.update(f.recorded_options(options.inputs[f.name]))
+    return out
+
+
 def run_scan(options: ScanOptions) -> ScanRun:
     # The scan builds millions of small objects that live to its end; the cyclic garbage collector
     # would traverse them again and again (a third of the time at 100,000 results). Reference
@@ -124,19 +129,22 @@ def run_scan(options: ScanOptions) -> ScanRun:
 
 def _run_scan(options: ScanOptions) -> ScanRun:
     started = dt.datetime.fromisoformat(options.started) if options.started else dt.datetime.now(dt.timezone.utc)
-    catalog = load_catalog().select(options.controls)
-    loaded: list[SourceResult] = [r for r in (load(options, started) for load in LOADERS) if r is not None]
+    full = options.full_catalog()
+    catalog = full.select(options.controls)
+    context = LoadContext(started=started, control_params=options.control_params)
+    loaded: list[SourceResult] = [r for r in (f.load(options.inputs[f.name], context) for f in FAMILIES
+                                              if f.name in options.inputs) if r is not None]
     targets = [t for r in loaded for t in r.targets]
     results = evaluate_all(catalog, targets, options.control_params)
     for annotate in (a for r in loaded for a in r.annotators):
-        annotate(results)
+        annotate(results, catalog)
     diagnostics = [d for r in loaded for d in r.diagnostics]
     results.extend(error_results(diagnostics))
-    governance = load_governance(options.waivers_file, options.attestations_file, load_catalog(), started.date())
+    governance = load_governance(options.waivers_file, options.attestations_file, full, started.date())
     apply_governance(governance, results, [c.id for c in catalog], started.date())
     diagnostics.extend(governance.diagnostics)
     return ScanRun(started=started.isoformat(timespec="seconds"), catalog=catalog,
                    inputs=[i for r in loaded for i in r.inputs], targets=targets, results=results,
                    diagnostics=diagnostics, declarations=[d for r in loaded for d in r.declarations],
-                   governance=governance, meta=run_metadata(options, targets),
+                   governance=governance, meta=run_metadata(options, targets, recorded_options(options)),
                    ledger=build_ledger(targets, results, (e for r in loaded for e in r.coverage)))

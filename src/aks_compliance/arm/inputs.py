@@ -38,10 +38,24 @@ class InputFile:
 
 @dataclass
 class ArmOptions:
+    """The ARM family's options (``--arm``, ``--arm-parameters``, ``--arm-param``, the deployment scope)."""
+
     paths: list[str] = field(default_factory=list)
     parameter_files: list[str] = field(default_factory=list)  # FILE or TEMPLATE=FILE
     parameters: dict[str, Any] = field(default_factory=dict)  # --arm-param NAME=VALUE
+    # Where the templates deploy to (--arm-subscription-id, --arm-resource-group, --arm-location); None
+    # keeps a placeholder whose decisions are unknown.
+    subscription_id: str | None = None
+    resource_group: str | None = None
+    location: str | None = None
     scope: DeploymentScope = field(default_factory=DeploymentScope)
+
+    def deployment_scope(self, now: Any) -> DeploymentScope:
+        """The deployment scope of a run started at ``now``, with the given subscription, group, location."""
+        changes = {k: v for k, v in (("subscription_id", self.subscription_id), ("resource_group", self.resource_group),
+                                     ("location", self.location)) if v}
+        scope = DeploymentScope(now=now)
+        return scope.child(**changes) if changes else scope
 
 
 @dataclass
@@ -341,11 +355,3 @@ def _expand_deployment_resource(scan: ArmScan, doc: JsonDocument, body: dict[str
                       supplied_from=f"deployment '{name}' parameters", pointer=f"{ptr}/properties/template",
                       diagnostics=scan.diagnostics)
     _collect(scan, expander)
-
-
-def parse_param_value(text: str) -> Any:
-    """``--arm-param NAME=VALUE``: VALUE is JSON when it parses as JSON, else a string."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text

@@ -75,10 +75,18 @@ class AzureOptions:
     page_size: int = 1000  # Resource Graph rows per page (the service's maximum)
     poll_interval: float = 2.0  # seconds between export status polls when the service sends no Retry-After
     deadline: float | None = None  # seconds for one whole answer; default 5 x timeout
+    # The scan's side: where a live read is snapshotted, the Azure snapshot files to scan (a live read's,
+    # and any given to --arm), and a live read that failed before the scan (an input error).
+    snapshot_dir: str = "reports"
+    snapshots: list[str] = field(default_factory=list)
+    error: str | None = None
 
     @property
     def live(self) -> bool:
         return bool(self.subscription or self.resource_groups or self.clusters or self.scopes)
+
+    def clear_live(self) -> None:
+        self.subscription, self.resource_groups, self.clusters, self.scopes = None, [], [], []
 
     def groups(self) -> list[tuple[str, str]]:
         return [(self.subscription or "", g) for g in self.resource_groups]

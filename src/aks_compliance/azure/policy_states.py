@@ -58,15 +58,16 @@ def comparison(outcome: Outcome, verdict: str) -> str:
 
 
 def annotate(results: list[Result], states: list[dict[str, Any]], snapshot: str | None = None,
-             line_of: Any = None) -> int:
+             line_of: Any = None, catalog: Any = None) -> int:
     """Set ``result.azure_policy`` where a state matches; returns the number of disagreements."""
     index = index_states(states)
     if not index:
         return 0
-    from ..controls import load_catalog
     from ..policy.generate import definition_name
 
-    catalog = load_catalog()
+    if catalog is None:
+        from ..controls import load_catalog
+        catalog = load_catalog()
     candidates: dict[str, list[tuple[str, str]]] = {}
     disagreements = 0
     for r in results:

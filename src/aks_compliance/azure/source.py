@@ -27,77 +27,41 @@ from ..values import Unknown
 from .snapshot import AzureSnapshot, is_azure_snapshot, read_snapshot
 
 if TYPE_CHECKING:
-    from ..scan import ScanOptions
-    from ..sources import SourceResult
+    from ..family import SourceResult
     from ..targets import Target
     from .collector import AzureOptions
 
 _ID = re.compile(r"^/subscriptions/([^/]+)/resourceGroups/([^/]+)/", re.I)
 
 
-def split_arm_paths(paths: list[str]) -> tuple[list[str], list[str]]:
-    """``--arm`` arguments: (ARM files and directories, Azure snapshot files)."""
-    arm: list[str] = []
-    snapshots: list[str] = []
-    for p in paths:
-        (snapshots if is_azure_snapshot(p) else arm).append(p)
-    return arm, snapshots
-
-
-def azure_options(options: "ScanOptions") -> "AzureOptions":
-    from .collector import AzureOptions
-
-    return AzureOptions(
-        subscription=getattr(options, "azure_subscription", None),
-        resource_groups=list(getattr(options, "azure_resource_groups", []) or []),
-        clusters=list(getattr(options, "azure_clusters", []) or []),
-        scopes=list(getattr(options, "azure_scopes", []) or []),
-        cloud=getattr(options, "azure_cloud", None) or "AzureCloud",
-        endpoint=getattr(options, "azure_endpoint", None),
-        ca_file=getattr(options, "azure_ca_file", None))
-
-
-def wants_live(options: "ScanOptions") -> bool:
-    return bool(getattr(options, "azure_subscription", None) or getattr(options, "azure_resource_groups", None)
-                or getattr(options, "azure_clusters", None) or getattr(options, "azure_scopes", None))
-
-
-def clear_live(options: "ScanOptions") -> None:
-    options.azure_subscription = None
-    options.azure_resource_groups = []
-    options.azure_clusters = []
-    options.azure_scopes = []
-
-
-def snapshot_for_options(options: "ScanOptions", started: dt.datetime, **collect_kwargs: Any) -> str:
-    """Read the live scopes the options name into ``--azure-snapshot-dir``; the snapshot's path.
+def snapshot_for_options(options: "AzureOptions", started: dt.datetime, **collect_kwargs: Any) -> str:
+    """Read the live scopes the options name into ``options.snapshot_dir``; the snapshot's path.
 
     Raises ``collector.AzureUsageError`` for options that cannot work. ``collect_kwargs`` (a credential,
     client settings) are for callers that are not the command line, such as tests.
     """
     from .collector import collect_snapshot, default_snapshot_path
 
-    az = azure_options(options)
-    az.validate()
-    path = default_snapshot_path(getattr(options, "azure_snapshot_dir", None) or "reports", az, started)
-    collect_snapshot(path, az, **collect_kwargs)
+    options.validate()
+    path = default_snapshot_path(options.snapshot_dir or "reports", options, started)
+    collect_snapshot(path, options, **collect_kwargs)
     return str(path)
 
 
-def load_azure_source(options: "ScanOptions", started: dt.datetime) -> "SourceResult | None":
-    from ..sources import SourceResult
+def load_azure_source(options: "AzureOptions", started: dt.datetime) -> "SourceResult | None":
+    from ..family import SourceResult
     from .collector import AzureUsageError
 
-    _arm, snapshots = split_arm_paths(list(getattr(options, "arm_paths", []) or []))
+    snapshots = list(options.snapshots)
     result = SourceResult()
-    if getattr(options, "azure_error", None):
-        result.diagnostics.append(Diagnostic("error", f"cannot read Azure: {options.azure_error}", "azure"))
-    if wants_live(options):
+    if options.error:
+        result.diagnostics.append(Diagnostic("error", f"cannot read Azure: {options.error}", "azure"))
+    if options.live:
         try:
             snapshots.append(snapshot_for_options(options, started))
         except AzureUsageError as exc:
             result.diagnostics.append(Diagnostic("error", str(exc), "azure"))
-        clear_live(options)
+        options.clear_live()
     if not snapshots and not result.diagnostics:
         return None
     labels: dict[str, int] = {}  # target labels stay unique across several snapshots of one run
@@ -123,8 +87,8 @@ def load_snapshot(path: str, started: dt.datetime, result: "SourceResult",
     if states:
         from .policy_states import annotate
 
-        def join(results: list[Any], _states: list[dict[str, Any]] = states) -> None:
-            annotate(results, _states, snap.path, lambda ptr: snap.doc.lines.nearest_line(ptr)[0])
+        def join(results: list[Any], catalog: Any, _states: list[dict[str, Any]] = states) -> None:
+            annotate(results, _states, snap.path, lambda ptr: snap.doc.lines.nearest_line(ptr)[0], catalog)
         result.annotators.append(join)
 
 

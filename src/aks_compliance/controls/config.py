@@ -7,7 +7,9 @@ The file is YAML (JSON is YAML too): a mapping from control id to ``{parameter: 
     AKS-007:
       allowedUpgradeChannels: [stable, patch]
 
-Unknown control ids and parameter names are errors, so a typo does not silently keep a default.
+Unknown control ids and parameter names are errors, so a typo does not silently keep a default; every
+value is validated against its parameter's type and constraints (``Parameter.json_schema``), so a wrong
+value is a usage error naming the control and parameter, never a finding on the user's template.
 ``--control-param ID.NAME=VALUE`` on the command line overrides the file.
 """
 
@@ -18,7 +20,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from . import Catalog, load_catalog
+from . import Catalog
 
 
 class ControlConfigError(ValueError):
@@ -49,22 +51,47 @@ def merge_control_params(*layers: Mapping[str, Mapping[str, Any]]) -> dict[str, 
     return out
 
 
-def validate_control_params(params: Mapping[str, Mapping[str, Any]], catalog: Catalog | None = None) -> None:
-    catalog = catalog if catalog is not None else load_catalog()
+def _value_problem(cid: str, param: Any, value: Any) -> str | None:
+    import jsonschema
+
+    try:
+        jsonschema.validate(value, param.json_schema())
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path)
+        return f"{cid}.{param.name}={_show(value)}: {exc.message}" + (f" (at {where})" if where else "")
+    return None
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def validate_control_params(params: Mapping[str, Mapping[str, Any]], catalog: Catalog) -> None:
     problems = []
     for cid, values in params.items():
         if cid == "*":  # a parameter of every control that has it
-            names = {p.name for c in catalog for p in c.parameters}
-            problems += [f"no control has a parameter {name!r}" for name in values if name not in names]
+            named = {p.name: (c.id, p) for c in catalog for p in c.parameters}
+            for name, value in values.items():
+                if name not in named:
+                    problems.append(f"no control has a parameter {name!r}")
+                else:
+                    problem = _value_problem("*", named[name][1], value)
+                    if problem:
+                        problems.append(problem)
             continue
         control = catalog.get(cid)
         if control is None:
             problems.append(f"unknown control id {cid}")
             continue
-        names = {p.name for p in control.parameters}
-        for name in values:
-            if name not in names:
-                known = ", ".join(sorted(names)) or "none"
+        by_name = {p.name: p for p in control.parameters}
+        for name, value in values.items():
+            if name not in by_name:
+                known = ", ".join(sorted(by_name)) or "none"
                 problems.append(f"{cid} has no parameter {name!r} (its parameters: {known})")
+                continue
+            problem = _value_problem(cid, by_name[name], value)
+            if problem:
+                problems.append(problem)
     if problems:
         raise ControlConfigError("; ".join(problems))

@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 
 from ..atomic import write_text
-from . import CATALOG_VERSION, Catalog, Control, load_catalog
+from . import CATALOG_VERSION, Catalog, Control, Decision, load_catalog
 from ..policy.conditions import aliases_in
 
 # CIS AKS Benchmark v1.8.0 (numbering as kube-bench cfg/aks-1.8 encodes it): sections, their
@@ -41,11 +41,15 @@ WHERE = {"A": "Azure resource", "A/M": "Azure resource / manual", "K": "Kubernet
 
 
 def decided_by(control: Control) -> str:
-    if control.rule is not None:
+    d = control.decision
+    if d is Decision.CONDITION:
         return "rule (Azure Policy condition)"
-    if control.related is not None:
+    if d is Decision.RELATED:
+        assert control.related is not None
         return f"related resource ({control.related.type}, AuditIfNotExists)"
-    if control.check is not None:
+    if d is Decision.OBJECT_RULE:
+        return "object rule (Python and Gatekeeper Rego)"
+    if d is Decision.PYTHON:
         return f"Python check `{getattr(control.check, '__name__', 'check')}`"
     return "manual (audit by hand)"
 
@@ -74,8 +78,7 @@ class Row:
 def _rows(catalog: Catalog) -> list[Row]:
     out = []
     for c in catalog:
-        out.append(Row(c, "Azure" if c.azure_side else "in-cluster", c.manual,
-                       c.policy_gap is None and (c.rule is not None or c.related is not None),
+        out.append(Row(c, "Azure" if c.azure_side else "in-cluster", c.manual, c.policy_engine is not None,
                        ", ".join(t.split("/", 1)[-1] if t.startswith("Microsoft.") else t for t in c.resource_types),
                        aliases(c)))
     return out
@@ -141,7 +144,7 @@ def render_markdown(catalog: Catalog | None = None) -> str:
     counts = {
         "total": len(rows), "azure": len(azure), "in_cluster": len(rows) - len(azure),
         "generated": sum(r.generated for r in rows), "manual": sum(r.manual for r in rows),
-        "checks": sum(r.c.check is not None for r in rows),
+        "checks": sum(r.c.decision is Decision.PYTHON for r in rows),
         "severity": Counter(r.c.severity.value for r in rows),
         "types": Counter(t for r in azure for t in r.c.resource_types),
     }

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
 
 if TYPE_CHECKING:
     from ..engine import Target
@@ -44,6 +45,27 @@ class Parameter:
     description: str
     type: str = "String"  # Azure Policy parameter type: String, Array, Integer, Boolean
     allowed: tuple[Any, ...] | None = None
+    # Further JSON Schema constraints on a value (a pattern for a version, an item enum, a minimum):
+    # overrides from --control-param, --control-config and overlays are validated against them.
+    schema: Mapping[str, Any] | None = None
+
+    def json_schema(self) -> dict[str, Any]:
+        """The JSON Schema every value of this parameter must satisfy."""
+        kind = _JSON_TYPES.get(self.type.lower())
+        out: dict[str, Any] = {"type": kind} if kind else {}
+        if self.allowed is not None:
+            # as in Azure Policy, an Array parameter's allowed values are those of its items
+            if kind == "array":
+                out["items"] = {"enum": list(self.allowed)}
+            else:
+                out["enum"] = list(self.allowed)
+        if self.schema:
+            out.update(self.schema)
+        return out
+
+
+_JSON_TYPES = {"string": "string", "array": "array", "integer": "integer", "boolean": "boolean",
+               "object": "object", "float": "number"}
 
 
 @dataclass(frozen=True)
@@ -56,6 +78,32 @@ class Related:
 
 
 Check = Callable[["Target", Mapping[str, Any]], "Verdict"]
+
+
+class Decision(str, enum.Enum):
+    """How a control is decided: the one place docs, policy generation and reports derive from."""
+
+    CONDITION = "condition"  # ``rule``: an Azure Policy condition -> a generated Azure Policy definition
+    RELATED = "related"  # ``related``: an existence check on a related resource (AuditIfNotExists)
+    OBJECT_RULE = "object_rule"  # ``object_rule``: a declarative in-cluster rule -> Python and Gatekeeper Rego
+    PYTHON = "python"  # ``check``: a Python function beside the declaration; no generated policy
+    MANUAL = "manual"  # nothing to evaluate: an auditor decides (attestations)
+
+
+class ObjectRule(Protocol):
+    """A declarative rule over one Kubernetes object, compiled to two engines: Python for the pytest verdict
+    (``evaluate``) and Rego for a Gatekeeper ConstraintTemplate (``to_rego``)."""
+
+    def evaluate(self, target: "Target", params: Mapping[str, Any]) -> "Verdict": ...
+
+    def to_rego(self, control: "Control") -> str: ...
+
+
+# An ARM resource type: a namespace with a dot, then one or more type segments.
+ARM_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z0-9]+)+(/[A-Za-z][A-Za-z0-9-]*)+$")
+# Control ids: PREFIX-SUFFIX. The built-ins are AKS-NNN; a user's controls take a prefix of their own.
+CONTROL_ID = re.compile(r"^[A-Z][A-Z0-9]{1,15}-[A-Z0-9][A-Z0-9-]{0,39}$")
+BUILTIN_PREFIX = "AKS"
 
 
 @dataclass(frozen=True)
@@ -76,6 +124,9 @@ class Control:
     related: Related | None = None
     # Richer logic than the condition language: a named function beside the declaration.
     check: Check | None = None
+    # A declarative in-cluster rule (Decision.OBJECT_RULE): the pytest verdict and a Gatekeeper template
+    # both come from it. ``check`` is then its Python form (set by the declaration helper).
+    object_rule: ObjectRule | None = None
     # Python applicability beside ``check``: returns why the control does not apply to a target
     # (outcome not_applicable, with that reason), or None. For reasons the condition language cannot
     # state (an excluded Kubernetes namespace, a Pod Security Standards version without the check).
@@ -96,6 +147,27 @@ class Control:
     # rule, AuditIfNotExists/Disabled for a related (cross-resource) check.
     policy_effects: tuple[str, ...] | None = None
     tags: tuple[str, ...] = field(default=())
+    # The practice area (catalog module, or a user's file) the control is declared in; set by the loader.
+    practice: str = ""
+    # Where the control was declared: "aks-compliance" for the built-ins, else the user's file or package.
+    origin: str = "aks-compliance"
+    # How it is decided, derived once from what was declared (never given).
+    decision: Decision = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.object_rule is not None:
+            decision = Decision.OBJECT_RULE
+            if self.rule is not None or self.related is not None:
+                raise ValueError(f"{self.id}: an object_rule control has no rule or related check")
+        else:
+            given = [d for d, v in ((Decision.CONDITION, self.rule), (Decision.RELATED, self.related),
+                                    (Decision.PYTHON, self.check)) if v is not None]
+            if len(given) > 1:
+                raise ValueError(f"{self.id}: declare one of rule, related, check (got {', '.join(d.value for d in given)})")
+            decision = given[0] if given else Decision.MANUAL
+        object.__setattr__(self, "decision", decision)
+        if not isinstance(self.severity, Severity):
+            object.__setattr__(self, "severity", Severity(self.severity))
 
     @property
     def resource_types(self) -> tuple[str, ...]:
@@ -108,8 +180,42 @@ class Control:
 
     @property
     def manual(self) -> bool:
-        """No rule, related check or check function: an auditor decides (attestations)."""
-        return self.rule is None and self.related is None and self.check is None
+        """Nothing to evaluate: an auditor decides (attestations)."""
+        return self.decision is Decision.MANUAL
+
+    @property
+    def builtin(self) -> bool:
+        return self.origin == "aks-compliance"
+
+    @property
+    def policy_engine(self) -> str | None:
+        """Which generated policy the control gets: "azure-policy" (a definition for ARM resources),
+        "gatekeeper" (Azure Policy for Kubernetes with a ConstraintTemplate), or None (see no_policy_reason)."""
+        if self.no_policy_reason() is not None:
+            return None
+        return "gatekeeper" if self.decision is Decision.OBJECT_RULE else "azure-policy"
+
+    def no_policy_reason(self) -> str | None:
+        """Why no policy can be generated from this control, or None when one is."""
+        if self.decision is Decision.MANUAL:
+            return self.policy_gap or "a manual control: nothing to evaluate"
+        if self.policy_gap:
+            return self.policy_gap
+        if self.decision is Decision.OBJECT_RULE:
+            return None
+        non_arm = [t for t in self.resource_types if not ARM_TYPE.match(t)]
+        if non_arm:
+            return (f"evaluated on {', '.join(non_arm)}, not an ARM resource type: an in-cluster check is outside "
+                    "Azure Policy's ARM modes (Azure Policy for Kubernetes covers such checks with Gatekeeper "
+                    "constraint templates)")
+        if self.decision is Decision.PYTHON:
+            name = getattr(self.check, "__name__", "a Python function")
+            return f"decided by the Python function {name}(), beyond the Azure Policy condition language"
+        if self.not_applicable is not None:
+            name = getattr(self.not_applicable, "__name__", "a Python function")
+            return (f"whether it applies is decided by the Python function {name}(), beyond the Azure Policy "
+                    "condition language")
+        return None
 
     def applies_to_type(self, target_type: str) -> bool:
         low = target_type.lower()
@@ -120,4 +226,4 @@ class Control:
 
     def summary(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "severity": self.severity.value,
-                "section": self.section, "mappings": self.mappings.as_dict()}
+                "section": self.section, "decision": self.decision.value, "mappings": self.mappings.as_dict()}

@@ -47,7 +47,7 @@ from .sensitive import redact_env
 from .snapshot import write_snapshot
 
 if TYPE_CHECKING:
-    from ..scan import ScanOptions
+    from .source import K8sOptions
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 REDACTIONS = ["metadata.managedFields", f"metadata.annotations[{LAST_APPLIED}]", "Node status.images",
@@ -480,10 +480,9 @@ def default_snapshot_path(directory: str | Path, context: str | None, started: d
     return Path(directory) / f"k8s-snapshot-{_safe(context or 'cluster')}-{started.strftime('%Y%m%dT%H%M%SZ')}.json.gz"
 
 
-def snapshot_for_options(options: "ScanOptions", started: dt.datetime) -> Path:
-    """Collect the live cluster the options name into ``options.k8s_snapshot_dir``; the snapshot's path."""
-    name = "in-cluster" if options.kube_in_cluster else options.kube_context
-    out = default_snapshot_path(options.k8s_snapshot_dir or "reports", name, started)
-    collect_snapshot(out, kubeconfig=options.kubeconfig, context=options.kube_context,
-                     in_cluster=options.kube_in_cluster)
+def snapshot_for_options(options: "K8sOptions", started: dt.datetime) -> Path:
+    """Collect the live cluster the options name into ``options.snapshot_dir``; the snapshot's path."""
+    name = "in-cluster" if options.in_cluster else options.context
+    out = default_snapshot_path(options.snapshot_dir or "reports", name, started)
+    collect_snapshot(out, kubeconfig=options.kubeconfig, context=options.context, in_cluster=options.in_cluster)
     return out.resolve()

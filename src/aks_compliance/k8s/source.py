@@ -1,37 +1,51 @@
-"""The Kubernetes input family for ``sources.LOADERS``: ``--k8s`` paths and live clusters.
+"""The Kubernetes input family's scan: ``--k8s`` paths (manifests or snapshots) and live clusters.
 
 A live cluster (``--kube-context`` / ``--kubeconfig`` / ``--kube-in-cluster``) is first collected into
-a snapshot under ``reports/`` (the pytest plugin does that once, in the controller, so xdist workers
-all read the same file); then each ``--k8s`` argument, snapshot or manifests, becomes one scope.
+a snapshot under ``--k8s-snapshot-dir`` (the plugin does that once, in the controller, so xdist workers
+all read the same file: ``k8s/family.py``); then each ``--k8s`` argument, snapshot or manifests, becomes
+one scope.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..diagnostics import Diagnostic
 from .targets import build_targets, load_scope
 
 if TYPE_CHECKING:
-    from ..scan import ScanOptions
-    from ..sources import SourceResult
+    from ..family import SourceResult
 
 
-def wants_live(options: "ScanOptions") -> bool:
-    return bool(getattr(options, "kube_context", None) or getattr(options, "kubeconfig", None)
-                or getattr(options, "kube_in_cluster", False))
+@dataclass
+class K8sOptions:
+    """The Kubernetes family's options."""
+
+    paths: list[str] = field(default_factory=list)  # --k8s: manifests or snapshots, one cluster scope each
+    context: str | None = None  # --kube-context
+    kubeconfig: str | None = None  # --kubeconfig
+    in_cluster: bool = False  # --kube-in-cluster
+    snapshot_dir: str = "reports"  # where a live run writes its snapshot
+    error: str | None = None  # a live collection that failed before the scan (reported as an input error)
+
+    @property
+    def live(self) -> bool:
+        return bool(self.context or self.kubeconfig or self.in_cluster)
+
+    def clear_live(self) -> None:
+        self.context, self.kubeconfig, self.in_cluster = None, None, False
 
 
-def load_k8s_source(options: "ScanOptions", started: dt.datetime) -> "SourceResult | None":
-    from ..sources import SourceResult
+def load_k8s_source(options: K8sOptions, started: dt.datetime) -> "SourceResult | None":
+    from ..family import SourceResult
 
-    paths = list(getattr(options, "k8s_paths", []) or [])
+    paths = list(options.paths)
     result = SourceResult()
-    if getattr(options, "kube_error", None):
-        result.diagnostics.append(Diagnostic("error", f"cannot read the live cluster: {options.kube_error}",
-                                             "kubernetes"))
-    if wants_live(options):
+    if options.error:
+        result.diagnostics.append(Diagnostic("error", f"cannot read the live cluster: {options.error}", "kubernetes"))
+    if options.live:
         from .collector import CollectError, snapshot_for_options
         try:
             paths.append(str(snapshot_for_options(options, started)))

@@ -36,7 +36,7 @@ from typing import Any, Mapping
 import jinja2
 
 from ..atomic import write_text
-from ..controls import CATALOG_VERSION, Catalog, Control, load_catalog
+from ..controls import CATALOG_VERSION, Catalog, Control, Decision, load_catalog
 from .conditions import _CANON as OPERATORS  # lower-case operator -> canonical camelCase
 from .definitions import supports_indexed
 
@@ -63,8 +63,6 @@ MAX_DESCRIPTION = 512
 MAX_IF_CONDITIONS = 4096
 MAX_EXISTENCE_CONDITIONS = 128
 
-# An ARM resource type: a namespace with a dot, then one or more type segments.
-_ARM_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z0-9]+)+(/[A-Za-z][A-Za-z0-9-]*)+$")
 # Operators whose operand is compared as a string, so true and "true" mean the same (§4).
 _STRINGY_OPERATORS = {"equals", "notequals", "in", "notin", "exists", "contains", "notcontains",
                       "containskey", "notcontainskey"}
@@ -112,13 +110,12 @@ class Skipped:
     @property
     def kind(self) -> str:
         c = self.control
-        types = c.resource_types
-        if not all(_ARM_TYPE.match(t) for t in types):
-            return "in-cluster (not an ARM resource type)"
-        if c.check is not None or getattr(c, "not_applicable", None) is not None:
-            return "decided by Python"
-        if c.rule is None and c.related is None:
+        if c.decision is Decision.MANUAL:
             return "manual"
+        if not c.azure_side:
+            return "in-cluster (not an ARM resource type)"
+        if c.decision is Decision.PYTHON or c.not_applicable is not None:
+            return "decided by Python"
         return "policy gap declared"
 
 
@@ -175,25 +172,11 @@ def _render_json(template: str, **context: Any) -> dict[str, Any]:
 # --- which controls get a definition -------------------------------------------------------------
 
 def skip_reason(control: Control) -> str | None:
-    """Why a control gets no definition, or None when it gets one."""
-    non_arm = [t for t in control.resource_types if not _ARM_TYPE.match(t)]
-    if non_arm:
-        return (f"evaluated on {', '.join(non_arm)}, not an ARM resource type: an in-cluster check is outside "
-                "Azure Policy's ARM modes (Azure Policy for Kubernetes covers such checks with Gatekeeper "
-                "constraint templates)")
-    if control.policy_gap:
-        return control.policy_gap
-    if control.check is not None:
-        name = getattr(control.check, "__name__", "a Python function")
-        return f"decided by the Python function {name}(), beyond the Azure Policy condition language"
-    not_applicable = getattr(control, "not_applicable", None)
-    if not_applicable is not None:
-        name = getattr(not_applicable, "__name__", "a Python function")
-        return (f"whether it applies is decided by the Python function {name}(), beyond the Azure Policy "
-                "condition language")
-    if control.rule is None and control.related is None:
-        return "a manual control: nothing to evaluate"
-    return None
+    """Why a control gets no Azure Policy definition from this generator, or None when it gets one."""
+    reason = control.no_policy_reason()
+    if reason is None and control.policy_engine != "azure-policy":
+        return "an in-cluster object rule: generated as an Azure Policy for Kubernetes definition (Gatekeeper)"
+    return reason
 
 
 # --- the rule, in the form the schema and the service want ---------------------------------------
@@ -558,12 +541,12 @@ __all__ = ["GenerationError", "Generated", "NAMESPACE", "Plan", "Skipped", "arm_
            "skip_reason", "summary", "to_policy_condition", "write"]
 
 
-def generate_for_pytest(config: Any, out_dir: str) -> Plan:
+def generate_for_pytest(config: Any, out_dir: str, catalog: Catalog | None = None) -> Plan:
     """``pytest --generate-policies DIR``: generate once, and say so in the report header."""
     import pytest
 
     try:
-        result = write(out_dir)
+        result = write(out_dir, catalog)
     except (GenerationError, OSError) as exc:
         raise pytest.UsageError(f"--generate-policies {out_dir}: {exc}") from None
     lines = [f"aks-compliance policies: {summary(result)[0]}; written to {out_dir}"]

@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
-from .metadata import REDACTED, SECRETISH, redact_mapping, strip_userinfo
+from ..run_metadata import REDACTED, SECRETISH, redact_mapping, strip_userinfo
+from ..sources import FAMILIES
+from ..stash import OPTIONS_KEY
 
 TITLE = "AKS compliance: pytest report"
 COLUMNS = (("control", "Control", True), ("cis", "CIS AKS", False), ("severity", "Severity", True),
@@ -68,8 +70,9 @@ def _escaped(value: Any) -> Any:
 
 
 class HtmlHooks:
-    def __init__(self, config: pytest.Config) -> None:
+    def __init__(self, config: pytest.Config, get_run: Any = None) -> None:
         self.config = config
+        self.get_run = get_run
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -82,17 +85,21 @@ class HtmlHooks:
             return
         from .. import __version__
         from ..controls import CATALOG_VERSION
-        options = self.config.stash.get(_options_key(), None)
+        options = self.config.stash.get(OPTIONS_KEY, None)
         metadata["aks-compliance"] = __version__
         metadata["Control catalog"] = CATALOG_VERSION
         if options is not None:
-            metadata["ARM inputs"] = ", ".join(options.arm_paths) or "(none)"
-            if options.subscription_id:
-                metadata["Subscription"] = options.subscription_id
-            if options.resource_group:
-                metadata["Resource group"] = options.resource_group
-            if options.arm_params:  # values may be secrets: names only
-                metadata["Template parameters set"] = ", ".join(sorted(options.arm_params))
+            for family in FAMILIES:
+                for line in family.header(options.inputs[family.name], self.config):
+                    label, _, value = line.partition(": ")
+                    metadata[label] = value
+            arm = options.input("arm")
+            if arm.subscription_id:
+                metadata["Subscription"] = arm.subscription_id
+            if arm.resource_group:
+                metadata["Resource group"] = arm.resource_group
+            if arm.parameters:  # values may be secrets: names only
+                metadata["Template parameters set"] = ", ".join(sorted(arm.parameters))
             for label, value in (("Waivers", options.waivers_file), ("Attestations", options.attestations_file)):
                 if value:
                     metadata[label] = value
@@ -123,8 +130,3 @@ class HtmlHooks:
     def pytest_html_results_table_html(self, report: Any, data: list[str]) -> None:
         if report.passed:
             del data[:]
-
-
-def _options_key() -> Any:
-    from ..plugin import OPTIONS_KEY
-    return OPTIONS_KEY

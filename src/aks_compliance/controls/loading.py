@@ -1,0 +1,132 @@
+"""A user's own controls: Python modules and YAML files from ``--controls-path``, and installed packages.
+
+* ``--controls-path PATH`` (repeatable): a ``.py`` or ``.yaml``/``.yml`` file, or a directory. A directory
+  holding a ``controls/`` folder is a control repository (controls in ``controls/``, fixtures beside them);
+  otherwise the directory itself holds the control files. A Python file declares ``CONTROLS`` (a list of
+  :class:`~aks_compliance.controls.Control`, built with the same API as the built-ins); files whose name
+  starts with ``_``, ``test_`` or ``conftest`` are not control files. A YAML file holds ``controls:``, a
+  list of declarations (``yaml_controls.py``).
+* Packages: an entry point in the group ``aks_compliance.controls`` names a module with ``CONTROLS``, or a
+  list of controls, or a function returning one.
+
+Every control records where it was declared (``Control.origin``), so a collision or a bad id names both
+places; problems are :class:`~aks_compliance.controls.CatalogError` (a usage error, exit 4).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any, Iterable
+
+from . import CatalogError
+from .model import Control
+
+ENTRY_POINT_GROUP = "aks_compliance.controls"
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def control_files(path: str | Path) -> list[Path]:
+    """The control files a ``--controls-path`` names, in a stable order."""
+    p = Path(path)
+    if p.is_file():
+        return [p]
+    if not p.is_dir():
+        raise CatalogError(f"--controls-path {path}: no such file or directory")
+    folder = p / "controls" if (p / "controls").is_dir() else p
+    out = [f for f in sorted(folder.iterdir()) if f.is_file() and _is_control_file(f)]
+    if not out:
+        raise CatalogError(f"--controls-path {path}: no control files in {folder} (Python modules declaring "
+                           f"CONTROLS, or YAML files with 'controls:')")
+    return out
+
+
+def _is_control_file(f: Path) -> bool:
+    if f.name.startswith(("_", ".", "test_", "conftest")):
+        return False
+    return f.suffix == ".py" or f.suffix in YAML_SUFFIXES
+
+
+def load_user_controls(paths: Iterable[str], *, entry_points: bool = True) -> tuple[list[Control], list[str]]:
+    """(controls, sources): every control the paths and installed packages declare."""
+    controls: list[Control] = []
+    sources: list[str] = []
+    for path in paths:
+        for f in control_files(path):
+            found = load_yaml_controls(f) if f.suffix in YAML_SUFFIXES else load_python_controls(f)
+            controls.extend(found)
+            sources.append(str(f))
+    if entry_points:
+        for name, found in _entry_point_controls():
+            controls.extend(found)
+            sources.append(name)
+    return controls, sources
+
+
+def _stamped(controls: Any, origin: str, practice: str) -> list[Control]:
+    if callable(controls) and not isinstance(controls, (list, tuple)):
+        controls = controls()
+    if not isinstance(controls, (list, tuple)) or not all(isinstance(c, Control) for c in controls):
+        raise CatalogError(f"{origin}: CONTROLS must be a list of aks_compliance.controls.Control")
+    return [dataclasses.replace(c, origin=origin, practice=c.practice or practice) for c in controls]
+
+
+def load_python_controls(path: Path) -> list[Control]:
+    """Import a control module from a file; its ``CONTROLS``. Import errors name the file and line."""
+    resolved = path.resolve()
+    digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:12]
+    name = f"aks_compliance_user_{digest}_{path.stem}"
+    module = sys.modules.get(name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(name, resolved)
+        if spec is None or spec.loader is None:
+            raise CatalogError(f"{path}: cannot be imported as a Python module")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except CatalogError:
+            sys.modules.pop(name, None)
+            raise
+        except Exception as exc:  # the user's code: say where it broke, not a traceback of ours
+            sys.modules.pop(name, None)
+            raise CatalogError(f"{path}{_line_of(exc, resolved)}: cannot load the control module: "
+                               f"{type(exc).__name__}: {exc}") from None
+    if not hasattr(module, "CONTROLS"):
+        raise CatalogError(f"{path}: declares no CONTROLS (a list of aks_compliance.controls.Control)")
+    return _stamped(module.CONTROLS, str(path), path.stem.replace("_", " "))
+
+
+def _line_of(exc: BaseException, file: Path) -> str:
+    if isinstance(exc, SyntaxError) and exc.lineno:
+        return f":{exc.lineno}"
+    tb = exc.__traceback__
+    line = None
+    while tb is not None:
+        if Path(tb.tb_frame.f_code.co_filename) == file:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return f":{line}" if line else ""
+
+
+def load_yaml_controls(path: Path) -> list[Control]:
+    from .yaml_controls import read_yaml_controls
+    return _stamped(read_yaml_controls(path), str(path), path.stem.replace("_", " ").replace("-", " "))
+
+
+def _entry_point_controls() -> list[tuple[str, list[Control]]]:
+    from importlib.metadata import entry_points
+
+    out = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        origin = f"{ep.dist.name if ep.dist else 'entry point'}:{ep.value}"
+        try:
+            obj = ep.load()
+        except Exception as exc:
+            raise CatalogError(f"entry point {ep.name} ({origin}): cannot load: {type(exc).__name__}: {exc}") from None
+        controls = getattr(obj, "CONTROLS", obj)
+        out.append((origin, _stamped(controls, origin, ep.name.replace("_", " "))))
+    return out

@@ -1,0 +1,158 @@
+"""Controls declared in YAML, for the common cases: an Azure Policy condition on ARM resources, or an
+existence check on a related resource.
+
+::
+
+    controls:
+      - id: CONTOSO-001
+        title: Every cluster carries a costCenter tag
+        severity: medium                 # critical | high | medium | low | info
+        section: Governance               # report grouping: a CIS section ("CIS 5.4") or a practice
+        rationale: Cost reports are built from the tag.
+        remediation: Add tags.costCenter to the cluster resource.
+        resource_type: Microsoft.ContainerService/managedClusters
+        mappings: {nist: [CM-8]}
+        parameters:
+          - {name: tagName, type: String, default: costCenter, description: The tag every cluster carries}
+        rule:                             # the compliant state, in the Azure Policy condition language
+          field: "[concat('tags[', parameters('tagName'), ']')]"
+          exists: true
+
+The document is validated against ``schemas/control-v1.schema.json``; every problem names the file, the
+line and the control. The rule itself is checked by evaluating it once, so an unknown operator or alias
+is a load error, not a verdict.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import CatalogError
+from .model import Control, Mappings, Parameter, Related, Severity
+
+MAX_BYTES = 4 * 1024 * 1024
+
+
+@lru_cache(maxsize=1)
+def _schema() -> dict[str, Any]:
+    return json.loads((Path(__file__).parent.parent / "schemas" / "control-v1.schema.json").read_text(encoding="utf-8"))
+
+
+def _read(path: Path) -> tuple[Any, yaml.Node | None]:
+    try:
+        raw = path.read_bytes()[: MAX_BYTES + 1]
+    except OSError as exc:
+        raise CatalogError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_BYTES:
+        raise CatalogError(f"{path}: larger than {MAX_BYTES} bytes: not a control file")
+    try:
+        text = raw.decode("utf-8-sig")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except UnicodeDecodeError as exc:
+        raise CatalogError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise CatalogError(f"{path}{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    except RecursionError:
+        raise CatalogError(f"{path}: nested too deeply") from None
+    return data, node
+
+
+def _line(node: yaml.Node | None, path: list[Any]) -> int | None:
+    """The line of the value at ``path`` (keys and indexes) in the composed YAML, or of its nearest parent."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for step in path:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == step), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+            node = node.value[step]
+        else:
+            node = None
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def read_yaml_controls(path: Path) -> list[Control]:
+    data, node = _read(path)
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        problems = []
+        for e in errors[:10]:
+            where = list(e.absolute_path)
+            cid = _control_id(data, where)
+            loc = "/".join(str(p) for p in where) or "(top level)"
+            problems.append(f"{path}:{_line(node, where)}: {cid + ': ' if cid else ''}{loc}: {e.message}")
+        raise CatalogError("; ".join(problems))
+    out = []
+    for i, entry in enumerate(data["controls"]):
+        try:
+            control = _control(entry)
+            _check_rules(control)
+        except (ValueError, TypeError) as exc:
+            raise CatalogError(f"{path}:{_line(node, ['controls', i])}: {entry.get('id', '?')}: {exc}") from None
+        out.append(control)
+    return out
+
+
+def _control_id(data: Any, where: list[Any]) -> str:
+    if len(where) >= 2 and where[0] == "controls" and isinstance(where[1], int):
+        try:
+            return str(data["controls"][where[1]].get("id", ""))
+        except (AttributeError, IndexError, KeyError, TypeError):
+            return ""
+    return ""
+
+
+def _tuple(v: Any) -> tuple[Any, ...]:
+    if v is None:
+        return ()
+    return tuple(v) if isinstance(v, list) else (v,)
+
+
+def _control(e: dict[str, Any]) -> Control:
+    mappings = Mappings(**{k: _tuple(v) for k, v in (e.get("mappings") or {}).items()})
+    params = tuple(Parameter(name=p["name"], default=p.get("default"), description=p.get("description", ""),
+                             type=p.get("type", "String"), allowed=_tuple(p["allowed"]) if "allowed" in p else None)
+                   for p in e.get("parameters") or ())
+    related = None
+    if "related" in e:
+        r = e["related"]
+        related = Related(type=r["type"], existence_condition=r["existence_condition"], missing=r["missing"])
+    types = e.get("resource_type", "Microsoft.ContainerService/managedClusters")
+    control = Control(
+        id=e["id"], title=e["title"], severity=Severity(e["severity"]), section=e.get("section", "Custom"),
+        rationale=e["rationale"], remediation=e["remediation"], mappings=mappings,
+        resource_type=tuple(types) if isinstance(types, list) else types,
+        references=_tuple(e.get("references")), parameters=params, rule=e.get("rule"), related=related,
+        applicability=e.get("applicability"), applicability_text=e.get("applicability_text", ""),
+        policy_gap=e.get("policy_gap"), policy_effects=_tuple(e["policy_effects"]) if "policy_effects" in e else None,
+        tags=_tuple(e.get("tags")))
+    return control
+
+
+def _check_rules(control: Control) -> None:
+    """Evaluate each condition once on an empty resource: an unknown operator or alias fails here, at load."""
+    from ..policy.conditions import Evaluator, PolicyDefinitionError, Subject
+    params = control.parameter_defaults()
+    conditions = [("rule", control.rule), ("applicability", control.applicability)]
+    if control.related is not None:
+        conditions.append(("related.existence_condition", control.related.existence_condition))
+    for name, cond in conditions:
+        if cond is None:
+            continue
+        try:
+            Evaluator(Subject({"type": control.resource_types[0], "properties": {}}), params).verdict(cond)
+        except PolicyDefinitionError as exc:
+            raise ValueError(f"{name}: {exc}") from None

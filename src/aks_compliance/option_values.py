@@ -1,0 +1,31 @@
+"""Command-line values of the form ``NAME=VALUE`` (``--arm-param``, ``--control-param``), read once, here."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+class OptionValueError(ValueError):
+    """A malformed option value; the message names the option and the value (a usage error)."""
+
+
+def parse_value(text: str) -> Any:
+    """VALUE is JSON when it parses as JSON, else the string itself."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+    except RecursionError:
+        raise OptionValueError(f"value nested too deeply: {text[:40]}...") from None
+
+
+def name_value_pairs(values: list[str], what: str) -> list[tuple[str, str]]:
+    """``NAME=VALUE`` options as (name, raw value) pairs."""
+    out = []
+    for v in values:
+        if "=" not in v:
+            raise OptionValueError(f"{what} expects NAME=VALUE, got {v!r}")
+        k, val = v.split("=", 1)
+        out.append((k.strip(), val))
+    return out

@@ -1,0 +1,124 @@
+"""The end of a run: which results were reported, the exit-status gate, every output file, the terminal summary.
+
+Registered by the plugin on every process; only the controller (not a pytest-xdist worker) writes. Each
+output is written on its own: one that cannot be written (a directory, a read-only place) is named on
+the terminal and makes the run exit with the usage-error status, and the others are still written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from ..results import Result
+from ..stash import GATE_KEY, RAN_KEY, is_worker, options
+from .common import gate
+
+# (option dest, label, writer module, writer function)
+OUTPUTS: tuple[tuple[str, str, str, str], ...] = (
+    ("results_json", "results JSON", "aks_compliance.results", "write_results"),
+    ("audit_report", "audit report", "aks_compliance.report.html", "write_report"),
+    ("sarif", "SARIF", "aks_compliance.report.sarif", "write_sarif"),
+    ("csv", "CSV matrix", "aks_compliance.report.csv_matrix", "write_csv"),
+)
+
+INPUT_HELP = ("aks-compliance: no input given, nothing to check. Give input with --arm PATH (a template, "
+              "export or REST resource JSON, or a directory of them; repeatable), optionally with "
+              "--arm-parameters FILE and --arm-param NAME=VALUE; or Kubernetes objects with --k8s PATH (manifests "
+              "or a snapshot), or a live cluster with --kube-context NAME / --kubeconfig FILE; or live Azure with "
+              "--azure-subscription ID --azure-resource-group NAME, --azure-cluster RESOURCE_ID or --azure-scope "
+              "management-group:ID (snapshotted first; re-check a snapshot offline with --arm FILE).")
+
+
+def _writer(module: str, name: str) -> Callable[[str, dict[str, Any]], None]:
+    import importlib
+    return getattr(importlib.import_module(module), name)
+
+
+class Reporter:
+    """Session-end reporting; keeps which results ran (under xdist, as the controller sees reports)."""
+
+    def __init__(self, config: pytest.Config, get_run: Callable[[pytest.Config], Any]) -> None:
+        self.config = config
+        self.get_run = get_run
+        self.other_failures = 0  # failures of tests that are not controls: --fail-on never hides them
+        self.failed_outputs: list[tuple[str, str, str]] = []  # (label, path, why)
+        self.written: list[tuple[str, str]] = []
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        key = getattr(report, "aksc_key", None)
+        if key is None:
+            if report.failed:
+                self.other_failures += 1
+            return
+        if report.when in ("setup", "call"):
+            self.config.stash[RAN_KEY].update(getattr(report, "aksc_keys", None) or (key,))
+        if report.when != "call" and report.passed:
+            # pytest's terminal reporter keeps every passing setup/teardown report and scans them all
+            # once per failure to find teardown output (quadratic: minutes at 10k failures). Our
+            # items have no setup or teardown output, so those reports need not be kept.
+            terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+            kept = terminal.stats.get("") if terminal is not None else None
+            if kept and kept[-1] is report:
+                kept.pop()
+
+    def ran(self) -> list[Result]:
+        run = self.get_run(self.config)
+        ran = self.config.stash[RAN_KEY]
+        return [r for r in run.results if r.key in ran]
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        config = self.config
+        if is_worker(config) or not options(config).has_input:
+            return
+        run = self.get_run(config)
+        ran = self.ran()
+        severity = {c.id: c.severity.value for c in run.catalog}
+        fail_on, fail_on_unknown = config.getoption("fail_on"), config.getoption("fail_on_unknown")
+        g = config.stash[GATE_KEY] = gate(((r, r.outcome.value, severity.get(r.control_id or "")) for r in ran),
+                                          fail_on or "info", fail_on_unknown)
+        if (fail_on or fail_on_unknown) and not self.other_failures and \
+                session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            # pytest says 1 for any failed item; the threshold decides instead (waived items are xfail: 0)
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED if g.fails else pytest.ExitCode.OK
+        wanted = [(label, config.getoption(dest), module, fn) for dest, label, module, fn in OUTPUTS
+                  if config.getoption(dest)]
+        if not wanted:
+            return
+        doc = run.document_for(ran)
+        if fail_on or fail_on_unknown:  # what decided the exit status, for the auditor
+            doc["run"] = {**doc.get("run", {}), "options": {**doc.get("run", {}).get("options", {}),
+                                                            "fail_on": fail_on or "info", "fail_on_unknown": fail_on_unknown}}
+        for label, path, module, fn in wanted:
+            try:
+                if Path(path).is_dir():
+                    raise IsADirectoryError(f"{path} is a directory")
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                _writer(module, fn)(path, doc)
+                self.written.append((label, path))
+            except OSError as exc:
+                self.failed_outputs.append((label, path, exc.strerror or str(exc)))
+        if self.failed_outputs:
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+
+    def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+        from ..stash import NO_INPUT_KEY
+
+        tr = terminalreporter
+        if not options(config).has_input:
+            if config.stash.get(NO_INPUT_KEY, False):
+                tr.write_line(INPUT_HELP, yellow=True)
+            return
+        if is_worker(config):
+            return
+        from .terminal import write_summary
+        write_summary(tr, self.get_run(config), self.ran(), config.stash.get(GATE_KEY, None),
+                      bool(config.getoption("fail_on") or config.getoption("fail_on_unknown")), self.written)
+        for label, path, why in self.failed_outputs:
+            tr.write_line(f"{label} NOT written: {path}: {why}", red=True)
+
+
+__all__ = ["INPUT_HELP", "OUTPUTS", "Reporter"]
