@@ -3,8 +3,7 @@
 The public API is re-exported here; the modules behind it are private to the package.
 """
 
-__version__ = "0.1.0"
-
+from .version import __version__  # noqa: E402
 from .controls import Catalog, Control, load_catalog  # noqa: E402
 from .results import Outcome, Result  # noqa: E402
 from .scan import ScanOptions, ScanRun, run_scan  # noqa: E402

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from . import __version__
+from .version import __version__
 from .results import Outcome
 
 

@@ -150,7 +150,6 @@ def _target_reports(item: TargetItem, with_setup_teardown: bool) -> list[TestRep
         rep.aksc_key = keys[0]
         rep.aksc_keys = keys
         rep.aksc_outcome = "failed" if outcome == "failed" else item.results[0].outcome.value
-        rep.aksc_outcomes = sorted({r.outcome.value for r in item.results})
         return rep
 
     outcome, reason = target_outcome(item.results)

@@ -144,10 +144,6 @@ def pointer(*tokens: str | int) -> str:
     return "".join("/" + escape_pointer_token(t) for t in tokens)
 
 
-def join_pointer(base: str, *tokens: str | int) -> str:
-    return base + pointer(*tokens)
-
-
 class LineIndex:
     """Maps JSON pointers of one file to line numbers.
 

@@ -302,7 +302,7 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    from . import __version__
+    from .version import __version__
 
     options = config.stash[OPTIONS_KEY]
     n = len(options.catalog.select(options.controls))

@@ -118,10 +118,3 @@ def write_results(path: str, document: dict[str, Any]) -> None:
         for i, r in enumerate(results):
             fh.write(("\n  " if i == 0 else ",\n  ") + compact(r))
         fh.write("\n ]\n}\n")
-
-
-def summarize(results: list[Result]) -> dict[str, int]:
-    counts = {o.value: 0 for o in Outcome}
-    for r in results:
-        counts[r.outcome.value] += 1
-    return counts

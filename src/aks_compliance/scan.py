@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from .version import __version__
 from .diagnostics import Declaration, Diagnostic, Ledger, build_ledger
 from .controls import CATALOG_VERSION, Catalog, load_catalog
 from .engine import evaluate_all

@@ -44,10 +44,6 @@ class Placeholder(str):
         return obj
 
 
-def is_unknown(value: Any) -> bool:
-    return isinstance(value, Unknown)
-
-
 def first_unknown(value: Any, _depth: int = 0) -> Unknown | None:
     """The first Unknown found anywhere inside ``value`` (depth-first), or None."""
     if isinstance(value, Unknown):

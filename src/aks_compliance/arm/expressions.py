@@ -224,11 +224,6 @@ def unparse(node: Node) -> str:
     raise TypeError(f"not an expression node: {node!r}")
 
 
-def is_expression(value: Any) -> bool:
-    return isinstance(value, str) and len(value) >= 2 and value[0] == "[" and value[-1] == "]" \
-        and value[1] != "["
-
-
 def literal_or_expression(value: str) -> tuple[bool, str]:
     """(True, inner text) for an expression, else (False, the literal string with ``[[`` unescaped)."""
     if len(value) >= 2 and value[0] == "[":

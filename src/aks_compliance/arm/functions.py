@@ -77,10 +77,6 @@ def to_text(v: Any) -> str:
                       default=lambda o: f"<unknown: {o.reason}>" if isinstance(o, Unknown) else str(o))
 
 
-def deep_unknown_or(value: Any) -> Unknown | None:
-    return first_unknown(value)
-
-
 def _keys_ci(obj: dict) -> dict[str, str]:
     return {k.lower(): k for k in obj}
 

@@ -9,7 +9,6 @@ becomes an error diagnostic naming it and the scan goes on.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -10,7 +10,6 @@ values this way). A resource's body is evaluated only when a control needs it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Iterator
 
 from ..diagnostics import Declaration, Diagnostic

@@ -608,7 +608,7 @@ class Collector:
 
     # -- the snapshot -----------------------------------------------------------------------------------
     def meta(self, taken: dt.datetime, finished: dt.datetime) -> dict[str, Any]:
-        from .. import __version__
+        from ..version import __version__
 
         scopes: list[dict[str, Any]] = [{"kind": "resource-group", "subscription": s, "resource_group": g}
                                         for s, g in self.o.groups()]

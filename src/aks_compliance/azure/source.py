@@ -24,7 +24,7 @@ from ..diagnostics import Diagnostic
 from ..errors import InputError
 from ..resources import CLUSTER_TYPE, Resource, Source
 from ..values import Unknown
-from .snapshot import AzureSnapshot, is_azure_snapshot, read_snapshot
+from .snapshot import AzureSnapshot, read_snapshot
 
 if TYPE_CHECKING:
     from ..family import SourceResult

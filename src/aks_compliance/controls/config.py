@@ -20,7 +20,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from . import Catalog
+from .model import Catalog
 
 
 class ControlConfigError(ValueError):

@@ -16,14 +16,14 @@ places; problems are :class:`~aks_compliance.controls.CatalogError` (a usage err
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import importlib.util
 import sys
 from pathlib import Path
 from typing import Any, Iterable
 
-from . import CatalogError
-from .model import Control
+from .model import Catalog, CatalogError, Control
 
 ENTRY_POINT_GROUP = "aks_compliance.controls"
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -130,3 +130,29 @@ def _entry_point_controls() -> list[tuple[str, list[Control]]]:
         controls = getattr(obj, "CONTROLS", obj)
         out.append((origin, _stamped(controls, origin, ep.name.replace("_", " "))))
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def builtin_controls() -> tuple[Control, ...]:
+    """The built-in controls, each knowing its practice area (the catalog module it is declared in)."""
+    from .catalog import MODULES
+    out = []
+    for m in MODULES:
+        practice = m.__name__.rsplit(".", 1)[-1].replace("_", " ")
+        out.extend(c if c.practice else dataclasses.replace(c, practice=practice) for c in m.CONTROLS)
+    return tuple(out)
+
+
+def load_catalog(paths: Iterable[str] = (), *, entry_points: bool = True, overlays: Iterable[str] = ()) -> Catalog:
+    """The built-in controls, plus a user's own (``--controls-path`` directories or files, and installed
+    packages declaring the entry point ``aks_compliance.controls``), with overlays applied in order."""
+    paths = list(paths)
+    overlays = list(overlays)
+    if not paths and not overlays and not entry_points:
+        return Catalog(builtin_controls())
+    custom, sources = load_user_controls(paths, entry_points=entry_points)
+    catalog = Catalog([*builtin_controls(), *custom], sources=sources)
+    if overlays:
+        from .overlays import apply_overlays
+        catalog = apply_overlays(catalog, overlays)
+    return catalog

@@ -29,8 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import Catalog, CatalogError
-from .model import Severity
+from .model import Catalog, CatalogError, Severity
 
 MAX_BYTES = 4 * 1024 * 1024
 

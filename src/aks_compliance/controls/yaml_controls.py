@@ -32,8 +32,7 @@ from typing import Any
 
 import yaml
 
-from . import CatalogError
-from .model import Control, Mappings, Parameter, Related, Severity
+from .model import CatalogError, Control, Mappings, Parameter, Related, Severity
 
 MAX_BYTES = 4 * 1024 * 1024
 

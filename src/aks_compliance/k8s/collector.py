@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from .. import __version__
+from ..version import __version__
 from . import kinds as K
 from .sensitive import redact_env
 from .snapshot import write_snapshot

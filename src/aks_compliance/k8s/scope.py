@@ -107,8 +107,3 @@ class K8sScope:
         if self.is_snapshot:
             return True, f"{where} does not exist in the cluster snapshot"
         return False, f"{where} is not among the scanned manifests (it may exist in the cluster)"
-
-    def namespaces(self) -> list[str]:
-        names = {o.name for o in self.of("Namespace")}
-        names |= {o.namespace for o in self.objects if o.namespace}
-        return sorted(names)

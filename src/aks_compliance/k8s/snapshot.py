@@ -24,7 +24,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 from ..atomic import atomic_write
 from ..errors import InputError
@@ -176,8 +176,3 @@ def read_snapshot(path: str | Path) -> Snapshot:
         if isinstance(item, dict):
             snap.objects.append((item, Source(file, f"/items/{i}", doc)))
     return snap
-
-
-def iter_items(path: str | Path) -> Iterator[dict[str, Any]]:
-    """The items alone (for tools and tests)."""
-    yield from (obj for obj, _ in read_snapshot(path).objects)

@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 from collections import Counter, defaultdict
 from importlib import resources
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 import jinja2
@@ -248,7 +248,3 @@ def write_report(path: str, doc: Mapping[str, Any]) -> None:
     with atomic_write(path) as fh:  # rendered in chunks: a failure midway leaves the previous report
         for chunk in _ENV.get_template("report.html.j2").generate(**build_context(doc)):
             fh.write(chunk)
-
-
-def outcomes_of(results: Iterable[Mapping[str, Any]]) -> Counter:
-    return Counter(r["outcome"] for r in results)

@@ -83,7 +83,7 @@ class HtmlHooks:
         metadata = self.config.stash.get(metadata_key, None)
         if metadata is None:
             return
-        from .. import __version__
+        from ..version import __version__
         from ..controls import CATALOG_VERSION
         options = self.config.stash.get(OPTIONS_KEY, None)
         metadata["aks-compliance"] = __version__

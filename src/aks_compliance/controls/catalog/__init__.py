@@ -1,10 +1,10 @@
 """The control declarations, grouped by topic. Each module exports ``CONTROLS``."""
 
 from . import access, governance, logging, network, node_pools, upgrades
-from . import defender, keyvault, registry, secrets, waf
+from . import container_registry, defender, keyvault, secrets, waf
 
 MODULES = (access, network, node_pools, upgrades, governance, logging)
-MODULES += (secrets, defender, registry, keyvault, waf)
+MODULES += (secrets, defender, container_registry, keyvault, waf)
 
 # In-cluster (Kubernetes object) controls, AKS-100..199
 from . import k8s_cluster, k8s_network, k8s_pod_security, k8s_rbac, k8s_workloads
