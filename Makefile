@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean chromium
+.PHONY: demo test install clean chromium generate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,8 +43,14 @@ chromium:
 		fi; \
 	fi
 
+# The project's tests and the example repository's (examples/custom-controls), in parallel (pytest-xdist).
 test: $(STAMP) chromium
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest -n auto tests examples/custom-controls/tests
+
+# Everything generated from the catalog and committed (tests diff each against a fresh generation).
+generate: $(STAMP)
+	$(BIN)/aks-compliance catalog --markdown docs/controls.md
+	$(BIN)/aks-compliance policies generate --out policies
 
 clean:
 	rm -rf $(VENV) reports/*.html reports/*.json reports/*.xml reports/*.sarif reports/*.csv reports/*.png

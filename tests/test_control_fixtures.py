@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from aks_compliance.controls import load_catalog
-from aks_compliance.controls.config import load_control_config, validate_control_params
+from aks_compliance.testing import FixtureCase, check_fixture, expected_outcome, fixture_cases, missing_fixtures
 
 from .conftest import FIXTURES, outcome_of, scan
 
@@ -26,48 +26,22 @@ CATALOG = load_catalog()
 AZURE = [c for c in CATALOG
          if all(t.startswith("Microsoft.") for t in ((c.resource_type,) if isinstance(c.resource_type, str)
                                                       else c.resource_type))]
-OUTCOMES = ("passed", "failed", "unknown", "not_applicable", "manual")
+CASES = fixture_cases(FIXTURES / "controls", CATALOG)
 
 
 def fixture_files() -> list[Path]:
     return sorted(p for p in (FIXTURES / "controls").glob("AKS-*/*.json") if not p.name.endswith(".parameters.json"))
 
 
-def expected_outcome(path: Path) -> str:
-    for o in OUTCOMES:
-        if path.name.startswith(o + "-"):
-            return o
-    raise AssertionError(f"{path.name} does not start with an outcome ({', '.join(OUTCOMES)})")
-
-
-def fixture_config(path: Path) -> dict:
-    sidecar = path.with_name(path.stem + ".control-config.yaml")
-    if not sidecar.exists():
-        return {}
-    params = load_control_config(sidecar)
-    validate_control_params(params, CATALOG)
-    return params
-
-
 @pytest.mark.parametrize("path", fixture_files(), ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_fixture_outcome(path: Path) -> None:
-    control_id = path.parent.name
-    control = CATALOG[control_id]
-    run = scan(path, controls=[control_id], control_params=fixture_config(path))
-    assert not [d for d in run.errors], [str(d) for d in run.errors]
+    case = FixtureCase(path.parent.name, path, expected_outcome(path))
+    result, run = check_fixture(case, CATALOG)
+    control = CATALOG[case.control_id]
     mine = [t for t in run.targets if control.applies_to_type(t.type)]
     assert len(mine) == 1, (f"a control fixture holds exactly one target of the control's resource type "
                             f"({control.resource_type}), found {[t.label for t in mine]}")
-    result = outcome_of(run, control_id)
     assert result.target.name == mine[0].ref().name
-    assert result.outcome.value == expected_outcome(path), (
-        f"{control_id} on {path.name}: {result.outcome.value} ({result.reason}) "
-        f"evidence={[e.as_dict() for e in result.evidence]}")
-    if result.outcome.value in ("unknown", "not_applicable", "error", "manual"):
-        assert result.reason, "an unknown, not-applicable or manual verdict must say why"
-    if result.outcome.value in ("passed", "failed"):
-        assert result.evidence, "a verdict carries evidence"
-        assert all(e.file and e.line for e in result.evidence), "evidence cites file:line"
 
 
 def _k8s(control) -> bool:
@@ -79,18 +53,8 @@ def _k8s(control) -> bool:
 
 @pytest.mark.parametrize("control", [c for c in CATALOG if not _k8s(c)], ids=lambda c: c.id)
 def test_every_control_has_fixtures_of_both_outcomes_and_the_absent_case(control) -> None:
-    folder = FIXTURES / "controls" / control.id
-    names = [p.name for p in folder.glob("*.json")] if folder.is_dir() else []
-    if control.manual:
-        # a manual control never passes or fails by itself: its fixture shows that it says so
-        assert any(n.startswith("manual-") for n in names), f"{control.id} is manual but has no manual- fixture"
-        return
-    assert any(n.startswith("passed-") for n in names), f"{control.id} has no passing fixture"
-    assert any(n.startswith("failed-") for n in names), f"{control.id} has no failing fixture"
-    assert any("absent" in n for n in names), f"{control.id} has no absent-property fixture"
-    if control.applicability is not None or control.not_applicable is not None:
-        assert any(n.startswith("not_applicable-") for n in names), \
-            f"{control.id} has an applicability condition but no not_applicable fixture"
+    # a manual control never passes or fails by itself: its fixture shows that it says so
+    assert not missing_fixtures(control, CASES), f"{control.id} has no {', '.join(missing_fixtures(control, CASES))}"
 
 
 def test_no_fixture_folder_without_a_control() -> None:

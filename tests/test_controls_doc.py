@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -58,5 +59,14 @@ def test_cli_writes_the_document(tmp_path: Path) -> None:
     done = subprocess.run([exe, "catalog", "--markdown", str(out)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert out.read_text(encoding="utf-8") == render_markdown()
-    bad = subprocess.run([exe, "catalog"], capture_output=True, text=True)
-    assert bad.returncode == 4 and "--markdown" in bad.stderr
+    # with no argument: one line per control (id, severity, how decided, CIS, title), in the terminal
+    listing = subprocess.run([exe, "catalog"], capture_output=True, text=True)
+    assert listing.returncode == 0, listing.stderr
+    lines = listing.stdout.splitlines()
+    assert lines[0].split()[:3] == ["ID", "SEVERITY", "DECIDED"]
+    row = next(line for line in lines if line.startswith("AKS-001 "))
+    assert row.split()[1:4] == ["high", "condition", "5.4.1"]
+    as_json = subprocess.run([exe, "catalog", "--format", "JSON"], capture_output=True, text=True)
+    assert as_json.returncode == 0 and json.loads(as_json.stdout)["controls"][0]["id"] == "AKS-001"
+    bad = subprocess.run([exe, "catalog", "--format", "xml"], capture_output=True, text=True)
+    assert bad.returncode == 4 and "--format" in bad.stderr

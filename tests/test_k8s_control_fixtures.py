@@ -11,21 +11,19 @@ the control reads is missing).
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
 
 from aks_compliance.controls import Control, load_catalog
 from aks_compliance.scan import ScanOptions, run_scan
+from aks_compliance.testing import FixtureCase, check_fixture, expected_outcome, fixture_cases, missing_fixtures
 from aks_compliance.k8s.source import K8sOptions
 
 from .conftest import FIXTURES
 
 CATALOG = load_catalog()
 K8S = FIXTURES / "k8s"
-OUTCOMES = ("passed", "failed", "unknown", "not_applicable")
-_TARGET = re.compile(r"^#\s*expect-target:\s*(\S+)\s*$", re.M)
 
 
 def is_k8s_control(control: Control) -> bool:
@@ -34,24 +32,11 @@ def is_k8s_control(control: Control) -> bool:
 
 
 K8S_CONTROLS = [c for c in CATALOG if is_k8s_control(c)]
+CASES = fixture_cases(K8S, CATALOG)
 
 
 def fixture_files() -> list[Path]:
     return sorted(p for p in K8S.glob("AKS-*/*") if p.suffix in (".yaml", ".yml", ".json", ".gz"))
-
-
-def expected_outcome(path: Path) -> str:
-    for o in OUTCOMES:
-        if path.name.startswith(o + "-"):
-            return o
-    raise AssertionError(f"{path.name} does not start with an outcome ({', '.join(OUTCOMES)})")
-
-
-def expected_target(path: Path) -> str | None:
-    if path.suffix not in (".yaml", ".yml"):
-        return None
-    m = _TARGET.search(path.read_text(encoding="utf-8"))
-    return m.group(1) if m else None
 
 
 def scan(path: Path, control_id: str):
@@ -60,38 +45,17 @@ def scan(path: Path, control_id: str):
 
 @pytest.mark.parametrize("path", fixture_files(), ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_fixture_outcome(path: Path) -> None:
-    control_id = path.parent.name
-    run = scan(path, control_id)
-    assert not run.errors, [str(d) for d in run.errors]
-    results = [r for r in run.results if r.control_id == control_id]
-    wanted = expected_target(path)
-    if wanted:
-        results = [r for r in results if r.key.endswith("/" + wanted)]
-    assert len(results) == 1, (f"a fixture has exactly one target for {control_id} (or names it with "
-                               f"'# expect-target:'), found {[r.key for r in results]}")
-    result = results[0]
-    assert result.outcome.value == expected_outcome(path), (
-        f"{control_id} on {path.name}: {result.outcome.value} ({result.reason}) "
-        f"evidence={[e.as_dict() for e in result.evidence]}")
-    assert result.key.startswith(f"{control_id}-{path.stem if path.suffix != '.json' else 'aks-fixture'}/")
-    if result.outcome.value in ("unknown", "not_applicable", "error"):
-        assert result.reason, "an unknown or not-applicable verdict must say why"
+    case = FixtureCase(path.parent.name, path, expected_outcome(path))
+    result, _ = check_fixture(case, CATALOG)
+    assert result.key.startswith(f"{case.control_id}-{path.stem if path.suffix != '.json' else 'aks-fixture'}/")
     if result.outcome.value in ("passed", "failed"):
-        assert result.evidence, "a verdict carries evidence"
-        assert all(e.file and e.line for e in result.evidence), "evidence cites file:line"
         assert all(Path(e.file).resolve() == path.resolve() for e in result.evidence)
 
 
 @pytest.mark.parametrize("control", K8S_CONTROLS, ids=lambda c: c.id)
 def test_every_k8s_control_has_fixtures_of_both_outcomes_and_the_absent_case(control: Control) -> None:
-    folder = K8S / control.id
-    names = [p.name for p in folder.iterdir()] if folder.is_dir() else []
-    assert any(n.startswith("passed-") for n in names), f"{control.id} has no passing fixture"
-    assert any(n.startswith("failed-") for n in names), f"{control.id} has no failing fixture"
-    assert any("absent" in n for n in names), f"{control.id} has no absent-field fixture"
-    if control.not_applicable is not None:
-        assert any(n.startswith("not_applicable-") for n in names), \
-            f"{control.id} can be not applicable (excluded namespace, exemption) but has no not_applicable fixture"
+    missing = missing_fixtures(control, CASES)
+    assert not missing, f"{control.id} has no {', '.join(missing)}"
 
 
 def test_k8s_controls_are_in_their_range_and_every_folder_has_one() -> None:

@@ -157,19 +157,55 @@ def render_markdown(catalog: Catalog | None = None) -> str:
 
 
 def catalog_command(argv: list[str]) -> int:
-    """``aks-compliance catalog --markdown FILE``: write the catalog document (0; 4 on a usage error)."""
+    """``aks-compliance catalog``: list the controls (id, severity, title, CIS), or write the catalog document.
+
+    0; 4 on a usage error (a bad option, a control file that does not load)."""
     import argparse
+    import sys
+
+    from .model import CatalogError
     parser = argparse.ArgumentParser(prog="aks-compliance catalog",
-                                     description="Write the control catalog document (every control, its "
-                                                 "mappings, and coverage per CIS AKS section).")
-    parser.add_argument("--markdown", required=True, metavar="FILE", help="where to write the Markdown document")
+                                     description="List the controls, or write the control catalog document (every "
+                                                 "control, its mappings, and coverage per CIS AKS section).")
+    parser.add_argument("--markdown", metavar="FILE", help="write the Markdown catalog document to FILE")
+    parser.add_argument("--format", default="text", type=str.lower, choices=("text", "json", "markdown"),
+                        help="how to list the controls on standard output (default: text)")
+    parser.add_argument("--controls-path", action="append", default=[], metavar="PATH",
+                        help="also your own controls (as 'scan --controls-path'); repeatable")
+    parser.add_argument("--overlay", action="append", default=[], metavar="FILE", help="apply an overlay; repeatable")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return 0 if exc.code == 0 else 4
-    path = write_markdown(args.markdown)
-    print(f"wrote {path}")
+    try:
+        catalog = load_catalog(args.controls_path, entry_points=True, overlays=args.overlay)
+    except CatalogError as exc:
+        print(f"aks-compliance catalog: error: {exc}", file=sys.stderr)
+        return 4
+    if args.markdown:
+        path = write_markdown(args.markdown, catalog)
+        print(f"wrote {path}")
+        return 0
+    if args.format == "markdown":
+        sys.stdout.write(render_markdown(catalog))
+    elif args.format == "json":
+        from .document import control_document
+        sys.stdout.write(json.dumps({"catalog": catalog.scope_document(),
+                                     "controls": [control_document(c) for c in catalog]}, indent=1) + "\n")
+    else:
+        sys.stdout.write(render_listing(catalog))
     return 0
+
+
+def render_listing(catalog: Catalog) -> str:
+    """One line per control: id, severity, how it is decided, CIS ids, title."""
+    lines = []
+    for c in catalog:
+        cis = ",".join(c.mappings.cis_aks) or "-"
+        lines.append(f"{c.id:<14} {c.severity.value:<8} {c.decision.value:<11} {cis:<18} {c.title}")
+    disabled = [f"(disabled) {cid}: {why}" for cid, why in sorted(catalog.disabled.items())]
+    head = f"{'ID':<14} {'SEVERITY':<8} {'DECIDED BY':<11} {'CIS AKS':<18} TITLE"
+    return "\n".join([head, *lines, *disabled, f"{len(catalog)} controls"]) + "\n"
 
 
 def write_markdown(path: str | Path, catalog: Catalog | None = None) -> Path:

@@ -20,6 +20,13 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", default="policies", metavar="DIR", help="output directory (default: policies)")
     gen.add_argument("--check", action="store_true",
                      help="write nothing; exit 1 if DIR differs from what the catalog generates")
+    gen.add_argument("--controls-path", action="append", default=[], metavar="PATH",
+                     help="also your own controls (as 'scan --controls-path'); repeatable")
+    gen.add_argument("--overlay", action="append", default=[], metavar="FILE",
+                     help="apply an overlay (disabled controls get no definition; severities and parameter "
+                          "defaults as the overlay sets them); repeatable")
+    gen.add_argument("--custom-only", action="store_true",
+                     help="generate only your own controls (from --controls-path and installed packages)")
     dep = sub.add_parser("deploy", help="create or update the definitions and the initiative with the Azure SDK "
                                         "(credentials: DefaultAzureCredential)")
     target = dep.add_mutually_exclusive_group(required=True)
@@ -43,10 +50,19 @@ def main(argv: list[str]) -> int:
     except SystemExit as exc:
         return 0 if exc.code == 0 else 4
     if args.action == "generate":
+        from ..controls import Catalog, CatalogError, load_catalog
         from .generate import GenerationError, differences, summary, write
         try:
+            catalog = load_catalog(args.controls_path, entry_points=True, overlays=args.overlay)
+        except CatalogError as exc:
+            print(f"aks-compliance policies generate: error: {exc}", file=sys.stderr)
+            return 4
+        if args.custom_only:
+            catalog = Catalog([c for c in catalog if not c.builtin], overlays=catalog.overlays,
+                              sources=catalog.sources, disabled=catalog.disabled)
+        try:
             if args.check:
-                diffs = differences(args.out)
+                diffs = differences(args.out, catalog)
                 for d in diffs:
                     print(f"{Path(args.out) / d.split(':', 1)[0]}: {d.split(': ', 1)[1]}")
                 if diffs:
@@ -55,7 +71,7 @@ def main(argv: list[str]) -> int:
                     return 1
                 print(f"{args.out}: up to date")
                 return 0
-            result = write(args.out)
+            result = write(args.out, catalog)
         except GenerationError as exc:
             print(f"aks-compliance policies generate: error: {exc}", file=sys.stderr)
             return 2

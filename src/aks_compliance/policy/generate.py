@@ -140,8 +140,15 @@ def definition_name(control_id: str) -> str:
     return str(uuid.uuid5(NAMESPACE, control_id))
 
 
-def initiative_name() -> str:
-    return str(uuid.uuid5(NAMESPACE, INITIATIVE_KEY))
+def initiative_name(prefixes: tuple[str, ...] = ()) -> str:
+    """The built-in catalog's initiative keeps one name; one holding a user's controls is named by their id
+    prefixes, so both can be defined at the same scope."""
+    key = INITIATIVE_KEY if not prefixes else f"{INITIATIVE_KEY}:{'+'.join(sorted(prefixes))}"
+    return str(uuid.uuid5(NAMESPACE, key))
+
+
+def custom_prefixes(controls: Any) -> tuple[str, ...]:
+    return tuple(sorted({c.id.split("-", 1)[0] for c in controls if not c.builtin}))
 
 
 def dump_json(doc: Any) -> str:
@@ -400,9 +407,10 @@ def build_initiative(generated: list[Generated]) -> dict[str, Any]:
             "groupNames": _groups_of(c),
         })
     groups = [_group(n, sections[n]) for n in sorted(sections)]
+    prefixes = custom_prefixes(g.control for g in generated)
     return _render_json(
-        "initiative.json.j2", name=initiative_name(),
-        display_name="[AKS] aks-compliance controls",
+        "initiative.json.j2", name=initiative_name(prefixes),
+        display_name="[AKS] aks-compliance controls" + (f" with {', '.join(prefixes)} controls" if prefixes else ""),
         description=(f"The aks-compliance control catalog {CATALOG_VERSION} as Azure Policy: one custom definition "
                      "per control that the condition language can express, grouped by CIS AKS section and practice."),
         metadata={"version": CATALOG_VERSION, "category": "Kubernetes", "source": "aks-compliance"},

@@ -1,0 +1,203 @@
+"""Testing controls against fixtures: the harness the built-in catalog's own meta-tests use, for your controls.
+
+Lay fixtures out one folder per control, each file named by the outcome it must give::
+
+    fixtures/
+      CONTOSO-001/
+        passed-tagged.json            # an ARM template, export or REST resource (ARM-side control)
+        failed-no-tags.json
+        failed-absent-tag.json        # "absent": the property the control reads is missing
+      CONTOSO-101/
+        passed-labelled.yaml          # Kubernetes manifests or a snapshot (in-cluster control)
+        failed-unlabelled.yaml
+        failed-absent-labels.yaml
+
+Outcomes are ``passed``, ``failed``, ``unknown``, ``not_applicable`` and ``manual``. A fixture holds exactly
+one target the control judges, or names it with a ``# expect-target: <Kind>/<name>`` comment (YAML). A
+fixture that needs other thresholds has them beside it in ``<fixture>.control-config.yaml``. Each fixture
+is scanned through the whole pipeline (reading, expansion, targets, evaluation), exactly as a scan would.
+
+Then, in your test module, one line::
+
+    from aks_compliance.testing import control_fixture_tests
+
+    test_my_controls = control_fixture_tests("fixtures", controls_path="controls")
+
+It yields one test per fixture (the control gives the outcome the name states, with evidence citing
+``file:line``) and one per control (it has a passing and a failing fixture, and an absent-property case).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from .controls import Catalog, Control, load_catalog
+from .results import Result
+
+OUTCOMES = ("passed", "failed", "unknown", "not_applicable", "manual")
+FIXTURE_SUFFIXES = (".json", ".jsonc", ".yaml", ".yml", ".gz")
+_TARGET = re.compile(r"^#\s*expect-target:\s*(\S+)\s*$", re.M)
+SIDECAR = ".control-config.yaml"
+
+
+class FixtureError(AssertionError):
+    """A fixture that does not give the outcome its name states (or breaks the layout's rules)."""
+
+
+@dataclass(frozen=True)
+class FixtureCase:
+    control_id: str
+    path: Path
+    expected: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.control_id}/{self.path.name}"
+
+
+def expected_outcome(path: Path) -> str:
+    for o in OUTCOMES:
+        if path.name.startswith(o + "-"):
+            return o
+    raise FixtureError(f"{path}: the name does not start with an outcome ({', '.join(OUTCOMES)}) and a '-'")
+
+
+def is_fixture(path: Path) -> bool:
+    name = path.name
+    return path.is_file() and name.endswith(FIXTURE_SUFFIXES) and not name.endswith(SIDECAR) \
+        and not name.endswith(".parameters.json")
+
+
+def fixture_cases(fixtures: str | Path, catalog: Catalog | None = None) -> list[FixtureCase]:
+    """Every fixture under ``fixtures/<control id>/`` (controls not in ``catalog`` are an error)."""
+    root = Path(fixtures)
+    if not root.is_dir():
+        raise FixtureError(f"{root}: no such fixtures directory")
+    out = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        if catalog is not None and folder.name not in catalog:
+            raise FixtureError(f"{folder}: no control {folder.name} in the catalog")
+        for f in sorted(folder.iterdir()):
+            if is_fixture(f):
+                out.append(FixtureCase(folder.name, f, expected_outcome(f)))
+    return out
+
+
+def is_in_cluster(control: Control) -> bool:
+    return all(t.lower().startswith("k8s/") for t in control.resource_types)
+
+
+def scan_fixture(case: FixtureCase, catalog: Catalog) -> Any:
+    """The scan of one fixture with only its control, as ``--arm``/``--k8s`` would run it."""
+    from .arm.inputs import ArmOptions
+    from .controls.config import load_control_config, validate_control_params
+    from .k8s.source import K8sOptions
+    from .scan import ScanOptions, run_scan
+
+    control = catalog[case.control_id]
+    params: dict[str, Any] = {}
+    sidecar = case.path.with_name(case.path.stem + SIDECAR)
+    if sidecar.exists():
+        params = load_control_config(sidecar)
+        validate_control_params(params, catalog)
+    inputs = K8sOptions(paths=[str(case.path)]) if is_in_cluster(control) else ArmOptions(paths=[str(case.path)])
+    return run_scan(ScanOptions(inputs=[inputs], controls=[case.control_id], control_params=params,
+                                catalog=catalog))
+
+
+def expected_target(path: Path) -> str | None:
+    if path.suffix not in (".yaml", ".yml"):
+        return None
+    m = _TARGET.search(path.read_text(encoding="utf-8"))
+    return m.group(1) if m else None
+
+
+def fixture_result(case: FixtureCase, catalog: Catalog) -> tuple[Result, Any]:
+    """(the control's result on the fixture's one target, the run); FixtureError when that is not one."""
+    run = scan_fixture(case, catalog)
+    errors = [str(d) for d in run.errors]
+    if errors:
+        raise FixtureError(f"{case.path}: input errors: {errors}")
+    results = [r for r in run.results if r.control_id == case.control_id]
+    wanted = expected_target(case.path)
+    if wanted:
+        results = [r for r in results if r.key.endswith("/" + wanted)]
+    if len(results) != 1:
+        raise FixtureError(f"{case.path}: a fixture holds exactly one target for {case.control_id} (or names it "
+                           f"with '# expect-target:'), found {[r.key for r in results]}")
+    return results[0], run
+
+
+def check_fixture(case: FixtureCase, catalog: Catalog) -> tuple[Result, Any]:
+    """Assert that the fixture gives the outcome its name states, with reasons and evidence as a verdict
+    needs; (the result, the run) for further checks."""
+    result, run = fixture_result(case, catalog)
+    got = result.outcome.value
+    if got != case.expected:
+        raise FixtureError(f"{case.control_id} on {case.path.name}: {got}, expected {case.expected} "
+                           f"({result.reason}) evidence={[e.as_dict() for e in result.evidence]}")
+    if got in ("unknown", "not_applicable", "error", "manual") and not result.reason:
+        raise FixtureError(f"{case.id}: an {got} verdict must say why")
+    if got in ("passed", "failed"):
+        if not result.evidence:
+            raise FixtureError(f"{case.id}: a verdict carries evidence")
+        if not all(e.file and e.line for e in result.evidence):
+            raise FixtureError(f"{case.id}: evidence must cite file:line: {[e.as_dict() for e in result.evidence]}")
+    return result, run
+
+
+def missing_fixtures(control: Control, cases: Iterable[FixtureCase]) -> list[str]:
+    """What the control's fixtures lack: a passing and a failing one, and the absent-property case
+    (a manual control: a manual one; a control that can be not applicable: a not_applicable one)."""
+    names = [c.path.name for c in cases if c.control_id == control.id]
+    if control.manual:
+        return [] if any(n.startswith("manual-") for n in names) else ["a manual- fixture"]
+    missing = []
+    if not any(n.startswith("passed-") for n in names):
+        missing.append("a passing fixture")
+    if not any(n.startswith("failed-") for n in names):
+        missing.append("a failing fixture")
+    if not any("absent" in n for n in names):
+        missing.append("an absent-property fixture (a name containing 'absent')")
+    if (control.applicability is not None or control.not_applicable is not None) and \
+            not any(n.startswith("not_applicable-") for n in names):
+        missing.append("a not_applicable- fixture (the control has an applicability condition)")
+    return missing
+
+
+def control_fixture_tests(fixtures: str | Path, controls_path: str | Path | Iterable[str | Path] | None = None,
+                          *, catalog: Catalog | None = None, only_custom: bool = True) -> Callable[..., None]:
+    """A pytest test function, parametrized: one case per fixture and one per control (its fixture set).
+
+    ``controls_path`` loads your controls as ``--controls-path`` does (or pass a ``catalog``); with
+    ``only_custom`` (the default) only your controls must have fixtures.
+    """
+    import pytest
+
+    if catalog is None:
+        paths = [controls_path] if isinstance(controls_path, (str, Path)) else list(controls_path or [])
+        catalog = load_catalog([str(p) for p in paths])
+    cases = fixture_cases(fixtures, catalog)
+    controls = [c for c in catalog if not (only_custom and c.builtin)]
+    params = [pytest.param(("fixture", c), id=c.id) for c in cases] + \
+             [pytest.param(("control", c), id=f"{c.id}/fixtures") for c in controls]
+    frozen = catalog
+
+    @pytest.mark.parametrize("aksc_case", params)
+    def test_control_fixtures(aksc_case: tuple[str, Any]) -> None:
+        kind, what = aksc_case
+        if kind == "fixture":
+            check_fixture(what, frozen)
+        else:
+            missing = missing_fixtures(what, cases)
+            if missing:
+                raise FixtureError(f"{what.id} has no {', '.join(missing)} under {fixtures}/{what.id}/")
+
+    return test_control_fixtures
+
+
+__all__ = ["FixtureCase", "FixtureError", "check_fixture", "control_fixture_tests", "expected_outcome",
+           "fixture_cases", "fixture_result", "missing_fixtures", "scan_fixture"]
