@@ -10,12 +10,12 @@ report). At fleet scale (100,000 items) this is what keeps pytest's per-item cos
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from _pytest.reports import TestReport
 
-from .outcomes import SKIP_PREFIX, ResultError, check_result, failure_text
+from .outcomes import ResultError, check_result, failure_text, pytest_outcome
 from .results import Outcome, Result
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ def user_properties(result: Result, catalog: "Catalog | None") -> list[tuple[str
     return props
 
 
-def build_reports(item: "ResultItem | TargetItem", failure_text: Callable[[Result], str],
+def build_reports(item: "ResultItem | TargetItem", catalog: "Catalog | None",
                   with_setup_teardown: bool) -> list[TestReport]:
     """The reports a result (or a target's results) gives, as pytest's runner would have made them."""
     if isinstance(item, TargetItem):
@@ -117,22 +117,21 @@ def build_reports(item: "ResultItem | TargetItem", failure_text: Callable[[Resul
         rep.aksc_outcome = r.outcome.value
         return rep
 
-    o = r.outcome
-    if o is Outcome.ERROR:
-        reports = [report("setup", "failed", f"ERROR: {r.reason}")]
+    phase, outcome, message = pytest_outcome(r, catalog)
+    if phase == "setup":
+        reports = [report("setup", "failed", message)]
         if with_setup_teardown:
             reports.append(report("teardown", "passed"))
         return reports
-    if o is Outcome.PASSED:
+    if outcome == "passed":
         call = report("call", "passed")
-    elif o is Outcome.FAILED:
-        call = report("call", "failed", failure_text(r))
-    elif o is Outcome.WAIVED:
-        call = report("call", "skipped", (str(location[0]), location[1] or 0, f"WAIVED: {r.reason}"))
-        call.wasxfail = f"WAIVED: {r.reason}"
+    elif outcome == "failed":
+        call = report("call", "failed", message)
+    elif outcome == "xfailed":
+        call = report("call", "skipped", (str(location[0]), location[1] or 0, message))
+        call.wasxfail = message
     else:
-        call = report("call", "skipped",
-                      (str(location[0]), location[1] or 0, f"Skipped: {SKIP_PREFIX.get(o, o.value)}: {r.reason}"))
+        call = report("call", "skipped", (str(location[0]), location[1] or 0, f"Skipped: {message}"))
     if not with_setup_teardown:
         return [call]
     return [report("setup", "passed"), call, report("teardown", "passed")]

@@ -26,6 +26,24 @@ STATUS = {
 }
 
 
+def pytest_outcome(result: Result, catalog: "Catalog | None" = None) -> tuple[str, str, str]:
+    """(phase, pytest outcome, message) of a result: the one mapping every reporting path uses.
+
+    passed -> a passing call; failed -> a failing call with the failure text; waived -> an expected
+    failure (xfail); unknown, not applicable, manual -> a skip whose reason starts with the outcome;
+    error -> an error in setup (bad input is not a control's verdict)."""
+    o = result.outcome
+    if o is Outcome.PASSED:
+        return "call", "passed", ""
+    if o is Outcome.FAILED:
+        return "call", "failed", failure_text(result, catalog)
+    if o is Outcome.WAIVED:
+        return "call", "xfailed", f"WAIVED: {result.reason}"
+    if o in SKIP_PREFIX:
+        return "call", "skipped", f"{SKIP_PREFIX[o]}: {result.reason}"
+    return "setup", "failed", f"ERROR: {result.reason}"
+
+
 class ResultError(Exception):
     """An error result (bad input, an unevaluable rule) raised as a test error."""
 
@@ -36,16 +54,15 @@ class ResultError(Exception):
 
 def check_result(result: Result, catalog: "Catalog | None" = None) -> None:
     """The body of every control test: turn the precomputed result into a pytest outcome."""
-    o = result.outcome
-    if o is Outcome.PASSED:
-        return
-    if o is Outcome.FAILED:
-        pytest.fail(failure_text(result, catalog), pytrace=False)
-    if o in SKIP_PREFIX:
-        pytest.skip(f"{SKIP_PREFIX[o]}: {result.reason}")
-    if o is Outcome.WAIVED:
-        pytest.xfail(f"WAIVED: {result.reason}")
-    raise ResultError(result)
+    phase, outcome, message = pytest_outcome(result, catalog)
+    if phase == "setup":
+        raise ResultError(result)
+    if outcome == "failed":
+        pytest.fail(message, pytrace=False)
+    if outcome == "skipped":
+        pytest.skip(message)
+    if outcome == "xfailed":
+        pytest.xfail(message)
 
 
 def failure_text(result: Result, catalog: "Catalog | None" = None) -> str:

@@ -19,7 +19,7 @@ from .controls import CatalogError
 from .controls.config import ControlConfigError
 from .items import ResultItem, TargetItem, build_reports, user_properties
 from .option_values import OptionValueError
-from .outcomes import STATUS, failure_text
+from .outcomes import STATUS
 from .report.common import FAIL_ON_CHOICES
 from .results import Outcome, Result
 from .scan import ScanOptions, ScanRun, run_scan
@@ -254,7 +254,7 @@ def report_result_item(item: "ResultItem | TargetItem") -> None:
     ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
     run = config.stash.get(RUN_KEY, None)
     catalog = run.catalog if run is not None else None
-    for report in build_reports(item, lambda r: failure_text(r, catalog), full):
+    for report in build_reports(item, catalog, full):
         if html and isinstance(item, ResultItem) and (report.when == "call" or report.failed):
             from .report.pytest_html import annotate
             control = catalog.get(item.result.control_id) if catalog is not None and item.result.control_id else None
