@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from aks_compliance.controls import Catalog, Control, Mappings, Severity, load_catalog
+from aks_compliance.controls import Catalog, Control, Decision, Mappings, Severity, load_catalog
 from aks_compliance.policy.aliases import KNOWN_ALIASES, conventional_path
 from aks_compliance.policy.conditions import aliases_in
 
@@ -143,15 +143,14 @@ def test_prose_and_rule(control: Control) -> None:
     assert control.section
     assert any(control.mappings.as_dict().values()), "a control maps to at least one outside reference"
     deciders = sum(x is not None for x in (control.rule, control.related, control.check))
+    assert deciders <= 1, "a control has at most one way to decide"
+    assert (control.decision is Decision.MANUAL) == (deciders == 0), "decision is derived from what is declared"
+    # manual-ness is stated once (no rule): reports derive the label from the decision, never from the title or tags
+    assert "manual" not in control.tags and "(manual)" not in control.title
     if control.manual:
-        # a manual control has no rule, says so, and tells the auditor how to check it
-        assert "manual" in control.tags, f"{control.id} has no rule but is not tagged manual"
+        # a manual control tells the auditor how to check it, and why nothing can be evaluated
         assert "Audit:" in control.remediation, f"{control.id} is manual but gives no audit instruction"
         assert control.policy_gap and control.policy_gap.startswith("Manual"), control.policy_gap
-        assert "(manual)" in control.title
-    else:
-        assert deciders == 1, "a control has exactly one way to decide"
-        assert "manual" not in control.tags
     # the remediation names the ARM property to set and the CLI to run (or the audit command)
     assert re.search(r"\b(properties|sku|identity)\.[A-Za-z]", control.remediation) or "Audit:" in control.remediation, \
         f"{control.id}: the remediation names no ARM property"

@@ -249,7 +249,7 @@ CONTROLS += [
     ),
     Control(
         id="AKS-023",
-        title="The cluster's access to container registries is read-only (manual)",
+        title="The cluster's access to container registries is read-only",
         severity=Severity.MEDIUM,
         section="CIS 5.1",
         rationale=(
@@ -267,7 +267,6 @@ CONTROLS += [
         mappings=Mappings(cis_aks=("5.1.3",), nist=("AC-6",)),
         policy_gap=("Manual: role assignments on registries are not cluster properties, and no alias or built-in "
                     "expresses 'the kubelet identity holds only AcrPull'."),
-        tags=("manual",),
     ),
     Control(
         id="AKS-024",

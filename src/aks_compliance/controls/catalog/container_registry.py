@@ -133,7 +133,7 @@ CONTROLS = [
     ),
     Control(
         id="AKS-065",
-        title="User access to the registry is minimal (manual)",
+        title="User access to the registry is minimal",
         severity=Severity.MEDIUM,
         section="CIS 5.1",
         resource_type=CR,
@@ -151,6 +151,5 @@ CONTROLS = [
         mappings=Mappings(cis_aks=("5.1.2",), nist=("AC-6", "AC-2")),
         policy_gap=("Manual: role assignments are separate Microsoft.Authorization resources, and no built-in "
                     "expresses 'only these principals may push'."),
-        tags=("manual",),
     ),
 ]
