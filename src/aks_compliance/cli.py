@@ -41,9 +41,21 @@ class _Outcomes:
 
 
 def scan(argv: list[str]) -> int:
+    """Run the suite with its own configuration: the ini file beside it (``-c``), its own rootdir and
+    conftest cut-off, and no ``PYTEST_ADDOPTS``; a user's pytest configuration in the working directory
+    (``addopts = -x``, ``--cov``, markers) never changes what a scan checks or reports."""
+    import os
+
     collector = _Outcomes()
-    args = [str(suite_dir()), "-p", "no:cacheprovider", "-q", "-rN", *argv]
-    code = pytest.main(args, plugins=[collector])
+    suite = suite_dir()
+    args = [str(suite), "-c", str(suite / "pytest.ini"), "--rootdir", str(suite), "--confcutdir", str(suite),
+            "-p", "no:cacheprovider", "-q", "-rN", *argv]
+    saved = os.environ.pop("PYTEST_ADDOPTS", None)
+    try:
+        code = pytest.main(args, plugins=[collector])
+    finally:
+        if saved is not None:
+            os.environ["PYTEST_ADDOPTS"] = saved
     if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.INTERRUPTED):
         return 4 if code == pytest.ExitCode.USAGE_ERROR else 3
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:

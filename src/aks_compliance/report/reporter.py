@@ -89,6 +89,7 @@ class Reporter:
         if not wanted:
             return
         doc = run.document_for(ran)
+        doc["run"] = {**doc.get("run", {}), "selection": self.selection(session, exitstatus, len(ran), len(run.results))}
         if fail_on or fail_on_unknown:  # what decided the exit status, for the auditor
             doc["run"] = {**doc.get("run", {}), "options": {**doc.get("run", {}).get("options", {}),
                                                             "fail_on": fail_on or "info", "fail_on_unknown": fail_on_unknown}}
@@ -103,6 +104,29 @@ class Reporter:
                 self.failed_outputs.append((label, path, exc.strerror or str(exc)))
         if self.failed_outputs:
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
+
+    def selection(self, session: pytest.Session, exitstatus: int, reported: int, computed: int) -> dict[str, Any]:
+        """Whether every result of the scan was reported, and if not, what narrowed the run: a partial run
+        says so in every output, never passes for a complete one."""
+        config = self.config
+        narrowed: list[str] = []
+        controls = options(config).controls
+        if controls:
+            narrowed.append(f"--controls {','.join(controls)}")
+        if getattr(config.option, "keyword", ""):
+            narrowed.append(f"-k {config.option.keyword}")
+        if getattr(config.option, "markexpr", ""):
+            narrowed.append(f"-m {config.option.markexpr}")
+        for d in getattr(config.option, "deselect", None) or ():
+            narrowed.append(f"--deselect {d}")
+        if session.shouldfail or session.shouldstop:
+            narrowed.append(f"stopped early ({session.shouldfail or session.shouldstop})")
+        if exitstatus == pytest.ExitCode.INTERRUPTED:
+            narrowed.append("interrupted")
+        if reported < computed and not narrowed:
+            narrowed.append(f"only {reported} of {computed} results were reported")
+        return {"complete": not narrowed and reported == computed, "narrowed_by": narrowed,
+                "results_reported": reported, "results_computed": computed}
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
         from ..stash import NO_INPUT_KEY
@@ -119,6 +143,14 @@ class Reporter:
                       bool(config.getoption("fail_on") or config.getoption("fail_on_unknown")), self.written)
         for label, path, why in self.failed_outputs:
             tr.write_line(f"{label} NOT written: {path}: {why}", red=True)
+        run = self.get_run(config)
+        ran = len(self.ran())
+        session = getattr(tr, "_session", None)
+        if session is not None:
+            sel = self.selection(session, exitstatus, ran, len(run.results))
+            if not sel["complete"]:
+                tr.write_line(f"PARTIAL RUN: {ran} of {len(run.results)} results reported; narrowed by "
+                              f"{'; '.join(sel['narrowed_by'])}", yellow=True, bold=True)
 
 
 __all__ = ["INPUT_HELP", "OUTPUTS", "Reporter"]

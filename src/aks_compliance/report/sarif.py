@@ -184,7 +184,8 @@ def sarif_document(doc: Mapping[str, Any], root: Path | None = None) -> dict[str
         "invocations": [{"executionSuccessful": not any(r.get("outcome") == "error" for r in doc.get("results", [])),
                          "startTimeUtc": _utc(doc.get("started", ""))}],
         "columnKind": "unicodeCodePoints",
-        "properties": {"failuresWithoutLocation": no_location, "resultsDropped": dropped},
+        "properties": {"failuresWithoutLocation": no_location, "resultsDropped": dropped,
+                       "selection": (doc.get("run") or {}).get("selection", {"complete": True})},
     }
     if not run["invocations"][0]["startTimeUtc"]:
         del run["invocations"][0]["startTimeUtc"]
