@@ -3,7 +3,8 @@
 ``fixtures/k8s/AKS-1NN/<outcome>-<what>.yaml`` (or a snapshot ``.json``), one cluster scope per file,
 scanned through the whole pipeline exactly as ``--k8s`` would. The control must give that outcome for
 the single target it matches in the file, or for the target a ``# expect-target: <Kind>/<name>`` (or
-``<namespace>/<Kind>/<name>``) comment names. The meta-rules are those of test_control_fixtures.py:
+``<namespace>/<Kind>/<name>``) comment names. A ``# control-param: NAME=VALUE`` comment (VALUE is JSON, else
+a string) sets a parameter of the control for that fixture, as ``--control-param`` would. The meta-rules are those of test_control_fixtures.py:
 each control has a passing fixture, a failing one, and one whose name contains ``absent`` (the field
 the control reads is missing).
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from aks_compliance.arm.inputs import parse_param_value
 from aks_compliance.controls import Control, load_catalog
 from aks_compliance.scan import ScanOptions, run_scan
 
@@ -25,6 +27,7 @@ CATALOG = load_catalog()
 K8S = FIXTURES / "k8s"
 OUTCOMES = ("passed", "failed", "unknown", "not_applicable")
 _TARGET = re.compile(r"^#\s*expect-target:\s*(\S+)\s*$", re.M)
+_PARAM = re.compile(r"^#\s*control-param:\s*([A-Za-z][A-Za-z0-9]*)=(.*?)\s*$", re.M)
 
 
 def is_k8s_control(control: Control) -> bool:
@@ -53,14 +56,25 @@ def expected_target(path: Path) -> str | None:
     return m.group(1) if m else None
 
 
-def scan(path: Path, control_id: str):
-    return run_scan(ScanOptions(k8s_paths=[str(path)], controls=[control_id]))
+def fixture_params(path: Path) -> dict:
+    """Parameters a fixture sets with ``# control-param: NAME=VALUE`` comments."""
+    if path.suffix not in (".yaml", ".yml"):
+        return {}
+    return {m.group(1): parse_param_value(m.group(2)) for m in _PARAM.finditer(path.read_text(encoding="utf-8"))}
+
+
+def scan(path: Path, control_id: str, params: dict | None = None):
+    return run_scan(ScanOptions(k8s_paths=[str(path)], controls=[control_id],
+                                control_params={control_id: params} if params else {}))
 
 
 @pytest.mark.parametrize("path", fixture_files(), ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_fixture_outcome(path: Path) -> None:
     control_id = path.parent.name
-    run = scan(path, control_id)
+    params = fixture_params(path)
+    known = {p.name for p in CATALOG.get(control_id).parameters}
+    assert set(params) <= known, f"{path.name} sets parameters {control_id} does not have: {set(params) - known}"
+    run = scan(path, control_id, params)
     assert not run.errors, [str(d) for d in run.errors]
     results = [r for r in run.results if r.control_id == control_id]
     wanted = expected_target(path)
