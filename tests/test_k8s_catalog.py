@@ -72,3 +72,24 @@ def test_mapping_guids_are_named_in_the_gap() -> None:
 def test_the_whole_catalog_still_loads_with_unique_ids() -> None:
     ids = [c.id for c in load_catalog()]
     assert len(ids) == len(set(ids))
+
+
+EXCLUSION_FAMILIES = {"workload-admission", "cluster-access", "cluster-wide"}
+
+
+@pytest.mark.parametrize("control", K8S_CONTROLS, ids=lambda c: c.id)
+def test_each_control_declares_which_namespace_exclusions_apply(control: Control) -> None:
+    """Azure Policy's excludedNamespaces are for workload admission. RBAC, network-policy and namespace controls
+    (family cluster-access) exclude nothing by default: kube-system is where a takeover matters most."""
+    families = [t.split(":", 1)[1] for t in control.tags if t.startswith("exclusions:")]
+    assert len(families) == 1 and families[0] in EXCLUSION_FAMILIES, (control.id, control.tags)
+    defaults = control.parameter_defaults()
+    if families[0] == "workload-admission":
+        assert defaults["excludedNamespaces"] == ["kube-system", "gatekeeper-system", "azure-arc",
+                                                  "azure-extensions-usage-system"]
+    elif families[0] == "cluster-access":
+        assert defaults["excludedNamespaces"] == []
+    else:
+        assert "excludedNamespaces" not in defaults
+    if families[0] != "cluster-wide":
+        assert "Namespace exclusions:" in control.rationale, "the rationale says which exclusions apply"
