@@ -12,7 +12,7 @@ import fnmatch
 from typing import Any, Mapping
 
 from ...k8s import kinds
-from ...k8s.checks import ABSENT, Findings, cite, gap_text, glob_any, k8s_control, object_of, scope_of, unknown
+from ...k8s.checks import CLUSTER_ACCESS, ABSENT, Findings, cite, gap_text, glob_any, k8s_control, object_of, scope_of, unknown
 from ...k8s.podspec import as_dict, as_list, pod_view
 from ...k8s.scope import K8sObject, annotations_of, meta
 from ...k8s.selectors import allow_all_rules, policy_types, selector_matches, selects_all
@@ -180,7 +180,7 @@ def https_only(target: Target, params: Mapping[str, Any]) -> Verdict:
 
 CONTROLS = [
     k8s_control(
-        id="AKS-146", title="Every namespace has network policies", severity=Severity.MEDIUM, section=SECTION,
+        id="AKS-146", exclusions=CLUSTER_ACCESS, title="Every namespace has network policies", severity=Severity.MEDIUM, section=SECTION,
         rationale=(
             "Without a NetworkPolicy every pod of a namespace accepts traffic from every pod of the cluster and can "
             "reach anything: one compromised workload reaches all others. CIS 4.4.2 asks that every namespace "
@@ -190,7 +190,7 @@ CONTROLS = [
         mappings=Mappings(cis_aks=("4.4.2",), kubescape=("C-0206", "C-0054")),
         types=kinds.NAMESPACE, check=netpol_per_namespace, policy_gap=gap_text(None)),
     k8s_control(
-        id="AKS-147", title="Namespaces isolate all pods for ingress (default-deny ingress)", severity=Severity.MEDIUM,
+        id="AKS-147", exclusions=CLUSTER_ACCESS, title="Namespaces isolate all pods for ingress (default-deny ingress)", severity=Severity.MEDIUM,
         section=MICRO,
         rationale=(
             "Microsegmentation starts with a policy selecting every pod of the namespace (podSelector: {}) with "
@@ -203,7 +203,7 @@ CONTROLS = [
         mappings=Mappings(cis_aks=("4.4.2",), kubescape=("C-0260", "C-0030")),
         types=kinds.NAMESPACE, check=_namespace_isolation("ingress"), policy_gap=gap_text(None)),
     k8s_control(
-        id="AKS-148", title="Egress is restricted by network policy", severity=Severity.MEDIUM, section=MICRO,
+        id="AKS-148", exclusions=CLUSTER_ACCESS, title="Egress is restricted by network policy", severity=Severity.MEDIUM, section=MICRO,
         rationale=(
             "Unrestricted egress lets a compromised pod reach the internet (exfiltration, command and control) and "
             "every internal endpoint. A policy selecting all pods with policyType Egress restricts it to what is "
@@ -215,7 +215,7 @@ CONTROLS = [
         mappings=Mappings(kubescape=("C-0260", "C-0030")),
         types=kinds.NAMESPACE, check=_namespace_isolation("egress"), policy_gap=gap_text(None)),
     k8s_control(
-        id="AKS-149", title="Workloads are selected by network policies for ingress and egress",
+        id="AKS-149", exclusions=CLUSTER_ACCESS, title="Workloads are selected by network policies for ingress and egress",
         severity=Severity.MEDIUM, section=MICRO,
         rationale=(
             "A pod is isolated only for the directions some policy selecting it declares. A workload whose labels "
@@ -229,7 +229,7 @@ CONTROLS = [
         mappings=Mappings(kubescape=("C-0260",)),
         types=kinds.WORKLOAD, check=workload_covered, policy_gap=gap_text(None)),
     k8s_control(
-        id="AKS-150", title="Load balancer services are internal", severity=Severity.HIGH, section="CIS 5.4",
+        id="AKS-150", exclusions=CLUSTER_ACCESS, title="Load balancer services are internal", severity=Severity.HIGH, section="CIS 5.4",
         rationale=(
             "A Service of type LoadBalancer without the annotation service.beta.kubernetes.io/"
             "azure-load-balancer-internal: \"true\" gets a public IP on the Azure load balancer, exposing the "
@@ -245,7 +245,7 @@ CONTROLS = [
                                                           "load balancer.", type="Array"),),
         policy_gap=gap_text("3fc4dc25-5baf-40d8-9b05-7fe74c1bc64e")),
     k8s_control(
-        id="AKS-151", title="Ingresses terminate TLS for their hosts", severity=Severity.HIGH, section="CIS 5.4",
+        id="AKS-151", exclusions=CLUSTER_ACCESS, title="Ingresses terminate TLS for their hosts", severity=Severity.HIGH, section="CIS 5.4",
         rationale=(
             "An Ingress without spec.tls serves plain HTTP: credentials and data cross the network readable and "
             "modifiable. CIS 5.4.5 asks for TLS on HTTPS load balancers; every host the rules serve should be "
@@ -256,7 +256,7 @@ CONTROLS = [
         mappings=Mappings(cis_aks=("5.4.5",), kubescape=("C-0245",), azure_policy=("1a5b4dca-0b6f-4cf5-907c-56316bc1bf3d",)),
         types=kinds.INGRESS, check=ingress_tls, policy_gap=gap_text("1a5b4dca-0b6f-4cf5-907c-56316bc1bf3d")),
     k8s_control(
-        id="AKS-152", title="Ingresses serve HTTPS only (plain HTTP disabled or redirected)", severity=Severity.MEDIUM,
+        id="AKS-152", exclusions=CLUSTER_ACCESS, title="Ingresses serve HTTPS only (plain HTTP disabled or redirected)", severity=Severity.MEDIUM,
         section="CIS 5.4",
         rationale=(
             "TLS on an Ingress does not by itself stop the controller from also serving the same routes over plain "

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ...k8s import kinds
-from ...k8s.checks import ABSENT, Findings, gap_text, k8s_control, object_of, pss_version, unknown
+from ...k8s.checks import WORKLOAD_ADMISSION, ABSENT, Findings, gap_text, k8s_control, object_of, pss_version, unknown
 from ...k8s.podspec import as_dict, as_list, pod_view
 from ...k8s.scope import labels_of, meta
 from ...policy.conditions import Verdict
@@ -383,7 +383,7 @@ def _c(id: str, title: str, level: str, check_id: str, severity: Severity, ratio
     return k8s_control(
         id=id, title=title, severity=severity, section=BASELINE if level == "baseline" else RESTRICTED,
         rationale=rationale, remediation=remediation, mappings=mappings, types=W, check=check,
-        policy_gap=gap_text(builtin), pss_check=check_id, references=(PSS_REF,), **kw)
+        policy_gap=gap_text(builtin), pss_check=check_id, references=(PSS_REF,), exclusions=WORKLOAD_ADMISSION, **kw)
 
 
 CONTROLS = [
@@ -575,7 +575,7 @@ CONTROLS = [
             "restricted), optionally with enforce-version, warn and audit labels."),
         references=("https://kubernetes.io/docs/concepts/security/pod-security-admission/",),
         mappings=Mappings(cis_aks=("4.2.1", "4.2.2", "4.2.3", "4.2.4", "4.2.5"), kubescape=("C-0201",)),
-        types=kinds.NAMESPACE, check=psa_labels, policy_gap=gap_text(None),
+        types=kinds.NAMESPACE, check=psa_labels, policy_gap=gap_text(None), exclusions=WORKLOAD_ADMISSION,
         parameters=(Parameter("minimumLevel", "baseline", "The least strict enforce level that passes "
                                                            "(baseline or restricted).", allowed=("baseline", "restricted")),)),
 ]

@@ -4,7 +4,8 @@ Binding controls evaluate every RoleBinding and ClusterRoleBinding: the role is 
 scope (see :mod:`aks_compliance.k8s.rbac`), the rules granting the permission in question are cited
 from the role's own file and line, and the failing evidence names every subject that holds the grant.
 Subjects listed in ``exemptSubjects`` (default: the built-in ``system:masters`` group) and service
-accounts of excluded namespaces do not count; bindings matching ``exemptBindings`` (default
+accounts of namespaces excluded on purpose (``excludedNamespaces``, empty by default: kube-system's
+service accounts and bindings count) do not count; bindings matching ``exemptBindings`` (default
 ``system:*``, Kubernetes' reserved prefix) are not applicable, and say so.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from ...k8s import kinds
-from ...k8s.checks import ABSENT, Findings, cite, gap_text, glob_any, k8s_control, object_of, scope_of, unknown
+from ...k8s.checks import CLUSTER_ACCESS, ABSENT, Findings, cite, gap_text, glob_any, k8s_control, object_of, scope_of, unknown
 from ...k8s.podspec import as_dict, as_list
 from ...k8s.rbac import (Grant, group_matches, is_cluster_admin_equivalent, resolve_grant, resource_matches,
                          rule_grants, subjects)
@@ -193,7 +194,7 @@ def _rbac(id: str, title: str, cis: str, kubescape: tuple[str, ...], what: str, 
         id=id, title=title, severity=severity, section=SECTION, rationale=rationale, remediation=remediation,
         mappings=Mappings(cis_aks=(cis,), kubescape=kubescape, azure_policy=azure), types=BINDINGS,
         check=binding_check(what, predicate, by_name), parameters=RULE_PARAMS, applies=_exempt_binding,
-        references=(RBAC_REF,), policy_gap=gap_text(azure[0] if azure else None))
+        references=(RBAC_REF,), policy_gap=gap_text(azure[0] if azure else None), exclusions=CLUSTER_ACCESS)
 
 
 CONTROLS = [
@@ -216,7 +217,7 @@ CONTROLS = [
           "Remove get/list/watch on secrets from roles bound to people and workloads that do not need them; "
           "restrict necessary access with resourceNames.", Severity.HIGH),
     k8s_control(
-        id="AKS-136", title="Roles and ClusterRoles avoid wildcards", severity=Severity.MEDIUM, section=SECTION,
+        id="AKS-136", exclusions=CLUSTER_ACCESS, title="Roles and ClusterRoles avoid wildcards", severity=Severity.MEDIUM, section=SECTION,
         rationale=(
             "A '*' in apiGroups, resources or verbs grants everything that exists now and everything added later "
             "(new CRDs, new subresources such as ephemeral containers), so the role's real power cannot be "
@@ -272,7 +273,7 @@ CONTROLS = [
           "account's permissions, for as long as the token lives.",
           "Remove create on serviceaccounts/token from roles that do not issue tokens."),
     k8s_control(
-        id="AKS-144", title="Default service accounts are not actively used", severity=Severity.MEDIUM,
+        id="AKS-144", exclusions=CLUSTER_ACCESS, title="Default service accounts are not actively used", severity=Severity.MEDIUM,
         section=SECTION,
         rationale=(
             "Every namespace's default service account is used by any pod that names no other. If it mounts "
@@ -285,7 +286,7 @@ CONTROLS = [
         mappings=Mappings(cis_aks=("4.1.5",), kubescape=("C-0189", "C-0239")),
         types=kinds.DEFAULT_SERVICE_ACCOUNT, check=default_service_account, policy_gap=gap_text(None)),
     k8s_control(
-        id="AKS-145", title="Nothing is granted to anonymous or all authenticated users", severity=Severity.HIGH,
+        id="AKS-145", exclusions=CLUSTER_ACCESS, title="Nothing is granted to anonymous or all authenticated users", severity=Severity.HIGH,
         section=SECTION,
         rationale=(
             "Bindings to system:anonymous, system:unauthenticated or system:authenticated grant their role to "
