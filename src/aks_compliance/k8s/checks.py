@@ -47,6 +47,12 @@ EXCLUSION_TEXT = {
         "Namespace exclusions: none by default (excludedNamespaces is empty): RBAC, network-policy and namespace "
         "controls check kube-system too, where a takeover matters most; exclude namespaces only on purpose."),
 }
+# Tags of controls that judge each container (every group: containers, initContainers, ephemeralContainers,
+# through PodView.containers()), and of those judging container resources, which Kubernetes forbids on
+# ephemeral containers. tests/test_k8s_control_fixtures.py holds every tagged control to its scope.
+CONTAINER_SCOPE = "scope:container"
+RESOURCES_SCOPE = "scope:container-resources"
+
 EXCLUDED_NAMESPACES = Parameter(
     "excludedNamespaces", list(DEFAULT_EXCLUDED_NAMESPACES),
     "Namespaces whose objects are not checked (results say not_applicable and name the namespace). The "

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ...k8s import kinds
-from ...k8s.checks import WORKLOAD_ADMISSION, ABSENT, Findings, gap_text, k8s_control, object_of, pss_version, unknown
+from ...k8s.checks import CONTAINER_SCOPE, WORKLOAD_ADMISSION, ABSENT, Findings, gap_text, k8s_control, object_of, pss_version, unknown
 from ...k8s.podspec import as_dict, as_list, pod_view
 from ...k8s.scope import labels_of, meta
 from ...policy.conditions import Verdict
@@ -394,7 +394,7 @@ CONTROLS = [
        "Remove securityContext.privileged or set it to false in every container; grant only the specific "
        "capabilities a workload needs.", privileged,
        Mappings(cis_aks=("4.2.1",), kubescape=("C-0057", "C-0213"), azure_policy=("95edb821-ddaf-4404-9732-666045e056b4",),
-                pss=("baseline",)), "95edb821-ddaf-4404-9732-666045e056b4"),
+                pss=("baseline",)), "95edb821-ddaf-4404-9732-666045e056b4", tags=(CONTAINER_SCOPE,)),
     _c("AKS-101", "Pods do not share the host process ID namespace (hostPID)", "baseline", "hostNamespaces",
        Severity.HIGH,
        "With hostPID a container sees every process on the node and can signal or trace them (with ptrace rights), "
@@ -424,7 +424,7 @@ CONTROLS = [
        "and limits scheduling. Pod Security Standards baseline allows hostPort only unset or 0 in every container.",
        "Remove ports[*].hostPort (or set it to 0) and expose the workload through a Service.", host_ports,
        Mappings(kubescape=("C-0044",), azure_policy=("82985f06-dc18-4a48-bc1c-b9f4f0098cfe",), pss=("baseline",)),
-       "82985f06-dc18-4a48-bc1c-b9f4f0098cfe"),
+       "82985f06-dc18-4a48-bc1c-b9f4f0098cfe", tags=(CONTAINER_SCOPE,)),
     _c("AKS-105", "Pods do not mount hostPath volumes", "baseline", "hostPathVolumes", Severity.HIGH,
        "A hostPath volume gives the container the node's filesystem: the container runtime socket, kubelet "
        "credentials, other pods' data. It is the most common container escape. Pod Security Standards baseline "
@@ -442,14 +442,14 @@ CONTROLS = [
        "Remove every other capability from securityContext.capabilities.add.", capabilities_baseline,
        Mappings(kubescape=("C-0046", "C-0219"), azure_policy=("c26596ff-4d70-4e6a-9a30-c2506bd2f80c",
                                                                "d2e7ea85-6b44-4317-a0be-1b951587f626"), pss=("baseline",)),
-       "c26596ff-4d70-4e6a-9a30-c2506bd2f80c"),
+       "c26596ff-4d70-4e6a-9a30-c2506bd2f80c", tags=(CONTAINER_SCOPE,)),
     _c("AKS-107", "Containers keep the default /proc mount", "baseline", "procMount", Severity.MEDIUM,
        "The default /proc mount masks kernel interfaces that leak host information or allow changing host "
        "settings. An Unmasked procMount removes those masks. Pod Security Standards baseline allows procMount "
        "unset or Default; from v1.35 any value is allowed in a user namespace (spec.hostUsers: false).",
        "Remove securityContext.procMount or set it to Default.", proc_mount,
        Mappings(kubescape=("C-0211",), azure_policy=("f85eb0dd-92ee-40e9-8a76-db25a507d6d3",), pss=("baseline",)),
-       "f85eb0dd-92ee-40e9-8a76-db25a507d6d3"),
+       "f85eb0dd-92ee-40e9-8a76-db25a507d6d3", tags=(CONTAINER_SCOPE,)),
     _c("AKS-108", "Pods set only safe sysctls", "baseline", "sysctls", Severity.MEDIUM,
        "Sysctls outside the namespaced, isolated safe set change kernel settings for the whole node or disable "
        "security mechanisms. Pod Security Standards baseline allows only the safe set of the version checked "
@@ -468,7 +468,7 @@ CONTROLS = [
        "Set securityContext.seccompProfile.type to RuntimeDefault (or Localhost) or leave it unset; never Unconfined.",
        seccomp_baseline,
        Mappings(kubescape=("C-0210", "C-0055"), azure_policy=("975ce327-682c-4f2e-aa46-b9598289b86c",), pss=("baseline",)),
-       "975ce327-682c-4f2e-aa46-b9598289b86c"),
+       "975ce327-682c-4f2e-aa46-b9598289b86c", tags=(CONTAINER_SCOPE,)),
     _c("AKS-110", "AppArmor is not disabled or overridden", "baseline", "appArmorProfile", Severity.MEDIUM,
        "On nodes with AppArmor the runtime default profile confines every container; setting the profile to "
        "Unconfined (or another unlisted value) removes that confinement. Pod Security Standards baseline allows "
@@ -477,21 +477,21 @@ CONTROLS = [
        "Remove appArmorProfile (or the container.apparmor.security.beta.kubernetes.io annotations) or set them "
        "to RuntimeDefault / runtime/default or a Localhost profile.", app_armor,
        Mappings(kubescape=("C-0055",), azure_policy=("511f5417-5d12-434d-ab2e-816901e72a5e",), pss=("baseline",)),
-       "511f5417-5d12-434d-ab2e-816901e72a5e"),
+       "511f5417-5d12-434d-ab2e-816901e72a5e", tags=(CONTAINER_SCOPE,)),
     _c("AKS-111", "SELinux options stay within the allowed types", "baseline", "seLinuxOptions", Severity.MEDIUM,
        "A custom SELinux type, user or role can give a container a less confined label than the runtime's "
        "default. Pod Security Standards baseline allows seLinuxOptions.type empty, container_t, container_init_t, "
        "container_kvm_t (and container_engine_t from v1.31), and forbids setting user or role.",
        "Remove seLinuxOptions.user and .role and use one of the allowed types (or none).", se_linux,
        Mappings(kubescape=("C-0211", "C-0055"), azure_policy=("e1e6c427-07d9-46ab-9689-bfa85431e636",), pss=("baseline",)),
-       "e1e6c427-07d9-46ab-9689-bfa85431e636"),
+       "e1e6c427-07d9-46ab-9689-bfa85431e636", tags=(CONTAINER_SCOPE,)),
     _c("AKS-112", "Windows pods do not run HostProcess containers", "baseline", "windowsHostProcess", Severity.HIGH,
        "A Windows HostProcess container runs directly on the node with the node's privileges and network: it is "
        "the Windows equivalent of a privileged container. Pod Security Standards baseline forbids "
        "windowsOptions.hostProcess=true at pod and container level.",
        "Remove securityContext.windowsOptions.hostProcess or set it to false.", windows_host_process,
        Mappings(kubescape=("C-0211",), azure_policy=("077f0ce1-86d6-4058-bc60-de05067e8622",), pss=("baseline",)),
-       "077f0ce1-86d6-4058-bc60-de05067e8622"),
+       "077f0ce1-86d6-4058-bc60-de05067e8622", tags=(CONTAINER_SCOPE,)),
     _c("AKS-113", "Probes and lifecycle handlers do not target other hosts", "baseline", "hostProbesAndHostLifecycle",
        Severity.LOW,
        "A probe or lifecycle hook with a host field makes the kubelet, from the node's network position, send "
@@ -499,7 +499,7 @@ CONTROLS = [
        "Pod Security Standards baseline (from v1.34) allows host only empty or unset in httpGet and tcpSocket "
        "probes and lifecycle handlers.",
        "Remove the host field from livenessProbe, readinessProbe, startupProbe and lifecycle handlers.", host_probes,
-       Mappings(pss=("baseline",)), None, pss_since=(1, 34)),
+       Mappings(pss=("baseline",)), None, pss_since=(1, 34), tags=(CONTAINER_SCOPE,)),
     _c("AKS-114", "Pods use only the restricted volume types", "restricted", "restrictedVolumes", Severity.MEDIUM,
        "Inline volume sources such as nfs, iscsi, azureDisk, azureFile or flexVolume connect the node directly "
        "to storage with credentials or drivers outside the cluster's storage policy. Pod Security Standards "
@@ -518,7 +518,7 @@ CONTROLS = [
        "container.", allow_privilege_escalation,
        Mappings(cis_aks=("4.2.5",), kubescape=("C-0016", "C-0217"), azure_policy=("1c6e92c9-99f0-4e55-9cf2-0c234dc48f99",),
                 pss=("restricted",)), "1c6e92c9-99f0-4e55-9cf2-0c234dc48f99", pss_since=(1, 8),
-       windows_exempt_since=(1, 25)),
+       windows_exempt_since=(1, 25), tags=(CONTAINER_SCOPE,)),
     _c("AKS-116", "Containers must run as non-root (runAsNonRoot)", "restricted", "runAsNonRoot", Severity.MEDIUM,
        "A container running as UID 0 is root inside the container and, after any escape, root on the node. "
        "runAsNonRoot makes the kubelet refuse to start a container whose user is root. Pod Security Standards "
@@ -527,14 +527,14 @@ CONTROLS = [
        "Set spec.securityContext.runAsNonRoot: true (or in every container) and run the image as a non-zero UID.",
        run_as_non_root,
        Mappings(kubescape=("C-0013", "C-0218"), azure_policy=("f06ddb64-5fa3-4b77-b166-acb36f7f6042",),
-                pss=("restricted",)), "f06ddb64-5fa3-4b77-b166-acb36f7f6042"),
+                pss=("restricted",)), "f06ddb64-5fa3-4b77-b166-acb36f7f6042", tags=(CONTAINER_SCOPE,)),
     _c("AKS-117", "Containers do not set runAsUser 0", "restricted", "runAsUser", Severity.MEDIUM,
        "runAsUser: 0 runs the container as root explicitly, whatever the image says. Pod Security Standards "
        "restricted (from v1.23) requires runAsUser unset or non-zero at pod and container level (any value in a "
        "user namespace from v1.35).",
        "Set runAsUser to a non-zero UID (or remove it and rely on runAsNonRoot with a non-root image).", run_as_user,
        Mappings(kubescape=("C-0013",), azure_policy=("f06ddb64-5fa3-4b77-b166-acb36f7f6042",), pss=("restricted",)),
-       "f06ddb64-5fa3-4b77-b166-acb36f7f6042", pss_since=(1, 23)),
+       "f06ddb64-5fa3-4b77-b166-acb36f7f6042", pss_since=(1, 23), tags=(CONTAINER_SCOPE,)),
     _c("AKS-118", "A seccomp profile is set (RuntimeDefault or Localhost)", "restricted", "seccompProfile_restricted",
        Severity.MEDIUM,
        "Without a seccomp profile most runtimes run containers unconfined. Pod Security Standards restricted "
@@ -543,7 +543,7 @@ CONTROLS = [
        "Set spec.securityContext.seccompProfile.type: RuntimeDefault in the pod spec or pod template.",
        seccomp_restricted,
        Mappings(kubescape=("C-0210", "C-0055"), azure_policy=("975ce327-682c-4f2e-aa46-b9598289b86c",), pss=("restricted",)),
-       "975ce327-682c-4f2e-aa46-b9598289b86c", pss_since=(1, 19), windows_exempt_since=(1, 25)),
+       "975ce327-682c-4f2e-aa46-b9598289b86c", pss_since=(1, 19), windows_exempt_since=(1, 25), tags=(CONTAINER_SCOPE,)),
     _c("AKS-119", "Containers drop ALL capabilities and add at most NET_BIND_SERVICE", "restricted",
        "capabilities_restricted", Severity.MEDIUM,
        "The runtime's default capability set still includes powers a workload rarely needs (NET_RAW for spoofing, "
@@ -553,7 +553,7 @@ CONTROLS = [
        "Set securityContext.capabilities.drop: [ALL] in every container; add NET_BIND_SERVICE only if needed.",
        capabilities_restricted,
        Mappings(kubescape=("C-0055", "C-0211"), azure_policy=("c26596ff-4d70-4e6a-9a30-c2506bd2f80c",), pss=("restricted",)),
-       "c26596ff-4d70-4e6a-9a30-c2506bd2f80c", pss_since=(1, 22), windows_exempt_since=(1, 25)),
+       "c26596ff-4d70-4e6a-9a30-c2506bd2f80c", pss_since=(1, 22), windows_exempt_since=(1, 25), tags=(CONTAINER_SCOPE,)),
     _c("AKS-120", "Containers keep the default /proc mount, even in user namespaces", "restricted",
        "procMount_restricted", Severity.LOW,
        "From v1.35 the baseline level allows any procMount in a user namespace; the restricted level keeps "
@@ -561,7 +561,7 @@ CONTROLS = [
        "Security Standards restricted (from v1.35) allows procMount only unset or Default.",
        "Remove securityContext.procMount or set it to Default.", proc_mount_restricted,
        Mappings(kubescape=("C-0211",), azure_policy=("f85eb0dd-92ee-40e9-8a76-db25a507d6d3",), pss=("restricted",)),
-       "f85eb0dd-92ee-40e9-8a76-db25a507d6d3", pss_since=(1, 35)),
+       "f85eb0dd-92ee-40e9-8a76-db25a507d6d3", pss_since=(1, 35), tags=(CONTAINER_SCOPE,)),
     k8s_control(
         id="AKS-121", title="Namespaces enforce a Pod Security Standards level (Pod Security Admission labels)",
         severity=Severity.MEDIUM, section="CIS 4.2",

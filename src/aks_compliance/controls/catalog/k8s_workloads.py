@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ...k8s import kinds
-from ...k8s.checks import CLUSTER_ACCESS, WORKLOAD_ADMISSION, ABSENT, Findings, cite, gap_text, glob_any, k8s_control, object_of, scope_of, unknown
-from ...k8s.podspec import as_dict, as_list, pod_view
+from ...k8s.checks import CLUSTER_ACCESS, CONTAINER_SCOPE, RESOURCES_SCOPE, WORKLOAD_ADMISSION, ABSENT, Findings, cite, gap_text, glob_any, k8s_control, object_of, scope_of, unknown
+from ...k8s.podspec import RESOURCE_GROUPS, as_dict, as_list, pod_view
 from ...k8s.scope import meta
 from ...k8s.sensitive import looks_sensitive
 from ...policy.conditions import Verdict
@@ -73,7 +73,7 @@ def security_context(target: Target, params: Mapping[str, Any]) -> Verdict:
     v = pod_view(target)
     pod = v.sc
     f = Findings()
-    for c in v.containers(("containers", "initContainers")):
+    for c in v.containers():
         sc = c.sc
         non_root = (sc.get("runAsNonRoot") is True or (sc.get("runAsNonRoot") is None and pod.get("runAsNonRoot") is True)
                     or isinstance(sc.get("runAsUser"), int) and sc.get("runAsUser") > 0
@@ -94,7 +94,7 @@ def security_context(target: Target, params: Mapping[str, Any]) -> Verdict:
 
 def read_only_root(target: Target, params: Mapping[str, Any]) -> Verdict:
     f = Findings()
-    for c in pod_view(target).containers(("containers", "initContainers")):
+    for c in pod_view(target).containers():
         ro = c.sc.get("readOnlyRootFilesystem", ABSENT)
         f.check(ro is True, c.p("securityContext.readOnlyRootFilesystem"), "equals", True, ro)
     if not (f.good or f.bad):
@@ -159,7 +159,7 @@ def pinned_images(target: Target, params: Mapping[str, Any]) -> Verdict:
 def _limit(resource: str):
     def check(target: Target, params: Mapping[str, Any]) -> Verdict:
         f = Findings()
-        for c in pod_view(target).containers(("containers", "initContainers")):
+        for c in pod_view(target).containers(RESOURCE_GROUPS):
             value = as_dict(as_dict(c.body.get("resources")).get("limits")).get(resource, ABSENT)
             f.check(value is not ABSENT and value not in ("", 0, "0"), c.p(f"resources.limits.{resource}"),
                     "exists", True, value)
@@ -261,7 +261,7 @@ DEFAULT_REGISTRIES = ["mcr.microsoft.com", "*.azurecr.io"]
 
 CONTROLS = [
     k8s_control(
-        id="AKS-122", exclusions=WORKLOAD_ADMISSION, title="Secrets are mounted as files, not passed as environment variables",
+        id="AKS-122", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,), title="Secrets are mounted as files, not passed as environment variables",
         severity=Severity.MEDIUM, section="CIS 4.5",
         rationale=(
             "Environment variables are easy to leak: they show in process listings, crash dumps, debug endpoints "
@@ -274,7 +274,7 @@ CONTROLS = [
         mappings=Mappings(cis_aks=("4.5.1",), kubescape=("C-0207",)),
         types=W, check=secrets_in_env, policy_gap=gap_text(None)),
     k8s_control(
-        id="AKS-123", exclusions=WORKLOAD_ADMISSION, title="No credentials are written literally into environment variables",
+        id="AKS-123", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,), title="No credentials are written literally into environment variables",
         severity=Severity.HIGH, section="CIS 4.5",
         rationale=(
             "A password, key or token written as a literal env value lives in the manifest, in source control, in "
@@ -287,7 +287,7 @@ CONTROLS = [
         mappings=Mappings(kubescape=("C-0012",)),
         types=W, check=literal_credentials, policy_gap=gap_text(None)),
     k8s_control(
-        id="AKS-124", exclusions=WORKLOAD_ADMISSION, title="Pods and containers apply a security context", severity=Severity.MEDIUM,
+        id="AKS-124", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,), title="Pods and containers apply a security context", severity=Severity.MEDIUM,
         section="CIS 4.6",
         rationale=(
             "CIS 4.6.2 asks for security contexts on pods and containers. Checked as the four settings that matter "
@@ -301,7 +301,7 @@ CONTROLS = [
         mappings=Mappings(cis_aks=("4.6.2",), kubescape=("C-0211", "C-0055")),
         types=W, check=security_context, policy_gap=gap_text(None)),
     k8s_control(
-        id="AKS-125", exclusions=WORKLOAD_ADMISSION, title="Containers run with a read-only root filesystem", severity=Severity.MEDIUM,
+        id="AKS-125", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,), title="Containers run with a read-only root filesystem", severity=Severity.MEDIUM,
         section=POD_PRACTICE,
         rationale=(
             "A writable root filesystem lets an attacker who gets code execution drop tools, modify binaries and "
@@ -313,7 +313,7 @@ CONTROLS = [
         mappings=Mappings(kubescape=("C-0017",), azure_policy=("df49d893-a74c-421d-bc95-c663042e5b80",)),
         types=W, check=read_only_root, policy_gap=gap_text("df49d893-a74c-421d-bc95-c663042e5b80")),
     k8s_control(
-        id="AKS-126", exclusions=WORKLOAD_ADMISSION, title="Images come from allowed registries", severity=Severity.HIGH, section="CIS 5.1",
+        id="AKS-126", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,), title="Images come from allowed registries", severity=Severity.HIGH, section="CIS 5.1",
         rationale=(
             "Images from arbitrary public registries can be replaced, typo-squatted or carry malware, and are not "
             "scanned by the organisation's pipeline. Pulling only from approved registries (Azure Container Registry "
@@ -328,7 +328,7 @@ CONTROLS = [
                               "Registry hosts (globs, e.g. *.azurecr.io) or host/path prefixes (with '/', e.g. "
                               "myacr.azurecr.io/team/*) images may come from.", type="Array"),)),
     k8s_control(
-        id="AKS-127", exclusions=WORKLOAD_ADMISSION, title="Images are pinned to a version tag or digest (not latest)", severity=Severity.MEDIUM,
+        id="AKS-127", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,), title="Images are pinned to a version tag or digest (not latest)", severity=Severity.MEDIUM,
         section=POD_PRACTICE,
         rationale=(
             "An image without a tag, or tagged latest, changes under the workload: two nodes can run different code, "
@@ -338,7 +338,7 @@ CONTROLS = [
         mappings=Mappings(kubescape=("C-0075",), azure_policy=("021f8078-41a0-40e6-81b6-c6597da9f3ee",)),
         types=W, check=pinned_images, policy_gap=gap_text("021f8078-41a0-40e6-81b6-c6597da9f3ee")),
     k8s_control(
-        id="AKS-128", exclusions=WORKLOAD_ADMISSION, title="Containers set a memory limit", severity=Severity.MEDIUM, section=POD_PRACTICE,
+        id="AKS-128", exclusions=WORKLOAD_ADMISSION, tags=(RESOURCES_SCOPE,), title="Containers set a memory limit", severity=Severity.MEDIUM, section=POD_PRACTICE,
         rationale=(
             "A container without a memory limit can consume the node's memory until the kernel kills other "
             "workloads (or system daemons): a noisy neighbour or a denial of service. A limit confines the damage "
@@ -347,7 +347,7 @@ CONTROLS = [
         mappings=Mappings(kubescape=("C-0271", "C-0004"), azure_policy=("e345eecc-fa47-480f-9e88-67dcc122b164",)),
         types=W, check=_limit("memory"), policy_gap=gap_text("e345eecc-fa47-480f-9e88-67dcc122b164")),
     k8s_control(
-        id="AKS-129", exclusions=WORKLOAD_ADMISSION, title="Containers set a CPU limit", severity=Severity.LOW, section=POD_PRACTICE,
+        id="AKS-129", exclusions=WORKLOAD_ADMISSION, tags=(RESOURCES_SCOPE,), title="Containers set a CPU limit", severity=Severity.LOW, section=POD_PRACTICE,
         rationale=(
             "A container without a CPU limit can starve other workloads on its node under load or when "
             "compromised (crypto-mining). Azure Policy's resource-limit built-in requires CPU and memory limits; "
