@@ -129,7 +129,9 @@ def test_pss_controls_cover_both_levels_and_name_the_level() -> None:
 
 def test_literal_credentials_never_reach_the_results() -> None:
     for name, secret in (("failed-literal-password.yaml", "Sup3r-S3cret-Pa55"),
-                         ("failed-private-key-value.yaml", "MIIEowIBAAKCAQEAfakefakefake")):
+                         ("failed-private-key-value.yaml", "MIIEowIBAAKCAQEAfakefakefake"),
+                         ("failed-configmap-password.yaml", "Sup3r-S3cret-Pa55"),
+                         ("failed-bearer-token.yaml", "3q2+7wAbCdEf0123456789xyzUVW")):
         run = scan(K8S / "AKS-123" / name, "AKS-123")
         text = json.dumps(run.document())
         assert secret not in text
