@@ -69,3 +69,35 @@ def test_policy_types_default_and_allow_all_rules() -> None:
 ])
 def test_image_references(image: str, expected: tuple) -> None:
     assert parse_image(image) == expected
+
+
+@pytest.mark.parametrize("name,value,flagged", [
+    ("DB_PASSWORD", "hunter2-hunter2", True),
+    ("dbPassword", "hunter2-hunter2", True),  # camelCase words
+    ("API_SECRET_FILE", "/etc/secret/key", False),  # a path: the remedy
+    ("TLS_KEY_PATH", "C:\\certs\\tls.key", False),
+    ("MONKEY", "banana", False),  # 'key' only as a whole word
+    ("SIGNING_KEY", "k3y-value-123", True),
+    ("TOKEN_TTL", "3600", False), ("SECRET_ROTATION", "enabled", False),
+    ("CLIENT_SECRET", "$(CLIENT_SECRET_FROM_FILE)", False),
+    ("CLIENT_SECRET", "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/s/)", False),
+    ("TOKEN_URL", "https://login.example.com/token", False),
+    ("TOKEN_URL", "https://api.example.com/x?token=abc123", True),  # a credential in the URL
+    ("AUTH", "Bearer abcdefghijklmnop", True), ("AUTH", "BEARER abcdefghijklmnop", True),
+    ("AUTH", "bearer", False),  # the word alone is no token
+    ("GREETING", "-----BEGIN RSA PRIVATE KEY-----\nMIIE", True),
+    ("STORAGE", "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=abc==", True),
+])
+def test_credential_judgement_reads_names_and_values(name: str, value: str, flagged: bool) -> None:
+    from aks_compliance.k8s.sensitive import looks_sensitive
+    assert bool(looks_sensitive(name, value)) is flagged, looks_sensitive(name, value)
+
+
+def test_sensitive_rules_take_kubescape_inputs() -> None:
+    from aks_compliance.k8s.sensitive import SensitiveRules
+    rules = SensitiveRules.from_params({"sensitiveKeyNames": ["licence"], "sensitiveKeyNamesAllowed": ["PUBLIC_KEY"],
+                                        "sensitiveValuesAllowed": ["^eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0"]})
+    assert rules.judge("VENDOR_LICENCE", "LX-4455") and not rules.judge("DB_PASSWORD", "x-y-z-secret")
+    assert not SensitiveRules.from_params({"sensitiveKeyNamesAllowed": ["PUBLIC_KEY"]}).judge("PUBLIC_KEY_ID", "abc")
+    with pytest.raises(ValueError, match="sensitiveValues"):
+        SensitiveRules.from_params({"sensitiveValues": ["(unclosed"]})

@@ -117,6 +117,7 @@ ROLE = "k8s/Role"
 CLUSTER_ROLE = "k8s/ClusterRole"
 ROLE_BINDING = "k8s/RoleBinding"
 CLUSTER_ROLE_BINDING = "k8s/ClusterRoleBinding"
+CONFIG_MAP = "k8s/ConfigMap"
 CLUSTER = "k8s/cluster"
 
 
@@ -126,7 +127,8 @@ def match_type(kind: str, name: str) -> str | None:
         return WORKLOAD
     if kind == "ServiceAccount":
         return DEFAULT_SERVICE_ACCOUNT if name == "default" else SERVICE_ACCOUNT
-    if kind in ("Namespace", "Service", "Ingress", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"):
+    if kind in ("Namespace", "Service", "Ingress", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding",
+                "ConfigMap"):
         return f"k8s/{kind}"
     return None
 

@@ -13,7 +13,7 @@ from ...k8s import kinds
 from ...k8s.checks import CLUSTER_ACCESS, CONTAINER_SCOPE, RESOURCES_SCOPE, WORKLOAD_ADMISSION, ABSENT, Findings, cite, gap_text, glob_any, k8s_control, object_of, scope_of, unknown
 from ...k8s.podspec import RESOURCE_GROUPS, as_dict, as_list, pod_view
 from ...k8s.scope import meta
-from ...k8s.sensitive import looks_sensitive
+from ...k8s.sensitive import DEFAULT_KEY_NAMES, DEFAULT_VALUES, SensitiveRules
 from ...policy.conditions import Verdict
 from ...targets import Target
 from ..model import Mappings, Parameter, Severity
@@ -47,16 +47,32 @@ def secrets_in_env(target: Target, params: Mapping[str, Any]) -> Verdict:
 
 
 def literal_credentials(target: Target, params: Mapping[str, Any]) -> Verdict:
+    """Literal credentials in container env values (every container) or in a ConfigMap's data."""
+    rules = SensitiveRules.from_params(params)
     f = Findings()
+    if target.match_type == kinds.CONFIG_MAP:
+        data = as_dict(target.body.get("data"))
+        binary = as_dict(target.body.get("binaryData"))
+        for key, value in data.items():
+            why = rules.judge(key, value) if isinstance(value, str) else None
+            f.check(why is None, f"data.{key}", "equals", "no literal credential (use a Secret)",
+                    f"{REDACTED} in {key!r} ({why})" if why else "not a credential")
+        for key in binary:
+            key_name = rules.name_matches(str(key))
+            f.check(key_name is None, f"binaryData.{key}", "equals", "no credential-named binary data (use a Secret)",
+                    f"{REDACTED} in {str(key)!r} (a credential-looking name, contains {key_name!r})" if key_name
+                    else "not a credential")
+        if not (f.good or f.bad):
+            f.ok("data", "contains no", "literal credentials", "no data")
+        return f.verdict()
     for c in pod_view(target).containers():
         flagged = False
         for i, e in enumerate(as_list(c.body.get("env"))):
             e = as_dict(e)
             name = str(e.get("name", ""))
-            why = looks_sensitive(name, e.get("value"))
+            why = rules.judge(name, e.get("value"))
             if why:
                 flagged = True
-                why = f"a credential-looking {why}"
                 f.fail(c.p(f"env[{i}].value"), "equals", "a reference (valueFrom) for credentials, not a literal",
                        f"{REDACTED} in {name!r} ({why})")
         if not flagged:
@@ -274,18 +290,36 @@ CONTROLS = [
         mappings=Mappings(cis_aks=("4.5.1",), kubescape=("C-0207",)),
         types=W, check=secrets_in_env, policy_gap=gap_text(None)),
     k8s_control(
-        id="AKS-123", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,), title="No credentials are written literally into environment variables",
+        id="AKS-123", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,),
+        title="No credentials are written literally into environment variables or ConfigMaps",
         severity=Severity.HIGH, section="CIS 4.5",
         rationale=(
             "A password, key or token written as a literal env value lives in the manifest, in source control, in "
             "the cluster's etcd as plain pod spec (readable by anyone who can read pods, not only Secrets) and in "
-            "every rendered Helm release. Names such as PASSWORD, SECRET, TOKEN, *_KEY and values that look like "
-            "private keys, AWS keys, JWTs or Azure connection strings are flagged; the values are never shown."),
+            "every rendered Helm release; in a ConfigMap it is readable by anyone who can read configmaps and is not "
+            "protected like a Secret. A name flags a value when it contains a sensitive key name (PASSWORD, SECRET, "
+            "TOKEN, a whole-word KEY ...) and the value is a literal: a file path (the secret mounted as a file, the "
+            "remedy), a reference ($(VAR), a Key Vault reference), a switch, a number or a URL without credentials "
+            "is not a credential. A value is flagged whatever its name when it looks like a private key, an AWS key, "
+            "a JWT, a bearer or basic authorization token (any case), an Azure connection string or SAS signature. "
+            "The values are never shown. The key names and value patterns are kubescape's data inputs of the same "
+            "names (sensitiveKeyNames, sensitiveValues, and the ...Allowed lists), set with --control-param or "
+            "--control-config."),
         remediation=(
             "Move the value into a Secret (or Azure Key Vault via the Secrets Store CSI driver), mount it as a file, "
             "and rotate the credential, which has been exposed."),
         mappings=Mappings(kubescape=("C-0012",)),
-        types=W, check=literal_credentials, policy_gap=gap_text(None)),
+        types=(W, kinds.CONFIG_MAP), check=literal_credentials, policy_gap=gap_text(None),
+        parameters=(
+            Parameter("sensitiveKeyNames", list(DEFAULT_KEY_NAMES),
+                      "Fragments of env variable and ConfigMap key names that mark a credential (case-insensitive; "
+                      "a fragment shorter than five characters matches only a whole word of the name).",
+                      type="Array"),
+            Parameter("sensitiveValues", list(DEFAULT_VALUES),
+                      "Regular expressions of values that are credentials whatever their name.", type="Array"),
+            Parameter("sensitiveKeyNamesAllowed", [], "Names (fragments) never flagged, e.g. PUBLIC_KEY_ID.",
+                      type="Array"),
+            Parameter("sensitiveValuesAllowed", [], "Regular expressions of values never flagged.", type="Array"))),
     k8s_control(
         id="AKS-124", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,), title="Pods and containers apply a security context", severity=Severity.MEDIUM,
         section="CIS 4.6",
