@@ -11,7 +11,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from ..diagnostics import Diagnostic
-from .targets import build_targets, load_scope
+from .targets import build_targets, coverage, load_scope
 
 if TYPE_CHECKING:
     from ..scan import ScanOptions
@@ -45,5 +45,7 @@ def load_k8s_source(options: "ScanOptions", started: dt.datetime) -> "SourceResu
         result.diagnostics.extend(diagnostics)
         result.inputs.extend(inputs)
         if scope is not None:
-            result.targets.extend(build_targets(scope))
+            targets = build_targets(scope)
+            result.targets.extend(targets)
+            result.coverage.extend(coverage(scope, targets))
     return result

@@ -147,8 +147,14 @@ def default_service_account(target: Target, params: Mapping[str, Any]) -> Verdic
     assert obj is not None
     scope = scope_of(target)
     f = Findings()
-    value = obj.body.get("automountServiceAccountToken", None)
-    f.check(value is False, "automountServiceAccountToken", "equals", False, value if value is not None else ABSENT)
+    if target.context.get("implied"):
+        # not among the manifests: Kubernetes creates it with automountServiceAccountToken unset
+        f.fail(f"(ServiceAccount {obj.namespace}/default, created by Kubernetes)", "equals",
+               "automountServiceAccountToken false", "unset: the default ServiceAccount is not among the manifests")
+    else:
+        value = obj.body.get("automountServiceAccountToken", None)
+        f.check(value is False, "automountServiceAccountToken", "equals", False,
+                value if value is not None else ABSENT)
     gaps = [g for g in (scope.gap("RoleBinding"), scope.gap("ClusterRoleBinding")) if g]
     for kind in ("RoleBinding", "ClusterRoleBinding"):
         for b in scope.of(kind):

@@ -249,7 +249,10 @@ def _not_a_pod(target: Target, params: Mapping[str, Any]) -> str | None:
     return None
 
 
-BUILTIN_DEFAULT_NS = {("Service", "kubernetes"), ("ConfigMap", "kube-root-ca.crt"), ("Endpoints", "kubernetes")}
+# Kubernetes' own objects in default: the API server's Service, Endpoints and EndpointSlice, the root CA bundle
+# published in every namespace, the default ServiceAccount; and Events, which Kubernetes writes about objects.
+BUILTIN_DEFAULT_NS = {("Service", "kubernetes"), ("ConfigMap", "kube-root-ca.crt"), ("Endpoints", "kubernetes"),
+                      ("EndpointSlice", "kubernetes"), ("ServiceAccount", "default")}
 
 
 def default_namespace(target: Target, params: Mapping[str, Any]) -> Verdict:
@@ -269,6 +272,8 @@ def _builtin_in_default(target: Target, params: Mapping[str, Any]) -> str | None
     obj = object_of(target)
     if obj is not None and obj.namespace == "default" and (obj.kind, obj.name) in BUILTIN_DEFAULT_NS:
         return f"{obj.kind} default/{obj.name} is created by Kubernetes itself"
+    if obj is not None and obj.kind == "Event":
+        return "Events are written by Kubernetes about other objects, in their namespace"
     return None
 
 
@@ -427,9 +432,13 @@ CONTROLS = [
         rationale=(
             "Objects in the default namespace get no administrative boundary: RBAC, network policies, quotas and "
             "Pod Security Admission labels are rarely set there, and everything deployed without a namespace lands "
-            "there. Kubernetes' own objects there (Service kubernetes, ServiceAccount default) are not applicable."),
+            "there. CIS 4.6.3 covers every namespaced kind, so every object of a built-in namespaced kind is checked "
+            "(workloads, Services, ConfigMaps, Secrets, PersistentVolumeClaims, PodDisruptionBudgets, "
+            "HorizontalPodAutoscalers, Leases, EndpointSlices, NetworkPolicies, RBAC ...); custom resources are not. "
+            "Kubernetes' own objects there (Service, Endpoints and EndpointSlice kubernetes, ConfigMap "
+            "kube-root-ca.crt, ServiceAccount default, Events) are not applicable. A live snapshot holds the kinds "
+            "the collector reads."),
         remediation="Create namespaces per application or team and deploy into them (metadata.namespace).",
         mappings=Mappings(cis_aks=("4.6.3",), kubescape=("C-0212", "C-0061"), azure_policy=("9f061a12-e40d-4183-a00e-171812443373",)),
-        types=(W, kinds.SERVICE, kinds.SERVICE_ACCOUNT, kinds.INGRESS, kinds.ROLE, kinds.ROLE_BINDING),
-        check=default_namespace, applies=_builtin_in_default, policy_gap=gap_text("9f061a12-e40d-4183-a00e-171812443373")),
+        types=kinds.NAMESPACED_TYPES, check=default_namespace, applies=_builtin_in_default, policy_gap=gap_text("9f061a12-e40d-4183-a00e-171812443373")),
 ]
