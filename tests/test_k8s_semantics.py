@@ -101,3 +101,48 @@ def test_sensitive_rules_take_kubescape_inputs() -> None:
     assert not SensitiveRules.from_params({"sensitiveKeyNamesAllowed": ["PUBLIC_KEY"]}).judge("PUBLIC_KEY_ID", "abc")
     with pytest.raises(ValueError, match="sensitiveValues"):
         SensitiveRules.from_params({"sensitiveValues": ["(unclosed"]})
+
+
+def _cilium(kind: str, spec: dict, ns: str | None = "shop"):
+    from aks_compliance.k8s.netpol import rules_of
+    from aks_compliance.k8s.scope import K8sObject
+    from aks_compliance.resources import Resource, Source
+    body = {"apiVersion": "cilium.io/v2", "kind": kind, "metadata": {"name": "p", **({"namespace": ns} if ns else {})},
+            "spec": spec}
+    res = Resource(type=kind, full_name="p", id=None, source=Source("f", "", None), body=body)
+    return rules_of(K8sObject(kind, ns, "p", res))[0]
+
+
+def test_cilium_selection_isolation_and_allow_all() -> None:
+    r = _cilium("CiliumNetworkPolicy", {"endpointSelector": {"matchLabels": {"k8s:app": "web"}}, "ingress": [{}]})
+    assert r.selects("shop", {"app": "web"}, "web", {}) and not r.selects("other", {"app": "web"}, "web", {})
+    assert r.isolates("ingress") and not r.isolates("egress") and not r.allow_all("ingress")
+    assert not r.selects_whole_namespace("shop", {})
+    empty = _cilium("CiliumNetworkPolicy", {"endpointSelector": {}, "ingress": []})
+    assert not empty.isolates("ingress")  # an empty section does not apply
+    off = _cilium("CiliumNetworkPolicy", {"endpointSelector": {}, "ingress": [{}], "enableDefaultDeny": {"ingress": False}})
+    assert not off.isolates("ingress")
+    ccnp = _cilium("CiliumClusterwideNetworkPolicy",
+                   {"endpointSelector": {"matchLabels": {"io.kubernetes.pod.namespace": "shop"}},
+                    "egress": [{"toEntities": ["world"]}]}, ns=None)
+    assert ccnp.selects_whole_namespace("shop", {}) and not ccnp.applies_to_namespace("payments", {})
+    assert ccnp.isolates("egress") and ccnp.allow_all("egress")
+    host = _cilium("CiliumClusterwideNetworkPolicy", {"nodeSelector": {}, "ingress": [{}]}, ns=None)
+    assert not host.applies_to_namespace("shop", {})
+
+
+def test_egress_to_an_address_follows_cidrs_ports_and_deny_rules() -> None:
+    imds = "169.254.169.254"
+    allow_world = _cilium("CiliumNetworkPolicy", {"endpointSelector": {}, "egress": [{"toEntities": ["world"]}]})
+    assert allow_world.egress_to(imds, 80)[0] is True
+    deny = _cilium("CiliumNetworkPolicy", {"endpointSelector": {}, "egress": [{"toEntities": ["world"]}],
+                                           "egressDeny": [{"toCIDR": ["169.254.169.254/32"]}]})
+    assert deny.egress_to(imds, 80)[0] is False
+    except_imds = _cilium("CiliumNetworkPolicy", {"endpointSelector": {}, "egress": [
+        {"toCIDRSet": [{"cidr": "0.0.0.0/0", "except": ["169.254.0.0/16"]}]}]})
+    assert except_imds.egress_to(imds, 80)[0] is False
+    https_only = _cilium("CiliumNetworkPolicy", {"endpointSelector": {}, "egress": [
+        {"toCIDR": ["0.0.0.0/0"], "toPorts": [{"ports": [{"port": "443", "protocol": "TCP"}]}]}]})
+    assert https_only.egress_to(imds, 80)[0] is False
+    fqdn = _cilium("CiliumNetworkPolicy", {"endpointSelector": {}, "egress": [{"toFQDNs": [{"matchName": "x.io"}]}]})
+    assert fqdn.egress_to(imds, 80)[0] is False  # names, not the link-local address

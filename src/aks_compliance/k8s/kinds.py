@@ -1,7 +1,7 @@
 """The Kubernetes kinds the in-cluster controls read, and how each is listed and selected on.
 
 ``COLLECTED`` is the collector's whole reading list (cluster-controls.md section 5): get/list only,
-never Secrets. ``deploy/scanner-rbac.yaml`` grants exactly these (a test keeps the two in step).
+never Secrets; custom resources (Cilium's policies) where their API group is served. ``deploy/scanner-rbac.yaml`` grants exactly these (a test keeps the two in step).
 """
 
 from __future__ import annotations
@@ -73,6 +73,14 @@ COLLECTED: tuple[KindSpec, ...] = (
     KindSpec("MutatingWebhookConfiguration", "mutatingwebhookconfigurations", "admissionregistration.k8s.io",
              "v1", False, "AdmissionregistrationV1Api", "list_mutating_webhook_configuration",
              "policy engine present (evidence)"),
+    # Azure CNI powered by Cilium: the network policies are Cilium's. Listed only where the API group is served
+    # (API discovery, which also gives each kind's scope); a cluster without Cilium has none.
+    KindSpec("CiliumNetworkPolicy", "ciliumnetworkpolicies", "cilium.io", "v2", True, "CustomObjectsApi",
+             "list_cluster_custom_object", "Cilium network policies per namespace (Azure CNI powered by Cilium)",
+             custom=True),
+    KindSpec("CiliumClusterwideNetworkPolicy", "ciliumclusterwidenetworkpolicies", "cilium.io", "v2", False,
+             "CustomObjectsApi", "list_cluster_custom_object",
+             "Cilium cluster-wide network policies (default deny, egress, metadata endpoint)", custom=True),
 )
 
 BY_KIND: dict[str, KindSpec] = {k.kind: k for k in COLLECTED}

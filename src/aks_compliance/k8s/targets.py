@@ -132,7 +132,8 @@ def load_scope(arg: str, taken: set[str]) -> tuple[K8sScope | None, list[Diagnos
             if isinstance(gap, dict) and isinstance(gap.get("kind"), str):
                 scope.gaps[gap["kind"]] = str(gap.get("reason") or "could not be read")
         for kind, info in (m.get("lists") or {}).items():
-            if isinstance(info, dict) and info.get("status") == "complete":
+            # a custom kind whose API group the cluster does not serve has no objects: that is complete too
+            if isinstance(info, dict) and info.get("status") in ("complete", "not-served"):
                 scope.listed.add(kind)
             if isinstance(info, dict) and isinstance(info.get("namespaced"), bool):
                 scope.namespaced[kind] = info["namespaced"]

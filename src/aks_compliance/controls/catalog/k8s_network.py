@@ -2,8 +2,9 @@
 ingress and restricted egress (microsegmentation), workloads covered by policies, internal load
 balancers, and TLS / HTTPS-only ingress (CIS 5.4.5).
 
-Network policies are joined within one scope and one namespace; policies are additive, so a single
-policy allowing all traffic to the pods it selects undoes isolation for them.
+Network policies are Kubernetes NetworkPolicies and, on Azure CNI powered by Cilium, CiliumNetworkPolicies
+and CiliumClusterwideNetworkPolicies (one view: :mod:`aks_compliance.k8s.netpol`), joined within one scope;
+policies are additive, so a single rule allowing all traffic to the pods it selects undoes isolation for them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from ...k8s import kinds
 from ...k8s.checks import CLUSTER_ACCESS, ABSENT, Findings, cite, gap_text, glob_any, k8s_control, object_of, scope_of, unknown
 from ...k8s.podspec import as_dict, as_list, pod_view
 from ...k8s.scope import K8sObject, annotations_of, meta
-from ...k8s.selectors import allow_all_rules, policy_types, selector_matches, selects_all
+from ...k8s.netpol import PolicyRule, namespace_labels, policy_rules
 from ...policy.conditions import Verdict
 from ...targets import Target
 from ..model import Mappings, Parameter, Severity
@@ -29,25 +30,30 @@ def _ns_name(target: Target) -> str:
     return str(target.resource.name)
 
 
-def _policies(target: Target, ns: str) -> list[K8sObject] | str:
-    scope = scope_of(target)
-    gap = scope.gap("NetworkPolicy")
-    if gap:
-        return f"network policies cannot be checked: {gap}"
-    return scope.of("NetworkPolicy", ns)
+def _rules(target: Target, ns: str) -> list[PolicyRule] | str:
+    return policy_rules(scope_of(target), ns)
+
+
+def _cite(target: Target, rule: PolicyRule) -> None:
+    cite(target, rule.obj.resource, rule.label)
 
 
 def netpol_per_namespace(target: Target, params: Mapping[str, Any]) -> Verdict:
     ns = _ns_name(target)
-    pols = _policies(target, ns)
-    if isinstance(pols, str):
-        return unknown(pols)
+    rules = _rules(target, ns)
+    if isinstance(rules, str):
+        return unknown(rules)
     f = Findings()
-    for np in pols:
-        prefix = cite(target, np.resource, f"NetworkPolicy/{np.name}")
-        f.ok(f"{prefix}.metadata.namespace", "equals", ns, ns)
-    if not pols:
-        f.fail(f"(NetworkPolicy objects in namespace {ns})", "exists", True, "none in the scope")
+    for r in rules:
+        _cite(target, r)
+        if r.obj.namespace is not None:
+            f.ok(f"{r.label}.metadata.namespace", "equals", ns, ns)
+        else:
+            f.ok(r.selector_path, "selects", f"endpoints of namespace {ns}", as_dict(r.body.get("endpointSelector")))
+    if not rules:
+        f.fail(f"(network policies of namespace {ns})", "exists",
+               "a NetworkPolicy or CiliumNetworkPolicy in the namespace, or a CiliumClusterwideNetworkPolicy selecting it",
+               "none in the scope")
     return f.verdict()
 
 
@@ -56,26 +62,27 @@ def _namespace_isolation(direction: str):
 
     def check(target: Target, params: Mapping[str, Any]) -> Verdict:
         ns = _ns_name(target)
-        pols = _policies(target, ns)
-        if isinstance(pols, str):
-            return unknown(pols)
+        rules = _rules(target, ns)
+        if isinstance(rules, str):
+            return unknown(rules)
+        ns_labels = namespace_labels(scope_of(target), ns)
         f = Findings()
         isolating = []
-        for np in pols:
-            spec = as_dict(np.body.get("spec"))
-            prefix = cite(target, np.resource, f"NetworkPolicy/{np.name}")
-            opening = allow_all_rules(np.body, direction)
-            for i in opening:
-                f.fail(f"{prefix}.spec.{direction}[{i}]", "notEquals", f"a rule allowing all {direction}",
-                       as_dict(as_list(spec.get(direction))[i]))
-            if ptype in policy_types(np.body) and selects_all(spec.get("podSelector")) and not opening:
-                isolating.append(prefix)
-        for prefix in isolating:
-            f.ok(f"{prefix}.spec.podSelector", "equals", f"{{}} (all pods) with policyType {ptype}", {})
+        for r in rules:
+            _cite(target, r)
+            opening = r.allow_all(direction)
+            for path, rule in opening:
+                f.fail(path, "notEquals", f"a rule allowing all {direction}", rule)
+            if r.isolates(direction) and r.selects_whole_namespace(ns, ns_labels) and not opening:
+                isolating.append(r)
+        for r in isolating:
+            f.ok(r.selector_path, "selects", f"every pod of namespace {ns}, isolating {direction}",
+                 as_dict(r.body.get("endpointSelector" if r.is_cilium else "podSelector")))
         if not isolating:
-            f.fail(f"(NetworkPolicy objects in namespace {ns})", "contains",
-                   f"a policy selecting all pods (podSelector: {{}}) with policyTypes {ptype}",
-                   [p.name for p in pols] or "none in the scope")
+            f.fail(f"(network policies of namespace {ns})", "contains",
+                   f"a policy selecting all pods (podSelector: {{}} with policyTypes {ptype}, or a Cilium "
+                   f"endpointSelector for the whole namespace with an {direction} section)",
+                   sorted({r.label for r in rules}) or "none in the scope")
         return f.verdict()
 
     check.__name__ = f"namespace_{direction}_isolated"
@@ -84,27 +91,30 @@ def _namespace_isolation(direction: str):
 
 def workload_covered(target: Target, params: Mapping[str, Any]) -> Verdict:
     ns = target.namespace or "default"
-    pols = _policies(target, ns)
-    if isinstance(pols, str):
-        return unknown(pols)
-    labels = pod_view(target).labels
+    rules = _rules(target, ns)
+    if isinstance(rules, str):
+        return unknown(rules)
+    view = pod_view(target)
+    labels = view.labels
+    sa = view.spec.get("serviceAccountName") or view.spec.get("serviceAccount") or "default"
+    ns_labels = namespace_labels(scope_of(target), ns)
     f = Findings()
-    for ptype, direction in (("Ingress", "ingress"), ("Egress", "egress")):
+    for direction in ("ingress", "egress"):
+        ptype = "Ingress" if direction == "ingress" else "Egress"
         covering = []
-        for np in pols:
-            spec = as_dict(np.body.get("spec"))
-            if ptype not in policy_types(np.body) or not selector_matches(spec.get("podSelector"), labels):
+        for r in rules:
+            if not r.isolates(direction) or not r.selects(ns, labels, str(sa), ns_labels):
                 continue
-            prefix = cite(target, np.resource, f"NetworkPolicy/{np.name}")
-            covering.append(prefix)
-            for i in allow_all_rules(np.body, direction):
-                f.fail(f"{prefix}.spec.{direction}[{i}]", "notEquals", f"a rule allowing all {direction}",
-                       as_dict(as_list(spec.get(direction))[i]))
-        for prefix in covering:
-            f.ok(f"{prefix}.spec.podSelector", "matches", f"the pod labels, with policyType {ptype}", labels)
+            _cite(target, r)
+            covering.append(r)
+            for path, rule in r.allow_all(direction):
+                f.fail(path, "notEquals", f"a rule allowing all {direction}", rule)
+        for r in covering:
+            f.ok(r.selector_path, "matches", f"the pod labels, isolating {direction}", labels)
         if not covering:
-            f.fail(pod_view(target).mp("labels"), "selected by",
-                   f"a NetworkPolicy with policyType {ptype} in namespace {ns}", labels or ABSENT)
+            f.fail(view.mp("labels"), "selected by",
+                   f"a network policy isolating {ptype} in namespace {ns} (NetworkPolicy, CiliumNetworkPolicy or "
+                   f"CiliumClusterwideNetworkPolicy)", labels or ABSENT)
     return f.verdict()
 
 
