@@ -38,6 +38,7 @@ def test_prose_mappings_and_decision(control: Control) -> None:
     m = control.mappings
     assert any(m.as_dict().values())
     assert all(re.fullmatch(r"C-\d{4}", k) for k in m.kubescape), m.kubescape
+    assert all(re.fullmatch(r"T\d{4}(\.\d{3})?", t) for t in m.mitre), m.mitre  # MITRE ATT&CK technique ids
     assert set(m.pss) <= {"baseline", "restricted"}
     names = [p.name for p in control.parameters]
     assert len(names) == len(set(names))

@@ -158,7 +158,7 @@ def k8s_control(*, id: str, title: str, severity: Severity, section: str, ration
                 references: tuple[str, ...] = (), pss_since: tuple[int, int] | None = None, pss_check: str | None = None,
                 windows_exempt_since: tuple[int, int] | None = None,
                 applies: Callable[[Target, Mapping[str, Any]], str | None] | None = None,
-                tags: tuple[str, ...] = ()) -> Control:
+                tags: tuple[str, ...] = (), mapping_note: str = "") -> Control:
     """Declare an in-cluster control (see the module docstring for what the wrapper adds)."""
     if exclusions not in EXCLUSION_FAMILIES:
         raise ValueError(f"{id}: exclusions must be one of {EXCLUSION_FAMILIES}, not {exclusions!r}")
@@ -170,6 +170,8 @@ def k8s_control(*, id: str, title: str, severity: Severity, section: str, ration
         params += (NO_EXCLUDED_NAMESPACES,)
     if exclusions in EXCLUSION_TEXT:
         rationale = f"{rationale} {EXCLUSION_TEXT[exclusions]}"
+    if mapping_note:  # where this control deliberately means something else than a related tool's check
+        rationale = f"{rationale} Mapping: {mapping_note}"
     if pss_check is not None:
         params += (PSS_VERSION,)
 

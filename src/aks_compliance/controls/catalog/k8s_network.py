@@ -197,7 +197,7 @@ CONTROLS = [
             "define network policies (the cluster needs a network policy engine, checked on the ARM side)."),
         remediation="Add NetworkPolicy objects to each namespace, starting with a default-deny policy.",
         references=(NETPOL_REF,),
-        mappings=Mappings(cis_aks=("4.4.2",), kubescape=("C-0206", "C-0054")),
+        mappings=Mappings(cis_aks=("4.4.2",), kubescape=("C-0206", "C-0054"), mitre=("T1210",)),
         types=kinds.NAMESPACE, check=netpol_per_namespace, policy_gap=gap_text(None)),
     k8s_control(
         id="AKS-147", exclusions=CLUSTER_ACCESS, title="Namespaces isolate all pods for ingress (default-deny ingress)", severity=Severity.MEDIUM,
@@ -210,7 +210,9 @@ CONTROLS = [
             "Add a NetworkPolicy with podSelector: {} and policyTypes: [Ingress] (and no ingress rules) to each "
             "namespace, then allow the needed flows with narrower policies."),
         references=(NETPOL_REF,),
-        mappings=Mappings(cis_aks=("4.4.2",), kubescape=("C-0260", "C-0030")),
+        mappings=Mappings(cis_aks=("4.4.2",), mitre=("T1210",)),
+        mapping_note=("kubescape C-0260 and C-0030 judge workloads (is each selected by a policy), not namespaces: "
+                      "they are mapped to AKS-149."),
         types=kinds.NAMESPACE, check=_namespace_isolation("ingress"), policy_gap=gap_text(None)),
     k8s_control(
         id="AKS-148", exclusions=CLUSTER_ACCESS, title="Egress is restricted by network policy", severity=Severity.MEDIUM, section=MICRO,
@@ -222,7 +224,9 @@ CONTROLS = [
             "Add a NetworkPolicy with podSelector: {} and policyTypes: [Egress] allowing only DNS and the needed "
             "destinations; route internet egress through Azure Firewall."),
         references=(NETPOL_REF,),
-        mappings=Mappings(kubescape=("C-0260", "C-0030")),
+        mappings=Mappings(mitre=("T1041",)),
+        mapping_note=("kubescape C-0260 and C-0030 judge workloads (is each selected by a policy), not namespaces: "
+                      "they are mapped to AKS-149."),
         types=kinds.NAMESPACE, check=_namespace_isolation("egress"), policy_gap=gap_text(None)),
     k8s_control(
         id="AKS-149", exclusions=CLUSTER_ACCESS, title="Workloads are selected by network policies for ingress and egress",
@@ -236,7 +240,7 @@ CONTROLS = [
             "Make sure a NetworkPolicy with policyTypes Ingress and Egress selects the workload's pod labels (a "
             "namespace-wide podSelector: {} does)."),
         references=(NETPOL_REF,),
-        mappings=Mappings(kubescape=("C-0260",)),
+        mappings=Mappings(kubescape=("C-0260", "C-0030"), mitre=("T1210", "T1041")),
         types=kinds.WORKLOAD, check=workload_covered, policy_gap=gap_text(None)),
     k8s_control(
         id="AKS-150", exclusions=CLUSTER_ACCESS, title="Load balancer services are internal", severity=Severity.HIGH, section="CIS 5.4",
@@ -249,7 +253,9 @@ CONTROLS = [
             "Add the annotation service.beta.kubernetes.io/azure-load-balancer-internal: \"true\" (and "
             "azure-load-balancer-internal-subnet) or expose the workload through the ingress controller."),
         references=("https://learn.microsoft.com/azure/aks/internal-lb",),
-        mappings=Mappings(kubescape=("C-0256",), azure_policy=("3fc4dc25-5baf-40d8-9b05-7fe74c1bc64e",)),
+        mappings=Mappings(azure_policy=("3fc4dc25-5baf-40d8-9b05-7fe74c1bc64e",), mitre=("T1133",)),
+        mapping_note=("kubescape C-0256 judges workloads (exposed through a NodePort or LoadBalancer Service or an "
+                      "Ingress): that is AKS-170."),
         types=kinds.SERVICE, check=internal_load_balancer, applies=_not_load_balancer,
         parameters=(Parameter("allowedPublicServices", [], "Services (namespace/name globs) allowed a public "
                                                           "load balancer.", type="Array"),),
@@ -263,7 +269,8 @@ CONTROLS = [
         remediation="Add spec.tls with the rule hosts and a certificate secret (or the ingress controller's default "
                     "certificate, e.g. from Key Vault through the Secrets Store CSI driver).",
         references=("https://kubernetes.io/docs/concepts/services-networking/ingress/#tls",),
-        mappings=Mappings(cis_aks=("5.4.5",), kubescape=("C-0245",), azure_policy=("1a5b4dca-0b6f-4cf5-907c-56316bc1bf3d",)),
+        mappings=Mappings(cis_aks=("5.4.5",), kubescape=("C-0245", "C-0263"), azure_policy=("1a5b4dca-0b6f-4cf5-907c-56316bc1bf3d",),
+                          mitre=("T1040", "T1557")),
         types=kinds.INGRESS, check=ingress_tls, policy_gap=gap_text("1a5b4dca-0b6f-4cf5-907c-56316bc1bf3d")),
     k8s_control(
         id="AKS-152", exclusions=CLUSTER_ACCESS, title="Ingresses serve HTTPS only (plain HTTP disabled or redirected)", severity=Severity.MEDIUM,
@@ -276,6 +283,7 @@ CONTROLS = [
             "Set kubernetes.io/ingress.allow-http: \"false\" or the controller's redirect annotation "
             "(nginx.ingress.kubernetes.io/force-ssl-redirect: \"true\", appgw.ingress.kubernetes.io/ssl-redirect: "
             "\"true\", traefik.ingress.kubernetes.io/router.tls: \"true\") together with spec.tls."),
-        mappings=Mappings(cis_aks=("5.4.5",), kubescape=("C-0245",), azure_policy=("1a5b4dca-0b6f-4cf5-907c-56316bc1bf3d",)),
+        mappings=Mappings(cis_aks=("5.4.5",), azure_policy=("1a5b4dca-0b6f-4cf5-907c-56316bc1bf3d",), mitre=("T1040", "T1557")),
+        mapping_note="kubescape C-0245 and C-0263 ask for TLS on the Ingress, which is AKS-151; HTTP disabled is more.",
         types=kinds.INGRESS, check=https_only, policy_gap=gap_text("1a5b4dca-0b6f-4cf5-907c-56316bc1bf3d")),
 ]

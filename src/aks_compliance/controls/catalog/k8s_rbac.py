@@ -162,6 +162,16 @@ def default_service_account(target: Target, params: Mapping[str, Any]) -> Verdic
                 if s.kind == "ServiceAccount" and s.name == "default" and s.namespace == obj.namespace:
                     prefix = cite(target, b.resource, f"{kind}/{b.name}")
                     f.fail(f"{prefix}.{s.path}", "equals", "no binding to the default service account", s.text)
+    others = [o for o in scope.of("ServiceAccount", obj.namespace) if o.name != "default"]
+    if others:
+        prefix = cite(target, others[0].resource, f"ServiceAccount/{others[0].name}")
+        f.ok(f"{prefix}.metadata.name", "exists", f"a service account of namespace {obj.namespace} besides default",
+             [o.name for o in others][:10])
+    elif scope.gap("ServiceAccount"):
+        gaps.append(str(scope.gap("ServiceAccount")))
+    else:
+        f.fail(f"(ServiceAccounts of namespace {obj.namespace})", "contains",
+               "a service account besides default, for workloads that need API access", "none in the scope")
     if gaps and not f.bad:
         return unknown(f"bindings of the default service account cannot be checked: {'; '.join(gaps)}", f.good)
     if not f.bad:
@@ -195,10 +205,11 @@ def all_users_grants(target: Target, params: Mapping[str, Any]) -> Verdict:
 
 def _rbac(id: str, title: str, cis: str, kubescape: tuple[str, ...], what: str, predicate, rationale: str,
           remediation: str, severity: Severity = Severity.MEDIUM, azure: tuple[str, ...] = (),
-          by_name=None) -> Any:
+          by_name=None, mitre: tuple[str, ...] = ()) -> Any:
     return k8s_control(
         id=id, title=title, severity=severity, section=SECTION, rationale=rationale, remediation=remediation,
-        mappings=Mappings(cis_aks=(cis,), kubescape=kubescape, azure_policy=azure), types=BINDINGS,
+        mappings=Mappings(cis_aks=(cis,) if cis else (), kubescape=kubescape, azure_policy=azure, mitre=mitre),
+        types=BINDINGS,
         check=binding_check(what, predicate, by_name), parameters=RULE_PARAMS, applies=_exempt_binding,
         references=(RBAC_REF,), policy_gap=gap_text(azure[0] if azure else None), exclusions=CLUSTER_ACCESS)
 
@@ -214,14 +225,14 @@ CONTROLS = [
           "Bind narrower roles (admin, edit, or custom roles) instead; keep cluster-admin for a break-glass group "
           "and prefer Entra ID (Azure RBAC) with just-in-time elevation.", Severity.HIGH,
           ("a3dc4946-dba6-43e6-950d-f96532848c9f",),
-          by_name=lambda ref: ref.get("kind") == "ClusterRole" and ref.get("name") == "cluster-admin"),
+          by_name=lambda ref: ref.get("kind") == "ClusterRole" and ref.get("name") == "cluster-admin", mitre=('T1098.006', 'T1078')),
     _rbac("AKS-135", "Access to secrets is minimized", "4.1.2", ("C-0186", "C-0015"), "get/list/watch on secrets",
           _grants({"get", "list", "watch"}, {"secrets"}, {""}),
           "Reading Secrets reveals credentials, tokens and keys, including service account tokens that act with "
           "other identities' permissions. list and watch return every secret's data, not only names. Rules limited "
           "to resourceNames are not counted.",
           "Remove get/list/watch on secrets from roles bound to people and workloads that do not need them; "
-          "restrict necessary access with resourceNames.", Severity.HIGH),
+          "restrict necessary access with resourceNames.", Severity.HIGH, mitre=('T1552.007',)),
     k8s_control(
         id="AKS-136", exclusions=CLUSTER_ACCESS, title="Roles and ClusterRoles avoid wildcards", severity=Severity.MEDIUM, section=SECTION,
         rationale=(
@@ -230,7 +241,8 @@ CONTROLS = [
             "reviewed. cluster-admin and Kubernetes' system: roles are exempt (parameter exemptRoles)."),
         remediation="List the API groups, resources and verbs the role needs instead of '*'.",
         references=(RBAC_REF,),
-        mappings=Mappings(cis_aks=("4.1.3",), kubescape=("C-0187",), azure_policy=("ca8d5704-aa2b-40cf-b110-dc19052825ad",)),
+        mappings=Mappings(cis_aks=("4.1.3",), kubescape=("C-0187",), azure_policy=("ca8d5704-aa2b-40cf-b110-dc19052825ad",),
+                          mitre=("T1098.006",)),
         types=(kinds.ROLE, kinds.CLUSTER_ROLE), check=wildcard_roles, applies=_exempt_role,
         parameters=(Parameter("exemptRoles", ["cluster-admin", "system:*"],
                               "Role names (globs) not checked; listed as not applicable.", type="Array"),),
@@ -240,31 +252,31 @@ CONTROLS = [
           "Whoever can create pods can run any image with any service account of the namespace, mount its secrets "
           "and, without Pod Security Admission, escape to the node: pod creation is a path to every permission "
           "in the namespace.",
-          "Grant create on pods only to controllers and CI identities that deploy; let people deploy through them."),
+          "Grant create on pods only to controllers and CI identities that deploy; let people deploy through them.", mitre=('T1610',)),
     _rbac("AKS-138", "Bind, escalate and impersonate permissions are limited", "4.1.7", ("C-0191",),
           "bind/escalate on roles or impersonate on users, groups or service accounts", _bind_escalate_impersonate,
           "bind and escalate let a subject grant or create roles with permissions it does not hold, bypassing "
           "RBAC's escalation prevention; impersonate lets it act as any user, group or service account. Each is "
           "a route to cluster-admin.",
           "Remove bind, escalate and impersonate verbs from roles except for the few administrative identities "
-          "that need them.", Severity.HIGH),
+          "that need them.", Severity.HIGH, mitre=('T1098.006',)),
     _rbac("AKS-139", "Access to create persistent volumes is minimized", "4.1.8", ("C-0278",),
           "create on persistentvolumes", _grants({"create"}, {"persistentvolumes"}, {""}),
           "A PersistentVolume can point at a hostPath or any storage backend: creating one and claiming it gives "
           "a pod access to node files or other tenants' data, bypassing Pod Security Admission's volume rules.",
-          "Let dynamic provisioning (StorageClasses) create volumes; remove create on persistentvolumes from users."),
+          "Let dynamic provisioning (StorageClasses) create volumes; remove create on persistentvolumes from users.", mitre=('T1611',)),
     _rbac("AKS-140", "Access to the nodes/proxy subresource is minimized", "4.1.9", ("C-0279",),
           "access to nodes/proxy", _nodes_proxy,
           "nodes/proxy reaches the kubelet API directly: with it a subject can run commands in any pod on the node "
           "(kubelet /exec, /run) without the API server's admission or audit of pods/exec.",
-          "Remove nodes/proxy from roles; monitoring agents can use the metrics endpoints instead.", Severity.HIGH),
+          "Remove nodes/proxy from roles; monitoring agents can use the metrics endpoints instead.", Severity.HIGH, mitre=('T1609',)),
     _rbac("AKS-141", "Access to approve certificate signing requests is minimized", "4.1.10", ("C-0280",),
           "update/patch on certificatesigningrequests/approval",
           _grants({"update", "patch"}, {"certificatesigningrequests/approval"}, {"certificates.k8s.io"}),
           "Approving a CertificateSigningRequest issues a client certificate: a subject able to create and "
           "approve CSRs can mint credentials for any user or group, including system:masters where allowed.",
           "Remove update/patch on certificatesigningrequests/approval except for the controllers that need it.",
-          Severity.HIGH),
+          Severity.HIGH, mitre=('T1649',)),
     _rbac("AKS-142", "Access to webhook configuration objects is minimized", "4.1.11", ("C-0281",),
           "create/update/patch/delete on validating or mutating webhook configurations",
           _grants({"create", "update", "patch", "delete", "deletecollection"},
@@ -272,24 +284,27 @@ CONTROLS = [
           "Whoever controls admission webhooks sees and can change every object written to the API, secrets "
           "included, or can disable the policy engine's validation (Azure Policy / Gatekeeper).",
           "Remove write access to webhook configurations except for the policy engine and cluster operators.",
-          Severity.HIGH),
+          Severity.HIGH, mitre=('T1562.001',)),
     _rbac("AKS-143", "Access to create service account tokens is minimized", "4.1.12", ("C-0282",),
           "create on serviceaccounts/token", _grants({"create"}, {"serviceaccounts/token"}, {""}),
           "The TokenRequest API issues tokens for a service account: whoever can create them acts with that "
           "account's permissions, for as long as the token lives.",
-          "Remove create on serviceaccounts/token from roles that do not issue tokens."),
+          "Remove create on serviceaccounts/token from roles that do not issue tokens.", mitre=('T1528',)),
     k8s_control(
         id="AKS-144", exclusions=CLUSTER_ACCESS, title="Default service accounts are not actively used", severity=Severity.MEDIUM,
         section=SECTION,
         rationale=(
             "Every namespace's default service account is used by any pod that names no other. If it mounts "
             "tokens or is granted roles, every such pod gets those permissions. CIS 4.1.5 asks that the default "
-            "account have automountServiceAccountToken: false and no bindings (joined within the scope)."),
+            "account have automountServiceAccountToken: false and no bindings (joined within the scope), and that "
+            "workloads needing API access get a service account of their own, so the namespace has one besides "
+            "default. Every namespace has its default ServiceAccount: in manifests that do not declare it, it is "
+            "judged as Kubernetes creates it (automountServiceAccountToken unset)."),
         remediation=(
             "Set automountServiceAccountToken: false on each namespace's default ServiceAccount and move its "
             "bindings to dedicated service accounts."),
         references=(RBAC_REF,),
-        mappings=Mappings(cis_aks=("4.1.5",), kubescape=("C-0189", "C-0239")),
+        mappings=Mappings(cis_aks=("4.1.5",), kubescape=("C-0189", "C-0239"), mitre=("T1078.001",)),
         types=kinds.DEFAULT_SERVICE_ACCOUNT, check=default_service_account, policy_gap=gap_text(None)),
     k8s_control(
         id="AKS-145", exclusions=CLUSTER_ACCESS, title="Nothing is granted to anonymous or all authenticated users", severity=Severity.HIGH,
@@ -300,7 +315,7 @@ CONTROLS = [
             "and workload identity). Only Kubernetes' discovery roles should be granted that broadly."),
         remediation="Bind specific users, groups or service accounts instead, and remove these subjects.",
         references=(RBAC_REF,),
-        mappings=Mappings(kubescape=("C-0262", "C-0265")),
+        mappings=Mappings(kubescape=("C-0262", "C-0265"), mitre=("T1078",)),
         types=BINDINGS, check=all_users_grants, policy_gap=gap_text(None),
         parameters=(Parameter("allowedRoles", ["system:basic-user", "system:discovery", "system:public-info-viewer"],
                               "Roles that may be granted to all users (Kubernetes' discovery defaults).", type="Array"),)),

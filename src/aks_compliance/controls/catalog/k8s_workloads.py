@@ -292,7 +292,7 @@ CONTROLS = [
             "Replace env[*].valueFrom.secretKeyRef and envFrom[*].secretRef with a secret volume (or the Key Vault "
             "Secrets Store CSI driver) and read the value from the file."),
         references=("https://kubernetes.io/docs/concepts/configuration/secret/#using-secrets-as-files-from-a-pod",),
-        mappings=Mappings(cis_aks=("4.5.1",), kubescape=("C-0207",)),
+        mappings=Mappings(cis_aks=("4.5.1",), kubescape=("C-0207",), mitre=("T1552.007",)),
         types=W, check=secrets_in_env, policy_gap=gap_text(None)),
     k8s_control(
         id="AKS-123", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,),
@@ -313,7 +313,7 @@ CONTROLS = [
         remediation=(
             "Move the value into a Secret (or Azure Key Vault via the Secrets Store CSI driver), mount it as a file, "
             "and rotate the credential, which has been exposed."),
-        mappings=Mappings(kubescape=("C-0012",)),
+        mappings=Mappings(kubescape=("C-0012",), mitre=("T1552.001",)),
         types=(W, kinds.CONFIG_MAP), check=literal_credentials, policy_gap=gap_text(None),
         parameters=(
             Parameter("sensitiveKeyNames", list(DEFAULT_KEY_NAMES),
@@ -337,7 +337,12 @@ CONTROLS = [
             "Set spec.securityContext (runAsNonRoot: true, seccompProfile.type: RuntimeDefault) and each container's "
             "securityContext (allowPrivilegeEscalation: false, capabilities.drop: [ALL])."),
         references=("https://kubernetes.io/docs/tasks/configure-pod-container/security-context/",),
-        mappings=Mappings(cis_aks=("4.6.2",), kubescape=("C-0211", "C-0055")),
+        mappings=Mappings(cis_aks=("4.6.2",), mitre=("T1611",)),
+        mapping_note=("kubescape C-0211 bundles eleven rules (fsGroup, fsGroupChangePolicy, supplementalGroups and "
+                      "seLinuxOptions set on every pod, NET_RAW dropped by name, a RuntimeDefault seccomp profile ...; "
+                      "one, set-systctls-params, reads a misspelt field and fails every workload), and C-0055 passes "
+                      "any one Linux hardening: neither checks these four settings, so neither is mapped. Group ids "
+                      "(runAsGroup, fsGroup, supplementalGroups) are AKS-154; seLinuxOptions values AKS-111."),
         types=W, check=security_context, policy_gap=gap_text(None)),
     k8s_control(
         id="AKS-125", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,), title="Containers run with a read-only root filesystem", severity=Severity.MEDIUM,
@@ -349,7 +354,7 @@ CONTROLS = [
         remediation=(
             "Set securityContext.readOnlyRootFilesystem: true in every container and init container; mount an "
             "emptyDir where the application needs to write (/tmp, caches)."),
-        mappings=Mappings(kubescape=("C-0017",), azure_policy=("df49d893-a74c-421d-bc95-c663042e5b80",)),
+        mappings=Mappings(kubescape=("C-0017",), azure_policy=("df49d893-a74c-421d-bc95-c663042e5b80",), mitre=("T1036",)),
         types=W, check=read_only_root, policy_gap=gap_text("df49d893-a74c-421d-bc95-c663042e5b80")),
     k8s_control(
         id="AKS-126", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,), title="Images come from allowed registries", severity=Severity.HIGH, section="CIS 5.1",
@@ -361,7 +366,11 @@ CONTROLS = [
         remediation=(
             "Import the images into an approved registry (az acr import) and reference them there; set the control "
             "parameter allowedRegistries to the registries you approve (globs, e.g. myacr.azurecr.io)."),
-        mappings=Mappings(cis_aks=("5.1.4",), kubescape=("C-0078",), azure_policy=("febd0533-8e55-448f-b837-bd0e06f16469",)),
+        mappings=Mappings(cis_aks=("5.1.4",), kubescape=("C-0078",), azure_policy=("febd0533-8e55-448f-b837-bd0e06f16469",),
+                          mitre=("T1195.002",)),
+        mapping_note=("allowedRegistries is kubescape's imageRepositoryAllowList (registry hosts or host/path "
+                      "prefixes); kubescape's default list is empty, this control's default allows Microsoft's and "
+                      "Azure Container Registry's."),
         types=W, check=allowed_registries, policy_gap=gap_text("febd0533-8e55-448f-b837-bd0e06f16469"),
         parameters=(Parameter("allowedRegistries", DEFAULT_REGISTRIES,
                               "Registry hosts (globs, e.g. *.azurecr.io) or host/path prefixes (with '/', e.g. "
@@ -374,7 +383,9 @@ CONTROLS = [
             "a rollback does not roll back, and what was scanned is not what runs. A version tag, or better a digest, "
             "makes the deployment reproducible and auditable."),
         remediation="Reference images as registry/repository:version or registry/repository@sha256:<digest>.",
-        mappings=Mappings(kubescape=("C-0075",), azure_policy=("021f8078-41a0-40e6-81b6-c6597da9f3ee",)),
+        mappings=Mappings(azure_policy=("021f8078-41a0-40e6-81b6-c6597da9f3ee",), mitre=("T1195.002",)),
+        mapping_note=("kubescape C-0075 fails a latest tag only when imagePullPolicy is not Always; an unpinned "
+                      "image fails here whatever the pull policy, so C-0075 is not mapped."),
         types=W, check=pinned_images, policy_gap=gap_text("021f8078-41a0-40e6-81b6-c6597da9f3ee")),
     k8s_control(
         id="AKS-128", exclusions=WORKLOAD_ADMISSION, tags=(RESOURCES_SCOPE,), title="Containers set a memory limit", severity=Severity.MEDIUM, section=POD_PRACTICE,
@@ -383,7 +394,8 @@ CONTROLS = [
             "workloads (or system daemons): a noisy neighbour or a denial of service. A limit confines the damage "
             "to the container itself."),
         remediation="Set resources.limits.memory in every container and init container (and a LimitRange as default).",
-        mappings=Mappings(kubescape=("C-0271", "C-0004"), azure_policy=("e345eecc-fa47-480f-9e88-67dcc122b164",)),
+        mappings=Mappings(kubescape=("C-0271",), azure_policy=("e345eecc-fa47-480f-9e88-67dcc122b164",), mitre=("T1496",)),
+        mapping_note="kubescape C-0004 asks for the memory limit and request together: the request is AKS-161.",
         types=W, check=_limit("memory"), policy_gap=gap_text("e345eecc-fa47-480f-9e88-67dcc122b164")),
     k8s_control(
         id="AKS-129", exclusions=WORKLOAD_ADMISSION, tags=(RESOURCES_SCOPE,), title="Containers set a CPU limit", severity=Severity.LOW, section=POD_PRACTICE,
@@ -392,7 +404,8 @@ CONTROLS = [
             "compromised (crypto-mining). Azure Policy's resource-limit built-in requires CPU and memory limits; "
             "where CPU limits are deliberately not used, waive this control for the workloads concerned."),
         remediation="Set resources.limits.cpu in every container and init container (and a LimitRange as default).",
-        mappings=Mappings(kubescape=("C-0270", "C-0050"), azure_policy=("e345eecc-fa47-480f-9e88-67dcc122b164",)),
+        mappings=Mappings(kubescape=("C-0270",), azure_policy=("e345eecc-fa47-480f-9e88-67dcc122b164",), mitre=("T1496",)),
+        mapping_note="kubescape C-0050 asks for the CPU limit and request together: the request is AKS-160.",
         types=W, check=_limit("cpu"), policy_gap=gap_text("e345eecc-fa47-480f-9e88-67dcc122b164")),
     k8s_control(
         id="AKS-130", exclusions=WORKLOAD_ADMISSION, title="Service account tokens are mounted only where necessary", severity=Severity.MEDIUM,
@@ -405,7 +418,8 @@ CONTROLS = [
         remediation=(
             "Set automountServiceAccountToken: false on the pod spec (or on its ServiceAccount) for workloads that "
             "do not call the Kubernetes API."),
-        mappings=Mappings(cis_aks=("4.1.6",), kubescape=("C-0034", "C-0190"), azure_policy=("423dd1ba-798e-40e4-9c4d-b6902674b423",)),
+        mappings=Mappings(cis_aks=("4.1.6",), kubescape=("C-0034", "C-0190"), azure_policy=("423dd1ba-798e-40e4-9c4d-b6902674b423",),
+                          mitre=("T1552.007",)),
         types=W, check=token_automount, policy_gap=gap_text("423dd1ba-798e-40e4-9c4d-b6902674b423")),
     k8s_control(
         id="AKS-131", exclusions=WORKLOAD_ADMISSION, title="Workloads use a dedicated service account, not 'default'", severity=Severity.LOW,
@@ -415,7 +429,9 @@ CONTROLS = [
             "workload API access grants it to all, and its token identifies no one. CIS 4.1.5 and 5.2.1 ask for "
             "dedicated service accounts."),
         remediation="Create a ServiceAccount per workload and set spec.serviceAccountName in the pod template.",
-        mappings=Mappings(cis_aks=("4.1.5", "5.2.1"), kubescape=("C-0189",)),
+        mappings=Mappings(cis_aks=("4.1.5", "5.2.1"), mitre=("T1078.001",)),
+        mapping_note=("kubescape C-0189 judges the default ServiceAccounts and the namespaces (AKS-144), not the "
+                      "workloads that use them, so it is mapped there."),
         types=W, check=dedicated_service_account, policy_gap=gap_text(None)),
     k8s_control(
         id="AKS-132", exclusions=WORKLOAD_ADMISSION, title="Pods are managed by a controller (no naked pods)", severity=Severity.LOW,
@@ -425,7 +441,7 @@ CONTROLS = [
             "the review that controller templates get. Azure Policy flags naked pods; controllers (Deployments, "
             "StatefulSets, DaemonSets, Jobs) are not applicable."),
         remediation="Run the workload as a Deployment, StatefulSet, DaemonSet or Job instead of a bare Pod.",
-        mappings=Mappings(kubescape=("C-0073",), azure_policy=("65280eef-c8b4-425e-9aec-af55e55bf581",)),
+        mappings=Mappings(kubescape=("C-0073",), azure_policy=("65280eef-c8b4-425e-9aec-af55e55bf581",), mitre=("T1610",)),
         types=W, check=naked_pod, applies=_not_a_pod, policy_gap=gap_text("65280eef-c8b4-425e-9aec-af55e55bf581")),
     k8s_control(
         id="AKS-133", exclusions=CLUSTER_ACCESS, title="The default namespace is not used", severity=Severity.LOW, section="CIS 4.6",
