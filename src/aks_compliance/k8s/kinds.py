@@ -81,6 +81,14 @@ COLLECTED: tuple[KindSpec, ...] = (
     KindSpec("CiliumClusterwideNetworkPolicy", "ciliumclusterwidenetworkpolicies", "cilium.io", "v2", False,
              "CustomObjectsApi", "list_cluster_custom_object",
              "Cilium cluster-wide network policies (default deny, egress, metadata endpoint)", custom=True),
+    # Exposure through the Gateway API and Istio ingress gateways (AKS-171); listed where served.
+    *(KindSpec(kind, plural, "gateway.networking.k8s.io", version, True, "CustomObjectsApi",
+               "list_cluster_custom_object", "routes from Gateways to Services (exposure)", custom=True)
+      for kind, plural, version in (("HTTPRoute", "httproutes", "v1"), ("GRPCRoute", "grpcroutes", "v1"),
+                                    ("TLSRoute", "tlsroutes", "v1alpha2"), ("TCPRoute", "tcproutes", "v1alpha2"),
+                                    ("UDPRoute", "udproutes", "v1alpha2"))),
+    KindSpec("VirtualService", "virtualservices", "networking.istio.io", "v1", True, "CustomObjectsApi",
+             "list_cluster_custom_object", "Istio routes from ingress gateways to Services (exposure)", custom=True),
 )
 
 BY_KIND: dict[str, KindSpec] = {k.kind: k for k in COLLECTED}
@@ -166,6 +174,9 @@ def scope_of_kind(api_version: object, kind: str) -> str | None:
         return "namespaced"
     return None
 
+
+# Route kinds of the Gateway API (gateway.networking.k8s.io) the exposure control reads.
+GATEWAY_ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute")
 
 # Network policy kinds the network-policy controls read (NetworkPolicy is also a namespaced object target).
 NETWORK_POLICY_KINDS = frozenset({"NetworkPolicy", "CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"})

@@ -181,3 +181,16 @@ def subjects(binding: K8sObject) -> list[Subject]:
             ns = binding.namespace
         out.append(Subject(kind, str(s.get("name", "")), ns, f"subjects[{i}]"))
     return out
+
+
+def service_account_bindings(scope: K8sScope, namespace: str, name: str) -> list[tuple[K8sObject, Subject]]:
+    """Every binding in the scope that grants to ServiceAccount ``namespace/name``: naming it, or the groups every
+    service account (of the namespace) is in (``system:serviceaccounts``, ``system:serviceaccounts:<ns>``)."""
+    groups = {"system:serviceaccounts", f"system:serviceaccounts:{namespace}"}
+    out = []
+    for b in [*scope.of("RoleBinding", namespace), *scope.of("ClusterRoleBinding")]:
+        for s in subjects(b):
+            if (s.kind == "ServiceAccount" and s.name == name and s.namespace == namespace) or \
+                    (s.kind == "Group" and s.name in groups):
+                out.append((b, s))
+    return out

@@ -388,6 +388,38 @@ def psa_labels(target: Target, params: Mapping[str, Any]) -> Verdict:
     return f.verdict()
 
 
+def psa_restricted(target: Target, params: Mapping[str, Any]) -> Verdict:
+    return psa_labels(target, {"minimumLevel": "restricted"})
+
+
+# -- group ids (Azure Policy's restricted initiative: runAsGroup, supplementalGroups and fsGroup MustRunAs 1-65535) --
+
+def _in_range(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def group_ids(target: Target, params: Mapping[str, Any]) -> Verdict:
+    """runAsGroup (container, else pod) and fsGroup set within the range; supplementalGroups, where given, too."""
+    low, high = int(params.get("minimumGroupId", 1)), int(params.get("maximumGroupId", 65535))
+    allowed = f"{low}..{high}"
+    v = pod_view(target)
+    f = Findings()
+    fs = val(v.sc, "fsGroup")
+    f.check(_in_range(fs, low, high), v.p("securityContext.fsGroup"), "in", allowed, fs)
+    for i, g in enumerate(as_list(v.sc.get("supplementalGroups"))):
+        f.check(_in_range(g, low, high), v.p(f"securityContext.supplementalGroups[{i}]"), "in", allowed, g)
+    pod_group = val(v.sc, "runAsGroup")
+    if pod_group is not ABSENT:
+        f.check(_in_range(pod_group, low, high), v.p("securityContext.runAsGroup"), "in", allowed, pod_group)
+    for c in v.containers():
+        cg = val(c.sc, "runAsGroup")
+        if cg is not ABSENT:
+            f.check(_in_range(cg, low, high), c.p("securityContext.runAsGroup"), "in", allowed, cg)
+        elif pod_group is ABSENT:
+            f.fail(c.p("securityContext.runAsGroup"), "in", f"{allowed} (container, or pod-level)", ABSENT)
+    return f.verdict()
+
+
 def _c(id: str, title: str, level: str, check_id: str, severity: Severity, rationale: str, remediation: str,
        check, mappings: Mappings, builtin: str | None, **kw):
     return k8s_control(
@@ -617,4 +649,42 @@ CONTROLS = [
         types=kinds.NAMESPACE, check=psa_labels, policy_gap=gap_text(None), exclusions=WORKLOAD_ADMISSION,
         parameters=(Parameter("minimumLevel", "baseline", "The least strict enforce level that passes "
                                                            "(baseline or restricted).", allowed=("baseline", "restricted")),)),
+    k8s_control(
+        id="AKS-154", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,),
+        title="Pods run with non-root group ids (runAsGroup, fsGroup, supplementalGroups)", severity=Severity.MEDIUM,
+        section=RESTRICTED,
+        rationale=(
+            "A process running with group id 0 reads and writes every file the root group may, on volumes and in the "
+            "image; fsGroup and supplementalGroups set the groups that own and can open mounted volumes. Azure "
+            "Policy's restricted pod security initiative asks every container to run with runAsGroup, fsGroup and "
+            "supplementalGroups within 1-65535 (built-in f06ddb64); the Pod Security Standards list non-root groups "
+            "as optional. Checked: runAsGroup (the container's, else the pod's) and fsGroup set within the range, and "
+            "every supplementalGroups entry within it (an absent list is accepted: it adds no group)."),
+        remediation=(
+            "Set spec.securityContext.runAsGroup and fsGroup to a non-zero group id (and supplementalGroups, if "
+            "used, to non-zero ids)."),
+        references=(PSS_REF, "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/"),
+        mappings=Mappings(azure_policy=("f06ddb64-5fa3-4b77-b166-acb36f7f6042",), mitre=("T1611",)),
+        mapping_note=("Azure's restricted initiative also requires supplementalGroups to be present; an absent list adds "
+                      "no group and passes here. kubescape's set-fsgroup-value and set-supplementalgroups-values are "
+                      "parts of C-0211, which is not mapped (see AKS-124)."),
+        types=W, check=group_ids, policy_gap=gap_text("f06ddb64-5fa3-4b77-b166-acb36f7f6042"),
+        parameters=(Parameter("minimumGroupId", 1, "Lowest group id allowed.", type="Integer"),
+                    Parameter("maximumGroupId", 65535, "Highest group id allowed.", type="Integer"))),
+    k8s_control(
+        id="AKS-155", exclusions=WORKLOAD_ADMISSION,
+        title="Namespaces enforce the restricted Pod Security Standards level", severity=Severity.MEDIUM,
+        section="CIS 4.2",
+        rationale=(
+            "The baseline level (AKS-121) stops known privilege escalations; the restricted level also requires "
+            "running as non-root, dropping ALL capabilities, forbidding privilege escalation and a seccomp profile, "
+            "which is what CIS Kubernetes 5.2.6 to 5.2.10 (privilege escalation, root containers, NET_RAW, added "
+            "and assigned capabilities) ask admission to minimize. Checked: the namespace label "
+            "pod-security.kubernetes.io/enforce is restricted."),
+        remediation=(
+            "kubectl label namespace <ns> pod-security.kubernetes.io/enforce=restricted, after fixing the workloads "
+            "the restricted controls (AKS-114 to AKS-120) fail."),
+        references=("https://kubernetes.io/docs/concepts/security/pod-security-admission/",),
+        mappings=Mappings(kubescape=("C-0197", "C-0198", "C-0199", "C-0200", "C-0201"), mitre=("T1610", "T1611")),
+        types=kinds.NAMESPACE, check=psa_restricted, policy_gap=gap_text(None)),
 ]

@@ -17,7 +17,8 @@ from ...k8s import kinds
 from ...k8s.checks import CLUSTER_ACCESS, ABSENT, Findings, cite, gap_text, glob_any, k8s_control, object_of, scope_of, unknown
 from ...k8s.podspec import as_dict, as_list
 from ...k8s.rbac import (Grant, group_matches, is_cluster_admin_equivalent, resolve_grant, resource_matches,
-                         rule_grants, subjects)
+                         rule_grants, subjects, verb_matches)
+from ...k8s.scope import labels_of, meta
 from ...policy.conditions import Verdict
 from ...targets import Target
 from ..model import Mappings, Parameter, Severity
@@ -121,6 +122,58 @@ def _bind_escalate_impersonate(rule: dict[str, Any]) -> bool:
                     {"", "authentication.k8s.io"})
 
 
+COREDNS_CONFIGMAPS = ("coredns", "coredns-custom")  # the CoreDNS configuration AKS reads (coredns-custom: yours)
+
+
+def _coredns_write(rule: dict[str, Any]) -> bool:
+    """update/patch on configmaps, unrestricted or restricted to CoreDNS's own (resourceNames are the target here)."""
+    if not isinstance(rule, dict) or not group_matches(rule, "") or not resource_matches(rule, "configmaps") or \
+            not any(verb_matches(rule, v) for v in ("update", "patch")):
+        return False
+    names = [str(n) for n in as_list(rule.get("resourceNames"))]
+    return not names or any(n in COREDNS_CONFIGMAPS for n in names)
+
+
+def _grants_in_kube_system(target: Target, params: Mapping[str, Any]) -> str | None:
+    why = _exempt_binding(target, params)
+    if why:
+        return why
+    obj = object_of(target)
+    if obj is not None and obj.kind == "RoleBinding" and obj.namespace != "kube-system":
+        return f"RoleBinding {obj.namespace}/{obj.name} grants nothing in kube-system"
+    return None
+
+
+EDIT_AGGREGATION = {"rbac.authorization.k8s.io/aggregate-to-edit", "rbac.authorization.k8s.io/aggregate-to-admin"}
+
+
+def _not_edit_aggregation(target: Target, params: Mapping[str, Any]) -> str | None:
+    obj = object_of(target)
+    if obj is None:
+        return None
+    labels = labels_of(meta(obj.body))
+    if obj.name in ("edit", "admin", "system:aggregate-to-edit", "system:aggregate-to-admin") or \
+            any(labels.get(k) == "true" for k in EDIT_AGGREGATION):
+        return None
+    return f"ClusterRole {obj.name} is not the edit or admin role and does not aggregate into them"
+
+
+def no_endpoint_write(target: Target, params: Mapping[str, Any]) -> Verdict:
+    obj = object_of(target)
+    assert obj is not None
+    f = Findings()
+    write = {"create", "update", "patch"}
+    rules = [(i, r) for i, r in enumerate(as_list(obj.body.get("rules"))) if isinstance(r, dict)]
+    for i, r in rules:
+        bad = rule_grants(r, write, {"endpoints"}, {""}) or \
+            rule_grants(r, write, {"endpointslices"}, {"discovery.k8s.io"})
+        f.check(not bad, f"rules[{i}]", "grants no", "create/update/patch on endpoints or endpointslices",
+                _rule_text(r))
+    if not rules:
+        f.ok("rules", "grants no", "endpoint write", "no rules")
+    return f.verdict()
+
+
 def wildcard_roles(target: Target, params: Mapping[str, Any]) -> Verdict:
     obj = object_of(target)
     assert obj is not None
@@ -205,12 +258,13 @@ def all_users_grants(target: Target, params: Mapping[str, Any]) -> Verdict:
 
 def _rbac(id: str, title: str, cis: str, kubescape: tuple[str, ...], what: str, predicate, rationale: str,
           remediation: str, severity: Severity = Severity.MEDIUM, azure: tuple[str, ...] = (),
-          by_name=None, mitre: tuple[str, ...] = ()) -> Any:
+          by_name=None, mitre: tuple[str, ...] = (), applies=None, mapping_note: str = "") -> Any:
     return k8s_control(
         id=id, title=title, severity=severity, section=SECTION, rationale=rationale, remediation=remediation,
         mappings=Mappings(cis_aks=(cis,) if cis else (), kubescape=kubescape, azure_policy=azure, mitre=mitre),
         types=BINDINGS,
-        check=binding_check(what, predicate, by_name), parameters=RULE_PARAMS, applies=_exempt_binding,
+        check=binding_check(what, predicate, by_name), parameters=RULE_PARAMS, applies=applies or _exempt_binding,
+        mapping_note=mapping_note,
         references=(RBAC_REF,), policy_gap=gap_text(azure[0] if azure else None), exclusions=CLUSTER_ACCESS)
 
 
@@ -319,4 +373,51 @@ CONTROLS = [
         types=BINDINGS, check=all_users_grants, policy_gap=gap_text(None),
         parameters=(Parameter("allowedRoles", ["system:basic-user", "system:discovery", "system:public-info-viewer"],
                               "Roles that may be granted to all users (Kubernetes' discovery defaults).", type="Array"),)),
+    _rbac("AKS-162", "Access to exec into or attach to pods is minimized", "", ("C-0002",),
+          "create/get on pods/exec or pods/attach", _grants({"create", "get"}, {"pods/exec", "pods/attach"}, {""}),
+          "pods/exec and pods/attach run commands in, or take over the terminal of, any container of the namespace: "
+          "its secrets, its service account token and its network position become the subject's, outside the "
+          "workload's own audit trail. get counts as well as create: a WebSocket upgrade was authorised as get "
+          "before Kubernetes 1.30.",
+          "Remove pods/exec and pods/attach from roles bound to people and workloads; use ephemeral debug "
+          "containers under just-in-time access instead.", Severity.HIGH, mitre=("T1609",)),
+    _rbac("AKS-163", "Access to port-forward to pods is minimized", "", ("C-0063",),
+          "create/get on pods/portforward", _grants({"create", "get"}, {"pods/portforward"}, {""}),
+          "pods/portforward opens a tunnel from the subject's machine to any port of any pod of the namespace, past "
+          "network policies, ingress controllers and their authentication.",
+          "Remove pods/portforward from roles that do not need it.", mitre=("T1572",)),
+    _rbac("AKS-164", "Access to delete Kubernetes events is minimized", "", ("C-0031",),
+          "delete/deletecollection on events", lambda r: rule_grants(r, {"delete", "deletecollection"}, {"events"}, {""})
+          or rule_grants(r, {"delete", "deletecollection"}, {"events"}, {"events.k8s.io"}),
+          "Events record what happened in the cluster (pods created, images pulled, probes failed). A subject that "
+          "can delete them can erase the traces of its own actions before anyone looks.",
+          "Remove delete and deletecollection on events from every role but the controllers that garbage-collect "
+          "them.", mitre=("T1070",)),
+    _rbac("AKS-165", "Access to change CoreDNS's configuration in kube-system is minimized", "", ("C-0037",),
+          "update/patch on configmaps in kube-system (or on coredns / coredns-custom by name)", _coredns_write,
+          "CoreDNS reads its configuration from the ConfigMaps coredns and coredns-custom in kube-system. Whoever can "
+          "update them can rewrite the cluster's name resolution and send any service's traffic, and the "
+          "credentials in it, to a host of their choice (DNS poisoning). ClusterRoleBindings and RoleBindings in "
+          "kube-system are checked; a rule limited by resourceNames still counts when it names CoreDNS's "
+          "ConfigMaps.",
+          "Remove update and patch on configmaps from roles that reach kube-system; let only cluster operators "
+          "change coredns-custom.", Severity.HIGH, mitre=("T1557",), applies=_grants_in_kube_system),
+    k8s_control(
+        id="AKS-174", exclusions=CLUSTER_ACCESS,
+        title="The aggregated edit and admin roles do not grant endpoint write (CVE-2021-25740)",
+        severity=Severity.MEDIUM, section=SECTION,
+        rationale=(
+            "Endpoints and EndpointSlices name the pod addresses behind a Service. Whoever can write them can point "
+            "a Service of their namespace at pods of another namespace, and traffic an ingress controller or "
+            "LoadBalancer sends there crosses the namespace boundary (CVE-2021-25740). Kubernetes 1.22 removed "
+            "endpoint write from system:aggregate-to-edit, but clusters upgraded from older versions keep it (RBAC "
+            "reconciliation adds, never removes). Checked on the edit and admin ClusterRoles and every ClusterRole "
+            "aggregated into them."),
+        remediation=(
+            "Remove create, update and patch on endpoints and endpointslices from system:aggregate-to-edit (and any "
+            "role labelled aggregate-to-edit or aggregate-to-admin)."),
+        references=("https://github.com/kubernetes/kubernetes/issues/103675",),
+        mappings=Mappings(azure_policy=("1ddac26b-ed48-4c30-8cc5-3a68c79b8001",), mitre=("T1557",)),
+        types=kinds.CLUSTER_ROLE, check=no_endpoint_write, applies=_not_edit_aggregation,
+        policy_gap=gap_text("1ddac26b-ed48-4c30-8cc5-3a68c79b8001")),
 ]

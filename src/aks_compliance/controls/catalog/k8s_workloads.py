@@ -159,30 +159,39 @@ def allowed_registries(target: Target, params: Mapping[str, Any]) -> Verdict:
 
 def pinned_images(target: Target, params: Mapping[str, Any]) -> Verdict:
     f = Findings()
+    digest_only = params.get("requireDigest") is True
+    wanted = "a digest (@sha256:...)" if digest_only else "a tag other than latest, or a digest"
     for c, img in _images(target):
         if img is None:
-            f.cannot_tell(c.p("image"), "matches", "a tag other than latest, or a digest",
-                          f"container {c.name} has no image")
+            f.cannot_tell(c.p("image"), "matches", wanted, f"container {c.name} has no image")
             continue
         _, _, tag, digest = parse_image(img)
-        ok = bool(digest) or (tag is not None and tag != "latest")
-        f.check(ok, c.p("image"), "matches", "a tag other than latest, or a digest", img)
+        ok = bool(digest) or (not digest_only and tag is not None and tag != "latest")
+        f.check(ok, c.p("image"), "matches", wanted, img)
     if not (f.good or f.bad or f.unknown):
         f.ok(pod_view(target).p("containers"), "contains no", "containers", "none")
     return f.verdict()
 
 
-def _limit(resource: str):
+def _resources(field: str, resource: str):
+    """A check that every container and init container sets resources.<field>.<resource> (ephemeral containers may
+    not set resources at all). A request defaults to the limit when only the limit is set (Kubernetes does so)."""
     def check(target: Target, params: Mapping[str, Any]) -> Verdict:
         f = Findings()
         for c in pod_view(target).containers(RESOURCE_GROUPS):
-            value = as_dict(as_dict(c.body.get("resources")).get("limits")).get(resource, ABSENT)
-            f.check(value is not ABSENT and value not in ("", 0, "0"), c.p(f"resources.limits.{resource}"),
+            res = as_dict(c.body.get("resources"))
+            value = as_dict(res.get(field)).get(resource, ABSENT)
+            if value is ABSENT and field == "requests":
+                limit = as_dict(res.get("limits")).get(resource, ABSENT)
+                if limit is not ABSENT and limit not in ("", 0, "0"):
+                    f.ok(c.p(f"resources.limits.{resource}"), "exists", f"{field} (defaulted from the limit)", limit)
+                    continue
+            f.check(value is not ABSENT and value not in ("", 0, "0"), c.p(f"resources.{field}.{resource}"),
                     "exists", True, value)
         if not (f.good or f.bad):
             f.ok(pod_view(target).p("containers"), "contains no", "containers", "none")
         return f.verdict()
-    check.__name__ = f"{resource}_limits"
+    check.__name__ = f"{resource}_{field}"
     return check
 
 
@@ -381,8 +390,12 @@ CONTROLS = [
         rationale=(
             "An image without a tag, or tagged latest, changes under the workload: two nodes can run different code, "
             "a rollback does not roll back, and what was scanned is not what runs. A version tag, or better a digest, "
-            "makes the deployment reproducible and auditable."),
+            "makes the deployment reproducible and auditable; with requireDigest only a digest passes, since a tag "
+            "can be pushed again with other content."),
         remediation="Reference images as registry/repository:version or registry/repository@sha256:<digest>.",
+        parameters=(Parameter("requireDigest", False,
+                              "Require a digest (@sha256:...): a tag, even a version, can be moved to other content.",
+                              type="Boolean"),),
         mappings=Mappings(azure_policy=("021f8078-41a0-40e6-81b6-c6597da9f3ee",), mitre=("T1195.002",)),
         mapping_note=("kubescape C-0075 fails a latest tag only when imagePullPolicy is not Always; an unpinned "
                       "image fails here whatever the pull policy, so C-0075 is not mapped."),
@@ -396,7 +409,7 @@ CONTROLS = [
         remediation="Set resources.limits.memory in every container and init container (and a LimitRange as default).",
         mappings=Mappings(kubescape=("C-0271",), azure_policy=("e345eecc-fa47-480f-9e88-67dcc122b164",), mitre=("T1496",)),
         mapping_note="kubescape C-0004 asks for the memory limit and request together: the request is AKS-161.",
-        types=W, check=_limit("memory"), policy_gap=gap_text("e345eecc-fa47-480f-9e88-67dcc122b164")),
+        types=W, check=_resources("limits", "memory"), policy_gap=gap_text("e345eecc-fa47-480f-9e88-67dcc122b164")),
     k8s_control(
         id="AKS-129", exclusions=WORKLOAD_ADMISSION, tags=(RESOURCES_SCOPE,), title="Containers set a CPU limit", severity=Severity.LOW, section=POD_PRACTICE,
         rationale=(
@@ -406,7 +419,29 @@ CONTROLS = [
         remediation="Set resources.limits.cpu in every container and init container (and a LimitRange as default).",
         mappings=Mappings(kubescape=("C-0270",), azure_policy=("e345eecc-fa47-480f-9e88-67dcc122b164",), mitre=("T1496",)),
         mapping_note="kubescape C-0050 asks for the CPU limit and request together: the request is AKS-160.",
-        types=W, check=_limit("cpu"), policy_gap=gap_text("e345eecc-fa47-480f-9e88-67dcc122b164")),
+        types=W, check=_resources("limits", "cpu"), policy_gap=gap_text("e345eecc-fa47-480f-9e88-67dcc122b164")),
+    k8s_control(
+        id="AKS-160", exclusions=WORKLOAD_ADMISSION, tags=(RESOURCES_SCOPE,),
+        title="Containers request CPU", severity=Severity.LOW, section=POD_PRACTICE,
+        rationale=(
+            "The scheduler places pods by their requests: a container without a CPU request is placed as if it "
+            "needed none, lands on crowded nodes and is the first throttled; without requests a namespace's quota "
+            "cannot be enforced either. A request defaults to the limit when only the limit is set (Kubernetes "
+            "does so). Ephemeral containers may not set resources and are not asked."),
+        remediation="Set resources.requests.cpu in every container and init container (or a LimitRange default).",
+        mappings=Mappings(kubescape=("C-0268",), azure_policy=("03a4ecdb-0684-4039-be91-2762979e1bc8",), mitre=("T1496",)),
+        types=W, check=_resources("requests", "cpu"), policy_gap=gap_text("03a4ecdb-0684-4039-be91-2762979e1bc8")),
+    k8s_control(
+        id="AKS-161", exclusions=WORKLOAD_ADMISSION, tags=(RESOURCES_SCOPE,),
+        title="Containers request memory", severity=Severity.MEDIUM, section=POD_PRACTICE,
+        rationale=(
+            "A container without a memory request is placed as if it needed no memory and is among the first "
+            "evicted or killed when the node runs short; node memory is overcommitted without anyone knowing. A "
+            "request defaults to the limit when only the limit is set (Kubernetes does so). Ephemeral containers "
+            "may not set resources and are not asked."),
+        remediation="Set resources.requests.memory in every container and init container (or a LimitRange default).",
+        mappings=Mappings(kubescape=("C-0269",), azure_policy=("03a4ecdb-0684-4039-be91-2762979e1bc8",), mitre=("T1496",)),
+        types=W, check=_resources("requests", "memory"), policy_gap=gap_text("03a4ecdb-0684-4039-be91-2762979e1bc8")),
     k8s_control(
         id="AKS-130", exclusions=WORKLOAD_ADMISSION, title="Service account tokens are mounted only where necessary", severity=Severity.MEDIUM,
         section="CIS 4.1",
