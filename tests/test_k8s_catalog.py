@@ -94,3 +94,13 @@ def test_each_control_declares_which_namespace_exclusions_apply(control: Control
         assert "excludedNamespaces" not in defaults
     if families[0] != "cluster-wide":
         assert "Namespace exclusions:" in control.rationale, "the rationale says which exclusions apply"
+
+
+def test_kubescape_data_inputs_name_real_parameters() -> None:
+    """Each kubescape data input the docs map is a parameter of the named control, and documented there."""
+    from aks_compliance.controls.docs import KUBESCAPE_INPUTS
+    catalog = load_catalog()
+    for name, cid, param in KUBESCAPE_INPUTS:
+        control = catalog.get(cid)
+        assert control is not None and param in {p.name for p in control.parameters}, (name, cid, param)
+        assert name in control.rationale, f"{cid}'s rationale names kubescape's input {name}"

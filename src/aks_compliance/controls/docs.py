@@ -123,6 +123,17 @@ def _by_practice(rows: list[Row]) -> list[tuple[str, list[Row]]]:
     return [(name, groups[name]) for name in sorted(groups, key=key)]
 
 
+# kubescape's data inputs (postureControlInputs) that decide a verdict, and the control parameter taking the same
+# setting (--control-param ID.NAME=VALUE or --control-config FILE).
+KUBESCAPE_INPUTS: list[tuple[str, str, str]] = [
+    ("imageRepositoryAllowList", "AKS-126", "allowedRegistries"),
+    ("insecureCapabilities", "AKS-159", "insecureCapabilities"),
+    ("sensitiveKeyNames", "AKS-123", "sensitiveKeyNames"),
+    ("sensitiveValues", "AKS-123", "sensitiveValues"),
+    ("sensitiveKeyNamesAllowed", "AKS-123", "sensitiveKeyNamesAllowed"),
+    ("sensitiveValuesAllowed", "AKS-123", "sensitiveValuesAllowed"),
+]
+
 EXCLUSION_FAMILY_TEXT = {
     "workload-admission": "Workload admission (pod security, images, probes, resources, credentials in pod specs): "
                           "Azure Policy's default excludedNamespaces, whose managed add-ons need what these controls "
@@ -174,7 +185,8 @@ def render_markdown(catalog: Catalog | None = None) -> str:
         practices=_by_practice(rows), psrule=_tool_coverage(rows, "psrule"),
         checkov=_tool_coverage(rows, "checkov"), builtins=_tool_coverage(rows, "azure_policy"),
         severities=["critical", "high", "medium", "low", "info"], decided_by=decided_by,
-        exclusions=_exclusions(rows))
+        exclusions=_exclusions(rows), kubescape_inputs=KUBESCAPE_INPUTS, mitre=_tool_coverage(rows, "mitre"),
+        kubescape=_tool_coverage(rows, "kubescape"))
     return "\n".join(line.rstrip() for line in text.split("\n"))
 
 

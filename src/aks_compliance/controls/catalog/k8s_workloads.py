@@ -317,8 +317,8 @@ CONTROLS = [
             "is not a credential. A value is flagged whatever its name when it looks like a private key, an AWS key, "
             "a JWT, a bearer or basic authorization token (any case), an Azure connection string or SAS signature. "
             "The values are never shown. The key names and value patterns are kubescape's data inputs of the same "
-            "names (sensitiveKeyNames, sensitiveValues, and the ...Allowed lists), set with --control-param or "
-            "--control-config."),
+            "names (sensitiveKeyNames, sensitiveValues, sensitiveKeyNamesAllowed, sensitiveValuesAllowed), set with "
+            "--control-param or --control-config."),
         remediation=(
             "Move the value into a Secret (or Azure Key Vault via the Secrets Store CSI driver), mount it as a file, "
             "and rotate the credential, which has been exposed."),
