@@ -325,3 +325,22 @@ def test_cilium_policies_the_scanner_may_not_read_make_the_network_controls_unkn
     run, by = results_of(out, ["AKS-146", "AKS-149"])
     r = by["AKS-146-aks-test/Namespace/default"]
     assert r.outcome.value == "unknown" and "ciliumnetworkpolicies" in r.reason
+
+
+def test_gateway_api_routes_and_istio_routes_are_collected_live(tmp_path: Path) -> None:
+    deploy = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
+              "spec": {"selector": {"matchLabels": {"app": "web"}},
+                       "template": {"metadata": {"labels": {"app": "web"}},
+                                    "spec": {"containers": [{"name": "web", "image": "myacr.azurecr.io/web:1"}]}}}}
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"},
+           "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}
+    route = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+             "metadata": {"name": "web", "namespace": "shop"},
+             "spec": {"parentRefs": [{"name": "public"}], "rules": [{"backendRefs": [{"name": "web", "port": 80}]}]}}
+    with FakeKubeAPI([*cluster_objects(1), deploy, svc, route]) as api:
+        meta, out = collect(api, tmp_path)
+        assert api.lists("httproutes") and api.lists("virtualservices")
+    assert meta["lists"]["HTTPRoute"]["status"] == "complete" and meta["lists"]["HTTPRoute"]["namespaced"] is True
+    run, by = results_of(out, ["AKS-171"])
+    r = by["AKS-171-aks-test/shop/Deployment/web"]
+    assert r.outcome.value == "failed" and any(e.path.startswith("HTTPRoute/web") for e in r.evidence)
