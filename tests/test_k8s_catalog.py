@@ -104,3 +104,12 @@ def test_kubescape_data_inputs_name_real_parameters() -> None:
         control = catalog.get(cid)
         assert control is not None and param in {p.name for p in control.parameters}, (name, cid, param)
         assert name in control.rationale, f"{cid}'s rationale names kubescape's input {name}"
+
+
+def test_the_attack_path_controls_name_their_mitre_techniques() -> None:
+    """Every in-cluster control from AKS-154 on maps MITRE ATT&CK techniques (and a tool or built-in it matches)."""
+    new = [c for c in K8S_CONTROLS if int(c.id[4:]) >= 154]
+    assert len(new) >= 22
+    for c in new:
+        assert c.mappings.mitre, c.id
+        assert c.mappings.kubescape or c.mappings.azure_policy, c.id

@@ -70,18 +70,22 @@ class K8sScope:
 
     def __post_init__(self) -> None:
         self._by_kind: dict[str, list[K8sObject]] = {}
+        self._by_kind_ns: dict[tuple[str, str | None], list[K8sObject]] = {}
+        self.memo: dict[Any, Any] = {}  # indexes the joins build once per scope (e.g. bindings by subject)
         self._index: dict[tuple[str, str | None, str], K8sObject] = {}
         self._by_resource: dict[int, K8sObject] = {}
 
     def add(self, obj: K8sObject) -> None:
         self.objects.append(obj)
         self._by_kind.setdefault(obj.kind, []).append(obj)
+        self._by_kind_ns.setdefault((obj.kind, obj.namespace), []).append(obj)
         self._index.setdefault((obj.kind, obj.namespace, obj.name), obj)
         self._by_resource[id(obj.resource)] = obj
 
     def of(self, kind: str, namespace: str | None = None) -> list[K8sObject]:
-        objs = self._by_kind.get(kind, [])
-        return objs if namespace is None else [o for o in objs if o.namespace == namespace]
+        if namespace is None:
+            return self._by_kind.get(kind, [])
+        return self._by_kind_ns.get((kind, namespace), [])
 
     def get(self, kind: str, namespace: str | None, name: str) -> K8sObject | None:
         return self._index.get((kind, namespace if kind not in kinds.CLUSTER_SCOPED else None, name))

@@ -17,6 +17,7 @@ to be harmless.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
@@ -109,27 +110,34 @@ class SensitiveRules:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_values", _compile(self.values, "sensitiveValues"))
         object.__setattr__(self, "_values_allowed", _compile(self.values_allowed, "sensitiveValuesAllowed"))
+        # key names prepared once: (name, squashed, words, matches anywhere)
+        keys = [(k, _squash(k), _words(k)) for k in self.key_names]
+        object.__setattr__(self, "_keys", [(k, sq, w, len(sq) >= _WHOLE_WORD_BELOW) for k, sq, w in keys if sq])
+        object.__setattr__(self, "_allowed", [sq for sq in (_squash(a) for a in self.key_names_allowed) if sq])
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> "SensitiveRules":
-        """The rules a control's parameters state (kubescape's data inputs of the same names)."""
-        return cls(_list(params.get("sensitiveKeyNames", DEFAULT_KEY_NAMES), "sensitiveKeyNames"),
-                   _list(params.get("sensitiveValues", DEFAULT_VALUES), "sensitiveValues"),
-                   _list(params.get("sensitiveKeyNamesAllowed"), "sensitiveKeyNamesAllowed"),
-                   _list(params.get("sensitiveValuesAllowed"), "sensitiveValuesAllowed"))
+        """The rules a control's parameters state (kubescape's data inputs of the same names); built once per
+        distinct setting."""
+        return _rules(_list(params.get("sensitiveKeyNames", DEFAULT_KEY_NAMES), "sensitiveKeyNames"),
+                      _list(params.get("sensitiveValues", DEFAULT_VALUES), "sensitiveValues"),
+                      _list(params.get("sensitiveKeyNamesAllowed"), "sensitiveKeyNamesAllowed"),
+                      _list(params.get("sensitiveValuesAllowed"), "sensitiveValuesAllowed"))
 
     def name_matches(self, name: str) -> str | None:
         """The key name ``name`` contains (None when none does, or an allowed name is in it)."""
-        words, squashed = _words(name), _squash(name)
-        if any(_squash(a) and _squash(a) in squashed for a in self.key_names_allowed):
+        squashed = _squash(name)
+        if any(a in squashed for a in self._allowed):  # type: ignore[attr-defined]
             return None
-        for key in self.key_names:
-            k = _squash(key)
-            if not k:
+        words: list[str] | None = None
+        for key, k, kw, anywhere in self._keys:  # type: ignore[attr-defined]
+            if anywhere:
+                if k in squashed:
+                    return key
                 continue
-            if len(k) >= _WHOLE_WORD_BELOW and k in squashed:
-                return key
-            kw = _words(key)
+            if k not in squashed:
+                continue  # a whole word is also a substring: most names stop here
+            words = words if words is not None else _words(name)
             if any(words[i:i + len(kw)] == kw for i in range(len(words) - len(kw) + 1)):
                 return key
         return None
@@ -157,6 +165,11 @@ class SensitiveRules:
         if key and not_a_credential(value) is None:
             return f"a credential-looking name (contains {key!r}) with a literal value"
         return None
+
+
+@functools.lru_cache(maxsize=32)
+def _rules(*lists: tuple[str, ...]) -> SensitiveRules:
+    return SensitiveRules(*lists)
 
 
 DEFAULT_RULES = SensitiveRules()

@@ -4,8 +4,8 @@
 The token is mounted unless the pod (or, when the pod says nothing, its ServiceAccount) sets
 ``automountServiceAccountToken: false``; a projected ``serviceAccountToken`` volume mounts one whatever those
 say. Bindings count when they name the service account or a group every service account is in
-(``system:serviceaccounts``, ``system:serviceaccounts:<namespace>``); a RoleBinding grants in its own namespace
-only, so only the workload's namespace's RoleBindings count. What a binding's role grants is resolved as for
+(``system:serviceaccounts``, ``system:serviceaccounts:<namespace>``), RoleBindings of every namespace included (they grant the account
+rights in theirs). What a binding's role grants is resolved as for
 the binding controls (:mod:`aks_compliance.k8s.rbac`): a role that is not in the scope makes the verdict
 unknown, except Kubernetes' default ClusterRoles.
 """
