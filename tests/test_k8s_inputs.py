@@ -243,3 +243,13 @@ def test_snapshot_objects_without_a_namespace_are_cluster_scoped(tmp_path: Path)
     assert sorted(t.resource.name for t in run.targets if t.match_type == "k8s/Namespace") == ["shop"]
     names = {e.name: e for e in run.ledger.entries if e.family == "k8s" and e.status == "not_evaluated"}
     assert "cluster-scoped" in names["ccnp"].reason and "cluster-scoped" in names["g"].reason
+
+
+def test_custom_resources_the_controls_read_raise_no_unknown_kind_warning(tmp_path: Path) -> None:
+    f = tmp_path / "cilium.yaml"
+    f.write_text("apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: p, namespace: shop}\n"
+                 "spec: {endpointSelector: {}, ingress: [{}]}\n---\n"
+                 "apiVersion: example.com/v1\nkind: Frobnicator\nmetadata: {name: f, namespace: shop}\n")
+    run = scan(f)
+    warnings = [d.message for d in run.diagnostics if d.severity == "warning"]
+    assert len(warnings) == 1 and "Frobnicator" in warnings[0]

@@ -95,7 +95,8 @@ def unknown_kinds(scope: K8sScope) -> list[Diagnostic]:
     first: dict[str, K8sObject] = {}
     count: dict[str, int] = {}
     for obj in scope.objects:
-        if obj.kind not in kinds.BUILTIN_KINDS:
+        # custom resources the controls read (Cilium's policies, Gateway API and Istio routes) are no surprise
+        if obj.kind not in kinds.BUILTIN_KINDS and obj.kind not in kinds.BY_KIND:
             first.setdefault(obj.kind, obj)
             count[obj.kind] = count.get(obj.kind, 0) + 1
     out = []
