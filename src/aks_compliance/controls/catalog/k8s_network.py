@@ -15,7 +15,7 @@ from typing import Any, Mapping
 from ...k8s import kinds
 from ...k8s.checks import CLUSTER_ACCESS, ABSENT, Findings, cite, gap_text, glob_any, k8s_control, object_of, scope_of, unknown
 from ...k8s.podspec import as_dict, as_list, pod_view
-from ...k8s.scope import K8sObject, annotations_of, meta
+from ...k8s.scope import annotations_of, meta
 from ...k8s.netpol import PolicyRule, namespace_labels, policy_rules
 from ...policy.conditions import Verdict
 from ...targets import Target

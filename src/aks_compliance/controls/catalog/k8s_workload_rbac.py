@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping
 from ...k8s import kinds
 from ...k8s.checks import CLUSTER_ACCESS, Findings, cite, gap_text, glob_any, k8s_control, scope_of, unknown
 from ...k8s.podspec import as_dict, as_list, pod_view
-from ...k8s.rbac import Grant, is_cluster_admin_equivalent, resolve_grant, rule_grants, service_account_bindings
+from ...k8s.rbac import is_cluster_admin_equivalent, resolve_grant, rule_grants, service_account_bindings
 from ...policy.conditions import Verdict
 from ...targets import Target
 from ..model import Mappings, Parameter, Severity
