@@ -641,11 +641,12 @@ CONTROLS = [
             "Label each namespace: kubectl label namespace <ns> pod-security.kubernetes.io/enforce=baseline (or "
             "restricted), optionally with enforce-version, warn and audit labels."),
         references=("https://kubernetes.io/docs/concepts/security/pod-security-admission/",),
-        mappings=Mappings(cis_aks=("4.2.1", "4.2.2", "4.2.3", "4.2.4", "4.2.5"),
+        mappings=Mappings(cis_aks=("4.2.1", "4.2.2", "4.2.3", "4.2.4"),
                           kubescape=("C-0193", "C-0194", "C-0195", "C-0196", "C-0202", "C-0203", "C-0204"),
                           mitre=("T1610", "T1611")),
         mapping_note=("the kubescape controls mapped here ask for the baseline level at least (CIS Kubernetes 5.2.x "
-                      "through Pod Security Admission); those asking for restricted (C-0197 to C-0201) are AKS-155's."),
+                      "through Pod Security Admission); those asking for restricted (C-0197 to C-0201), and CIS AKS "
+                      "4.2.5 (privilege escalation, which only the restricted level forbids), are AKS-155's."),
         types=kinds.NAMESPACE, check=psa_labels, policy_gap=gap_text(None), exclusions=WORKLOAD_ADMISSION,
         parameters=(Parameter("minimumLevel", "baseline", "The least strict enforce level that passes "
                                                            "(baseline or restricted).", allowed=("baseline", "restricted")),)),
@@ -685,6 +686,7 @@ CONTROLS = [
             "kubectl label namespace <ns> pod-security.kubernetes.io/enforce=restricted, after fixing the workloads "
             "the restricted controls (AKS-114 to AKS-120) fail."),
         references=("https://kubernetes.io/docs/concepts/security/pod-security-admission/",),
-        mappings=Mappings(kubescape=("C-0197", "C-0198", "C-0199", "C-0200", "C-0201"), mitre=("T1610", "T1611")),
+        mappings=Mappings(cis_aks=("4.2.5",), kubescape=("C-0197", "C-0198", "C-0199", "C-0200", "C-0201"),
+                          mitre=("T1610", "T1611")),
         types=kinds.NAMESPACE, check=psa_restricted, policy_gap=gap_text(None)),
 ]
