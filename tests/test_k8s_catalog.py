@@ -38,6 +38,7 @@ def test_prose_mappings_and_decision(control: Control) -> None:
     m = control.mappings
     assert any(m.as_dict().values())
     assert all(re.fullmatch(r"C-\d{4}", k) for k in m.kubescape), m.kubescape
+    assert all(re.fullmatch(r"T\d{4}(\.\d{3})?", t) for t in m.mitre), m.mitre  # MITRE ATT&CK technique ids
     assert set(m.pss) <= {"baseline", "restricted"}
     names = [p.name for p in control.parameters]
     assert len(names) == len(set(names))
@@ -72,3 +73,60 @@ def test_mapping_guids_are_named_in_the_gap() -> None:
 def test_the_whole_catalog_still_loads_with_unique_ids() -> None:
     ids = [c.id for c in load_catalog()]
     assert len(ids) == len(set(ids))
+
+
+EXCLUSION_FAMILIES = {"workload-admission", "cluster-access", "cluster-wide"}
+
+
+@pytest.mark.parametrize("control", K8S_CONTROLS, ids=lambda c: c.id)
+def test_each_control_declares_which_namespace_exclusions_apply(control: Control) -> None:
+    """Azure Policy's excludedNamespaces are for workload admission. RBAC, network-policy and namespace controls
+    (family cluster-access) exclude nothing by default: kube-system is where a takeover matters most."""
+    families = [t.split(":", 1)[1] for t in control.tags if t.startswith("exclusions:")]
+    assert len(families) == 1 and families[0] in EXCLUSION_FAMILIES, (control.id, control.tags)
+    defaults = control.parameter_defaults()
+    if families[0] == "workload-admission":
+        assert defaults["excludedNamespaces"] == ["kube-system", "gatekeeper-system", "azure-arc",
+                                                  "azure-extensions-usage-system"]
+    elif families[0] == "cluster-access":
+        assert defaults["excludedNamespaces"] == []
+    else:
+        assert "excludedNamespaces" not in defaults
+    if families[0] != "cluster-wide":
+        assert "Namespace exclusions:" in control.rationale, "the rationale says which exclusions apply"
+
+
+def test_kubescape_data_inputs_name_real_parameters() -> None:
+    """Each kubescape data input the docs map is a parameter of the named control, and documented there."""
+    from aks_compliance.controls.docs import KUBESCAPE_INPUTS
+    catalog = load_catalog()
+    for name, cid, param in KUBESCAPE_INPUTS:
+        control = catalog.get(cid)
+        assert control is not None and param in {p.name for p in control.parameters}, (name, cid, param)
+        assert name in control.rationale, f"{cid}'s rationale names kubescape's input {name}"
+
+
+def test_the_attack_path_controls_name_their_mitre_techniques() -> None:
+    """Every in-cluster control from AKS-154 on maps MITRE ATT&CK techniques (and a tool or built-in it matches)."""
+    new = [c for c in K8S_CONTROLS if int(c.id[4:]) >= 154]
+    assert len(new) >= 22
+    for c in new:
+        assert c.mappings.mitre, c.id
+        assert c.mappings.kubescape or c.mappings.azure_policy, c.id
+
+
+# kubescape controls whose rules check something else than any control here: PodSecurityPolicy objects, an
+# eleven-rule bundle, any one hardening, two host namespaces at once, a pull policy, a limit with a request,
+# webhooks listed for review. Mapping them would claim what the controls do not check.
+NOT_MAPPED = {"C-0213", "C-0214", "C-0215", "C-0216", "C-0217", "C-0218", "C-0219", "C-0211", "C-0055", "C-0038",
+              "C-0013", "C-0075", "C-0004", "C-0050", "C-0036", "C-0039"}
+
+
+def test_mappings_do_not_claim_what_the_controls_do_not_check() -> None:
+    mapped = {k: c.id for c in K8S_CONTROLS for k in c.mappings.kubescape}
+    assert not NOT_MAPPED & set(mapped), {k: mapped[k] for k in NOT_MAPPED & set(mapped)}
+    # and the controls that look related say why, next to their mappings
+    noted = " ".join(c.rationale for c in K8S_CONTROLS if "Mapping:" in c.rationale)
+    assert all(k in noted for k in NOT_MAPPED - {"C-0214", "C-0215", "C-0216", "C-0217", "C-0218"}), \
+        sorted(k for k in NOT_MAPPED if k not in noted)
+    assert "C-0213 to C-0219" in noted

@@ -109,7 +109,8 @@ def test_snapshot_records_server_version_time_identity_and_never_asks_for_secret
     assert meta["scope"] == "aks-test" and meta["gaps"] == []
     assert not [r for r in requests if "secret" in r.path]
     listed = {r.path for r in requests if r.method == "GET" and r.path != "/version/"}
-    assert listed == {k.path for k in COLLECTED}
+    # every collected kind's list, and API discovery of the custom resource groups (Cilium's)
+    assert listed == {k.path for k in COLLECTED} | {f"/apis/{k.group}/{k.version}" for k in COLLECTED if k.custom}
     reviews = [r for r in requests if r.path.endswith("selfsubjectaccessreviews")]
     assert len(reviews) == len(COLLECTED)
     run, by = results_of(out)
@@ -272,3 +273,75 @@ def test_credential_looking_env_literals_never_reach_the_snapshot(tmp_path: Path
     r = by["AKS-123-aks-test/shop/Pod/web-00001"]
     assert r.outcome.value == "failed" and len(r.evidence) == 2
     assert all("not shown" in e.actual for e in r.evidence)
+
+
+CILIUM_DENY = {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
+               "metadata": {"name": "default-deny", "namespace": "shop"},
+               "spec": {"endpointSelector": {}, "ingress": [{}], "egress": [{}]}}
+CILIUM_CLUSTERWIDE = {"apiVersion": "cilium.io/v2", "kind": "CiliumClusterwideNetworkPolicy",
+                      "metadata": {"name": "kube-system-baseline"},
+                      "spec": {"endpointSelector": {"matchLabels": {"k8s:io.kubernetes.pod.namespace": "kube-system"}},
+                               "ingress": [{"fromEntities": ["cluster"]}]}}
+
+
+def test_cilium_policies_are_collected_with_the_scope_discovery_gives(tmp_path: Path) -> None:
+    """Azure CNI powered by Cilium: both Cilium policy kinds are listed (CustomObjectsApi), their scope comes from
+    API discovery, and the network-policy controls count them."""
+    objs = [o for o in cluster_objects(3) if o["kind"] != "NetworkPolicy"] + [CILIUM_DENY, CILIUM_CLUSTERWIDE]
+    with FakeKubeAPI(objs) as api:
+        meta, out = collect(api, tmp_path)
+        assert api.lists("ciliumnetworkpolicies") and api.lists("ciliumclusterwidenetworkpolicies")
+        assert [r for r in api.requests if r.path == "/apis/cilium.io/v2"]  # discovery
+    assert meta["lists"]["CiliumNetworkPolicy"]["status"] == "complete"
+    assert meta["lists"]["CiliumNetworkPolicy"]["namespaced"] is True
+    assert meta["lists"]["CiliumClusterwideNetworkPolicy"]["namespaced"] is False
+    snap = read_snapshot(out)
+    ccnp = next(o for o, _ in snap.objects if o["kind"] == "CiliumClusterwideNetworkPolicy")
+    assert ccnp["apiVersion"] == "cilium.io/v2"
+    run, by = results_of(out, ["AKS-146", "AKS-147", "AKS-148"])
+    assert by["AKS-146-aks-test/Namespace/shop"].outcome.value == "passed"
+    assert by["AKS-147-aks-test/Namespace/shop"].outcome.value == "passed"
+    assert by["AKS-148-aks-test/Namespace/shop"].outcome.value == "passed"
+    assert by["AKS-146-aks-test/Namespace/kube-system"].outcome.value == "passed"  # the clusterwide policy
+    assert by["AKS-146-aks-test/Namespace/default"].outcome.value == "failed"
+    # the clusterwide policy is cluster-scoped: no namespace is invented for it
+    assert not [t for t in run.targets if t.match_type == "k8s/Namespace" and t.context.get("implied")]
+
+
+def test_a_cluster_without_cilium_serves_no_cilium_group_and_that_is_no_gap(tmp_path: Path) -> None:
+    with FakeKubeAPI(cluster_objects(3), serve_cilium=False) as api:
+        meta, out = collect(api, tmp_path)
+        assert not api.lists("ciliumnetworkpolicies")
+    assert meta["lists"]["CiliumNetworkPolicy"]["status"] == "not-served"
+    assert meta["gaps"] == []
+    run, by = results_of(out, ["AKS-146"])
+    assert by["AKS-146-aks-test/Namespace/shop"].outcome.value == "passed"  # its NetworkPolicy
+    assert by["AKS-146-aks-test/Namespace/default"].outcome.value == "failed"
+
+
+def test_cilium_policies_the_scanner_may_not_read_make_the_network_controls_unknown(tmp_path: Path) -> None:
+    with FakeKubeAPI(cluster_objects(3), faults=Faults(forbidden={"ciliumnetworkpolicies"})) as api:
+        meta, out = collect(api, tmp_path)
+    assert meta["lists"]["CiliumNetworkPolicy"]["status"] == "forbidden"
+    run, by = results_of(out, ["AKS-146", "AKS-149"])
+    r = by["AKS-146-aks-test/Namespace/default"]
+    assert r.outcome.value == "unknown" and "ciliumnetworkpolicies" in r.reason
+
+
+def test_gateway_api_routes_and_istio_routes_are_collected_live(tmp_path: Path) -> None:
+    deploy = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
+              "spec": {"selector": {"matchLabels": {"app": "web"}},
+                       "template": {"metadata": {"labels": {"app": "web"}},
+                                    "spec": {"containers": [{"name": "web", "image": "myacr.azurecr.io/web:1"}]}}}}
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"},
+           "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}
+    route = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+             "metadata": {"name": "web", "namespace": "shop"},
+             "spec": {"parentRefs": [{"name": "public"}], "rules": [{"backendRefs": [{"name": "web", "port": 80}]}]}}
+    with FakeKubeAPI([*cluster_objects(1), deploy, svc, route]) as api:
+        meta, out = collect(api, tmp_path)
+        assert api.lists("httproutes") and api.lists("virtualservices")
+    assert meta["lists"]["HTTPRoute"]["status"] == "complete" and meta["lists"]["HTTPRoute"]["namespaced"] is True
+    run, by = results_of(out, ["AKS-171"])
+    r = by["AKS-171-aks-test/shop/Deployment/web"]
+    assert r.outcome.value == "failed" and any(e.path.startswith("HTTPRoute/web") for e in r.evidence)

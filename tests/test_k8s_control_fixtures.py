@@ -3,7 +3,8 @@
 ``fixtures/k8s/AKS-1NN/<outcome>-<what>.yaml`` (or a snapshot ``.json``), one cluster scope per file,
 scanned through the whole pipeline exactly as ``--k8s`` would. The control must give that outcome for
 the single target it matches in the file, or for the target a ``# expect-target: <Kind>/<name>`` (or
-``<namespace>/<Kind>/<name>``) comment names. The meta-rules are those of test_control_fixtures.py:
+``<namespace>/<Kind>/<name>``) comment names. A ``# control-param: NAME=VALUE`` comment (VALUE is JSON, else
+a string) sets a parameter of the control for that fixture, as ``--control-param`` would. The meta-rules are those of test_control_fixtures.py:
 each control has a passing fixture, a failing one, and one whose name contains ``absent`` (the field
 the control reads is missing).
 """
@@ -14,10 +15,12 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from aks_compliance.controls import Control, load_catalog
 from aks_compliance.scan import ScanOptions, run_scan
-from aks_compliance.testing import FixtureCase, check_fixture, expected_outcome, fixture_cases, missing_fixtures
+from aks_compliance.testing import (FixtureCase, check_fixture, expected_outcome, fixture_cases, fixture_params,
+                                    missing_fixtures)
 from aks_compliance.k8s.source import K8sOptions
 
 from .conftest import FIXTURES
@@ -39,13 +42,17 @@ def fixture_files() -> list[Path]:
     return sorted(p for p in K8S.glob("AKS-*/*") if p.suffix in (".yaml", ".yml", ".json", ".gz"))
 
 
-def scan(path: Path, control_id: str):
-    return run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(path)])], controls=[control_id]))
+def scan(path: Path, control_id: str, params: dict | None = None):
+    return run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(path)])], controls=[control_id],
+                                control_params={control_id: params} if params else {}))
 
 
 @pytest.mark.parametrize("path", fixture_files(), ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_fixture_outcome(path: Path) -> None:
     case = FixtureCase(path.parent.name, path, expected_outcome(path))
+    params = fixture_params(path)
+    known = {p.name for p in CATALOG[case.control_id].parameters}
+    assert set(params) <= known, f"{path.name} sets parameters {case.control_id} does not have: {set(params) - known}"
     result, _ = check_fixture(case, CATALOG)
     assert result.key.startswith(f"{case.control_id}-{path.stem if path.suffix != '.json' else 'aks-fixture'}/")
     if result.outcome.value in ("passed", "failed"):
@@ -79,7 +86,9 @@ def test_pss_controls_cover_both_levels_and_name_the_level() -> None:
 
 def test_literal_credentials_never_reach_the_results() -> None:
     for name, secret in (("failed-literal-password.yaml", "Sup3r-S3cret-Pa55"),
-                         ("failed-private-key-value.yaml", "MIIEowIBAAKCAQEAfakefakefake")):
+                         ("failed-private-key-value.yaml", "MIIEowIBAAKCAQEAfakefakefake"),
+                         ("failed-configmap-password.yaml", "Sup3r-S3cret-Pa55"),
+                         ("failed-bearer-token.yaml", "3q2+7wAbCdEf0123456789xyzUVW")):
         run = scan(K8S / "AKS-123" / name, "AKS-123")
         text = json.dumps(run.document())
         assert secret not in text
@@ -151,3 +160,77 @@ def test_pss_version_cluster_uses_the_snapshot_server_version(tmp_path: Path) ->
 
     assert outcome("cluster") == "failed"  # tcp_rmem is safe from v1.32; the cluster runs v1.30
     assert outcome("latest") == "passed" and outcome("v1.32") == "passed"
+
+
+# Controls that judge each container carry the tag scope:container; those that judge container resources
+# carry scope:container-resources (Kubernetes forbids resources on ephemeral containers).
+CONTAINER_LEVEL = [c for c in K8S_CONTROLS if "scope:container" in c.tags]
+RESOURCE_LEVEL = [c for c in K8S_CONTROLS if "scope:container-resources" in c.tags]
+EPHEMERAL_WORST = K8S / "AKS-125" / "failed-ephemeral-writable-root.yaml"
+
+
+def _without_ephemeral(path: Path, tmp_path: Path) -> Path:
+    docs = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
+    for d in docs:
+        if d.get("kind") == "Pod":
+            assert d["spec"].pop("ephemeralContainers", None), f"{path.name} has no ephemeral containers"
+    out = tmp_path / path.name
+    out.write_text(yaml.safe_dump_all(docs, sort_keys=False))
+    return out
+
+
+def _outcome(path: Path, control_id: str) -> str:
+    results = [r for r in scan(path, control_id, fixture_params(path)).results if r.control_id == control_id]
+    assert len(results) == 1, [r.key for r in results]
+    return results[0].outcome.value
+
+
+def test_container_level_controls_are_found_by_their_tag() -> None:
+    assert len(CONTAINER_LEVEL) >= 20 and len(RESOURCE_LEVEL) >= 2
+    assert not {c.id for c in CONTAINER_LEVEL} & {c.id for c in RESOURCE_LEVEL}
+
+
+@pytest.mark.parametrize("control", CONTAINER_LEVEL, ids=lambda c: c.id)
+def test_every_container_level_control_fails_a_pod_whose_only_offender_is_ephemeral(control: Control,
+                                                                                    tmp_path: Path) -> None:
+    files = sorted((K8S / control.id).glob("failed-ephemeral*.yaml"))
+    assert files, f"{control.id} judges containers: it needs a failed-ephemeral-*.yaml fixture"
+    for path in files:
+        assert _outcome(path, control.id) == "failed", path.name
+        # the ephemeral container is the only offender: without it the same pod passes
+        assert _outcome(_without_ephemeral(path, tmp_path), control.id) == "passed", path.name
+
+
+@pytest.mark.parametrize("control", RESOURCE_LEVEL, ids=lambda c: c.id)
+def test_resource_controls_do_not_ask_ephemeral_containers_for_resources(control: Control) -> None:
+    path = K8S / control.id / "passed-ephemeral-without-resources.yaml"
+    assert _outcome(path, control.id) == "passed"
+
+
+def test_no_untagged_workload_control_reads_ephemeral_containers(tmp_path: Path) -> None:
+    """Drift guard for the tag: a pod whose ephemeral container breaks every container rule at once. A workload
+    control that passes the pod without that container but fails it with it judges containers: it must be tagged."""
+    pod = yaml.safe_load(EPHEMERAL_WORST.read_text())
+    bad = pod["spec"]["ephemeralContainers"][0]
+    bad.update({"image": "busybox:latest", "ports": [{"containerPort": 80, "hostPort": 80}],
+                "env": [{"name": "API_TOKEN", "value": "literal-token-value-123"},
+                        {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "pw"}}}],
+                "livenessProbe": {"tcpSocket": {"host": "10.0.0.1", "port": 22}},
+                "securityContext": {"privileged": True, "allowPrivilegeEscalation": True, "runAsUser": 0,
+                                    "runAsNonRoot": False, "readOnlyRootFilesystem": False, "procMount": "Unmasked",
+                                    "capabilities": {"add": ["SYS_ADMIN", "NET_RAW"]},
+                                    "seccompProfile": {"type": "Unconfined"}, "appArmorProfile": {"type": "Unconfined"},
+                                    "seLinuxOptions": {"type": "spc_t", "user": "root"},
+                                    "windowsOptions": {"hostProcess": True}}})
+    with_it = tmp_path / "with.yaml"
+    with_it.write_text(yaml.safe_dump(pod, sort_keys=False))
+    (tmp_path / "without").mkdir()
+    without = _without_ephemeral(with_it, tmp_path / "without")
+    tagged = {c.id for c in CONTAINER_LEVEL}
+    untagged = []
+    for control in K8S_CONTROLS:
+        if "k8s/workload" not in control.resource_types or control.id in tagged:
+            continue
+        if _outcome(without, control.id) == "passed" and _outcome(with_it, control.id) == "failed":
+            untagged.append(control.id)
+    assert not untagged, f"these controls judge ephemeral containers but are not tagged scope:container: {untagged}"

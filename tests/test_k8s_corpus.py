@@ -25,7 +25,11 @@ from .conftest import SHARED, require_shared
 POLARIS_DIR = SHARED / "corpus" / "k8s" / "polaris"
 # Polaris' default configuration exempts these binding names (the GKE calico binding besides system:*);
 # passing the same exemption as our parameter reproduces Polaris' setting.
-POLARIS_EXEMPT = {"AKS-134": {"exemptBindings": ["system:*", "gce:podsecuritypolicy:calico-sa"]}}
+POLARIS_EXEMPT = {"AKS-134": {"exemptBindings": ["system:*", "gce:podsecuritypolicy:calico-sa"]},
+                  # and the default binding named cluster-admin, for its exec/attach checks
+                  "AKS-162": {"exemptBindings": ["system:*", "gce:podsecuritypolicy:calico-sa", "cluster-admin"]}}
+MISSING_ROLE = ("the binding's role is not among the manifests: it may exist in the cluster, so what it grants is "
+                "unknown (Polaris fails it)")
 
 # Polaris check -> (our control, files left out with the reason; None = all success./failure. files)
 POLARIS: dict[str, tuple[str, dict[str, str]]] = {
@@ -59,11 +63,21 @@ POLARIS: dict[str, tuple[str, dict[str, str]]] = {
     "memoryLimitsMissing": ("AKS-128", {}),
     "cpuLimitsMissing": ("AKS-129", {}),
     "sensitiveContainerEnvVar": ("AKS-123", {}),
+    "sensitiveConfigmapContent": ("AKS-123", {}),
     "automountServiceAccountToken": ("AKS-130", {}),
     "tlsSettingsMissing": ("AKS-151", {}),
     "clusterrolebindingClusterAdmin": ("AKS-134", {}),
     "rolebindingClusterAdminClusterRole": ("AKS-134", {}),
     "rolebindingClusterAdminRole": ("AKS-134", {}),
+    "cpuRequestsMissing": ("AKS-160", {}),
+    "memoryRequestsMissing": ("AKS-161", {}),
+    "clusterrolebindingPodExecAttach": ("AKS-162", {"failure.binding_points_to_missing_ref.yaml": MISSING_ROLE}),
+    "rolebindingClusterRolePodExecAttach": ("AKS-162", {"failure.binding_points_to_missing_ref.yaml": MISSING_ROLE}),
+    "rolebindingRolePodExecAttach": ("AKS-162", {
+        "failure.binding_points_to_missing_ref.yaml": MISSING_ROLE,
+        "success.role_binding_cluster_role_binding.yaml":
+            "a RoleBinding to an all-wildcards ClusterRole grants exec too; Polaris leaves it to its ClusterRole check",
+    }),
     "missingNetworkPolicy": ("AKS-149", {
         "failure.netpol_missing_egress_rules.yaml":
             "Egress in policyTypes with no egress rules denies all egress: restricted, so AKS-149 passes it",
@@ -74,15 +88,9 @@ POLARIS: dict[str, tuple[str, dict[str, str]]] = {
 UNMAPPED = {
     "insecureCapabilities": "Polaris asks for dropping a list of capabilities; PSS restricted (AKS-119) asks for "
                             "exactly ALL (case-sensitive), so Polaris' success.yaml/success.all.yaml fail AKS-119",
-    "clusterrolePodExecAttach": "pods/exec and attach access: no control (no CIS AKS id)",
-    "clusterrolebindingPodExecAttach": "pods/exec and attach access: no control",
-    "rolePodExecAttach": "pods/exec and attach access: no control",
-    "rolebindingClusterRolePodExecAttach": "pods/exec and attach access: no control",
-    "rolebindingRolePodExecAttach": "pods/exec and attach access: no control",
+    "clusterrolePodExecAttach": "pods/exec and attach access in a ClusterRole, bound or not: AKS-162 judges bindings",
+    "rolePodExecAttach": "pods/exec and attach access in a Role, bound or not: AKS-162 judges bindings",
     "nakedPod": "a custom Polaris check (label equals name) in this folder, not naked pods",
-    "sensitiveConfigmapContent": "ConfigMaps are not collected (they may hold sensitive data; not needed by controls)",
-    "cpuRequestsMissing": "requests: no control (limits are AKS-128/129)",
-    "memoryRequestsMissing": "requests: no control (limits are AKS-128/129)",
     "pullPolicyNotAlways": "reliability practice, no control",
     "livenessProbeMissing": "reliability practice, no control",
     "readinessProbeMissing": "reliability practice, no control",
@@ -148,7 +156,7 @@ def test_polaris_mapping_is_complete_and_current() -> None:
     assert len(CASES) >= 90, len(CASES)
 
 
-def test_polaris_exec_attach_and_insecure_capabilities_are_really_unmatched() -> None:
+def test_polaris_insecure_capabilities_are_really_unmatched() -> None:
     """The reason given for insecureCapabilities holds: Polaris passes a file that PSS restricted fails."""
     path = require_shared("corpus", "k8s", "polaris", "insecureCapabilities", "success.yaml")
     r = next(r for r in _scan(path, "AKS-119").results if r.control_id == "AKS-119")
@@ -198,3 +206,23 @@ def test_aks_baseline_scans_cleanly() -> None:
                for e in secrets.evidence)
     assert outcome("AKS-126", "a0008/Deployment/traefik-ingress-controller") == "failed"  # docker.io
     assert outcome("AKS-126", "a0008/Deployment/aspnetapp-deployment") == "passed"  # mcr.microsoft.com
+
+
+def test_every_kubernetes_object_read_is_in_the_coverage_ledger() -> None:
+    """Nothing is dropped in silence: each object of the corpus manifests is a target of controls or is listed
+    as not evaluated with the reason."""
+    from aks_compliance.k8s.manifests import read_manifests
+
+    root = require_shared("corpus", "k8s")
+    read = read_manifests(root)
+    run = run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(root)])]))
+    ledger = {(e.file, e.pointer): e for e in run.ledger.entries if e.family == "k8s"}
+    missing = [(src.file, src.pointer, body.get("kind")) for body, src in read.objects
+               if (src.file, src.pointer) not in ledger]
+    assert not missing, missing[:10]
+    for body, src in read.objects:
+        entry = ledger[(src.file, src.pointer)]
+        assert entry.status in ("evaluated", "not_evaluated")
+        if entry.status == "not_evaluated":
+            assert entry.reason, entry
+    assert len(read.objects) > 300

@@ -165,3 +165,93 @@ def test_offline_manifest_scans_do_not_import_the_kubernetes_client(tmp_path: Pa
             f"run_scan(ScanOptions(inputs=[K8sOptions(paths=[{str(f)!r}])])); print('kubernetes' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+CLUSTER_SCOPED_CRS = """apiVersion: cert-manager.io/v1
+kind: ClusterIssuer
+metadata:
+  name: letsencrypt
+spec:
+  acme:
+    server: https://acme-v02.api.letsencrypt.org/directory
+---
+apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata:
+  name: deny-imds
+spec:
+  endpointSelector: {}
+  egressDeny:
+  - toCIDR:
+    - 169.254.169.254/32
+---
+apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata:
+  name: k8srequiredlabels
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sRequiredLabels
+metadata:
+  name: ns-must-have-owner
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata:
+  name: mystery
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata:
+  name: placed
+  namespace: shop
+"""
+
+
+def test_cluster_scoped_custom_resources_invent_no_namespace(tmp_path: Path) -> None:
+    """A ClusterIssuer or a CiliumClusterwideNetworkPolicy is cluster-scoped: no 'default' namespace is invented
+    (and then failed); an object of unknown scope (a custom kind without metadata.namespace) creates no namespace
+    either, and the coverage ledger says why no control judges it."""
+    f = tmp_path / "crs.yaml"
+    f.write_text(CLUSTER_SCOPED_CRS)
+    run = scan(f)
+    assert not run.errors
+    namespaces = sorted(t.resource.name for t in run.targets if t.match_type == "k8s/Namespace")
+    assert namespaces == ["shop"], namespaces
+    entries = {(e.type, e.name): e for e in run.ledger.entries if e.family == "k8s" and e.status == "not_evaluated"}
+    for key in (("cert-manager.io/v1/ClusterIssuer", "letsencrypt"),
+                ("cilium.io/v2/CiliumClusterwideNetworkPolicy", "deny-imds"),
+                ("templates.gatekeeper.sh/v1/ConstraintTemplate", "k8srequiredlabels"),
+                ("constraints.gatekeeper.sh/v1beta1/K8sRequiredLabels", "ns-must-have-owner")):
+        assert key in entries and "cluster-scoped" in entries[key].reason, (key, sorted(entries))
+        assert entries[key].file == str(f) and entries[key].line
+    mystery = entries[("example.com/v1/Widget", "mystery")]
+    assert "scope" in mystery.reason and "unknown" in mystery.reason
+    # the one with a namespace makes namespace shop exist; as a custom resource no control judges it
+    assert "custom resource" in entries[("example.com/v1/Widget", "shop/placed")].reason
+
+
+def test_snapshot_objects_without_a_namespace_are_cluster_scoped(tmp_path: Path) -> None:
+    """The API server sets metadata.namespace on every namespaced object: in a snapshot an object without one is
+    cluster-scoped, whatever its kind, and never lands in 'default'."""
+    items = [{"apiVersion": "cilium.io/v2", "kind": "CiliumClusterwideNetworkPolicy", "metadata": {"name": "ccnp"},
+              "spec": {"endpointSelector": {}}},
+             {"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g"}},
+             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}]
+    meta = {"scope": "aks-x", "lists": {"Namespace": {"status": "complete"}}, "gaps": []}
+    gz = tmp_path / "s.json.gz"
+    write_snapshot(gz, meta, items)
+    run = scan(gz)
+    assert sorted(t.resource.name for t in run.targets if t.match_type == "k8s/Namespace") == ["shop"]
+    names = {e.name: e for e in run.ledger.entries if e.family == "k8s" and e.status == "not_evaluated"}
+    assert "cluster-scoped" in names["ccnp"].reason and "cluster-scoped" in names["g"].reason
+
+
+def test_custom_resources_the_controls_read_raise_no_unknown_kind_warning(tmp_path: Path) -> None:
+    f = tmp_path / "cilium.yaml"
+    f.write_text("apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: p, namespace: shop}\n"
+                 "spec: {endpointSelector: {}, ingress: [{}]}\n---\n"
+                 "apiVersion: example.com/v1\nkind: Frobnicator\nmetadata: {name: f, namespace: shop}\n")
+    run = scan(f)
+    warnings = [d.message for d in run.diagnostics if d.severity == "warning"]
+    assert len(warnings) == 1 and "Frobnicator" in warnings[0]

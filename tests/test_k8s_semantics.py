@@ -69,3 +69,80 @@ def test_policy_types_default_and_allow_all_rules() -> None:
 ])
 def test_image_references(image: str, expected: tuple) -> None:
     assert parse_image(image) == expected
+
+
+@pytest.mark.parametrize("name,value,flagged", [
+    ("DB_PASSWORD", "hunter2-hunter2", True),
+    ("dbPassword", "hunter2-hunter2", True),  # camelCase words
+    ("API_SECRET_FILE", "/etc/secret/key", False),  # a path: the remedy
+    ("TLS_KEY_PATH", "C:\\certs\\tls.key", False),
+    ("MONKEY", "banana", False),  # 'key' only as a whole word
+    ("SIGNING_KEY", "k3y-value-123", True),
+    ("TOKEN_TTL", "3600", False), ("SECRET_ROTATION", "enabled", False),
+    ("CLIENT_SECRET", "$(CLIENT_SECRET_FROM_FILE)", False),
+    ("CLIENT_SECRET", "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/s/)", False),
+    ("TOKEN_URL", "https://login.example.com/token", False),
+    ("TOKEN_URL", "https://api.example.com/x?token=abc123", True),  # a credential in the URL
+    ("AUTH", "Bearer abcdefghijklmnop", True), ("AUTH", "BEARER abcdefghijklmnop", True),
+    ("AUTH", "bearer", False),  # the word alone is no token
+    ("GREETING", "-----BEGIN RSA PRIVATE KEY-----\nMIIE", True),
+    ("STORAGE", "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=abc==", True),
+])
+def test_credential_judgement_reads_names_and_values(name: str, value: str, flagged: bool) -> None:
+    from aks_compliance.k8s.sensitive import looks_sensitive
+    assert bool(looks_sensitive(name, value)) is flagged, looks_sensitive(name, value)
+
+
+def test_sensitive_rules_take_kubescape_inputs() -> None:
+    from aks_compliance.k8s.sensitive import SensitiveRules
+    rules = SensitiveRules.from_params({"sensitiveKeyNames": ["licence"], "sensitiveKeyNamesAllowed": ["PUBLIC_KEY"],
+                                        "sensitiveValuesAllowed": ["^eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0"]})
+    assert rules.judge("VENDOR_LICENCE", "LX-4455") and not rules.judge("DB_PASSWORD", "x-y-z-secret")
+    assert not SensitiveRules.from_params({"sensitiveKeyNamesAllowed": ["PUBLIC_KEY"]}).judge("PUBLIC_KEY_ID", "abc")
+    with pytest.raises(ValueError, match="sensitiveValues"):
+        SensitiveRules.from_params({"sensitiveValues": ["(unclosed"]})
+
+
+def _cilium(kind: str, spec: dict, ns: str | None = "shop"):
+    from aks_compliance.k8s.netpol import rules_of
+    from aks_compliance.k8s.scope import K8sObject
+    from aks_compliance.resources import Resource, Source
+    body = {"apiVersion": "cilium.io/v2", "kind": kind, "metadata": {"name": "p", **({"namespace": ns} if ns else {})},
+            "spec": spec}
+    res = Resource(type=kind, full_name="p", id=None, source=Source("f", "", None), body=body)
+    return rules_of(K8sObject(kind, ns, "p", res))[0]
+
+
+def test_cilium_selection_isolation_and_allow_all() -> None:
+    r = _cilium("CiliumNetworkPolicy", {"endpointSelector": {"matchLabels": {"k8s:app": "web"}}, "ingress": [{}]})
+    assert r.selects("shop", {"app": "web"}, "web", {}) and not r.selects("other", {"app": "web"}, "web", {})
+    assert r.isolates("ingress") and not r.isolates("egress") and not r.allow_all("ingress")
+    assert not r.selects_whole_namespace("shop", {})
+    empty = _cilium("CiliumNetworkPolicy", {"endpointSelector": {}, "ingress": []})
+    assert not empty.isolates("ingress")  # an empty section does not apply
+    off = _cilium("CiliumNetworkPolicy", {"endpointSelector": {}, "ingress": [{}], "enableDefaultDeny": {"ingress": False}})
+    assert not off.isolates("ingress")
+    ccnp = _cilium("CiliumClusterwideNetworkPolicy",
+                   {"endpointSelector": {"matchLabels": {"io.kubernetes.pod.namespace": "shop"}},
+                    "egress": [{"toEntities": ["world"]}]}, ns=None)
+    assert ccnp.selects_whole_namespace("shop", {}) and not ccnp.applies_to_namespace("payments", {})
+    assert ccnp.isolates("egress") and ccnp.allow_all("egress")
+    host = _cilium("CiliumClusterwideNetworkPolicy", {"nodeSelector": {}, "ingress": [{}]}, ns=None)
+    assert not host.applies_to_namespace("shop", {})
+
+
+def test_egress_to_an_address_follows_cidrs_ports_and_deny_rules() -> None:
+    imds = "169.254.169.254"
+    allow_world = _cilium("CiliumNetworkPolicy", {"endpointSelector": {}, "egress": [{"toEntities": ["world"]}]})
+    assert allow_world.egress_to(imds, 80)[0] is True
+    deny = _cilium("CiliumNetworkPolicy", {"endpointSelector": {}, "egress": [{"toEntities": ["world"]}],
+                                           "egressDeny": [{"toCIDR": ["169.254.169.254/32"]}]})
+    assert deny.egress_to(imds, 80)[0] is False
+    except_imds = _cilium("CiliumNetworkPolicy", {"endpointSelector": {}, "egress": [
+        {"toCIDRSet": [{"cidr": "0.0.0.0/0", "except": ["169.254.0.0/16"]}]}]})
+    assert except_imds.egress_to(imds, 80)[0] is False
+    https_only = _cilium("CiliumNetworkPolicy", {"endpointSelector": {}, "egress": [
+        {"toCIDR": ["0.0.0.0/0"], "toPorts": [{"ports": [{"port": "443", "protocol": "TCP"}]}]}]})
+    assert https_only.egress_to(imds, 80)[0] is False
+    fqdn = _cilium("CiliumNetworkPolicy", {"endpointSelector": {}, "egress": [{"toFQDNs": [{"matchName": "x.io"}]}]})
+    assert fqdn.egress_to(imds, 80)[0] is False  # names, not the link-local address

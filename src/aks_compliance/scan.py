@@ -68,7 +68,7 @@ class ScanRun:
     diagnostics: list[Diagnostic]
     declarations: list[Declaration]
     governance: Governance = field(default_factory=Governance)  # waiver/attestation register
-    meta: dict[str, Any] = field(default_factory=dict)  # who ran, scope, options (report/metadata.py)
+    meta: dict[str, Any] = field(default_factory=dict)  # who ran, scope, options (run_metadata.py)
     ledger: Ledger = field(default_factory=Ledger)  # every object read: evaluated or why not
 
     def document(self) -> dict[str, Any]:

@@ -14,7 +14,8 @@ Lay fixtures out one folder per control, each file named by the outcome it must 
 
 Outcomes are ``passed``, ``failed``, ``unknown``, ``not_applicable`` and ``manual``. A fixture holds exactly
 one target the control judges, or names it with a ``# expect-target: <Kind>/<name>`` comment (YAML). A
-fixture that needs other thresholds has them beside it in ``<fixture>.control-config.yaml``. Each fixture
+fixture that needs other thresholds has them beside it in ``<fixture>.control-config.yaml`` (or, in YAML,
+as ``# control-param: NAME=VALUE`` comments). Each fixture
 is scanned through the whole pipeline (reading, expansion, targets, evaluation), exactly as a scan would.
 
 Then, in your test module, one line::
@@ -40,6 +41,7 @@ from .results import Result
 OUTCOMES = ("passed", "failed", "unknown", "not_applicable", "manual")
 FIXTURE_SUFFIXES = (".json", ".jsonc", ".yaml", ".yml", ".gz")
 _TARGET = re.compile(r"^#\s*expect-target:\s*(\S+)\s*$", re.M)
+_PARAM = re.compile(r"^#\s*control-param:\s*([A-Za-z][A-Za-z0-9]*)=(.*?)\s*$", re.M)
 SIDECAR = ".control-config.yaml"
 
 
@@ -102,10 +104,22 @@ def scan_fixture(case: FixtureCase, catalog: Catalog) -> Any:
     sidecar = case.path.with_name(case.path.stem + SIDECAR)
     if sidecar.exists():
         params = load_control_config(sidecar)
+    inline = fixture_params(case.path)
+    if inline:
+        params.setdefault(case.control_id, {}).update(inline)
+    if params:
         validate_control_params(params, catalog)
     inputs = K8sOptions(paths=[str(case.path)]) if is_in_cluster(control) else ArmOptions(paths=[str(case.path)])
     return run_scan(ScanOptions(inputs=[inputs], controls=[case.control_id], control_params=params,
                                 catalog=catalog))
+
+
+def fixture_params(path: Path) -> dict[str, Any]:
+    """Parameters a YAML fixture sets for its control with ``# control-param: NAME=VALUE`` comments."""
+    if path.suffix not in (".yaml", ".yml"):
+        return {}
+    from .option_values import parse_value
+    return {m.group(1): parse_value(m.group(2)) for m in _PARAM.finditer(path.read_text(encoding="utf-8"))}
 
 
 def expected_target(path: Path) -> str | None:

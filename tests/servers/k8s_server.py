@@ -4,6 +4,10 @@ Speaks what the collector uses, as the real API server does: ``GET /version/``, 
 paths (``/api/v1/pods``, ``/apis/apps/v1/deployments`` ...) with ``limit`` and ``continue`` (opaque
 tokens, a stable ``resourceVersion`` per list, items without ``kind``/``apiVersion``), ``POST``
 SelfSubjectAccessReview and SelfSubjectReview, Status objects for errors, and bearer-token checks.
+Custom resources (Cilium's policies) are served as a cluster with their CRDs installed serves them: API
+discovery (``GET /apis/cilium.io/v2``, an APIResourceList with each resource's ``namespaced`` flag) and
+list paths whose items keep ``kind``/``apiVersion``; with ``serve_cilium=False`` both answer 404, as on a
+cluster without Cilium.
 Listens on 127.0.0.1 only; threads are daemons and every fault is bounded (a slow answer sleeps a
 fixed time), so a test cannot hang on it.
 
@@ -89,6 +93,10 @@ class Request:
 Generated = tuple[int, Callable[[int], dict[str, Any]]]  # (count, item number -> object)
 
 _PATHS = {spec.path: spec for spec in COLLECTED}
+_DISCOVERY: dict[str, list[Any]] = {}
+for _spec in COLLECTED:
+    if _spec.custom:
+        _DISCOVERY.setdefault(f"/apis/{_spec.group}/{_spec.version}", []).append(_spec)
 
 
 def _status(code: int, reason: str, message: str) -> dict[str, Any]:
@@ -100,12 +108,13 @@ class FakeKubeAPI:
     def __init__(self, objects: list[dict[str, Any]] | None = None, *, faults: Faults | None = None,
                  token: str | None = "test-token", git_version: str = "v1.30.5",
                  generated: dict[str, Generated] | None = None, username: str = "system:serviceaccount:aks-compliance:scanner",
-                 record: bool = True) -> None:
+                 record: bool = True, serve_cilium: bool = True) -> None:
         self.faults = faults or Faults()
         self.token = token
         self.git_version = git_version
         self.username = username
         self.record = record
+        self.serve_cilium = serve_cilium
         self.items: dict[str, list[dict[str, Any]]] = {}
         self.generated: dict[str, Generated] = dict(generated or {})
         self.requests: list[Request] = []
@@ -120,7 +129,8 @@ class FakeKubeAPI:
     # -- data --
     def add(self, obj: dict[str, Any]) -> None:
         spec = BY_KIND[obj["kind"]]
-        item = {k: v for k, v in obj.items() if k not in ("kind", "apiVersion")}  # as list items come
+        # list items of built-in kinds come without kind/apiVersion; custom resources keep them
+        item = dict(obj) if spec.custom else {k: v for k, v in obj.items() if k not in ("kind", "apiVersion")}
         self.items.setdefault(spec.plural, []).append(item)
 
     def count_of(self, plural: str) -> int:
@@ -257,11 +267,26 @@ class FakeKubeAPI:
                 status["reason"] = 'RBAC: allowed by ClusterRoleBinding "aks-compliance-reader"'
             review["status"] = status
             return self._send(h, 201, review, req=req)
+        if method == "GET" and path in _DISCOVERY:
+            if not self._serves(path):
+                return self._send(h, 404, _status(404, "NotFound", "the server could not find the requested resource"),
+                                  req=req)
+            group_version = path[len("/apis/"):]
+            return self._send(h, 200, {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
+                                       "resources": [{"name": k.plural, "singularName": k.kind.lower(),
+                                                      "namespaced": k.namespaced, "kind": k.kind,
+                                                      "verbs": ["get", "list", "watch"]}
+                                                     for k in _DISCOVERY[path]]}, req=req)
         spec = _PATHS.get(path)
+        if spec is not None and spec.custom and not self._serves(f"/apis/{spec.group}/{spec.version}"):
+            spec = None
         if method != "GET" or spec is None:
             return self._send(h, 404, _status(404, "NotFound", "the server could not find the requested resource"),
                               req=req)
         return self._list(h, spec.plural, spec, query, req)
+
+    def _serves(self, discovery_path: str) -> bool:
+        return self.serve_cilium or not discovery_path.startswith("/apis/cilium.io/")
 
     def _pick(self, plural: str, continued: bool = False) -> Fault | None:
         with self._lock:

@@ -30,5 +30,7 @@ CONTROLS = [
         check=team_label,
         parameters=(Parameter("label", "team", "The label that names the owning team.", type="String"),),
         policy_gap="Contoso audits this with its own Gatekeeper constraint; no definition is generated.",
+        # which namespaces are skipped: a workload-admission control keeps Azure Policy's excluded namespaces
+        exclusions="workload-admission",
     ),
 ]

@@ -126,6 +126,41 @@ def _by_practice(rows: list[Row]) -> list[tuple[str, list[Row]]]:
     return [(name, groups[name]) for name in sorted(groups, key=key)]
 
 
+# kubescape's data inputs (postureControlInputs) that decide a verdict, and the control parameter taking the same
+# setting (--control-param ID.NAME=VALUE or --control-config FILE).
+KUBESCAPE_INPUTS: list[tuple[str, str, str]] = [
+    ("imageRepositoryAllowList", "AKS-126", "allowedRegistries"),
+    ("insecureCapabilities", "AKS-159", "insecureCapabilities"),
+    ("sensitiveKeyNames", "AKS-123", "sensitiveKeyNames"),
+    ("sensitiveValues", "AKS-123", "sensitiveValues"),
+    ("sensitiveKeyNamesAllowed", "AKS-123", "sensitiveKeyNamesAllowed"),
+    ("sensitiveValuesAllowed", "AKS-123", "sensitiveValuesAllowed"),
+]
+
+EXCLUSION_FAMILY_TEXT = {
+    "workload-admission": "Workload admission (pod security, images, probes, resources, credentials in pod specs): "
+                          "Azure Policy's default excludedNamespaces, whose managed add-ons need what these controls "
+                          "forbid.",
+    "cluster-access": "RBAC, network policies, exposure and namespaces: nothing excluded by default; kube-system is "
+                      "where a takeover matters most.",
+    "cluster-wide": "One result per cluster: no namespace to exclude.",
+}
+
+
+def _exclusions(rows: list[Row]) -> list[dict[str, Any]]:
+    """In-cluster controls grouped by the namespace exclusions they apply by default (k8s_control's choice)."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        family = next((t.split(":", 1)[1] for t in r.c.tags if t.startswith("exclusions:")), None)
+        if family is None:
+            continue
+        entry = out.setdefault(family, {"family": family, "text": EXCLUSION_FAMILY_TEXT.get(family, ""),
+                                        "default": r.c.parameter_defaults().get("excludedNamespaces"),
+                                        "controls": []})
+        entry["controls"].append(r.c.id)
+    return [out[f] for f in EXCLUSION_FAMILY_TEXT if f in out]
+
+
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("aks_compliance.controls", "templates"),
                              undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
@@ -152,7 +187,9 @@ def render_markdown(catalog: Catalog | None = None) -> str:
         version=CATALOG_VERSION, rows=rows, counts=counts, sections=sections, cis_items=cis_items,
         practices=_by_practice(rows), psrule=_tool_coverage(rows, "psrule"),
         checkov=_tool_coverage(rows, "checkov"), builtins=_tool_coverage(rows, "azure_policy"),
-        severities=["critical", "high", "medium", "low", "info"], decided_by=decided_by)
+        severities=["critical", "high", "medium", "low", "info"], decided_by=decided_by,
+        exclusions=_exclusions(rows), kubescape_inputs=KUBESCAPE_INPUTS, mitre=_tool_coverage(rows, "mitre"),
+        kubescape=_tool_coverage(rows, "kubescape"))
     return "\n".join(line.rstrip() for line in text.split("\n"))
 
 

@@ -31,6 +31,7 @@ class Mappings:
     kubescape: tuple[str, ...] = ()
     pss: tuple[str, ...] = ()
     nist: tuple[str, ...] = ()
+    mitre: tuple[str, ...] = ()  # MITRE ATT&CK technique ids (containers matrix), e.g. T1611
 
     def as_dict(self) -> dict[str, list[str]]:
         return {k: list(v) for k, v in self.__dict__.items() if v}

@@ -10,7 +10,10 @@ Role a binding points to, the NetworkPolicy of a namespace) uses the path prefix
 
 * a target standing for a kind the collector could not read -> *unknown* with the reason;
 * an object in an excluded namespace (parameter ``excludedNamespaces``) -> *not applicable*, with
-  the namespace named: excluded objects are listed, never hidden;
+  the namespace named: excluded objects are listed, never hidden. Which namespaces are excluded by
+  default is each control's explicit choice (``exclusions``, one of :data:`EXCLUSION_FAMILIES`):
+  workload admission controls keep Azure Policy's default list, while RBAC, network-policy and
+  namespace controls exclude nothing (kube-system is where a takeover matters most);
 * a Pod Security Standards version without the check (parameter ``pssVersion``) -> *not applicable*;
 * an exception inside a check -> *error* naming the object, and the scan goes on.
 """
@@ -29,10 +32,35 @@ from . import kinds
 from .scope import K8sObject, K8sScope
 
 DEFAULT_EXCLUDED_NAMESPACES = ("kube-system", "gatekeeper-system", "azure-arc", "azure-extensions-usage-system")
+
+# Which namespaces a control leaves out by default: an explicit choice per control family.
+WORKLOAD_ADMISSION = "workload-admission"  # pod security, images, probes, resources: Azure Policy's default list
+CLUSTER_ACCESS = "cluster-access"  # RBAC, network policies, namespaces: nothing excluded
+CLUSTER_WIDE = "cluster-wide"  # one result per cluster: no namespace to exclude
+EXCLUSION_FAMILIES = (WORKLOAD_ADMISSION, CLUSTER_ACCESS, CLUSTER_WIDE)
+EXCLUSION_TEXT = {
+    WORKLOAD_ADMISSION: (
+        "Namespace exclusions: Azure Policy's default excludedNamespaces (kube-system, gatekeeper-system, azure-arc, "
+        "azure-extensions-usage-system) apply, as for workload admission: the managed add-ons there need what this "
+        "control forbids; results in them are listed as not applicable."),
+    CLUSTER_ACCESS: (
+        "Namespace exclusions: none by default (excludedNamespaces is empty): RBAC, network-policy and namespace "
+        "controls check kube-system too, where a takeover matters most; exclude namespaces only on purpose."),
+}
+# Tags of controls that judge each container (every group: containers, initContainers, ephemeralContainers,
+# through PodView.containers()), and of those judging container resources, which Kubernetes forbids on
+# ephemeral containers. tests/test_k8s_control_fixtures.py holds every tagged control to its scope.
+CONTAINER_SCOPE = "scope:container"
+RESOURCES_SCOPE = "scope:container-resources"
+
 EXCLUDED_NAMESPACES = Parameter(
     "excludedNamespaces", list(DEFAULT_EXCLUDED_NAMESPACES),
     "Namespaces whose objects are not checked (results say not_applicable and name the namespace). The "
-    "default is Azure Policy's for Kubernetes built-ins.", type="Array")
+    "default is Azure Policy's for Kubernetes built-ins (workload admission).", type="Array")
+NO_EXCLUDED_NAMESPACES = Parameter(
+    "excludedNamespaces", [],
+    "Namespaces whose objects are not checked (results say not_applicable and name the namespace). Empty by "
+    "default: RBAC, network-policy and namespace controls check kube-system too.", type="Array")
 LATEST_PSS = (1, 37)
 PSS_VERSION = Parameter(
     "pssVersion", "latest",
@@ -126,15 +154,24 @@ def excluded_namespace(target: Target, params: Mapping[str, Any]) -> str | None:
 
 def k8s_control(*, id: str, title: str, severity: Severity, section: str, rationale: str, remediation: str,
                 mappings: Mappings, types: str | tuple[str, ...], check: Callable[[Target, Mapping[str, Any]], Verdict],
-                policy_gap: str, parameters: tuple[Parameter, ...] = (), references: tuple[str, ...] = (),
-                namespaced: bool = True, pss_since: tuple[int, int] | None = None, pss_check: str | None = None,
+                policy_gap: str, exclusions: str, parameters: tuple[Parameter, ...] = (),
+                references: tuple[str, ...] = (), pss_since: tuple[int, int] | None = None, pss_check: str | None = None,
                 windows_exempt_since: tuple[int, int] | None = None,
                 applies: Callable[[Target, Mapping[str, Any]], str | None] | None = None,
-                tags: tuple[str, ...] = ()) -> Control:
+                tags: tuple[str, ...] = (), mapping_note: str = "") -> Control:
     """Declare an in-cluster control (see the module docstring for what the wrapper adds)."""
+    if exclusions not in EXCLUSION_FAMILIES:
+        raise ValueError(f"{id}: exclusions must be one of {EXCLUSION_FAMILIES}, not {exclusions!r}")
     params = tuple(parameters)
-    if namespaced:
+    namespaced = exclusions != CLUSTER_WIDE
+    if exclusions == WORKLOAD_ADMISSION:
         params += (EXCLUDED_NAMESPACES,)
+    elif exclusions == CLUSTER_ACCESS:
+        params += (NO_EXCLUDED_NAMESPACES,)
+    if exclusions in EXCLUSION_TEXT:
+        rationale = f"{rationale} {EXCLUSION_TEXT[exclusions]}"
+    if mapping_note:  # where this control deliberately means something else than a related tool's check
+        rationale = f"{rationale} Mapping: {mapping_note}"
     if pss_check is not None:
         params += (PSS_VERSION,)
 
@@ -174,7 +211,7 @@ def k8s_control(*, id: str, title: str, severity: Severity, section: str, ration
     return Control(id=id, title=title, severity=severity, section=section, rationale=rationale,
                    remediation=remediation, mappings=mappings, resource_type=types, references=references,
                    parameters=params, check=wrapped, not_applicable=not_applicable, policy_gap=policy_gap,
-                   tags=tags + (("pss:" + pss_check,) if pss_check else ()))
+                   tags=tags + (f"exclusions:{exclusions}",) + (("pss:" + pss_check,) if pss_check else ()))
 
 
 def gap_text(builtin: str | None = None) -> str:

@@ -145,6 +145,7 @@ class Collector:
         self.opts = options or CollectOptions()
         self.sleep = sleep
         self.stats = _Stats()
+        self._discovered: dict[str, Any] = {}  # group/version -> APIResourceList, None (not served) or why it failed
 
     # -- one request, with bounded retries ------------------------------------------------------------
     def call(self, fn: Callable[[], Any], what: str) -> bytes:
@@ -245,10 +246,40 @@ class Collector:
         return False, f"not permitted to list {resource} (SelfSubjectAccessReview: allowed=false" + (
             f", {reason}" if reason else "") + ")"
 
+    def discover(self, spec: K.KindSpec) -> tuple[bool | None, Any]:
+        """For a custom kind: (True, namespaced) when its API group/version serves it, (False, why) when the
+        cluster does not serve it (the CRD is not installed: no such objects can exist), (None, why) when API
+        discovery failed. One discovery request per group/version."""
+        gv = f"{spec.group}/{spec.version}"
+        if gv not in self._discovered:
+            api = self.kc.CustomObjectsApi(self.api)
+            try:
+                self._discovered[gv] = self._json(lambda: api.get_api_resources(
+                    spec.group, spec.version, _preload_content=False, _request_timeout=self.opts.timeout),
+                    f"discovery {gv}")
+            except (_Failed, _Gone) as exc:
+                status = getattr(exc, "status", None)
+                self._discovered[gv] = getattr(exc, "reason", str(exc)) if status != 404 else None
+        found = self._discovered[gv]
+        if found is None:
+            return False, f"the API server does not serve {gv} (the custom resource is not installed)"
+        if isinstance(found, str):
+            return None, f"API discovery of {gv} failed: {found}"
+        for r in found.get("resources") or []:
+            if isinstance(r, dict) and r.get("name") == spec.plural and isinstance(r.get("namespaced"), bool):
+                return True, r["namespaced"]
+        return False, f"{gv} is served but has no resource {spec.plural}"
+
     # -- one kind -----------------------------------------------------------------------------------------
-    def list_kind(self, spec: K.KindSpec, spool: Any) -> dict[str, Any]:
+    def _lister(self, spec: K.KindSpec) -> Callable[..., Any]:
         api = getattr(self.kc, spec.api)(self.api)
         method = getattr(api, spec.method)
+        if spec.custom:
+            return lambda **kw: method(spec.group, spec.version, spec.plural, **kw)
+        return method
+
+    def list_kind(self, spec: K.KindSpec, spool: Any) -> dict[str, Any]:
+        method = self._lister(spec)
         restarts = 0
         retries_before = self.stats.retries
         while True:
@@ -329,6 +360,18 @@ class Collector:
                     gaps.append({"kind": spec.kind, "resource": spec.plural, "reason": reason})
                     lists[spec.kind] = {"status": "not-read", "reason": reason, "resource": spec.plural}
                     continue
+                namespaced: bool | None = None
+                if spec.custom:
+                    served, found = self.discover(spec)
+                    if served is False:
+                        lists[spec.kind] = {"status": "not-served", "reason": found, "resource": spec.plural,
+                                            "apiVersion": spec.api_version}
+                        continue
+                    if served is None:
+                        gaps.append({"kind": spec.kind, "resource": spec.plural, "reason": found})
+                        lists[spec.kind] = {"status": "failed", "reason": found, "resource": spec.plural}
+                        continue
+                    namespaced = found
                 allowed, why = self.may_list(spec)
                 if allowed is False:
                     gaps.append({"kind": spec.kind, "resource": spec.plural, "reason": why})
@@ -367,6 +410,8 @@ class Collector:
                     continue
                 if allowed is None:
                     result["access_review"] = why
+                if namespaced is not None:
+                    result["namespaced"] = namespaced  # from API discovery
                 lists[spec.kind] = result
                 spools.append((spec, spool))
             finished = dt.datetime.now(dt.timezone.utc)

@@ -1,7 +1,7 @@
 """The Kubernetes kinds the in-cluster controls read, and how each is listed and selected on.
 
 ``COLLECTED`` is the collector's whole reading list (cluster-controls.md section 5): get/list only,
-never Secrets. ``deploy/scanner-rbac.yaml`` grants exactly these (a test keeps the two in step).
+never Secrets; custom resources (Cilium's policies) where their API group is served. ``deploy/scanner-rbac.yaml`` grants exactly these (a test keeps the two in step).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ class KindSpec:
     api: str  # kubernetes.client API class
     method: str  # its cluster-wide list method
     why: str  # what the controls use it for
+    custom: bool = False  # a custom resource: listed through CustomObjectsApi when its API group is served
 
     @property
     def api_version(self) -> str:
@@ -72,25 +73,113 @@ COLLECTED: tuple[KindSpec, ...] = (
     KindSpec("MutatingWebhookConfiguration", "mutatingwebhookconfigurations", "admissionregistration.k8s.io",
              "v1", False, "AdmissionregistrationV1Api", "list_mutating_webhook_configuration",
              "policy engine present (evidence)"),
+    # Azure CNI powered by Cilium: the network policies are Cilium's. Listed only where the API group is served
+    # (API discovery, which also gives each kind's scope); a cluster without Cilium has none.
+    KindSpec("CiliumNetworkPolicy", "ciliumnetworkpolicies", "cilium.io", "v2", True, "CustomObjectsApi",
+             "list_cluster_custom_object", "Cilium network policies per namespace (Azure CNI powered by Cilium)",
+             custom=True),
+    KindSpec("CiliumClusterwideNetworkPolicy", "ciliumclusterwidenetworkpolicies", "cilium.io", "v2", False,
+             "CustomObjectsApi", "list_cluster_custom_object",
+             "Cilium cluster-wide network policies (default deny, egress, metadata endpoint)", custom=True),
+    # Exposure through the Gateway API and Istio ingress gateways (AKS-171); listed where served.
+    *(KindSpec(kind, plural, "gateway.networking.k8s.io", version, True, "CustomObjectsApi",
+               "list_cluster_custom_object", "routes from Gateways to Services (exposure)", custom=True)
+      for kind, plural, version in (("HTTPRoute", "httproutes", "v1"), ("GRPCRoute", "grpcroutes", "v1"),
+                                    ("TLSRoute", "tlsroutes", "v1alpha2"), ("TCPRoute", "tcproutes", "v1alpha2"),
+                                    ("UDPRoute", "udproutes", "v1alpha2"))),
+    KindSpec("VirtualService", "virtualservices", "networking.istio.io", "v1", True, "CustomObjectsApi",
+             "list_cluster_custom_object", "Istio routes from ingress gateways to Services (exposure)", custom=True),
 )
 
 BY_KIND: dict[str, KindSpec] = {k.kind: k for k in COLLECTED}
 BY_PLURAL: dict[str, KindSpec] = {k.plural: k for k in COLLECTED}
-CLUSTER_SCOPED: frozenset[str] = frozenset(k.kind for k in COLLECTED if not k.namespaced) | frozenset({
-    "PersistentVolume", "StorageClass", "CustomResourceDefinition", "PriorityClass", "IngressClass",
-    "APIService", "CSIDriver", "RuntimeClass", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
-    "CertificateSigningRequest", "PodSecurityPolicy"})
+BUILTIN_CLUSTER_SCOPED: frozenset[str] = frozenset(k.kind for k in COLLECTED if not k.namespaced and not k.custom) | \
+    frozenset({"PersistentVolume", "StorageClass", "CustomResourceDefinition", "PriorityClass", "IngressClass",
+               "APIService", "CSIDriver", "RuntimeClass", "ValidatingAdmissionPolicy",
+               "ValidatingAdmissionPolicyBinding", "CertificateSigningRequest", "PodSecurityPolicy", "FlowSchema",
+               "PriorityLevelConfiguration", "VolumeAttachment", "CSINode", "ComponentStatus", "ServiceCIDR",
+               "IPAddress", "DeviceClass", "ResourceSlice", "VolumeAttributesClass", "StorageVersionMigration",
+               "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding", "ClusterTrustBundle"})
+
+# Well-known custom resource groups and their cluster-scoped kinds (None: every kind of the group; the group's
+# other kinds are namespaced). A manifest does not say whether a custom kind is namespaced (its
+# CustomResourceDefinition does, and a live cluster's API discovery): these are placed in no namespace; a custom object of a kind not listed here and without metadata.namespace has
+# an unknown scope, so it creates no namespace (it is listed in the coverage ledger instead).
+CLUSTER_SCOPED_CUSTOM: dict[str, frozenset[str] | None] = {
+    "cert-manager.io": frozenset({"ClusterIssuer"}),
+    "cilium.io": frozenset({"CiliumClusterwideNetworkPolicy", "CiliumClusterwideEnvoyConfig", "CiliumNode",
+                            "CiliumIdentity", "CiliumExternalWorkload", "CiliumLoadBalancerIPPool",
+                            "CiliumBGPPeeringPolicy", "CiliumCIDRGroup", "CiliumBGPClusterConfig",
+                            "CiliumBGPPeerConfig", "CiliumBGPAdvertisement", "CiliumL2AnnouncementPolicy"}),
+    "templates.gatekeeper.sh": frozenset({"ConstraintTemplate"}),
+    "constraints.gatekeeper.sh": None,  # every Gatekeeper constraint kind
+    "mutations.gatekeeper.sh": frozenset({"Assign", "AssignMetadata", "ModifySet", "AssignImage"}),
+    "expansion.gatekeeper.sh": frozenset({"ExpansionTemplate"}),
+    "kyverno.io": frozenset({"ClusterPolicy", "ClusterCleanupPolicy", "ClusterPolicyReport",
+                             "ClusterBackgroundScanReport", "ClusterAdmissionReport"}),
+    "policies.kyverno.io": frozenset({"ValidatingPolicy", "ImageValidatingPolicy", "MutatingPolicy",
+                                      "GeneratingPolicy", "DeletingPolicy"}),
+    "wgpolicyk8s.io": frozenset({"ClusterPolicyReport"}),
+    "gateway.networking.k8s.io": frozenset({"GatewayClass"}),
+    "policy.networking.k8s.io": frozenset({"AdminNetworkPolicy", "BaselineAdminNetworkPolicy"}),
+    "snapshot.storage.k8s.io": frozenset({"VolumeSnapshotClass", "VolumeSnapshotContent"}),
+    "crd.projectcalico.org": frozenset({"GlobalNetworkPolicy", "GlobalNetworkSet", "HostEndpoint", "IPPool",
+                                        "FelixConfiguration", "BGPConfiguration", "BGPPeer", "ClusterInformation",
+                                        "IPAMBlock", "BlockAffinity", "IPAMHandle", "IPAMConfig", "KubeControllersConfiguration",
+                                        "IPReservation"}),
+    "projectcalico.org": frozenset({"GlobalNetworkPolicy", "GlobalNetworkSet", "HostEndpoint", "IPPool",
+                                    "FelixConfiguration", "BGPConfiguration", "BGPPeer", "ClusterInformation",
+                                    "Tier", "IPReservation", "KubeControllersConfiguration"}),
+    "karpenter.sh": frozenset({"NodePool", "NodeClaim"}),
+    "karpenter.azure.com": frozenset({"AKSNodeClass"}),
+    # groups whose kinds are all namespaced
+    "secrets-store.csi.x-k8s.io": frozenset(),
+    "networking.istio.io": frozenset(),
+    "security.istio.io": frozenset(),
+    "monitoring.coreos.com": frozenset(),
+}
+CUSTOM_CLUSTER_SCOPED_KINDS: frozenset[str] = frozenset(k for kinds in CLUSTER_SCOPED_CUSTOM.values() if kinds
+                                                        for k in kinds)
+# Kinds looked up without a namespace (K8sScope.get): built-in and well-known custom cluster-scoped kinds.
+CLUSTER_SCOPED: frozenset[str] = BUILTIN_CLUSTER_SCOPED | CUSTOM_CLUSTER_SCOPED_KINDS
 
 # Built-in kinds no control selects but that are Kubernetes' own (with those above): an object of any other
 # kind is a custom resource or a misspelt kind, and the scan says so (a `kind: Deploymnet` must not pass
 # every workload control by silence).
-BUILTIN_KINDS: frozenset[str] = frozenset(BY_KIND) | CLUSTER_SCOPED | frozenset({
+BUILTIN_KINDS: frozenset[str] = frozenset(k.kind for k in COLLECTED if not k.custom) | BUILTIN_CLUSTER_SCOPED | frozenset({
     "ConfigMap", "Secret", "PersistentVolumeClaim", "Endpoints", "EndpointSlice", "LimitRange", "ResourceQuota",
     "HorizontalPodAutoscaler", "PodDisruptionBudget", "Lease", "Event", "ControllerRevision", "PodTemplate",
     "Binding", "ComponentStatus", "CSINode", "CSIStorageCapacity", "VolumeAttachment", "FlowSchema",
     "PriorityLevelConfiguration", "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding",
     "ServiceCIDR", "IPAddress", "ResourceClaim", "ResourceClaimTemplate", "DeviceClass", "ResourceSlice",
     "VolumeAttributesClass", "StorageVersionMigration", "List"})
+BUILTIN_NAMESPACED: frozenset[str] = BUILTIN_KINDS - BUILTIN_CLUSTER_SCOPED - {"List"}
+
+
+def api_group(api_version: object) -> str:
+    """The API group of an apiVersion ('' for the core group)."""
+    return api_version.rsplit("/", 1)[0] if isinstance(api_version, str) and "/" in api_version else ""
+
+
+def scope_of_kind(api_version: object, kind: str) -> str | None:
+    """'cluster' or 'namespaced' when known from the kind alone (built-ins by kind; well-known custom resources
+    by API group), else None: a custom kind's scope is stated by its CustomResourceDefinition, not by its objects."""
+    group = api_group(api_version)
+    if group in CLUSTER_SCOPED_CUSTOM:
+        listed = CLUSTER_SCOPED_CUSTOM[group]
+        return "cluster" if listed is None or kind in listed else "namespaced"
+    if kind in BUILTIN_CLUSTER_SCOPED:
+        return "cluster"
+    if kind in BUILTIN_NAMESPACED:
+        return "namespaced"
+    return None
+
+
+# Route kinds of the Gateway API (gateway.networking.k8s.io) the exposure control reads.
+GATEWAY_ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute")
+
+# Network policy kinds the network-policy controls read (NetworkPolicy is also a namespaced object target).
+NETWORK_POLICY_KINDS = frozenset({"NetworkPolicy", "CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"})
 
 # Where each workload kind keeps its pod spec and pod metadata.
 POD_PATHS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -117,7 +206,11 @@ ROLE = "k8s/Role"
 CLUSTER_ROLE = "k8s/ClusterRole"
 ROLE_BINDING = "k8s/RoleBinding"
 CLUSTER_ROLE_BINDING = "k8s/ClusterRoleBinding"
+CONFIG_MAP = "k8s/ConfigMap"
+OBJECT = "k8s/object"  # any other object of a built-in namespaced kind (Secret, PVC, Lease ...)
 CLUSTER = "k8s/cluster"
+# The target types of namespaced objects (the default-namespace control reads them all).
+NAMESPACED_TYPES = (WORKLOAD, SERVICE_ACCOUNT, SERVICE, INGRESS, ROLE, ROLE_BINDING, CONFIG_MAP, OBJECT)
 
 
 def match_type(kind: str, name: str) -> str | None:
@@ -126,8 +219,11 @@ def match_type(kind: str, name: str) -> str | None:
         return WORKLOAD
     if kind == "ServiceAccount":
         return DEFAULT_SERVICE_ACCOUNT if name == "default" else SERVICE_ACCOUNT
-    if kind in ("Namespace", "Service", "Ingress", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"):
+    if kind in ("Namespace", "Service", "Ingress", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding",
+                "ConfigMap"):
         return f"k8s/{kind}"
+    if kind in BUILTIN_NAMESPACED:
+        return OBJECT
     return None
 
 

@@ -13,6 +13,9 @@ from typing import Any, Iterator
 from .kinds import POD_PATHS
 
 CONTAINER_GROUPS = ("containers", "initContainers", "ephemeralContainers")
+# The groups that may set resources: the API server rejects resources (and ports, probes, lifecycle) on
+# ephemeral containers, which run on what the pod was given.
+RESOURCE_GROUPS = ("containers", "initContainers")
 
 
 def dget(obj: Any, *keys: str) -> Any:
@@ -89,6 +92,7 @@ class PodView:
         return self.spec.get("hostUsers") is False
 
     def containers(self, groups: tuple[str, ...] = CONTAINER_GROUPS) -> Iterator[Container]:
+        """Every container of the pod, in every group (the one iterator container-level controls use)."""
         for g in groups:
             for i, c in enumerate(as_list(self.spec.get(g))):
                 yield Container(self.p(f"{g}[{i}]"), g, i, c if isinstance(c, dict) else {})

@@ -181,3 +181,23 @@ def subjects(binding: K8sObject) -> list[Subject]:
             ns = binding.namespace
         out.append(Subject(kind, str(s.get("name", "")), ns, f"subjects[{i}]"))
     return out
+
+
+def service_account_bindings(scope: K8sScope, namespace: str, name: str) -> list[tuple[K8sObject, Subject]]:
+    """Every binding in the scope that grants to ServiceAccount ``namespace/name``: naming it, or the groups every
+    service account (of the namespace) is in (``system:serviceaccounts``, ``system:serviceaccounts:<ns>``), in any
+    namespace (a RoleBinding elsewhere grants the account rights there). Indexed once per scope."""
+    index = scope.memo.get("sa_bindings")
+    if index is None:
+        index = {}
+        for b in [*scope.of("RoleBinding"), *scope.of("ClusterRoleBinding")]:
+            for s in subjects(b):
+                if s.kind == "ServiceAccount":
+                    index.setdefault(("sa", s.namespace, s.name), []).append((b, s))
+                elif s.kind == "Group" and (s.name == "system:serviceaccounts"
+                                            or s.name.startswith("system:serviceaccounts:")):
+                    index.setdefault(("group", s.name), []).append((b, s))
+        scope.memo["sa_bindings"] = index
+    found = index.get(("sa", namespace, name), []) + index.get(("group", "system:serviceaccounts"), []) + \
+        index.get(("group", f"system:serviceaccounts:{namespace}"), [])
+    return found

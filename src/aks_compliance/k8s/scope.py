@@ -8,9 +8,12 @@ Two kinds of scope differ in what a missing object means:
 * ``manifests`` - the files are part of what will be applied: an object that is not among them may
   well exist in the cluster, so joins to it are unknown (except Kubernetes built-ins known here).
 
-Objects without ``metadata.namespace`` in manifests are placed in ``default`` (what ``kubectl
-apply`` does without ``-n``), remembered as *assumed* so controls about the namespace itself can say
-the namespace is decided at apply time.
+Objects of namespaced kinds without ``metadata.namespace`` in manifests are placed in ``default`` (what
+``kubectl apply`` does without ``-n``), remembered as *assumed* so controls about the namespace itself can
+say the namespace is decided at apply time. Cluster-scoped kinds (built-in, or well-known custom resources:
+``kinds.scope_of_kind``) have no namespace; a custom object of unknown scope without ``metadata.namespace``
+has none either (``scope_unknown``): it never makes a namespace exist. In a snapshot the API server has set
+the namespace of every namespaced object, so an object without one is cluster-scoped.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ class K8sObject:
     name: str
     resource: Resource
     namespace_assumed: bool = False
+    scope_unknown: bool = False  # a custom kind of unknown scope, without metadata.namespace
 
     @property
     def body(self) -> dict[str, Any]:
@@ -62,24 +66,35 @@ class K8sScope:
     listed: set[str] = field(default_factory=set)  # kinds read completely (snapshots)
     server_version: tuple[int, int] | None = None
     meta: dict[str, Any] = field(default_factory=dict)  # snapshot meta (evidence)
+    namespaced: dict[str, bool] = field(default_factory=dict)  # kind -> namespaced, from the API's discovery
 
     def __post_init__(self) -> None:
         self._by_kind: dict[str, list[K8sObject]] = {}
+        self._by_kind_ns: dict[tuple[str, str | None], list[K8sObject]] = {}
+        self.memo: dict[Any, Any] = {}  # indexes the joins build once per scope (e.g. bindings by subject)
         self._index: dict[tuple[str, str | None, str], K8sObject] = {}
         self._by_resource: dict[int, K8sObject] = {}
 
     def add(self, obj: K8sObject) -> None:
         self.objects.append(obj)
         self._by_kind.setdefault(obj.kind, []).append(obj)
+        self._by_kind_ns.setdefault((obj.kind, obj.namespace), []).append(obj)
         self._index.setdefault((obj.kind, obj.namespace, obj.name), obj)
         self._by_resource[id(obj.resource)] = obj
 
     def of(self, kind: str, namespace: str | None = None) -> list[K8sObject]:
-        objs = self._by_kind.get(kind, [])
-        return objs if namespace is None else [o for o in objs if o.namespace == namespace]
+        if namespace is None:
+            return self._by_kind.get(kind, [])
+        return self._by_kind_ns.get((kind, namespace), [])
 
     def get(self, kind: str, namespace: str | None, name: str) -> K8sObject | None:
         return self._index.get((kind, namespace if kind not in kinds.CLUSTER_SCOPED else None, name))
+
+    def kind_scope(self, api_version: Any, kind: str) -> str | None:
+        """'cluster', 'namespaced' or None (unknown): the live API's discovery first, then what is known of the kind."""
+        if kind in self.namespaced:
+            return "namespaced" if self.namespaced[kind] else "cluster"
+        return kinds.scope_of_kind(api_version, kind)
 
     def object_of(self, resource: Resource) -> K8sObject | None:
         return self._by_resource.get(id(resource))

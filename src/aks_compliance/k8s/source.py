@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..diagnostics import Diagnostic
-from .targets import build_targets, load_scope
+from .targets import build_targets, coverage, load_scope
 
 if TYPE_CHECKING:
     from ..family import SourceResult
@@ -59,5 +59,7 @@ def load_k8s_source(options: K8sOptions, started: dt.datetime) -> "SourceResult 
         result.diagnostics.extend(diagnostics)
         result.inputs.extend(inputs)
         if scope is not None:
-            result.targets.extend(build_targets(scope))
+            targets = build_targets(scope)
+            result.targets.extend(targets)
+            result.coverage.extend(coverage(scope, targets))
     return result

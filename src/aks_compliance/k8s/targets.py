@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..diagnostics import Diagnostic
+from ..diagnostics import NOT_EVALUATED, CoverageEntry, Diagnostic
 from ..errors import InputError
 from ..resources import Resource, Source
 from ..targets import Target
@@ -70,17 +70,23 @@ def _add_objects(scope: K8sScope, objects: list[tuple[dict[str, Any], Source]]) 
             continue
         m = meta(body)
         name = m.get("name") if isinstance(m.get("name"), str) and m.get("name") else f"{m.get('generateName', '')}*"
-        assumed = False
-        if kind in kinds.CLUSTER_SCOPED:
+        given = m.get("namespace") if isinstance(m.get("namespace"), str) and m.get("namespace") else None
+        kind_scope = scope.kind_scope(body.get("apiVersion"), kind)
+        assumed = unknown_scope = False
+        if kind_scope == "cluster":
             ns = None
+        elif given is not None:
+            ns = given
+        elif scope.is_snapshot:
+            ns = None  # the API server sets the namespace of every namespaced object
+        elif kind_scope == "namespaced":
+            ns, assumed = "default", True  # what kubectl apply does without -n
         else:
-            ns = m.get("namespace") if isinstance(m.get("namespace"), str) and m.get("namespace") else None
-            if ns is None:
-                ns, assumed = "default", not scope.is_snapshot
+            ns, unknown_scope = None, True
         full = f"{ns}/{name}" if ns else name
         rid = f"k8s://{scope.name}/{ns}/{kind}/{name}" if ns else f"k8s://{scope.name}/{kind}/{name}"
         res = Resource(type=kind, full_name=full, id=rid, source=source, body=body)
-        scope.add(K8sObject(kind, ns, name, res, assumed))
+        scope.add(K8sObject(kind, ns, name, res, assumed, unknown_scope))
 
 
 def unknown_kinds(scope: K8sScope) -> list[Diagnostic]:
@@ -89,7 +95,8 @@ def unknown_kinds(scope: K8sScope) -> list[Diagnostic]:
     first: dict[str, K8sObject] = {}
     count: dict[str, int] = {}
     for obj in scope.objects:
-        if obj.kind not in kinds.BUILTIN_KINDS:
+        # custom resources the controls read (Cilium's policies, Gateway API and Istio routes) are no surprise
+        if obj.kind not in kinds.BUILTIN_KINDS and obj.kind not in kinds.BY_KIND:
             first.setdefault(obj.kind, obj)
             count[obj.kind] = count.get(obj.kind, 0) + 1
     out = []
@@ -126,8 +133,11 @@ def load_scope(arg: str, taken: set[str]) -> tuple[K8sScope | None, list[Diagnos
             if isinstance(gap, dict) and isinstance(gap.get("kind"), str):
                 scope.gaps[gap["kind"]] = str(gap.get("reason") or "could not be read")
         for kind, info in (m.get("lists") or {}).items():
-            if isinstance(info, dict) and info.get("status") == "complete":
+            # a custom kind whose API group the cluster does not serve has no objects: that is complete too
+            if isinstance(info, dict) and info.get("status") in ("complete", "not-served"):
                 scope.listed.add(kind)
+            if isinstance(info, dict) and isinstance(info.get("namespaced"), bool):
+                scope.namespaced[kind] = info["namespaced"]
         _add_objects(scope, snap.objects)
         diags = unknown_kinds(scope) + [Diagnostic("warning", f"{kind} could not be read from the cluster: {reason}; controls that need "
                             f"it are unknown", arg, "/meta/gaps", 1) for kind, reason in sorted(scope.gaps.items())]
@@ -162,9 +172,11 @@ def build_targets(scope: K8sScope) -> list[Target]:
     declared_ns = {o.name for o in scope.of("Namespace")}
     implied: dict[str, K8sObject] = {}
     for obj in scope.objects:
+        # only a definite namespace makes a namespace exist (never a cluster-scoped object or one of unknown scope)
         if obj.namespace and obj.namespace not in declared_ns and obj.namespace not in implied:
             implied[obj.namespace] = obj
-        mt = kinds.match_type(obj.kind, obj.name)
+        mt = kinds.match_type(obj.kind, obj.name) if (obj.namespace or obj.kind in kinds.BUILTIN_CLUSTER_SCOPED) \
+            else None
         if mt is None:
             continue
         targets.append(Target(resource=obj.resource, label=unique_label(_label(scope, obj)), match_type=mt,
@@ -179,6 +191,23 @@ def build_targets(scope: K8sScope) -> list[Target]:
             obj = K8sObject("Namespace", None, ns, res)
             targets.append(Target(resource=res, label=unique_label(f"{scope.name}/Namespace/{ns}"),
                                   match_type=kinds.NAMESPACE, cluster=scope.name, namespace=ns,
+                                  context={"scope": scope, "object": obj, "implied": True}))
+    if not scope.is_snapshot:
+        # every namespace has a default service account, whether or not the manifests declare it
+        sources = {o.name: o for o in scope.of("Namespace")} | implied
+        for ns in sorted(set(sources)):
+            if scope.get("ServiceAccount", ns, "default") is not None:
+                continue
+            first = sources[ns]
+            body = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": ns}}
+            res = Resource(type="ServiceAccount", full_name=f"{ns}/default",
+                           id=f"k8s://{scope.name}/{ns}/ServiceAccount/default", source=first.resource.source,
+                           body=body)
+            res.notes.append(f"implied: Kubernetes creates the default ServiceAccount of namespace {ns}; it is not "
+                             "among the manifests")
+            obj = K8sObject("ServiceAccount", ns, "default", res)
+            targets.append(Target(resource=res, label=unique_label(f"{scope.name}/{ns}/ServiceAccount/default"),
+                                  match_type=kinds.DEFAULT_SERVICE_ACCOUNT, cluster=scope.name, namespace=ns,
                                   context={"scope": scope, "object": obj, "implied": True}))
     head = LineDocument(scope.path, SnapshotLines()) if scope.is_snapshot else None
     cluster = Resource(type="KubernetesCluster", full_name=scope.name, id=f"k8s://{scope.name}",
@@ -198,3 +227,29 @@ def build_targets(scope: K8sScope) -> list[Target]:
                                   context={"scope": scope, "gap": f"{plural} could not be read: {reason}",
                                            "gap_kind": kind}))
     return targets
+
+
+def coverage(scope: K8sScope, targets: list[Target]) -> list[CoverageEntry]:
+    """A coverage entry for each object of the scope that is not a target, with the reason no control judges it."""
+    judged = {id(t.resource) for t in targets}
+    out = []
+    for obj in scope.objects:
+        if id(obj.resource) in judged:
+            continue
+        api = obj.body.get("apiVersion")
+        if obj.scope_unknown:
+            why = (f"scope unknown: {obj.kind} ({api}) is neither a Kubernetes built-in nor a known cluster-scoped "
+                   "custom resource and has no metadata.namespace, so it makes no namespace exist; no control "
+                   "judges it")
+        elif obj.kind in kinds.NETWORK_POLICY_KINDS:
+            why = (f"{'cluster-scoped ' if obj.namespace is None else ''}{obj.kind} is read by the network-policy "
+                   "controls for the namespaces and workloads it selects; it is not judged on its own")
+        elif obj.namespace is None:
+            why = f"cluster-scoped {obj.kind}: no control judges this kind"
+        else:
+            why = f"custom resource {obj.kind} ({api}): no control judges this kind; kept for lookups"
+        src = obj.resource.source
+        out.append(CoverageEntry(family="k8s", type=f"{api}/{obj.kind}" if isinstance(api, str) else obj.kind,
+                                 name=obj.resource.display_name(), status=NOT_EVALUATED, reason=why, file=src.file,
+                                 pointer=src.pointer, line=src.line, relevant=False))
+    return out

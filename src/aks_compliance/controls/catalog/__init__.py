@@ -7,6 +7,8 @@ MODULES = (access, network, node_pools, upgrades, governance, logging)
 MODULES += (secrets, defender, container_registry, keyvault, waf)
 
 # In-cluster (Kubernetes object) controls, AKS-100..199
-from . import k8s_cluster, k8s_network, k8s_pod_security, k8s_rbac, k8s_workloads
+from . import k8s_cluster, k8s_egress, k8s_exposure, k8s_host_access, k8s_ingress_nginx, k8s_network
+from . import k8s_pod_security, k8s_rbac, k8s_workload_rbac, k8s_workloads
 
-MODULES += (k8s_pod_security, k8s_workloads, k8s_rbac, k8s_network, k8s_cluster)
+MODULES += (k8s_pod_security, k8s_host_access, k8s_workloads, k8s_rbac, k8s_workload_rbac, k8s_network, k8s_egress,
+            k8s_exposure, k8s_ingress_nginx, k8s_cluster)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ...k8s import kinds
-from ...k8s.checks import Findings, cite, gap_text, k8s_control, scope_of, unknown
+from ...k8s.checks import CLUSTER_WIDE, Findings, cite, gap_text, k8s_control, scope_of, unknown
 from ...k8s.podspec import as_dict, as_list
 from ...policy.conditions import Verdict
 from ...targets import Target
@@ -69,8 +69,10 @@ CONTROLS = [
             "Enable the Azure Policy add-on (az aks enable-addons --addons azure-policy) and assign the Kubernetes "
             "pod security initiatives."),
         references=("https://learn.microsoft.com/azure/governance/policy/concepts/policy-for-kubernetes",),
-        mappings=Mappings(kubescape=("C-0036", "C-0039"), azure_policy=("0a15ec92-a229-4763-bb14-0ea34a568f8d",)),
-        types=kinds.CLUSTER, check=policy_engine, applies=_manifests_without_engine, namespaced=False,
+        mappings=Mappings(azure_policy=("0a15ec92-a229-4763-bb14-0ea34a568f8d",), mitre=("T1562.001",)),
+        mapping_note=("kubescape C-0036 and C-0039 list validating and mutating webhooks for review (a malicious "
+                      "admission controller); this control asks for the policy engine's, so they are not mapped."),
+        types=kinds.CLUSTER, check=policy_engine, applies=_manifests_without_engine, exclusions=CLUSTER_WIDE,
         policy_gap=gap_text("0a15ec92-a229-4763-bb14-0ea34a568f8d") + " That built-in audits the ARM add-on "
                    "setting; this control looks for the engine running in the cluster."),
 ]

@@ -2,8 +2,9 @@
 ingress and restricted egress (microsegmentation), workloads covered by policies, internal load
 balancers, and TLS / HTTPS-only ingress (CIS 5.4.5).
 
-Network policies are joined within one scope and one namespace; policies are additive, so a single
-policy allowing all traffic to the pods it selects undoes isolation for them.
+Network policies are Kubernetes NetworkPolicies and, on Azure CNI powered by Cilium, CiliumNetworkPolicies
+and CiliumClusterwideNetworkPolicies (one view: :mod:`aks_compliance.k8s.netpol`), joined within one scope;
+policies are additive, so a single rule allowing all traffic to the pods it selects undoes isolation for them.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import fnmatch
 from typing import Any, Mapping
 
 from ...k8s import kinds
-from ...k8s.checks import ABSENT, Findings, cite, gap_text, glob_any, k8s_control, object_of, scope_of, unknown
+from ...k8s.checks import CLUSTER_ACCESS, ABSENT, Findings, cite, gap_text, glob_any, k8s_control, object_of, scope_of, unknown
 from ...k8s.podspec import as_dict, as_list, pod_view
-from ...k8s.scope import K8sObject, annotations_of, meta
-from ...k8s.selectors import allow_all_rules, policy_types, selector_matches, selects_all
+from ...k8s.scope import annotations_of, meta
+from ...k8s.netpol import PolicyRule, namespace_labels, policy_rules
 from ...policy.conditions import Verdict
 from ...targets import Target
 from ..model import Mappings, Parameter, Severity
@@ -29,25 +30,30 @@ def _ns_name(target: Target) -> str:
     return str(target.resource.name)
 
 
-def _policies(target: Target, ns: str) -> list[K8sObject] | str:
-    scope = scope_of(target)
-    gap = scope.gap("NetworkPolicy")
-    if gap:
-        return f"network policies cannot be checked: {gap}"
-    return scope.of("NetworkPolicy", ns)
+def _rules(target: Target, ns: str) -> list[PolicyRule] | str:
+    return policy_rules(scope_of(target), ns)
+
+
+def _cite(target: Target, rule: PolicyRule) -> None:
+    cite(target, rule.obj.resource, rule.label)
 
 
 def netpol_per_namespace(target: Target, params: Mapping[str, Any]) -> Verdict:
     ns = _ns_name(target)
-    pols = _policies(target, ns)
-    if isinstance(pols, str):
-        return unknown(pols)
+    rules = _rules(target, ns)
+    if isinstance(rules, str):
+        return unknown(rules)
     f = Findings()
-    for np in pols:
-        prefix = cite(target, np.resource, f"NetworkPolicy/{np.name}")
-        f.ok(f"{prefix}.metadata.namespace", "equals", ns, ns)
-    if not pols:
-        f.fail(f"(NetworkPolicy objects in namespace {ns})", "exists", True, "none in the scope")
+    for r in rules:
+        _cite(target, r)
+        if r.obj.namespace is not None:
+            f.ok(f"{r.label}.metadata.namespace", "equals", ns, ns)
+        else:
+            f.ok(r.selector_path, "selects", f"endpoints of namespace {ns}", as_dict(r.body.get("endpointSelector")))
+    if not rules:
+        f.fail(f"(network policies of namespace {ns})", "exists",
+               "a NetworkPolicy or CiliumNetworkPolicy in the namespace, or a CiliumClusterwideNetworkPolicy selecting it",
+               "none in the scope")
     return f.verdict()
 
 
@@ -56,26 +62,27 @@ def _namespace_isolation(direction: str):
 
     def check(target: Target, params: Mapping[str, Any]) -> Verdict:
         ns = _ns_name(target)
-        pols = _policies(target, ns)
-        if isinstance(pols, str):
-            return unknown(pols)
+        rules = _rules(target, ns)
+        if isinstance(rules, str):
+            return unknown(rules)
+        ns_labels = namespace_labels(scope_of(target), ns)
         f = Findings()
         isolating = []
-        for np in pols:
-            spec = as_dict(np.body.get("spec"))
-            prefix = cite(target, np.resource, f"NetworkPolicy/{np.name}")
-            opening = allow_all_rules(np.body, direction)
-            for i in opening:
-                f.fail(f"{prefix}.spec.{direction}[{i}]", "notEquals", f"a rule allowing all {direction}",
-                       as_dict(as_list(spec.get(direction))[i]))
-            if ptype in policy_types(np.body) and selects_all(spec.get("podSelector")) and not opening:
-                isolating.append(prefix)
-        for prefix in isolating:
-            f.ok(f"{prefix}.spec.podSelector", "equals", f"{{}} (all pods) with policyType {ptype}", {})
+        for r in rules:
+            _cite(target, r)
+            opening = r.allow_all(direction)
+            for path, rule in opening:
+                f.fail(path, "notEquals", f"a rule allowing all {direction}", rule)
+            if r.isolates(direction) and r.selects_whole_namespace(ns, ns_labels) and not opening:
+                isolating.append(r)
+        for r in isolating:
+            f.ok(r.selector_path, "selects", f"every pod of namespace {ns}, isolating {direction}",
+                 as_dict(r.body.get("endpointSelector" if r.is_cilium else "podSelector")))
         if not isolating:
-            f.fail(f"(NetworkPolicy objects in namespace {ns})", "contains",
-                   f"a policy selecting all pods (podSelector: {{}}) with policyTypes {ptype}",
-                   [p.name for p in pols] or "none in the scope")
+            f.fail(f"(network policies of namespace {ns})", "contains",
+                   f"a policy selecting all pods (podSelector: {{}} with policyTypes {ptype}, or a Cilium "
+                   f"endpointSelector for the whole namespace with an {direction} section)",
+                   sorted({r.label for r in rules}) or "none in the scope")
         return f.verdict()
 
     check.__name__ = f"namespace_{direction}_isolated"
@@ -84,27 +91,30 @@ def _namespace_isolation(direction: str):
 
 def workload_covered(target: Target, params: Mapping[str, Any]) -> Verdict:
     ns = target.namespace or "default"
-    pols = _policies(target, ns)
-    if isinstance(pols, str):
-        return unknown(pols)
-    labels = pod_view(target).labels
+    rules = _rules(target, ns)
+    if isinstance(rules, str):
+        return unknown(rules)
+    view = pod_view(target)
+    labels = view.labels
+    sa = view.spec.get("serviceAccountName") or view.spec.get("serviceAccount") or "default"
+    ns_labels = namespace_labels(scope_of(target), ns)
     f = Findings()
-    for ptype, direction in (("Ingress", "ingress"), ("Egress", "egress")):
+    for direction in ("ingress", "egress"):
+        ptype = "Ingress" if direction == "ingress" else "Egress"
         covering = []
-        for np in pols:
-            spec = as_dict(np.body.get("spec"))
-            if ptype not in policy_types(np.body) or not selector_matches(spec.get("podSelector"), labels):
+        for r in rules:
+            if not r.isolates(direction) or not r.selects(ns, labels, str(sa), ns_labels):
                 continue
-            prefix = cite(target, np.resource, f"NetworkPolicy/{np.name}")
-            covering.append(prefix)
-            for i in allow_all_rules(np.body, direction):
-                f.fail(f"{prefix}.spec.{direction}[{i}]", "notEquals", f"a rule allowing all {direction}",
-                       as_dict(as_list(spec.get(direction))[i]))
-        for prefix in covering:
-            f.ok(f"{prefix}.spec.podSelector", "matches", f"the pod labels, with policyType {ptype}", labels)
+            _cite(target, r)
+            covering.append(r)
+            for path, rule in r.allow_all(direction):
+                f.fail(path, "notEquals", f"a rule allowing all {direction}", rule)
+        for r in covering:
+            f.ok(r.selector_path, "matches", f"the pod labels, isolating {direction}", labels)
         if not covering:
-            f.fail(pod_view(target).mp("labels"), "selected by",
-                   f"a NetworkPolicy with policyType {ptype} in namespace {ns}", labels or ABSENT)
+            f.fail(view.mp("labels"), "selected by",
+                   f"a network policy isolating {ptype} in namespace {ns} (NetworkPolicy, CiliumNetworkPolicy or "
+                   f"CiliumClusterwideNetworkPolicy)", labels or ABSENT)
     return f.verdict()
 
 
@@ -180,17 +190,17 @@ def https_only(target: Target, params: Mapping[str, Any]) -> Verdict:
 
 CONTROLS = [
     k8s_control(
-        id="AKS-146", title="Every namespace has network policies", severity=Severity.MEDIUM, section=SECTION,
+        id="AKS-146", exclusions=CLUSTER_ACCESS, title="Every namespace has network policies", severity=Severity.MEDIUM, section=SECTION,
         rationale=(
             "Without a NetworkPolicy every pod of a namespace accepts traffic from every pod of the cluster and can "
             "reach anything: one compromised workload reaches all others. CIS 4.4.2 asks that every namespace "
             "define network policies (the cluster needs a network policy engine, checked on the ARM side)."),
         remediation="Add NetworkPolicy objects to each namespace, starting with a default-deny policy.",
         references=(NETPOL_REF,),
-        mappings=Mappings(cis_aks=("4.4.2",), kubescape=("C-0206", "C-0054")),
+        mappings=Mappings(cis_aks=("4.4.2",), kubescape=("C-0206", "C-0054"), mitre=("T1210",)),
         types=kinds.NAMESPACE, check=netpol_per_namespace, policy_gap=gap_text(None)),
     k8s_control(
-        id="AKS-147", title="Namespaces isolate all pods for ingress (default-deny ingress)", severity=Severity.MEDIUM,
+        id="AKS-147", exclusions=CLUSTER_ACCESS, title="Namespaces isolate all pods for ingress (default-deny ingress)", severity=Severity.MEDIUM,
         section=MICRO,
         rationale=(
             "Microsegmentation starts with a policy selecting every pod of the namespace (podSelector: {}) with "
@@ -200,10 +210,12 @@ CONTROLS = [
             "Add a NetworkPolicy with podSelector: {} and policyTypes: [Ingress] (and no ingress rules) to each "
             "namespace, then allow the needed flows with narrower policies."),
         references=(NETPOL_REF,),
-        mappings=Mappings(cis_aks=("4.4.2",), kubescape=("C-0260", "C-0030")),
+        mappings=Mappings(cis_aks=("4.4.2",), mitre=("T1210",)),
+        mapping_note=("kubescape C-0260 and C-0030 judge workloads (is each selected by a policy), not namespaces: "
+                      "they are mapped to AKS-149."),
         types=kinds.NAMESPACE, check=_namespace_isolation("ingress"), policy_gap=gap_text(None)),
     k8s_control(
-        id="AKS-148", title="Egress is restricted by network policy", severity=Severity.MEDIUM, section=MICRO,
+        id="AKS-148", exclusions=CLUSTER_ACCESS, title="Egress is restricted by network policy", severity=Severity.MEDIUM, section=MICRO,
         rationale=(
             "Unrestricted egress lets a compromised pod reach the internet (exfiltration, command and control) and "
             "every internal endpoint. A policy selecting all pods with policyType Egress restricts it to what is "
@@ -212,10 +224,12 @@ CONTROLS = [
             "Add a NetworkPolicy with podSelector: {} and policyTypes: [Egress] allowing only DNS and the needed "
             "destinations; route internet egress through Azure Firewall."),
         references=(NETPOL_REF,),
-        mappings=Mappings(kubescape=("C-0260", "C-0030")),
+        mappings=Mappings(mitre=("T1041",)),
+        mapping_note=("kubescape C-0260 and C-0030 judge workloads (is each selected by a policy), not namespaces: "
+                      "they are mapped to AKS-149."),
         types=kinds.NAMESPACE, check=_namespace_isolation("egress"), policy_gap=gap_text(None)),
     k8s_control(
-        id="AKS-149", title="Workloads are selected by network policies for ingress and egress",
+        id="AKS-149", exclusions=CLUSTER_ACCESS, title="Workloads are selected by network policies for ingress and egress",
         severity=Severity.MEDIUM, section=MICRO,
         rationale=(
             "A pod is isolated only for the directions some policy selecting it declares. A workload whose labels "
@@ -226,10 +240,10 @@ CONTROLS = [
             "Make sure a NetworkPolicy with policyTypes Ingress and Egress selects the workload's pod labels (a "
             "namespace-wide podSelector: {} does)."),
         references=(NETPOL_REF,),
-        mappings=Mappings(kubescape=("C-0260",)),
+        mappings=Mappings(kubescape=("C-0260", "C-0030"), mitre=("T1210", "T1041")),
         types=kinds.WORKLOAD, check=workload_covered, policy_gap=gap_text(None)),
     k8s_control(
-        id="AKS-150", title="Load balancer services are internal", severity=Severity.HIGH, section="CIS 5.4",
+        id="AKS-150", exclusions=CLUSTER_ACCESS, title="Load balancer services are internal", severity=Severity.HIGH, section="CIS 5.4",
         rationale=(
             "A Service of type LoadBalancer without the annotation service.beta.kubernetes.io/"
             "azure-load-balancer-internal: \"true\" gets a public IP on the Azure load balancer, exposing the "
@@ -239,13 +253,15 @@ CONTROLS = [
             "Add the annotation service.beta.kubernetes.io/azure-load-balancer-internal: \"true\" (and "
             "azure-load-balancer-internal-subnet) or expose the workload through the ingress controller."),
         references=("https://learn.microsoft.com/azure/aks/internal-lb",),
-        mappings=Mappings(kubescape=("C-0256",), azure_policy=("3fc4dc25-5baf-40d8-9b05-7fe74c1bc64e",)),
+        mappings=Mappings(azure_policy=("3fc4dc25-5baf-40d8-9b05-7fe74c1bc64e",), mitre=("T1133",)),
+        mapping_note=("kubescape C-0256 judges workloads (exposed through a NodePort or LoadBalancer Service or an "
+                      "Ingress): that is AKS-170."),
         types=kinds.SERVICE, check=internal_load_balancer, applies=_not_load_balancer,
         parameters=(Parameter("allowedPublicServices", [], "Services (namespace/name globs) allowed a public "
                                                           "load balancer.", type="Array"),),
         policy_gap=gap_text("3fc4dc25-5baf-40d8-9b05-7fe74c1bc64e")),
     k8s_control(
-        id="AKS-151", title="Ingresses terminate TLS for their hosts", severity=Severity.HIGH, section="CIS 5.4",
+        id="AKS-151", exclusions=CLUSTER_ACCESS, title="Ingresses terminate TLS for their hosts", severity=Severity.HIGH, section="CIS 5.4",
         rationale=(
             "An Ingress without spec.tls serves plain HTTP: credentials and data cross the network readable and "
             "modifiable. CIS 5.4.5 asks for TLS on HTTPS load balancers; every host the rules serve should be "
@@ -253,10 +269,11 @@ CONTROLS = [
         remediation="Add spec.tls with the rule hosts and a certificate secret (or the ingress controller's default "
                     "certificate, e.g. from Key Vault through the Secrets Store CSI driver).",
         references=("https://kubernetes.io/docs/concepts/services-networking/ingress/#tls",),
-        mappings=Mappings(cis_aks=("5.4.5",), kubescape=("C-0245",), azure_policy=("1a5b4dca-0b6f-4cf5-907c-56316bc1bf3d",)),
+        mappings=Mappings(cis_aks=("5.4.5",), kubescape=("C-0245", "C-0263"), azure_policy=("1a5b4dca-0b6f-4cf5-907c-56316bc1bf3d",),
+                          mitre=("T1040", "T1557")),
         types=kinds.INGRESS, check=ingress_tls, policy_gap=gap_text("1a5b4dca-0b6f-4cf5-907c-56316bc1bf3d")),
     k8s_control(
-        id="AKS-152", title="Ingresses serve HTTPS only (plain HTTP disabled or redirected)", severity=Severity.MEDIUM,
+        id="AKS-152", exclusions=CLUSTER_ACCESS, title="Ingresses serve HTTPS only (plain HTTP disabled or redirected)", severity=Severity.MEDIUM,
         section="CIS 5.4",
         rationale=(
             "TLS on an Ingress does not by itself stop the controller from also serving the same routes over plain "
@@ -266,6 +283,7 @@ CONTROLS = [
             "Set kubernetes.io/ingress.allow-http: \"false\" or the controller's redirect annotation "
             "(nginx.ingress.kubernetes.io/force-ssl-redirect: \"true\", appgw.ingress.kubernetes.io/ssl-redirect: "
             "\"true\", traefik.ingress.kubernetes.io/router.tls: \"true\") together with spec.tls."),
-        mappings=Mappings(cis_aks=("5.4.5",), kubescape=("C-0245",), azure_policy=("1a5b4dca-0b6f-4cf5-907c-56316bc1bf3d",)),
+        mappings=Mappings(cis_aks=("5.4.5",), azure_policy=("1a5b4dca-0b6f-4cf5-907c-56316bc1bf3d",), mitre=("T1040", "T1557")),
+        mapping_note="kubescape C-0245 and C-0263 ask for TLS on the Ingress, which is AKS-151; HTTP disabled is more.",
         types=kinds.INGRESS, check=https_only, policy_gap=gap_text("1a5b4dca-0b6f-4cf5-907c-56316bc1bf3d")),
 ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ...k8s import kinds
-from ...k8s.checks import ABSENT, Findings, gap_text, k8s_control, object_of, pss_version, unknown
+from ...k8s.checks import CONTAINER_SCOPE, WORKLOAD_ADMISSION, ABSENT, Findings, gap_text, k8s_control, object_of, pss_version, unknown
 from ...k8s.podspec import as_dict, as_list, pod_view
 from ...k8s.scope import labels_of, meta
 from ...policy.conditions import Verdict
@@ -44,6 +44,16 @@ APPARMOR_TYPES = ("RuntimeDefault", "Localhost")
 RESTRICTED_VOLUME_SOURCES = ("configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "image",
                              "persistentVolumeClaim", "projected", "secret")
 USERNS_RELAXED_SINCE = (1, 35)
+
+# Why some kubescape ids are not mapped although they look related (see Mappings in controls.md).
+PSP_NOTE = ("kubescape's CIS-AKS 4.2.x controls (C-0213 to C-0219) audit PodSecurityPolicy objects, which Kubernetes "
+            "removed in 1.25; this control checks the pods themselves, so those ids are not mapped.")
+C0211_NOTE = ("kubescape C-0211 bundles eleven rules (fsGroup, fsGroupChangePolicy, supplementalGroups and "
+              "seLinuxOptions set on every pod, NET_RAW dropped by name, a RuntimeDefault seccomp profile ...; one, "
+              "set-systctls-params, reads a misspelt field and fails every workload): no single control checks what "
+              "it checks, so it is not mapped.")
+C0055_NOTE = ("kubescape C-0055 (Linux hardening) passes a container with any one of seccomp, AppArmor, SELinux or "
+              "dropped capabilities; this control asks for its own setting, so C-0055 is not mapped.")
 
 
 def val(d: Any, key: str) -> Any:
@@ -378,12 +388,44 @@ def psa_labels(target: Target, params: Mapping[str, Any]) -> Verdict:
     return f.verdict()
 
 
+def psa_restricted(target: Target, params: Mapping[str, Any]) -> Verdict:
+    return psa_labels(target, {"minimumLevel": "restricted"})
+
+
+# -- group ids (Azure Policy's restricted initiative: runAsGroup, supplementalGroups and fsGroup MustRunAs 1-65535) --
+
+def _in_range(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def group_ids(target: Target, params: Mapping[str, Any]) -> Verdict:
+    """runAsGroup (container, else pod) and fsGroup set within the range; supplementalGroups, where given, too."""
+    low, high = int(params.get("minimumGroupId", 1)), int(params.get("maximumGroupId", 65535))
+    allowed = f"{low}..{high}"
+    v = pod_view(target)
+    f = Findings()
+    fs = val(v.sc, "fsGroup")
+    f.check(_in_range(fs, low, high), v.p("securityContext.fsGroup"), "in", allowed, fs)
+    for i, g in enumerate(as_list(v.sc.get("supplementalGroups"))):
+        f.check(_in_range(g, low, high), v.p(f"securityContext.supplementalGroups[{i}]"), "in", allowed, g)
+    pod_group = val(v.sc, "runAsGroup")
+    if pod_group is not ABSENT:
+        f.check(_in_range(pod_group, low, high), v.p("securityContext.runAsGroup"), "in", allowed, pod_group)
+    for c in v.containers():
+        cg = val(c.sc, "runAsGroup")
+        if cg is not ABSENT:
+            f.check(_in_range(cg, low, high), c.p("securityContext.runAsGroup"), "in", allowed, cg)
+        elif pod_group is ABSENT:
+            f.fail(c.p("securityContext.runAsGroup"), "in", f"{allowed} (container, or pod-level)", ABSENT)
+    return f.verdict()
+
+
 def _c(id: str, title: str, level: str, check_id: str, severity: Severity, rationale: str, remediation: str,
        check, mappings: Mappings, builtin: str | None, **kw):
     return k8s_control(
         id=id, title=title, severity=severity, section=BASELINE if level == "baseline" else RESTRICTED,
         rationale=rationale, remediation=remediation, mappings=mappings, types=W, check=check,
-        policy_gap=gap_text(builtin), pss_check=check_id, references=(PSS_REF,), **kw)
+        policy_gap=gap_text(builtin), pss_check=check_id, references=(PSS_REF,), exclusions=WORKLOAD_ADMISSION, **kw)
 
 
 CONTROLS = [
@@ -393,23 +435,27 @@ CONTROLS = [
        "in every container, init container and ephemeral container.",
        "Remove securityContext.privileged or set it to false in every container; grant only the specific "
        "capabilities a workload needs.", privileged,
-       Mappings(cis_aks=("4.2.1",), kubescape=("C-0057", "C-0213"), azure_policy=("95edb821-ddaf-4404-9732-666045e056b4",),
-                pss=("baseline",)), "95edb821-ddaf-4404-9732-666045e056b4"),
+       Mappings(cis_aks=("4.2.1",), azure_policy=("95edb821-ddaf-4404-9732-666045e056b4",), pss=("baseline",),
+                mitre=("T1611",)), "95edb821-ddaf-4404-9732-666045e056b4",
+       mapping_note="kubescape C-0057 also fails a container that adds SYS_ADMIN (AKS-106 fails it), so it is not "
+                    "mapped; " + PSP_NOTE, tags=(CONTAINER_SCOPE,)),
     _c("AKS-101", "Pods do not share the host process ID namespace (hostPID)", "baseline", "hostNamespaces",
        Severity.HIGH,
        "With hostPID a container sees every process on the node and can signal or trace them (with ptrace rights), "
        "reading secrets from other workloads' memory and environment. Pod Security Standards baseline forbids "
        "spec.hostPID=true.",
        "Remove spec.hostPID (or set it to false) in the pod spec or pod template.", _host_field("hostPID"),
-       Mappings(cis_aks=("4.2.2",), kubescape=("C-0038", "C-0214"), azure_policy=("47a1ee2f-2a2a-4576-bf2a-e0e36709c2b8",),
-                pss=("baseline",)), "47a1ee2f-2a2a-4576-bf2a-e0e36709c2b8"),
+       Mappings(cis_aks=("4.2.2",), kubescape=("C-0275",), azure_policy=("47a1ee2f-2a2a-4576-bf2a-e0e36709c2b8",),
+                pss=("baseline",), mitre=("T1611",)), "47a1ee2f-2a2a-4576-bf2a-e0e36709c2b8",
+       mapping_note="kubescape C-0038 fails hostPID or hostIPC together; hostPID alone is C-0275. " + PSP_NOTE),
     _c("AKS-102", "Pods do not share the host IPC namespace (hostIPC)", "baseline", "hostNamespaces", Severity.HIGH,
        "With hostIPC a container shares System V IPC and POSIX shared memory with every process on the node and "
        "can read or corrupt data other workloads exchange there. Pod Security Standards baseline forbids "
        "spec.hostIPC=true.",
        "Remove spec.hostIPC (or set it to false) in the pod spec or pod template.", _host_field("hostIPC"),
-       Mappings(cis_aks=("4.2.3",), kubescape=("C-0038", "C-0215"), azure_policy=("47a1ee2f-2a2a-4576-bf2a-e0e36709c2b8",),
-                pss=("baseline",)), "47a1ee2f-2a2a-4576-bf2a-e0e36709c2b8"),
+       Mappings(cis_aks=("4.2.3",), kubescape=("C-0276",), azure_policy=("47a1ee2f-2a2a-4576-bf2a-e0e36709c2b8",),
+                pss=("baseline",), mitre=("T1611",)), "47a1ee2f-2a2a-4576-bf2a-e0e36709c2b8",
+       mapping_note="kubescape C-0038 fails hostPID or hostIPC together; hostIPC alone is C-0276. " + PSP_NOTE),
     _c("AKS-103", "Pods do not use the host network namespace (hostNetwork)", "baseline", "hostNamespaces",
        Severity.HIGH,
        "A pod on the host network bypasses network policies, can bind to node ports, sniff node traffic and reach "
@@ -417,22 +463,27 @@ CONTROLS = [
        "forbids spec.hostNetwork=true.",
        "Remove spec.hostNetwork (or set it to false); expose the workload through a Service instead.",
        _host_field("hostNetwork"),
-       Mappings(cis_aks=("4.2.4",), kubescape=("C-0041", "C-0216"), azure_policy=("82985f06-dc18-4a48-bc1c-b9f4f0098cfe",),
-                pss=("baseline",)), "82985f06-dc18-4a48-bc1c-b9f4f0098cfe"),
+       Mappings(cis_aks=("4.2.4",), kubescape=("C-0041",), azure_policy=("82985f06-dc18-4a48-bc1c-b9f4f0098cfe",),
+                pss=("baseline",), mitre=("T1611",)), "82985f06-dc18-4a48-bc1c-b9f4f0098cfe", mapping_note=PSP_NOTE),
     _c("AKS-104", "Containers do not bind host ports", "baseline", "hostPorts", Severity.MEDIUM,
        "A hostPort exposes the container directly on the node's address, outside Services and network policies, "
        "and limits scheduling. Pod Security Standards baseline allows hostPort only unset or 0 in every container.",
        "Remove ports[*].hostPort (or set it to 0) and expose the workload through a Service.", host_ports,
-       Mappings(kubescape=("C-0044",), azure_policy=("82985f06-dc18-4a48-bc1c-b9f4f0098cfe",), pss=("baseline",)),
-       "82985f06-dc18-4a48-bc1c-b9f4f0098cfe"),
+       Mappings(kubescape=("C-0044",), azure_policy=("82985f06-dc18-4a48-bc1c-b9f4f0098cfe",), pss=("baseline",),
+                mitre=("T1133",)),
+       "82985f06-dc18-4a48-bc1c-b9f4f0098cfe", tags=(CONTAINER_SCOPE,)),
     _c("AKS-105", "Pods do not mount hostPath volumes", "baseline", "hostPathVolumes", Severity.HIGH,
        "A hostPath volume gives the container the node's filesystem: the container runtime socket, kubelet "
        "credentials, other pods' data. It is the most common container escape. Pod Security Standards baseline "
        "forbids spec.volumes[*].hostPath.",
        "Replace hostPath volumes with emptyDir, a persistentVolumeClaim, a configMap or secret, or a CSI volume.",
        host_path_volumes,
-       Mappings(kubescape=("C-0048", "C-0045"), azure_policy=("098fc59e-46c7-4d99-9b16-64990e543d75",), pss=("baseline",)),
-       "098fc59e-46c7-4d99-9b16-64990e543d75"),
+       Mappings(kubescape=("C-0048",), azure_policy=("098fc59e-46c7-4d99-9b16-64990e543d75",), pss=("baseline",),
+                mitre=("T1611",)),
+       "098fc59e-46c7-4d99-9b16-64990e543d75",
+       mapping_note="any hostPath fails here; kubescape's narrower hostPath controls are mapped to the controls that "
+                    "check the same: C-0045 (writable hostPath) to AKS-158, C-0074 (runtime socket) to AKS-157, "
+                    "C-0020 (cloud credentials file) to AKS-156."),
     _c("AKS-106", "Containers add only the capabilities baseline allows", "baseline", "capabilities_baseline",
        Severity.HIGH,
        "Capabilities such as SYS_ADMIN, NET_ADMIN, SYS_PTRACE or NET_RAW give a container powers close to root on "
@@ -440,16 +491,18 @@ CONTROLS = [
        "FSETID, KILL, MKNOD, NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID and SYS_CHROOT (NET_RAW is not "
        "allowed; the Azure Policy baseline initiative does allow it, so it is looser than PSS).",
        "Remove every other capability from securityContext.capabilities.add.", capabilities_baseline,
-       Mappings(kubescape=("C-0046", "C-0219"), azure_policy=("c26596ff-4d70-4e6a-9a30-c2506bd2f80c",
-                                                               "d2e7ea85-6b44-4317-a0be-1b951587f626"), pss=("baseline",)),
-       "c26596ff-4d70-4e6a-9a30-c2506bd2f80c"),
+       Mappings(azure_policy=("c26596ff-4d70-4e6a-9a30-c2506bd2f80c", "d2e7ea85-6b44-4317-a0be-1b951587f626"),
+                pss=("baseline",), mitre=("T1611",)),
+       "c26596ff-4d70-4e6a-9a30-c2506bd2f80c",
+       mapping_note="kubescape C-0046 flags a deny-list of capabilities (its insecureCapabilities input, which includes "
+                    "SETPCAP that baseline allows); that is AKS-159. " + PSP_NOTE, tags=(CONTAINER_SCOPE,)),
     _c("AKS-107", "Containers keep the default /proc mount", "baseline", "procMount", Severity.MEDIUM,
        "The default /proc mount masks kernel interfaces that leak host information or allow changing host "
        "settings. An Unmasked procMount removes those masks. Pod Security Standards baseline allows procMount "
        "unset or Default; from v1.35 any value is allowed in a user namespace (spec.hostUsers: false).",
        "Remove securityContext.procMount or set it to Default.", proc_mount,
-       Mappings(kubescape=("C-0211",), azure_policy=("f85eb0dd-92ee-40e9-8a76-db25a507d6d3",), pss=("baseline",)),
-       "f85eb0dd-92ee-40e9-8a76-db25a507d6d3"),
+       Mappings(azure_policy=("f85eb0dd-92ee-40e9-8a76-db25a507d6d3",), pss=("baseline",), mitre=("T1611",)),
+       "f85eb0dd-92ee-40e9-8a76-db25a507d6d3", mapping_note=C0211_NOTE, tags=(CONTAINER_SCOPE,)),
     _c("AKS-108", "Pods set only safe sysctls", "baseline", "sysctls", Severity.MEDIUM,
        "Sysctls outside the namespaced, isolated safe set change kernel settings for the whole node or disable "
        "security mechanisms. Pod Security Standards baseline allows only the safe set of the version checked "
@@ -457,9 +510,10 @@ CONTROLS = [
        "tcp_wmem from v1.32; tcp_slow_start_after_idle and tcp_notsent_lowat from v1.37).",
        "Remove other entries from spec.securityContext.sysctls, or move the workload to dedicated nodes with the "
        "setting applied by node configuration.", sysctls,
-       Mappings(kubescape=("C-0211",), azure_policy=("56d0a13f-712f-466b-8416-56fb354fb823",
-                                                      "5e5a0673-649e-4d50-bf9d-5a387a4e2081"), pss=("baseline",)),
-       "56d0a13f-712f-466b-8416-56fb354fb823"),
+       Mappings(azure_policy=("56d0a13f-712f-466b-8416-56fb354fb823",
+                                                      "5e5a0673-649e-4d50-bf9d-5a387a4e2081"), pss=("baseline",),
+                mitre=("T1611",)),
+       "56d0a13f-712f-466b-8416-56fb354fb823", mapping_note=C0211_NOTE),
     _c("AKS-109", "Seccomp is not disabled (no Unconfined profile)", "baseline", "seccompProfile_baseline",
        Severity.MEDIUM,
        "Seccomp filters the system calls a container can make; Unconfined removes the filter and exposes the whole "
@@ -467,8 +521,10 @@ CONTROLS = [
        "or unset at pod and container level (from v1.19; before that, the seccomp annotations).",
        "Set securityContext.seccompProfile.type to RuntimeDefault (or Localhost) or leave it unset; never Unconfined.",
        seccomp_baseline,
-       Mappings(kubescape=("C-0210", "C-0055"), azure_policy=("975ce327-682c-4f2e-aa46-b9598289b86c",), pss=("baseline",)),
-       "975ce327-682c-4f2e-aa46-b9598289b86c"),
+       Mappings(azure_policy=("975ce327-682c-4f2e-aa46-b9598289b86c",), pss=("baseline",), mitre=("T1611",)),
+       "975ce327-682c-4f2e-aa46-b9598289b86c",
+       mapping_note="kubescape C-0210 requires a RuntimeDefault profile to be set (AKS-118 requires a profile); "
+                    "baseline only forbids Unconfined. " + C0055_NOTE, tags=(CONTAINER_SCOPE,)),
     _c("AKS-110", "AppArmor is not disabled or overridden", "baseline", "appArmorProfile", Severity.MEDIUM,
        "On nodes with AppArmor the runtime default profile confines every container; setting the profile to "
        "Unconfined (or another unlisted value) removes that confinement. Pod Security Standards baseline allows "
@@ -476,22 +532,25 @@ CONTROLS = [
        "localhost/* or empty.",
        "Remove appArmorProfile (or the container.apparmor.security.beta.kubernetes.io annotations) or set them "
        "to RuntimeDefault / runtime/default or a Localhost profile.", app_armor,
-       Mappings(kubescape=("C-0055",), azure_policy=("511f5417-5d12-434d-ab2e-816901e72a5e",), pss=("baseline",)),
-       "511f5417-5d12-434d-ab2e-816901e72a5e"),
+       Mappings(azure_policy=("511f5417-5d12-434d-ab2e-816901e72a5e",), pss=("baseline",), mitre=("T1611",)),
+       "511f5417-5d12-434d-ab2e-816901e72a5e", mapping_note=C0055_NOTE, tags=(CONTAINER_SCOPE,)),
     _c("AKS-111", "SELinux options stay within the allowed types", "baseline", "seLinuxOptions", Severity.MEDIUM,
        "A custom SELinux type, user or role can give a container a less confined label than the runtime's "
        "default. Pod Security Standards baseline allows seLinuxOptions.type empty, container_t, container_init_t, "
        "container_kvm_t (and container_engine_t from v1.31), and forbids setting user or role.",
        "Remove seLinuxOptions.user and .role and use one of the allowed types (or none).", se_linux,
-       Mappings(kubescape=("C-0211", "C-0055"), azure_policy=("e1e6c427-07d9-46ab-9689-bfa85431e636",), pss=("baseline",)),
-       "e1e6c427-07d9-46ab-9689-bfa85431e636"),
+       Mappings(azure_policy=("e1e6c427-07d9-46ab-9689-bfa85431e636",), pss=("baseline",), mitre=("T1611",)),
+       "e1e6c427-07d9-46ab-9689-bfa85431e636",
+       mapping_note="kubescape's set-seLinuxOptions (part of C-0211) asks for seLinuxOptions to be set on every pod, "
+                    "which AKS nodes (AppArmor) do not use; this control restricts their values. " + C0211_NOTE + " "
+                    + C0055_NOTE, tags=(CONTAINER_SCOPE,)),
     _c("AKS-112", "Windows pods do not run HostProcess containers", "baseline", "windowsHostProcess", Severity.HIGH,
        "A Windows HostProcess container runs directly on the node with the node's privileges and network: it is "
        "the Windows equivalent of a privileged container. Pod Security Standards baseline forbids "
        "windowsOptions.hostProcess=true at pod and container level.",
        "Remove securityContext.windowsOptions.hostProcess or set it to false.", windows_host_process,
-       Mappings(kubescape=("C-0211",), azure_policy=("077f0ce1-86d6-4058-bc60-de05067e8622",), pss=("baseline",)),
-       "077f0ce1-86d6-4058-bc60-de05067e8622"),
+       Mappings(azure_policy=("077f0ce1-86d6-4058-bc60-de05067e8622",), pss=("baseline",), mitre=("T1611",)),
+       "077f0ce1-86d6-4058-bc60-de05067e8622", mapping_note=C0211_NOTE, tags=(CONTAINER_SCOPE,)),
     _c("AKS-113", "Probes and lifecycle handlers do not target other hosts", "baseline", "hostProbesAndHostLifecycle",
        Severity.LOW,
        "A probe or lifecycle hook with a host field makes the kubelet, from the node's network position, send "
@@ -499,7 +558,7 @@ CONTROLS = [
        "Pod Security Standards baseline (from v1.34) allows host only empty or unset in httpGet and tcpSocket "
        "probes and lifecycle handlers.",
        "Remove the host field from livenessProbe, readinessProbe, startupProbe and lifecycle handlers.", host_probes,
-       Mappings(pss=("baseline",)), None, pss_since=(1, 34)),
+       Mappings(pss=("baseline",), mitre=("T1090",)), None, pss_since=(1, 34), tags=(CONTAINER_SCOPE,)),
     _c("AKS-114", "Pods use only the restricted volume types", "restricted", "restrictedVolumes", Severity.MEDIUM,
        "Inline volume sources such as nfs, iscsi, azureDisk, azureFile or flexVolume connect the node directly "
        "to storage with credentials or drivers outside the cluster's storage policy. Pod Security Standards "
@@ -507,7 +566,7 @@ CONTROLS = [
        "projected and secret (the Azure Policy list lacks image).",
        "Replace other inline volume sources with persistentVolumeClaims backed by a StorageClass, or CSI volumes.",
        restricted_volumes,
-       Mappings(azure_policy=("16697877-1118-4fb1-9b65-9898ec2509ec",), pss=("restricted",)),
+       Mappings(azure_policy=("16697877-1118-4fb1-9b65-9898ec2509ec",), pss=("restricted",), mitre=("T1611",)),
        "16697877-1118-4fb1-9b65-9898ec2509ec"),
     _c("AKS-115", "Containers disallow privilege escalation", "restricted", "allowPrivilegeEscalation",
        Severity.MEDIUM,
@@ -516,9 +575,10 @@ CONTROLS = [
        "it explicitly to false (Windows pods are exempt from v1.25).",
        "Set securityContext.allowPrivilegeEscalation: false in every container, init container and ephemeral "
        "container.", allow_privilege_escalation,
-       Mappings(cis_aks=("4.2.5",), kubescape=("C-0016", "C-0217"), azure_policy=("1c6e92c9-99f0-4e55-9cf2-0c234dc48f99",),
-                pss=("restricted",)), "1c6e92c9-99f0-4e55-9cf2-0c234dc48f99", pss_since=(1, 8),
-       windows_exempt_since=(1, 25)),
+       Mappings(cis_aks=("4.2.5",), kubescape=("C-0016",), azure_policy=("1c6e92c9-99f0-4e55-9cf2-0c234dc48f99",),
+                pss=("restricted",), mitre=("T1548",)), "1c6e92c9-99f0-4e55-9cf2-0c234dc48f99", pss_since=(1, 8),
+       mapping_note=PSP_NOTE,
+       windows_exempt_since=(1, 25), tags=(CONTAINER_SCOPE,)),
     _c("AKS-116", "Containers must run as non-root (runAsNonRoot)", "restricted", "runAsNonRoot", Severity.MEDIUM,
        "A container running as UID 0 is root inside the container and, after any escape, root on the node. "
        "runAsNonRoot makes the kubelet refuse to start a container whose user is root. Pod Security Standards "
@@ -526,15 +586,19 @@ CONTROLS = [
        "(any value in a user namespace from v1.35).",
        "Set spec.securityContext.runAsNonRoot: true (or in every container) and run the image as a non-zero UID.",
        run_as_non_root,
-       Mappings(kubescape=("C-0013", "C-0218"), azure_policy=("f06ddb64-5fa3-4b77-b166-acb36f7f6042",),
-                pss=("restricted",)), "f06ddb64-5fa3-4b77-b166-acb36f7f6042"),
+       Mappings(azure_policy=("f06ddb64-5fa3-4b77-b166-acb36f7f6042",), pss=("restricted",), mitre=("T1611",)),
+       "f06ddb64-5fa3-4b77-b166-acb36f7f6042",
+       mapping_note="kubescape C-0013 judges runAsUser, runAsGroup and allowPrivilegeEscalation together, which is not "
+                    "the Pod Security Standards check, so it is not mapped. " + PSP_NOTE, tags=(CONTAINER_SCOPE,)),
     _c("AKS-117", "Containers do not set runAsUser 0", "restricted", "runAsUser", Severity.MEDIUM,
        "runAsUser: 0 runs the container as root explicitly, whatever the image says. Pod Security Standards "
        "restricted (from v1.23) requires runAsUser unset or non-zero at pod and container level (any value in a "
        "user namespace from v1.35).",
        "Set runAsUser to a non-zero UID (or remove it and rely on runAsNonRoot with a non-root image).", run_as_user,
-       Mappings(kubescape=("C-0013",), azure_policy=("f06ddb64-5fa3-4b77-b166-acb36f7f6042",), pss=("restricted",)),
-       "f06ddb64-5fa3-4b77-b166-acb36f7f6042", pss_since=(1, 23)),
+       Mappings(azure_policy=("f06ddb64-5fa3-4b77-b166-acb36f7f6042",), pss=("restricted",), mitre=("T1611",)),
+       "f06ddb64-5fa3-4b77-b166-acb36f7f6042", pss_since=(1, 23),
+       mapping_note="kubescape C-0013 judges runAsUser, runAsGroup and allowPrivilegeEscalation together, which is not "
+                    "the Pod Security Standards check, so it is not mapped.", tags=(CONTAINER_SCOPE,)),
     _c("AKS-118", "A seccomp profile is set (RuntimeDefault or Localhost)", "restricted", "seccompProfile_restricted",
        Severity.MEDIUM,
        "Without a seccomp profile most runtimes run containers unconfined. Pod Security Standards restricted "
@@ -542,8 +606,11 @@ CONTROLS = [
        "and forbids any other value at either level (Windows pods are exempt from v1.25).",
        "Set spec.securityContext.seccompProfile.type: RuntimeDefault in the pod spec or pod template.",
        seccomp_restricted,
-       Mappings(kubescape=("C-0210", "C-0055"), azure_policy=("975ce327-682c-4f2e-aa46-b9598289b86c",), pss=("restricted",)),
-       "975ce327-682c-4f2e-aa46-b9598289b86c", pss_since=(1, 19), windows_exempt_since=(1, 25)),
+       Mappings(kubescape=("C-0210",), azure_policy=("975ce327-682c-4f2e-aa46-b9598289b86c",), pss=("restricted",),
+                mitre=("T1611",)),
+       "975ce327-682c-4f2e-aa46-b9598289b86c", pss_since=(1, 19),
+       mapping_note="kubescape C-0210 names RuntimeDefault; a Localhost profile, which the Pod Security Standards "
+                    "allow, passes here. " + C0055_NOTE, windows_exempt_since=(1, 25), tags=(CONTAINER_SCOPE,)),
     _c("AKS-119", "Containers drop ALL capabilities and add at most NET_BIND_SERVICE", "restricted",
        "capabilities_restricted", Severity.MEDIUM,
        "The runtime's default capability set still includes powers a workload rarely needs (NET_RAW for spoofing, "
@@ -552,16 +619,16 @@ CONTROLS = [
        "restricted initiative does not require drop ALL as shipped.",
        "Set securityContext.capabilities.drop: [ALL] in every container; add NET_BIND_SERVICE only if needed.",
        capabilities_restricted,
-       Mappings(kubescape=("C-0055", "C-0211"), azure_policy=("c26596ff-4d70-4e6a-9a30-c2506bd2f80c",), pss=("restricted",)),
-       "c26596ff-4d70-4e6a-9a30-c2506bd2f80c", pss_since=(1, 22), windows_exempt_since=(1, 25)),
+       Mappings(azure_policy=("c26596ff-4d70-4e6a-9a30-c2506bd2f80c",), pss=("restricted",), mitre=("T1611",)),
+       "c26596ff-4d70-4e6a-9a30-c2506bd2f80c", pss_since=(1, 22), mapping_note=C0211_NOTE + " " + C0055_NOTE, windows_exempt_since=(1, 25), tags=(CONTAINER_SCOPE,)),
     _c("AKS-120", "Containers keep the default /proc mount, even in user namespaces", "restricted",
        "procMount_restricted", Severity.LOW,
        "From v1.35 the baseline level allows any procMount in a user namespace; the restricted level keeps "
        "requiring the default masks there too, since an unmasked /proc still exposes kernel interfaces. Pod "
        "Security Standards restricted (from v1.35) allows procMount only unset or Default.",
        "Remove securityContext.procMount or set it to Default.", proc_mount_restricted,
-       Mappings(kubescape=("C-0211",), azure_policy=("f85eb0dd-92ee-40e9-8a76-db25a507d6d3",), pss=("restricted",)),
-       "f85eb0dd-92ee-40e9-8a76-db25a507d6d3", pss_since=(1, 35)),
+       Mappings(azure_policy=("f85eb0dd-92ee-40e9-8a76-db25a507d6d3",), pss=("restricted",), mitre=("T1611",)),
+       "f85eb0dd-92ee-40e9-8a76-db25a507d6d3", pss_since=(1, 35), mapping_note=C0211_NOTE, tags=(CONTAINER_SCOPE,)),
     k8s_control(
         id="AKS-121", title="Namespaces enforce a Pod Security Standards level (Pod Security Admission labels)",
         severity=Severity.MEDIUM, section="CIS 4.2",
@@ -574,8 +641,52 @@ CONTROLS = [
             "Label each namespace: kubectl label namespace <ns> pod-security.kubernetes.io/enforce=baseline (or "
             "restricted), optionally with enforce-version, warn and audit labels."),
         references=("https://kubernetes.io/docs/concepts/security/pod-security-admission/",),
-        mappings=Mappings(cis_aks=("4.2.1", "4.2.2", "4.2.3", "4.2.4", "4.2.5"), kubescape=("C-0201",)),
-        types=kinds.NAMESPACE, check=psa_labels, policy_gap=gap_text(None),
+        mappings=Mappings(cis_aks=("4.2.1", "4.2.2", "4.2.3", "4.2.4"),
+                          kubescape=("C-0193", "C-0194", "C-0195", "C-0196", "C-0202", "C-0203", "C-0204"),
+                          mitre=("T1610", "T1611")),
+        mapping_note=("the kubescape controls mapped here ask for the baseline level at least (CIS Kubernetes 5.2.x "
+                      "through Pod Security Admission); those asking for restricted (C-0197 to C-0201), and CIS AKS "
+                      "4.2.5 (privilege escalation, which only the restricted level forbids), are AKS-155's."),
+        types=kinds.NAMESPACE, check=psa_labels, policy_gap=gap_text(None), exclusions=WORKLOAD_ADMISSION,
         parameters=(Parameter("minimumLevel", "baseline", "The least strict enforce level that passes "
                                                            "(baseline or restricted).", allowed=("baseline", "restricted")),)),
+    k8s_control(
+        id="AKS-154", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,),
+        title="Pods run with non-root group ids (runAsGroup, fsGroup, supplementalGroups)", severity=Severity.MEDIUM,
+        section=RESTRICTED,
+        rationale=(
+            "A process running with group id 0 reads and writes every file the root group may, on volumes and in the "
+            "image; fsGroup and supplementalGroups set the groups that own and can open mounted volumes. Azure "
+            "Policy's restricted pod security initiative asks every container to run with runAsGroup, fsGroup and "
+            "supplementalGroups within 1-65535 (built-in f06ddb64); the Pod Security Standards list non-root groups "
+            "as optional. Checked: runAsGroup (the container's, else the pod's) and fsGroup set within the range, and "
+            "every supplementalGroups entry within it (an absent list is accepted: it adds no group)."),
+        remediation=(
+            "Set spec.securityContext.runAsGroup and fsGroup to a non-zero group id (and supplementalGroups, if "
+            "used, to non-zero ids)."),
+        references=(PSS_REF, "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/"),
+        mappings=Mappings(azure_policy=("f06ddb64-5fa3-4b77-b166-acb36f7f6042",), mitre=("T1611",)),
+        mapping_note=("Azure's restricted initiative also requires supplementalGroups to be present; an absent list adds "
+                      "no group and passes here. kubescape's set-fsgroup-value and set-supplementalgroups-values are "
+                      "parts of C-0211, which is not mapped (see AKS-124)."),
+        types=W, check=group_ids, policy_gap=gap_text("f06ddb64-5fa3-4b77-b166-acb36f7f6042"),
+        parameters=(Parameter("minimumGroupId", 1, "Lowest group id allowed.", type="Integer"),
+                    Parameter("maximumGroupId", 65535, "Highest group id allowed.", type="Integer"))),
+    k8s_control(
+        id="AKS-155", exclusions=WORKLOAD_ADMISSION,
+        title="Namespaces enforce the restricted Pod Security Standards level", severity=Severity.MEDIUM,
+        section="CIS 4.2",
+        rationale=(
+            "The baseline level (AKS-121) stops known privilege escalations; the restricted level also requires "
+            "running as non-root, dropping ALL capabilities, forbidding privilege escalation and a seccomp profile, "
+            "which is what CIS Kubernetes 5.2.6 to 5.2.10 (privilege escalation, root containers, NET_RAW, added "
+            "and assigned capabilities) ask admission to minimize. Checked: the namespace label "
+            "pod-security.kubernetes.io/enforce is restricted."),
+        remediation=(
+            "kubectl label namespace <ns> pod-security.kubernetes.io/enforce=restricted, after fixing the workloads "
+            "the restricted controls (AKS-114 to AKS-120) fail."),
+        references=("https://kubernetes.io/docs/concepts/security/pod-security-admission/",),
+        mappings=Mappings(cis_aks=("4.2.5",), kubescape=("C-0197", "C-0198", "C-0199", "C-0200", "C-0201"),
+                          mitre=("T1610", "T1611")),
+        types=kinds.NAMESPACE, check=psa_restricted, policy_gap=gap_text(None)),
 ]

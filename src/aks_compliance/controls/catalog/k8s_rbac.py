@@ -4,7 +4,8 @@ Binding controls evaluate every RoleBinding and ClusterRoleBinding: the role is 
 scope (see :mod:`aks_compliance.k8s.rbac`), the rules granting the permission in question are cited
 from the role's own file and line, and the failing evidence names every subject that holds the grant.
 Subjects listed in ``exemptSubjects`` (default: the built-in ``system:masters`` group) and service
-accounts of excluded namespaces do not count; bindings matching ``exemptBindings`` (default
+accounts of namespaces excluded on purpose (``excludedNamespaces``, empty by default: kube-system's
+service accounts and bindings count) do not count; bindings matching ``exemptBindings`` (default
 ``system:*``, Kubernetes' reserved prefix) are not applicable, and say so.
 """
 
@@ -13,10 +14,11 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from ...k8s import kinds
-from ...k8s.checks import ABSENT, Findings, cite, gap_text, glob_any, k8s_control, object_of, scope_of, unknown
+from ...k8s.checks import CLUSTER_ACCESS, ABSENT, Findings, cite, gap_text, glob_any, k8s_control, object_of, scope_of, unknown
 from ...k8s.podspec import as_dict, as_list
 from ...k8s.rbac import (Grant, group_matches, is_cluster_admin_equivalent, resolve_grant, resource_matches,
-                         rule_grants, subjects)
+                         rule_grants, subjects, verb_matches)
+from ...k8s.scope import labels_of, meta
 from ...policy.conditions import Verdict
 from ...targets import Target
 from ..model import Mappings, Parameter, Severity
@@ -120,6 +122,58 @@ def _bind_escalate_impersonate(rule: dict[str, Any]) -> bool:
                     {"", "authentication.k8s.io"})
 
 
+COREDNS_CONFIGMAPS = ("coredns", "coredns-custom")  # the CoreDNS configuration AKS reads (coredns-custom: yours)
+
+
+def _coredns_write(rule: dict[str, Any]) -> bool:
+    """update/patch on configmaps, unrestricted or restricted to CoreDNS's own (resourceNames are the target here)."""
+    if not isinstance(rule, dict) or not group_matches(rule, "") or not resource_matches(rule, "configmaps") or \
+            not any(verb_matches(rule, v) for v in ("update", "patch")):
+        return False
+    names = [str(n) for n in as_list(rule.get("resourceNames"))]
+    return not names or any(n in COREDNS_CONFIGMAPS for n in names)
+
+
+def _grants_in_kube_system(target: Target, params: Mapping[str, Any]) -> str | None:
+    why = _exempt_binding(target, params)
+    if why:
+        return why
+    obj = object_of(target)
+    if obj is not None and obj.kind == "RoleBinding" and obj.namespace != "kube-system":
+        return f"RoleBinding {obj.namespace}/{obj.name} grants nothing in kube-system"
+    return None
+
+
+EDIT_AGGREGATION = {"rbac.authorization.k8s.io/aggregate-to-edit", "rbac.authorization.k8s.io/aggregate-to-admin"}
+
+
+def _not_edit_aggregation(target: Target, params: Mapping[str, Any]) -> str | None:
+    obj = object_of(target)
+    if obj is None:
+        return None
+    labels = labels_of(meta(obj.body))
+    if obj.name in ("edit", "admin", "system:aggregate-to-edit", "system:aggregate-to-admin") or \
+            any(labels.get(k) == "true" for k in EDIT_AGGREGATION):
+        return None
+    return f"ClusterRole {obj.name} is not the edit or admin role and does not aggregate into them"
+
+
+def no_endpoint_write(target: Target, params: Mapping[str, Any]) -> Verdict:
+    obj = object_of(target)
+    assert obj is not None
+    f = Findings()
+    write = {"create", "update", "patch"}
+    rules = [(i, r) for i, r in enumerate(as_list(obj.body.get("rules"))) if isinstance(r, dict)]
+    for i, r in rules:
+        bad = rule_grants(r, write, {"endpoints"}, {""}) or \
+            rule_grants(r, write, {"endpointslices"}, {"discovery.k8s.io"})
+        f.check(not bad, f"rules[{i}]", "grants no", "create/update/patch on endpoints or endpointslices",
+                _rule_text(r))
+    if not rules:
+        f.ok("rules", "grants no", "endpoint write", "no rules")
+    return f.verdict()
+
+
 def wildcard_roles(target: Target, params: Mapping[str, Any]) -> Verdict:
     obj = object_of(target)
     assert obj is not None
@@ -146,8 +200,14 @@ def default_service_account(target: Target, params: Mapping[str, Any]) -> Verdic
     assert obj is not None
     scope = scope_of(target)
     f = Findings()
-    value = obj.body.get("automountServiceAccountToken", None)
-    f.check(value is False, "automountServiceAccountToken", "equals", False, value if value is not None else ABSENT)
+    if target.context.get("implied"):
+        # not among the manifests: Kubernetes creates it with automountServiceAccountToken unset
+        f.fail(f"(ServiceAccount {obj.namespace}/default, created by Kubernetes)", "equals",
+               "automountServiceAccountToken false", "unset: the default ServiceAccount is not among the manifests")
+    else:
+        value = obj.body.get("automountServiceAccountToken", None)
+        f.check(value is False, "automountServiceAccountToken", "equals", False,
+                value if value is not None else ABSENT)
     gaps = [g for g in (scope.gap("RoleBinding"), scope.gap("ClusterRoleBinding")) if g]
     for kind in ("RoleBinding", "ClusterRoleBinding"):
         for b in scope.of(kind):
@@ -155,6 +215,16 @@ def default_service_account(target: Target, params: Mapping[str, Any]) -> Verdic
                 if s.kind == "ServiceAccount" and s.name == "default" and s.namespace == obj.namespace:
                     prefix = cite(target, b.resource, f"{kind}/{b.name}")
                     f.fail(f"{prefix}.{s.path}", "equals", "no binding to the default service account", s.text)
+    others = [o for o in scope.of("ServiceAccount", obj.namespace) if o.name != "default"]
+    if others:
+        prefix = cite(target, others[0].resource, f"ServiceAccount/{others[0].name}")
+        f.ok(f"{prefix}.metadata.name", "exists", f"a service account of namespace {obj.namespace} besides default",
+             [o.name for o in others][:10])
+    elif scope.gap("ServiceAccount"):
+        gaps.append(str(scope.gap("ServiceAccount")))
+    else:
+        f.fail(f"(ServiceAccounts of namespace {obj.namespace})", "contains",
+               "a service account besides default, for workloads that need API access", "none in the scope")
     if gaps and not f.bad:
         return unknown(f"bindings of the default service account cannot be checked: {'; '.join(gaps)}", f.good)
     if not f.bad:
@@ -188,12 +258,14 @@ def all_users_grants(target: Target, params: Mapping[str, Any]) -> Verdict:
 
 def _rbac(id: str, title: str, cis: str, kubescape: tuple[str, ...], what: str, predicate, rationale: str,
           remediation: str, severity: Severity = Severity.MEDIUM, azure: tuple[str, ...] = (),
-          by_name=None) -> Any:
+          by_name=None, mitre: tuple[str, ...] = (), applies=None, mapping_note: str = "") -> Any:
     return k8s_control(
         id=id, title=title, severity=severity, section=SECTION, rationale=rationale, remediation=remediation,
-        mappings=Mappings(cis_aks=(cis,), kubescape=kubescape, azure_policy=azure), types=BINDINGS,
-        check=binding_check(what, predicate, by_name), parameters=RULE_PARAMS, applies=_exempt_binding,
-        references=(RBAC_REF,), policy_gap=gap_text(azure[0] if azure else None))
+        mappings=Mappings(cis_aks=(cis,) if cis else (), kubescape=kubescape, azure_policy=azure, mitre=mitre),
+        types=BINDINGS,
+        check=binding_check(what, predicate, by_name), parameters=RULE_PARAMS, applies=applies or _exempt_binding,
+        mapping_note=mapping_note,
+        references=(RBAC_REF,), policy_gap=gap_text(azure[0] if azure else None), exclusions=CLUSTER_ACCESS)
 
 
 CONTROLS = [
@@ -207,23 +279,24 @@ CONTROLS = [
           "Bind narrower roles (admin, edit, or custom roles) instead; keep cluster-admin for a break-glass group "
           "and prefer Entra ID (Azure RBAC) with just-in-time elevation.", Severity.HIGH,
           ("a3dc4946-dba6-43e6-950d-f96532848c9f",),
-          by_name=lambda ref: ref.get("kind") == "ClusterRole" and ref.get("name") == "cluster-admin"),
+          by_name=lambda ref: ref.get("kind") == "ClusterRole" and ref.get("name") == "cluster-admin", mitre=('T1098.006', 'T1078')),
     _rbac("AKS-135", "Access to secrets is minimized", "4.1.2", ("C-0186", "C-0015"), "get/list/watch on secrets",
           _grants({"get", "list", "watch"}, {"secrets"}, {""}),
           "Reading Secrets reveals credentials, tokens and keys, including service account tokens that act with "
           "other identities' permissions. list and watch return every secret's data, not only names. Rules limited "
           "to resourceNames are not counted.",
           "Remove get/list/watch on secrets from roles bound to people and workloads that do not need them; "
-          "restrict necessary access with resourceNames.", Severity.HIGH),
+          "restrict necessary access with resourceNames.", Severity.HIGH, mitre=('T1552.007',)),
     k8s_control(
-        id="AKS-136", title="Roles and ClusterRoles avoid wildcards", severity=Severity.MEDIUM, section=SECTION,
+        id="AKS-136", exclusions=CLUSTER_ACCESS, title="Roles and ClusterRoles avoid wildcards", severity=Severity.MEDIUM, section=SECTION,
         rationale=(
             "A '*' in apiGroups, resources or verbs grants everything that exists now and everything added later "
             "(new CRDs, new subresources such as ephemeral containers), so the role's real power cannot be "
             "reviewed. cluster-admin and Kubernetes' system: roles are exempt (parameter exemptRoles)."),
         remediation="List the API groups, resources and verbs the role needs instead of '*'.",
         references=(RBAC_REF,),
-        mappings=Mappings(cis_aks=("4.1.3",), kubescape=("C-0187",), azure_policy=("ca8d5704-aa2b-40cf-b110-dc19052825ad",)),
+        mappings=Mappings(cis_aks=("4.1.3",), kubescape=("C-0187",), azure_policy=("ca8d5704-aa2b-40cf-b110-dc19052825ad",),
+                          mitre=("T1098.006",)),
         types=(kinds.ROLE, kinds.CLUSTER_ROLE), check=wildcard_roles, applies=_exempt_role,
         parameters=(Parameter("exemptRoles", ["cluster-admin", "system:*"],
                               "Role names (globs) not checked; listed as not applicable.", type="Array"),),
@@ -233,31 +306,31 @@ CONTROLS = [
           "Whoever can create pods can run any image with any service account of the namespace, mount its secrets "
           "and, without Pod Security Admission, escape to the node: pod creation is a path to every permission "
           "in the namespace.",
-          "Grant create on pods only to controllers and CI identities that deploy; let people deploy through them."),
+          "Grant create on pods only to controllers and CI identities that deploy; let people deploy through them.", mitre=('T1610',)),
     _rbac("AKS-138", "Bind, escalate and impersonate permissions are limited", "4.1.7", ("C-0191",),
           "bind/escalate on roles or impersonate on users, groups or service accounts", _bind_escalate_impersonate,
           "bind and escalate let a subject grant or create roles with permissions it does not hold, bypassing "
           "RBAC's escalation prevention; impersonate lets it act as any user, group or service account. Each is "
           "a route to cluster-admin.",
           "Remove bind, escalate and impersonate verbs from roles except for the few administrative identities "
-          "that need them.", Severity.HIGH),
+          "that need them.", Severity.HIGH, mitre=('T1098.006',)),
     _rbac("AKS-139", "Access to create persistent volumes is minimized", "4.1.8", ("C-0278",),
           "create on persistentvolumes", _grants({"create"}, {"persistentvolumes"}, {""}),
           "A PersistentVolume can point at a hostPath or any storage backend: creating one and claiming it gives "
           "a pod access to node files or other tenants' data, bypassing Pod Security Admission's volume rules.",
-          "Let dynamic provisioning (StorageClasses) create volumes; remove create on persistentvolumes from users."),
+          "Let dynamic provisioning (StorageClasses) create volumes; remove create on persistentvolumes from users.", mitre=('T1611',)),
     _rbac("AKS-140", "Access to the nodes/proxy subresource is minimized", "4.1.9", ("C-0279",),
           "access to nodes/proxy", _nodes_proxy,
           "nodes/proxy reaches the kubelet API directly: with it a subject can run commands in any pod on the node "
           "(kubelet /exec, /run) without the API server's admission or audit of pods/exec.",
-          "Remove nodes/proxy from roles; monitoring agents can use the metrics endpoints instead.", Severity.HIGH),
+          "Remove nodes/proxy from roles; monitoring agents can use the metrics endpoints instead.", Severity.HIGH, mitre=('T1609',)),
     _rbac("AKS-141", "Access to approve certificate signing requests is minimized", "4.1.10", ("C-0280",),
           "update/patch on certificatesigningrequests/approval",
           _grants({"update", "patch"}, {"certificatesigningrequests/approval"}, {"certificates.k8s.io"}),
           "Approving a CertificateSigningRequest issues a client certificate: a subject able to create and "
           "approve CSRs can mint credentials for any user or group, including system:masters where allowed.",
           "Remove update/patch on certificatesigningrequests/approval except for the controllers that need it.",
-          Severity.HIGH),
+          Severity.HIGH, mitre=('T1649',)),
     _rbac("AKS-142", "Access to webhook configuration objects is minimized", "4.1.11", ("C-0281",),
           "create/update/patch/delete on validating or mutating webhook configurations",
           _grants({"create", "update", "patch", "delete", "deletecollection"},
@@ -265,27 +338,30 @@ CONTROLS = [
           "Whoever controls admission webhooks sees and can change every object written to the API, secrets "
           "included, or can disable the policy engine's validation (Azure Policy / Gatekeeper).",
           "Remove write access to webhook configurations except for the policy engine and cluster operators.",
-          Severity.HIGH),
+          Severity.HIGH, mitre=('T1562.001',)),
     _rbac("AKS-143", "Access to create service account tokens is minimized", "4.1.12", ("C-0282",),
           "create on serviceaccounts/token", _grants({"create"}, {"serviceaccounts/token"}, {""}),
           "The TokenRequest API issues tokens for a service account: whoever can create them acts with that "
           "account's permissions, for as long as the token lives.",
-          "Remove create on serviceaccounts/token from roles that do not issue tokens."),
+          "Remove create on serviceaccounts/token from roles that do not issue tokens.", mitre=('T1528',)),
     k8s_control(
-        id="AKS-144", title="Default service accounts are not actively used", severity=Severity.MEDIUM,
+        id="AKS-144", exclusions=CLUSTER_ACCESS, title="Default service accounts are not actively used", severity=Severity.MEDIUM,
         section=SECTION,
         rationale=(
             "Every namespace's default service account is used by any pod that names no other. If it mounts "
             "tokens or is granted roles, every such pod gets those permissions. CIS 4.1.5 asks that the default "
-            "account have automountServiceAccountToken: false and no bindings (joined within the scope)."),
+            "account have automountServiceAccountToken: false and no bindings (joined within the scope), and that "
+            "workloads needing API access get a service account of their own, so the namespace has one besides "
+            "default. Every namespace has its default ServiceAccount: in manifests that do not declare it, it is "
+            "judged as Kubernetes creates it (automountServiceAccountToken unset)."),
         remediation=(
             "Set automountServiceAccountToken: false on each namespace's default ServiceAccount and move its "
             "bindings to dedicated service accounts."),
         references=(RBAC_REF,),
-        mappings=Mappings(cis_aks=("4.1.5",), kubescape=("C-0189", "C-0239")),
+        mappings=Mappings(cis_aks=("4.1.5",), kubescape=("C-0189", "C-0239"), mitre=("T1078.001",)),
         types=kinds.DEFAULT_SERVICE_ACCOUNT, check=default_service_account, policy_gap=gap_text(None)),
     k8s_control(
-        id="AKS-145", title="Nothing is granted to anonymous or all authenticated users", severity=Severity.HIGH,
+        id="AKS-145", exclusions=CLUSTER_ACCESS, title="Nothing is granted to anonymous or all authenticated users", severity=Severity.HIGH,
         section=SECTION,
         rationale=(
             "Bindings to system:anonymous, system:unauthenticated or system:authenticated grant their role to "
@@ -293,8 +369,55 @@ CONTROLS = [
             "and workload identity). Only Kubernetes' discovery roles should be granted that broadly."),
         remediation="Bind specific users, groups or service accounts instead, and remove these subjects.",
         references=(RBAC_REF,),
-        mappings=Mappings(kubescape=("C-0262", "C-0265")),
+        mappings=Mappings(kubescape=("C-0262", "C-0265"), mitre=("T1078",)),
         types=BINDINGS, check=all_users_grants, policy_gap=gap_text(None),
         parameters=(Parameter("allowedRoles", ["system:basic-user", "system:discovery", "system:public-info-viewer"],
                               "Roles that may be granted to all users (Kubernetes' discovery defaults).", type="Array"),)),
+    _rbac("AKS-162", "Access to exec into or attach to pods is minimized", "", ("C-0002",),
+          "create/get on pods/exec or pods/attach", _grants({"create", "get"}, {"pods/exec", "pods/attach"}, {""}),
+          "pods/exec and pods/attach run commands in, or take over the terminal of, any container of the namespace: "
+          "its secrets, its service account token and its network position become the subject's, outside the "
+          "workload's own audit trail. get counts as well as create: a WebSocket upgrade was authorised as get "
+          "before Kubernetes 1.30.",
+          "Remove pods/exec and pods/attach from roles bound to people and workloads; use ephemeral debug "
+          "containers under just-in-time access instead.", Severity.HIGH, mitre=("T1609",)),
+    _rbac("AKS-163", "Access to port-forward to pods is minimized", "", ("C-0063",),
+          "create/get on pods/portforward", _grants({"create", "get"}, {"pods/portforward"}, {""}),
+          "pods/portforward opens a tunnel from the subject's machine to any port of any pod of the namespace, past "
+          "network policies, ingress controllers and their authentication.",
+          "Remove pods/portforward from roles that do not need it.", mitre=("T1572",)),
+    _rbac("AKS-164", "Access to delete Kubernetes events is minimized", "", ("C-0031",),
+          "delete/deletecollection on events", lambda r: rule_grants(r, {"delete", "deletecollection"}, {"events"}, {""})
+          or rule_grants(r, {"delete", "deletecollection"}, {"events"}, {"events.k8s.io"}),
+          "Events record what happened in the cluster (pods created, images pulled, probes failed). A subject that "
+          "can delete them can erase the traces of its own actions before anyone looks.",
+          "Remove delete and deletecollection on events from every role but the controllers that garbage-collect "
+          "them.", mitre=("T1070",)),
+    _rbac("AKS-165", "Access to change CoreDNS's configuration in kube-system is minimized", "", ("C-0037",),
+          "update/patch on configmaps in kube-system (or on coredns / coredns-custom by name)", _coredns_write,
+          "CoreDNS reads its configuration from the ConfigMaps coredns and coredns-custom in kube-system. Whoever can "
+          "update them can rewrite the cluster's name resolution and send any service's traffic, and the "
+          "credentials in it, to a host of their choice (DNS poisoning). ClusterRoleBindings and RoleBindings in "
+          "kube-system are checked; a rule limited by resourceNames still counts when it names CoreDNS's "
+          "ConfigMaps.",
+          "Remove update and patch on configmaps from roles that reach kube-system; let only cluster operators "
+          "change coredns-custom.", Severity.HIGH, mitre=("T1557",), applies=_grants_in_kube_system),
+    k8s_control(
+        id="AKS-174", exclusions=CLUSTER_ACCESS,
+        title="The aggregated edit and admin roles do not grant endpoint write (CVE-2021-25740)",
+        severity=Severity.MEDIUM, section=SECTION,
+        rationale=(
+            "Endpoints and EndpointSlices name the pod addresses behind a Service. Whoever can write them can point "
+            "a Service of their namespace at pods of another namespace, and traffic an ingress controller or "
+            "LoadBalancer sends there crosses the namespace boundary (CVE-2021-25740). Kubernetes 1.22 removed "
+            "endpoint write from system:aggregate-to-edit, but clusters upgraded from older versions keep it (RBAC "
+            "reconciliation adds, never removes). Checked on the edit and admin ClusterRoles and every ClusterRole "
+            "aggregated into them."),
+        remediation=(
+            "Remove create, update and patch on endpoints and endpointslices from system:aggregate-to-edit (and any "
+            "role labelled aggregate-to-edit or aggregate-to-admin)."),
+        references=("https://github.com/kubernetes/kubernetes/issues/103675",),
+        mappings=Mappings(azure_policy=("1ddac26b-ed48-4c30-8cc5-3a68c79b8001",), mitre=("T1557",)),
+        types=kinds.CLUSTER_ROLE, check=no_endpoint_write, applies=_not_edit_aggregation,
+        policy_gap=gap_text("1ddac26b-ed48-4c30-8cc5-3a68c79b8001")),
 ]

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ...k8s import kinds
-from ...k8s.checks import ABSENT, Findings, cite, gap_text, glob_any, k8s_control, object_of, scope_of, unknown
-from ...k8s.podspec import as_dict, as_list, pod_view
+from ...k8s.checks import CLUSTER_ACCESS, CONTAINER_SCOPE, RESOURCES_SCOPE, WORKLOAD_ADMISSION, ABSENT, Findings, cite, gap_text, glob_any, k8s_control, object_of, scope_of, unknown
+from ...k8s.podspec import RESOURCE_GROUPS, as_dict, as_list, pod_view
 from ...k8s.scope import meta
-from ...k8s.sensitive import looks_sensitive
+from ...k8s.sensitive import DEFAULT_KEY_NAMES, DEFAULT_VALUES, SensitiveRules
 from ...policy.conditions import Verdict
 from ...targets import Target
 from ..model import Mappings, Parameter, Severity
@@ -47,16 +47,32 @@ def secrets_in_env(target: Target, params: Mapping[str, Any]) -> Verdict:
 
 
 def literal_credentials(target: Target, params: Mapping[str, Any]) -> Verdict:
+    """Literal credentials in container env values (every container) or in a ConfigMap's data."""
+    rules = SensitiveRules.from_params(params)
     f = Findings()
+    if target.match_type == kinds.CONFIG_MAP:
+        data = as_dict(target.body.get("data"))
+        binary = as_dict(target.body.get("binaryData"))
+        for key, value in data.items():
+            why = rules.judge(key, value) if isinstance(value, str) else None
+            f.check(why is None, f"data.{key}", "equals", "no literal credential (use a Secret)",
+                    f"{REDACTED} in {key!r} ({why})" if why else "not a credential")
+        for key in binary:
+            key_name = rules.name_matches(str(key))
+            f.check(key_name is None, f"binaryData.{key}", "equals", "no credential-named binary data (use a Secret)",
+                    f"{REDACTED} in {str(key)!r} (a credential-looking name, contains {key_name!r})" if key_name
+                    else "not a credential")
+        if not (f.good or f.bad):
+            f.ok("data", "contains no", "literal credentials", "no data")
+        return f.verdict()
     for c in pod_view(target).containers():
         flagged = False
         for i, e in enumerate(as_list(c.body.get("env"))):
             e = as_dict(e)
             name = str(e.get("name", ""))
-            why = looks_sensitive(name, e.get("value"))
+            why = rules.judge(name, e.get("value"))
             if why:
                 flagged = True
-                why = f"a credential-looking {why}"
                 f.fail(c.p(f"env[{i}].value"), "equals", "a reference (valueFrom) for credentials, not a literal",
                        f"{REDACTED} in {name!r} ({why})")
         if not flagged:
@@ -73,7 +89,7 @@ def security_context(target: Target, params: Mapping[str, Any]) -> Verdict:
     v = pod_view(target)
     pod = v.sc
     f = Findings()
-    for c in v.containers(("containers", "initContainers")):
+    for c in v.containers():
         sc = c.sc
         non_root = (sc.get("runAsNonRoot") is True or (sc.get("runAsNonRoot") is None and pod.get("runAsNonRoot") is True)
                     or isinstance(sc.get("runAsUser"), int) and sc.get("runAsUser") > 0
@@ -94,7 +110,7 @@ def security_context(target: Target, params: Mapping[str, Any]) -> Verdict:
 
 def read_only_root(target: Target, params: Mapping[str, Any]) -> Verdict:
     f = Findings()
-    for c in pod_view(target).containers(("containers", "initContainers")):
+    for c in pod_view(target).containers():
         ro = c.sc.get("readOnlyRootFilesystem", ABSENT)
         f.check(ro is True, c.p("securityContext.readOnlyRootFilesystem"), "equals", True, ro)
     if not (f.good or f.bad):
@@ -143,30 +159,39 @@ def allowed_registries(target: Target, params: Mapping[str, Any]) -> Verdict:
 
 def pinned_images(target: Target, params: Mapping[str, Any]) -> Verdict:
     f = Findings()
+    digest_only = params.get("requireDigest") is True
+    wanted = "a digest (@sha256:...)" if digest_only else "a tag other than latest, or a digest"
     for c, img in _images(target):
         if img is None:
-            f.cannot_tell(c.p("image"), "matches", "a tag other than latest, or a digest",
-                          f"container {c.name} has no image")
+            f.cannot_tell(c.p("image"), "matches", wanted, f"container {c.name} has no image")
             continue
         _, _, tag, digest = parse_image(img)
-        ok = bool(digest) or (tag is not None and tag != "latest")
-        f.check(ok, c.p("image"), "matches", "a tag other than latest, or a digest", img)
+        ok = bool(digest) or (not digest_only and tag is not None and tag != "latest")
+        f.check(ok, c.p("image"), "matches", wanted, img)
     if not (f.good or f.bad or f.unknown):
         f.ok(pod_view(target).p("containers"), "contains no", "containers", "none")
     return f.verdict()
 
 
-def _limit(resource: str):
+def _resources(field: str, resource: str):
+    """A check that every container and init container sets resources.<field>.<resource> (ephemeral containers may
+    not set resources at all). A request defaults to the limit when only the limit is set (Kubernetes does so)."""
     def check(target: Target, params: Mapping[str, Any]) -> Verdict:
         f = Findings()
-        for c in pod_view(target).containers(("containers", "initContainers")):
-            value = as_dict(as_dict(c.body.get("resources")).get("limits")).get(resource, ABSENT)
-            f.check(value is not ABSENT and value not in ("", 0, "0"), c.p(f"resources.limits.{resource}"),
+        for c in pod_view(target).containers(RESOURCE_GROUPS):
+            res = as_dict(c.body.get("resources"))
+            value = as_dict(res.get(field)).get(resource, ABSENT)
+            if value is ABSENT and field == "requests":
+                limit = as_dict(res.get("limits")).get(resource, ABSENT)
+                if limit is not ABSENT and limit not in ("", 0, "0"):
+                    f.ok(c.p(f"resources.limits.{resource}"), "exists", f"{field} (defaulted from the limit)", limit)
+                    continue
+            f.check(value is not ABSENT and value not in ("", 0, "0"), c.p(f"resources.{field}.{resource}"),
                     "exists", True, value)
         if not (f.good or f.bad):
             f.ok(pod_view(target).p("containers"), "contains no", "containers", "none")
         return f.verdict()
-    check.__name__ = f"{resource}_limits"
+    check.__name__ = f"{resource}_{field}"
     return check
 
 
@@ -233,7 +258,10 @@ def _not_a_pod(target: Target, params: Mapping[str, Any]) -> str | None:
     return None
 
 
-BUILTIN_DEFAULT_NS = {("Service", "kubernetes"), ("ConfigMap", "kube-root-ca.crt"), ("Endpoints", "kubernetes")}
+# Kubernetes' own objects in default: the API server's Service, Endpoints and EndpointSlice, the root CA bundle
+# published in every namespace, the default ServiceAccount; and Events, which Kubernetes writes about objects.
+BUILTIN_DEFAULT_NS = {("Service", "kubernetes"), ("ConfigMap", "kube-root-ca.crt"), ("Endpoints", "kubernetes"),
+                      ("EndpointSlice", "kubernetes"), ("ServiceAccount", "default")}
 
 
 def default_namespace(target: Target, params: Mapping[str, Any]) -> Verdict:
@@ -253,6 +281,8 @@ def _builtin_in_default(target: Target, params: Mapping[str, Any]) -> str | None
     obj = object_of(target)
     if obj is not None and obj.namespace == "default" and (obj.kind, obj.name) in BUILTIN_DEFAULT_NS:
         return f"{obj.kind} default/{obj.name} is created by Kubernetes itself"
+    if obj is not None and obj.kind == "Event":
+        return "Events are written by Kubernetes about other objects, in their namespace"
     return None
 
 
@@ -261,7 +291,7 @@ DEFAULT_REGISTRIES = ["mcr.microsoft.com", "*.azurecr.io"]
 
 CONTROLS = [
     k8s_control(
-        id="AKS-122", title="Secrets are mounted as files, not passed as environment variables",
+        id="AKS-122", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,), title="Secrets are mounted as files, not passed as environment variables",
         severity=Severity.MEDIUM, section="CIS 4.5",
         rationale=(
             "Environment variables are easy to leak: they show in process listings, crash dumps, debug endpoints "
@@ -271,23 +301,41 @@ CONTROLS = [
             "Replace env[*].valueFrom.secretKeyRef and envFrom[*].secretRef with a secret volume (or the Key Vault "
             "Secrets Store CSI driver) and read the value from the file."),
         references=("https://kubernetes.io/docs/concepts/configuration/secret/#using-secrets-as-files-from-a-pod",),
-        mappings=Mappings(cis_aks=("4.5.1",), kubescape=("C-0207",)),
+        mappings=Mappings(cis_aks=("4.5.1",), kubescape=("C-0207",), mitre=("T1552.007",)),
         types=W, check=secrets_in_env, policy_gap=gap_text(None)),
     k8s_control(
-        id="AKS-123", title="No credentials are written literally into environment variables",
+        id="AKS-123", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,),
+        title="No credentials are written literally into environment variables or ConfigMaps",
         severity=Severity.HIGH, section="CIS 4.5",
         rationale=(
             "A password, key or token written as a literal env value lives in the manifest, in source control, in "
             "the cluster's etcd as plain pod spec (readable by anyone who can read pods, not only Secrets) and in "
-            "every rendered Helm release. Names such as PASSWORD, SECRET, TOKEN, *_KEY and values that look like "
-            "private keys, AWS keys, JWTs or Azure connection strings are flagged; the values are never shown."),
+            "every rendered Helm release; in a ConfigMap it is readable by anyone who can read configmaps and is not "
+            "protected like a Secret. A name flags a value when it contains a sensitive key name (PASSWORD, SECRET, "
+            "TOKEN, a whole-word KEY ...) and the value is a literal: a file path (the secret mounted as a file, the "
+            "remedy), a reference ($(VAR), a Key Vault reference), a switch, a number or a URL without credentials "
+            "is not a credential. A value is flagged whatever its name when it looks like a private key, an AWS key, "
+            "a JWT, a bearer or basic authorization token (any case), an Azure connection string or SAS signature. "
+            "The values are never shown. The key names and value patterns are kubescape's data inputs of the same "
+            "names (sensitiveKeyNames, sensitiveValues, sensitiveKeyNamesAllowed, sensitiveValuesAllowed), set with "
+            "--control-param or --control-config."),
         remediation=(
             "Move the value into a Secret (or Azure Key Vault via the Secrets Store CSI driver), mount it as a file, "
             "and rotate the credential, which has been exposed."),
-        mappings=Mappings(kubescape=("C-0012",)),
-        types=W, check=literal_credentials, policy_gap=gap_text(None)),
+        mappings=Mappings(kubescape=("C-0012",), mitre=("T1552.001",)),
+        types=(W, kinds.CONFIG_MAP), check=literal_credentials, policy_gap=gap_text(None),
+        parameters=(
+            Parameter("sensitiveKeyNames", list(DEFAULT_KEY_NAMES),
+                      "Fragments of env variable and ConfigMap key names that mark a credential (case-insensitive; "
+                      "a fragment shorter than five characters matches only a whole word of the name).",
+                      type="Array"),
+            Parameter("sensitiveValues", list(DEFAULT_VALUES),
+                      "Regular expressions of values that are credentials whatever their name.", type="Array"),
+            Parameter("sensitiveKeyNamesAllowed", [], "Names (fragments) never flagged, e.g. PUBLIC_KEY_ID.",
+                      type="Array"),
+            Parameter("sensitiveValuesAllowed", [], "Regular expressions of values never flagged.", type="Array"))),
     k8s_control(
-        id="AKS-124", title="Pods and containers apply a security context", severity=Severity.MEDIUM,
+        id="AKS-124", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,), title="Pods and containers apply a security context", severity=Severity.MEDIUM,
         section="CIS 4.6",
         rationale=(
             "CIS 4.6.2 asks for security contexts on pods and containers. Checked as the four settings that matter "
@@ -298,10 +346,15 @@ CONTROLS = [
             "Set spec.securityContext (runAsNonRoot: true, seccompProfile.type: RuntimeDefault) and each container's "
             "securityContext (allowPrivilegeEscalation: false, capabilities.drop: [ALL])."),
         references=("https://kubernetes.io/docs/tasks/configure-pod-container/security-context/",),
-        mappings=Mappings(cis_aks=("4.6.2",), kubescape=("C-0211", "C-0055")),
+        mappings=Mappings(cis_aks=("4.6.2",), mitre=("T1611",)),
+        mapping_note=("kubescape C-0211 bundles eleven rules (fsGroup, fsGroupChangePolicy, supplementalGroups and "
+                      "seLinuxOptions set on every pod, NET_RAW dropped by name, a RuntimeDefault seccomp profile ...; "
+                      "one, set-systctls-params, reads a misspelt field and fails every workload), and C-0055 passes "
+                      "any one Linux hardening: neither checks these four settings, so neither is mapped. Group ids "
+                      "(runAsGroup, fsGroup, supplementalGroups) are AKS-154; seLinuxOptions values AKS-111."),
         types=W, check=security_context, policy_gap=gap_text(None)),
     k8s_control(
-        id="AKS-125", title="Containers run with a read-only root filesystem", severity=Severity.MEDIUM,
+        id="AKS-125", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,), title="Containers run with a read-only root filesystem", severity=Severity.MEDIUM,
         section=POD_PRACTICE,
         rationale=(
             "A writable root filesystem lets an attacker who gets code execution drop tools, modify binaries and "
@@ -310,10 +363,10 @@ CONTROLS = [
         remediation=(
             "Set securityContext.readOnlyRootFilesystem: true in every container and init container; mount an "
             "emptyDir where the application needs to write (/tmp, caches)."),
-        mappings=Mappings(kubescape=("C-0017",), azure_policy=("df49d893-a74c-421d-bc95-c663042e5b80",)),
+        mappings=Mappings(kubescape=("C-0017",), azure_policy=("df49d893-a74c-421d-bc95-c663042e5b80",), mitre=("T1036",)),
         types=W, check=read_only_root, policy_gap=gap_text("df49d893-a74c-421d-bc95-c663042e5b80")),
     k8s_control(
-        id="AKS-126", title="Images come from allowed registries", severity=Severity.HIGH, section="CIS 5.1",
+        id="AKS-126", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,), title="Images come from allowed registries", severity=Severity.HIGH, section="CIS 5.1",
         rationale=(
             "Images from arbitrary public registries can be replaced, typo-squatted or carry malware, and are not "
             "scanned by the organisation's pipeline. Pulling only from approved registries (Azure Container Registry "
@@ -322,41 +375,75 @@ CONTROLS = [
         remediation=(
             "Import the images into an approved registry (az acr import) and reference them there; set the control "
             "parameter allowedRegistries to the registries you approve (globs, e.g. myacr.azurecr.io)."),
-        mappings=Mappings(cis_aks=("5.1.4",), kubescape=("C-0078",), azure_policy=("febd0533-8e55-448f-b837-bd0e06f16469",)),
+        mappings=Mappings(cis_aks=("5.1.4",), kubescape=("C-0078",), azure_policy=("febd0533-8e55-448f-b837-bd0e06f16469",),
+                          mitre=("T1195.002",)),
+        mapping_note=("allowedRegistries is kubescape's imageRepositoryAllowList (registry hosts or host/path "
+                      "prefixes); kubescape's default list is empty, this control's default allows Microsoft's and "
+                      "Azure Container Registry's."),
         types=W, check=allowed_registries, policy_gap=gap_text("febd0533-8e55-448f-b837-bd0e06f16469"),
         parameters=(Parameter("allowedRegistries", DEFAULT_REGISTRIES,
                               "Registry hosts (globs, e.g. *.azurecr.io) or host/path prefixes (with '/', e.g. "
                               "myacr.azurecr.io/team/*) images may come from.", type="Array"),)),
     k8s_control(
-        id="AKS-127", title="Images are pinned to a version tag or digest (not latest)", severity=Severity.MEDIUM,
+        id="AKS-127", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,), title="Images are pinned to a version tag or digest (not latest)", severity=Severity.MEDIUM,
         section=POD_PRACTICE,
         rationale=(
             "An image without a tag, or tagged latest, changes under the workload: two nodes can run different code, "
             "a rollback does not roll back, and what was scanned is not what runs. A version tag, or better a digest, "
-            "makes the deployment reproducible and auditable."),
+            "makes the deployment reproducible and auditable; with requireDigest only a digest passes, since a tag "
+            "can be pushed again with other content."),
         remediation="Reference images as registry/repository:version or registry/repository@sha256:<digest>.",
-        mappings=Mappings(kubescape=("C-0075",), azure_policy=("021f8078-41a0-40e6-81b6-c6597da9f3ee",)),
+        parameters=(Parameter("requireDigest", False,
+                              "Require a digest (@sha256:...): a tag, even a version, can be moved to other content.",
+                              type="Boolean"),),
+        mappings=Mappings(azure_policy=("021f8078-41a0-40e6-81b6-c6597da9f3ee",), mitre=("T1195.002",)),
+        mapping_note=("kubescape C-0075 fails a latest tag only when imagePullPolicy is not Always; an unpinned "
+                      "image fails here whatever the pull policy, so C-0075 is not mapped."),
         types=W, check=pinned_images, policy_gap=gap_text("021f8078-41a0-40e6-81b6-c6597da9f3ee")),
     k8s_control(
-        id="AKS-128", title="Containers set a memory limit", severity=Severity.MEDIUM, section=POD_PRACTICE,
+        id="AKS-128", exclusions=WORKLOAD_ADMISSION, tags=(RESOURCES_SCOPE,), title="Containers set a memory limit", severity=Severity.MEDIUM, section=POD_PRACTICE,
         rationale=(
             "A container without a memory limit can consume the node's memory until the kernel kills other "
             "workloads (or system daemons): a noisy neighbour or a denial of service. A limit confines the damage "
             "to the container itself."),
         remediation="Set resources.limits.memory in every container and init container (and a LimitRange as default).",
-        mappings=Mappings(kubescape=("C-0271", "C-0004"), azure_policy=("e345eecc-fa47-480f-9e88-67dcc122b164",)),
-        types=W, check=_limit("memory"), policy_gap=gap_text("e345eecc-fa47-480f-9e88-67dcc122b164")),
+        mappings=Mappings(kubescape=("C-0271",), azure_policy=("e345eecc-fa47-480f-9e88-67dcc122b164",), mitre=("T1496",)),
+        mapping_note="kubescape C-0004 asks for the memory limit and request together: the request is AKS-161.",
+        types=W, check=_resources("limits", "memory"), policy_gap=gap_text("e345eecc-fa47-480f-9e88-67dcc122b164")),
     k8s_control(
-        id="AKS-129", title="Containers set a CPU limit", severity=Severity.LOW, section=POD_PRACTICE,
+        id="AKS-129", exclusions=WORKLOAD_ADMISSION, tags=(RESOURCES_SCOPE,), title="Containers set a CPU limit", severity=Severity.LOW, section=POD_PRACTICE,
         rationale=(
             "A container without a CPU limit can starve other workloads on its node under load or when "
             "compromised (crypto-mining). Azure Policy's resource-limit built-in requires CPU and memory limits; "
             "where CPU limits are deliberately not used, waive this control for the workloads concerned."),
         remediation="Set resources.limits.cpu in every container and init container (and a LimitRange as default).",
-        mappings=Mappings(kubescape=("C-0270", "C-0050"), azure_policy=("e345eecc-fa47-480f-9e88-67dcc122b164",)),
-        types=W, check=_limit("cpu"), policy_gap=gap_text("e345eecc-fa47-480f-9e88-67dcc122b164")),
+        mappings=Mappings(kubescape=("C-0270",), azure_policy=("e345eecc-fa47-480f-9e88-67dcc122b164",), mitre=("T1496",)),
+        mapping_note="kubescape C-0050 asks for the CPU limit and request together: the request is AKS-160.",
+        types=W, check=_resources("limits", "cpu"), policy_gap=gap_text("e345eecc-fa47-480f-9e88-67dcc122b164")),
     k8s_control(
-        id="AKS-130", title="Service account tokens are mounted only where necessary", severity=Severity.MEDIUM,
+        id="AKS-160", exclusions=WORKLOAD_ADMISSION, tags=(RESOURCES_SCOPE,),
+        title="Containers request CPU", severity=Severity.LOW, section=POD_PRACTICE,
+        rationale=(
+            "The scheduler places pods by their requests: a container without a CPU request is placed as if it "
+            "needed none, lands on crowded nodes and is the first throttled; without requests a namespace's quota "
+            "cannot be enforced either. A request defaults to the limit when only the limit is set (Kubernetes "
+            "does so). Ephemeral containers may not set resources and are not asked."),
+        remediation="Set resources.requests.cpu in every container and init container (or a LimitRange default).",
+        mappings=Mappings(kubescape=("C-0268",), azure_policy=("03a4ecdb-0684-4039-be91-2762979e1bc8",), mitre=("T1496",)),
+        types=W, check=_resources("requests", "cpu"), policy_gap=gap_text("03a4ecdb-0684-4039-be91-2762979e1bc8")),
+    k8s_control(
+        id="AKS-161", exclusions=WORKLOAD_ADMISSION, tags=(RESOURCES_SCOPE,),
+        title="Containers request memory", severity=Severity.MEDIUM, section=POD_PRACTICE,
+        rationale=(
+            "A container without a memory request is placed as if it needed no memory and is among the first "
+            "evicted or killed when the node runs short; node memory is overcommitted without anyone knowing. A "
+            "request defaults to the limit when only the limit is set (Kubernetes does so). Ephemeral containers "
+            "may not set resources and are not asked."),
+        remediation="Set resources.requests.memory in every container and init container (or a LimitRange default).",
+        mappings=Mappings(kubescape=("C-0269",), azure_policy=("03a4ecdb-0684-4039-be91-2762979e1bc8",), mitre=("T1496",)),
+        types=W, check=_resources("requests", "memory"), policy_gap=gap_text("03a4ecdb-0684-4039-be91-2762979e1bc8")),
+    k8s_control(
+        id="AKS-130", exclusions=WORKLOAD_ADMISSION, title="Service account tokens are mounted only where necessary", severity=Severity.MEDIUM,
         section="CIS 4.1",
         rationale=(
             "Every pod gets a token for its service account unless automounting is disabled. A compromised "
@@ -366,36 +453,43 @@ CONTROLS = [
         remediation=(
             "Set automountServiceAccountToken: false on the pod spec (or on its ServiceAccount) for workloads that "
             "do not call the Kubernetes API."),
-        mappings=Mappings(cis_aks=("4.1.6",), kubescape=("C-0034", "C-0190"), azure_policy=("423dd1ba-798e-40e4-9c4d-b6902674b423",)),
+        mappings=Mappings(cis_aks=("4.1.6",), kubescape=("C-0034", "C-0190"), azure_policy=("423dd1ba-798e-40e4-9c4d-b6902674b423",),
+                          mitre=("T1552.007",)),
         types=W, check=token_automount, policy_gap=gap_text("423dd1ba-798e-40e4-9c4d-b6902674b423")),
     k8s_control(
-        id="AKS-131", title="Workloads use a dedicated service account, not 'default'", severity=Severity.LOW,
+        id="AKS-131", exclusions=WORKLOAD_ADMISSION, title="Workloads use a dedicated service account, not 'default'", severity=Severity.LOW,
         section="CIS 4.1",
         rationale=(
             "Workloads that share the namespace's default service account share its permissions: granting one "
             "workload API access grants it to all, and its token identifies no one. CIS 4.1.5 and 5.2.1 ask for "
             "dedicated service accounts."),
         remediation="Create a ServiceAccount per workload and set spec.serviceAccountName in the pod template.",
-        mappings=Mappings(cis_aks=("4.1.5", "5.2.1"), kubescape=("C-0189",)),
+        mappings=Mappings(cis_aks=("4.1.5", "5.2.1"), mitre=("T1078.001",)),
+        mapping_note=("kubescape C-0189 judges the default ServiceAccounts and the namespaces (AKS-144), not the "
+                      "workloads that use them, so it is mapped there."),
         types=W, check=dedicated_service_account, policy_gap=gap_text(None)),
     k8s_control(
-        id="AKS-132", title="Pods are managed by a controller (no naked pods)", severity=Severity.LOW,
+        id="AKS-132", exclusions=WORKLOAD_ADMISSION, title="Pods are managed by a controller (no naked pods)", severity=Severity.LOW,
         section=POD_PRACTICE,
         rationale=(
             "A pod created directly is not rescheduled when its node fails, is not updated by rollouts and escapes "
             "the review that controller templates get. Azure Policy flags naked pods; controllers (Deployments, "
             "StatefulSets, DaemonSets, Jobs) are not applicable."),
         remediation="Run the workload as a Deployment, StatefulSet, DaemonSet or Job instead of a bare Pod.",
-        mappings=Mappings(kubescape=("C-0073",), azure_policy=("65280eef-c8b4-425e-9aec-af55e55bf581",)),
+        mappings=Mappings(kubescape=("C-0073",), azure_policy=("65280eef-c8b4-425e-9aec-af55e55bf581",), mitre=("T1610",)),
         types=W, check=naked_pod, applies=_not_a_pod, policy_gap=gap_text("65280eef-c8b4-425e-9aec-af55e55bf581")),
     k8s_control(
-        id="AKS-133", title="The default namespace is not used", severity=Severity.LOW, section="CIS 4.6",
+        id="AKS-133", exclusions=CLUSTER_ACCESS, title="The default namespace is not used", severity=Severity.LOW, section="CIS 4.6",
         rationale=(
             "Objects in the default namespace get no administrative boundary: RBAC, network policies, quotas and "
             "Pod Security Admission labels are rarely set there, and everything deployed without a namespace lands "
-            "there. Kubernetes' own objects there (Service kubernetes, ServiceAccount default) are not applicable."),
+            "there. CIS 4.6.3 covers every namespaced kind, so every object of a built-in namespaced kind is checked "
+            "(workloads, Services, ConfigMaps, Secrets, PersistentVolumeClaims, PodDisruptionBudgets, "
+            "HorizontalPodAutoscalers, Leases, EndpointSlices, NetworkPolicies, RBAC ...); custom resources are not. "
+            "Kubernetes' own objects there (Service, Endpoints and EndpointSlice kubernetes, ConfigMap "
+            "kube-root-ca.crt, ServiceAccount default, Events) are not applicable. A live snapshot holds the kinds "
+            "the collector reads."),
         remediation="Create namespaces per application or team and deploy into them (metadata.namespace).",
         mappings=Mappings(cis_aks=("4.6.3",), kubescape=("C-0212", "C-0061"), azure_policy=("9f061a12-e40d-4183-a00e-171812443373",)),
-        types=(W, kinds.SERVICE, kinds.SERVICE_ACCOUNT, kinds.INGRESS, kinds.ROLE, kinds.ROLE_BINDING),
-        check=default_namespace, applies=_builtin_in_default, policy_gap=gap_text("9f061a12-e40d-4183-a00e-171812443373")),
+        types=kinds.NAMESPACED_TYPES, check=default_namespace, applies=_builtin_in_default, policy_gap=gap_text("9f061a12-e40d-4183-a00e-171812443373")),
 ]
