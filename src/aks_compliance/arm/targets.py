@@ -20,6 +20,7 @@ from typing import Any, Iterable
 from ..resources import AGENT_POOL_TYPE, CLUSTER_TYPE, Resource, Source, id_parent
 from ..targets import Target
 from ..values import Unknown
+from .defaults import apply_cluster_defaults, apply_pool_defaults
 from .inputs import ArmScan
 
 # Resource types that are targets of their own (lower case), besides clusters.
@@ -101,7 +102,8 @@ def build_arm_targets(scan: ArmScan) -> list[Target]:
     labels: dict[str, int] = {}
     for c in clusters:
         label = _label(c, labels)
-        view = Resource(c.type, c.full_name, c.id, c.source, condition=c.condition)
+        view = Resource(c.type, c.full_name, c.id, c.source, condition=c.condition, state=c.state,
+                        api_version=c.api_version)
         view._make_body = _copy_body(c, view)
         view.notes.extend(c.notes)
         t = Target(view, label, context={"index": index})
@@ -156,6 +158,7 @@ def _copy_body(c: Resource, view: Resource):
             if isinstance(pools, list):
                 out["properties"]["agentPoolProfiles"] = list(pools)
             _current_api_shape(out["properties"], c, view)
+        apply_cluster_defaults(out, c, view.value_notes)
         return out
     return make
 
@@ -207,6 +210,8 @@ def _merge_pool(t: Target, pool: Resource) -> None:
     if isinstance(pool_props, Unknown):
         entry: Any = Unknown(f"node pool {pool.display_name()} ({pool.source.file}:{pool.source.line}) has "
                              f"settings that are unknown: {pool_props.reason}")
+    elif pool_props is not None and not isinstance(pool_props, dict):
+        entry = pool_props  # malformed: kept as it is, so every control reading the pool says so
     else:
         entry = {"name": pool_name}
         if isinstance(pool_props, dict):
@@ -221,6 +226,8 @@ def _merge_pool(t: Target, pool: Resource) -> None:
         pools.append(entry)
     else:
         pools[index] = entry
+    if isinstance(entry, dict):
+        apply_pool_defaults(entry, pool, index, body, t.resource.value_notes)
     t.resource.origins[("properties", "agentPoolProfiles", index)] = Source(
         pool.source.file, pool.source.pointer + "/properties", pool.source.doc)
     t.notes.append(f"node pool {pool.display_name()} comes from a separate agentPools resource at "

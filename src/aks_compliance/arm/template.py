@@ -16,7 +16,7 @@ from typing import Any, Iterator
 from ..diagnostics import Declaration, Diagnostic
 from ..errors import ExpressionError
 from ..jsonc import JsonDocument, escape_pointer_token
-from ..resources import CLUSTER_TYPE, DEPLOYMENT_TYPE, Resource, Source, name_from_id, type_from_id
+from ..resources import CLUSTER_TYPE, DEPLOYMENT_TYPE, REQUEST, Resource, Source, name_from_id, type_from_id
 from ..values import Unknown
 from .context import DeploymentScope, RuntimeObject, TemplateContext
 from .functions import to_text
@@ -296,9 +296,11 @@ class Expander:
                 self._deployments[(ptr, index)] = nd
             nd.expand()
         body_name = full_name if isinstance(full_name, Unknown) else full_name.rsplit("/", 1)[-1]
+        api = ctx.eval_value(raw["apiVersion"], f"{ptr}/apiVersion") if "apiVersion" in raw else None
         resource = Resource(full_type, full_name, rid, source,
                             make_body=_body_maker(raw, ctx, ptr, full_type, body_name, rid),
-                            scope_id=scope_id, condition=cond)
+                            scope_id=scope_id, condition=cond, state=REQUEST,
+                            api_version=api if isinstance(api, (str, Unknown)) else None)
         if isinstance(cond, Unknown):
             resource.notes.append(f"deployed only if its condition holds, which is unknown: {cond.reason}")
         self.resources.append(resource)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..diagnostics import Diagnostic
 from ..errors import InputError
-from ..resources import CLUSTER_TYPE, Resource, Source
+from ..resources import CLUSTER_TYPE, DEPLOYED, Resource, Source
 from ..values import Unknown
 from .snapshot import AzureSnapshot, is_azure_snapshot, read_snapshot
 
@@ -188,6 +188,7 @@ def snapshot_targets(snap: AzureSnapshot, started: dt.datetime,
             if r.id.lower() in read:
                 continue
             read.add(r.id.lower())
+            r.state = DEPLOYED  # an export describes what is deployed, not a request
             scan.resources.append(r)
     diagnostics.extend(scan.diagnostics)
 

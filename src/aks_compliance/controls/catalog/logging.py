@@ -173,10 +173,12 @@ def check_archival_retention(target: Target, params: Mapping[str, Any]) -> Verdi
     truths: list[Truth] = []
     audit_settings = 0
     for r in settings + maybe:
-        collects = Evaluator(Subject(r.body), params).verdict(
+        collects = Evaluator(Subject(r.body, strict=True, where=r.where_of), params).verdict(
             {"count": {"field": f"{DS}/logs[*]", "where": _AUDIT_LOG}, "greater": 0})
         if collects.truth is F:
             continue
+        if collects.truth is Truth.ERROR:  # a malformed setting: no verdict may rest on it
+            return Verdict(Truth.ERROR, collects.reasons, c.leaves + collects.leaves)
         audit_settings += 1
         if collects.truth is U:
             c.reasons.extend(collects.reasons)
