@@ -236,6 +236,12 @@ def _evaluate_related(control: Control, target: Target, params: Mapping[str, Any
     rtype = rel.type.lower()
     candidates = target.related.get(rtype, [])
     maybe = target.maybe_related.get(rtype, [])
+    if not candidates and not maybe and target.context.get("unknown_related"):
+        # e.g. a node pool read without its cluster: the cluster's attached resources were not read at all
+        res = target.resource
+        return Outcome.UNKNOWN, f"{rel.type} of this target are unknown: {target.context['unknown_related']}", [
+            Evidence(path=rel.type, expected="a related resource satisfying the control", actual="not read",
+                     file=res.source.file, line=res.source.line)]
     evidence: list[Evidence] = []
     reasons: list[str] = []
     errors: list[str] = []

@@ -61,8 +61,9 @@ def load_arm_source(options: "ScanOptions", started: dt.datetime) -> SourceResul
                                parameters=options.arm_params, scope=scope))
     # scan.diagnostics is shared with lazily evaluated resource bodies: the caller reads it after
     # evaluation, so that expression errors found then are reported too.
-    return SourceResult(targets=build_arm_targets(scan), inputs=[i.as_dict() for i in scan.inputs],
-                        diagnostics=scan.diagnostics, declarations=scan.declarations)
+    targets = build_arm_targets(scan)
+    return SourceResult(targets=targets, inputs=[i.as_dict() for i in scan.inputs],
+                        diagnostics=scan.diagnostics, declarations=scan.declarations, coverage=scan.coverage)
 
 
 def load_k8s_source(options: "ScanOptions", started: dt.datetime) -> SourceResult | None:

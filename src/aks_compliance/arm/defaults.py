@@ -18,6 +18,7 @@ Sources (``SOURCES``) are cited by key in each row.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -202,6 +203,8 @@ def _get(obj: Any, path: str) -> Any:
         if not isinstance(obj, dict):
             return ABSENT
         key = next((k for k in obj if k.lower() == seg.lower()), None)
+        if key is None and hasattr(obj, "missing_member"):
+            return obj.missing_member(seg)  # a partly known object: not absent, unknown
         if key is None or obj[key] is None:
             return ABSENT
         obj = obj[key]
@@ -219,11 +222,16 @@ def _set(obj: dict[str, Any], path: str, value: Any) -> bool:
             child = {}
         elif not isinstance(child, dict):
             return False
-        child = dict(child)
+        child = _copy(child)
         obj[key] = child
         obj = child
     obj[segs[-1]] = value
     return True
+
+
+def _copy(obj: dict[str, Any]) -> dict[str, Any]:
+    """A shallow copy that keeps a partly known object partly known (values.Partial, reference() results)."""
+    return dict(obj) if type(obj) is dict else copy.copy(obj)
 
 
 def _matches(actual: Any, expected: Any) -> bool | Unknown:
@@ -327,7 +335,7 @@ def apply_cluster_defaults(body: dict[str, Any], resource: Resource, notes: dict
     if isinstance(pools, list):
         for i, p in enumerate(pools):
             if isinstance(p, dict):
-                p = pools[i] = dict(p)
+                p = pools[i] = _copy(p)
                 _fill(p, POOL, resource, f"properties.agentPoolProfiles[{i}].", body, p, notes)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from ..diagnostics import Declaration, Diagnostic
+from ..diagnostics import NOT_EVALUATED, CoverageEntry, Declaration, Diagnostic
 from ..errors import ExpressionError
 from ..jsonc import JsonDocument, escape_pointer_token
 from ..resources import CLUSTER_TYPE, DEPLOYMENT_TYPE, REQUEST, Resource, Source, name_from_id, type_from_id
@@ -146,6 +146,8 @@ class Expander:
         # Shared with the scan: bodies are evaluated lazily, after expansion has returned.
         self.diagnostics: list[Diagnostic] = diagnostics if diagnostics is not None else []
         self.declarations: list[Declaration] = []
+        # declarations that became no Resource, with the reason (the coverage ledger)
+        self.coverage: list[CoverageEntry] = []
         self._seen_diag: set[tuple[str, str, str]] = set()
         self.evaluating = 0  # nesting of expression evaluations (variables read inside expressions)
         self._deployments: dict[tuple[str, Any], NestedDeployment] = {}
@@ -234,23 +236,38 @@ class Expander:
         self.error(f"condition must be a boolean, not {to_text(value)!r}", ctx.doc, f"{ptr}/condition")
         return Unknown(f"the condition at {ctx.doc.path}{ptr}/condition is not a boolean")
 
+    def skip(self, doc: JsonDocument, ptr: str, raw: Any, reason: str) -> None:
+        """A declaration that deploys nothing the controls can judge: in the ledger, with the reason."""
+        rtype = raw.get("type") if isinstance(raw, dict) else None
+        name = raw.get("name") if isinstance(raw, dict) else None
+        self.coverage.append(CoverageEntry(
+            family="arm", type=rtype if isinstance(rtype, str) else "(no type)",
+            name=name if isinstance(name, str) else f"(unnamed at {ptr or '/'})", status=NOT_EVALUATED,
+            reason=reason, file=doc.path, pointer=ptr, line=doc.lines.nearest_line(ptr)[0]))
+
     def expand_resource(self, raw: Any, ctx: TemplateContext, ptr: str,
                         parent: tuple[str, Any, Any] | None, depth: int, symbol: str | None = None) -> None:
         if not isinstance(raw, dict):
-            self.error(f"a resource must be an object, not {type(raw).__name__}", ctx.doc, ptr)
+            diag = self.error(f"a resource must be an object, not {type(raw).__name__}", ctx.doc, ptr)
+            self.skip(ctx.doc, ptr, raw, f"input error: {diag.message}")
             return
         is_cluster = _literal_type(raw) == CLUSTER_TYPE and parent is None
         if raw.get("existing") is True:
             if is_cluster:
                 self._declare(ctx.doc, ptr, "existing",
                               "declared as an existing resource: its settings are not in this template")
+            self.skip(ctx.doc, ptr, raw, "an existing-resource reference: its settings are not in this template")
             return
-        reached = False
+        reached = instances = 0
         for ictx, index, cond in self._instances(raw, ctx, ptr):
+            instances += 1
             if cond is False:
                 continue
-            reached = True
+            reached += 1
             self._expand_instance(raw, ictx, ptr, parent, depth, index, cond, symbol)
+        if not reached:
+            self.skip(ctx.doc, ptr, raw, "not deployed: its condition is false" if instances
+                      else "not deployed: its copy count is 0")
         if is_cluster:
             if reached:
                 self._declare(ctx.doc, ptr, "deployed")
@@ -267,8 +284,11 @@ class Expander:
         rtype = ctx.eval_value(raw.get("type"), f"{ptr}/type")
         if not isinstance(rtype, str) or "/" not in rtype and parent is None:
             if not isinstance(rtype, Unknown):
-                self.error(f"resource type must be a string like 'Namespace/type', not {to_text(rtype)!r}",
-                           ctx.doc, f"{ptr}/type")
+                diag = self.error(f"resource type must be a string like 'Namespace/type', not {to_text(rtype)!r}",
+                                  ctx.doc, f"{ptr}/type")
+                self.skip(ctx.doc, ptr, raw, f"input error: {diag.message}")
+            else:
+                self.skip(ctx.doc, ptr, raw, f"its type is unknown: {rtype.reason}")
             return
         name = ctx.eval_value(raw.get("name"), f"{ptr}/name")
         if name is not None and not isinstance(name, (str, Unknown)):
@@ -288,6 +308,16 @@ class Expander:
         if ext is not None:
             full_type, full_name, scope_id = ext
         rid = _resource_id(full_type, full_name, scope_id, ctx)
+        if isinstance(full_name, str) and isinstance(rid, Unknown) and not isinstance(scope_id, Unknown) \
+                and full_type.count("/") >= 2 and full_name.count("/") != full_type.count("/") - 1:
+            # ARM rejects the deployment ("incorrect segment lengths"): a child resource names its parent,
+            # as a node pool is named 'cluster/pool'. (A root name with a '/' keeps an unknown id, as before.)
+            example = "/".join(f"<{t}>" for t in full_type.split("/")[1:])
+            diag = self.error(f"the resource name '{full_name}' has incorrect segment lengths for its type "
+                              f"'{full_type}': ARM needs a name of {full_type.count('/')} segment(s) ('{example}') "
+                              f"and rejects the deployment", ctx.doc, f"{ptr}/name")
+            self.skip(ctx.doc, ptr, raw, f"input error: {diag.message}")
+            return
         source = Source(ctx.doc.path, ptr, ctx.doc)
         if full_type.lower() == DEPLOYMENT_TYPE:
             nd = self._deployments.get((ptr, index))

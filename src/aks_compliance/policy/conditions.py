@@ -530,6 +530,10 @@ def _get_ci(obj: Any, key: str) -> Any:
     for k, v in obj.items():
         if k.lower() == low:
             return MISSING if v is None else v
+    if type(obj) is not dict:
+        missing = getattr(obj, "missing_member", None)  # a partly known object (values.Partial, reference())
+        if missing is not None:
+            return missing(key)
     return MISSING
 
 

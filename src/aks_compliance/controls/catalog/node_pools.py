@@ -122,7 +122,10 @@ def check_availability_zones(target: Target, params: Mapping[str, Any]) -> Verdi
     members = pools(c)
     if (v := _unknown_pools(c, members)) is not None:
         return v
-    location = known(target.body.get("location", MISSING), "location (resourceGroup().location)")
+    location = target.body.get("location", MISSING)
+    if location is MISSING and hasattr(target.body, "missing_member"):  # a pool read without its cluster
+        location = target.body.missing_member("location")
+    location = known(location, "location (resourceGroup().location)")
     region_zonal: Any
     if isinstance(location, Unknown):
         region_zonal = location
@@ -183,6 +186,8 @@ def check_system_nodes(target: Target, params: Mapping[str, Any]) -> Verdict:
             continue
         c.compare(path, "counted", "system nodes", value, True)
         total += n or 0
+    if total < minimum and target.context.get("pool_only"):
+        unknown_reasons.append(f"the cluster's other node pools are not known: {target.context['pool_only']}")
     truth = T if total >= minimum else (U if unknown_reasons else F)
     c.reasons.extend(unknown_reasons)
     c.leaves.append(Leaf("properties.agentPoolProfiles", "sum of system nodes >=", minimum,
