@@ -4,6 +4,7 @@ are errors, and every resource read is in the coverage ledger (evaluated, relate
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -159,3 +160,52 @@ def test_broken_files_are_in_the_ledger_as_skipped(tmp_path: Path) -> None:
     run = scan(tmp_path)
     reasons = {Path(e.name).name: e.reason for e in run.ledger.entries if e.status == SKIPPED}
     assert reasons["broken.json"].startswith("input error") and reasons["other.json"].startswith("input error")
+
+
+# --- where the ledger shows ---------------------------------------------------------------------------
+
+EVIL = "<script>alert(1)</script>"
+
+
+def _ledger_inputs(tmp_path: Path) -> Path:
+    cluster = {"type": MC, "apiVersion": "2024-05-01", "name": "aks", "location": "westeurope",
+               "properties": {"agentPoolProfiles": [{"name": "sys", "mode": "System", "count": 3}]}}
+    kv = {"type": "Microsoft.KeyVault/vaults", "apiVersion": "2023-07-01", "name": "kv-evil", "condition": False,
+          "location": "westeurope", "properties": {}, "tags": {"x": EVIL}}
+    existing = {"type": MC, "apiVersion": "2024-05-01", "name": EVIL.replace("/", ""), "existing": True}
+    write_files(tmp_path, {"t.json": template(cluster, kv, existing)})
+    return tmp_path / "t.json"
+
+
+def test_the_audit_report_scope_shows_the_counts_and_every_unjudged_aks_object(tmp_path: Path) -> None:
+    from aks_compliance.report.html import render_report
+    run = scan(_ledger_inputs(tmp_path), controls=["AKS-002"])
+    page = render_report(run.document())
+    scope = page[page.index('id="scope"'):page.index('id="summary"')]
+    assert "What was read and what was judged" in scope
+    assert re.search(r"3 object\(s\) read: <b>1</b> evaluated by controls", scope), scope[:2000]
+    assert "kv-evil" in scope and "not deployed: its condition is false" in scope
+    assert "an existing-resource reference: its settings are not in this template" in scope
+    assert "<script>alert(1)" not in scope and "&lt;script&gt;alert(1)" in scope  # names are escaped
+
+
+class _Terminal:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def section(self, title: str, **kw: Any) -> None:
+        self.lines.append(f"== {title}")
+
+    def write_line(self, text: str, **kw: Any) -> None:
+        self.lines.append(text)
+
+
+def test_the_terminal_summary_shows_the_counts_and_every_unjudged_aks_object(tmp_path: Path) -> None:
+    from aks_compliance.report.terminal import write_summary
+    run = scan(_ledger_inputs(tmp_path), controls=["AKS-002"])
+    tr = _Terminal()
+    write_summary(tr, run, run.results, None, False, [])
+    text = "\n".join(tr.lines)
+    assert "objects read: 3 (1 evaluated, 0 judged with their target, 2 not evaluated)" in text, text
+    assert "AKS-relevant objects not evaluated (2):" in text
+    assert re.search(r"KeyVault/vaults  kv-evil  .*t\.json:\d+  not deployed: its condition is false", text), text
