@@ -64,6 +64,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     _azure.addoption(g)
     g.addoption("--arm-location", default=None, metavar="LOCATION",
                 help="location of that resource group (resourceGroup().location)")
+    g.addoption("--arm-template-uri", default=None, metavar="URI",
+                help="the URI templates are deployed from (deployment().properties.templateLink.uri); "
+                     "without it, values built from it are unknown")
     g.addoption("--controls", default=None, metavar="IDS", help="comma-separated control ids to run (default: all)")
     g.addoption("--control-param", action="append", default=[], metavar="ID.NAME=VALUE",
                 help="override a control parameter, e.g. AKS-007.allowedUpgradeChannels='[\"stable\"]'")
@@ -131,6 +134,7 @@ def options_from_config(config: pytest.Config) -> ScanOptions:
         subscription_id=config.getoption("arm_subscription_id"),
         resource_group=config.getoption("arm_resource_group"),
         location=config.getoption("arm_location"),
+        arm_template_uri=config.getoption("arm_template_uri"),
         controls=[c.strip() for c in controls.split(",") if c.strip()] if controls else None,
         control_params=control_params,
         k8s_paths=list(config.getoption("k8s")),

@@ -27,6 +27,7 @@ class ScanOptions:
     subscription_id: str | None = None
     resource_group: str | None = None
     location: str | None = None
+    arm_template_uri: str | None = None  # deployment().properties.templateLink.uri (a linked deployment)
     controls: list[str] | None = None
     control_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     # ISO time the run started: utcNow() in templates evaluates to it, so every process of one run

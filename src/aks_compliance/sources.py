@@ -55,6 +55,8 @@ def load_arm_source(options: "ScanOptions", started: dt.datetime) -> SourceResul
         changes["resource_group"] = options.resource_group
     if options.location:
         changes["location"] = options.location
+    if getattr(options, "arm_template_uri", None):
+        changes["template_uri"] = options.arm_template_uri
     if changes:
         scope = scope.child(**changes)
     scan = load_arm(ArmOptions(paths=arm_paths, parameter_files=options.arm_parameter_files,

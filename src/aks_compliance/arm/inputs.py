@@ -21,7 +21,9 @@ from ..resources import CLUSTER_TYPE, DEPLOYMENT_TYPE, Resource
 from ..values import Unknown
 from .context import DeploymentScope
 from ..diagnostics import NOT_EVALUATED, SKIPPED, CoverageEntry, Declaration, Diagnostic
-from .template import expand, rest_resource
+from .powershell import children as powershell_children, is_powershell_export, is_powershell_object, \
+    powershell_resource
+from .template import BLUEPRINT_ARTIFACT_TYPE, Expander, expand, rest_resource
 
 JSON_SUFFIXES = (".json", ".jsonc")
 
@@ -82,6 +84,8 @@ def classify(data: Any) -> str | None:
         return "resources"
     if isinstance(data.get("type"), str) and "/" in data["type"] and (
             "id" in data or "properties" in data or "name" in data):
+        return "resources"
+    if is_powershell_export(data):
         return "resources"
     if isinstance(data.get("parameters"), dict) and "resources" not in data and all(
             isinstance(v, dict) and ("value" in v or "reference" in v) for v in data["parameters"].values()):
@@ -363,6 +367,10 @@ def _load_rest(scan: ArmScan, doc: JsonDocument, options: ArmOptions) -> None:
     stack = list(items)
     while stack:
         ptr, body = stack.pop(0)
+        if is_powershell_object(body):  # Get-AzResource -ExpandProperties, Export-AzRuleData: as ARM GET
+            stack.extend(powershell_children(body, ptr))
+            scan.resources.append(powershell_resource(doc, body, ptr))
+            continue
         if not isinstance(body, dict) or not isinstance(body.get("type"), str):
             scan.diagnostics.append(Diagnostic("error", "a resource must be an object with a 'type'", doc.path, ptr,
                                                doc.lines.nearest_line(ptr)[0]))
@@ -372,6 +380,9 @@ def _load_rest(scan: ArmScan, doc: JsonDocument, options: ArmOptions) -> None:
         if body["type"].lower() == DEPLOYMENT_TYPE and isinstance(body.get("properties"), dict) \
                 and isinstance(body["properties"].get("template"), dict):
             _expand_deployment_resource(scan, doc, body, ptr, options)
+            continue
+        if body["type"].lower() == BLUEPRINT_ARTIFACT_TYPE:
+            _expand_artifact_resource(scan, doc, body, ptr, options)
             continue
         children = body.get("resources")
         if isinstance(children, list):
@@ -401,6 +412,25 @@ def _expand_deployment_resource(scan: ArmScan, doc: JsonDocument, body: dict[str
     scan.not_evaluated(doc, ptr, body.get("type"), name,
                        "a deployment: the resources of its inline template are listed on their own")
     unreached(scan, doc, props["template"], f"{ptr}/properties/template", expander)
+
+
+def _expand_artifact_resource(scan: ArmScan, doc: JsonDocument, body: dict[str, Any], ptr: str,
+                              options: ArmOptions) -> None:
+    """A blueprint artifact as exported (``Export-AzBlueprintWithArtifact``, the REST API): kind ``template``
+    is expanded like a nested deployment; other kinds are listed in the ledger."""
+    name = body.get("name") if isinstance(body.get("name"), str) else "blueprint-artifact"
+    expander = Expander(doc, scan.diagnostics)
+    expander.expand_artifact(body, None, ptr, name, 0, in_template=False,
+                             scope=options.scope.child(deployment_name=name))
+    _collect(scan, expander)
+    kind = body.get("kind")
+    scan.not_evaluated(doc, ptr, body.get("type"), name,
+                       "a blueprint artifact of kind template: the resources of its template are listed on their own"
+                       if isinstance(kind, str) and kind.lower() == "template" else
+                       f"a blueprint artifact of kind {kind!r}: no control judges it")
+    props = body.get("properties")
+    if isinstance(props, dict) and isinstance(props.get("template"), dict):
+        unreached(scan, doc, props["template"], f"{ptr}/properties/template", expander)
 
 
 def parse_param_value(text: str) -> Any:

@@ -24,6 +24,7 @@ from .functions import to_text
 _NOT_IN_BODY = {"resources", "copy", "condition", "dependson", "comments", "scope", "existing",
                 "metadata", "import", "apiprofile"}
 MAX_NESTING = 64
+BLUEPRINT_ARTIFACT_TYPE = "microsoft.blueprint/blueprints/artifacts"
 
 
 class NestedDeployment:
@@ -325,6 +326,8 @@ class Expander:
                 nd = NestedDeployment(self, raw, ctx, ptr, name, depth)
                 self._deployments[(ptr, index)] = nd
             nd.expand()
+        elif full_type.lower() == BLUEPRINT_ARTIFACT_TYPE:
+            self.expand_artifact(raw, ctx, ptr, name, depth, in_template=True)
         body_name = full_name if isinstance(full_name, Unknown) else full_name.rsplit("/", 1)[-1]
         api = ctx.eval_value(raw["apiVersion"], f"{ptr}/apiVersion") if "apiVersion" in raw else None
         resource = Resource(full_type, full_name, rid, source,
@@ -338,6 +341,61 @@ class Expander:
         if isinstance(children, list):
             for j, child in enumerate(children):
                 self.expand_resource(child, ctx, f"{ptr}/resources/{j}", (full_type, full_name, rid), depth)
+
+    # -- blueprint artifacts --
+    def expand_artifact(self, raw: dict[str, Any], ctx: TemplateContext | None, ptr: str, name: Any, depth: int,
+                        in_template: bool, scope: DeploymentScope | None = None) -> None:
+        """A ``Microsoft.Blueprint/blueprints/artifacts`` resource of kind ``template``: its template is
+        expanded like a nested deployment with inner scope, its parameters bound from the artifact.
+
+        Inside an ARM template, ARM evaluates the artifact's properties when it deploys the artifact, so
+        authors escape the artifact template's expressions (``[[``); they are unescaped here. A parameter
+        value that is a blueprint expression (``[parameters('x')]``) names a blueprint parameter, set when the
+        blueprint is assigned: unknown."""
+        doc = ctx.doc if ctx is not None else self.doc
+        label = f"'{name}'" if isinstance(name, str) else f"at {ptr}"
+        kind = raw.get("kind")
+        if ctx is not None:
+            kind = ctx.eval_value(kind, f"{ptr}/kind")
+        if not (isinstance(kind, str) and kind.lower() == "template"):
+            return  # policyAssignment / roleAssignment artifacts: listed in the ledger, judged by no control
+        self.warn(f"blueprint artifact {label}: Azure Blueprints is being retired (phased from 31 July 2026, "
+                  f"retired 31 January 2027, https://aka.ms/AzureBlueprintsRetirement); its template is scanned "
+                  f"as a nested deployment, and should move to a template spec or a deployment stack", doc, ptr)
+        props = raw.get("properties")
+        template = props.get("template") if isinstance(props, dict) else None
+        if not isinstance(template, dict):
+            self.error(f"blueprint artifact {label} of kind template has no 'properties.template' object", doc,
+                       f"{ptr}/properties")
+            return
+        if depth >= MAX_NESTING:
+            self.error(f"nested deployments go deeper than {MAX_NESTING} levels; not expanded", doc, ptr)
+            return
+        pptr = f"{ptr}/properties/parameters"
+        supplied: dict[str, Any] = {}
+        raw_params = props.get("parameters")
+        for k, v in (raw_params.items() if isinstance(raw_params, dict) else []):
+            vptr = f"{pptr}/{escape_pointer_token(k)}/value"
+            if not (isinstance(v, dict) and "value" in v):
+                supplied[k] = Unknown(f"parameter '{k}' of blueprint artifact {label} has no 'value'")
+                continue
+            value = ctx.eval_value(v["value"], vptr) if ctx is not None else v["value"]
+            if isinstance(value, str) and value.startswith("[") and not value.startswith("[["):
+                value = Unknown(f"parameter '{k}' of blueprint artifact {label} is {value}: a blueprint "
+                                f"parameter or expression, resolved when the blueprint is assigned")
+            supplied[k] = value
+        if in_template:
+            template = _unescape(template)
+        base = scope if scope is not None else ctx.scope  # type: ignore[union-attr]
+        changes: dict[str, Any] = {"deployment_name": name if isinstance(name, str) else "blueprint-artifact"}
+        rg = props.get("resourceGroup") if isinstance(props, dict) else None
+        if isinstance(rg, str) and not rg.startswith("["):
+            changes["resource_group"] = rg  # the blueprint's resource group placeholder name
+        tptr = f"{ptr}/properties/template"
+        child = TemplateContext(template, supplied, base.child(**changes), doc, tptr, self,
+                                supplied_from=f"blueprint artifact {label}")
+        self.check_supplied(child, supplied, doc, pptr)
+        self.expand_template(template, child, tptr, depth + 1)
 
     # -- reference() to deployment outputs --
     def resolve_reference(self, ctx: TemplateContext, target: str) -> Any:
@@ -365,6 +423,17 @@ class Expander:
             return outputs
         return RuntimeObject({"outputs": outputs},
                              f"reference('{target}') reads deployed state other than outputs")
+
+
+def _unescape(value: Any) -> Any:
+    """``[[expr]`` -> ``[expr]`` throughout (ARM's escape, which deploying the enclosing template removes)."""
+    if isinstance(value, str):
+        return value[1:] if value.startswith("[[") else value
+    if isinstance(value, dict):
+        return {k: _unescape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unescape(v) for v in value]
+    return value
 
 
 def _literal_type(raw: dict[str, Any]) -> str | None:

@@ -41,8 +41,10 @@ class MalformedValue(Exception):
         self.expected = expected
         self.actual = json_type(actual)
         self.where = where
+        hint = ("; a PowerShell export written with too small a ConvertTo-Json -Depth turns nested objects into "
+                "such strings" if isinstance(actual, str) and actual.startswith(("@{", "System.")) else "")
         super().__init__(f"{where + ': ' if where else ''}{path or '(the resource)'} must be {expected} "
-                         f"(the REST API rejects anything else), found {self.actual}")
+                         f"(the REST API rejects anything else), found {self.actual}{hint}")
 
 
 def json_type(value: Any) -> str:
@@ -533,7 +535,10 @@ def _get_ci(obj: Any, key: str) -> Any:
     if type(obj) is not dict:
         missing = getattr(obj, "missing_member", None)  # a partly known object (values.Partial, reference())
         if missing is not None:
-            return missing(key)
+            try:
+                return missing(key)
+            except ExpressionError:
+                return MISSING
     return MISSING
 
 
