@@ -41,6 +41,8 @@ SOURCES: dict[str, str] = {
     "cli-ext-9be8cea": "https://github.com/Azure/azure-cli-extensions/commit/9be8ceaa1788e82d6f855ad138ee52dcabe75533",
     "learn-network-plugins": "https://learn.microsoft.com/training/modules/choose-network-plugin-aks/2-identify-plugin-options",
     "learn-max-pods": "https://learn.microsoft.com/azure/aks/azure-cni-overview",
+    "js-advanced-networking": "https://learn.microsoft.com/javascript/api/@azure/arm-containerservice/"
+                              "advancednetworkingsecurity",
 }
 
 CLUSTER = "cluster"  # a path relative to the managedClusters body
@@ -116,6 +118,15 @@ DEFAULTS: tuple[Default, ...] = (
             "default per api-version, and AKS is moving the default to depend on the Kubernetes version "
             "(cli-ext-9be8cea); the API version where that happens is not confirmed", since="2018-03-31",
             controls=("AKS-027", "AKS-028", "AKS-030")),
+    # --- Advanced Container Networking Services (Cilium) ---
+    Default(CLUSTER, "properties.networkProfile.advancedNetworking.security.transitEncryption.type", "None",
+            "js-advanced-networking", "transitEncryption.type: if not specified, the default value is None (no "
+            "encryption; before the property existed there was none)", controls=("AKS-070",)),
+    Default(CLUSTER, "properties.networkProfile.advancedNetworking.security.advancedNetworkPolicies", "FQDN",
+            "js-advanced-networking", "advancedNetworkPolicies: if not specified, the default value is FQDN if "
+            "security.enabled is set to true",
+            when=(("cluster:properties.networkProfile.advancedNetworking.security.enabled", True),),
+            controls=("AKS-071",)),
     # --- node pools ---
     Default(POOL, "count", 1, "spec-2017-08-31",
             "count: the default value is 1 (every API version, 2017-08-31 to today)",
@@ -239,6 +250,8 @@ def _matches(actual: Any, expected: Any) -> bool | Unknown:
         return actual
     if expected is ABSENT:
         return actual is ABSENT or actual == ""
+    if isinstance(expected, bool):
+        return actual is expected or (isinstance(actual, str) and actual.lower() == str(expected).lower())
     return isinstance(actual, str) and actual.lower() == str(expected).lower()
 
 

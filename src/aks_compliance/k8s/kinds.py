@@ -92,6 +92,9 @@ BUILTIN_KINDS: frozenset[str] = frozenset(BY_KIND) | CLUSTER_SCOPED | frozenset(
     "ServiceCIDR", "IPAddress", "ResourceClaim", "ResourceClaimTemplate", "DeviceClass", "ResourceSlice",
     "VolumeAttributesClass", "StorageVersionMigration", "List"})
 
+# Custom resource kinds a control reads (so their objects are not reported as unchecked).
+READ_CUSTOM_KINDS: frozenset[str] = frozenset({"FelixConfiguration"})  # Calico, AKS-190
+
 # Where each workload kind keeps its pod spec and pod metadata.
 POD_PATHS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "Pod": (("spec",), ("metadata",)),

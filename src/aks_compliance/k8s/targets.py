@@ -89,7 +89,7 @@ def unknown_kinds(scope: K8sScope) -> list[Diagnostic]:
     first: dict[str, K8sObject] = {}
     count: dict[str, int] = {}
     for obj in scope.objects:
-        if obj.kind not in kinds.BUILTIN_KINDS:
+        if obj.kind not in kinds.BUILTIN_KINDS and obj.kind not in kinds.READ_CUSTOM_KINDS:
             first.setdefault(obj.kind, obj)
             count[obj.kind] = count.get(obj.kind, 0) + 1
     out = []

@@ -395,3 +395,66 @@ CONTROLS += [
               "equals": 0},
     ),
 ]
+
+def check_user_pool_nodes(target: Target, params: Mapping[str, Any]) -> Verdict:
+    """Each User pool not excluded has at least minimumUserPoolNodes nodes: minCount when it autoscales, else
+    count (an absent count is the API's default, filled in by arm/defaults.py; unknown in deployed state)."""
+    c = Check(target, params)
+    minimum = int(params["minimumUserPoolNodes"])
+    excluded = {str(n).lower() for n in params["excludedPools"]}
+    members = pools(c)
+    if (v := _unknown_pools(c, members)) is not None:
+        return v
+    truths: list[Truth] = []
+    for pool in members:
+        mode_path, mode = pool_field(c, pool, "mode")
+        if isinstance(mode, Unknown):
+            truths.append(c.unknown(mode_path, mode.reason, expected="User", operator="equals"))
+            continue
+        if lower(mode) != "user":
+            truths.append(c.compare(mode_path, "notEquals (only User pools count)", "User", mode, True))
+            continue
+        name = pool_name(c, pool)
+        if name.lower() in excluded:
+            truths.append(c.compare(f"{pool[0]}.name", "in", "excludedPools", name, True))
+            continue
+        auto_path, auto = pool_field(c, pool, "enableAutoScaling")
+        if isinstance(auto, Unknown):
+            truths.append(c.unknown(auto_path, auto.reason, expected=True, operator="equals"))
+            continue
+        path, value = pool_field(c, pool, "minCount" if auto is True else "count")
+        if isinstance(value, Unknown):
+            truths.append(c.unknown(path, value.reason, expected=f">= {minimum}", operator="nodes"))
+            continue
+        n = _int(value)
+        truths.append(c.compare(path, "greaterOrEquals", minimum, value, n is not None and n >= minimum))
+    return c.verdict(all_of(truths))
+
+CONTROLS += [
+    Control(
+        id="AKS-072",
+        title="User node pools have at least three nodes",
+        severity=Severity.LOW,
+        section="Reliability",
+        rationale=(
+            "A User pool with one or two nodes loses half or all of its capacity when a node fails, is reimaged "
+            "or is upgraded (surge and drain move every pod at once), so the workloads it carries have no "
+            "failover. Each pool whose mode is User needs at least minimumUserPoolNodes nodes: minCount when the "
+            "autoscaler runs, count otherwise (an omitted count is 1, the API's default). Pools named in "
+            "excludedPools (batch or GPU pools that scale to zero) are left out. A user pool read without its "
+            "cluster is judged on its own."),
+        remediation=(
+            "Raise properties.agentPoolProfiles[].count (or minCount with enableAutoScaling) of every User pool to 3 "
+            "(az aks nodepool update --enable-cluster-autoscaler --min-count 3 --max-count 6), or list pools meant "
+            "to be small in excludedPools."),
+        references=("https://learn.microsoft.com/azure/aks/use-system-pools#system-and-user-node-pools",
+                    "https://azure.github.io/PSRule.Rules.Azure/en/rules/Azure.AKS.MinUserPoolNodes/"),
+        mappings=Mappings(psrule=("Azure.AKS.MinUserPoolNodes",), nist=("CP-10",)),
+        parameters=(Parameter("minimumUserPoolNodes", 3, "Fewest nodes each User pool must have.", type="Integer"),
+                    Parameter("excludedPools", [], "Names of User pools not held to the minimum (e.g. pools that "
+                              "scale to zero).", type="Array")),
+        check=check_user_pool_nodes,
+        policy_gap=("Which of minCount and count holds a pool's minimum depends on its enableAutoScaling, pool by "
+                    "pool: decided in Python; no built-in covers it."),
+    ),
+]
