@@ -196,7 +196,8 @@ CONTROLS += [
         rationale=(
             "The Basic load balancer has no availability zone support, no outbound rules, no SLA and is retired; "
             "network security groups are optional on it, so a Basic frontend is open by default. AKS uses "
-            "Standard unless the template asks for Basic; an absent loadBalancerSku passes."),
+            "Standard unless the template asks for Basic from API 2020-04-01; an absent loadBalancerSku is Basic at "
+            "earlier API versions (see the defaults below)."),
         remediation=(
             "Set properties.networkProfile.loadBalancerSku to standard (or omit it) "
             "(az aks create --load-balancer-sku standard); a Basic cluster must be migrated or recreated."),

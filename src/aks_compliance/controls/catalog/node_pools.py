@@ -76,41 +76,18 @@ def check_max_pods(target: Target, params: Mapping[str, Any]) -> Verdict:
     members = pools(c)
     if (v := _unknown_pools(c, members)) is not None:
         return v
-    plugin_path, plugin = c.value(f"{MC}/networkProfile.networkPlugin")
-    mode_path, mode = c.value(f"{MC}/networkProfile.networkPluginMode")
     truths: list[Truth] = []
     for pool in members:
         path, max_pods = pool_field(c, pool, "maxPods")
         if isinstance(max_pods, Unknown):
             truths.append(c.unknown(path, max_pods.reason))
             continue
-        if max_pods is not MISSING:
-            n = _int(max_pods)
-            truths.append(c.compare(path, "greaterOrEquals", minimum, max_pods, n is not None and n >= minimum))
+        if max_pods is MISSING:  # a request's absent maxPods carries its default (arm/defaults.py) by now
+            truths.append(c.unknown(path, f"maxPods is absent on pool {pool_name(c, pool)} and no default is known "
+                                          f"for this network configuration; set maxPods explicitly"))
             continue
-        # omitted: the default depends on the network plugin
-        _, pod_subnet = pool_field(c, pool, "podSubnetID")
-        if isinstance(plugin, Unknown) or isinstance(mode, Unknown):
-            if minimum <= 30:
-                truths.append(c.compare(path, "greaterOrEquals", minimum, "(absent): every plugin's default is 30 or more",
-                                        True))
-            else:
-                u = plugin if isinstance(plugin, Unknown) else mode
-                truths.append(c.unknown(path, f"maxPods is absent and its default depends on the network plugin: "
-                                              f"{u.reason}"))
-            continue
-        if lower(plugin) != "azure":
-            default, why = 110, f"networkPlugin {plugin if plugin is not MISSING else '(absent)'}"
-        elif lower(mode) == "overlay":
-            default, why = 250, "Azure CNI overlay"
-        elif pod_subnet not in (MISSING, None, ""):
-            truths.append(c.unknown(path, f"maxPods is absent on pool {pool_name(c, pool)}: the default for Azure CNI "
-                                          f"with a pod subnet depends on the API version; set maxPods explicitly"))
-            continue
-        else:
-            default, why = 30, "Azure CNI node subnet"
-        truths.append(c.compare(path, "greaterOrEquals", minimum, f"(absent): default {default} for {why}",
-                                default >= minimum))
+        n = _int(max_pods)
+        truths.append(c.compare(path, "greaterOrEquals", minimum, max_pods, n is not None and n >= minimum))
     return c.verdict(all_of(truths))
 
 
@@ -178,8 +155,8 @@ def check_system_nodes(target: Target, params: Mapping[str, Any]) -> Verdict:
         if n is None or n <= 0:
             n = _int(count)
             path, value = count_path, count
-            if count is MISSING:
-                n, value = 1, "(absent): 1 node"
+            if count is MISSING:  # a request's absent count carries the API default (1) by now
+                value = Unknown("count is absent and no default applies")
         if isinstance(value, Unknown):
             unknown_reasons.append(value.reason)
             c.leaves.append(Leaf(path, "counted", "system nodes", value, U))
@@ -246,7 +223,8 @@ CONTROLS += [
         section="Reliability",
         rationale=(
             "Availability-set pools are legacy: they cannot autoscale, use availability zones, or run more than "
-            "one pool, and they are retired. Every pool counts; an omitted type is VirtualMachineScaleSets."),
+            "one pool, and they are retired. Every pool counts; an omitted type is VirtualMachineScaleSets from API "
+            "2020-04-01 and AvailabilitySet before (see the defaults below)."),
         remediation=(
             "Set properties.agentPoolProfiles[].type to VirtualMachineScaleSets (or omit it) on every pool; a cluster "
             "on availability sets must "
