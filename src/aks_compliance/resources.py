@@ -24,6 +24,7 @@ DEPLOYMENT_TYPE = "microsoft.resources/deployments"
 # unknown unless the service always returns it (arm/defaults.py).
 REQUEST = "request"
 DEPLOYED = "deployed"
+UNREAD = "unread"  # a stand-in for related resources that could not be read (a gap): nothing was read
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..diagnostics import NOT_EVALUATED, CoverageEntry, Diagnostic
 from ..errors import InputError
-from ..resources import CLUSTER_TYPE, DEPLOYED, Resource, Source
+from ..resources import CLUSTER_TYPE, DEPLOYED, UNREAD, Resource, Source
 from ..values import Unknown
 from .snapshot import AzureSnapshot, is_azure_snapshot, read_snapshot
 
@@ -251,7 +251,7 @@ def _unread(rtype: str, reason: str, snap: AzureSnapshot, ptr: str) -> Resource:
     """A stand-in for related resources that were not read: every check on it is unknown, with the reason."""
     unknown = Unknown(reason)
     return Resource(rtype, unknown, unknown, Source(snap.path, ptr, snap.doc),
-                    body={"type": rtype, "name": unknown, "properties": unknown}, scope_id=unknown)
+                    body={"type": rtype, "name": unknown, "properties": unknown}, scope_id=unknown, state=UNREAD)
 
 
 def _relabel(targets: list["Target"], seen: dict[str, int]) -> None:
