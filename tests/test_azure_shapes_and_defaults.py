@@ -200,3 +200,11 @@ def test_every_rule_reading_a_defaulted_property_lists_the_default() -> None:
             listed = by_alias.get(a.lower())
             if listed is not None:
                 assert c.id in listed, f"{c.id} reads {a} but the defaults table does not list it"
+
+
+def test_a_default_of_some_versions_only_is_unknown_without_the_version(tmp_path: Path) -> None:
+    # nodeOSUpgradeChannel has a default from 2023-06-01 only: without a readable apiVersion it is unknown
+    c = cluster("[parameters('api')]", agentPoolProfiles=[POOL])
+    write_files(tmp_path, {"t.json": template(c, parameters={"api": {"type": "string"}})})
+    r = outcome_of(scan(tmp_path / "t.json", controls=["AKS-008"]), "AKS-008")
+    assert r.outcome.value == "unknown" and "depends on the API version" in r.reason, (r.outcome, r.reason)

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from ..resources import AGENT_POOL_TYPE, CLUSTER_TYPE, DEPLOYED, REQUEST, Resource
+from ..resources import CLUSTER_TYPE, DEPLOYED, REQUEST, Resource
 from ..values import Unknown
 
 SOURCES: dict[str, str] = {
@@ -64,10 +64,6 @@ class Default:
     confirmed: bool = True  # False: the version boundary is not confirmed by the source (then the value is Unknown)
     when: tuple[tuple[str, Any], ...] = ()  # ("cluster:path" | "pool:path", value or ABSENT): all must hold
     controls: tuple[str, ...] = ()  # the controls whose verdict relies on this default
-
-
-def _unknown(reason: str) -> Unknown:
-    return Unknown(reason)
 
 
 DEFAULTS: tuple[Default, ...] = (
@@ -278,7 +274,7 @@ def _choose(rows: Iterable[Default], api: Any, cluster: dict[str, Any], pool: di
     version = parse_api_version(api)
     if version is None:
         values = {repr(r.value) for r in candidates}
-        if len(values) == 1 and all(r.confirmed for r in candidates):
+        if len(values) == 1 and all(r.confirmed for r in candidates) and _every_version(candidates):
             row = candidates[0]
             return row.value, "absent: the AKS default at every API version"
         what = f"the apiVersion is {'unknown: ' + api.reason if isinstance(api, Unknown) else repr(api)}"
@@ -294,13 +290,22 @@ def _choose(rows: Iterable[Default], api: Any, cluster: dict[str, Any], pool: di
     return None
 
 
+def _every_version(rows: list[Default]) -> bool:
+    """Do the rows' version ranges, together, cover every API version (no gap, none open at one end)?"""
+    ordered = sorted(rows, key=lambda r: parse_api_version(r.since) or (0, 0, 0))
+    if ordered[0].since is not None or ordered[-1].until is not None:
+        return False
+    return all(a.until is not None and a.until == b.since for a, b in zip(ordered, ordered[1:]))
+
+
+_BY_SCOPE: dict[str, dict[str, list[Default]]] = {}
+for _row in DEFAULTS:
+    _BY_SCOPE.setdefault(_row.scope, {}).setdefault(_row.path, []).append(_row)
+
+
 def _fill(obj: dict[str, Any], scope: str, resource: Resource, prefix: str, cluster: dict[str, Any],
           pool: dict[str, Any] | None, notes: dict[str, str]) -> None:
-    by_path: dict[str, list[Default]] = {}
-    for row in DEFAULTS:
-        if row.scope == scope:
-            by_path.setdefault(row.path, []).append(row)
-    for path, rows in by_path.items():
+    for path, rows in _BY_SCOPE.get(scope, {}).items():
         if _get(obj, path) is not ABSENT:
             continue
         body_path = f"{prefix}{path}"
