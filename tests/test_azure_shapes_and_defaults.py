@@ -208,3 +208,13 @@ def test_a_default_of_some_versions_only_is_unknown_without_the_version(tmp_path
     write_files(tmp_path, {"t.json": template(c, parameters={"api": {"type": "string"}})})
     r = outcome_of(scan(tmp_path / "t.json", controls=["AKS-008"]), "AKS-008")
     assert r.outcome.value == "unknown" and "depends on the API version" in r.reason, (r.outcome, r.reason)
+
+
+def test_null_and_unknown_values_are_not_malformed(tmp_path: Path) -> None:
+    c = cluster(agentPoolProfiles=[POOL], addonProfiles={"azurepolicy": None, "omsagent": {"enabled": True}},
+                networkProfile=None, apiServerAccessProfile="[parameters('access')]")
+    write_files(tmp_path, {"t.json": template(c, parameters={"access": {"type": "object"}})})
+    run = scan(tmp_path / "t.json", controls=["AKS-006", "AKS-001", "AKS-002"])
+    assert outcome_of(run, "AKS-006").outcome.value == "failed"  # a null add-on is absent, not malformed
+    assert outcome_of(run, "AKS-001").outcome.value == "unknown"  # a parameter without a value
+    assert outcome_of(run, "AKS-002").outcome.value == "failed"

@@ -78,8 +78,8 @@ def _values(value: Any, path: str, segments: list[str]) -> Iterator[tuple[str, A
     if not segments:
         yield path, value
         return
-    if value is MISSING or isinstance(value, Unknown) or not isinstance(value, (dict, list)):
-        return  # a wrong type on the way is reported by its own (shorter) shape path
+    if not isinstance(value, (dict, list)):
+        return  # absent, unknown, or a wrong type on the way (reported by its own, shorter, shape path)
     seg, rest = segments[0], segments[1:]
     if seg == "[*]":
         if isinstance(value, list):
@@ -110,7 +110,7 @@ def malformed(rtype: str, body: dict[str, Any], where: Callable[[str], str] | No
         shapes = (("properties", OBJECT),)  # every ARM resource: properties is an object
     for path, kind in shapes:
         for concrete, value in _values(body, "", _segments(path)):
-            if value is MISSING or isinstance(value, Unknown):
+            if value is MISSING or value is None or isinstance(value, Unknown):
                 continue
             ok = isinstance(value, dict) if kind == OBJECT else isinstance(value, list)
             if not ok:
