@@ -33,9 +33,9 @@ def shared():
 
 
 def scan(*paths: str | Path, location: str | None = None, subscription_id: str | None = None,
-         resource_group: str | None = None, **options) -> ScanRun:
+         resource_group: str | None = None, template_uri: str | None = None, **options) -> ScanRun:
     arm = ArmOptions(paths=[str(p) for p in paths], location=location, subscription_id=subscription_id,
-                     resource_group=resource_group)
+                     resource_group=resource_group, template_uri=template_uri)
     return run_scan(ScanOptions(inputs=[arm], **options))
 
 

@@ -210,3 +210,21 @@ def test_two_snapshots_of_the_same_estate_keep_their_ids_apart(live, tmp_path: P
     keys = [r.key for r in run.results]
     assert len(keys) == len(set(keys))
     assert f"AKS-009-rg-platform-weu/{PROD}" in keys and f"AKS-009-rg-platform-weu/{PROD}#2" in keys
+
+
+def test_the_snapshot_ledger_accounts_for_every_resource_read(live) -> None:
+    """Every REST body and export resource of the snapshot is judged, related to a target, or listed with the
+    reason (an export's clusters are superseded by their ARM GET; gaps are not objects)."""
+    path, _meta, _requests, run, _lines = live
+    entries = [e for e in run.ledger.entries if e.file == str(path)]
+    assert all(e.family == "azure" for e in entries), {e.family for e in entries}
+    snap = read_snapshot(path)
+    read = {f"/resources/{i}" for i in range(len(snap.section("resources")))}
+    pointers = {e.pointer for e in entries}
+    assert read <= pointers, sorted(read - pointers)[:5]
+    by_status = {(e.type.lower(), e.status) for e in entries}
+    assert ("microsoft.containerservice/managedclusters", "evaluated") in by_status
+    assert ("microsoft.insights/diagnosticsettings", "related") in by_status
+    superseded = [e for e in entries if "judged from their ARM GET" in e.reason]
+    assert superseded and all(not e.is_relevant for e in superseded)
+    assert not any(e.name.startswith("<name unresolved") and e.status == "related" for e in entries)

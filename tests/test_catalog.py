@@ -48,7 +48,6 @@ PSRULE_AKS = {
     "DefenderProfile", "NodeAutoUpgrade",
 }
 PSRULE_NOT_MAPPED = {
-    "MinUserPoolNodes": "user pool sizing is capacity planning, not a security concept",
     "Name": "name syntax that ARM itself rejects at deployment",
     "DNSPrefix": "DNS prefix syntax that ARM itself rejects at deployment",
 }

@@ -175,3 +175,81 @@ def test_broken_templates_are_reported_with_file_and_line(corpus_run: ScanRun) -
 def test_quickstart_parameter_file_naming_an_undeclared_parameter_warns(corpus_run: ScanRun) -> None:
     warnings = [d for d in corpus_run.diagnostics if d.severity == "warning"]
     assert any("authorizedIPRange" in d.message for d in warnings)
+
+
+# --- the coverage ledger ----------------------------------------------------------------------------------
+
+def _qualified(raw_type: str, parent: str | None) -> str:
+    """The full type of a declaration (children declared inside their parent have relative types)."""
+    t = raw_type
+    if parent and "." not in t.split("/", 1)[0]:
+        t = f"{parent}/{t}"
+    low = t.lower()
+    if "/providers/" in low:  # an extension resource declared inside its base: providers/Ns.x/type
+        tail = t[low.index("/providers/") + len("/providers/"):]
+        t = tail if "." in tail.split("/", 1)[0] else f"Microsoft.Insights/{tail}" if tail.lower().startswith(
+            "diagnosticsettings") else tail
+    return t
+
+
+def _declared(data, ptr: str = "", parent: str | None = None):
+    """(pointer, full type) of every resource declaration of a template, nested templates included."""
+    resources = data.get("resources") if isinstance(data, dict) else None
+    items = resources.items() if isinstance(resources, dict) else enumerate(resources) if isinstance(resources, list) else []
+    for key, raw in items:
+        if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
+            continue
+        from aks_compliance.jsonc import escape_pointer_token
+        rptr = f"{ptr}/resources/{escape_pointer_token(str(key))}"
+        full = _qualified(raw["type"], parent)
+        yield rptr, full
+        yield from _declared({"resources": raw.get("resources")}, rptr, full)
+        props = raw.get("properties")
+        if full.lower() in ("microsoft.resources/deployments", "microsoft.blueprint/blueprints/artifacts") \
+                and isinstance(props, dict):
+            yield from _declared(props.get("template"), f"{rptr}/properties/template")
+
+
+def test_every_resource_declaration_of_the_corpus_is_in_the_ledger(corpus_run: ScanRun) -> None:
+    """Nothing read is dropped in silence: each declaration (AKS-relevant ones above all) is judged, related
+    to a target, or listed as not judged with the reason."""
+    from aks_compliance.diagnostics import AKS_RELEVANT_TYPES, NOT_EVALUATED
+    arm = require_shared("corpus", "arm")
+    ledger: dict[tuple[str, str], list] = {}
+    for e in corpus_run.ledger.entries:
+        ledger.setdefault((e.file, e.pointer), []).append(e)
+    missing, relevant_missing, relevant = [], [], 0
+    for path in sorted(arm.rglob("*.json")):
+        text = path.read_text(encoding="utf-8-sig")
+        try:
+            data = json.loads(text)
+        except ValueError:
+            from aks_compliance.jsonc import clean_jsonc
+            data = json.loads(clean_jsonc(text))
+        if not isinstance(data, dict) or "resources" not in data:
+            continue
+        for ptr, rtype in _declared(data):
+            hit = ledger.get((str(path), ptr))
+            aks = rtype.lower() in AKS_RELEVANT_TYPES
+            relevant += aks
+            if not hit:
+                (relevant_missing if aks else missing).append(f"{path.name}{ptr} ({rtype})")
+            elif aks:
+                for e in hit:
+                    assert e.status != NOT_EVALUATED or e.reason, f"{path.name}{ptr}: not evaluated without a reason"
+    assert relevant > 100, relevant
+    assert not relevant_missing, f"AKS-relevant declarations missing from the ledger: {relevant_missing[:10]}"
+    assert not missing, f"declarations missing from the ledger: {missing[:10]}"
+
+
+def test_the_ledger_lists_every_unjudged_aks_object_with_its_reason(corpus_run: ScanRun) -> None:
+    counts = corpus_run.ledger.counts()
+    assert counts["objects"] == counts["evaluated"] + counts["related"] + counts["not_evaluated"]
+    assert counts["evaluated"] == len(corpus_run.targets)
+    unjudged = corpus_run.ledger.unjudged_relevant()
+    assert unjudged and all(e.reason for e in unjudged)
+    reasons = " | ".join(e.reason for e in unjudged)
+    for why in ("its condition is false", "an existing-resource reference", "not reached"):
+        assert why in reasons, why
+    doc = corpus_run.document()["coverage"]
+    assert doc["summary"] == counts and len(doc["entries"]) == len(corpus_run.ledger.entries)

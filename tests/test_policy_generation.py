@@ -103,10 +103,12 @@ def test_every_generatable_control_has_fixtures_in_the_differential() -> None:
 def test_differential_detects_a_wrong_rule() -> None:
     """The comparison can fail: a definition whose rule is subtly wrong disagrees on some fixture."""
     definition = copy.deepcopy(_committed("AKS-003"))
-    # the control passes an absent enableRBAC (the API defaults it to true): "equals true" would fail it
+    # "enableRBAC exists" instead of "notEquals false": right wherever RBAC is on, wrong where it is set off.
+    # (An absent enableRBAC no longer tells "notEquals false" from "equals true" apart: targets carry the
+    # API version's default, arm/defaults.py, so the comparison is on the value AKS would apply.)
     inner = definition["properties"]["policyRule"]["if"]["allOf"][1]["not"]
     del inner["notEquals"]
-    inner["equals"] = "true"
+    inner["exists"] = "true"
     outcomes = []
     for path in _fixtures("AKS-003"):
         for result, target in _verdicts(path, "AKS-003"):

@@ -156,10 +156,10 @@ def build_ledger(targets: Iterable["Target"], results: Iterable["Result"],
         for group in (t.related, t.maybe_related):
             for related in group.values():
                 for r in related:
-                    if id(r) in seen_related:
-                        continue
+                    if id(r) in seen_related or getattr(r, "state", None) == "unread":
+                        continue  # seen, or a stand-in for what could not be read (a gap, not an object)
                     seen_related.add(id(r))
-                    out.append(CoverageEntry(family="arm", type=r.type, name=r.display_name(), status=RELATED,
+                    out.append(CoverageEntry(family=_family_of(t), type=r.type, name=r.display_name(), status=RELATED,
                                              reason=f"related resource of {t.label}", file=r.source.file,
                                              pointer=r.source.pointer, line=r.source.line, target=t.label))
     out.extend(entries)

@@ -6,10 +6,11 @@ import json
 import re
 from typing import Any, Iterable, Mapping
 
+from .arm.shapes import malformed
 from .controls import Catalog, Control
 from .policy.aliases import DEFAULT_ALIASES, AliasResolver
 from .redaction import redact_text
-from .policy.conditions import MISSING, Evaluator, Leaf, PolicyDefinitionError, Subject, Truth, Verdict
+from .policy.conditions import MISSING, Evaluator, Leaf, MalformedValue, PolicyDefinitionError, Subject, Truth, Verdict
 from .resources import Resource
 from .results import Evidence, Outcome, Result
 from .targets import Target
@@ -158,6 +159,9 @@ def leaf_evidence(leaf: Leaf, resource: Resource) -> Evidence:
         expected = f"counted where {expected}"
         actual += {Truth.TRUE: " (counted)", Truth.FALSE: " (not counted)"}.get(leaf.truth, "")
     file, line = resource.location_of(leaf.path)
+    note = resource.value_notes.get(leaf.path) if resource.value_notes else None
+    if note:
+        actual = f"{actual} ({note})"
     return Evidence(path=leaf.path, expected=expected, actual=actual, file=file, line=line)
 
 
@@ -175,9 +179,13 @@ def _evidence(leaves: list[Leaf], resource: Resource) -> list[Evidence]:
     return out
 
 
-def _subject(resource: Resource) -> Subject:
+def subject_of(resource: Resource) -> Subject:
+    """The strict subject controls evaluate: a malformed shape is an error naming file, line and pointer."""
     name = resource.full_name if isinstance(resource.full_name, str) else None
-    return Subject(resource.body, full_name=name)
+    return Subject(resource.body, full_name=name, strict=True, where=resource.where_of)
+
+
+_subject = subject_of
 
 
 def _reason(verdict: Verdict) -> str:
@@ -228,6 +236,12 @@ def _evaluate_related(control: Control, target: Target, params: Mapping[str, Any
     rtype = rel.type.lower()
     candidates = target.related.get(rtype, [])
     maybe = target.maybe_related.get(rtype, [])
+    if not candidates and not maybe and target.context.get("unknown_related"):
+        # e.g. a node pool read without its cluster: the cluster's attached resources were not read at all
+        res = target.resource
+        return Outcome.UNKNOWN, f"{rel.type} of this target are unknown: {target.context['unknown_related']}", [
+            Evidence(path=rel.type, expected="a related resource satisfying the control", actual="not read",
+                     file=res.source.file, line=res.source.line)]
     evidence: list[Evidence] = []
     reasons: list[str] = []
     errors: list[str] = []
@@ -255,6 +269,14 @@ def _evaluate_related(control: Control, target: Target, params: Mapping[str, Any
         f"no {rel.type} on this cluster satisfies the control", evidence[:MAX_EVIDENCE]
 
 
+def _rejected(target: Target) -> MalformedValue | None:
+    """An Azure resource with a value of the wrong shape (arm/shapes.py) is rejected by its API as a whole:
+    every control says so, including those that read nothing near it."""
+    if target.type.lower().startswith("k8s/"):
+        return None
+    return malformed(target.resource.type, target.resource.body, target.resource.where_of)
+
+
 def evaluate_all(catalog: Catalog, targets: Iterable[Target],
                  overrides: Mapping[str, Mapping[str, Any]] | None = None,
                  aliases: AliasResolver = DEFAULT_ALIASES) -> list[Result]:
@@ -272,11 +294,23 @@ def evaluate_all(catalog: Catalog, targets: Iterable[Target],
         controls = by_type.get(ttype)
         if controls is None:
             controls = by_type[ttype] = [c for c in catalog if c.applies_to_type(ttype)]
+        rejected = _rejected(target)
         for control in controls:
+            if rejected is not None:  # the API rejects the whole resource: no control judges it
+                results.append(Result(control.id, ref, Outcome.ERROR, redact_text(str(rejected)), [
+                    Evidence(path=rejected.path, expected=rejected.expected, actual=rejected.actual,
+                             file=target.resource.location_of(rejected.path)[0],
+                             line=target.resource.location_of(rejected.path)[1])], key=f"{control.id}-{target.label}"))
+                continue
             try:
                 outcome, reason, evidence = evaluate_control(control, target, params[control.id], aliases)
             except PolicyDefinitionError as exc:
                 outcome, reason, evidence = Outcome.ERROR, f"the control's rule is invalid: {exc}", []
+            except MalformedValue as exc:  # a check (Python) read across a malformed shape
+                outcome, reason, evidence = Outcome.ERROR, str(exc), [
+                    Evidence(path=exc.path, expected=exc.expected, actual=exc.actual,
+                             file=target.resource.location_of(exc.path)[0],
+                             line=target.resource.location_of(exc.path)[1])]
             if target.resource.notes and outcome is Outcome.PASSED:
                 reason = "; ".join(target.resource.notes)
             if reason:

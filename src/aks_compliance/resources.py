@@ -18,6 +18,14 @@ CLUSTER_TYPE = "microsoft.containerservice/managedclusters"
 AGENT_POOL_TYPE = "microsoft.containerservice/managedclusters/agentpools"
 DEPLOYMENT_TYPE = "microsoft.resources/deployments"
 
+# What a resource body stands for. A *request* (a template resource) is what would be sent to ARM at its
+# apiVersion: an absent property takes that API version's default. *Deployed* state (ARM GET, an export,
+# Resource Graph, a PowerShell export, a snapshot) is what Azure returned: an absent property there is
+# unknown unless the service always returns it (arm/defaults.py).
+REQUEST = "request"
+DEPLOYED = "deployed"
+UNREAD = "unread"  # a stand-in for related resources that could not be read (a gap): nothing was read
+
 
 @dataclass(frozen=True)
 class Source:
@@ -47,13 +55,14 @@ class Resource:
     """One resource as ARM would return it. ``body`` may be computed lazily (template resources)."""
 
     __slots__ = ("type", "full_name", "id", "source", "scope_id", "existing", "condition",
-                 "_body", "_make_body", "notes", "origins", "_locations")
+                 "_body", "_make_body", "notes", "origins", "_locations", "state", "api_version", "value_notes")
 
     def __init__(self, type: str, full_name: str | Unknown, id: str | Unknown, source: Source,
                  body: dict[str, Any] | None = None,
                  make_body: Callable[[], dict[str, Any]] | None = None,
                  scope_id: str | Unknown | None = None, existing: bool = False,
-                 condition: bool | Unknown = True) -> None:
+                 condition: bool | Unknown = True, state: str = DEPLOYED,
+                 api_version: str | Unknown | None = None) -> None:
         self.type = type
         self.full_name = full_name
         self.id = id
@@ -67,6 +76,11 @@ class Resource:
         # body path prefix (tuple of keys/indexes) -> Source, for parts merged in from elsewhere
         self.origins: dict[tuple, Source] = {}
         self._locations: dict[str, tuple[str, int | None]] | None = None
+        self.state = state  # REQUEST or DEPLOYED
+        self.api_version = api_version  # the template's apiVersion (None when the input does not say)
+        # body path -> what the value is when it is not the input's own (an API default, a legacy value
+        # translated): evidence shows it beside the value.
+        self.value_notes: dict[str, str] = {}
 
     @property
     def type_lower(self) -> str:
@@ -118,6 +132,20 @@ class Resource:
                                                            for t in rest)))
             self._locations[path] = hit
         return hit
+
+    def pointer_of(self, path: str) -> tuple[Source, str]:
+        """The source holding body ``path`` and the JSON pointer of the path in that source's file."""
+        parsed = parse_body_path(path)
+        if parsed is None:
+            return self.source, self.source.pointer
+        source, rest = self.source_for(parsed)
+        return source, source.pointer + "".join("/" + str(t).replace("~", "~0").replace("/", "~1") for t in rest)
+
+    def where_of(self, path: str) -> str:
+        """``file:line (at /pointer)`` of a body path, for messages about a value (a malformed shape)."""
+        source, pointer = self.pointer_of(path)
+        file, line = self.location_of(path)
+        return f"{file}" + (f":{line}" if line else "") + (f" (at {pointer})" if pointer else "")
 
     def __repr__(self) -> str:
         return f"Resource({self.type}, {self.display_name()}, {self.source.file}{self.source.pointer})"

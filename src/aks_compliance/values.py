@@ -44,6 +44,20 @@ class Placeholder(str):
         return obj
 
 
+class Partial(dict):
+    """An object of which only some members are known: a member it lacks is unknown (``reason``), not absent.
+
+    A node pool read without its cluster stands in a cluster body whose other properties are all Partial:
+    rules over the pool judge it, rules over the cluster say why they cannot."""
+
+    def __init__(self, data: dict[str, Any], reason: str) -> None:
+        super().__init__(data)
+        self.reason = reason
+
+    def missing_member(self, name: str) -> Unknown:
+        return Unknown(self.reason)
+
+
 def first_unknown(value: Any, _depth: int = 0) -> Unknown | None:
     """The first Unknown found anywhere inside ``value`` (depth-first), or None."""
     if isinstance(value, Unknown):

@@ -40,6 +40,7 @@ class DeploymentScope:
     deployment_name: str = "deployment"
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
     management_group: str | None = None
+    template_uri: str | None = None  # --arm-template-uri: the template is deployed from this URI (linked)
 
     def child(self, **changes: Any) -> "DeploymentScope":
         return replace(self, **changes)
@@ -408,14 +409,30 @@ def _tenant(ctx: Any) -> dict[str, Any]:
             "displayName": Unknown("tenant display name is not known offline")}
 
 
+class DeploymentProperties(dict):
+    """``deployment().properties``: ARM adds ``templateLink`` only to a deployment from a URI (a linked
+    template). Whether a file will be deployed that way is not known offline, so reading it (or asking
+    whether it is there) is unknown with that reason, unless ``--arm-template-uri`` says; any other missing
+    member is ARM's error."""
+
+    def missing_member(self, name: str) -> Any:
+        if name.lower() == "templatelink":
+            return Unknown("deployment().properties.templateLink exists only when the template is deployed from a "
+                           "URI (a linked deployment), which is not known offline; give --arm-template-uri URI")
+        raise ExpressionError(f"the language expression property '{name}' doesn't exist, available properties are "
+                     f"'{', '.join(self)}'")
+
+
 @_ctx_fn("deployment")
 def _deployment(ctx: Any) -> dict[str, Any]:
-    return {"name": ctx.scope.deployment_name,
-            "location": ctx.scope.location_value(),
-            # The template as written (expressions unevaluated), as the deployment page's example shows.
-            "properties": {"template": {"contentVersion": "1.0.0.0", **ctx.template},
-                           "templateHash": Unknown("the template hash is computed by ARM"),
-                           "parameters": {}, "mode": "Incremental", "provisioningState": "Accepted"}}
+    props = DeploymentProperties({
+        # The template as written (expressions unevaluated), as the deployment page's example shows.
+        "template": {"contentVersion": "1.0.0.0", **ctx.template},
+        "templateHash": Unknown("the template hash is computed by ARM"),
+        "parameters": {}, "mode": "Incremental", "provisioningState": "Accepted"})
+    if ctx.scope.template_uri:
+        props["templateLink"] = {"uri": ctx.scope.template_uri, "contentVersion": "1.0.0.0"}
+    return {"name": ctx.scope.deployment_name, "location": ctx.scope.location_value(), "properties": props}
 
 
 @_ctx_fn("environment")

@@ -32,6 +32,9 @@ class ArmFamily(InputFamily):
                         help="resource group the templates deploy to (default: a placeholder)")
         group.addoption("--arm-location", default=None, metavar="LOCATION",
                         help="location of that resource group (resourceGroup().location)")
+        group.addoption("--arm-template-uri", default=None, metavar="URI",
+                        help="the URI templates are deployed from (deployment().properties.templateLink.uri); "
+                             "without it, values built from it are unknown")
 
     def options_from_config(self, config: Any) -> ArmOptions:
         return ArmOptions(
@@ -41,7 +44,8 @@ class ArmFamily(InputFamily):
                                                                                "--arm-param")},
             subscription_id=config.getoption("arm_subscription_id"),
             resource_group=config.getoption("arm_resource_group"),
-            location=config.getoption("arm_location"))
+            location=config.getoption("arm_location"),
+            template_uri=config.getoption("arm_template_uri"))
 
     def has_input(self, options: ArmOptions) -> bool:
         return bool(options.paths)
@@ -66,7 +70,8 @@ class ArmFamily(InputFamily):
             # scan.diagnostics is shared with lazily evaluated resource bodies: the caller reads it after
             # evaluation, so that expression errors found then are reported too.
             result = SourceResult(targets=build_arm_targets(scan), inputs=[i.as_dict() for i in scan.inputs],
-                                  diagnostics=scan.diagnostics, declarations=scan.declarations)
+                                  diagnostics=scan.diagnostics, declarations=scan.declarations,
+                                  coverage=scan.coverage)
         if snapshots:
             from ..azure.collector import AzureOptions
             snap = load_azure_source(AzureOptions(snapshots=snapshots), context.started)
@@ -78,4 +83,4 @@ class ArmFamily(InputFamily):
         # template parameter values may be secrets: only their names are recorded
         return {"arm_param_names": sorted(options.parameters), "arm_parameter_files": list(options.parameter_files),
                 "subscription_id": options.subscription_id, "resource_group": options.resource_group,
-                "location": options.location}
+                "location": options.location, "template_uri": options.template_uri}

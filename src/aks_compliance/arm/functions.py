@@ -728,7 +728,16 @@ def _contains(ctx: Context, container: Any, item: Any) -> Any:
     if isinstance(container, str):
         return to_text(item) in container
     if isinstance(container, dict):
-        return _need_str("contains", item).lower() in _keys_ci(container)
+        found = _need_str("contains", item).lower() in _keys_ci(container)
+        missing = None if found or type(container) is dict else getattr(container, "missing_member", None)
+        if missing is not None:  # a partly known object (reference(), deployment().properties): maybe there
+            try:
+                value = missing(item)
+            except ExpressionError:
+                return False
+            if isinstance(value, Unknown):
+                return value
+        return found
     if isinstance(container, list):
         unknown = None
         for x in container:

@@ -12,15 +12,17 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from ..errors import InputError
 from ..jsonc import JsonDocument, escape_pointer_token, parse_json, read_text
 from ..resources import CLUSTER_TYPE, DEPLOYMENT_TYPE, Resource
 from ..values import Unknown
 from .context import DeploymentScope
-from ..diagnostics import Declaration, Diagnostic
-from .template import expand, rest_resource
+from ..diagnostics import NOT_EVALUATED, SKIPPED, CoverageEntry, Declaration, Diagnostic
+from .powershell import children as powershell_children, is_powershell_export, is_powershell_object, \
+    powershell_resource
+from .template import BLUEPRINT_ARTIFACT_TYPE, Expander, expand, rest_resource
 
 JSON_SUFFIXES = (".json", ".jsonc")
 
@@ -47,12 +49,13 @@ class ArmOptions:
     subscription_id: str | None = None
     resource_group: str | None = None
     location: str | None = None
+    template_uri: str | None = None  # --arm-template-uri: deployment().properties.templateLink.uri
     scope: DeploymentScope = field(default_factory=DeploymentScope)
 
     def deployment_scope(self, now: Any) -> DeploymentScope:
         """The deployment scope of a run started at ``now``, with the given subscription, group, location."""
         changes = {k: v for k, v in (("subscription_id", self.subscription_id), ("resource_group", self.resource_group),
-                                     ("location", self.location)) if v}
+                                     ("location", self.location), ("template_uri", self.template_uri)) if v}
         scope = DeploymentScope(now=now)
         return scope.child(**changes) if changes else scope
 
@@ -64,6 +67,18 @@ class ArmScan:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     declarations: list[Declaration] = field(default_factory=list)
     documents: dict[str, JsonDocument] = field(default_factory=dict)
+    # what was read and is no target (files skipped, declarations that deploy nothing, ...): the ledger
+    coverage: list[CoverageEntry] = field(default_factory=list)
+
+    def skip_file(self, path: str, reason: str, line: int | None = None) -> None:
+        self.coverage.append(CoverageEntry(family="arm", type="file", name=path, status=SKIPPED, reason=reason,
+                                           file=path, line=line))
+
+    def not_evaluated(self, doc: JsonDocument, ptr: str, rtype: Any, name: Any, reason: str) -> None:
+        self.coverage.append(CoverageEntry(
+            family="arm", type=rtype if isinstance(rtype, str) else "(no type)",
+            name=name if isinstance(name, str) else f"(unnamed at {ptr or '/'})", status=NOT_EVALUATED,
+            reason=reason, file=doc.path, pointer=ptr, line=doc.lines.nearest_line(ptr)[0]))
 
 
 def classify(data: Any) -> str | None:
@@ -83,6 +98,8 @@ def classify(data: Any) -> str | None:
         return "resources"
     if isinstance(data.get("type"), str) and "/" in data["type"] and (
             "id" in data or "properties" in data or "name" in data):
+        return "resources"
+    if is_powershell_export(data):
         return "resources"
     if isinstance(data.get("parameters"), dict) and "resources" not in data and all(
             isinstance(v, dict) and ("value" in v or "reference" in v) for v in data["parameters"].values()):
@@ -153,12 +170,14 @@ def _load(path: Path, scan: ArmScan) -> JsonDocument | None:
     except InputError as exc:
         scan.diagnostics.append(Diagnostic("error", exc.message, key, "", exc.line))
         scan.inputs.append(InputFile(key, _sha256_file(path), "error"))
+        scan.skip_file(key, f"input error: {exc.message}", exc.line)
         return None
     try:
         data = parse_json(text, key)
     except InputError as exc:
         scan.diagnostics.append(Diagnostic("error", exc.message, key, "", exc.line))
         scan.inputs.append(InputFile(key, _sha256_text(text), "error"))
+        scan.skip_file(key, f"input error: {exc.message}", exc.line)
         return None
     doc = JsonDocument(key, data, text)
     scan.documents[key] = doc
@@ -222,6 +241,7 @@ def load_arm(options: ArmOptions) -> ArmScan:
                 "error", "not recognised as an ARM template, parameter file or resource JSON "
                          "(expected '$schema'/'resources', or resources with 'type' and 'id')", doc.path, "", 1))
             scan.inputs.append(InputFile(doc.path, _sha256_text(doc.text), "error"))
+            scan.skip_file(doc.path, "input error: not recognised as an ARM template, parameter file or resource JSON", 1)
             continue
         documents.append((path, doc, kind))
 
@@ -243,6 +263,7 @@ def load_arm(options: ArmOptions) -> ArmScan:
                     supplied.update(got[0])
                     sources.append(got[1])
                     paired.add(os.path.normcase(os.path.abspath(c)))
+                    scan.skip_file(got[1], f"parameter file: its values are bound into {doc.path}")
             supplied.update(options.parameters)
             if options.parameters:
                 sources.append("--arm-param")
@@ -252,6 +273,7 @@ def load_arm(options: ArmOptions) -> ArmScan:
                               diagnostics=scan.diagnostics)
             _collect(scan, expander)
             _unreached_declarations(scan, doc, expander)
+            unreached(scan, doc, doc.data, "", expander)
         elif kind == "resources":
             scan.inputs.append(InputFile(doc.path, _sha256_text(doc.text), "resources"))
             _load_rest(scan, doc, options)
@@ -264,6 +286,7 @@ def load_arm(options: ArmOptions) -> ArmScan:
                 scan.diagnostics.append(Diagnostic(
                     "warning", "parameter file not paired with any template (name it X.parameters.json beside "
                                "X.json, or pass --arm-parameters TEMPLATE=FILE)", doc.path, "", 1))
+                scan.skip_file(doc.path, "parameter file not paired with any template", 1)
     return scan
 
 
@@ -287,6 +310,42 @@ def _static_declarations(data: Any, ptr: str, out: list[tuple[str, dict[str, Any
             _static_declarations(v, f"{ptr}/{i}", out)
 
 
+_NESTED_TEMPLATE_TYPES = (DEPLOYMENT_TYPE, "microsoft.blueprint/blueprints/artifacts")
+
+
+def template_declarations(template: Any, ptr: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every resource declaration of a template (pointer, raw): top-level, children declared inside their
+    parent, and the resources of inline templates (nested deployments, blueprint artifacts), deployed or not."""
+    if not isinstance(template, dict):
+        return
+    resources = template.get("resources")
+    if isinstance(resources, dict):
+        entries = [(f"{ptr}/resources/{escape_pointer_token(k)}", v) for k, v in resources.items()]
+    elif isinstance(resources, list):
+        entries = [(f"{ptr}/resources/{i}", v) for i, v in enumerate(resources)]
+    else:
+        return
+    for rptr, raw in entries:
+        if not isinstance(raw, dict):
+            continue
+        yield rptr, raw
+        yield from template_declarations({"resources": raw.get("resources")}, rptr)
+        props = raw.get("properties")
+        if str(raw.get("type", "")).lower() in _NESTED_TEMPLATE_TYPES and isinstance(props, dict):
+            yield from template_declarations(props.get("template"), f"{rptr}/properties/template")
+
+
+def unreached(scan: ArmScan, doc: JsonDocument, template: Any, ptr: str, expander: Any) -> None:
+    """Declarations the expansion never reached (inside a parent or nested deployment that is not deployed,
+    or a linked template): in the ledger, so that nothing read is dropped in silence."""
+    covered = {r.source.pointer for r in expander.resources} | {e.pointer for e in expander.coverage}
+    for rptr, raw in template_declarations(template, ptr):
+        if rptr not in covered:
+            scan.not_evaluated(doc, rptr, raw.get("type"), raw.get("name"),
+                               "not reached: its parent or nested deployment is not deployed (a condition that is "
+                               "false, a copy count of 0, an existing reference) or cannot be expanded")
+
+
 def _unreached_declarations(scan: ArmScan, doc: JsonDocument, expander: Any) -> None:
     seen = {d.pointer for d in expander.declarations}
     found: list[tuple[str, dict[str, Any]]] = []
@@ -308,6 +367,7 @@ def _deployment_name(path: Path) -> str:
 def _collect(scan: ArmScan, expander: Any) -> None:
     scan.resources.extend(expander.resources)
     scan.declarations.extend(expander.declarations)
+    scan.coverage.extend(expander.coverage)
 
 
 def _load_rest(scan: ArmScan, doc: JsonDocument, options: ArmOptions) -> None:
@@ -321,13 +381,22 @@ def _load_rest(scan: ArmScan, doc: JsonDocument, options: ArmOptions) -> None:
     stack = list(items)
     while stack:
         ptr, body = stack.pop(0)
+        if is_powershell_object(body):  # Get-AzResource -ExpandProperties, Export-AzRuleData: as ARM GET
+            stack.extend(powershell_children(body, ptr))
+            scan.resources.append(powershell_resource(doc, body, ptr))
+            continue
         if not isinstance(body, dict) or not isinstance(body.get("type"), str):
             scan.diagnostics.append(Diagnostic("error", "a resource must be an object with a 'type'", doc.path, ptr,
                                                doc.lines.nearest_line(ptr)[0]))
+            scan.not_evaluated(doc, ptr, None, body.get("name") if isinstance(body, dict) else None,
+                               "input error: a resource must be an object with a 'type'")
             continue
         if body["type"].lower() == DEPLOYMENT_TYPE and isinstance(body.get("properties"), dict) \
                 and isinstance(body["properties"].get("template"), dict):
             _expand_deployment_resource(scan, doc, body, ptr, options)
+            continue
+        if body["type"].lower() == BLUEPRINT_ARTIFACT_TYPE:
+            _expand_artifact_resource(scan, doc, body, ptr, options)
             continue
         children = body.get("resources")
         if isinstance(children, list):
@@ -354,3 +423,26 @@ def _expand_deployment_resource(scan: ArmScan, doc: JsonDocument, body: dict[str
                       supplied_from=f"deployment '{name}' parameters", pointer=f"{ptr}/properties/template",
                       diagnostics=scan.diagnostics)
     _collect(scan, expander)
+    scan.not_evaluated(doc, ptr, body.get("type"), name,
+                       "a deployment: the resources of its inline template are listed on their own")
+    unreached(scan, doc, props["template"], f"{ptr}/properties/template", expander)
+
+
+def _expand_artifact_resource(scan: ArmScan, doc: JsonDocument, body: dict[str, Any], ptr: str,
+                              options: ArmOptions) -> None:
+    """A blueprint artifact as exported (``Export-AzBlueprintWithArtifact``, the REST API): kind ``template``
+    is expanded like a nested deployment; other kinds are listed in the ledger."""
+    name = body.get("name") if isinstance(body.get("name"), str) else "blueprint-artifact"
+    expander = Expander(doc, scan.diagnostics)
+    expander.expand_artifact(body, None, ptr, name, 0, in_template=False,
+                             scope=options.scope.child(deployment_name=name))
+    _collect(scan, expander)
+    kind = body.get("kind")
+    scan.not_evaluated(doc, ptr, body.get("type"), name,
+                       "a blueprint artifact of kind template: the resources of its template are listed on their own"
+                       if isinstance(kind, str) and kind.lower() == "template" else
+                       f"a blueprint artifact of kind {kind!r}: no control judges it")
+    props = body.get("properties")
+    if isinstance(props, dict) and isinstance(props.get("template"), dict):
+        unreached(scan, doc, props["template"], f"{ptr}/properties/template", expander)
+

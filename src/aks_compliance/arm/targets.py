@@ -17,9 +17,11 @@ import copy
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..resources import AGENT_POOL_TYPE, CLUSTER_TYPE, Resource, Source, id_parent
+from ..diagnostics import NOT_EVALUATED, RELATED, CoverageEntry
+from ..resources import AGENT_POOL_TYPE, CLUSTER_TYPE, DEPLOYMENT_TYPE, Resource, Source, id_parent, type_from_id
 from ..targets import Target
-from ..values import Unknown
+from ..values import Partial, Unknown
+from .defaults import apply_cluster_defaults, apply_pool_defaults
 from .inputs import ArmScan
 
 # Resource types that are targets of their own (lower case), besides clusters.
@@ -31,6 +33,8 @@ NEIGHBOUR_TYPES = (
     "microsoft.security/pricings",
 )
 VNET_TYPE = "microsoft.network/virtualnetworks"
+MAINTENANCE_TYPE = "microsoft.containerservice/managedclusters/maintenanceconfigurations"
+BLUEPRINT_ARTIFACT_TYPE = "microsoft.blueprint/blueprints/artifacts"
 SUBNET_TYPE = "microsoft.network/virtualnetworks/subnets"
 
 
@@ -93,6 +97,7 @@ def _label(r: Resource, labels: dict[str, int]) -> str:
 
 
 def build_arm_targets(scan: ArmScan) -> list[Target]:
+    """The targets of the scanned resources; every other resource goes into ``scan.coverage`` with the reason."""
     index = ResourceIndex(scan.resources)
     clusters = [r for r in scan.resources if r.type_lower == CLUSTER_TYPE]
 
@@ -101,7 +106,8 @@ def build_arm_targets(scan: ArmScan) -> list[Target]:
     labels: dict[str, int] = {}
     for c in clusters:
         label = _label(c, labels)
-        view = Resource(c.type, c.full_name, c.id, c.source, condition=c.condition)
+        view = Resource(c.type, c.full_name, c.id, c.source, condition=c.condition, state=c.state,
+                        api_version=c.api_version)
         view._make_body = _copy_body(c, view)
         view.notes.extend(c.notes)
         t = Target(view, label, context={"index": index})
@@ -114,31 +120,113 @@ def build_arm_targets(scan: ArmScan) -> list[Target]:
     for t in targets:
         docs_targets.setdefault(t.resource.source.file, []).append(t)
 
+    def ledger(r: Resource, reason: str, **kw: Any) -> None:
+        scan.coverage.append(CoverageEntry(family="arm", type=r.type, name=r.display_name(), reason=reason,
+                                           file=r.source.file, pointer=r.source.pointer, line=r.source.line,
+                                           **{"status": NOT_EVALUATED, **kw}))
+
+    neighbours: dict[str, Target] = {}
+    for r in scan.resources:
+        if r.type_lower in NEIGHBOUR_TYPES:
+            t = Target(r, _label(r, labels), context={"index": index})
+            targets.append(t)
+            if isinstance(r.id, str):
+                neighbours.setdefault(r.id.lower(), t)
+
     for r in scan.resources:
         low = r.type_lower
-        if low == CLUSTER_TYPE:
-            continue
-        if low in NEIGHBOUR_TYPES:
-            targets.append(Target(r, _label(r, labels), context={"index": index}))
+        if low == CLUSTER_TYPE or low in NEIGHBOUR_TYPES:
             continue
         if low == AGENT_POOL_TYPE:
             parent = id_parent(r.id) if isinstance(r.id, str) else None
             t = target_by_id.get(parent.lower()) if parent else None
+            same_file = docs_targets.get(r.source.file, []) if isinstance(r.id, Unknown) else []
             if t is not None:
                 _merge_pool(t, r)
-            elif isinstance(r.id, Unknown):
-                for t in docs_targets.get(r.source.file, []):
+                ledger(r, f"node pool of {t.label}: judged with its cluster", status=RELATED, target=t.label)
+            elif same_file:
+                for t in same_file:
                     _merge_unknown_pool(t, r)
+                ledger(r, f"node pool whose cluster is unknown ({r.id.reason}): it may belong to "  # type: ignore[union-attr]
+                          f"{', '.join(t.label for t in same_file)}, whose pool controls say unknown",
+                       status=RELATED, target=same_file[0].label)
+            else:
+                targets.append(_standalone_pool(r, _label(r, labels), index))
             continue
         owner_id = r.scope_id if r.scope_id is not None else (id_parent(r.id) if isinstance(r.id, str) else None)
-        if isinstance(owner_id, str):
-            t = target_by_id.get(owner_id.lower())
-            if t is not None:
-                t.related.setdefault(_related_type(r), []).append(r)
-        elif isinstance(owner_id, Unknown):
-            for t in docs_targets.get(r.source.file, []):
+        if isinstance(owner_id, str) and (t := target_by_id.get(owner_id.lower())) is not None:
+            t.related.setdefault(_related_type(r), []).append(r)  # in the ledger as related (scan.py)
+        elif isinstance(owner_id, Unknown) and docs_targets.get(r.source.file):
+            for t in docs_targets[r.source.file]:
                 t.maybe_related.setdefault(_related_type(r), []).append(r)
+        else:
+            neighbour = neighbours.get(owner_id.lower()) if isinstance(owner_id, str) else None
+            ledger(r, _why_not_judged(r, owner_id, neighbour))
     return targets
+
+
+# Types controls read through joins from a target (a pool's subnet, a KMS key's vault, a gateway's WAF policy)
+JOINED_TYPES = {VNET_TYPE: "a node pool's subnet (AKS-028)", SUBNET_TYPE: "a node pool's subnet (AKS-028)",
+                "microsoft.network/publicipaddresses": "a gateway's frontend (AKS-029)",
+                "microsoft.operationalinsights/workspaces": "a diagnostic setting's destination"}
+
+
+def _why_not_judged(r: Resource, owner_id: Any, neighbour: Target | None) -> str:
+    low = r.type_lower
+    if low == DEPLOYMENT_TYPE:
+        body_props = r.body.get("properties") if isinstance(r.body, dict) else None
+        if isinstance(body_props, dict) and any(k.lower() == "templatelink" for k in body_props):
+            return "a linked deployment (templateLink): its template is not fetched, so what it deploys is not scanned"
+        return "a nested deployment: the resources of its inline template are listed on their own"
+    if low == BLUEPRINT_ARTIFACT_TYPE:
+        return "a blueprint artifact: the resources of its template are listed on their own"
+    if neighbour is not None:
+        return f"attached to {neighbour.label}: no control judges the {r.type} of a {neighbour.resource.type}"
+    attached = r.scope_id is not None or low in ("microsoft.insights/diagnosticsettings", MAINTENANCE_TYPE)
+    if isinstance(owner_id, str):
+        owner_type = type_from_id(owner_id) or "resource"
+        if owner_type.lower() == CLUSTER_TYPE or owner_type.lower() in NEIGHBOUR_TYPES:
+            return f"attached to {owner_id}, which is not among the scanned targets (not in the inputs, or " \
+                   f"an existing reference)"
+        if attached:
+            return f"attached to a {owner_type} ({owner_id.rsplit('/', 1)[-1]}), which no control judges"
+    elif isinstance(owner_id, Unknown) and attached:
+        return f"attached to a resource that is unknown: {owner_id.reason}"
+    if low in JOINED_TYPES:
+        return f"no control judges {r.type} on its own; controls read it as {JOINED_TYPES[low]}"
+    return f"no control judges {r.type}"
+
+
+def _standalone_pool(pool: Resource, label: str, index: ResourceIndex) -> Target:
+    """A node pool whose cluster is not among the inputs: a target of its own. Its body is a cluster that
+    holds only this pool; everything else about the cluster is unknown (values.Partial), so pool-level
+    controls judge the pool and cluster-level ones say why they cannot (Checkov judges pools alone too)."""
+    parent = id_parent(pool.id) if isinstance(pool.id, str) else None
+    cluster_name = pool.display_name().rsplit("/", 1)[0] if isinstance(pool.full_name, str) else "(unknown)"
+    reason = (f"cluster '{cluster_name}' of node pool {pool.display_name()} ({pool.source.file}:{pool.source.line}) "
+              f"is not among the scanned inputs: only the pool was read")
+    view = Resource(pool.type, pool.full_name, pool.id, pool.source, condition=pool.condition, state=pool.state,
+                    api_version=pool.api_version)
+    view.notes.extend(pool.notes)
+
+    def make() -> dict[str, Any]:
+        props = pool.body.get("properties")
+        if isinstance(props, Unknown) or (props is not None and not isinstance(props, dict)):
+            entry: Any = props  # unknown or malformed: controls reading the pool say so
+        else:
+            entry = {"name": pool.name, **(props or {})}
+        cluster_props = Partial({"agentPoolProfiles": [entry]}, reason)
+        body = Partial({"type": "Microsoft.ContainerService/managedClusters", "name": cluster_name,
+                        "id": parent if parent else Unknown(reason), "properties": cluster_props}, reason)
+        if isinstance(entry, dict):
+            apply_pool_defaults(entry, pool, 0, body, view.value_notes)
+        return body
+
+    view._make_body = make
+    view.origins[("properties", "agentPoolProfiles", 0)] = Source(pool.source.file, pool.source.pointer + "/properties",
+                                                                  pool.source.doc)
+    return Target(view, label, match_type="Microsoft.ContainerService/managedClusters", cluster=cluster_name,
+                  context={"index": index, "unknown_related": reason, "pool_only": reason})
 
 
 def _related_type(r: Resource) -> str:
@@ -148,16 +236,22 @@ def _related_type(r: Resource) -> str:
 def _copy_body(c: Resource, view: Resource):
     def make() -> dict[str, Any]:
         body = c.body
-        out = dict(body)
+        out = _shallow(body)
         props = body.get("properties")
         if isinstance(props, dict):
-            out["properties"] = dict(props)
+            out["properties"] = _shallow(props)
             pools = props.get("agentPoolProfiles")
             if isinstance(pools, list):
                 out["properties"]["agentPoolProfiles"] = list(pools)
             _current_api_shape(out["properties"], c, view)
+        apply_cluster_defaults(out, c, view.value_notes)
         return out
     return make
+
+
+def _shallow(obj: dict[str, Any]) -> dict[str, Any]:
+    """A shallow copy that keeps a partly known object (values.Partial, a reference() result) partly known."""
+    return dict(obj) if type(obj) is dict else copy.copy(obj)
 
 
 def _current_api_shape(props: dict[str, Any], c: Resource, view: Resource) -> None:
@@ -207,6 +301,8 @@ def _merge_pool(t: Target, pool: Resource) -> None:
     if isinstance(pool_props, Unknown):
         entry: Any = Unknown(f"node pool {pool.display_name()} ({pool.source.file}:{pool.source.line}) has "
                              f"settings that are unknown: {pool_props.reason}")
+    elif pool_props is not None and not isinstance(pool_props, dict):
+        entry = pool_props  # malformed: kept as it is, so every control reading the pool says so
     else:
         entry = {"name": pool_name}
         if isinstance(pool_props, dict):
@@ -221,6 +317,8 @@ def _merge_pool(t: Target, pool: Resource) -> None:
         pools.append(entry)
     else:
         pools[index] = entry
+    if isinstance(entry, dict):
+        apply_pool_defaults(entry, pool, index, body, t.resource.value_notes)
     t.resource.origins[("properties", "agentPoolProfiles", index)] = Source(
         pool.source.file, pool.source.pointer + "/properties", pool.source.doc)
     t.notes.append(f"node pool {pool.display_name()} comes from a separate agentPools resource at "

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from ..diagnostics import Declaration, Diagnostic
+from ..diagnostics import NOT_EVALUATED, CoverageEntry, Declaration, Diagnostic
 from ..errors import ExpressionError
 from ..jsonc import JsonDocument, escape_pointer_token
-from ..resources import CLUSTER_TYPE, DEPLOYMENT_TYPE, Resource, Source, name_from_id, type_from_id
+from ..resources import CLUSTER_TYPE, DEPLOYMENT_TYPE, REQUEST, Resource, Source, name_from_id, type_from_id
 from ..values import Unknown
 from .context import DeploymentScope, RuntimeObject, TemplateContext
 from .functions import to_text
@@ -23,6 +23,7 @@ from .functions import to_text
 _NOT_IN_BODY = {"resources", "copy", "condition", "dependson", "comments", "scope", "existing",
                 "metadata", "import", "apiprofile"}
 MAX_NESTING = 64
+BLUEPRINT_ARTIFACT_TYPE = "microsoft.blueprint/blueprints/artifacts"
 
 
 class NestedDeployment:
@@ -145,6 +146,8 @@ class Expander:
         # Shared with the scan: bodies are evaluated lazily, after expansion has returned.
         self.diagnostics: list[Diagnostic] = diagnostics if diagnostics is not None else []
         self.declarations: list[Declaration] = []
+        # declarations that became no Resource, with the reason (the coverage ledger)
+        self.coverage: list[CoverageEntry] = []
         self._seen_diag: set[tuple[str, str, str]] = set()
         self.evaluating = 0  # nesting of expression evaluations (variables read inside expressions)
         self._deployments: dict[tuple[str, Any], NestedDeployment] = {}
@@ -233,23 +236,38 @@ class Expander:
         self.error(f"condition must be a boolean, not {to_text(value)!r}", ctx.doc, f"{ptr}/condition")
         return Unknown(f"the condition at {ctx.doc.path}{ptr}/condition is not a boolean")
 
+    def skip(self, doc: JsonDocument, ptr: str, raw: Any, reason: str) -> None:
+        """A declaration that deploys nothing the controls can judge: in the ledger, with the reason."""
+        rtype = raw.get("type") if isinstance(raw, dict) else None
+        name = raw.get("name") if isinstance(raw, dict) else None
+        self.coverage.append(CoverageEntry(
+            family="arm", type=rtype if isinstance(rtype, str) else "(no type)",
+            name=name if isinstance(name, str) else f"(unnamed at {ptr or '/'})", status=NOT_EVALUATED,
+            reason=reason, file=doc.path, pointer=ptr, line=doc.lines.nearest_line(ptr)[0]))
+
     def expand_resource(self, raw: Any, ctx: TemplateContext, ptr: str,
                         parent: tuple[str, Any, Any] | None, depth: int, symbol: str | None = None) -> None:
         if not isinstance(raw, dict):
-            self.error(f"a resource must be an object, not {type(raw).__name__}", ctx.doc, ptr)
+            diag = self.error(f"a resource must be an object, not {type(raw).__name__}", ctx.doc, ptr)
+            self.skip(ctx.doc, ptr, raw, f"input error: {diag.message}")
             return
         is_cluster = _literal_type(raw) == CLUSTER_TYPE and parent is None
         if raw.get("existing") is True:
             if is_cluster:
                 self._declare(ctx.doc, ptr, "existing",
                               "declared as an existing resource: its settings are not in this template")
+            self.skip(ctx.doc, ptr, raw, "an existing-resource reference: its settings are not in this template")
             return
-        reached = False
+        reached = instances = 0
         for ictx, index, cond in self._instances(raw, ctx, ptr):
+            instances += 1
             if cond is False:
                 continue
-            reached = True
+            reached += 1
             self._expand_instance(raw, ictx, ptr, parent, depth, index, cond, symbol)
+        if not reached:
+            self.skip(ctx.doc, ptr, raw, "not deployed: its condition is false" if instances
+                      else "not deployed: its copy count is 0")
         if is_cluster:
             if reached:
                 self._declare(ctx.doc, ptr, "deployed")
@@ -266,8 +284,11 @@ class Expander:
         rtype = ctx.eval_value(raw.get("type"), f"{ptr}/type")
         if not isinstance(rtype, str) or "/" not in rtype and parent is None:
             if not isinstance(rtype, Unknown):
-                self.error(f"resource type must be a string like 'Namespace/type', not {to_text(rtype)!r}",
-                           ctx.doc, f"{ptr}/type")
+                diag = self.error(f"resource type must be a string like 'Namespace/type', not {to_text(rtype)!r}",
+                                  ctx.doc, f"{ptr}/type")
+                self.skip(ctx.doc, ptr, raw, f"input error: {diag.message}")
+            else:
+                self.skip(ctx.doc, ptr, raw, f"its type is unknown: {rtype.reason}")
             return
         name = ctx.eval_value(raw.get("name"), f"{ptr}/name")
         if name is not None and not isinstance(name, (str, Unknown)):
@@ -287,6 +308,16 @@ class Expander:
         if ext is not None:
             full_type, full_name, scope_id = ext
         rid = _resource_id(full_type, full_name, scope_id, ctx)
+        if isinstance(full_name, str) and isinstance(rid, Unknown) and not isinstance(scope_id, Unknown) \
+                and full_type.count("/") >= 2 and full_name.count("/") != full_type.count("/") - 1:
+            # ARM rejects the deployment ("incorrect segment lengths"): a child resource names its parent,
+            # as a node pool is named 'cluster/pool'. (A root name with a '/' keeps an unknown id, as before.)
+            example = "/".join(f"<{t}>" for t in full_type.split("/")[1:])
+            diag = self.error(f"the resource name '{full_name}' has incorrect segment lengths for its type "
+                              f"'{full_type}': ARM needs a name of {full_type.count('/')} segment(s) ('{example}') "
+                              f"and rejects the deployment", ctx.doc, f"{ptr}/name")
+            self.skip(ctx.doc, ptr, raw, f"input error: {diag.message}")
+            return
         source = Source(ctx.doc.path, ptr, ctx.doc)
         if full_type.lower() == DEPLOYMENT_TYPE:
             nd = self._deployments.get((ptr, index))
@@ -294,10 +325,14 @@ class Expander:
                 nd = NestedDeployment(self, raw, ctx, ptr, name, depth)
                 self._deployments[(ptr, index)] = nd
             nd.expand()
+        elif full_type.lower() == BLUEPRINT_ARTIFACT_TYPE:
+            self.expand_artifact(raw, ctx, ptr, name, depth, in_template=True)
         body_name = full_name if isinstance(full_name, Unknown) else full_name.rsplit("/", 1)[-1]
+        api = ctx.eval_value(raw["apiVersion"], f"{ptr}/apiVersion") if "apiVersion" in raw else None
         resource = Resource(full_type, full_name, rid, source,
                             make_body=_body_maker(raw, ctx, ptr, full_type, body_name, rid),
-                            scope_id=scope_id, condition=cond)
+                            scope_id=scope_id, condition=cond, state=REQUEST,
+                            api_version=api if isinstance(api, (str, Unknown)) else None)
         if isinstance(cond, Unknown):
             resource.notes.append(f"deployed only if its condition holds, which is unknown: {cond.reason}")
         self.resources.append(resource)
@@ -305,6 +340,61 @@ class Expander:
         if isinstance(children, list):
             for j, child in enumerate(children):
                 self.expand_resource(child, ctx, f"{ptr}/resources/{j}", (full_type, full_name, rid), depth)
+
+    # -- blueprint artifacts --
+    def expand_artifact(self, raw: dict[str, Any], ctx: TemplateContext | None, ptr: str, name: Any, depth: int,
+                        in_template: bool, scope: DeploymentScope | None = None) -> None:
+        """A ``Microsoft.Blueprint/blueprints/artifacts`` resource of kind ``template``: its template is
+        expanded like a nested deployment with inner scope, its parameters bound from the artifact.
+
+        Inside an ARM template, ARM evaluates the artifact's properties when it deploys the artifact, so
+        authors escape the artifact template's expressions (``[[``); they are unescaped here. A parameter
+        value that is a blueprint expression (``[parameters('x')]``) names a blueprint parameter, set when the
+        blueprint is assigned: unknown."""
+        doc = ctx.doc if ctx is not None else self.doc
+        label = f"'{name}'" if isinstance(name, str) else f"at {ptr}"
+        kind = raw.get("kind")
+        if ctx is not None:
+            kind = ctx.eval_value(kind, f"{ptr}/kind")
+        if not (isinstance(kind, str) and kind.lower() == "template"):
+            return  # policyAssignment / roleAssignment artifacts: listed in the ledger, judged by no control
+        self.warn(f"blueprint artifact {label}: Azure Blueprints is being retired (phased from 31 July 2026, "
+                  f"retired 31 January 2027, https://aka.ms/AzureBlueprintsRetirement); its template is scanned "
+                  f"as a nested deployment, and should move to a template spec or a deployment stack", doc, ptr)
+        props = raw.get("properties")
+        template = props.get("template") if isinstance(props, dict) else None
+        if not isinstance(template, dict):
+            self.error(f"blueprint artifact {label} of kind template has no 'properties.template' object", doc,
+                       f"{ptr}/properties")
+            return
+        if depth >= MAX_NESTING:
+            self.error(f"nested deployments go deeper than {MAX_NESTING} levels; not expanded", doc, ptr)
+            return
+        pptr = f"{ptr}/properties/parameters"
+        supplied: dict[str, Any] = {}
+        raw_params = props.get("parameters")
+        for k, v in (raw_params.items() if isinstance(raw_params, dict) else []):
+            vptr = f"{pptr}/{escape_pointer_token(k)}/value"
+            if not (isinstance(v, dict) and "value" in v):
+                supplied[k] = Unknown(f"parameter '{k}' of blueprint artifact {label} has no 'value'")
+                continue
+            value = ctx.eval_value(v["value"], vptr) if ctx is not None else v["value"]
+            if isinstance(value, str) and value.startswith("[") and not value.startswith("[["):
+                value = Unknown(f"parameter '{k}' of blueprint artifact {label} is {value}: a blueprint "
+                                f"parameter or expression, resolved when the blueprint is assigned")
+            supplied[k] = value
+        if in_template:
+            template = _unescape(template)
+        base = scope if scope is not None else ctx.scope  # type: ignore[union-attr]
+        changes: dict[str, Any] = {"deployment_name": name if isinstance(name, str) else "blueprint-artifact"}
+        rg = props.get("resourceGroup") if isinstance(props, dict) else None
+        if isinstance(rg, str) and not rg.startswith("["):
+            changes["resource_group"] = rg  # the blueprint's resource group placeholder name
+        tptr = f"{ptr}/properties/template"
+        child = TemplateContext(template, supplied, base.child(**changes), doc, tptr, self,
+                                supplied_from=f"blueprint artifact {label}")
+        self.check_supplied(child, supplied, doc, pptr)
+        self.expand_template(template, child, tptr, depth + 1)
 
     # -- reference() to deployment outputs --
     def resolve_reference(self, ctx: TemplateContext, target: str) -> Any:
@@ -332,6 +422,17 @@ class Expander:
             return outputs
         return RuntimeObject({"outputs": outputs},
                              f"reference('{target}') reads deployed state other than outputs")
+
+
+def _unescape(value: Any) -> Any:
+    """``[[expr]`` -> ``[expr]`` throughout (ARM's escape, which deploying the enclosing template removes)."""
+    if isinstance(value, str):
+        return value[1:] if value.startswith("[[") else value
+    if isinstance(value, dict):
+        return {k: _unescape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unescape(v) for v in value]
+    return value
 
 
 def _literal_type(raw: dict[str, Any]) -> str | None:

@@ -20,9 +20,9 @@ import datetime as dt
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..diagnostics import Diagnostic
+from ..diagnostics import NOT_EVALUATED, CoverageEntry, Diagnostic
 from ..errors import InputError
-from ..resources import CLUSTER_TYPE, Resource, Source
+from ..resources import CLUSTER_TYPE, DEPLOYED, UNREAD, Resource, Source
 from ..values import Unknown
 from .snapshot import AzureSnapshot, read_snapshot
 
@@ -80,7 +80,7 @@ def load_snapshot(path: str, started: dt.datetime, result: "SourceResult",
         result.inputs.append({"path": path, "sha256": "", "kind": "azure-snapshot"})
         return
     result.inputs.append({"path": path, "sha256": snap.sha256, "kind": "azure-snapshot"})
-    targets, diagnostics = snapshot_targets(snap, started, labels)
+    targets, diagnostics = snapshot_targets(snap, started, labels, result.coverage)
     result.targets.extend(targets)
     result.diagnostics.extend(diagnostics)
     states = snap.section("policy_states")
@@ -96,8 +96,9 @@ def _line(snap: AzureSnapshot, ptr: str) -> int:
     return snap.doc.lines.nearest_line(ptr)[0]
 
 
-def snapshot_targets(snap: AzureSnapshot, started: dt.datetime,
-                     labels: dict[str, int] | None = None) -> tuple[list["Target"], list[Diagnostic]]:
+def snapshot_targets(snap: AzureSnapshot, started: dt.datetime, labels: dict[str, int] | None = None,
+                     coverage: list[CoverageEntry] | None = None) -> tuple[list["Target"], list[Diagnostic]]:
+    """Targets of a snapshot; what is read and no target goes into ``coverage`` (the ledger), with the reason."""
     from ..arm.context import DeploymentScope
     from ..arm.inputs import ArmScan
     from ..arm.targets import build_arm_targets
@@ -105,6 +106,13 @@ def snapshot_targets(snap: AzureSnapshot, started: dt.datetime,
 
     doc = snap.doc
     scan = ArmScan()
+    ledger = coverage if coverage is not None else []
+
+    def not_judged(rtype: Any, name: Any, ptr: str, reason: str, relevant: bool | None = None) -> None:
+        ledger.append(CoverageEntry(family="azure", type=rtype if isinstance(rtype, str) else "(no type)",
+                                    name=name if isinstance(name, str) else f"(unnamed at {ptr})",
+                                    status=NOT_EVALUATED, reason=reason, file=snap.path, pointer=ptr,
+                                    line=_line(snap, ptr), relevant=relevant))
     scan.documents[snap.path] = doc
     diagnostics: list[Diagnostic] = []
     read: set[str] = set()
@@ -117,10 +125,15 @@ def snapshot_targets(snap: AzureSnapshot, started: dt.datetime,
                     not isinstance(body.get("id"), str):
                 diagnostics.append(Diagnostic("error", "a resource must be an object with a 'type' and an 'id'",
                                               snap.path, ptr, _line(snap, ptr)))
+                not_judged(body.get("type") if isinstance(body, dict) else None,
+                           body.get("name") if isinstance(body, dict) else None, ptr,
+                           "input error: a resource must be an object with a 'type' and an 'id'")
                 continue
             key = body["id"].lower()
-            if key in read:
-                continue  # a cluster read by ARM GET is not taken again from Resource Graph
+            if key in read:  # a cluster read by ARM GET is not taken again from Resource Graph
+                not_judged(body["type"], body.get("name"), ptr, f"duplicate: the same resource ({body['id']}) "
+                           f"read by ARM GET is judged instead", relevant=False)
+                continue
             read.add(key)
             if section == "graph":
                 from_graph.add(key)
@@ -137,6 +150,9 @@ def snapshot_targets(snap: AzureSnapshot, started: dt.datetime,
         scope = DeploymentScope(now=started).child(subscription_id=sub, resource_group=group,
                                                    deployment_name="export")
         expander = expand(doc, template, {}, scope, pointer=f"/exports/{i}/template", diagnostics=scan.diagnostics)
+        for e in expander.coverage:  # declarations of the export that deploy nothing
+            e.family = "azure"
+            ledger.append(e)
         for r in expander.resources:
             low = r.type_lower
             # The live GET wins over the export for clusters and their children (pools, maintenance
@@ -146,16 +162,30 @@ def snapshot_targets(snap: AzureSnapshot, started: dt.datetime,
             # current api-version is exactly what Azure Policy evaluates. The export supplies the group's
             # other resources: networks, registries, key vaults, gateways.
             if low == CLUSTER_TYPE or low.startswith(CLUSTER_TYPE + "/"):
+                not_judged(r.type, r.display_name(), r.source.pointer,
+                           "from a group export: clusters and their children are judged from their ARM GET",
+                           relevant=False)
                 continue
             if not isinstance(r.id, str):
-                continue  # an export with an unresolved name: it could attach to any cluster of the snapshot
+                # an export with an unresolved name: it could attach to any cluster of the snapshot
+                not_judged(r.type, r.display_name(), r.source.pointer,
+                           f"from a group export, with a name that does not resolve: {r.id.reason}")
+                continue
             if r.id.lower() in read:
+                not_judged(r.type, r.display_name(), r.source.pointer,
+                           "duplicate: the same resource read by ARM GET is judged instead", relevant=False)
                 continue
             read.add(r.id.lower())
+            r.state = DEPLOYED  # an export describes what is deployed, not a request
             scan.resources.append(r)
     diagnostics.extend(scan.diagnostics)
 
     targets = build_arm_targets(scan)
+    for e in scan.coverage:
+        e.family = "azure"
+    ledger.extend(scan.coverage)
+    for t in targets:
+        t.context["family"] = "azure"
     by_id = {t.resource.id.lower(): t for t in targets if isinstance(t.resource.id, str)}
     for i, gap in enumerate(snap.section("gaps")):
         if not isinstance(gap, dict) or not isinstance(gap.get("type"), str):
@@ -185,7 +215,7 @@ def _unread(rtype: str, reason: str, snap: AzureSnapshot, ptr: str) -> Resource:
     """A stand-in for related resources that were not read: every check on it is unknown, with the reason."""
     unknown = Unknown(reason)
     return Resource(rtype, unknown, unknown, Source(snap.path, ptr, snap.doc),
-                    body={"type": rtype, "name": unknown, "properties": unknown}, scope_id=unknown)
+                    body={"type": rtype, "name": unknown, "properties": unknown}, scope_id=unknown, state=UNREAD)
 
 
 def _relabel(targets: list["Target"], seen: dict[str, int]) -> None:

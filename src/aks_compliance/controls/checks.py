@@ -68,7 +68,7 @@ class Check:
         r = resource or self.target.resource
         ev = self._evaluators.get(id(r))
         if ev is None:
-            ev = Evaluator(Subject(r.body), self.params)
+            ev = Evaluator(Subject(r.body, strict=True, where=r.where_of), self.params)
             self._evaluators[id(r)] = ev
         return ev
 

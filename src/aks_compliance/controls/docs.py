@@ -161,6 +161,31 @@ def _exclusions(rows: list[Row]) -> list[dict[str, Any]]:
     return [out[f] for f in EXCLUSION_FAMILY_TEXT if f in out]
 
 
+def _defaults_for(control_id: str) -> list[str]:
+    """The API defaults a control's verdict relies on when a request leaves a property out (arm/defaults.py)."""
+    from ..arm.defaults import ABSENT, describe, rows_for
+    out = []
+    for r in rows_for(control_id):
+        when = ", ".join(f"{ref.split(':', 1)[1]} {'absent' if v is ABSENT else '= ' + repr(v)}" for ref, v in r.when)
+        value = f"unknown ({r.value.reason})" if hasattr(r.value, "reason") else f"`{r.value!r}`"
+        out.append(f"`{r.path}`" + (f" (when {when})" if when else "") + f" = {value}: {describe(r)}")
+    return out
+
+
+def _defaults_table() -> list[dict[str, Any]]:
+    from ..arm.defaults import ABSENT, DEFAULTS, LEGACY, SOURCES
+    rows = []
+    for r in DEFAULTS:
+        when = ", ".join(f"{k.split(':', 1)[1]} {'absent' if v is ABSENT else '= ' + repr(v)}" for k, v in r.when)
+        rows.append({"path": r.path, "scope": r.scope, "since": r.since or "", "until": r.until or "",
+                     "when": when, "value": f"unknown: {r.value.reason}" if hasattr(r.value, "reason") else repr(r.value),
+                     "source": SOURCES[r.source], "fact": r.fact, "controls": ", ".join(r.controls)})
+    for r in LEGACY:
+        rows.append({"path": r.path, "scope": "cluster", "since": "", "until": r.until, "when": f"value {r.old!r}",
+                     "value": f"{r.new!r} (renamed)", "source": SOURCES[r.source], "fact": r.fact, "controls": ""})
+    return rows
+
+
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("aks_compliance.controls", "templates"),
                              undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
@@ -189,7 +214,7 @@ def render_markdown(catalog: Catalog | None = None) -> str:
         checkov=_tool_coverage(rows, "checkov"), builtins=_tool_coverage(rows, "azure_policy"),
         severities=["critical", "high", "medium", "low", "info"], decided_by=decided_by,
         exclusions=_exclusions(rows), kubescape_inputs=KUBESCAPE_INPUTS, mitre=_tool_coverage(rows, "mitre"),
-        kubescape=_tool_coverage(rows, "kubescape"))
+        kubescape=_tool_coverage(rows, "kubescape"), defaults_for=_defaults_for, defaults_table=_defaults_table())
     return "\n".join(line.rstrip() for line in text.split("\n"))
 
 

@@ -181,6 +181,9 @@ GATEWAY_ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRou
 # Network policy kinds the network-policy controls read (NetworkPolicy is also a namespaced object target).
 NETWORK_POLICY_KINDS = frozenset({"NetworkPolicy", "CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"})
 
+# Custom resource kinds a control reads (so their objects are not reported as unchecked).
+READ_CUSTOM_KINDS: frozenset[str] = frozenset({"FelixConfiguration"})  # Calico, AKS-190
+
 # Where each workload kind keeps its pod spec and pod metadata.
 POD_PATHS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "Pod": (("spec",), ("metadata",)),

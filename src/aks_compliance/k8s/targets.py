@@ -96,7 +96,8 @@ def unknown_kinds(scope: K8sScope) -> list[Diagnostic]:
     count: dict[str, int] = {}
     for obj in scope.objects:
         # custom resources the controls read (Cilium's policies, Gateway API and Istio routes) are no surprise
-        if obj.kind not in kinds.BUILTIN_KINDS and obj.kind not in kinds.BY_KIND:
+        if obj.kind not in kinds.BUILTIN_KINDS and obj.kind not in kinds.BY_KIND \
+                and obj.kind not in kinds.READ_CUSTOM_KINDS:
             first.setdefault(obj.kind, obj)
             count[obj.kind] = count.get(obj.kind, 0) + 1
     out = []

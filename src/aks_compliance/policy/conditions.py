@@ -31,6 +31,36 @@ class EvalError(Exception):
     """Evaluation failed the way Azure's does (template function error, type mismatch)."""
 
 
+class MalformedValue(Exception):
+    """A path into the resource crosses a value of the wrong JSON type: an object or array was expected
+    (the resource's REST API would reject it). Raised only by a strict subject (``Subject.strict``):
+    a control must never pass over such a value, so the verdict is an error naming where it is."""
+
+    def __init__(self, path: str, expected: str, actual: Any, where: str = "") -> None:
+        self.path = path
+        self.expected = expected
+        self.actual = json_type(actual)
+        self.where = where
+        hint = ("; a PowerShell export written with too small a ConvertTo-Json -Depth turns nested objects into "
+                "such strings" if isinstance(actual, str) and actual.startswith(("@{", "System.")) else "")
+        super().__init__(f"{where + ': ' if where else ''}{path or '(the resource)'} must be {expected} "
+                         f"(the REST API rejects anything else), found {self.actual}{hint}")
+
+
+def json_type(value: Any) -> str:
+    if value is True or value is False:
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return f"a string ({value[:40]!r})" if len(value) <= 40 else "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return f"a {type(value).__name__}"
+
+
 class Truth(enum.Enum):
     TRUE = "true"
     FALSE = "false"
@@ -83,6 +113,10 @@ class Subject:
     full_name: str | None = None
     # For `value` expressions: resourceGroup(), subscription() ...
     context: Mapping[str, Any] = field(default_factory=dict)
+    # Strict: a path that crosses a non-object (or a [*] over a non-array) raises MalformedValue instead of
+    # reading as absent. Controls evaluate strictly; the Azure Policy emulation (definitions.py) does not.
+    strict: bool = False
+    where: Callable[[str], str] | None = None  # body path -> "file:line (at /pointer)" for messages
 
 
 _OPERATORS = {
@@ -133,6 +167,9 @@ class Evaluator:
         try:
             truth = self.cond(condition, ())
         except EvalError as exc:
+            return Verdict(E, [str(exc)], self.leaves)
+        except MalformedValue as exc:
+            self.leaves.append(Leaf(exc.path, "is", exc.expected, exc.actual, E))
             return Verdict(E, [str(exc)], self.leaves)
         reasons = list(dict.fromkeys(self.reasons)) if truth in (U, E) else []
         return Verdict(truth, reasons, self.leaves)
@@ -267,6 +304,8 @@ class Evaluator:
                     rest = segments[len(b.prefix):]
                     break
         collection = "[*]" in rest
+        if self.subject.strict:
+            return collection, _walk_strict(start, rest, collection, self.subject.where)
         return collection, _walk(start, rest, collection)
 
     def _builtin_field(self, kind: str, name: str) -> tuple[str, Any]:
@@ -287,10 +326,14 @@ class Evaluator:
             return "location", v
         if kind == "identity.type":
             ident = _get_ci(body, "identity")
+            if self.subject.strict:
+                _need_object(ident, "identity", self.subject.where)
             return "identity.type", _get_ci(ident, "type") if isinstance(ident, dict) else (
                 ident if isinstance(ident, Unknown) else MISSING)
         if kind == "tags":
             tags = _get_ci(body, "tags")
+            if self.subject.strict:
+                _need_object(tags, "tags", self.subject.where)
             m = re.fullmatch(r"tags(?:\.(.+)|\[(.+)\])?", name, re.I | re.S)
             key = None
             if m and (m.group(1) or m.group(2)):
@@ -463,7 +506,10 @@ class Evaluator:
                 segs = alias.segments
                 if tuple(s.lower() for s in segs[: len(b.prefix)]) == tuple(s.lower() for s in b.prefix):
                     rest = segs[len(b.prefix):]
-                    vals = _walk([(b.path, b.value)], rest, "[*]" in rest)
+                    if self.subject.strict:
+                        vals = _walk_strict([(b.path, b.value)], rest, "[*]" in rest, self.subject.where)
+                    else:
+                        vals = _walk([(b.path, b.value)], rest, "[*]" in rest)
                     if "[*]" in rest:
                         return [v for _, v in vals if v is not MISSING]
                     v = vals[0][1]
@@ -486,6 +532,13 @@ def _get_ci(obj: Any, key: str) -> Any:
     for k, v in obj.items():
         if k.lower() == low:
             return MISSING if v is None else v
+    if type(obj) is not dict:
+        missing = getattr(obj, "missing_member", None)  # a partly known object (values.Partial, reference())
+        if missing is not None:
+            try:
+                return missing(key)
+            except ExpressionError:
+                return MISSING
     return MISSING
 
 
@@ -515,6 +568,41 @@ def _walk(start: list[tuple[str, Any]], segments: tuple[str, ...], collection: b
     if not collection and not current:
         return [(".".join(s for s in segments if s != "[*]"), MISSING)]
     return current
+
+
+def _need_object(value: Any, path: str, where: Callable[[str], str] | None) -> None:
+    if value is MISSING or value is None or isinstance(value, (dict, Unknown)):
+        return
+    raise MalformedValue(path, "an object", value, where(path) if where else "")
+
+
+def _walk_strict(start: list[tuple[str, Any]], segments: tuple[str, ...], collection: bool,
+                 where: Callable[[str], str] | None) -> list[tuple[str, Any]]:
+    """``_walk`` for controls: crossing a value of the wrong type is an error, never an absence.
+
+    Absent (or null) is absent; an Unknown stays unknown; but a string where the path needs an object, or an
+    object where ``[*]`` needs an array, is what the REST API rejects, so no verdict may rest on it."""
+    for path, value in start:
+        _check_steps(path, value, segments, where)
+    return _walk(start, segments, collection)
+
+
+def _check_steps(path: str, value: Any, segments: tuple[str, ...], where: Callable[[str], str] | None) -> None:
+    for i, seg in enumerate(segments):
+        if value is MISSING or value is None or isinstance(value, Unknown):
+            return
+        if seg == "[*]":
+            if not isinstance(value, list):
+                raise MalformedValue(path, "an array", value, where(path) if where else "")
+            rest = segments[i + 1:]
+            if rest:
+                for j, member in enumerate(value):
+                    _check_steps(f"{path}[{j}]", member, rest, where)
+            return
+        if not isinstance(value, dict):
+            raise MalformedValue(path, "an object", value, where(path) if where else "")
+        value = _get_ci(value, seg)
+        path = f"{path}.{seg}" if path else seg
 
 
 # --- operators -------------------------------------------------------------------------------------
@@ -757,5 +845,5 @@ def aliases_in(condition: Any) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-__all__ = ["Evaluator", "EvalError", "Leaf", "MISSING", "PolicyDefinitionError", "Subject", "Truth",
+__all__ = ["Evaluator", "EvalError", "Leaf", "MISSING", "MalformedValue", "PolicyDefinitionError", "Subject", "Truth",
            "Verdict", "aliases_in", "apply_operator", "evaluate_condition", "policy_equals", "split_path"]

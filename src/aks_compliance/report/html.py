@@ -219,7 +219,11 @@ def build_context(doc: Mapping[str, Any], generated: str | None = None) -> dict[
         status, status_class = "No results", "warn"
     overall = compliance(totals)
 
+    coverage = doc.get("coverage") or {}
+    unjudged = [e for e in coverage.get("entries", []) if e.get("status") == "not_evaluated" and e.get("aks_relevant")]
+
     return {
+        "coverage": coverage.get("summary") or {}, "unjudged": unjudged,
         "doc": doc, "run": doc.get("run", {}) or {}, "controls": cctx, "columns": columns, "matrix": matrix,
         "totals": totals, "outcomes": OUTCOMES, "glyph": GLYPH, "code": CODE, "charts": charts,
         "failed_by_severity": [(s, failed_by_severity.get(s, 0)) for s in SEVERITIES],

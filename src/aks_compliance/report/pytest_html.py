@@ -30,9 +30,12 @@ def evidence_line(result: Any) -> str:
         text = result.reason
     elif result.evidence:
         e = result.evidence[0]
-        text = f"{e.path}: expected {e.expected}, actual {e.actual}" + (f" [{e.location()}]" if e.file else "")
-        if len(result.evidence) > 1:
-            text += f" (+{len(result.evidence) - 1})"
+        # the location is what an auditor follows: shorten the comparison, never the file:line
+        tail = (f" [{e.location()}]" if e.file else "") + (
+            f" (+{len(result.evidence) - 1})" if len(result.evidence) > 1 else "")
+        head = f"{e.path}: expected {e.expected}, actual {e.actual}"
+        room = max(MAX_EVIDENCE - len(tail), 40)
+        return (head if len(head) <= room else head[: room - 1] + "\u2026") + tail
     else:
         text = result.reason
     return text if len(text) <= MAX_EVIDENCE else text[: MAX_EVIDENCE - 1] + "\u2026"

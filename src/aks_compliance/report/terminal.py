@@ -10,6 +10,7 @@ from .common import OUTCOMES, SEVERITIES, Gate
 
 MAX_PER_SEVERITY = 25
 MAX_WAIVED = 10
+MAX_UNJUDGED = 200
 
 
 def _loc(result: Any) -> str:
@@ -20,6 +21,26 @@ def _loc(result: Any) -> str:
     return f"{t.file}:{t.line}" if t.file and t.line else (t.file or "")
 
 
+def _coverage(tr: Any, run: Any) -> None:
+    """The ledger's counts, and every AKS-relevant object that no control judged, with the reason."""
+    ledger = getattr(run, "ledger", None)
+    if ledger is None or not ledger.entries:
+        return
+    c = ledger.counts()
+    tr.write_line(f"objects read: {c['objects']} ({c['evaluated']} evaluated, {c['related']} judged with their target, "
+                  f"{c['not_evaluated']} not evaluated)" + (f"; {c['skipped_files']} file(s) without objects or "
+                                                           f"not read" if c["skipped_files"] else ""))
+    unjudged = ledger.unjudged_relevant()
+    if unjudged:
+        tr.write_line(f"AKS-relevant objects not evaluated ({len(unjudged)}):", yellow=True)
+        for e in unjudged[:MAX_UNJUDGED]:
+            where = f"{e.file}:{e.line}" if e.file and e.line else (e.file or "")
+            tr.write_line(f"    {e.type.removeprefix('Microsoft.')}  {e.name[:60]}  {where}  {e.reason[:160]}")
+        if len(unjudged) > MAX_UNJUDGED:
+            tr.write_line(f"    ... and {len(unjudged) - MAX_UNJUDGED} more (see coverage in the results JSON or the "
+                          f"audit report)")
+
+
 def write_summary(tr: Any, run: Any, ran: list[Any], gate: Gate | None, gated: bool,
                   outputs: list[tuple[str, str]]) -> None:
     counts = Counter(r.outcome.value for r in ran)
@@ -27,6 +48,7 @@ def write_summary(tr: Any, run: Any, ran: list[Any], gate: Gate | None, gated: b
     total = ", ".join(f"{counts[o]} {o.replace('_', ' ')}" for o in OUTCOMES if counts.get(o))
     tr.write_line(f"{len(ran)} result(s): {total or 'none'}", bold=True)
     tr.write_line(f"{len(run.targets)} target(s), {len(run.catalog)} control(s), {len(run.inputs)} input file(s)")
+    _coverage(tr, run)
 
     severity_of = {c.id: c.severity.value for c in run.catalog}
     failed = [r for r in ran if r.outcome.value == "failed"]

@@ -62,8 +62,9 @@ CONTROLS = [
         section="CIS 5.5",
         rationale=(
             "Without Kubernetes role-based access control every authenticated identity has full access to the "
-            "cluster API. RBAC is the basis for least privilege inside the cluster. The API enables it when the "
-            "property is omitted, so only an explicit false fails."),
+            "cluster API. RBAC is the basis for least privilege inside the cluster. From API 2020-04-01 AKS enables it "
+            "when the property is omitted; earlier API versions leave it off, and API 2017-08-31 has no RBAC at all "
+            "(see the defaults below). Deployed state that omits it is unknown."),
         remediation=(
             "Set properties.enableRBAC to true (or omit it; az aks create enables it unless --disable-rbac is given). "
             "RBAC cannot be turned on for an existing cluster; the cluster has to be recreated."),

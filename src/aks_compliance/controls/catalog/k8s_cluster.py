@@ -76,3 +76,77 @@ CONTROLS = [
         policy_gap=gap_text("0a15ec92-a229-4763-bb14-0ea34a568f8d") + " That built-in audits the ARM add-on "
                    "setting; this control looks for the engine running in the cluster."),
 ]
+
+
+# --- encryption in transit on Calico (the Azure-side twin for Cilium is AKS-070) ---------------------------
+
+FELIX = "FelixConfiguration"
+CALICO_WORKLOADS = (("DaemonSet", "kube-system", "calico-node"), ("DaemonSet", "calico-system", "calico-node"),
+                    ("Deployment", "tigera-operator", "tigera-operator"))
+
+
+def _felix_configs(target: Target) -> list:
+    return scope_of(target).of(FELIX)
+
+
+def _calico_workload(target: Target):
+    scope = scope_of(target)
+    return next((o for kind, ns, name in CALICO_WORKLOADS if (o := scope.get(kind, ns, name)) is not None), None)
+
+
+def calico_wireguard(target: Target, params: Mapping[str, Any]) -> Verdict:
+    """Felix encrypts pod traffic between nodes when the global FelixConfiguration ('default') sets
+    wireguardEnabled, and no node-specific one ('node.<name>') turns it off. Felix's own default is off."""
+    scope = scope_of(target)
+    configs = _felix_configs(target)
+    f = Findings()
+    glob = next((c for c in configs if c.name == "default"), None)
+    if glob is None:
+        why = scope.gap(FELIX) or (f"the global {FELIX} 'default' is not among the scanned objects (Calico runs: "
+                                   f"{_calico_workload(target).name if _calico_workload(target) else 'it'})")
+        return unknown(f"whether Calico encrypts traffic between nodes cannot be told: {why}")
+    prefix = cite(target, glob.resource, f"{FELIX}/default")
+    spec = as_dict(glob.body.get("spec"))
+    value = spec.get("wireguardEnabled", ABSENT_VALUE)
+    f.check(value is True, f"{prefix}.spec.wireguardEnabled", "equals", True,
+            "(absent): Felix's default is false" if value is ABSENT_VALUE else value)
+    for c in configs:
+        if c.name.startswith("node.") and as_dict(c.body.get("spec")).get("wireguardEnabled") is False:
+            p = cite(target, c.resource, f"{FELIX}/{c.name}")
+            f.fail(f"{p}.spec.wireguardEnabled", "notEquals", False, False)
+    return f.verdict()
+
+
+ABSENT_VALUE = object()
+
+
+def _without_calico(target: Target, params: Mapping[str, Any]) -> str | None:
+    scope = scope_of(target)
+    if _felix_configs(target) or _calico_workload(target) is not None:
+        return None
+    if scope.is_snapshot and (scope.gap("DaemonSet") or scope.gap("Deployment")):
+        return None  # cannot tell whether Calico runs: the check says unknown
+    return ("Calico is not in this scope (no FelixConfiguration, no calico-node DaemonSet or tigera-operator): on "
+            "Azure CNI powered by Cilium, encryption between nodes is the Azure-side AKS-070")
+
+
+CONTROLS += [
+    k8s_control(
+        id="AKS-190", title="Calico encrypts pod traffic between nodes (FelixConfiguration wireguardEnabled)",
+        severity=Severity.MEDIUM, section="Encryption in transit",
+        rationale=(
+            "Pod traffic between nodes crosses the virtual network in clear text unless the dataplane encrypts it. "
+            "With Calico (AKS network policy calico, or a bring-your-own Calico), Felix encrypts it with WireGuard "
+            "when the global FelixConfiguration named default sets spec.wireguardEnabled to true; Felix's default "
+            "is false, and a node-specific FelixConfiguration (node.<name>) can turn it off for one node. On Azure "
+            "CNI powered by Cilium the ARM property decides instead (AKS-070)."),
+        remediation=(
+            "Set spec.wireguardEnabled: true in the FelixConfiguration named default "
+            "(kubectl patch felixconfiguration default --type merge -p '{\"spec\":{\"wireguardEnabled\":true}}'; "
+            "the nodes' kernel must support WireGuard) and remove wireguardEnabled: false from node-specific ones."),
+        references=("https://docs.tigera.io/calico/latest/network-policy/encrypt-cluster-pod-traffic",
+                    "https://docs.tigera.io/calico/latest/reference/resources/felixconfig"),
+        mappings=Mappings(nist=("SC-8", "SC-8(1)"), mitre=("T1040",)),
+        types=kinds.CLUSTER, check=calico_wireguard, applies=_without_calico, exclusions=CLUSTER_WIDE,
+        policy_gap=gap_text()),
+]

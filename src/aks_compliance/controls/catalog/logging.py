@@ -100,6 +100,8 @@ def check_audit_admin(target: Target, params: Mapping[str, Any]) -> Verdict:
     """No diagnostic setting on the cluster collects the kube-audit category (kube-audit-admin suffices)."""
     c = Check(target, params)
     settings, maybe = _settings(target)
+    if not settings and not maybe and target.context.get("unknown_related"):
+        return c.verdict(c.unknown(DS, target.context["unknown_related"]))
     truths: list[Truth] = []
     for r in settings + maybe:
         logs = c.members(f"{DS}/logs[*]", r)
@@ -170,13 +172,17 @@ def check_archival_retention(target: Target, params: Mapping[str, Any]) -> Verdi
     c = Check(target, params)
     minimum = int(params["minimumRetentionDays"])
     settings, maybe = _settings(target)
+    if not settings and not maybe and target.context.get("unknown_related"):
+        return c.verdict(c.unknown(DS, target.context["unknown_related"]))
     truths: list[Truth] = []
     audit_settings = 0
     for r in settings + maybe:
-        collects = Evaluator(Subject(r.body), params).verdict(
+        collects = Evaluator(Subject(r.body, strict=True, where=r.where_of), params).verdict(
             {"count": {"field": f"{DS}/logs[*]", "where": _AUDIT_LOG}, "greater": 0})
         if collects.truth is F:
             continue
+        if collects.truth is Truth.ERROR:  # a malformed setting: no verdict may rest on it
+            return Verdict(Truth.ERROR, collects.reasons, c.leaves + collects.leaves)
         audit_settings += 1
         if collects.truth is U:
             c.reasons.extend(collects.reasons)

@@ -196,7 +196,8 @@ CONTROLS += [
         rationale=(
             "The Basic load balancer has no availability zone support, no outbound rules, no SLA and is retired; "
             "network security groups are optional on it, so a Basic frontend is open by default. AKS uses "
-            "Standard unless the template asks for Basic; an absent loadBalancerSku passes."),
+            "Standard unless the template asks for Basic from API 2020-04-01; an absent loadBalancerSku is Basic at "
+            "earlier API versions (see the defaults below)."),
         remediation=(
             "Set properties.networkProfile.loadBalancerSku to standard (or omit it) "
             "(az aks create --load-balancer-sku standard); a Basic cluster must be migrated or recreated."),
@@ -309,5 +310,69 @@ CONTROLS += [
         check=check_public_ingress_protected,
         policy_gap=("Joins the cluster to other resources (its gateway, API Management); there is no alias for "
                     "addonProfiles.ingressApplicationGateway or httpApplicationRouting and no built-in."),
+    ),
+]
+
+ADV = f"{MC}/networkProfile.advancedNetworking"
+CILIUM = {"field": f"{MC}/networkProfile.networkDataplane", "equals": "cilium"}
+
+CONTROLS += [
+    Control(
+        id="AKS-070",
+        title="Pod traffic between nodes is encrypted in transit (WireGuard on Azure CNI powered by Cilium)",
+        severity=Severity.MEDIUM,
+        section="Encryption in transit",
+        rationale=(
+            "Pod-to-pod traffic between nodes crosses the virtual network in clear text unless the dataplane "
+            "encrypts it; anyone who can read the network (a compromised node, a mirrored NIC, a peered network) "
+            "sees it. On Azure CNI powered by Cilium, Advanced Container Networking Services encrypts traffic that "
+            "leaves a node with WireGuard (transitEncryption.type WireGuard; the default is None; in preview in the "
+            "AKS API). It applies only to the Cilium dataplane: on other dataplanes encryption in transit is "
+            "decided in the cluster (Calico's FelixConfiguration wireguardEnabled, AKS-190)."),
+        remediation=(
+            "Set properties.networkProfile.advancedNetworking.enabled to true and "
+            "properties.networkProfile.advancedNetworking.security.transitEncryption.type to WireGuard on a cluster "
+            "with networkDataplane cilium (az aks update --enable-acns --acns-transit-encryption-type wireguard)."),
+        references=("https://learn.microsoft.com/azure/aks/container-network-security-wireguard-encryption-concepts",
+                    "https://docs.cilium.io/en/latest/security/network/encryption-wireguard/"),
+        mappings=Mappings(nist=("SC-8", "SC-8(1)")),
+        applicability=CILIUM,
+        applicability_text=("the network dataplane is not Azure CNI powered by Cilium: encryption between nodes is "
+                            "then configured in the cluster (Calico's FelixConfiguration wireguardEnabled, AKS-190)"),
+        rule={"field": f"{ADV}.security.transitEncryption.type", "equals": "WireGuard"},
+        policy_gap=("No alias for networkProfile.advancedNetworking.security.transitEncryption.type (the alias "
+                    "catalog has only the transitEncryption object); no built-in covers it."),
+    ),
+    Control(
+        id="AKS-071",
+        title="Pod egress is restricted by FQDN or layer-7 network policies (Advanced Container Networking)",
+        severity=Severity.MEDIUM,
+        section="Egress control",
+        rationale=(
+            "Layer-3/4 network policies allow egress to IP ranges, which for cloud services change and are shared "
+            "by many tenants. On Azure CNI powered by Cilium, Advanced Container Networking Services' security "
+            "features let CiliumNetworkPolicies allow egress by DNS name (FQDN) or at layer 7 (HTTP, Kafka): the "
+            "managed way to restrict what pods can reach. advancedNetworkPolicies is FQDN by default once "
+            "advancedNetworking.security.enabled is true; None turns the policies off. The earlier preview shape "
+            "security.fqdnPolicy.enabled counts too. Only the Cilium dataplane has them."),
+        remediation=(
+            "Set properties.networkProfile.advancedNetworking.enabled and "
+            "properties.networkProfile.advancedNetworking.security.enabled to true, with advancedNetworkPolicies "
+            "FQDN or L7 (az aks update --enable-acns --acns-advanced-networkpolicies FQDN), then write "
+            "CiliumNetworkPolicies with toFQDNs egress rules."),
+        references=("https://learn.microsoft.com/azure/aks/container-network-security-fqdn-filtering-concepts",
+                    "https://learn.microsoft.com/azure/aks/advanced-container-networking-services-overview"),
+        mappings=Mappings(nist=("SC-7", "SC-7(5)")),
+        applicability=CILIUM,
+        applicability_text=("the network dataplane is not Azure CNI powered by Cilium: FQDN and layer-7 policies of "
+                            "Advanced Container Networking Services need it (egress is judged by AKS-026)"),
+        rule={"allOf": [
+            {"field": f"{ADV}.enabled", "equals": True},
+            {"anyOf": [
+                {"allOf": [{"field": f"{ADV}.security.enabled", "equals": True},
+                           {"field": f"{ADV}.security.advancedNetworkPolicies", "in": ["FQDN", "L7"]}]},
+                {"field": f"{ADV}.security.fqdnPolicy.enabled", "equals": True},
+            ]},
+        ]},
     ),
 ]

@@ -76,41 +76,18 @@ def check_max_pods(target: Target, params: Mapping[str, Any]) -> Verdict:
     members = pools(c)
     if (v := _unknown_pools(c, members)) is not None:
         return v
-    plugin_path, plugin = c.value(f"{MC}/networkProfile.networkPlugin")
-    mode_path, mode = c.value(f"{MC}/networkProfile.networkPluginMode")
     truths: list[Truth] = []
     for pool in members:
         path, max_pods = pool_field(c, pool, "maxPods")
         if isinstance(max_pods, Unknown):
             truths.append(c.unknown(path, max_pods.reason))
             continue
-        if max_pods is not MISSING:
-            n = _int(max_pods)
-            truths.append(c.compare(path, "greaterOrEquals", minimum, max_pods, n is not None and n >= minimum))
+        if max_pods is MISSING:  # a request's absent maxPods carries its default (arm/defaults.py) by now
+            truths.append(c.unknown(path, f"maxPods is absent on pool {pool_name(c, pool)} and no default is known "
+                                          f"for this network configuration; set maxPods explicitly"))
             continue
-        # omitted: the default depends on the network plugin
-        _, pod_subnet = pool_field(c, pool, "podSubnetID")
-        if isinstance(plugin, Unknown) or isinstance(mode, Unknown):
-            if minimum <= 30:
-                truths.append(c.compare(path, "greaterOrEquals", minimum, "(absent): every plugin's default is 30 or more",
-                                        True))
-            else:
-                u = plugin if isinstance(plugin, Unknown) else mode
-                truths.append(c.unknown(path, f"maxPods is absent and its default depends on the network plugin: "
-                                              f"{u.reason}"))
-            continue
-        if lower(plugin) != "azure":
-            default, why = 110, f"networkPlugin {plugin if plugin is not MISSING else '(absent)'}"
-        elif lower(mode) == "overlay":
-            default, why = 250, "Azure CNI overlay"
-        elif pod_subnet not in (MISSING, None, ""):
-            truths.append(c.unknown(path, f"maxPods is absent on pool {pool_name(c, pool)}: the default for Azure CNI "
-                                          f"with a pod subnet depends on the API version; set maxPods explicitly"))
-            continue
-        else:
-            default, why = 30, "Azure CNI node subnet"
-        truths.append(c.compare(path, "greaterOrEquals", minimum, f"(absent): default {default} for {why}",
-                                default >= minimum))
+        n = _int(max_pods)
+        truths.append(c.compare(path, "greaterOrEquals", minimum, max_pods, n is not None and n >= minimum))
     return c.verdict(all_of(truths))
 
 
@@ -122,7 +99,10 @@ def check_availability_zones(target: Target, params: Mapping[str, Any]) -> Verdi
     members = pools(c)
     if (v := _unknown_pools(c, members)) is not None:
         return v
-    location = known(target.body.get("location", MISSING), "location (resourceGroup().location)")
+    location = target.body.get("location", MISSING)
+    if location is MISSING and hasattr(target.body, "missing_member"):  # a pool read without its cluster
+        location = target.body.missing_member("location")
+    location = known(location, "location (resourceGroup().location)")
     region_zonal: Any
     if isinstance(location, Unknown):
         region_zonal = location
@@ -175,14 +155,16 @@ def check_system_nodes(target: Target, params: Mapping[str, Any]) -> Verdict:
         if n is None or n <= 0:
             n = _int(count)
             path, value = count_path, count
-            if count is MISSING:
-                n, value = 1, "(absent): 1 node"
+            if count is MISSING:  # a request's absent count carries the API default (1) by now
+                value = Unknown("count is absent and no default applies")
         if isinstance(value, Unknown):
             unknown_reasons.append(value.reason)
             c.leaves.append(Leaf(path, "counted", "system nodes", value, U))
             continue
         c.compare(path, "counted", "system nodes", value, True)
         total += n or 0
+    if total < minimum and target.context.get("pool_only"):
+        unknown_reasons.append(f"the cluster's other node pools are not known: {target.context['pool_only']}")
     truth = T if total >= minimum else (U if unknown_reasons else F)
     c.reasons.extend(unknown_reasons)
     c.leaves.append(Leaf("properties.agentPoolProfiles", "sum of system nodes >=", minimum,
@@ -241,7 +223,8 @@ CONTROLS += [
         section="Reliability",
         rationale=(
             "Availability-set pools are legacy: they cannot autoscale, use availability zones, or run more than "
-            "one pool, and they are retired. Every pool counts; an omitted type is VirtualMachineScaleSets."),
+            "one pool, and they are retired. Every pool counts; an omitted type is VirtualMachineScaleSets from API "
+            "2020-04-01 and AvailabilitySet before (see the defaults below)."),
         remediation=(
             "Set properties.agentPoolProfiles[].type to VirtualMachineScaleSets (or omit it) on every pool; a cluster "
             "on availability sets must "
@@ -388,5 +371,68 @@ CONTROLS += [
                             {"field": f"{MC}/agentPoolProfiles[*].enableAutoScaling", "notEquals": True},
                         ]}},
               "equals": 0},
+    ),
+]
+
+def check_user_pool_nodes(target: Target, params: Mapping[str, Any]) -> Verdict:
+    """Each User pool not excluded has at least minimumUserPoolNodes nodes: minCount when it autoscales, else
+    count (an absent count is the API's default, filled in by arm/defaults.py; unknown in deployed state)."""
+    c = Check(target, params)
+    minimum = int(params["minimumUserPoolNodes"])
+    excluded = {str(n).lower() for n in params["excludedPools"]}
+    members = pools(c)
+    if (v := _unknown_pools(c, members)) is not None:
+        return v
+    truths: list[Truth] = []
+    for pool in members:
+        mode_path, mode = pool_field(c, pool, "mode")
+        if isinstance(mode, Unknown):
+            truths.append(c.unknown(mode_path, mode.reason, expected="User", operator="equals"))
+            continue
+        if lower(mode) != "user":
+            truths.append(c.compare(mode_path, "notEquals (only User pools count)", "User", mode, True))
+            continue
+        name = pool_name(c, pool)
+        if name.lower() in excluded:
+            truths.append(c.compare(f"{pool[0]}.name", "in", "excludedPools", name, True))
+            continue
+        auto_path, auto = pool_field(c, pool, "enableAutoScaling")
+        if isinstance(auto, Unknown):
+            truths.append(c.unknown(auto_path, auto.reason, expected=True, operator="equals"))
+            continue
+        path, value = pool_field(c, pool, "minCount" if auto is True else "count")
+        if isinstance(value, Unknown):
+            truths.append(c.unknown(path, value.reason, expected=f">= {minimum}", operator="nodes"))
+            continue
+        n = _int(value)
+        truths.append(c.compare(path, "greaterOrEquals", minimum, value, n is not None and n >= minimum))
+    return c.verdict(all_of(truths))
+
+CONTROLS += [
+    Control(
+        id="AKS-072",
+        title="User node pools have at least three nodes",
+        severity=Severity.LOW,
+        section="Reliability",
+        rationale=(
+            "A User pool with one or two nodes loses half or all of its capacity when a node fails, is reimaged "
+            "or is upgraded (surge and drain move every pod at once), so the workloads it carries have no "
+            "failover. Each pool whose mode is User needs at least minimumUserPoolNodes nodes: minCount when the "
+            "autoscaler runs, count otherwise (an omitted count is 1, the API's default). Pools named in "
+            "excludedPools (batch or GPU pools that scale to zero) are left out. A user pool read without its "
+            "cluster is judged on its own."),
+        remediation=(
+            "Raise properties.agentPoolProfiles[].count (or minCount with enableAutoScaling) of every User pool to 3 "
+            "(az aks nodepool update --enable-cluster-autoscaler --min-count 3 --max-count 6), or list pools meant "
+            "to be small in excludedPools."),
+        references=("https://learn.microsoft.com/azure/aks/use-system-pools#system-and-user-node-pools",
+                    "https://azure.github.io/PSRule.Rules.Azure/en/rules/Azure.AKS.MinUserPoolNodes/"),
+        mappings=Mappings(psrule=("Azure.AKS.MinUserPoolNodes",), nist=("CP-10",)),
+        parameters=(Parameter("minimumUserPoolNodes", 3, "Fewest nodes each User pool must have.", type="Integer"),
+                    Parameter("excludedPools", [], "Names of User pools not held to the minimum (e.g. pools that "
+                              "scale to zero).", type="Array")),
+        check=check_user_pool_nodes,
+        policy_gap=("Which of minCount and count holds a pool's minimum depends on its enableAutoScaling, pool by "
+                    "pool: decided in Python; no built-in covers it."),
     ),
 ]

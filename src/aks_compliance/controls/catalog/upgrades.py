@@ -283,6 +283,6 @@ CONTROLS += [
             "Set sku.tier to Standard (or Premium) (az aks update --tier standard)."),
         references=("https://learn.microsoft.com/azure/aks/free-standard-pricing-tiers",),
         mappings=Mappings(psrule=("Azure.AKS.UptimeSLA",), checkov=("CKV_AZURE_170",), nist=("CP-10",)),
-        rule={"field": f"{MC}/sku.tier", "in": ["Standard", "Premium", "Paid"]},
+        rule={"field": f"{MC}/sku.tier", "in": ["Standard", "Premium"]},
     ),
 ]

@@ -1,0 +1,367 @@
+"""What AKS does with a property a request leaves out, per API version: one table, with its sources.
+
+A template resource is a *request* at its ``apiVersion``: an absent property takes the default the AKS
+REST API applies at that version, and some of those defaults changed over the years (RBAC, the load
+balancer and pool type in 2020-04-01, the node OS channel in 2023-06-01). *Deployed* state (ARM GET, an
+export, Resource Graph, a PowerShell export) is what Azure returned, read at an API version the file
+rarely states: an absent property there is unknown, unless the API documents that the service always
+returns it (no row claims that today).
+
+``apply_defaults`` fills a cluster body (and each node pool in it) before the controls see it: the
+default value for a request, an :class:`Unknown` with the reason for deployed state. Every value filled
+in is noted on the resource (``Resource.value_notes``) so the evidence says it is a default and cites its
+source. A fact that could not be confirmed is stated as such in its row and yields *unknown*, never a
+guess. ``docs/controls.md`` lists, per control, the rows it relies on (``Default.controls``).
+
+Sources (``SOURCES``) are cited by key in each row.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from ..resources import CLUSTER_TYPE, DEPLOYED, REQUEST, Resource
+from ..values import Unknown
+
+SOURCES: dict[str, str] = {
+    "spec-2017-08-31": "https://github.com/Azure/azure-rest-api-specs/blob/main/specification/containerservice/"
+                       "resource-manager/Microsoft.ContainerService/stable/2017-08-31/managedClusters.json",
+    "aks-changelog-2020-03-09": "https://github.com/Azure/AKS/blob/master/CHANGELOG.md#release-2020-03-09",
+    "docs-pr-22220": "https://github.com/MicrosoftDocs/azure-docs/pull/22220",
+    "types-2023-02-01": "https://github.com/Azure/bicep-types-az/blob/main/generated/containerservice/"
+                        "microsoft.containerservice/2023-02-01/types.md",
+    "types-2023-06-01": "https://github.com/Azure/bicep-types-az/blob/main/generated/containerservice/"
+                        "microsoft.containerservice/2023-06-01/types.md",
+    "rest-create-or-update": "https://learn.microsoft.com/rest/api/aks/managed-clusters/create-or-update",
+    "python-sdk-9.4.0": "https://github.com/Azure/azure-sdk-for-python/blob/main/sdk/containerservice/"
+                        "azure-mgmt-containerservice/CHANGELOG.md#940-2020-09-11",
+    "cli-ext-9be8cea": "https://github.com/Azure/azure-cli-extensions/commit/9be8ceaa1788e82d6f855ad138ee52dcabe75533",
+    "learn-network-plugins": "https://learn.microsoft.com/training/modules/choose-network-plugin-aks/2-identify-plugin-options",
+    "learn-max-pods": "https://learn.microsoft.com/azure/aks/azure-cni-overview",
+    "js-advanced-networking": "https://learn.microsoft.com/javascript/api/@azure/arm-containerservice/"
+                              "advancednetworkingsecurity",
+}
+
+CLUSTER = "cluster"  # a path relative to the managedClusters body
+POOL = "pool"  # a path relative to one node pool object (an agentPoolProfiles entry, an agentPools' properties)
+ABSENT = object()  # in ``when``: the property is absent
+
+
+@dataclass(frozen=True)
+class Default:
+    """What AKS applies to an absent property of a request, for API versions in [since, until)."""
+
+    scope: str  # CLUSTER or POOL
+    path: str  # e.g. "properties.enableRBAC" (cluster) or "maxPods" (pool)
+    value: Any  # the default; an Unknown when AKS decides at deploy time from facts a file lacks
+    source: str  # key of SOURCES
+    fact: str  # the fact, as the source states it
+    since: str | None = None  # first API version (inclusive); None: from the first
+    until: str | None = None  # first API version it no longer holds (exclusive); None: to this day
+    confirmed: bool = True  # False: the version boundary is not confirmed by the source (then the value is Unknown)
+    when: tuple[tuple[str, Any], ...] = ()  # ("cluster:path" | "pool:path", value or ABSENT): all must hold
+    controls: tuple[str, ...] = ()  # the controls whose verdict relies on this default
+
+
+DEFAULTS: tuple[Default, ...] = (
+    # --- Kubernetes RBAC ---
+    Default(CLUSTER, "properties.enableRBAC", False, "spec-2017-08-31",
+            "API 2017-08-31 has no enableRBAC property: clusters of that version have no Kubernetes RBAC",
+            until="2018-03-31", controls=("AKS-003",)),
+    Default(CLUSTER, "properties.enableRBAC", False, "aks-changelog-2020-03-09",
+            "before API 2020-04-01 an omitted enableRBAC leaves RBAC off (templates did not enable it: "
+            "MicrosoftDocs/azure-docs#22220, 2019-01-11)",
+            since="2018-03-31", until="2020-04-01", controls=("AKS-003",)),
+    Default(CLUSTER, "properties.enableRBAC", True, "aks-changelog-2020-03-09",
+            "AKS API version 2020-04-01 defaults to RBAC enabled", since="2020-04-01", controls=("AKS-003",)),
+    # --- VMSS and the Standard load balancer (the same release note) ---
+    Default(CLUSTER, "properties.networkProfile.loadBalancerSku", "basic", "aks-changelog-2020-03-09",
+            "before API 2020-04-01 clusters default to the Basic load balancer", until="2020-04-01",
+            controls=("AKS-025",)),
+    Default(CLUSTER, "properties.networkProfile.loadBalancerSku", "standard", "aks-changelog-2020-03-09",
+            "AKS API version 2020-04-01 defaults to the Standard load balancer (SLB)", since="2020-04-01",
+            controls=("AKS-025",)),
+    Default(POOL, "type", "AvailabilitySet", "aks-changelog-2020-03-09",
+            "before API 2020-04-01 node pools default to availability sets", until="2020-04-01",
+            controls=("AKS-031", "AKS-032", "AKS-037")),
+    Default(POOL, "type", "VirtualMachineScaleSets", "aks-changelog-2020-03-09",
+            "AKS API version 2020-04-01 defaults to virtual machine scale sets (VMSS)", since="2020-04-01",
+            controls=("AKS-031", "AKS-032", "AKS-037")),
+    # --- the control-plane tier ---
+    Default(CLUSTER, "sku.tier", "Free", "types-2023-02-01", "sku.tier: if not specified, the default is 'Free'",
+            controls=("AKS-041",)),
+    # --- node OS upgrades ---
+    Default(CLUSTER, "properties.autoUpgradeProfile.nodeOSUpgradeChannel", "NodeImage", "types-2023-06-01",
+            "nodeOSUpgradeChannel: the default is NodeImage (the property is GA from API 2023-06-01; earlier "
+            "preview versions defaulted to Unmanaged, and stable versions before it had no node OS channel)",
+            since="2023-06-01", controls=("AKS-008", "AKS-040")),
+    # --- local accounts, OIDC issuer: off unless set, at every version that has them ---
+    Default(CLUSTER, "properties.disableLocalAccounts", False, "rest-create-or-update",
+            "local accounts exist unless disableLocalAccounts is true (before the property existed they could "
+            "not be disabled)", controls=("AKS-002",)),
+    Default(CLUSTER, "properties.oidcIssuerProfile.enabled", False, "types-2023-06-01",
+            "oidcIssuerProfile.enabled: whether the OIDC issuer is enabled (no default stated; off unless set). "
+            "Not confirmed for the newest API versions, where AKS may enable it by Kubernetes version"),
+    # --- networking ---
+    Default(CLUSTER, "properties.networkProfile.networkPlugin", "kubenet", "spec-2017-08-31",
+            "API 2017-08-31 has no networkProfile: every cluster of that version uses kubenet",
+            until="2018-03-31", controls=("AKS-027", "AKS-028", "AKS-030")),
+    Default(CLUSTER, "properties.networkProfile.networkPlugin", "kubenet", "learn-network-plugins",
+            "'By default, AKS clusters use kubenet' (Microsoft Learn). Caveat: the REST reference states no "
+            "default per api-version, and AKS is moving the default to depend on the Kubernetes version "
+            "(cli-ext-9be8cea); the API version where that happens is not confirmed", since="2018-03-31",
+            controls=("AKS-027", "AKS-028", "AKS-030")),
+    # --- Advanced Container Networking Services (Cilium) ---
+    Default(CLUSTER, "properties.networkProfile.advancedNetworking.security.transitEncryption.type", "None",
+            "js-advanced-networking", "transitEncryption.type: if not specified, the default value is None (no "
+            "encryption; before the property existed there was none)", controls=("AKS-070",)),
+    Default(CLUSTER, "properties.networkProfile.advancedNetworking.security.advancedNetworkPolicies", "FQDN",
+            "js-advanced-networking", "advancedNetworkPolicies: if not specified, the default value is FQDN if "
+            "security.enabled is set to true",
+            when=(("cluster:properties.networkProfile.advancedNetworking.security.enabled", True),),
+            controls=("AKS-071",)),
+    # --- node pools ---
+    Default(POOL, "count", 1, "spec-2017-08-31",
+            "count: the default value is 1 (every API version, 2017-08-31 to today)",
+            controls=("AKS-033", "AKS-072")),
+    Default(POOL, "osDiskType", "Managed", "python-sdk-9.4.0",
+            "osDiskType appeared with API 2020-09-01; before it every OS disk was a managed disk",
+            until="2020-09-01", controls=("AKS-035",)),
+    Default(POOL, "osDiskType", Unknown("osDiskType is absent: AKS picks Ephemeral only when the VM size's cache "
+                                        "or temporary disk holds the OS disk, which is not known offline"),
+            "types-2023-06-01", "osDiskType: the default is 'Ephemeral' if the VM supports it and has a cache disk "
+            "larger than the requested OSDiskSizeGB, otherwise 'Managed'", since="2020-09-01",
+            controls=("AKS-035",)),
+    Default(POOL, "maxPods", 110, "learn-max-pods", "kubenet: 110 pods per node by default",
+            when=(("cluster:properties.networkProfile.networkPlugin", "kubenet"),), controls=("AKS-030",)),
+    Default(POOL, "maxPods", 250, "learn-max-pods", "Azure CNI Overlay: 250 pods per node by default",
+            when=(("cluster:properties.networkProfile.networkPlugin", "azure"),
+                  ("cluster:properties.networkProfile.networkPluginMode", "overlay")), controls=("AKS-030",)),
+    Default(POOL, "maxPods", 30, "learn-max-pods", "Azure CNI (node subnet): 30 pods per node by default",
+            when=(("cluster:properties.networkProfile.networkPlugin", "azure"),
+                  ("cluster:properties.networkProfile.networkPluginMode", ABSENT),
+                  ("pool:podSubnetID", ABSENT)), controls=("AKS-030",)),
+    Default(POOL, "maxPods", Unknown("maxPods is absent on a pool with a pod subnet: the default for Azure CNI "
+                                     "with dynamic IP allocation is not stated per API version; set maxPods"),
+            "learn-max-pods", "Azure CNI with a pod subnet: the default is not stated per API version",
+            when=(("cluster:properties.networkProfile.networkPlugin", "azure"),
+                  ("cluster:properties.networkProfile.networkPluginMode", ABSENT)), controls=("AKS-030",)),
+)
+
+# Values a property may take only at some API versions: a request naming a value its API version does not
+# have is not what it seems. ``LEGACY`` values are renamed to their current name where the version has them.
+@dataclass(frozen=True)
+class Renamed:
+    path: str
+    old: str
+    new: str
+    until: str  # the first API version without the old value
+    source: str
+    fact: str
+
+    @property
+    def note(self) -> str:
+        return f"{self.new} was named {self.old} before API {self.until}"
+
+
+LEGACY: tuple[Renamed, ...] = (
+    Renamed("sku.tier", "Paid", "Standard", "2023-02-01", "types-2023-02-01",
+            "the Paid tier is the Standard tier; from API 2023-02-01 the tiers are Free and Standard (Premium "
+            "later), and Paid is no longer a value"),
+)
+
+
+# --- API versions -------------------------------------------------------------------------------------
+
+_VERSION = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(-preview)?$", re.I)
+
+
+def parse_api_version(value: Any) -> tuple[int, int, int] | None:
+    if not isinstance(value, str):
+        return None
+    m = _VERSION.match(value.strip())
+    return (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
+
+
+def _in_range(version: tuple[int, int, int], row: Default) -> bool:
+    if row.since is not None and version < parse_api_version(row.since):  # type: ignore[operator]
+        return False
+    if row.until is not None and version >= parse_api_version(row.until):  # type: ignore[operator]
+        return False
+    return True
+
+
+def describe(row: Default) -> str:
+    span = (f"API {row.since} and later" if row.since and not row.until else
+            f"API before {row.until}" if row.until and not row.since else
+            f"API {row.since} to before {row.until}" if row.since else "every API version")
+    return f"{span}: {row.fact} ({SOURCES[row.source]})"
+
+
+# --- reading and writing bodies (case-insensitive keys, copy on write) --------------------------------
+
+def _get(obj: Any, path: str) -> Any:
+    for seg in path.split("."):
+        if isinstance(obj, Unknown):
+            return obj
+        if not isinstance(obj, dict):
+            return ABSENT
+        key = next((k for k in obj if k.lower() == seg.lower()), None)
+        if key is None and hasattr(obj, "missing_member"):
+            return obj.missing_member(seg)  # a partly known object: not absent, unknown
+        if key is None or obj[key] is None:
+            return ABSENT
+        obj = obj[key]
+    return obj
+
+
+def _set(obj: dict[str, Any], path: str, value: Any) -> bool:
+    """Set ``path`` in ``obj``, copying each nested object on the way (bodies are shared with the input).
+    False when the way crosses a non-object or an unknown (a malformed shape is the evaluator's to report)."""
+    segs = path.split(".")
+    for seg in segs[:-1]:
+        key = next((k for k in obj if k.lower() == seg.lower()), seg)
+        child = obj.get(key)
+        if child is None:
+            child = {}
+        elif not isinstance(child, dict):
+            return False
+        child = _copy(child)
+        obj[key] = child
+        obj = child
+    obj[segs[-1]] = value
+    return True
+
+
+def _copy(obj: dict[str, Any]) -> dict[str, Any]:
+    """A shallow copy that keeps a partly known object partly known (values.Partial, reference() results)."""
+    return dict(obj) if type(obj) is dict else copy.copy(obj)
+
+
+def _matches(actual: Any, expected: Any) -> bool | Unknown:
+    if isinstance(actual, Unknown):
+        return actual
+    if expected is ABSENT:
+        return actual is ABSENT or actual == ""
+    if isinstance(expected, bool):
+        return actual is expected or (isinstance(actual, str) and actual.lower() == str(expected).lower())
+    return isinstance(actual, str) and actual.lower() == str(expected).lower()
+
+
+# --- applying ----------------------------------------------------------------------------------------
+
+def _choose(rows: Iterable[Default], api: Any, cluster: dict[str, Any], pool: dict[str, Any] | None
+            ) -> tuple[Any, str] | None:
+    """The default for one absent property: (value, note), or None when no row applies."""
+    candidates: list[Default] = []
+    for row in rows:
+        held = True
+        for ref, expected in row.when:
+            scope, path = ref.split(":", 1)
+            ok = _matches(_get(cluster if scope == CLUSTER else (pool or {}), path), expected)
+            if isinstance(ok, Unknown):
+                return Unknown(f"the default of {row.path} depends on {path}, which is unknown: {ok.reason}"), ""
+            if not ok:
+                held = False
+                break
+        if held:
+            candidates.append(row)
+    if not candidates:
+        return None
+    version = parse_api_version(api)
+    if version is None:
+        values = {repr(r.value) for r in candidates}
+        if len(values) == 1 and all(r.confirmed for r in candidates) and _every_version(candidates):
+            row = candidates[0]
+            return row.value, "absent: the AKS default at every API version"
+        what = f"the apiVersion is {'unknown: ' + api.reason if isinstance(api, Unknown) else repr(api)}"
+        return Unknown(f"{candidates[0].path} is absent and its default depends on the API version, but {what}"), ""
+    for row in candidates:
+        if not _in_range(version, row):
+            continue
+        if isinstance(row.value, Unknown):
+            return row.value, ""
+        if not row.confirmed:
+            return Unknown(f"{row.path} is absent at API {api}: {row.fact} ({SOURCES[row.source]})"), ""
+        return row.value, f"absent: the AKS default at API {api}"
+    return None
+
+
+def _every_version(rows: list[Default]) -> bool:
+    """Do the rows' version ranges, together, cover every API version (no gap, none open at one end)?"""
+    ordered = sorted(rows, key=lambda r: parse_api_version(r.since) or (0, 0, 0))
+    if ordered[0].since is not None or ordered[-1].until is not None:
+        return False
+    return all(a.until is not None and a.until == b.since for a, b in zip(ordered, ordered[1:]))
+
+
+_BY_SCOPE: dict[str, dict[str, list[Default]]] = {}
+for _row in DEFAULTS:
+    _BY_SCOPE.setdefault(_row.scope, {}).setdefault(_row.path, []).append(_row)
+
+
+def _fill(obj: dict[str, Any], scope: str, resource: Resource, prefix: str, cluster: dict[str, Any],
+          pool: dict[str, Any] | None, notes: dict[str, str]) -> None:
+    for path, rows in _BY_SCOPE.get(scope, {}).items():
+        if _get(obj, path) is not ABSENT:
+            continue
+        body_path = f"{prefix}{path}"
+        if resource.state == DEPLOYED:
+            value: Any = Unknown(f"{body_path} is absent from deployed state ({resource.source.file}): what Azure "
+                                 f"returned does not say, and a request's default is not assumed for it")
+            note = ""
+        else:
+            chosen = _choose(rows, resource.api_version, cluster, pool)
+            if chosen is None:
+                continue
+            value, note = chosen
+        if _set(obj, path, value) and note:
+            notes[body_path] = note
+
+
+def _rename(obj: dict[str, Any], resource: Resource, prefix: str, notes: dict[str, str]) -> None:
+    """Legacy values: renamed where the resource's version has them, flagged where it does not."""
+    for r in LEGACY:
+        value = _get(obj, r.path)
+        if not isinstance(value, str) or value.lower() != r.old.lower():
+            continue
+        where = f"{prefix}{r.path}"
+        if resource.state == REQUEST:
+            version = parse_api_version(resource.api_version)
+            if version is None:
+                _set(obj, r.path, Unknown(f"{where} is {r.old!r}: {r.fact} ({SOURCES[r.source]}); the apiVersion "
+                                          f"{resource.api_version!r} does not say which applies"))
+                continue
+            if version >= parse_api_version(r.until):  # type: ignore[operator]
+                notes[where] = f"not a value at API {resource.api_version}: {r.note}"
+                continue
+        _set(obj, r.path, r.new)
+        notes[where] = f"written {r.old!r}: {r.note}"
+
+
+def apply_cluster_defaults(body: dict[str, Any], resource: Resource, notes: dict[str, str]) -> None:
+    """Fill a cluster body's absent properties (cluster level, then each inline pool), noting each in ``notes``."""
+    if resource.type_lower != CLUSTER_TYPE:
+        return
+    _rename(body, resource, "", notes)
+    _fill(body, CLUSTER, resource, "", body, None, notes)
+    props = body.get("properties")
+    pools = props.get("agentPoolProfiles") if isinstance(props, dict) else None
+    if isinstance(pools, list):
+        for i, p in enumerate(pools):
+            if isinstance(p, dict):
+                p = pools[i] = _copy(p)
+                _fill(p, POOL, resource, f"properties.agentPoolProfiles[{i}].", body, p, notes)
+
+
+def apply_pool_defaults(entry: dict[str, Any], pool: Resource, index: int, cluster: dict[str, Any],
+                        notes: dict[str, str]) -> None:
+    """Fill a node pool merged from a separate agentPools resource, by that resource's own version and state."""
+    _fill(entry, POOL, pool, f"properties.agentPoolProfiles[{index}].", cluster, entry, notes)
+
+
+def rows_for(control_id: str) -> list[Default]:
+    return [r for r in DEFAULTS if control_id in r.controls]

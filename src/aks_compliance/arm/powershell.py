@@ -1,0 +1,91 @@
+"""Azure PowerShell and PSRule for Azure resource exports, read as the ARM GET shape.
+
+``Get-AzResource -ExpandProperties | ConvertTo-Json -Depth N`` and PSRule's ``Export-AzRuleData`` write
+PowerShell objects: PascalCase keys (``Name``, ``ResourceId``/``Id``, ``ResourceType``/``Type``,
+``ResourceGroupName``, ``Location``, ``Tags``, ``Sku``, ``Kind``, ``Identity``, ``Properties``), the
+resource's own ``Properties`` as the REST API returned them, and (Export-AzRuleData) child and extension
+resources nested under ``resources`` (diagnostic settings, maintenance configurations, ...), in either
+shape. Such a file is recognised by its shape, without a flag, and each object becomes a resource as ARM
+GET returns it (``id``, ``name``, ``type``, ``location``, ``tags``, ``sku``, ``kind``, ``identity``,
+``properties``), with every key cited at its own line. It is deployed state: an absent property is unknown,
+not a request default (arm/defaults.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..jsonc import JsonDocument, escape_pointer_token
+from ..resources import Resource, Source, name_from_id, type_from_id
+from .template import rest_resource
+
+# PowerShell property -> ARM GET property (top level). Sku and Identity keep their PascalCase members:
+# paths are read case-insensitively.
+_TOP = {"location": "location", "tags": "tags", "sku": "sku", "kind": "kind", "identity": "identity",
+        "properties": "properties", "zones": "zones", "plan": "plan", "managedby": "managedBy",
+        "extendedlocation": "extendedLocation", "etag": "etag", "systemdata": "systemData"}
+_MARKERS = ("ResourceType", "ResourceId", "ResourceName", "ResourceGroupName", "SubscriptionId")
+
+
+def is_powershell_object(obj: Any) -> bool:
+    """A PowerShell resource object: PascalCase ``Type``/``ResourceType`` and an id, no ARM ``type``."""
+    if not isinstance(obj, dict) or "type" in obj:
+        return False
+    has_type = isinstance(obj.get("ResourceType"), str) or isinstance(obj.get("Type"), str)
+    has_id = isinstance(obj.get("ResourceId"), str) or isinstance(obj.get("Id"), str)
+    return has_type and (has_id or any(k in obj for k in _MARKERS) or "Properties" in obj)
+
+
+def is_powershell_export(data: Any) -> bool:
+    if isinstance(data, list):
+        objects = [o for o in data if isinstance(o, dict)]
+        return bool(objects) and all(is_powershell_object(o) for o in objects)
+    return is_powershell_object(data)
+
+
+def arm_body(obj: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The ARM GET body of a PowerShell object, and body key -> the PowerShell key it came from."""
+    rid = obj.get("ResourceId") if isinstance(obj.get("ResourceId"), str) else obj.get("Id")
+    rtype = obj.get("ResourceType") if isinstance(obj.get("ResourceType"), str) else obj.get("Type")
+    if not isinstance(rtype, str) and isinstance(rid, str):
+        rtype = type_from_id(rid)
+    body: dict[str, Any] = {"type": rtype}
+    keys: dict[str, str] = {}
+    if isinstance(rid, str):
+        body["id"] = rid
+        keys["id"] = "ResourceId" if "ResourceId" in obj else "Id"
+    name = obj.get("Name") if isinstance(obj.get("Name"), str) else obj.get("ResourceName")
+    if isinstance(rid, str):
+        name = name_from_id(rid).rsplit("/", 1)[-1]
+    if isinstance(name, str):
+        body["name"] = name
+    for k, v in obj.items():
+        arm = _TOP.get(k.lower())
+        if arm is None or v is None or (arm in ("kind", "zones", "plan", "managedBy") and v in ("", [])):
+            continue
+        body[arm] = v
+        keys[arm] = k
+    return body, keys
+
+
+def powershell_resource(doc: JsonDocument, obj: dict[str, Any], ptr: str) -> Resource:
+    body, keys = arm_body(obj)
+    resource = rest_resource(doc, body, ptr)
+    for arm, ps in keys.items():
+        # cite each part at its own line: the PowerShell key, not the ARM one, is in the file
+        resource.origins[(arm,)] = Source(doc.path, f"{ptr}/{escape_pointer_token(ps)}", doc)
+        value = obj.get(ps)
+        if arm in ("sku", "identity") and isinstance(value, dict):
+            for sub in value:
+                resource.origins[(arm, sub[:1].lower() + sub[1:])] = Source(
+                    doc.path, f"{ptr}/{escape_pointer_token(ps)}/{escape_pointer_token(sub)}", doc)
+    return resource
+
+
+def children(obj: dict[str, Any], ptr: str) -> list[tuple[str, Any]]:
+    """Child and extension resources an export nests under ``resources`` (either case)."""
+    for key in ("resources", "Resources"):
+        kids = obj.get(key)
+        if isinstance(kids, list):
+            return [(f"{ptr}/{key}/{i}", c) for i, c in enumerate(kids)]
+    return []

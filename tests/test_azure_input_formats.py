@@ -1,0 +1,143 @@
+"""The Azure-side formats people already have: PowerShell / PSRule exports (deployed state, detected by
+shape), blueprint artifacts (expanded like nested deployments), and templates meant to be deployed from a
+URI (``deployment().properties.templateLink``)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from aks_compliance.diagnostics import EVALUATED, NOT_EVALUATED, RELATED
+from aks_compliance.resources import DEPLOYED, REQUEST
+
+from .conftest import FIXTURES, outcome_of, scan, write_files
+
+INPUTS = FIXTURES / "inputs"
+MC = "Microsoft.ContainerService/managedClusters"
+
+
+def line_of(path: Path, needle: str) -> int:
+    return next(i for i, t in enumerate(path.read_text().splitlines(), 1) if needle in t)
+
+
+# --- PowerShell / PSRule exports ----------------------------------------------------------------------
+
+def test_get_azresource_output_is_read_as_arm_get_without_a_flag() -> None:
+    path = INPUTS / "powershell" / "get-azresource.json"
+    run = scan(path)
+    assert not run.errors, [str(e) for e in run.errors]
+    kinds = {i["path"]: i["kind"] for i in run.inputs}
+    assert kinds[str(path)] == "arm-resources"
+    by_type = {t.resource.type: t for t in run.targets}
+    cluster, registry = by_type[MC], by_type["Microsoft.ContainerRegistry/registries"]
+    assert cluster.ref().name == "aks-ps-prod" and cluster.resource.state == DEPLOYED
+    assert cluster.label == "get-azresource/aks-ps-prod"
+    assert outcome_of(run, "AKS-002", "aks-ps-prod").outcome.value == "passed"
+    assert outcome_of(run, "AKS-013", "aks-ps-prod").outcome.value == "passed"  # Identity.Type, PascalCase
+    tier = outcome_of(run, "AKS-041", "aks-ps-prod")
+    assert tier.outcome.value == "passed" and tier.evidence[0].line == line_of(path, '"Tier": "Standard"')
+    assert outcome_of(run, "AKS-059", "acrpsprod").outcome.value == "failed"  # admin user on
+    assert registry.resource.id.endswith("/registries/acrpsprod")
+
+
+def test_export_azruledata_children_attach_to_their_cluster() -> None:
+    path = INPUTS / "powershell" / "export-azruledata.json"
+    run = scan(path)
+    assert not run.errors and [t.resource.type for t in run.targets] == [MC]
+    assert outcome_of(run, "AKS-012").outcome.value == "passed"  # the nested diagnostic setting
+    assert outcome_of(run, "AKS-003").outcome.value == "failed"
+    pools = outcome_of(run, "AKS-011")  # both pools: the inline one and the nested agentPools object
+    assert pools.outcome.value == "failed" and any(e.path.startswith("properties.agentPoolProfiles[1]")
+                                                   for e in pools.evidence)
+    # deployed state: an absent property is unknown, never the request default
+    assert outcome_of(run, "AKS-002").outcome.value == "unknown"
+    statuses = {(e.type, e.status) for e in run.ledger.entries}
+    assert {(MC, EVALUATED), ("Microsoft.Insights/diagnosticSettings", RELATED),
+            (f"{MC}/agentPools", RELATED)} <= statuses
+
+
+def test_an_export_with_too_small_a_json_depth_is_an_error_saying_so() -> None:
+    run = scan(INPUTS / "powershell" / "shallow-depth.json")
+    assert {r.outcome.value for r in run.results} == {"error"}
+    assert "ConvertTo-Json -Depth" in run.results[0].reason
+
+
+def test_a_single_powershell_object_and_a_value_wrapper_are_recognised(tmp_path: Path) -> None:
+    (obj,) = json.loads((INPUTS / "powershell" / "export-azruledata.json").read_text())
+    write_files(tmp_path, {"one.json": json.dumps(obj), "wrapped.json": json.dumps({"value": [obj]})})
+    for name in ("one.json", "wrapped.json"):
+        run = scan(tmp_path / name)
+        assert not run.errors and [t.resource.type for t in run.targets] == [MC], name
+
+
+# --- blueprint artifacts ------------------------------------------------------------------------------
+
+def test_a_blueprint_artifact_in_a_template_is_expanded_with_its_parameters() -> None:
+    path = INPUTS / "blueprint" / "artifact-in-template.json"
+    run = scan(path)
+    (target,) = run.targets
+    assert target.ref().name == "aks-bp" and target.resource.state == REQUEST
+    assert outcome_of(run, "AKS-002").outcome.value == "passed"  # disableLocalAccounts from the artifact
+    warnings = [d for d in run.diagnostics if d.severity == "warning"]
+    assert any("Azure Blueprints is being retired" in d.message and d.pointer == "/resources/0" for d in warnings)
+    (artifact,) = [e for e in run.ledger.entries if e.type == "Microsoft.Blueprint/blueprints/artifacts"]
+    assert artifact.status == NOT_EVALUATED and "listed on their own" in artifact.reason
+    # the escaped expression [[parameters('adminGroup')] names a blueprint parameter: unknown, with the reason
+    admins = target.resource.body["properties"]["aadProfile"]["adminGroupObjectIDs"][0]
+    assert "blueprint parameter" in admins.reason
+
+
+def test_an_exported_blueprint_artifact_is_expanded_too() -> None:
+    path = INPUTS / "blueprint" / "exported-artifact.json"
+    run = scan(path)
+    (target,) = run.targets
+    assert outcome_of(run, "AKS-011").outcome.value == "failed"  # publicIPs = true from the artifact
+    assert "bp_clusterName" in target.resource.display_name()  # a blueprint parameter: unknown
+    assert any("Azure Blueprints is being retired" in d.message for d in run.diagnostics)
+
+
+def test_non_template_artifacts_are_listed_not_expanded(tmp_path: Path) -> None:
+    artifact = {"kind": "policyAssignment", "type": "Microsoft.Blueprint/blueprints/artifacts", "name": "pa",
+                "properties": {"policyDefinitionId": "/providers/Microsoft.Authorization/policyDefinitions/x",
+                               "parameters": {}}}
+    write_files(tmp_path, {"pa.json": json.dumps(artifact)})
+    run = scan(tmp_path / "pa.json")
+    assert not run.targets and not run.errors
+    (entry,) = run.ledger.entries
+    assert entry.status == NOT_EVALUATED and "kind 'policyAssignment'" in entry.reason
+
+
+# --- deployment().properties.templateLink ------------------------------------------------------------
+
+def test_a_quickstart_meant_for_a_uri_is_judged_with_the_link_unknown() -> None:
+    path = INPUTS / "linked-quickstart.json"
+    run = scan(path)
+    assert not run.errors, [str(e) for e in run.errors]
+    assert outcome_of(run, "AKS-002").outcome.value == "passed"
+    tags = run.targets[0].resource.body["tags"]
+    assert "templateLink exists only when the template is deployed from a URI" in tags["scripts"].reason
+    assert "--arm-template-uri" in tags["linked"].reason  # contains(deployment().properties, 'templateLink')
+
+
+def test_arm_template_uri_supplies_the_link(tmp_path: Path) -> None:
+    uri = "https://raw.githubusercontent.com/org/repo/main/azuredeploy.json"
+    run = scan(INPUTS / "linked-quickstart.json", template_uri=uri)
+    assert run.targets[0].resource.body["tags"]["linked"] == "True"
+    exe = str(Path(sys.executable).with_name("aks-compliance"))
+    out = tmp_path / "r.json"
+    done = subprocess.run([exe, "scan", "--arm", str(INPUTS / "linked-quickstart.json"), "--arm-template-uri", uri,
+                           "--controls", "AKS-002", "--results-json", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_other_missing_deployment_properties_are_still_errors(tmp_path: Path) -> None:
+    template = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+                "contentVersion": "1.0.0.0", "resources": [{
+                    "type": MC, "apiVersion": "2024-05-01", "name": "aks", "location": "westeurope",
+                    "tags": {"x": "[deployment().properties.nope]"}, "properties": {}}]}
+    write_files(tmp_path, {"t.json": json.dumps(template)})
+    run = scan(tmp_path / "t.json", controls=["AKS-002"])
+    run.targets[0].resource.body  # evaluate
+    assert any("'nope' doesn't exist" in d.message for d in run.diagnostics), [str(d) for d in run.diagnostics]

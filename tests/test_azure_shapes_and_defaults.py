@@ -1,0 +1,220 @@
+"""Azure-side verdicts an auditor can rely on: malformed shapes are errors, absent properties take the
+default of the request's API version (and are unknown in deployed state), each default with its source."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aks_compliance.arm.defaults import DEFAULTS, LEGACY, SOURCES, parse_api_version
+from aks_compliance.controls import load_catalog
+from aks_compliance.controls.docs import aliases
+from aks_compliance.policy.conditions import Subject, evaluate_condition
+
+from .conftest import outcome_of, scan, write_files
+
+SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
+MC = "Microsoft.ContainerService/managedClusters"
+CATALOG = load_catalog()
+
+
+def template(*resources: dict, **extra: Any) -> str:
+    return json.dumps({"$schema": SCHEMA, "contentVersion": "1.0.0.0", "resources": list(resources), **extra},
+                      indent=1)
+
+
+def cluster(api: str = "2024-05-01", name: str = "aks", **props: Any) -> dict:
+    body: dict[str, Any] = {"type": MC, "apiVersion": api, "name": name, "location": "westeurope",
+                            "identity": {"type": "SystemAssigned"}}
+    body["properties"] = props
+    return body
+
+
+def rest_cluster(**props: Any) -> str:
+    return json.dumps({"id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerService/managedClusters/aks",
+                       "name": "aks", "type": MC, "location": "westeurope", "properties": props}, indent=1)
+
+
+# --- malformed shapes ---------------------------------------------------------------------------------
+
+POOL = {"name": "sys", "mode": "System", "count": 3}
+MALFORMED = [
+    ("properties-string", template({**cluster(), "properties": "yo"}), "properties", "an object", "a string"),
+    ("addon-profiles-string", template(cluster(addonProfiles="yo", agentPoolProfiles=[POOL])),
+     "properties.addonProfiles", "an object", "a string"),
+    ("one-addon-a-boolean", template(cluster(addonProfiles={"azurepolicy": True}, agentPoolProfiles=[POOL])),
+     "properties.addonProfiles.azurepolicy", "an object", "a boolean"),
+    ("pools-string", template(cluster(agentPoolProfiles="yo")), "properties.agentPoolProfiles", "an array", "a string"),
+    ("pools-object", template(cluster(agentPoolProfiles={"name": "sys"})), "properties.agentPoolProfiles",
+     "an array", "an object"),
+    ("pool-member-string", template(cluster(agentPoolProfiles=[POOL, "user"])), "properties.agentPoolProfiles[1]",
+     "an object", "a string"),
+    ("authorized-ranges-string", template(cluster(apiServerAccessProfile={"authorizedIPRanges": "10.0.0.0/8"},
+                                                  agentPoolProfiles=[POOL])),
+     "properties.apiServerAccessProfile.authorizedIPRanges", "an array", "a string"),
+    ("sku-string", template({**cluster(agentPoolProfiles=[POOL]), "sku": "Standard"}), "sku", "an object", "a string"),
+    ("identity-string", template({**cluster(agentPoolProfiles=[POOL]), "identity": "SystemAssigned"}), "identity",
+     "an object", "a string"),
+    ("network-profile-array-in-rest", rest_cluster(networkProfile=[{"networkPlugin": "azure"}], agentPoolProfiles=[POOL]),
+     "properties.networkProfile", "an object", "an array"),
+    ("separate-pool-properties-string", template(cluster(agentPoolProfiles=[POOL]), {
+        "type": f"{MC}/agentPools", "apiVersion": "2024-05-01", "name": "aks/user",
+        "dependsOn": ["aks"], "properties": "yo"}),
+     "properties.agentPoolProfiles[1]", "an object", "a string"),
+]
+
+
+@pytest.mark.parametrize("name,text,path,expected,actual", MALFORMED, ids=[m[0] for m in MALFORMED])
+def test_a_malformed_shape_is_an_error_for_every_control_naming_file_line_pointer_and_types(
+        tmp_path: Path, name: str, text: str, path: str, expected: str, actual: str) -> None:
+    write_files(tmp_path, {f"{name}.json": text})
+    run = scan(tmp_path / f"{name}.json")
+    mine = [r for r in run.results if r.target.type == MC]
+    assert mine, "the cluster is a target"
+    outcomes = {r.outcome.value for r in mine}
+    assert outcomes == {"error"}, f"no control may pass or fail over a malformed value: {outcomes}"
+    reason = mine[0].reason
+    assert f"{name}.json:" in reason and re.search(r"\.json:\d+ \(at /", reason), reason  # file, line, pointer
+    assert f"{path} must be {expected}" in reason and f"found {actual}" in reason, reason
+    assert mine[0].evidence and mine[0].evidence[0].line
+
+
+def test_the_pointer_of_a_malformed_separate_pool_is_its_own_resource(tmp_path: Path) -> None:
+    name, text = MALFORMED[-1][0], MALFORMED[-1][1]
+    write_files(tmp_path, {"t.json": text})
+    reason = scan(tmp_path / "t.json").results[0].reason
+    assert "(at /resources/1/properties)" in reason, reason
+
+
+def test_a_malformed_related_resource_is_an_error_of_the_control_reading_it(tmp_path: Path) -> None:
+    ds = {"type": "Microsoft.Insights/diagnosticSettings", "apiVersion": "2021-05-01-preview", "name": "to-la",
+          "scope": "[resourceId('Microsoft.ContainerService/managedClusters', 'aks')]",
+          "properties": {"workspaceId": "/subscriptions/s/resourceGroups/g/providers/Microsoft.OperationalInsights/"
+                                        "workspaces/la", "logs": "all"}}
+    write_files(tmp_path, {"t.json": template(cluster(agentPoolProfiles=[POOL]), ds)})
+    run = scan(tmp_path / "t.json", controls=["AKS-012", "AKS-002"])
+    assert outcome_of(run, "AKS-012").outcome.value == "error"
+    assert "properties.logs must be an array" in outcome_of(run, "AKS-012").reason
+    assert outcome_of(run, "AKS-002").outcome.value == "failed", "the cluster itself is well formed"
+
+
+def test_the_azure_policy_emulation_keeps_azure_semantics() -> None:
+    # Azure Policy reads a path through a non-object as absent; only controls are strict.
+    body = {"properties": {"addonProfiles": "yo"}}
+    verdict = evaluate_condition({"field": f"{MC}/addonProfiles.azurepolicy.enabled", "exists": "false"}, Subject(body))
+    assert verdict.truth.value == "true"
+    strict = evaluate_condition({"field": f"{MC}/addonProfiles.azurepolicy.enabled", "exists": "false"},
+                                Subject(body, strict=True))
+    assert strict.truth.value == "error" and "must be an object" in strict.reasons[0]
+
+
+# --- API-version-aware defaults -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("api,expected", [
+    ("2017-08-31", "failed"), ("2018-03-31", "failed"), ("2019-08-01", "failed"), ("2020-03-01", "failed"),
+    ("2020-04-01", "passed"), ("2024-05-01", "passed"), ("2025-01-02-preview", "passed")])
+def test_an_absent_enable_rbac_takes_the_default_of_the_api_version(tmp_path: Path, api: str, expected: str) -> None:
+    write_files(tmp_path, {"t.json": template(cluster(api, agentPoolProfiles=[POOL]))})
+    result = outcome_of(scan(tmp_path / "t.json", controls=["AKS-003"]), "AKS-003")
+    assert result.outcome.value == expected, (result.reason, result.evidence)
+    assert f"absent: the AKS default at API {api}" in result.evidence[0].actual
+
+
+def test_an_absent_property_in_deployed_state_is_unknown_not_the_request_default(tmp_path: Path) -> None:
+    write_files(tmp_path, {"c.json": rest_cluster(agentPoolProfiles=[POOL])})
+    run = scan(tmp_path / "c.json", controls=["AKS-002", "AKS-003", "AKS-008", "AKS-025", "AKS-041"])
+    for cid in ("AKS-002", "AKS-003", "AKS-008", "AKS-025", "AKS-041"):
+        r = outcome_of(run, cid)
+        assert r.outcome.value == "unknown" and "absent from deployed state" in r.reason, (cid, r.reason)
+
+
+def test_an_unknown_api_version_makes_a_version_dependent_default_unknown(tmp_path: Path) -> None:
+    c = cluster("[parameters('api')]", agentPoolProfiles=[POOL])
+    write_files(tmp_path, {"t.json": template(c, parameters={"api": {"type": "string"}})})
+    run = scan(tmp_path / "t.json", controls=["AKS-003", "AKS-002"])
+    assert outcome_of(run, "AKS-003").outcome.value == "unknown"
+    assert "depends on the API version" in outcome_of(run, "AKS-003").reason
+    # a default that is the same at every version does not need the version
+    assert outcome_of(run, "AKS-002").outcome.value == "failed"
+
+
+@pytest.mark.parametrize("api,channel_outcome,window_outcome", [
+    ("2023-05-01", "failed", "not_applicable"), ("2023-06-01", "passed", "failed")])
+def test_node_os_channel_defaults_to_node_image_from_2023_06_01_and_then_needs_its_window(
+        tmp_path: Path, api: str, channel_outcome: str, window_outcome: str) -> None:
+    write_files(tmp_path, {"t.json": template(cluster(api, agentPoolProfiles=[POOL]))})
+    run = scan(tmp_path / "t.json", controls=["AKS-008", "AKS-040"])
+    assert outcome_of(run, "AKS-008").outcome.value == channel_outcome
+    assert outcome_of(run, "AKS-040").outcome.value == window_outcome
+
+
+@pytest.mark.parametrize("api,expected", [("2022-11-01", "passed"), ("2023-02-01", "failed"), ("2023-07-01", "failed")])
+def test_the_paid_tier_is_standard_only_where_the_api_version_has_it(tmp_path: Path, api: str, expected: str) -> None:
+    write_files(tmp_path, {"t.json": template({**cluster(api, agentPoolProfiles=[POOL]),
+                                               "sku": {"name": "Basic", "tier": "Paid"}})})
+    result = outcome_of(scan(tmp_path / "t.json", controls=["AKS-041"]), "AKS-041")
+    assert result.outcome.value == expected
+    assert "Standard was named Paid before API 2023-02-01" in result.evidence[0].actual
+
+
+def test_pool_defaults_follow_the_pool_resource_and_the_cluster_network(tmp_path: Path) -> None:
+    pool = {"type": f"{MC}/agentPools", "apiVersion": "2019-08-01", "name": "aks/user", "dependsOn": ["aks"],
+            "properties": {"mode": "User", "count": 2}}
+    c = cluster("2024-05-01", agentPoolProfiles=[POOL], networkProfile={"networkPlugin": "azure"})
+    write_files(tmp_path, {"t.json": template(c, pool)})
+    run = scan(tmp_path / "t.json", controls=["AKS-031", "AKS-030"])
+    r31 = outcome_of(run, "AKS-031")  # the separate pool at 2019-08-01 defaults to an availability set
+    assert r31.outcome.value == "failed", r31.evidence
+    r30 = outcome_of(run, "AKS-030")  # Azure CNI node subnet: 30 pods per node
+    assert r30.outcome.value == "failed" and any("30" in e.actual for e in r30.evidence), r30.evidence
+
+
+def test_every_default_cites_a_source_and_names_real_controls() -> None:
+    ids = {c.id for c in CATALOG}
+    for row in DEFAULTS:
+        assert row.source in SOURCES and SOURCES[row.source].startswith("https://"), row
+        assert row.fact, row
+        assert set(row.controls) <= ids, (row.path, set(row.controls) - ids)
+        for v in (row.since, row.until):
+            assert v is None or parse_api_version(v), v
+    for r in LEGACY:
+        assert r.source in SOURCES and parse_api_version(r.until)
+
+
+def test_every_rule_reading_a_defaulted_property_lists_the_default() -> None:
+    """A control whose condition reads a property of the table relies on its default: the table says so
+    (docs/controls.md shows it under the control)."""
+    by_alias = {}
+    for row in DEFAULTS:
+        if row.scope == "cluster":
+            alias = f"{MC}/" + row.path.removeprefix("properties.")
+        else:
+            alias = f"{MC}/agentPoolProfiles[*].{row.path}"
+        by_alias.setdefault(alias.lower(), set()).update(row.controls)
+    for c in CATALOG:
+        for a in aliases(c):
+            listed = by_alias.get(a.lower())
+            if listed is not None:
+                assert c.id in listed, f"{c.id} reads {a} but the defaults table does not list it"
+
+
+def test_a_default_of_some_versions_only_is_unknown_without_the_version(tmp_path: Path) -> None:
+    # nodeOSUpgradeChannel has a default from 2023-06-01 only: without a readable apiVersion it is unknown
+    c = cluster("[parameters('api')]", agentPoolProfiles=[POOL])
+    write_files(tmp_path, {"t.json": template(c, parameters={"api": {"type": "string"}})})
+    r = outcome_of(scan(tmp_path / "t.json", controls=["AKS-008"]), "AKS-008")
+    assert r.outcome.value == "unknown" and "depends on the API version" in r.reason, (r.outcome, r.reason)
+
+
+def test_null_and_unknown_values_are_not_malformed(tmp_path: Path) -> None:
+    c = cluster(agentPoolProfiles=[POOL], addonProfiles={"azurepolicy": None, "omsagent": {"enabled": True}},
+                networkProfile=None, apiServerAccessProfile="[parameters('access')]")
+    write_files(tmp_path, {"t.json": template(c, parameters={"access": {"type": "object"}})})
+    run = scan(tmp_path / "t.json", controls=["AKS-006", "AKS-001", "AKS-002"])
+    assert outcome_of(run, "AKS-006").outcome.value == "failed"  # a null add-on is absent, not malformed
+    assert outcome_of(run, "AKS-001").outcome.value == "unknown"  # a parameter without a value
+    assert outcome_of(run, "AKS-002").outcome.value == "failed"
