@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import gc
+import signal
+import threading
+import uuid
 from typing import Any
 
 import pytest
@@ -24,7 +27,7 @@ from .report.common import FAIL_ON_CHOICES
 from .results import Outcome, Result
 from .scan import ScanOptions, ScanRun, run_scan
 from .sources import FAMILIES
-from .stash import CATALOG_KEY, NO_INPUT_KEY, OPTIONS_KEY, RAN_KEY, RUN_KEY, is_worker
+from .stash import CATALOG_KEY, CRASH_KEY, NO_INPUT_KEY, OPTIONS_KEY, RAN_KEY, RUN_KEY, is_worker
 from .waivers import GovernanceError
 
 RESULT_FIXTURE = "aksc_result"
@@ -122,10 +125,13 @@ def pytest_configure(config: pytest.Config) -> None:
     if worker_input is not None:
         handed = worker_input.get(WORKER_INPUT) or {}
         options.started = handed.get("started")
+        options.run_id = handed.get("run_id")
         for family in FAMILIES:
             family.from_worker_input(options.inputs[family.name], handed.get(family.name) or {})
     else:
         options.started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        options.run_id = str(uuid.uuid4())
+        _terminate_as_interrupt()
         if not (config.option.help or config.option.version):
             started = _dt.datetime.fromisoformat(options.started)
             for family in FAMILIES:  # live sources are snapshotted once, here; every process scans the file
@@ -152,20 +158,36 @@ def pytest_configure_node(node: Any) -> None:
     """pytest-xdist: hand the controller's start time and each family's inputs (a live source's snapshot,
     or its collection error) to each worker, so every process scans the same inputs."""
     options = node.config.stash[OPTIONS_KEY]
-    handed: dict[str, Any] = {"started": options.started}
+    handed: dict[str, Any] = {"started": options.started, "run_id": options.run_id}
     for family in FAMILIES:
         handed[family.name] = family.worker_input(options.inputs[family.name])
     node.workerinput[WORKER_INPUT] = handed
 
 
+def _terminate_as_interrupt() -> None:
+    """SIGTERM (a CI job cancelled, a pod evicted) interrupts the run like Ctrl-C: output files being written
+    are removed with their temporaries (atomic.py) instead of left half-written, and the run says it was
+    interrupted. Only where nobody else handles the signal."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        def interrupt(signum: int, frame: Any) -> None:
+            raise KeyboardInterrupt("terminated (SIGTERM)")
+        signal.signal(signal.SIGTERM, interrupt)
+
+
 def get_run(config: pytest.Config) -> ScanRun:
-    """The scan of this process, computed on first use."""
+    """The scan of this process, computed on first use. A crash here is an internal error (exit 3), never a
+    control's failure."""
     run = config.stash.get(RUN_KEY, None)
     if run is None:
         try:
             run = run_scan(config.stash[OPTIONS_KEY])
         except USAGE_ERRORS as exc:
             raise pytest.UsageError(str(exc)) from None
+        except Exception as exc:
+            config.stash[CRASH_KEY] = f"the scan crashed: {type(exc).__name__}: {exc}"
+            raise
         config.stash[RUN_KEY] = run
         # The run lives until the session ends: keep the garbage collector from traversing it
         # on every later collection (one scan per pytest process, so nothing accumulates).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,9 @@ class ScanOptions:
     # ISO time the run started: utcNow() in templates evaluates to it, so every process of one run
     # (pytest-xdist workers) computes the same names; None means now.
     started: str | None = None
+    # One id per run, on every output it writes (results JSON, reports, SARIF, CSV, JUnit), so a reader can
+    # tell a set of files from one run from a mix of two; every process of one run shares it. None: new.
+    run_id: str | None = None
     waivers_file: str | None = None  # waivers.py: applied after evaluation
     attestations_file: str | None = None
     # The catalog of this run (built-ins, the user's controls, overlays): loaded once by the caller and
@@ -146,5 +150,7 @@ def _run_scan(options: ScanOptions) -> ScanRun:
     return ScanRun(started=started.isoformat(timespec="seconds"), catalog=catalog,
                    inputs=[i for r in loaded for i in r.inputs], targets=targets, results=results,
                    diagnostics=diagnostics, declarations=[d for r in loaded for d in r.declarations],
-                   governance=governance, meta=run_metadata(options, targets, recorded_options(options)),
+                   governance=governance,
+                   meta={"id": options.run_id or str(uuid.uuid4()),
+                         **run_metadata(options, targets, recorded_options(options))},
                    ledger=build_ledger(targets, results, (e for r in loaded for e in r.coverage)))

@@ -14,7 +14,7 @@ from .common import location_text
 
 COLUMNS = ("control_id", "title", "severity", "section", "practice", "cis_aks", "azure_policy", "target_type",
            "target", "target_id", "cluster", "namespace", "outcome", "reason", "location", "waiver_id",
-           "waiver_approver", "waiver_expires", "attested_by", "attestation_expires")
+           "waiver_approver", "waiver_expires", "attested_by", "attestation_expires", "run_id")
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -25,6 +25,7 @@ def cell(value: Any) -> str:
 
 def rows(doc: Mapping[str, Any]) -> Iterable[list[str]]:
     controls = {c["id"]: c for c in doc.get("controls", [])}
+    run_id = (doc.get("run") or {}).get("id", "")
     for r in doc.get("results", []):
         c = controls.get(r.get("control_id") or "", {})
         m = c.get("mappings", {})
@@ -36,7 +37,7 @@ def rows(doc: Mapping[str, Any]) -> Iterable[list[str]]:
             c.get("severity", ""), c.get("section", ""), c.get("practice", ""), " ".join(m.get("cis_aks", [])),
             " ".join(m.get("azure_policy", [])), t.get("type"), t.get("name"), t.get("id"), t.get("cluster"),
             t.get("namespace"), r.get("outcome"), r.get("reason"), location_text(r), w.get("id"), w.get("approver"),
-            w.get("expires"), a.get("owner"), a.get("expires"))]
+            w.get("expires"), a.get("owner"), a.get("expires"), run_id)]
 
 
 def write_csv(path: str, doc: Mapping[str, Any]) -> int:

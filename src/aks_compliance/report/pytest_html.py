@@ -92,6 +92,7 @@ class HtmlHooks:
         metadata["aks-compliance"] = __version__
         metadata["Control catalog"] = CATALOG_VERSION
         if options is not None:
+            metadata["Run id"] = options.run_id or ""
             for family in FAMILIES:
                 for line in family.header(options.inputs[family.name], self.config):
                     label, _, value = line.partition(": ")

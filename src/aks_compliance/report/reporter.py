@@ -13,7 +13,7 @@ from typing import Any, Callable
 import pytest
 
 from ..results import Result
-from ..stash import GATE_KEY, RAN_KEY, is_worker, options
+from ..stash import CRASH_KEY, GATE_KEY, RAN_KEY, RUN_KEY, is_worker, options
 from .common import gate
 
 # (option dest, label, writer module, writer function)
@@ -47,6 +47,13 @@ class Reporter:
         self.failed_outputs: list[tuple[str, str, str]] = []  # (label, path, why)
         self.written: list[tuple[str, str]] = []
 
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        from _pytest.junitxml import xml_key  # pytest keeps its JUnit writer under this stash key
+
+        xml = self.config.stash.get(xml_key, None)  # JUnit XML: the run id as a test-suite property
+        if xml is not None and not is_worker(self.config):
+            xml.add_global_property("aks_compliance_run_id", options(self.config).run_id or "")
+
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         key = getattr(report, "aksc_key", None)
@@ -74,6 +81,9 @@ class Reporter:
         config = self.config
         if is_worker(config) or not options(config).has_input:
             return
+        if CRASH_KEY in config.stash:  # the scan crashed: nothing to write; an internal error, never "failed"
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+            return
         run = self.get_run(config)
         ran = self.ran()
         severity = {c.id: c.severity.value for c in run.catalog}
@@ -100,9 +110,14 @@ class Reporter:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
                 _writer(module, fn)(path, doc)
                 self.written.append((label, path))
-            except OSError as exc:
+            except OSError as exc:  # a directory, a read-only place, /proc: the user's path, a usage error
                 self.failed_outputs.append((label, path, exc.strerror or str(exc)))
-        if self.failed_outputs:
+            except Exception as exc:  # a bug of ours: the other outputs are still written, the run exits 3
+                self.failed_outputs.append((label, path, f"internal error: {type(exc).__name__}: {exc}"))
+                config.stash[CRASH_KEY] = f"writing the {label} failed: {type(exc).__name__}: {exc}"
+        if CRASH_KEY in config.stash:
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+        elif self.failed_outputs:
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
     def selection(self, session: pytest.Session, exitstatus: int, reported: int, computed: int) -> dict[str, Any]:
@@ -138,6 +153,10 @@ class Reporter:
             return
         if is_worker(config):
             return
+        crash = config.stash.get(CRASH_KEY, None)
+        if crash and RUN_KEY not in config.stash:
+            tr.write_line(f"aks-compliance: internal error: {crash} (exit status 3)", red=True, bold=True)
+            return
         from .terminal import write_summary
         write_summary(tr, self.get_run(config), self.ran(), config.stash.get(GATE_KEY, None),
                       bool(config.getoption("fail_on") or config.getoption("fail_on_unknown")), self.written)
@@ -151,6 +170,9 @@ class Reporter:
             if not sel["complete"]:
                 tr.write_line(f"PARTIAL RUN: {ran} of {len(run.results)} results reported; narrowed by "
                               f"{'; '.join(sel['narrowed_by'])}", yellow=True, bold=True)
+        if crash:
+            tr.write_line(f"aks-compliance: internal error: {crash} (exit status 3)", red=True, bold=True)
+        tr.write_line(f"run id {run.meta.get('id', '?')}")
 
 
 __all__ = ["INPUT_HELP", "OUTPUTS", "Reporter"]

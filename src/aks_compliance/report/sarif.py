@@ -180,6 +180,7 @@ def sarif_document(doc: Mapping[str, Any], root: Path | None = None) -> dict[str
             "properties": {"catalogVersion": doc.get("catalog_version", "")},
         }},
         "originalUriBaseIds": {SRCROOT: {"uri": root.as_uri() + "/"}},
+        **({"automationDetails": {"guid": (doc.get("run") or {})["id"]}} if _is_guid((doc.get("run") or {}).get("id")) else {}),
         "results": results,
         "invocations": [{"executionSuccessful": not any(r.get("outcome") == "error" for r in doc.get("results", [])),
                          "startTimeUtc": _utc(doc.get("started", ""))}],
@@ -190,6 +191,14 @@ def sarif_document(doc: Mapping[str, Any], root: Path | None = None) -> dict[str
     if not run["invocations"][0]["startTimeUtc"]:
         del run["invocations"][0]["startTimeUtc"]
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+def _is_guid(value: Any) -> bool:
+    import uuid
+    try:
+        return isinstance(value, str) and str(uuid.UUID(value)) == value.lower()
+    except ValueError:
+        return False
 
 
 def _utc(started: str) -> str:
