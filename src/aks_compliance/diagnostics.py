@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
+from .redaction import redact_text
+
 if TYPE_CHECKING:
     from .results import Result
     from .targets import Target
@@ -27,6 +29,10 @@ class Diagnostic:
     file: str
     pointer: str = ""
     line: int | None = None
+
+    def __post_init__(self) -> None:
+        # a message may quote an input's text (a bad value, an expression): credential shapes never pass
+        self.message = redact_text(self.message)
 
     def where(self) -> str:
         loc = self.file + (f":{self.line}" if self.line else "")

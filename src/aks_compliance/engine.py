@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Iterable, Mapping
 
 from .controls import Catalog, Control
 from .policy.aliases import DEFAULT_ALIASES, AliasResolver
-from .redaction import redact_text
+from .redaction import REDACTED, SECRET_KEY, redact_text
 from .policy.conditions import MISSING, Evaluator, Leaf, PolicyDefinitionError, Subject, Truth, Verdict
 from .resources import Resource
 from .results import Evidence, Outcome, Result
 from .targets import Target
 from .values import Unknown
 
-_SECRET_KEY = re.compile(r"secret|password|passwd|token|connectionstring|sas|credential|privatekey|"
-                         r"clientkey|accesskey|adminkey|primarykey|secondarykey|apikey|certificate(?!s?authority)",
-                         re.I)
 MAX_ACTUAL = 300
 MAX_EVIDENCE = 25
 
@@ -25,7 +21,7 @@ MAX_EVIDENCE = 25
 def redact(value: Any) -> Any:
     """Evidence never carries values of secret-looking keys."""
     if isinstance(value, dict):
-        return {k: ("<redacted>" if _SECRET_KEY.search(k) else redact(v)) for k, v in value.items()}
+        return {k: (REDACTED if SECRET_KEY.search(k) else redact(v)) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v) for v in value]
     if isinstance(value, Unknown):
@@ -119,8 +115,8 @@ def _bounded_json(value: Any, limit: int) -> str:
         if kind == "dict":
             key = _key_text(entry[0])
             emit(json.dumps(key, ensure_ascii=False) + ": ")
-            if _SECRET_KEY.search(key):
-                emit('"<redacted>"')
+            if SECRET_KEY.search(key):
+                emit(json.dumps(REDACTED))
                 first = False
                 continue
             entry = entry[1]

@@ -16,6 +16,7 @@ from typing import Any, Iterator
 from ..diagnostics import Declaration, Diagnostic
 from ..errors import ExpressionError
 from ..jsonc import JsonDocument, escape_pointer_token
+from ..redaction import is_secure_type
 from ..resources import CLUSTER_TYPE, DEPLOYMENT_TYPE, Resource, Source, name_from_id, type_from_id
 from ..values import Unknown
 from .context import DeploymentScope, RuntimeObject, TemplateContext
@@ -101,9 +102,16 @@ class NestedDeployment:
         out: dict[str, Any] = {}
         if not isinstance(raw, dict):
             return out
+        template = props.get("template") if isinstance(props := self.raw.get("properties"), dict) else None
+        decls = template.get("parameters") if isinstance(template, dict) else None
+        secure = {k.lower() for k, d in decls.items() if isinstance(d, dict) and is_secure_type(d.get("type"))} \
+            if isinstance(decls, dict) else set()
         for k, v in raw.items():
             p = f"{ptr}/{escape_pointer_token(k)}"
-            if isinstance(v, dict) and "value" in v:
+            if isinstance(v, dict) and "value" in v and k.lower() in secure:
+                out[k] = self.ctx.eval_secret(v["value"], f"{p}/value",
+                                              f"the value of secure parameter '{k}' of nested deployment {self._label()}")
+            elif isinstance(v, dict) and "value" in v:
                 out[k] = self.ctx.eval_value(v["value"], f"{p}/value")
             elif isinstance(v, dict) and "reference" in v:
                 out[k] = Unknown(f"parameter '{k}' of nested deployment {self._label()} is a Key Vault "
@@ -148,6 +156,7 @@ class Expander:
         self.declarations: list[Declaration] = []
         self._seen_diag: set[tuple[str, str, str]] = set()
         self.evaluating = 0  # nesting of expression evaluations (variables read inside expressions)
+        self.secret: str | None = None  # what secret value is being evaluated (TemplateContext.eval_secret)
         self._deployments: dict[tuple[str, Any], NestedDeployment] = {}
 
     # -- diagnostics --
@@ -167,6 +176,9 @@ class Expander:
         return self._add("warning", message, doc, ptr)
 
     def expression_failed(self, exc: ExpressionError, doc: JsonDocument, ptr: str) -> Unknown:
+        if self.secret is not None:  # the message and the expression could quote the secret
+            exc = ExpressionError(f"{self.secret} cannot be evaluated (the error is not shown: it could "
+                                  f"quote the secret value)")
         diag = self.error(str(exc), doc, ptr)
         return Unknown(f"expression error at {diag.where()}: {exc}")
 

@@ -41,41 +41,13 @@ from typing import Any, Iterable
 from ..atomic import atomic_write
 from ..errors import InputError
 from ..jsonc import JsonDocument, LineIndex
-from ..redaction import redact_text
+from ..redaction import SECRET_PARAMETER, is_secure_type, scrub
 
 SCHEMA = "aks-compliance/azure-snapshot/v1"
 SECTIONS = ("resources", "graph", "exports", "policy_states", "errors", "gaps")
-REDACTED = "<redacted>"
-# keys whose string values are secrets wherever they occur (leaf names; "enableSecretRotation" is not one)
-_SECRET_LEAF = re.compile(r"(password|passwd|secret|clientsecret|connectionstring|primarykey|secondarykey|accesskey|"
-                          r"privatekey|sastoken|apikey|accesstoken|refreshtoken|token)$", re.I)
-_SECRET_PARAM = re.compile(r"password|passwd|secret|token|connectionstring|key$|sas|credential", re.I)
 
 
 # -- writing ---------------------------------------------------------------------------------------------
-
-def scrub(value: Any, counter: list[int] | None = None) -> Any:
-    """A copy with values of secret-looking keys replaced (strings only: booleans and objects stay), and
-    credentials inside other strings (a SAS URL's ``sig=``, a connection string's key) redacted in place."""
-    if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            if isinstance(v, str) and v and v != REDACTED and _SECRET_LEAF.search(str(k)):
-                out[k] = REDACTED
-                if counter is not None:
-                    counter[0] += 1
-            else:
-                out[k] = scrub(v, counter)
-        return out
-    if isinstance(value, list):
-        return [scrub(v, counter) for v in value]
-    if isinstance(value, str):
-        cleaned = redact_text(value)
-        if cleaned != value and counter is not None:
-            counter[0] += 1
-        return cleaned
-    return value
-
 
 def scrub_template(template: Any, counter: list[int] | None = None) -> Any:
     """An export template without default values of secure or secret-looking parameters, then :func:`scrub`."""
@@ -85,8 +57,8 @@ def scrub_template(template: Any, counter: list[int] | None = None) -> Any:
     if isinstance(params, dict):
         cleaned = {}
         for name, spec in params.items():
-            secure = isinstance(spec, dict) and str(spec.get("type", "")).lower() in ("securestring", "secureobject")
-            if isinstance(spec, dict) and "defaultValue" in spec and (secure or _SECRET_PARAM.search(name)):
+            secure = isinstance(spec, dict) and is_secure_type(spec.get("type"))
+            if isinstance(spec, dict) and "defaultValue" in spec and (secure or SECRET_PARAMETER.search(name)):
                 spec = {k: v for k, v in spec.items() if k != "defaultValue"}
                 if counter is not None:
                     counter[0] += 1

@@ -6,15 +6,10 @@ value into a snapshot: it stores :data:`REDACTED` in its place, which AKS-123 st
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-SENSITIVE_NAME = re.compile(
-    r"passw(or)?d|passwd|(^|_)pwd($|_)|secret|token|api_?key|access_?key|private_?key|client_?key|credential|"
-    r"conn(ection)?_?str|(^|_)key($|_)|sas_?token|signature", re.I)
-SENSITIVE_VALUE = re.compile(
-    r"BEGIN [A-Z ]*PRIVATE KEY|(^|[^A-Z0-9])AKIA[0-9A-Z]{16}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.|"
-    r"AccountKey=|SharedAccessKey=|SharedAccessSignature=|(^|[?&])sig=[A-Za-z0-9%]{20,}")
+from ..redaction import SECRET_ENV_NAME, looks_like_credential
+
 REDACTED = "<redacted by the aks-compliance collector: a credential-looking literal>"
 
 
@@ -24,9 +19,9 @@ def looks_sensitive(name: Any, value: Any) -> str | None:
         return None
     if value == REDACTED:
         return "value"
-    if SENSITIVE_NAME.search(str(name or "").replace("-", "_")):
+    if SECRET_ENV_NAME.search(str(name or "").replace("-", "_")):
         return "name"
-    if SENSITIVE_VALUE.search(value):
+    if looks_like_credential(value):
         return "value"
     return None
 
