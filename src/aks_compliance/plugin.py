@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .arm.inputs import parse_param_value
+from .arm.inputs import OptionValueError, parse_param_value
 from .items import ResultItem, TargetItem, build_reports, user_properties
 from .report.common import FAIL_ON_CHOICES, Gate, gate
 from .results import Outcome, Result, write_results
@@ -101,6 +101,13 @@ def _azure_options(config: pytest.Config) -> dict[str, Any]:
 
 
 def options_from_config(config: pytest.Config) -> ScanOptions:
+    try:
+        return _options_from_config(config)
+    except OptionValueError as exc:  # a deeply nested --arm-param / --control-param value
+        raise pytest.UsageError(str(exc)) from None
+
+
+def _options_from_config(config: pytest.Config) -> ScanOptions:
     def pairs(values: list[str], what: str) -> list[tuple[str, str]]:
         out = []
         for v in values:
@@ -115,7 +122,7 @@ def options_from_config(config: pytest.Config) -> ScanOptions:
         if "." not in k:
             raise pytest.UsageError(f"--control-param expects ID.NAME=VALUE, got {k!r}")
         cid, name = k.split(".", 1)
-        control_params.setdefault(cid, {})[name] = parse_param_value(v)
+        control_params.setdefault(cid, {})[name] = parse_param_value(v, f"--control-param {k}")
     from .controls.config import ControlConfigError, load_control_config, merge_control_params, validate_control_params
     try:
         config_file = config.getoption("control_config")

@@ -110,6 +110,7 @@ class TemplateContext(Context):
         self.doc = doc
         self.pointer = pointer  # JSON pointer of this template inside doc
         self.expander = expander
+        self.budget = expander.budget  # one per template file: nested deployments and copies share it
         self.supplied_from = supplied_from
         params = template.get("parameters") if isinstance(template.get("parameters"), dict) else {}
         self.param_decls = {k.lower(): (k, v if isinstance(v, dict) else {}) for k, v in params.items()}
@@ -196,8 +197,6 @@ class TemplateContext(Context):
             self.expander.secret = outer
 
     def eval_expression(self, text: str, ptr: str) -> Any:
-        if not self.expander.evaluating:
-            self.steps = 0  # the budget is per top-level expression, not per variable it reads
         self.expander.evaluating += 1
         try:
             value = evaluate(parse(text), self)
@@ -229,6 +228,10 @@ class TemplateContext(Context):
         n = self.count(spec.get("count"), f"{ptr}/count", f"copy loop '{name}'")
         if isinstance(n, Unknown):
             return Unknown(f"the number of '{name}' entries is unknown: {n.reason}")
+        try:  # charged before the loop: copies nested in copies multiply
+            self.budget.spend(n, f"copy loop '{name}'")
+        except ExpressionError as exc:
+            return self.expander.expression_failed(exc, self.doc, ptr)
         return [self.with_copy(name, i).eval_value(spec.get("input"), f"{ptr}/input") for i in range(n)]
 
     def parameter(self, name: str) -> Any:
@@ -598,6 +601,7 @@ class _FunctionContext(Context):
         self.scope = outer.scope
         self.template = outer.template
         self.expander = outer.expander
+        self.budget = outer.budget
 
     def function(self, name: str):
         if name == "parameters":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -20,6 +21,7 @@ from ..jsonc import JsonDocument, escape_pointer_token, parse_json, read_text
 from ..resources import CLUSTER_TYPE, DEPLOYMENT_TYPE, Resource
 from ..values import Unknown
 from .context import DeploymentScope
+from .expressions import ScanBudget
 from ..diagnostics import Declaration, Diagnostic
 from .template import expand, rest_resource
 
@@ -51,6 +53,7 @@ class ArmScan:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     declarations: list[Declaration] = field(default_factory=list)
     documents: dict[str, JsonDocument] = field(default_factory=dict)
+    budget: ScanBudget = field(default_factory=ScanBudget)  # template evaluation work of the whole scan
 
 
 def classify(data: Any) -> str | None:
@@ -236,7 +239,7 @@ def load_arm(options: ArmOptions) -> ArmScan:
             scope = options.scope.child(deployment_name=_deployment_name(path))
             expander = expand(doc, doc.data, supplied, scope,
                               supplied_from=" and ".join(sources) if sources else "",
-                              diagnostics=scan.diagnostics)
+                              diagnostics=scan.diagnostics, scan_budget=scan.budget)
             _collect(scan, expander)
             _unreached_declarations(scan, doc, expander)
         elif kind == "resources":
@@ -305,9 +308,9 @@ def _load_rest(scan: ArmScan, doc: JsonDocument, options: ArmOptions) -> None:
         items = [(f"/value/{i}", r) for i, r in enumerate(data["value"])]
     else:
         items = [("", data)]
-    stack = list(items)
+    stack = deque(items)
     while stack:
-        ptr, body = stack.pop(0)
+        ptr, body = stack.popleft()
         if not isinstance(body, dict) or not isinstance(body.get("type"), str):
             scan.diagnostics.append(Diagnostic("error", "a resource must be an object with a 'type'", doc.path, ptr,
                                                doc.lines.nearest_line(ptr)[0]))
@@ -339,13 +342,47 @@ def _expand_deployment_resource(scan: ArmScan, doc: JsonDocument, body: dict[str
     scope = options.scope.child(deployment_name=name)
     expander = expand(doc, props["template"], supplied, scope,
                       supplied_from=f"deployment '{name}' parameters", pointer=f"{ptr}/properties/template",
-                      diagnostics=scan.diagnostics)
+                      diagnostics=scan.diagnostics, scan_budget=scan.budget)
     _collect(scan, expander)
 
 
-def parse_param_value(text: str) -> Any:
-    """``--arm-param NAME=VALUE``: VALUE is JSON when it parses as JSON, else a string."""
+MAX_OPTION_DEPTH = 64  # nesting of a JSON value given on the command line
+
+
+class OptionValueError(ValueError):
+    """A command-line value that cannot be used (a usage error, exit status 4)."""
+
+
+def parse_param_value(text: str, what: str = "--arm-param") -> Any:
+    """``--arm-param NAME=VALUE``: VALUE is JSON when it parses as JSON, else a string. JSON nested deeper
+    than :data:`MAX_OPTION_DEPTH` is refused before it is parsed (the parser recurses)."""
+    if _nesting(text) > MAX_OPTION_DEPTH:
+        raise OptionValueError(f"{what} value is nested more than {MAX_OPTION_DEPTH} levels deep")
     try:
         return json.loads(text)
     except ValueError:
         return text
+    except RecursionError:  # pragma: no cover - the depth check comes first
+        raise OptionValueError(f"{what} value is nested too deeply") from None
+
+
+def _nesting(text: str) -> int:
+    """The deepest ``[``/``{`` nesting of a JSON text, outside strings."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest

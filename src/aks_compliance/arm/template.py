@@ -20,11 +20,15 @@ from ..redaction import is_secure_type
 from ..resources import CLUSTER_TYPE, DEPLOYMENT_TYPE, Resource, Source, name_from_id, type_from_id
 from ..values import Unknown
 from .context import DeploymentScope, RuntimeObject, TemplateContext
+from .expressions import Budget, ScanBudget
 from .functions import to_text
 
 _NOT_IN_BODY = {"resources", "copy", "condition", "dependson", "comments", "scope", "existing",
                 "metadata", "import", "apiprofile"}
 MAX_NESTING = 64
+# Work units of one resource instance: each becomes a target that every control of its type judges, so a
+# template's budget (MAX_STEPS) allows about 2,000 of them (ARM itself allows 800 per deployment).
+RESOURCE_UNITS = 1000
 
 
 class NestedDeployment:
@@ -148,8 +152,10 @@ class NestedDeployment:
 class Expander:
     """Expands the templates of one file into resources, collecting diagnostics."""
 
-    def __init__(self, doc: JsonDocument, diagnostics: list[Diagnostic] | None = None) -> None:
+    def __init__(self, doc: JsonDocument, diagnostics: list[Diagnostic] | None = None,
+                 scan_budget: ScanBudget | None = None) -> None:
         self.doc = doc
+        self.budget = Budget(scan=scan_budget)  # the template's work units (arm/expressions.py)
         self.resources: list[Resource] = []
         # Shared with the scan: bodies are evaluated lazily, after expansion has returned.
         self.diagnostics: list[Diagnostic] = diagnostics if diagnostics is not None else []
@@ -219,6 +225,8 @@ class Expander:
 
     def _instances(self, raw: dict[str, Any], ctx: TemplateContext, ptr: str
                    ) -> Iterator[tuple[TemplateContext, Any, bool | Unknown]]:
+        if ctx.budget.exhausted:  # reported once where it ran out; nothing more of this template is expanded
+            return
         copy = raw.get("copy")
         if isinstance(copy, dict):
             loop = str(copy.get("name", "copy"))
@@ -227,10 +235,22 @@ class Expander:
                 indexes: list[Any] = [Unknown(f"the copy count of loop '{loop}' is unknown: {n.reason}")]
             else:
                 indexes = list(range(n))
+                try:  # charged before expanding: copy counts of nested deployments multiply
+                    ctx.budget.spend(n * RESOURCE_UNITS, f"copy loop '{loop}' of {n} instances")
+                except ExpressionError as exc:
+                    self.expression_failed(exc, ctx.doc, f"{ptr}/copy/count")
+                    return
             for i in indexes:
+                if ctx.budget.exhausted:
+                    return
                 ictx = ctx.with_copy(loop, i)
                 yield ictx, (i if isinstance(i, int) else "?"), self._condition(raw, ictx, ptr)
         else:
+            try:
+                ctx.budget.spend(RESOURCE_UNITS)
+            except ExpressionError as exc:
+                self.expression_failed(exc, ctx.doc, ptr)
+                return
             yield ctx, None, self._condition(raw, ctx, ptr)
 
     def _condition(self, raw: dict[str, Any], ctx: TemplateContext, ptr: str) -> bool | Unknown:
@@ -440,9 +460,9 @@ def _body_maker(raw: dict[str, Any], ctx: TemplateContext, ptr: str, rtype: str,
 
 def expand(doc: JsonDocument, template: dict[str, Any], supplied: dict[str, Any], scope: DeploymentScope,
            supplied_from: str = "", pointer: str = "",
-           diagnostics: list[Diagnostic] | None = None) -> Expander:
+           diagnostics: list[Diagnostic] | None = None, scan_budget: ScanBudget | None = None) -> Expander:
     """Expand a top-level template (or one found at ``pointer`` in ``doc``)."""
-    expander = Expander(doc, diagnostics)
+    expander = Expander(doc, diagnostics, scan_budget)
     ctx = TemplateContext(template, supplied, scope, doc, pointer, expander, supplied_from=supplied_from)
     if supplied_from:
         expander.check_supplied(ctx, supplied, doc, pointer, source=supplied_from)
