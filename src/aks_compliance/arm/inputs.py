@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import InputError
-from ..jsonc import JsonDocument, escape_pointer_token, parse_json, read_text
+from ..inputfiles import read_input, walk_files
+from ..jsonc import MAX_INPUT_BYTES, JsonDocument, escape_pointer_token, parse_json, read_text
 from ..resources import CLUSTER_TYPE, DEPLOYMENT_TYPE, Resource
 from ..values import Unknown
 from .context import DeploymentScope
@@ -88,16 +89,16 @@ def discover(paths: Iterable[str]) -> tuple[list[Path], list[Diagnostic]]:
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            for root, dirs, files in os.walk(p, followlinks=False):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for f in sorted(files):
-                    if f.lower().endswith(JSON_SUFFIXES):
-                        fp = Path(root) / f
-                        key = os.path.normcase(os.path.abspath(fp))
-                        if key not in seen:
-                            seen.add(key)
-                            found.append(fp)
-        elif p.exists():
+            def unreadable(path: str, why: str) -> None:
+                problems.append(Diagnostic("error", why, path))
+
+            for fp in walk_files(p, unreadable):
+                if fp.name.lower().endswith(JSON_SUFFIXES):
+                    key = os.path.normcase(os.path.abspath(fp))
+                    if key not in seen:
+                        seen.add(key)
+                        found.append(fp)
+        elif p.exists() or p.is_symlink():
             key = os.path.normcase(os.path.abspath(p))
             if key not in seen:
                 seen.add(key)
@@ -161,8 +162,8 @@ def _sha256_text(text: str) -> str:
 
 def _sha256_file(path: Path) -> str:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
+        return hashlib.sha256(read_input(path, MAX_INPUT_BYTES)).hexdigest()
+    except InputError:
         return ""
 
 

@@ -29,7 +29,6 @@ default values of secure or secret-looking parameters of export templates.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import io
 import json
@@ -41,6 +40,7 @@ from typing import Any, Iterable
 from ..atomic import atomic_write
 from ..errors import InputError
 from ..jsonc import JsonDocument, LineIndex
+from ..inputfiles import GZIP_MAGIC, gunzip, open_input_stream, read_input
 from ..redaction import SECRET_PARAMETER, is_secure_type, scrub
 
 SCHEMA = "aks-compliance/azure-snapshot/v1"
@@ -98,15 +98,9 @@ def is_azure_snapshot(path: str | Path) -> bool:
     try:
         if not p.is_file():
             return False
-        with open(p, "rb") as fh:
-            magic = fh.read(2)
-        if magic == b"\x1f\x8b":
-            with gzip.open(p, "rb") as gz:
-                head = gz.read(512)
-        else:
-            with open(p, "rb") as fh:
-                head = fh.read(512)
-    except (OSError, EOFError, gzip.BadGzipFile):
+        with open_input_stream(p, MAX_SNAPSHOT_BYTES, "the snapshot") as fh:
+            head = fh.read(512)
+    except (OSError, EOFError, InputError):
         return False
     # any aks-compliance snapshot (another version, or the Kubernetes family): read_snapshot names what it is
     return SCHEMA.encode() in head or (b"aks-compliance/" in head and b"-snapshot/" in head)
@@ -158,14 +152,19 @@ class AzureSnapshot:
         return items if isinstance(items, list) else []
 
 
+# Decompressed, like a Kubernetes snapshot's limit: the whole text is parsed in memory.
+MAX_SNAPSHOT_BYTES = 1024 * 1024 * 1024
+
+
 def _read_text(path: Path) -> tuple[str, str]:
-    raw = path.read_bytes()
+    raw = read_input(path, MAX_SNAPSHOT_BYTES, "the snapshot")
     sha = hashlib.sha256(raw).hexdigest()
-    if raw[:2] == b"\x1f\x8b":
+    if raw[:2] == GZIP_MAGIC:
         try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise InputError(f"the snapshot is not readable gzip: {exc}", str(path)) from None
+            raw = gunzip(raw, path, MAX_SNAPSHOT_BYTES, "the snapshot")
+        except InputError as exc:
+            raise InputError(exc.message if "limit" in exc.message else
+                             f"the snapshot is not readable gzip: {exc.message}", str(path)) from None
     try:
         return raw.decode("utf-8-sig"), sha
     except UnicodeDecodeError as exc:
