@@ -152,6 +152,8 @@ def _options_from_config(config: pytest.Config) -> ScanOptions:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from .textsafe import guard_terminal
+    guard_terminal(config)  # names from inputs never reach the terminal as control characters
     options = config.stash[OPTIONS_KEY] = options_from_config(config)
     worker_input = getattr(config, "workerinput", None)
     options.started = (worker_input or {}).get(STARTED_INPUT) or \

@@ -425,7 +425,8 @@ def _call(node: Call, ctx: Context) -> Any:
         raise
     except TypeError as exc:
         raise ExpressionError(f"wrong arguments for '{node.name}': {exc}", node.text) from None
-    except (ValueError, IndexError, KeyError, ZeroDivisionError, OverflowError) as exc:
+    except (ValueError, IndexError, KeyError, ZeroDivisionError, OverflowError, OSError) as exc:
+        # OSError: the platform's own limits (a dateTimeFromEpoch beyond its time range)
         raise ExpressionError(f"'{node.name}' failed: {exc}", node.text) from None
 
 
