@@ -66,15 +66,19 @@ def first_unknown(value: Any) -> Unknown | None:
         return None
     if len(_SEARCHED) > _MAX_SEARCHED:
         _SEARCHED.clear()
-    return _search(value, 0)[0]
+    return _search(value, 0, {})[0]
 
 
-def _search(value: Any, depth: int) -> tuple[Unknown | None, bool]:
-    """(first Unknown, whether the search was complete: not cut at MAX_DEPTH)."""
+def _search(value: Any, depth: int, cut: dict[int, Any]) -> tuple[Unknown | None, bool]:
+    """(first Unknown, whether the search was complete: not cut at MAX_DEPTH). ``cut``: containers of this
+    search whose search was cut, so that they are not searched again either."""
     hit = _SEARCHED.get(id(value))
     if hit is not None and hit[0] is value:
         return hit[1], True
+    if id(value) in cut:
+        return None, False
     if depth > MAX_DEPTH:
+        cut[id(value)] = value
         return None, False
     complete = True
     found: Unknown | None = None
@@ -83,13 +87,15 @@ def _search(value: Any, depth: int) -> tuple[Unknown | None, bool]:
             found = v
             break
         if isinstance(v, (dict, list)):
-            u, whole = _search(v, depth + 1)
+            u, whole = _search(v, depth + 1, cut)
             complete = complete and whole
             if u is not None:
                 found = u
                 break
     if complete or found is not None:
         _SEARCHED[id(value)] = (value, found)
+    else:
+        cut[id(value)] = value
     return found, complete
 
 
