@@ -8,6 +8,7 @@ from typing import Any, Iterable, Mapping
 from .controls import Catalog, Control
 from .policy.aliases import DEFAULT_ALIASES, AliasResolver
 from .redaction import REDACTED, SECRET_KEY, redact_text
+from .textsafe import MAX_MESSAGE, cap
 from .policy.conditions import MISSING, Evaluator, Leaf, PolicyDefinitionError, Subject, Truth, Verdict
 from .resources import Resource
 from .results import Evidence, Outcome, Result
@@ -42,7 +43,8 @@ def render(value: Any) -> str:
     if isinstance(value, Unknown):
         return f"unknown: {value.reason}"
     if isinstance(value, str):  # values are redacted too: a SAS URL's sig=, a connection string's key
-        text = json.dumps(redact_text(value), ensure_ascii=False)
+        # only the start is shown: a 10 MB name costs no more than a short one
+        text = json.dumps(redact_text(value[: 4 * MAX_ACTUAL]), ensure_ascii=False)
     else:
         text = _bounded_json(value, MAX_ACTUAL + 1)
     return text if len(text) <= MAX_ACTUAL else text[: MAX_ACTUAL - 3] + "..."
@@ -52,7 +54,7 @@ def _scalar_json(value: Any) -> str:
     if isinstance(value, Unknown):
         value = f"<unknown: {value.reason}>"
     if isinstance(value, str):
-        value = redact_text(value)
+        value = redact_text(value[: 4 * MAX_ACTUAL])
     try:
         return json.dumps(value, ensure_ascii=False, default=str)
     except ValueError:  # an integer of more digits than int -> str allows
@@ -154,7 +156,8 @@ def leaf_evidence(leaf: Leaf, resource: Resource) -> Evidence:
         expected = f"counted where {expected}"
         actual += {Truth.TRUE: " (counted)", Truth.FALSE: " (not counted)"}.get(leaf.truth, "")
     file, line = resource.location_of(leaf.path)
-    return Evidence(path=leaf.path, expected=expected, actual=actual, file=file, line=line)
+    return Evidence(path=cap(leaf.path, MAX_ACTUAL), expected=cap(expected, MAX_ACTUAL), actual=actual, file=file,
+                    line=line)
 
 
 def _evidence(leaves: list[Leaf], resource: Resource) -> list[Evidence]:
@@ -276,6 +279,6 @@ def evaluate_all(catalog: Catalog, targets: Iterable[Target],
             if target.resource.notes and outcome is Outcome.PASSED:
                 reason = "; ".join(target.resource.notes)
             if reason:
-                reason = redact_text(reason)
+                reason = cap(redact_text(reason), MAX_MESSAGE)
             results.append(Result(control.id, ref, outcome, reason, evidence, key=f"{control.id}-{target.label}"))
     return results

@@ -16,9 +16,11 @@ from typing import Any
 from .errors import InputError
 from .inputfiles import read_input_text
 
-_COMMENT_OR_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|//[^\n]*|/\*[\s\S]*?\*/')
-_TRAILING_COMMA_OR_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|,(?=\s*[}\]])')
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]|[^\s{}\[\],:"/]+|//[^\n]*|/\*[\s\S]*?\*/')
+# Strings as "unrolled loops" ([^"\\]*(?:\\.[^"\\]*)*): the alternation (?:[^"\\]|\\.)* keeps a backtracking
+# frame per character, which for a 10 MB string value costs gigabytes of memory.
+_COMMENT_OR_STRING = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"|//[^\n]*|/\*[\s\S]*?\*/')
+_TRAILING_COMMA_OR_STRING = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"|,(?=\s*[}\]])')
+_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\],:]|[^\s{}\[\],:"/]+|//[^\n]*|/\*[\s\S]*?\*/')
 
 
 # ARM refuses templates over 4 MB; anything far beyond that is not a template, and reading it would

@@ -6,6 +6,7 @@ UTF-8), which no UTF-8 output can encode: they are written as escapes, never a c
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 # C0 controls but tab and newline, DEL, C1 controls, bidirectional overrides and isolates, lone surrogates
@@ -80,3 +81,19 @@ def _wrap(config) -> None:
     if tw is None or isinstance(getattr(tw, "_file", None), EscapingFile):
         return
     tw._file = EscapingFile(tw._file, keep_colour=bool(getattr(tw, "hasmarkup", False)))
+
+
+# Names from inputs (a cluster, a file, an object) are shown in evidence, test ids and every report, once per
+# result: a 10 MB name would make gigabytes of output. Longer ones are cut with a visible marker that keeps
+# them distinct (the length and a hash of the whole name).
+MAX_NAME = 256
+MAX_MESSAGE = 4000
+
+
+def cap(text: str, limit: int = MAX_NAME) -> str:
+    """``text`` when it is at most ``limit`` characters, else its start and a marker ``…[+N characters, #hash]``."""
+    if not isinstance(text, str) or len(text) <= limit:
+        return text
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    marker = f"…[+{len(text) - limit + 40:,} characters, #{digest}]"
+    return text[: max(0, limit - 40)] + marker
