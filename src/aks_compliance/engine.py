@@ -19,15 +19,22 @@ MAX_ACTUAL = 300
 MAX_EVIDENCE = 25
 
 
-def redact(value: Any) -> Any:
-    """Evidence never carries values of secret-looking keys."""
-    if isinstance(value, dict):
-        return {k: (REDACTED if SECRET_KEY.search(k) else redact(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
+def redact(value: Any, _memo: dict[int, Any] | None = None) -> Any:
+    """Evidence never carries values of secret-looking keys; a shared subtree is redacted once."""
     if isinstance(value, Unknown):
         return f"<unknown: {value.reason}>"
-    return value
+    if not isinstance(value, (dict, list)):
+        return value
+    memo = {} if _memo is None else _memo
+    hit = memo.get(id(value))
+    if hit is not None:
+        return hit
+    if isinstance(value, dict):
+        out: Any = {k: (REDACTED if SECRET_KEY.search(k) else redact(v, memo)) for k, v in value.items()}
+    else:
+        out = [redact(v, memo) for v in value]
+    memo[id(value)] = out
+    return out
 
 
 _SCALAR_TEXT = {True: "true", False: "false", None: "null"}

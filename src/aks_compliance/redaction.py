@@ -104,32 +104,6 @@ def looks_like_credential(value: str) -> bool:
     return bool(_CREDENTIAL_MARKER.search(value)) or redact_text(value) != value
 
 
-def redact_value(value: Any) -> Any:
-    """A copy of ``value`` with values of :data:`SECRET_KEY` keys replaced and every string redacted;
-    shared subtrees (YAML aliases, ARM variables used twice) are redacted once."""
-    memo: dict[int, Any] = {}
-
-    def walk(v: Any, depth: int) -> Any:
-        if isinstance(v, str):
-            return redact_text(v)
-        if not isinstance(v, (dict, list)):
-            return v
-        hit = memo.get(id(v))
-        if hit is not None:
-            return hit
-        if depth > 200:
-            return "<nested too deeply to show>"
-        if isinstance(v, dict):
-            out: Any = {k: (REDACTED if isinstance(k, str) and SECRET_KEY.search(k) else walk(x, depth + 1))
-                        for k, x in v.items()}
-        else:
-            out = [walk(x, depth + 1) for x in v]
-        memo[id(v)] = out
-        return out
-
-    return walk(value, 0)
-
-
 def scrub(value: Any, counter: list[int] | None = None) -> Any:
     """A copy for a snapshot: string values of :data:`SECRET_LEAF` keys replaced (booleans and objects stay:
     ``enableSecretRotation: true`` is evidence), and credentials inside other strings (a SAS URL's ``sig=``, a

@@ -118,12 +118,15 @@ def _key_text(node: yaml.Node) -> str:
     return str(node.value) if isinstance(node, yaml.ScalarNode) else f"<{node.tag}>"
 
 
-def _walk(node: yaml.Node, ptr: str, lines: PointerLines, seen: set[int], file: str,
-          duplicate: str = DUPLICATE_KEY) -> None:
-    """Record the line of ``node`` and everything below it; fail on duplicate keys as kubectl does."""
+def _walk(node: yaml.Node, ptr: str, lines: PointerLines | None, seen: set[int], file: str,
+          duplicate: str = DUPLICATE_KEY, depth: int = 0, line_depth: int | None = None) -> None:
+    """Record the line of ``node`` and everything below it (to ``line_depth`` levels; deeper only the
+    checks); fail on duplicate keys as kubectl does."""
     if id(node) in seen:  # an alias: its lines are those of the anchor (bounded work on alias bombs)
         return
     seen.add(id(node))
+    if line_depth is not None and depth >= line_depth:
+        lines = None
     if isinstance(node, yaml.MappingNode):
         keys: set[str] = set()
         for k, v in node.value:
@@ -134,14 +137,16 @@ def _walk(node: yaml.Node, ptr: str, lines: PointerLines, seen: set[int], file: 
                 raise InputError(duplicate.format(key=key), file=file, line=k.start_mark.line + 1,
                                  column=k.start_mark.column + 1)
             keys.add(key)
-            child = ptr + "/" + escape_pointer_token(key)
-            lines.set(child, k.start_mark.line + 1)
-            _walk(v, child, lines, seen, file, duplicate)
+            child = ptr + "/" + escape_pointer_token(key) if lines is not None else ptr
+            if lines is not None:
+                lines.set(child, k.start_mark.line + 1)
+            _walk(v, child, lines, seen, file, duplicate, depth + 1, line_depth)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            child = f"{ptr}/{i}"
-            lines.set(child, item.start_mark.line + 1)
-            _walk(item, child, lines, seen, file, duplicate)
+            child = f"{ptr}/{i}" if lines is not None else ptr
+            if lines is not None:
+                lines.set(child, item.start_mark.line + 1)
+            _walk(item, child, lines, seen, file, duplicate, depth + 1, line_depth)
     elif node.tag.endswith(":int") and len(node.value) > MAX_INT_DIGITS:
         raise InputError(f"a number of {len(node.value):,} digits (more than {MAX_INT_DIGITS:,} cannot be read)",
                          file=file, line=node.start_mark.line + 1, column=node.start_mark.column + 1)
@@ -205,7 +210,7 @@ def _check_aliases(root: yaml.Node, file: str) -> None:
 
 
 def parse_yaml_stream(text: str, file: str, line_offset: int = 0, first_index: int = 0,
-                      loader: Any = _Loader, duplicate: str = DUPLICATE_KEY
+                      loader: Any = _Loader, duplicate: str = DUPLICATE_KEY, line_depth: int | None = None
                       ) -> tuple[list[tuple[int, Any, int]], PointerLines]:
     """[(document index, data, first line)] and the file's pointer -> line map (pointers ``/<doc>/...``).
 
@@ -227,7 +232,7 @@ def parse_yaml_stream(text: str, file: str, line_offset: int = 0, first_index: i
             ptr = f"/{index}"
             lines.set(ptr, node.start_mark.line + 1)
             _check_aliases(node, file)
-            _walk(node, ptr, lines, set(), file, duplicate)
+            _walk(node, ptr, lines, set(), file, duplicate, line_depth=line_depth)
             try:
                 data = loader.construct_document(node)
             except (ValueError, TypeError, OverflowError) as exc:  # e.g. a timestamp that is not a date
