@@ -122,7 +122,8 @@ def _inflate(fh: BinaryIO, head: bytes, path: str | Path, limit: int, what: str)
                 break
         in_member = True
         try:
-            chunk = d.decompress(data, limit + 1 - total)
+            # at most a chunk at a time: a stream's reader may need only the start (a header, a first line)
+            chunk = d.decompress(data, min(_CHUNK, limit + 1 - total))
         except zlib.error as exc:
             raise InputError(f"not readable gzip: {exc}", file=str(path)) from None
         total += len(chunk)

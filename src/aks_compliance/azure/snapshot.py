@@ -153,7 +153,7 @@ class AzureSnapshot:
 
 
 # Decompressed, like a Kubernetes snapshot's limit: the whole text is parsed in memory.
-MAX_SNAPSHOT_BYTES = 1024 * 1024 * 1024
+MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024
 
 
 def _read_text(path: Path) -> tuple[str, str]:

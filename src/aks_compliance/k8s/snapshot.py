@@ -89,7 +89,7 @@ class Snapshot:
 
 
 # Decompressed: a snapshot's objects are kept in memory (several times their JSON size) while a scan runs.
-MAX_SNAPSHOT_BYTES = 1024 * 1024 * 1024
+MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024
 
 
 def _open_text(path: Path) -> io.TextIOBase:
