@@ -482,3 +482,20 @@ def test_report_reads_results_bounded(tmp_path: Path, content: str) -> None:
     else:
         os.mkfifo(path)
     assert report([str(path), "-o", str(tmp_path / "r.html")]) == 4
+
+
+def test_a_gzip_snapshot_is_recognised_from_its_start_and_refused_past_the_limit(tmp_path: Path) -> None:
+    from aks_compliance.azure import snapshot as azure_snapshot
+    bomb = tmp_path / "azure.json.gz"
+    with gzip.open(bomb, "wb") as g:
+        g.write(b'{"schema": "aks-compliance/azure-snapshot/v1", "meta": {},\n"resources": [\n')
+        for _ in range(40):
+            g.write(b" " * (1 << 20))
+    assert azure_snapshot.is_azure_snapshot(bomb)  # the header, without inflating the rest
+    limit = azure_snapshot.MAX_SNAPSHOT_BYTES
+    try:
+        azure_snapshot.MAX_SNAPSHOT_BYTES = 8 << 20  # a small limit, passed in: bounded by construction
+        run = scan(bomb)
+    finally:
+        azure_snapshot.MAX_SNAPSHOT_BYTES = limit
+    assert any("limit once decompressed" in d.message for d in run.diagnostics), [str(d) for d in run.diagnostics]
