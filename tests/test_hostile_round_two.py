@@ -499,3 +499,23 @@ def test_a_gzip_snapshot_is_recognised_from_its_start_and_refused_past_the_limit
     finally:
         azure_snapshot.MAX_SNAPSHOT_BYTES = limit
     assert any("limit once decompressed" in d.message for d in run.diagnostics), [str(d) for d in run.diagnostics]
+
+
+def test_an_unlistable_subdirectory_is_reported_not_skipped(tmp_path: Path) -> None:
+    """A directory whose path is longer than the system allows cannot be listed, even by root (a permission
+    denial cannot be staged for root): it is an error naming it, and the files beside it are still read."""
+    (tmp_path / "good.json").write_text(GOOD)
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for _ in range(20):  # 20 x 250 characters: past PATH_MAX (4,096)
+            os.mkdir("d" * 250, dir_fd=fd)
+            inner = os.open("d" * 250, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        with open(os.open("lost.json", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd), "w") as fh:
+            fh.write(GOOD)
+    finally:
+        os.close(fd)
+    run = scan(tmp_path, controls=["AKS-002"])
+    assert outcome_of(run, "AKS-002", "aks-fixture").outcome.value == "failed"
+    assert any("directory cannot be read" in d.message for d in run.diagnostics), [str(d) for d in run.diagnostics]
