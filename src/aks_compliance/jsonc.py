@@ -166,10 +166,13 @@ class LineIndex:
             if stack and stack[-1][0] and stack[-1][4]:
                 # inside an object, waiting for a key
                 if c == '"':
-                    try:
-                        stack[-1][3] = json.loads(tok)
-                    except ValueError:
+                    if "\\" not in tok:  # most keys have no escape: no decoder call for them
                         stack[-1][3] = tok[1:-1]
+                    else:
+                        try:
+                            stack[-1][3] = json.loads(tok)
+                        except ValueError:
+                            stack[-1][3] = tok[1:-1]
                     stack[-1][4] = False
                     if stack[-1][3] in stack[-1][5]:
                         duplicates.append((stack[-1][3], value_pointer() or "", m.start()))
