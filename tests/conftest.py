@@ -33,9 +33,11 @@ def shared():
 
 
 def scan(*paths: str | Path, location: str | None = None, subscription_id: str | None = None,
-         resource_group: str | None = None, template_uri: str | None = None, **options) -> ScanRun:
+         resource_group: str | None = None, template_uri: str | None = None, parameters: dict | None = None,
+         **options) -> ScanRun:
+    """Scan ARM paths; keyword arguments are the ARM family's deployment options or ScanOptions fields."""
     arm = ArmOptions(paths=[str(p) for p in paths], location=location, subscription_id=subscription_id,
-                     resource_group=resource_group, template_uri=template_uri)
+                     resource_group=resource_group, template_uri=template_uri, parameters=parameters or {})
     return run_scan(ScanOptions(inputs=[arm], **options))
 
 

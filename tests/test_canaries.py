@@ -55,6 +55,25 @@ CANARIES = {
     "live-last-applied": "CNRYc4LiveLastAppliedQx7",
     "azure-access-token": "CNRYd1AzureAccessTokenSignatureQx7",
     "azure-live-sas-tag": "CNRYd2AzureLiveSasTagQx7",
+    # secure parameters on their error paths (a value ARM would reject is reported, never quoted)
+    "securestring-wrong-type": "CNRYe1SecureWrongTypeQx7",
+    "securestring-not-allowed": "CNRYe2SecureNotAllowedQx7",
+    "secureobject-cli-string": "CNRYe3SecureObjectCliQx7",
+    "secure-default-bad-expression": "CNRYe4SecureDefaultExprQx7",
+    "nested-secure-wrong-type": "CNRYe5NestedSecureQx7",
+    "secure-allowed-values": "CNRYe6SecureAllowedListQx7",
+    # credential-shaped property values that controls read and show as evidence
+    "bearer-token": "CNRYf1BearerTokenQx7abc123",
+    "github-token": "CNRYf2GithubTokenQx7",
+    "slack-token": "CNRYf3SlackTokenQx7",
+    "slack-webhook": "CNRYf4SlackWebhookQx7",
+    "quoted-password": "CNRYf5QuotedPasswordQx7",
+    "teams-webhook": "CNRYf6TeamsWebhookQx7",
+    # Kubernetes: annotations, ConfigMaps, a live annotation (scrubbed from the snapshot)
+    "k8s-annotation-webhook": "CNRYg1AnnotationWebhookQx7",
+    "k8s-configmap-connection": "CNRYg2ConfigMapConnQx7",
+    "k8s-env-bearer": "CNRYg3EnvBearerQx7abc123",
+    "live-annotation-webhook": "CNRYg4LiveAnnotationQx7",
 }
 
 
@@ -105,11 +124,73 @@ def arm_inputs(folder: Path) -> None:
         ],
     }
     (folder / "cluster.json").write_text(json.dumps(template, indent=2))
+    secure_errors(folder)
+    credential_shapes(folder)
     (folder / "cluster.parameters.json").write_text(json.dumps({
         "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
         "contentVersion": "1.0.0.0",
         "parameters": {"spSecret": {"value": c["securestring-param-file"]}, "storageKeys": {"value": keys},
                        "monitoringKeys": {"value": plain}}}, indent=2))
+
+
+PARAMS_SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#"
+TEMPLATE_SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
+
+
+def secure_errors(folder: Path) -> None:
+    """Secure parameters given values ARM would reject, from a parameter file, the command line (see
+    ``run``), a default expression that fails and a nested deployment; each is an error naming the parameter."""
+    c = CANARIES
+    mc = "Microsoft.ContainerService/managedClusters"
+    inner = {"$schema": TEMPLATE_SCHEMA, "contentVersion": "1.0.0.0",
+             "parameters": {"innerSecret": {"type": "securestring"}},
+             "resources": [{"type": mc, "apiVersion": "2024-05-01", "name": "aks-inner", "location": "westeurope",
+                            "properties": {"dnsPrefix": "[parameters('innerSecret')]", "disableLocalAccounts": True}}]}
+    template = {
+        "$schema": TEMPLATE_SCHEMA, "contentVersion": "1.0.0.0",
+        "parameters": {
+            "wrongType": {"type": "securestring"},
+            "notAllowed": {"type": "securestring", "allowedValues": ["a", "b"]},
+            "allowedList": {"type": "securestring", "allowedValues": [c["secure-allowed-values"]]},
+            "cliObject": {"type": "secureObject", "defaultValue": {}},
+            "badDefault": {"type": "securestring",
+                           "defaultValue": f"[int(concat('x', '{c['secure-default-bad-expression']}'))]"},
+        },
+        "resources": [
+            {"type": mc, "apiVersion": "2024-05-01", "name": "aks-secure-errors", "location": "westeurope",
+             "properties": {"dnsPrefix": "[concat(parameters('wrongType'), parameters('notAllowed'), "
+                                         "parameters('allowedList'), parameters('badDefault'))]",
+                            "linuxProfile": {"adminUsername": "[string(parameters('cliObject'))]"},
+                            "disableLocalAccounts": False}},
+            {"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "inner",
+             "properties": {"mode": "Incremental", "expressionEvaluationOptions": {"scope": "inner"},
+                            "parameters": {"innerSecret": {"value": {"leak": c["nested-secure-wrong-type"]}}},
+                            "template": inner}},
+        ],
+    }
+    (folder / "secure-errors.json").write_text(json.dumps(template, indent=2))
+    (folder / "secure-errors.parameters.json").write_text(json.dumps({
+        "$schema": PARAMS_SCHEMA, "contentVersion": "1.0.0.0",
+        "parameters": {"wrongType": {"value": {"password": c["securestring-wrong-type"]}},
+                       "notAllowed": {"value": c["securestring-not-allowed"]},
+                       "allowedList": {"value": "not-the-listed-one"}}}, indent=2))
+
+
+def credential_shapes(folder: Path) -> None:
+    """Plain string properties holding credentials, read by controls (so shown as evidence, redacted)."""
+    c = CANARIES
+    body = {"kubernetesVersion": f"https://hooks.slack.com/services/T0000/B0000/{c['slack-webhook']}",
+            "dnsPrefix": f"Server=tcp:db;Password='{c['quoted-password']} x';Encrypt=true",
+            "disableLocalAccounts": False,
+            "networkProfile": {"networkPlugin": f"Bearer {c['bearer-token']}",
+                               "networkPolicy": f"ghp_{c['github-token']}abcdefghijklmnop",
+                               "outboundType": f"xoxb-1234-{c['slack-token']}",
+                               "loadBalancerSku": "https://contoso.webhook.office.com/webhookb2/a@b/IncomingWebhook/"
+                                                  f"{c['teams-webhook']}/guid"}}
+    (folder / "shapes.json").write_text(json.dumps({
+        "id": "/subscriptions/0/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks-shapes",
+        "name": "aks-shapes", "type": "Microsoft.ContainerService/managedClusters", "location": "westeurope",
+        "properties": body}, indent=2))
 
 
 def k8s_manifests(folder: Path) -> None:
@@ -139,8 +220,27 @@ spec:
         - {{name: STORAGE, value: "DefaultEndpointsProtocol=https;AccountName=st;AccountKey={c["k8s-env-literal-by-shape"]}=="}}
         - name: API_TOKEN
           valueFrom: {{secretKeyRef: {{name: db, key: password}}}}
+        - {{name: UPSTREAM_AUTH, value: "Bearer {c["k8s-env-bearer"]}"}}
         envFrom:
         - secretRef: {{name: db}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: shop
+  annotations: {{alerts: "https://hooks.slack.com/services/T1/B1/{c["k8s-annotation-webhook"]}"}}
+data: {{db: "Server=db;Password='{c["k8s-configmap-connection"]}';"}}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: annotated
+  namespace: shop
+  annotations: {{notify: "https://hooks.slack.com/services/T1/B1/{c["k8s-annotation-webhook"]}"}}
+spec:
+  containers:
+  - {{name: app, image: myacr.azurecr.io/shop/app:1.0, securityContext: {{privileged: true}}}}
 """)
 
 
@@ -151,7 +251,9 @@ def live_objects() -> list[dict]:
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}},
         {"apiVersion": "v1", "kind": "Pod",
          "metadata": {"name": "api", "namespace": "shop",
-                      "annotations": {"kubectl.kubernetes.io/last-applied-configuration": last_applied}},
+                      "annotations": {"kubectl.kubernetes.io/last-applied-configuration": last_applied,
+                                      "alerts": "https://hooks.slack.com/services/T2/B2/"
+                                                + c["live-annotation-webhook"]}},
          "spec": {"containers": [{"name": "api", "image": "myacr.azurecr.io/shop/api:2.0",
                                   "env": [{"name": "SERVICE_TOKEN", "value": c["live-env-literal"]},
                                           {"name": "BLOB", "value": sas(c["live-env-sas"])},
@@ -178,6 +280,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
             [EXE, "scan", "--arm", str(tmp / "arm"), "--k8s", str(tmp / "k8s"),
              "--kubeconfig", str(kubeconfig), "--kube-context", "aks-live", "--k8s-snapshot-dir", str(out / "snapshots"),
              "--arm-param", f"cliPassword={CANARIES['cli-arm-param']}",
+             "--arm-param", f"cliObject={CANARIES['secureobject-cli-string']}",
              "--results-json", str(files["results-json"]), "--audit-report", str(files["audit-report"]),
              "--sarif", str(files["sarif"]), "--csv", str(files["csv"]), "--junitxml", str(files["junitxml"]),
              "--html", str(files["pytest-html"]), "--self-contained-html",
@@ -211,6 +314,14 @@ def test_the_run_read_every_input_and_wrote_every_output(run: dict) -> None:
     assert any("&sig=<redacted>" in a for a in evidence), evidence
     snap = run["texts"][f"snapshot {run['snapshots'][0].name}"]
     assert '"name":"api"' in snap and "SERVICE_TOKEN" in snap
+    assert "hooks.slack.com/services/<redacted>" in snap  # the live annotation was kept, redacted
+    # the secure parameters' error paths were taken: each named, none quoted
+    messages = " ".join(d.get("message", "") for d in doc.get("diagnostics", doc.get("errors", [])) if isinstance(d, dict))
+    messages += run["texts"]["terminal"]
+    for name in ("wrongType", "notAllowed", "allowedList", "cliObject", "badDefault", "innerSecret"):
+        assert f"secure parameter '{name}'" in messages, name
+    shapes = [e["actual"] for r in doc["results"] if r["target"]["name"] == "aks-shapes" for e in r["evidence"]]
+    assert sum("redacted" in a for a in shapes) >= 4, shapes
 
 
 @pytest.mark.parametrize("output", ["terminal", "log-file", "results-json", "audit-report", "sarif", "csv",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import re
@@ -73,7 +74,7 @@ def test_junit_properties_under_the_default_xunit2_without_warnings(pytester: py
     junit = tmp_path / "junit.xml"
     waivers = tmp_path / "w.yaml"
     waivers.write_text("waivers:\n  - id: W-7\n    control: AKS-002\n    target: aks-dev-weu\n    justification: j\n"
-                       "    approver: a\n    expires: 2099-01-01\n")
+                       f"    approver: a\n    expires: {dt.date.today() + dt.timedelta(days=400)}\n")
     result = pytester.runpytest_subprocess(SUITE, "-p", "no:cacheprovider", *EXAMPLES, "--controls", "AKS-001,AKS-002",
                                            "--junitxml", str(junit), "--waivers", str(waivers), "-W", "error")
     assert "PytestWarning" not in result.stdout.str() and "record_property" not in result.stdout.str()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -13,6 +14,8 @@ from .conftest import FIXTURES, ROOT
 
 SUITE = str(ROOT / "tests_compliance")
 EXE = str(Path(sys.executable).with_name("aks-compliance"))
+# within the waiver horizon (waivers.MAX_HORIZON_YEARS after the run date)
+EXPIRES = (dt.date.today() + dt.timedelta(days=400)).isoformat()
 CONTROLS = ["--controls", "AKS-002,AKS-005,AKS-015"]  # high, medium, low
 
 pytest_plugins = ["pytester"]
@@ -36,7 +39,7 @@ def inputs(tmp_path: Path) -> Path:
 def waiver_file(tmp_path: Path, control: str = "AKS-002", target: str = "aks-fixture") -> str:
     path = tmp_path / "waivers.yaml"
     path.write_text(f"waivers:\n  - id: W-9\n    control: {control}\n    target: {target}\n"
-                    "    justification: accepted until the rollout\n    approver: Jane Doe\n    expires: 2099-12-31\n")
+                    f"    justification: accepted until the rollout\n    approver: Jane Doe\n    expires: {EXPIRES}\n")
     return str(path)
 
 
@@ -72,7 +75,7 @@ def test_a_waived_failure_is_xfail_and_does_not_count(pytester: pytest.Pytester,
     result = run(pytester, inputs, "--fail-on", "high", "--waivers", waivers, "-rx")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
     result.stdout.fnmatch_lines(["XFAIL *AKS-002-cluster/aks-fixture* - WAIVED: waiver W-9 approved by Jane Doe, "
-                                 "expires 2099-12-31: accepted until the rollout"])
+                                 f"expires {EXPIRES}: accepted until the rollout"])
     assert cli(inputs, "--fail-on", "high", "--waivers", waivers).returncode == 0
     # without a threshold the medium and low failures still fail the run
     assert cli(inputs, "--waivers", waivers).returncode == 1
@@ -118,7 +121,7 @@ def test_terminal_summary_totals_first_then_failures_by_severity(pytester: pytes
 def test_a_bad_waiver_file_is_a_usage_error_naming_file_and_entry(pytester: pytest.Pytester, inputs: Path,
                                                                    tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("waivers:\n  - control: AKS-002\n    target: '*'\n    approver: x\n    expires: 2099-01-01\n")
+    bad.write_text(f"waivers:\n  - control: AKS-002\n    target: '*'\n    approver: x\n    expires: {EXPIRES}\n")
     result = run(pytester, inputs, "--waivers", str(bad))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "bad.yaml:2: waiver #1: missing required field(s) ['justification']" in result.stderr.str()

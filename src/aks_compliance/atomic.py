@@ -38,14 +38,18 @@ def atomic_write(path: str | Path, mode: str = "w", *, encoding: str | None = "u
         os.chmod(tmp, p.stat().st_mode & 0o777 if p.exists() else _default_mode())
         raw_bytes = binary or compressed
         with open(tmp, "wb" if raw_bytes else mode,
-                  **({} if raw_bytes else {"encoding": encoding, "newline": newline})) as raw:
+                  # a lone surrogate (a JSON \ud800, a non-UTF-8 file name) is written as the escape \udXXX,
+                  # which is valid JSON and readable text, rather than failing the whole output
+                  **({} if raw_bytes else {"encoding": encoding, "newline": newline,
+                                           "errors": "backslashreplace"})) as raw:
             if compressed:
                 # the gzip header names the target, not the temporary file (gunzip -N restores that name)
                 with gzip.GzipFile(filename=p.name, mode="wb", fileobj=raw) as gz:
                     if binary:
                         yield gz
                     else:
-                        with io.TextIOWrapper(gz, encoding=encoding, newline=newline) as text:
+                        with io.TextIOWrapper(gz, encoding=encoding, newline=newline,
+                                              errors="backslashreplace") as text:
                             yield text
             else:
                 yield raw

@@ -15,6 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
+from .redaction import redact_text
+from .textsafe import MAX_MESSAGE, cap
+
 if TYPE_CHECKING:
     from .results import Result
     from .targets import Target
@@ -27,6 +30,10 @@ class Diagnostic:
     file: str
     pointer: str = ""
     line: int | None = None
+
+    def __post_init__(self) -> None:
+        # a message may quote an input's text (a bad value, an expression): credential shapes never pass
+        self.message = cap(redact_text(self.message), MAX_MESSAGE)
 
     def where(self) -> str:
         loc = self.file + (f":{self.line}" if self.line else "")
@@ -83,6 +90,11 @@ class CoverageEntry:
     target: str | None = None  # the label of the target it is (EVALUATED) or belongs to (RELATED)
     controls: int = 0  # controls that judged it (EVALUATED), filled by build_ledger
     relevant: bool | None = None  # None: decided from the type (AKS_RELEVANT_TYPES)
+
+    def __post_init__(self) -> None:
+        self.name, self.type = cap(self.name), cap(self.type)
+        self.reason = cap(self.reason, MAX_MESSAGE)
+        self.target = cap(self.target) if self.target else self.target
 
     @property
     def is_relevant(self) -> bool:

@@ -3,35 +3,39 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Iterable, Mapping
 
 from .arm.shapes import malformed
 from .controls import Catalog, Control
 from .policy.aliases import DEFAULT_ALIASES, AliasResolver
-from .redaction import redact_text
+from .redaction import REDACTED, SECRET_KEY, redact_text
+from .textsafe import MAX_MESSAGE, cap
 from .policy.conditions import MISSING, Evaluator, Leaf, MalformedValue, PolicyDefinitionError, Subject, Truth, Verdict
 from .resources import Resource
 from .results import Evidence, Outcome, Result
 from .targets import Target
 from .values import Unknown
 
-_SECRET_KEY = re.compile(r"secret|password|passwd|token|connectionstring|sas|credential|privatekey|"
-                         r"clientkey|accesskey|adminkey|primarykey|secondarykey|apikey|certificate(?!s?authority)",
-                         re.I)
 MAX_ACTUAL = 300
 MAX_EVIDENCE = 25
 
 
-def redact(value: Any) -> Any:
-    """Evidence never carries values of secret-looking keys."""
-    if isinstance(value, dict):
-        return {k: ("<redacted>" if _SECRET_KEY.search(k) else redact(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
+def redact(value: Any, _memo: dict[int, Any] | None = None) -> Any:
+    """Evidence never carries values of secret-looking keys; a shared subtree is redacted once."""
     if isinstance(value, Unknown):
         return f"<unknown: {value.reason}>"
-    return value
+    if not isinstance(value, (dict, list)):
+        return value
+    memo = {} if _memo is None else _memo
+    hit = memo.get(id(value))
+    if hit is not None:
+        return hit
+    if isinstance(value, dict):
+        out: Any = {k: (REDACTED if SECRET_KEY.search(k) else redact(v, memo)) for k, v in value.items()}
+    else:
+        out = [redact(v, memo) for v in value]
+    memo[id(value)] = out
+    return out
 
 
 _SCALAR_TEXT = {True: "true", False: "false", None: "null"}
@@ -47,7 +51,8 @@ def render(value: Any) -> str:
     if isinstance(value, Unknown):
         return f"unknown: {value.reason}"
     if isinstance(value, str):  # values are redacted too: a SAS URL's sig=, a connection string's key
-        text = json.dumps(redact_text(value), ensure_ascii=False)
+        # only the start is shown: a 10 MB name costs no more than a short one
+        text = json.dumps(redact_text(value[: 4 * MAX_ACTUAL]), ensure_ascii=False)
     else:
         text = _bounded_json(value, MAX_ACTUAL + 1)
     return text if len(text) <= MAX_ACTUAL else text[: MAX_ACTUAL - 3] + "..."
@@ -57,7 +62,7 @@ def _scalar_json(value: Any) -> str:
     if isinstance(value, Unknown):
         value = f"<unknown: {value.reason}>"
     if isinstance(value, str):
-        value = redact_text(value)
+        value = redact_text(value[: 4 * MAX_ACTUAL])
     try:
         return json.dumps(value, ensure_ascii=False, default=str)
     except ValueError:  # an integer of more digits than int -> str allows
@@ -120,8 +125,8 @@ def _bounded_json(value: Any, limit: int) -> str:
         if kind == "dict":
             key = _key_text(entry[0])
             emit(json.dumps(key, ensure_ascii=False) + ": ")
-            if _SECRET_KEY.search(key):
-                emit('"<redacted>"')
+            if SECRET_KEY.search(key):
+                emit(json.dumps(REDACTED))
                 first = False
                 continue
             entry = entry[1]
@@ -162,7 +167,8 @@ def leaf_evidence(leaf: Leaf, resource: Resource) -> Evidence:
     note = resource.value_notes.get(leaf.path) if resource.value_notes else None
     if note:
         actual = f"{actual} ({note})"
-    return Evidence(path=leaf.path, expected=expected, actual=actual, file=file, line=line)
+    return Evidence(path=cap(leaf.path, MAX_ACTUAL), expected=cap(expected, MAX_ACTUAL), actual=actual, file=file,
+                    line=line)
 
 
 def _evidence(leaves: list[Leaf], resource: Resource) -> list[Evidence]:
@@ -314,6 +320,6 @@ def evaluate_all(catalog: Catalog, targets: Iterable[Target],
             if target.resource.notes and outcome is Outcome.PASSED:
                 reason = "; ".join(target.resource.notes)
             if reason:
-                reason = redact_text(reason)
+                reason = cap(redact_text(reason), MAX_MESSAGE)
             results.append(Result(control.id, ref, outcome, reason, evidence, key=f"{control.id}-{target.label}"))
     return results

@@ -8,17 +8,19 @@ with offsets preserved so that error positions and line numbers stay true to the
 from __future__ import annotations
 
 import bisect
-import codecs
 import json
 import re
 from pathlib import Path
 from typing import Any
 
 from .errors import InputError
+from .inputfiles import read_input_text
 
-_COMMENT_OR_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|//[^\n]*|/\*[\s\S]*?\*/')
-_TRAILING_COMMA_OR_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|,(?=\s*[}\]])')
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]|[^\s{}\[\],:"/]+|//[^\n]*|/\*[\s\S]*?\*/')
+# Strings as "unrolled loops" ([^"\\]*(?:\\.[^"\\]*)*): the alternation (?:[^"\\]|\\.)* keeps a backtracking
+# frame per character, which for a 10 MB string value costs gigabytes of memory.
+_COMMENT_OR_STRING = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"|//[^\n]*|/\*[\s\S]*?\*/')
+_TRAILING_COMMA_OR_STRING = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"|,(?=\s*[}\]])')
+_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\],:]|[^\s{}\[\],:"/]+|//[^\n]*|/\*[\s\S]*?\*/')
 
 
 # ARM refuses templates over 4 MB; anything far beyond that is not a template, and reading it would
@@ -27,29 +29,8 @@ MAX_INPUT_BYTES = 32 * 1024 * 1024
 
 
 def read_text(path: str | Path, max_bytes: int = MAX_INPUT_BYTES) -> str:
-    """The file's text; UTF-8 (with or without BOM) or UTF-16 with BOM. Errors name the file."""
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-        if size > max_bytes:
-            raise InputError(f"file is {size / 1048576:.1f} MB, over the {max_bytes // 1048576} MB limit for an "
-                             f"input (ARM itself accepts templates up to 4 MB)", file=str(path))
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror or exc}", file=str(path)) from None
-    if raw.startswith(codecs.BOM_UTF8):
-        raw = raw[len(codecs.BOM_UTF8):]
-        encoding = "utf-8"
-    elif raw.startswith(codecs.BOM_UTF16_LE) or raw.startswith(codecs.BOM_UTF16_BE):
-        encoding = "utf-16"
-    else:
-        encoding = "utf-8"
-    try:
-        return raw.decode(encoding)
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InputError(f"not valid {encoding.upper()} text (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
-                         file=str(path), line=line) from None
+    """The file's text (a regular file; UTF-8, UTF-16 or UTF-32, see :mod:`inputfiles`). Errors name the file."""
+    return read_input_text(path, max_bytes, "the file (ARM itself accepts templates up to 4 MB)")
 
 
 def _blank(match: re.Match[str]) -> str:
@@ -181,10 +162,13 @@ class LineIndex:
             if stack and stack[-1][0] and stack[-1][4]:
                 # inside an object, waiting for a key
                 if c == '"':
-                    try:
-                        stack[-1][3] = json.loads(tok)
-                    except ValueError:
+                    if "\\" not in tok:  # most keys have no escape: no decoder call for them
                         stack[-1][3] = tok[1:-1]
+                    else:
+                        try:
+                            stack[-1][3] = json.loads(tok)
+                        except ValueError:
+                            stack[-1][3] = tok[1:-1]
                     stack[-1][4] = False
                     if stack[-1][3] in stack[-1][5]:
                         duplicates.append((stack[-1][3], value_pointer() or "", m.start()))

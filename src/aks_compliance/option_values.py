@@ -10,14 +10,42 @@ class OptionValueError(ValueError):
     """A malformed option value; the message names the option and the value (a usage error)."""
 
 
-def parse_value(text: str) -> Any:
-    """VALUE is JSON when it parses as JSON, else the string itself."""
+MAX_OPTION_DEPTH = 64  # nesting of a JSON value given on the command line
+
+
+def parse_value(text: str, what: str = "the option") -> Any:
+    """VALUE is JSON when it parses as JSON, else the string itself. JSON nested deeper than
+    :data:`MAX_OPTION_DEPTH` is refused before it is parsed (the parser recurses)."""
+    if _nesting(text) > MAX_OPTION_DEPTH:
+        raise OptionValueError(f"{what} value is nested more than {MAX_OPTION_DEPTH} levels deep")
     try:
         return json.loads(text)
     except ValueError:
         return text
-    except RecursionError:
-        raise OptionValueError(f"value nested too deeply: {text[:40]}...") from None
+    except RecursionError:  # pragma: no cover - the depth check comes first
+        raise OptionValueError(f"{what} value is nested too deeply") from None
+
+
+def _nesting(text: str) -> int:
+    """The deepest ``[``/``{`` nesting of a JSON text, outside strings."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
 
 
 def name_value_pairs(values: list[str], what: str) -> list[tuple[str, str]]:

@@ -95,7 +95,7 @@ def _control_params(config: pytest.Config, catalog: Any) -> dict[str, dict[str, 
             raise OptionValueError(f"--control-param expects ID.NAME=VALUE, got {k!r}")
         cid, name = k.split(".", 1)
         cid = cid if cid == "*" or cid in catalog else next((i for i in catalog.ids() if i.upper() == cid.upper()), cid)
-        params.setdefault(cid, {})[name] = parse_value(v)
+        params.setdefault(cid, {})[name] = parse_value(v, f"--control-param {k}")
     config_file = config.getoption("control_config")
     params = merge_control_params(load_control_config(config_file) if config_file else {}, params)
     validate_control_params(params, catalog)
@@ -115,6 +115,8 @@ def options_from_config(config: pytest.Config) -> ScanOptions:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from .textsafe import guard_terminal
+    guard_terminal(config)  # names from inputs never reach the terminal as control characters
     try:
         options = config.stash[OPTIONS_KEY] = options_from_config(config)
         options.catalog.select(options.controls)  # unknown ids are a usage error, now

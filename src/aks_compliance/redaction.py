@@ -1,24 +1,78 @@
-"""Credentials inside values: a SAS URL's signature, a connection string's key, ``user:password@`` in a URL,
-a private key, a bearer token (JWT). Redacting by key name (``adminPassword``, ``secret``) misses these:
-a storage SAS URL is a plain string property, yet ``sig=`` is the whole credential.
+"""One home for recognising secrets: by the name they are stored under and by the shape of the value.
 
-:func:`redact_text` keeps the shape (``...&sig=<redacted>``) so evidence still says what was there.
+Every output (evidence, reasons, diagnostics, the run's metadata, pytest-html) and both snapshot writers
+(``k8s/snapshot.py`` through the collector, ``azure/snapshot.py``) use these patterns; no other module
+keeps its own.
+
+*Names.* A property, parameter, env variable or option whose name says "secret" holds one wherever it
+occurs (``adminPassword``, ``clientSecret``, ``DB_PASSWORD``). The patterns differ by where the name is
+found, because the cost of a false match differs: evidence keeps a boolean ``enableSecretRotation``
+readable (only *string* values of :data:`SECRET_LEAF` keys are dropped from snapshots), while run metadata
+drops anything that might be a credential.
+
+*Values.* Redacting by key name misses credentials inside plain strings: a storage SAS URL is a plain
+string property, yet ``sig=`` is the whole credential. :func:`redact_text` keeps the shape
+(``...&sig=<redacted>``) so evidence still says what was there.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 REDACTED = "<redacted>"
+
+# -- names --------------------------------------------------------------------------------------------
+# keys inside evidence values (a nested object shown as evidence): any key containing one of these
+SECRET_KEY = re.compile(r"secret|password|passwd|token|connectionstring|sas|credential|privatekey|"
+                        r"clientkey|accesskey|adminkey|primarykey|secondarykey|apikey|certificate(?!s?authority)",
+                        re.I)
+# snapshot leaves: string values of keys ending in one of these are secrets wherever they occur
+SECRET_LEAF = re.compile(r"(password|passwd|secret|clientsecret|connectionstring|primarykey|secondarykey|accesskey|"
+                         r"privatekey|sastoken|apikey|accesstoken|refreshtoken|token)$", re.I)
+# template parameter names whose default values are dropped from exported templates
+SECRET_PARAMETER = re.compile(r"password|passwd|secret|token|connectionstring|key$|sas|credential", re.I)
+# container env variable names (AKS-123; the collector drops such literal values from snapshots)
+SECRET_ENV_NAME = re.compile(
+    r"passw(or)?d|passwd|(^|_)pwd($|_)|secret|token|api_?key|access_?key|private_?key|client_?key|credential|"
+    r"conn(ection)?_?str|(^|_)key($|_)|sas_?token|signature", re.I)
+# run metadata and pytest-html environment keys: anything that might name a credential
+SECRET_SETTING = re.compile(r"secret|passw|pwd|token|credential|private|apikey|api_key|access_key|accesskey|"
+                            r"connection_?string|sas|auth|cookie|session|signature|\bpat\b|_pat$|^pat_|key$", re.I)
+# ARM parameter types whose values are never read or shown
+SECURE_TYPES = frozenset({"securestring", "secureobject"})
+
+
+def is_secure_type(ptype: Any) -> bool:
+    return isinstance(ptype, str) and ptype.lower() in SECURE_TYPES
+
+
+# -- values -------------------------------------------------------------------------------------------
+_H = r"[^/\s\"'<>]"  # a character of a URL's host
 # query parameters that carry a credential (SAS signatures, OAuth tokens and codes, API keys)
 _URL_PARAM = re.compile(r"([?&](?:sig|signature|token|access_token|id_token|refresh_token|code|client_secret|"
                         r"secret|password|passwd|pwd|api[-_]?key|apikey|key|sas)=)[^&#\s\"'<>]+", re.I)
-# connection strings: AccountKey=...; SharedAccessKey=...; Password=...
-_CONNECTION = re.compile(r"((?:^|[;\s\"'])(?:AccountKey|SharedAccessKey|SharedAccessSignature|Password|Pwd|"
-                         r"ClientSecret|AccessKey|PrimaryKey|SecondaryKey)\s*=)[^;\"']+", re.I)
+# connection strings: AccountKey=...; SharedAccessKey=...; Password=...; Password='...'; Pwd={...}
+_CONNECTION = re.compile(r"((?:^|[;\s\"'])(?:AccountKey|SharedAccessKey|SharedAccessSignature|Password|Passwd|Pwd|"
+                         r"ClientSecret|Client Secret|AccessKey|PrimaryKey|SecondaryKey|Secret|ApiKey|AuthToken|Token)"
+                         r"\s*=\s*)('[^']*'?|\"[^\"]*\"?|\{[^}]*\}?|[^;\"'\s][^;\"']*)", re.I)
 _USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@\"'<>]*:)[^/\s@\"'<>]+@", re.I)
 _PRIVATE_KEY = re.compile(r"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S)
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*")
+# opaque tokens after an HTTP auth scheme ("Authorization: Bearer abc...", "Basic dXNlcjpwYXNz"): a word of
+# token characters with a digit, or a long one (so "Basic tier" stays readable)
+_TOKEN_CHARS = r"[A-Za-z0-9._~+/=-]"
+_AUTH_SCHEME = re.compile(r"\b(Bearer|Basic)(\s+)(?:(?=" + _TOKEN_CHARS + r"*[0-9+/=])" + _TOKEN_CHARS + r"{8,}|"
+                          + _TOKEN_CHARS + r"{20,})", re.I)
+# issued tokens with a recognisable prefix: GitHub, Slack, GitLab, npm, PyPI, AWS access key ids, Stripe...
+_PREFIXED_TOKEN = re.compile(
+    r"(?<![A-Za-z0-9])(?:gh[pousr]_[A-Za-z0-9_]{8,}|github_pat_[A-Za-z0-9_]{8,}|xox[a-z]-[A-Za-z0-9-]{6,}|"
+    r"xapp-[A-Za-z0-9-]{6,}|glpat-[A-Za-z0-9_-]{8,}|npm_[A-Za-z0-9]{16,}|pypi-[A-Za-z0-9_-]{16,}|"
+    r"(?:AKIA|ASIA)[0-9A-Z]{16}|[rs]k_live_[A-Za-z0-9]{8,}|AIza[0-9A-Za-z_-]{20,})")
+# webhook URLs whose path is the credential: Slack, Discord, Teams/Office 365 connectors, Zapier...
+_WEBHOOK = re.compile(
+    r"(\bhttps?://(?:" + _H + r"*hook" + _H + r"*/[^/\s\"'<>?#]+/|"
+    + _H + r"+/(?:[^\s\"'<>?#]*?/)??(?:api/webhooks|webhooks?|webhookb2|IncomingWebhook)/))[^\s\"'<>?#]+", re.I)
 
 
 def redact_text(text: str) -> str:
@@ -32,4 +86,43 @@ def redact_text(text: str) -> str:
         text = _PRIVATE_KEY.sub(lambda m: f"<redacted {m.group(1)}private key>", text)
     if "eyJ" in text:
         text = _JWT.sub("<redacted token>", text)
+    if "://" in text:
+        text = _WEBHOOK.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _AUTH_SCHEME.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
+    text = _PREFIXED_TOKEN.sub("<redacted token>", text)
     return text
+
+
+# markers of a credential even when the value is cut or reformatted (a key without its dashes, a bare prefix)
+_CREDENTIAL_MARKER = re.compile(
+    r"BEGIN [A-Z ]*PRIVATE KEY|(^|[^A-Z0-9])AKIA[0-9A-Z]{16}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.|"
+    r"AccountKey=|SharedAccessKey=|SharedAccessSignature=|(^|[?&])sig=[A-Za-z0-9%]{20,}")
+
+
+def looks_like_credential(value: str) -> bool:
+    """Whether a literal value has a credential's shape (a marker, or :func:`redact_text` would change it)."""
+    return bool(_CREDENTIAL_MARKER.search(value)) or redact_text(value) != value
+
+
+def scrub(value: Any, counter: list[int] | None = None) -> Any:
+    """A copy for a snapshot: string values of :data:`SECRET_LEAF` keys replaced (booleans and objects stay:
+    ``enableSecretRotation: true`` is evidence), and credentials inside other strings (a SAS URL's ``sig=``, a
+    connection string's key, a token in an annotation) redacted in place. ``counter[0]`` counts the changes."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if isinstance(v, str) and v and v != REDACTED and SECRET_LEAF.search(str(k)):
+                out[k] = REDACTED
+                if counter is not None:
+                    counter[0] += 1
+            else:
+                out[k] = scrub(v, counter)
+        return out
+    if isinstance(value, list):
+        return [scrub(v, counter) for v in value]
+    if isinstance(value, str):
+        cleaned = redact_text(value)
+        if cleaned != value and counter is not None:
+            counter[0] += 1
+        return cleaned
+    return value

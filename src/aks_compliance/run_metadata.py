@@ -13,10 +13,9 @@ import socket
 from typing import Any, Iterable
 from urllib.parse import urlsplit, urlunsplit
 
+from .redaction import REDACTED, SECRET_SETTING, redact_text
+
 _SUB = re.compile(r"^/subscriptions/([^/]+)(?:/resourceGroups/([^/]+))?", re.I)
-SECRETISH = re.compile(r"secret|passw|pwd|token|credential|private|apikey|api_key|access_key|accesskey|"
-                       r"connection_?string|sas|auth|cookie|session|signature|\bpat\b|_pat$|^pat_|key$", re.I)
-REDACTED = "<redacted>"
 
 # CI systems: who triggered the run and where it can be found (names of env variables only).
 _CI = (
@@ -28,21 +27,22 @@ _CI = (
 
 
 def strip_userinfo(value: str) -> str:
-    """https://user:token@host/x -> https://host/x (credentials in URLs never reach a report)."""
+    """https://user:token@host/x -> https://host/x (credentials in URLs never reach a report); other
+    credential shapes (a ?sig=, a token) are redacted."""
     try:
         parts = urlsplit(value)
     except ValueError:
-        return value
+        return redact_text(value)
     if parts.scheme and "@" in parts.netloc:
-        return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
-    return value
+        value = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+    return redact_text(value)
 
 
 def redact_mapping(data: dict[str, Any]) -> dict[str, Any]:
     """Values of secret-looking keys replaced, credentials stripped from URLs, recursively."""
     out: dict[str, Any] = {}
     for k, v in data.items():
-        if SECRETISH.search(str(k)):
+        if SECRET_SETTING.search(str(k)):
             out[k] = REDACTED
         elif isinstance(v, dict):
             out[k] = redact_mapping(v)

@@ -13,6 +13,7 @@ from typing import Any
 
 from .resources import Resource
 from .results import TargetRef
+from .textsafe import MAX_NAME, cap
 
 
 @dataclass
@@ -29,6 +30,9 @@ class Target:
     namespace: str | None = None
     context: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.label = cap(self.label)  # labels name test ids: a 10 MB name would be in every line
+
     @property
     def type(self) -> str:
         return self.match_type or self.resource.type
@@ -39,7 +43,7 @@ class Target:
 
     def ref(self) -> TargetRef:
         r = self.resource
-        name = r.display_name()
-        return TargetRef(type=r.type, name=name, id=r.id if isinstance(r.id, str) else None,
-                         cluster=self.cluster or name, namespace=self.namespace, file=r.source.file,
+        name = cap(r.display_name())
+        return TargetRef(type=r.type, name=name, id=cap(r.id, 2 * MAX_NAME) if isinstance(r.id, str) else None,
+                         cluster=cap(self.cluster) or name, namespace=cap(self.namespace), file=r.source.file,
                          pointer=r.source.pointer, line=r.source.line)

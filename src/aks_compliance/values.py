@@ -58,31 +58,72 @@ class Partial(dict):
         return Unknown(self.reason)
 
 
-def first_unknown(value: Any, _depth: int = 0) -> Unknown | None:
-    """The first Unknown found anywhere inside ``value`` (depth-first), or None."""
+MAX_DEPTH = 64  # deeper than any real template value; deeper parts are not searched for unknowns
+
+# first_unknown of containers already searched, on identity: template values are built once and shared
+# (createArray(v, v), a variable read by 800 copies), never changed after, and searched again by every
+# function they reach. Holding the container keeps its id from being reused while the entry lives.
+_SEARCHED: dict[int, tuple[Any, Unknown | None]] = {}
+_MAX_SEARCHED = 200_000
+
+
+def first_unknown(value: Any) -> Unknown | None:
+    """The first Unknown found anywhere inside ``value`` (depth-first), or None; each shared container is
+    searched once, so a value that is small as a graph and huge as a tree costs its graph's size."""
     if isinstance(value, Unknown):
         return value
-    if _depth > 64:
+    if not isinstance(value, (dict, list)):
         return None
-    if isinstance(value, dict):
-        for v in value.values():
-            u = first_unknown(v, _depth + 1)
+    if len(_SEARCHED) > _MAX_SEARCHED:
+        _SEARCHED.clear()
+    return _search(value, 0, {})[0]
+
+
+def _search(value: Any, depth: int, cut: dict[int, Any]) -> tuple[Unknown | None, bool]:
+    """(first Unknown, whether the search was complete: not cut at MAX_DEPTH). ``cut``: containers of this
+    search whose search was cut, so that they are not searched again either."""
+    hit = _SEARCHED.get(id(value))
+    if hit is not None and hit[0] is value:
+        return hit[1], True
+    if id(value) in cut:
+        return None, False
+    if depth > MAX_DEPTH:
+        cut[id(value)] = value
+        return None, False
+    complete = True
+    found: Unknown | None = None
+    for v in (value.values() if isinstance(value, dict) else value):
+        if isinstance(v, Unknown):
+            found = v
+            break
+        if isinstance(v, (dict, list)):
+            u, whole = _search(v, depth + 1, cut)
+            complete = complete and whole
             if u is not None:
-                return u
-    elif isinstance(value, list):
-        for v in value:
-            u = first_unknown(v, _depth + 1)
-            if u is not None:
-                return u
-    return None
+                found = u
+                break
+    if complete or found is not None:
+        _SEARCHED[id(value)] = (value, found)
+    else:
+        cut[id(value)] = value
+    return found, complete
 
 
 def plain(value: Any) -> Any:
-    """A JSON-serialisable copy: Unknown becomes a short marker string naming its reason."""
-    if isinstance(value, Unknown):
-        return f"<unknown: {value.reason}>"
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
+    """A JSON-serialisable copy: Unknown becomes a short marker string naming its reason; a shared
+    container is converted once (the copy shares it the same way)."""
+    memo: dict[int, Any] = {}
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, Unknown):
+            return f"<unknown: {v.reason}>"
+        if not isinstance(v, (dict, list)):
+            return v
+        hit = memo.get(id(v))
+        if hit is not None:
+            return hit
+        out: Any = {k: walk(x) for k, x in v.items()} if isinstance(v, dict) else [walk(x) for x in v]
+        memo[id(v)] = out
+        return out
+
+    return walk(value)

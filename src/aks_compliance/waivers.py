@@ -36,13 +36,15 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
-
 from .diagnostics import Diagnostic
+from .errors import InputError
+from .inputfiles import read_input, read_input_text
+from .k8s.manifests import TextDatesLoader, parse_yaml_stream
 from .results import Evidence, Outcome, Result, TargetRef
 
 WAIVER_FIELDS = {"id", "control", "target", "justification", "approver", "expires", "reference"}
@@ -51,6 +53,25 @@ ATTESTATION_FIELDS = {"id", "control", "target", "status", "owner", "evidence", 
 ATTESTATION_REQUIRED = ("control", "status", "owner", "evidence", "date", "expires")
 ATTESTATION_STATUS = {"passed": Outcome.PASSED, "failed": Outcome.FAILED, "not_applicable": Outcome.NOT_APPLICABLE}
 EXPIRING_SOON_DAYS = 30
+# The latest expiry a waiver or attestation may have, in years after the run date: an accepted risk is
+# reviewed again; "expires: 9999-12-31" would be an open-ended waiver, which is not allowed.
+MAX_HORIZON_YEARS = 3
+
+
+def horizon(today: dt.date) -> dt.date:
+    """The latest allowed expiry for a run on ``today``."""
+    try:
+        return today.replace(year=today.year + MAX_HORIZON_YEARS)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year + MAX_HORIZON_YEARS, day=28)
+
+
+def _within_horizon(expires: dt.date, today: dt.date | None, loc: str) -> dt.date:
+    if today is not None and expires > horizon(today):
+        raise GovernanceError(f"{loc}: 'expires' {expires.isoformat()} is more than {MAX_HORIZON_YEARS} years after "
+                              f"the run date (at most {horizon(today).isoformat()}); open-ended waivers and "
+                              f"attestations are not allowed")
+    return expires
 MAX_LISTED = 50  # targets listed per register entry; the count is always complete
 
 
@@ -128,26 +149,57 @@ class Governance:
 # loading
 
 
+# 100,000 waivers are about 20 MB of YAML
+MAX_GOVERNANCE_BYTES = 64 * 1024 * 1024
+
+
+_PARSED: dict[tuple, tuple[Any, Any]] = {}  # one parse per process: the plugin validates early, the scan applies
+
+
+def read_yaml(path: str, what: str) -> tuple[Any, Any]:
+    """(data, pointer -> line lookup) of a small YAML input (governance, control configuration): a regular
+    file within a byte limit, one document, aliases bounded and not recursive, nesting bounded, duplicate
+    keys refused, timestamps kept as text; every problem an :class:`InputError` naming the file and line.
+    The result is shared by later reads of the unchanged file: callers must not change it."""
+    if not os.path.lexists(path):
+        raise InputError("file does not exist", file=path)
+    try:
+        st = os.stat(path)
+        key: tuple | None = (os.path.abspath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    except (OSError, ValueError):
+        key = None
+    if key is not None and key in _PARSED:
+        return _PARSED[key]
+    result = _read_yaml(path, what)
+    if key is not None:
+        if len(_PARSED) >= 4:
+            _PARSED.clear()
+        _PARSED[key] = result
+    return result
+
+
+def _read_yaml(path: str, what: str) -> tuple[Any, Any]:
+    text = read_input_text(path, MAX_GOVERNANCE_BYTES, what)
+    # lines of the entries (/0/waivers/N) are what messages name; deeper values only need the checks
+    docs, lines = parse_yaml_stream(text, path, loader=TextDatesLoader, duplicate="duplicate key {key!r}",
+                                    line_depth=3)
+    if len(docs) > 1:
+        raise InputError(f"holds {len(docs)} YAML documents; expected one", file=path, line=docs[1][2])
+    return (docs[0][1] if docs else None), lines
+
+
 def _entries(path: str, top_key: str) -> list[tuple[int, dict[str, Any]]]:
     """The entries of a governance file with the line each starts on; strict about the YAML shape."""
     where = path
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise GovernanceError(f"{where}: file does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise GovernanceError(f"{where}: cannot be read: {exc}") from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        loc = f"{where}:{mark.line + 1}" if mark is not None else where
-        raise GovernanceError(f"{loc}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
-    if node is None:
+        data, lines = read_yaml(path, f"the {top_key} file")
+    except InputError as exc:
+        loc = f"{where}:{exc.line}" if exc.line else where
+        message = exc.message if exc.message != "file does not exist" else "file does not exist"
+        raise GovernanceError(f"{loc}: {message}") from None
+    if data is None:
         return []
-    _reject_duplicate_keys(path, node)
-    items_node = node
+    prefix = "/0"
     if isinstance(data, dict):
         extra = set(data) - {top_key, "version"}
         if extra:
@@ -156,43 +208,38 @@ def _entries(path: str, top_key: str) -> list[tuple[int, dict[str, Any]]]:
         if data.get("version", 1) != 1:
             raise GovernanceError(f"{where}:1: unsupported version {data.get('version')!r} (expected 1)")
         data = data.get(top_key) or []
-        items_node = next((v for k, v in node.value if k.value == top_key), None)
+        prefix = f"/0/{top_key}"
     if not isinstance(data, list):
         raise GovernanceError(f"{where}:1: expected a list of {top_key} (or '{top_key}:' with a list)")
-    lines = [n.start_mark.line + 1 for n in items_node.value] if isinstance(items_node, yaml.SequenceNode) else []
     out = []
     for i, entry in enumerate(data):
-        line = lines[i] if i < len(lines) else 1
+        line = lines.nearest_line(f"{prefix}/{i}")[0]
         if not isinstance(entry, dict):
             raise GovernanceError(f"{where}:{line}: entry #{i + 1} is not a mapping")
         out.append((line, entry))
     return out
 
 
-def _reject_duplicate_keys(path: str, node: yaml.Node) -> None:
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for k, v in node.value:
-            if k.value in seen:
-                raise GovernanceError(f"{path}:{k.start_mark.line + 1}: duplicate key {k.value!r}")
-            seen.add(k.value)
-            _reject_duplicate_keys(path, v)
-    elif isinstance(node, yaml.SequenceNode):
-        for v in node.value:
-            _reject_duplicate_keys(path, v)
-
-
 def _date(value: Any, what: str, loc: str) -> dt.date:
+    """A date written as YYYY-MM-DD (or a date-time, whose date counts); YAML timestamps arrive as text, so
+    an impossible one (2027-02-30, 25:00) is reported here, naming the entry."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
     if isinstance(value, str):
+        text = value.strip()
         try:
-            return dt.date.fromisoformat(value.strip())
+            return dt.date.fromisoformat(text)
         except ValueError:
             pass
-    raise GovernanceError(f"{loc}: '{what}' must be a date YYYY-MM-DD, got {value!r}")
+        try:
+            return dt.datetime.fromisoformat(text.replace(" ", "T", 1) if len(text) > 10 else text).date()
+        except ValueError:
+            pass
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise GovernanceError(f"{loc}: '{what}' must be a date YYYY-MM-DD, got {shown!r} (not a real date)")
+    raise GovernanceError(f"{loc}: '{what}' must be a date YYYY-MM-DD, got a {type(value).__name__}")
 
 
 def _text(entry: dict[str, Any], key: str, loc: str, required: bool) -> str:
@@ -223,7 +270,7 @@ def _common(path: str, line: int, n: int, entry: dict[str, Any], allowed: set[st
     return loc, control
 
 
-def load_waivers(path: str, known_controls: Iterable[str]) -> list[Waiver]:
+def load_waivers(path: str, known_controls: Iterable[str], today: dt.date | None = None) -> list[Waiver]:
     known = list(known_controls)
     out: list[Waiver] = []
     ids: dict[str, str] = {}
@@ -236,7 +283,8 @@ def load_waivers(path: str, known_controls: Iterable[str]) -> list[Waiver]:
         out.append(Waiver(id=wid, control=control, target=_text(entry, "target", loc, True),
                           justification=_text(entry, "justification", loc, True),
                           approver=_text(entry, "approver", loc, True),
-                          expires=_date(entry["expires"], "expires", loc), file=path, line=line,
+                          expires=_within_horizon(_date(entry["expires"], "expires", loc), today, loc),
+                          file=path, line=line,
                           reference=_text(entry, "reference", loc, False)))
     return out
 
@@ -256,7 +304,7 @@ def load_attestations(path: str, known_controls: Iterable[str], manual_controls:
         if status not in ATTESTATION_STATUS:
             raise GovernanceError(f"{loc}: 'status' must be one of {sorted(ATTESTATION_STATUS)}, got {status!r}")
         date = _date(entry["date"], "date", loc)
-        expires = _date(entry["expires"], "expires", loc)
+        expires = _within_horizon(_date(entry["expires"], "expires", loc), today, loc)
         if date > today:
             raise GovernanceError(f"{loc}: 'date' {date.isoformat()} is in the future")
         if expires < date:
@@ -273,7 +321,7 @@ def load_attestations(path: str, known_controls: Iterable[str], manual_controls:
 
 
 def _sha256(path: str) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return hashlib.sha256(read_input(path, MAX_GOVERNANCE_BYTES)).hexdigest()
 
 
 def load_governance(waivers_file: str | None, attestations_file: str | None, catalog: Iterable[Any],
@@ -284,7 +332,7 @@ def load_governance(waivers_file: str | None, attestations_file: str | None, cat
     manual = [c.id for c in controls if c.manual]
     gov = Governance()
     if waivers_file:
-        gov.waivers = load_waivers(waivers_file, ids)
+        gov.waivers = load_waivers(waivers_file, ids, today)
         gov.files.append({"path": waivers_file, "sha256": _sha256(waivers_file), "kind": "waivers"})
     if attestations_file:
         gov.attestations = load_attestations(attestations_file, ids, manual, today)
@@ -307,6 +355,37 @@ def target_matches(pattern: str, target: TargetRef) -> bool:
     return any(n and fnmatch.fnmatchcase(n.lower(), pat) for n in names)
 
 
+def _target_names(target: TargetRef) -> list[str]:
+    names = [target.name, target.id or ""]
+    if target.cluster and target.cluster != target.name:
+        names.append("/".join(p for p in (target.cluster, target.namespace, target.name) if p))
+    return [n.lower() for n in names if n]
+
+
+class _Candidates:
+    """Results of each control, and for patterns without wildcards an index by exact name: matching 100,000
+    waivers to 100,000 results is linear, not their product."""
+
+    def __init__(self, results: list[Result]) -> None:
+        self.by_control: dict[str, list[Result]] = {}
+        for r in results:
+            if r.control_id:
+                self.by_control.setdefault(r.control_id, []).append(r)
+        self._exact: dict[str, dict[str, list[int]]] = {}
+
+    def matching(self, control: str, pattern: str) -> list[Result]:
+        results = self.by_control.get(control, [])
+        if any(c in pattern for c in "*?["):
+            return [r for r in results if target_matches(pattern, r.target)]
+        index = self._exact.get(control)
+        if index is None:
+            index = self._exact[control] = {}
+            for i, r in enumerate(results):
+                for n in set(_target_names(r.target)):
+                    index.setdefault(n, []).append(i)
+        return [results[i] for i in sorted(index.get(pattern.lower(), ()))]
+
+
 def _label(r: Result) -> str:
     return f"{r.target.name} ({r.target.file}:{r.target.line})" if r.target.file else r.target.name
 
@@ -315,13 +394,10 @@ def apply_governance(gov: Governance, results: list[Result], in_scope: Iterable[
     """Turn waived failures into WAIVED and attested manual results into their status, in place; fill
     the register (status of each waiver and attestation) and the diagnostics about them."""
     scope = set(in_scope)
-    by_control: dict[str, list[Result]] = {}
-    for r in results:
-        if r.control_id:
-            by_control.setdefault(r.control_id, []).append(r)
+    index = _Candidates(results)
 
     for w in gov.waivers:
-        candidates = [r for r in by_control.get(w.control, []) if target_matches(w.target, r.target)]
+        candidates = index.matching(w.control, w.target)
         failed = [r for r in candidates if r.outcome is Outcome.FAILED]
         where = f"waiver {w.id} ({w.control}, target {w.target!r})"
         if w.control not in scope:
@@ -362,7 +438,7 @@ def apply_governance(gov: Governance, results: list[Result], in_scope: Iterable[
             w.waived.append(r.key)
 
     for a in gov.attestations:
-        candidates = [r for r in by_control.get(a.control, []) if target_matches(a.target, r.target)]
+        candidates = index.matching(a.control, a.target)
         manual = [r for r in candidates if r.outcome is Outcome.MANUAL]
         where = f"attestation {a.id} ({a.control}, target {a.target!r})"
         if a.control not in scope:

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import ExpressionError
 from ..jsonc import JsonDocument, escape_pointer_token
+from ..redaction import is_secure_type
 from ..values import Placeholder, Unknown
-from .expressions import Call, Context, evaluate, literal_or_expression, parse
+from .expressions import Call, Context, evaluate, literal_or_expression, parse, type_name
 from .functions import BUILTINS, UNKNOWN_AWARE, dotnet_datetime, to_text
 
 if TYPE_CHECKING:
@@ -110,6 +111,7 @@ class TemplateContext(Context):
         self.doc = doc
         self.pointer = pointer  # JSON pointer of this template inside doc
         self.expander = expander
+        self.budget = expander.budget  # one per template file: nested deployments and copies share it
         self.supplied_from = supplied_from
         params = template.get("parameters") if isinstance(template.get("parameters"), dict) else {}
         self.param_decls = {k.lower(): (k, v if isinstance(v, dict) else {}) for k, v in params.items()}
@@ -184,9 +186,18 @@ class TemplateContext(Context):
             return [self.eval_value(v, f"{ptr}/{i}") for i, v in enumerate(raw)]
         return raw
 
+    def eval_secret(self, raw: Any, ptr: str, label: str) -> Any:
+        """:meth:`eval_value` for a value that is a secret (a secure parameter's default, a value passed to a
+        nested deployment's secure parameter): an error in it is reported without its message, which could
+        quote the value."""
+        outer = self.expander.secret
+        self.expander.secret = label
+        try:
+            return self.eval_value(raw, ptr)
+        finally:
+            self.expander.secret = outer
+
     def eval_expression(self, text: str, ptr: str) -> Any:
-        if not self.expander.evaluating:
-            self.steps = 0  # the budget is per top-level expression, not per variable it reads
         self.expander.evaluating += 1
         try:
             value = evaluate(parse(text), self)
@@ -218,6 +229,10 @@ class TemplateContext(Context):
         n = self.count(spec.get("count"), f"{ptr}/count", f"copy loop '{name}'")
         if isinstance(n, Unknown):
             return Unknown(f"the number of '{name}' entries is unknown: {n.reason}")
+        try:  # charged before the loop: copies nested in copies multiply
+            self.budget.spend(n, f"copy loop '{name}'")
+        except ExpressionError as exc:
+            return self.expander.expression_failed(exc, self.doc, ptr)
         return [self.with_copy(name, i).eval_value(spec.get("input"), f"{ptr}/input") for i in range(n)]
 
     def parameter(self, name: str) -> Any:
@@ -238,15 +253,18 @@ class TemplateContext(Context):
             if key in self.supplied:
                 value = self._checked(real, spec, self.supplied[key])
             elif "defaultValue" in spec:
-                value = self.eval_value(spec["defaultValue"],
-                                        f"{self.pointer}/parameters/{escape_pointer_token(real)}/defaultValue")
+                ptr = f"{self.pointer}/parameters/{escape_pointer_token(real)}/defaultValue"
+                if is_secure_type(ptype):
+                    value = self.eval_secret(spec["defaultValue"], ptr, f"the default value of secure parameter '{real}'")
+                else:
+                    value = self.eval_value(spec["defaultValue"], ptr)
             elif spec.get("nullable") is True:
                 value = None
             else:
                 where = f" in {self.supplied_from}" if self.supplied_from else ""
                 value = Unknown(f"parameter '{real}' has no value (no default value, and none given{where}; "
                                 f"set one with a parameter file or --arm-param {real}=VALUE)")
-            if ptype in ("securestring", "secureobject") and not isinstance(value, Unknown):
+            if is_secure_type(ptype) and not isinstance(value, Unknown):
                 value = Unknown(f"secure parameter '{real}' is not read")
         finally:
             self._params.pop(key, None)
@@ -257,13 +275,16 @@ class TemplateContext(Context):
         """A supplied value that ARM would reject (wrong type, not allowed) is reported, not used."""
         if isinstance(value, Unknown) or value is None:
             return value
+        secure = is_secure_type(spec.get("type"))
         problem = _type_problem(str(spec.get("type", "")).lower(), value)
         allowed = spec.get("allowedValues")
         if problem is None and isinstance(allowed, list) and not isinstance(value, (dict,)):
             values = value if isinstance(value, list) else [value]
             bad = [v for v in values if not isinstance(v, Unknown) and v not in allowed]
             if bad:
-                problem = f"{to_text(bad[0])!r} is not one of its allowed values {to_text(allowed)}"
+                # a secure parameter's value, and its allowed values, which may be secrets too, are never shown
+                problem = "its value is not one of its allowed values" if secure else \
+                    f"{to_text(bad[0])!r} is not one of its allowed values {to_text(allowed)}"
         if problem is None:
             ptype = str(spec.get("type", "")).lower()
             if ptype == "int" and isinstance(value, str):
@@ -272,7 +293,8 @@ class TemplateContext(Context):
                 return value.lower() == "true"
             return value
         where = self.supplied_from or "the deployment"
-        message = f"parameter '{name}' from {where}: {problem}; ARM would reject this deployment"
+        what = f"secure parameter '{name}'" if secure else f"parameter '{name}'"
+        message = f"{what} from {where}: {problem}; ARM would reject this deployment"
         self.expander.error(message, self.doc, f"{self.pointer}/parameters/{escape_pointer_token(name)}")
         return Unknown(message)
 
@@ -325,20 +347,25 @@ _MISSING = object()
 
 
 def _type_problem(ptype: str, value: Any) -> str | None:
-    shown = to_text(value)
-    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    """What is wrong with ``value`` for a parameter of ``ptype``; a secure parameter's value is described by
+    its type alone (its text would put the secret into every report)."""
+    if is_secure_type(ptype):
+        shown = f"a value of type {type_name(value)}"
+    else:
+        shown = to_text(value)
+        shown = repr(shown if len(shown) <= 80 else shown[:77] + "...")
     if ptype == "array" and not isinstance(value, list):
-        return f"expected an array, got {shown!r}"
+        return f"expected an array, got {shown}"
     if ptype in ("object", "secureobject") and not isinstance(value, dict):
-        return f"expected an object, got {shown!r}"
+        return f"expected an object, got {shown}"
     if ptype in ("string", "securestring") and not isinstance(value, str):
-        return f"expected a string, got {shown!r}"
+        return f"expected a string, got {shown}"
     if ptype == "int" and (isinstance(value, bool) or not isinstance(value, int)):
         if not (isinstance(value, str) and value.strip().lstrip("-").isdigit()):
-            return f"expected an integer, got {shown!r}"
+            return f"expected an integer, got {shown}"
     if ptype == "bool" and not isinstance(value, bool):
         if not (isinstance(value, str) and value.lower() in ("true", "false")):
-            return f"expected a boolean, got {shown!r}"
+            return f"expected a boolean, got {shown}"
     return None
 
 
@@ -591,6 +618,7 @@ class _FunctionContext(Context):
         self.scope = outer.scope
         self.template = outer.template
         self.expander = outer.expander
+        self.budget = outer.budget
 
     def function(self, name: str):
         if name == "parameters":

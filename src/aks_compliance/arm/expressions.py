@@ -242,7 +242,113 @@ Function = Callable[..., Any]
 # (4 MB templates, 800 copies), so real templates never get near them.
 MAX_STRING = 1_000_000
 MAX_ARRAY = 100_000
-MAX_STEPS = 2_000_000
+MAX_STEPS = 2_000_000  # work units per template (all its expressions, copies and nested deployments)
+MAX_SCAN_STEPS = 50_000_000  # work units per scan (every template of it)
+# A value's size as a tree: every array, object and scalar is 1, a string 1 per 64 characters. Values are
+# shared, not copied (createArray(v, v) holds v twice), so a chain of 60 doublings is small in memory yet
+# 2^60 as a tree; anything that walks or prints it would never finish. Checked on every built value.
+MAX_VALUE_SIZE = 2_000_000
+CHARS_PER_UNIT = 64
+INT_MIN, INT_MAX = -(2 ** 63), 2 ** 63 - 1  # ARM integers are 64-bit
+
+
+class ScanBudget:
+    """Work units left for the whole scan, shared by the budgets of its templates."""
+
+    __slots__ = ("spent", "limit")
+
+    def __init__(self, limit: int = MAX_SCAN_STEPS) -> None:
+        self.spent = 0
+        self.limit = limit
+
+
+class Budget:
+    """Work units of one template: a function call is 1, a built value its top-level length (a string one
+    per :data:`CHARS_PER_UNIT` characters), a resource instance or copy element 1. Charged *before* the
+    work where its size is known (copy counts, padding widths) and right after a value is built otherwise;
+    exceeding it is an expression error naming the expression, and every later expression of the template
+    fails the same way at once, so a hostile template costs a bounded time and the rest of the scan goes on."""
+
+    __slots__ = ("steps", "limit", "scan", "sizes", "max_value")
+
+    def __init__(self, limit: int = MAX_STEPS, scan: ScanBudget | None = None,
+                 max_value: int = MAX_VALUE_SIZE) -> None:
+        self.steps = 0
+        self.limit = limit
+        self.scan = scan
+        self.max_value = max_value
+        self.sizes: dict[int, tuple[Any, int]] = {}  # id -> (container, its size as a tree): memo on identity
+
+    @property
+    def exhausted(self) -> bool:
+        return self.steps > self.limit or (self.scan is not None and self.scan.spent > self.scan.limit)
+
+    def spend(self, units: int, expression: str | None = None) -> None:
+        self.steps += units
+        if self.steps > self.limit:
+            raise ExpressionError(f"the template's evaluation takes more than {self.limit:,} work units "
+                                  f"(function calls, built values, resource instances), over the limit; stopped",
+                                  expression)
+        scan = self.scan
+        if scan is not None:
+            scan.spent += units
+            if scan.spent > scan.limit:
+                raise ExpressionError(f"the scan's template evaluation takes more than {scan.limit:,} work units, "
+                                      f"over the limit; stopped", expression)
+
+    def charge(self, value: Any, name: str, expression: str | None) -> None:
+        """Account for a value a function returned; refuse one too large as a tree or an integer out of range."""
+        t = type(value)
+        if t is int:
+            if value > INT_MAX or value < INT_MIN:
+                raise ExpressionError(f"'{name}' overflows a 64-bit integer", expression)
+            return
+        if t is str:
+            if len(value) > MAX_STRING:
+                raise ExpressionError(f"'{name}' would produce a value of {len(value)} characters, over the limit",
+                                      expression)
+            if len(value) >= CHARS_PER_UNIT:
+                self.spend(len(value) // CHARS_PER_UNIT, expression)
+            return
+        if isinstance(value, (list, dict)):
+            if t is list and len(value) > MAX_ARRAY:
+                raise ExpressionError(f"'{name}' would produce a value of {len(value)} elements, over the limit",
+                                      expression)
+            self.spend(len(value), expression)
+            size = self.size(value)
+            if size > self.max_value:
+                raise ExpressionError(f"'{name}' would produce a value of more than {self.max_value} elements "
+                                      f"as a tree (shared parts counted each time they occur), over the limit",
+                                      expression)
+
+    def size(self, value: Any) -> int:
+        """``value``'s size as a tree, each shared container measured once (memoised on identity)."""
+        sizes = self.sizes
+        if len(sizes) > 500_000:
+            sizes.clear()
+        cap = self.max_value + 1
+
+        def measure(v: Any, depth: int) -> int:
+            t = type(v)
+            if t is str:
+                return 1 + len(v) // CHARS_PER_UNIT
+            if not isinstance(v, (list, dict)):
+                return 1
+            hit = sizes.get(id(v))
+            if hit is not None and hit[0] is v:
+                return hit[1]
+            if depth > 200:
+                return cap
+            total = 1
+            for x in (v.values() if isinstance(v, dict) else v):
+                total += measure(x, depth + 1)
+                if total >= cap:
+                    total = cap
+                    break
+            sizes[id(v)] = (v, total)
+            return total
+
+        return measure(value, 0)
 
 
 class Context:
@@ -257,7 +363,7 @@ class Context:
     functions: dict[str, tuple[Function, bool]] = {}
     unknown_aware: frozenset[str] = frozenset()
     depth: int = 0
-    steps: int = 0  # function calls so far in the current top-level evaluation
+    budget: Budget | None = None  # work units of the template; created on first use when not shared
 
     def function(self, name: str) -> tuple[Function, bool] | None:
         return self.functions.get(name)
@@ -282,9 +388,10 @@ def evaluate(node: Node, ctx: Context) -> Any:
 
 
 def _call(node: Call, ctx: Context) -> Any:
-    ctx.steps += 1
-    if ctx.steps > MAX_STEPS:
-        raise ExpressionError(f"evaluation takes more than {MAX_STEPS} function calls; stopped", node.text)
+    budget = ctx.budget
+    if budget is None:
+        budget = ctx.budget = Budget()
+    budget.spend(1, node.text)
     entry = ctx.function(node.name)
     if entry is None:
         if "." in node.name:
@@ -292,7 +399,9 @@ def _call(node: Call, ctx: Context) -> Any:
         raise ExpressionError(f"unknown function '{node.name}'", node.text)
     fn, lazy = entry
     if lazy:
-        return fn(ctx, node)
+        result = fn(ctx, node)
+        budget.charge(result, node.name, node.text)
+        return result
     if node.name in _RECOVERING:
         args = [_evaluate_recovering(a, ctx) for a in node.args]
     else:
@@ -303,9 +412,7 @@ def _call(node: Call, ctx: Context) -> Any:
                 return a
     try:
         result = fn(ctx, *args)
-        if (type(result) is str and len(result) > MAX_STRING) or (type(result) is list and len(result) > MAX_ARRAY):
-            raise ExpressionError(f"'{node.name}' would produce a value of {len(result)} "
-                                  f"{'characters' if type(result) is str else 'elements'}, over the limit", node.text)
+        budget.charge(result, node.name, node.text)
         return result
     except ExpressionError as exc:
         if exc.expression is None:
@@ -313,7 +420,8 @@ def _call(node: Call, ctx: Context) -> Any:
         raise
     except TypeError as exc:
         raise ExpressionError(f"wrong arguments for '{node.name}': {exc}", node.text) from None
-    except (ValueError, IndexError, KeyError, ZeroDivisionError, OverflowError) as exc:
+    except (ValueError, IndexError, KeyError, ZeroDivisionError, OverflowError, OSError) as exc:
+        # OSError: the platform's own limits (a dateTimeFromEpoch beyond its time range)
         raise ExpressionError(f"'{node.name}' failed: {exc}", node.text) from None
 
 

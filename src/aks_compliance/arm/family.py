@@ -40,7 +40,7 @@ class ArmFamily(InputFamily):
         return ArmOptions(
             paths=list(config.getoption("arm")),
             parameter_files=list(config.getoption("arm_parameters")),
-            parameters={k: parse_value(v) for k, v in name_value_pairs(config.getoption("arm_param"),
+            parameters={k: parse_value(v, f"--arm-param {k}") for k, v in name_value_pairs(config.getoption("arm_param"),
                                                                                "--arm-param")},
             subscription_id=config.getoption("arm_subscription_id"),
             resource_group=config.getoption("arm_resource_group"),

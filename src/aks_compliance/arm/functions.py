@@ -55,6 +55,12 @@ def _need_int(fn: str, v: Any) -> int:
     return v
 
 
+def _room(fn: str, chars: int) -> None:
+    """Refuse, before building it, a string of ``chars`` characters over the limit."""
+    if chars > MAX_STRING:
+        raise ExpressionError(f"'{fn}' would produce more than {MAX_STRING} characters, over the limit")
+
+
 def _need_list(fn: str, v: Any) -> list:
     if not isinstance(v, list):
         raise ExpressionError(f"'{fn}' expects an array, not a {type_name(v)}")
@@ -99,6 +105,31 @@ def arm_equals(a: Any, b: Any) -> bool:
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(arm_equals(x, y) for x, y in zip(a, b))
     return type(a) is type(b) and a == b
+
+
+def _canonical(v: Any, memo: dict[int, Any] | None = None) -> Any:
+    """A hashable key with ``arm_equals(a, b) == (_canonical(a) == _canonical(b))`` for known values, so that
+    union and intersection find duplicates in linear time (shared subtrees keyed once)."""
+    if isinstance(v, bool):
+        return ("b", v)
+    if isinstance(v, (int, float)):
+        return ("n", v)
+    if isinstance(v, str):
+        return ("s", v)
+    if v is None:
+        return ("z",)
+    memo = {} if memo is None else memo
+    hit = memo.get(id(v))
+    if hit is not None:
+        return hit[1]
+    if isinstance(v, list):
+        key: Any = ("l", tuple(_canonical(x, memo) for x in v))
+    elif isinstance(v, dict):
+        key = ("d", frozenset((str(k).lower(), _canonical(x, memo)) for k, x in v.items()))
+    else:
+        key = ("o", id(v))
+    memo[id(v)] = (v, key)
+    return key
 
 
 # --- logical and comparison ------------------------------------------------------------------------
@@ -386,6 +417,7 @@ def _concat(ctx: Context, *args: Any) -> Any:
             out.extend(a)
         return out
     parts = []
+    total = 0
     for a in args:
         if isinstance(a, Unknown):
             return a
@@ -394,6 +426,8 @@ def _concat(ctx: Context, *args: Any) -> Any:
             if u is not None:
                 return u
         parts.append(to_text(a))
+        total += len(parts[-1])
+        _room("concat", total)
     return "".join(parts)
 
 
@@ -404,6 +438,7 @@ def dotnet_format_value(v: Any, spec: str | None) -> str:
     if spec and _is_num(v):
         kind = spec[0].upper()
         digits = int(spec[1:]) if spec[1:].isdigit() else None
+        _room("format", (digits or 0) + len(spec))
         if kind == "D" and _is_int(v):
             return str(v).zfill(digits or 0) if v >= 0 else "-" + str(-v).zfill(digits or 0)
         if kind == "N":
@@ -424,6 +459,7 @@ def _format(ctx: Context, fmt: Any, *args: Any) -> Any:
     if isinstance(fmt, Unknown):
         return fmt
     fmt = _need_str("format", fmt)
+    produced = [0]
 
     def repl(m: re.Match[str]) -> str:
         token = m.group(0)
@@ -444,6 +480,8 @@ def _format(ctx: Context, fmt: Any, *args: Any) -> Any:
             if abs(width) > MAX_STRING:
                 raise ExpressionError(f"'format' alignment {width} is over the limit")
             text = text.rjust(width) if width > 0 else text.ljust(-width)
+        produced[0] += len(text)
+        _room("format", produced[0] + len(fmt))
         return text
 
     try:
@@ -502,7 +540,10 @@ def _join(ctx: Context, arr: Any, delim: Any) -> Any:
     u = first_unknown(arr)
     if u is not None:
         return u
-    return _need_str("join", delim).join(to_text(x) for x in arr)
+    delim = _need_str("join", delim)
+    parts = [to_text(x) for x in arr]
+    _room("join", sum(map(len, parts)) + len(delim) * max(0, len(parts) - 1))
+    return delim.join(parts)
 
 
 @builtin("substring")
@@ -795,7 +836,9 @@ def _flatten(ctx: Context, v: Any) -> list:
     for x in _need_list("flatten", v):
         if isinstance(x, Unknown):
             return x  # type: ignore[return-value]
-        out.extend(_need_list("flatten", x))
+        if len(out) + len(_need_list("flatten", x)) > MAX_ARRAY:
+            raise ExpressionError(f"'flatten' would produce more than {MAX_ARRAY} elements")
+        out.extend(x)
     return out
 
 
@@ -836,10 +879,16 @@ def _union(ctx: Context, *args: Any) -> Any:
         if sum(len(a) for a in values) > MAX_SET_OPERANDS:
             raise ExpressionError(f"'union' of more than {MAX_SET_OPERANDS} elements is not evaluated")
         result: list = []
+        seen: set = set()
+        memo: dict[int, Any] = {}
         for a in values:
             for x in a:
-                if not any(arm_equals(x, y) for y in result if first_unknown(y) is None) \
-                        or first_unknown(x) is not None:
+                if first_unknown(x) is not None:
+                    result.append(x)
+                    continue
+                key = _canonical(x, memo)
+                if key not in seen:
+                    seen.add(key)
                     result.append(x)
         return result
     raise ExpressionError("'union' expects all objects or all arrays")
@@ -854,17 +903,25 @@ def _intersection(ctx: Context, *args: Any) -> Any:
         return u
     if all(isinstance(a, dict) for a in args):
         first = args[0]
+        memo: dict[int, Any] = {}
+        others = [{(str(k2).lower(), _canonical(v2, memo)) for k2, v2 in o.items()} for o in args[1:]]
         out = {}
         for k, v in first.items():
-            if all(any(k2.lower() == k.lower() and arm_equals(v, v2) for k2, v2 in o.items()) for o in args[1:]):
+            key = (str(k).lower(), _canonical(v, memo))
+            if all(key in o for o in others):
                 out[k] = v
         return out
     if all(isinstance(a, list) for a in args):
         if sum(len(a) for a in args) > MAX_SET_OPERANDS:
             raise ExpressionError(f"'intersection' of more than {MAX_SET_OPERANDS} elements is not evaluated")
+        memo = {}
+        present = [{_canonical(y, memo) for y in o} for o in args[1:]]
         result = []
+        seen: set = set()
         for x in args[0]:
-            if all(any(arm_equals(x, y) for y in o) for o in args[1:]) and not any(arm_equals(x, r) for r in result):
+            key = _canonical(x, memo)
+            if key not in seen and all(key in o for o in present):
+                seen.add(key)
                 result.append(x)
         return result
     raise ExpressionError("'intersection' expects all objects or all arrays")

@@ -60,7 +60,7 @@ def murmur64(data: bytes) -> int:
 
 
 def unique_string(*values: str) -> str:
-    h = murmur64("-".join(values).encode("utf-8"))
+    h = murmur64("-".join(values).encode("utf-8", "surrogatepass"))
     out = []
     for _ in range(13):
         out.append(_ALPHABET[(h >> 59) & 31])

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from ..errors import InputError
-from ..jsonc import JsonDocument, escape_pointer_token, parse_json, read_text
+from ..inputfiles import read_input, walk_files
+from ..jsonc import MAX_INPUT_BYTES, JsonDocument, escape_pointer_token, parse_json, read_text
 from ..resources import CLUSTER_TYPE, DEPLOYMENT_TYPE, Resource
 from ..values import Unknown
 from .context import DeploymentScope
 from ..diagnostics import NOT_EVALUATED, SKIPPED, CoverageEntry, Declaration, Diagnostic
+from .expressions import ScanBudget
 from .powershell import children as powershell_children, is_powershell_export, is_powershell_object, \
     powershell_resource
 from .template import BLUEPRINT_ARTIFACT_TYPE, Expander, expand, rest_resource
@@ -79,6 +82,7 @@ class ArmScan:
             family="arm", type=rtype if isinstance(rtype, str) else "(no type)",
             name=name if isinstance(name, str) else f"(unnamed at {ptr or '/'})", status=NOT_EVALUATED,
             reason=reason, file=doc.path, pointer=ptr, line=doc.lines.nearest_line(ptr)[0]))
+    budget: ScanBudget = field(default_factory=ScanBudget)  # template evaluation work of the whole scan
 
 
 def classify(data: Any) -> str | None:
@@ -115,16 +119,16 @@ def discover(paths: Iterable[str]) -> tuple[list[Path], list[Diagnostic]]:
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            for root, dirs, files in os.walk(p, followlinks=False):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for f in sorted(files):
-                    if f.lower().endswith(JSON_SUFFIXES):
-                        fp = Path(root) / f
-                        key = os.path.normcase(os.path.abspath(fp))
-                        if key not in seen:
-                            seen.add(key)
-                            found.append(fp)
-        elif p.exists():
+            def unreadable(path: str, why: str) -> None:
+                problems.append(Diagnostic("error", why, path))
+
+            for fp in walk_files(p, unreadable):
+                if fp.name.lower().endswith(JSON_SUFFIXES):
+                    key = os.path.normcase(os.path.abspath(fp))
+                    if key not in seen:
+                        seen.add(key)
+                        found.append(fp)
+        elif p.exists() or p.is_symlink():
             key = os.path.normcase(os.path.abspath(p))
             if key not in seen:
                 seen.add(key)
@@ -190,8 +194,8 @@ def _sha256_text(text: str) -> str:
 
 def _sha256_file(path: Path) -> str:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
+        return hashlib.sha256(read_input(path, MAX_INPUT_BYTES)).hexdigest()
+    except InputError:
         return ""
 
 
@@ -270,7 +274,7 @@ def load_arm(options: ArmOptions) -> ArmScan:
             scope = options.scope.child(deployment_name=_deployment_name(path))
             expander = expand(doc, doc.data, supplied, scope,
                               supplied_from=" and ".join(sources) if sources else "",
-                              diagnostics=scan.diagnostics)
+                              diagnostics=scan.diagnostics, scan_budget=scan.budget)
             _collect(scan, expander)
             _unreached_declarations(scan, doc, expander)
             unreached(scan, doc, doc.data, "", expander)
@@ -378,9 +382,9 @@ def _load_rest(scan: ArmScan, doc: JsonDocument, options: ArmOptions) -> None:
         items = [(f"/value/{i}", r) for i, r in enumerate(data["value"])]
     else:
         items = [("", data)]
-    stack = list(items)
+    stack = deque(items)
     while stack:
-        ptr, body = stack.pop(0)
+        ptr, body = stack.popleft()
         if is_powershell_object(body):  # Get-AzResource -ExpandProperties, Export-AzRuleData: as ARM GET
             stack.extend(powershell_children(body, ptr))
             scan.resources.append(powershell_resource(doc, body, ptr))
@@ -421,7 +425,7 @@ def _expand_deployment_resource(scan: ArmScan, doc: JsonDocument, body: dict[str
     scope = options.scope.child(deployment_name=name)
     expander = expand(doc, props["template"], supplied, scope,
                       supplied_from=f"deployment '{name}' parameters", pointer=f"{ptr}/properties/template",
-                      diagnostics=scan.diagnostics)
+                      diagnostics=scan.diagnostics, scan_budget=scan.budget)
     _collect(scan, expander)
     scan.not_evaluated(doc, ptr, body.get("type"), name,
                        "a deployment: the resources of its inline template are listed on their own")

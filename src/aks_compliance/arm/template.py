@@ -15,15 +15,20 @@ from typing import Any, Iterator
 from ..diagnostics import NOT_EVALUATED, CoverageEntry, Declaration, Diagnostic
 from ..errors import ExpressionError
 from ..jsonc import JsonDocument, escape_pointer_token
+from ..redaction import is_secure_type
 from ..resources import CLUSTER_TYPE, DEPLOYMENT_TYPE, REQUEST, Resource, Source, name_from_id, type_from_id
 from ..values import Unknown
 from .context import DeploymentScope, RuntimeObject, TemplateContext
+from .expressions import Budget, ScanBudget
 from .functions import to_text
 
 _NOT_IN_BODY = {"resources", "copy", "condition", "dependson", "comments", "scope", "existing",
                 "metadata", "import", "apiprofile"}
 MAX_NESTING = 64
 BLUEPRINT_ARTIFACT_TYPE = "microsoft.blueprint/blueprints/artifacts"
+# Work units of one resource instance: each becomes a target that every control of its type judges, so a
+# template's budget (MAX_STEPS) allows about 2,000 of them (ARM itself allows 800 per deployment).
+RESOURCE_UNITS = 1000
 
 
 class NestedDeployment:
@@ -101,9 +106,16 @@ class NestedDeployment:
         out: dict[str, Any] = {}
         if not isinstance(raw, dict):
             return out
+        template = props.get("template") if isinstance(props := self.raw.get("properties"), dict) else None
+        decls = template.get("parameters") if isinstance(template, dict) else None
+        secure = {k.lower() for k, d in decls.items() if isinstance(d, dict) and is_secure_type(d.get("type"))} \
+            if isinstance(decls, dict) else set()
         for k, v in raw.items():
             p = f"{ptr}/{escape_pointer_token(k)}"
-            if isinstance(v, dict) and "value" in v:
+            if isinstance(v, dict) and "value" in v and k.lower() in secure:
+                out[k] = self.ctx.eval_secret(v["value"], f"{p}/value",
+                                              f"the value of secure parameter '{k}' of nested deployment {self._label()}")
+            elif isinstance(v, dict) and "value" in v:
                 out[k] = self.ctx.eval_value(v["value"], f"{p}/value")
             elif isinstance(v, dict) and "reference" in v:
                 out[k] = Unknown(f"parameter '{k}' of nested deployment {self._label()} is a Key Vault "
@@ -140,8 +152,10 @@ class NestedDeployment:
 class Expander:
     """Expands the templates of one file into resources, collecting diagnostics."""
 
-    def __init__(self, doc: JsonDocument, diagnostics: list[Diagnostic] | None = None) -> None:
+    def __init__(self, doc: JsonDocument, diagnostics: list[Diagnostic] | None = None,
+                 scan_budget: ScanBudget | None = None) -> None:
         self.doc = doc
+        self.budget = Budget(scan=scan_budget)  # the template's work units (arm/expressions.py)
         self.resources: list[Resource] = []
         # Shared with the scan: bodies are evaluated lazily, after expansion has returned.
         self.diagnostics: list[Diagnostic] = diagnostics if diagnostics is not None else []
@@ -150,6 +164,7 @@ class Expander:
         self.coverage: list[CoverageEntry] = []
         self._seen_diag: set[tuple[str, str, str]] = set()
         self.evaluating = 0  # nesting of expression evaluations (variables read inside expressions)
+        self.secret: str | None = None  # what secret value is being evaluated (TemplateContext.eval_secret)
         self._deployments: dict[tuple[str, Any], NestedDeployment] = {}
 
     # -- diagnostics --
@@ -169,6 +184,9 @@ class Expander:
         return self._add("warning", message, doc, ptr)
 
     def expression_failed(self, exc: ExpressionError, doc: JsonDocument, ptr: str) -> Unknown:
+        if self.secret is not None:  # the message and the expression could quote the secret
+            exc = ExpressionError(f"{self.secret} cannot be evaluated (the error is not shown: it could "
+                                  f"quote the secret value)")
         diag = self.error(str(exc), doc, ptr)
         return Unknown(f"expression error at {diag.where()}: {exc}")
 
@@ -209,6 +227,8 @@ class Expander:
 
     def _instances(self, raw: dict[str, Any], ctx: TemplateContext, ptr: str
                    ) -> Iterator[tuple[TemplateContext, Any, bool | Unknown]]:
+        if ctx.budget.exhausted:  # reported once where it ran out; nothing more of this template is expanded
+            return
         copy = raw.get("copy")
         if isinstance(copy, dict):
             loop = str(copy.get("name", "copy"))
@@ -217,10 +237,22 @@ class Expander:
                 indexes: list[Any] = [Unknown(f"the copy count of loop '{loop}' is unknown: {n.reason}")]
             else:
                 indexes = list(range(n))
+                try:  # charged before expanding: copy counts of nested deployments multiply
+                    ctx.budget.spend(n * RESOURCE_UNITS, f"copy loop '{loop}' of {n} instances")
+                except ExpressionError as exc:
+                    self.expression_failed(exc, ctx.doc, f"{ptr}/copy/count")
+                    return
             for i in indexes:
+                if ctx.budget.exhausted:
+                    return
                 ictx = ctx.with_copy(loop, i)
                 yield ictx, (i if isinstance(i, int) else "?"), self._condition(raw, ictx, ptr)
         else:
+            try:
+                ctx.budget.spend(RESOURCE_UNITS)
+            except ExpressionError as exc:
+                self.expression_failed(exc, ctx.doc, ptr)
+                return
             yield ctx, None, self._condition(raw, ctx, ptr)
 
     def _condition(self, raw: dict[str, Any], ctx: TemplateContext, ptr: str) -> bool | Unknown:
@@ -517,7 +549,10 @@ def _body_maker(raw: dict[str, Any], ctx: TemplateContext, ptr: str, rtype: str,
             if kl in _NOT_IN_BODY:
                 continue
             if kl == "properties" and rtype.lower() == DEPLOYMENT_TYPE and isinstance(v, dict):
-                v = {pk: pv for pk, pv in v.items() if pk.lower() != "template"}
+                # the template is expanded on its own, and the parameters are bound into it (secure ones
+                # evaluated as secrets, NestedDeployment._parameters): evaluating them here again would
+                # report an error in a secure value with the value quoted
+                v = {pk: pv for pk, pv in v.items() if pk.lower() not in ("template", "parameters")}
             body[k] = ctx.eval_value(v, f"{ptr}/{escape_pointer_token(k)}")
         body["type"] = rtype
         body["name"] = name
@@ -528,9 +563,9 @@ def _body_maker(raw: dict[str, Any], ctx: TemplateContext, ptr: str, rtype: str,
 
 def expand(doc: JsonDocument, template: dict[str, Any], supplied: dict[str, Any], scope: DeploymentScope,
            supplied_from: str = "", pointer: str = "",
-           diagnostics: list[Diagnostic] | None = None) -> Expander:
+           diagnostics: list[Diagnostic] | None = None, scan_budget: ScanBudget | None = None) -> Expander:
     """Expand a top-level template (or one found at ``pointer`` in ``doc``)."""
-    expander = Expander(doc, diagnostics)
+    expander = Expander(doc, diagnostics, scan_budget)
     ctx = TemplateContext(template, supplied, scope, doc, pointer, expander, supplied_from=supplied_from)
     if supplied_from:
         expander.check_supplied(ctx, supplied, doc, pointer, source=supplied_from)

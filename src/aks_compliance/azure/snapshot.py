@@ -29,7 +29,6 @@ default values of secure or secret-looking parameters of export templates.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import io
 import json
@@ -41,41 +40,14 @@ from typing import Any, Iterable
 from ..atomic import atomic_write
 from ..errors import InputError
 from ..jsonc import JsonDocument, LineIndex
-from ..redaction import redact_text
+from ..inputfiles import GZIP_MAGIC, gunzip, open_input_stream, read_input
+from ..redaction import SECRET_PARAMETER, is_secure_type, scrub
 
 SCHEMA = "aks-compliance/azure-snapshot/v1"
 SECTIONS = ("resources", "graph", "exports", "policy_states", "errors", "gaps")
-REDACTED = "<redacted>"
-# keys whose string values are secrets wherever they occur (leaf names; "enableSecretRotation" is not one)
-_SECRET_LEAF = re.compile(r"(password|passwd|secret|clientsecret|connectionstring|primarykey|secondarykey|accesskey|"
-                          r"privatekey|sastoken|apikey|accesstoken|refreshtoken|token)$", re.I)
-_SECRET_PARAM = re.compile(r"password|passwd|secret|token|connectionstring|key$|sas|credential", re.I)
 
 
 # -- writing ---------------------------------------------------------------------------------------------
-
-def scrub(value: Any, counter: list[int] | None = None) -> Any:
-    """A copy with values of secret-looking keys replaced (strings only: booleans and objects stay), and
-    credentials inside other strings (a SAS URL's ``sig=``, a connection string's key) redacted in place."""
-    if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            if isinstance(v, str) and v and v != REDACTED and _SECRET_LEAF.search(str(k)):
-                out[k] = REDACTED
-                if counter is not None:
-                    counter[0] += 1
-            else:
-                out[k] = scrub(v, counter)
-        return out
-    if isinstance(value, list):
-        return [scrub(v, counter) for v in value]
-    if isinstance(value, str):
-        cleaned = redact_text(value)
-        if cleaned != value and counter is not None:
-            counter[0] += 1
-        return cleaned
-    return value
-
 
 def scrub_template(template: Any, counter: list[int] | None = None) -> Any:
     """An export template without default values of secure or secret-looking parameters, then :func:`scrub`."""
@@ -85,8 +57,8 @@ def scrub_template(template: Any, counter: list[int] | None = None) -> Any:
     if isinstance(params, dict):
         cleaned = {}
         for name, spec in params.items():
-            secure = isinstance(spec, dict) and str(spec.get("type", "")).lower() in ("securestring", "secureobject")
-            if isinstance(spec, dict) and "defaultValue" in spec and (secure or _SECRET_PARAM.search(name)):
+            secure = isinstance(spec, dict) and is_secure_type(spec.get("type"))
+            if isinstance(spec, dict) and "defaultValue" in spec and (secure or SECRET_PARAMETER.search(name)):
                 spec = {k: v for k, v in spec.items() if k != "defaultValue"}
                 if counter is not None:
                     counter[0] += 1
@@ -126,15 +98,9 @@ def is_azure_snapshot(path: str | Path) -> bool:
     try:
         if not p.is_file():
             return False
-        with open(p, "rb") as fh:
-            magic = fh.read(2)
-        if magic == b"\x1f\x8b":
-            with gzip.open(p, "rb") as gz:
-                head = gz.read(512)
-        else:
-            with open(p, "rb") as fh:
-                head = fh.read(512)
-    except (OSError, EOFError, gzip.BadGzipFile):
+        with open_input_stream(p, MAX_SNAPSHOT_BYTES, "the snapshot") as fh:
+            head = fh.read(512)
+    except (OSError, EOFError, InputError):
         return False
     # any aks-compliance snapshot (another version, or the Kubernetes family): read_snapshot names what it is
     return SCHEMA.encode() in head or (b"aks-compliance/" in head and b"-snapshot/" in head)
@@ -186,14 +152,19 @@ class AzureSnapshot:
         return items if isinstance(items, list) else []
 
 
+# Decompressed, like a Kubernetes snapshot's limit: the whole text is parsed in memory.
+MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024
+
+
 def _read_text(path: Path) -> tuple[str, str]:
-    raw = path.read_bytes()
+    raw = read_input(path, MAX_SNAPSHOT_BYTES, "the snapshot")
     sha = hashlib.sha256(raw).hexdigest()
-    if raw[:2] == b"\x1f\x8b":
+    if raw[:2] == GZIP_MAGIC:
         try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise InputError(f"the snapshot is not readable gzip: {exc}", str(path)) from None
+            raw = gunzip(raw, path, MAX_SNAPSHOT_BYTES, "the snapshot")
+        except InputError as exc:
+            raise InputError(exc.message if "limit" in exc.message else
+                             f"the snapshot is not readable gzip: {exc.message}", str(path)) from None
     try:
         return raw.decode("utf-8-sig"), sha
     except UnicodeDecodeError as exc:

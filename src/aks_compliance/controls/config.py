@@ -18,8 +18,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
-
 from .model import Catalog
 
 
@@ -29,12 +27,12 @@ class ControlConfigError(ValueError):
 
 def load_control_config(path: str | Path) -> dict[str, dict[str, Any]]:
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8-sig"))
-    except OSError as exc:
-        raise ControlConfigError(f"{p}: cannot read the control configuration: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise ControlConfigError(f"{p}: not valid YAML: {exc}") from None
+    from ..errors import InputError
+    from ..waivers import read_yaml
+    try:  # bounded like the governance files: a regular file, bounded aliases and nesting
+        data, _ = read_yaml(str(p), "the control configuration")
+    except InputError as exc:
+        raise ControlConfigError(f"{exc}") from None
     if data is None:
         return {}
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):

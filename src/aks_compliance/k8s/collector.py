@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ..version import __version__
 from . import kinds as K
+from ..redaction import scrub
 from .sensitive import redact_env
 from .snapshot import write_snapshot
 
@@ -475,7 +476,7 @@ def _normalise(item: dict[str, Any], spec: K.KindSpec) -> dict[str, Any]:
         for key in K.POD_PATHS[spec.kind][0]:
             pod_spec = pod_spec.get(key) if isinstance(pod_spec, dict) else None
         redact_env(pod_spec)
-    return out
+    return scrub(out)  # credential shapes anywhere (an annotation's webhook URL, a token in args)
 
 
 def make_api_client(kubeconfig: str | None = None, context: str | None = None,

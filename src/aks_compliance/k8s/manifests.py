@@ -26,6 +26,7 @@ import yaml
 
 from ..diagnostics import Diagnostic
 from ..errors import InputError
+from ..inputfiles import decode_text, read_input, walk_files
 from ..jsonc import LineIndex, escape_pointer_token, parse_json
 from ..resources import Source
 
@@ -38,6 +39,15 @@ _COUNT_NODES_ABOVE = 512 * 1024  # a smaller file cannot hold enough nodes to ma
 MAX_ALIAS_EXPANSION = 100_000  # values aliases may add to one document, expanded as a tree
 MAX_INT_DIGITS = 4000  # Python refuses to convert longer digit strings (sys.get_int_max_str_digits)
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class TextDatesLoader(_Loader):  # type: ignore[misc, valid-type]
+    """Timestamps stay text, for files whose dates are validated field by field (waivers, attestations):
+    ``expires: 2027-02-30`` is then an error naming the entry, not a failure of the whole document."""
+
+
+TextDatesLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+DUPLICATE_KEY = "key {key!r} appears twice in the same mapping (kubectl rejects this)"
 
 
 class PointerLines:
@@ -79,42 +89,27 @@ class ReadResult:
     inputs: list[dict[str, Any]] = field(default_factory=list)
 
 
-def discover(path: Path) -> list[Path]:
-    """Manifest files under ``path`` (recursively, sorted; hidden entries skipped), or the file itself."""
-    if path.is_file():
+def discover(path: Path, problems: list[Diagnostic] | None = None) -> list[Path]:
+    """Manifest files under ``path`` (recursively, sorted; hidden entries skipped), or ``path`` itself when it
+    is not a directory. Entries that are not regular files (a FIFO, a dangling link, a link to a device) are
+    listed too: reading them gives an error naming them, rather than losing them in silence; a directory
+    that cannot be listed goes to ``problems``."""
+    if not path.is_dir():
         return [path]
-    out = []
-    for p in sorted(path.rglob("*")):
-        rel = p.relative_to(path)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        # a dangling link is listed too: reading it gives an error naming it, rather than losing it silently
-        if (p.is_file() or (p.is_symlink() and not p.exists())) and p.suffix.lower() in MANIFEST_SUFFIXES:
-            out.append(p)
-    return out
+
+    def unreadable(where: str, why: str) -> None:
+        if problems is not None:
+            problems.append(Diagnostic("error", why, where))
+
+    return [p for p in walk_files(path, unreadable) if p.suffix.lower() in MANIFEST_SUFFIXES]
 
 
 def _decode(raw: bytes, file: str) -> str:
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InputError(f"not UTF-8 text (byte {exc.start})", file=file, line=line) from None
+    return decode_text(raw, file)
 
 
 def read_bytes(path: Path) -> bytes:
-    try:
-        size = path.stat().st_size
-        if size > MAX_MANIFEST_BYTES:
-            raise InputError(f"file is {size / 1048576:.1f} MB, over the {MAX_MANIFEST_BYTES // 1048576} MB "
-                             "limit for a manifest file", file=str(path))
-        return path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror or exc}", file=str(path)) from None
+    return read_input(path, MAX_MANIFEST_BYTES, "the manifest file")
 
 
 # -- YAML with lines ---------------------------------------------------------------------------------
@@ -123,11 +118,15 @@ def _key_text(node: yaml.Node) -> str:
     return str(node.value) if isinstance(node, yaml.ScalarNode) else f"<{node.tag}>"
 
 
-def _walk(node: yaml.Node, ptr: str, lines: PointerLines, seen: set[int], file: str) -> None:
-    """Record the line of ``node`` and everything below it; fail on duplicate keys as kubectl does."""
+def _walk(node: yaml.Node, ptr: str, lines: PointerLines | None, seen: set[int], file: str,
+          duplicate: str = DUPLICATE_KEY, depth: int = 0, line_depth: int | None = None) -> None:
+    """Record the line of ``node`` and everything below it (to ``line_depth`` levels; deeper only the
+    checks); fail on duplicate keys as kubectl does."""
     if id(node) in seen:  # an alias: its lines are those of the anchor (bounded work on alias bombs)
         return
     seen.add(id(node))
+    if line_depth is not None and depth >= line_depth:
+        lines = None
     if isinstance(node, yaml.MappingNode):
         keys: set[str] = set()
         for k, v in node.value:
@@ -135,17 +134,19 @@ def _walk(node: yaml.Node, ptr: str, lines: PointerLines, seen: set[int], file: 
             if key == "<<" and k.tag.endswith(":merge"):
                 continue
             if key in keys:
-                raise InputError(f"key {key!r} appears twice in the same mapping (kubectl rejects this)",
-                                 file=file, line=k.start_mark.line + 1, column=k.start_mark.column + 1)
+                raise InputError(duplicate.format(key=key), file=file, line=k.start_mark.line + 1,
+                                 column=k.start_mark.column + 1)
             keys.add(key)
-            child = ptr + "/" + escape_pointer_token(key)
-            lines.set(child, k.start_mark.line + 1)
-            _walk(v, child, lines, seen, file)
+            child = ptr + "/" + escape_pointer_token(key) if lines is not None else ptr
+            if lines is not None:
+                lines.set(child, k.start_mark.line + 1)
+            _walk(v, child, lines, seen, file, duplicate, depth + 1, line_depth)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            child = f"{ptr}/{i}"
-            lines.set(child, item.start_mark.line + 1)
-            _walk(item, child, lines, seen, file)
+            child = f"{ptr}/{i}" if lines is not None else ptr
+            if lines is not None:
+                lines.set(child, item.start_mark.line + 1)
+            _walk(item, child, lines, seen, file, duplicate, depth + 1, line_depth)
     elif node.tag.endswith(":int") and len(node.value) > MAX_INT_DIGITS:
         raise InputError(f"a number of {len(node.value):,} digits (more than {MAX_INT_DIGITS:,} cannot be read)",
                          file=file, line=node.start_mark.line + 1, column=node.start_mark.column + 1)
@@ -208,8 +209,9 @@ def _check_aliases(root: yaml.Node, file: str) -> None:
                          file=file, line=root.start_mark.line + 1)
 
 
-def parse_yaml_stream(text: str, file: str, line_offset: int = 0,
-                      first_index: int = 0) -> tuple[list[tuple[int, Any, int]], PointerLines]:
+def parse_yaml_stream(text: str, file: str, line_offset: int = 0, first_index: int = 0,
+                      loader: Any = _Loader, duplicate: str = DUPLICATE_KEY, line_depth: int | None = None
+                      ) -> tuple[list[tuple[int, Any, int]], PointerLines]:
     """[(document index, data, first line)] and the file's pointer -> line map (pointers ``/<doc>/...``).
 
     ``line_offset`` and ``first_index``: ``text`` is a part of a file starting after that many lines, whose
@@ -218,7 +220,7 @@ def parse_yaml_stream(text: str, file: str, line_offset: int = 0,
     docs: list[tuple[int, Any, int]] = []
     if len(text) > _COUNT_NODES_ABOVE and not line_offset:
         _count_nodes(text, file)
-    loader = _Loader(text)
+    loader = loader(text)
     node: yaml.Node | None = None
     try:
         index = first_index
@@ -230,7 +232,7 @@ def parse_yaml_stream(text: str, file: str, line_offset: int = 0,
             ptr = f"/{index}"
             lines.set(ptr, node.start_mark.line + 1)
             _check_aliases(node, file)
-            _walk(node, ptr, lines, set(), file)
+            _walk(node, ptr, lines, set(), file, duplicate, line_depth=line_depth)
             try:
                 data = loader.construct_document(node)
             except (ValueError, TypeError, OverflowError) as exc:  # e.g. a timestamp that is not a date
@@ -413,8 +415,8 @@ def read_file(path: Path) -> ReadResult:
 def read_manifests(path: Path) -> ReadResult:
     """Every object of every manifest file under ``path``."""
     total = ReadResult()
-    files = discover(path)
-    if not files:
+    files = discover(path, total.diagnostics)
+    if not files and not total.diagnostics:
         total.diagnostics.append(Diagnostic("error", "no manifest files (.yaml, .yml, .json) found", str(path)))
     for f in files:
         r = read_file(f)

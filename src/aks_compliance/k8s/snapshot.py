@@ -28,6 +28,7 @@ from typing import Any, Iterable
 
 from ..atomic import atomic_write
 from ..errors import InputError
+from ..inputfiles import open_input, open_input_stream
 from ..jsonc import LineIndex
 from ..resources import Source
 from .manifests import LineDocument
@@ -69,9 +70,9 @@ def write_snapshot(path: str | Path, meta: dict[str, Any], items: Iterable[dict[
 def is_snapshot_file(path: Path) -> bool:
     """A gzip file, or a JSON file whose first bytes name the snapshot schema."""
     try:
-        with open(path, "rb") as fh:
+        with open_input(path) as fh:
             head = fh.read(256)
-    except OSError:
+    except (OSError, InputError):
         return False
     if head[:2] == b"\x1f\x8b":
         return True
@@ -87,17 +88,18 @@ class Snapshot:
     sha256: str = ""
 
 
+# Decompressed: a snapshot's objects are kept in memory (several times their JSON size) while a scan runs.
+MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024
+
+
 def _open_text(path: Path) -> io.TextIOBase:
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
-    if magic == b"\x1f\x8b":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
-    return open(path, "r", encoding="utf-8-sig")
+    """The snapshot's text, gzip or plain, failing past MAX_SNAPSHOT_BYTES (decompressed)."""
+    return io.TextIOWrapper(open_input_stream(path, MAX_SNAPSHOT_BYTES, "the snapshot"), encoding="utf-8-sig")
 
 
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_input(path) as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
@@ -164,6 +166,10 @@ def read_snapshot(path: str | Path) -> Snapshot:
                 raise InputError("snapshot is nested too deeply to read", file=file) from None
             items = head.get("items") if isinstance(head, dict) else None
             doc = LineDocument(file, LineIndex(text))
+    except InputError as exc:
+        if exc.line:  # a bad item, named by its line
+            raise
+        raise InputError(f"cannot read snapshot: {exc.message}", file=file) from None
     except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read snapshot: {exc}", file=file) from None
     if not isinstance(head, dict) or head.get("schema") != SCHEMA:

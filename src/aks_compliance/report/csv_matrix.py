@@ -1,7 +1,8 @@
 """The control matrix as CSV (``--csv FILE``): one row per control and target, for spreadsheets.
 
 Cells that a spreadsheet would read as a formula (starting with ``= + - @``, tab or carriage return)
-are prefixed with an apostrophe, so a resource named ``=HYPERLINK(...)`` stays text.
+are prefixed with an apostrophe, so a resource named ``=HYPERLINK(...)`` stays text; control characters
+are written as visible escapes.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import csv
 from typing import Any, Iterable, Mapping
 
 from ..atomic import atomic_write
+from ..textsafe import escape_controls
 from .common import location_text
 
 COLUMNS = ("control_id", "title", "severity", "section", "practice", "cis_aks", "azure_policy", "target_type",
@@ -20,7 +22,8 @@ _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 def cell(value: Any) -> str:
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA) else text
+    text = "'" + text if text.startswith(_FORMULA) else text
+    return escape_controls(text)  # no ESC, NUL or bidi override from an input reaches a spreadsheet raw
 
 
 def rows(doc: Mapping[str, Any]) -> Iterable[list[str]]:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from ..errors import InputError
+from ..inputfiles import read_input_text
 from .common import OUTCOMES, SEVERITY_RANK, location_text, severity_at_least
 
 FAILING = ("failed",)
@@ -173,19 +175,65 @@ def format_text(d: Diff, fail_on: str = "info") -> str:
     return "\n".join(out)
 
 
+MAX_RESULTS_BYTES = 2 * 1024 * 1024 * 1024  # a results document of about 2 million results
+_SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "results-v1.schema.json"
+
+
 def load(path: str) -> dict[str, Any]:
+    """A results document from anywhere, checked before any report reads it: a regular file within a byte
+    limit, JSON, the results-v1 schema (every field but the results, which :func:`shape_problem` checks in
+    linear time), so a malformed document is refused naming the field (exit status 4), never a traceback."""
+    if not Path(path).exists() and not Path(path).is_symlink():
+        raise ValueError(f"{path}: file does not exist")
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValueError(f"{path}: file does not exist") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        doc = json.loads(read_input_text(path, MAX_RESULTS_BYTES, "the results document"))
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
+    except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not a results JSON: {exc}") from None
+    except RecursionError:
+        raise ValueError(f"{path}: not a results JSON: nested too deeply to read") from None
     if not isinstance(doc, dict) or doc.get("schema") != "aks-compliance/results/v1":
         raise ValueError(f"{path}: not an aks-compliance results document (schema aks-compliance/results/v1)")
-    problem = shape_problem(doc)
+    problem = schema_problem(doc) or shape_problem(doc)
     if problem:
         raise ValueError(f"{path}: not a valid results document: {problem}")
     return doc
+
+
+_NONE = type(None)
+_RESULT_FIELDS = (("control_id", (str,)), ("key", (str,)), ("reason", (str, _NONE)), ("title", (str, _NONE)),
+                  ("waiver", (dict, _NONE)), ("attestation", (dict, _NONE)))
+_TARGET_FIELDS = (("name", (str,)), ("id", (str, _NONE)), ("file", (str, _NONE)), ("line", (int, _NONE)),
+                  ("type", (str, _NONE)), ("cluster", (str, _NONE)), ("namespace", (str, _NONE)))
+
+
+def _shapes_only(schema: Any) -> Any:
+    """The schema without constraints on the *text* of strings (const, enum, pattern, format): a report
+    shows any text as text; what it cannot survive is a value of the wrong shape (a list where an id
+    belongs, ``"waivers": 5``). Outcomes, severities and waiver states are checked by shape_problem."""
+    if isinstance(schema, dict):
+        return {k: _shapes_only(v) for k, v in schema.items() if k not in ("const", "enum", "pattern", "format")}
+    if isinstance(schema, list):
+        return [_shapes_only(v) for v in schema]
+    return schema
+
+
+def schema_problem(doc: Mapping[str, Any]) -> str | None:
+    """The first place where ``doc`` breaks the results-v1 schema, outside the results list, or None."""
+    import jsonschema
+
+    schema = _shapes_only(json.loads(_SCHEMA.read_text(encoding="utf-8")))
+    schema["properties"]["results"] = {"type": "array"}  # checked by shape_problem: 100,000s of them
+    try:
+        error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(doc))
+    except RecursionError:
+        return "nested too deeply"
+    if error is None:
+        return None
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+    message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
+    return f"{where or 'the document'}: {message}"
 
 
 def shape_problem(doc: Mapping[str, Any]) -> str | None:
@@ -209,6 +257,12 @@ def shape_problem(doc: Mapping[str, Any]) -> str | None:
     for i, r in enumerate(doc["results"]):
         if not isinstance(r, dict) or not isinstance(r.get("target"), dict):
             return f"results[{i}] is not an object with a 'target' object"
+        for name, kinds in _RESULT_FIELDS:
+            if name in r and not isinstance(r[name], kinds):
+                return f"results[{i}].{name} is a {type(r[name]).__name__}, not a {kinds[0].__name__}"
+        for name, kinds in _TARGET_FIELDS:
+            if name in r["target"] and not isinstance(r["target"][name], kinds):
+                return f"results[{i}].target.{name} is a {type(r['target'][name]).__name__}, not a {kinds[0].__name__}"
         bad = one_of(f"results[{i}].outcome", r.get("outcome"), OUTCOMES) or \
             one_of(f"results[{i}].severity", r.get("severity"), SEVERITY_RANK, optional=True)
         if bad:

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from ..run_metadata import REDACTED, SECRETISH, redact_mapping, strip_userinfo
+from ..redaction import REDACTED, SECRET_SETTING
+from ..run_metadata import redact_mapping, strip_userinfo
 from ..sources import FAMILIES
 from ..stash import OPTIONS_KEY
 
@@ -56,7 +57,7 @@ def redact_metadata(metadata: dict[str, Any]) -> None:
     paths, --arm-resource-group, --metadata and CI variables such as a branch name anyone can choose."""
     for key in list(metadata):
         value = metadata[key]
-        if SECRETISH.search(str(key)):
+        if SECRET_SETTING.search(str(key)):
             metadata[key] = REDACTED
         elif isinstance(value, dict):
             metadata[key] = {escape(str(k)): _escaped(v) for k, v in redact_mapping(value).items()}

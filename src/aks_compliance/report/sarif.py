@@ -46,6 +46,14 @@ def source_root(start: Path | None = None) -> Path:
     return cwd
 
 
+def _quote(path: str) -> str:
+    """A path as a URI: a file name that is not UTF-8 keeps its bytes (surrogate escapes)."""
+    try:
+        return quote(path, safe="/-._~", errors="surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that no byte stands for
+        return quote(path, safe="/-._~", errors="backslashreplace")
+
+
 def artifact_location(file: str, root: Path) -> dict[str, Any]:
     path = Path(file)
     absolute = path if path.is_absolute() else (Path.cwd() / path)
@@ -53,7 +61,7 @@ def artifact_location(file: str, root: Path) -> dict[str, Any]:
         rel = Path(os.path.normpath(absolute)).relative_to(root)
     except ValueError:
         return {"uri": absolute.resolve().as_uri()}
-    return {"uri": quote(rel.as_posix(), safe="/-._~"), "uriBaseId": SRCROOT}
+    return {"uri": _quote(rel.as_posix()), "uriBaseId": SRCROOT}
 
 
 def _physical(file: str, line: int | None, root: Path) -> dict[str, Any]:
@@ -103,7 +111,7 @@ def fingerprint(r: Mapping[str, Any], file: str) -> str:
     t = r["target"]
     key = "\x1f".join([r.get("control_id") or "", t.get("type") or "", t.get("id") or t.get("name") or "",
                        t.get("namespace") or "", Path(file).as_posix()])
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def _message(r: Mapping[str, Any], title: str) -> str:
