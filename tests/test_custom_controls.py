@@ -139,7 +139,7 @@ def test_a_usage_error_in_a_control_file_exits_4_naming_it(tmp_path: Path) -> No
 
 def test_overlay_errors_name_the_file_and_line(tmp_path: Path) -> None:
     bad = _write(tmp_path, "o.yaml", "controls:\n  AKS-015:\n    enabled: false\n")
-    with pytest.raises(CatalogError, match=r"o.yaml:3: controls/AKS-015: 'reason' is a required property"):
+    with pytest.raises(CatalogError, match=r"o.yaml:2: controls/AKS-015: 'reason' is a required property"):
         load_catalog(overlays=[str(bad)])
     unknown = _write(tmp_path, "u.yaml", "controls:\n  AKS-998: {severity: low}\n")
     with pytest.raises(CatalogError, match="overlay changes unknown control AKS-998"):

@@ -36,15 +36,14 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import hashlib
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 from .diagnostics import Diagnostic
 from .errors import InputError
-from .inputfiles import read_input, read_input_text
-from .k8s.manifests import TextDatesLoader, parse_yaml_stream
+from .inputfiles import read_input
+from .yaml_input import MAX_YAML_BYTES, read_yaml
 from .results import Evidence, Outcome, Result, TargetRef
 
 WAIVER_FIELDS = {"id", "control", "target", "justification", "approver", "expires", "reference"}
@@ -147,45 +146,6 @@ class Governance:
 
 # ---------------------------------------------------------------------------------------------------
 # loading
-
-
-# 100,000 waivers are about 20 MB of YAML
-MAX_GOVERNANCE_BYTES = 64 * 1024 * 1024
-
-
-_PARSED: dict[tuple, tuple[Any, Any]] = {}  # one parse per process: the plugin validates early, the scan applies
-
-
-def read_yaml(path: str, what: str) -> tuple[Any, Any]:
-    """(data, pointer -> line lookup) of a small YAML input (governance, control configuration): a regular
-    file within a byte limit, one document, aliases bounded and not recursive, nesting bounded, duplicate
-    keys refused, timestamps kept as text; every problem an :class:`InputError` naming the file and line.
-    The result is shared by later reads of the unchanged file: callers must not change it."""
-    if not os.path.lexists(path):
-        raise InputError("file does not exist", file=path)
-    try:
-        st = os.stat(path)
-        key: tuple | None = (os.path.abspath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-    except (OSError, ValueError):
-        key = None
-    if key is not None and key in _PARSED:
-        return _PARSED[key]
-    result = _read_yaml(path, what)
-    if key is not None:
-        if len(_PARSED) >= 4:
-            _PARSED.clear()
-        _PARSED[key] = result
-    return result
-
-
-def _read_yaml(path: str, what: str) -> tuple[Any, Any]:
-    text = read_input_text(path, MAX_GOVERNANCE_BYTES, what)
-    # lines of the entries (/0/waivers/N) are what messages name; deeper values only need the checks
-    docs, lines = parse_yaml_stream(text, path, loader=TextDatesLoader, duplicate="duplicate key {key!r}",
-                                    line_depth=3)
-    if len(docs) > 1:
-        raise InputError(f"holds {len(docs)} YAML documents; expected one", file=path, line=docs[1][2])
-    return (docs[0][1] if docs else None), lines
 
 
 def _entries(path: str, top_key: str) -> list[tuple[int, dict[str, Any]]]:
@@ -321,7 +281,7 @@ def load_attestations(path: str, known_controls: Iterable[str], manual_controls:
 
 
 def _sha256(path: str) -> str:
-    return hashlib.sha256(read_input(path, MAX_GOVERNANCE_BYTES)).hexdigest()
+    return hashlib.sha256(read_input(path, MAX_YAML_BYTES)).hexdigest()
 
 
 def load_governance(waivers_file: str | None, attestations_file: str | None, catalog: Iterable[Any],

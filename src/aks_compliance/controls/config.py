@@ -28,7 +28,7 @@ class ControlConfigError(ValueError):
 def load_control_config(path: str | Path) -> dict[str, dict[str, Any]]:
     p = Path(path)
     from ..errors import InputError
-    from ..waivers import read_yaml
+    from ..yaml_input import read_yaml
     try:  # bounded like the governance files: a regular file, bounded aliases and nesting
         data, _ = read_yaml(str(p), "the control configuration")
     except InputError as exc:

@@ -31,9 +31,6 @@ from typing import Any
 
 from .model import Catalog, CatalogError, Severity
 
-MAX_BYTES = 4 * 1024 * 1024
-
-
 @lru_cache(maxsize=1)
 def _schema() -> dict[str, Any]:
     return json.loads((Path(__file__).parent.parent / "schemas" / "overlay-v1.schema.json").read_text(encoding="utf-8"))
@@ -43,12 +40,12 @@ def read_overlay(path: str | Path) -> tuple[dict[str, Any], str]:
     """The overlay document (validated) and its sha256."""
     from .yaml_controls import _line, _read
 
+    from ..inputfiles import read_input
+    from ..yaml_input import MAX_YAML_BYTES
+
     p = Path(path)
     data, node = _read(p)
-    try:
-        raw = p.read_bytes()[:MAX_BYTES]
-    except OSError:
-        raw = b""
+    raw = read_input(p, MAX_YAML_BYTES, "the overlay")
     import jsonschema
 
     errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(data), key=lambda e: list(e.absolute_path))

@@ -30,54 +30,29 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .model import CatalogError, Control, Mappings, Parameter, Related, Severity
-
-MAX_BYTES = 4 * 1024 * 1024
-
 
 @lru_cache(maxsize=1)
 def _schema() -> dict[str, Any]:
     return json.loads((Path(__file__).parent.parent / "schemas" / "control-v1.schema.json").read_text(encoding="utf-8"))
 
 
-def _read(path: Path) -> tuple[Any, yaml.Node | None]:
+def _read(path: Path) -> tuple[Any, Any]:
+    """(data, pointer -> line lookup): bounded like every small YAML input (yaml_input.py)."""
+    from ..errors import InputError
+    from ..yaml_input import read_yaml
     try:
-        raw = path.read_bytes()[: MAX_BYTES + 1]
-    except OSError as exc:
-        raise CatalogError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if len(raw) > MAX_BYTES:
-        raise CatalogError(f"{path}: larger than {MAX_BYTES} bytes: not a control file")
-    try:
-        text = raw.decode("utf-8-sig")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except UnicodeDecodeError as exc:
-        raise CatalogError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise CatalogError(f"{path}{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
-    except RecursionError:
-        raise CatalogError(f"{path}: nested too deeply") from None
-    return data, node
+        return read_yaml(str(path), "a control file", line_depth=None)
+    except InputError as exc:
+        raise CatalogError(f"{path}{':' + str(exc.line) if exc.line else ''}: {exc.message}") from None
 
 
-def _line(node: yaml.Node | None, path: list[Any]) -> int | None:
-    """The line of the value at ``path`` (keys and indexes) in the composed YAML, or of its nearest parent."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for step in path:
-        if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == step), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
-            node = node.value[step]
-        else:
-            node = None
-        if node is None:
-            break
-        line = node.start_mark.line + 1
-    return line
+def _line(lines: Any, path: list[Any]) -> int | None:
+    """The line of the value at ``path`` (keys and indexes), or of its nearest parent."""
+    if lines is None:
+        return None
+    from ..jsonc import pointer
+    return lines.nearest_line("/0" + pointer(*path))[0]
 
 
 def read_yaml_controls(path: Path) -> list[Control]:
