@@ -140,9 +140,9 @@ def pytest_configure(config: pytest.Config) -> None:
                 family.prepare(config, options.inputs[family.name], started)
     if options.waivers_file or options.attestations_file:  # fail early, on every process, with file and entry
         from .waivers import load_governance
-        try:
-            load_governance(options.waivers_file, options.attestations_file, options.catalog,
-                            _dt.datetime.now(_dt.timezone.utc).date())
+        try:  # loaded once per process; the scan applies it
+            options.governance = load_governance(options.waivers_file, options.attestations_file, options.catalog,
+                                                 _dt.datetime.fromisoformat(options.started).date())
         except GovernanceError as exc:
             raise pytest.UsageError(str(exc)) from None
     from .report.reporter import Reporter

@@ -39,6 +39,7 @@ class ScanOptions:
     run_id: str | None = None
     waivers_file: str | None = None  # waivers.py: applied after evaluation
     attestations_file: str | None = None
+    governance: Governance | None = None  # the files above, already loaded (the plugin validates them early)
     # The catalog of this run (built-ins, the user's controls, overlays): loaded once by the caller and
     # passed along; None means the built-in controls.
     catalog: Catalog | None = None
@@ -144,7 +145,8 @@ def _run_scan(options: ScanOptions) -> ScanRun:
         annotate(results, catalog)
     diagnostics = [d for r in loaded for d in r.diagnostics]
     results.extend(error_results(diagnostics))
-    governance = load_governance(options.waivers_file, options.attestations_file, full, started.date())
+    governance = options.governance if options.governance is not None else \
+        load_governance(options.waivers_file, options.attestations_file, full, started.date())
     apply_governance(governance, results, [c.id for c in catalog], started.date())
     diagnostics.extend(governance.diagnostics)
     return ScanRun(started=started.isoformat(timespec="seconds"), catalog=catalog,
