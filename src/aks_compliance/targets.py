@@ -42,4 +42,4 @@ class Target:
         name = r.display_name()
         return TargetRef(type=r.type, name=name, id=r.id if isinstance(r.id, str) else None,
                          cluster=self.cluster or name, namespace=self.namespace, file=r.source.file,
-                         pointer=r.source.pointer, line=r.source.line)
+                         pointer=r.source.pointer, line=r.source.line, pool=self.context.get("pool"))
