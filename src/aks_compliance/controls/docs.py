@@ -171,6 +171,16 @@ def _defaults_table() -> list[dict[str, Any]]:
     return rows
 
 
+def _aks_kubelet() -> list[Any]:
+    from ..arm.defaults import AKS_KUBELET
+    return list(AKS_KUBELET)
+
+
+def _sources() -> dict[str, str]:
+    from ..arm.defaults import SOURCES
+    return dict(SOURCES)
+
+
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("aks_compliance.controls", "templates"),
                              undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
@@ -199,7 +209,8 @@ def render_markdown(catalog: Catalog | None = None) -> str:
         checkov=_tool_coverage(rows, "checkov"), builtins=_tool_coverage(rows, "azure_policy"),
         severities=["critical", "high", "medium", "low", "info"], decided_by=decided_by,
         exclusions=_exclusions(rows), kubescape_inputs=KUBESCAPE_INPUTS, mitre=_tool_coverage(rows, "mitre"),
-        kubescape=_tool_coverage(rows, "kubescape"), defaults_for=_defaults_for, defaults_table=_defaults_table())
+        kubescape=_tool_coverage(rows, "kubescape"), defaults_for=_defaults_for, defaults_table=_defaults_table(),
+        aks_kubelet=_aks_kubelet(), sources=_sources())
     return "\n".join(line.rstrip() for line in text.split("\n"))
 
 

@@ -70,7 +70,9 @@ CONTROLS = [
             "linuxkubeletconfig.json with \"podMaxPids\": 4096)."),
         references=(NODE_CONFIG_DOCS, "https://kubernetes.io/docs/concepts/policy/pid-limiting/"),
         mappings=Mappings(nist=("SC-5", "SC-6")),
-        rule=_no_pool_where({"allOf": [_LINUX, {"field": f"{KUBELET}.podMaxPids", "less": 1}]}),
+        # absent is AKS's -1 (unlimited): Azure Policy sees it absent, so absence is named, not left to the default
+        rule=_no_pool_where({"allOf": [_LINUX, {"anyOf": [{"field": f"{KUBELET}.podMaxPids", "exists": False},
+                                                          {"field": f"{KUBELET}.podMaxPids", "less": 1}]}]}),
     ),
     Control(
         id="AKS-075",
