@@ -218,3 +218,33 @@ def test_the_opt_in_role_grants_get_on_nodes_proxy_only_and_says_why_it_is_separ
     # the caveat is real: our own CIS 4.1.9 control flags the binding
     run = run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(RBAC)])], controls=["AKS-140"]))
     assert [r.outcome.value for r in run.results if r.control_id == "AKS-140"] == ["failed"]
+
+
+def test_the_snapshot_command_reports_the_nodes_configurations_and_can_skip_them(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    exe = str(Path(sys.executable).with_name("aks-compliance"))
+    with serve(Faults(gone_nodes={NODES[2]})) as api:
+        kubeconfig = str(api.write_kubeconfig(tmp_path / "kubeconfig"))
+        done = subprocess.run([exe, "snapshot", "--kubeconfig", kubeconfig, "--kube-context", "aks-test",
+                               "-o", str(tmp_path / "a.json.gz"), "--retries", "0"],
+                              capture_output=True, text=True, timeout=120)
+        skipped = subprocess.run([exe, "snapshot", "--kubeconfig", kubeconfig, "--kube-context", "aks-test",
+                                  "-o", str(tmp_path / "b.json.gz"), "--no-kubelet-config"],
+                                 capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "kubelet configuration" in done.stdout and "2 " in done.stdout and "(of 3 node(s)" in done.stdout
+    assert f"{NODES[2]}: NOT READ: the node is gone" in done.stdout
+    assert skipped.returncode == 0 and "kubelet configuration" not in skipped.stdout
+    assert "KubeletConfigz" not in read_snapshot(tmp_path / "b.json.gz").meta["lists"]
+
+
+def test_aks_statements_name_the_node_control_of_their_recommendation() -> None:
+    from aks_compliance.arm.defaults import AKS_KUBELET, SOURCES
+    from aks_compliance.controls import load_catalog
+    from aks_compliance.k8s.kubelet import BY_CIS
+    catalog = load_catalog()
+    assert [r.cis for r in AKS_KUBELET] == sorted(BY_CIS, key=lambda c: int(c.rsplit(".", 1)[1]))
+    for row in AKS_KUBELET:
+        assert catalog[row.control].mappings.cis_aks == (row.cis,) and row.source in SOURCES
+        assert BY_CIS[row.cis].dotted == row.setting  # the same KubeletConfiguration field both tables name
