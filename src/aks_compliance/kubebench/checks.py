@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import re
-from typing import Callable
 
 from ..policy.conditions import Leaf, Truth, Verdict
 from .reader import Check
@@ -79,9 +78,3 @@ def verdict(checks: list[Check], cis: str, node: str) -> Verdict:
         leaves.sort(key=lambda leaf: leaf.truth is not Truth.FALSE)
     return Verdict(truth, list(dict.fromkeys(reasons)) if truth is Truth.UNKNOWN else [], leaves)
 
-
-def outcome_text(c: Check) -> str:
-    return {"PASS": "passed", "FAIL": "failed"}.get(c.status, "unknown")
-
-
-Judge = Callable[[list[Check], str, str], Verdict]
