@@ -88,9 +88,10 @@ def test_the_report_groups_nodes_by_pool_and_names_the_node_that_differs(run) ->
     assert set(groups) == {"system", "apps", "batch"}
     assert groups["apps"]["differing"] == [DRIFTED] and groups["batch"]["differing"] == []
     anonymous = next(row for row in groups["apps"]["rows"] if row["control_id"] == "AKS-180")
-    assert anonymous["value"] == "false" and [d["node"] for d in anonymous["differ"]] == [DRIFTED]
+    assert anonymous["value"] == "authentication.anonymous.enabled = false"
+    assert [(d["node"], d["value"]) for d in anonymous["differ"]] == [(DRIFTED, "authentication.anonymous.enabled = true")]
     read_only = next(row for row in groups["batch"]["rows"] if row["control_id"] == "AKS-183")
-    assert read_only["value"] == "10255" and read_only["counts"] == {"failed": 2}
+    assert read_only["value"] == "readOnlyPort = 10255" and read_only["counts"] == {"failed": 2}
     assert read_only["kube_bench"] == {"failed": 1}
     assert all(not row["kube_bench"] for row in groups["system"]["rows"])  # no kube-bench run on a system node
 

@@ -76,7 +76,7 @@ def _info(ours: Result, theirs: Result, run: Run, catalog: Any) -> dict[str, Any
                         f"{theirs.outcome.value}: one of the two read another value (a run at another time, another "
                         "node image) or decides differently")
     elif agreement == "not comparable":
-        info["note"] = ("shown for reference, not compared: " + (f"kube-bench's result is {theirs.outcome.value}"
-                        if theirs.outcome not in (Outcome.PASSED, Outcome.FAILED) else
-                        f"our result is {ours.outcome.value}"))
+        info["note"] = ("shown for reference, not compared: " + (
+            f"kube-bench's result is {theirs.outcome.value}" + (f" ({theirs.reason})" if theirs.reason else "")
+            if theirs.outcome not in (Outcome.PASSED, Outcome.FAILED) else f"our result is {ours.outcome.value}"))
     return info

@@ -60,8 +60,15 @@ def cis_matrix(controls: Iterable[Mapping[str, Any]], results: Iterable[Mapping[
     return rows
 
 
+CONFIGZ_PREFIX = "configz.kubeletconfig."
+
+
 def _signature(r: Mapping[str, Any]) -> tuple:
     return tuple((e.get("path"), e.get("actual")) for e in r.get("evidence", [])[:1])  # the setting itself
+
+
+def _shown(sig: tuple) -> str:
+    return "; ".join(f"{str(p).removeprefix(CONFIGZ_PREFIX)} = {a}" for p, a in sig)
 
 
 def node_pools(results: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -83,9 +90,9 @@ def node_pools(results: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             value, differ = "", []
             if common:
                 (outcome, sig), _ = common[0]
-                value = "; ".join(f"{a}" for _, a in sig) or outcome
+                value = _shown(sig) or outcome
                 differ = [{"node": r["target"]["name"], "outcome": r["outcome"],
-                           "value": "; ".join(f"{a}" for _, a in _signature(r)) or r.get("reason", "")}
+                           "value": _shown(_signature(r)) or r.get("reason", "")}
                           for r in config if (r["outcome"], _signature(r)) != (outcome, sig)]
             rows.append({"control_id": cid, "counts": counts, "value": value, "differ": differ,
                          "kube_bench": Counter(r["outcome"] for r in rs if r["target"]["type"] == KUBE_BENCH_TYPE)})
