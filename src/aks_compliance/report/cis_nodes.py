@@ -2,7 +2,9 @@
 recommendation with its status, "not assessed" included) and the worker nodes grouped by node pool.
 
 * **CIS matrix.** Each of the 51 recommendations (``controls/cis.py``) with the controls of this run that map it
-  and the status their results give: failed, error, unknown, manual (unattested), waived, passed, not applicable;
+  and the status their results give (the worst of them): failed, error, unknown, manual (unattested), waived,
+  passed, not applicable (an undecided kube-bench check of a node whose kubelet configuration decided it is shown
+  beside that result, not counted);
   *not assessed* when the controls ran but no input gave them anything to judge (3.1 without kube-bench, 3.2
   without a snapshot or kube-bench), *not in this run* when no control of the run maps it.
 * **Node pools.** Results on nodes (kubelet configuration, kube-bench) grouped by cluster and node pool: per
@@ -19,6 +21,7 @@ from ..controls.cis import SECTIONS
 NODE_TYPE, KUBE_BENCH_TYPE = "Node", "KubeBenchResults"
 # worst first: what a recommendation's status is when its results differ
 ORDER = ("failed", "error", "unknown", "manual", "waived", "passed", "not_applicable")
+DECIDED = ("passed", "failed")
 
 
 def input_of(target_type: str) -> str:
@@ -37,6 +40,11 @@ def cis_matrix(controls: Iterable[Mapping[str, Any]], results: Iterable[Mapping[
     for c in controls:
         for cis in (c.get("mappings") or {}).get("cis_aks", []):
             by_cis[cis].append(c)
+    results = list(results)
+    # kube-bench's undecided check of a node we decided from its kubelet configuration is shown beside ours
+    # (Result.kube_bench), not counted against the recommendation: it says nothing about the node
+    beside = {(r["control_id"], r["target"]["name"]) for r in results if r.get("kube_bench")
+              and r["outcome"] in DECIDED and r["kube_bench"].get("outcome") not in DECIDED}
     by_control: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for r in results:
         if r.get("control_id"):
@@ -47,12 +55,14 @@ def cis_matrix(controls: Iterable[Mapping[str, Any]], results: Iterable[Mapping[
             mapped = by_cis.get(rec.id, [])
             rs = [r for c in mapped for r in by_control.get(c["id"], [])]
             counts = Counter(r["outcome"] for r in rs)
+            counted = Counter(r["outcome"] for r in rs if not (r["target"]["type"] == KUBE_BENCH_TYPE and
+                                                               (r["control_id"], r["target"]["name"]) in beside))
             if not mapped:
                 status = "not in this run"
             elif not rs:
                 status = "not assessed"
             else:
-                status = next(o for o in ORDER if counts.get(o))
+                status = next(o for o in ORDER if counted.get(o))
             inputs = sorted({input_of(r["target"]["type"]) for r in rs})
             rows.append({"id": rec.id, "title": rec.title, "section": number, "section_name": name, "status": status,
                          "counts": counts, "controls": [c["id"] for c in mapped],
