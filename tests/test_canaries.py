@@ -11,7 +11,10 @@ One ``aks-compliance scan`` run (the CLI, a subprocess) reads:
   credentials (by name and by shape) and values taken from Secrets;
 * a live cluster (tests/servers/k8s_server.py) through a kubeconfig whose user token is a canary (the
   server accepts only that token, so the collection proves it was used), serving pods with literal
-  credentials, a SAS URL in env and a canary in the last-applied-configuration annotation;
+  credentials, a SAS URL in env and a canary in the last-applied-configuration annotation, and a node whose
+  kubelet configuration (configz) carries a canary in a static pod URL header;
+* kube-bench's JSON output for a node whose audit output (the kubelet's command line) holds a bootstrap token
+  and a client secret;
 
 an Azure access token (a canary signature) and SAS URLs in live resources' tags for a live Azure collection, in process, with every log record
 captured at DEBUG (the CLI collects in ``pytest_configure``, before pytest's log capture starts, so its
@@ -74,6 +77,9 @@ CANARIES = {
     "k8s-configmap-connection": "CNRYg2ConfigMapConnQx7",
     "k8s-env-bearer": "CNRYg3EnvBearerQx7abc123",
     "live-annotation-webhook": "CNRYg4LiveAnnotationQx7",
+    "configz-static-pod-header": "CNRYe1ConfigzHeaderQx7",
+    "kube-bench-bootstrap-token": "cnrye2.kubebenchtokenqx7",
+    "kube-bench-client-secret": "CNRYe3KubeBenchSecretQx7",
 }
 
 
@@ -244,11 +250,35 @@ spec:
 """)
 
 
+def kube_bench_input(folder: Path) -> None:
+    c = CANARIES
+    line = (f"root 2812 1 4 Nov28 ? 01:12:40 /usr/local/bin/kubelet --bootstrap-token={c['kube-bench-bootstrap-token']} "
+            f"--client-secret={c['kube-bench-client-secret']} --anonymous-auth=false")
+    check = {"test_number": "3.2.1", "test_desc": "Ensure that the --anonymous-auth argument is set to false (Automated)",
+             "audit": "/bin/ps -fC kubelet", "AuditConfig": "", "type": "", "remediation": "...", "test_info": ["..."],
+             "status": "PASS", "actual_value": line, "scored": True, "expected_result": "'--anonymous-auth' is equal to 'false'"}
+    doc = {"Controls": [{"id": "3", "version": "aks-1.8", "text": "Worker Node Security Configuration", "node_type": "node",
+                         "tests": [{"section": "3.2", "desc": "Kubelet", "pass": 1, "fail": 0, "warn": 0, "info": 0,
+                                    "results": [check]}], "total_pass": 1, "total_fail": 0, "total_warn": 0,
+                         "total_info": 0}], "Totals": {"total_pass": 1, "total_fail": 0, "total_warn": 0, "total_info": 0}}
+    (folder / "aks-canary-12345678-vmss000000.json").write_text(json.dumps(doc, indent=1))
+
+
+NODE = "aks-canary-12345678-vmss000000"
+CONFIGZ = {NODE: {"authentication": {"anonymous": {"enabled": False}, "x509": {"clientCAFile": "/etc/kubernetes/certs/ca.crt"}},
+                  "authorization": {"mode": "Webhook"}, "streamingConnectionIdleTimeout": "4h0m0s",
+                  "makeIPTablesUtilChains": True, "eventRecordQPS": 0, "rotateCertificates": True,
+                  "staticPodURL": "https://config.example/pods",
+                  "staticPodURLHeader": {"Authorization": [f"Bearer {CANARIES['configz-static-pod-header']}"]}}}
+
+
 def live_objects() -> list[dict]:
     c = CANARIES
     last_applied = json.dumps({"kind": "Pod", "spec": {"env": [{"name": "TOKEN", "value": c["live-last-applied"]}]}})
     return [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}},
+        {"apiVersion": "v1", "kind": "Node", "metadata": {"name": NODE, "labels": {"kubernetes.azure.com/agentpool": "canary"}},
+         "status": {"nodeInfo": {"kubeletVersion": "v1.30.5"}}},
         {"apiVersion": "v1", "kind": "Pod",
          "metadata": {"name": "api", "namespace": "shop",
                       "annotations": {"kubectl.kubernetes.io/last-applied-configuration": last_applied,
@@ -268,16 +298,18 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     tmp = tmp_path_factory.mktemp("canaries")
     (tmp / "arm").mkdir()
     (tmp / "k8s").mkdir()
+    (tmp / "kube-bench").mkdir()
     arm_inputs(tmp / "arm")
     k8s_manifests(tmp / "k8s")
+    kube_bench_input(tmp / "kube-bench")
     out = tmp / "out"
     files = {k: out / f for k, f in (("results-json", "results.json"), ("audit-report", "report.html"),
                                      ("sarif", "results.sarif"), ("csv", "matrix.csv"), ("junitxml", "junit.xml"),
                                      ("pytest-html", "pytest.html"), ("log-file", "debug.log"))}
-    with FakeKubeAPI(live_objects(), token=CANARIES["kubeconfig-token"]) as api:
+    with FakeKubeAPI(live_objects(), token=CANARIES["kubeconfig-token"], configz=CONFIGZ) as api:
         kubeconfig = api.write_kubeconfig(tmp / "kubeconfig", context="aks-live")
         done = subprocess.run(
-            [EXE, "scan", "--arm", str(tmp / "arm"), "--k8s", str(tmp / "k8s"),
+            [EXE, "scan", "--arm", str(tmp / "arm"), "--k8s", str(tmp / "k8s"), "--kube-bench", str(tmp / "kube-bench"),
              "--kubeconfig", str(kubeconfig), "--kube-context", "aks-live", "--k8s-snapshot-dir", str(out / "snapshots"),
              "--arm-param", f"cliPassword={CANARIES['cli-arm-param']}",
              "--arm-param", f"cliObject={CANARIES['secureobject-cli-string']}",
@@ -322,6 +354,9 @@ def test_the_run_read_every_input_and_wrote_every_output(run: dict) -> None:
         assert f"secure parameter '{name}'" in messages, name
     shapes = [e["actual"] for r in doc["results"] if r["target"]["name"] == "aks-shapes" for e in r["evidence"]]
     assert sum("redacted" in a for a in shapes) >= 4, shapes
+    assert '"kind":"KubeletConfigz"' in snap and '"staticPodURLHeader":{"Authorization":["<redacted>"]}' in snap
+    assert ("AKS-180", NODE, "passed") in judged  # kube-bench's check (its audit output carried the canaries)
+    assert any(r["control_id"] == "AKS-180" and r["target"]["type"] == "Node" for r in doc["results"])
 
 
 @pytest.mark.parametrize("output", ["terminal", "log-file", "results-json", "audit-report", "sarif", "csv",
@@ -337,7 +372,7 @@ def test_no_canary_in(run: dict, output: str) -> None:
 def test_no_canary_anywhere_the_run_wrote(run: dict) -> None:
     """Every file under the run's directory except the inputs (reports, snapshots, logs, caches)."""
     tmp: Path = run["tmp"]
-    inputs = {tmp / "arm", tmp / "k8s", tmp / "kubeconfig"}
+    inputs = {tmp / "arm", tmp / "k8s", tmp / "kube-bench", tmp / "kubeconfig"}
     leaks = []
     for path in tmp.rglob("*"):
         if not path.is_file() or any(path == i or i in path.parents for i in inputs):
@@ -373,7 +408,7 @@ def test_no_canary_in_the_debug_logs_of_live_collections(tmp_path: Path, monkeyp
     root.setLevel(logging.DEBUG)
     token = TOKEN.rsplit(".", 1)[0] + "." + CANARIES["azure-access-token"]
     try:
-        with FakeKubeAPI(live_objects(), token=CANARIES["kubeconfig-token"]) as api:
+        with FakeKubeAPI(live_objects(), token=CANARIES["kubeconfig-token"], configz=CONFIGZ) as api:
             kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig", context="aks-live")
             collect_snapshot(tmp_path / "k8s.json.gz", kubeconfig=str(kubeconfig), context="aks-live")
         with estate_server(token=token) as server:

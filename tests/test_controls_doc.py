@@ -70,3 +70,28 @@ def test_cli_writes_the_document(tmp_path: Path) -> None:
     assert as_json.returncode == 0 and json.loads(as_json.stdout)["controls"][0]["id"] == "AKS-001"
     bad = subprocess.run([exe, "catalog", "--format", "xml"], capture_output=True, text=True)
     assert bad.returncode == 4 and "--format" in bad.stderr
+
+
+def test_the_cis_table_has_all_51_recommendations_each_automated_by_an_input_or_manual() -> None:
+    text = render_markdown()
+    rows = re.findall(r"^\| (\d\.\d\.\d+) \| [^|]+ \| (automated|manual|not covered) \| ([^|]+) \| ([^|]+) \|", text, re.M)
+    assert len(rows) == 51 and len({r[0] for r in rows}) == 51
+    assert not [r for r in rows if r[1] == "not covered"]
+    for cis, status, controls, inputs in rows:
+        assert controls.strip() != "–", cis
+        if status == "automated":
+            assert inputs.strip() != "–", cis  # which input decides it
+    by_id = {r[0]: r for r in rows}
+    assert "kube-bench" in by_id["3.1.1"][3] and "kube-bench" in by_id["3.2.4"][3]
+    assert "kubelet configuration" in by_id["3.2.4"][3] and by_id["4.4.1"][1] == "manual" == by_id["4.6.1"][1]
+
+
+def test_the_kubelet_settings_aks_manages_are_listed_with_their_source() -> None:
+    from aks_compliance.arm.defaults import AKS_KUBELET, SOURCES
+    text = render_markdown()
+    section = text[text.index("## Kubelet settings AKS manages"):text.index("## Control details")]
+    for row in AKS_KUBELET:
+        line = next(l for l in section.splitlines() if l.startswith(f"| {row.cis} |"))
+        assert row.control in line and SOURCES[row.source] in line
+        assert ("| yes |" in line) is (row.compliant is True)
+    assert "| 3.2.9 |" in section and "not established" in section

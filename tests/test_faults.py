@@ -167,11 +167,12 @@ def test_k8s_401_mid_collection_stops_keeps_what_was_read_and_names_what_was_not
     stop = ORDER.index("Service")
     assert all(meta["lists"][k]["status"] == "complete" for k in ORDER[:stop])
     assert meta["lists"]["Service"]["status"] == "unauthorized"
-    for kind in ORDER[stop + 1:]:
+    # every kind after it, and the nodes' kubelet configurations, are not read, each a gap saying why
+    for kind in ORDER[stop + 1:] + ["KubeletConfigz"]:
         assert meta["lists"][kind]["status"] == "not-read"
         assert meta["lists"][kind]["reason"].startswith("not read: the API server rejected the credentials while "
                                                         "listing services (HTTP 401")
-    assert len(meta["gaps"]) == len(ORDER) - stop
+    assert len(meta["gaps"]) == len(ORDER) - stop + 1
     run, by = scan_k8s(out, ["AKS-100", "AKS-134"])
     assert by["AKS-100-aks-test/shop/Pod/web-00007"].outcome is Outcome.FAILED  # pods were read before
     crb = by["AKS-134-aks-test/clusterrolebindings(unreadable)"]

@@ -93,6 +93,7 @@ def hostile_document(tmp_path_factory: pytest.TempPathFactory, request: pytest.F
 
     from aks_compliance.arm.inputs import ArmOptions
     from aks_compliance.k8s.source import K8sOptions
+    from aks_compliance.kubebench.family import KubeBenchOptions
     from aks_compliance.scan import ScanOptions, run_scan
 
     from .azure_estate import collect, estate_server
@@ -117,9 +118,10 @@ def hostile_document(tmp_path_factory: pytest.TempPathFactory, request: pytest.F
     attestations.write_text(f"attestations:\n  - control: {manual}\n    status: passed\n    owner: Platform\n"
                             f"    evidence: https://wiki.example.com/x\n    date: {today}\n"
                             f"    expires: {today + dt.timedelta(days=90)}\n")
-    run = run_scan(ScanOptions(inputs=[ArmOptions(paths=[str(FIXTURES / "examples"), str(snapshot)], subscription_id="6f1c2a3e-7b8d-4c9e-a1f2-3b4c5d6e7f80", resource_group="rg-platform-weu"), K8sOptions(paths=[str(FIXTURES / "k8s" / "AKS-100")])], waivers_file=str(waivers), attestations_file=str(attestations)))
+    run = run_scan(ScanOptions(inputs=[ArmOptions(paths=[str(FIXTURES / "examples"), str(snapshot)], subscription_id="6f1c2a3e-7b8d-4c9e-a1f2-3b4c5d6e7f80", resource_group="rg-platform-weu"), K8sOptions(paths=[str(FIXTURES / "k8s" / "AKS-100"), str(FIXTURES / "node-pools" / "snapshot-aks-prod-weu.json")]), KubeBenchOptions(paths=[str(FIXTURES / "node-pools" / "kube-bench")], cluster="aks-prod-weu")], waivers_file=str(waivers), attestations_file=str(attestations)))
     doc = run.document()
     assert any(r.get("azure_policy") for r in doc["results"]) and doc["waivers"] and doc["attestations"]
+    assert any(r.get("kube_bench") for r in doc["results"])
     bad, fields = poison(doc)
     path = tmp / "results.json"
     path.write_text(json.dumps(bad))
@@ -145,7 +147,8 @@ def test_every_string_of_a_results_document_is_text_in_the_report(hostile_docume
     expected = {"control id", "controls.title", "controls.section", "controls.rationale", "controls.remediation",
                 "results.target.name", "results.target.source.file", "results.reason", "results.evidence.path",
                 "results.evidence.expected", "results.evidence.actual", "results.evidence.file",
-                "results.azure_policy.assignment", "results.azure_policy.definition", "waivers.justification",
+                "results.azure_policy.assignment", "results.azure_policy.definition", "results.target.pool",
+                "results.kube_bench.audit_output", "results.kube_bench.note", "waivers.justification",
                 "waivers.approver", "waivers.target", "waivers.id", "waivers.reference", "attestations.owner",
                 "attestations.evidence", "inputs.path", "run.scope.subscriptions", "tool.version"}
     missing = expected - set(reached)

@@ -22,6 +22,7 @@ from aks_compliance.scan import ScanOptions, run_scan
 from aks_compliance.testing import (FixtureCase, check_fixture, expected_outcome, fixture_cases, fixture_params,
                                     missing_fixtures)
 from aks_compliance.k8s.source import K8sOptions
+from aks_compliance.kubebench.reader import looks_like_kube_bench
 
 from .conftest import FIXTURES
 
@@ -54,7 +55,10 @@ def test_fixture_outcome(path: Path) -> None:
     known = {p.name for p in CATALOG[case.control_id].parameters}
     assert set(params) <= known, f"{path.name} sets parameters {case.control_id} does not have: {set(params) - known}"
     result, _ = check_fixture(case, CATALOG)
-    assert result.key.startswith(f"{case.control_id}-{path.stem if path.suffix != '.json' else 'aks-fixture'}/")
+    if looks_like_kube_bench(path):  # one node's kube-bench output: the node is named by the file
+        assert result.key == f"{case.control_id}-kube-bench/Node/{path.stem}"
+    else:
+        assert result.key.startswith(f"{case.control_id}-{path.stem if path.suffix != '.json' else 'aks-fixture'}/")
     if result.outcome.value in ("passed", "failed"):
         assert all(Path(e.file).resolve() == path.resolve() for e in result.evidence)
 

@@ -46,6 +46,7 @@ class LoadContext:
 
     started: dt.datetime
     control_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    catalog: Any = None  # the run's (selected) catalog: a family may say in its ledger which controls read what
 
 
 class InputFamily:

@@ -58,6 +58,8 @@ _CONNECTION = re.compile(r"((?:^|[;\s\"'])(?:AccountKey|SharedAccessKey|SharedAc
                          r"\s*=\s*)('[^']*'?|\"[^\"]*\"?|\{[^}]*\}?|[^;\"'\s][^;\"']*)", re.I)
 _USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@\"'<>]*:)[^/\s@\"'<>]+@", re.I)
 _PRIVATE_KEY = re.compile(r"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S)
+# command-line flags with a credential value (a kubelet or kube-apiserver command line in kube-bench's audit output)
+_FLAG = re.compile(r"(--[a-z0-9-]*(?:token|password|passwd|secret)=[\"']?)[^\s\"']+", re.I)
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*")
 # opaque tokens after an HTTP auth scheme ("Authorization: Bearer abc...", "Basic dXNlcjpwYXNz"): a word of
 # token characters with a digit, or a long one (so "Basic tier" stays readable)
@@ -80,6 +82,8 @@ def redact_text(text: str) -> str:
     if "=" in text:
         text = _URL_PARAM.sub(lambda m: m.group(1) + REDACTED, text)
         text = _CONNECTION.sub(lambda m: m.group(1) + REDACTED, text)
+        if "--" in text:
+            text = _FLAG.sub(lambda m: m.group(1) + REDACTED, text)
     if "@" in text:
         text = _USERINFO.sub(lambda m: m.group(1) + REDACTED + "@", text)
     if "PRIVATE KEY-----" in text:

@@ -53,11 +53,15 @@ class TargetRef:
     file: str | None = None
     pointer: str | None = None
     line: int | None = None
+    pool: str | None = None  # the AKS node pool of a node (reports group nodes by it)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "name": self.name, "id": self.id, "cluster": self.cluster,
-                "namespace": self.namespace,
-                "source": {"file": self.file, "pointer": self.pointer, "line": self.line}}
+        out = {"type": self.type, "name": self.name, "id": self.id, "cluster": self.cluster,
+               "namespace": self.namespace,
+               "source": {"file": self.file, "pointer": self.pointer, "line": self.line}}
+        if self.pool is not None:
+            out["pool"] = self.pool
+        return out
 
 
 @dataclass
@@ -75,6 +79,9 @@ class Result:
     # Azure Policy's verdict on the same target (azure/policy_states.py): state, definition, assignment,
     # timestamp and whether it disagrees with ours; None when no policy state matched.
     azure_policy: dict[str, Any] | None = None
+    # kube-bench's verdict on the same node for the same CIS recommendation (kubebench/compare.py): its status,
+    # check, evidence line and whether it disagrees with ours; None when no kube-bench result matched.
+    kube_bench: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out = {"control_id": self.control_id, "target": self.target.as_dict(), "outcome": self.outcome.value,
@@ -85,6 +92,8 @@ class Result:
             out["attestation"] = self.attestation
         if self.azure_policy is not None:
             out["azure_policy"] = self.azure_policy
+        if self.kube_bench is not None:
+            out["kube_bench"] = self.kube_bench
         return out
 
 

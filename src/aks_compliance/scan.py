@@ -136,7 +136,7 @@ def _run_scan(options: ScanOptions) -> ScanRun:
     started = dt.datetime.fromisoformat(options.started) if options.started else dt.datetime.now(dt.timezone.utc)
     full = options.full_catalog()
     catalog = full.select(options.controls)
-    context = LoadContext(started=started, control_params=options.control_params)
+    context = LoadContext(started=started, control_params=options.control_params, catalog=catalog)
     loaded: list[SourceResult] = [r for r in (f.load(options.inputs[f.name], context) for f in FAMILIES
                                               if f.name in options.inputs) if r is not None]
     targets = [t for r in loaded for t in r.targets]

@@ -9,8 +9,9 @@ from .arm.family import ArmFamily
 from .azure.family import AzureFamily
 from .family import InputFamily, LoadContext, SourceResult
 from .k8s.family import K8sFamily
+from .kubebench.family import KubeBenchFamily
 
-FAMILIES: tuple[InputFamily, ...] = (ArmFamily(), K8sFamily(), AzureFamily())
+FAMILIES: tuple[InputFamily, ...] = (ArmFamily(), K8sFamily(), AzureFamily(), KubeBenchFamily())
 
 
 def family_named(name: str) -> InputFamily:

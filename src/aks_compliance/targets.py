@@ -46,4 +46,4 @@ class Target:
         name = cap(r.display_name())
         return TargetRef(type=r.type, name=name, id=cap(r.id, 2 * MAX_NAME) if isinstance(r.id, str) else None,
                          cluster=cap(self.cluster) or name, namespace=cap(self.namespace), file=r.source.file,
-                         pointer=r.source.pointer, line=r.source.line)
+                         pointer=r.source.pointer, line=r.source.line, pool=self.context.get("pool"))

@@ -8,7 +8,8 @@ Lay fixtures out one folder per control, each file named by the outcome it must 
         failed-no-tags.json
         failed-absent-tag.json        # "absent": the property the control reads is missing
       CONTOSO-101/
-        passed-labelled.yaml          # Kubernetes manifests or a snapshot (in-cluster control)
+        passed-labelled.yaml          # Kubernetes manifests or a snapshot (in-cluster control), or one node's
+                                      # kube-bench JSON output (the node is named by the file)
         failed-unlabelled.yaml
         failed-absent-labels.yaml
 
@@ -109,7 +110,12 @@ def scan_fixture(case: FixtureCase, catalog: Catalog) -> Any:
         params.setdefault(case.control_id, {}).update(inline)
     if params:
         validate_control_params(params, catalog)
-    inputs = K8sOptions(paths=[str(case.path)]) if is_in_cluster(control) else ArmOptions(paths=[str(case.path)])
+    inputs: Any = K8sOptions(paths=[str(case.path)]) if is_in_cluster(control) else ArmOptions(paths=[str(case.path)])
+    if is_in_cluster(control) and case.path.suffix == ".json":
+        from .kubebench.family import KubeBenchOptions
+        from .kubebench.reader import looks_like_kube_bench
+        if looks_like_kube_bench(case.path):  # one node's kube-bench output (the node is the file's name)
+            inputs = KubeBenchOptions(paths=[str(case.path)])
     return run_scan(ScanOptions(inputs=[inputs], controls=[case.control_id], control_params=params,
                                 catalog=catalog))
 

@@ -32,6 +32,13 @@ that plural through, ``times`` bounds how often it fires, None = always):
   (or, on the first page, a token that points at the first page again): a pagination loop.
 
 A request to ``/version`` is checked against the plural ``"version"``.
+
+Each node's kubelet configuration is served at ``GET /api/v1/nodes/{name}/proxy/configz`` as the API server
+proxies it from the kubelet (``{"kubeletconfig": {...}}``, from ``configz={node: config}``), checked against the
+plural ``"nodes/proxy"``: ``forbidden={"nodes/proxy"}`` makes the access review (verb get, resource nodes,
+subresource proxy) say no and the endpoint answer 403; ``forbidden_list_only={"nodes/proxy"}`` only the endpoint.
+Per node: ``gone_nodes`` answer 404 (the node was deleted after the list), ``slow_nodes={name: seconds}`` sleep
+before answering, and a node without a configuration answers 503 as the proxy does when the kubelet is down.
 """
 
 from __future__ import annotations
@@ -78,6 +85,8 @@ class Faults:
     slow: dict[str, float] = field(default_factory=dict)
     no_access_review: bool = False
     faults: dict[str, list[Fault]] = field(default_factory=dict)
+    gone_nodes: set[str] = field(default_factory=set)
+    slow_nodes: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -108,13 +117,15 @@ class FakeKubeAPI:
     def __init__(self, objects: list[dict[str, Any]] | None = None, *, faults: Faults | None = None,
                  token: str | None = "test-token", git_version: str = "v1.30.5",
                  generated: dict[str, Generated] | None = None, username: str = "system:serviceaccount:aks-compliance:scanner",
-                 record: bool = True, serve_cilium: bool = True) -> None:
+                 record: bool = True, serve_cilium: bool = True,
+                 configz: dict[str, dict[str, Any]] | None = None) -> None:
         self.faults = faults or Faults()
         self.token = token
         self.git_version = git_version
         self.username = username
         self.record = record
         self.serve_cilium = serve_cilium
+        self.configz: dict[str, dict[str, Any]] = dict(configz or {})
         self.items: dict[str, list[dict[str, Any]]] = {}
         self.generated: dict[str, Generated] = dict(generated or {})
         self.requests: list[Request] = []
@@ -260,7 +271,7 @@ class FakeKubeAPI:
                                   req=req)
             review = json.loads(body or b"{}")
             attrs = (review.get("spec") or {}).get("resourceAttributes") or {}
-            resource = attrs.get("resource", "")
+            resource = attrs.get("resource", "") + (f"/{attrs['subresource']}" if attrs.get("subresource") else "")
             allowed = resource not in self.faults.forbidden and resource != "secrets"
             status = {"allowed": allowed}
             if allowed:
@@ -277,6 +288,8 @@ class FakeKubeAPI:
                                                       "namespaced": k.namespaced, "kind": k.kind,
                                                       "verbs": ["get", "list", "watch"]}
                                                      for k in _DISCOVERY[path]]}, req=req)
+        if method == "GET" and path.startswith("/api/v1/nodes/") and path.endswith("/proxy/configz"):
+            return self._configz(h, path[len("/api/v1/nodes/"):-len("/proxy/configz")], req)
         spec = _PATHS.get(path)
         if spec is not None and spec.custom and not self._serves(f"/apis/{spec.group}/{spec.version}"):
             spec = None
@@ -284,6 +297,25 @@ class FakeKubeAPI:
             return self._send(h, 404, _status(404, "NotFound", "the server could not find the requested resource"),
                               req=req)
         return self._list(h, spec.plural, spec, query, req)
+
+    def _configz(self, h: BaseHTTPRequestHandler, node: str, req: Request) -> None:
+        f = self.faults
+        if self._generic(h, "nodes/proxy", req):
+            return
+        if "nodes/proxy" in f.forbidden or "nodes/proxy" in f.forbidden_list_only:
+            return self._send(h, 403, _status(403, "Forbidden", f'nodes "{node}" is forbidden: User "{self.username}" '
+                                              'cannot get resource "nodes/proxy" in API group "" at the cluster scope'),
+                              req=req)
+        known = {(o.get("metadata") or {}).get("name") for o in self.items.get("nodes", [])}
+        if node in f.gone_nodes or node not in known:
+            return self._send(h, 404, _status(404, "NotFound", f'nodes "{node}" not found'), req=req)
+        delay = f.slow_nodes.get(node)
+        if delay:
+            time.sleep(delay)
+        if node not in self.configz:
+            return self._send(h, 503, _status(503, "ServiceUnavailable", f"error trying to reach service: dial tcp "
+                                              f"{node}:10250: connect: connection refused"), req=req)
+        return self._send(h, 200, {"kubeletconfig": self.configz[node]}, req=req)
 
     def _serves(self, discovery_path: str) -> bool:
         return self.serve_cilium or not discovery_path.startswith("/apis/cilium.io/")

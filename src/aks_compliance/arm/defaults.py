@@ -43,6 +43,8 @@ SOURCES: dict[str, str] = {
     "learn-max-pods": "https://learn.microsoft.com/azure/aks/azure-cni-overview",
     "js-advanced-networking": "https://learn.microsoft.com/javascript/api/@azure/arm-containerservice/"
                               "advancednetworkingsecurity",
+    "learn-custom-node-config": "https://learn.microsoft.com/azure/aks/custom-node-configuration-reference",
+    "learn-cis-kubernetes": "https://learn.microsoft.com/azure/aks/cis-kubernetes",
 }
 
 CLUSTER = "cluster"  # a path relative to the managedClusters body
@@ -144,12 +146,77 @@ DEFAULTS: tuple[Default, ...] = (
             when=(("cluster:properties.networkProfile.networkPlugin", "azure"),
                   ("cluster:properties.networkProfile.networkPluginMode", ABSENT),
                   ("pool:podSubnetID", ABSENT)), controls=("AKS-030",)),
+    # --- custom node configuration (kubeletConfig, linuxOSConfig): what a pool runs with when a request leaves a
+    # setting out (before these properties existed, no pool could set them: the same defaults held) ---
+    Default(POOL, "kubeletConfig.allowedUnsafeSysctls", [], "learn-custom-node-config",
+            "allowedUnsafeSysctls: default None (the kubelet allows no unsafe sysctl)", controls=("AKS-073",)),
+    Default(POOL, "kubeletConfig.podMaxPids", -1, "learn-custom-node-config",
+            "podMaxPids: default -1 (infinite): no limit on the process IDs of a pod", controls=("AKS-074",)),
+    Default(POOL, "kubeletConfig.containerLogMaxSizeMB", 10, "learn-custom-node-config",
+            "Windows kubelet: containerLogMaxSizeMB default 10", when=(("pool:osType", "Windows"),),
+            controls=("AKS-075",)),
+    Default(POOL, "kubeletConfig.containerLogMaxSizeMB", 50, "learn-custom-node-config",
+            "Linux kubelet: containerLogMaxSizeMB default 50", when=(("pool:osType", "Linux"),),
+            controls=("AKS-075",)),
+    Default(POOL, "kubeletConfig.containerLogMaxSizeMB", 50, "learn-custom-node-config",
+            "Linux kubelet (osType absent: Linux): containerLogMaxSizeMB default 50", when=(("pool:osType", ABSENT),),
+            controls=("AKS-075",)),
+    Default(POOL, "kubeletConfig.containerLogMaxFiles", 5, "learn-custom-node-config",
+            "containerLogMaxFiles: default 5 (Linux and Windows)", controls=("AKS-075",)),
+    Default(POOL, "linuxOSConfig.swapFileSizeMB", 0, "learn-custom-node-config",
+            "swapFileSizeMB: default None: no swap file is created on the nodes", controls=("AKS-076",)),
     Default(POOL, "maxPods", Unknown("maxPods is absent on a pool with a pod subnet: the default for Azure CNI "
                                      "with dynamic IP allocation is not stated per API version; set maxPods"),
             "learn-max-pods", "Azure CNI with a pod subnet: the default is not stated per API version",
             when=(("cluster:properties.networkProfile.networkPlugin", "azure"),
                   ("cluster:properties.networkProfile.networkPluginMode", ABSENT)), controls=("AKS-030",)),
 )
+
+# The kubelet settings of CIS AKS v1.8.0 section 3.2 are not in the AKS API (custom node configuration exposes
+# none of them): AKS sets them on every node, and a template cannot change them, so there is nothing to judge on
+# the Azure side. What AKS states of them, for the Kubernetes versions it covers, is data here: the node controls
+# cite it beside the running kubelet's value, and docs/controls.md lists which are compliant by AKS's default.
+@dataclass(frozen=True)
+class ManagedKubelet:
+    """A kubelet setting AKS manages (no ARM property changes it), as AKS documents it."""
+
+    cis: str  # CIS AKS v1.8.0 id
+    setting: str  # KubeletConfiguration field (what configz shows)
+    flag: str  # the kubelet flag
+    compliant: bool | None  # None: AKS's own statement does not establish it (then unknown)
+    source: str  # key of SOURCES
+    fact: str
+    since: tuple[int, int]  # first Kubernetes minor the source covers
+    until: tuple[int, int]  # last one (inclusive)
+    control: str  # the node control that judges the running kubelet (AKS-180..188)
+
+
+_CIS_K8S = ("AKS's CIS Kubernetes benchmark page (CIS Kubernetes V1.27 Benchmark v1.11.1, results applicable to "
+            "AKS 1.29.x through 1.32.x) reports recommendation {k8s} ({what}) as {status} on AKS nodes")
+AKS_KUBELET: tuple[ManagedKubelet, ...] = tuple(
+    ManagedKubelet(cis, setting, flag, compliant, "learn-cis-kubernetes",
+                   _CIS_K8S.format(k8s=k8s, what=what, status="Pass" if compliant else "Fail"), (1, 29), (1, 32),
+                   f"AKS-{180 + i}")
+    for i, (cis, setting, flag, compliant, k8s, what) in enumerate((
+        ("3.2.1", "authentication.anonymous.enabled", "--anonymous-auth", True, "4.2.1", "--anonymous-auth false"),
+        ("3.2.2", "authorization.mode", "--authorization-mode", True, "4.2.2", "--authorization-mode not AlwaysAllow"),
+        ("3.2.3", "authentication.x509.clientCAFile", "--client-ca-file", True, "4.2.3",
+         "--client-ca-file set as appropriate"),
+        ("3.2.4", "readOnlyPort", "--read-only-port", True, "4.2.4", "--read-only-port 0"),
+        ("3.2.5", "streamingConnectionIdleTimeout", "--streaming-connection-idle-timeout", True, "4.2.5",
+         "--streaming-connection-idle-timeout not 0"),
+        ("3.2.6", "makeIPTablesUtilChains", "--make-iptables-util-chains", True, "4.2.6",
+         "--make-iptables-util-chains true"),
+        ("3.2.7", "eventRecordQPS", "--event-qps", True, "4.2.8",
+         "eventRecordQPS at a level that ensures appropriate event capture"),
+        ("3.2.8", "rotateCertificates", "--rotate-certificates", True, "4.2.10", "--rotate-certificates not false"),
+        # AKS reports Fail here, while its node bootstrapper passes --feature-gates=RotateKubeletServerCertificate=true:
+        # from the Azure side this cannot be told either way (unknown); the nodes' own configuration can.
+        ("3.2.9", "featureGates.RotateKubeletServerCertificate", "--feature-gates", None, "4.2.11",
+         "Verify that the RotateKubeletServerCertificate argument is set to true"),
+    )))
+AKS_KUBELET_BY_CIS: dict[str, ManagedKubelet] = {r.cis: r for r in AKS_KUBELET}
+
 
 # Values a property may take only at some API versions: a request naming a value its API version does not
 # have is not what it seems. ``LEGACY`` values are renamed to their current name where the version has them.

@@ -23,6 +23,7 @@ OBJECT, ARRAY = "an object", "an array"
 _POOL = (
     ("", OBJECT), ("availabilityZones", ARRAY), ("nodeTaints", ARRAY), ("nodeLabels", OBJECT), ("tags", OBJECT),
     ("securityProfile", OBJECT), ("upgradeSettings", OBJECT), ("kubeletConfig", OBJECT), ("linuxOSConfig", OBJECT),
+    ("kubeletConfig.allowedUnsafeSysctls", ARRAY), ("linuxOSConfig.sysctls", OBJECT),
     ("networkProfile", OBJECT), ("creationData", OBJECT), ("powerState", OBJECT),
 )
 

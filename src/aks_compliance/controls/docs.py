@@ -18,26 +18,10 @@ import jinja2
 from ..atomic import write_text
 from . import CATALOG_VERSION, Catalog, Control, Decision, load_catalog
 from ..policy.conditions import aliases_in
+from .cis import SECTIONS, WHERE, input_of
 
-# CIS AKS Benchmark v1.8.0 (numbering as kube-bench cfg/aks-1.8 encodes it): sections, their
-# recommendation ids, and where each can be verified: A = an Azure resource property, K = Kubernetes
-# API objects, N = node files or kubelet configuration, M = process (manual).
-CIS_SECTIONS: list[tuple[str, str, list[tuple[str, str]]]] = [
-    ("2.1", "Logging", [("2.1.1", "A")]),
-    ("3.1", "Worker node configuration files", [(f"3.1.{i}", "N") for i in range(1, 5)]),
-    ("3.2", "Kubelet", [(f"3.2.{i}", "N") for i in range(1, 10)]),
-    ("4.1", "RBAC and service accounts", [(f"4.1.{i}", "K") for i in range(1, 13)]),
-    ("4.2", "Pod security", [(f"4.2.{i}", "K") for i in range(1, 6)]),
-    ("4.4", "CNI plugin and network policies", [("4.4.1", "M"), ("4.4.2", "K")]),
-    ("4.5", "Secrets management", [("4.5.1", "K"), ("4.5.2", "M")]),
-    ("4.6", "General policies", [("4.6.1", "M"), ("4.6.2", "K"), ("4.6.3", "K")]),
-    ("5.1", "Image registry and image scanning", [("5.1.1", "A"), ("5.1.2", "A/M"), ("5.1.3", "A/M"), ("5.1.4", "K")]),
-    ("5.2", "Access and identity options", [("5.2.1", "M")]),
-    ("5.3", "Key Management Service (KMS)", [("5.3.1", "A")]),
-    ("5.4", "Cluster networking", [("5.4.1", "A"), ("5.4.2", "A"), ("5.4.3", "A"), ("5.4.4", "A"), ("5.4.5", "K")]),
-    ("5.5", "Authentication and authorization", [("5.5.1", "A"), ("5.5.2", "A")]),
-]
-WHERE = {"A": "Azure resource", "A/M": "Azure resource / manual", "K": "Kubernetes API", "N": "node", "M": "manual"}
+# CIS AKS Benchmark v1.8.0: sections, recommendations and where each can be verified (one home: cis.py).
+CIS_SECTIONS = SECTIONS
 
 
 def decided_by(control: Control) -> str:
@@ -92,15 +76,16 @@ def _cis_coverage(rows: list[Row]) -> tuple[list[dict[str, Any]], list[dict[str,
     sections, items = [], []
     for number, name, recs in CIS_SECTIONS:
         automated = manual = uncovered = 0
-        for rid, where in recs:
-            mapped = by_id.get(rid, [])
+        for rec in recs:
+            mapped = by_id.get(rec.id, [])
             auto = [r for r in mapped if not r.manual]
             status = "automated" if auto else ("manual" if mapped else "not covered")
             automated += status == "automated"
             manual += status == "manual"
             uncovered += status == "not covered"
-            items.append({"id": rid, "section": number, "where": WHERE[where], "status": status,
-                          "controls": [r.c.id for r in mapped]})
+            inputs = list(dict.fromkeys(input_of(t) for r in auto for t in r.c.resource_types))
+            items.append({"id": rec.id, "section": number, "where": WHERE[rec.where], "status": status,
+                          "controls": [r.c.id for r in mapped], "inputs": inputs, "title": rec.title})
         sections.append({"number": number, "name": name, "total": len(recs), "automated": automated,
                          "manual": manual, "uncovered": uncovered})
     return sections, items
@@ -186,6 +171,16 @@ def _defaults_table() -> list[dict[str, Any]]:
     return rows
 
 
+def _aks_kubelet() -> list[Any]:
+    from ..arm.defaults import AKS_KUBELET
+    return list(AKS_KUBELET)
+
+
+def _sources() -> dict[str, str]:
+    from ..arm.defaults import SOURCES
+    return dict(SOURCES)
+
+
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("aks_compliance.controls", "templates"),
                              undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
@@ -214,7 +209,8 @@ def render_markdown(catalog: Catalog | None = None) -> str:
         checkov=_tool_coverage(rows, "checkov"), builtins=_tool_coverage(rows, "azure_policy"),
         severities=["critical", "high", "medium", "low", "info"], decided_by=decided_by,
         exclusions=_exclusions(rows), kubescape_inputs=KUBESCAPE_INPUTS, mitre=_tool_coverage(rows, "mitre"),
-        kubescape=_tool_coverage(rows, "kubescape"), defaults_for=_defaults_for, defaults_table=_defaults_table())
+        kubescape=_tool_coverage(rows, "kubescape"), defaults_for=_defaults_for, defaults_table=_defaults_table(),
+        aks_kubelet=_aks_kubelet(), sources=_sources())
     return "\n".join(line.rstrip() for line in text.split("\n"))
 
 

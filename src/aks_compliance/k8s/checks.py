@@ -208,9 +208,12 @@ def k8s_control(*, id: str, title: str, severity: Severity, section: str, ration
 
     wrapped.__name__ = getattr(check, "__name__", "check")
     wrapped.__doc__ = check.__doc__
+    # a control that can never be not applicable (one result per cluster, no applicability rule) declares none
+    decides_applicability = namespaced or pss_check is not None or applies is not None
     return Control(id=id, title=title, severity=severity, section=section, rationale=rationale,
                    remediation=remediation, mappings=mappings, resource_type=types, references=references,
-                   parameters=params, check=wrapped, not_applicable=not_applicable, policy_gap=policy_gap,
+                   parameters=params, check=wrapped, not_applicable=not_applicable if decides_applicability else None,
+                   policy_gap=policy_gap,
                    tags=tags + (f"exclusions:{exclusions}",) + (("pss:" + pss_check,) if pss_check else ()))
 
 

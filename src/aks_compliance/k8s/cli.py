@@ -28,6 +28,9 @@ def snapshot_command(argv: list[str]) -> int:
     parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="read timeout per request (30)")
     parser.add_argument("--retries", type=int, default=4, metavar="N",
                         help="retries of a request after 429/5xx/timeouts, with exponential backoff (4)")
+    parser.add_argument("--no-kubelet-config", action="store_true",
+                        help="do not read the nodes' kubelet configuration (nodes/{name}/proxy/configz), even where "
+                             "get on nodes/proxy is granted: the CIS 3.2 node controls are then unknown")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
@@ -38,7 +41,7 @@ def snapshot_command(argv: list[str]) -> int:
     from .collector import CollectError, CollectOptions, collect_snapshot
 
     options = CollectOptions(page_size=args.page_size, timeout=(min(10.0, args.timeout), args.timeout),
-                             retries=args.retries)
+                             retries=args.retries, kubelet_config=not args.no_kubelet_config)
     try:
         meta = collect_snapshot(Path(args.output), kubeconfig=args.kubeconfig, context=args.kube_context,
                                 in_cluster=args.in_cluster, options=options)
@@ -51,8 +54,14 @@ def snapshot_command(argv: list[str]) -> int:
     total = sum(v.get("count", 0) for v in meta["lists"].values() if isinstance(v, dict))
     print(f"snapshot of {meta['scope']} ({cluster.get('server')}, Kubernetes {version}) as "
           f"{identity.get('username') or 'unknown identity'}: {total} objects -> {args.output}")
+    from .kinds import KUBELET_CONFIGZ
     for kind, info in meta["lists"].items():
-        if info.get("status") == "complete":
+        if kind == KUBELET_CONFIGZ and info.get("status") in ("complete", "partial"):
+            print(f"  {'kubelet configuration':32} {info.get('count', 0):>7}  (of {info.get('nodes', 0)} node(s), "
+                  f"nodes/{{name}}/proxy/configz)")
+            for node, why in (info.get("failed_nodes") or {}).items():
+                print(f"    {node}: NOT READ: {why}")
+        elif info.get("status") == "complete":
             print(f"  {kind:32} {info['count']:>7}  (resourceVersion {info.get('resourceVersion')}, "
                   f"{info.get('pages')} page(s), {info.get('retries', 0)} retries, {info.get('restarts', 0)} restarts)")
     for gap in meta["gaps"]:

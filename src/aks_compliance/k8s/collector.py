@@ -22,6 +22,12 @@ Safely and at scale:
 * **Flat memory.** Each page is parsed as raw JSON (``_preload_content=False``: camelCase, as kubectl
   shows it, and no client model objects), its items are written to a spool file at once, and the page
   is dropped. The snapshot is assembled from the spools at the end.
+* **The kubelet's configuration, opt-in.** When the identity may ``get`` the ``nodes/proxy`` subresource
+  (deploy/scanner-rbac-kubelet-config.yaml: a separate ClusterRole, since CIS 4.1.9 asks to minimise that
+  permission), each node's running kubelet configuration is read from ``/api/v1/nodes/{name}/proxy/configz``
+  and kept as one ``KubeletConfigz`` record per node (k8s/kubelet.py). Without the permission it is a gap:
+  the kubelet controls say unknown with that reason. A node that went away (404) or answers too slowly is
+  listed with its reason; the other nodes are read.
 * **Evidence.** The snapshot records the server URL and version, the collection time, the identity
   the collector authenticated as (SelfSubjectReview), each list's outcome and resourceVersion, and the
   permission gaps. ``metadata.managedFields``, the ``last-applied-configuration`` annotation and node
@@ -44,6 +50,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from ..version import __version__
 from . import kinds as K
 from ..redaction import scrub
+from .kubelet import redact_configz
 from .sensitive import redact_env
 from .snapshot import write_snapshot
 
@@ -52,7 +59,8 @@ if TYPE_CHECKING:
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 REDACTIONS = ["metadata.managedFields", f"metadata.annotations[{LAST_APPLIED}]", "Node status.images",
-              "credential-looking literal env values in pod specs (replaced by a marker AKS-123 recognises)"]
+              "credential-looking literal env values in pod specs (replaced by a marker AKS-123 recognises)",
+              "kubelet configuration staticPodURLHeader values (HTTP headers may carry credentials)"]
 
 
 class CollectError(Exception):
@@ -74,6 +82,8 @@ class CollectOptions:
     deadline: float = 120.0  # seconds for one whole answer (headers and body), whatever the read timeout
     max_pages: int = 100_000  # pages of one list (50 million objects at the default page size)
     kinds: tuple[K.KindSpec, ...] = K.COLLECTED
+    kubelet_config: bool = True  # read each node's configz where nodes/proxy get is permitted
+    configz_retries: int = 1  # further attempts per node: a slow node must not hold the collection for long
 
 
 class _Gone(Exception):
@@ -149,7 +159,8 @@ class Collector:
         self._discovered: dict[str, Any] = {}  # group/version -> APIResourceList, None (not served) or why it failed
 
     # -- one request, with bounded retries ------------------------------------------------------------
-    def call(self, fn: Callable[[], Any], what: str) -> bytes:
+    def call(self, fn: Callable[[], Any], what: str, retries: int | None = None) -> bytes:
+        retries = self.opts.retries if retries is None else retries
         attempt = 0
         while True:
             self.stats.requests += 1
@@ -178,7 +189,7 @@ class Collector:
                 timed_out = isinstance(exc, self.urllib3.exceptions.TimeoutError) or "timed out" in str(exc).lower()
                 last = (f"no answer within the {self.opts.timeout[1]:g} s read timeout" if timed_out
                         else f"connection error: {_connection_error(exc)}")
-            if attempt >= self.opts.retries:
+            if attempt >= retries:
                 raise _Failed(f"{last} (gave up after {attempt + 1} attempts)")
             delay = min(self.opts.max_backoff, self.opts.backoff * (2 ** attempt))
             if delay_hint is not None:
@@ -203,8 +214,8 @@ class Collector:
                 return b"".join(chunks)
             chunks.append(chunk)
 
-    def _json(self, fn: Callable[[], Any], what: str) -> dict[str, Any]:
-        data = self.call(fn, what)
+    def _json(self, fn: Callable[[], Any], what: str, retries: int | None = None) -> dict[str, Any]:
+        data = self.call(fn, what, retries)
         try:
             out = json.loads(data)
         except (ValueError, RecursionError):
@@ -231,20 +242,25 @@ class Collector:
 
     def may_list(self, spec: K.KindSpec) -> tuple[bool | None, str]:
         """(allowed, reason) from a SelfSubjectAccessReview; allowed None when the review itself failed."""
+        return self.may("list", spec.group, spec.plural)
+
+    def may(self, verb: str, group: str, resource: str, subresource: str | None = None) -> tuple[bool | None, str]:
         api = self.kc.AuthorizationV1Api(self.api)
         body = self.kc.V1SelfSubjectAccessReview(spec=self.kc.V1SelfSubjectAccessReviewSpec(
-            resource_attributes=self.kc.V1ResourceAttributes(verb="list", group=spec.group, resource=spec.plural)))
+            resource_attributes=self.kc.V1ResourceAttributes(verb=verb, group=group, resource=resource,
+                                                             subresource=subresource)))
+        what = f"{resource}/{subresource}" if subresource else resource
         try:
             review = self._json(lambda: api.create_self_subject_access_review(
-                body=body, _preload_content=False, _request_timeout=self.opts.timeout), f"access review {spec.plural}")
+                body=body, _preload_content=False, _request_timeout=self.opts.timeout), f"access review {what}")
         except _Failed as exc:
             return None, f"SelfSubjectAccessReview failed: {exc.reason}"
         status = review.get("status") or {}
-        resource = f"{spec.plural}.{spec.group}" if spec.group else spec.plural
+        full = f"{what}.{group}" if group else what
         reason = status.get("reason") or ""
         if status.get("allowed") is True:
             return True, reason
-        return False, f"not permitted to list {resource} (SelfSubjectAccessReview: allowed=false" + (
+        return False, f"not permitted to {verb} {full} (SelfSubjectAccessReview: allowed=false" + (
             f", {reason}" if reason else "") + ")"
 
     def discover(self, spec: K.KindSpec) -> tuple[bool | None, Any]:
@@ -335,10 +351,74 @@ class Collector:
                     "restarts": restarts, "retries": self.stats.retries - retries_before,
                     "apiVersion": spec.api_version, "resource": spec.plural}
 
+    # -- each node's kubelet configuration (opt-in through RBAC) -------------------------------------------
+    def kubelet_configs(self, nodes: list[str], spool: Any) -> dict[str, Any]:
+        """Read ``/api/v1/nodes/{name}/proxy/configz`` of each node into ``spool``; the list record for the meta."""
+        record: dict[str, Any] = {"resource": "nodes/proxy", "path": K.KUBELET_CONFIGZ_PATH,
+                                  "apiVersion": K.KUBELET_CONFIGZ_API}
+        allowed, why = self.may("get", "", "nodes", "proxy")
+        if allowed is False:
+            return {**record, "status": "forbidden", "reason": why + "; grant it with the opt-in ClusterRole in "
+                    "deploy/scanner-rbac-kubelet-config.yaml (CIS 4.1.9 asks to minimise nodes/proxy access)"}
+        if allowed is None:
+            record["access_review"] = why
+        api = self.kc.CoreV1Api(self.api)
+        failed: dict[str, str] = {}
+        count = 0
+        for name in nodes:
+            try:
+                answer = self._json(lambda n=name: api.connect_get_node_proxy_with_path(
+                    n, "configz", _preload_content=False, _request_timeout=self.opts.timeout),
+                    f"configz of node {name}", retries=self.opts.configz_retries)
+            except (_Failed, _Gone) as exc:
+                status = getattr(exc, "status", None)
+                reason = getattr(exc, "reason", str(exc))
+                if status in (401, 403):  # the same answer for every node: the permission is missing
+                    return {**record, "status": "forbidden" if status == 403 else "unauthorized",
+                            "reason": f"reading node {name}'s configz: {reason}", "count": 0}
+                failed[name] = (f"the node is gone ({reason}): it was listed, then removed before its "
+                                "configuration was read" if status == 404 else reason)
+                continue
+            config = answer.get("kubeletconfig")
+            if not isinstance(config, dict):
+                failed[name] = "the configz answer has no 'kubeletconfig' object"
+                continue
+            item = {"apiVersion": K.KUBELET_CONFIGZ_API, "kind": K.KUBELET_CONFIGZ, "metadata": {"name": name},
+                    "source": K.KUBELET_CONFIGZ_PATH.format(name=name), "kubeletconfig": redact_configz(config)}
+            spool.write(json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n")
+            count += 1
+        record.update(count=count, nodes=len(nodes))
+        if failed:
+            record.update(status="partial" if count else "failed", failed_nodes=failed,
+                          reason=f"{len(failed)} of {len(nodes)} node(s) not read")
+        else:
+            record["status"] = "complete"
+        return record
+
     def _stop_reason(self, spec: K.KindSpec, reason: str) -> str:
         self.stats.notes.append(f"list {spec.plural}: {reason}; the collection stopped (credentials rejected)")
         return (f"the API server rejected the credentials while listing {spec.plural} ({reason}); the collection "
                 "stopped there: renew the credentials (kubeconfig token, az login) and collect again")
+
+    def _configz(self, lists: dict[str, Any], gaps: list[dict[str, Any]], spools: list[tuple[Any, Any]],
+                 out: Path, stopped: str | None) -> None:
+        """The kubelet configurations of the nodes listed: a spool of records, a list record, a gap when none."""
+        kind = K.KUBELET_CONFIGZ
+        node_spool = next((sp for spec, sp in spools if spec.kind == "Node"), None)
+        if stopped:
+            record: dict[str, Any] = {"status": "not-read", "reason": f"not read: {stopped}"}
+        elif node_spool is None:
+            why = (lists.get("Node") or {}).get("reason") or "nodes were not listed"
+            record = {"status": "not-read", "reason": f"not read: the nodes could not be listed ({why})"}
+        else:
+            spool = tempfile.TemporaryFile("w+", encoding="utf-8", dir=out.parent, prefix=".k8s-spool-")
+            record = self.kubelet_configs(_node_names(node_spool), spool)
+            spools.append((K.KindSpec(kind, "configz", K.KUBELET_CONFIGZ_GROUP, "v1", False, "CoreV1Api",
+                                      "connect_get_node_proxy_with_path", "kubelet configuration", custom=True), spool))
+        record.setdefault("resource", "nodes/proxy")
+        lists[kind] = record
+        if record["status"] not in ("complete", "partial"):
+            gaps.append({"kind": kind, "resource": "nodes/proxy", "reason": record["reason"]})
 
     # -- everything ---------------------------------------------------------------------------------------
     def collect(self, out: Path, scope: str, info: dict[str, Any]) -> dict[str, Any]:
@@ -415,6 +495,8 @@ class Collector:
                     result["namespaced"] = namespaced  # from API discovery
                 lists[spec.kind] = result
                 spools.append((spec, spool))
+            if self.opts.kubelet_config:
+                self._configz(lists, gaps, spools, out, stopped)
             finished = dt.datetime.now(dt.timezone.utc)
             meta = {
                 "scope": scope,
@@ -434,6 +516,19 @@ class Collector:
         finally:
             for _, spool in spools:
                 spool.close()
+
+
+def _node_names(spool: Any) -> list[str]:
+    spool.seek(0)
+    names = []
+    for line in spool:
+        try:
+            name = (json.loads(line).get("metadata") or {}).get("name")
+        except ValueError:
+            continue
+        if isinstance(name, str) and name:
+            names.append(name)
+    return names
 
 
 def _connection_error(exc: Exception) -> str:

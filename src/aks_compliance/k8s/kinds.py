@@ -41,7 +41,8 @@ COLLECTED: tuple[KindSpec, ...] = (
              "list_service_account_for_all_namespaces", "token automount, default service accounts"),
     KindSpec("Service", "services", "", "v1", True, "CoreV1Api", "list_service_for_all_namespaces",
              "internal load balancers, default namespace"),
-    KindSpec("Node", "nodes", "", "v1", False, "CoreV1Api", "list_node", "inventory and versions (evidence)"),
+    KindSpec("Node", "nodes", "", "v1", False, "CoreV1Api", "list_node",
+             "the kubelet controls (one result per node, grouped by node pool), inventory and versions"),
     KindSpec("ReplicationController", "replicationcontrollers", "", "v1", True, "CoreV1Api",
              "list_replication_controller_for_all_namespaces", "pod templates"),
     KindSpec("Deployment", "deployments", "apps", "v1", True, "AppsV1Api", "list_deployment_for_all_namespaces",
@@ -91,6 +92,15 @@ COLLECTED: tuple[KindSpec, ...] = (
              "list_cluster_custom_object", "Istio routes from ingress gateways to Services (exposure)", custom=True),
 )
 
+# The kubelet's running configuration, one object per node, read (when the collector may ``get`` the
+# ``nodes/proxy`` subresource: opt-in, deploy/scanner-rbac-kubelet-config.yaml) from
+# ``/api/v1/nodes/{name}/proxy/configz`` and kept in the snapshot as
+# ``{"apiVersion": KUBELET_CONFIGZ_API, "kind": KUBELET_CONFIGZ, "metadata": {"name": node}, "kubeletconfig": {...}}``.
+KUBELET_CONFIGZ = "KubeletConfigz"
+KUBELET_CONFIGZ_GROUP = "aks-compliance.io"
+KUBELET_CONFIGZ_API = f"{KUBELET_CONFIGZ_GROUP}/v1"
+KUBELET_CONFIGZ_PATH = "/api/v1/nodes/{name}/proxy/configz"
+
 BY_KIND: dict[str, KindSpec] = {k.kind: k for k in COLLECTED}
 BY_PLURAL: dict[str, KindSpec] = {k.plural: k for k in COLLECTED}
 BUILTIN_CLUSTER_SCOPED: frozenset[str] = frozenset(k.kind for k in COLLECTED if not k.namespaced and not k.custom) | \
@@ -132,6 +142,7 @@ CLUSTER_SCOPED_CUSTOM: dict[str, frozenset[str] | None] = {
                                     "Tier", "IPReservation", "KubeControllersConfiguration"}),
     "karpenter.sh": frozenset({"NodePool", "NodeClaim"}),
     "karpenter.azure.com": frozenset({"AKSNodeClass"}),
+    "aks-compliance.io": None,  # the collector's own records (a node's kubelet configuration): no namespace
     # groups whose kinds are all namespaced
     "secrets-store.csi.x-k8s.io": frozenset(),
     "networking.istio.io": frozenset(),
@@ -182,7 +193,8 @@ GATEWAY_ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRou
 NETWORK_POLICY_KINDS = frozenset({"NetworkPolicy", "CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"})
 
 # Custom resource kinds a control reads (so their objects are not reported as unchecked).
-READ_CUSTOM_KINDS: frozenset[str] = frozenset({"FelixConfiguration"})  # Calico, AKS-190
+READ_CUSTOM_KINDS: frozenset[str] = frozenset({"FelixConfiguration",  # Calico, AKS-190
+                                              "KubeletConfigz"})  # a node's kubelet configuration, AKS-180..188
 
 # Where each workload kind keeps its pod spec and pod metadata.
 POD_PATHS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -212,6 +224,10 @@ CLUSTER_ROLE_BINDING = "k8s/ClusterRoleBinding"
 CONFIG_MAP = "k8s/ConfigMap"
 OBJECT = "k8s/object"  # any other object of a built-in namespaced kind (Secret, PVC, Lease ...)
 CLUSTER = "k8s/cluster"
+NODE = "k8s/Node"  # a Node, with its kubelet configuration when the snapshot holds it
+KUBE_BENCH = "k8s/kube-bench"  # one node's kube-bench results (kubebench/)
+# The label AKS puts on every node: the name of its node pool.
+AGENT_POOL_LABELS = ("kubernetes.azure.com/agentpool", "agentpool")
 # The target types of namespaced objects (the default-namespace control reads them all).
 NAMESPACED_TYPES = (WORKLOAD, SERVICE_ACCOUNT, SERVICE, INGRESS, ROLE, ROLE_BINDING, CONFIG_MAP, OBJECT)
 
@@ -223,7 +239,7 @@ def match_type(kind: str, name: str) -> str | None:
     if kind == "ServiceAccount":
         return DEFAULT_SERVICE_ACCOUNT if name == "default" else SERVICE_ACCOUNT
     if kind in ("Namespace", "Service", "Ingress", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding",
-                "ConfigMap"):
+                "ConfigMap", "Node"):
         return f"k8s/{kind}"
     if kind in BUILTIN_NAMESPACED:
         return OBJECT

@@ -134,8 +134,10 @@ def load_scope(arg: str, taken: set[str]) -> tuple[K8sScope | None, list[Diagnos
             if isinstance(gap, dict) and isinstance(gap.get("kind"), str):
                 scope.gaps[gap["kind"]] = str(gap.get("reason") or "could not be read")
         for kind, info in (m.get("lists") or {}).items():
-            # a custom kind whose API group the cluster does not serve has no objects: that is complete too
-            if isinstance(info, dict) and info.get("status") in ("complete", "not-served"):
+            # a custom kind whose API group the cluster does not serve has no objects: that is complete too;
+            # kubelet configurations read for some nodes only name the others, each with its reason
+            if isinstance(info, dict) and (info.get("status") in ("complete", "not-served") or
+                                           (kind == kinds.KUBELET_CONFIGZ and info.get("status") == "partial")):
                 scope.listed.add(kind)
             if isinstance(info, dict) and isinstance(info.get("namespaced"), bool):
                 scope.namespaced[kind] = info["namespaced"]
@@ -180,9 +182,11 @@ def build_targets(scope: K8sScope) -> list[Target]:
             else None
         if mt is None:
             continue
-        targets.append(Target(resource=obj.resource, label=unique_label(_label(scope, obj)), match_type=mt,
-                              cluster=scope.name, namespace=obj.namespace,
-                              context={"scope": scope, "object": obj}))
+        target = Target(resource=obj.resource, label=unique_label(_label(scope, obj)), match_type=mt,
+                        cluster=scope.name, namespace=obj.namespace, context={"scope": scope, "object": obj})
+        if mt == kinds.NODE:
+            _node_context(scope, obj, target)
+        targets.append(target)
     if not scope.is_snapshot or scope.gap("Namespace"):
         for ns, first in implied.items():
             body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
@@ -230,9 +234,28 @@ def build_targets(scope: K8sScope) -> list[Target]:
     return targets
 
 
+def node_pool(body: dict[str, Any]) -> str | None:
+    """The AKS node pool a Node belongs to (its agentpool label)."""
+    labels = meta(body).get("labels")
+    if isinstance(labels, dict):
+        for key in kinds.AGENT_POOL_LABELS:
+            if isinstance(labels.get(key), str) and labels[key]:
+                return labels[key]
+    return None
+
+
+def _node_context(scope: K8sScope, obj: K8sObject, target: Target) -> None:
+    """A Node target carries its pool and its kubelet configuration (a related object: judged with the node)."""
+    target.context["pool"] = node_pool(obj.body)
+    configz = scope.get(kinds.KUBELET_CONFIGZ, None, obj.name)
+    if configz is not None:
+        target.context["configz"] = configz
+        target.related[kinds.KUBELET_CONFIGZ.lower()] = [configz.resource]
+
+
 def coverage(scope: K8sScope, targets: list[Target]) -> list[CoverageEntry]:
     """A coverage entry for each object of the scope that is not a target, with the reason no control judges it."""
-    judged = {id(t.resource) for t in targets}
+    judged = {id(t.resource) for t in targets} | {id(r) for t in targets for rs in t.related.values() for r in rs}
     out = []
     for obj in scope.objects:
         if id(obj.resource) in judged:
@@ -242,6 +265,9 @@ def coverage(scope: K8sScope, targets: list[Target]) -> list[CoverageEntry]:
             why = (f"scope unknown: {obj.kind} ({api}) is neither a Kubernetes built-in nor a known cluster-scoped "
                    "custom resource and has no metadata.namespace, so it makes no namespace exist; no control "
                    "judges it")
+        elif obj.kind == kinds.KUBELET_CONFIGZ:
+            why = (f"the kubelet configuration of node {obj.name}, which is not among the scanned Node objects: no "
+                   "control reads it without its node")
         elif obj.kind in kinds.NETWORK_POLICY_KINDS:
             why = (f"{'cluster-scoped ' if obj.namespace is None else ''}{obj.kind} is read by the network-policy "
                    "controls for the namespaces and workloads it selects; it is not judged on its own")

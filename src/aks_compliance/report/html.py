@@ -22,6 +22,7 @@ from markupsafe import Markup
 
 from ..atomic import atomic_write
 from .charts import compliance, stacked_bars
+from .cis_nodes import cis_matrix, kube_bench_rows, node_pools
 from .common import OUTCOMES, SEVERITIES, SEVERITY_RANK, cis_section, location_text, sort_sections
 
 
@@ -241,6 +242,11 @@ def build_context(doc: Mapping[str, Any], generated: str | None = None) -> dict[
             0 if r["azure_policy"].get("disagrees") else 1 if r["azure_policy"].get("comparison") == "not comparable"
             else 2, r.get("control_id") or "", r["target"]["name"])),
         "azure_policy_disagreements": sum(1 for r in results if (r.get("azure_policy") or {}).get("disagrees")),
+        # the CIS AKS v1.8.0 matrix (_cis.html.j2): all 51 recommendations, "not assessed" included
+        "cis_rows": cis_matrix(controls, results),
+        # worker nodes by node pool, and kube-bench's verdicts beside ours (_nodes.html.j2)
+        "node_pools": node_pools(results), "kube_bench_rows": kube_bench_rows(results),
+        "kube_bench_disagreements": sum(1 for r in results if (r.get("kube_bench") or {}).get("disagrees")),
     }
 
 
