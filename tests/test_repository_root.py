@@ -83,6 +83,7 @@ def test_classify_tells_arm_documents_from_everything_else() -> None:
     for other in ({"name": "infra", "version": "1.0.0", "type": "module"},
                   {"$schema": "https://docs.renovatebot.com/renovate-schema.json", "extends": []},
                   {"analyzers": {}}, ["aks", "bicep"], [1, 2, 3], {"apiVersion": "v1", "kind": "Service"},
+                  {"kind": "Something", "spec": {}},
                   {"schema": "aks-compliance/results/v1", "results": []},
                   {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0", "runs": []}):
         assert classify(other) is None, other
@@ -129,7 +130,8 @@ def test_exclude_globs_keep_files_and_trees_out(tmp_path: Path) -> None:
     assert {Path(d.file).name for d in broken.errors} == {"old.json", "aks.dev.json"}
     run = run_scan(ScanOptions(inputs=[ArmOptions(paths=[str(repo)], exclude=["legacy", "*.dev.json"])]))
     assert not run.errors, [str(d) for d in run.errors]
-    reasons = {Path(e.name).as_posix(): e.reason for e in run.ledger.entries if e.status == "skipped"}
+    reasons = {Path(e.name).relative_to(repo).as_posix(): e.reason for e in run.ledger.entries
+               if e.status == "skipped"}
     assert "--exclude legacy" in reasons["legacy"] and "--exclude *.dev.json" in reasons["infra/aks.dev.json"]
     # the same from the command line, repeatable, for --k8s too
     proc = cli(repo, "scan", "--arm", ".", "--k8s", "k8s", "--exclude", "legacy", "--exclude", "*.dev.json",

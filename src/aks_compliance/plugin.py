@@ -39,6 +39,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("aks-compliance", "AKS compliance controls")
     for family in FAMILIES:
         family.add_options(g)
+    g.addoption("--exclude", action="append", default=[], metavar="GLOB",
+                help="leave files or directories matching GLOB (relative to a directory given, or a name) out of "
+                     "directory inputs; .git, node_modules, .venv and reports are left out by default. Repeatable.")
     g.addoption("--controls", default=None, metavar="IDS", help="comma-separated control ids to run (default: all)")
     g.addoption("--controls-path", action="append", default=[], metavar="PATH",
                 help="load your own controls: a directory (with a controls/ folder, or holding the control files), "
