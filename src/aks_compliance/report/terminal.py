@@ -14,7 +14,8 @@ MAX_UNJUDGED = 200
 
 
 def _loc(result: Any) -> str:
-    for e in result.evidence:
+    """Where a finding points: its first failing evidence with a file, else any evidence with one."""
+    for e in sorted(result.evidence, key=lambda e: not e.failing):
         if e.file:
             return e.location()
     t = result.target
