@@ -86,16 +86,17 @@ def _catalog(config: pytest.Config) -> Any:
 
 
 def _control_params(config: pytest.Config, catalog: Any) -> dict[str, dict[str, Any]]:
-    from .controls.config import load_control_config, merge_control_params, validate_control_params
+    from .controls.config import ControlParams, load_control_config, merge_control_params, validate_control_params
     from .option_values import name_value_pairs, parse_value
 
-    params: dict[str, dict[str, Any]] = {}
+    params = ControlParams()
     for k, v in name_value_pairs(config.getoption("control_param"), "--control-param"):
         if "." not in k:
             raise OptionValueError(f"--control-param expects ID.NAME=VALUE, got {k!r}")
         cid, name = k.split(".", 1)
         cid = cid if cid == "*" or cid in catalog else next((i for i in catalog.ids() if i.upper() == cid.upper()), cid)
         params.setdefault(cid, {})[name] = parse_value(v)
+        params.origins[(cid, name)] = params.origins[(cid, None)] = "--control-param "
     config_file = config.getoption("control_config")
     params = merge_control_params(load_control_config(config_file) if config_file else {}, params)
     validate_control_params(params, catalog)
