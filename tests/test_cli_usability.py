@@ -84,7 +84,7 @@ def test_test_ids_of_k8s_dot_have_no_leading_slash(tmp_path: Path) -> None:
     app = tmp_path / "my-app"
     app.mkdir()
     shutil.copy(next((FIXTURES / "k8s" / "AKS-100").glob("failed-*.yaml")), app / "deploy.yaml")
-    proc = cli(app, "scan", "--k8s", ".", "--collect-only", "-q")
+    proc = cli(app, "scan", "--k8s", ".", "--collect-only")
     ids = [line for line in proc.stdout.splitlines() if "::test_controls[" in line]
     assert ids, proc.stdout[-2000:] + proc.stderr[-2000:]
     for node in ids:

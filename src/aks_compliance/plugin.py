@@ -18,7 +18,7 @@ import pytest
 from .controls import CatalogError
 from .controls.config import ControlConfigError
 from .items import ResultItem, TargetItem, build_reports, user_properties
-from .option_values import OptionValueError
+from .option_values import OptionValueError, any_case
 from .outcomes import STATUS
 from .report.common import FAIL_ON_CHOICES
 from .results import Outcome, Result
@@ -57,6 +57,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      "overrides it")
     g.addoption("--results-json", default=None, metavar="FILE", help="write the results JSON (schema v1) to FILE")
     g.addoption("--aksc-items", default="auto", choices=("auto", "result", "target"),
+                type=any_case(("auto", "result", "target")),
                 help="test items: one per result (control x target), one per target (its failed controls listed), "
                      "or auto: per result up to 20,000 results, per target above. Results JSON, SARIF and "
                      "reports always hold every result.")
@@ -72,7 +73,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      "failure is reported as waived (xfail), not passed; expired and unused waivers are reported")
     g.addoption("--attestations", default=None, metavar="FILE",
                 help="YAML attestations deciding manual controls (status, owner, evidence link, date, expires)")
-    g.addoption("--fail-on", default=None, choices=FAIL_ON_CHOICES, metavar="SEVERITY",
+    g.addoption("--fail-on", default=None, choices=FAIL_ON_CHOICES, type=any_case(FAIL_ON_CHOICES), metavar="SEVERITY",
                 help="exit status 1 only when a failure at or above SEVERITY remains after waivers (or an input "
                      "error occurred); failures below it are reported but do not fail the run. "
                      "One of: " + ", ".join(FAIL_ON_CHOICES) + ". Default: any failure fails (pytest's own rule).")

@@ -15,6 +15,7 @@ import pytest
 from ..run_metadata import REDACTED, SECRETISH, redact_mapping, strip_userinfo
 from ..sources import FAMILIES
 from ..stash import OPTIONS_KEY
+from .common import clip
 
 TITLE = "AKS compliance: pytest report"
 COLUMNS = (("control", "Control", True), ("cis", "CIS AKS", False), ("severity", "Severity", True),
@@ -35,10 +36,10 @@ def evidence_line(result: Any) -> str:
             f" (+{len(result.evidence) - 1})" if len(result.evidence) > 1 else "")
         head = e.text or f"{e.path}: expected {e.expected}, actual {e.actual}"
         room = max(MAX_EVIDENCE - len(tail), 40)
-        return (head if len(head) <= room else head[: room - 1] + "\u2026") + tail
+        return clip(head, room) + tail
     else:
         text = result.reason
-    return text if len(text) <= MAX_EVIDENCE else text[: MAX_EVIDENCE - 1] + "\u2026"
+    return clip(text, MAX_EVIDENCE)
 
 
 def annotate(report: Any, result: Any, control: Any) -> None:
