@@ -155,7 +155,7 @@ def _expected_text(operator: str, operand: Any) -> str:
 
 def leaf_evidence(leaf: Leaf, resource: Resource, target: Resource | None = None) -> Evidence:
     expected = _expected_text(leaf.operator, leaf.expected)
-    actual = render(leaf.actual)
+    actual = shown = render(leaf.actual)
     if leaf.in_count:
         # inside a count's where, a true comparison means the member is counted, not that it passed
         expected = f"counted where {expected}"
@@ -169,7 +169,7 @@ def leaf_evidence(leaf: Leaf, resource: Resource, target: Resource | None = None
         other = target is not None and resource is not target
         text = redact_text(plain(leaf.path, leaf.operator, leaf.expected, leaf.actual, leaf.truth is Truth.TRUE,
                                  resource.body, render, MISSING, note or "", leaf.context,
-                                 resource_label(resource.type, resource.display_name()) if other else ""))
+                                 resource_label(resource.type, resource.display_name()) if other else "", shown))
     return Evidence(path=leaf.path, expected=expected, actual=actual, file=file, line=line, failing=leaf.failing,
                     text=text)
 
