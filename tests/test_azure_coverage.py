@@ -159,7 +159,11 @@ def test_broken_files_are_in_the_ledger_as_skipped(tmp_path: Path) -> None:
     write_files(tmp_path, {"broken.json": "{", "other.json": json.dumps({"hello": "world"})})
     run = scan(tmp_path)
     reasons = {Path(e.name).name: e.reason for e in run.ledger.entries if e.status == SKIPPED}
-    assert reasons["broken.json"].startswith("input error") and reasons["other.json"].startswith("input error")
+    # found in a directory, JSON that is no ARM document is skipped (issue 16); named, it is an input error
+    assert reasons["broken.json"].startswith("input error") and reasons["other.json"].startswith("not an ARM")
+    run = scan(tmp_path / "other.json")
+    reasons = {Path(e.name).name: e.reason for e in run.ledger.entries if e.status == SKIPPED}
+    assert reasons["other.json"].startswith("input error")
 
 
 # --- where the ledger shows ---------------------------------------------------------------------------

@@ -22,7 +22,8 @@ from aks_compliance.arm.expressions import Budget, evaluate, parse
 from aks_compliance.option_values import OptionValueError, parse_value as parse_param_value
 from aks_compliance.arm.template import Expander
 from aks_compliance.errors import ExpressionError, InputError
-from aks_compliance.inputfiles import decode_text, read_input, walk_files
+from aks_compliance.discovery import walk
+from aks_compliance.inputfiles import decode_text, read_input
 from aks_compliance.jsonc import JsonDocument
 from aks_compliance.redaction import looks_like_credential, redact_text
 from aks_compliance.report.diff import load as load_results
@@ -300,12 +301,12 @@ def test_gzip_is_bounded_while_decompressing(tmp_path: Path) -> None:
     assert len(read_input(bomb, 65 << 20, gunzip=True)) == 64 << 20
 
 
-def test_walk_reports_a_directory_it_cannot_list(tmp_path: Path) -> None:
+def test_walk_reports_what_it_cannot_read(tmp_path: Path) -> None:
     (tmp_path / "a.json").write_text("{}")
-    errors: list[tuple[str, str]] = []
     gone = tmp_path / "gone"
-    files = list(walk_files(gone, lambda p, why: errors.append((p, why))))
-    assert files == [] and errors and "cannot be read" in errors[0][1]
+    found = walk([str(tmp_path), str(gone)], "arm", lambda p: p.suffix == ".json")
+    assert found.files == [tmp_path / "a.json"] and found.missing == [str(gone)]
+    # a directory that cannot be listed: see test_an_unlistable_subdirectory_is_reported_not_skipped
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-32"])

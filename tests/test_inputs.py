@@ -63,10 +63,16 @@ def test_template_wrapped_as_a_deployment_resource(tmp_path: Path) -> None:
     assert result.target.pointer == "/properties/template/resources/0"
 
 
-def test_unrecognised_json_is_an_error_and_the_rest_goes_on(tmp_path: Path) -> None:
+def test_unrecognised_json_is_listed_in_a_directory_an_error_when_named_and_the_rest_goes_on(tmp_path: Path) -> None:
+    # issue 16: a repository root holds package.json and the like; they are listed as skipped, not errors
     (tmp_path / "package.json").write_text('{"name": "not-arm"}')
     (tmp_path / "cluster.json").write_text(json.dumps(CLUSTER))
     run = scan(tmp_path, controls=["AKS-002"])
+    assert not run.errors
+    skipped = {e.name: e.reason for e in run.ledger.entries if e.status == "skipped"}
+    assert "not an ARM template" in skipped[str(tmp_path / "package.json")]
+    assert outcome_of(run, "AKS-002").outcome.value == "failed"
+    run = scan(tmp_path / "package.json", tmp_path / "cluster.json", controls=["AKS-002"])
     assert [d.file for d in run.errors] == [str(tmp_path / "package.json")]
     assert outcome_of(run, "AKS-002").outcome.value == "failed"
 

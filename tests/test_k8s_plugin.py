@@ -92,7 +92,9 @@ def test_cli_exit_status_for_kubernetes_inputs(tmp_path: Path) -> None:
     failed = subprocess.run([exe, "scan", "--k8s", str(FIXTURES / "k8s" / "AKS-100" / "failed-init-container-privileged.yaml"),
                              "--controls", "AKS-100"], capture_output=True, text=True)
     assert failed.returncode == 1
-    assert "spec.initContainers[0].securityContext.privileged: expected notEquals true, actual true" in failed.stdout
+    # the failing container in plain words (issue 16), at its line
+    assert "init container `fix-perms`: securityContext.privileged is true, must not be true  [" in failed.stdout
+    assert "failed-init-container-privileged.yaml:53]" in failed.stdout
     broken = tmp_path / "broken.yaml"
     broken.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  labels: [a\n")
     err = subprocess.run([exe, "scan", "--k8s", str(broken)], capture_output=True, text=True)

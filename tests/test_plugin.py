@@ -55,7 +55,8 @@ def test_examples_give_readable_ids_and_a_valid_results_json(pytester: pytest.Py
 def test_failure_message_is_evidence_not_a_traceback(pytester: pytest.Pytester) -> None:
     result = run_pytest(pytester, *EXAMPLES, "-k", "AKS-011 and aks-dev-weu")
     text = result.stdout.str()
-    assert "properties.agentPoolProfiles[1].enableNodePublicIP" in text
+    # the failing pool in plain words (issue 16), at its file and line
+    assert "pool `tools`: enableNodePublicIP is true, must not be true" in text
     assert "estate-export.json:" in text
     assert "Traceback" not in text and "def test_controls" not in text
 

@@ -44,8 +44,8 @@ def test_pytest_html_columns_title_and_lean_rows(pytester: pytest.Pytester, tmp_
     assert '<td class="col-control">AKS-002</td>' in cells and '<td class="col-cis">5.5.1</td>' in cells
     assert '<td class="col-severity">high</td>' in cells and '<td class="col-target">aks-dev-weu</td>' in cells
     # absent in the template: the evidence shows the value AKS applies and says it is the API's default
-    assert re.search(r'<td class="col-evidence">properties.disableLocalAccounts: expected equals true, actual '
-                     r"false \(absent[^<\[]*\[.*estate-export.json:\d+\]</td>", cells)
+    assert re.search(r'<td class="col-evidence">disableLocalAccounts is false \(absent[^<\[]*\), must be true '
+                     r"\[.*estate-export.json:\d+\]</td>", cells)
     assert failed["control"] == "AKS-002" and failed["severity"] == "high"  # sortable columns
     assert "AKS-002 failed for" in failed["log"]  # the failure's evidence stays
     passed = rows["AKS-001-estate-export/aks-prod-weu"]

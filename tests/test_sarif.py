@@ -91,7 +91,7 @@ def test_sarif_is_valid_and_meets_github_requirements(example_doc: dict, schema:
     assert suppressed[0]["suppressions"][0]["kind"] == "external" and "W-1" in suppressed[0]["suppressions"][0]["justification"]
     # the failing property's line, not only the resource's
     local = next(r for r in run["results"] if r["ruleId"] == "AKS-002" and "aks-dev-weu" in r["message"]["text"])
-    assert "properties.disableLocalAccounts" in local["message"]["text"]
+    assert "disableLocalAccounts is false" in local["message"]["text"]  # in plain words (issue 16)
 
 
 def test_no_result_without_a_location_and_no_passes_or_unknowns(example_doc: dict, schema: dict) -> None:

@@ -40,6 +40,64 @@ class _Outcomes:
             self.outcomes.add(outcome)
 
 
+# pytest's options a scan is run with most: shown after ours in `scan --help` (all of pytest's: --help-all)
+PYTEST_OPTIONS = (
+    (("-k",), "EXPRESSION", "run only the results whose test id matches, e.g. -k 'AKS-011 and prod' (the run is then "
+                            "recorded as partial in every output)"),
+    (("-n",), "NUM", "pytest-xdist workers (the xdist extra): -n auto; helps live collection, not offline templates"),
+    (("--junitxml",), "PATH", "JUnit XML: one test case per control and target, with control, CIS ids and severity "
+                              "as properties"),
+    (("--html",), "PATH", "pytest-html report (the html extra); add --self-contained-html for one file"),
+    (("-q", "-v"), None, "less or more output"),
+    (("--collect-only",), None, "list the test ids (control-target) without reporting verdicts"),
+    (("--help-all",), None, "every option, pytest's own included"),
+)
+
+
+class _OptionRecorder:
+    """Stands in for pytest's parser and option group: records the plugin's options for our own short help."""
+
+    def __init__(self) -> None:
+        self.options: list[tuple[tuple[str, ...], dict]] = []
+
+    def getgroup(self, *args: object, **kwargs: object) -> "_OptionRecorder":
+        return self
+
+    def addoption(self, *names: str, **attrs: object) -> None:
+        self.options.append((names, attrs))
+
+
+def scan_help() -> str:
+    """`aks-compliance scan --help`: our options (the plugin's, as it declares them) first, then the pytest
+    options people use with a scan, the exit statuses, and how to see all of pytest's."""
+    from . import plugin
+
+    recorder = _OptionRecorder()
+    plugin.pytest_addoption(recorder)  # type: ignore[arg-type]
+    parser = argparse.ArgumentParser(
+        prog="aks-compliance scan", add_help=False, formatter_class=argparse.RawDescriptionHelpFormatter,
+        usage="aks-compliance scan (--arm PATH | --k8s PATH | --kube-context NAME | --azure-...) [options]",
+        description="Run the AKS compliance controls over the given inputs (the pytest suite, with its own "
+                    "configuration).",
+        epilog="Exit status: 0 compliant, 1 failed controls (at or above --fail-on), 2 input errors, 3 internal "
+               "error, 4 usage error, 5 no input.\nDocumentation: README.md; the controls: docs/controls.md; "
+               "'aks-compliance catalog' lists them.")
+    ours = parser.add_argument_group("aks-compliance options")
+    for names, attrs in recorder.options:
+        shown = {k: v for k, v in attrs.items() if k in ("action", "metavar", "help", "choices", "nargs")}
+        if attrs.get("default") not in (None, [], False, "") and "help" in shown and "default" not in str(
+                shown["help"]):
+            shown["help"] = f"{shown['help']} (default: {attrs['default']})"
+        ours.add_argument(*names, **shown)
+    common = parser.add_argument_group("pytest options often used with a scan")
+    for names, metavar, text in PYTEST_OPTIONS:
+        if metavar:
+            common.add_argument(*names, metavar=metavar, help=text)
+        else:
+            common.add_argument(*names, action="store_true", help=text)
+    return parser.format_help()
+
+
 def scan(argv: list[str]) -> int:
     """Run the suite with its own configuration: the ini file beside it (``-c``), its own rootdir and
     conftest cut-off, and no ``PYTEST_ADDOPTS``; a user's pytest configuration in the working directory
@@ -87,6 +145,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     command, rest = argv[0], argv[1:]
     if command == "scan":
+        if "--help-all" in rest:  # pytest's whole help, ours included
+            return scan(["--help" if a == "--help-all" else a for a in rest])
+        if any(a in ("-h", "--help") for a in rest):
+            print(scan_help(), end="")
+            return 0
         return scan(rest)
     if command == "snapshot":  # one subcommand, two families: --azure-... (azure/cli.py), else Kubernetes (k8s/cli.py)
         if any(a.startswith("--azure") for a in rest):

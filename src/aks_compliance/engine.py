@@ -10,11 +10,13 @@ from .controls import Catalog, Control
 from .policy.aliases import DEFAULT_ALIASES, AliasResolver
 from .redaction import REDACTED, SECRET_KEY, redact_text
 from .textsafe import MAX_MESSAGE, cap
-from .policy.conditions import MISSING, Evaluator, Leaf, MalformedValue, PolicyDefinitionError, Subject, Truth, Verdict
+from .policy.conditions import MISSING, Evaluator, Leaf, MalformedValue, PolicyDefinitionError, Subject, Truth, Verdict, \
+    mark_failing
 from .resources import Resource
-from .results import Evidence, Outcome, Result
+from .results import Evidence, Outcome, Result, failing_first
 from .targets import Target
 from .values import Unknown
+from .wording import plain, resource_label
 
 MAX_ACTUAL = 300
 MAX_EVIDENCE = 25
@@ -156,9 +158,9 @@ def _expected_text(operator: str, operand: Any) -> str:
     return text
 
 
-def leaf_evidence(leaf: Leaf, resource: Resource) -> Evidence:
+def leaf_evidence(leaf: Leaf, resource: Resource, target: Resource | None = None) -> Evidence:
     expected = _expected_text(leaf.operator, leaf.expected)
-    actual = render(leaf.actual)
+    actual = shown = render(leaf.actual)
     if leaf.in_count:
         # inside a count's where, a true comparison means the member is counted, not that it passed
         expected = f"counted where {expected}"
@@ -167,19 +169,28 @@ def leaf_evidence(leaf: Leaf, resource: Resource) -> Evidence:
     note = resource.value_notes.get(leaf.path) if resource.value_notes else None
     if note:
         actual = f"{actual} ({note})"
+    text = ""
+    if leaf.failing:  # what a person reads first: plain words (computed for failing items only)
+        other = target is not None and resource is not target
+        text = redact_text(plain(leaf.path, leaf.operator, leaf.expected, leaf.actual, leaf.truth is Truth.TRUE,
+                                 resource.body, render, MISSING, note or "", leaf.context,
+                                 resource_label(resource.type, resource.display_name()) if other else "", shown))
     return Evidence(path=cap(leaf.path, MAX_ACTUAL), expected=cap(expected, MAX_ACTUAL), actual=actual, file=file,
-                    line=line)
+                    line=line, failing=leaf.failing, text=cap(text, MAX_ACTUAL))
 
 
-def _evidence(leaves: list[Leaf], resource: Resource) -> list[Evidence]:
+def _evidence(leaves: list[Leaf], resource: Resource, target: Resource | None = None) -> list[Evidence]:
     seen: set[tuple[str, str]] = set()
     out: list[Evidence] = []
+    # the failing comparisons first, so that the cap never drops them and every report leads with them
+    if any(leaf.failing for leaf in leaves):
+        leaves = [leaf for leaf in leaves if leaf.failing] + [leaf for leaf in leaves if not leaf.failing]
     for leaf in leaves:
         key = (leaf.path, leaf.operator)
         if key in seen:
             continue
         seen.add(key)
-        out.append(leaf_evidence(leaf, resource))
+        out.append(leaf_evidence(leaf, resource, target))
         if len(out) >= MAX_EVIDENCE:
             break
     return out
@@ -228,7 +239,7 @@ def evaluate_control(control: Control, target: Target, params: Mapping[str, Any]
     if control.related is not None:
         return _evaluate_related(control, target, params, aliases)
     if control.check is not None:
-        verdict = control.check(target, params)
+        verdict = mark_failing(control.check(target, params))
         outcome = _from_truth(verdict.truth)
         return outcome, _reason(verdict) if outcome in (Outcome.UNKNOWN, Outcome.ERROR) else "", \
             _evidence(verdict.leaves, resource)
@@ -253,7 +264,7 @@ def _evaluate_related(control: Control, target: Target, params: Mapping[str, Any
     errors: list[str] = []
     for r in candidates + maybe:
         verdict = Evaluator(_subject(r), params, aliases).verdict(rel.existence_condition)
-        evidence.extend(_evidence(verdict.leaves, r))
+        evidence.extend(_evidence(verdict.leaves, r, target.resource))
         if verdict.truth is Truth.TRUE:
             if r in candidates:
                 return Outcome.PASSED, "", _evidence(verdict.leaves, r)
@@ -267,10 +278,12 @@ def _evaluate_related(control: Control, target: Target, params: Mapping[str, Any
         return Outcome.ERROR, "; ".join(errors[:3]), evidence[:MAX_EVIDENCE]
     if reasons:
         return Outcome.UNKNOWN, "; ".join(dict.fromkeys(reasons[:3])), evidence[:MAX_EVIDENCE]
+    evidence = failing_first(evidence)
     if not candidates:
         res = target.resource
         evidence = [Evidence(path=rel.type, expected="a related resource satisfying the control",
-                             actual="none found in the scanned inputs", file=res.source.file, line=res.source.line)]
+                             actual="none found in the scanned inputs", file=res.source.file, line=res.source.line,
+                             failing=True, text=f"{rel.missing} (none found in the scanned inputs)")]
     return Outcome.FAILED, rel.missing if not candidates else \
         f"no {rel.type} on this cluster satisfies the control", evidence[:MAX_EVIDENCE]
 

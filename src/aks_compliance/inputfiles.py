@@ -253,16 +253,3 @@ def read_input_text(path: str | Path, limit: int, what: str = "the file") -> str
 
 
 # -- directories ----------------------------------------------------------------------------------------
-
-def walk_files(root: str | Path, on_error: Callable[[str, str], None]) -> Iterator[Path]:
-    """Every file under ``root`` (sorted, links not followed, hidden entries skipped); a directory that
-    cannot be listed is passed to ``on_error(path, why)`` rather than skipped in silence."""
-
-    def failed(exc: OSError) -> None:
-        on_error(str(exc.filename or root), f"directory cannot be read: {exc.strerror or exc}")
-
-    for dirpath, dirs, files in os.walk(root, onerror=failed, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for f in sorted(files):
-            if not f.startswith("."):
-                yield Path(dirpath) / f

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from _pytest.reports import TestReport
 
-from .outcomes import ResultError, check_result, failure_text, pytest_outcome
+from .outcomes import ResultError, check_result, evidence_words, failure_text, pytest_outcome
 from .results import Outcome, Result
 
 if TYPE_CHECKING:
@@ -40,7 +40,9 @@ class ResultItem(pytest.Item):
         if excinfo.errisinstance(ResultError):
             return f"ERROR: {self.result.reason}"
         if self.result.outcome is Outcome.FAILED:
-            return failure_text(self.result)
+            from .stash import RUN_KEY
+            run = self.config.stash.get(RUN_KEY, None)
+            return failure_text(self.result, run.catalog if run is not None else None)
         return super().repr_failure(excinfo, style)
 
 
@@ -67,8 +69,8 @@ def target_failure_text(results: list[Result]) -> str:
     t = results[0].target
     lines = [f"{len(failed)} of {len(results)} controls failed for {t.type} {t.name} ({t.file}:{t.line})"]
     for r in failed:
-        first = r.evidence[0] if r.evidence else None
-        detail = f": {first.path} expected {first.expected}, actual {first.actual} [{first.location()}]" \
+        first = next((e for e in r.evidence if e.failing), r.evidence[0] if r.evidence else None)
+        detail = f": {evidence_words(first)} [{first.location()}]" \
             if first is not None else (f": {r.reason}" if r.reason else "")
         lines.append(f"  {r.control_id}{detail}")
     return "\n".join(lines)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable, Iterable
 
 
 class OptionValueError(ValueError):
@@ -57,3 +57,14 @@ def name_value_pairs(values: list[str], what: str) -> list[tuple[str, str]]:
         k, val = v.split("=", 1)
         out.append((k.strip(), val))
     return out
+
+
+def any_case(choices: Iterable[str]) -> Callable[[str], str]:
+    """An argparse ``type`` that takes a choice in any case (``--fail-on HIGH``, ``--azure-cloud azurecloud``)
+    and gives its canonical spelling; anything else passes through for argparse's own "invalid choice"."""
+    canonical = {c.lower(): c for c in choices}
+
+    def convert(value: str) -> str:
+        return canonical.get(value.strip().lower(), value)
+    convert.__name__ = "choice"
+    return convert

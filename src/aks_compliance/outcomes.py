@@ -3,7 +3,7 @@ the status letters, and the failure text a person reads."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -65,16 +65,46 @@ def check_result(result: Result, catalog: "Catalog | None" = None) -> None:
         pytest.xfail(message)
 
 
+DOCS_PAGE = "docs/controls.md"  # every built-in control has a section there, anchored by its lower-case id
+MAX_FAILING_SHOWN = 10
+
+
+def doc_link(control: Any) -> str:
+    """Where a person reads more: the built-in's section of the catalog page, else the control's first reference."""
+    if control is None:
+        return ""
+    if getattr(control, "builtin", False):
+        return f"{DOCS_PAGE}#{control.id.lower()}"
+    refs = [r for r in getattr(control, "references", ()) if isinstance(r, str)]
+    return refs[0] if refs else ""
+
+
+def evidence_words(e: Any) -> str:
+    """An evidence item as a person reads it: its plain words, else path, expected and actual."""
+    return e.text or f"{e.path}: expected {e.expected}, actual {e.actual}"
+
+
 def failure_text(result: Result, catalog: "Catalog | None" = None) -> str:
+    """What the terminal, JUnit and pytest-html show of a failure: the control and its title, the failing
+    conditions in plain words with their file:line, the reason, the remediation and where to read more. The
+    whole evidence (passing comparisons too) is in the results JSON and the audit report."""
     t = result.target
     control = catalog.get(result.control_id) if catalog is not None and result.control_id else None
     title = f": {control.title}" if control is not None else ""
     lines = [f"{result.control_id} failed for {t.type} {t.name} ({t.file}:{t.line}){title}"]
-    if result.reason:
-        lines.append(f"  reason: {result.reason}")
-    for e in result.evidence:
+    shown = [e for e in result.evidence if e.failing][:MAX_FAILING_SHOWN] or result.evidence[:5]
+    for e in shown:
         loc = f"  [{e.location()}]" if e.file else ""
-        lines.append(f"  {e.path}: expected {e.expected}, actual {e.actual}{loc}")
+        lines.append(f"  {evidence_words(e)}{loc}")
+    if result.reason and not any(result.reason in e.text for e in shown):
+        lines.append(f"  reason: {result.reason}")
+    more = len(result.evidence) - len(shown)
+    if more > 0:
+        lines.append(f"  ({more} more evidence item(s), passing comparisons included, in the results JSON and "
+                     f"the audit report)")
     if control is not None and control.remediation:
         lines.append(f"  remediation: {control.remediation}")
+    link = doc_link(control)
+    if link:
+        lines.append(f"  docs: {link}")
     return "\n".join(lines)

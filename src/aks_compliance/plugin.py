@@ -21,7 +21,7 @@ import pytest
 from .controls import CatalogError
 from .controls.config import ControlConfigError
 from .items import ResultItem, TargetItem, build_reports, user_properties
-from .option_values import OptionValueError
+from .option_values import OptionValueError, any_case
 from .outcomes import STATUS
 from .report.common import FAIL_ON_CHOICES
 from .results import Outcome, Result
@@ -42,6 +42,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("aks-compliance", "AKS compliance controls")
     for family in FAMILIES:
         family.add_options(g)
+    g.addoption("--exclude", action="append", default=[], metavar="GLOB",
+                help="leave files or directories matching GLOB (relative to a directory given, or a name) out of "
+                     "directory inputs; .git, node_modules, .venv and reports are left out by default. Repeatable.")
     g.addoption("--controls", default=None, metavar="IDS", help="comma-separated control ids to run (default: all)")
     g.addoption("--controls-path", action="append", default=[], metavar="PATH",
                 help="load your own controls: a directory (with a controls/ folder, or holding the control files), "
@@ -57,6 +60,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      "overrides it")
     g.addoption("--results-json", default=None, metavar="FILE", help="write the results JSON (schema v1) to FILE")
     g.addoption("--aksc-items", default="auto", choices=("auto", "result", "target"),
+                type=any_case(("auto", "result", "target")),
                 help="test items: one per result (control x target), one per target (its failed controls listed), "
                      "or auto: per result up to 20,000 results, per target above. Results JSON, SARIF and "
                      "reports always hold every result.")
@@ -72,7 +76,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      "failure is reported as waived (xfail), not passed; expired and unused waivers are reported")
     g.addoption("--attestations", default=None, metavar="FILE",
                 help="YAML attestations deciding manual controls (status, owner, evidence link, date, expires)")
-    g.addoption("--fail-on", default=None, choices=FAIL_ON_CHOICES, metavar="SEVERITY",
+    g.addoption("--fail-on", default=None, choices=FAIL_ON_CHOICES, type=any_case(FAIL_ON_CHOICES), metavar="SEVERITY",
                 help="exit status 1 only when a failure at or above SEVERITY remains after waivers (or an input "
                      "error occurred); failures below it are reported but do not fail the run. "
                      "One of: " + ", ".join(FAIL_ON_CHOICES) + ". Default: any failure fails (pytest's own rule).")
@@ -86,16 +90,17 @@ def _catalog(config: pytest.Config) -> Any:
 
 
 def _control_params(config: pytest.Config, catalog: Any) -> dict[str, dict[str, Any]]:
-    from .controls.config import load_control_config, merge_control_params, validate_control_params
+    from .controls.config import ControlParams, load_control_config, merge_control_params, validate_control_params
     from .option_values import name_value_pairs, parse_value
 
-    params: dict[str, dict[str, Any]] = {}
+    params = ControlParams()
     for k, v in name_value_pairs(config.getoption("control_param"), "--control-param"):
         if "." not in k:
             raise OptionValueError(f"--control-param expects ID.NAME=VALUE, got {k!r}")
         cid, name = k.split(".", 1)
         cid = cid if cid == "*" or cid in catalog else next((i for i in catalog.ids() if i.upper() == cid.upper()), cid)
         params.setdefault(cid, {})[name] = parse_value(v, f"--control-param {k}")
+        params.origins[(cid, name)] = params.origins[(cid, None)] = "--control-param "
     config_file = config.getoption("control_config")
     params = merge_control_params(load_control_config(config_file) if config_file else {}, params)
     validate_control_params(params, catalog)

@@ -29,16 +29,29 @@ class Evidence:
     actual: str
     file: str | None = None
     line: int | None = None
+    # One of the comparisons the result fails because of (a failed result's evidence lists them first), and
+    # what it says in plain words ("pool `user1`: enableEncryptionAtHost is false, must be true").
+    failing: bool = False
+    text: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"path": self.path, "expected": self.expected, "actual": self.actual}
         if self.file:
             out["file"] = self.file
             out["line"] = self.line
+        if self.failing:
+            out["failing"] = True
+        if self.text:
+            out["text"] = self.text
         return out
 
     def location(self) -> str:
         return f"{self.file}:{self.line}" if self.file and self.line else (self.file or "")
+
+
+def failing_first(evidence: list[Evidence]) -> list[Evidence]:
+    """The failing items, then the others (stable): what a person reads first, and what a report points at."""
+    return [e for e in evidence if e.failing] + [e for e in evidence if not e.failing]
 
 
 @dataclass

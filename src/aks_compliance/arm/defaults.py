@@ -103,7 +103,7 @@ DEFAULTS: tuple[Default, ...] = (
     # --- local accounts, OIDC issuer: off unless set, at every version that has them ---
     Default(CLUSTER, "properties.disableLocalAccounts", False, "rest-create-or-update",
             "local accounts exist unless disableLocalAccounts is true (before the property existed they could "
-            "not be disabled)", controls=("AKS-002",)),
+            "not be disabled)", controls=("AKS-002", "AKS-090")),
     Default(CLUSTER, "properties.oidcIssuerProfile.enabled", False, "types-2023-06-01",
             "oidcIssuerProfile.enabled: whether the OIDC issuer is enabled (no default stated; off unless set). "
             "Not confirmed for the newest API versions, where AKS may enable it by Kubernetes version"),

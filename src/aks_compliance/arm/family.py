@@ -45,7 +45,8 @@ class ArmFamily(InputFamily):
             subscription_id=config.getoption("arm_subscription_id"),
             resource_group=config.getoption("arm_resource_group"),
             location=config.getoption("arm_location"),
-            template_uri=config.getoption("arm_template_uri"))
+            template_uri=config.getoption("arm_template_uri"),
+            exclude=list(config.getoption("exclude")))
 
     def has_input(self, options: ArmOptions) -> bool:
         return bool(options.paths)
@@ -83,4 +84,4 @@ class ArmFamily(InputFamily):
         # template parameter values may be secrets: only their names are recorded
         return {"arm_param_names": sorted(options.parameters), "arm_parameter_files": list(options.parameter_files),
                 "subscription_id": options.subscription_id, "resource_group": options.resource_group,
-                "location": options.location, "template_uri": options.template_uri}
+                "location": options.location, "template_uri": options.template_uri, "exclude": list(options.exclude)}

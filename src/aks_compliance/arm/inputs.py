@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from ..discovery import Walk, no_input_message, own_output, own_output_reason, walk
 from ..errors import InputError
-from ..inputfiles import read_input, walk_files
+from ..inputfiles import read_input
 from ..jsonc import MAX_INPUT_BYTES, JsonDocument, escape_pointer_token, parse_json, read_text
 from ..resources import CLUSTER_TYPE, DEPLOYMENT_TYPE, Resource
 from ..values import Unknown
@@ -53,6 +54,7 @@ class ArmOptions:
     resource_group: str | None = None
     location: str | None = None
     template_uri: str | None = None  # --arm-template-uri: deployment().properties.templateLink.uri
+    exclude: list[str] = field(default_factory=list)  # --exclude GLOB: left out of directory walks
     scope: DeploymentScope = field(default_factory=DeploymentScope)
 
     def deployment_scope(self, now: Any) -> DeploymentScope:
@@ -85,9 +87,25 @@ class ArmScan:
     budget: ScanBudget = field(default_factory=ScanBudget)  # template evaluation work of the whole scan
 
 
+def _resource_like(item: Any) -> bool:
+    """An item of a REST list: a resource with a 'type' (Namespace/type) or an ARM id, or a PowerShell object."""
+    if not isinstance(item, dict):
+        return False
+    rtype, rid = item.get("type"), item.get("id")
+    return (isinstance(rtype, str) and "/" in rtype) or (isinstance(rid, str) and rid.startswith(("/subscriptions/",
+                                                                                                  "/providers/"))) \
+        or is_powershell_object(item)
+
+
 def classify(data: Any) -> str | None:
+    """What a JSON document is to the ARM family: "template", "parameters", "resources" (REST JSON, an export,
+    a PowerShell export), or None for anything else (``not_an_arm_input`` says what). The one place that
+    decides; reading the file is the caller's."""
+    if own_output(data) is not None:
+        return None
     if isinstance(data, list):
-        return "resources"
+        # a REST list; an empty one is a list of nothing. A list of other things (a word list) is not ARM.
+        return "resources" if not data or any(_resource_like(item) for item in data) else None
     if not isinstance(data, dict):
         return None
     schema = str(data.get("$schema", "")).lower()
@@ -111,31 +129,47 @@ def classify(data: Any) -> str | None:
     return None
 
 
-def discover(paths: Iterable[str]) -> tuple[list[Path], list[Diagnostic]]:
-    """Files to read: given files as they are, directories recursively (``.json``/``.jsonc``)."""
-    found: list[Path] = []
-    problems: list[Diagnostic] = []
-    seen: set[str] = set()
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            def unreadable(path: str, why: str) -> None:
-                problems.append(Diagnostic("error", why, path))
+NOT_ARM = "not an ARM template, parameter file, REST resource or export"
 
-            for fp in walk_files(p, unreadable):
-                if fp.name.lower().endswith(JSON_SUFFIXES):
-                    key = os.path.normcase(os.path.abspath(fp))
-                    if key not in seen:
-                        seen.add(key)
-                        found.append(fp)
-        elif p.exists() or p.is_symlink():
-            key = os.path.normcase(os.path.abspath(p))
-            if key not in seen:
-                seen.add(key)
-                found.append(p)
-        else:
-            problems.append(Diagnostic("error", "input path does not exist", str(p)))
-    return found, problems
+
+def not_an_arm_input(data: Any) -> str:
+    """Why a document ``classify`` does not recognise is no ARM input, and what it is when that is known."""
+    own = own_output(data)
+    if own is not None:
+        return own_output_reason(own)
+    if isinstance(data, dict) and isinstance(data.get("apiVersion"), str) and isinstance(data.get("kind"), str):
+        return f"a Kubernetes object ({data['kind']}): scanned with --k8s, not --arm"
+    return (f"{NOT_ARM} (a template has '$schema' or 'resources', a resource a 'type' such as "
+            f"Microsoft.ContainerService/managedClusters)")
+
+
+BICEP_HINT = "a Bicep file: compile it with `az bicep build` (or `bicep build`) and pass the JSON to --arm"
+BICEPPARAM_HINT = ("a Bicep parameters file: build it with `az bicep build-params` (or `bicep build-params`) and "
+                   "pass the JSON to --arm-parameters")
+YAML_HINT = "a YAML file: ARM inputs are JSON; Kubernetes manifests are scanned with --k8s"
+GZIP_HINT = "a compressed file: give an Azure snapshot to --arm as a file, a Kubernetes snapshot to --k8s"
+
+
+def other_kind_of_input(path: Path) -> str | None:
+    """Files that are not ARM JSON but look like inputs of another kind: what to do with them."""
+    name = path.name.lower()
+    if name.endswith(".bicep"):
+        return BICEP_HINT
+    if name.endswith(".bicepparam"):
+        return BICEPPARAM_HINT
+    if name.endswith((".yaml", ".yml")):
+        return YAML_HINT
+    if name.endswith(".sarif"):
+        return own_output_reason("sarif")
+    if name.endswith(".gz"):
+        return GZIP_HINT
+    return None
+
+
+def discover(paths: Iterable[str], exclude: Iterable[str] = ()) -> Walk:
+    """Files to read: given files as they are, directories recursively (``.json``/``.jsonc``), without the
+    default exclusions and ``exclude``; other files that look like inputs are listed as skipped."""
+    return walk(paths, "arm", lambda p: p.name.lower().endswith(JSON_SUFFIXES), exclude, other_kind_of_input)
 
 
 def parameter_partner(template: Path) -> Path | None:
@@ -201,8 +235,19 @@ def _sha256_file(path: Path) -> str:
 
 def load_arm(options: ArmOptions) -> ArmScan:
     scan = ArmScan()
-    files, problems = discover(options.paths)
-    scan.diagnostics.extend(problems)
+    found = discover(options.paths, options.exclude)
+    scan.coverage.extend(found.skipped)
+    scan.diagnostics.extend(Diagnostic("error", "input path does not exist", p) for p in found.missing)
+    scan.diagnostics.extend(Diagnostic("error", why, where) for where, why in found.unreadable)
+    files = []
+    for path in found.files:
+        hint = other_kind_of_input(path) if path in found.explicit else None
+        if hint is not None:  # named on the command line: an error that says what to do instead
+            scan.diagnostics.append(Diagnostic("error", hint, str(path)))
+            scan.inputs.append(InputFile(str(path), _sha256_file(path), "error"))
+            scan.skip_file(str(path), f"input error: {hint}")
+        else:
+            files.append(path)
 
     explicit_all: list[str] = []
     explicit_for: dict[str, str] = {}
@@ -235,19 +280,29 @@ def load_arm(options: ArmOptions) -> ArmScan:
 
     documents: list[tuple[Path, JsonDocument, str]] = []
     paired: set[str] = set()
+    answered: set[str] = set()  # directories given that held an ARM document (or a broken file)
     for path in files:
         doc = _load(path, scan)
         if doc is None:
+            answered.add(found.origin.get(path, ""))
             continue
         kind = classify(doc.data)
         if kind is None:
-            scan.diagnostics.append(Diagnostic(
-                "error", "not recognised as an ARM template, parameter file or resource JSON "
-                         "(expected '$schema'/'resources', or resources with 'type' and 'id')", doc.path, "", 1))
-            scan.inputs.append(InputFile(doc.path, _sha256_text(doc.text), "error"))
-            scan.skip_file(doc.path, "input error: not recognised as an ARM template, parameter file or resource JSON", 1)
+            why = not_an_arm_input(doc.data)
+            if path in found.explicit:  # named on the command line: the user meant it as input
+                scan.diagnostics.append(Diagnostic("error", why, doc.path, "", 1))
+                scan.inputs.append(InputFile(doc.path, _sha256_text(doc.text), "error"))
+                scan.skip_file(doc.path, f"input error: {why}", 1)
+            else:  # found in a directory: one of the many other files a repository holds
+                scan.skip_file(doc.path, why, 1)
+                found.roots[found.origin[path]] = (found.roots[found.origin[path]][0] + 1, True)
+            del scan.documents[doc.path]
             continue
+        answered.add(found.origin.get(path, ""))
         documents.append((path, doc, kind))
+    for root, (listed, anything) in found.roots.items():
+        if root not in answered:
+            scan.diagnostics.append(Diagnostic("warning", no_input_message(listed, anything, "ARM input"), root))
 
     for path, doc, kind in documents:
         if kind == "template":

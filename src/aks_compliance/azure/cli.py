@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..option_values import any_case
 from .cloud import CLOUD_NAMES
 
 
@@ -38,7 +39,8 @@ def parser() -> argparse.ArgumentParser:
                    help="managed cluster to read (and its group's export). Repeatable.")
     p.add_argument("--azure-scope", action="append", default=[], metavar="management-group:ID|subscription:ID",
                    help="fleet scope: every managed cluster in it from one Azure Resource Graph query. Repeatable.")
-    p.add_argument("--azure-cloud", default="AzureCloud", choices=CLOUD_NAMES, help="sovereign cloud (AzureCloud)")
+    p.add_argument("--azure-cloud", default="AzureCloud", choices=CLOUD_NAMES, type=any_case(CLOUD_NAMES),
+                   help="sovereign cloud (AzureCloud)")
     p.add_argument("--azure-endpoint", metavar="URL",
                    help="advanced: Resource Manager endpoint (Azure Stack Hub, a private endpoint, a test server)")
     p.add_argument("--azure-ca-file", metavar="FILE", help="advanced: CA bundle for --azure-endpoint")

@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any
 
 from ..family import InputFamily, LoadContext, SourceResult
+from ..option_values import any_case
 from .cloud import CLOUD_NAMES
 from .collector import AzureOptions
 
@@ -36,7 +37,7 @@ class AzureFamily(InputFamily):
         g.addoption("--azure-scope", action="append", default=[], metavar="management-group:ID|subscription:ID",
                     help="live Azure at fleet scale: every managed cluster in the scope from one Azure Resource Graph "
                          "query (paged), with Azure Policy's states. Repeatable.")
-        g.addoption("--azure-cloud", default=None, choices=CLOUD_NAMES, metavar="CLOUD",
+        g.addoption("--azure-cloud", default=None, choices=CLOUD_NAMES, type=any_case(CLOUD_NAMES), metavar="CLOUD",
                     help="sovereign cloud: " + ", ".join(CLOUD_NAMES) + " (default AzureCloud)")
         g.addoption("--azure-endpoint", default=None, metavar="URL",
                     help="advanced: the Resource Manager endpoint (Azure Stack Hub, a private endpoint, a test "

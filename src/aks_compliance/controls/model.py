@@ -60,8 +60,11 @@ class Parameter:
                 out["items"] = {"enum": list(self.allowed)}
             else:
                 out["enum"] = list(self.allowed)
+        elif kind == "array" and isinstance(self.default, list) and all(isinstance(v, str) for v in self.default):
+            out["items"] = {"type": "string"}  # lists of names, globs, categories
         if self.schema:
-            out.update(self.schema)
+            for key, value in self.schema.items():  # items constraints add to the items' type
+                out[key] = {**out[key], **value} if key == "items" and key in out else value
         return out
 
 

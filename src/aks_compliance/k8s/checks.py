@@ -65,7 +65,8 @@ LATEST_PSS = (1, 37)
 PSS_VERSION = Parameter(
     "pssVersion", "latest",
     "Pod Security Standards version to check against: 'latest' (v1.37), 'v1.N', or 'cluster' (the "
-    "snapshot's server version; latest for manifests).", type="String")
+    "snapshot's server version; latest for manifests).", type="String",
+    schema={"pattern": "^\\s*([Ll][Aa][Tt][Ee][Ss][Tt]|[Cc][Ll][Uu][Ss][Tt][Ee][Rr]|[Vv]?[0-9]+\\.[0-9]+)\\s*$"})
 
 ABSENT = MISSING
 

@@ -31,7 +31,7 @@ class K8sFamily(InputFamily):
         return K8sOptions(paths=list(config.getoption("k8s")), context=config.getoption("kube_context"),
                           kubeconfig=config.getoption("kubeconfig"),
                           in_cluster=bool(config.getoption("kube_in_cluster")),
-                          snapshot_dir=config.getoption("k8s_snapshot_dir"))
+                          snapshot_dir=config.getoption("k8s_snapshot_dir"), exclude=list(config.getoption("exclude")))
 
     def has_input(self, options: K8sOptions) -> bool:
         return bool(options.paths or options.live or options.error)

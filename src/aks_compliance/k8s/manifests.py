@@ -24,9 +24,10 @@ from typing import Any
 
 import yaml
 
-from ..diagnostics import Diagnostic
+from ..diagnostics import SKIPPED, CoverageEntry, Diagnostic
+from ..discovery import no_input_message, own_output, own_output_reason, walk
 from ..errors import InputError
-from ..inputfiles import decode_text, read_input, walk_files
+from ..inputfiles import decode_text, read_input
 from ..jsonc import LineIndex, escape_pointer_token, parse_json
 from ..resources import Source
 
@@ -87,21 +88,22 @@ class ReadResult:
     objects: list[tuple[dict[str, Any], Source]] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     inputs: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[CoverageEntry] = field(default_factory=list)  # files and directories not read, and why
 
 
-def discover(path: Path, problems: list[Diagnostic] | None = None) -> list[Path]:
-    """Manifest files under ``path`` (recursively, sorted; hidden entries skipped), or ``path`` itself when it
-    is not a directory. Entries that are not regular files (a FIFO, a dangling link, a link to a device) are
-    listed too: reading them gives an error naming them, rather than losing them in silence; a directory
-    that cannot be listed goes to ``problems``."""
-    if not path.is_dir():
-        return [path]
+HELM_HINT = "a Helm chart: render it with `helm template` and scan the output"
 
-    def unreadable(where: str, why: str) -> None:
-        if problems is not None:
-            problems.append(Diagnostic("error", why, where))
 
-    return [p for p in walk_files(path, unreadable) if p.suffix.lower() in MANIFEST_SUFFIXES]
+def helm_chart(path: Path) -> str | None:
+    """A directory holding Chart.yaml is a Helm chart: its templates are not manifests until rendered."""
+    return HELM_HINT if (path / "Chart.yaml").is_file() or (path / "Chart.yml").is_file() else None
+
+
+def discover(path: Path, exclude: Any = ()) -> Any:
+    """Manifest files under ``path`` (recursively, sorted; hidden directories, the default exclusions,
+    ``exclude`` and Helm charts left out and listed), or the file itself."""
+    return walk([str(path)], "k8s", lambda p: p.suffix.lower() in MANIFEST_SUFFIXES, exclude,
+                other_dir=helm_chart)
 
 
 def _decode(raw: bytes, file: str) -> str:
@@ -384,6 +386,11 @@ def read_file(path: Path) -> ReadResult:
         errors: list[Diagnostic] = []
         if path.suffix.lower() == ".json":
             data = parse_json(text, file)
+            own = own_output(data)
+            if own is not None:  # this tool's own output (results, SARIF, a snapshot): never read back
+                result.skipped.append(CoverageEntry(family="k8s", type="file", name=file, status=SKIPPED,
+                                                    reason=own_output_reason(own), file=file, line=1, relevant=False))
+                return result
             doc = LineDocument(file, LineIndex(text))
             _collect(data, "", file, 1, lambda ptr: Source(file, ptr, doc), result, errors)
         else:
@@ -412,15 +419,27 @@ def read_file(path: Path) -> ReadResult:
     return result
 
 
-def read_manifests(path: Path) -> ReadResult:
+def read_manifests(path: Path, exclude: Any = ()) -> ReadResult:
     """Every object of every manifest file under ``path``."""
     total = ReadResult()
-    files = discover(path, total.diagnostics)
-    if not files and not total.diagnostics:
-        total.diagnostics.append(Diagnostic("error", "no manifest files (.yaml, .yml, .json) found", str(path)))
-    for f in files:
+    if path.is_dir() and helm_chart(path):
+        total.diagnostics.append(Diagnostic("error", HELM_HINT, str(path)))
+        return total
+    found = discover(path, exclude)
+    total.skipped.extend(found.skipped)
+    total.diagnostics.extend(Diagnostic("error", why, where) for where, why in found.unreadable)
+    for f in found.files:
         r = read_file(f)
         total.objects.extend(r.objects)
         total.diagnostics.extend(r.diagnostics)
         total.inputs.extend(r.inputs)
+        total.skipped.extend(r.skipped)
+    if not path.is_dir():  # named on the command line: what is not an input is an error, not a skip
+        total.diagnostics.extend(Diagnostic("error", e.reason, e.name, "", e.line) for e in total.skipped)
+        total.skipped = []
+    elif not total.inputs:
+        listed, anything = found.roots.get(str(path), (0, False))
+        total.diagnostics.append(Diagnostic("warning", no_input_message(
+            listed + len(total.skipped) - len(found.skipped), anything,
+            "manifest files (.yaml, .yml, .json)"), str(path)))
     return total

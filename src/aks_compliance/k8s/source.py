@@ -29,6 +29,7 @@ class K8sOptions:
     in_cluster: bool = False  # --kube-in-cluster
     snapshot_dir: str = "reports"  # where a live run writes its snapshot
     error: str | None = None  # a live collection that failed before the scan (reported as an input error)
+    exclude: list[str] = field(default_factory=list)  # --exclude GLOB: left out of directory walks
 
     @property
     def live(self) -> bool:
@@ -55,9 +56,10 @@ def load_k8s_source(options: K8sOptions, started: dt.datetime) -> "SourceResult 
         return None
     taken: set[str] = set()
     for arg in paths:
-        scope, diagnostics, inputs = load_scope(arg, taken)
+        scope, diagnostics, inputs, skipped = load_scope(arg, taken, options.exclude)
         result.diagnostics.extend(diagnostics)
         result.inputs.extend(inputs)
+        result.coverage.extend(skipped)
         if scope is not None:
             targets = build_targets(scope)
             result.targets.extend(targets)

@@ -34,7 +34,8 @@ _VERSION = re.compile(r"v?(\d+)\.(\d+)")
 
 
 def scope_name_for(path: Path) -> str:
-    name = path.name
+    # `--k8s .` (or ..): the directory's own name, so test ids read my-app/ns/Kind/name, not /ns/Kind/name
+    name = path.name if path.name not in ("", ".", "..") else (path.resolve().name or "root")
     for suffix in (".json.gz", ".yaml.gz", ".gz", ".yaml", ".yml", ".json"):
         if name.lower().endswith(suffix):
             return name[: -len(suffix)] or name
@@ -114,17 +115,19 @@ def unknown_kinds(scope: K8sScope) -> list[Diagnostic]:
     return out
 
 
-def load_scope(arg: str, taken: set[str]) -> tuple[K8sScope | None, list[Diagnostic], list[dict[str, Any]]]:
-    """The scope of one ``--k8s`` argument, its diagnostics and its input records."""
+def load_scope(arg: str, taken: set[str], exclude: Any = ()) -> tuple[K8sScope | None, list[Diagnostic],
+                                                                     list[dict[str, Any]], list[CoverageEntry]]:
+    """The scope of one ``--k8s`` argument, its diagnostics, its input records and what it skipped (None as
+    scope when it read no file: an empty directory, a Helm chart)."""
     path = Path(arg)
     if not path.exists():
-        return None, [Diagnostic("error", "does not exist", arg)], []
+        return None, [Diagnostic("error", "does not exist", arg)], [], []
     if path.is_file() and is_snapshot_file(path):
         try:
             snap = read_snapshot(path)
         except InputError as exc:
             return None, [Diagnostic("error", exc.message, exc.file or arg, exc.pointer or "", exc.line)], \
-                [{"path": arg, "sha256": "", "kind": "k8s-snapshot"}]
+                [{"path": arg, "sha256": "", "kind": "k8s-snapshot"}], []
         m = snap.meta
         name = _unique(str(m.get("scope") or scope_name_for(path)), taken)
         cluster = m.get("cluster") if isinstance(m.get("cluster"), dict) else {}
@@ -151,11 +154,13 @@ def load_scope(arg: str, taken: set[str]) -> tuple[K8sScope | None, list[Diagnos
                   "identity": (m.get("collector") or {}).get("identity") if isinstance(m.get("collector"), dict) else None,
                   "objects": len(snap.objects),
                   "gaps": [{"kind": k, "reason": r} for k, r in sorted(scope.gaps.items())]}
-        return scope, diags, [record]
-    read = read_manifests(path)
+        return scope, diags, [record], []
+    read = read_manifests(path, exclude)
+    if not read.inputs:  # nothing read: no scope (a cluster target of nothing would judge nothing)
+        return None, read.diagnostics, [], read.skipped
     scope = K8sScope(name=_unique(scope_name_for(path), taken), kind="manifests", path=arg)
     _add_objects(scope, read.objects)
-    return scope, read.diagnostics + unknown_kinds(scope), read.inputs
+    return scope, read.diagnostics + unknown_kinds(scope), read.inputs, read.skipped
 
 
 def _label(scope: K8sScope, obj: K8sObject) -> str:

@@ -87,6 +87,21 @@ class Leaf:
     truth: Truth
     alias: str | None = None
     in_count: bool = False  # evaluated inside a count's where: true means "counted"
+    # Whether this comparison is part of why its condition has the truth it has: False when a sibling decided
+    # (an allOf's true branch beside a false one), or inside a count, when its member is not one the count's
+    # comparison fails because of. ``failing`` is set from it once the verdict is known to be false.
+    relevant: bool = True
+    failing: bool = False
+    context: str = ""  # inside a count over values: which value the where was evaluated for
+
+
+def mark_failing(verdict: "Verdict") -> "Verdict":
+    """The failing comparisons of a false verdict a Python check built (its leaves are its own comparisons,
+    each true or false): the false ones. The evaluator marks its own verdicts exactly (``Evaluator.verdict``)."""
+    if verdict.truth is F:
+        for leaf in verdict.leaves:
+            leaf.failing = leaf.truth is F and leaf.relevant
+    return verdict
 
 
 @dataclass
@@ -159,6 +174,7 @@ class Evaluator:
         self.leaves: list[Leaf] = []
         self.reasons: list[str] = []
         self._in_count = 0
+        self._context = ""  # the value a count over values is evaluating its where for
 
     # -- entry point --
     def verdict(self, condition: Mapping[str, Any]) -> Verdict:
@@ -172,7 +188,11 @@ class Evaluator:
             self.leaves.append(Leaf(exc.path, "is", exc.expected, exc.actual, E))
             return Verdict(E, [str(exc)], self.leaves)
         reasons = list(dict.fromkeys(self.reasons)) if truth in (U, E) else []
-        return Verdict(truth, reasons, self.leaves)
+        verdict = Verdict(truth, reasons, self.leaves)
+        if truth is F:
+            for leaf in self.leaves:
+                leaf.failing = leaf.relevant
+        return verdict
 
     # -- logical structure --
     def cond(self, node: Any, bindings: tuple) -> Truth:
@@ -196,10 +216,10 @@ class Evaluator:
         n = _ci(node)
         if "allof" in n:
             children = self._list(n["allof"], "allOf")
-            return lambda ev, b: ev._all([ev.cond(c, b) for c in children])
+            return lambda ev, b: ev._combine(children, b, ev._all)
         if "anyof" in n:
             children = self._list(n["anyof"], "anyOf")
-            return lambda ev, b: ev._any([ev.cond(c, b) for c in children])
+            return lambda ev, b: ev._combine(children, b, ev._any)
         if "not" in n:
             child = n["not"]
             return lambda ev, b: _not(ev.cond(child, b))
@@ -232,6 +252,23 @@ class Evaluator:
         if not isinstance(v, list) or not v:
             raise PolicyDefinitionError(f"'{what}' needs a non-empty array")
         return v
+
+    def _combine(self, children: list, bindings: tuple, combine: Callable[[list[Truth]], Truth]) -> Truth:
+        """allOf / anyOf: a child whose truth differs from the result did not decide it (a true branch of a
+        false allOf, a false one of a true anyOf): its comparisons are not relevant to why."""
+        leaves = self.leaves
+        starts = []
+        truths = []
+        for c in children:
+            starts.append(len(leaves))
+            truths.append(self.cond(c, bindings))
+        truth = combine(truths)
+        starts.append(len(leaves))
+        for i, t in enumerate(truths):
+            if t is not truth:
+                for leaf in leaves[starts[i]:starts[i + 1]]:
+                    leaf.relevant = False
+        return truth
 
     @staticmethod
     def _all(ts: list[Truth]) -> Truth:
@@ -371,7 +408,12 @@ class Evaluator:
         truths = [self._leaf(path, op, value, operand, alias_name) for path, value in values]
         if any(t is Truth.ERROR for t in truths):
             return E
-        return self._all(truths) if truths else T
+        truth = self._all(truths) if truths else T
+        if truth is F:  # every member must match: the members that do are not why it fails
+            for leaf in self.leaves[len(self.leaves) - len(truths):]:
+                if leaf.truth is not F:
+                    leaf.relevant = False
+        return truth
 
     def _value(self, raw: Any, op: str, raw_operand: Any, bindings: tuple) -> Truth:
         value = self.operand(raw, bindings)
@@ -397,7 +439,8 @@ class Evaluator:
             except _Unknowable as exc:
                 self.reasons.append(exc.reason)
                 truth = U
-        self.leaves.append(Leaf(path, _CANON.get(op, op), operand, value, truth, alias, self._in_count > 0))
+        self.leaves.append(Leaf(path, _CANON.get(op, op), operand, value, truth, alias, self._in_count > 0,
+                                context=self._context))
         return truth
 
     # -- count --
@@ -417,6 +460,7 @@ class Evaluator:
                 self.reasons.append(unknown.reason)
                 return self._leaf_count(f"count({name})", op, Unknown(unknown.reason), raw_operand, bindings)
             outcomes = []
+            ranges = []
             self._in_count += 1
             try:
                 for path, value in members:
@@ -424,7 +468,9 @@ class Evaluator:
                         outcomes.append(T)
                         continue
                     member = Member(alias.segments, path, value)
+                    start = len(self.leaves)
                     outcomes.append(self.cond(where, bindings + (member,)))
+                    ranges.append((start, len(self.leaves)))
             finally:
                 self._in_count -= 1
             label = f"count({name})"
@@ -437,15 +483,23 @@ class Evaluator:
                 raise EvalError(f"count.value must be an array, not {type(items).__name__}")
             cname = str(s.get("name", "default")).lower()
             outcomes = []
+            ranges = []
             self._in_count += 1
+            outer = self._context
             try:
                 for item in items:
                     if where is None:
                         outcomes.append(T)
                         continue
+                    start = len(self.leaves)
+                    # the comparisons of this member say which value they were made for
+                    self._context = (f"{outer}, " if outer else "") + \
+                        f"{s.get('name', 'value')} `{item if isinstance(item, (str, int, float)) else '…'}`"
                     outcomes.append(self.cond(where, bindings + (("value", cname, item),)))
+                    ranges.append((start, len(self.leaves)))
             finally:
                 self._in_count -= 1
+                self._context = outer
             label = "count(value)"
         else:
             raise PolicyDefinitionError("'count' needs 'field' or 'value'")
@@ -455,7 +509,10 @@ class Evaluator:
         high = low + outcomes.count(U)
         operand = self.operand(raw_operand, bindings)
         if low == high:
-            return self._leaf(label, op, low, operand, None)
+            truth = self._leaf(label, op, low, operand, None)
+            if ranges:
+                self._blame_members(op, operand, low, truth, outcomes, ranges)
+            return truth
         # Unknown members: decide only if every possible count gives the same answer.
         try:
             answers = {apply_operator(op, n, operand) for n in range(low, high + 1)}
@@ -465,6 +522,38 @@ class Evaluator:
         truth = (T if answers == {True} else F) if len(answers) == 1 else U
         self.leaves.append(Leaf(label, _CANON.get(op, op), operand, f"{low}..{high}", truth))
         return truth
+
+    def _blame_members(self, op: str, operand: Any, count: int, truth: Truth, outcomes: list[Truth],
+                       ranges: list[tuple[int, int]]) -> None:
+        """Which members a count's comparison holds or fails because of. Too many counted ("none may match",
+        "at most n"): the counted members; too few where every member must match: the members not counted;
+        too few otherwise ("at least one"): the count itself, no member in particular. Either way, whether it
+        reads as failing is decided from the count's own truth, as for any comparison: compared with the
+        wanted count in both directions, so that a count under a not is read the right way round."""
+        total = len(outcomes)
+
+        def holds(n: int) -> bool:
+            try:
+                return apply_operator(op, n, operand) == (truth is T)
+            except (EvalError, _Unknowable):
+                return True
+        fewer = any(not holds(n) for n in range(0, count))  # a smaller count would flip the comparison
+        more = [n for n in range(count + 1, total + 1) if not holds(n)]
+        if fewer and not more:
+            culprit = T
+        elif more and more == [total]:
+            culprit = F
+        else:
+            for start, end in ranges:
+                for leaf in self.leaves[start:end]:
+                    leaf.relevant = False
+            return
+        for (start, end), outcome in zip(ranges, outcomes):
+            if outcome is not culprit:
+                for leaf in self.leaves[start:end]:
+                    leaf.relevant = False
+        if any(o is culprit for o in outcomes):
+            self.leaves[-1].relevant = False  # the members carry the blame, not the count
 
     def _leaf_count(self, label: str, op: str, value: Any, raw_operand: Any, bindings: tuple) -> Truth:
         return self._leaf(label, op, value, self.operand(raw_operand, bindings), None)

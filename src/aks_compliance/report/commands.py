@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ..atomic import write_text
+from ..option_values import any_case
 from .common import FAIL_ON_CHOICES
 
 
@@ -66,7 +67,8 @@ def diff(argv: list[str]) -> int:
                                              "unknowns. For baselines where only new findings fail the build.")
     ap.add_argument("old", metavar="OLD.json")
     ap.add_argument("new", metavar="NEW.json")
-    ap.add_argument("--fail-on", choices=FAIL_ON_CHOICES, default="info", metavar="SEVERITY",
+    ap.add_argument("--fail-on", choices=FAIL_ON_CHOICES, type=any_case(FAIL_ON_CHOICES), default="info",
+                    metavar="SEVERITY",
                     help="exit 1 when a new failure at or above SEVERITY appears (default: info, i.e. any)")
     ap.add_argument("--fail-on-unknown", action="store_true", help="new unknowns also fail")
     ap.add_argument("--json", metavar="FILE", help="write the differences as JSON")

@@ -11,6 +11,18 @@ SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}  # lower is more severe
 FAIL_ON_CHOICES = (*SEVERITIES, "none")
 
 
+def clip(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters, cut after a whole word with an ellipsis, never mid-word (a single
+    word longer than half the room is cut where the room ends)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + "\u2026"
+
+
 def severity_at_least(severity: str | None, threshold: str) -> bool:
     """Whether ``severity`` is at or above ``threshold`` (``none`` matches nothing)."""
     if threshold == "none":
@@ -19,8 +31,9 @@ def severity_at_least(severity: str | None, threshold: str) -> bool:
 
 
 def location(result: Mapping[str, Any]) -> tuple[str | None, int | None]:
-    """Where a result points in the inputs: its first evidence with a file, else the target's source."""
-    for e in result.get("evidence", ()):
+    """Where a result points in the inputs: its first failing evidence with a file, else its first evidence with
+    a file, else the target's source."""
+    for e in sorted(result.get("evidence", ()), key=lambda e: not e.get("failing")):
         if e.get("file"):
             return e["file"], e.get("line")
     src = result.get("target", {}).get("source", {}) or {}

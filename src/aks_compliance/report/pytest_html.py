@@ -16,11 +16,12 @@ from ..redaction import REDACTED, SECRET_SETTING
 from ..run_metadata import redact_mapping, strip_userinfo
 from ..sources import FAMILIES
 from ..stash import OPTIONS_KEY
+from .common import clip
 
 TITLE = "AKS compliance: pytest report"
 COLUMNS = (("control", "Control", True), ("cis", "CIS AKS", False), ("severity", "Severity", True),
            ("target", "Target", True), ("evidence", "Evidence", False))
-MAX_EVIDENCE = 140
+MAX_EVIDENCE = 200
 _TEST_ID_CELL = '<td class="col-testId">'
 
 
@@ -30,16 +31,16 @@ def evidence_line(result: Any) -> str:
     if o in ("unknown", "error", "waived", "not_applicable", "manual") and result.reason:
         text = result.reason
     elif result.evidence:
-        e = result.evidence[0]
+        e = next((x for x in result.evidence if x.failing), result.evidence[0])
         # the location is what an auditor follows: shorten the comparison, never the file:line
         tail = (f" [{e.location()}]" if e.file else "") + (
             f" (+{len(result.evidence) - 1})" if len(result.evidence) > 1 else "")
-        head = f"{e.path}: expected {e.expected}, actual {e.actual}"
+        head = e.text or f"{e.path}: expected {e.expected}, actual {e.actual}"
         room = max(MAX_EVIDENCE - len(tail), 40)
-        return (head if len(head) <= room else head[: room - 1] + "\u2026") + tail
+        return clip(head, room) + tail
     else:
         text = result.reason
-    return text if len(text) <= MAX_EVIDENCE else text[: MAX_EVIDENCE - 1] + "\u2026"
+    return clip(text, MAX_EVIDENCE)
 
 
 def annotate(report: Any, result: Any, control: Any) -> None:

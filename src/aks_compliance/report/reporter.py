@@ -134,6 +134,8 @@ class Reporter:
             narrowed.append(f"-m {config.option.markexpr}")
         for d in getattr(config.option, "deselect", None) or ():
             narrowed.append(f"--deselect {d}")
+        if getattr(config.option, "collectonly", False):
+            narrowed.append("--collect-only (nothing reported)")
         if session.shouldfail or session.shouldstop:
             narrowed.append(f"stopped early ({session.shouldfail or session.shouldstop})")
         if exitstatus == pytest.ExitCode.INTERRUPTED:

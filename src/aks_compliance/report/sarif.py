@@ -6,8 +6,9 @@
   properties.
 - One rule per control: short/full description, help (remediation and references), helpUri, tags
   (``security``, CIS ids as ``CIS-AKS-5.4.1``), ``security-severity`` and a default level.
-- Locations: the first evidence with a file and line (the property that decided), else the target's
-  declaration; other evidence locations become ``relatedLocations``. URIs are relative to the source
+- Locations: the first *failing* evidence item with a file and line (the failing pool, not the compliant
+  one), else the first evidence with a file, else the target's declaration; other evidence locations
+  become ``relatedLocations``. The message leads with the failing conditions in plain words. URIs are relative to the source
   root (the enclosing git checkout, else the current directory) with ``uriBaseId`` ``%SRCROOT%``.
 - ``partialFingerprints`` hash control, target and file but no line numbers, so an alert survives
   edits above it.
@@ -114,13 +115,19 @@ def fingerprint(r: Mapping[str, Any], file: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
+def _failing_first(evidence: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return [e for e in evidence if e.get("failing")] + [e for e in evidence if not e.get("failing")]
+
+
 def _message(r: Mapping[str, Any], title: str) -> str:
     t = r["target"]
     lines = [f"{r['control_id']} ({title}) failed for {t.get('type', '')} {t.get('name', '')}."]
-    if r.get("reason") and r["outcome"] == "failed":
+    evidence = _failing_first(r.get("evidence", []))
+    for e in evidence[:5]:  # the failing conditions first, in plain words
+        lines.append(e.get("text") or f"{e['path']}: expected {e['expected']}, actual {e['actual']}")
+    if r.get("reason") and r["outcome"] == "failed" and not any(r["reason"] in (e.get("text") or "")
+                                                                 for e in evidence[:5]):
         lines.append(f"Reason: {r['reason']}")
-    for e in r.get("evidence", [])[:5]:
-        lines.append(f"{e['path']}: expected {e['expected']}, actual {e['actual']}")
     more = len(r.get("evidence", [])) - 5
     if more > 0:
         lines.append(f"... and {more} more evidence item(s)")
@@ -137,7 +144,9 @@ def sarif_document(doc: Mapping[str, Any], root: Path | None = None) -> dict[str
     for r in doc.get("results", []):
         if r.get("outcome") not in ("failed", "waived") or not r.get("control_id") or r["control_id"] not in controls:
             continue
-        located = [(e["file"], e.get("line"), "evidence: " + e["path"]) for e in r.get("evidence", []) if e.get("file")]
+        # the primary location is the first failing element (the pool that fails, not the compliant one)
+        located = [(e["file"], e.get("line"), "evidence: " + e["path"]) for e in _failing_first(r.get("evidence", []))
+                   if e.get("file")]
         src = r["target"].get("source") or {}
         if src.get("file"):
             located.append((src["file"], src.get("line"), "resource declaration"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from .common import OUTCOMES, SEVERITIES, Gate
+from .common import OUTCOMES, SEVERITIES, Gate, clip
 
 MAX_PER_SEVERITY = 25
 MAX_WAIVED = 10
@@ -14,7 +14,8 @@ MAX_UNJUDGED = 200
 
 
 def _loc(result: Any) -> str:
-    for e in result.evidence:
+    """Where a finding points: its first failing evidence with a file, else any evidence with one."""
+    for e in sorted(result.evidence, key=lambda e: not e.failing):
         if e.file:
             return e.location()
     t = result.target
@@ -35,7 +36,7 @@ def _coverage(tr: Any, run: Any) -> None:
         tr.write_line(f"AKS-relevant objects not evaluated ({len(unjudged)}):", yellow=True)
         for e in unjudged[:MAX_UNJUDGED]:
             where = f"{e.file}:{e.line}" if e.file and e.line else (e.file or "")
-            tr.write_line(f"    {e.type.removeprefix('Microsoft.')}  {e.name[:60]}  {where}  {e.reason[:160]}")
+            tr.write_line(f"    {e.type.removeprefix('Microsoft.')}  {clip(e.name, 60)}  {where}  {clip(e.reason, 160)}")
         if len(unjudged) > MAX_UNJUDGED:
             tr.write_line(f"    ... and {len(unjudged) - MAX_UNJUDGED} more (see coverage in the results JSON or the "
                           f"audit report)")
@@ -81,7 +82,7 @@ def write_summary(tr: Any, run: Any, ran: list[Any], gate: Gate | None, gated: b
         reasons = Counter(r.reason for r in unknown)
         tr.write_line(f"unknown verdicts ({len(unknown)}) by reason:", yellow=True)
         for reason, n in reasons.most_common(10):
-            tr.write_line(f"  {n:4d} x {reason[:220]}")
+            tr.write_line(f"  {n:4d} x {clip(reason, 220)}")
     for d in [d for d in run.diagnostics if d.severity == "warning"][:20]:
         tr.write_line(f"warning: {d}", yellow=True)
     for d in run.errors[:20]:

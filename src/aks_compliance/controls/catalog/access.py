@@ -285,4 +285,39 @@ CONTROLS += [
         mappings=Mappings(nist=("CM-7", "SA-22")),
         rule={"field": f"{MC}/podIdentityProfile.enabled", "notEquals": True},
     ),
+    Control(
+        id="AKS-090",
+        title="A cluster with local accounts does not expose its API server to the internet",
+        severity=Severity.CRITICAL,
+        section="CIS 5.4",
+        rationale=(
+            "Each of local accounts (AKS-002) and a public API server without authorized ranges (AKS-001) is a "
+            "high finding; together they are critical. The local cluster-admin credential is a client certificate "
+            "that bypasses Entra ID: no conditional access, no multi-factor authentication, nothing revoked when "
+            "its holder leaves, and anyone who copies the kubeconfig (a laptop, a CI log, a backup) can take over "
+            "the cluster from any address on the internet, with the API server answering every connection. "
+            "Either disabling local accounts or restricting the API server to a private endpoint or known ranges "
+            "(0.0.0.0/0 does not count) removes the path."),
+        remediation=(
+            "First close the path: set properties.disableLocalAccounts to true (az aks update "
+            "--disable-local-accounts; needs Entra ID integration), or restrict the API server "
+            "(properties.apiServerAccessProfile.authorizedIPRanges, az aks update --api-server-authorized-ip-ranges "
+            "<cidr>; or a private cluster). Then rotate the cluster certificates (az aks rotate-certs): local "
+            "credentials already handed out stay valid until rotated."),
+        references=("https://learn.microsoft.com/azure/aks/manage-local-accounts-managed-azure-ad",
+                    "https://learn.microsoft.com/azure/aks/api-server-authorized-ip-ranges",
+                    "https://learn.microsoft.com/azure/aks/certificate-rotation"),
+        mappings=Mappings(nist=("AC-2", "AC-17", "SC-7")),
+        rule={"anyOf": [
+            {"field": f"{MC}/disableLocalAccounts", "equals": True},
+            {"field": f"{MC}/apiServerAccessProfile.enablePrivateCluster", "equals": True},
+            {"allOf": [
+                {"count": {"field": f"{MC}/apiServerAccessProfile.authorizedIPRanges[*]"}, "greater": 0},
+                {"count": {"field": f"{MC}/apiServerAccessProfile.authorizedIPRanges[*]",
+                           "where": {"field": f"{MC}/apiServerAccessProfile.authorizedIPRanges[*]",
+                                     "in": ["0.0.0.0/0", "*", "Internet", "::/0"]}},
+                 "equals": 0},
+            ]},
+        ]},
+    ),
 ]

@@ -194,9 +194,12 @@ CONTROLS += [
         mappings=Mappings(psrule=("Azure.AKS.Naming", "Azure.AKS.SystemPoolNaming", "Azure.AKS.UserPoolNaming"),
                           nist=("CM-8",)),
         parameters=(
-            Parameter("clusterNameFormat", "", "Regular expression the cluster name must match (empty: not checked)."),
-            Parameter("systemPoolNameFormat", "", "Regular expression for System pool names (empty: not checked)."),
-            Parameter("userPoolNameFormat", "", "Regular expression for User pool names (empty: not checked)."),
+            Parameter("clusterNameFormat", "", "Regular expression the cluster name must match (empty: not checked).",
+                      schema={"format": "regex"}),
+            Parameter("systemPoolNameFormat", "", "Regular expression for System pool names (empty: not checked).",
+                      schema={"format": "regex"}),
+            Parameter("userPoolNameFormat", "", "Regular expression for User pool names (empty: not checked).",
+                      schema={"format": "regex"}),
         ),
         applicability={"anyOf": [
             {"value": "[parameters('clusterNameFormat')]", "notEquals": ""},

@@ -85,5 +85,5 @@ CONTROLS = [
         types=kinds.WORKLOAD, check=ingress_nginx_supported, applies=_no_controller, policy_gap=gap_text(None),
         parameters=(Parameter("endOfLifeDate", data.END_OF_LIFE.isoformat(),
                               "The date after which every ingress-nginx controller is end of life (YYYY-MM-DD).",
-                              type="String"),)),
+                              type="String", schema={"format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}),)),
 ]

@@ -670,8 +670,10 @@ CONTROLS = [
                       "no group and passes here. kubescape's set-fsgroup-value and set-supplementalgroups-values are "
                       "parts of C-0211, which is not mapped (see AKS-124)."),
         types=W, check=group_ids, policy_gap=gap_text("f06ddb64-5fa3-4b77-b166-acb36f7f6042"),
-        parameters=(Parameter("minimumGroupId", 1, "Lowest group id allowed.", type="Integer"),
-                    Parameter("maximumGroupId", 65535, "Highest group id allowed.", type="Integer"))),
+        parameters=(Parameter("minimumGroupId", 1, "Lowest group id allowed.", type="Integer",
+                              schema={"minimum": 0, "maximum": 2147483647}),
+                    Parameter("maximumGroupId", 65535, "Highest group id allowed.", type="Integer",
+                              schema={"minimum": 0, "maximum": 2147483647}))),
     k8s_control(
         id="AKS-155", exclusions=WORKLOAD_ADMISSION,
         title="Namespaces enforce the restricted Pod Security Standards level", severity=Severity.MEDIUM,

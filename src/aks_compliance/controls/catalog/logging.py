@@ -368,7 +368,8 @@ CONTROLS += [
             "table update --name AKSAuditAdmin --total-retention-time 365)."),
         references=("https://learn.microsoft.com/azure/azure-monitor/logs/data-retention-configure",),
         mappings=Mappings(azure_policy=("245fc9df-fa96-4414-9a0b-3738c2f7341c",), nist=("AU-11", "AU-9")),
-        parameters=(Parameter("minimumRetentionDays", 365, "Fewest days audit logs must be kept.", type="Integer"),),
+        parameters=(Parameter("minimumRetentionDays", 365, "Fewest days audit logs must be kept.", type="Integer",
+                              schema={"minimum": 1}),),
         check=check_archival_retention,
         builtin_deviation=("The built-in is satisfied by any enabled log without a storage retention policy; this "
                            "control requires audit logs kept for the threshold in storage or in the workspace."),

@@ -269,7 +269,7 @@ CONTROLS += [
         mappings=Mappings(psrule=("Azure.AKS.CNISubnetSize",), checkov=("CKV2_AZURE_29",), nist=("CP-10", "SC-5")),
         parameters=(Parameter("maximumSubnetPrefixLength", 23,
                               "Largest prefix length (smallest subnet) accepted for pod address subnets.",
-                              type="Integer"),),
+                              type="Integer", schema={"minimum": 8, "maximum": 29}),),
         applicability={"allOf": [
             {"field": f"{MC}/networkProfile.networkPlugin", "equals": "azure"},
             {"field": f"{MC}/networkProfile.networkPluginMode", "notEquals": "overlay"},

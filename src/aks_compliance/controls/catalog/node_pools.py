@@ -210,7 +210,8 @@ CONTROLS += [
             "agentPools resource (az aks nodepool add --max-pods 110); existing pools must be replaced."),
         references=("https://learn.microsoft.com/azure/aks/azure-cni-overview#maximum-pods-per-node",),
         mappings=Mappings(psrule=("Azure.AKS.NodeMinPods",), checkov=("CKV_AZURE_168",), nist=("CP-10", "SC-5")),
-        parameters=(Parameter("minimumMaxPods", 50, "Smallest maxPods accepted on a pool.", type="Integer"),),
+        parameters=(Parameter("minimumMaxPods", 50, "Smallest maxPods accepted on a pool.", type="Integer",
+                              schema={"minimum": 10, "maximum": 250}),),  # AKS accepts maxPods 10..250
         check=check_max_pods,
         policy_gap=("An omitted maxPods takes a default that depends on the network plugin, which needs logic "
                     "beyond one condition offline; Azure sees the resolved value through the alias "
@@ -253,9 +254,10 @@ CONTROLS += [
                           nist=("CP-10", "SC-36")),
         parameters=(
             Parameter("minimumZones", 3, "Fewest availability zones a pool may list in a zonal region "
-                                         "(3 as Microsoft's zone-redundancy built-in asks).", type="Integer"),
+                                         "(3 as Microsoft's zone-redundancy built-in asks).", type="Integer",
+                      schema={"minimum": 1, "maximum": 3}),
             Parameter("zonalRegions", ZONAL_REGIONS, "Regions (programmatic names) that have availability zones.",
-                      type="Array"),
+                      type="Array", schema={"items": {"pattern": "^[a-z0-9]+$"}}),
         ),
         check=check_availability_zones,
         builtin_deviation=("The preview built-in asks every pool for three zones and three nodes in any region; this "
@@ -280,7 +282,7 @@ CONTROLS += [
         references=("https://learn.microsoft.com/azure/aks/use-system-pools",),
         mappings=Mappings(psrule=("Azure.AKS.MinNodeCount",), nist=("CP-10",)),
         parameters=(Parameter("minimumSystemNodes", 3, "Fewest nodes the system pools must have together.",
-                              type="Integer"),),
+                              type="Integer", schema={"minimum": 1}),),
         check=check_system_nodes,
         policy_gap="A sum over pools is beyond the condition language; no built-in covers it.",
     ),
@@ -428,7 +430,8 @@ CONTROLS += [
         references=("https://learn.microsoft.com/azure/aks/use-system-pools#system-and-user-node-pools",
                     "https://azure.github.io/PSRule.Rules.Azure/en/rules/Azure.AKS.MinUserPoolNodes/"),
         mappings=Mappings(psrule=("Azure.AKS.MinUserPoolNodes",), nist=("CP-10",)),
-        parameters=(Parameter("minimumUserPoolNodes", 3, "Fewest nodes each User pool must have.", type="Integer"),
+        parameters=(Parameter("minimumUserPoolNodes", 3, "Fewest nodes each User pool must have.", type="Integer",
+                              schema={"minimum": 0}),
                     Parameter("excludedPools", [], "Names of User pools not held to the minimum (e.g. pools that "
                               "scale to zero).", type="Array")),
         check=check_user_pool_nodes,

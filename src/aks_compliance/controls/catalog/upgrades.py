@@ -202,7 +202,8 @@ CONTROLS += [
         parameters=(
             Parameter("minimumKubernetesVersion", "1.33.0",
                       "Oldest accepted version (Kubernetes 1.32 left upstream support in February 2026); raise it "
-                      "as AKS retires minors."),
+                      "as AKS retires minors.",
+                      schema={"pattern": r"^\s*v?[0-9]+\.[0-9]+(\.[0-9]+)?\s*$"}),  # as checks.parse_version reads it
             Parameter("upgradeChannelsKeepingCurrent", ["rapid", "stable"],
                       "Auto-upgrade channels that keep the minor version current, so a pinned older version passes.",
                       type="Array", allowed=("rapid", "stable", "patch", "node-image")),
@@ -230,7 +231,8 @@ CONTROLS += [
         references=("https://learn.microsoft.com/azure/aks/upgrade-cluster",),
         mappings=Mappings(psrule=("Azure.AKS.PoolVersion",), nist=("SI-2", "CM-2")),
         parameters=(Parameter("maxMinorVersionSkew", 0,
-                              "How many minor versions a pool may be behind the control plane.", type="Integer"),),
+                              "How many minor versions a pool may be behind the control plane.", type="Integer",
+                              schema={"minimum": 0, "maximum": 3}),),  # nodes may be at most three minors behind
         check=check_pool_version_skew,
         policy_gap="Comparing version numbers across two fields needs semantic versions; no built-in covers it.",
     ),

@@ -1,0 +1,162 @@
+"""Which files a directory input holds: the walk every file-based family shares.
+
+A repository root is a normal input (``--arm .``, ``--k8s .``): it holds dependency trees, virtual
+environments, version control and this tool's own earlier outputs besides the inputs. The walk leaves out
+hidden directories, the default exclusions (``.git``, ``node_modules``, ``.venv``, ``reports``) and what
+``--exclude GLOB`` names, and says so: each directory or file left out is a *skipped* entry of the coverage
+ledger with the reason, never dropped in silence. Files a family does not read at all (a README) are not
+listed; files that look like inputs of another kind (``.bicep`` beside ARM templates) are, with what to do.
+
+``own_output`` recognises the documents this tool writes (results, SARIF, snapshots): they are never
+read back as inputs. Leaf module: it imports only the ledger's entry type.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from .diagnostics import SKIPPED, CoverageEntry
+
+DEFAULT_EXCLUDED_DIRS = (".git", "node_modules", ".venv", "reports")
+DEFAULT_EXCLUDED_TEXT = "excluded by default (.git, node_modules, .venv, reports; --exclude adds more)"
+
+
+@dataclass
+class Walk:
+    """The files of one family's paths: given files as they are, directories walked."""
+
+    files: list[Path] = field(default_factory=list)
+    explicit: set[Path] = field(default_factory=set)  # files named on the command line (not found by a walk)
+    origin: dict[Path, str] = field(default_factory=dict)  # a walked file -> the directory given
+    skipped: list[CoverageEntry] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # paths that do not exist
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (directory, why) that could not be listed
+    # each directory given -> (files listed as skipped, whether it holds anything at all)
+    roots: dict[str, tuple[int, bool]] = field(default_factory=dict)
+
+
+def excluded_by(rel: str, name: str, patterns: Iterable[str]) -> str | None:
+    """The ``--exclude`` pattern matching a path (relative to the walked directory, '/'-separated) or its name."""
+    for pattern in patterns:
+        p = pattern.replace("\\", "/").strip().rstrip("/")
+        if p.startswith("./"):
+            p = p[2:]
+        if p and (fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(name, p)):
+            return pattern
+    return None
+
+
+def walk(paths: Iterable[str], family: str, wanted: Callable[[Path], bool], exclude: Iterable[str] = (),
+         noted: Callable[[Path], str | None] = lambda p: None,
+         other_dir: Callable[[Path], str | None] = lambda p: None) -> Walk:
+    """Files under ``paths`` for which ``wanted`` holds (sorted, each once); ``noted`` gives the reason a file
+    that is not wanted is still listed as skipped (an input of another kind), or None to pass over it;
+    ``other_dir`` the reason a directory below a given one is not searched (a Helm chart), or None."""
+    out = Walk()
+    patterns = list(exclude)
+    seen: set[str] = set()
+
+    def take(p: Path, root: str | None) -> None:
+        key = os.path.normcase(os.path.abspath(p))
+        if key in seen:
+            return
+        seen.add(key)
+        out.files.append(p)
+        if root is None:
+            out.explicit.add(p)
+        else:
+            out.origin[p] = root
+
+    def skip(p: Path, kind: str, reason: str) -> None:
+        out.skipped.append(CoverageEntry(family=family, type=kind, name=str(p), status=SKIPPED, reason=reason,
+                                         file=str(p), relevant=False))
+
+    for raw in paths:
+        top = Path(raw)
+        if not top.is_dir():
+            # a dangling link is taken too: reading it gives an error naming it, rather than losing it silently
+            if top.exists() or top.is_symlink():
+                take(top, None)
+            else:
+                out.missing.append(raw)
+            continue
+        listed = 0
+        anything = False
+
+        def failed(exc: OSError, _top: Path = top) -> None:  # never skipped in silence
+            out.unreadable.append((str(exc.filename or _top), f"directory cannot be read: {exc.strerror or exc}"))
+
+        for root, dirs, files in os.walk(top, onerror=failed, followlinks=False):
+            base = Path(root)
+            keep = []
+            for d in sorted(dirs):
+                anything = True
+                rel = (base / d).relative_to(top).as_posix()
+                pattern = excluded_by(rel, d, patterns)
+                if pattern is not None:
+                    skip(base / d, "directory", f"excluded by --exclude {pattern}")
+                elif d in DEFAULT_EXCLUDED_DIRS:
+                    skip(base / d, "directory", DEFAULT_EXCLUDED_TEXT)
+                elif d.startswith("."):
+                    skip(base / d, "directory", "a hidden directory: not searched (name it to scan it)")
+                elif (why := other_dir(base / d)) is not None:
+                    skip(base / d, "directory", why)
+                    listed += 1
+                else:
+                    keep.append(d)
+            dirs[:] = keep
+            for f in sorted(files):
+                anything = True
+                fp = base / f
+                rel = fp.relative_to(top).as_posix()
+                pattern = excluded_by(rel, f, patterns)
+                if pattern is not None:
+                    if wanted(fp) or noted(fp):
+                        skip(fp, "file", f"excluded by --exclude {pattern}")
+                        listed += 1
+                elif wanted(fp):
+                    take(fp, raw)
+                else:
+                    reason = noted(fp)
+                    if reason:
+                        skip(fp, "file", reason)
+                        listed += 1
+        out.roots[raw] = (listed, anything)
+    return out
+
+
+def no_input_message(listed: int, anything: bool, what: str) -> str:
+    """What to say of a directory given as input that gave none."""
+    if not anything:
+        return "the directory is empty: nothing to scan"
+    return (f"no {what} found ({listed} file(s) skipped: listed in the coverage ledger with the reason)"
+            if listed else f"no {what} found (its files are of no kind this input reads)")
+
+
+def own_output(data: Any) -> str | None:
+    """Which of this tool's outputs (or a SARIF log) a parsed document is; None for anything else."""
+    if not isinstance(data, dict):
+        return None
+    schema = data.get("schema")
+    if isinstance(schema, str) and schema.startswith("aks-compliance/"):
+        return schema
+    dollar = data.get("$schema")
+    if (isinstance(dollar, str) and "sarif" in dollar.lower()) or (
+            data.get("version") == "2.1.0" and isinstance(data.get("runs"), list)):
+        return "sarif"
+    return None
+
+
+def own_output_reason(kind: str) -> str:
+    """Why a document of ``own_output`` kind is not read, and what to do with it instead."""
+    if kind == "sarif":
+        return "a SARIF log (a scanner's output), not an input"
+    if "k8s-snapshot" in kind:
+        return f"a Kubernetes snapshot ({kind}): give the file itself to --k8s to re-check it"
+    if "azure-snapshot" in kind:
+        return f"an Azure snapshot ({kind}): give the file itself to --arm to re-check it"
+    return f"an aks-compliance output ({kind}), not an input: outputs are never read back"

@@ -1,0 +1,106 @@
+"""Smaller things a new user trips over (issue 16, point 8): a short `scan --help` of our own, option values
+in any case, reasons never cut mid-word, test ids for `--k8s .`, and a `critical` severity that controls
+carry."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+from aks_compliance.controls import load_catalog
+from aks_compliance.controls.model import Severity
+from aks_compliance.report.terminal import write_summary
+from aks_compliance.results import Outcome, Result, TargetRef
+
+from .conftest import FIXTURES, ROOT, outcome_of, scan
+
+TEMPLATE = FIXTURES / "controls" / "AKS-010" / "failed-template-separate-agentpool-resource.json"
+
+
+def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+    return subprocess.run([sys.executable, "-m", "aks_compliance", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300, env=env)
+
+
+def test_scan_help_is_ours_and_short(tmp_path: Path) -> None:
+    proc = cli(tmp_path, "scan", "--help")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert out.startswith("usage: aks-compliance scan"), out[:300]
+    assert "pytest.main" not in out and len(out.splitlines()) < 150
+    for option in ("--arm PATH", "--k8s", "--exclude GLOB", "--fail-on SEVERITY", "--results-json FILE", "--sarif FILE",
+                   "--control-param", "--junitxml", "-k EXPRESSION", "--help-all"):
+        assert option in out, option
+    assert out.index("--arm PATH") < out.index("--junitxml")  # ours first, then the pytest options people use
+    full = cli(tmp_path, "scan", "--help-all")
+    assert full.returncode == 0 and "--arm" in full.stdout and "--strict-markers" in full.stdout
+
+
+def test_option_values_are_case_insensitive(tmp_path: Path) -> None:
+    proc = cli(tmp_path, "scan", "--arm", str(TEMPLATE), "--controls", "aks-010,Aks-002", "--fail-on", "HIGH",
+               "--aksc-items", "RESULT", "--results-json", "r.json")
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]  # AKS-002 (high) fails
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert {r["control_id"] for r in doc["results"]} == {"AKS-010", "AKS-002"}
+    assert doc["run"]["options"]["fail_on"] == "high"
+    proc = cli(tmp_path, "scan", "--arm", str(TEMPLATE), "--controls", "aks-010", "--fail-on", "High")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]  # AKS-010 is medium
+    diff = cli(tmp_path, "diff", "r.json", "r.json", "--fail-on", "CRITICAL")
+    assert diff.returncode == 0, diff.stdout + diff.stderr
+
+
+class _Terminal:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def section(self, title: str, **_: object) -> None:
+        self.lines.append(f"== {title} ==")
+
+    def write_line(self, line: str, **_: object) -> None:
+        self.lines.append(line)
+
+
+def test_unknown_reasons_are_never_cut_mid_word() -> None:
+    words = " ".join(f"word{i:03d}" for i in range(80))  # 640 characters, no word longer than 7
+    reason = f"the value of parameter 'pools' is unknown: {words}"
+    result = Result("AKS-010", TargetRef("Microsoft.ContainerService/managedClusters", "aks"), Outcome.UNKNOWN, reason)
+    run = SimpleNamespace(targets=[], catalog=load_catalog(), inputs=[], diagnostics=[], errors=[], ledger=None)
+    tr = _Terminal()
+    write_summary(tr, run, [result], None, False, [])
+    line = next(line for line in tr.lines if "parameter 'pools'" in line)
+    shown = line.split(" x ", 1)[1]
+    assert shown.endswith("\u2026") and len(shown) < len(reason)
+    assert reason.startswith(shown[:-1].rstrip()) and re.search(r"word\d{3}$", shown[:-1].rstrip()), shown
+
+
+def test_test_ids_of_k8s_dot_have_no_leading_slash(tmp_path: Path) -> None:
+    app = tmp_path / "my-app"
+    app.mkdir()
+    shutil.copy(next((FIXTURES / "k8s" / "AKS-100").glob("failed-*.yaml")), app / "deploy.yaml")
+    proc = cli(app, "scan", "--k8s", ".", "--collect-only")
+    ids = [line for line in proc.stdout.splitlines() if "::test_controls[" in line]
+    assert ids, proc.stdout[-2000:] + proc.stderr[-2000:]
+    for node in ids:
+        label = node.split("[", 1)[1]
+        assert not re.match(r"AKS-\d+-/", label) and "[/" not in node, node
+    assert any("-my-app/" in node for node in ids), ids[:5]
+
+
+def test_a_critical_control_exists_and_is_documented() -> None:
+    catalog = load_catalog()
+    critical = [c for c in catalog if c.severity is Severity.CRITICAL]
+    assert [c.id for c in critical] == ["AKS-090"]
+    assert "critical" in (ROOT / "README.md").read_text().split("## Severity", 1)[1].split("\n## ", 1)[0]
+    exposed = FIXTURES / "controls" / "AKS-090"
+    assert outcome_of(scan(exposed / "failed-local-accounts-and-public-api.json", controls=["AKS-090"]),
+                      "AKS-090").outcome.value == "failed"
+    proc = cli(ROOT, "scan", "--arm", str(exposed / "failed-local-accounts-and-public-api.json"), "--controls",
+               "AKS-090,AKS-001", "--fail-on", "critical")
+    assert proc.returncode == 1 and "critical (1)" in proc.stdout, proc.stdout[-2000:]

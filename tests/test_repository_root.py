@@ -1,0 +1,205 @@
+"""A repository root as input (issue 16, points 2 and 3).
+
+`--arm .` on an ordinary infrastructure repository: files that are not ARM inputs (package.json,
+renovate.json, bicepconfig.json, .bicep, YAML, the tool's own earlier outputs) are skipped and listed in
+the coverage ledger with the reason, never input errors; `--exclude GLOB` and the default exclusions
+(.git, node_modules, .venv, reports/) keep whole trees out. The common wrong inputs get a message that
+says what to do instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aks_compliance.arm.inputs import ArmOptions, classify, not_an_arm_input
+from aks_compliance.k8s.source import K8sOptions
+from aks_compliance.scan import ScanOptions, run_scan
+
+from .conftest import FIXTURES, scan
+
+TEMPLATE = FIXTURES / "controls" / "AKS-010" / "failed-template-separate-agentpool-resource.json"
+K8S_SNAPSHOT = FIXTURES / "k8s" / "AKS-153" / "failed-snapshot-without-engine.json"
+DEPLOYMENT_YAML = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: nginx:1.27}]
+"""
+
+
+def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+    return subprocess.run([sys.executable, "-m", "aks_compliance", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300, env=env)
+
+
+def make_repository(root: Path) -> Path:
+    """An ordinary infrastructure repository: templates beside the files every repository has."""
+    (root / "infra").mkdir(parents=True)
+    shutil.copy(TEMPLATE, root / "infra" / "aks.json")
+    (root / "infra" / "main.bicep").write_text("param location string = resourceGroup().location\n")
+    (root / "infra" / "main.bicepparam").write_text("using './main.bicep'\n")
+    (root / "package.json").write_text(json.dumps({"name": "infra", "version": "1.0.0", "type": "module",
+                                                   "scripts": {"lint": "eslint ."}}))
+    (root / "renovate.json").write_text(json.dumps({"$schema": "https://docs.renovatebot.com/renovate-schema.json",
+                                                    "extends": ["config:recommended"]}))
+    (root / "bicepconfig.json").write_text(json.dumps({"analyzers": {"core": {"enabled": True}}}))
+    (root / "tsconfig.json").write_text('{ // comments, as tsconfig allows\n "compilerOptions": {"strict": true},\n}\n')
+    (root / "cspell.json").write_text(json.dumps(["aks", "bicep"]))
+    (root / "k8s").mkdir()
+    (root / "k8s" / "deploy.yaml").write_text(DEPLOYMENT_YAML)
+    (root / "k8s" / "service.json").write_text(json.dumps({"apiVersion": "v1", "kind": "Service",
+                                                           "metadata": {"name": "web"}, "spec": {}}))
+    shutil.copy(K8S_SNAPSHOT, root / "k8s" / "cluster-snapshot.json")
+    for skipped_tree in ("node_modules/left-pad", ".venv/lib", ".git", "reports"):
+        (root / skipped_tree).mkdir(parents=True)
+    (root / "node_modules" / "left-pad" / "package.json").write_text('{"name": "left-pad"}')
+    (root / "node_modules" / "left-pad" / "broken.json").write_text("{ not json")
+    (root / ".venv" / "lib" / "broken.json").write_text("{ not json")
+    (root / "reports" / "broken.json").write_text("{ not json")
+    return root
+
+
+def _skipped(doc: dict) -> dict[str, str]:
+    return {Path(e["name"]).as_posix(): e["reason"] for e in doc["coverage"]["entries"] if e["status"] == "skipped"}
+
+
+# -- point 2: a repository root ------------------------------------------------------------------------------------
+
+def test_classify_tells_arm_documents_from_everything_else() -> None:
+    assert classify(json.loads(TEMPLATE.read_text())) == "template"
+    for other in ({"name": "infra", "version": "1.0.0", "type": "module"},
+                  {"$schema": "https://docs.renovatebot.com/renovate-schema.json", "extends": []},
+                  {"analyzers": {}}, ["aks", "bicep"], [1, 2, 3], {"apiVersion": "v1", "kind": "Service"},
+                  {"kind": "Something", "spec": {}},
+                  {"schema": "aks-compliance/results/v1", "results": []},
+                  {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0", "runs": []}):
+        assert classify(other) is None, other
+        assert not_an_arm_input(other), other
+    assert "aks-compliance" in not_an_arm_input({"schema": "aks-compliance/results/v1", "results": []})
+    assert "SARIF" in not_an_arm_input({"version": "2.1.0", "runs": [], "$schema": "https://x/sarif-schema.json"})
+    assert "--k8s" in not_an_arm_input({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {}})
+    assert "--k8s" in not_an_arm_input({"schema": "aks-compliance/k8s-snapshot/v1", "meta": {}})
+
+
+def test_a_repository_root_is_scanned_and_what_is_not_an_input_is_listed(tmp_path: Path) -> None:
+    repo = make_repository(tmp_path / "repo")
+    first = cli(repo, "scan", "--arm", ".", "--fail-on", "none", "--results-json", "out/results.json",
+                "--sarif", "out/results.sarif", "--junitxml", "out/junit.xml")
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
+    # a second run reads the first run's outputs among the inputs: they are recognised, not errors
+    second = cli(repo, "scan", "--arm", ".", "--fail-on", "none", "--results-json", "out/results.json")
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-2000:]
+    doc = json.loads((repo / "out" / "results.json").read_text())
+    assert not [d for d in doc["diagnostics"] if d["severity"] == "error"], doc["diagnostics"]
+    assert not [r for r in doc["results"] if r["outcome"] == "error"]
+    assert {r["target"]["name"] for r in doc["results"]} == {"aks-pools"}
+    skipped = _skipped(doc)
+    for name in ("package.json", "renovate.json", "bicepconfig.json", "tsconfig.json", "cspell.json"):
+        assert "not an ARM template, parameter file, REST resource or export" in skipped[name], (name, skipped)
+    assert "az bicep build" in skipped["infra/main.bicep"] and "bicep build" in skipped["infra/main.bicepparam"]
+    assert "--k8s" in skipped["k8s/deploy.yaml"] and "--k8s" in skipped["k8s/service.json"]
+    assert "--k8s" in skipped["k8s/cluster-snapshot.json"]
+    assert "aks-compliance output" in skipped["out/results.json"] and "SARIF" in skipped["out/results.sarif"]
+    for tree in ("node_modules", ".venv", ".git", "reports"):
+        assert "excluded by default" in skipped[tree], (tree, skipped)
+    assert not any(name.startswith(("node_modules/", ".venv/", "reports/")) for name in skipped)
+    assert doc["coverage"]["summary"]["skipped_files"] == len(skipped)
+    # the terminal says how many files were skipped, and where to find them
+    assert "file(s) without objects or not read" in second.stdout
+
+
+def test_exclude_globs_keep_files_and_trees_out(tmp_path: Path) -> None:
+    repo = make_repository(tmp_path / "repo")
+    (repo / "legacy").mkdir()
+    (repo / "legacy" / "old.json").write_text("{ broken")
+    (repo / "infra" / "aks.dev.json").write_text("{ broken")
+    broken = scan(repo)
+    assert {Path(d.file).name for d in broken.errors} == {"old.json", "aks.dev.json"}
+    run = run_scan(ScanOptions(inputs=[ArmOptions(paths=[str(repo)], exclude=["legacy", "*.dev.json"])]))
+    assert not run.errors, [str(d) for d in run.errors]
+    reasons = {Path(e.name).relative_to(repo).as_posix(): e.reason for e in run.ledger.entries
+               if e.status == "skipped"}
+    assert "--exclude legacy" in reasons["legacy"] and "--exclude *.dev.json" in reasons["infra/aks.dev.json"]
+    # the same from the command line, repeatable, for --k8s too
+    proc = cli(repo, "scan", "--arm", ".", "--k8s", "k8s", "--exclude", "legacy", "--exclude", "*.dev.json",
+               "--exclude", "cluster-snapshot.json", "--fail-on", "none", "--results-json", "out/r.json")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    doc = json.loads((repo / "out" / "r.json").read_text())
+    assert not any(i["path"].endswith("cluster-snapshot.json") for i in doc["inputs"] if i["kind"].startswith("k8s"))
+
+
+def test_an_explicitly_named_file_that_is_no_arm_input_is_an_error(tmp_path: Path) -> None:
+    repo = make_repository(tmp_path / "repo")
+    run = scan(repo / "package.json", TEMPLATE)
+    assert [Path(d.file).name for d in run.errors] == ["package.json"]
+    assert "not an ARM template, parameter file, REST resource or export" in run.errors[0].message
+
+
+# -- point 3: the common wrong inputs --------------------------------------------------------------------------------
+
+def test_a_bicep_file_says_to_compile_it(tmp_path: Path) -> None:
+    repo = make_repository(tmp_path / "repo")
+    run = scan(repo / "infra" / "main.bicep", TEMPLATE)
+    assert len(run.errors) == 1 and "az bicep build" in run.errors[0].message, [str(d) for d in run.errors]
+    assert "bicep build" in run.errors[0].message and "pass the JSON" in run.errors[0].message
+
+
+@pytest.mark.parametrize("name", ["deploy.yaml", "service.json", "cluster-snapshot.json"])
+def test_kubernetes_input_given_to_arm_says_use_k8s(tmp_path: Path, name: str) -> None:
+    repo = make_repository(tmp_path / "repo")
+    run = scan(repo / "k8s" / name)
+    assert len(run.errors) == 1 and "--k8s" in run.errors[0].message, [str(d) for d in run.errors]
+
+
+def _chart(root: Path) -> Path:
+    chart = root / "charts" / "web"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("replicas: 2\n")
+    (chart / "templates" / "deployment.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n"
+        "spec:\n  replicas: {{ .Values.replicas }}\n")
+    return chart
+
+
+def test_a_helm_chart_given_to_k8s_says_to_render_it(tmp_path: Path) -> None:
+    chart = _chart(tmp_path)
+    run = run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(chart)])]))
+    assert len(run.errors) == 1 and "helm template" in run.errors[0].message, [str(d) for d in run.errors]
+    # inside a directory of manifests, the chart is skipped and listed with the same hint; the rest is read
+    (tmp_path / "deploy.yaml").write_text(DEPLOYMENT_YAML)
+    run = run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(tmp_path)])]))
+    assert not run.errors, [str(d) for d in run.errors]
+    assert any(t.resource.display_name().endswith("web") for t in run.targets)
+    skipped = {Path(e.name).as_posix(): e.reason for e in run.ledger.entries if e.status == "skipped"}
+    assert "helm template" in skipped[(tmp_path / "charts" / "web").as_posix()], skipped
+
+
+@pytest.mark.parametrize("option", ["--arm", "--k8s"])
+def test_an_empty_directory_says_so_and_exits_5(tmp_path: Path, option: str) -> None:
+    (tmp_path / "empty").mkdir()
+    proc = cli(tmp_path, "scan", option, "empty")
+    assert proc.returncode == 5, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "empty: the directory is empty" in proc.stdout
+
+
+def test_a_directory_without_arm_input_says_what_it_skipped(tmp_path: Path) -> None:
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "package.json").write_text('{"name": "web"}')
+    (tmp_path / "web" / "main.bicep").write_text("param x string\n")
+    proc = cli(tmp_path, "scan", "--arm", "web")
+    assert proc.returncode == 5, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "web: no ARM input found (2 file(s) skipped" in proc.stdout
