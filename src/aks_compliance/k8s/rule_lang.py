@@ -16,7 +16,9 @@ A rule is data (a dict, or the ``object_rule:`` of a YAML control)::
         require: {field: securityContext.privileged, notEquals: true}
 
 Predicates: ``{field: REF, OP: OPERAND}`` with OP one of equals, notEquals, in, notIn, exists, like, notLike,
-startsWith, notStartsWith, contains, notContains, greaterOrEquals, lessOrEquals, empty; ``allOf``, ``anyOf``,
+likeAny (one of a list of patterns), startsWith, notStartsWith, contains, notContains, greaterOrEquals,
+lessOrEquals, empty, fromRegistry (an image from one of a list of registry globs: a host, or host/path when the
+pattern has a '/'), and their not- forms; ``allOf``, ``anyOf``,
 ``not``; ``{each: REF, where: P, require: P}`` (every element) and ``{some: REF, where: P, require: P}``, over a
 list, or over a map's entries with ``entries: true`` (``$key`` is the entry's key).
 
@@ -24,7 +26,8 @@ References (REF): a path relative to the current item (a container, a volume, a 
 ``$pod.`` (the pod spec, wherever the kind keeps it), ``$meta.`` (the pod's metadata), ``$object.`` (the whole
 object); keys with dots go in brackets (``$meta.annotations['seccomp.security.alpha.kubernetes.io/pod']``), and
 ``{name}`` inside a bracketed key is the checked container's name. ``.`` is the current item itself, ``$key``
-the current map key, ``$pssVersion`` the Pod Security Standards version checked (major * 1000 + minor). A list of
+the current map key, ``$pssVersion`` the Pod Security Standards version checked (major * 1000 + minor),
+``$params.NAME`` a parameter, ``$namespacedName`` the object's ``namespace/name``. A list of
 paths is the first one set (a container value, else the pod's); ``{image: REF, part: registry|repository|tag|
 digest}`` reads an image reference as the container runtime does; ``{lower: REF}``; ``{keys: REF, except: [...]}``
 the keys whose values are set. OPERAND: a literal, ``{param: NAME}`` or ``{derived: NAME}``.
@@ -106,6 +109,21 @@ class PssVersion:
     text: str = "$pssVersion"
 
 
+@dataclass(frozen=True)
+class ParamRef:
+    """A parameter's value, read as a field (``$params.requireDigest``)."""
+
+    name: str
+    text: str
+
+
+@dataclass(frozen=True)
+class NamespacedName:
+    """``namespace/name`` of the object (its namespace as the scan places it, or as the admission request has it)."""
+
+    text: str = "$namespacedName"
+
+
 IMAGE_PARTS = ("registry", "repository", "tag", "digest")
 
 # --- operands ------------------------------------------------------------------------------------------
@@ -138,9 +156,11 @@ OPERATORS = {
     "contains": ("contains", False), "notcontains": ("contains", True),
     "greaterorequals": ("greaterOrEquals", False), "lessorequals": ("lessOrEquals", False),
     "empty": ("empty", False),
+    "likeany": ("likeAny", False), "notlikeany": ("likeAny", True),
+    "fromregistry": ("fromRegistry", False), "notfromregistry": ("fromRegistry", True),
 }
 NEGATED_NAMES = {"equals": "notEquals", "in": "notIn", "like": "notLike", "startsWith": "notStartsWith",
-                 "contains": "notContains"}
+                 "contains": "notContains", "likeAny": "notLikeAny", "fromRegistry": "notFromRegistry"}
 
 
 @dataclass(frozen=True)
@@ -272,7 +292,7 @@ class RuleSpec:
             if isinstance(d, VersionSteps):
                 found.add("pssVersion")
         for node in self.nodes():
-            if isinstance(node, Param):
+            if isinstance(node, (Param, ParamRef)):
                 found.add(node.name)
             if isinstance(node, PssVersion):
                 found.add("pssVersion")
@@ -327,11 +347,19 @@ def parse_path(text: str, where: str) -> Any:
         return MapKey()
     if text == "$pssVersion":
         return PssVersion()
+    if text == "$namespacedName":
+        return NamespacedName()
+    if text.startswith("$params."):
+        name = text[len("$params."):]
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
+            raise RuleError(f"{where}: {text!r} does not name a parameter")
+        return ParamRef(name, text)
     base, rest = "item", text
     head = text.split(".", 1)[0]
     if head.startswith("$"):
         if head not in BASES:
-            raise RuleError(f"{where}: unknown path root {head!r} (use $pod, $meta, $object, $key or $pssVersion)")
+            raise RuleError(f"{where}: unknown path root {head!r} (use $pod, $meta, $object, $params, $key, "
+                            "$namespacedName or $pssVersion)")
         base, rest = BASES[head], text[len(head):].lstrip(".")
     if rest in ("", "."):
         return Field(base, (), text)
@@ -448,7 +476,7 @@ def parse_predicate(spec: Any, where: str) -> Any:
         raise RuleError(f"{where}.{ops[0]}: a number")
     if op in ("like", "startsWith") and isinstance(operand, Lit) and not isinstance(operand.value, str):
         raise RuleError(f"{where}.{ops[0]}: a string")
-    if op == "in" and isinstance(operand, Lit) and not isinstance(operand.value, list):
+    if op in ("in", "likeAny", "fromRegistry") and isinstance(operand, Lit) and not isinstance(operand.value, list):
         raise RuleError(f"{where}.{ops[0]}: a list")
     return Cmp(parse_ref(spec["field"], f"{where}.field"), op, operand, negated)
 

@@ -22,8 +22,8 @@ from . import kinds as kindlib
 from .checks import Findings, pss_version
 from .podspec import PodView, as_dict, as_list
 from .rule_lang import (AllOf, AnyOf, Check, Cmp, Derived, Each, Field, First, Guard, ImagePart, Keys, Lit, Lower,
-                        MapKey, NameKey, Param, ParamChoice, PssVersion, RuleError, RuleSpec, Some, VersionSteps,
-                        describe, parse_rule)
+                        MapKey, NamespacedName, NameKey, Param, ParamRef, PssVersion, RuleError, RuleSpec,
+                        Some, VersionSteps, describe, parse_rule)
 
 if TYPE_CHECKING:
     from ..controls.model import Control
@@ -106,7 +106,22 @@ def compare(op: str, value: Any, operand: Any) -> bool:
         return is_number(value) and is_number(operand) and value >= operand
     if op == "lessOrEquals":
         return is_number(value) and is_number(operand) and value <= operand
+    if op == "likeAny":
+        return isinstance(value, str) and isinstance(operand, list) and \
+            any(isinstance(p, str) and fnmatch.fnmatchcase(value, p) for p in operand)
+    if op == "fromRegistry":
+        return isinstance(value, str) and isinstance(operand, list) and from_registry(value, operand)
     raise RuleError(f"unknown operator {op}")
+
+
+def from_registry(image: str, patterns: list[Any]) -> bool:
+    """Whether an image comes from one of the registries: a pattern with a '/' is matched against host/path, one
+    without against the host (globs, case-insensitive for the host: patterns are lower-cased)."""
+    host, path, _, _ = parse_image(image)
+    for p in patterns:
+        if isinstance(p, str) and fnmatch.fnmatchcase(f"{host}/{path}" if "/" in p else host, p.lower()):
+            return True
+    return False
 
 
 # --- the Python engine ---------------------------------------------------------------------------------
@@ -126,6 +141,7 @@ class _Ctx:
     derived: dict[str, Any]
     body: dict[str, Any]
     pod: PodView | None
+    namespace: str | None = None
     check_item: _Item | None = None
     stack: list[_Item] = field(default_factory=list)
 
@@ -187,6 +203,11 @@ def _value(ctx: _Ctx, ref: Any) -> tuple[Any, str | None]:
         return (item.key if item is not None else ABSENT), None
     if isinstance(ref, PssVersion):
         return ctx.version, None
+    if isinstance(ref, ParamRef):
+        v = ctx.params.get(ref.name)
+        return (v if v is not None else ABSENT), None
+    if isinstance(ref, NamespacedName):
+        return f"{ctx.namespace}/{as_dict(ctx.body.get('metadata')).get('name')}", None
     raise RuleError(f"unknown reference {ref!r}")
 
 
@@ -293,7 +314,7 @@ class KubeRule:
         if self.spec.workloads and target.resource.type in kindlib.POD_PATHS:
             from .podspec import pod_view
             pod = pod_view(target)
-        return _Ctx(self, params, version, derived, body, pod)
+        return _Ctx(self, params, version, derived, body, pod, target.namespace)
 
     def not_applicable(self, target: "Target", params: Mapping[str, Any]) -> str | None:
         """Why the rule does not apply to the target (its first guard that fails), or None."""

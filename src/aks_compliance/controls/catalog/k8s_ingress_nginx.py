@@ -13,7 +13,7 @@ from ...k8s.podspec import pod_view
 from ...policy.conditions import Verdict
 from ...targets import Target
 from ..model import Mappings, Parameter, Severity
-from .k8s_workloads import parse_image
+from ...k8s.rules import parse_image
 
 
 def _controllers(target: Target):
