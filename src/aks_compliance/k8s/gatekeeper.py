@@ -8,7 +8,8 @@
 * :func:`rego_v1`: Microsoft's built-in templates are written in Rego v0 (``violation[{"msg": msg}] {...}``);
   regopy reads such heads as Rego v1 *object* rules, which changes their meaning. This converts the constructs
   those templates use to their v1 spelling (``contains``/``if`` in rule heads, ``re_match`` -> ``regex.match``,
-  ``any(x)`` -> ``true in x``), so they run faithfully.
+  ``any(x)`` -> ``true in x``), so they run faithfully; and binds one side of ``a[_] == b[_]`` first, a
+  comparison regopy finds no solution for.
 """
 
 from __future__ import annotations
@@ -114,25 +115,64 @@ class Engine:
 
     def violations(self, obj: Mapping[str, Any], parameters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """The template's violations on ``obj`` under review (the match is not applied: see :func:`matches`)."""
-        from regopy import Input
-        self._interpreter.set_input(Input({"review": review(obj), "parameters": dict(parameters or {})}))
+        # the count first: regopy can print a string made by some built-ins (lower, concat) with its quotes,
+        # which makes the messages unreadable JSON, but never a number
+        n = self.value("count(violation)", obj, parameters)
+        if not n:
+            return []
         try:
-            out = self._interpreter.query(f"x := data.{self.package}.violation")
+            found = self.value("violation", obj, parameters)
+        except RegoError:
+            return [{"msg": "(the engine's message could not be read)"}] * n
+        if not isinstance(found, list):
+            raise RegoError(f"package {self.package}: violation is not a set: {found!r:.300}")
+        return found
+
+    def count(self, obj: Mapping[str, Any], parameters: Mapping[str, Any] | None = None) -> int:
+        """How many violations the template gives on ``obj`` (one query; the messages are not read)."""
+        return int(self.value("count(violation)", obj, parameters) or 0)
+
+    def value(self, rule: str, obj: Mapping[str, Any], parameters: Mapping[str, Any] | None = None) -> Any:
+        """The value of one rule of the package for ``obj`` under review (None when undefined)."""
+        from regopy import Input
+        params = dict(parameters or {})
+        if "\\\\" in json.dumps(params):
+            # regopy 1.5 fails on (or changes) strings with a backslash in its input: never a silent wrong answer
+            raise RegoError("regopy cannot take a string with a backslash in its input (write a regular expression "
+                            "with character classes, e.g. [.] for \\.)")
+        self._interpreter.set_input(Input({"review": review(_without_backslashes(obj)), "parameters": params}))
+        expr = f"count(data.{self.package}.{rule[len('count('):-1]})" if rule.startswith("count(") else \
+            f"data.{self.package}.{rule}"
+        try:
+            out = self._interpreter.query(f"x := {expr}")
         except Exception as exc:
-            raise RegoError(f"package {self.package}: the query failed: {_short(exc)}") from None
+            raise RegoError(f"package {self.package}: the query of {rule} failed: {_short(exc)}") from None
         text = str(out).strip()
         if text == "undefined" or not text:
-            return []
+            return None
         try:
             doc = json.loads(text)
         except json.JSONDecodeError:
-            raise RegoError(f"package {self.package}: the query gave {text[:300]!r}") from None
+            raise RegoError(f"package {self.package}: the query of {rule} gave {text[:300]!r}") from None
         if isinstance(doc, dict) and "bindings" in doc:
-            found = doc["bindings"].get("x")
-            if not isinstance(found, list):
-                raise RegoError(f"package {self.package}: violation is not a set: {text[:300]}")
-            return found
-        raise RegoError(f"package {self.package}: the query gave {text[:300]!r}")
+            return doc["bindings"].get("x")
+        raise RegoError(f"package {self.package}: the query of {rule} gave {text[:300]!r}")
+
+
+# regopy 1.5 cannot read a backslash in an input string (a Windows user name: NT AUTHORITY\\SYSTEM); in the
+# object under review it stands for itself, so another character takes its place: a rule comparing such a
+# string with one that holds a backslash would see the difference (no rule of the catalog reads these fields).
+BACKSLASH_STAND_IN = "\u29f5"
+
+
+def _without_backslashes(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\\", BACKSLASH_STAND_IN)
+    if isinstance(value, list):
+        return [_without_backslashes(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_backslashes(k): _without_backslashes(v) for k, v in value.items()}
+    return value
 
 
 def run_template(rego: str, obj: Mapping[str, Any], parameters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -159,15 +199,41 @@ def template_rego(template: Mapping[str, Any]) -> str:
 
 # --- Rego v0 -> v1, for the constructs Microsoft's built-in templates use ---------------------------------
 
-_HEAD = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<rest>.*?)\s*\{\s*(?P<tail>.*)$")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _body_brace(line: str) -> int:
+    """The index of the '{' that opens a rule's body (the first one outside brackets and strings), or -1."""
+    depth, quote = 0, None
+    for i, ch in enumerate(line):
+        if quote:
+            if ch == quote and line[i - 1] != "\\":
+                quote = None
+            continue
+        if ch in "\"`":
+            quote = ch
+        elif ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif ch == "{":
+            if depth == 0:
+                return i
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+    return -1
 
 
 def _convert_head(line: str) -> str:
-    m = _HEAD.match(line)
-    if not m or line.startswith(("package", "import")):
+    m = _NAME.match(line)
+    if not m or line.startswith(("package ", "import ")):
         return line
-    name, rest, tail = m.group("name"), m.group("rest").strip(), m.group("tail")
-    if re.search(r"\bif\b", rest) or re.match(r"\s*(:=|=)\s*\{", line[len(name):]):
+    brace = _body_brace(line)
+    if brace < 0:
+        return line
+    name, rest, tail = m.group(0), line[m.end():brace].strip(), line[brace + 1:].strip()
+    if re.search(r"\bif\b", rest) or re.search(r"\bcontains\b", rest):
         return line
     if rest.startswith("[") and rest.endswith("]"):  # partial set: name[x] { ... }
         head = f"{name} contains {rest[1:-1]}"
@@ -182,12 +248,45 @@ def _convert_head(line: str) -> str:
     return f"{head} if {{" + (f" {tail}" if tail else "")
 
 
+_ITERATED = re.compile(r"\[[A-Za-z_][A-Za-z0-9_]*\]")
+_ITERATED_IN_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*\[_\])")
+
+
+def _bind_iterations(line: str, n: int) -> str:
+    """regopy rejects or finds no solution for two forms OPA evaluates: a comparison whose two sides both iterate
+    (``a[k] == b[_]``) and an iteration inside a call's arguments (``trim(a[_], "*")``). Binding the iterated
+    value to a variable first has the same meaning (the body is a conjunction; ``not``, assignments and
+    comprehensions are left as they are)."""
+    body = line.strip()
+    if not line[:1].isspace() or not body or body.startswith(("not ", "some ", "#")) or "|" in body or \
+            ":=" in body or re.search(r"(?<![=!<>])=(?!=)", body):
+        return line
+    indent = line[: len(line) - len(line.lstrip())]
+    cmp = re.fullmatch(r"(.+?)\s*(==|!=)\s*(.+)", body)
+    if cmp and _ITERATED.search(cmp.group(1)) and _ITERATED.search(cmp.group(3)):
+        return f"{indent}v1_{n} := {cmp.group(1)}\n{indent}v1_{n} {cmp.group(2)} {cmp.group(3)}"
+    if "(" in body and "[_]" in body[body.index("("):]:
+        hoisted, k = [], 0
+
+        def bind(m: re.Match[str]) -> str:
+            nonlocal k
+            k += 1
+            hoisted.append(f"{indent}v1_{n}_{k} := {m.group(1)}")
+            return f"v1_{n}_{k}"
+
+        head, tail = body[: body.index("(")], body[body.index("("):]
+        tail = _ITERATED_IN_CALL.sub(bind, tail)
+        return "\n".join(hoisted + [f"{indent}{head}{tail}"])
+    return line
+
+
 def rego_v1(source: str) -> str:
     """A Rego v0 module (as Microsoft's built-in templates are written) in v1 syntax."""
     out = []
-    for line in source.splitlines():
+    for n, line in enumerate(source.splitlines()):
         if line and not line[0].isspace() and not line.startswith("#"):
             line = _convert_head(line)
+        line = _bind_iterations(line, n)
         line = re.sub(r"\bre_match\(", "regex.match(", line)
         line = re.sub(r"\bnot any\(([A-Za-z_][A-Za-z0-9_]*)\)", r"not true in \1", line)
         line = re.sub(r"(?<![.\w])any\(([A-Za-z_][A-Za-z0-9_]*)\)", r"true in \1", line)

@@ -287,7 +287,8 @@ CONTROLS = [
         mappings=Mappings(azure_policy=("d46c275d-1680-448d-b2ec-e495a3b6cc89",), mitre=("T1557",)),
         types=kinds.SERVICE, check=external_ips, policy_gap=gap_text("d46c275d-1680-448d-b2ec-e495a3b6cc89"),
         parameters=(Parameter("allowedExternalIPs", [], "Addresses or CIDRs Services may claim as external IPs.",
-                              type="Array"),)),
+                              type="Array"),),
+       builtin_deviation=("The built-in compares external IPs exactly and excludes kube-system; this control accepts CIDR ranges in allowedExternalIPs and excludes no namespace.")),
     k8s_control(
         id="AKS-173", exclusions=CLUSTER_ACCESS,
         title="Ingress hosts are specific and owned by one namespace", severity=Severity.MEDIUM, section=SECTION,

@@ -146,7 +146,8 @@ CONTROLS = [
                           mitre=("T1611",)),
         mapping_note=("Azure's built-in 098fc59e checks allowedHostPaths with their readOnly flag; the baseline "
                       "initiative allows no hostPath at all, which is AKS-105."),
-        types=W, check=read_only_host_paths, policy_gap=gap_text("098fc59e-46c7-4d99-9b16-64990e543d75")),
+        types=W, check=read_only_host_paths, policy_gap=gap_text("098fc59e-46c7-4d99-9b16-64990e543d75"),
+       builtin_deviation=("098fc59e allows hostPath volumes only under listed path prefixes (none by default); this control allows any hostPath that every container mounts read-only.")),
     k8s_control(
         id="AKS-159", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,),
         title="Containers add none of the insecure capabilities", severity=Severity.HIGH, section=SECTION,
@@ -161,5 +162,6 @@ CONTROLS = [
         types=W, check=insecure_capabilities, policy_gap=gap_text("c26596ff-4d70-4e6a-9a30-c2506bd2f80c"),
         parameters=(Parameter("insecureCapabilities", INSECURE_CAPABILITIES,
                               "Capabilities a container may not add (kubescape's insecureCapabilities).",
-                              type="Array"),)),
+                              type="Array"),),
+       builtin_deviation=("c26596ff is an allow-list of capabilities (none by default, so NET_BIND_SERVICE fails it); this control forbids a deny-list, kubescape's insecureCapabilities. The built-in reads no ephemeral container.")),
 ]

@@ -231,7 +231,8 @@ CONTROLS = [
                       "Ingress): that is AKS-170."),
         rule=INTERNAL_LOAD_BALANCER,
         parameters=(Parameter("allowedPublicServices", [], "Services (namespace/name globs) allowed a public "
-                                                          "load balancer.", type="Array"),)),
+                                                          "load balancer.", type="Array"),),
+       builtin_deviation=("The template in the reference set flags a Service that leaves spec.type out (the API defaults it to ClusterIP); this control does not apply to it.")),
     k8s_control(
         id="AKS-151", exclusions=CLUSTER_ACCESS, title="Ingresses terminate TLS for their hosts", severity=Severity.HIGH, section="CIS 5.4",
         rationale=(
@@ -243,7 +244,8 @@ CONTROLS = [
         references=("https://kubernetes.io/docs/concepts/services-networking/ingress/#tls",),
         mappings=Mappings(cis_aks=("5.4.5",), kubescape=("C-0245", "C-0263"), azure_policy=("1a5b4dca-0b6f-4cf5-907c-56316bc1bf3d",),
                           mitre=("T1040", "T1557")),
-        types=kinds.INGRESS, check=ingress_tls, policy_gap=gap_text("1a5b4dca-0b6f-4cf5-907c-56316bc1bf3d")),
+        types=kinds.INGRESS, check=ingress_tls, policy_gap=gap_text("1a5b4dca-0b6f-4cf5-907c-56316bc1bf3d"),
+       builtin_deviation=("The built-in (ingress-https-only) also requires kubernetes.io/ingress.allow-http: false, which is AKS-152, and excludes kube-system; this control asks that TLS cover the hosts and excludes no namespace.")),
     k8s_control(
         id="AKS-152", exclusions=CLUSTER_ACCESS, title="Ingresses serve HTTPS only (plain HTTP disabled or redirected)", severity=Severity.MEDIUM,
         section="CIS 5.4",
@@ -257,5 +259,6 @@ CONTROLS = [
             "\"true\", traefik.ingress.kubernetes.io/router.tls: \"true\") together with spec.tls."),
         mappings=Mappings(cis_aks=("5.4.5",), azure_policy=("1a5b4dca-0b6f-4cf5-907c-56316bc1bf3d",), mitre=("T1040", "T1557")),
         mapping_note="kubescape C-0245 and C-0263 ask for TLS on the Ingress, which is AKS-151; HTTP disabled is more.",
-        rule=HTTPS_ONLY),
+        rule=HTTPS_ONLY,
+       builtin_deviation=("The built-in accepts only kubernetes.io/ingress.allow-http: false, not a controller's redirect annotation, and excludes kube-system; this control excludes no namespace.")),
 ]

@@ -42,6 +42,16 @@ RESTRICTED_VOLUME_SOURCES = ("configMap", "csi", "downwardAPI", "emptyDir", "eph
                              "persistentVolumeClaim", "projected", "secret")
 USERNS_RELAXED_SINCE = (1, 35)
 
+# Why a control's verdict differs from its mapped built-in's template on some fixtures (tests/test_gatekeeper_policies.py).
+EPHEMERAL_NOTE = ("Microsoft's template reads containers and initContainers only: an offending ephemeral container "
+                  "(kubectl debug) passes it and fails here.")
+SECCOMP_ANNOTATIONS_NOTE = ("The template in the reference set reads only the seccomp annotations (deprecated since "
+                            "v1.19, ignored from v1.27), not securityContext.seccompProfile: a pod without the "
+                            "annotation fails it whatever its profile.")
+# The node-level sysctls a deny-list names to state the baseline's intent to 56d0a13f (which has no default).
+UNSAFE_SYSCTLS = ["kernel.msg*", "kernel.sem", "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "vm.*", "fs.*",
+                  "net.core.*"]
+
 # Why some kubescape ids are not mapped although they look related (see Mappings in controls.md).
 PSP_NOTE = ("kubescape's CIS-AKS 4.2.x controls (C-0213 to C-0219) audit PodSecurityPolicy objects, which Kubernetes "
             "removed in 1.25; this control checks the pods themselves, so those ids are not mapped.")
@@ -221,7 +231,8 @@ CONTROLS = [
        Mappings(cis_aks=("4.2.1",), azure_policy=("95edb821-ddaf-4404-9732-666045e056b4",), pss=("baseline",),
                 mitre=("T1611",)), "95edb821-ddaf-4404-9732-666045e056b4",
        mapping_note="kubescape C-0057 also fails a container that adds SYS_ADMIN (AKS-106 fails it), so it is not "
-                    "mapped; " + PSP_NOTE, tags=(CONTAINER_SCOPE,)),
+                    "mapped; " + PSP_NOTE, tags=(CONTAINER_SCOPE,),
+       builtin_deviation=EPHEMERAL_NOTE),
     _c("AKS-101", "Pods do not share the host process ID namespace (hostPID)", "baseline", "hostNamespaces",
        Severity.HIGH,
        "With hostPID a container sees every process on the node and can signal or trace them (with ptrace rights), "
@@ -254,7 +265,9 @@ CONTROLS = [
        "Remove ports[*].hostPort (or set it to 0) and expose the workload through a Service.", HOST_PORTS,
        Mappings(kubescape=("C-0044",), azure_policy=("82985f06-dc18-4a48-bc1c-b9f4f0098cfe",), pss=("baseline",),
                 mitre=("T1133",)),
-       "82985f06-dc18-4a48-bc1c-b9f4f0098cfe", tags=(CONTAINER_SCOPE,)),
+       "82985f06-dc18-4a48-bc1c-b9f4f0098cfe", tags=(CONTAINER_SCOPE,),
+       builtin_deviation=EPHEMERAL_NOTE + " The template in the reference set reads host ports against minPort/maxPort (given as 0, no host port), older than the definition's allowedHostPorts.",
+       builtin_parameters={"82985f06-dc18-4a48-bc1c-b9f4f0098cfe": {"minPort": 0, "maxPort": 0}}),
     _c("AKS-105", "Pods do not mount hostPath volumes", "baseline", "hostPathVolumes", Severity.HIGH,
        "A hostPath volume gives the container the node's filesystem: the container runtime socket, kubelet "
        "credentials, other pods' data. It is the most common container escape. Pod Security Standards baseline "
@@ -278,14 +291,17 @@ CONTROLS = [
                 pss=("baseline",), mitre=("T1611",)),
        "c26596ff-4d70-4e6a-9a30-c2506bd2f80c",
        mapping_note="kubescape C-0046 flags a deny-list of capabilities (its insecureCapabilities input, which includes "
-                    "SETPCAP that baseline allows); that is AKS-159. " + PSP_NOTE, tags=(CONTAINER_SCOPE,)),
+                    "SETPCAP that baseline allows); that is AKS-159. " + PSP_NOTE, tags=(CONTAINER_SCOPE,),
+       builtin_deviation=EPHEMERAL_NOTE + " d2e7ea85 forbids SYS_ADMIN only: NET_RAW and the other capabilities outside the baseline list pass it.",
+       builtin_parameters={"c26596ff-4d70-4e6a-9a30-c2506bd2f80c": {"allowedCapabilities": list(CAPS_BASELINE)}}),
     _c("AKS-107", "Containers keep the default /proc mount", "baseline", "procMount", Severity.MEDIUM,
        "The default /proc mount masks kernel interfaces that leak host information or allow changing host "
        "settings. An Unmasked procMount removes those masks. Pod Security Standards baseline allows procMount "
        "unset or Default; from v1.35 any value is allowed in a user namespace (spec.hostUsers: false).",
        "Remove securityContext.procMount or set it to Default.", PROC_MOUNT,
        Mappings(azure_policy=("f85eb0dd-92ee-40e9-8a76-db25a507d6d3",), pss=("baseline",), mitre=("T1611",)),
-       "f85eb0dd-92ee-40e9-8a76-db25a507d6d3", mapping_note=C0211_NOTE, tags=(CONTAINER_SCOPE,)),
+       "f85eb0dd-92ee-40e9-8a76-db25a507d6d3", mapping_note=C0211_NOTE, tags=(CONTAINER_SCOPE,),
+       builtin_deviation=EPHEMERAL_NOTE + " It has no user-namespace relaxation (from v1.35 any procMount with spec.hostUsers: false)."),
     _c("AKS-108", "Pods set only safe sysctls", "baseline", "sysctls", Severity.MEDIUM,
        "Sysctls outside the namespaced, isolated safe set change kernel settings for the whole node or disable "
        "security mechanisms. Pod Security Standards baseline allows only the safe set of the version checked "
@@ -296,7 +312,8 @@ CONTROLS = [
        Mappings(azure_policy=("56d0a13f-712f-466b-8416-56fb354fb823",
                                                       "5e5a0673-649e-4d50-bf9d-5a387a4e2081"), pss=("baseline",),
                 mitre=("T1611",)),
-       "56d0a13f-712f-466b-8416-56fb354fb823", mapping_note=C0211_NOTE),
+       "56d0a13f-712f-466b-8416-56fb354fb823", mapping_note=C0211_NOTE,
+       builtin_parameters={"56d0a13f-712f-466b-8416-56fb354fb823": {"forbiddenSysctls": UNSAFE_SYSCTLS}}),
     _c("AKS-109", "Seccomp is not disabled (no Unconfined profile)", "baseline", "seccompProfile_baseline",
        Severity.MEDIUM,
        "Seccomp filters the system calls a container can make; Unconfined removes the filter and exposes the whole "
@@ -307,7 +324,9 @@ CONTROLS = [
        Mappings(azure_policy=("975ce327-682c-4f2e-aa46-b9598289b86c",), pss=("baseline",), mitre=("T1611",)),
        "975ce327-682c-4f2e-aa46-b9598289b86c",
        mapping_note="kubescape C-0210 requires a RuntimeDefault profile to be set (AKS-118 requires a profile); "
-                    "baseline only forbids Unconfined. " + C0055_NOTE, tags=(CONTAINER_SCOPE,)),
+                    "baseline only forbids Unconfined. " + C0055_NOTE, tags=(CONTAINER_SCOPE,),
+       builtin_deviation=SECCOMP_ANNOTATIONS_NOTE,
+       builtin_parameters={"975ce327-682c-4f2e-aa46-b9598289b86c": {"allowedProfiles": ["runtime/default", "docker/default"]}}),
     _c("AKS-110", "AppArmor is not disabled or overridden", "baseline", "appArmorProfile", Severity.MEDIUM,
        "On nodes with AppArmor the runtime default profile confines every container; setting the profile to "
        "Unconfined (or another unlisted value) removes that confinement. Pod Security Standards baseline allows "
@@ -316,7 +335,8 @@ CONTROLS = [
        "Remove appArmorProfile (or the container.apparmor.security.beta.kubernetes.io annotations) or set them "
        "to RuntimeDefault / runtime/default or a Localhost profile.", APP_ARMOR,
        Mappings(azure_policy=("511f5417-5d12-434d-ab2e-816901e72a5e",), pss=("baseline",), mitre=("T1611",)),
-       "511f5417-5d12-434d-ab2e-816901e72a5e", mapping_note=C0055_NOTE, tags=(CONTAINER_SCOPE,)),
+       "511f5417-5d12-434d-ab2e-816901e72a5e", mapping_note=C0055_NOTE, tags=(CONTAINER_SCOPE,),
+       builtin_deviation=("The template in the reference set reads only the AppArmor annotations and requires runtime/default on every container: a pod that sets no profile (the runtime default applies) fails it.")),
     _c("AKS-111", "SELinux options stay within the allowed types", "baseline", "seLinuxOptions", Severity.MEDIUM,
        "A custom SELinux type, user or role can give a container a less confined label than the runtime's "
        "default. Pod Security Standards baseline allows seLinuxOptions.type empty, container_t, container_init_t, "
@@ -326,7 +346,9 @@ CONTROLS = [
        "e1e6c427-07d9-46ab-9689-bfa85431e636",
        mapping_note="kubescape's set-seLinuxOptions (part of C-0211) asks for seLinuxOptions to be set on every pod, "
                     "which AKS nodes (AppArmor) do not use; this control restricts their values. " + C0211_NOTE + " "
-                    + C0055_NOTE, tags=(CONTAINER_SCOPE,)),
+                    + C0055_NOTE, tags=(CONTAINER_SCOPE,),
+       builtin_deviation=EPHEMERAL_NOTE,
+       builtin_parameters={"e1e6c427-07d9-46ab-9689-bfa85431e636": {"allowedSELinuxOptions": {"options": [{"type": t} for t in SELINUX_TYPES_1_31 if t]}}}),
     _c("AKS-112", "Windows pods do not run HostProcess containers", "baseline", "windowsHostProcess", Severity.HIGH,
        "A Windows HostProcess container runs directly on the node with the node's privileges and network: it is "
        "the Windows equivalent of a privileged container. Pod Security Standards baseline forbids "
@@ -350,7 +372,8 @@ CONTROLS = [
        "Replace other inline volume sources with persistentVolumeClaims backed by a StorageClass, or CSI volumes.",
        RESTRICTED_VOLUMES,
        Mappings(azure_policy=("16697877-1118-4fb1-9b65-9898ec2509ec",), pss=("restricted",), mitre=("T1611",)),
-       "16697877-1118-4fb1-9b65-9898ec2509ec"),
+       "16697877-1118-4fb1-9b65-9898ec2509ec",
+       builtin_parameters={"16697877-1118-4fb1-9b65-9898ec2509ec": {"allowedVolumeTypes": list(RESTRICTED_VOLUME_SOURCES)}}),
     _c("AKS-115", "Containers disallow privilege escalation", "restricted", "allowPrivilegeEscalation",
        Severity.MEDIUM,
        "Unless allowPrivilegeEscalation is false, a process can gain more privileges than its parent through "
@@ -361,7 +384,8 @@ CONTROLS = [
        Mappings(cis_aks=("4.2.5",), kubescape=("C-0016",), azure_policy=("1c6e92c9-99f0-4e55-9cf2-0c234dc48f99",),
                 pss=("restricted",), mitre=("T1548",)), "1c6e92c9-99f0-4e55-9cf2-0c234dc48f99", pss_since=(1, 8),
        mapping_note=PSP_NOTE,
-       windows_exempt_since=(1, 25), tags=(CONTAINER_SCOPE,)),
+       windows_exempt_since=(1, 25), tags=(CONTAINER_SCOPE,),
+       builtin_deviation=EPHEMERAL_NOTE + " It exempts no Windows pod (the Pod Security Standards do from v1.25)."),
     _c("AKS-116", "Containers must run as non-root (runAsNonRoot)", "restricted", "runAsNonRoot", Severity.MEDIUM,
        "A container running as UID 0 is root inside the container and, after any escape, root on the node. "
        "runAsNonRoot makes the kubelet refuse to start a container whose user is root. Pod Security Standards "
@@ -372,7 +396,8 @@ CONTROLS = [
        Mappings(azure_policy=("f06ddb64-5fa3-4b77-b166-acb36f7f6042",), pss=("restricted",), mitre=("T1611",)),
        "f06ddb64-5fa3-4b77-b166-acb36f7f6042",
        mapping_note="kubescape C-0013 judges runAsUser, runAsGroup and allowPrivilegeEscalation together, which is not "
-                    "the Pod Security Standards check, so it is not mapped. " + PSP_NOTE, tags=(CONTAINER_SCOPE,)),
+                    "the Pod Security Standards check, so it is not mapped. " + PSP_NOTE, tags=(CONTAINER_SCOPE,),
+       builtin_deviation=("f06ddb64 (MustRunAsNonRoot) judges runAsUser, not runAsNonRoot: a container with runAsNonRoot false and a non-zero runAsUser passes it; it reads no ephemeral container and has no user-namespace relaxation.")),
     _c("AKS-117", "Containers do not set runAsUser 0", "restricted", "runAsUser", Severity.MEDIUM,
        "runAsUser: 0 runs the container as root explicitly, whatever the image says. Pod Security Standards "
        "restricted (from v1.23) requires runAsUser unset or non-zero at pod and container level (any value in a "
@@ -381,7 +406,8 @@ CONTROLS = [
        Mappings(azure_policy=("f06ddb64-5fa3-4b77-b166-acb36f7f6042",), pss=("restricted",), mitre=("T1611",)),
        "f06ddb64-5fa3-4b77-b166-acb36f7f6042", pss_since=(1, 23),
        mapping_note="kubescape C-0013 judges runAsUser, runAsGroup and allowPrivilegeEscalation together, which is not "
-                    "the Pod Security Standards check, so it is not mapped.", tags=(CONTAINER_SCOPE,)),
+                    "the Pod Security Standards check, so it is not mapped.", tags=(CONTAINER_SCOPE,),
+       builtin_deviation=("f06ddb64 (MustRunAsNonRoot) requires runAsUser to be set to a non-zero id; the Pod Security Standards only forbid 0, so an unset runAsUser passes here. " + EPHEMERAL_NOTE)),
     _c("AKS-118", "A seccomp profile is set (RuntimeDefault or Localhost)", "restricted", "seccompProfile_restricted",
        Severity.MEDIUM,
        "Without a seccomp profile most runtimes run containers unconfined. Pod Security Standards restricted "
@@ -393,7 +419,9 @@ CONTROLS = [
                 mitre=("T1611",)),
        "975ce327-682c-4f2e-aa46-b9598289b86c", pss_since=(1, 19),
        mapping_note="kubescape C-0210 names RuntimeDefault; a Localhost profile, which the Pod Security Standards "
-                    "allow, passes here. " + C0055_NOTE, windows_exempt_since=(1, 25), tags=(CONTAINER_SCOPE,)),
+                    "allow, passes here. " + C0055_NOTE, windows_exempt_since=(1, 25), tags=(CONTAINER_SCOPE,),
+       builtin_deviation=SECCOMP_ANNOTATIONS_NOTE,
+       builtin_parameters={"975ce327-682c-4f2e-aa46-b9598289b86c": {"allowedProfiles": ["runtime/default", "docker/default"]}}),
     _c("AKS-119", "Containers drop ALL capabilities and add at most NET_BIND_SERVICE", "restricted",
        "capabilities_restricted", Severity.MEDIUM,
        "The runtime's default capability set still includes powers a workload rarely needs (NET_RAW for spoofing, "
@@ -403,7 +431,9 @@ CONTROLS = [
        "Set securityContext.capabilities.drop: [ALL] in every container; add NET_BIND_SERVICE only if needed.",
        CAPABILITIES_RESTRICTED,
        Mappings(azure_policy=("c26596ff-4d70-4e6a-9a30-c2506bd2f80c",), pss=("restricted",), mitre=("T1611",)),
-       "c26596ff-4d70-4e6a-9a30-c2506bd2f80c", pss_since=(1, 22), mapping_note=C0211_NOTE + " " + C0055_NOTE, windows_exempt_since=(1, 25), tags=(CONTAINER_SCOPE,)),
+       "c26596ff-4d70-4e6a-9a30-c2506bd2f80c", pss_since=(1, 22), mapping_note=C0211_NOTE + " " + C0055_NOTE, windows_exempt_since=(1, 25), tags=(CONTAINER_SCOPE,),
+       builtin_deviation=EPHEMERAL_NOTE,
+       builtin_parameters={"c26596ff-4d70-4e6a-9a30-c2506bd2f80c": {"allowedCapabilities": ["NET_BIND_SERVICE"], "requiredDropCapabilities": ["ALL"]}}),
     _c("AKS-120", "Containers keep the default /proc mount, even in user namespaces", "restricted",
        "procMount_restricted", Severity.LOW,
        "From v1.35 the baseline level allows any procMount in a user namespace; the restricted level keeps "
@@ -411,7 +441,8 @@ CONTROLS = [
        "Security Standards restricted (from v1.35) allows procMount only unset or Default.",
        "Remove securityContext.procMount or set it to Default.", PROC_MOUNT_RESTRICTED,
        Mappings(azure_policy=("f85eb0dd-92ee-40e9-8a76-db25a507d6d3",), pss=("restricted",), mitre=("T1611",)),
-       "f85eb0dd-92ee-40e9-8a76-db25a507d6d3", pss_since=(1, 35), mapping_note=C0211_NOTE, tags=(CONTAINER_SCOPE,)),
+       "f85eb0dd-92ee-40e9-8a76-db25a507d6d3", pss_since=(1, 35), mapping_note=C0211_NOTE, tags=(CONTAINER_SCOPE,),
+       builtin_deviation=EPHEMERAL_NOTE),
     k8s_control(
         id="AKS-121", title="Namespaces enforce a Pod Security Standards level (Pod Security Admission labels)",
         severity=Severity.MEDIUM, section="CIS 4.2",
@@ -454,7 +485,9 @@ CONTROLS = [
                       "parts of C-0211, which is not mapped (see AKS-124)."),
         rule=GROUP_IDS,
         parameters=(Parameter("minimumGroupId", 1, "Lowest group id allowed.", type="Integer"),
-                    Parameter("maximumGroupId", 65535, "Highest group id allowed.", type="Integer"))),
+                    Parameter("maximumGroupId", 65535, "Highest group id allowed.", type="Integer")),
+       
+        builtin_parameters={"f06ddb64-5fa3-4b77-b166-acb36f7f6042": {"runAsUserRule": "RunAsAny", **{f"{field}{kind}": value for field in ("runAsGroup", "supplementalGroups", "fsGroup") for kind, value in (("Rule", "MustRunAs"), ("Ranges", {"ranges": [{"min": 1, "max": 65535}]}))}}}),
     k8s_control(
         id="AKS-155", exclusions=WORKLOAD_ADMISSION,
         title="Namespaces enforce the restricted Pod Security Standards level", severity=Severity.MEDIUM,

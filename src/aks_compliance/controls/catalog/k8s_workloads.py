@@ -17,6 +17,7 @@ from ...k8s.sensitive import DEFAULT_KEY_NAMES, DEFAULT_VALUES, SensitiveRules
 from ...policy.conditions import Verdict
 from ...targets import Target
 from ..model import Mappings, Parameter, Severity
+from .k8s_pod_security import EPHEMERAL_NOTE
 
 W = kinds.WORKLOAD
 REDACTED = "<literal value, not shown>"
@@ -267,7 +268,8 @@ CONTROLS = [
             "Set securityContext.readOnlyRootFilesystem: true in every container and init container; mount an "
             "emptyDir where the application needs to write (/tmp, caches)."),
         mappings=Mappings(kubescape=("C-0017",), azure_policy=("df49d893-a74c-421d-bc95-c663042e5b80",), mitre=("T1036",)),
-        rule=READ_ONLY_ROOT),
+        rule=READ_ONLY_ROOT,
+       builtin_deviation=EPHEMERAL_NOTE),
     k8s_control(
         id="AKS-126", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,), title="Images come from allowed registries", severity=Severity.HIGH, section="CIS 5.1",
         rationale=(
@@ -286,7 +288,9 @@ CONTROLS = [
         rule=ALLOWED_REGISTRIES,
         parameters=(Parameter("allowedRegistries", DEFAULT_REGISTRIES,
                               "Registry hosts (globs, e.g. *.azurecr.io) or host/path prefixes (with '/', e.g. "
-                              "myacr.azurecr.io/team/*) images may come from.", type="Array"),)),
+                              "myacr.azurecr.io/team/*) images may come from.", type="Array"),),
+       builtin_deviation=EPHEMERAL_NOTE,
+        builtin_parameters={"febd0533-8e55-448f-b837-bd0e06f16469": {"allowedContainerImagesRegex": "^(mcr[.]microsoft[.]com|[^/]+[.]azurecr[.]io)/.+$"}}),
     k8s_control(
         id="AKS-127", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,), title="Images are pinned to a version tag or digest (not latest)", severity=Severity.MEDIUM,
         section=POD_PRACTICE,
@@ -312,7 +316,8 @@ CONTROLS = [
         remediation="Set resources.limits.memory in every container and init container (and a LimitRange as default).",
         mappings=Mappings(kubescape=("C-0271",), azure_policy=("e345eecc-fa47-480f-9e88-67dcc122b164",), mitre=("T1496",)),
         mapping_note="kubescape C-0004 asks for the memory limit and request together: the request is AKS-161.",
-        rule=_resources("limits", "memory")),
+        rule=_resources("limits", "memory"),
+       builtin_parameters={"e345eecc-fa47-480f-9e88-67dcc122b164": {"cpuLimit": "64", "memoryLimit": "1024Gi"}}),
     k8s_control(
         id="AKS-129", exclusions=WORKLOAD_ADMISSION, tags=(RESOURCES_SCOPE,), title="Containers set a CPU limit", severity=Severity.LOW, section=POD_PRACTICE,
         rationale=(
@@ -322,7 +327,8 @@ CONTROLS = [
         remediation="Set resources.limits.cpu in every container and init container (and a LimitRange as default).",
         mappings=Mappings(kubescape=("C-0270",), azure_policy=("e345eecc-fa47-480f-9e88-67dcc122b164",), mitre=("T1496",)),
         mapping_note="kubescape C-0050 asks for the CPU limit and request together: the request is AKS-160.",
-        rule=_resources("limits", "cpu")),
+        rule=_resources("limits", "cpu"),
+       builtin_parameters={"e345eecc-fa47-480f-9e88-67dcc122b164": {"cpuLimit": "64", "memoryLimit": "1024Gi"}}),
     k8s_control(
         id="AKS-160", exclusions=WORKLOAD_ADMISSION, tags=(RESOURCES_SCOPE,),
         title="Containers request CPU", severity=Severity.LOW, section=POD_PRACTICE,
@@ -358,7 +364,8 @@ CONTROLS = [
             "do not call the Kubernetes API."),
         mappings=Mappings(cis_aks=("4.1.6",), kubescape=("C-0034", "C-0190"), azure_policy=("423dd1ba-798e-40e4-9c4d-b6902674b423",),
                           mitre=("T1552.007",)),
-        types=W, check=token_automount, policy_gap=gap_text("423dd1ba-798e-40e4-9c4d-b6902674b423")),
+        types=W, check=token_automount, policy_gap=gap_text("423dd1ba-798e-40e4-9c4d-b6902674b423"),
+       builtin_deviation=("The built-in reads the pod's automountServiceAccountToken only: a pod that leaves it unset under a ServiceAccount that disables automounting passes here (the pod inherits it) and fails the built-in.")),
     k8s_control(
         id="AKS-131", exclusions=WORKLOAD_ADMISSION, title="Workloads use a dedicated service account, not 'default'", severity=Severity.LOW,
         section="CIS 4.1",
@@ -394,5 +401,6 @@ CONTROLS = [
             "the collector reads."),
         remediation="Create namespaces per application or team and deploy into them (metadata.namespace).",
         mappings=Mappings(cis_aks=("4.6.3",), kubescape=("C-0212", "C-0061"), azure_policy=("9f061a12-e40d-4183-a00e-171812443373",)),
-        types=kinds.NAMESPACED_TYPES, check=default_namespace, applies=_builtin_in_default, policy_gap=gap_text("9f061a12-e40d-4183-a00e-171812443373")),
+        types=kinds.NAMESPACED_TYPES, check=default_namespace, applies=_builtin_in_default, policy_gap=gap_text("9f061a12-e40d-4183-a00e-171812443373"),
+       builtin_deviation=("The built-in matches Pods, Services and ServiceAccounts only; this control checks every namespaced built-in kind (ConfigMaps, Secrets, PersistentVolumeClaims ...).")),
 ]
