@@ -7,6 +7,9 @@ parameter the constraint leaves out has the control's default). Each operator is
 the twin of one branch of ``rules.compare``; the predicates compile to functions (``allOf``: one body,
 ``anyOf``: one body per alternative, ``each``: no element that fails, ``some``: an element that holds), so the
 meaning is the Python engine's, operator by operator. Namespace exclusions are the constraint's ``match``.
+
+Strings are joined with ``concat``, never ``sprintf``: regopy 1.5 prints a computed string (from ``lower``,
+``concat`` ...) with its quotes inside ``sprintf``; ``sprintf`` only formats paths and the violation message.
 """
 
 from __future__ import annotations
@@ -170,7 +173,7 @@ _from_registry(img, ps) if {
 	some p in ps
 	is_string(p)
 	indexof(p, "/") >= 0
-	glob.match(lower(p), null, sprintf("%s/%s", [_image_registry(img), _image_repository(img)]))
+	glob.match(lower(p), null, concat("/", [_image_registry(img), _image_repository(img)]))
 }
 
 _from_registry(img, ps) if {
@@ -394,7 +397,7 @@ class _Compiler:
                                                   [self.expr(check.unknown_when, item_scope)[0]]))
             lines.append("not " + self.define(f"_check_{k}", item_scope, [self.expr(check.require, item_scope)[0]]))
             lines.append(f"msg := sprintf(\"%s: %s: %s\", [{rego_string(prefix)}, _where(x), "
-                         f"{rego_string('must satisfy ' + describe(check.require))}])")
+                         f"{rego_string('required: ' + describe(check.require))}])")
             body = "\n".join(f"    {line}" for line in lines)
             violations.append(f'violation contains {{"msg": msg}} if {{\n{body}\n}}')
         parts = [f"package {template_name(control.id)}", "", IMPORTS.rstrip("\n"), "",
@@ -423,7 +426,7 @@ class _Compiler:
                "# the object's namespace: as written, else the one the request is made in",
                '_namespace := ns if {\n\tns := input.review.object.metadata.namespace\n\tis_string(ns)\n'
                '} else := ns if {\n\tns := input.review.namespace\n\tis_string(ns)\n} else := "default"', "",
-               '_namespaced_name := sprintf("%s/%s", [_namespace, _str(_get(input.review.object, ["metadata", '
+               '_namespaced_name := concat("/", [_namespace, _str(_get(input.review.object, ["metadata", '
                '"name"]))])', ""]
         if self.spec.workloads:
             # the path strings are in the table: regopy quotes a concat() result inside sprintf()

@@ -611,7 +611,7 @@ def describe(p: Any) -> str:
         else:
             text = _literal_text(operand.value)
         if p.op in ("exists", "empty"):
-            return f"{p.ref.text} {'must not' if p.negated else 'must'} {'be set' if p.op == 'exists' else 'be empty'}"
+            return f"{p.ref.text} is {'not ' if p.negated else ''}{'set' if p.op == 'exists' else 'empty'}"
         return f"{p.ref.text} {p.op_text} {text}"
     if isinstance(p, AllOf):
         return " and ".join(_paren(describe(i)) for i in p.items)
