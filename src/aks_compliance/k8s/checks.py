@@ -260,10 +260,19 @@ def _pss_guards(pss_check: str | None, since: tuple[int, int] | None,
     return tuple(guards)
 
 
-def gap_text(builtin: str | None = None) -> str:
-    base = ("In-cluster control over Kubernetes API objects, decided in Python: Azure Policy's resource "
-            "(ARM) modes cannot see these objects, so no definition is generated.")
+# Why an in-cluster control decided in Python gets no Gatekeeper policy (Control.policy_gap; docs/controls.md).
+# An admission request carries one object; Gatekeeper's synced inventory (data.inventory) is eventually
+# consistent and partial, sound for neither a deny nor a verdict, so joins across objects stay in Python.
+SEVERAL_OBJECTS = ("its verdict joins several objects ({what}), while an admission request carries one object and "
+                   "Gatekeeper's synced inventory is eventually consistent, sound for neither a deny nor a verdict")
+CLUSTER_STATE = ("it judges the cluster's state ({what}), not an object under admission")
+BEYOND_RULES = "it needs {what}, which the object-rule language has no operator for"
+
+
+def gap_text(why: str, builtin: str | None = None) -> str:
+    """Why no policy is generated from an in-cluster control decided in Python (and the built-in that covers the
+    concept, if one does)."""
+    base = f"In-cluster control decided in Python: {why}, so no Gatekeeper policy is generated."
     if builtin:
-        return base + f" Azure Policy for Kubernetes (Microsoft.Kubernetes.Data mode) covers the concept with " \
-                      f"built-in {builtin}."
-    return base + " No Azure Policy for Kubernetes built-in covers it."
+        return base + f" Azure Policy for Kubernetes covers the concept with built-in {builtin}."
+    return base

@@ -13,7 +13,7 @@ import fnmatch
 from typing import Any, Mapping
 
 from ...k8s import kinds
-from ...k8s.checks import CLUSTER_ACCESS, ABSENT, Findings, cite, gap_text, k8s_control, scope_of, unknown
+from ...k8s.checks import CLUSTER_ACCESS, BEYOND_RULES, SEVERAL_OBJECTS, ABSENT, Findings, cite, gap_text, k8s_control, scope_of, unknown
 from ...k8s.podspec import as_dict, as_list, pod_view
 from ...k8s.netpol import PolicyRule, namespace_labels, policy_rules
 from ...k8s.rules import KubeRule
@@ -171,7 +171,7 @@ CONTROLS = [
         remediation="Add NetworkPolicy objects to each namespace, starting with a default-deny policy.",
         references=(NETPOL_REF,),
         mappings=Mappings(cis_aks=("4.4.2",), kubescape=("C-0206", "C-0054"), mitre=("T1210",)),
-        types=kinds.NAMESPACE, check=netpol_per_namespace, policy_gap=gap_text(None)),
+        types=kinds.NAMESPACE, check=netpol_per_namespace, policy_gap=gap_text(SEVERAL_OBJECTS.format(what="every NetworkPolicy and Cilium policy of the scope that selects it"))),
     k8s_control(
         id="AKS-147", exclusions=CLUSTER_ACCESS, title="Namespaces isolate all pods for ingress (default-deny ingress)", severity=Severity.MEDIUM,
         section=MICRO,
@@ -186,7 +186,7 @@ CONTROLS = [
         mappings=Mappings(cis_aks=("4.4.2",), mitre=("T1210",)),
         mapping_note=("kubescape C-0260 and C-0030 judge workloads (is each selected by a policy), not namespaces: "
                       "they are mapped to AKS-149."),
-        types=kinds.NAMESPACE, check=_namespace_isolation("ingress"), policy_gap=gap_text(None)),
+        types=kinds.NAMESPACE, check=_namespace_isolation("ingress"), policy_gap=gap_text(SEVERAL_OBJECTS.format(what="every NetworkPolicy and Cilium policy of the scope that selects it"))),
     k8s_control(
         id="AKS-148", exclusions=CLUSTER_ACCESS, title="Egress is restricted by network policy", severity=Severity.MEDIUM, section=MICRO,
         rationale=(
@@ -200,7 +200,7 @@ CONTROLS = [
         mappings=Mappings(mitre=("T1041",)),
         mapping_note=("kubescape C-0260 and C-0030 judge workloads (is each selected by a policy), not namespaces: "
                       "they are mapped to AKS-149."),
-        types=kinds.NAMESPACE, check=_namespace_isolation("egress"), policy_gap=gap_text(None)),
+        types=kinds.NAMESPACE, check=_namespace_isolation("egress"), policy_gap=gap_text(SEVERAL_OBJECTS.format(what="every NetworkPolicy and Cilium policy of the scope that selects it"))),
     k8s_control(
         id="AKS-149", exclusions=CLUSTER_ACCESS, title="Workloads are selected by network policies for ingress and egress",
         severity=Severity.MEDIUM, section=MICRO,
@@ -214,7 +214,7 @@ CONTROLS = [
             "namespace-wide podSelector: {} does)."),
         references=(NETPOL_REF,),
         mappings=Mappings(kubescape=("C-0260", "C-0030"), mitre=("T1210", "T1041")),
-        types=kinds.WORKLOAD, check=workload_covered, policy_gap=gap_text(None)),
+        types=kinds.WORKLOAD, check=workload_covered, policy_gap=gap_text(SEVERAL_OBJECTS.format(what="every NetworkPolicy and Cilium policy of the scope that selects it"))),
     k8s_control(
         id="AKS-150", exclusions=CLUSTER_ACCESS, title="Load balancer services are internal", severity=Severity.HIGH, section="CIS 5.4",
         rationale=(
@@ -244,7 +244,9 @@ CONTROLS = [
         references=("https://kubernetes.io/docs/concepts/services-networking/ingress/#tls",),
         mappings=Mappings(cis_aks=("5.4.5",), kubescape=("C-0245", "C-0263"), azure_policy=("1a5b4dca-0b6f-4cf5-907c-56316bc1bf3d",),
                           mitre=("T1040", "T1557")),
-        types=kinds.INGRESS, check=ingress_tls, policy_gap=gap_text("1a5b4dca-0b6f-4cf5-907c-56316bc1bf3d"),
+        types=kinds.INGRESS, check=ingress_tls, policy_gap=gap_text(BEYOND_RULES.format(
+            what="each rule host compared with every TLS host, a wildcard covering one label"),
+            "1a5b4dca-0b6f-4cf5-907c-56316bc1bf3d"),
        builtin_deviation=("The built-in (ingress-https-only) also requires kubernetes.io/ingress.allow-http: false, which is AKS-152, and excludes kube-system; this control asks that TLS cover the hosts and excludes no namespace.")),
     k8s_control(
         id="AKS-152", exclusions=CLUSTER_ACCESS, title="Ingresses serve HTTPS only (plain HTTP disabled or redirected)", severity=Severity.MEDIUM,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ...k8s import kinds
-from ...k8s.checks import CLUSTER_ACCESS, CONTAINER_SCOPE, RESOURCES_SCOPE, WORKLOAD_ADMISSION, ABSENT, Findings, cite, gap_text, k8s_control, object_of, scope_of, unknown
+from ...k8s.checks import BEYOND_RULES, CLUSTER_ACCESS, CONTAINER_SCOPE, SEVERAL_OBJECTS, RESOURCES_SCOPE, WORKLOAD_ADMISSION, ABSENT, Findings, cite, gap_text, k8s_control, object_of, scope_of, unknown
 from ...k8s.podspec import RESOURCE_GROUPS, as_dict, as_list, pod_view
 from ...k8s.rules import KubeRule
 from ...k8s.sensitive import DEFAULT_KEY_NAMES, DEFAULT_VALUES, SensitiveRules
@@ -227,7 +227,8 @@ CONTROLS = [
             "Move the value into a Secret (or Azure Key Vault via the Secrets Store CSI driver), mount it as a file, "
             "and rotate the credential, which has been exposed."),
         mappings=Mappings(kubescape=("C-0012",), mitre=("T1552.001",)),
-        types=(W, kinds.CONFIG_MAP), check=literal_credentials, policy_gap=gap_text(None),
+        types=(W, kinds.CONFIG_MAP), check=literal_credentials, policy_gap=gap_text(BEYOND_RULES.format(
+            what="credential heuristics over names and values (whole-word name fragments, value patterns, allow-lists)")),
         parameters=(
             Parameter("sensitiveKeyNames", list(DEFAULT_KEY_NAMES),
                       "Fragments of env variable and ConfigMap key names that mark a credential (case-insensitive; "
@@ -364,7 +365,8 @@ CONTROLS = [
             "do not call the Kubernetes API."),
         mappings=Mappings(cis_aks=("4.1.6",), kubescape=("C-0034", "C-0190"), azure_policy=("423dd1ba-798e-40e4-9c4d-b6902674b423",),
                           mitre=("T1552.007",)),
-        types=W, check=token_automount, policy_gap=gap_text("423dd1ba-798e-40e4-9c4d-b6902674b423"),
+        types=W, check=token_automount, policy_gap=gap_text(SEVERAL_OBJECTS.format(
+            what="the pod and, where the pod leaves it unset, its ServiceAccount"), "423dd1ba-798e-40e4-9c4d-b6902674b423"),
        builtin_deviation=("The built-in reads the pod's automountServiceAccountToken only: a pod that leaves it unset under a ServiceAccount that disables automounting passes here (the pod inherits it) and fails the built-in.")),
     k8s_control(
         id="AKS-131", exclusions=WORKLOAD_ADMISSION, title="Workloads use a dedicated service account, not 'default'", severity=Severity.LOW,
@@ -401,6 +403,9 @@ CONTROLS = [
             "the collector reads."),
         remediation="Create namespaces per application or team and deploy into them (metadata.namespace).",
         mappings=Mappings(cis_aks=("4.6.3",), kubescape=("C-0212", "C-0061"), azure_policy=("9f061a12-e40d-4183-a00e-171812443373",)),
-        types=kinds.NAMESPACED_TYPES, check=default_namespace, applies=_builtin_in_default, policy_gap=gap_text("9f061a12-e40d-4183-a00e-171812443373"),
+        types=kinds.NAMESPACED_TYPES, check=default_namespace, applies=_builtin_in_default,
+        policy_gap=gap_text("a manifest that leaves metadata.namespace out lands in the namespace chosen at apply time, "
+                            "unknown offline, and Kubernetes' own objects in default are told apart by kind and name",
+                            "9f061a12-e40d-4183-a00e-171812443373"),
        builtin_deviation=("The built-in matches Pods, Services and ServiceAccounts only; this control checks every namespaced built-in kind (ConfigMaps, Secrets, PersistentVolumeClaims ...).")),
 ]
