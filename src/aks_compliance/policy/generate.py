@@ -510,6 +510,7 @@ def plan(catalog: Catalog | None = None, fixtures: str | Path | None = PROJECT_F
         version=CATALOG_VERSION, definitions_dir=DEFINITIONS_DIR, initiative_file=INITIATIVE_FILE,
         template_file=TEMPLATE_FILE, placeholder=SCOPE_PLACEHOLDER,
         deviations=[c for c in catalog if c.builtin_deviation], kinds=skipped_by_kind(result),
+        kubernetes_dir=KUBERNETES_DIR, kubernetes=[g for g in result.generated if g.kube is not None],
         effects=lambda g: ", ".join(g.properties["parameters"]["effect"]["allowedValues"]))
     return result
 
