@@ -275,4 +275,4 @@ def gap_text(why: str, builtin: str | None = None) -> str:
     base = f"In-cluster control decided in Python: {why}, so no Gatekeeper policy is generated."
     if builtin:
         return base + f" Azure Policy for Kubernetes covers the concept with built-in {builtin}."
-    return base
+    return base + " No Azure Policy for Kubernetes built-in covers it."

@@ -433,7 +433,10 @@ class _Compiler:
             table = {k: {"spec": list(spec), "meta": list(meta), "path": ".".join(spec)}
                      for k, (spec, meta) in kindlib.POD_PATHS.items()}
             out += [f"_pod_paths := {rego_value(table)}", "",
-                    '_kind := k if {\n\tk := input.review.object.kind\n\tis_string(k)\n} else := ""', "",
+                    "# the object's kind; else the request's; an object without either but with a pod spec is a Pod",
+                    '_kind := k if {\n\tk := input.review.object.kind\n\tis_string(k)\n\tk != ""\n} else := k if {\n'
+                    '\tk := input.review.kind.kind\n\tis_string(k)\n\tk != ""\n} else := "Pod" if {\n'
+                    '\tis_array(input.review.object.spec.containers)\n} else := ""', "",
                     "_pod_spec := _obj(object.get(input.review.object, _pod_paths[_kind].spec, null))", "",
                     "_pod_meta := _obj(object.get(input.review.object, _pod_paths[_kind].meta, null))", "",
                     '_pod_path := _pod_paths[_kind].path', "",

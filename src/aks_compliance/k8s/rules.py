@@ -227,8 +227,11 @@ def _holds(ctx: _Ctx, p: Any) -> tuple[bool, list[Leaf]]:
         value, path = _value(ctx, p.ref)
         expected = _operand(ctx, p.operand)
         ok = compare(p.op, value, expected) != p.negated
+        shown = value
+        if value is ABSENT and isinstance(p.ref, (Lower, ImagePart)):
+            shown = _value(ctx, p.ref.ref)[0]  # what the object holds where the transform does not apply
         leaves = [] if path is None else [Leaf(path, p.op_text, expected if p.op not in ("exists", "empty")
-                                                else not p.negated, value, Truth.TRUE if ok else Truth.FALSE)]
+                                                else not p.negated, shown, Truth.TRUE if ok else Truth.FALSE)]
         return ok, leaves
     if isinstance(p, AllOf):
         results = [_holds(ctx, i) for i in p.items]
@@ -259,9 +262,14 @@ def _holds(ctx: _Ctx, p: Any) -> tuple[bool, list[Leaf]]:
             good = next((r for r in results if r[0]), None)
             ok = good is not None
             leaves = good[1] if good is not None else [leaf for r in results for leaf in r[1]]
-        if not leaves and path is not None:
-            leaves = [Leaf(path, "contains no" if isinstance(p, Each) else "contains", describe(p),
-                           coll if present(coll) and coll != [] else "none", Truth.TRUE if ok else Truth.FALSE)]
+        if path is not None and (not leaves or not ok):
+            # the collection itself: the only evidence when it is empty, and beside the offending elements. Its
+            # content only when it is a list of values, not objects (capabilities, sysctl names): entries that are objects
+            # (env, annotations ...) may hold values evidence never carries, and their own leaves say what failed
+            shown = "none" if not items else coll if isinstance(coll, list) and not any(
+                isinstance(e, dict) for e in coll) else f"{len(items)} entries"
+            leaves = [Leaf(path, "every element" if isinstance(p, Each) else "some element", describe(p.require),
+                           shown, Truth.TRUE if ok else Truth.FALSE)] + leaves
         return ok, leaves
     raise RuleError(f"unknown predicate {p!r}")
 

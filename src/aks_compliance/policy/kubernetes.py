@@ -155,9 +155,21 @@ def build_template(control: Control) -> dict[str, Any]:
             "metadata.gatekeeper.sh/title": f"[{control.id}] {control.title}",
             "metadata.gatekeeper.sh/version": CATALOG_VERSION,
             "description": " ".join(control.rationale.split()),
-            "aks-compliance/control": control.id}},
+            "aks-compliance/control": control.id,
+            **_pss_annotations(control)}},
         "spec": {"crd": {"spec": crd}, "targets": [{"target": TARGET, "rego": control.object_rule.to_rego(control)}]},
     }
+
+
+def _pss_annotations(control: Control) -> dict[str, str]:
+    """The Pod Security Standards level and check a template implements, for whoever selects templates by level."""
+    out = {}
+    if control.mappings.pss:
+        out["aks-compliance/pss-level"] = ",".join(control.mappings.pss)
+    checks = [t.split(":", 1)[1] for t in control.tags if t.startswith("pss:")]
+    if checks:
+        out["aks-compliance/pss-check"] = ",".join(checks)
+    return out
 
 
 def match_of(control: Control, excluded: list[str] | None = None) -> dict[str, Any]:
