@@ -28,9 +28,19 @@ def test_every_control_is_listed_with_its_mappings_and_policy_status() -> None:
         row = next(line for line in text.splitlines() if line.startswith(f"| [{c.id}]("))
         for ref in (*c.mappings.cis_aks, *c.mappings.azure_policy, *c.mappings.psrule, *c.mappings.checkov):
             assert ref in row, (c.id, ref)
-        assert row.rstrip().endswith(("| yes |", "| no |", "| manual |")), row
+        status = "manual" if c.manual else "Gatekeeper" if c.policy_engine == "gatekeeper" else \
+            "yes" if c.policy_engine else "no"
+        assert row.rstrip().endswith(f"| {status} |"), row
         if c.policy_gap:
             assert c.policy_gap in text
+        # each control's doc names its policy, or why there is none
+        section = text.split(f"\n### {c.id}\n", 1)[1].split("\n### ", 1)[0]
+        if c.policy_engine:
+            assert f"`policies/definitions/{c.id}.json`" in section, c.id
+        if c.policy_engine == "gatekeeper":
+            assert f"`policies/kubernetes/{c.id}/`" in section, c.id
+        if not c.policy_engine and not c.manual:
+            assert c.no_policy_reason() in section, c.id
         for p in c.parameters:
             assert f"| `{p.name}` |" in text, (c.id, p.name)
 

@@ -28,14 +28,16 @@ def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 def test_the_example_controls_load_with_their_origin_and_decision() -> None:
     catalog = load_catalog([str(EXAMPLE)])
     custom = {c.id: c for c in catalog if not c.builtin}
-    assert set(custom) == {"CONTOSO-001", "CONTOSO-002", "CONTOSO-003", "CONTOSO-101"}
+    assert set(custom) == {"CONTOSO-001", "CONTOSO-002", "CONTOSO-003", "CONTOSO-101", "CONTOSO-102"}
     assert custom["CONTOSO-001"].decision is Decision.CONDITION
     assert custom["CONTOSO-101"].decision is Decision.PYTHON
+    assert custom["CONTOSO-102"].decision is Decision.OBJECT_RULE
+    assert custom["CONTOSO-102"].origin.endswith("contoso_cluster.yaml")
     assert custom["CONTOSO-001"].origin.endswith("contoso_azure.yaml")
     assert custom["CONTOSO-101"].origin.endswith("contoso_workloads.py")
     assert custom["CONTOSO-003"].decision is Decision.PYTHON and custom["CONTOSO-003"].azure_side
-    assert len(catalog) == len(load_catalog()) + 4
-    assert catalog.scope_document()["custom"] == 4
+    assert len(catalog) == len(load_catalog()) + 5
+    assert catalog.scope_document()["custom"] == 5
 
 
 @pytest.fixture(scope="module")
@@ -171,9 +173,15 @@ def test_controls_from_an_installed_package_entry_point(tmp_path: Path) -> None:
 
 def test_policies_and_catalog_take_the_users_controls(tmp_path: Path) -> None:
     out = tmp_path / "policies"
-    proc = run_cli("policies", "generate", "--controls-path", str(EXAMPLE), "--custom-only", "--out", str(out))
+    proc = run_cli("policies", "generate", "--controls-path", str(EXAMPLE), "--custom-only", "--out", str(out),
+                   "--fixtures", str(EXAMPLE / "fixtures"))
     assert proc.returncode == 0, proc.stderr
-    assert sorted(p.name for p in (out / "definitions").iterdir()) == ["CONTOSO-001.json", "CONTOSO-002.json"]
+    assert sorted(p.name for p in (out / "definitions").iterdir()) == ["CONTOSO-001.json", "CONTOSO-002.json",
+                                                                        "CONTOSO-102.json"]
+    gatekeeper = json.loads((out / "definitions" / "CONTOSO-102.json").read_text())
+    assert gatekeeper["properties"]["mode"] == "Microsoft.Kubernetes.Data"
+    assert sorted(p.name for p in (out / "kubernetes" / "CONTOSO-102" / "samples").iterdir()) == [
+        "failed-absent-readiness-probe.yaml", "not_applicable-excluded-namespace.yaml", "passed-readiness-probe.yaml"]
     definition = json.loads((out / "definitions" / "CONTOSO-001.json").read_text())
     assert definition["properties"]["displayName"] == "[CONTOSO-001] Every cluster carries a cost-center tag"
     initiative = json.loads((out / "initiative.json").read_text())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from aks_compliance.controls.catalog.k8s_workloads import parse_image
+from aks_compliance.k8s.rules import parse_image
 from aks_compliance.k8s.rbac import is_cluster_admin_equivalent, rule_grants
 from aks_compliance.k8s.selectors import allow_all_rules, policy_types, selector_matches, selects_all
 

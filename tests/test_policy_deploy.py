@@ -103,6 +103,13 @@ def test_deploy_creates_definitions_initiative_and_assignment_then_is_idempotent
         assert stored is not None, path.name
         assert stored["properties"]["policyRule"] == doc["properties"]["policyRule"]
         assert stored["properties"]["parameters"] == doc["properties"]["parameters"]
+    kubernetes = [json.loads(p.read_text(encoding="utf-8")) for p in DEFS]
+    kubernetes = [d for d in kubernetes if d["properties"]["mode"] == "Microsoft.Kubernetes.Data"]
+    assert len(kubernetes) >= 30  # the Azure Policy for Kubernetes definitions (Gatekeeper) deploy the same way
+    for doc in kubernetes:
+        stored = store.get(DEF_PATH.format(sub=SUB, name=doc["name"]))
+        assert stored["properties"]["mode"] == "Microsoft.Kubernetes.Data"
+        assert stored["properties"]["policyRule"]["then"]["details"]["templateInfo"]["sourceType"] == "Base64Encoded"
     init = store.get(f"/subscriptions/{SUB}/providers/Microsoft.Authorization/policySetDefinitions/{INITIATIVE['name']}")
     assert init is not None
     refs = init["properties"]["policyDefinitions"]

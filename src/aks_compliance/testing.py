@@ -26,7 +26,10 @@ Then, in your test module, one line::
     test_my_controls = control_fixture_tests("fixtures", controls_path="controls")
 
 It yields one test per fixture (the control gives the outcome the name states, with evidence citing
-``file:line``) and one per control (it has a passing and a failing fixture, and an absent-property case).
+``file:line``) and one per control (it has a passing and a failing fixture, and an absent-property case). For a
+control declared as an object rule, each fixture is also run through the Gatekeeper template generated from it,
+in a real Rego engine (``regopy``, skipped when it is not installed), with the constraint's match: it must
+agree (:func:`check_fixture_in_gatekeeper`).
 """
 
 from __future__ import annotations
@@ -169,6 +172,52 @@ def check_fixture(case: FixtureCase, catalog: Catalog) -> tuple[Result, Any]:
     return result, run
 
 
+def admission_expectation(result: Result) -> set[str]:
+    """What Gatekeeper must do with the object of a fixture whose pytest verdict is ``result``: ``failed`` ->
+    "violation"; ``passed`` -> "no violation" (matched by the constraint); not applicable because of an excluded
+    namespace -> "not matched" (the constraint's match); any other not applicable, or unknown (a container
+    without an image ...) -> no violation, matched or not: admission never denies what cannot be judged."""
+    outcome = result.outcome.value
+    if outcome == "failed":
+        return {"violation"}
+    if outcome == "passed":
+        return {"no violation"}
+    if outcome == "not_applicable" and "excluded by parameter excludedNamespaces" in result.reason:
+        return {"not matched"}
+    return {"no violation", "not matched"}
+
+
+def check_fixture_in_gatekeeper(case: FixtureCase, catalog: Catalog, rego: str | None = None) -> str | None:
+    """Run the Gatekeeper template of the fixture's control (``rego``: a template's Rego; default: compiled from
+    the control's object rule) on the fixture's object, with the constraint the fixture's parameters make, and
+    assert that it agrees with the pytest verdict. Returns what admission did, or None when the target stands
+    for no object an admission request could carry (a snapshot gap, a namespace only implied by others)."""
+    from .k8s.gatekeeper import Engine, matches
+    from .policy.kubernetes import constraint_for
+
+    control = catalog[case.control_id]
+    if control.object_rule is None:
+        raise FixtureError(f"{case.control_id} is not declared as an object rule: it has no Gatekeeper template")
+    result, run = fixture_result(case, catalog)
+    label = result.key[len(case.control_id) + 1:]
+    target = next(t for t in run.targets if t.label == label)
+    if "gap" in target.context or target.context.get("implied"):
+        if result.outcome.value != "unknown":
+            raise FixtureError(f"{case.id}: a target without an object must be unknown, not {result.outcome.value}")
+        return None
+    constraint = constraint_for(control, fixture_params(case.path))
+    obj = target.resource.body
+    if not matches(constraint["spec"]["match"], obj):
+        got = "not matched"
+    else:
+        engine = Engine(rego if rego is not None else control.object_rule.to_rego(control))
+        got = "violation" if engine.count(obj, constraint["spec"].get("parameters", {})) else "no violation"
+    if got not in admission_expectation(result):
+        raise FixtureError(f"{case.id}: the control says {result.outcome.value} ({result.reason or 'no reason'}), "
+                           f"its Gatekeeper template gives {got}")
+    return got
+
+
 def missing_fixtures(control: Control, cases: Iterable[FixtureCase]) -> list[str]:
     """What the control's fixtures lack: a passing and a failing one, and the absent-property case
     (a manual control: a manual one; a control that can be not applicable: a not_applicable one)."""
@@ -203,6 +252,8 @@ def control_fixture_tests(fixtures: str | Path, controls_path: str | Path | Iter
     cases = fixture_cases(fixtures, catalog)
     controls = [c for c in catalog if not (only_custom and c.builtin)]
     params = [pytest.param(("fixture", c), id=c.id) for c in cases] + \
+             [pytest.param(("gatekeeper", c), id=f"{c.id}/gatekeeper") for c in cases
+              if catalog[c.control_id].object_rule is not None and not (only_custom and catalog[c.control_id].builtin)] + \
              [pytest.param(("control", c), id=f"{c.id}/fixtures") for c in controls]
     frozen = catalog
 
@@ -211,6 +262,9 @@ def control_fixture_tests(fixtures: str | Path, controls_path: str | Path | Iter
         kind, what = aksc_case
         if kind == "fixture":
             check_fixture(what, frozen)
+        elif kind == "gatekeeper":
+            pytest.importorskip("regopy", reason="the Gatekeeper template is run in regopy (pip install regopy)")
+            check_fixture_in_gatekeeper(what, frozen)
         else:
             missing = missing_fixtures(what, cases)
             if missing:
@@ -219,5 +273,6 @@ def control_fixture_tests(fixtures: str | Path, controls_path: str | Path | Iter
     return test_control_fixtures
 
 
-__all__ = ["FixtureCase", "FixtureError", "check_fixture", "control_fixture_tests", "expected_outcome",
-           "fixture_cases", "fixture_result", "missing_fixtures", "scan_fixture"]
+__all__ = ["FixtureCase", "FixtureError", "admission_expectation", "check_fixture", "check_fixture_in_gatekeeper",
+           "control_fixture_tests", "expected_outcome", "fixture_cases", "fixture_result", "missing_fixtures",
+           "scan_fixture"]

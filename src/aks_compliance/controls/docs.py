@@ -199,6 +199,7 @@ def render_markdown(catalog: Catalog | None = None) -> str:
     counts = {
         "total": len(rows), "azure": len(azure), "in_cluster": len(rows) - len(azure),
         "generated": sum(r.generated for r in rows), "manual": sum(r.manual for r in rows),
+        "gatekeeper": sum(r.c.policy_engine == "gatekeeper" for r in rows),
         "checks": sum(r.c.decision is Decision.PYTHON for r in rows),
         "severity": Counter(r.c.severity.value for r in rows),
         "types": Counter(t for r in azure for t in r.c.resource_types),

@@ -1,5 +1,6 @@
-"""Controls declared in YAML, for the common cases: an Azure Policy condition on ARM resources, or an
-existence check on a related resource.
+"""Controls declared in YAML, for the common cases: an Azure Policy condition on ARM resources, an
+existence check on a related resource, or an object rule on Kubernetes objects (``object_rule:``, the language
+of ``k8s/rule_lang.py``; the control is decided by it in Python and generated as a Gatekeeper template).
 
 ::
 
@@ -18,9 +19,25 @@ existence check on a related resource.
           field: "[concat('tags[', parameters('tagName'), ']')]"
           exists: true
 
+An in-cluster control in YAML::
+
+    controls:
+      - id: CONTOSO-102
+        title: Serving containers define a readiness probe
+        severity: low
+        rationale: ...
+        remediation: ...
+        exclusions: workload-admission    # or cluster-access: which namespaces are left out by default
+        object_rule:
+          kinds: workloads
+          checks:
+            - scope: containers
+              groups: [containers]
+              require: {field: readinessProbe, exists: true}
+
 The document is validated against ``schemas/control-v1.schema.json``; every problem names the file, the
-line and the control. The rule itself is checked by evaluating it once, so an unknown operator or alias
-is a load error, not a verdict.
+line and the control. The rule itself is checked by evaluating it once (an object rule: by compiling it to
+Rego), so an unknown operator, alias or parameter is a load error, not a verdict.
 """
 
 from __future__ import annotations
@@ -104,6 +121,8 @@ def _control(e: dict[str, Any]) -> Control:
     if "related" in e:
         r = e["related"]
         related = Related(type=r["type"], existence_condition=r["existence_condition"], missing=r["missing"])
+    if "object_rule" in e:
+        return _object_rule_control(e, mappings, params)
     types = e.get("resource_type", "Microsoft.ContainerService/managedClusters")
     control = Control(
         id=e["id"], title=e["title"], severity=Severity(e["severity"]), section=e.get("section", "Custom"),
@@ -116,9 +135,25 @@ def _control(e: dict[str, Any]) -> Control:
     return control
 
 
+def _object_rule_control(e: dict[str, Any], mappings: Mappings, params: tuple[Parameter, ...]) -> Control:
+    # the in-cluster declaration helper, as Python controls use it (imported here: the Kubernetes family
+    # imports the control model, whose package loads this module)
+    from ..k8s.checks import k8s_control
+    from ..k8s.rules import KubeRule
+
+    rule = KubeRule(e["object_rule"], where=f"{e['id']}.object_rule")
+    return k8s_control(
+        id=e["id"], title=e["title"], severity=Severity(e["severity"]), section=e.get("section", "Custom"),
+        rationale=e["rationale"], remediation=e["remediation"], mappings=mappings, exclusions=e["exclusions"],
+        rule=rule, parameters=params, references=_tuple(e.get("references")), tags=_tuple(e.get("tags")))
+
+
 def _check_rules(control: Control) -> None:
     """Evaluate each condition once on an empty resource: an unknown operator or alias fails here, at load."""
     from ..policy.conditions import Evaluator, PolicyDefinitionError, Subject
+    if control.object_rule is not None:
+        control.object_rule.to_rego(control)  # a parameter the rule reads but the control lacks fails here
+        return
     params = control.parameter_defaults()
     conditions = [("rule", control.rule), ("applicability", control.applicability)]
     if control.related is not None:

@@ -154,15 +154,35 @@ def excluded_namespace(target: Target, params: Mapping[str, Any]) -> str | None:
 
 
 def k8s_control(*, id: str, title: str, severity: Severity, section: str, rationale: str, remediation: str,
-                mappings: Mappings, types: str | tuple[str, ...], check: Callable[[Target, Mapping[str, Any]], Verdict],
-                policy_gap: str, exclusions: str, parameters: tuple[Parameter, ...] = (),
+                mappings: Mappings, exclusions: str, types: str | tuple[str, ...] | None = None,
+                check: Callable[[Target, Mapping[str, Any]], Verdict] | None = None, rule: Any = None,
+                policy_gap: str | None = None, parameters: tuple[Parameter, ...] = (),
                 references: tuple[str, ...] = (), pss_since: tuple[int, int] | None = None, pss_check: str | None = None,
                 windows_exempt_since: tuple[int, int] | None = None,
                 applies: Callable[[Target, Mapping[str, Any]], str | None] | None = None,
-                tags: tuple[str, ...] = (), mapping_note: str = "") -> Control:
-    """Declare an in-cluster control (see the module docstring for what the wrapper adds)."""
+                tags: tuple[str, ...] = (), mapping_note: str = "", builtin_deviation: str | None = None,
+                builtin_parameters: Mapping[str, Mapping[str, Any]] | None = None) -> Control:
+    """Declare an in-cluster control (see the module docstring for what the wrapper adds).
+
+    Give ``check`` (a Python function; ``policy_gap`` says why no policy is generated) or ``rule`` (an object rule,
+    ``k8s.rules.KubeRule``: the check is its Python form and a Gatekeeper template is generated from it). With a
+    rule, the Pod Security Standards version and Windows applicability become the rule's own guards, so the
+    generated Rego applies them too.
+    """
     if exclusions not in EXCLUSION_FAMILIES:
         raise ValueError(f"{id}: exclusions must be one of {EXCLUSION_FAMILIES}, not {exclusions!r}")
+    if (check is None) == (rule is None):
+        raise ValueError(f"{id}: give one of check (a Python function) and rule (an object rule)")
+    if rule is not None:
+        if policy_gap:
+            raise ValueError(f"{id}: an object rule generates a Gatekeeper policy: it has no policy_gap")
+        rule = rule.with_guards(_pss_guards(pss_check, pss_since, windows_exempt_since))
+        check = rule.evaluate
+        types = types or rule.target_types
+    elif not policy_gap:
+        raise ValueError(f"{id}: a Python check says why no policy is generated (policy_gap)")
+    if types is None:
+        raise ValueError(f"{id}: types is required with a Python check")
     params = tuple(parameters)
     namespaced = exclusions != CLUSTER_WIDE
     if exclusions == WORKLOAD_ADMISSION:
@@ -183,7 +203,11 @@ def k8s_control(*, id: str, title: str, severity: Severity, section: str, ration
             why = excluded_namespace(target, p)
             if why:
                 return why
-        if pss_check is not None:
+        if rule is not None:
+            why = rule.not_applicable(target, p)
+            if why:
+                return why
+        elif pss_check is not None:
             v = pss_version(p, target.context.get("scope"))
             if pss_since is not None and v < pss_since:
                 return (f"Pod Security Standards {version_text(v)} (parameter pssVersion) has no check "
@@ -207,21 +231,52 @@ def k8s_control(*, id: str, title: str, severity: Severity, section: str, ration
             return Verdict(Truth.ERROR, [f"{id} could not evaluate {target.resource.type} "
                                          f"{target.resource.display_name()}: {type(exc).__name__}: {exc}"], [])
 
-    wrapped.__name__ = getattr(check, "__name__", "check")
+    wrapped.__name__ = "object_rule" if rule is not None else getattr(check, "__name__", "check")
     wrapped.__doc__ = check.__doc__
     # a control that can never be not applicable (one result per cluster, no applicability rule) declares none
     decides_applicability = namespaced or pss_check is not None or applies is not None
     return Control(id=id, title=title, severity=severity, section=section, rationale=rationale,
                    remediation=remediation, mappings=mappings, resource_type=types, references=references,
-                   parameters=params, check=wrapped, not_applicable=not_applicable if decides_applicability else None,
-                   policy_gap=policy_gap,
+                   parameters=params, check=wrapped, object_rule=rule,
+                   not_applicable=not_applicable if decides_applicability else None,
+                   policy_gap=policy_gap or None, builtin_deviation=builtin_deviation,
+                   builtin_parameters=dict(builtin_parameters or {}),
                    tags=tags + (f"exclusions:{exclusions}",) + (("pss:" + pss_check,) if pss_check else ()))
 
 
-def gap_text(builtin: str | None = None) -> str:
-    base = ("In-cluster control over Kubernetes API objects, decided in Python: Azure Policy's resource "
-            "(ARM) modes cannot see these objects, so no definition is generated.")
+def _pss_guards(pss_check: str | None, since: tuple[int, int] | None,
+                windows_since: tuple[int, int] | None) -> tuple[Any, ...]:
+    """The Pod Security Standards applicability of a check, as object-rule guards (both engines apply them)."""
+    from .rule_lang import AnyOf, Cmp, Field, Guard, Lit, PssVersion
+    if pss_check is None:
+        return ()
+    guards = []
+    if since is not None:
+        guards.append(Guard(Cmp(PssVersion(), "greaterOrEquals", Lit(since[0] * 1000 + since[1])),
+                            f"Pod Security Standards {{pssVersion}} (parameter pssVersion) has no check '{pss_check}': "
+                            f"it was added in {version_text(since)}"))
+    if windows_since is not None:
+        windows = Cmp(Field("pod", ("os", "name"), "$pod.os.name"), "equals", Lit("windows"), negated=True)
+        older = Cmp(PssVersion(), "greaterOrEquals", Lit(windows_since[0] * 1000 + windows_since[1]), negated=True)
+        guards.append(Guard(AnyOf((older, windows)),
+                            f"Windows pod (spec.os.name = windows): exempt from '{pss_check}' since Pod Security "
+                            f"Standards {version_text(windows_since)}"))
+    return tuple(guards)
+
+
+# Why an in-cluster control decided in Python gets no Gatekeeper policy (Control.policy_gap; docs/controls.md).
+# An admission request carries one object; Gatekeeper's synced inventory (data.inventory) is eventually
+# consistent and partial, sound for neither a deny nor a verdict, so joins across objects stay in Python.
+SEVERAL_OBJECTS = ("its verdict joins several objects ({what}), while an admission request carries one object and "
+                   "Gatekeeper's synced inventory is eventually consistent, sound for neither a deny nor a verdict")
+CLUSTER_STATE = ("it judges the cluster's state ({what}), not an object under admission")
+BEYOND_RULES = "it needs {what}, which the object-rule language has no operator for"
+
+
+def gap_text(why: str, builtin: str | None = None) -> str:
+    """Why no policy is generated from an in-cluster control decided in Python (and the built-in that covers the
+    concept, if one does)."""
+    base = f"In-cluster control decided in Python: {why}, so no Gatekeeper policy is generated."
     if builtin:
-        return base + f" Azure Policy for Kubernetes (Microsoft.Kubernetes.Data mode) covers the concept with " \
-                      f"built-in {builtin}."
+        return base + f" Azure Policy for Kubernetes covers the concept with built-in {builtin}."
     return base + " No Azure Policy for Kubernetes built-in covers it."

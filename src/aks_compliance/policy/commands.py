@@ -25,6 +25,9 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--overlay", action="append", default=[], metavar="FILE",
                      help="apply an overlay (disabled controls get no definition; severities and parameter "
                           "defaults as the overlay sets them); repeatable")
+    gen.add_argument("--fixtures", default=None, metavar="DIR",
+                     help="fixtures (DIR/<control id>/) the Kubernetes policies' samples and gator suites come from "
+                          "(default: the project's fixtures/k8s, in a source checkout)")
     gen.add_argument("--custom-only", action="store_true",
                      help="generate only your own controls (from --controls-path and installed packages)")
     dep = sub.add_parser("deploy", help="create or update the definitions and the initiative with the Azure SDK "
@@ -60,9 +63,10 @@ def main(argv: list[str]) -> int:
         if args.custom_only:
             catalog = Catalog([c for c in catalog if not c.builtin], overlays=catalog.overlays,
                               sources=catalog.sources, disabled=catalog.disabled)
+        fixtures = {"fixtures": args.fixtures} if args.fixtures else {}
         try:
             if args.check:
-                diffs = differences(args.out, catalog)
+                diffs = differences(args.out, catalog, **fixtures)
                 for d in diffs:
                     print(f"{Path(args.out) / d.split(':', 1)[0]}: {d.split(': ', 1)[1]}")
                 if diffs:
@@ -71,7 +75,7 @@ def main(argv: list[str]) -> int:
                     return 1
                 print(f"{args.out}: up to date")
                 return 0
-            result = write(args.out, catalog)
+            result = write(args.out, catalog, **fixtures)
         except GenerationError as exc:
             print(f"aks-compliance policies generate: error: {exc}", file=sys.stderr)
             return 2

@@ -37,6 +37,7 @@ import jinja2
 
 from ..atomic import write_text
 from ..controls import CATALOG_VERSION, Catalog, Control, Decision, load_catalog
+from . import kubernetes
 from .conditions import _CANON as OPERATORS  # lower-case operator -> canonical camelCase
 from .definitions import supports_indexed
 
@@ -51,6 +52,9 @@ DEFINITIONS_DIR = "definitions"
 INITIATIVE_FILE = "initiative.json"
 TEMPLATE_FILE = "deploy/azuredeploy.json"
 README_FILE = "README.md"
+KUBERNETES_DIR = kubernetes.KUBERNETES_DIR
+# The built-in controls' fixtures (a source checkout): the Kubernetes policies' samples come from them.
+PROJECT_FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "k8s"
 
 DEFAULT_EFFECTS = ("Audit", "Deny", "Disabled")
 RELATED_EFFECTS = ("AuditIfNotExists", "Disabled")
@@ -92,6 +96,7 @@ class Generated:
     name: str
     file: str  # relative to the output directory
     document: dict[str, Any]
+    kube: kubernetes.KubePolicy | None = None  # the Gatekeeper folder of an Azure Policy for Kubernetes definition
 
     @property
     def properties(self) -> dict[str, Any]:
@@ -113,7 +118,7 @@ class Skipped:
         if c.decision is Decision.MANUAL:
             return "manual"
         if not c.azure_side:
-            return "in-cluster (not an ARM resource type)"
+            return "in-cluster, decided in Python"
         if c.decision is Decision.PYTHON or c.not_applicable is not None:
             return "decided by Python"
         return "policy gap declared"
@@ -130,6 +135,9 @@ class Plan:
     def files(self) -> dict[str, str]:
         """Relative path -> exact file content."""
         out = {g.file: dump_json(g.document) for g in self.generated}
+        for g in self.generated:
+            if g.kube is not None:
+                out.update(g.kube.files())
         out[INITIATIVE_FILE] = dump_json(self.initiative)
         out[TEMPLATE_FILE] = dump_json(self.template)
         out[README_FILE] = self.readme
@@ -179,11 +187,9 @@ def _render_json(template: str, **context: Any) -> dict[str, Any]:
 # --- which controls get a definition -------------------------------------------------------------
 
 def skip_reason(control: Control) -> str | None:
-    """Why a control gets no Azure Policy definition from this generator, or None when it gets one."""
-    reason = control.no_policy_reason()
-    if reason is None and control.policy_engine != "azure-policy":
-        return "an in-cluster object rule: generated as an Azure Policy for Kubernetes definition (Gatekeeper)"
-    return reason
+    """Why a control gets no Azure Policy definition from this generator, or None when it gets one (an ARM-mode
+    definition, or an Azure Policy for Kubernetes one with its Gatekeeper template)."""
+    return control.no_policy_reason()
 
 
 # --- the rule, in the form the schema and the service want ---------------------------------------
@@ -260,6 +266,12 @@ def _type_guard(types: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _effects(control: Control) -> tuple[str, ...]:
+    if control.policy_engine == "gatekeeper":
+        given = tuple(e.lower() for e in control.policy_effects or kubernetes.EFFECTS)
+        if not set(given) <= set(kubernetes.EFFECTS) or not given:
+            raise GenerationError(f"{control.id}: a Kubernetes definition's effects are audit, deny and disabled, "
+                                  f"not {list(control.policy_effects or ())}")
+        return given
     effects = control.policy_effects or (RELATED_EFFECTS if control.related is not None else DEFAULT_EFFECTS)
     out = []
     for e in effects:
@@ -335,11 +347,51 @@ def _group(name: str, section: str) -> dict[str, Any]:
             "description": f"Controls of the practice '{section}'."}
 
 
-def build_definition(control: Control) -> Generated:
+def _metadata(control: Control) -> dict[str, Any]:
+    return {
+        "version": CATALOG_VERSION,
+        "category": "Kubernetes" if control.policy_engine == "gatekeeper" else category(control),
+        "source": "aks-compliance",
+        "aksCompliance": {
+            "controlId": control.id,
+            "severity": control.severity.value,
+            "section": control.section,
+            "mappings": control.mappings.as_dict(),
+            **({"builtinDeviation": control.builtin_deviation} if control.builtin_deviation else {}),
+        },
+    }
+
+
+def build_kubernetes_definition(control: Control, fixtures: Path | None = None) -> Generated:
+    """An Azure Policy for Kubernetes definition (mode Microsoft.Kubernetes.Data) with its Gatekeeper folder."""
+    try:
+        policy = kubernetes.build_policy(control, fixtures)
+        parameters = kubernetes.definition_parameters(control)
+        parameters["effect"]["allowedValues"] = list(_effects(control))
+        parameters["effect"]["defaultValue"] = parameters["effect"]["allowedValues"][0]
+        rule = kubernetes.policy_rule(control, policy.template_text())
+    except (ValueError, KeyError) as exc:  # RuleError is a ValueError
+        raise GenerationError(f"{control.id}: {exc}") from None
+    meta = _metadata(control)
+    meta["aksCompliance"]["gatekeeper"] = {"templateName": policy.template["metadata"]["name"],
+                                           "constraintKind": policy.constraint["kind"],
+                                           "folder": policy.folder}
+    name = definition_name(control.id)
+    doc = _render_json(
+        "definition.json.j2", name=name,
+        display_name=_clip(f"[{control.id}] {control.title}", MAX_DISPLAY_NAME),
+        description=_clip(control.rationale, MAX_DESCRIPTION), mode="Microsoft.Kubernetes.Data",
+        metadata=meta, parameters=parameters, rule_if=rule["if"], details=rule["then"]["details"])
+    return Generated(control, name, f"{DEFINITIONS_DIR}/{control.id}.json", doc, policy)
+
+
+def build_definition(control: Control, fixtures: Path | None = None) -> Generated:
     """The definition document for one control (which must have no skip reason)."""
     reason = skip_reason(control)
     if reason is not None:
         raise GenerationError(f"{control.id} gets no definition: {reason}")
+    if control.policy_engine == "gatekeeper":
+        return build_kubernetes_definition(control, fixtures)
     types = control.resource_types
     effects = _effects(control)
     declared = {p.name.lower() for p in control.parameters}
@@ -363,18 +415,7 @@ def build_definition(control: Control) -> Generated:
         rule_if = {"allOf": guard + [{"not": to_policy_condition(control.rule, f"{control.id}.rule")}]}
     if _count_conditions(rule_if) > MAX_IF_CONDITIONS:
         raise GenerationError(f"{control.id}: the rule exceeds {MAX_IF_CONDITIONS} conditions")
-    metadata = {
-        "version": CATALOG_VERSION,
-        "category": category(control),
-        "source": "aks-compliance",
-        "aksCompliance": {
-            "controlId": control.id,
-            "severity": control.severity.value,
-            "section": control.section,
-            "mappings": control.mappings.as_dict(),
-            **({"builtinDeviation": control.builtin_deviation} if control.builtin_deviation else {}),
-        },
-    }
+    metadata = _metadata(control)
     name = definition_name(control.id)
     doc = _render_json(
         "definition.json.j2", name=name,
@@ -444,8 +485,11 @@ def build_template(generated: list[Generated], initiative: dict[str, Any]) -> di
                         initiative_properties=set_props, depends=depends, version=CATALOG_VERSION)
 
 
-def plan(catalog: Catalog | None = None) -> Plan:
+def plan(catalog: Catalog | None = None, fixtures: str | Path | None = PROJECT_FIXTURES) -> Plan:
+    """Everything generated from ``catalog``; the Kubernetes policies' samples come from ``fixtures``
+    (``<dir>/<control id>/``; default: the project's, in a source checkout)."""
     catalog = catalog if catalog is not None else load_catalog()
+    fixtures = Path(fixtures) if fixtures is not None and Path(fixtures).is_dir() else None
     result = Plan()
     errors: list[str] = []
     for control in catalog:
@@ -454,7 +498,7 @@ def plan(catalog: Catalog | None = None) -> Plan:
             result.skipped.append(Skipped(control, reason))
             continue
         try:
-            result.generated.append(build_definition(control))
+            result.generated.append(build_definition(control, fixtures))
         except GenerationError as exc:
             errors.append(str(exc))
     if errors:
@@ -466,19 +510,30 @@ def plan(catalog: Catalog | None = None) -> Plan:
         version=CATALOG_VERSION, definitions_dir=DEFINITIONS_DIR, initiative_file=INITIATIVE_FILE,
         template_file=TEMPLATE_FILE, placeholder=SCOPE_PLACEHOLDER,
         deviations=[c for c in catalog if c.builtin_deviation], kinds=skipped_by_kind(result),
+        kubernetes_dir=KUBERNETES_DIR, kubernetes=[g for g in result.generated if g.kube is not None],
         effects=lambda g: ", ".join(g.properties["parameters"]["effect"]["allowedValues"]))
     return result
 
 
-def write(out_dir: str | Path, catalog: Catalog | None = None) -> Plan:
-    """Generate into ``out_dir``; definition files of controls that no longer get one are removed."""
+def _stale(out: Path, files: dict[str, str]) -> list[Path]:
+    """Generated files in ``out`` that the catalog no longer generates (definitions, Kubernetes policy folders)."""
+    found = list((out / DEFINITIONS_DIR).glob("*.json")) if (out / DEFINITIONS_DIR).is_dir() else []
+    if (out / KUBERNETES_DIR).is_dir():
+        found += [p for p in (out / KUBERNETES_DIR).rglob("*") if p.is_file()]
+    return sorted(p for p in found if p.relative_to(out).as_posix() not in files)
+
+
+def write(out_dir: str | Path, catalog: Catalog | None = None, fixtures: str | Path | None = PROJECT_FIXTURES) -> Plan:
+    """Generate into ``out_dir``; files of controls that no longer get a policy are removed."""
     out = Path(out_dir)
-    result = plan(catalog)
+    result = plan(catalog, fixtures)
     files = result.files()
-    stale = [p for p in (out / DEFINITIONS_DIR).glob("*.json") if f"{DEFINITIONS_DIR}/{p.name}" not in files] \
-        if (out / DEFINITIONS_DIR).is_dir() else []
-    for p in stale:
+    for p in _stale(out, files):
         p.unlink()
+    if (out / KUBERNETES_DIR).is_dir():  # folders left empty by a control that no longer gets a policy
+        for d in sorted((p for p in (out / KUBERNETES_DIR).rglob("*") if p.is_dir()), reverse=True):
+            if not any(d.iterdir()):
+                d.rmdir()
     root = out.resolve()
     for rel, text in files.items():
         path = out / rel
@@ -489,10 +544,11 @@ def write(out_dir: str | Path, catalog: Catalog | None = None) -> Plan:
     return result
 
 
-def differences(out_dir: str | Path, catalog: Catalog | None = None) -> list[str]:
+def differences(out_dir: str | Path, catalog: Catalog | None = None,
+                fixtures: str | Path | None = PROJECT_FIXTURES) -> list[str]:
     """What regenerating would change in ``out_dir`` (empty when it is up to date)."""
     out = Path(out_dir)
-    files = plan(catalog).files()
+    files = plan(catalog, fixtures).files()
     diffs = []
     for rel, text in sorted(files.items()):
         path = out / rel
@@ -500,10 +556,8 @@ def differences(out_dir: str | Path, catalog: Catalog | None = None) -> list[str
             diffs.append(f"{rel}: missing")
         elif path.read_text(encoding="utf-8") != text:
             diffs.append(f"{rel}: differs")
-    if (out / DEFINITIONS_DIR).is_dir():
-        for p in sorted((out / DEFINITIONS_DIR).glob("*.json")):
-            if f"{DEFINITIONS_DIR}/{p.name}" not in files:
-                diffs.append(f"{DEFINITIONS_DIR}/{p.name}: not generated from the catalog (stale)")
+    for p in _stale(out, files):
+        diffs.append(f"{p.relative_to(out).as_posix()}: not generated from the catalog (stale)")
     return diffs
 
 
@@ -575,6 +629,10 @@ def policy_reference(control: Control) -> dict[str, Any] | None:
         effects = _effects(control)
     except GenerationError:
         return None
-    return {"name": definition_name(control.id), "path": f"policies/{DEFINITIONS_DIR}/{control.id}.json",
-            "effect": effects[0], "effects": list(effects),
-            "display_name": _clip(f"[{control.id}] {control.title}", MAX_DISPLAY_NAME)}
+    out = {"name": definition_name(control.id), "path": f"policies/{DEFINITIONS_DIR}/{control.id}.json",
+           "effect": effects[0], "effects": list(effects),
+           "display_name": _clip(f"[{control.id}] {control.title}", MAX_DISPLAY_NAME)}
+    if control.policy_engine == "gatekeeper":
+        out["engine"] = "gatekeeper"
+        out["gatekeeper"] = f"policies/{KUBERNETES_DIR}/{control.id}/"
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ...k8s import kinds
-from ...k8s.checks import CLUSTER_WIDE, Findings, cite, gap_text, k8s_control, scope_of, unknown
+from ...k8s.checks import CLUSTER_STATE, CLUSTER_WIDE, Findings, cite, gap_text, k8s_control, scope_of, unknown
 from ...k8s.podspec import as_dict, as_list
 from ...policy.conditions import Verdict
 from ...targets import Target
@@ -73,7 +73,8 @@ CONTROLS = [
         mapping_note=("kubescape C-0036 and C-0039 list validating and mutating webhooks for review (a malicious "
                       "admission controller); this control asks for the policy engine's, so they are not mapped."),
         types=kinds.CLUSTER, check=policy_engine, applies=_manifests_without_engine, exclusions=CLUSTER_WIDE,
-        policy_gap=gap_text("0a15ec92-a229-4763-bb14-0ea34a568f8d") + " That built-in audits the ARM add-on "
+        policy_gap=gap_text(CLUSTER_STATE.format(what="a policy engine running in it"),
+                            "0a15ec92-a229-4763-bb14-0ea34a568f8d") + " That built-in audits the ARM add-on "
                    "setting; this control looks for the engine running in the cluster."),
 ]
 
@@ -148,5 +149,5 @@ CONTROLS += [
                     "https://docs.tigera.io/calico/latest/reference/resources/felixconfig"),
         mappings=Mappings(nist=("SC-8", "SC-8(1)"), mitre=("T1040",)),
         types=kinds.CLUSTER, check=calico_wireguard, applies=_without_calico, exclusions=CLUSTER_WIDE,
-        policy_gap=gap_text()),
+        policy_gap=gap_text(CLUSTER_STATE.format(what="Calico's FelixConfigurations, the default and node-specific ones"))),
 ]

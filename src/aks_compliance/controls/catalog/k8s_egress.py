@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ...k8s import kinds
-from ...k8s.checks import ABSENT, CLUSTER_ACCESS, Findings, cite, gap_text, glob_any, k8s_control, scope_of, unknown
+from ...k8s.checks import ABSENT, CLUSTER_ACCESS, SEVERAL_OBJECTS, Findings, cite, gap_text, glob_any, k8s_control, scope_of, unknown
 from ...k8s.netpol import namespace_labels, policy_rules
 from ...k8s.podspec import pod_view
 from ...policy.conditions import Verdict
@@ -97,7 +97,8 @@ CONTROLS = [
         mappings=Mappings(kubescape=("C-0052",), mitre=("T1552.005",)),
         mapping_note=("kubescape C-0052 asks whether the nodes can reach the cloud's metadata service (a node-level "
                       "probe); the cluster-side answer is whether network policies stop the pods."),
-        types=kinds.WORKLOAD, check=metadata_blocked, applies=_allowed, policy_gap=gap_text(None),
+        types=kinds.WORKLOAD, check=metadata_blocked, applies=_allowed,
+        policy_gap=gap_text(SEVERAL_OBJECTS.format(what="the workload and every egress network policy that selects it")),
         parameters=(Parameter("allowedWorkloads", [], "Workloads (namespace/name globs) that need the metadata "
                                                       "endpoint; listed as not applicable.", type="Array"),)),
 ]

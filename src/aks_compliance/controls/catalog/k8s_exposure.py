@@ -15,7 +15,7 @@ import ipaddress
 from typing import Any, Iterable, Mapping
 
 from ...k8s import kinds
-from ...k8s.checks import CLUSTER_ACCESS, Findings, cite, gap_text, glob_any, k8s_control, object_of, scope_of, unknown
+from ...k8s.checks import BEYOND_RULES, CLUSTER_ACCESS, SEVERAL_OBJECTS, Findings, cite, gap_text, glob_any, k8s_control, object_of, scope_of, unknown
 from ...k8s.podspec import as_dict, as_list, pod_view
 from ...k8s.scope import K8sObject, K8sScope, annotations_of, meta
 from ...policy.conditions import Verdict
@@ -255,7 +255,8 @@ CONTROLS = [
         references=("https://learn.microsoft.com/azure/aks/internal-lb",),
         mappings=Mappings(kubescape=("C-0256",), mitre=("T1133", "T1190")),
         mapping_note="an internal Azure load balancer is not exposure here; kubescape C-0256 does not know the annotation.",
-        types=kinds.WORKLOAD, check=exposed_by_services, policy_gap=gap_text(None), parameters=(ALLOWED_EXPOSED,)),
+        types=kinds.WORKLOAD, check=exposed_by_services, parameters=(ALLOWED_EXPOSED,),
+        policy_gap=gap_text(SEVERAL_OBJECTS.format(what="the workload and the Services and Ingresses that reach it"))),
     k8s_control(
         id="AKS-171", exclusions=CLUSTER_ACCESS,
         title="Workloads are not exposed through Gateway API routes or Istio ingress gateways unless allowed",
@@ -271,7 +272,8 @@ CONTROLS = [
             "its exposure is reviewed."),
         references=("https://gateway-api.sigs.k8s.io/", "https://learn.microsoft.com/azure/aks/istio-deploy-ingress"),
         mappings=Mappings(kubescape=("C-0266",), mitre=("T1133", "T1190")),
-        types=kinds.WORKLOAD, check=exposed_by_gateways, policy_gap=gap_text(None), parameters=(ALLOWED_EXPOSED,)),
+        types=kinds.WORKLOAD, check=exposed_by_gateways, parameters=(ALLOWED_EXPOSED,),
+        policy_gap=gap_text(SEVERAL_OBJECTS.format(what="the workload and the Gateway API routes and Istio gateways that reach it"))),
     k8s_control(
         id="AKS-172", exclusions=CLUSTER_ACCESS,
         title="Services use only allowed external IPs (CVE-2020-8554)", severity=Severity.HIGH, section=SECTION,
@@ -285,9 +287,11 @@ CONTROLS = [
             "Azure Policy's built-in d46c275d."),
         references=("https://github.com/kubernetes/kubernetes/issues/97076",),
         mappings=Mappings(azure_policy=("d46c275d-1680-448d-b2ec-e495a3b6cc89",), mitre=("T1557",)),
-        types=kinds.SERVICE, check=external_ips, policy_gap=gap_text("d46c275d-1680-448d-b2ec-e495a3b6cc89"),
+        types=kinds.SERVICE, check=external_ips, policy_gap=gap_text(BEYOND_RULES.format(
+            what="addresses compared with CIDR ranges"), "d46c275d-1680-448d-b2ec-e495a3b6cc89"),
         parameters=(Parameter("allowedExternalIPs", [], "Addresses or CIDRs Services may claim as external IPs.",
-                              type="Array"),)),
+                              type="Array"),),
+       builtin_deviation=("The built-in compares external IPs exactly and excludes kube-system; this control accepts CIDR ranges in allowedExternalIPs and excludes no namespace.")),
     k8s_control(
         id="AKS-173", exclusions=CLUSTER_ACCESS,
         title="Ingress hosts are specific and owned by one namespace", severity=Severity.MEDIUM, section=SECTION,
@@ -301,7 +305,8 @@ CONTROLS = [
             "Name the host in every rule; give each host to one namespace (and enforce it with the controller's "
             "admission webhook or a policy engine)."),
         mappings=Mappings(azure_policy=("d8c942c6-16a3-400b-8f2e-785f44030036",), mitre=("T1557",)),
-        types=kinds.INGRESS, check=ingress_hosts, policy_gap=gap_text("d8c942c6-16a3-400b-8f2e-785f44030036"),
+        types=kinds.INGRESS, check=ingress_hosts, policy_gap=gap_text(SEVERAL_OBJECTS.format(
+            what="the Ingress and the other namespaces' Ingresses"), "d8c942c6-16a3-400b-8f2e-785f44030036"),
         parameters=(Parameter("allowWildcardHosts", False, "Accept wildcard hosts (*.example.com).",
                               type="Boolean"),)),
 ]

@@ -12,7 +12,7 @@ import posixpath
 from typing import Any, Mapping
 
 from ...k8s import kinds
-from ...k8s.checks import (CONTAINER_SCOPE, WORKLOAD_ADMISSION, Findings, gap_text, k8s_control)
+from ...k8s.checks import (BEYOND_RULES, CONTAINER_SCOPE, WORKLOAD_ADMISSION, Findings, gap_text, k8s_control)
 from ...k8s.podspec import as_dict, as_list, pod_view
 from ...policy.conditions import Verdict
 from ...targets import Target
@@ -28,6 +28,8 @@ CLOUD_CREDENTIAL_PATHS = ["/etc/kubernetes/azure.json", "/etc/kubernetes/certs",
 RUNTIME_SOCKETS = ["/run/containerd/containerd.sock", "/var/run/containerd/containerd.sock", "/var/run/docker.sock",
                    "/run/docker.sock", "/var/run/crio/crio.sock", "/run/crio/crio.sock", "/var/run/cri-dockerd.sock",
                    "/run/cri-dockerd.sock"]
+PATHS = BEYOND_RULES.format(what="paths compared after normalisation (., .., //) and by directory, a path above "
+                                   "a sensitive one exposing it")
 INSECURE_CAPABILITIES = ["SETPCAP", "NET_ADMIN", "NET_RAW", "SYS_MODULE", "SYS_RAWIO", "SYS_PTRACE", "SYS_ADMIN",
                          "SYS_BOOT", "MAC_OVERRIDE", "MAC_ADMIN", "PERFMON", "ALL", "BPF"]
 
@@ -116,7 +118,7 @@ CONTROLS = [
             "and its own service account."),
         references=("https://learn.microsoft.com/azure/aks/workload-identity-overview",),
         mappings=Mappings(kubescape=("C-0020",), mitre=("T1552.001", "T1552.005")),
-        types=W, check=_host_path_check("cloudCredentialPaths", "cloud_credentials"), policy_gap=gap_text(None),
+        types=W, check=_host_path_check("cloudCredentialPaths", "cloud_credentials"), policy_gap=gap_text(PATHS),
         parameters=(Parameter("cloudCredentialPaths", CLOUD_CREDENTIAL_PATHS,
                               "Node paths holding credentials; a hostPath on one, inside one or on a directory above "
                               "one fails.", type="Array"),)),
@@ -129,7 +131,7 @@ CONTROLS = [
             "hostPath volume on the socket or a directory above it (/run, /var/run, /) hands it to the pod."),
         remediation="Remove the hostPath volume; build images in the pipeline or with a rootless builder.",
         mappings=Mappings(kubescape=("C-0074",), mitre=("T1611", "T1610")),
-        types=W, check=_host_path_check("runtimeSockets", "runtime_socket"), policy_gap=gap_text(None),
+        types=W, check=_host_path_check("runtimeSockets", "runtime_socket"), policy_gap=gap_text(PATHS),
         parameters=(Parameter("runtimeSockets", RUNTIME_SOCKETS,
                               "Container runtime socket paths; a hostPath on one or a directory above one fails.",
                               type="Array"),)),
@@ -146,7 +148,10 @@ CONTROLS = [
                           mitre=("T1611",)),
         mapping_note=("Azure's built-in 098fc59e checks allowedHostPaths with their readOnly flag; the baseline "
                       "initiative allows no hostPath at all, which is AKS-105."),
-        types=W, check=read_only_host_paths, policy_gap=gap_text("098fc59e-46c7-4d99-9b16-64990e543d75")),
+        types=W, check=read_only_host_paths, policy_gap=gap_text(BEYOND_RULES.format(
+            what="each container's volumeMounts joined with the pod's hostPath volumes by name"),
+            "098fc59e-46c7-4d99-9b16-64990e543d75"),
+       builtin_deviation=("098fc59e allows hostPath volumes only under listed path prefixes (none by default); this control allows any hostPath that every container mounts read-only.")),
     k8s_control(
         id="AKS-159", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,),
         title="Containers add none of the insecure capabilities", severity=Severity.HIGH, section=SECTION,
@@ -158,8 +163,11 @@ CONTROLS = [
         remediation="Remove the listed capabilities from securityContext.capabilities.add.",
         mappings=Mappings(kubescape=("C-0046",), azure_policy=("c26596ff-4d70-4e6a-9a30-c2506bd2f80c",),
                           mitre=("T1611",)),
-        types=W, check=insecure_capabilities, policy_gap=gap_text("c26596ff-4d70-4e6a-9a30-c2506bd2f80c"),
+        types=W, check=insecure_capabilities, policy_gap=gap_text(BEYOND_RULES.format(
+            what="capability names compared without case and CAP_ prefix on both sides (the parameter's too)"),
+            "c26596ff-4d70-4e6a-9a30-c2506bd2f80c"),
         parameters=(Parameter("insecureCapabilities", INSECURE_CAPABILITIES,
                               "Capabilities a container may not add (kubescape's insecureCapabilities).",
-                              type="Array"),)),
+                              type="Array"),),
+       builtin_deviation=("c26596ff is an allow-list of capabilities (none by default, so NET_BIND_SERVICE fails it); this control forbids a deny-list, kubescape's insecureCapabilities. The built-in reads no ephemeral container.")),
 ]

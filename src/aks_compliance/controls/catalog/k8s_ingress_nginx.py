@@ -8,12 +8,12 @@ from typing import Any, Mapping
 
 from ...k8s import ingress_nginx as data
 from ...k8s import kinds
-from ...k8s.checks import WORKLOAD_ADMISSION, Findings, gap_text, k8s_control
+from ...k8s.checks import BEYOND_RULES, WORKLOAD_ADMISSION, Findings, gap_text, k8s_control
 from ...k8s.podspec import pod_view
 from ...policy.conditions import Verdict
 from ...targets import Target
 from ..model import Mappings, Parameter, Severity
-from .k8s_workloads import parse_image
+from ...k8s.rules import parse_image
 
 
 def _controllers(target: Target):
@@ -82,7 +82,8 @@ CONTROLS = [
         mappings=Mappings(kubescape=("C-0292",), mitre=("T1190",)),
         mapping_note=("kubescape C-0059 (CVE-2021-25742) also reads the controller's ConfigMap for "
                       "allow-snippet-annotations, which this control does not, so C-0059 is not mapped."),
-        types=kinds.WORKLOAD, check=ingress_nginx_supported, applies=_no_controller, policy_gap=gap_text(None),
+        types=kinds.WORKLOAD, check=ingress_nginx_supported, applies=_no_controller,
+        policy_gap=gap_text(BEYOND_RULES.format(what="image versions compared with end-of-life and advisory data")),
         parameters=(Parameter("endOfLifeDate", data.END_OF_LIFE.isoformat(),
                               "The date after which every ingress-nginx controller is end of life (YYYY-MM-DD).",
                               type="String", schema={"format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}),)),

@@ -13,10 +13,10 @@ import fnmatch
 from typing import Any, Mapping
 
 from ...k8s import kinds
-from ...k8s.checks import CLUSTER_ACCESS, ABSENT, Findings, cite, gap_text, glob_any, k8s_control, object_of, scope_of, unknown
+from ...k8s.checks import CLUSTER_ACCESS, BEYOND_RULES, SEVERAL_OBJECTS, ABSENT, Findings, cite, gap_text, k8s_control, scope_of, unknown
 from ...k8s.podspec import as_dict, as_list, pod_view
-from ...k8s.scope import annotations_of, meta
 from ...k8s.netpol import PolicyRule, namespace_labels, policy_rules
+from ...k8s.rules import KubeRule
 from ...policy.conditions import Verdict
 from ...targets import Target
 from ..model import Mappings, Parameter, Severity
@@ -119,27 +119,13 @@ def workload_covered(target: Target, params: Mapping[str, Any]) -> Verdict:
 
 
 INTERNAL_LB = "service.beta.kubernetes.io/azure-load-balancer-internal"
-
-
-def _not_load_balancer(target: Target, params: Mapping[str, Any]) -> str | None:
-    t = as_dict(target.body.get("spec")).get("type", "ClusterIP")
-    if t != "LoadBalancer":
-        return f"Service type {t} is not a load balancer"
-    return None
-
-
-def internal_load_balancer(target: Target, params: Mapping[str, Any]) -> Verdict:
-    obj = object_of(target)
-    f = Findings()
-    ann = annotations_of(meta(target.body))
-    value = ann.get(INTERNAL_LB, ABSENT)
-    allowed = glob_any(f"{obj.namespace}/{obj.name}" if obj else "", params.get("allowedPublicServices") or [])
-    if allowed and str(value).lower() != "true":
-        f.ok(f"metadata.annotations.{INTERNAL_LB}", "equals", f"true, or the service allowed public by "
-             f"parameter allowedPublicServices (pattern {allowed!r})", value)
-        return f.verdict()
-    f.check(str(value).lower() == "true", f"metadata.annotations.{INTERNAL_LB}", "equals", "true", value)
-    return f.verdict()
+INTERNAL_LOAD_BALANCER = KubeRule({
+    "kinds": ["Service"],
+    "applies": [{"when": {"field": "$object.spec.type", "equals": "LoadBalancer"},
+                 "reason": "Service type {value} is not a load balancer"}],
+    "checks": [{"scope": "object", "require": {"anyOf": [
+        {"field": {"lower": f"metadata.annotations['{INTERNAL_LB}']"}, "equals": "true"},
+        {"field": "$namespacedName", "likeAny": {"param": "allowedPublicServices"}}]}}]})
 
 
 def _host_covered(host: str, tls_hosts: list[str]) -> bool:
@@ -170,22 +156,9 @@ HTTP_OFF = (("kubernetes.io/ingress.allow-http", "false"),
             ("nginx.ingress.kubernetes.io/ssl-redirect", "true"),
             ("appgw.ingress.kubernetes.io/ssl-redirect", "true"),
             ("traefik.ingress.kubernetes.io/router.tls", "true"))
-
-
-def https_only(target: Target, params: Mapping[str, Any]) -> Verdict:
-    spec = as_dict(target.body.get("spec"))
-    ann = annotations_of(meta(target.body))
-    f = Findings()
-    tls = as_list(spec.get("tls"))
-    f.check(bool(tls), "spec.tls", "exists", True, [as_dict(t).get("hosts", []) for t in tls] or ABSENT)
-    hits = [(k, v) for k, v in HTTP_OFF if str(ann.get(k, "")).lower() == v]
-    if hits:
-        for k, v in hits:
-            f.ok(f"metadata.annotations.{k}", "equals", v, ann.get(k))
-    else:
-        f.fail("metadata.annotations", "contains", [f"{k}: {v}" for k, v in HTTP_OFF],
-               {k: ann[k] for k, _ in HTTP_OFF if k in ann} or ABSENT)
-    return f.verdict()
+HTTPS_ONLY = KubeRule({"kinds": ["Ingress"], "checks": [{"scope": "object", "require": {"allOf": [
+    {"field": "spec.tls", "empty": False},
+    {"anyOf": [{"field": {"lower": f"metadata.annotations['{key}']"}, "equals": value} for key, value in HTTP_OFF]}]}}]})
 
 
 CONTROLS = [
@@ -198,7 +171,7 @@ CONTROLS = [
         remediation="Add NetworkPolicy objects to each namespace, starting with a default-deny policy.",
         references=(NETPOL_REF,),
         mappings=Mappings(cis_aks=("4.4.2",), kubescape=("C-0206", "C-0054"), mitre=("T1210",)),
-        types=kinds.NAMESPACE, check=netpol_per_namespace, policy_gap=gap_text(None)),
+        types=kinds.NAMESPACE, check=netpol_per_namespace, policy_gap=gap_text(SEVERAL_OBJECTS.format(what="every NetworkPolicy and Cilium policy of the scope that selects it"))),
     k8s_control(
         id="AKS-147", exclusions=CLUSTER_ACCESS, title="Namespaces isolate all pods for ingress (default-deny ingress)", severity=Severity.MEDIUM,
         section=MICRO,
@@ -213,7 +186,7 @@ CONTROLS = [
         mappings=Mappings(cis_aks=("4.4.2",), mitre=("T1210",)),
         mapping_note=("kubescape C-0260 and C-0030 judge workloads (is each selected by a policy), not namespaces: "
                       "they are mapped to AKS-149."),
-        types=kinds.NAMESPACE, check=_namespace_isolation("ingress"), policy_gap=gap_text(None)),
+        types=kinds.NAMESPACE, check=_namespace_isolation("ingress"), policy_gap=gap_text(SEVERAL_OBJECTS.format(what="every NetworkPolicy and Cilium policy of the scope that selects it"))),
     k8s_control(
         id="AKS-148", exclusions=CLUSTER_ACCESS, title="Egress is restricted by network policy", severity=Severity.MEDIUM, section=MICRO,
         rationale=(
@@ -227,7 +200,7 @@ CONTROLS = [
         mappings=Mappings(mitre=("T1041",)),
         mapping_note=("kubescape C-0260 and C-0030 judge workloads (is each selected by a policy), not namespaces: "
                       "they are mapped to AKS-149."),
-        types=kinds.NAMESPACE, check=_namespace_isolation("egress"), policy_gap=gap_text(None)),
+        types=kinds.NAMESPACE, check=_namespace_isolation("egress"), policy_gap=gap_text(SEVERAL_OBJECTS.format(what="every NetworkPolicy and Cilium policy of the scope that selects it"))),
     k8s_control(
         id="AKS-149", exclusions=CLUSTER_ACCESS, title="Workloads are selected by network policies for ingress and egress",
         severity=Severity.MEDIUM, section=MICRO,
@@ -241,7 +214,7 @@ CONTROLS = [
             "namespace-wide podSelector: {} does)."),
         references=(NETPOL_REF,),
         mappings=Mappings(kubescape=("C-0260", "C-0030"), mitre=("T1210", "T1041")),
-        types=kinds.WORKLOAD, check=workload_covered, policy_gap=gap_text(None)),
+        types=kinds.WORKLOAD, check=workload_covered, policy_gap=gap_text(SEVERAL_OBJECTS.format(what="every NetworkPolicy and Cilium policy of the scope that selects it"))),
     k8s_control(
         id="AKS-150", exclusions=CLUSTER_ACCESS, title="Load balancer services are internal", severity=Severity.HIGH, section="CIS 5.4",
         rationale=(
@@ -256,10 +229,10 @@ CONTROLS = [
         mappings=Mappings(azure_policy=("3fc4dc25-5baf-40d8-9b05-7fe74c1bc64e",), mitre=("T1133",)),
         mapping_note=("kubescape C-0256 judges workloads (exposed through a NodePort or LoadBalancer Service or an "
                       "Ingress): that is AKS-170."),
-        types=kinds.SERVICE, check=internal_load_balancer, applies=_not_load_balancer,
+        rule=INTERNAL_LOAD_BALANCER,
         parameters=(Parameter("allowedPublicServices", [], "Services (namespace/name globs) allowed a public "
                                                           "load balancer.", type="Array"),),
-        policy_gap=gap_text("3fc4dc25-5baf-40d8-9b05-7fe74c1bc64e")),
+       builtin_deviation=("The template in the reference set flags a Service that leaves spec.type out (the API defaults it to ClusterIP); this control does not apply to it.")),
     k8s_control(
         id="AKS-151", exclusions=CLUSTER_ACCESS, title="Ingresses terminate TLS for their hosts", severity=Severity.HIGH, section="CIS 5.4",
         rationale=(
@@ -271,7 +244,10 @@ CONTROLS = [
         references=("https://kubernetes.io/docs/concepts/services-networking/ingress/#tls",),
         mappings=Mappings(cis_aks=("5.4.5",), kubescape=("C-0245", "C-0263"), azure_policy=("1a5b4dca-0b6f-4cf5-907c-56316bc1bf3d",),
                           mitre=("T1040", "T1557")),
-        types=kinds.INGRESS, check=ingress_tls, policy_gap=gap_text("1a5b4dca-0b6f-4cf5-907c-56316bc1bf3d")),
+        types=kinds.INGRESS, check=ingress_tls, policy_gap=gap_text(BEYOND_RULES.format(
+            what="each rule host compared with every TLS host, a wildcard covering one label"),
+            "1a5b4dca-0b6f-4cf5-907c-56316bc1bf3d"),
+       builtin_deviation=("The built-in (ingress-https-only) also requires kubernetes.io/ingress.allow-http: false, which is AKS-152, and excludes kube-system; this control asks that TLS cover the hosts and excludes no namespace.")),
     k8s_control(
         id="AKS-152", exclusions=CLUSTER_ACCESS, title="Ingresses serve HTTPS only (plain HTTP disabled or redirected)", severity=Severity.MEDIUM,
         section="CIS 5.4",
@@ -285,5 +261,6 @@ CONTROLS = [
             "\"true\", traefik.ingress.kubernetes.io/router.tls: \"true\") together with spec.tls."),
         mappings=Mappings(cis_aks=("5.4.5",), azure_policy=("1a5b4dca-0b6f-4cf5-907c-56316bc1bf3d",), mitre=("T1040", "T1557")),
         mapping_note="kubescape C-0245 and C-0263 ask for TLS on the Ingress, which is AKS-151; HTTP disabled is more.",
-        types=kinds.INGRESS, check=https_only, policy_gap=gap_text("1a5b4dca-0b6f-4cf5-907c-56316bc1bf3d")),
+        rule=HTTPS_ONLY,
+       builtin_deviation=("The built-in accepts only kubernetes.io/ingress.allow-http: false, not a controller's redirect annotation, and excludes kube-system; this control excludes no namespace.")),
 ]

@@ -14,8 +14,9 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from ...k8s import kinds
-from ...k8s.checks import CLUSTER_ACCESS, ABSENT, Findings, cite, gap_text, glob_any, k8s_control, object_of, scope_of, unknown
+from ...k8s.checks import CLUSTER_ACCESS, SEVERAL_OBJECTS, ABSENT, Findings, cite, gap_text, glob_any, k8s_control, object_of, scope_of, unknown
 from ...k8s.podspec import as_dict, as_list
+from ...k8s.rules import KubeRule
 from ...k8s.rbac import (Grant, group_matches, is_cluster_admin_equivalent, resolve_grant, resource_matches,
                          rule_grants, subjects, verb_matches)
 from ...k8s.scope import labels_of, meta
@@ -174,25 +175,13 @@ def no_endpoint_write(target: Target, params: Mapping[str, Any]) -> Verdict:
     return f.verdict()
 
 
-def wildcard_roles(target: Target, params: Mapping[str, Any]) -> Verdict:
-    obj = object_of(target)
-    assert obj is not None
-    f = Findings()
-    rules = [(i, r) for i, r in enumerate(as_list(obj.body.get("rules"))) if isinstance(r, dict)]
-    for i, r in rules:
-        wild = [k for k in ("apiGroups", "resources", "verbs") if "*" in [str(x) for x in as_list(r.get(k))]]
-        f.check(not wild, f"rules[{i}]", "contains no", "'*' in apiGroups, resources or verbs", _rule_text(r))
-    if not rules:
-        f.ok("rules", "contains no", "rules with wildcards", "no rules")
-    return f.verdict()
-
-
-def _exempt_role(target: Target, params: Mapping[str, Any]) -> str | None:
-    obj = object_of(target)
-    pattern = glob_any(obj.name, params.get("exemptRoles") or []) if obj else None
-    if pattern:
-        return f"{obj.kind} {obj.name} is exempt by parameter exemptRoles (pattern {pattern!r})"
-    return None
+NO_WILDCARD = {"field": ".", "notEquals": "*"}
+WILDCARD_ROLES = KubeRule({
+    "kinds": ["Role", "ClusterRole"],
+    "applies": [{"when": {"field": "$object.metadata.name", "notLikeAny": {"param": "exemptRoles"}},
+                 "reason": "{value} is exempt by parameter exemptRoles"}],
+    "checks": [{"scope": "object", "require": {"each": "rules", "require": {"allOf": [
+        {"each": key, "require": NO_WILDCARD} for key in ("apiGroups", "resources", "verbs")]}}}]})
 
 
 def default_service_account(target: Target, params: Mapping[str, Any]) -> Verdict:
@@ -265,7 +254,7 @@ def _rbac(id: str, title: str, cis: str, kubescape: tuple[str, ...], what: str, 
         types=BINDINGS,
         check=binding_check(what, predicate, by_name), parameters=RULE_PARAMS, applies=applies or _exempt_binding,
         mapping_note=mapping_note,
-        references=(RBAC_REF,), policy_gap=gap_text(azure[0] if azure else None), exclusions=CLUSTER_ACCESS)
+        references=(RBAC_REF,), policy_gap=gap_text(SEVERAL_OBJECTS.format(what="the binding, the Role or ClusterRole it references and the roles aggregated into it"), azure[0] if azure else None), exclusions=CLUSTER_ACCESS)
 
 
 CONTROLS = [
@@ -297,10 +286,9 @@ CONTROLS = [
         references=(RBAC_REF,),
         mappings=Mappings(cis_aks=("4.1.3",), kubescape=("C-0187",), azure_policy=("ca8d5704-aa2b-40cf-b110-dc19052825ad",),
                           mitre=("T1098.006",)),
-        types=(kinds.ROLE, kinds.CLUSTER_ROLE), check=wildcard_roles, applies=_exempt_role,
+        rule=WILDCARD_ROLES,
         parameters=(Parameter("exemptRoles", ["cluster-admin", "system:*"],
-                              "Role names (globs) not checked; listed as not applicable.", type="Array"),),
-        policy_gap=gap_text("ca8d5704-aa2b-40cf-b110-dc19052825ad")),
+                              "Role names (globs) not checked; listed as not applicable.", type="Array"),)),
     _rbac("AKS-137", "Access to create pods is minimized", "4.1.4", ("C-0188",), "create on pods",
           _grants({"create"}, {"pods"}, {""}),
           "Whoever can create pods can run any image with any service account of the namespace, mount its secrets "
@@ -359,7 +347,8 @@ CONTROLS = [
             "bindings to dedicated service accounts."),
         references=(RBAC_REF,),
         mappings=Mappings(cis_aks=("4.1.5",), kubescape=("C-0189", "C-0239"), mitre=("T1078.001",)),
-        types=kinds.DEFAULT_SERVICE_ACCOUNT, check=default_service_account, policy_gap=gap_text(None)),
+        types=kinds.DEFAULT_SERVICE_ACCOUNT, check=default_service_account,
+        policy_gap=gap_text(SEVERAL_OBJECTS.format(what="the default ServiceAccount and every binding that names it"))),
     k8s_control(
         id="AKS-145", exclusions=CLUSTER_ACCESS, title="Nothing is granted to anonymous or all authenticated users", severity=Severity.HIGH,
         section=SECTION,
@@ -370,7 +359,7 @@ CONTROLS = [
         remediation="Bind specific users, groups or service accounts instead, and remove these subjects.",
         references=(RBAC_REF,),
         mappings=Mappings(kubescape=("C-0262", "C-0265"), mitre=("T1078",)),
-        types=BINDINGS, check=all_users_grants, policy_gap=gap_text(None),
+        types=BINDINGS, check=all_users_grants, policy_gap=gap_text(SEVERAL_OBJECTS.format(what="the binding, the Role or ClusterRole it references and the roles aggregated into it")),
         parameters=(Parameter("allowedRoles", ["system:basic-user", "system:discovery", "system:public-info-viewer"],
                               "Roles that may be granted to all users (Kubernetes' discovery defaults).", type="Array"),)),
     _rbac("AKS-162", "Access to exec into or attach to pods is minimized", "", ("C-0002",),
@@ -419,5 +408,6 @@ CONTROLS = [
         references=("https://github.com/kubernetes/kubernetes/issues/103675",),
         mappings=Mappings(azure_policy=("1ddac26b-ed48-4c30-8cc5-3a68c79b8001",), mitre=("T1557",)),
         types=kinds.CLUSTER_ROLE, check=no_endpoint_write, applies=_not_edit_aggregation,
-        policy_gap=gap_text("1ddac26b-ed48-4c30-8cc5-3a68c79b8001")),
+        policy_gap=gap_text(SEVERAL_OBJECTS.format(what="the edit and admin ClusterRoles and every ClusterRole "
+                                                        "aggregated into them"), "1ddac26b-ed48-4c30-8cc5-3a68c79b8001")),
 ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from ...k8s import kinds
-from ...k8s.checks import CLUSTER_ACCESS, Findings, cite, gap_text, glob_any, k8s_control, scope_of, unknown
+from ...k8s.checks import CLUSTER_ACCESS, SEVERAL_OBJECTS, Findings, cite, gap_text, glob_any, k8s_control, scope_of, unknown
 from ...k8s.podspec import as_dict, as_list, pod_view
 from ...k8s.rbac import is_cluster_admin_equivalent, resolve_grant, rule_grants, service_account_bindings
 from ...policy.conditions import Verdict
@@ -135,7 +135,8 @@ def _control(id: str, title: str, severity: Severity, rationale: str, remediatio
     return k8s_control(
         id=id, exclusions=CLUSTER_ACCESS, title=title, severity=severity, section=SECTION, rationale=rationale,
         remediation=remediation, mappings=Mappings(kubescape=kubescape, mitre=mitre), types=kinds.WORKLOAD,
-        check=check, parameters=(ALLOWED_SERVICE_ACCOUNTS,), policy_gap=gap_text(None),
+        check=check, parameters=(ALLOWED_SERVICE_ACCOUNTS,),
+        policy_gap=gap_text(SEVERAL_OBJECTS.format(what="the workload, its ServiceAccount, the bindings that name it and their roles")),
         references=("https://kubernetes.io/docs/concepts/security/rbac-good-practices/",))
 
 

@@ -10,41 +10,20 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ...k8s import kinds
-from ...k8s.checks import CLUSTER_ACCESS, CONTAINER_SCOPE, RESOURCES_SCOPE, WORKLOAD_ADMISSION, ABSENT, Findings, cite, gap_text, glob_any, k8s_control, object_of, scope_of, unknown
+from ...k8s.checks import BEYOND_RULES, CLUSTER_ACCESS, CONTAINER_SCOPE, SEVERAL_OBJECTS, RESOURCES_SCOPE, WORKLOAD_ADMISSION, ABSENT, Findings, cite, gap_text, k8s_control, object_of, scope_of, unknown
 from ...k8s.podspec import RESOURCE_GROUPS, as_dict, as_list, pod_view
-from ...k8s.scope import meta
+from ...k8s.rules import KubeRule
 from ...k8s.sensitive import DEFAULT_KEY_NAMES, DEFAULT_VALUES, SensitiveRules
 from ...policy.conditions import Verdict
 from ...targets import Target
 from ..model import Mappings, Parameter, Severity
+from .k8s_pod_security import EPHEMERAL_NOTE
 
 W = kinds.WORKLOAD
 REDACTED = "<literal value, not shown>"
 
 
 # -- secrets and credentials in env ----------------------------------------------------------------------
-
-def secrets_in_env(target: Target, params: Mapping[str, Any]) -> Verdict:
-    f = Findings()
-    for c in pod_view(target).containers():
-        found = False
-        for i, e in enumerate(as_list(c.body.get("env"))):
-            ref = as_dict(as_dict(as_dict(e).get("valueFrom")).get("secretKeyRef"))
-            if ref:
-                found = True
-                f.fail(c.p(f"env[{i}].valueFrom.secretKeyRef"), "exists", False,
-                       f"env {as_dict(e).get('name')} from Secret {ref.get('name')}, key {ref.get('key')}")
-        for i, e in enumerate(as_list(c.body.get("envFrom"))):
-            ref = as_dict(as_dict(e).get("secretRef"))
-            if ref:
-                found = True
-                f.fail(c.p(f"envFrom[{i}].secretRef"), "exists", False, f"every key of Secret {ref.get('name')}")
-        if not found:
-            f.ok(c.path, "contains no", "env valueFrom.secretKeyRef or envFrom.secretRef", "none")
-    if not (f.good or f.bad):
-        f.ok(pod_view(target).p("containers"), "contains no", "containers", "none")
-    return f.verdict()
-
 
 def literal_credentials(target: Target, params: Mapping[str, Any]) -> Verdict:
     """Literal credentials in container env values (every container) or in a ConfigMap's data."""
@@ -84,115 +63,62 @@ def literal_credentials(target: Target, params: Mapping[str, Any]) -> Verdict:
 
 # -- security context, filesystem -------------------------------------------------------------------------
 
-def security_context(target: Target, params: Mapping[str, Any]) -> Verdict:
-    """Every container's effective security context (container over pod) sets the four essentials."""
-    v = pod_view(target)
-    pod = v.sc
-    f = Findings()
-    for c in v.containers():
-        sc = c.sc
-        non_root = (sc.get("runAsNonRoot") is True or (sc.get("runAsNonRoot") is None and pod.get("runAsNonRoot") is True)
-                    or isinstance(sc.get("runAsUser"), int) and sc.get("runAsUser") > 0
-                    or (sc.get("runAsUser") is None and isinstance(pod.get("runAsUser"), int) and pod.get("runAsUser") > 0))
-        f.check(bool(non_root), c.p("securityContext.runAsNonRoot"), "equals",
-                "true, or a non-zero runAsUser (container or pod)", sc.get("runAsNonRoot", ABSENT))
-        f.check(sc.get("allowPrivilegeEscalation") is False, c.p("securityContext.allowPrivilegeEscalation"),
-                "equals", False, sc.get("allowPrivilegeEscalation", ABSENT))
-        prof = as_dict(sc.get("seccompProfile")) or as_dict(pod.get("seccompProfile"))
-        f.check(prof.get("type") in ("RuntimeDefault", "Localhost"), c.p("securityContext.seccompProfile.type"), "in",
-                ["RuntimeDefault", "Localhost"], prof.get("type", ABSENT))
-        drop = as_list(as_dict(sc.get("capabilities")).get("drop"))
-        f.check(bool(drop), c.p("securityContext.capabilities.drop"), "exists", True, drop or ABSENT)
-    if not (f.good or f.bad):
-        f.ok(v.p("containers"), "contains no", "containers", "none")
-    return f.verdict()
+# -- the object rules (Python and Gatekeeper Rego from one declaration) ----------------------------------
+
+def _rule(*checks: dict[str, Any], **extra: Any) -> KubeRule:
+    return KubeRule({"kinds": "workloads", "checks": list(checks), **extra})
 
 
-def read_only_root(target: Target, params: Mapping[str, Any]) -> Verdict:
-    f = Findings()
-    for c in pod_view(target).containers():
-        ro = c.sc.get("readOnlyRootFilesystem", ABSENT)
-        f.check(ro is True, c.p("securityContext.readOnlyRootFilesystem"), "equals", True, ro)
-    if not (f.good or f.bad):
-        f.ok(pod_view(target).p("containers"), "contains no", "containers", "none")
-    return f.verdict()
+SECRETS_IN_ENV = _rule({"scope": "containers", "require": {"allOf": [
+    {"each": "env", "require": {"field": "valueFrom.secretKeyRef", "empty": True}},
+    {"each": "envFrom", "require": {"field": "secretRef", "empty": True}}]}})
+# The four essentials, each the container's value, else the pod's.
+SECURITY_CONTEXT = _rule({"scope": "containers", "require": {"allOf": [
+    {"anyOf": [{"field": "securityContext.runAsNonRoot", "equals": True},
+               {"allOf": [{"field": "securityContext.runAsNonRoot", "exists": False},
+                          {"field": "$pod.securityContext.runAsNonRoot", "equals": True}]},
+               {"field": "securityContext.runAsUser", "greaterOrEquals": 1},
+               {"allOf": [{"field": "securityContext.runAsUser", "exists": False},
+                          {"field": "$pod.securityContext.runAsUser", "greaterOrEquals": 1}]}]},
+    {"field": "securityContext.allowPrivilegeEscalation", "equals": False},
+    {"anyOf": [{"allOf": [{"field": "securityContext.seccompProfile", "empty": False},
+                          {"field": "securityContext.seccompProfile.type", "in": ["RuntimeDefault", "Localhost"]}]},
+               {"allOf": [{"field": "securityContext.seccompProfile", "empty": True},
+                          {"field": "$pod.securityContext.seccompProfile.type", "in": ["RuntimeDefault", "Localhost"]}]}]},
+    {"field": "securityContext.capabilities.drop", "empty": False}]}})
+READ_ONLY_ROOT = _rule({"scope": "containers", "require": {
+    "field": "securityContext.readOnlyRootFilesystem", "equals": True}})
+NO_IMAGE = {"field": "image", "exists": False}
+ALLOWED_REGISTRIES = _rule({
+    "scope": "containers", "unknown_when": NO_IMAGE,
+    "unknown_reason": "{item} has no image (set by a default or mutating webhook at admission)",
+    "require": {"field": "image", "fromRegistry": {"param": "allowedRegistries"}}})
+PINNED_IMAGES = _rule({
+    "scope": "containers", "unknown_when": NO_IMAGE, "unknown_reason": "{item} has no image",
+    "require": {"anyOf": [
+        {"field": {"image": "image", "part": "digest"}, "exists": True},
+        {"allOf": [{"field": "$params.requireDigest", "notEquals": True},
+                   {"field": {"image": "image", "part": "tag"}, "exists": True},
+                   {"field": {"image": "image", "part": "tag"}, "notEquals": "latest"}]}]}})
 
 
-# -- images ---------------------------------------------------------------------------------------------
-
-def parse_image(image: str) -> tuple[str, str, str | None, str | None]:
-    """(registry host, repository path, tag, digest) as the container runtime resolves a reference."""
-    ref, _, digest = image.partition("@")
-    first, sep, rest = ref.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
-        host, path = first, rest
-    else:
-        host, path = "docker.io", ref if sep else f"library/{ref}"
-    tag = None
-    last = path.rsplit("/", 1)[-1]
-    if ":" in last:
-        path, tag = path.rsplit(":", 1)
-    return host.lower(), path, tag, digest or None
+def _resources(field: str, resource: str) -> KubeRule:
+    """Every container and init container sets resources.<field>.<resource> (ephemeral containers may not set
+    resources at all). A request defaults to the limit when only the limit is set (Kubernetes does so)."""
+    value: Any = f"resources.{field}.{resource}"
+    if field == "requests":
+        value = [value, f"resources.limits.{resource}"]
+    return _rule({"scope": "containers", "groups": list(RESOURCE_GROUPS), "require": {"allOf": [
+        {"field": value, "exists": True}, {"field": value, "notIn": ["", 0, "0"]}]}})
 
 
-def _images(target: Target):
-    for c in pod_view(target).containers():
-        img = c.body.get("image")
-        yield c, img if isinstance(img, str) else None
-
-
-def allowed_registries(target: Target, params: Mapping[str, Any]) -> Verdict:
-    patterns = [p for p in params.get("allowedRegistries") or [] if isinstance(p, str)]
-    f = Findings()
-    for c, img in _images(target):
-        if img is None:
-            f.cannot_tell(c.p("image"), "in", patterns, f"container {c.name} has no image (set by a default "
-                                                          f"or mutating webhook at admission)")
-            continue
-        host, path, _, _ = parse_image(img)
-        matched = next((p for p in patterns if glob_any(f"{host}/{path}" if "/" in p else host, [p.lower()])), None)
-        f.check(matched is not None, c.p("image"), "matches one of", patterns, img)
-    if not (f.good or f.bad or f.unknown):
-        f.ok(pod_view(target).p("containers"), "contains no", "containers", "none")
-    return f.verdict()
-
-
-def pinned_images(target: Target, params: Mapping[str, Any]) -> Verdict:
-    f = Findings()
-    digest_only = params.get("requireDigest") is True
-    wanted = "a digest (@sha256:...)" if digest_only else "a tag other than latest, or a digest"
-    for c, img in _images(target):
-        if img is None:
-            f.cannot_tell(c.p("image"), "matches", wanted, f"container {c.name} has no image")
-            continue
-        _, _, tag, digest = parse_image(img)
-        ok = bool(digest) or (not digest_only and tag is not None and tag != "latest")
-        f.check(ok, c.p("image"), "matches", wanted, img)
-    if not (f.good or f.bad or f.unknown):
-        f.ok(pod_view(target).p("containers"), "contains no", "containers", "none")
-    return f.verdict()
-
-
-def _resources(field: str, resource: str):
-    """A check that every container and init container sets resources.<field>.<resource> (ephemeral containers may
-    not set resources at all). A request defaults to the limit when only the limit is set (Kubernetes does so)."""
-    def check(target: Target, params: Mapping[str, Any]) -> Verdict:
-        f = Findings()
-        for c in pod_view(target).containers(RESOURCE_GROUPS):
-            res = as_dict(c.body.get("resources"))
-            value = as_dict(res.get(field)).get(resource, ABSENT)
-            if value is ABSENT and field == "requests":
-                limit = as_dict(res.get("limits")).get(resource, ABSENT)
-                if limit is not ABSENT and limit not in ("", 0, "0"):
-                    f.ok(c.p(f"resources.limits.{resource}"), "exists", f"{field} (defaulted from the limit)", limit)
-                    continue
-            f.check(value is not ABSENT and value not in ("", 0, "0"), c.p(f"resources.{field}.{resource}"),
-                    "exists", True, value)
-        if not (f.good or f.bad):
-            f.ok(pod_view(target).p("containers"), "contains no", "containers", "none")
-        return f.verdict()
-    check.__name__ = f"{resource}_{field}"
-    return check
+DEDICATED_SERVICE_ACCOUNT = _rule({"scope": "pod", "require": {"allOf": [
+    {"field": ["serviceAccountName", "serviceAccount"], "exists": True},
+    {"field": ["serviceAccountName", "serviceAccount"], "notEquals": "default"}]}})
+# Only Pods: a controller is not a naked pod (not applicable in Python; not matched by the constraint).
+NAKED_POD = KubeRule({"kinds": ["Pod"], "applies": [
+    {"when": {"field": "$object.kind", "equals": "Pod"}, "reason": "{value} is a controller, not a naked pod"}],
+    "checks": [{"scope": "object", "require": {"field": "metadata.ownerReferences", "empty": False}}]})
 
 
 # -- service accounts -------------------------------------------------------------------------------------
@@ -234,28 +160,6 @@ def token_automount(target: Target, params: Mapping[str, Any]) -> Verdict:
         return f.verdict()
     return unknown(f"spec.automountServiceAccountToken is unset and {why}",
                    [*f.good])
-
-
-def dedicated_service_account(target: Target, params: Mapping[str, Any]) -> Verdict:
-    name, path = _service_account_name(target)
-    f = Findings()
-    f.check(name != "default", path or pod_view(target).p("serviceAccountName"), "notEquals", "default",
-            name if path else ABSENT)
-    return f.verdict()
-
-
-def naked_pod(target: Target, params: Mapping[str, Any]) -> Verdict:
-    owners = [o for o in as_list(meta(target.body).get("ownerReferences")) if isinstance(o, dict)]
-    f = Findings()
-    f.check(bool(owners), "metadata.ownerReferences", "exists", True,
-            [f"{o.get('kind')}/{o.get('name')}" for o in owners] or ABSENT)
-    return f.verdict()
-
-
-def _not_a_pod(target: Target, params: Mapping[str, Any]) -> str | None:
-    if target.resource.type != "Pod":
-        return f"{target.resource.type} is a controller, not a naked pod"
-    return None
 
 
 # Kubernetes' own objects in default: the API server's Service, Endpoints and EndpointSlice, the root CA bundle
@@ -302,7 +206,7 @@ CONTROLS = [
             "Secrets Store CSI driver) and read the value from the file."),
         references=("https://kubernetes.io/docs/concepts/configuration/secret/#using-secrets-as-files-from-a-pod",),
         mappings=Mappings(cis_aks=("4.5.1",), kubescape=("C-0207",), mitre=("T1552.007",)),
-        types=W, check=secrets_in_env, policy_gap=gap_text(None)),
+        rule=SECRETS_IN_ENV),
     k8s_control(
         id="AKS-123", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,),
         title="No credentials are written literally into environment variables or ConfigMaps",
@@ -323,7 +227,8 @@ CONTROLS = [
             "Move the value into a Secret (or Azure Key Vault via the Secrets Store CSI driver), mount it as a file, "
             "and rotate the credential, which has been exposed."),
         mappings=Mappings(kubescape=("C-0012",), mitre=("T1552.001",)),
-        types=(W, kinds.CONFIG_MAP), check=literal_credentials, policy_gap=gap_text(None),
+        types=(W, kinds.CONFIG_MAP), check=literal_credentials, policy_gap=gap_text(BEYOND_RULES.format(
+            what="credential heuristics over names and values (whole-word name fragments, value patterns, allow-lists)")),
         parameters=(
             Parameter("sensitiveKeyNames", list(DEFAULT_KEY_NAMES),
                       "Fragments of env variable and ConfigMap key names that mark a credential (case-insensitive; "
@@ -354,7 +259,7 @@ CONTROLS = [
                       "one, set-systctls-params, reads a misspelt field and fails every workload), and C-0055 passes "
                       "any one Linux hardening: neither checks these four settings, so neither is mapped. Group ids "
                       "(runAsGroup, fsGroup, supplementalGroups) are AKS-154; seLinuxOptions values AKS-111."),
-        types=W, check=security_context, policy_gap=gap_text(None)),
+        rule=SECURITY_CONTEXT),
     k8s_control(
         id="AKS-125", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,), title="Containers run with a read-only root filesystem", severity=Severity.MEDIUM,
         section=POD_PRACTICE,
@@ -366,7 +271,8 @@ CONTROLS = [
             "Set securityContext.readOnlyRootFilesystem: true in every container and init container; mount an "
             "emptyDir where the application needs to write (/tmp, caches)."),
         mappings=Mappings(kubescape=("C-0017",), azure_policy=("df49d893-a74c-421d-bc95-c663042e5b80",), mitre=("T1036",)),
-        types=W, check=read_only_root, policy_gap=gap_text("df49d893-a74c-421d-bc95-c663042e5b80")),
+        rule=READ_ONLY_ROOT,
+       builtin_deviation=EPHEMERAL_NOTE),
     k8s_control(
         id="AKS-126", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,), title="Images come from allowed registries", severity=Severity.HIGH, section="CIS 5.1",
         rationale=(
@@ -382,10 +288,12 @@ CONTROLS = [
         mapping_note=("allowedRegistries is kubescape's imageRepositoryAllowList (registry hosts or host/path "
                       "prefixes); kubescape's default list is empty, this control's default allows Microsoft's and "
                       "Azure Container Registry's."),
-        types=W, check=allowed_registries, policy_gap=gap_text("febd0533-8e55-448f-b837-bd0e06f16469"),
+        rule=ALLOWED_REGISTRIES,
         parameters=(Parameter("allowedRegistries", DEFAULT_REGISTRIES,
                               "Registry hosts (globs, e.g. *.azurecr.io) or host/path prefixes (with '/', e.g. "
-                              "myacr.azurecr.io/team/*) images may come from.", type="Array"),)),
+                              "myacr.azurecr.io/team/*) images may come from.", type="Array"),),
+       builtin_deviation=EPHEMERAL_NOTE,
+        builtin_parameters={"febd0533-8e55-448f-b837-bd0e06f16469": {"allowedContainerImagesRegex": "^(mcr[.]microsoft[.]com|[^/]+[.]azurecr[.]io)/.+$"}}),
     k8s_control(
         id="AKS-127", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,), title="Images are pinned to a version tag or digest (not latest)", severity=Severity.MEDIUM,
         section=POD_PRACTICE,
@@ -401,7 +309,7 @@ CONTROLS = [
         mappings=Mappings(azure_policy=("021f8078-41a0-40e6-81b6-c6597da9f3ee",), mitre=("T1195.002",)),
         mapping_note=("kubescape C-0075 fails a latest tag only when imagePullPolicy is not Always; an unpinned "
                       "image fails here whatever the pull policy, so C-0075 is not mapped."),
-        types=W, check=pinned_images, policy_gap=gap_text("021f8078-41a0-40e6-81b6-c6597da9f3ee")),
+        rule=PINNED_IMAGES),
     k8s_control(
         id="AKS-128", exclusions=WORKLOAD_ADMISSION, tags=(RESOURCES_SCOPE,), title="Containers set a memory limit", severity=Severity.MEDIUM, section=POD_PRACTICE,
         rationale=(
@@ -411,7 +319,8 @@ CONTROLS = [
         remediation="Set resources.limits.memory in every container and init container (and a LimitRange as default).",
         mappings=Mappings(kubescape=("C-0271",), azure_policy=("e345eecc-fa47-480f-9e88-67dcc122b164",), mitre=("T1496",)),
         mapping_note="kubescape C-0004 asks for the memory limit and request together: the request is AKS-161.",
-        types=W, check=_resources("limits", "memory"), policy_gap=gap_text("e345eecc-fa47-480f-9e88-67dcc122b164")),
+        rule=_resources("limits", "memory"),
+       builtin_parameters={"e345eecc-fa47-480f-9e88-67dcc122b164": {"cpuLimit": "64", "memoryLimit": "1024Gi"}}),
     k8s_control(
         id="AKS-129", exclusions=WORKLOAD_ADMISSION, tags=(RESOURCES_SCOPE,), title="Containers set a CPU limit", severity=Severity.LOW, section=POD_PRACTICE,
         rationale=(
@@ -421,7 +330,8 @@ CONTROLS = [
         remediation="Set resources.limits.cpu in every container and init container (and a LimitRange as default).",
         mappings=Mappings(kubescape=("C-0270",), azure_policy=("e345eecc-fa47-480f-9e88-67dcc122b164",), mitre=("T1496",)),
         mapping_note="kubescape C-0050 asks for the CPU limit and request together: the request is AKS-160.",
-        types=W, check=_resources("limits", "cpu"), policy_gap=gap_text("e345eecc-fa47-480f-9e88-67dcc122b164")),
+        rule=_resources("limits", "cpu"),
+       builtin_parameters={"e345eecc-fa47-480f-9e88-67dcc122b164": {"cpuLimit": "64", "memoryLimit": "1024Gi"}}),
     k8s_control(
         id="AKS-160", exclusions=WORKLOAD_ADMISSION, tags=(RESOURCES_SCOPE,),
         title="Containers request CPU", severity=Severity.LOW, section=POD_PRACTICE,
@@ -432,7 +342,7 @@ CONTROLS = [
             "does so). Ephemeral containers may not set resources and are not asked."),
         remediation="Set resources.requests.cpu in every container and init container (or a LimitRange default).",
         mappings=Mappings(kubescape=("C-0268",), azure_policy=("03a4ecdb-0684-4039-be91-2762979e1bc8",), mitre=("T1496",)),
-        types=W, check=_resources("requests", "cpu"), policy_gap=gap_text("03a4ecdb-0684-4039-be91-2762979e1bc8")),
+        rule=_resources("requests", "cpu")),
     k8s_control(
         id="AKS-161", exclusions=WORKLOAD_ADMISSION, tags=(RESOURCES_SCOPE,),
         title="Containers request memory", severity=Severity.MEDIUM, section=POD_PRACTICE,
@@ -443,7 +353,7 @@ CONTROLS = [
             "may not set resources and are not asked."),
         remediation="Set resources.requests.memory in every container and init container (or a LimitRange default).",
         mappings=Mappings(kubescape=("C-0269",), azure_policy=("03a4ecdb-0684-4039-be91-2762979e1bc8",), mitre=("T1496",)),
-        types=W, check=_resources("requests", "memory"), policy_gap=gap_text("03a4ecdb-0684-4039-be91-2762979e1bc8")),
+        rule=_resources("requests", "memory")),
     k8s_control(
         id="AKS-130", exclusions=WORKLOAD_ADMISSION, title="Service account tokens are mounted only where necessary", severity=Severity.MEDIUM,
         section="CIS 4.1",
@@ -457,7 +367,9 @@ CONTROLS = [
             "do not call the Kubernetes API."),
         mappings=Mappings(cis_aks=("4.1.6",), kubescape=("C-0034", "C-0190"), azure_policy=("423dd1ba-798e-40e4-9c4d-b6902674b423",),
                           mitre=("T1552.007",)),
-        types=W, check=token_automount, policy_gap=gap_text("423dd1ba-798e-40e4-9c4d-b6902674b423")),
+        types=W, check=token_automount, policy_gap=gap_text(SEVERAL_OBJECTS.format(
+            what="the pod and, where the pod leaves it unset, its ServiceAccount"), "423dd1ba-798e-40e4-9c4d-b6902674b423"),
+       builtin_deviation=("The built-in reads the pod's automountServiceAccountToken only: a pod that leaves it unset under a ServiceAccount that disables automounting passes here (the pod inherits it) and fails the built-in.")),
     k8s_control(
         id="AKS-131", exclusions=WORKLOAD_ADMISSION, title="Workloads use a dedicated service account, not 'default'", severity=Severity.LOW,
         section="CIS 4.1",
@@ -469,7 +381,7 @@ CONTROLS = [
         mappings=Mappings(cis_aks=("4.1.5", "5.2.1"), mitre=("T1078.001",)),
         mapping_note=("kubescape C-0189 judges the default ServiceAccounts and the namespaces (AKS-144), not the "
                       "workloads that use them, so it is mapped there."),
-        types=W, check=dedicated_service_account, policy_gap=gap_text(None)),
+        rule=DEDICATED_SERVICE_ACCOUNT),
     k8s_control(
         id="AKS-132", exclusions=WORKLOAD_ADMISSION, title="Pods are managed by a controller (no naked pods)", severity=Severity.LOW,
         section=POD_PRACTICE,
@@ -479,7 +391,7 @@ CONTROLS = [
             "StatefulSets, DaemonSets, Jobs) are not applicable."),
         remediation="Run the workload as a Deployment, StatefulSet, DaemonSet or Job instead of a bare Pod.",
         mappings=Mappings(kubescape=("C-0073",), azure_policy=("65280eef-c8b4-425e-9aec-af55e55bf581",), mitre=("T1610",)),
-        types=W, check=naked_pod, applies=_not_a_pod, policy_gap=gap_text("65280eef-c8b4-425e-9aec-af55e55bf581")),
+        types=W, rule=NAKED_POD),
     k8s_control(
         id="AKS-133", exclusions=CLUSTER_ACCESS, title="The default namespace is not used", severity=Severity.LOW, section="CIS 4.6",
         rationale=(
@@ -493,5 +405,9 @@ CONTROLS = [
             "the collector reads."),
         remediation="Create namespaces per application or team and deploy into them (metadata.namespace).",
         mappings=Mappings(cis_aks=("4.6.3",), kubescape=("C-0212", "C-0061"), azure_policy=("9f061a12-e40d-4183-a00e-171812443373",)),
-        types=kinds.NAMESPACED_TYPES, check=default_namespace, applies=_builtin_in_default, policy_gap=gap_text("9f061a12-e40d-4183-a00e-171812443373")),
+        types=kinds.NAMESPACED_TYPES, check=default_namespace, applies=_builtin_in_default,
+        policy_gap=gap_text("a manifest that leaves metadata.namespace out lands in the namespace chosen at apply time, "
+                            "unknown offline, and Kubernetes' own objects in default are told apart by kind and name",
+                            "9f061a12-e40d-4183-a00e-171812443373"),
+       builtin_deviation=("The built-in matches Pods, Services and ServiceAccounts only; this control checks every namespaced built-in kind (ConfigMaps, Secrets, PersistentVolumeClaims ...).")),
 ]

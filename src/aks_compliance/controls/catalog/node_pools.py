@@ -213,9 +213,11 @@ CONTROLS += [
         parameters=(Parameter("minimumMaxPods", 50, "Smallest maxPods accepted on a pool.", type="Integer",
                               schema={"minimum": 10, "maximum": 250}),),  # AKS accepts maxPods 10..250
         check=check_max_pods,
-        policy_gap=("An omitted maxPods takes a default that depends on the network plugin, which needs logic "
-                    "beyond one condition offline; Azure sees the resolved value through the alias "
-                    "agentPoolProfiles[*].maxPods, but no built-in covers the concept."),
+        policy_gap=("An omitted maxPods takes a default that depends on the network plugin, its mode and the API "
+                    "version (arm/defaults.py), and where no default is known offline the verdict is unknown, which "
+                    "a definition cannot say (its evaluation is compliant, non-compliant or an error); Azure sees "
+                    "the resolved value through the alias agentPoolProfiles[*].maxPods, but no built-in covers the "
+                    "concept."),
     ),
     Control(
         id="AKS-031",
@@ -263,8 +265,11 @@ CONTROLS += [
         builtin_deviation=("The preview built-in asks every pool for three zones and three nodes in any region; this "
                            "control passes pools in regions without zones and leaves the zone count to a parameter, "
                            "and is unknown where the region is."),
-        policy_gap=("Region awareness (a list of zonal regions compared with the location) is kept as a Python check; "
-                    "the preview built-in 2dec5f47 audits zone redundancy without regard to region."),
+        policy_gap=("A pool whose type deployed state leaves out is a scale-set pool here (Azure returns the type; "
+                    "exports may omit it), while the condition language reads the absent value as unknown; so the "
+                    "verdict stays in Python. The rule would be count(scale-set pools with fewer zones) = 0 or the "
+                    "location not zonal. The preview built-in 2dec5f47 audits zone redundancy without regard to "
+                    "region."),
     ),
     Control(
         id="AKS-033",
@@ -284,7 +289,9 @@ CONTROLS += [
         parameters=(Parameter("minimumSystemNodes", 3, "Fewest nodes the system pools must have together.",
                               type="Integer", schema={"minimum": 1}),),
         check=check_system_nodes,
-        policy_gap="A sum over pools is beyond the condition language; no built-in covers it.",
+        policy_gap=("The system pools' nodes are added up over the pools (minCount when autoscaled, else count): "
+                    "count() counts members but cannot add their values, and no template function sums a field "
+                    "over an array of objects; no built-in covers it."),
     ),
     Control(
         id="AKS-034",
@@ -376,40 +383,6 @@ CONTROLS += [
     ),
 ]
 
-def check_user_pool_nodes(target: Target, params: Mapping[str, Any]) -> Verdict:
-    """Each User pool not excluded has at least minimumUserPoolNodes nodes: minCount when it autoscales, else
-    count (an absent count is the API's default, filled in by arm/defaults.py; unknown in deployed state)."""
-    c = Check(target, params)
-    minimum = int(params["minimumUserPoolNodes"])
-    excluded = {str(n).lower() for n in params["excludedPools"]}
-    members = pools(c)
-    if (v := _unknown_pools(c, members)) is not None:
-        return v
-    truths: list[Truth] = []
-    for pool in members:
-        mode_path, mode = pool_field(c, pool, "mode")
-        if isinstance(mode, Unknown):
-            truths.append(c.unknown(mode_path, mode.reason, expected="User", operator="equals"))
-            continue
-        if lower(mode) != "user":
-            truths.append(c.compare(mode_path, "notEquals (only User pools count)", "User", mode, True))
-            continue
-        name = pool_name(c, pool)
-        if name.lower() in excluded:
-            truths.append(c.compare(f"{pool[0]}.name", "in", "excludedPools", name, True))
-            continue
-        auto_path, auto = pool_field(c, pool, "enableAutoScaling")
-        if isinstance(auto, Unknown):
-            truths.append(c.unknown(auto_path, auto.reason, expected=True, operator="equals"))
-            continue
-        path, value = pool_field(c, pool, "minCount" if auto is True else "count")
-        if isinstance(value, Unknown):
-            truths.append(c.unknown(path, value.reason, expected=f">= {minimum}", operator="nodes"))
-            continue
-        n = _int(value)
-        truths.append(c.compare(path, "greaterOrEquals", minimum, value, n is not None and n >= minimum))
-    return c.verdict(all_of(truths))
-
 CONTROLS += [
     Control(
         id="AKS-072",
@@ -434,8 +407,18 @@ CONTROLS += [
                               schema={"minimum": 0}),
                     Parameter("excludedPools", [], "Names of User pools not held to the minimum (e.g. pools that "
                               "scale to zero).", type="Array")),
-        check=check_user_pool_nodes,
-        policy_gap=("Which of minCount and count holds a pool's minimum depends on its enableAutoScaling, pool by "
-                    "pool: decided in Python; no built-in covers it."),
+        # per pool, the field that holds its minimum depends on its own enableAutoScaling: a cross-field condition
+        # inside the count's where; coalesce() reads an absent field as 0 (too few), as 'less' on it would error
+        rule={"count": {"field": f"{MC}/agentPoolProfiles[*]", "where": {"allOf": [
+            {"field": f"{MC}/agentPoolProfiles[*].mode", "equals": "User"},
+            {"field": f"{MC}/agentPoolProfiles[*].name", "notIn": "[parameters('excludedPools')]"},
+            {"anyOf": [
+                {"allOf": [{"field": f"{MC}/agentPoolProfiles[*].enableAutoScaling", "equals": True},
+                           {"value": f"[coalesce(current('{MC}/agentPoolProfiles[*].minCount'), 0)]",
+                            "less": "[parameters('minimumUserPoolNodes')]"}]},
+                {"allOf": [{"field": f"{MC}/agentPoolProfiles[*].enableAutoScaling", "notEquals": True},
+                           {"value": f"[coalesce(current('{MC}/agentPoolProfiles[*].count'), 0)]",
+                            "less": "[parameters('minimumUserPoolNodes')]"}]}]}]}},
+              "equals": 0},
     ),
 ]

@@ -211,8 +211,12 @@ CONTROLS += [
         check=check_minimum_version,
         builtin_deviation=("The built-in flags only a fixed list of versions up to 1.13, so every current-era old "
                            "version (1.29, 1.22, ...) is compliant there."),
-        policy_gap=("Semantic version comparison is beyond the condition language (string comparison orders 1.9 "
-                    "after 1.30); the built-in fb893a29 only matches a fixed list of versions up to 1.13."),
+        policy_gap=("The condition language compares versions as strings (1.9 after 1.30); template functions "
+                    "(int(split(...))) could compare the numbers, but a version left out (AKS's default), a "
+                    "minor-only version (its newest patch) and a template parameter make the verdict unknown or "
+                    "depend on the upgrade channel, which a definition cannot say (compliant, non-compliant or an "
+                    "error; a malformed version is an error there, failed here). The built-in fb893a29 only matches "
+                    "a fixed list of versions up to 1.13."),
     ),
     Control(
         id="AKS-039",
@@ -234,7 +238,10 @@ CONTROLS += [
                               "How many minor versions a pool may be behind the control plane.", type="Integer",
                               schema={"minimum": 0, "maximum": 3}),),  # nodes may be at most three minors behind
         check=check_pool_version_skew,
-        policy_gap="Comparing version numbers across two fields needs semantic versions; no built-in covers it.",
+        policy_gap=("Template functions (int(split(...))) could compare the two fields' minor versions per pool, but "
+                    "a control plane version left out of a template (AKS's default) makes the verdict unknown, which "
+                    "a definition cannot say, and a malformed version is an evaluation error there but a failure "
+                    "here; no built-in covers it."),
     ),
     Control(
         id="AKS-040",
