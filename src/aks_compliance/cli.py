@@ -7,6 +7,7 @@ after waivers; with --fail-on-unknown also an unknown or unattested manual resul
 attestation file), 5 no input.
 ``aks-compliance report RESULTS.json -o FILE`` rebuilds reports from saved results (0, or 4 on bad input);
 ``aks-compliance diff OLD.json NEW.json`` compares two runs (1 when new failures at or above --fail-on).
+``aks-compliance merge SHARD.json... -o results.json`` merges the shards of one run (--aksc-shard K/N jobs).
 """
 
 from __future__ import annotations
@@ -74,11 +75,12 @@ def main(argv: list[str] | None = None) -> int:
         description="AKS compliance controls as a pytest suite. 'scan' passes its options to the suite "
                     "(see 'aks-compliance scan --help' for --arm, --results-json, ...).")
     parser.add_argument("--version", action="version", version=f"aks-compliance {__version__}")
-    parser.add_argument("command", choices=["scan", "policies", "report", "diff", "catalog", "snapshot"],
+    parser.add_argument("command", choices=["scan", "policies", "report", "diff", "merge", "catalog", "snapshot"],
                         help="scan: run the controls over the given inputs; policies: generate or deploy the "
                              "Azure Policy definitions (see 'aks-compliance policies --help'); report: rebuild "
                              "the auditor report (and SARIF/CSV) from a results JSON; diff: compare two results "
-                             "JSON files (new failures, fixed, changed unknowns); catalog: write the control "
+                             "JSON files (new failures, fixed, changed unknowns); merge: combine the shard results of "
+                             "one run (jobs run with --aksc-shard K/N) into one results JSON; catalog: write the control "
                              "catalog document (catalog --markdown docs/controls.md); snapshot: read a live cluster "
                              "into a snapshot file (snapshot --kube-context NAME -o FILE), or live Azure (snapshot "
                              "--azure-subscription ID --azure-resource-group NAME -o FILE, --azure-scope ...)")
@@ -103,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     if command == "catalog":
         from .controls.docs import catalog_command
         return catalog_command(rest)
+    if command == "merge":
+        from .shards import merge_command
+        return merge_command(rest)
     if command in ("report", "diff"):
         from .report import commands
         return commands.report(rest) if command == "report" else commands.diff(rest)

@@ -277,24 +277,38 @@ def _rejected(target: Target) -> MalformedValue | None:
     return malformed(target.resource.type, target.resource.body, target.resource.where_of)
 
 
-def evaluate_all(catalog: Catalog, targets: Iterable[Target],
-                 overrides: Mapping[str, Mapping[str, Any]] | None = None,
-                 aliases: AliasResolver = DEFAULT_ALIASES) -> list[Result]:
-    overrides = overrides or {}
-    # "*" overrides a parameter of every control that has it (e.g. *.excludedNamespaces)
-    everywhere = overrides.get("*", {})
-    params = {c.id: {**c.parameter_defaults(),
-                     **{k: v for k, v in everywhere.items() if k in c.parameter_defaults()},
-                     **overrides.get(c.id, {})} for c in catalog}
-    results: list[Result] = []
-    by_type: dict[str, list[Control]] = {}
-    for target in targets:
-        ref = target.ref()
+class Evaluation:
+    """The catalog ready to judge targets one at a time: parameters resolved and the controls of each
+    target type listed once. ``evaluate_all`` runs it over every target; a sharded run (shards.py) over
+    the targets of its shard only."""
+
+    def __init__(self, catalog: Catalog, overrides: Mapping[str, Mapping[str, Any]] | None = None,
+                 aliases: AliasResolver = DEFAULT_ALIASES) -> None:
+        overrides = overrides or {}
+        # "*" overrides a parameter of every control that has it (e.g. *.excludedNamespaces)
+        everywhere = overrides.get("*", {})
+        self.params = {c.id: {**c.parameter_defaults(),
+                              **{k: v for k, v in everywhere.items() if k in c.parameter_defaults()},
+                              **overrides.get(c.id, {})} for c in catalog}
+        self.catalog = catalog
+        self.aliases = aliases
+        self._by_type: dict[str, list[Control]] = {}
+
+    def controls_for(self, target: Target) -> list[Control]:
+        """The controls that judge a target: one result each."""
         ttype = target.type.lower()
-        controls = by_type.get(ttype)
+        controls = self._by_type.get(ttype)
         if controls is None:
-            controls = by_type[ttype] = [c for c in catalog if c.applies_to_type(ttype)]
-        rejected = _rejected(target)
+            controls = self._by_type[ttype] = [c for c in self.catalog if c.applies_to_type(ttype)]
+        return controls
+
+    def evaluate(self, target: Target) -> list[Result]:
+        results: list[Result] = []
+        ref = target.ref()
+        controls = self.controls_for(target)
+        params = self.params
+        aliases = self.aliases
+        rejected = _rejected(target)  # reads the body even when no control applies: its diagnostics are the run's
         for control in controls:
             if rejected is not None:  # the API rejects the whole resource: no control judges it
                 results.append(Result(control.id, ref, Outcome.ERROR, redact_text(str(rejected)), [
@@ -316,4 +330,14 @@ def evaluate_all(catalog: Catalog, targets: Iterable[Target],
             if reason:
                 reason = redact_text(reason)
             results.append(Result(control.id, ref, outcome, reason, evidence, key=f"{control.id}-{target.label}"))
+        return results
+
+
+def evaluate_all(catalog: Catalog, targets: Iterable[Target],
+                 overrides: Mapping[str, Mapping[str, Any]] | None = None,
+                 aliases: AliasResolver = DEFAULT_ALIASES) -> list[Result]:
+    evaluation = Evaluation(catalog, overrides, aliases)
+    results: list[Result] = []
+    for target in targets:
+        results.extend(evaluation.evaluate(target))
     return results

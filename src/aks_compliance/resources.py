@@ -174,6 +174,16 @@ def id_parent(resource_id: str) -> str | None:
     return "/".join(parts[: p + 2 + len(tail) - 2])
 
 
+_GROUP = re.compile(r"^/subscriptions/([^/]+)(?:/resourceGroups/([^/]+))?", re.I)
+
+
+def group_key(resource: Resource) -> str:
+    """``subscription/resourcegroup`` of a resource's id (lower case), or its file when the id says neither:
+    live Azure targets are partitioned by it in a sharded run (a group's resources stay together)."""
+    m = _GROUP.match(resource.id) if isinstance(resource.id, str) else None
+    return f"{m.group(1)}/{m.group(2) or ''}".lower() if m else resource.source.file
+
+
 def type_from_id(resource_id: str) -> str | None:
     parts = resource_id.strip("/").split("/")
     low = [s.lower() for s in parts]

@@ -40,6 +40,10 @@ class Evidence:
     def location(self) -> str:
         return f"{self.file}:{self.line}" if self.file and self.line else (self.file or "")
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Evidence":
+        return cls(d["path"], d["expected"], d["actual"], d.get("file"), d.get("line"))
+
 
 @dataclass
 class TargetRef:
@@ -59,6 +63,12 @@ class TargetRef:
                 "namespace": self.namespace,
                 "source": {"file": self.file, "pointer": self.pointer, "line": self.line}}
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TargetRef":
+        src = d.get("source") or {}
+        return cls(d["type"], d["name"], d.get("id"), d.get("cluster"), d.get("namespace"), src.get("file"),
+                   src.get("pointer"), src.get("line"))
+
 
 @dataclass
 class Result:
@@ -75,8 +85,22 @@ class Result:
     # Azure Policy's verdict on the same target (azure/policy_states.py): state, definition, assignment,
     # timestamp and whether it disagrees with ours; None when no policy state matched.
     azure_policy: dict[str, Any] | None = None
+    _dict: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], key: str) -> "Result":
+        """A result as the results JSON holds it (a shard's, merged: shards.py; the document does not carry
+        keys). It keeps the dict it came from: ``as_dict`` gives it back instead of building it again
+        (merged results are not changed)."""
+        r = cls(d.get("control_id"), TargetRef.from_dict(d["target"]), Outcome(d["outcome"]), d.get("reason", ""),
+                [Evidence.from_dict(e) for e in d.get("evidence") or ()], key=key,
+                waiver=d.get("waiver"), attestation=d.get("attestation"), azure_policy=d.get("azure_policy"))
+        r._dict = d
+        return r
 
     def as_dict(self) -> dict[str, Any]:
+        if self._dict is not None:
+            return self._dict
         out = {"control_id": self.control_id, "target": self.target.as_dict(), "outcome": self.outcome.value,
                "reason": self.reason, "evidence": [e.as_dict() for e in self.evidence]}
         if self.waiver is not None:

@@ -46,9 +46,12 @@ class Reporter:
         self.other_failures = 0  # failures of tests that are not controls: --fail-on never hides them
         self.failed_outputs: list[tuple[str, str, str]] = []  # (label, path, why)
         self.written: list[tuple[str, str]] = []
+        self.session: pytest.Session | None = None
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        from _pytest.junitxml import xml_key  # pytest keeps its JUnit writer under this stash key
+        from _pytest.junitxml import xml_key
+
+        self.session = session  # pytest keeps its JUnit writer under this stash key
 
         xml = self.config.stash.get(xml_key, None)  # JUnit XML: the run id as a test-suite property
         if xml is not None and not is_worker(self.config):
@@ -56,6 +59,9 @@ class Reporter:
 
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        total = getattr(report, "aksc_total", None)
+        if total and self.session is not None:  # a sharded xdist run: the items the workers report
+            self.session.testscollected = max(self.session.testscollected, total)
         key = getattr(report, "aksc_key", None)
         if key is None:
             if report.failed:
@@ -99,7 +105,8 @@ class Reporter:
         if not wanted:
             return
         doc = run.document_for(ran)
-        doc["run"] = {**doc.get("run", {}), "selection": self.selection(session, exitstatus, len(ran), len(run.results))}
+        doc["run"] = {**doc.get("run", {}), "selection": self.selection(session, exitstatus, len(ran), len(run.results),
+                                                                         run.narrowed)}
         if fail_on or fail_on_unknown:  # what decided the exit status, for the auditor
             doc["run"] = {**doc.get("run", {}), "options": {**doc.get("run", {}).get("options", {}),
                                                             "fail_on": fail_on or "info", "fail_on_unknown": fail_on_unknown}}
@@ -120,11 +127,12 @@ class Reporter:
         elif self.failed_outputs:
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
-    def selection(self, session: pytest.Session, exitstatus: int, reported: int, computed: int) -> dict[str, Any]:
+    def selection(self, session: pytest.Session, exitstatus: int, reported: int, computed: int,
+                  narrowed_by_run: list[str] = ()) -> dict[str, Any]:  # type: ignore[assignment]
         """Whether every result of the scan was reported, and if not, what narrowed the run: a partial run
-        says so in every output, never passes for a complete one."""
+        says so in every output, never passes for a complete one (a shard, --aksc-shard, is one)."""
         config = self.config
-        narrowed: list[str] = []
+        narrowed: list[str] = list(narrowed_by_run)
         controls = options(config).controls
         if controls:
             narrowed.append(f"--controls {','.join(controls)}")
@@ -166,7 +174,7 @@ class Reporter:
         ran = len(self.ran())
         session = getattr(tr, "_session", None)
         if session is not None:
-            sel = self.selection(session, exitstatus, ran, len(run.results))
+            sel = self.selection(session, exitstatus, ran, len(run.results), run.narrowed)
             if not sel["complete"]:
                 tr.write_line(f"PARTIAL RUN: {ran} of {len(run.results)} results reported; narrowed by "
                               f"{'; '.join(sel['narrowed_by'])}", yellow=True, bold=True)
