@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 USAGE_ERRORS = (CatalogError, ControlConfigError, GovernanceError, OptionValueError)
 
 OUTPUT = "aksc"  # the key of the scan's parts in config.workeroutput
+HANDOFF = "aksc"  # the controller's hand-off to each worker (workerinput key; plugin.pytest_configure_node)
 SHARDS_PER_WORKER = 4  # enough for xdist's load scheduling to even out unequal shards
 
 SHARDED_KEY = pytest.StashKey["ShardedScan"]()  # worker: the prepared, partitioned scan
@@ -43,11 +44,15 @@ PARTS_KEY = pytest.StashKey[list]()  # controller: what each worker sent (its wo
 
 
 def sharded_xdist(config: pytest.Config) -> bool:
-    """Whether this process takes part in a sharded pytest-xdist run (a worker, or the controller).
-    ``--dist each`` runs every item on every worker: each worker then computes the whole scan."""
+    """Whether this process takes part in a sharded pytest-xdist run: the controller decides (``--dist each``
+    runs every item on every worker, which then computes the whole scan) and tells its workers
+    (``pytest_configure_node``: xdist resets a worker's own --dist)."""
+    worker_input = getattr(config, "workerinput", None)
+    if worker_input is not None:
+        return bool((worker_input.get(HANDOFF) or {}).get("sharded"))
     dist = getattr(config.option, "dist", "no")
     return dist not in ("no", "each") and bool(getattr(config.option, "tx", None) or
-                                                getattr(config.option, "numprocesses", None) or is_worker(config))
+                                                getattr(config.option, "numprocesses", None))
 
 
 def shard_count(config: pytest.Config) -> int:
@@ -157,10 +162,17 @@ def run_shard_item(item: ShardItem) -> None:
     if items and not state.get("total_sent"):  # the first report tells the controller how many to expect
         state["total_sent"] = True
         items[0].aksc_total = _total_items(sharded, mode)  # type: ignore[attr-defined]
-    for it in items:
-        report_result_item(it, run.catalog)
-        if session.shouldfail or session.shouldstop:
-            break
+    # xdist's worker checks that each report is of the item it runs (session.items[its index], by node id):
+    # each result's item stands in the shard item's place while it is reported
+    index = session.items.index(item)
+    try:
+        for it in items:
+            session.items[index] = it
+            report_result_item(it, run.catalog)
+            if session.shouldfail or session.shouldstop:
+                break
+    finally:
+        session.items[index] = item
 
 
 def _total_results(sharded: "ShardedScan") -> int:
@@ -191,6 +203,22 @@ class Controller:
     def __init__(self, config: pytest.Config, get_run: Any) -> None:
         self.config = config
         self.get_run = get_run
+        self.session: pytest.Session | None = None
+        self.finished = 0  # items reported so far
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        self.finished += 1
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.session = session
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """A worker's first report says how many items the run has (xdist counted the shard items): the
+        terminal's progress counts them."""
+        total = getattr(report, "aksc_total", None)
+        if total and self.session is not None:
+            self.session.testscollected = max(self.session.testscollected, total)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
@@ -212,7 +240,7 @@ class Controller:
             raise
         except Exception:  # recorded as the crash: the reporter says so and exits 3
             return result
-        report_input_errors(session)
+        report_input_errors(session, self.finished)
         return result
 
 
@@ -246,7 +274,7 @@ def merged_run(config: pytest.Config) -> "ScanRun | None":
     return run
 
 
-def report_input_errors(session: pytest.Session) -> None:
+def report_input_errors(session: pytest.Session, finished: int) -> None:
     """Input errors as items, once, as a single process reports them (their keys are numbered over the
     diagnostics of every shard)."""
     config = session.config
@@ -260,7 +288,7 @@ def report_input_errors(session: pytest.Session) -> None:
         return
     from pathlib import Path
 
-    session.testscollected += len(errors) * len(functions)
+    session.testscollected = finished + len(errors) * len(functions)  # now the count is known
     for f in functions.values():
         base = f["nodeid"]
         for r in errors:

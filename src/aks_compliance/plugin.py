@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from .distributed import USAGE_ERRORS, Controller, get_crash_safe, merged_run, run_shard_item, shard_items, \
+from .distributed import HANDOFF, USAGE_ERRORS, Controller, get_crash_safe, merged_run, run_shard_item, shard_items, \
     sharded_xdist
 from .items import ResultItem, ShardItem, TargetItem, item_mode, make_items, report_result_item
 from .outcomes import STATUS
@@ -30,7 +30,7 @@ from .waivers import GovernanceError
 from .stash import CATALOG_KEY, NO_INPUT_KEY, OPTIONS_KEY, RAN_KEY, RUN_KEY, SHARD_KEY, is_worker
 
 RESULT_FIXTURE = "aksc_result"
-WORKER_INPUT = "aksc"  # the controller's hand-off to each pytest-xdist worker (workerinput key)
+WORKER_INPUT = HANDOFF  # the controller's hand-off to each pytest-xdist worker (workerinput key)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -59,6 +59,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="run shard K of N only (a CI matrix job): targets are partitioned by a hash of their file "
                      "(ARM, manifests), resource group (live Azure) or namespace (Kubernetes snapshots), stable "
                      "across runs; the results JSON is a shard document for 'aks-compliance merge'")
+    g.addoption("--aksc-started", default=None, metavar="ISO-8601",
+                help="the run's start time (what utcNow() gives templates; default: now). The jobs of one "
+                     "--aksc-shard run pass the same, so templates that build names from the time agree")
     g.addoption("--aksc-xdist-shards", default=None, type=int, metavar="N",
                 help="under pytest-xdist, split the scan into N shards (default: 4 per worker); each worker "
                      "evaluates the shards it is given and the controller merges them")
@@ -144,7 +147,7 @@ def pytest_configure(config: pytest.Config) -> None:
         for family in FAMILIES:
             family.from_worker_input(options.inputs[family.name], handed.get(family.name) or {})
     else:
-        options.started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        options.started = _started(config.getoption("aksc_started"))
         options.run_id = str(uuid.uuid4())
         _terminate_as_interrupt()
         if not (config.option.help or config.option.version):
@@ -170,12 +173,26 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(HtmlHooks(config, get_run), "aks-compliance-html")
 
 
+def _started(given: str | None) -> str:
+    if not given:
+        return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    try:
+        when = _dt.datetime.fromisoformat(given.replace("Z", "+00:00"))
+    except ValueError:
+        raise pytest.UsageError(f"--aksc-started expects an ISO-8601 time (2026-11-02T09:00:00Z), got {given!r}") \
+            from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=_dt.timezone.utc)
+    return when.astimezone(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """pytest-xdist: hand the controller's start time and each family's inputs (a live source's snapshot,
     or its collection error) to each worker, so every process scans the same inputs."""
     options = node.config.stash[OPTIONS_KEY]
-    handed: dict[str, Any] = {"started": options.started, "run_id": options.run_id}
+    handed: dict[str, Any] = {"started": options.started, "run_id": options.run_id,
+                              "sharded": sharded_xdist(node.config)}
     for family in FAMILIES:
         handed[family.name] = family.worker_input(options.inputs[family.name])
     node.workerinput[WORKER_INPUT] = handed
@@ -256,6 +273,20 @@ def _first_line(fn: object) -> int:
     return code.co_firstlineno - 1 if code is not None else 0
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> Any:
+    """Shard items are not selected by -k, -m or --deselect (nor reordered by other plugins): the results
+    each reports are, when it runs (distributed.run_shard_item)."""
+    shards = [i for i in items if isinstance(i, ShardItem)]
+    if not shards:
+        return (yield)
+    items[:] = [i for i in items if not isinstance(i, ShardItem)]
+    try:
+        return (yield)
+    finally:
+        items[:] = shards + items
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
     """Report a precomputed result directly: pytest's runner would add fixture and call overhead.
@@ -297,6 +328,14 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
         if session.shouldstop:
             raise session.Interrupted(session.shouldstop)
     return True
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A shard without targets (--aksc-shard K/N: no file hashed to it) is a complete job, not "no tests"."""
+    config = session.config
+    if SHARD_KEY in config.stash and session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and \
+            config.stash[OPTIONS_KEY].has_input and RUN_KEY in config.stash:
+        session.exitstatus = pytest.ExitCode.OK
 
 
 @pytest.hookimpl(tryfirst=True)

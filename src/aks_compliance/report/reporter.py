@@ -46,12 +46,10 @@ class Reporter:
         self.other_failures = 0  # failures of tests that are not controls: --fail-on never hides them
         self.failed_outputs: list[tuple[str, str, str]] = []  # (label, path, why)
         self.written: list[tuple[str, str]] = []
-        self.session: pytest.Session | None = None
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         from _pytest.junitxml import xml_key
-
-        self.session = session  # pytest keeps its JUnit writer under this stash key
+  # pytest keeps its JUnit writer under this stash key
 
         xml = self.config.stash.get(xml_key, None)  # JUnit XML: the run id as a test-suite property
         if xml is not None and not is_worker(self.config):
@@ -59,9 +57,6 @@ class Reporter:
 
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        total = getattr(report, "aksc_total", None)
-        if total and self.session is not None:  # a sharded xdist run: the items the workers report
-            self.session.testscollected = max(self.session.testscollected, total)
         key = getattr(report, "aksc_key", None)
         if key is None:
             if report.failed:
