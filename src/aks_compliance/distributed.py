@@ -14,7 +14,6 @@ items, once, after the workers are done.
 
 from __future__ import annotations
 
-import gc
 import json
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
@@ -25,7 +24,7 @@ from .controls.config import ControlConfigError
 from .items import ResultItem, ShardItem, item_mode, make_items, report_result_item, user_properties
 from .option_values import OptionValueError
 from .waivers import GovernanceError
-from .stash import CRASH_KEY, OPTIONS_KEY, RUN_KEY, is_worker
+from .stash import CRASH_KEY, OPTIONS_KEY, RUN_KEY
 
 if TYPE_CHECKING:
     from .scan import ScanRun
@@ -86,14 +85,13 @@ def prepared(config: pytest.Config) -> "ShardedScan":
     """The worker's scan: every input read and every target built, once (at collection)."""
     sharded = config.stash.get(SHARDED_KEY, None)
     if sharded is None:
-        from .scan import _collector_paused, prepare_scan
+        from .scan import collector_paused, prepare_scan
         from .shards import ShardedScan
 
-        with _collector_paused():
+        with collector_paused(freeze=True):  # the targets live to the end of the worker
             sharded = ShardedScan(prepare_scan(config.stash[OPTIONS_KEY]), shard_count(config))
         config.stash[SHARDED_KEY] = sharded
         config.stash[SHARD_RUNS_KEY] = {}
-        gc.freeze()  # the targets live to the end: keep the collector from traversing them again and again
     return sharded
 
 
@@ -122,11 +120,11 @@ def shard_run(config: pytest.Config, shard: int) -> "ScanRun":
     run = runs.get(shard)
     if run is not None:
         return run
-    from .scan import _collector_paused
+    from .scan import collector_paused
     from .shards import split
 
     sharded = prepared(config)
-    with _collector_paused():
+    with collector_paused(freeze=True):
         evaluated = sharded.evaluate(shard)
         run = sharded.run(shard, evaluated, input_errors=False)  # the controller numbers input errors
         out = _output(config)
@@ -140,7 +138,6 @@ def shard_run(config: pytest.Config, shard: int) -> "ScanRun":
                                                         "coverage") if k in common}
         out["shards"][str(shard)] = json.dumps(part, ensure_ascii=False)
     runs[shard] = run
-    gc.freeze()
     return run
 
 

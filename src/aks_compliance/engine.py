@@ -192,20 +192,30 @@ def _reason(verdict: Verdict) -> str:
     return "; ".join(verdict.reasons[:3]) + (f" (and {len(verdict.reasons) - 3} more)" if len(verdict.reasons) > 3 else "")
 
 
+_OUTCOME_OF = {Truth.TRUE: Outcome.PASSED, Truth.FALSE: Outcome.FAILED, Truth.UNKNOWN: Outcome.UNKNOWN,
+               Truth.ERROR: Outcome.ERROR}
+
+
 def _from_truth(truth: Truth) -> Outcome:
-    return {Truth.TRUE: Outcome.PASSED, Truth.FALSE: Outcome.FAILED, Truth.UNKNOWN: Outcome.UNKNOWN,
-            Truth.ERROR: Outcome.ERROR}[truth]
+    return _OUTCOME_OF[truth]
 
 
 def evaluate_control(control: Control, target: Target, params: Mapping[str, Any],
-                     aliases: AliasResolver = DEFAULT_ALIASES) -> tuple[Outcome, str, list[Evidence]]:
+                     aliases: AliasResolver = DEFAULT_ALIASES,
+                     subject: Subject | None = None) -> tuple[Outcome, str, list[Evidence]]:
+    """One control on one target. ``subject`` (the target's, from ``subject_of``) may be shared by the
+    controls of one target: it is read, never changed."""
     resource = target.resource
     if control.not_applicable is not None:
         why = control.not_applicable(target, params)
         if why:
             return Outcome.NOT_APPLICABLE, why, []
-    evaluator = Evaluator(_subject(resource), params, aliases)
+    if control.applicability is None and control.rule is None:
+        evaluator = None
+    else:
+        evaluator = Evaluator(subject or _subject(resource), params, aliases)
     if control.applicability is not None:
+        assert evaluator is not None
         applies = evaluator.verdict(control.applicability)
         if applies.truth is Truth.FALSE:
             return Outcome.NOT_APPLICABLE, control.applicability_text or "the control does not apply", \
@@ -215,6 +225,7 @@ def evaluate_control(control: Control, target: Target, params: Mapping[str, Any]
                 "unknown: " if applies.truth is Truth.UNKNOWN else "an error: ") + _reason(applies), \
                 _evidence(applies.leaves, resource)
     if control.rule is not None:
+        assert evaluator is not None
         verdict = evaluator.verdict(control.rule)
         outcome = _from_truth(verdict.truth)
         reason = _reason(verdict) if outcome in (Outcome.UNKNOWN, Outcome.ERROR) else ""
@@ -309,6 +320,7 @@ class Evaluation:
         params = self.params
         aliases = self.aliases
         rejected = _rejected(target)  # reads the body even when no control applies: its diagnostics are the run's
+        subject = _subject(target.resource) if controls and rejected is None else None
         for control in controls:
             if rejected is not None:  # the API rejects the whole resource: no control judges it
                 results.append(Result(control.id, ref, Outcome.ERROR, redact_text(str(rejected)), [
@@ -317,7 +329,7 @@ class Evaluation:
                              line=target.resource.location_of(rejected.path)[1])], key=f"{control.id}-{target.label}"))
                 continue
             try:
-                outcome, reason, evidence = evaluate_control(control, target, params[control.id], aliases)
+                outcome, reason, evidence = evaluate_control(control, target, params[control.id], aliases, subject)
             except PolicyDefinitionError as exc:
                 outcome, reason, evidence = Outcome.ERROR, f"the control's rule is invalid: {exc}", []
             except MalformedValue as exc:  # a check (Python) read across a malformed shape

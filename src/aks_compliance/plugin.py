@@ -10,7 +10,6 @@ pytest outcome is ``outcomes.py``.
 from __future__ import annotations
 
 import datetime as _dt
-import gc
 import signal
 import threading
 import uuid
@@ -24,7 +23,7 @@ from .items import ResultItem, ShardItem, TargetItem, item_mode, make_items, rep
 from .outcomes import STATUS
 from .report.common import FAIL_ON_CHOICES
 from .progress import progress_for
-from .scan import ScanOptions, ScanRun, run_scan
+from .scan import ScanOptions, ScanRun
 from .sources import FAMILIES
 from .waivers import GovernanceError
 from .stash import CATALOG_KEY, NO_INPUT_KEY, OPTIONS_KEY, RAN_KEY, RUN_KEY, SHARD_KEY, is_worker
@@ -217,33 +216,33 @@ def get_run(config: pytest.Config) -> ScanRun:
     run = config.stash.get(RUN_KEY, None)
     if run is None:
         run = config.stash[RUN_KEY] = get_crash_safe(config, _compute_run)
-        # The run lives until the session ends: keep the garbage collector from traversing it
-        # on every later collection (one scan per pytest process, so nothing accumulates).
-        gc.freeze()
     return run
 
 
 def _compute_run(config: pytest.Config) -> ScanRun:
-    from .scan import _collector_paused, prepare_scan
+    from . import scan
+    from .scan import collector_paused, prepare_scan
 
     options = config.stash[OPTIONS_KEY]
-    if not is_worker(config) and sharded_xdist(config):
-        merged = merged_run(config)
-        if merged is not None:
-            return merged
-        # no worker sent a shard (they failed before): the controller scans, so the outputs still say why
-    options.progress = progress_for(config)
-    shard = config.stash.get(SHARD_KEY, None)
-    if shard is None:
-        return run_scan(options)
-    from .shards import ShardedScan
+    # The run lives until the session ends: frozen out of the garbage collector's reach (one scan per
+    # pytest process, so nothing accumulates)
+    with collector_paused(freeze=True):
+        if not is_worker(config) and sharded_xdist(config):
+            merged = merged_run(config)
+            if merged is not None:
+                return merged
+            # no worker sent a shard (they failed before): the controller scans, so the outputs still say why
+        options.progress = progress_for(config)
+        shard = config.stash.get(SHARD_KEY, None)
+        if shard is None:
+            return scan._run_scan(options)
+        from .shards import ShardedScan
 
-    index, count = shard
-    with _collector_paused():
+        index, count = shard
         sharded = ShardedScan(prepare_scan(options), count)
         run = sharded.run(index - 1, sharded.evaluate(index - 1, options.progress))
-    run.narrowed.append(f"shard {index} of {count}")
-    return run
+        run.narrowed.append(f"shard {index} of {count}")
+        return run
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -127,9 +127,8 @@ class Resource:
             if parsed is None:
                 hit = (self.source.file, self.source.line)
             else:
-                source, rest = self.source_for(parsed)
-                hit = (source.file, source.line_of("".join("/" + str(t).replace("~", "~0").replace("/", "~1")
-                                                           for t in rest)))
+                source, rest = self.source_for(parsed) if self.origins else (self.source, parsed)
+                hit = (source.file, source.line_of(_pointer_of(rest)))
             self._locations[path] = hit
         return hit
 
@@ -139,7 +138,7 @@ class Resource:
         if parsed is None:
             return self.source, self.source.pointer
         source, rest = self.source_for(parsed)
-        return source, source.pointer + "".join("/" + str(t).replace("~", "~0").replace("/", "~1") for t in rest)
+        return source, source.pointer + _pointer_of(rest)
 
     def where_of(self, path: str) -> str:
         """``file:line (at /pointer)`` of a body path, for messages about a value (a malformed shape)."""
@@ -152,13 +151,37 @@ class Resource:
 
 
 _PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+# Evidence cites the same few hundred body paths on every resource of a type: parsed once each.
+_PARSED: dict[str, tuple | None] = {}
+_POINTERS: dict[tuple, str] = {}
+_MEMO_LIMIT = 50_000
 
 
 def parse_body_path(path: str) -> tuple | None:
     """``properties.pools[1].x`` -> ('properties', 'pools', 1, 'x'); None for labels like ``count(...)``."""
+    try:
+        return _PARSED[path]
+    except KeyError:
+        pass
     if not path or " " in path or "(" in path:
-        return None
-    return tuple(m.group(1) if m.group(1) is not None else int(m.group(2)) for m in _PATH_TOKEN.finditer(path))
+        parsed = None
+    else:
+        parsed = tuple(m.group(1) if m.group(1) is not None else int(m.group(2)) for m in _PATH_TOKEN.finditer(path))
+    if len(_PARSED) > _MEMO_LIMIT:
+        _PARSED.clear()
+    _PARSED[path] = parsed
+    return parsed
+
+
+def _pointer_of(tokens: tuple) -> str:
+    """The JSON pointer suffix of body path tokens (``/properties/pools/1/x``)."""
+    hit = _POINTERS.get(tokens)
+    if hit is None:
+        hit = "".join("/" + str(t).replace("~", "~0").replace("/", "~1") for t in tokens)
+        if len(_POINTERS) > _MEMO_LIMIT:
+            _POINTERS.clear()
+        _POINTERS[tokens] = hit
+    return hit
 
 
 def id_parent(resource_id: str) -> str | None:

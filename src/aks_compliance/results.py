@@ -59,9 +59,14 @@ class TargetRef:
     line: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "name": self.name, "id": self.id, "cluster": self.cluster,
-                "namespace": self.namespace,
-                "source": {"file": self.file, "pointer": self.pointer, "line": self.line}}
+        """The target as the results JSON names it; one dict shared by the results of a target (they
+        share this ref), built once: read it, never change it."""
+        d = self.__dict__.get("_as_dict")
+        if d is None:
+            d = self.__dict__["_as_dict"] = {
+                "type": self.type, "name": self.name, "id": self.id, "cluster": self.cluster,
+                "namespace": self.namespace, "source": {"file": self.file, "pointer": self.pointer, "line": self.line}}
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TargetRef":
@@ -139,6 +144,8 @@ def write_results(path: str, document: dict[str, Any]) -> None:
             fh.write(json.dumps(head, indent=1, ensure_ascii=False)[:-1].rstrip() + ',\n "results": [')
         else:
             fh.write('{\n "results": [')
-        for i, r in enumerate(results):
-            fh.write(("\n  " if i == 0 else ",\n  ") + compact(r))
+        if results:
+            for start in range(0, len(results), 2000):  # a few large writes, not one per result
+                fh.write(("\n  " if start == 0 else ",\n  ") +
+                         ",\n  ".join(map(compact, results[start:start + 2000])))
         fh.write("\n ]\n}\n")

@@ -154,7 +154,8 @@ class Evaluator:
     def __init__(self, subject: Subject, parameters: Mapping[str, Any] | None = None,
                  aliases: AliasResolver = DEFAULT_ALIASES) -> None:
         self.subject = subject
-        self.parameters = {k.lower(): v for k, v in (parameters or {}).items()}
+        # read only: the lowered mapping is memoised (a control's parameters are the same object every time)
+        self.parameters = _ci(parameters) if parameters else {}
         self.aliases = aliases
         self.leaves: list[Leaf] = []
         self.reasons: list[str] = []

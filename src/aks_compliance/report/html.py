@@ -250,5 +250,10 @@ def render_report(doc: Mapping[str, Any], generated: str | None = None) -> str:
 
 def write_report(path: str, doc: Mapping[str, Any]) -> None:
     with atomic_write(path) as fh:  # rendered in chunks: a failure midway leaves the previous report
+        buffer: list[str] = []
         for chunk in _ENV.get_template("report.html.j2").generate(**build_context(doc)):
-            fh.write(chunk)
+            buffer.append(chunk)
+            if len(buffer) >= 8192:  # millions of small chunks: written a few thousand at a time
+                fh.write("".join(buffer))
+                buffer.clear()
+        fh.write("".join(buffer))
