@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from typing import Any, Iterable, Mapping
 
 from .arm.shapes import malformed
@@ -37,6 +38,25 @@ def redact(value: Any) -> Any:
 _SCALAR_TEXT = {True: "true", False: "false", None: "null"}
 
 
+_SCALAR_TYPES = (str, int, float, bool)
+_MEMO_LIMIT = 50_000
+# Rendered values, by value (strings, numbers, short lists of them) or, for objects, by identity (the entry
+# holds the object, so its id stays unique): evidence shows the same values again and again (an image
+# name on every pod, a container's securityContext to each control that reads it), and one shared string
+# per value also keeps a large run's results small.
+_RENDERED: dict[Any, tuple[Any, str]] = {}
+
+
+def _value_key(value: Any) -> Any:
+    """A hashable key equal only for equal values of equal types, or None."""
+    t = type(value)
+    if t in _SCALAR_TYPES or value is None:
+        return (t, value)
+    if (t is list or t is tuple) and len(value) <= 16 and all(type(v) in _SCALAR_TYPES or v is None for v in value):
+        return (t, tuple((type(v), v) for v in value))
+    return None
+
+
 def render(value: Any) -> str:
     if value is MISSING:
         return "(absent)"
@@ -46,11 +66,21 @@ def render(value: Any) -> str:
         return str(value)
     if isinstance(value, Unknown):
         return f"unknown: {value.reason}"
+    key = _value_key(value) if isinstance(value, (str, list, tuple)) else None
+    if key is None:
+        key = ("id", id(value))
+    hit = _RENDERED.get(key)
+    if hit is not None and (key[0] != "id" or hit[0] is value):
+        return hit[1]
     if isinstance(value, str):  # values are redacted too: a SAS URL's sig=, a connection string's key
         text = json.dumps(redact_text(value), ensure_ascii=False)
     else:
         text = _bounded_json(value, MAX_ACTUAL + 1)
-    return text if len(text) <= MAX_ACTUAL else text[: MAX_ACTUAL - 3] + "..."
+    text = text if len(text) <= MAX_ACTUAL else text[: MAX_ACTUAL - 3] + "..."
+    if len(_RENDERED) > _MEMO_LIMIT:
+        _RENDERED.clear()
+    _RENDERED[key] = (value if key[0] == "id" else None, text)
+    return text
 
 
 def _scalar_json(value: Any) -> str:
@@ -131,23 +161,25 @@ def _bounded_json(value: Any, limit: int) -> str:
     return "".join(out)
 
 
-_EXPECTED: dict[tuple[str, int], tuple[Any, str]] = {}
+_EXPECTED: dict[Any, tuple[Any, str]] = {}
 
 
 def _expected_text(operator: str, operand: Any) -> str:
-    """``equals true``, ``in ["azure", "calico"]``...; memoised: a rule's operands are the same objects
-    every time it is evaluated (the cache holds the operand, so its id stays unique)."""
-    key = (operator, id(operand))
+    """``equals true``, ``in ["azure", "calico"]``...; memoised by value (or, for objects, by identity: a
+    rule's operands are the same objects every time it is evaluated; the entry holds the operand, so its
+    id stays unique)."""
+    value = _value_key(operand)
+    key = (operator, value) if value is not None else (operator, "id", id(operand))
     hit = _EXPECTED.get(key)
-    if hit is not None and hit[0] is operand:
+    if hit is not None and (value is not None or hit[0] is operand):
         return hit[1]
     if operator == "exists":
         text = "exists" if str(operand).lower() == "true" else "absent"
     else:
         text = f"{operator} {render(operand)}"
-    if len(_EXPECTED) > 20000:
+    if len(_EXPECTED) > _MEMO_LIMIT:
         _EXPECTED.clear()
-    _EXPECTED[key] = (operand, text)
+    _EXPECTED[key] = (operand if value is None else None, text)
     return text
 
 
@@ -162,7 +194,8 @@ def leaf_evidence(leaf: Leaf, resource: Resource) -> Evidence:
     note = resource.value_notes.get(leaf.path) if resource.value_notes else None
     if note:
         actual = f"{actual} ({note})"
-    return Evidence(path=leaf.path, expected=expected, actual=actual, file=file, line=line)
+    # the same paths on every target of a type: one string each
+    return Evidence(path=sys.intern(leaf.path), expected=expected, actual=actual, file=file, line=line)
 
 
 def _evidence(leaves: list[Leaf], resource: Resource) -> list[Evidence]:
@@ -321,6 +354,8 @@ class Evaluation:
         aliases = self.aliases
         rejected = _rejected(target)  # reads the body even when no control applies: its diagnostics are the run's
         subject = _subject(target.resource) if controls and rejected is None else None
+        if subject is not None:
+            subject.selected = {}  # the target's controls read many of the same fields
         for control in controls:
             if rejected is not None:  # the API rejects the whole resource: no control judges it
                 results.append(Result(control.id, ref, Outcome.ERROR, redact_text(str(rejected)), [
@@ -342,6 +377,7 @@ class Evaluation:
             if reason:
                 reason = redact_text(reason)
             results.append(Result(control.id, ref, outcome, reason, evidence, key=f"{control.id}-{target.label}"))
+        target.resource.forget_locations()  # its controls are done: what they cited need not be kept
         return results
 
 

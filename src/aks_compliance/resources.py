@@ -132,6 +132,10 @@ class Resource:
             self._locations[path] = hit
         return hit
 
+    def forget_locations(self) -> None:
+        """Drop the memo of ``location_of`` (asked again, it is computed again)."""
+        self._locations = None
+
     def pointer_of(self, path: str) -> tuple[Source, str]:
         """The source holding body ``path`` and the JSON pointer of the path in that source's file."""
         parsed = parse_body_path(path)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import enum
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator, Sequence
 
 from .atomic import atomic_write
 
 SCHEMA_ID = "aks-compliance/results/v1"
+# One compact line per result in the results JSON (write_results)
+COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class Outcome(str, enum.Enum):
@@ -22,7 +24,7 @@ class Outcome(str, enum.Enum):
     ERROR = "error"
 
 
-@dataclass
+@dataclass(slots=True)
 class Evidence:
     path: str
     expected: str
@@ -45,7 +47,7 @@ class Evidence:
         return cls(d["path"], d["expected"], d["actual"], d.get("file"), d.get("line"))
 
 
-@dataclass
+@dataclass(slots=True)
 class TargetRef:
     """What a result is about, as the results JSON names it."""
 
@@ -57,13 +59,21 @@ class TargetRef:
     file: str | None = None
     pointer: str | None = None
     line: int | None = None
+    _as_dict: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
+    _as_json: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    def as_json(self) -> str:
+        """``COMPACT(as_dict())``, encoded once for all the results of the target."""
+        if self._as_json is None:
+            self._as_json = COMPACT(self.as_dict())
+        return self._as_json
 
     def as_dict(self) -> dict[str, Any]:
         """The target as the results JSON names it; one dict shared by the results of a target (they
         share this ref), built once: read it, never change it."""
-        d = self.__dict__.get("_as_dict")
+        d = self._as_dict
         if d is None:
-            d = self.__dict__["_as_dict"] = {
+            d = self._as_dict = {
                 "type": self.type, "name": self.name, "id": self.id, "cluster": self.cluster,
                 "namespace": self.namespace, "source": {"file": self.file, "pointer": self.pointer, "line": self.line}}
         return d
@@ -75,7 +85,7 @@ class TargetRef:
                    src.get("pointer"), src.get("line"))
 
 
-@dataclass
+@dataclass(slots=True)
 class Result:
     control_id: str | None  # None for an input error that belongs to no control
     target: TargetRef
@@ -90,7 +100,7 @@ class Result:
     # Azure Policy's verdict on the same target (azure/policy_states.py): state, definition, assignment,
     # timestamp and whether it disagrees with ours; None when no policy state matched.
     azure_policy: dict[str, Any] | None = None
-    _dict: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    _dict: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], key: str) -> "Result":
@@ -102,6 +112,21 @@ class Result:
                 waiver=d.get("waiver"), attestation=d.get("attestation"), azure_policy=d.get("azure_policy"))
         r._dict = d
         return r
+
+    def as_json(self) -> str:
+        """``COMPACT(as_dict())``, byte for byte, without building the dict: the target's part is encoded
+        once for all its results (the results JSON of a large run is mostly targets and evidence)."""
+        if self._dict is not None:
+            return COMPACT(self._dict)
+        parts = ['{"control_id":', COMPACT(self.control_id), ',"target":', self.target.as_json(), ',"outcome":',
+                 COMPACT(self.outcome.value), ',"reason":', COMPACT(self.reason), ',"evidence":',
+                 COMPACT([e.as_dict() for e in self.evidence])]
+        for name, value in (("waiver", self.waiver), ("attestation", self.attestation),
+                            ("azure_policy", self.azure_policy)):
+            if value is not None:
+                parts += [f',"{name}":', COMPACT(value)]
+        parts.append("}")
+        return "".join(parts)
 
     def as_dict(self) -> dict[str, Any]:
         if self._dict is not None:
@@ -117,16 +142,41 @@ class Result:
         return out
 
 
+class ResultDicts(Sequence):
+    """The results of a document as dicts, made when read and not kept: the results JSON of a large run is
+    written from it without a second copy of every result in memory. Every read makes new dicts: a writer
+    that reads the results more than once takes ``list()`` of it first."""
+
+    def __init__(self, results: Sequence[Result]) -> None:
+        self._results = results
+
+    def __len__(self) -> int:
+        return len(self._results)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [r.as_dict() for r in self._results[index]]
+        return self._results[index].as_dict()
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (r.as_dict() for r in self._results)
+
+    def json_lines(self, start: int, stop: int) -> list[str]:
+        """Results ``start:stop`` as the compact JSON lines of the results JSON."""
+        return [r.as_json() for r in self._results[start:stop]]
+
+
 def results_document(*, tool_version: str, started: str, inputs: list[dict[str, Any]],
                      controls: list[dict[str, Any]], results: list[Result],
-                     extra: dict[str, Any] | None = None) -> dict[str, Any]:
+                     extra: dict[str, Any] | None = None, lazy: bool = False) -> dict[str, Any]:
+    """The results document (schema v1); ``lazy``: its results a ``ResultDicts`` (made when read)."""
     doc: dict[str, Any] = {
         "schema": SCHEMA_ID,
         "tool": {"name": "aks-compliance", "version": tool_version},
         "started": started,
         "inputs": inputs,
         "controls": controls,
-        "results": [r.as_dict() for r in results],
+        "results": ResultDicts(results) if lazy else [r.as_dict() for r in results],
     }
     if extra:
         doc.update(extra)
@@ -138,7 +188,6 @@ def write_results(path: str, document: dict[str, Any]) -> None:
     falls back to pure Python (seconds at 100,000 results), and a line per result still diffs well."""
     results = document.get("results", [])
     head = {k: v for k, v in document.items() if k != "results"}
-    compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     with atomic_write(path) as fh:  # a crash leaves the previous file, never half of one
         if head:
             fh.write(json.dumps(head, indent=1, ensure_ascii=False)[:-1].rstrip() + ',\n "results": [')
@@ -146,6 +195,7 @@ def write_results(path: str, document: dict[str, Any]) -> None:
             fh.write('{\n "results": [')
         if results:
             for start in range(0, len(results), 2000):  # a few large writes, not one per result
-                fh.write(("\n  " if start == 0 else ",\n  ") +
-                         ",\n  ".join(map(compact, results[start:start + 2000])))
+                lines = results.json_lines(start, start + 2000) if isinstance(results, ResultDicts) else \
+                    map(COMPACT, results[start:start + 2000])
+                fh.write(("\n  " if start == 0 else ",\n  ") + ",\n  ".join(lines))
         fh.write("\n ]\n}\n")

@@ -96,7 +96,9 @@ class ScanRun:
     def document(self) -> dict[str, Any]:
         return self.document_for(self.results)
 
-    def document_for(self, results: list[Result]) -> dict[str, Any]:
+    def document_for(self, results: list[Result], lazy: bool = False) -> dict[str, Any]:
+        """The results document of ``results`` (those reported); ``lazy``: its results made when read
+        (``ResultDicts``: the results JSON of a large run is written without a copy of every result)."""
         fixed = self.sections
 
         def section(name: str, compute: Any) -> Any:
@@ -110,7 +112,7 @@ class ScanRun:
                    **self.governance.document(dt.date.fromisoformat(self.started[:10])),
                    "diagnostics": [d.as_dict() for d in self.diagnostics],
                    "declarations": section("declarations", lambda: [d.__dict__ for d in self.declarations]),
-                   "coverage": section("coverage", self.ledger.document)})
+                   "coverage": section("coverage", self.ledger.document)}, lazy=lazy)
         if self.shard is not None:  # a shard's document (shards.py): the key of each result it holds
             doc["shard"] = {**self.shard, "keys": [r.key for r in results]}
         return doc

@@ -99,13 +99,15 @@ class Reporter:
                   if config.getoption(dest)]
         if not wanted:
             return
-        doc = run.document_for(ran)
+        doc = run.document_for(ran, lazy=True)  # the results JSON (first) is written without a copy of them
         doc["run"] = {**doc.get("run", {}), "selection": self.selection(session, exitstatus, len(ran), len(run.results),
                                                                          run.narrowed)}
         if fail_on or fail_on_unknown:  # what decided the exit status, for the auditor
             doc["run"] = {**doc.get("run", {}), "options": {**doc.get("run", {}).get("options", {}),
                                                             "fail_on": fail_on or "info", "fail_on_unknown": fail_on_unknown}}
         for label, path, module, fn in wanted:
+            if fn != "write_results" and not isinstance(doc["results"], list):
+                doc["results"] = list(doc["results"])  # the reports read them more than once
             try:
                 if Path(path).is_dir():
                     raise IsADirectoryError(f"{path} is a directory")
