@@ -565,43 +565,46 @@ def _walk(start: list[tuple[str, Any]], segments: tuple[str, ...], collection: b
     the property contributes nothing. ``strict`` (controls): crossing a value of the wrong type raises
     MalformedValue (``_walk_strict``)."""
     out: list[tuple[str, Any]] = []
-    last = len(segments)
-
-    def visit(path: str, value: Any, i: int) -> None:
-        while i < last:
-            if isinstance(value, Unknown):
-                out.append((path + "[*]" * segments[i:].count("[*]"), value))
-                return
-            seg = segments[i]
-            if seg == "[*]":
-                if isinstance(value, list):
-                    for j, v in enumerate(value):
-                        visit(f"{path}[{j}]", v, i + 1)
-                    return
-                if value is MISSING or collection:
-                    if strict and value is not MISSING and value is not None:
-                        raise MalformedValue(path, "an array", value, where(path) if where else "")
-                    return  # missing or non-array: contributes nothing to the collection
-                if strict and value is not None:
-                    raise MalformedValue(path, "an array", value, where(path) if where else "")
-                value = MISSING
-                i += 1
-                continue
-            if strict and value is not MISSING and value is not None and not isinstance(value, dict):
-                raise MalformedValue(path, "an object", value, where(path) if where else "")
-            child = _get_ci(value, seg)
-            if child is MISSING and collection:
-                return  # an element without the property contributes nothing
-            path = f"{path}.{seg}" if path else seg
-            value = child
-            i += 1
-        out.append((path, value))
-
     for path, value in start:
-        visit(path, value, 0)
+        _visit(path, value, 0, segments, collection, strict, where, out)
     if not collection and not out:
         return [(".".join(s for s in segments if s != "[*]"), MISSING)]
     return out
+
+
+def _visit(path: str, value: Any, i: int, segments: tuple[str, ...], collection: bool, strict: bool,
+           where: Callable[[str], str] | None, out: list[tuple[str, Any]]) -> None:
+    """``_walk`` below one value (a module function, not a closure: a recursive closure is a reference
+    cycle, garbage the cyclic collector alone frees)."""
+    last = len(segments)
+    while i < last:
+        if isinstance(value, Unknown):
+            out.append((path + "[*]" * segments[i:].count("[*]"), value))
+            return
+        seg = segments[i]
+        if seg == "[*]":
+            if isinstance(value, list):
+                for j, v in enumerate(value):
+                    _visit(f"{path}[{j}]", v, i + 1, segments, collection, strict, where, out)
+                return
+            if value is MISSING or collection:
+                if strict and value is not MISSING and value is not None:
+                    raise MalformedValue(path, "an array", value, where(path) if where else "")
+                return  # missing or non-array: contributes nothing to the collection
+            if strict and value is not None:
+                raise MalformedValue(path, "an array", value, where(path) if where else "")
+            value = MISSING
+            i += 1
+            continue
+        if strict and value is not MISSING and value is not None and not isinstance(value, dict):
+            raise MalformedValue(path, "an object", value, where(path) if where else "")
+        child = _get_ci(value, seg)
+        if child is MISSING and collection:
+            return  # an element without the property contributes nothing
+        path = f"{path}.{seg}" if path else seg
+        value = child
+        i += 1
+    out.append((path, value))
 
 
 def _need_object(value: Any, path: str, where: Callable[[str], str] | None) -> None:
