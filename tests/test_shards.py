@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from aks_compliance.arm.inputs import ArmOptions
@@ -26,6 +27,7 @@ from .conftest import FIXTURES, ROOT, require_shared
 SUITE = str(ROOT / "tests_compliance")
 EXE = str(Path(sys.executable).with_name("aks-compliance"))
 STARTED = "2026-11-02T09:00:00+00:00"
+SCHEMA = json.loads((ROOT / "src" / "aks_compliance" / "schemas" / "results-v1.schema.json").read_text())
 GOVERNANCE = ["--waivers", str(FIXTURES / "governance" / "waivers.yaml"),
               "--attestations", str(FIXTURES / "governance" / "attestations.yaml")]
 
@@ -271,12 +273,14 @@ def test_xdist_and_shard_jobs_give_the_single_process_document(case: str, pytest
                              capture_output=True, text=True, timeout=600)
         assert job.returncode in (0, 1, 2), job.stdout[-2000:] + job.stderr[-2000:]
         doc = json.loads(path.read_text())
+        jsonschema.validate(doc, SCHEMA)
         assert doc["shard"]["index"] == k and doc["shard"]["count"] == 3
         assert doc["run"]["selection"]["complete"] is False and f"shard {k} of 3" in doc["run"]["selection"]["narrowed_by"]
     merge = subprocess.run([EXE, "merge", *map(str, reversed(shards)), "-o", str(out["merged"])],
                            capture_output=True, text=True, timeout=600)
     assert merge.returncode in (0, 1, 2), merge.stderr
     merged = json.loads(out["merged"].read_text())
+    jsonschema.validate(merged, SCHEMA)
     assert [s["index"] for s in merged["run"]["shards"]] == [1, 2, 3]
     assert comparable(merged) == comparable(json.loads(out["single"].read_text()))
 
@@ -294,8 +298,75 @@ def test_xdist_selection_narrows_the_results_as_one_process(pytester: pytest.Pyt
         {k: v for k, v in single.parseoutcomes().items() if k != "deselected"}
 
 
+def test_xdist_remote_execution_gateways_share_the_scan(pytester: pytest.Pytester, broken_estate: Path,
+                                                        tmp_path: Path) -> None:
+    """pytest-xdist's own execution specs (--tx, here two local interpreters through execnet's gateways)."""
+    one, tx = tmp_path / "one.json", tmp_path / "tx.json"
+    single = _pytest(pytester, "--arm", str(broken_estate), "--results-json", str(one))
+    remote = _pytest(pytester, "--arm", str(broken_estate), "--results-json", str(tx), "-d", "--tx", "2*popen")
+    assert remote.parseoutcomes() == single.parseoutcomes()
+    assert comparable(json.loads(tx.read_text())) == comparable(json.loads(one.read_text()))
+
+
 def test_shard_option_errors(pytester: pytest.Pytester, fleet: Path) -> None:
     bad = _pytest(pytester, "--arm", str(fleet), "--aksc-shard", "4/3")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR and "1 <= K <= N" in bad.stderr.str()
     both = _pytest(pytester, "--arm", str(fleet), "--aksc-shard", "1/3", "-n", "2")
     assert both.ret == pytest.ExitCode.USAGE_ERROR and "--aksc-shard runs one shard" in both.stderr.str()
+
+
+# ---------------------------------------------------------------------------------------------------
+# the progress line
+
+
+def test_progress_line_appears_after_a_delay_and_is_rewritten_then_erased() -> None:
+    from aks_compliance.progress import Progress
+
+    now = [100.0]
+    lines: list[str] = []
+    erased: list[bool] = []
+    p = Progress(lines.append, lambda: erased.append(True), delay=2.0, clock=lambda: now[0])
+    p.start(1000)
+    for done in range(0, 1000, 100):
+        now[0] += 0.5
+        p.update(done)
+    p.finish(1000)
+    # nothing in the first 2 s; then the line says how far, how fast and how long is left
+    assert lines and all(line.startswith("aks-compliance: ") for line in lines)
+    assert lines[0] == "aks-compliance: 300 / 1,000 targets scanned, 150 targets/s, about 5 s left"
+    assert erased == [True]
+    quick = Progress(lines.append, None, delay=2.0, clock=lambda: 0.0)
+    quick.start(10)
+    quick.update(5)
+    quick.finish(10)
+    assert len(lines) == len([line for line in lines if "/" in line])  # a short scan writes nothing
+
+
+def test_progress_in_a_log_is_a_line_every_few_seconds_and_a_last_one() -> None:
+    from aks_compliance.progress import Progress
+
+    now = [0.0]
+    lines: list[str] = []
+    p = Progress(lines.append, None, delay=2.0, clock=lambda: now[0])
+    p.start(100)
+    for done in range(100):
+        now[0] += 0.25
+        p.update(done)
+    p.finish(100)
+    assert 4 <= len(lines) <= 6 and lines[-1] == "aks-compliance: 100 targets scanned in 25.0 s"
+
+
+def test_progress_is_quiet_in_ci_logs_unless_asked(pytester: pytest.Pytester, fleet: Path) -> None:
+    from aks_compliance.progress import progress_for
+
+    quiet = _pytest(pytester, "--arm", str(fleet), "--controls", "AKS-001")
+    assert "targets scanned" not in quiet.stdout.str()  # not a terminal: no progress line
+    config = pytester.parseconfig("--aksc-progress", "always")
+    config._do_configure()
+    try:
+        p = progress_for(config)
+        assert p is not None and p.erase is None  # a log: whole lines, no carriage returns
+    finally:
+        config._ensure_unconfigure()
+    never = pytester.parseconfig("--aksc-progress", "never")
+    assert progress_for(never) is None
