@@ -131,14 +131,43 @@ def shard_run(config: pytest.Config, shard: int) -> "ScanRun":
         state = config.stash.setdefault(STATE_KEY, {})
         if "sections" in state:  # computed for the first shard, alike for every shard
             run.sections = state["sections"]
-        common, part = split(run.document())
+        common, part = split(run.document_for(run.results, lazy=True))
         if out["common"] is None:
             out["common"] = json.dumps(common, ensure_ascii=False)
             state["sections"] = {k: common[k] for k in ("controls", "catalog_version", "catalog", "declarations",
                                                         "coverage") if k in common}
-        out["shards"][str(shard)] = json.dumps(part, ensure_ascii=False)
+        out["shards"][str(shard)] = _part_json(part, run.results)
     runs[shard] = run
     return run
+
+
+def _part_json(part: dict[str, Any], results: list[Any]) -> str:
+    """A shard's part as JSON text, its results as the results JSON writes them except that each names its
+    target by an index into ``targets`` (the results of a target share it: sent once, and the controller
+    gets one dict per target back, not one per result)."""
+    from .results import COMPACT
+
+    index: dict[int, int] = {}
+    targets: list[dict[str, Any]] = []
+    lines = []
+    for r in results:
+        n = index.get(id(r.target))
+        if n is None:
+            n = index[id(r.target)] = len(targets)
+            targets.append(r.target.as_dict())
+        lines.append(r.as_json(target=str(n)))
+    head = json.dumps({k: v for k, v in part.items() if k != "results"}, ensure_ascii=False)
+    return "".join((head[:-1], ',"targets":', COMPACT(targets), ',"results":[', ",".join(lines), "]}"))
+
+
+def _part_of(text: str) -> dict[str, Any]:
+    """``_part_json`` read back: each result's target the shared dict of its target."""
+    part = json.loads(text)
+    targets = part.pop("targets", None)
+    if targets is not None:
+        for r in part["results"]:
+            r["target"] = targets[r["target"]]
+    return part
 
 
 def run_shard_item(item: ShardItem) -> None:
@@ -257,7 +286,8 @@ def merged_run(config: pytest.Config) -> "ScanRun | None":
     parts: dict[int, dict[str, Any]] = {}
     for o in outputs:
         for k, text in o.get("shards", {}).items():
-            parts.setdefault(int(k), json.loads(text))  # a shard run twice (a worker replaced) counts once
+            if int(k) not in parts:  # a shard run twice (a worker replaced) counts once
+                parts[int(k)] = _part_of(text)
     count = next(iter(parts.values()))["shard"]["count"]
     options = config.stash[OPTIONS_KEY]
     run = merge_shards([{**common, **part} for part in parts.values()],

@@ -24,6 +24,9 @@ class Outcome(str, enum.Enum):
     ERROR = "error"
 
 
+_OUTCOMES = {o.value: o for o in Outcome}
+
+
 @dataclass(slots=True)
 class Evidence:
     path: str
@@ -80,9 +83,33 @@ class TargetRef:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TargetRef":
+        """The ref of a target as a results document names it; ``as_dict`` gives back ``d`` itself."""
         src = d.get("source") or {}
-        return cls(d["type"], d["name"], d.get("id"), d.get("cluster"), d.get("namespace"), src.get("file"),
-                   src.get("pointer"), src.get("line"))
+        ref = cls(d["type"], d["name"], d.get("id"), d.get("cluster"), d.get("namespace"), src.get("file"),
+                  src.get("pointer"), src.get("line"))
+        ref._as_dict = d
+        return ref
+
+
+class EvidenceDicts(Sequence):
+    """The evidence of a result read from a document, as ``Evidence`` when read (a merged run's results are
+    mostly written out again, not read: hundreds of thousands of objects need not be made)."""
+
+    __slots__ = ("_dicts",)
+
+    def __init__(self, dicts: Sequence[dict[str, Any]]) -> None:
+        self._dicts = dicts
+
+    def __len__(self) -> int:
+        return len(self._dicts)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [Evidence.from_dict(e) for e in self._dicts[index]]
+        return Evidence.from_dict(self._dicts[index])
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, (list, Sequence)) else NotImplemented
 
 
 @dataclass(slots=True)
@@ -103,22 +130,31 @@ class Result:
     _dict: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], key: str) -> "Result":
+    def from_dict(cls, d: dict[str, Any], key: str, target: TargetRef | None = None) -> "Result":
         """A result as the results JSON holds it (a shard's, merged: shards.py; the document does not carry
-        keys). It keeps the dict it came from: ``as_dict`` gives it back instead of building it again
-        (merged results are not changed)."""
-        r = cls(d.get("control_id"), TargetRef.from_dict(d["target"]), Outcome(d["outcome"]), d.get("reason", ""),
-                [Evidence.from_dict(e) for e in d.get("evidence") or ()], key=key,
-                waiver=d.get("waiver"), attestation=d.get("attestation"), azure_policy=d.get("azure_policy"))
+        keys); ``target``: its ref, when the caller has it (the results of a target share one). It keeps
+        the dict it came from: ``as_dict`` gives it back instead of building it again (merged results are
+        not changed)."""
+        r = cls(d.get("control_id"), target if target is not None else TargetRef.from_dict(d["target"]),
+                _OUTCOMES[d["outcome"]], d.get("reason", ""), EvidenceDicts(d.get("evidence") or ()),  # type: ignore[arg-type]
+                key=key, waiver=d.get("waiver"), attestation=d.get("attestation"), azure_policy=d.get("azure_policy"))
         r._dict = d
         return r
 
-    def as_json(self) -> str:
+    def as_json(self, target: str | None = None) -> str:
         """``COMPACT(as_dict())``, byte for byte, without building the dict: the target's part is encoded
-        once for all its results (the results JSON of a large run is mostly targets and evidence)."""
+        once for all its results (the results JSON of a large run is mostly targets and evidence).
+        ``target``: JSON text standing for the target instead (pytest-xdist workers send an index)."""
+        if self._dict is not None and target is None:
+            d = self._dict
+            if d.get("target") is self.target._as_dict and next(iter(d)) == "control_id":  # a target's shared dict
+                rest = COMPACT({k: v for k, v in d.items() if k != "control_id" and k != "target"})
+                return "".join(('{"control_id":', COMPACT(d["control_id"]), ',"target":', self.target.as_json(),
+                                "," + rest[1:] if len(rest) > 2 else "}"))
+            return COMPACT(d)
         if self._dict is not None:
-            return COMPACT(self._dict)
-        parts = ['{"control_id":', COMPACT(self.control_id), ',"target":', self.target.as_json(), ',"outcome":',
+            return COMPACT({**self._dict, "target": json.loads(target)}) if target is not None else COMPACT(self._dict)
+        parts = ['{"control_id":', COMPACT(self.control_id), ',"target":', target or self.target.as_json(), ',"outcome":',
                  COMPACT(self.outcome.value), ',"reason":', COMPACT(self.reason), ',"evidence":',
                  COMPACT([e.as_dict() for e in self.evidence])]
         for name, value in (("waiver", self.waiver), ("attestation", self.attestation),

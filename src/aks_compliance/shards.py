@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
 from .diagnostics import Diagnostic, CoverageEntry, Ledger
-from .results import Result
+from .results import Result, TargetRef
 from .waivers import Attestation, Governance, Waiver, register
 
 if TYPE_CHECKING:
@@ -192,6 +192,8 @@ def merge_shards(docs: list[dict[str, Any]], catalog: "Catalog | None" = None,
     # results: control results in target order (each shard's in its order), input errors after them
     blocks: list[tuple[int, int, Result]] = []
     keys: set[str] = set()
+    refs: dict[int, TargetRef] = {}  # one ref per target dict: a target's results share it (and its JSON)
+    by_content: dict[tuple, TargetRef] = {}  # documents read from files have a dict per result
     for doc in ordered:
         sh = doc["shard"]
         index_of = {label: i for i, label in sh.get("evaluated", [])}
@@ -206,7 +208,15 @@ def merge_shards(docs: list[dict[str, Any]], catalog: "Catalog | None" = None,
             if label not in index_of:
                 raise MergeError(f"shard {sh['index']}/{count}: result {key} is of a target the shard did not "
                                  "evaluate")
-            blocks.append((index_of[label], n, Result.from_dict(d, key)))
+            t = d["target"]
+            ref = refs.get(id(t))
+            if ref is None:
+                src = t.get("source") or {}
+                same = (t.get("type"), t.get("name"), t.get("id"), t.get("cluster"), t.get("namespace"),
+                        src.get("file"), src.get("pointer"), src.get("line"))
+                ref = refs[id(t)] = by_content.get(same) or by_content.setdefault(same, TargetRef.from_dict(t))
+            d["target"] = ref.as_dict()  # the results of a target share its dict (and its JSON)
+            blocks.append((index_of[label], n, Result.from_dict(d, key, ref)))
     blocks.sort(key=lambda b: (b[0], b[1]))
     results = [r for _, _, r in blocks]
 
