@@ -46,6 +46,7 @@ class Reporter:
         self.other_failures = 0  # failures of tests that are not controls: --fail-on never hides them
         self.failed_outputs: list[tuple[str, str, str]] = []  # (label, path, why)
         self.written: list[tuple[str, str]] = []
+        self.ran_targets: set[str] = set()  # labels of targets reported as one item (all their results ran)
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         from _pytest.junitxml import xml_key
@@ -63,7 +64,11 @@ class Reporter:
                 self.other_failures += 1
             return
         if report.when in ("setup", "call"):
-            self.config.stash[RAN_KEY].update(getattr(report, "aksc_keys", None) or (key,))
+            target = getattr(report, "aksc_target", None)
+            if target is not None:  # a target item: all the results of the target
+                self.ran_targets.add(target)
+            else:
+                self.config.stash[RAN_KEY].add(key)
         if report.when != "call" and report.passed:
             # pytest's terminal reporter keeps every passing setup/teardown report and scans them all
             # once per failure to find teardown output (quadratic: minutes at 10k failures). Our
@@ -75,8 +80,11 @@ class Reporter:
 
     def ran(self) -> list[Result]:
         run = self.get_run(self.config)
-        ran = self.config.stash[RAN_KEY]
-        return [r for r in run.results if r.key in ran]
+        keys, targets = self.config.stash[RAN_KEY], self.ran_targets
+        if not targets:
+            return [r for r in run.results if r.key in keys]
+        return [r for r in run.results if r.key in keys
+                or (r.control_id is not None and r.key[len(r.control_id) + 1:] in targets)]
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         config = self.config
