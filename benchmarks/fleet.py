@@ -17,7 +17,7 @@ settings as extension resources) and scanned in fresh processes:
           pip install -e '.[bench]'), alternating with the suite, same files, same machine
 
 Peak RSS is each child's own maximum (os.wait4): for -n 2 the largest process (the controller or a
-worker), and "total" the largest sum over the process tree (sampled every 50 ms). The suite runs with
+worker), and "total" the largest sum over the process tree (sampled every 100 ms). The suite runs with
 -q --tb=no -rN, as CI at fleet scale would; `-p no:hypothesispytest` leaves out a plugin that only the
 project's test extras install. Times are the best of --repeat runs (default 2), which on a noisy machine
 is closer to the cost than a mean; the runs of one size alternate (suite, -n 2, checkov, suite, ...) so
@@ -108,27 +108,23 @@ def generate(n: int, directory: Path, seed: int = 20261129) -> None:
 
 
 def _tree_rss_mb(root: int) -> float:
-    """The resident memory of ``root`` and its descendants now (Linux /proc), in MB."""
-    parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry)] = int(fields[1])
-        rss[int(entry)] = int(fields[21])
-    tree, frontier = {root}, [root]
+    """The resident memory of ``root`` and its descendants now (Linux /proc), in MB. Cheap enough to sample
+    while the measured processes run: it reads only the tree's own entries."""
+    total, frontier, seen = 0, [root], set()
     while frontier:
         pid = frontier.pop()
-        for child, parent in parents.items():
-            if parent == pid and child not in tree:
-                tree.add(child)
-                frontier.append(child)
-    return sum(rss.get(p, 0) for p in tree) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            with open(f"/proc/{pid}/statm") as fh:
+                total += int(fh.read().split()[1])
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{tid}/children") as fh:
+                    frontier.extend(int(c) for c in fh.read().split())
+        except (OSError, ValueError):
+            continue
+    return total * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def measure(cmd: list[str], stdout: int | None = subprocess.DEVNULL,
@@ -140,7 +136,7 @@ def measure(cmd: list[str], stdout: int | None = subprocess.DEVNULL,
     done = threading.Event()
 
     def sample() -> None:
-        while not done.wait(0.05):
+        while not done.wait(0.1):
             peak[0] = max(peak[0], _tree_rss_mb(proc.pid))
 
     sampler = threading.Thread(target=sample, daemon=True) if tree and os.path.isdir("/proc") else None
