@@ -50,8 +50,9 @@ def sharded_xdist(config: pytest.Config) -> bool:
     if worker_input is not None:
         return bool((worker_input.get(HANDOFF) or {}).get("sharded"))
     dist = getattr(config.option, "dist", "no")
-    return dist not in ("no", "each") and bool(getattr(config.option, "tx", None) or
-                                                getattr(config.option, "numprocesses", None))
+    if dist in ("no", "each") or getattr(config.option, "collectonly", False):  # xdist collects locally then
+        return False
+    return bool(getattr(config.option, "tx", None) or getattr(config.option, "numprocesses", None))
 
 
 def shard_count(config: pytest.Config) -> int:

@@ -255,7 +255,7 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
         config.stash[NO_INPUT_KEY] = True
         return []
     lineno = _first_line(obj)
-    if sharded_xdist(config):  # a pytest-xdist worker: shard items, alike on every worker
+    if is_worker(config) and sharded_xdist(config):  # a pytest-xdist worker: shard items, alike on every worker
         return shard_items(collector, name, lineno)
     run = get_run(config)
     return make_items(collector, name, run.results, run.catalog, lineno,
