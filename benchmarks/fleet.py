@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/fleet.py                 # N = 100, 1000, 2000, 5000
     .venv/bin/python benchmarks/fleet.py 100 2000        # chosen sizes
-    .venv/bin/python benchmarks/fleet.py --xdist 2000    # also -n auto, and compare its results JSON
+    .venv/bin/python benchmarks/fleet.py --workers 0 2000  # without the pytest-xdist column
 
 Each fleet is generated deterministically (hardened, default and misconfigured clusters; pools in
 agentPoolProfiles and as separate agentPools resources; parameters with defaults; diagnostic
@@ -10,13 +10,18 @@ settings as extension resources) and scanned in fresh processes:
 
   engine  run_scan() alone: reading, expansion, evaluation of every control
   suite   pytest tests_compliance with --results-json and --audit-report: what users run in CI
+  -n 2    the same suite with pytest-xdist (--workers, default 2): the workers evaluate shards of the
+          targets, the controller merges them and writes the same outputs (its results JSON is
+          checked to be the single-process one, modulo start time and run id)
   checkov checkov -d DIR --framework arm --skip-download -o json (when `checkov` is importable:
           pip install -e '.[bench]'), alternating with the suite, same files, same machine
 
-Peak RSS is each child's own maximum (os.wait4). The suite runs with -q --tb=no -rN, as CI at
-fleet scale would; `-p no:hypothesispytest` leaves out a plugin that only the project's test
-extras install. Times are the best of --repeat runs (default 2), which on a noisy machine is
-closer to the cost than a mean.
+Peak RSS is each child's own maximum (os.wait4): for -n 2 the largest process (the controller or a
+worker), and "total" the largest sum over the process tree (sampled every 100 ms). The suite runs with
+-q --tb=no -rN, as CI at fleet scale would; `-p no:hypothesispytest` leaves out a plugin that only the
+project's test extras install. Times are the best of --repeat runs (default 2), which on a noisy machine
+is closer to the cost than a mean; the runs of one size alternate (suite, -n 2, checkov, suite, ...) so
+each sees the same machine state, and the ratios are of those runs.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -101,11 +107,48 @@ def generate(n: int, directory: Path, seed: int = 20261129) -> None:
         (sub / f"cluster-{i:05d}.json").write_text(json.dumps(cluster_template(i, rng), indent=2))
 
 
-def measure(cmd: list[str], stdout: int | None = subprocess.DEVNULL) -> tuple[float, float, int]:
+def _tree_rss_mb(root: int) -> float:
+    """The resident memory of ``root`` and its descendants now (Linux /proc), in MB. Cheap enough to sample
+    while the measured processes run: it reads only the tree's own entries."""
+    total, frontier, seen = 0, [root], set()
+    while frontier:
+        pid = frontier.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            with open(f"/proc/{pid}/statm") as fh:
+                total += int(fh.read().split()[1])
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{tid}/children") as fh:
+                    frontier.extend(int(c) for c in fh.read().split())
+        except (OSError, ValueError):
+            continue
+    return total * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def measure(cmd: list[str], stdout: int | None = subprocess.DEVNULL,
+            tree: bool = False) -> tuple[float, float, int] | tuple[float, float, int, float]:
+    """(wall s, peak RSS MB of the largest process, exit status[, peak MB summed over the process tree])."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.DEVNULL)
+    peak = [0.0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.1):
+            peak[0] = max(peak[0], _tree_rss_mb(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True) if tree and os.path.isdir("/proc") else None
+    if sampler is not None:
+        sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
-    return time.perf_counter() - start, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
+    done.set()
+    if sampler is not None:
+        sampler.join()
+        return wall, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status), peak[0]
+    return wall, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
 
 
 ENGINE = ("import sys; from aks_compliance.scan import ScanOptions, run_scan; from aks_compliance.arm.inputs import ArmOptions; "
@@ -129,56 +172,72 @@ def best(runs: list[tuple[float, float, int]]) -> tuple[float, float, int]:
     return min(runs, key=lambda r: r[0])
 
 
-def startup() -> float:
+def startup(*extra: str) -> float:
     small = ROOT / "fixtures" / "controls" / "AKS-002" / "failed-enabled.json"
-    cmd = [sys.executable, "-m", "pytest", SUITE, "--arm", str(small), "-q", "-p", "no:cacheprovider"]
-    return min(measure(cmd)[0] for _ in range(3))
+    cmd = [sys.executable, "-m", "pytest", SUITE, "--arm", str(small), "-q", "-p", "no:cacheprovider",
+           "-p", "no:hypothesispytest", *extra]
+    return min(measure(cmd)[0] for _ in range(5))
 
 
-def results_of(path: Path) -> list[str]:
-    return sorted(json.dumps(r, sort_keys=True) for r in json.loads(path.read_text())["results"])
+def comparable(path: Path) -> str:
+    """The results document without what differs between two runs of one scan (start time, run id)."""
+    doc = json.loads(path.read_text())
+    doc.pop("started", None)
+    for key in ("id", "user", "host", "ci"):
+        (doc.get("run") or {}).pop(key, None)
+    return json.dumps(doc, sort_keys=True)
+
+
+STARTED = "2026-11-02T09:00:00+00:00"  # one start time for every run of a fleet: comparable documents
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sizes", nargs="*", type=int, default=[100, 1000, 2000, 5000])
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--xdist", action="store_true", help="also run the suite with -n auto at the largest N")
+    parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers for the -n column (0: none)")
     args = parser.parse_args()
     have_checkov = importlib.util.find_spec("checkov") is not None
-    print(f"start-up: pytest tests_compliance --arm <one small template>: {startup():.2f} s wall")
+    print(f"start-up: pytest tests_compliance --arm <one small template>: {startup():.2f} s wall "
+          f"({startup('-p', 'no:html'):.2f} s without the pytest-html plugin)")
     if not have_checkov:
         print("checkov is not importable here (pip install -e '.[bench]'): no comparison")
-    print(f"\n{'N':>5} {'results':>8} {'engine s':>8} {'suite s':>8} {'suite MB':>8} {'results/s':>9} "
-          f"{'ms/cluster':>10}" + (f" {'checkov s':>9} {'checkov MB':>10} {'time x':>7} {'RSS x':>6}"
-                                    if have_checkov else ""))
+    n_label = f"-n {args.workers}"
+    head = f"{'N':>5} {'results':>8} {'engine s':>8} {'suite s':>8} {'suite MB':>8} {'ms/cluster':>10}"
+    if args.workers:
+        head += f" {n_label + ' s':>8} {'MB max':>7} {'MB total':>8} {'speed-up':>8}"
+    if have_checkov:
+        head += f" {'checkov s':>9} {'checkov MB':>10} {'time x':>7} {'RSS x':>6}"
+    print("\n" + head)
     for n in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            fleet, out = Path(tmp) / "fleet", Path(tmp) / "out"
+            fleet, out, out_n = Path(tmp) / "fleet", Path(tmp) / "out", Path(tmp) / "out-n"
             out.mkdir()
+            out_n.mkdir()
             generate(n, fleet)
-            engine = best([measure([sys.executable, "-c", ENGINE, str(fleet)]) for _ in range(1)])
-            suites, checkovs = [], []
-            for _ in range(args.repeat):  # alternate, so both see the same machine state
-                suites.append(measure(suite_cmd(fleet, out)))
+            engine = measure([sys.executable, "-c", ENGINE, str(fleet)])
+            suites, parallel, checkovs = [], [], []
+            for _ in range(args.repeat):  # alternate, so all see the same machine state
+                suites.append(measure(suite_cmd(fleet, out, "--aksc-started", STARTED)))
                 if suites[-1][2] not in (0, 1):
                     raise SystemExit(f"the suite failed on N={n} (exit status {suites[-1][2]})")
+                if args.workers:
+                    parallel.append(measure(suite_cmd(fleet, out_n, "--aksc-started", STARTED, "-n",
+                                                      str(args.workers)), tree=True))
                 if have_checkov:
                     checkovs.append(measure(checkov_cmd(fleet)))  # type: ignore[arg-type]
             s_wall, s_rss, _ = best(suites)
             results = len(json.loads((out / "results.json").read_text())["results"])
-            line = (f"{n:>5} {results:>8} {engine[0]:>8.2f} {s_wall:>8.2f} {s_rss:>8.0f} {results / s_wall:>9.0f} "
-                    f"{1000 * s_wall / n:>10.2f}")
+            line = f"{n:>5} {results:>8} {engine[0]:>8.2f} {s_wall:>8.2f} {s_rss:>8.0f} {1000 * s_wall / n:>10.2f}"
+            if args.workers:
+                p_wall, p_rss, _, p_total = min(parallel, key=lambda r: r[0])  # type: ignore[misc]
+                if comparable(out_n / "results.json") != comparable(out / "results.json"):
+                    raise SystemExit(f"N={n}: the {n_label} results JSON differs from the single-process one")
+                line += f" {p_wall:>8.2f} {p_rss:>7.0f} {p_total:>8.0f} {s_wall / p_wall:>7.2f}x"
             if have_checkov:
                 c_wall, c_rss, _ = best(checkovs)
                 line += f" {c_wall:>9.2f} {c_rss:>10.0f} {s_wall / c_wall:>7.2f} {s_rss / c_rss:>6.2f}"
             print(line, flush=True)
-            if args.xdist and n == max(args.sizes):
-                serial = results_of(out / "results.json")
-                x_wall, x_rss, _ = measure(suite_cmd(fleet, out, "-n", "auto"))
-                same = results_of(out / "results.json") == serial
-                print(f"      -n auto: {x_wall:.2f} s, {x_rss:.0f} MB (controller), results JSON "
-                      f"{'identical to' if same else 'DIFFERENT from'} the serial run")
 
 
 if __name__ == "__main__":

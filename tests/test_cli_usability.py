@@ -71,7 +71,8 @@ def test_unknown_reasons_are_never_cut_mid_word() -> None:
     words = " ".join(f"word{i:03d}" for i in range(80))  # 640 characters, no word longer than 7
     reason = f"the value of parameter 'pools' is unknown: {words}"
     result = Result("AKS-010", TargetRef("Microsoft.ContainerService/managedClusters", "aks"), Outcome.UNKNOWN, reason)
-    run = SimpleNamespace(targets=[], catalog=load_catalog(), inputs=[], diagnostics=[], errors=[], ledger=None)
+    run = SimpleNamespace(targets=[], target_count=0, catalog=load_catalog(), inputs=[], diagnostics=[], errors=[],
+                          ledger=None)
     tr = _Terminal()
     write_summary(tr, run, [result], None, False, [])
     line = next(line for line in tr.lines if "parameter 'pools'" in line)

@@ -7,6 +7,7 @@ after waivers; with --fail-on-unknown also an unknown or unattested manual resul
 attestation file), 5 no input.
 ``aks-compliance report RESULTS.json -o FILE`` rebuilds reports from saved results (0, or 4 on bad input);
 ``aks-compliance diff OLD.json NEW.json`` compares two runs (1 when new failures at or above --fail-on).
+``aks-compliance merge SHARD.json... -o results.json`` merges the shards of one run (--aksc-shard K/N jobs).
 """
 
 from __future__ import annotations
@@ -83,12 +84,20 @@ def scan_help() -> str:
                "error, 4 usage error, 5 no input.\nDocumentation: README.md; the controls: docs/controls.md; "
                "'aks-compliance catalog' lists them.")
     ours = parser.add_argument_group("aks-compliance options")
+    # tuning and advanced options (--aksc-*: items, shards, progress; endpoints and CA files) are named in one
+    # line: the short help stays short; --help-all describes them
+    advanced = [names[0] for names, attrs in recorder.options
+                if names[0].startswith("--aksc-") or str(attrs.get("help", "")).startswith("advanced:")]
     for names, attrs in recorder.options:
+        if names[0] in advanced:
+            continue
         shown = {k: v for k, v in attrs.items() if k in ("action", "metavar", "help", "choices", "nargs")}
         if attrs.get("default") not in (None, [], False, "") and "help" in shown and "default" not in str(
                 shown["help"]):
             shown["help"] = f"{shown['help']} (default: {attrs['default']})"
         ours.add_argument(*names, **shown)
+    if advanced:
+        parser.epilog = f"Advanced options (described by --help-all): {', '.join(advanced)}.\n{parser.epilog}"
     common = parser.add_argument_group("pytest options often used with a scan")
     for names, metavar, text in PYTEST_OPTIONS:
         if metavar:
@@ -132,11 +141,12 @@ def main(argv: list[str] | None = None) -> int:
         description="AKS compliance controls as a pytest suite. 'scan' passes its options to the suite "
                     "(see 'aks-compliance scan --help' for --arm, --results-json, ...).")
     parser.add_argument("--version", action="version", version=f"aks-compliance {__version__}")
-    parser.add_argument("command", choices=["scan", "policies", "report", "diff", "catalog", "snapshot"],
+    parser.add_argument("command", choices=["scan", "policies", "report", "diff", "merge", "catalog", "snapshot"],
                         help="scan: run the controls over the given inputs; policies: generate or deploy the "
                              "Azure Policy definitions (see 'aks-compliance policies --help'); report: rebuild "
                              "the auditor report (and SARIF/CSV) from a results JSON; diff: compare two results "
-                             "JSON files (new failures, fixed, changed unknowns); catalog: write the control "
+                             "JSON files (new failures, fixed, changed unknowns); merge: combine the shard results of "
+                             "one run (jobs run with --aksc-shard K/N) into one results JSON; catalog: write the control "
                              "catalog document (catalog --markdown docs/controls.md); snapshot: read a live cluster "
                              "into a snapshot file (snapshot --kube-context NAME -o FILE), or live Azure (snapshot "
                              "--azure-subscription ID --azure-resource-group NAME -o FILE, --azure-scope ...)")
@@ -166,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     if command == "catalog":
         from .controls.docs import catalog_command
         return catalog_command(rest)
+    if command == "merge":
+        from .shards import merge_command
+        return merge_command(rest)
     if command in ("report", "diff"):
         from .report import commands
         return commands.report(rest) if command == "report" else commands.diff(rest)

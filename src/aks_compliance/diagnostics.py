@@ -13,13 +13,12 @@ that judged each (``build_ledger``). An auditor can then tell "compliant" from "
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from .redaction import redact_text
 from .textsafe import MAX_MESSAGE, cap
 
 if TYPE_CHECKING:
-    from .results import Result
     from .targets import Target
 
 
@@ -41,6 +40,14 @@ class Diagnostic:
 
     def __str__(self) -> str:
         return f"{self.where()}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"severity": self.severity, "message": self.message, "file": self.file, "pointer": self.pointer,
+                "line": self.line}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Diagnostic":
+        return cls(d["severity"], d["message"], d["file"], d.get("pointer", ""), d.get("line"))
 
 
 @dataclass
@@ -115,6 +122,13 @@ class CoverageEntry:
             out["aks_relevant"] = True
         return out
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "CoverageEntry":
+        src = d.get("source") or {}
+        return cls(family=d["family"], type=d["type"], name=d["name"], status=d["status"], reason=d.get("reason", ""),
+                   file=src.get("file"), pointer=src.get("pointer", ""), line=src.get("line"),
+                   target=d.get("target"), controls=d.get("controls", 0), relevant=bool(d.get("aks_relevant")))
+
 
 @dataclass
 class Ledger:
@@ -144,23 +158,18 @@ def _family_of(target: "Target") -> str:
     return target.context.get("family") or ("k8s" if target.type.lower().startswith("k8s/") else "arm")
 
 
-def build_ledger(targets: Iterable["Target"], results: Iterable["Result"],
+def build_ledger(targets: Iterable["Target"], controls: Mapping[str, int],
                  entries: Iterable[CoverageEntry]) -> Ledger:
-    """The ledger of a run: the families' entries plus one per target and per related resource,
-    with the number of controls that judged each target."""
-    per_target: dict[str, int] = {}
-    for r in results:
-        if r.control_id is None:
-            continue
-        label = r.key[len(r.control_id) + 1:]
-        per_target[label] = per_target.get(label, 0) + 1
+    """The ledger of a run: the families' entries plus one per target and per related resource, with the
+    number of controls that judge each target (``controls``: by target label; every control that applies
+    to a target gives it one result, so a sharded run knows the counts of targets it does not evaluate)."""
     out: list[CoverageEntry] = []
     seen_related: set[int] = set()
     for t in targets:
         res = t.resource
         src = res.source
         name = res.display_name()
-        n = per_target.get(t.label, 0)
+        n = controls.get(t.label, 0)
         out.append(CoverageEntry(family=_family_of(t), type=res.type, name=name,
                                  status=EVALUATED if n else NOT_EVALUATED,
                                  reason="" if n else "no selected control applies to this type",

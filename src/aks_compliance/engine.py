@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any, Iterable, Mapping
 
 from .arm.shapes import malformed
@@ -43,6 +44,25 @@ def redact(value: Any, _memo: dict[int, Any] | None = None) -> Any:
 _SCALAR_TEXT = {True: "true", False: "false", None: "null"}
 
 
+_SCALAR_TYPES = (str, int, float, bool)
+_MEMO_LIMIT = 50_000
+# Rendered values, by value (strings, numbers, short lists of them) or, for objects, by identity (the entry
+# holds the object, so its id stays unique): evidence shows the same values again and again (an image
+# name on every pod, a container's securityContext to each control that reads it), and one shared string
+# per value also keeps a large run's results small.
+_RENDERED: dict[Any, tuple[Any, str]] = {}
+
+
+def _value_key(value: Any) -> Any:
+    """A hashable key equal only for equal values of equal types, or None."""
+    t = type(value)
+    if t in _SCALAR_TYPES or value is None:
+        return (t, value)
+    if (t is list or t is tuple) and len(value) <= 16 and all(type(v) in _SCALAR_TYPES or v is None for v in value):
+        return (t, tuple((type(v), v) for v in value))
+    return None
+
+
 def render(value: Any) -> str:
     if value is MISSING:
         return "(absent)"
@@ -52,12 +72,22 @@ def render(value: Any) -> str:
         return str(value)
     if isinstance(value, Unknown):
         return f"unknown: {value.reason}"
+    key = _value_key(value) if isinstance(value, (str, list, tuple)) else None
+    if key is None:
+        key = ("id", id(value))
+    hit = _RENDERED.get(key)
+    if hit is not None and (key[0] != "id" or hit[0] is value):
+        return hit[1]
     if isinstance(value, str):  # values are redacted too: a SAS URL's sig=, a connection string's key
         # only the start is shown: a 10 MB name costs no more than a short one
         text = json.dumps(redact_text(value[: 4 * MAX_ACTUAL]), ensure_ascii=False)
     else:
         text = _bounded_json(value, MAX_ACTUAL + 1)
-    return text if len(text) <= MAX_ACTUAL else text[: MAX_ACTUAL - 3] + "..."
+    text = text if len(text) <= MAX_ACTUAL else text[: MAX_ACTUAL - 3] + "..."
+    if len(_RENDERED) > _MEMO_LIMIT:
+        _RENDERED.clear()
+    _RENDERED[key] = (value if key[0] == "id" else None, text)
+    return text
 
 
 def _scalar_json(value: Any) -> str:
@@ -138,23 +168,25 @@ def _bounded_json(value: Any, limit: int) -> str:
     return "".join(out)
 
 
-_EXPECTED: dict[tuple[str, int], tuple[Any, str]] = {}
+_EXPECTED: dict[Any, tuple[Any, str]] = {}
 
 
 def _expected_text(operator: str, operand: Any) -> str:
-    """``equals true``, ``in ["azure", "calico"]``...; memoised: a rule's operands are the same objects
-    every time it is evaluated (the cache holds the operand, so its id stays unique)."""
-    key = (operator, id(operand))
+    """``equals true``, ``in ["azure", "calico"]``...; memoised by value (or, for objects, by identity: a
+    rule's operands are the same objects every time it is evaluated; the entry holds the operand, so its
+    id stays unique)."""
+    value = _value_key(operand)
+    key = (operator, value) if value is not None else (operator, "id", id(operand))
     hit = _EXPECTED.get(key)
-    if hit is not None and hit[0] is operand:
+    if hit is not None and (value is not None or hit[0] is operand):
         return hit[1]
     if operator == "exists":
         text = "exists" if str(operand).lower() == "true" else "absent"
     else:
         text = f"{operator} {render(operand)}"
-    if len(_EXPECTED) > 20000:
+    if len(_EXPECTED) > _MEMO_LIMIT:
         _EXPECTED.clear()
-    _EXPECTED[key] = (operand, text)
+    _EXPECTED[key] = (operand if value is None else None, text)
     return text
 
 
@@ -175,8 +207,9 @@ def leaf_evidence(leaf: Leaf, resource: Resource, target: Resource | None = None
         text = redact_text(plain(leaf.path, leaf.operator, leaf.expected, leaf.actual, leaf.truth is Truth.TRUE,
                                  resource.body, render, MISSING, note or "", leaf.context,
                                  resource_label(resource.type, resource.display_name()) if other else "", shown))
-    return Evidence(path=cap(leaf.path, MAX_ACTUAL), expected=cap(expected, MAX_ACTUAL), actual=actual, file=file,
-                    line=line, failing=leaf.failing, text=cap(text, MAX_ACTUAL))
+    # the same paths on every target of a type: one string each
+    return Evidence(path=sys.intern(cap(leaf.path, MAX_ACTUAL)), expected=cap(expected, MAX_ACTUAL), actual=actual,
+                    file=file, line=line, failing=leaf.failing, text=cap(text, MAX_ACTUAL))
 
 
 def _evidence(leaves: list[Leaf], resource: Resource, target: Resource | None = None) -> list[Evidence]:
@@ -209,20 +242,30 @@ def _reason(verdict: Verdict) -> str:
     return "; ".join(verdict.reasons[:3]) + (f" (and {len(verdict.reasons) - 3} more)" if len(verdict.reasons) > 3 else "")
 
 
+_OUTCOME_OF = {Truth.TRUE: Outcome.PASSED, Truth.FALSE: Outcome.FAILED, Truth.UNKNOWN: Outcome.UNKNOWN,
+               Truth.ERROR: Outcome.ERROR}
+
+
 def _from_truth(truth: Truth) -> Outcome:
-    return {Truth.TRUE: Outcome.PASSED, Truth.FALSE: Outcome.FAILED, Truth.UNKNOWN: Outcome.UNKNOWN,
-            Truth.ERROR: Outcome.ERROR}[truth]
+    return _OUTCOME_OF[truth]
 
 
 def evaluate_control(control: Control, target: Target, params: Mapping[str, Any],
-                     aliases: AliasResolver = DEFAULT_ALIASES) -> tuple[Outcome, str, list[Evidence]]:
+                     aliases: AliasResolver = DEFAULT_ALIASES,
+                     subject: Subject | None = None) -> tuple[Outcome, str, list[Evidence]]:
+    """One control on one target. ``subject`` (the target's, from ``subject_of``) may be shared by the
+    controls of one target: it is read, never changed."""
     resource = target.resource
     if control.not_applicable is not None:
         why = control.not_applicable(target, params)
         if why:
             return Outcome.NOT_APPLICABLE, why, []
-    evaluator = Evaluator(_subject(resource), params, aliases)
+    if control.applicability is None and control.rule is None:
+        evaluator = None
+    else:
+        evaluator = Evaluator(subject or _subject(resource), params, aliases)
     if control.applicability is not None:
+        assert evaluator is not None
         applies = evaluator.verdict(control.applicability)
         if applies.truth is Truth.FALSE:
             return Outcome.NOT_APPLICABLE, control.applicability_text or "the control does not apply", \
@@ -232,6 +275,7 @@ def evaluate_control(control: Control, target: Target, params: Mapping[str, Any]
                 "unknown: " if applies.truth is Truth.UNKNOWN else "an error: ") + _reason(applies), \
                 _evidence(applies.leaves, resource)
     if control.rule is not None:
+        assert evaluator is not None
         verdict = evaluator.verdict(control.rule)
         outcome = _from_truth(verdict.truth)
         reason = _reason(verdict) if outcome in (Outcome.UNKNOWN, Outcome.ERROR) else ""
@@ -296,24 +340,41 @@ def _rejected(target: Target) -> MalformedValue | None:
     return malformed(target.resource.type, target.resource.body, target.resource.where_of)
 
 
-def evaluate_all(catalog: Catalog, targets: Iterable[Target],
-                 overrides: Mapping[str, Mapping[str, Any]] | None = None,
-                 aliases: AliasResolver = DEFAULT_ALIASES) -> list[Result]:
-    overrides = overrides or {}
-    # "*" overrides a parameter of every control that has it (e.g. *.excludedNamespaces)
-    everywhere = overrides.get("*", {})
-    params = {c.id: {**c.parameter_defaults(),
-                     **{k: v for k, v in everywhere.items() if k in c.parameter_defaults()},
-                     **overrides.get(c.id, {})} for c in catalog}
-    results: list[Result] = []
-    by_type: dict[str, list[Control]] = {}
-    for target in targets:
-        ref = target.ref()
+class Evaluation:
+    """The catalog ready to judge targets one at a time: parameters resolved and the controls of each
+    target type listed once. ``evaluate_all`` runs it over every target; a sharded run (shards.py) over
+    the targets of its shard only."""
+
+    def __init__(self, catalog: Catalog, overrides: Mapping[str, Mapping[str, Any]] | None = None,
+                 aliases: AliasResolver = DEFAULT_ALIASES) -> None:
+        overrides = overrides or {}
+        # "*" overrides a parameter of every control that has it (e.g. *.excludedNamespaces)
+        everywhere = overrides.get("*", {})
+        self.params = {c.id: {**c.parameter_defaults(),
+                              **{k: v for k, v in everywhere.items() if k in c.parameter_defaults()},
+                              **overrides.get(c.id, {})} for c in catalog}
+        self.catalog = catalog
+        self.aliases = aliases
+        self._by_type: dict[str, list[Control]] = {}
+
+    def controls_for(self, target: Target) -> list[Control]:
+        """The controls that judge a target: one result each."""
         ttype = target.type.lower()
-        controls = by_type.get(ttype)
+        controls = self._by_type.get(ttype)
         if controls is None:
-            controls = by_type[ttype] = [c for c in catalog if c.applies_to_type(ttype)]
-        rejected = _rejected(target)
+            controls = self._by_type[ttype] = [c for c in self.catalog if c.applies_to_type(ttype)]
+        return controls
+
+    def evaluate(self, target: Target) -> list[Result]:
+        results: list[Result] = []
+        ref = target.ref()
+        controls = self.controls_for(target)
+        params = self.params
+        aliases = self.aliases
+        rejected = _rejected(target)  # reads the body even when no control applies: its diagnostics are the run's
+        subject = _subject(target.resource) if controls and rejected is None else None
+        if subject is not None:
+            subject.selected = {}  # the target's controls read many of the same fields
         for control in controls:
             if rejected is not None:  # the API rejects the whole resource: no control judges it
                 results.append(Result(control.id, ref, Outcome.ERROR, redact_text(str(rejected)), [
@@ -322,7 +383,7 @@ def evaluate_all(catalog: Catalog, targets: Iterable[Target],
                              line=target.resource.location_of(rejected.path)[1])], key=f"{control.id}-{target.label}"))
                 continue
             try:
-                outcome, reason, evidence = evaluate_control(control, target, params[control.id], aliases)
+                outcome, reason, evidence = evaluate_control(control, target, params[control.id], aliases, subject)
             except PolicyDefinitionError as exc:
                 outcome, reason, evidence = Outcome.ERROR, f"the control's rule is invalid: {exc}", []
             except MalformedValue as exc:  # a check (Python) read across a malformed shape
@@ -335,4 +396,15 @@ def evaluate_all(catalog: Catalog, targets: Iterable[Target],
             if reason:
                 reason = cap(redact_text(reason), MAX_MESSAGE)
             results.append(Result(control.id, ref, outcome, reason, evidence, key=f"{control.id}-{target.label}"))
+        target.resource.forget_locations()  # its controls are done: what they cited need not be kept
+        return results
+
+
+def evaluate_all(catalog: Catalog, targets: Iterable[Target],
+                 overrides: Mapping[str, Mapping[str, Any]] | None = None,
+                 aliases: AliasResolver = DEFAULT_ALIASES) -> list[Result]:
+    evaluation = Evaluation(catalog, overrides, aliases)
+    results: list[Result] = []
+    for target in targets:
+        results.extend(evaluation.evaluate(target))
     return results

@@ -86,6 +86,14 @@ class InputFamily:
         """Read this family's inputs into targets; None when its options ask nothing of it."""
         raise NotImplementedError
 
+    # -- sharded runs (shards.py) --
+    def shard_key(self, target: Target) -> str:
+        """What this family's targets are partitioned by in a sharded run (hashed, so the assignment is
+        stable across runs and machines). Every process reads the complete inputs, so any key gives the
+        results of a whole run; the key decides balance and what one shard's targets share (a file's
+        resources, a namespace's objects are evaluated by one process). Default: the target's file."""
+        return target.resource.source.file
+
     def recorded_options(self, options: Any) -> dict[str, Any]:
         """What the results document records of the options (never secret values)."""
         return {}

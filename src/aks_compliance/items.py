@@ -17,9 +17,15 @@ from _pytest.reports import TestReport
 
 from .outcomes import ResultError, check_result, evidence_words, failure_text, pytest_outcome
 from .results import Outcome, Result
+from .stash import RUN_KEY
 
 if TYPE_CHECKING:
     from .controls import Catalog
+
+
+# Above this many results, "auto" reports one item per target: pytest's per-item cost (tens of
+# microseconds even for lean items) would otherwise outweigh the checks (see benchmarks/fleet.py).
+AUTO_TARGET_ITEMS = 20_000
 
 
 class ResultItem(pytest.Item):
@@ -46,6 +52,26 @@ class ResultItem(pytest.Item):
         return super().repr_failure(excinfo, style)
 
 
+class ShardItem(pytest.Item):
+    """Under pytest-xdist, a control test function is collected as a fixed number of shard items, alike on
+    every worker. Running one evaluates that shard's targets (shards.py) and reports each of its results
+    (or targets) as the item a single process collects, under the same node id; the shard item itself
+    reports nothing (``distributed.py``)."""
+
+    def __init__(self, *, function: str, shard: int, shards: int, lineno: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.function = function
+        self.shard = shard
+        self.shards = shards
+        self._lineno = lineno
+
+    def runtest(self) -> None:  # pragma: no cover - the plugin's protocol runs shard items
+        raise RuntimeError("shard items are run by the aks-compliance plugin (pytest_runtest_protocol)")
+
+    def reportinfo(self) -> tuple[Any, int, str]:
+        return self.path, self._lineno, self.name
+
+
 class TargetItem(pytest.Item):
     """All results of one target as one test item: used when a run has too many results for one
     item each to be affordable (see ``--aksc-items``). Results and reports keep every result."""
@@ -62,6 +88,47 @@ class TargetItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Any, int, str]:
         return self.path, self._lineno, self.name
+
+
+def make_items(parent: pytest.Collector, function: str, results: list[Result], catalog: "Catalog | None",
+               lineno: int, mode: str) -> list[pytest.Item]:
+    """The items of a control test function: one per result (``mode`` "result") or one per target ("target";
+    an input error stays an item of its own), named ``function[key]``."""
+    if mode == "target":
+        return _target_items(parent, function, results, catalog, lineno)
+    items: list[pytest.Item] = []
+    location = None
+    for r in results:
+        item = ResultItem.from_parent(parent, name=f"{function}[{r.key}]", result=r, lineno=lineno)
+        item.user_properties = user_properties(r, catalog)
+        # every item of this function has the same file and line: compute pytest's (cached)
+        # location once instead of once per item
+        if location is None:
+            location = item.location
+        else:
+            item.__dict__["location"] = (location[0], location[1], item.name)
+        items.append(item)
+    return items
+
+
+def _target_items(parent: pytest.Collector, function: str, results: list[Result], catalog: "Catalog | None",
+                  lineno: int) -> list[pytest.Item]:
+    groups: dict[str, list[Result]] = {}
+    for r in results:
+        label = r.key[len(r.control_id) + 1:] if r.control_id else r.key
+        groups.setdefault(label, []).append(r)
+    items: list[pytest.Item] = []
+    for label, group in groups.items():
+        if group[0].control_id is None:  # an input error stays an item of its own
+            item = ResultItem.from_parent(parent, name=f"{function}[{label}]", result=group[0], lineno=lineno)
+            item.user_properties = user_properties(group[0], catalog)
+        else:
+            item = TargetItem.from_parent(parent, name=f"{function}[{label}]", results=group, lineno=lineno)
+            item.user_properties = [("target", group[0].target.name),
+                                    ("failed_controls", ",".join(r.control_id or "" for r in group
+                                                                 if r.outcome is Outcome.FAILED))]
+        items.append(item)
+    return items
 
 
 def target_failure_text(results: list[Result]) -> str:
@@ -143,13 +210,14 @@ def _target_reports(item: TargetItem, with_setup_teardown: bool) -> list[TestRep
     start = time.time()
     keywords = {item.name: 1}
     location = item.location
-    keys = [r.key for r in item.results]
+    first = item.results[0]
+    label = first.key[len(first.control_id) + 1:] if first.control_id else first.key
 
     def report(when: str, outcome: str, longrepr: Any = None) -> TestReport:
         rep = TestReport(item.nodeid, location, keywords, outcome, longrepr, when, (), 0.0, start, start,
                          item.user_properties)
-        rep.aksc_key = keys[0]
-        rep.aksc_keys = keys
+        rep.aksc_key = first.key
+        rep.aksc_target = label  # every result of the target was reported (not a list of keys: 500,000 at scale)
         rep.aksc_outcome = "failed" if outcome == "failed" else item.results[0].outcome.value
         return rep
 
@@ -163,3 +231,33 @@ def _target_reports(item: TargetItem, with_setup_teardown: bool) -> list[TestRep
     if not with_setup_teardown:
         return [call]
     return [report("setup", "passed"), call, report("teardown", "passed")]
+
+
+def item_mode(config: pytest.Config, results: int) -> str:
+    """"result" or "target": --aksc-items, "auto" deciding by the number of results of the whole run."""
+    mode = config.getoption("aksc_items")
+    if mode == "auto":
+        mode = "target" if results > AUTO_TARGET_ITEMS else "result"
+    return mode
+
+
+def report_result_item(item: "ResultItem | TargetItem", catalog: Any = None) -> None:
+    config = item.config
+    ihook = item.ihook
+    # JUnit XML and pytest-html finish a test case on its teardown report: give them the full set.
+    html = bool(getattr(config.option, "htmlpath", None))
+    full = html or bool(getattr(config.option, "xmlpath", None))
+    ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+    if catalog is None:
+        run = config.stash.get(RUN_KEY, None)
+        catalog = run.catalog if run is not None else None
+    total = getattr(item, "aksc_total", None)  # a sharded run's first item: how many items the run has
+    for report in build_reports(item, catalog, full):
+        if total is not None:
+            report.aksc_total = total
+        if html and isinstance(item, ResultItem) and (report.when == "call" or report.failed):
+            from .report.pytest_html import annotate
+            control = catalog.get(item.result.control_id) if catalog is not None and item.result.control_id else None
+            annotate(report, item.result, control)
+        ihook.pytest_runtest_logreport(report=report)
+    ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)

@@ -10,7 +10,6 @@ pytest outcome is ``outcomes.py``.
 from __future__ import annotations
 
 import datetime as _dt
-import gc
 import signal
 import threading
 import uuid
@@ -18,24 +17,20 @@ from typing import Any
 
 import pytest
 
-from .controls import CatalogError
-from .controls.config import ControlConfigError
-from .items import ResultItem, TargetItem, build_reports, user_properties
-from .option_values import OptionValueError, any_case
+from .distributed import HANDOFF, USAGE_ERRORS, Controller, get_crash_safe, merged_run, run_shard_item, shard_items, \
+    sharded_xdist
+from .items import ResultItem, ShardItem, TargetItem, item_mode, make_items, report_result_item
+from .option_values import any_case
 from .outcomes import STATUS
 from .report.common import FAIL_ON_CHOICES
-from .results import Outcome, Result
-from .scan import ScanOptions, ScanRun, run_scan
+from .progress import progress_for
+from .scan import ScanOptions, ScanRun
 from .sources import FAMILIES
-from .stash import CATALOG_KEY, CRASH_KEY, NO_INPUT_KEY, OPTIONS_KEY, RAN_KEY, RUN_KEY, is_worker
 from .waivers import GovernanceError
+from .stash import CATALOG_KEY, NO_INPUT_KEY, OPTIONS_KEY, RAN_KEY, RUN_KEY, SHARD_KEY, is_worker
 
 RESULT_FIXTURE = "aksc_result"
-# Above this many results, "auto" reports one item per target: pytest's per-item cost (tens of
-# microseconds even for lean items) would otherwise outweigh the checks (see benchmarks/fleet.py).
-AUTO_TARGET_ITEMS = 20_000
-WORKER_INPUT = "aksc"  # the controller's hand-off to each pytest-xdist worker (workerinput key)
-USAGE_ERRORS = (CatalogError, ControlConfigError, GovernanceError, OptionValueError)
+WORKER_INPUT = HANDOFF  # the controller's hand-off to each pytest-xdist worker (workerinput key)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -64,6 +59,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="test items: one per result (control x target), one per target (its failed controls listed), "
                      "or auto: per result up to 20,000 results, per target above. Results JSON, SARIF and "
                      "reports always hold every result.")
+    g.addoption("--aksc-shard", default=None, metavar="K/N",
+                help="run shard K of N only (a CI matrix job): targets are partitioned by a hash of their file "
+                     "(ARM, manifests), resource group (live Azure) or namespace (Kubernetes snapshots), stable "
+                     "across runs; the results JSON is a shard document for 'aks-compliance merge'")
+    g.addoption("--aksc-started", default=None, metavar="ISO-8601",
+                help="the run's start time (what utcNow() gives templates; default: now). The jobs of one "
+                     "--aksc-shard run pass the same, so templates that build names from the time agree")
+    g.addoption("--aksc-xdist-shards", default=None, type=int, metavar="N",
+                help="under pytest-xdist, split the scan into N shards (default: 4 per worker); each worker "
+                     "evaluates the shards it is given and the controller merges them")
+    g.addoption("--aksc-progress", default="auto", choices=("auto", "always", "never"),
+                help="a progress line (targets scanned / total, rate) while the scan runs: auto shows it on a "
+                     "terminal for scans above a few seconds; always also in CI logs (a line every few seconds)")
     g.addoption("--audit-report", default=None, metavar="FILE", help="write the auditor HTML report to FILE")
     g.addoption("--sarif", default=None, metavar="FILE",
                 help="write SARIF 2.1.0 (failures with a file location) for GitHub code scanning / Azure DevOps")
@@ -91,7 +99,7 @@ def _catalog(config: pytest.Config) -> Any:
 
 def _control_params(config: pytest.Config, catalog: Any) -> dict[str, dict[str, Any]]:
     from .controls.config import ControlParams, load_control_config, merge_control_params, validate_control_params
-    from .option_values import name_value_pairs, parse_value
+    from .option_values import OptionValueError, name_value_pairs, parse_value
 
     params = ControlParams()
     for k, v in name_value_pairs(config.getoption("control_param"), "--control-param"):
@@ -127,6 +135,16 @@ def pytest_configure(config: pytest.Config) -> None:
         options.catalog.select(options.controls)  # unknown ids are a usage error, now
     except USAGE_ERRORS as exc:
         raise pytest.UsageError(str(exc)) from None
+    shard = config.getoption("aksc_shard")
+    if shard:
+        from .shards import parse_shard
+        try:
+            config.stash[SHARD_KEY] = parse_shard(shard)
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        if sharded_xdist(config):
+            raise pytest.UsageError("--aksc-shard runs one shard in one process: run several jobs with it, or "
+                                    "pytest-xdist (-n) without it (the workers then share the scan)")
     worker_input = getattr(config, "workerinput", None)
     config.stash[RAN_KEY] = set()
     if worker_input is not None:
@@ -136,7 +154,7 @@ def pytest_configure(config: pytest.Config) -> None:
         for family in FAMILIES:
             family.from_worker_input(options.inputs[family.name], handed.get(family.name) or {})
     else:
-        options.started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        options.started = _started(config.getoption("aksc_started"))
         options.run_id = str(uuid.uuid4())
         _terminate_as_interrupt()
         if not (config.option.help or config.option.version):
@@ -152,6 +170,8 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(str(exc)) from None
     from .report.reporter import Reporter
     config.pluginmanager.register(Reporter(config, get_run), "aks-compliance-reporter")
+    if worker_input is None and sharded_xdist(config) and options.has_input:
+        config.pluginmanager.register(Controller(config, get_run), "aks-compliance-xdist-controller")
     if config.getoption("generate_policies") and not is_worker(config):
         from .policy.generate import generate_for_pytest
         generate_for_pytest(config, config.getoption("generate_policies"), options.catalog)
@@ -160,12 +180,26 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(HtmlHooks(config, get_run), "aks-compliance-html")
 
 
+def _started(given: str | None) -> str:
+    if not given:
+        return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    try:
+        when = _dt.datetime.fromisoformat(given.replace("Z", "+00:00"))
+    except ValueError:
+        raise pytest.UsageError(f"--aksc-started expects an ISO-8601 time (2026-11-02T09:00:00Z), got {given!r}") \
+            from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=_dt.timezone.utc)
+    return when.astimezone(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """pytest-xdist: hand the controller's start time and each family's inputs (a live source's snapshot,
     or its collection error) to each worker, so every process scans the same inputs."""
     options = node.config.stash[OPTIONS_KEY]
-    handed: dict[str, Any] = {"started": options.started, "run_id": options.run_id}
+    handed: dict[str, Any] = {"started": options.started, "run_id": options.run_id,
+                              "sharded": sharded_xdist(node.config)}
     for family in FAMILIES:
         handed[family.name] = family.worker_input(options.inputs[family.name])
     node.workerinput[WORKER_INPUT] = handed
@@ -184,22 +218,39 @@ def _terminate_as_interrupt() -> None:
 
 
 def get_run(config: pytest.Config) -> ScanRun:
-    """The scan of this process, computed on first use. A crash here is an internal error (exit 3), never a
-    control's failure."""
+    """The scan of this process, computed on first use: the whole run, one shard of it (--aksc-shard), or
+    on the controller of a sharded pytest-xdist run, the workers' shards merged. A crash here is an
+    internal error (exit 3), never a control's failure."""
     run = config.stash.get(RUN_KEY, None)
     if run is None:
-        try:
-            run = run_scan(config.stash[OPTIONS_KEY])
-        except USAGE_ERRORS as exc:
-            raise pytest.UsageError(str(exc)) from None
-        except Exception as exc:
-            config.stash[CRASH_KEY] = f"the scan crashed: {type(exc).__name__}: {exc}"
-            raise
-        config.stash[RUN_KEY] = run
-        # The run lives until the session ends: keep the garbage collector from traversing it
-        # on every later collection (one scan per pytest process, so nothing accumulates).
-        gc.freeze()
+        run = config.stash[RUN_KEY] = get_crash_safe(config, _compute_run)
     return run
+
+
+def _compute_run(config: pytest.Config) -> ScanRun:
+    from . import scan
+    from .scan import collector_paused, prepare_scan
+
+    options = config.stash[OPTIONS_KEY]
+    # The run lives until the session ends: frozen out of the garbage collector's reach (one scan per
+    # pytest process, so nothing accumulates)
+    with collector_paused(freeze=True):
+        if not is_worker(config) and sharded_xdist(config):
+            merged = merged_run(config)
+            if merged is not None:
+                return merged
+            # no worker sent a shard (they failed before): the controller scans, so the outputs still say why
+        options.progress = progress_for(config)
+        shard = config.stash.get(SHARD_KEY, None)
+        if shard is None:
+            return scan._run_scan(options)
+        from .shards import ShardedScan
+
+        index, count = shard
+        sharded = ShardedScan(prepare_scan(options), count)
+        run = sharded.run(index - 1, sharded.evaluate(index - 1, options.progress))
+        run.narrowed.append(f"shard {index} of {count}")
+        return run
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -211,45 +262,12 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
     if not config.stash[OPTIONS_KEY].has_input:
         config.stash[NO_INPUT_KEY] = True
         return []
-    run = get_run(config)
     lineno = _first_line(obj)
-    mode = config.getoption("aksc_items")
-    if mode == "auto":
-        mode = "target" if len(run.results) > AUTO_TARGET_ITEMS else "result"
-    if mode == "target":
-        return _target_items(collector, name, run, lineno)
-    items: list[pytest.Item] = []
-    location = None
-    for r in run.results:
-        item = ResultItem.from_parent(collector, name=f"{name}[{r.key}]", result=r, lineno=lineno)
-        item.user_properties = user_properties(r, run.catalog)
-        # every item of this function has the same file and line: compute pytest's (cached)
-        # location once instead of once per item
-        if location is None:
-            location = item.location
-        else:
-            item.__dict__["location"] = (location[0], location[1], item.name)
-        items.append(item)
-    return items
-
-
-def _target_items(collector: pytest.Collector, name: str, run: ScanRun, lineno: int) -> list[pytest.Item]:
-    groups: dict[str, list[Result]] = {}
-    for r in run.results:
-        label = r.key[len(r.control_id) + 1:] if r.control_id else r.key
-        groups.setdefault(label, []).append(r)
-    items: list[pytest.Item] = []
-    for label, results in groups.items():
-        if results[0].control_id is None:  # an input error stays an item of its own
-            item = ResultItem.from_parent(collector, name=f"{name}[{label}]", result=results[0], lineno=lineno)
-            item.user_properties = user_properties(results[0], run.catalog)
-        else:
-            item = TargetItem.from_parent(collector, name=f"{name}[{label}]", results=results, lineno=lineno)
-            item.user_properties = [("target", results[0].target.name),
-                                    ("failed_controls", ",".join(r.control_id or "" for r in results
-                                                                 if r.outcome is Outcome.FAILED))]
-        items.append(item)
-    return items
+    if is_worker(config) and sharded_xdist(config):  # a pytest-xdist worker: shard items, alike on every worker
+        return shard_items(collector, name, lineno)
+    run = get_run(config)
+    return make_items(collector, name, run.results, run.catalog, lineno,
+                      item_mode(config, len(run.results)))
 
 
 def _argnames(fn: object) -> tuple[str, ...]:
@@ -262,34 +280,33 @@ def _first_line(fn: object) -> int:
     return code.co_firstlineno - 1 if code is not None else 0
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> Any:
+    """Shard items are not selected by -k, -m or --deselect (nor reordered by other plugins): the results
+    each reports are, when it runs (distributed.run_shard_item)."""
+    shards = [i for i in items if isinstance(i, ShardItem)]
+    if not shards:
+        return (yield)
+    items[:] = [i for i in items if not isinstance(i, ShardItem)]
+    try:
+        return (yield)
+    finally:
+        items[:] = shards + items
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
     """Report a precomputed result directly: pytest's runner would add fixture and call overhead.
 
     Used under pytest-xdist (whose workers run their own loop); a plain run goes through
     ``pytest_runtestloop`` below, which skips even the per-item protocol wrappers."""
+    if isinstance(item, ShardItem):
+        run_shard_item(item)
+        return True
     if not isinstance(item, (ResultItem, TargetItem)):
         return None
     report_result_item(item)
     return True
-
-
-def report_result_item(item: "ResultItem | TargetItem") -> None:
-    config = item.config
-    ihook = item.ihook
-    # JUnit XML and pytest-html finish a test case on its teardown report: give them the full set.
-    html = bool(getattr(config.option, "htmlpath", None))
-    full = html or bool(getattr(config.option, "xmlpath", None))
-    ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
-    run = config.stash.get(RUN_KEY, None)
-    catalog = run.catalog if run is not None else None
-    for report in build_reports(item, catalog, full):
-        if html and isinstance(item, ResultItem) and (report.when == "call" or report.failed):
-            from .report.pytest_html import annotate
-            control = catalog.get(item.result.control_id) if catalog is not None and item.result.control_id else None
-            annotate(report, item.result, control)
-        ihook.pytest_runtest_logreport(report=report)
-    ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -318,6 +335,14 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
         if session.shouldstop:
             raise session.Interrupted(session.shouldstop)
     return True
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A shard without targets (--aksc-shard K/N: no file hashed to it) is a complete job, not "no tests"."""
+    config = session.config
+    if SHARD_KEY in config.stash and session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and \
+            config.stash[OPTIONS_KEY].has_input and RUN_KEY in config.stash:
+        session.exitstatus = pytest.ExitCode.OK
 
 
 @pytest.hookimpl(tryfirst=True)

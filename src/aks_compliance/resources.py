@@ -127,11 +127,14 @@ class Resource:
             if parsed is None:
                 hit = (self.source.file, self.source.line)
             else:
-                source, rest = self.source_for(parsed)
-                hit = (source.file, source.line_of("".join("/" + str(t).replace("~", "~0").replace("/", "~1")
-                                                           for t in rest)))
+                source, rest = self.source_for(parsed) if self.origins else (self.source, parsed)
+                hit = (source.file, source.line_of(_pointer_of(rest)))
             self._locations[path] = hit
         return hit
+
+    def forget_locations(self) -> None:
+        """Drop the memo of ``location_of`` (asked again, it is computed again)."""
+        self._locations = None
 
     def pointer_of(self, path: str) -> tuple[Source, str]:
         """The source holding body ``path`` and the JSON pointer of the path in that source's file."""
@@ -139,7 +142,7 @@ class Resource:
         if parsed is None:
             return self.source, self.source.pointer
         source, rest = self.source_for(parsed)
-        return source, source.pointer + "".join("/" + str(t).replace("~", "~0").replace("/", "~1") for t in rest)
+        return source, source.pointer + _pointer_of(rest)
 
     def where_of(self, path: str) -> str:
         """``file:line (at /pointer)`` of a body path, for messages about a value (a malformed shape)."""
@@ -152,13 +155,37 @@ class Resource:
 
 
 _PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+# Evidence cites the same few hundred body paths on every resource of a type: parsed once each.
+_PARSED: dict[str, tuple | None] = {}
+_POINTERS: dict[tuple, str] = {}
+_MEMO_LIMIT = 50_000
 
 
 def parse_body_path(path: str) -> tuple | None:
     """``properties.pools[1].x`` -> ('properties', 'pools', 1, 'x'); None for labels like ``count(...)``."""
+    try:
+        return _PARSED[path]
+    except KeyError:
+        pass
     if not path or " " in path or "(" in path:
-        return None
-    return tuple(m.group(1) if m.group(1) is not None else int(m.group(2)) for m in _PATH_TOKEN.finditer(path))
+        parsed = None
+    else:
+        parsed = tuple(m.group(1) if m.group(1) is not None else int(m.group(2)) for m in _PATH_TOKEN.finditer(path))
+    if len(_PARSED) > _MEMO_LIMIT:
+        _PARSED.clear()
+    _PARSED[path] = parsed
+    return parsed
+
+
+def _pointer_of(tokens: tuple) -> str:
+    """The JSON pointer suffix of body path tokens (``/properties/pools/1/x``)."""
+    hit = _POINTERS.get(tokens)
+    if hit is None:
+        hit = "".join("/" + str(t).replace("~", "~0").replace("/", "~1") for t in tokens)
+        if len(_POINTERS) > _MEMO_LIMIT:
+            _POINTERS.clear()
+        _POINTERS[tokens] = hit
+    return hit
 
 
 def id_parent(resource_id: str) -> str | None:
@@ -172,6 +199,16 @@ def id_parent(resource_id: str) -> str | None:
     if len(tail) <= 2:
         return None
     return "/".join(parts[: p + 2 + len(tail) - 2])
+
+
+_GROUP = re.compile(r"^/subscriptions/([^/]+)(?:/resourceGroups/([^/]+))?", re.I)
+
+
+def group_key(resource: Resource) -> str:
+    """``subscription/resourcegroup`` of a resource's id (lower case), or its file when the id says neither:
+    live Azure targets are partitioned by it in a sharded run (a group's resources stay together)."""
+    m = _GROUP.match(resource.id) if isinstance(resource.id, str) else None
+    return f"{m.group(1)}/{m.group(2) or ''}".lower() if m else resource.source.file
 
 
 def type_from_id(resource_id: str) -> str | None:

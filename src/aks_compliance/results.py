@@ -5,11 +5,13 @@ from __future__ import annotations
 import enum
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator, Sequence
 
 from .atomic import atomic_write
 
 SCHEMA_ID = "aks-compliance/results/v1"
+# One compact line per result in the results JSON (write_results)
+COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class Outcome(str, enum.Enum):
@@ -22,7 +24,10 @@ class Outcome(str, enum.Enum):
     ERROR = "error"
 
 
-@dataclass
+_OUTCOMES = {o.value: o for o in Outcome}
+
+
+@dataclass(slots=True)
 class Evidence:
     path: str
     expected: str
@@ -48,13 +53,18 @@ class Evidence:
     def location(self) -> str:
         return f"{self.file}:{self.line}" if self.file and self.line else (self.file or "")
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Evidence":
+        return cls(d["path"], d["expected"], d["actual"], d.get("file"), d.get("line"), bool(d.get("failing")),
+                   d.get("text", ""))
+
 
 def failing_first(evidence: list[Evidence]) -> list[Evidence]:
     """The failing items, then the others (stable): what a person reads first, and what a report points at."""
     return [e for e in evidence if e.failing] + [e for e in evidence if not e.failing]
 
 
-@dataclass
+@dataclass(slots=True)
 class TargetRef:
     """What a result is about, as the results JSON names it."""
 
@@ -67,17 +77,59 @@ class TargetRef:
     pointer: str | None = None
     line: int | None = None
     pool: str | None = None  # the AKS node pool of a node (reports group nodes by it)
+    _as_dict: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
+    _as_json: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    def as_json(self) -> str:
+        """``COMPACT(as_dict())``, encoded once for all the results of the target."""
+        if self._as_json is None:
+            self._as_json = COMPACT(self.as_dict())
+        return self._as_json
 
     def as_dict(self) -> dict[str, Any]:
-        out = {"type": self.type, "name": self.name, "id": self.id, "cluster": self.cluster,
-               "namespace": self.namespace,
-               "source": {"file": self.file, "pointer": self.pointer, "line": self.line}}
-        if self.pool is not None:
-            out["pool"] = self.pool
-        return out
+        """The target as the results JSON names it; one dict shared by the results of a target (they
+        share this ref), built once: read it, never change it."""
+        d = self._as_dict
+        if d is None:
+            d = self._as_dict = {
+                "type": self.type, "name": self.name, "id": self.id, "cluster": self.cluster,
+                "namespace": self.namespace, "source": {"file": self.file, "pointer": self.pointer, "line": self.line}}
+            if self.pool is not None:
+                d["pool"] = self.pool
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TargetRef":
+        """The ref of a target as a results document names it; ``as_dict`` gives back ``d`` itself."""
+        src = d.get("source") or {}
+        ref = cls(d["type"], d["name"], d.get("id"), d.get("cluster"), d.get("namespace"), src.get("file"),
+                  src.get("pointer"), src.get("line"), d.get("pool"))
+        ref._as_dict = d
+        return ref
 
 
-@dataclass
+class EvidenceDicts(Sequence):
+    """The evidence of a result read from a document, as ``Evidence`` when read (a merged run's results are
+    mostly written out again, not read: hundreds of thousands of objects need not be made)."""
+
+    __slots__ = ("_dicts",)
+
+    def __init__(self, dicts: Sequence[dict[str, Any]]) -> None:
+        self._dicts = dicts
+
+    def __len__(self) -> int:
+        return len(self._dicts)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [Evidence.from_dict(e) for e in self._dicts[index]]
+        return Evidence.from_dict(self._dicts[index])
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, (list, Sequence)) else NotImplemented
+
+
+@dataclass(slots=True)
 class Result:
     control_id: str | None  # None for an input error that belongs to no control
     target: TargetRef
@@ -95,8 +147,47 @@ class Result:
     # kube-bench's verdict on the same node for the same CIS recommendation (kubebench/compare.py): its status,
     # check, evidence line and whether it disagrees with ours; None when no kube-bench result matched.
     kube_bench: dict[str, Any] | None = None
+    _dict: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], key: str, target: TargetRef | None = None) -> "Result":
+        """A result as the results JSON holds it (a shard's, merged: shards.py; the document does not carry
+        keys); ``target``: its ref, when the caller has it (the results of a target share one). It keeps
+        the dict it came from: ``as_dict`` gives it back instead of building it again (merged results are
+        not changed)."""
+        r = cls(d.get("control_id"), target if target is not None else TargetRef.from_dict(d["target"]),
+                _OUTCOMES[d["outcome"]], d.get("reason", ""), EvidenceDicts(d.get("evidence") or ()),  # type: ignore[arg-type]
+                key=key, waiver=d.get("waiver"), attestation=d.get("attestation"), azure_policy=d.get("azure_policy"),
+                kube_bench=d.get("kube_bench"))
+        r._dict = d
+        return r
+
+    def as_json(self, target: str | None = None) -> str:
+        """``COMPACT(as_dict())``, byte for byte, without building the dict: the target's part is encoded
+        once for all its results (the results JSON of a large run is mostly targets and evidence).
+        ``target``: JSON text standing for the target instead (pytest-xdist workers send an index)."""
+        if self._dict is not None and target is None:
+            d = self._dict
+            if d.get("target") is self.target._as_dict and next(iter(d)) == "control_id":  # a target's shared dict
+                rest = COMPACT({k: v for k, v in d.items() if k != "control_id" and k != "target"})
+                return "".join(('{"control_id":', COMPACT(d["control_id"]), ',"target":', self.target.as_json(),
+                                "," + rest[1:] if len(rest) > 2 else "}"))
+            return COMPACT(d)
+        if self._dict is not None:
+            return COMPACT({**self._dict, "target": json.loads(target)}) if target is not None else COMPACT(self._dict)
+        parts = ['{"control_id":', COMPACT(self.control_id), ',"target":', target or self.target.as_json(), ',"outcome":',
+                 COMPACT(self.outcome.value), ',"reason":', COMPACT(self.reason), ',"evidence":',
+                 COMPACT([e.as_dict() for e in self.evidence])]
+        for name, value in (("waiver", self.waiver), ("attestation", self.attestation),
+                            ("azure_policy", self.azure_policy), ("kube_bench", self.kube_bench)):
+            if value is not None:
+                parts += [f',"{name}":', COMPACT(value)]
+        parts.append("}")
+        return "".join(parts)
 
     def as_dict(self) -> dict[str, Any]:
+        if self._dict is not None:
+            return self._dict
         out = {"control_id": self.control_id, "target": self.target.as_dict(), "outcome": self.outcome.value,
                "reason": self.reason, "evidence": [e.as_dict() for e in self.evidence]}
         if self.waiver is not None:
@@ -110,16 +201,41 @@ class Result:
         return out
 
 
+class ResultDicts(Sequence):
+    """The results of a document as dicts, made when read and not kept: the results JSON of a large run is
+    written from it without a second copy of every result in memory. Every read makes new dicts: a writer
+    that reads the results more than once takes ``list()`` of it first."""
+
+    def __init__(self, results: Sequence[Result]) -> None:
+        self._results = results
+
+    def __len__(self) -> int:
+        return len(self._results)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [r.as_dict() for r in self._results[index]]
+        return self._results[index].as_dict()
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (r.as_dict() for r in self._results)
+
+    def json_lines(self, start: int, stop: int) -> list[str]:
+        """Results ``start:stop`` as the compact JSON lines of the results JSON."""
+        return [r.as_json() for r in self._results[start:stop]]
+
+
 def results_document(*, tool_version: str, started: str, inputs: list[dict[str, Any]],
                      controls: list[dict[str, Any]], results: list[Result],
-                     extra: dict[str, Any] | None = None) -> dict[str, Any]:
+                     extra: dict[str, Any] | None = None, lazy: bool = False) -> dict[str, Any]:
+    """The results document (schema v1); ``lazy``: its results a ``ResultDicts`` (made when read)."""
     doc: dict[str, Any] = {
         "schema": SCHEMA_ID,
         "tool": {"name": "aks-compliance", "version": tool_version},
         "started": started,
         "inputs": inputs,
         "controls": controls,
-        "results": [r.as_dict() for r in results],
+        "results": ResultDicts(results) if lazy else [r.as_dict() for r in results],
     }
     if extra:
         doc.update(extra)
@@ -131,12 +247,14 @@ def write_results(path: str, document: dict[str, Any]) -> None:
     falls back to pure Python (seconds at 100,000 results), and a line per result still diffs well."""
     results = document.get("results", [])
     head = {k: v for k, v in document.items() if k != "results"}
-    compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     with atomic_write(path) as fh:  # a crash leaves the previous file, never half of one
         if head:
             fh.write(json.dumps(head, indent=1, ensure_ascii=False)[:-1].rstrip() + ',\n "results": [')
         else:
             fh.write('{\n "results": [')
-        for i, r in enumerate(results):
-            fh.write(("\n  " if i == 0 else ",\n  ") + compact(r))
+        if results:
+            for start in range(0, len(results), 2000):  # a few large writes, not one per result
+                lines = results.json_lines(start, start + 2000) if isinstance(results, ResultDicts) else \
+                    map(COMPACT, results[start:start + 2000])
+                fh.write(("\n  " if start == 0 else ",\n  ") + ",\n  ".join(lines))
         fh.write("\n ]\n}\n")

@@ -17,6 +17,7 @@ RUN_KEY = pytest.StashKey["ScanRun"]()  # the scan, computed once per process on
 RAN_KEY = pytest.StashKey[set]()  # result keys reported (under xdist: as the controller sees them)
 NO_INPUT_KEY = pytest.StashKey[bool]()  # a control test was collected without any input
 GATE_KEY = pytest.StashKey["Gate"]()  # what decided the exit status
+SHARD_KEY = pytest.StashKey[tuple]()  # --aksc-shard K/N: (K, N)
 CRASH_KEY = pytest.StashKey[str]()  # an internal error of the scan or the reporting: the run exits 3
 
 

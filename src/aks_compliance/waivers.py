@@ -353,31 +353,84 @@ def _label(r: Result) -> str:
 def apply_governance(gov: Governance, results: list[Result], in_scope: Iterable[str], today: dt.date) -> None:
     """Turn waived failures into WAIVED and attested manual results into their status, in place; fill
     the register (status of each waiver and attestation) and the diagnostics about them."""
+    decide(gov, results, in_scope, today)
+    register(gov, results, in_scope, today)
+
+
+def decide(gov: Governance, results: list[Result], in_scope: Iterable[str], today: dt.date) -> None:
+    """The verdicts governance changes, in place: a failure matched by an active waiver (the first, in file
+    order) becomes WAIVED; a manual result matched by an attestation takes its status (expired: stays
+    manual and says so). Each result's new verdict depends only on itself and the files, so a sharded run
+    decides where its results are computed (shards.py) and gets what one process would."""
     scope = set(in_scope)
     index = _Candidates(results)
-
     for w in gov.waivers:
-        candidates = index.matching(w.control, w.target)
-        failed = [r for r in candidates if r.outcome is Outcome.FAILED]
-        where = f"waiver {w.id} ({w.control}, target {w.target!r})"
+        if w.control not in scope or w.expires < today:
+            continue
+        for r in index.matching(w.control, w.target):
+            if r.outcome is Outcome.FAILED:
+                r.outcome = Outcome.WAIVED
+                r.waiver = {**w.record(), "failure_reason": r.reason}
+                r.reason = (f"waiver {w.id} approved by {w.approver}, expires {w.expires.isoformat()}: "
+                            f"{w.justification}")
+    for a in gov.attestations:
+        if a.control not in scope:
+            continue
+        manual = [r for r in index.matching(a.control, a.target) if r.outcome is Outcome.MANUAL]
+        if a.expires < today:
+            for r in manual:
+                r.reason = (f"attestation {a.id} by {a.owner} expired on {a.expires.isoformat()}; "
+                            f"re-attest. {r.reason}").strip()
+                r.attestation = {**a.record(), "state": "expired"}
+            continue
+        for r in manual:
+            r.outcome = ATTESTATION_STATUS[a.status]
+            r.attestation = {**a.record(), "state": "applied"}
+            r.reason = (f"attested {a.status} by {a.owner} on {a.date.isoformat()} (expires "
+                        f"{a.expires.isoformat()}); evidence: {a.evidence}" + (f"; {a.note}" if a.note else ""))
+            r.evidence = [Evidence(path="attestation", expected="attested passed",
+                                   actual=f"{a.status} ({a.owner}, {a.date.isoformat()})", file=a.file, line=a.line)]
+
+
+def register(gov: Governance, results: list[Result], in_scope: Iterable[str], today: dt.date) -> None:
+    """The register, from results ``decide`` has seen (all of them: the controller of a sharded run calls
+    this once over the merged results): the status of each waiver (active / expired / unused /
+    out_of_scope) and attestation, the results each covers, and the warnings about them.
+
+    Entries are read in file order, as ``decide`` applied them: what an entry saw is what was still
+    failed (manual) when its turn came, i.e. not yet taken by an earlier entry."""
+    scope = set(in_scope)
+    index = _Candidates(results)
+    waiver_at = {(w.file, w.line): i for i, w in enumerate(gov.waivers)}
+    never = len(gov.waivers) + len(gov.attestations)
+
+    def waived_at(r: Result) -> int:  # the position of the waiver that took r (never: none did)
+        return waiver_at.get((r.waiver.get("file"), r.waiver.get("line")), never) if r.waiver else never
+
+    for i, w in enumerate(gov.waivers):
+        w.waived = []
         if w.control not in scope:
             w.status, w.detail = "out_of_scope", f"{w.control} was not run (--controls)"
             continue
+        candidates = index.matching(w.control, w.target)
+        # failed when this waiver's turn came: failed now, or waived by this or a later waiver
+        failed = [r for r in candidates if r.outcome is Outcome.FAILED
+                  or (r.outcome is Outcome.WAIVED and waived_at(r) >= i)]
+        taken = [r for r in candidates if r.outcome is Outcome.WAIVED and waived_at(r) < i]
+        where = f"waiver {w.id} ({w.control}, target {w.target!r})"
         if w.expires < today:
             w.status = "expired"
             w.waived = [r.key for r in failed]
-            others = [r for r in candidates if r.outcome is Outcome.WAIVED]
             w.detail = (f"expired on {w.expires.isoformat()}; " +
                         (f"{len(failed)} failure(s) it covered are failures again" if failed else
                          "it matches no failure") +
-                        (f"; {len(others)} covered by another waiver" if others else ""))
+                        (f"; {len(taken)} covered by another waiver" if taken else ""))
             gov.diagnostics.append(Diagnostic("warning", f"{where} expired on {w.expires.isoformat()} and no longer "
                                               f"applies ({len(failed)} matching failure(s) stay failed)",
                                               w.file, line=w.line))
             continue
         if not failed:
             w.status = "unused"
-            taken = [r for r in candidates if r.outcome is Outcome.WAIVED]
             w.detail = ("matches no result" if not candidates else
                         f"its {len(taken)} matching failure(s) are waived by an earlier waiver" if taken else
                         f"matches {len(candidates)} result(s), none failed: remove it, or check the pattern")
@@ -390,30 +443,31 @@ def apply_governance(gov: Governance, results: list[Result], in_scope: Iterable[
         if days <= EXPIRING_SOON_DAYS:
             gov.diagnostics.append(Diagnostic("warning", f"{where} expires in {days} day(s) "
                                               f"({w.expires.isoformat()})", w.file, line=w.line))
-        for r in failed:
-            r.outcome = Outcome.WAIVED
-            r.waiver = {**w.record(), "failure_reason": r.reason}
-            r.reason = (f"waiver {w.id} approved by {w.approver}, expires {w.expires.isoformat()}: "
-                        f"{w.justification}")
-            w.waived.append(r.key)
+        w.waived = [r.key for r in failed]
 
-    for a in gov.attestations:
-        candidates = index.matching(a.control, a.target)
-        manual = [r for r in candidates if r.outcome is Outcome.MANUAL]
-        where = f"attestation {a.id} ({a.control}, target {a.target!r})"
+    attestation_at = {(a.file, a.line): i for i, a in enumerate(gov.attestations)}
+
+    def decided_at(r: Result) -> int:  # the position of the attestation that decided r (never: none did)
+        a = r.attestation
+        return attestation_at.get((a.get("file"), a.get("line")), never) if a and a.get("state") == "applied" \
+            else never
+
+    for i, a in enumerate(gov.attestations):
+        a.applied = []
         if a.control not in scope:
             a.state, a.detail = "out_of_scope", f"{a.control} was not run (--controls)"
             continue
+        candidates = index.matching(a.control, a.target)
+        # manual when this attestation's turn came: manual now, or decided by this or a later attestation
+        manual = [r for r in candidates if r.outcome is Outcome.MANUAL
+                  or (r.attestation is not None and decided_at(r) >= i and decided_at(r) != never)]
+        where = f"attestation {a.id} ({a.control}, target {a.target!r})"
         if a.expires < today:
             a.state = "expired"
             a.applied = [r.key for r in manual]
             a.detail = f"expired on {a.expires.isoformat()}; {len(manual)} result(s) stay manual"
             gov.diagnostics.append(Diagnostic("warning", f"{where} expired on {a.expires.isoformat()}: re-attest",
                                               a.file, line=a.line))
-            for r in manual:
-                r.reason = (f"attestation {a.id} by {a.owner} expired on {a.expires.isoformat()}; "
-                            f"re-attest. {r.reason}").strip()
-                r.attestation = {**a.record(), "state": "expired"}
             continue
         if not manual:
             a.state, a.detail = "unused", "matches no result"
@@ -421,11 +475,4 @@ def apply_governance(gov: Governance, results: list[Result], in_scope: Iterable[
             continue
         a.state = "applied"
         a.detail = f"decides {len(manual)} result(s); expires in {(a.expires - today).days} day(s)"
-        for r in manual:
-            r.outcome = ATTESTATION_STATUS[a.status]
-            r.attestation = {**a.record(), "state": "applied"}
-            r.reason = (f"attested {a.status} by {a.owner} on {a.date.isoformat()} (expires "
-                        f"{a.expires.isoformat()}); evidence: {a.evidence}" + (f"; {a.note}" if a.note else ""))
-            r.evidence = [Evidence(path="attestation", expected="attested passed",
-                                   actual=f"{a.status} ({a.owner}, {a.date.isoformat()})", file=a.file, line=a.line)]
-            a.applied.append(r.key)
+        a.applied = [r.key for r in manual]

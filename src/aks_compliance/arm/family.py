@@ -10,6 +10,7 @@ from typing import Any
 
 from ..family import InputFamily, LoadContext, SourceResult
 from ..option_values import name_value_pairs, parse_value
+from ..resources import group_key
 from .inputs import ArmOptions
 
 
@@ -79,6 +80,13 @@ class ArmFamily(InputFamily):
             if snap is not None:
                 result.merge(snap)
         return result
+
+    def shard_key(self, target: Any) -> str:
+        # a template's resources by file (one file is read and expanded by one process); an Azure snapshot's
+        # (--arm SNAPSHOT) by resource group, as the live Azure family
+        if target.context.get("family") == "azure":
+            return group_key(target.resource)
+        return target.resource.source.file
 
     def recorded_options(self, options: ArmOptions) -> dict[str, Any]:
         # template parameter values may be secrets: only their names are recorded

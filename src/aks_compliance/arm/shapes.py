@@ -13,7 +13,7 @@ Absent and null are fine (absent); an unknown value is unknown, not malformed.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from ..policy.conditions import MISSING, MalformedValue
 from ..values import Unknown
@@ -74,28 +74,6 @@ def _ci(obj: dict[str, Any], key: str) -> Any:
     return MISSING if v is None else v
 
 
-def _values(value: Any, path: str, segments: list[str]) -> Iterator[tuple[str, Any]]:
-    """(concrete path, value) of every value a shape path names (absent and unknown parents yield nothing)."""
-    if not segments:
-        yield path, value
-        return
-    if not isinstance(value, (dict, list)):
-        return  # absent, unknown, or a wrong type on the way (reported by its own, shorter, shape path)
-    seg, rest = segments[0], segments[1:]
-    if seg == "[*]":
-        if isinstance(value, list):
-            for i, v in enumerate(value):
-                yield from _values(v, f"{path}[{i}]", rest)
-        return
-    if seg == "{*}":
-        if isinstance(value, dict):
-            for k, v in value.items():
-                yield from _values(v, f"{path}.{k}", rest)
-        return
-    if isinstance(value, dict):
-        yield from _values(_ci(value, seg), f"{path}.{seg}" if path else seg, rest)
-
-
 def _segments(path: str) -> list[str]:
     out: list[str] = []
     for part in path.replace("[*]", ".[*]").replace("{*}", ".{*}").split("."):
@@ -104,16 +82,70 @@ def _segments(path: str) -> list[str]:
     return out
 
 
+class _Node:
+    """The shape paths of a type as a tree: one walk of a body checks all of them."""
+
+    __slots__ = ("checks", "keys", "members", "values")
+
+    def __init__(self) -> None:
+        self.checks: list[tuple[int, str]] = []  # (position in the shape list, OBJECT | ARRAY)
+        self.keys: dict[str, _Node] = {}
+        self.members: _Node | None = None  # [*]
+        self.values: _Node | None = None  # {*}
+
+
+def _tree(shapes: tuple[tuple[str, str], ...]) -> _Node:
+    root = _Node()
+    for n, (path, kind) in enumerate(shapes):
+        node = root
+        for seg in _segments(path):
+            if seg == "[*]":
+                node.members = node.members or _Node()
+                node = node.members
+            elif seg == "{*}":
+                node.values = node.values or _Node()
+                node = node.values
+            else:
+                node = node.keys.setdefault(seg, _Node())
+        node.checks.append((n, kind))
+    return root
+
+
+_TREES: dict[str, _Node] = {}
+_DEFAULT = (("properties", OBJECT),)  # every ARM resource: properties is an object
+
+
+def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, str, Any]]) -> None:
+    """Every value the shape paths name that has the wrong type: (shape position, order found, concrete
+    path, expected kind, value). Absent, null and unknown values are fine; a wrong type stops the walk below it
+    (what lies below is reported by nothing: the shorter path already is)."""
+    if value is MISSING or value is None or isinstance(value, Unknown):
+        return
+    is_dict = isinstance(value, dict)
+    for n, kind in node.checks:
+        if not (is_dict if kind == OBJECT else isinstance(value, list)):
+            found.append((n, len(found), path, kind, value))
+    if is_dict:
+        for seg, child in node.keys.items():
+            _walk(_ci(value, seg), f"{path}.{seg}" if path else seg, child, found)
+        if node.values is not None:
+            for k, v in value.items():
+                _walk(v, f"{path}.{k}", node.values, found)
+    elif isinstance(value, list) and node.members is not None:
+        for i, v in enumerate(value):
+            _walk(v, f"{path}[{i}]", node.members, found)
+
+
 def malformed(rtype: str, body: dict[str, Any], where: Callable[[str], str] | None = None) -> MalformedValue | None:
-    """The first value of ``body`` (a resource of ``rtype``) whose type the API rejects, or None."""
-    shapes = SHAPES.get(rtype.lower())
-    if shapes is None:
-        shapes = (("properties", OBJECT),)  # every ARM resource: properties is an object
-    for path, kind in shapes:
-        for concrete, value in _values(body, "", _segments(path)):
-            if value is MISSING or value is None or isinstance(value, Unknown):
-                continue
-            ok = isinstance(value, dict) if kind == OBJECT else isinstance(value, list)
-            if not ok:
-                return MalformedValue(concrete, kind, value, where(concrete) if where else "")
-    return None
+    """The first value of ``body`` (a resource of ``rtype``) whose type the API rejects, in the order of the
+    shape list (and of members within one shape path), or None."""
+    key = rtype.lower()
+    tree = _TREES.get(key)
+    if tree is None:
+        tree = _TREES[key] = _tree(SHAPES.get(key, _DEFAULT))
+    found: list[tuple[int, int, str, str, Any]] = []
+    _walk(body, "", tree, found)
+    if not found:
+        return None
+    _, _, concrete, kind, value = min(found, key=lambda f: (f[0], f[1]))
+    return MalformedValue(concrete, kind, value, where(concrete) if where else "")

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..family import InputFamily, LoadContext, SourceResult
 from ..option_values import any_case
+from ..resources import group_key
 from .cloud import CLOUD_NAMES
 from .collector import AzureOptions
 
@@ -101,6 +102,9 @@ class AzureFamily(InputFamily):
 
     def header(self, options: AzureOptions, config: Any = None) -> list[str]:
         return [self._summary] if self._summary else []
+
+    def shard_key(self, target: Any) -> str:
+        return group_key(target.resource)  # by resource group: a group's resources stay on one process
 
     def load(self, options: AzureOptions, context: LoadContext) -> SourceResult | None:
         from .source import load_azure_source

@@ -58,6 +58,15 @@ class K8sFamily(InputFamily):
     def header(self, options: K8sOptions, config: Any = None) -> list[str]:
         return [f"Kubernetes: {', '.join(options.paths)}"] if options.paths else []
 
+    def shard_key(self, target: Any) -> str:
+        """A snapshot's objects by namespace (cluster-wide ones with their cluster scope): a namespace's
+        workloads, policies and bindings are evaluated by one process, which builds that namespace's join
+        indexes once. Manifests by file."""
+        scope = target.context.get("scope")
+        if scope is not None and scope.is_snapshot:
+            return f"{scope.name}/{target.namespace}" if target.namespace else scope.name
+        return target.resource.source.file
+
     def load(self, options: K8sOptions, context: LoadContext) -> SourceResult | None:
         from .source import load_k8s_source
         return load_k8s_source(options, context.started)

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..diagnostics import Diagnostic
-from .targets import build_targets, coverage, load_scope
 
 if TYPE_CHECKING:
     from ..family import SourceResult
@@ -41,6 +40,7 @@ class K8sOptions:
 
 def load_k8s_source(options: K8sOptions, started: dt.datetime) -> "SourceResult | None":
     from ..family import SourceResult
+    from .targets import build_targets, coverage, load_scope  # only a run with Kubernetes inputs reads them
 
     paths = list(options.paths)
     result = SourceResult()

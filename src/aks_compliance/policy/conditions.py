@@ -132,6 +132,9 @@ class Subject:
     # reading as absent. Controls evaluate strictly; the Azure Policy emulation (definitions.py) does not.
     strict: bool = False
     where: Callable[[str], str] | None = None  # body path -> "file:line (at /pointer)" for messages
+    # Field values already read (alias -> selection), when the subject is shared by many rules (the
+    # controls of one target): the body does not change while it is evaluated. None: not kept.
+    selected: dict[Any, tuple[bool, list[tuple[str, Any]]]] | None = field(default=None, compare=False, repr=False)
 
 
 _OPERATORS = {
@@ -169,7 +172,8 @@ class Evaluator:
     def __init__(self, subject: Subject, parameters: Mapping[str, Any] | None = None,
                  aliases: AliasResolver = DEFAULT_ALIASES) -> None:
         self.subject = subject
-        self.parameters = {k.lower(): v for k, v in (parameters or {}).items()}
+        # read only: the lowered mapping is memoised (a control's parameters are the same object every time)
+        self.parameters = _ci(parameters) if parameters else {}
         self.aliases = aliases
         self.leaves: list[Leaf] = []
         self.reasons: list[str] = []
@@ -329,6 +333,16 @@ class Evaluator:
         if kind != "alias":
             return False, [self._builtin_field(kind, name)]
         assert alias is not None
+        memo = self.subject.selected
+        if memo is not None and not bindings:
+            hit = memo.get(id(alias))  # aliases are kept by their resolver: the id is theirs for the run
+            if hit is None:
+                hit = memo[id(alias)] = self._select_alias(alias, bindings)
+            return hit
+        return self._select_alias(alias, bindings)
+
+    def _select_alias(self, alias: Alias, bindings: tuple) -> tuple[bool, list[tuple[str, Any]]]:
+        body = self.subject.body
         segments = alias.segments
         start: list[tuple[str, Any]] = [("", body)]
         rest = segments
@@ -631,32 +645,55 @@ def _get_ci(obj: Any, key: str) -> Any:
     return MISSING
 
 
-def _walk(start: list[tuple[str, Any]], segments: tuple[str, ...], collection: bool) -> list[tuple[str, Any]]:
-    current = start
-    for seg in segments:
-        nxt: list[tuple[str, Any]] = []
-        for path, value in current:
-            if isinstance(value, Unknown):
-                # An unknown array is marked by its path ending in [*]: its members (and their number)
-                # are unknown, unlike a known array with an unknown member.
-                nxt.append((f"{path}[*]" if seg == "[*]" else path, value))
-                continue
-            if seg == "[*]":
-                if isinstance(value, list):
-                    nxt.extend((f"{path}[{i}]", v) for i, v in enumerate(value))
-                # missing or non-array: contributes nothing to the collection
-                elif value is not MISSING and not collection:
-                    nxt.append((path, MISSING))
-                continue
-            child = _get_ci(value, seg)
-            child_path = f"{path}.{seg}" if path else seg
-            if child is MISSING and collection:
-                continue  # an element without the property contributes nothing
-            nxt.append((child_path, child))
-        current = nxt
-    if not collection and not current:
+def _walk(start: list[tuple[str, Any]], segments: tuple[str, ...], collection: bool, strict: bool = False,
+          where: Callable[[str], str] | None = None) -> list[tuple[str, Any]]:
+    """``(path, value)`` of what ``segments`` name below each start, in document order (members in order).
+
+    Absent is MISSING; an unknown array is marked by its path ending in ``[*]``: its members (and their
+    number) are unknown, unlike a known array with an unknown member. In a collection an element without
+    the property contributes nothing. ``strict`` (controls): crossing a value of the wrong type raises
+    MalformedValue (``_walk_strict``)."""
+    out: list[tuple[str, Any]] = []
+    for path, value in start:
+        _visit(path, value, 0, segments, collection, strict, where, out)
+    if not collection and not out:
         return [(".".join(s for s in segments if s != "[*]"), MISSING)]
-    return current
+    return out
+
+
+def _visit(path: str, value: Any, i: int, segments: tuple[str, ...], collection: bool, strict: bool,
+           where: Callable[[str], str] | None, out: list[tuple[str, Any]]) -> None:
+    """``_walk`` below one value (a module function, not a closure: a recursive closure is a reference
+    cycle, garbage the cyclic collector alone frees)."""
+    last = len(segments)
+    while i < last:
+        if isinstance(value, Unknown):
+            out.append((path + "[*]" * segments[i:].count("[*]"), value))
+            return
+        seg = segments[i]
+        if seg == "[*]":
+            if isinstance(value, list):
+                for j, v in enumerate(value):
+                    _visit(f"{path}[{j}]", v, i + 1, segments, collection, strict, where, out)
+                return
+            if value is MISSING or collection:
+                if strict and value is not MISSING and value is not None:
+                    raise MalformedValue(path, "an array", value, where(path) if where else "")
+                return  # missing or non-array: contributes nothing to the collection
+            if strict and value is not None:
+                raise MalformedValue(path, "an array", value, where(path) if where else "")
+            value = MISSING
+            i += 1
+            continue
+        if strict and value is not MISSING and value is not None and not isinstance(value, dict):
+            raise MalformedValue(path, "an object", value, where(path) if where else "")
+        child = _get_ci(value, seg)
+        if child is MISSING and collection:
+            return  # an element without the property contributes nothing
+        path = f"{path}.{seg}" if path else seg
+        value = child
+        i += 1
+    out.append((path, value))
 
 
 def _need_object(value: Any, path: str, where: Callable[[str], str] | None) -> None:
@@ -671,27 +708,7 @@ def _walk_strict(start: list[tuple[str, Any]], segments: tuple[str, ...], collec
 
     Absent (or null) is absent; an Unknown stays unknown; but a string where the path needs an object, or an
     object where ``[*]`` needs an array, is what the REST API rejects, so no verdict may rest on it."""
-    for path, value in start:
-        _check_steps(path, value, segments, where)
-    return _walk(start, segments, collection)
-
-
-def _check_steps(path: str, value: Any, segments: tuple[str, ...], where: Callable[[str], str] | None) -> None:
-    for i, seg in enumerate(segments):
-        if value is MISSING or value is None or isinstance(value, Unknown):
-            return
-        if seg == "[*]":
-            if not isinstance(value, list):
-                raise MalformedValue(path, "an array", value, where(path) if where else "")
-            rest = segments[i + 1:]
-            if rest:
-                for j, member in enumerate(value):
-                    _check_steps(f"{path}[{j}]", member, rest, where)
-            return
-        if not isinstance(value, dict):
-            raise MalformedValue(path, "an object", value, where(path) if where else "")
-        value = _get_ci(value, seg)
-        path = f"{path}.{seg}" if path else seg
+    return _walk(start, segments, collection, True, where)
 
 
 # --- operators -------------------------------------------------------------------------------------

@@ -26,16 +26,18 @@ control id (``policies/definitions/AKS-001.json``) and ``displayName`` is ``[AKS
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
-
-import jinja2
+from typing import TYPE_CHECKING, Any, Mapping
 
 from ..atomic import write_text
+
+if TYPE_CHECKING:
+    import jinja2
 from ..controls import CATALOG_VERSION, Catalog, Control, Decision, load_catalog
 from . import kubernetes
 from .conditions import _CANON as OPERATORS  # lower-case operator -> canonical camelCase
@@ -163,7 +165,12 @@ def dump_json(doc: Any) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
-def _env() -> jinja2.Environment:
+@functools.lru_cache(maxsize=1)
+def _env() -> "jinja2.Environment":
+    """The policy templates' environment, made on first use: a scan names each control's generated policy
+    (``policy_reference``) without rendering one, and need not import jinja2."""
+    import jinja2
+
     env = jinja2.Environment(loader=jinja2.PackageLoader("aks_compliance.policy", "templates"),
                              undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
                              trim_blocks=True, lstrip_blocks=True)
@@ -173,11 +180,8 @@ def _env() -> jinja2.Environment:
     return env
 
 
-_ENV = _env()
-
-
 def _render_json(template: str, **context: Any) -> dict[str, Any]:
-    text = _ENV.get_template(template).render(**context)
+    text = _env().get_template(template).render(**context)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:  # a template bug, not a user error: say where
@@ -505,7 +509,7 @@ def plan(catalog: Catalog | None = None, fixtures: str | Path | None = PROJECT_F
         raise GenerationError(f"{len(errors)} control(s) cannot be generated:\n  " + "\n  ".join(errors))
     result.initiative = build_initiative(result.generated)
     result.template = build_template(result.generated, result.initiative)
-    result.readme = _ENV.get_template("README.md.j2").render(
+    result.readme = _env().get_template("README.md.j2").render(
         generated=result.generated, skipped=result.skipped, initiative=result.initiative,
         version=CATALOG_VERSION, definitions_dir=DEFINITIONS_DIR, initiative_file=INITIATIVE_FILE,
         template_file=TEMPLATE_FILE, placeholder=SCOPE_PLACEHOLDER,

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ..atomic import atomic_write
 from .charts import compliance, stacked_bars
@@ -63,6 +63,7 @@ PASS_GROUPING = 40  # a control with more passes than this lists them grouped by
 FINDINGS_PIVOT = 40  # a control with more findings than this shows them pivoted by evidence shape
 GLYPH = {"passed": "\u2713", "failed": "\u2717", "unknown": "?", "not_applicable": "\u2013", "waived": "W",
          "manual": "M", "error": "!", "": ""}
+_CELL = {o: f"<td class={c}>{GLYPH[o]}" for o, c in CODE.items()}  # a matrix cell, by outcome
 PROBLEM_ORDER = {"failed": 0, "error": 1, "unknown": 2, "manual": 3, "waived": 4}
 MAX_EVIDENCE_ROWS = 10  # per result in the page; the results JSON keeps all
 OPEN_FINDINGS = 60  # a control's findings start expanded when there are at most this many
@@ -115,8 +116,38 @@ def _finding_groups(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 where = (":" if e["file"] == tf else f"{e['file']}:") + str(e.get("line") or "")
             cells.append((e["actual"], where))
         g["rows"].append({"r": r, "cells": cells, "more": max(0, len(r["evidence"]) - MAX_EVIDENCE_ROWS)})
-    return sorted(groups.values(), key=lambda g: (min(PROBLEM_ORDER[x["r"]["outcome"]] for x in g["rows"]),
-                                                  -len(g["rows"])))
+    out = sorted(groups.values(), key=lambda g: (min(PROBLEM_ORDER[x["r"]["outcome"]] for x in g["rows"]),
+                                                 -len(g["rows"])))
+    escaped = _Escaped()
+    for g in out:
+        g["html"] = Markup("".join([_finding_row(row, escaped) for row in g["rows"]]))
+    return out
+
+
+class _Escaped(dict):
+    """``escape(value)`` as text, once per distinct value (names, files and values repeat across controls)."""
+
+    def __missing__(self, value: Any) -> str:
+        text = self[value] = str(escape(value))
+        return text
+
+
+def _finding_row(row: Mapping[str, Any], esc: _Escaped) -> str:
+    """One row of a pivoted findings table, escaped here (tens of thousands of rows: the template's per-value
+    cost is most of the report's time). The same text the template wrote for it."""
+    r = row["r"]
+    t = r["target"]
+    src = t.get("source") or {}
+    parts = ["<tr><td><b>", esc[t["name"]], "</b> ", esc[src.get("file")], ":", esc[src.get("line")],
+             "<td class=", CODE[r["outcome"]], ">", esc[r["outcome"].replace("_", " ")]]
+    if r["reason"]:
+        parts += [" <i>", esc[r["reason"]], "</i>"]
+    if row["more"]:
+        parts += [" <i>(+", esc[row["more"]], " evidence in the JSON)</i>"]
+    for actual, where in row["cells"]:
+        parts += ["<td>", esc[actual], "<i>", esc[where], "</i>"]
+    parts.append("\n")
+    return "".join(parts)
 
 
 def build_context(doc: Mapping[str, Any], generated: str | None = None) -> dict[str, Any]:
@@ -146,8 +177,12 @@ def build_context(doc: Mapping[str, Any], generated: str | None = None) -> dict[
     for t in sorted(targets.values(), key=lambda t: (t["name"].lower(), t["file"] or "")):
         cells = [t["cells"].get(c["id"], "") for c in columns]
         label = t["name"] if names[t["name"]] == 1 else f"{t['name']} ({t['file']})"
-        matrix.append({"label": label, "file": t["file"], "line": t["line"], "cells": cells,
-                       "ok": all(o in ("passed", "not_applicable", "") for o in cells)})
+        ok = all(o in ("passed", "not_applicable", "") for o in cells)
+        # rendered here: a row per target, a cell per control (the cells are this module's constants)
+        html = Markup("".join(("<tr", ' class="ok"' if ok else "", '><th class="t">', escape(label), "</th>",
+                               *(_CELL[o] for o in cells))))
+        matrix.append({"label": label, "file": t["file"], "line": t["line"], "cells": cells, "ok": ok,
+                       "html": html})
 
     # per control
     cctx = []
@@ -256,5 +291,10 @@ def render_report(doc: Mapping[str, Any], generated: str | None = None) -> str:
 
 def write_report(path: str, doc: Mapping[str, Any]) -> None:
     with atomic_write(path) as fh:  # rendered in chunks: a failure midway leaves the previous report
+        buffer: list[str] = []
         for chunk in _ENV.get_template("report.html.j2").generate(**build_context(doc)):
-            fh.write(chunk)
+            buffer.append(chunk)
+            if len(buffer) >= 8192:  # millions of small chunks: written a few thousand at a time
+                fh.write("".join(buffer))
+                buffer.clear()
+        fh.write("".join(buffer))

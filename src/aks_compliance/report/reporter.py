@@ -46,9 +46,11 @@ class Reporter:
         self.other_failures = 0  # failures of tests that are not controls: --fail-on never hides them
         self.failed_outputs: list[tuple[str, str, str]] = []  # (label, path, why)
         self.written: list[tuple[str, str]] = []
+        self.ran_targets: set[str] = set()  # labels of targets reported as one item (all their results ran)
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        from _pytest.junitxml import xml_key  # pytest keeps its JUnit writer under this stash key
+        from _pytest.junitxml import xml_key
+  # pytest keeps its JUnit writer under this stash key
 
         xml = self.config.stash.get(xml_key, None)  # JUnit XML: the run id as a test-suite property
         if xml is not None and not is_worker(self.config):
@@ -62,7 +64,11 @@ class Reporter:
                 self.other_failures += 1
             return
         if report.when in ("setup", "call"):
-            self.config.stash[RAN_KEY].update(getattr(report, "aksc_keys", None) or (key,))
+            target = getattr(report, "aksc_target", None)
+            if target is not None:  # a target item: all the results of the target
+                self.ran_targets.add(target)
+            else:
+                self.config.stash[RAN_KEY].add(key)
         if report.when != "call" and report.passed:
             # pytest's terminal reporter keeps every passing setup/teardown report and scans them all
             # once per failure to find teardown output (quadratic: minutes at 10k failures). Our
@@ -74,8 +80,11 @@ class Reporter:
 
     def ran(self) -> list[Result]:
         run = self.get_run(self.config)
-        ran = self.config.stash[RAN_KEY]
-        return [r for r in run.results if r.key in ran]
+        keys, targets = self.config.stash[RAN_KEY], self.ran_targets
+        if not targets:
+            return [r for r in run.results if r.key in keys]
+        return [r for r in run.results if r.key in keys
+                or (r.control_id is not None and r.key[len(r.control_id) + 1:] in targets)]
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         config = self.config
@@ -98,12 +107,15 @@ class Reporter:
                   if config.getoption(dest)]
         if not wanted:
             return
-        doc = run.document_for(ran)
-        doc["run"] = {**doc.get("run", {}), "selection": self.selection(session, exitstatus, len(ran), len(run.results))}
+        doc = run.document_for(ran, lazy=True)  # the results JSON (first) is written without a copy of them
+        doc["run"] = {**doc.get("run", {}), "selection": self.selection(session, exitstatus, len(ran), len(run.results),
+                                                                         run.narrowed)}
         if fail_on or fail_on_unknown:  # what decided the exit status, for the auditor
             doc["run"] = {**doc.get("run", {}), "options": {**doc.get("run", {}).get("options", {}),
                                                             "fail_on": fail_on or "info", "fail_on_unknown": fail_on_unknown}}
         for label, path, module, fn in wanted:
+            if fn != "write_results" and not isinstance(doc["results"], list):
+                doc["results"] = list(doc["results"])  # the reports read them more than once
             try:
                 if Path(path).is_dir():
                     raise IsADirectoryError(f"{path} is a directory")
@@ -120,11 +132,12 @@ class Reporter:
         elif self.failed_outputs:
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
-    def selection(self, session: pytest.Session, exitstatus: int, reported: int, computed: int) -> dict[str, Any]:
+    def selection(self, session: pytest.Session, exitstatus: int, reported: int, computed: int,
+                  narrowed_by_run: list[str] = ()) -> dict[str, Any]:  # type: ignore[assignment]
         """Whether every result of the scan was reported, and if not, what narrowed the run: a partial run
-        says so in every output, never passes for a complete one."""
+        says so in every output, never passes for a complete one (a shard, --aksc-shard, is one)."""
         config = self.config
-        narrowed: list[str] = []
+        narrowed: list[str] = list(narrowed_by_run)
         controls = options(config).controls
         if controls:
             narrowed.append(f"--controls {','.join(controls)}")
@@ -168,7 +181,7 @@ class Reporter:
         ran = len(self.ran())
         session = getattr(tr, "_session", None)
         if session is not None:
-            sel = self.selection(session, exitstatus, ran, len(run.results))
+            sel = self.selection(session, exitstatus, ran, len(run.results), run.narrowed)
             if not sel["complete"]:
                 tr.write_line(f"PARTIAL RUN: {ran} of {len(run.results)} results reported; narrowed by "
                               f"{'; '.join(sel['narrowed_by'])}", yellow=True, bold=True)

@@ -48,7 +48,7 @@ def write_summary(tr: Any, run: Any, ran: list[Any], gate: Gate | None, gated: b
     tr.section("aks-compliance")
     total = ", ".join(f"{counts[o]} {o.replace('_', ' ')}" for o in OUTCOMES if counts.get(o))
     tr.write_line(f"{len(ran)} result(s): {total or 'none'}", bold=True)
-    tr.write_line(f"{len(run.targets)} target(s), {len(run.catalog)} control(s), {len(run.inputs)} input file(s)")
+    tr.write_line(f"{run.target_count} target(s), {len(run.catalog)} control(s), {len(run.inputs)} input file(s)")
     _coverage(tr, run)
 
     severity_of = {c.id: c.severity.value for c in run.catalog}
