@@ -329,7 +329,6 @@ class Evaluator:
 
     def _select_resolved(self, name: str, kind: str, alias: Alias | None,
                          bindings: tuple) -> tuple[bool, list[tuple[str, Any]]]:
-        body = self.subject.body
         if kind != "alias":
             return False, [self._builtin_field(kind, name)]
         assert alias is not None
