@@ -148,6 +148,9 @@ class Result:
     # check, evidence line and whether it disagrees with ours; None when no kube-bench result matched.
     kube_bench: dict[str, Any] | None = None
     _dict: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
+    # A merged result's JSON as its worker wrote it: (text, start, end), its target named by an index
+    # (shards.SPLICE); ``as_json`` splices the target's JSON in instead of encoding the result again.
+    _span: tuple[str, int, int] | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], key: str, target: TargetRef | None = None) -> "Result":
@@ -167,6 +170,11 @@ class Result:
         once for all its results (the results JSON of a large run is mostly targets and evidence).
         ``target``: JSON text standing for the target instead (pytest-xdist workers send an index);
         ``made``: ``as_dict()`` already made (its evidence dicts are encoded, not made again)."""
+        if self._span is not None and target is None:
+            text, start, end = self._span
+            at = text.index(',"target":', start, end) + 10  # the first: a JSON string cannot hold it unescaped
+            after = text.index(",", at, end)  # the target's index ends there
+            return "".join((text[start:at], self.target.as_json(), text[after:end]))
         if self._dict is not None and target is None:
             d = self._dict
             if d.get("target") is self.target._as_dict and next(iter(d)) == "control_id":  # a target's shared dict
