@@ -240,6 +240,14 @@ def _pytest(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
                                          STARTED, *args, timeout=600)
 
 
+def _result_lines(path: Path) -> list[str]:
+    """The results JSON's lines of results, as written (one compact line each)."""
+    text = path.read_text(encoding="utf-8")
+    lines = text[text.index('\n "results": ['):].splitlines()[2:-2]
+    assert lines and all(line.startswith('  {"control_id":') for line in lines)
+    return lines
+
+
 def _junit(path: Path) -> dict[str, Any]:
     import xml.etree.ElementTree as ET
 
@@ -268,6 +276,8 @@ def test_xdist_and_shard_jobs_give_the_single_process_document(case: str, pytest
                     "-n", "2")
     assert xdist.ret == single.ret
     assert comparable(json.loads(out["xdist"].read_text())) == comparable(json.loads(out["single"].read_text()))
+    # byte for byte: the controller writes the workers' lines with their targets spliced in (not encoded again)
+    assert _result_lines(out["xdist"]) == _result_lines(out["single"])
     # the same test cases, outcomes and properties reach JUnit (and so the terminal and pytest-html)
     assert _junit(tmp_path / "x.xml") == _junit(tmp_path / "s.xml") and _junit(tmp_path / "s.xml")
     assert single.parseoutcomes() == xdist.parseoutcomes()

@@ -145,7 +145,8 @@ def shard_run(config: pytest.Config, shard: int) -> "ScanRun":
 def _part_json(part: dict[str, Any], results: list[Any]) -> str:
     """A shard's part as JSON text, its results as the results JSON writes them except that each names its
     target by an index into ``targets`` (the results of a target share it: sent once, and the controller
-    gets one dict per target back, not one per result)."""
+    gets one dict per target back, not one per result). ``lengths``: the length of each result's text,
+    so that the controller writes the results JSON from these lines, not encoding them again."""
     from .results import COMPACT
 
     index: dict[int, int] = {}
@@ -158,16 +159,30 @@ def _part_json(part: dict[str, Any], results: list[Any]) -> str:
             targets.append(r.target.as_dict())
         lines.append(r.as_json(target=str(n)))
     head = json.dumps({k: v for k, v in part.items() if k != "results"}, ensure_ascii=False)
-    return "".join((head[:-1], ',"targets":', COMPACT(targets), ',"results":[', ",".join(lines), "]}"))
+    return "".join((head[:-1], ',"targets":', COMPACT(targets), ',"lengths":', COMPACT([len(x) for x in lines]),
+                    ',"results":[', ",".join(lines), "]}"))
 
 
 def _part_of(text: str) -> dict[str, Any]:
-    """``_part_json`` read back: each result's target the shared dict of its target."""
+    """``_part_json`` read back: each result's target the shared dict of its target, and (``SPLICE``) where
+    each result's text is in ``text``."""
+    from .shards import SPLICE
+
     part = json.loads(text)
     targets = part.pop("targets", None)
+    lengths = part.pop("lengths", None)
     if targets is not None:
         for r in part["results"]:
             r["target"] = targets[r["target"]]
+    if lengths is not None and len(lengths) == len(part["results"]):
+        end = len(text) - 2  # the results array closes the text: "...]}"
+        start = end - sum(lengths) - max(len(lengths) - 1, 0)
+        if text.startswith(',"results":[', start - 12) and text.endswith("]}"):
+            spans = []
+            for n in lengths:
+                spans.append((text, start, start + n))
+                start += n + 1
+            part[SPLICE] = spans
     return part
 
 

@@ -148,6 +148,9 @@ class Result:
     # check, evidence line and whether it disagrees with ours; None when no kube-bench result matched.
     kube_bench: dict[str, Any] | None = None
     _dict: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
+    # A merged result's JSON as its worker wrote it: (text, start, end), its target named by an index
+    # (shards.SPLICE); ``as_json`` splices the target's JSON in instead of encoding the result again.
+    _span: tuple[str, int, int] | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], key: str, target: TargetRef | None = None) -> "Result":
@@ -162,10 +165,16 @@ class Result:
         r._dict = d
         return r
 
-    def as_json(self, target: str | None = None) -> str:
+    def as_json(self, target: str | None = None, made: dict[str, Any] | None = None) -> str:
         """``COMPACT(as_dict())``, byte for byte, without building the dict: the target's part is encoded
         once for all its results (the results JSON of a large run is mostly targets and evidence).
-        ``target``: JSON text standing for the target instead (pytest-xdist workers send an index)."""
+        ``target``: JSON text standing for the target instead (pytest-xdist workers send an index);
+        ``made``: ``as_dict()`` already made (its evidence dicts are encoded, not made again)."""
+        if self._span is not None and target is None:
+            text, start, end = self._span
+            at = text.index(',"target":', start, end) + 10  # the first: a JSON string cannot hold it unescaped
+            after = text.index(",", at, end)  # the target's index ends there
+            return "".join((text[start:at], self.target.as_json(), text[after:end]))
         if self._dict is not None and target is None:
             d = self._dict
             if d.get("target") is self.target._as_dict and next(iter(d)) == "control_id":  # a target's shared dict
@@ -175,9 +184,9 @@ class Result:
             return COMPACT(d)
         if self._dict is not None:
             return COMPACT({**self._dict, "target": json.loads(target)}) if target is not None else COMPACT(self._dict)
+        evidence = made["evidence"] if made is not None else [e.as_dict() for e in self.evidence]
         parts = ['{"control_id":', COMPACT(self.control_id), ',"target":', target or self.target.as_json(), ',"outcome":',
-                 COMPACT(self.outcome.value), ',"reason":', COMPACT(self.reason), ',"evidence":',
-                 COMPACT([e.as_dict() for e in self.evidence])]
+                 COMPACT(self.outcome.value), ',"reason":', COMPACT(self.reason), ',"evidence":', COMPACT(evidence)]
         for name, value in (("waiver", self.waiver), ("attestation", self.attestation),
                             ("azure_policy", self.azure_policy), ("kube_bench", self.kube_bench)):
             if value is not None:
@@ -224,6 +233,22 @@ class ResultDicts(Sequence):
         """Results ``start:stop`` as the compact JSON lines of the results JSON."""
         return [r.as_json() for r in self._results[start:stop]]
 
+    def made(self) -> "MadeDicts":
+        """The dicts made once, for writers that read them more than once (the reports)."""
+        return MadeDicts(self._results)
+
+
+class MadeDicts(list):
+    """The results of a document as dicts made once, beside the results they came from: the results JSON
+    is written from them (``json_lines``), with each target's part encoded once, not from a second set."""
+
+    def __init__(self, results: Sequence[Result]) -> None:
+        super().__init__(r.as_dict() for r in results)
+        self._results = results
+
+    def json_lines(self, start: int, stop: int) -> list[str]:
+        return [r.as_json(made=d) for r, d in zip(self._results[start:stop], self[start:stop])]
+
 
 def results_document(*, tool_version: str, started: str, inputs: list[dict[str, Any]],
                      controls: list[dict[str, Any]], results: list[Result],
@@ -254,7 +279,7 @@ def write_results(path: str, document: dict[str, Any]) -> None:
             fh.write('{\n "results": [')
         if results:
             for start in range(0, len(results), 2000):  # a few large writes, not one per result
-                lines = results.json_lines(start, start + 2000) if isinstance(results, ResultDicts) else \
+                lines = results.json_lines(start, start + 2000) if isinstance(results, (ResultDicts, MadeDicts)) else \
                     map(COMPACT, results[start:start + 2000])
                 fh.write(("\n  " if start == 0 else ",\n  ") + ",\n  ".join(lines))
         fh.write("\n ]\n}\n")

@@ -43,6 +43,10 @@ COMMON = ("schema", "tool", "started", "inputs", "controls", "catalog_version", 
           "coverage")
 MUST_AGREE = ("schema", "inputs", "controls", "catalog_version", "catalog", "declarations", "coverage")
 SHARD_LABEL = "shard"  # the narrowing a shard's selection names: "shard K of N"
+# A part read back from a pytest-xdist worker (distributed.py): (text, start, end) of each result's JSON
+# in the worker's text, its target named by an index; a merged result's JSON is that text with the
+# target spliced in (byte for byte what one process writes), not encoded again.
+SPLICE = "_lines"
 
 
 class MergeError(ValueError):
@@ -197,6 +201,7 @@ def merge_shards(docs: list[dict[str, Any]], catalog: "Catalog | None" = None,
     for doc in ordered:
         sh = doc["shard"]
         index_of = {label: i for i, label in sh.get("evaluated", [])}
+        spans = doc.get(SPLICE)
         for n, (d, key) in enumerate(zip(doc["results"], sh.get("keys", []))):
             cid = d.get("control_id")
             if cid is None:
@@ -216,7 +221,10 @@ def merge_shards(docs: list[dict[str, Any]], catalog: "Catalog | None" = None,
                         src.get("file"), src.get("pointer"), src.get("line"))
                 ref = refs[id(t)] = by_content.get(same) or by_content.setdefault(same, TargetRef.from_dict(t))
             d["target"] = ref.as_dict()  # the results of a target share its dict (and its JSON)
-            blocks.append((index_of[label], n, Result.from_dict(d, key, ref)))
+            r = Result.from_dict(d, key, ref)
+            if spans is not None:
+                r._span = spans[n]
+            blocks.append((index_of[label], n, r))
     blocks.sort(key=lambda b: (b[0], b[1]))
     results = [r for _, _, r in blocks]
 

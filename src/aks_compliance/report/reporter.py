@@ -113,9 +113,9 @@ class Reporter:
         if fail_on or fail_on_unknown:  # what decided the exit status, for the auditor
             doc["run"] = {**doc.get("run", {}), "options": {**doc.get("run", {}).get("options", {}),
                                                             "fail_on": fail_on or "info", "fail_on_unknown": fail_on_unknown}}
+        if any(fn != "write_results" for _, _, _, fn in wanted):  # the reports read them more than once:
+            doc["results"] = doc["results"].made()  # made once, and the results JSON written from them
         for label, path, module, fn in wanted:
-            if fn != "write_results" and not isinstance(doc["results"], list):
-                doc["results"] = list(doc["results"])  # the reports read them more than once
             try:
                 if Path(path).is_dir():
                     raise IsADirectoryError(f"{path} is a directory")
