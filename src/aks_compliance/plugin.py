@@ -9,6 +9,7 @@ pytest outcome is ``outcomes.py``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import signal
 import threading
@@ -24,7 +25,7 @@ from .option_values import any_case
 from .outcomes import STATUS
 from .report.common import FAIL_ON_CHOICES
 from .progress import progress_for
-from .scan import ScanOptions, ScanRun
+from .scan import ScanOptions, ScanRun, collector_paused
 from .sources import FAMILIES
 from .waivers import GovernanceError
 from .stash import CATALOG_KEY, NO_INPUT_KEY, OPTIONS_KEY, RAN_KEY, RUN_KEY, SHARD_KEY, is_worker
@@ -163,9 +164,12 @@ def pytest_configure(config: pytest.Config) -> None:
                 family.prepare(config, options.inputs[family.name], started)
     if options.waivers_file or options.attestations_file:  # fail early, on every process, with file and entry
         from .waivers import load_governance
-        try:  # loaded once per process; the scan applies it
-            options.governance = load_governance(options.waivers_file, options.attestations_file, options.catalog,
-                                                 _dt.datetime.fromisoformat(options.started).date())
+        try:  # loaded once per process; the scan applies it. It lives to the end (100,000 waivers: a
+            # million objects the collector would traverse again at every later collection): frozen
+            with collector_paused(freeze=True):
+                options.governance = load_governance(options.waivers_file, options.attestations_file,
+                                                     options.catalog,
+                                                     _dt.datetime.fromisoformat(options.started).date())
         except GovernanceError as exc:
             raise pytest.UsageError(str(exc)) from None
     from .report.reporter import Reporter
@@ -324,16 +328,21 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
     if session.config.option.collectonly:
         return True
     items = session.items
-    for i, item in enumerate(items):
-        if isinstance(item, (ResultItem, TargetItem)):
-            report_result_item(item)
-        else:
-            nextitem = items[i + 1] if i + 1 < len(items) else None
-            item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
-        if session.shouldfail:
-            raise session.Failed(session.shouldfail)
-        if session.shouldstop:
-            raise session.Interrupted(session.shouldstop)
+    # the reports of result items live to the session's end (terminal statistics, JUnit test cases): the
+    # collector would traverse them again and again (a fifth of a 100,000-target run); frozen when done
+    paused = collector_paused(freeze=True) if any(isinstance(i, (ResultItem, TargetItem)) for i in items[:1]) \
+        else contextlib.nullcontext()
+    with paused:
+        for i, item in enumerate(items):
+            if isinstance(item, (ResultItem, TargetItem)):
+                report_result_item(item)
+            else:
+                nextitem = items[i + 1] if i + 1 < len(items) else None
+                item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+            if session.shouldfail:
+                raise session.Failed(session.shouldfail)
+            if session.shouldstop:
+                raise session.Interrupted(session.shouldstop)
     return True
 
 

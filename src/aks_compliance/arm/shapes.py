@@ -66,14 +66,6 @@ SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
-def _ci(obj: dict[str, Any], key: str) -> Any:
-    v = obj.get(key, MISSING)
-    if v is MISSING:
-        low = key.lower()
-        v = next((val for k, val in obj.items() if k.lower() == low), MISSING)
-    return MISSING if v is None else v
-
-
 def _segments(path: str) -> list[str]:
     out: list[str] = []
     for part in path.replace("[*]", ".[*]").replace("{*}", ".{*}").split("."):
@@ -126,8 +118,18 @@ def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, s
         if not (is_dict if kind == OBJECT else isinstance(value, list)):
             found.append((n, len(found), path, kind, value))
     if is_dict:
+        folded: dict[str, Any] | None = None  # lower-cased keys, made once per object when a key is not exact
         for seg, child in node.keys.items():
-            _walk(_ci(value, seg), f"{path}.{seg}" if path else seg, child, found)
+            v = value.get(seg, MISSING)
+            if v is MISSING:
+                if folded is None:
+                    folded = {}
+                    for k, val in value.items():
+                        folded.setdefault(k.lower(), val)  # the first of keys equal but for case, as _ci
+                v = folded.get(seg.lower(), MISSING)
+            if v is MISSING or v is None or isinstance(v, Unknown):
+                continue  # absent: nothing to check, and no path to format
+            _walk(v, f"{path}.{seg}" if path else seg, child, found)
         if node.values is not None:
             for k, v in value.items():
                 _walk(v, f"{path}.{k}", node.values, found)

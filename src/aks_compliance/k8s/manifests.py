@@ -222,6 +222,8 @@ def parse_yaml_stream(text: str, file: str, line_offset: int = 0, first_index: i
     docs: list[tuple[int, Any, int]] = []
     if len(text) > _COUNT_NODES_ABOVE and not line_offset:
         _count_nodes(text, file)
+    # an alias needs an anchor ('&'): a text without one cannot expand or recurse, so skip the check
+    anchors = "&" in text
     loader = loader(text)
     node: yaml.Node | None = None
     try:
@@ -233,7 +235,8 @@ def parse_yaml_stream(text: str, file: str, line_offset: int = 0, first_index: i
                 continue
             ptr = f"/{index}"
             lines.set(ptr, node.start_mark.line + 1)
-            _check_aliases(node, file)
+            if anchors:
+                _check_aliases(node, file)
             _walk(node, ptr, lines, set(), file, duplicate, line_depth=line_depth)
             try:
                 data = loader.construct_document(node)

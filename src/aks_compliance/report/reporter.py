@@ -13,6 +13,7 @@ from typing import Any, Callable
 import pytest
 
 from ..results import Result
+from ..scan import collector_paused
 from ..stash import CRASH_KEY, GATE_KEY, RAN_KEY, RUN_KEY, is_worker, options
 from .common import gate
 
@@ -115,6 +116,14 @@ class Reporter:
                                                             "fail_on": fail_on or "info", "fail_on_unknown": fail_on_unknown}}
         if any(fn != "write_results" for _, _, _, fn in wanted):  # the reports read them more than once:
             doc["results"] = doc["results"].made()  # made once, and the results JSON written from them
+        with collector_paused():  # writing makes millions of short-lived objects and no garbage cycles
+            self._write(config, doc, wanted)
+        if CRASH_KEY in config.stash:
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+        elif self.failed_outputs:
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+
+    def _write(self, config: pytest.Config, doc: dict[str, Any], wanted: list[tuple[str, Any, str, str]]) -> None:
         for label, path, module, fn in wanted:
             try:
                 if Path(path).is_dir():
@@ -127,10 +136,6 @@ class Reporter:
             except Exception as exc:  # a bug of ours: the other outputs are still written, the run exits 3
                 self.failed_outputs.append((label, path, f"internal error: {type(exc).__name__}: {exc}"))
                 config.stash[CRASH_KEY] = f"writing the {label} failed: {type(exc).__name__}: {exc}"
-        if CRASH_KEY in config.stash:
-            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
-        elif self.failed_outputs:
-            session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
     def selection(self, session: pytest.Session, exitstatus: int, reported: int, computed: int,
                   narrowed_by_run: list[str] = ()) -> dict[str, Any]:  # type: ignore[assignment]
