@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import json
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any, Iterator, Sequence
 
 from .atomic import atomic_write
@@ -165,11 +166,10 @@ class Result:
         r._dict = d
         return r
 
-    def as_json(self, target: str | None = None, made: dict[str, Any] | None = None) -> str:
+    def as_json(self, target: str | None = None) -> str:
         """``COMPACT(as_dict())``, byte for byte, without building the dict: the target's part is encoded
         once for all its results (the results JSON of a large run is mostly targets and evidence).
-        ``target``: JSON text standing for the target instead (pytest-xdist workers send an index);
-        ``made``: ``as_dict()`` already made (its evidence dicts are encoded, not made again)."""
+        ``target``: JSON text standing for the target instead (pytest-xdist workers send an index)."""
         if self._span is not None and target is None:
             text, start, end = self._span
             at = text.index(',"target":', start, end) + 10  # the first: a JSON string cannot hold it unescaped
@@ -184,7 +184,7 @@ class Result:
             return COMPACT(d)
         if self._dict is not None:
             return COMPACT({**self._dict, "target": json.loads(target)}) if target is not None else COMPACT(self._dict)
-        evidence = made["evidence"] if made is not None else [e.as_dict() for e in self.evidence]
+        evidence = [e.as_dict() for e in self.evidence]
         parts = ['{"control_id":', COMPACT(self.control_id), ',"target":', target or self.target.as_json(), ',"outcome":',
                  COMPACT(self.outcome.value), ',"reason":', COMPACT(self.reason), ',"evidence":', COMPACT(evidence)]
         for name, value in (("waiver", self.waiver), ("attestation", self.attestation),
@@ -233,21 +233,61 @@ class ResultDicts(Sequence):
         """Results ``start:stop`` as the compact JSON lines of the results JSON."""
         return [r.as_json() for r in self._results[start:stop]]
 
-    def made(self) -> "MadeDicts":
-        """The dicts made once, for writers that read them more than once (the reports)."""
-        return MadeDicts(self._results)
+    def made(self) -> "ResultViews":
+        """The results as read-only dicts for writers that read them more than once (the reports)."""
+        return ResultViews(self._results)
 
 
-class MadeDicts(list):
-    """The results of a document as dicts made once, beside the results they came from: the results JSON
-    is written from them (``json_lines``), with each target's part encoded once, not from a second set."""
+_GOVERNANCE_KEYS = ("waiver", "attestation", "azure_policy", "kube_bench")
+
+
+class ResultView(Mapping):
+    """A result read as its results-JSON dict without making the dict: the reports read every result more
+    than once, and a dict per result and per evidence item, kept for all of them, doubled a large run's
+    memory. The target's dict is the one its results share; evidence dicts are made when read."""
+
+    __slots__ = ("_r",)
+
+    def __init__(self, result: Result) -> None:
+        self._r = result
+
+    def __getitem__(self, key: str) -> Any:
+        r = self._r
+        if key == "control_id":
+            return r.control_id
+        if key == "target":
+            return r.target.as_dict()
+        if key == "outcome":
+            return r.outcome.value
+        if key == "reason":
+            return r.reason
+        if key == "evidence":
+            return [e.as_dict() for e in r.evidence]
+        if key in _GOVERNANCE_KEYS:
+            value = getattr(r, key)
+            if value is not None:
+                return value
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        r = self._r
+        yield from ("control_id", "target", "outcome", "reason", "evidence")
+        yield from (k for k in _GOVERNANCE_KEYS if getattr(r, k) is not None)
+
+    def __len__(self) -> int:
+        return 5 + sum(getattr(self._r, k) is not None for k in _GOVERNANCE_KEYS)
+
+
+class ResultViews(list):
+    """The results of a document as read-only dicts (``ResultView``, or the dict a merged result came
+    from), beside the results: the results JSON is written from the results themselves (``json_lines``)."""
 
     def __init__(self, results: Sequence[Result]) -> None:
-        super().__init__(r.as_dict() for r in results)
+        super().__init__(r._dict if r._dict is not None else ResultView(r) for r in results)
         self._results = results
 
     def json_lines(self, start: int, stop: int) -> list[str]:
-        return [r.as_json(made=d) for r, d in zip(self._results[start:stop], self[start:stop])]
+        return [r.as_json() for r in self._results[start:stop]]
 
 
 def results_document(*, tool_version: str, started: str, inputs: list[dict[str, Any]],
@@ -279,7 +319,7 @@ def write_results(path: str, document: dict[str, Any]) -> None:
             fh.write('{\n "results": [')
         if results:
             for start in range(0, len(results), 2000):  # a few large writes, not one per result
-                lines = results.json_lines(start, start + 2000) if isinstance(results, (ResultDicts, MadeDicts)) else \
+                lines = results.json_lines(start, start + 2000) if isinstance(results, (ResultDicts, ResultViews)) else \
                     map(COMPACT, results[start:start + 2000])
                 fh.write(("\n  " if start == 0 else ",\n  ") + ",\n  ".join(lines))
         fh.write("\n ]\n}\n")

@@ -115,7 +115,7 @@ class Reporter:
             doc["run"] = {**doc.get("run", {}), "options": {**doc.get("run", {}).get("options", {}),
                                                             "fail_on": fail_on or "info", "fail_on_unknown": fail_on_unknown}}
         if any(fn != "write_results" for _, _, _, fn in wanted):  # the reports read them more than once:
-            doc["results"] = doc["results"].made()  # made once, and the results JSON written from them
+            doc["results"] = doc["results"].made()  # read-only views made once, the results JSON from the results
         with collector_paused():  # writing makes millions of short-lived objects and no garbage cycles
             self._write(config, doc, wanted)
         if CRASH_KEY in config.stash:
