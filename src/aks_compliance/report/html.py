@@ -105,7 +105,8 @@ def _finding_groups(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
     pairs, shown once as column headings), one row per target with its actual values and lines."""
     groups: dict[tuple, dict[str, Any]] = {}
     for r in problems:
-        ev = r["evidence"][:MAX_EVIDENCE_ROWS]
+        evidence = r["evidence"]  # read once: a result view makes the evidence dicts when read
+        ev = evidence[:MAX_EVIDENCE_ROWS]
         shape = tuple((e["path"], e["expected"]) for e in ev)
         g = groups.setdefault(shape, {"columns": shape, "rows": []})
         tf = (r["target"].get("source") or {}).get("file")
@@ -115,7 +116,7 @@ def _finding_groups(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if e.get("file"):
                 where = (":" if e["file"] == tf else f"{e['file']}:") + str(e.get("line") or "")
             cells.append((e["actual"], where))
-        g["rows"].append({"r": r, "cells": cells, "more": max(0, len(r["evidence"]) - MAX_EVIDENCE_ROWS)})
+        g["rows"].append({"r": r, "cells": cells, "more": max(0, len(evidence) - MAX_EVIDENCE_ROWS)})
     out = sorted(groups.values(), key=lambda g: (min(PROBLEM_ORDER[x["r"]["outcome"]] for x in g["rows"]),
                                                  -len(g["rows"])))
     escaped = _Escaped()
