@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from ..policy.conditions import MISSING, Leaf, Truth, Verdict
 from . import kinds as kindlib
 from .checks import Findings, pss_version
-from .podspec import PodView, as_dict, as_list
+from .podspec import PodView, as_dict, as_list, pod_view
 from .rule_lang import (AllOf, AnyOf, Check, Cmp, Derived, Each, Field, First, Guard, ImagePart, Keys, Lit, Lower,
                         MapKey, NamespacedName, NameKey, Param, ParamRef, PssVersion, RuleError, RuleSpec,
                         Some, VersionSteps, describe, parse_rule)
@@ -320,7 +320,6 @@ class KubeRule:
         body = target.resource.body if isinstance(target.resource.body, dict) else {}
         pod = None
         if self.spec.workloads and target.resource.type in kindlib.POD_PATHS:
-            from .podspec import pod_view
             pod = pod_view(target)
         return _Ctx(self, params, version, derived, body, pod, target.namespace)
 
