@@ -122,6 +122,7 @@ def _finding_groups(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
     escaped = _Escaped()
     for g in out:
         g["html"] = Markup("".join([_finding_row(row, escaped) for row in g["rows"]]))
+        del g["rows"]  # rendered: a row's dict and cells per finding need not live until the page is written
     return out
 
 
