@@ -43,6 +43,13 @@ def test_scan_help_is_ours_and_short(tmp_path: Path) -> None:
     assert full.returncode == 0 and "--arm" in full.stdout and "--strict-markers" in full.stdout
 
 
+def test_a_usage_error_names_the_command_that_was_run(tmp_path: Path) -> None:
+    proc = cli(tmp_path, "scan", "--arm", str(FIXTURES / "controls" / "AKS-002"), "--no-such-option")
+    assert proc.returncode == 4, proc.stderr
+    assert "aks-compliance scan: error: unrecognized arguments: --no-such-option" in proc.stderr, proc.stderr
+    assert "pytest.main" not in proc.stdout + proc.stderr
+
+
 def test_option_values_are_case_insensitive(tmp_path: Path) -> None:
     proc = cli(tmp_path, "scan", "--arm", str(TEMPLATE), "--controls", "aks-010,Aks-002", "--fail-on", "HIGH",
                "--aksc-items", "RESULT", "--results-json", "r.json")

@@ -35,6 +35,9 @@ class _Outcomes:
     def __init__(self) -> None:
         self.outcomes: set[str] = set()
 
+    def pytest_addoption(self, parser: pytest.Parser) -> None:
+        parser.prog = "aks-compliance scan"  # usage errors name the command the user ran, not pytest.main()
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         outcome = getattr(report, "aksc_outcome", None)
         if outcome is not None:
