@@ -144,11 +144,16 @@ def test_overlay_errors_name_the_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(CatalogError, match=r"o.yaml:2: controls/AKS-015: 'reason' is a required property"):
         load_catalog(overlays=[str(bad)])
     unknown = _write(tmp_path, "u.yaml", "controls:\n  AKS-998: {severity: low}\n")
-    with pytest.raises(CatalogError, match="overlay changes unknown control AKS-998"):
+    with pytest.raises(CatalogError, match="u.yaml:2: overlay changes unknown control AKS-998"):
         load_catalog(overlays=[str(unknown)])
     param = _write(tmp_path, "p.yaml", "controls:\n  AKS-007: {parameters: {allowedUpgradeChannels: stable}}\n")
-    with pytest.raises(CatalogError, match="AKS-007.allowedUpgradeChannels='stable': 'stable' is not of type 'array'"):
+    with pytest.raises(CatalogError, match="p.yaml:2: AKS-007.allowedUpgradeChannels='stable': 'stable' is not of "
+                                          "type 'array'"):
         load_catalog(overlays=[str(param)])
+    deeper = _write(tmp_path, "d.yaml", "controls:\n  AKS-030:\n    parameters:\n      minimumMaxPods: 30\n"
+                                        "      noSuchParameter: 3\n")
+    with pytest.raises(CatalogError, match="d.yaml:5: AKS-030 has no parameter 'noSuchParameter'"):
+        load_catalog(overlays=[str(deeper)])
 
 
 def test_controls_from_an_installed_package_entry_point(tmp_path: Path) -> None:

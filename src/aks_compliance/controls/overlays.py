@@ -36,8 +36,8 @@ def _schema() -> dict[str, Any]:
     return json.loads((Path(__file__).parent.parent / "schemas" / "overlay-v1.schema.json").read_text(encoding="utf-8"))
 
 
-def read_overlay(path: str | Path) -> tuple[dict[str, Any], str]:
-    """The overlay document (validated) and its sha256."""
+def read_overlay(path: str | Path) -> tuple[dict[str, Any], str, Any]:
+    """The overlay document (validated), its sha256 and its pointer -> line lookup."""
     from .yaml_controls import _line, _read
 
     from ..inputfiles import read_input
@@ -53,23 +53,24 @@ def read_overlay(path: str | Path) -> tuple[dict[str, Any], str]:
         raise CatalogError("; ".join(
             f"{p}:{_line(node, list(e.absolute_path))}: {'/'.join(map(str, e.absolute_path)) or '(top level)'}: "
             f"{e.message}" for e in errors[:10]))
-    return data, hashlib.sha256(raw).hexdigest()
+    return data, hashlib.sha256(raw).hexdigest(), node
 
 
 def apply_overlays(catalog: Catalog, paths: list[str]) -> Catalog:
-    from .config import ControlConfigError, validate_control_params
+    from .config import ControlConfigError, ControlParams, validate_control_params
+    from .yaml_controls import _line
 
     controls = {c.id: c for c in catalog}
     disabled = dict(catalog.disabled)
     records = list(catalog.overlays)
     for path in paths:
-        data, digest = read_overlay(path)
+        data, digest, lines = read_overlay(path)
         meta = data.get("overlay") or {}
         changes = []
         for cid, change in (data.get("controls") or {}).items():
             control = controls.get(cid)
             if control is None:
-                raise CatalogError(f"{path}: overlay changes unknown control {cid}"
+                raise CatalogError(f"{path}:{_line(lines, ['controls', cid])}: overlay changes unknown control {cid}"
                                    + (" (already disabled by an earlier overlay)" if cid in disabled else ""))
             if change.get("enabled") is False:
                 disabled[cid] = f"disabled by overlay {meta.get('name', path)}: {change['reason']}"
@@ -82,10 +83,14 @@ def apply_overlays(catalog: Catalog, paths: list[str]) -> Catalog:
                 updates["severity"] = Severity(change["severity"])
                 record["severity"] = {"from": control.severity.value, "to": change["severity"]}
             if change.get("parameters"):
+                # each entry named where it was written: overlay.yaml:12:
+                origins = {(cid, name): f"{path}:{_line(lines, ['controls', cid, 'parameters', name])}: "
+                           for name in change["parameters"]}
                 try:
-                    validate_control_params({cid: change["parameters"]}, Catalog([control]))
+                    validate_control_params(ControlParams({cid: change["parameters"]}, origins=origins),
+                                            Catalog([control]))
                 except ControlConfigError as exc:
-                    raise CatalogError(f"{path}: {exc}") from None
+                    raise CatalogError(str(exc)) from None
                 values = change["parameters"]
                 updates["parameters"] = tuple(dataclasses.replace(p, default=values[p.name]) if p.name in values else p
                                               for p in control.parameters)
