@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import markupsafe
 import pytest
 
 from aks_compliance.report.csv_matrix import COLUMNS, cell, write_csv
@@ -266,3 +267,25 @@ def test_results_schema_v1_accepts_the_new_fields_and_keeps_its_required_names(e
     broken["waivers"][0]["expires"] = "31/12/2026"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, schema)
+
+
+def test_findings_mark_what_they_fail_on_in_plain_words() -> None:
+    """A failed result's failing evidence is marked, and its plain-words text shown (escaped), in the list of
+    findings and in the pivoted table a control with many findings gets."""
+    run = scan(FIXTURES / "controls" / "AKS-002" / "failed-enabled.json")
+    doc = run.document_for(run.results)
+    [failed] = [r for r in doc["results"] if r["control_id"] == "AKS-002"]
+    assert failed["outcome"] == "failed"
+    [item] = [e for e in failed["evidence"] if e.get("failing")]
+    assert item["text"], "the failing item says what is wrong in plain words"
+    item["text"] += " <b>&"  # whatever it holds is escaped
+    shown = str(markupsafe.escape(item["text"]))
+    listed = render_report(doc)
+    assert f'<span class="why">{shown}</span>' in listed
+    assert re.search(r'<tr class="fe"><td>' + re.escape(item["path"]), listed)
+    many = copy.deepcopy(doc)
+    many["results"] = [failed] + [{**copy.deepcopy(failed), "target": {**failed["target"], "name": f"aks-{i}"}}
+                                  for i in range(45)]
+    pivoted = render_report(many)
+    assert pivoted.count(f"<span class=why>{shown}</span>") == 46
+    assert pivoted.count("<td class=fe>") == 46

@@ -115,8 +115,9 @@ def _finding_groups(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
             where = ""
             if e.get("file"):
                 where = (":" if e["file"] == tf else f"{e['file']}:") + str(e.get("line") or "")
-            cells.append((e["actual"], where))
-        g["rows"].append({"r": r, "cells": cells, "more": max(0, len(evidence) - MAX_EVIDENCE_ROWS)})
+            cells.append((e["actual"], where, bool(e.get("failing"))))
+        g["rows"].append({"r": r, "cells": cells, "more": max(0, len(evidence) - MAX_EVIDENCE_ROWS),
+                          "why": why(evidence)})
     out = sorted(groups.values(), key=lambda g: (min(PROBLEM_ORDER[x["r"]["outcome"]] for x in g["rows"]),
                                                  -len(g["rows"])))
     escaped = _Escaped()
@@ -124,6 +125,11 @@ def _finding_groups(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
         g["html"] = Markup("".join([_finding_row(row, escaped) for row in g["rows"]]))
         del g["rows"]  # rendered: a row's dict and cells per finding need not live until the page is written
     return out
+
+
+def why(evidence: list[Mapping[str, Any]]) -> str:
+    """What a failed result fails on, in plain words: its first failing evidence item's text."""
+    return next((e["text"] for e in evidence if e.get("failing") and e.get("text")), "")
 
 
 class _Escaped(dict):
@@ -144,10 +150,12 @@ def _finding_row(row: Mapping[str, Any], esc: _Escaped) -> str:
              "<td class=", CODE[r["outcome"]], ">", esc[r["outcome"].replace("_", " ")]]
     if r["reason"]:
         parts += [" <i>", esc[r["reason"]], "</i>"]
+    if row["why"]:
+        parts += [" <span class=why>", esc[row["why"]], "</span>"]
     if row["more"]:
         parts += [" <i>(+", esc[row["more"]], " evidence in the JSON)</i>"]
-    for actual, where in row["cells"]:
-        parts += ["<td>", esc[actual], "<i>", esc[where], "</i>"]
+    for actual, where, failing in row["cells"]:  # the values the result fails on are marked
+        parts += ["<td class=fe>" if failing else "<td>", esc[actual], "<i>", esc[where], "</i>"]
     parts.append("\n")
     return "".join(parts)
 
@@ -272,7 +280,7 @@ def build_context(doc: Mapping[str, Any], generated: str | None = None) -> dict[
         "status": status, "status_class": status_class,
         "overall": "n/a" if overall is None else f"{overall:.1%}",
         "generated": generated or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "max_ev": MAX_EVIDENCE_ROWS, "location_text": location_text, "sev_rank": SEVERITY_RANK,
+        "max_ev": MAX_EVIDENCE_ROWS, "location_text": location_text, "sev_rank": SEVERITY_RANK, "why": why,
         "css": Markup(_CSS), "js": Markup(_JS), "csp": CSP,
         # "Azure Policy says" (_azure_policy.html.j2): results with Azure Policy's verdict, disagreements first
         "azure_policy_rows": sorted((r for r in results if r.get("azure_policy")), key=lambda r: (
