@@ -129,7 +129,7 @@ def _finding_groups(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def why(evidence: list[Mapping[str, Any]]) -> str:
     """What a failed result fails on, in plain words: its first failing evidence item's text."""
-    return next((e["text"] for e in evidence if e.get("failing") and e.get("text")), "")
+    return next((e["text"] for e in evidence if isinstance(e, Mapping) and e.get("failing") and e.get("text")), "")
 
 
 class _Escaped(dict):
