@@ -207,9 +207,18 @@ def leaf_evidence(leaf: Leaf, resource: Resource, target: Resource | None = None
         text = redact_text(plain(leaf.path, leaf.operator, leaf.expected, leaf.actual, leaf.truth is Truth.TRUE,
                                  resource.body, render, MISSING, note or "", leaf.context,
                                  resource_label(resource.type, resource.display_name()) if other else "", shown))
-    # the same paths on every target of a type: one string each
-    return Evidence(path=sys.intern(cap(leaf.path, MAX_ACTUAL)), expected=cap(expected, MAX_ACTUAL), actual=actual,
-                    file=file, line=line, failing=leaf.failing, text=cap(text, MAX_ACTUAL))
+    # the same paths on every target of a type: one string each, capped once
+    path = _PATHS.get(leaf.path)
+    if path is None:
+        if len(_PATHS) > _MEMO_LIMIT:
+            _PATHS.clear()
+        path = _PATHS[leaf.path] = sys.intern(cap(leaf.path, MAX_ACTUAL))
+    return Evidence(path=path, expected=expected if len(expected) <= MAX_ACTUAL else cap(expected, MAX_ACTUAL),
+                    actual=actual, file=file, line=line, failing=leaf.failing,
+                    text=cap(text, MAX_ACTUAL) if text else "")
+
+
+_PATHS: dict[str, str] = {}
 
 
 def _evidence(leaves: list[Leaf], resource: Resource, target: Resource | None = None) -> list[Evidence]:

@@ -21,6 +21,7 @@ Role a binding points to, the NetworkPolicy of a namespace) uses the path prefix
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from typing import Any, Callable, Iterable, Mapping
 
@@ -131,10 +132,15 @@ def glob_any(value: str, patterns: Iterable[Any]) -> str | None:
 
 
 def pss_version(params: Mapping[str, Any], scope: K8sScope | None) -> tuple[int, int]:
-    raw = str(params.get("pssVersion", "latest")).strip().lower()
-    if raw == "cluster":
+    raw = params.get("pssVersion", "latest")
+    if isinstance(raw, str) and raw.strip().lower() == "cluster":
         return scope.server_version if scope is not None and scope.server_version else LATEST_PSS
-    m = re.fullmatch(r"v?(\d+)\.(\d+)", raw)
+    return _pss_text_version(str(raw))
+
+
+@functools.lru_cache(maxsize=64)  # read for every in-cluster result: parsed once per distinct value
+def _pss_text_version(raw: str) -> tuple[int, int]:
+    m = re.fullmatch(r"v?(\d+)\.(\d+)", raw.strip().lower())
     if m:
         return int(m.group(1)), int(m.group(2))
     return LATEST_PSS

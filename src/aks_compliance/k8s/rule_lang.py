@@ -38,6 +38,7 @@ value that is not an object is absent.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Union
@@ -170,7 +171,7 @@ class Cmp:
     operand: Any  # Lit | Param | Derived
     negated: bool = False
 
-    @property
+    @functools.cached_property  # read for every leaf of every evaluation
     def op_text(self) -> str:
         if self.op in ("exists", "empty") and isinstance(self.operand, Lit) and isinstance(self.operand.value, bool):
             return self.op

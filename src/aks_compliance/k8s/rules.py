@@ -145,9 +145,6 @@ class _Ctx:
     check_item: _Item | None = None
     stack: list[_Item] = field(default_factory=list)
 
-    def join(self, base: str, seg: str) -> str:
-        return f"{base}.{seg}" if base else seg
-
 
 def _get(ctx: _Ctx, ref: Field) -> tuple[Any, str]:
     if ref.base == "item":
@@ -164,11 +161,11 @@ def _get(ctx: _Ctx, ref: Field) -> tuple[Any, str]:
     else:
         value, path = ctx.body, ""
     for seg in ref.segments:
-        if isinstance(seg, NameKey):
+        if type(seg) is NameKey:
             name = as_dict(ctx.check_item.value if ctx.check_item else None).get("name")
             seg = seg.template.replace("{name}", name if isinstance(name, str) else str(name))
-        path = ctx.join(path, seg)
-        value = value.get(seg) if isinstance(value, dict) else None
+        path = f"{path}.{seg}" if path else seg
+        value = value.get(seg) if type(value) is dict or isinstance(value, dict) else None
     return (value if value is not None else ABSENT), path
 
 
@@ -223,7 +220,7 @@ def _operand(ctx: _Ctx, operand: Any) -> Any:
 
 def _holds(ctx: _Ctx, p: Any) -> tuple[bool, list[Leaf]]:
     """Whether ``p`` holds, and the leaves that show it (all true when it holds, all false when not)."""
-    if isinstance(p, Cmp):
+    if type(p) is Cmp:
         value, path = _value(ctx, p.ref)
         expected = _operand(ctx, p.operand)
         ok = compare(p.op, value, expected) != p.negated
