@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import resource
+import os
 import subprocess
 import sys
 import tempfile
@@ -90,15 +90,19 @@ def run(case: str, scale: float) -> None:
         cmd = [EXE, "scan", *args, "--arm", str(GOOD), "-p", "no:cacheprovider", "-q",
                "--results-json", str(out / "r.json"), "--audit-report", str(out / "r.html"),
                "--csv", str(out / "r.csv"), "--sarif", str(out / "r.sarif"), "--junitxml", str(out / "j.xml")]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         start = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True)
-        wall = time.perf_counter() - start
-        rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        with tempfile.TemporaryFile() as out_f, tempfile.TemporaryFile() as err_f:
+            child = subprocess.Popen(cmd, stdout=out_f, stderr=err_f)
+            _, status, usage = os.wait4(child.pid, 0)  # this child's own peak, not the largest of all cases so far
+            wall = time.perf_counter() - start
+            out_f.seek(0)
+            err_f.seek(0)
+            proc = subprocess.CompletedProcess(cmd, os.waitstatus_to_exitcode(status), out_f.read(), err_f.read())
+        rss = usage.ru_maxrss
         written = sum(p.stat().st_size for p in out.iterdir()) if out.exists() else 0
         judged = (out / "r.json").exists() and "aks-fixture" in (out / "r.json").read_text()
         traceback = b"Traceback" in proc.stdout + proc.stderr
-        print(f"{case:9} n={n:>7,} {wall:7.1f} s  peak RSS {max(rss, before) / 1024:6.0f} MB  exit {proc.returncode}"
+        print(f"{case:9} n={n:>7,} {wall:7.1f} s  peak RSS {rss / 1024:6.0f} MB  exit {proc.returncode}"
               f"  outputs {written / 1e6:7.1f} MB  good cluster judged: {judged}  traceback: {traceback}",
               flush=True)
 
