@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ..policy.conditions import MISSING, Leaf, Truth, Verdict
 from . import kinds as kindlib
@@ -146,113 +146,209 @@ class _Ctx:
     stack: list[_Item] = field(default_factory=list)
 
 
-def _get(ctx: _Ctx, ref: Field) -> tuple[Any, str]:
-    if ref.base == "item":
-        item = ctx.stack[-1] if ctx.stack else ctx.check_item
-        if item is None:
-            raise RuleError(f"{ref.text} is read relative to no item")
-        value, path = item.value, item.path
-    elif ref.base == "pod":
-        assert ctx.pod is not None
-        value, path = ctx.pod.spec, ctx.pod.spec_path
-    elif ref.base == "meta":
-        assert ctx.pod is not None
-        value, path = ctx.pod.meta, ctx.pod.meta_path
-    else:
-        value, path = ctx.body, ""
-    for seg in ref.segments:
-        if type(seg) is NameKey:
-            name = as_dict(ctx.check_item.value if ctx.check_item else None).get("name")
-            seg = seg.template.replace("{name}", name if isinstance(name, str) else str(name))
-        path = f"{path}.{seg}" if path else seg
-        value = value.get(seg) if type(value) is dict or isinstance(value, dict) else None
-    return (value if value is not None else ABSENT), path
+# Each predicate, reference and operand of a rule is compiled once into a closure (the rule is evaluated on every
+# object of its kinds: a tree walk that dispatched on node types cost more than the comparisons themselves).
+# A node of an unknown type compiles to a function that raises when it is evaluated, as the walk did.
+
+_COMPILED: dict[int, tuple[Any, Callable[[_Ctx], Any]]] = {}
 
 
-def _value(ctx: _Ctx, ref: Any) -> tuple[Any, str | None]:
+def _compiled(node: Any, compile: Callable[[Any], Callable[[_Ctx], Any]]) -> Callable[[_Ctx], Any]:
+    hit = _COMPILED.get(id(node))
+    if hit is not None and hit[0] is node:  # the entry holds the node: its id is not reused while cached
+        return hit[1]
+    fn = compile(node)
+    _COMPILED[id(node)] = (node, fn)
+    return fn
+
+
+def _raises(message: str) -> Callable[[_Ctx], Any]:
+    def fn(ctx: _Ctx) -> Any:
+        raise RuleError(message)
+    return fn
+
+
+def _field(ref: Field) -> Callable[[_Ctx], tuple[Any, str]]:
+    base, segments, text = ref.base, ref.segments, ref.text
+    named = any(type(seg) is NameKey for seg in segments)
+
+    def get(ctx: _Ctx) -> tuple[Any, str]:
+        if base == "item":
+            item = ctx.stack[-1] if ctx.stack else ctx.check_item
+            if item is None:
+                raise RuleError(f"{text} is read relative to no item")
+            value, path = item.value, item.path
+        elif base == "pod":
+            assert ctx.pod is not None
+            value, path = ctx.pod.spec, ctx.pod.spec_path
+        elif base == "meta":
+            assert ctx.pod is not None
+            value, path = ctx.pod.meta, ctx.pod.meta_path
+        else:
+            value, path = ctx.body, ""
+        for seg in segments:
+            if named and type(seg) is NameKey:
+                name = as_dict(ctx.check_item.value if ctx.check_item else None).get("name")
+                seg = seg.template.replace("{name}", name if isinstance(name, str) else str(name))
+            path = f"{path}.{seg}" if path else seg
+            value = value.get(seg) if isinstance(value, dict) else None
+        return (value if value is not None else ABSENT), path
+    return get
+
+
+_IMAGE_PARTS = ("registry", "repository", "tag", "digest")  # parse_image's order
+
+
+def _ref(ref: Any) -> Callable[[_Ctx], tuple[Any, str | None]]:
     """(value or ABSENT, the body path it was read from; None for values that are not in the object)."""
+    return _compiled(ref, _compile_ref)
+
+
+def _compile_ref(ref: Any) -> Callable[[_Ctx], tuple[Any, str | None]]:
     if isinstance(ref, Field):
-        return _get(ctx, ref)
+        return _field(ref)
     if isinstance(ref, First):
-        first_path = None
-        for r in ref.refs:
-            v, p = _get(ctx, r)
-            first_path = first_path or p
-            if present(v):
-                return v, p
-        return ABSENT, first_path
+        getters = [_ref(r) for r in ref.refs]
+
+        def first(ctx: _Ctx) -> tuple[Any, str | None]:
+            first_path = None
+            for get in getters:
+                v, p = get(ctx)
+                first_path = first_path or p
+                if present(v):
+                    return v, p
+            return ABSENT, first_path
+        return first
     if isinstance(ref, ImagePart):
-        v, p = _value(ctx, ref.ref)
-        if not isinstance(v, str):
-            return ABSENT, p
-        host, repo, tag, digest = parse_image(v)
-        out = {"registry": host, "repository": repo, "tag": tag, "digest": digest}[ref.part]
-        return (out if out is not None else ABSENT), p
+        if ref.part not in _IMAGE_PARTS:
+            return _raises(f"unknown image part {ref.part!r}")
+        inner, index = _ref(ref.ref), _IMAGE_PARTS.index(ref.part)
+
+        def image_part(ctx: _Ctx) -> tuple[Any, str | None]:
+            v, p = inner(ctx)
+            if not isinstance(v, str):
+                return ABSENT, p
+            out = parse_image(v)[index]
+            return (out if out is not None else ABSENT), p
+        return image_part
     if isinstance(ref, Lower):
-        v, p = _value(ctx, ref.ref)
-        return (v.lower() if isinstance(v, str) else ABSENT), p
+        inner = _ref(ref.ref)
+
+        def lower(ctx: _Ctx) -> tuple[Any, str | None]:
+            v, p = inner(ctx)
+            return (v.lower() if isinstance(v, str) else ABSENT), p
+        return lower
     if isinstance(ref, Keys):
-        v, p = _get(ctx, ref.ref)
-        keys = sorted(k for k, x in as_dict(v).items() if x is not None and k not in ref.exclude)
-        return keys, p
+        inner, exclude = _ref(ref.ref), ref.exclude
+
+        def keys(ctx: _Ctx) -> tuple[Any, str | None]:
+            v, p = inner(ctx)
+            return sorted(k for k, x in as_dict(v).items() if x is not None and k not in exclude), p
+        return keys
     if isinstance(ref, MapKey):
-        item = ctx.stack[-1] if ctx.stack else None
-        return (item.key if item is not None else ABSENT), None
+        def map_key(ctx: _Ctx) -> tuple[Any, None]:
+            item = ctx.stack[-1] if ctx.stack else None
+            return (item.key if item is not None else ABSENT), None
+        return map_key
     if isinstance(ref, PssVersion):
-        return ctx.version, None
+        return lambda ctx: (ctx.version, None)
     if isinstance(ref, ParamRef):
-        v = ctx.params.get(ref.name)
-        return (v if v is not None else ABSENT), None
+        name = ref.name
+
+        def param(ctx: _Ctx) -> tuple[Any, None]:
+            v = ctx.params.get(name)
+            return (v if v is not None else ABSENT), None
+        return param
     if isinstance(ref, NamespacedName):
-        return f"{ctx.namespace}/{as_dict(ctx.body.get('metadata')).get('name')}", None
-    raise RuleError(f"unknown reference {ref!r}")
+        return lambda ctx: (f"{ctx.namespace}/{as_dict(ctx.body.get('metadata')).get('name')}", None)
+    return _raises(f"unknown reference {ref!r}")
 
 
-def _operand(ctx: _Ctx, operand: Any) -> Any:
+def _operand(operand: Any) -> Callable[[_Ctx], Any]:
     if isinstance(operand, Lit):
-        return operand.value
+        value = operand.value
+        return lambda ctx: value
     if isinstance(operand, Param):
-        return ctx.params.get(operand.name)
+        name = operand.name
+        return lambda ctx: ctx.params.get(name)
     if isinstance(operand, Derived):
-        return ctx.derived[operand.name]
-    raise RuleError(f"unknown operand {operand!r}")
+        name = operand.name
+        return lambda ctx: ctx.derived[name]
+    return _raises(f"unknown operand {operand!r}")
 
 
 def _holds(ctx: _Ctx, p: Any) -> tuple[bool, list[Leaf]]:
     """Whether ``p`` holds, and the leaves that show it (all true when it holds, all false when not)."""
-    if type(p) is Cmp:
-        value, path = _value(ctx, p.ref)
-        expected = _operand(ctx, p.operand)
-        ok = compare(p.op, value, expected) != p.negated
-        shown = value
-        if value is ABSENT and isinstance(p.ref, (Lower, ImagePart)):
-            shown = _value(ctx, p.ref.ref)[0]  # what the object holds where the transform does not apply
-        leaves = [] if path is None else [Leaf(path, p.op_text, expected if p.op not in ("exists", "empty")
-                                                else not p.negated, shown, Truth.TRUE if ok else Truth.FALSE)]
-        return ok, leaves
+    return _compiled(p, _compile_predicate)(ctx)
+
+
+def _predicate(p: Any) -> Callable[[_Ctx], tuple[bool, list[Leaf]]]:
+    return _compiled(p, _compile_predicate)
+
+
+def _compile_predicate(p: Any) -> Callable[[_Ctx], tuple[bool, list[Leaf]]]:
+    if isinstance(p, Cmp):
+        return _compile_cmp(p)
     if isinstance(p, AllOf):
-        results = [_holds(ctx, i) for i in p.items]
-        ok = all(r[0] for r in results)
-        return ok, [leaf for r in results if r[0] == ok for leaf in r[1]]
+        parts = [_predicate(i) for i in p.items]
+
+        def all_of(ctx: _Ctx) -> tuple[bool, list[Leaf]]:
+            results = [part(ctx) for part in parts]
+            ok = all(r[0] for r in results)
+            return ok, [leaf for r in results if r[0] == ok for leaf in r[1]]
+        return all_of
     if isinstance(p, AnyOf):
-        results = [_holds(ctx, i) for i in p.items]
-        good = next((r for r in results if r[0]), None)
-        if good is not None:
-            return True, good[1]
-        return False, [leaf for r in results for leaf in r[1]]
+        parts = [_predicate(i) for i in p.items]
+
+        def any_of(ctx: _Ctx) -> tuple[bool, list[Leaf]]:
+            results = [part(ctx) for part in parts]
+            good = next((r for r in results if r[0]), None)
+            if good is not None:
+                return True, good[1]
+            return False, [leaf for r in results for leaf in r[1]]
+        return any_of
     if isinstance(p, (Each, Some)):
-        coll, path = _value(ctx, p.coll)
-        items = _elements(coll, path or "", p.entries, isinstance(p.coll, Keys))
+        return _compile_elements(p)
+    return _raises(f"unknown predicate {p!r}")
+
+
+def _compile_cmp(p: Cmp) -> Callable[[_Ctx], tuple[bool, list[Leaf]]]:
+    get, operand, op, negated, op_text = _ref(p.ref), _operand(p.operand), p.op, p.negated, p.op_text
+    # what the object holds where a transform (lower-casing, an image part) does not apply
+    untransformed = _ref(p.ref.ref) if isinstance(p.ref, (Lower, ImagePart)) else None
+    presence = op in ("exists", "empty")
+
+    def cmp(ctx: _Ctx) -> tuple[bool, list[Leaf]]:
+        value, path = get(ctx)
+        expected = operand(ctx)
+        ok = compare(op, value, expected) != negated
+        if path is None:
+            return ok, []
+        shown = untransformed(ctx)[0] if value is ABSENT and untransformed is not None else value
+        return ok, [Leaf(path, op_text, (not negated) if presence else expected, shown,
+                         Truth.TRUE if ok else Truth.FALSE)]
+    return cmp
+
+
+def _compile_elements(p: Each | Some) -> Callable[[_Ctx], tuple[bool, list[Leaf]]]:
+    collection, require = _ref(p.coll), _predicate(p.require)
+    where = _predicate(p.where) if p.where is not None else None
+    entries, keys, every = p.entries, isinstance(p.coll, Keys), isinstance(p, Each)
+    described: list[str] = []  # describe(p.require), made when first shown
+
+    def elements(ctx: _Ctx) -> tuple[bool, list[Leaf]]:
+        coll, path = collection(ctx)
+        items = _elements(coll, path or "", entries, keys)
         results = []
         for item in items:
             ctx.stack.append(item)
             try:
-                if p.where is not None and not _holds(ctx, p.where)[0]:
+                if where is not None and not where(ctx)[0]:
                     continue
-                results.append(_holds(ctx, p.require))
+                results.append(require(ctx))
             finally:
                 ctx.stack.pop()
-        if isinstance(p, Each):
+        if every:
             ok = all(r[0] for r in results)
             leaves = [leaf for r in results if r[0] == ok for leaf in r[1]]
         else:
@@ -261,14 +357,17 @@ def _holds(ctx: _Ctx, p: Any) -> tuple[bool, list[Leaf]]:
             leaves = good[1] if good is not None else [leaf for r in results for leaf in r[1]]
         if path is not None and (not leaves or not ok):
             # the collection itself: the only evidence when it is empty, and beside the offending elements. Its
-            # content only when it is a list of values, not objects (capabilities, sysctl names): entries that are objects
-            # (env, annotations ...) may hold values evidence never carries, and their own leaves say what failed
+            # content only when it is a list of values, not objects (capabilities, sysctl names): entries that are
+            # objects (env, annotations ...) may hold values evidence never carries, and their own leaves say what
+            # failed
             shown = "none" if not items else coll if isinstance(coll, list) and not any(
                 isinstance(e, dict) for e in coll) else f"{len(items)} entries"
-            leaves = [Leaf(path, "every element" if isinstance(p, Each) else "some element", describe(p.require),
+            if not described:
+                described.append(describe(p.require))
+            leaves = [Leaf(path, "every element" if every else "some element", described[0],
                            shown, Truth.TRUE if ok else Truth.FALSE)] + leaves
         return ok, leaves
-    raise RuleError(f"unknown predicate {p!r}")
+    return elements
 
 
 def _elements(coll: Any, path: str, entries: bool, keys: bool) -> list[_Item]:
