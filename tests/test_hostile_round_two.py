@@ -436,7 +436,7 @@ def test_many_waivers_are_matched_without_the_product(tmp_path: Path) -> None:
     from aks_compliance.results import Outcome, Result, TargetRef
     from aks_compliance.waivers import Governance, Waiver, apply_governance
     n = 20_000
-    results = [Result("AKS-002", TargetRef(name=f"aks-{i}", type=MC), Outcome.FAILED, "", [], key=f"k{i}")
+    results = [Result("AKS-002", TargetRef(name=f"aks-{i}", type=MC), Outcome.FAILED, "", [], label=f"k{i}")
                for i in range(n)]
     far = dt.date.today() + dt.timedelta(days=100)
     gov = Governance(waivers=[Waiver(f"W-{i}", "AKS-002", f"aks-{i}", "j", "a", far, "w.yaml", i + 1)

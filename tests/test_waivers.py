@@ -44,7 +44,7 @@ def result(control: str, name: str, outcome: Outcome, rid: str | None = None) ->
     ref = TargetRef(type="Microsoft.ContainerService/managedClusters", name=name, id=rid, cluster=name,
                     file="estate.json", line=10)
     ev = [Evidence("properties.disableLocalAccounts", "equals true", "false", "estate.json", 12)]
-    return Result(control, ref, outcome, "", ev if outcome is Outcome.FAILED else [], key=f"{control}-{name}")
+    return Result(control, ref, outcome, "", ev if outcome is Outcome.FAILED else [], label=name)
 
 
 # -- loading -------------------------------------------------------------------------------------

@@ -235,7 +235,7 @@ def _evidence(leaves: list[Leaf], resource: Resource, target: Resource | None = 
         out.append(leaf_evidence(leaf, resource, target))
         if len(out) >= MAX_EVIDENCE:
             break
-    return out
+    return out[:]  # exactly its size: a list grown by appending keeps spare room (500,000 results: 12 MB)
 
 
 def subject_of(resource: Resource) -> Subject:
@@ -389,7 +389,7 @@ class Evaluation:
                 results.append(Result(control.id, ref, Outcome.ERROR, redact_text(str(rejected)), [
                     Evidence(path=rejected.path, expected=rejected.expected, actual=rejected.actual,
                              file=target.resource.location_of(rejected.path)[0],
-                             line=target.resource.location_of(rejected.path)[1])], key=f"{control.id}-{target.label}"))
+                             line=target.resource.location_of(rejected.path)[1])], label=target.label))
                 continue
             try:
                 outcome, reason, evidence = evaluate_control(control, target, params[control.id], aliases, subject)
@@ -404,7 +404,7 @@ class Evaluation:
                 reason = "; ".join(target.resource.notes)
             if reason:
                 reason = cap(redact_text(reason), MAX_MESSAGE)
-            results.append(Result(control.id, ref, outcome, reason, evidence, key=f"{control.id}-{target.label}"))
+            results.append(Result(control.id, ref, outcome, reason, evidence, label=target.label))
         target.resource.forget_locations()  # its controls are done: what they cited need not be kept
         return results
 

@@ -115,7 +115,7 @@ def _target_items(parent: pytest.Collector, function: str, results: list[Result]
                   lineno: int) -> list[pytest.Item]:
     groups: dict[str, list[Result]] = {}
     for r in results:
-        label = r.key[len(r.control_id) + 1:] if r.control_id else r.key
+        label = r.label
         groups.setdefault(label, []).append(r)
     items: list[pytest.Item] = []
     for label, group in groups.items():
@@ -211,7 +211,7 @@ def _target_reports(item: TargetItem, with_setup_teardown: bool) -> list[TestRep
     keywords = {item.name: 1}
     location = item.location
     first = item.results[0]
-    label = first.key[len(first.control_id) + 1:] if first.control_id else first.key
+    label = first.label
 
     def report(when: str, outcome: str, longrepr: Any = None) -> TestReport:
         rep = TestReport(item.nodeid, location, keywords, outcome, longrepr, when, (), 0.0, start, start,

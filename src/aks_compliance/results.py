@@ -137,7 +137,9 @@ class Result:
     outcome: Outcome
     reason: str = ""
     evidence: list[Evidence] = field(default_factory=list)
-    key: str = ""  # unique, readable id: the pytest parameter id
+    # The target's label (``Target.label``: shared by the target's results): the result's unique, readable id
+    # (``key``, the pytest parameter id) is made from it when read, not kept (500,000 results: 49 MB)
+    label: str = ""
     # Governance (waivers.py): the waiver that turned a failure into WAIVED, or the attestation that
     # decided a manual control; each a plain dict (id/owner, dates, file and line of the entry).
     waiver: dict[str, Any] | None = None
@@ -153,15 +155,21 @@ class Result:
     # (shards.SPLICE); ``as_json`` splices the target's JSON in instead of encoding the result again.
     _span: tuple[str, int, int] | None = field(default=None, init=False, repr=False, compare=False)
 
+    @property
+    def key(self) -> str:
+        """``<control id>-<target label>``, or the label of an input error (which belongs to no control)."""
+        return f"{self.control_id}-{self.label}" if self.control_id else self.label
+
     @classmethod
     def from_dict(cls, d: dict[str, Any], key: str, target: TargetRef | None = None) -> "Result":
         """A result as the results JSON holds it (a shard's, merged: shards.py; the document does not carry
         keys); ``target``: its ref, when the caller has it (the results of a target share one). It keeps
         the dict it came from: ``as_dict`` gives it back instead of building it again (merged results are
         not changed)."""
-        r = cls(d.get("control_id"), target if target is not None else TargetRef.from_dict(d["target"]),
+        cid = d.get("control_id")
+        r = cls(cid, target if target is not None else TargetRef.from_dict(d["target"]),
                 _OUTCOMES[d["outcome"]], d.get("reason", ""), EvidenceDicts(d.get("evidence") or ()),  # type: ignore[arg-type]
-                key=key, waiver=d.get("waiver"), attestation=d.get("attestation"), azure_policy=d.get("azure_policy"),
+                label=key[len(cid) + 1:] if cid and key.startswith(f"{cid}-") else key, waiver=d.get("waiver"), attestation=d.get("attestation"), azure_policy=d.get("azure_policy"),
                 kube_bench=d.get("kube_bench"))
         r._dict = d
         return r

@@ -138,7 +138,7 @@ def error_results(diagnostics: list[Diagnostic], keep: Callable[[Diagnostic], bo
             continue
         key = base if not n else f"{base}#{n + 1}"
         ref = TargetRef(type="file", name=d.file, file=d.file, pointer=d.pointer or None, line=d.line)
-        out.append(Result(None, ref, Outcome.ERROR, f"{d.where()}: {d.message}", [], key=key))
+        out.append(Result(None, ref, Outcome.ERROR, f"{d.where()}: {d.message}", [], label=key))
     return out
 
 

@@ -199,7 +199,7 @@ def check_fixture_in_gatekeeper(case: FixtureCase, catalog: Catalog, rego: str |
     if control.object_rule is None:
         raise FixtureError(f"{case.control_id} is not declared as an object rule: it has no Gatekeeper template")
     result, run = fixture_result(case, catalog)
-    label = result.key[len(case.control_id) + 1:]
+    label = result.label
     target = next(t for t in run.targets if t.label == label)
     if "gap" in target.context or target.context.get("implied"):
         if result.outcome.value != "unknown":

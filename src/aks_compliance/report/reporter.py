@@ -85,7 +85,7 @@ class Reporter:
         if not targets:
             return [r for r in run.results if r.key in keys]
         return [r for r in run.results if r.key in keys
-                or (r.control_id is not None and r.key[len(r.control_id) + 1:] in targets)]
+                or (r.control_id is not None and r.label in targets)]
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         config = self.config
