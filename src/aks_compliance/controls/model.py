@@ -50,6 +50,15 @@ class Parameter:
     # overrides from --control-param, --control-config and overlays are validated against them.
     schema: Mapping[str, Any] | None = None
 
+    def policy_parameter(self) -> dict[str, Any]:
+        """The parameter as an Azure Policy definition declares it (type, metadata, allowed values, default)."""
+        spec: dict[str, Any] = {"type": self.type, "metadata": {"displayName": self.name,
+                                                                "description": self.description}}
+        if self.allowed is not None:
+            spec["allowedValues"] = list(self.allowed)
+        spec["defaultValue"] = self.default
+        return spec
+
     def json_schema(self) -> dict[str, Any]:
         """The JSON Schema every value of this parameter must satisfy."""
         kind = _JSON_TYPES.get(self.type.lower())

@@ -320,11 +320,7 @@ def _parameters(control: Control, effects: tuple[str, ...]) -> dict[str, Any]:
     for p in control.parameters:
         if p.name.lower() == "effect":
             raise GenerationError(f"{control.id}: a control parameter may not be named 'effect'")
-        spec: dict[str, Any] = {"type": p.type, "metadata": {"displayName": p.name, "description": p.description}}
-        if p.allowed is not None:
-            spec["allowedValues"] = list(p.allowed)
-        spec["defaultValue"] = p.default
-        params[p.name] = spec
+        params[p.name] = p.policy_parameter()
     return params
 
 

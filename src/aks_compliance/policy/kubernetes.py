@@ -262,11 +262,7 @@ def definition_parameters(control: Control) -> dict[str, Any]:
     for p in rule_parameters(control):
         if p.name in params:
             raise ValueError(f"{control.id}: parameter {p.name} is reserved in a Kubernetes definition")
-        spec: dict[str, Any] = {"type": p.type, "metadata": {"displayName": p.name, "description": p.description}}
-        if p.allowed is not None:
-            spec["allowedValues"] = list(p.allowed)
-        spec["defaultValue"] = p.default
-        params[p.name] = spec
+        params[p.name] = p.policy_parameter()
     return params
 
 
