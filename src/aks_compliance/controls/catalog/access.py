@@ -4,6 +4,16 @@ from ..model import Control, Mappings, Severity
 
 MC = "Microsoft.ContainerService/managedClusters"
 
+
+def _authorized_ranges_restrict() -> dict:
+    """The API server admits only authorized IP ranges, none of which admits any address (AKS-001, AKS-090)."""
+    ranges = f"{MC}/apiServerAccessProfile.authorizedIPRanges[*]"
+    return {"allOf": [
+        {"count": {"field": ranges}, "greater": 0},
+        {"count": {"field": ranges, "where": {"field": ranges, "in": ["0.0.0.0/0", "*", "Internet", "::/0"]}},
+         "equals": 0},
+    ]}
+
 CONTROLS = [
     Control(
         id="AKS-001",
@@ -29,13 +39,7 @@ CONTROLS = [
             "where the ranges come from a reference() this control cannot resolve offline (unknown here)."),
         rule={"anyOf": [
             {"field": f"{MC}/apiServerAccessProfile.enablePrivateCluster", "equals": True},
-            {"allOf": [
-                {"count": {"field": f"{MC}/apiServerAccessProfile.authorizedIPRanges[*]"}, "greater": 0},
-                {"count": {"field": f"{MC}/apiServerAccessProfile.authorizedIPRanges[*]",
-                           "where": {"field": f"{MC}/apiServerAccessProfile.authorizedIPRanges[*]",
-                                     "in": ["0.0.0.0/0", "*", "Internet", "::/0"]}},
-                 "equals": 0},
-            ]},
+            _authorized_ranges_restrict(),
         ]},
     ),
     Control(
@@ -311,13 +315,7 @@ CONTROLS += [
         rule={"anyOf": [
             {"field": f"{MC}/disableLocalAccounts", "equals": True},
             {"field": f"{MC}/apiServerAccessProfile.enablePrivateCluster", "equals": True},
-            {"allOf": [
-                {"count": {"field": f"{MC}/apiServerAccessProfile.authorizedIPRanges[*]"}, "greater": 0},
-                {"count": {"field": f"{MC}/apiServerAccessProfile.authorizedIPRanges[*]",
-                           "where": {"field": f"{MC}/apiServerAccessProfile.authorizedIPRanges[*]",
-                                     "in": ["0.0.0.0/0", "*", "Internet", "::/0"]}},
-                 "equals": 0},
-            ]},
+            _authorized_ranges_restrict(),
         ]},
     ),
 ]
