@@ -161,15 +161,14 @@ class Result:
         return f"{self.control_id}-{self.label}" if self.control_id else self.label
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], key: str, target: TargetRef | None = None) -> "Result":
+    def from_dict(cls, d: dict[str, Any], label: str, target: TargetRef | None = None) -> "Result":
         """A result as the results JSON holds it (a shard's, merged: shards.py; the document does not carry
-        keys); ``target``: its ref, when the caller has it (the results of a target share one). It keeps
+        keys), of the target ``label``; ``target``: its ref, when the caller has it (the results of a target share one). It keeps
         the dict it came from: ``as_dict`` gives it back instead of building it again (merged results are
         not changed)."""
-        cid = d.get("control_id")
-        r = cls(cid, target if target is not None else TargetRef.from_dict(d["target"]),
+        r = cls(d.get("control_id"), target if target is not None else TargetRef.from_dict(d["target"]),
                 _OUTCOMES[d["outcome"]], d.get("reason", ""), EvidenceDicts(d.get("evidence") or ()),  # type: ignore[arg-type]
-                label=key[len(cid) + 1:] if cid and key.startswith(f"{cid}-") else key, waiver=d.get("waiver"), attestation=d.get("attestation"), azure_policy=d.get("azure_policy"),
+                label=label, waiver=d.get("waiver"), attestation=d.get("attestation"), azure_policy=d.get("azure_policy"),
                 kube_bench=d.get("kube_bench"))
         r._dict = d
         return r

@@ -221,7 +221,7 @@ def merge_shards(docs: list[dict[str, Any]], catalog: "Catalog | None" = None,
                         src.get("file"), src.get("pointer"), src.get("line"))
                 ref = refs[id(t)] = by_content.get(same) or by_content.setdefault(same, TargetRef.from_dict(t))
             d["target"] = ref.as_dict()  # the results of a target share its dict (and its JSON)
-            r = Result.from_dict(d, key, ref)
+            r = Result.from_dict(d, label, ref)
             if spans is not None:
                 r._span = spans[n]
             blocks.append((index_of[label], n, r))
