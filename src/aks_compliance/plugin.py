@@ -9,7 +9,6 @@ pytest outcome is ``outcomes.py``.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import signal
 import threading
@@ -330,9 +329,7 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
     items = session.items
     # the reports of result items live to the session's end (terminal statistics, JUnit test cases): the
     # collector would traverse them again and again (a fifth of a 100,000-target run); frozen when done
-    paused = collector_paused(freeze=True) if any(isinstance(i, (ResultItem, TargetItem)) for i in items[:1]) \
-        else contextlib.nullcontext()
-    with paused:
+    with collector_paused(freeze=True):
         for i, item in enumerate(items):
             if isinstance(item, (ResultItem, TargetItem)):
                 report_result_item(item)

@@ -153,7 +153,7 @@ def recorded_options(options: ScanOptions) -> dict[str, Any]:
 
 def run_scan(options: ScanOptions) -> ScanRun:
     """Read, evaluate every target, apply governance: the whole run in this process."""
-    with _collector_paused():
+    with collector_paused():
         return _run_scan(options)
 
 
@@ -178,9 +178,6 @@ def collector_paused(freeze: bool = False) -> Iterator[None]:
             gc.freeze()
         if enabled:
             gc.enable()
-
-
-_collector_paused = collector_paused
 
 
 @dataclass
