@@ -261,7 +261,11 @@ def _junit(path: Path) -> dict[str, Any]:
 
 @pytest.mark.parametrize("case", ["corpus", "estate", "fleet", "snapshot"])
 def test_xdist_and_shard_jobs_give_the_single_process_document(case: str, pytester: pytest.Pytester, tmp_path: Path,
-                                                               request: pytest.FixtureRequest) -> None:
+                                                               request: pytest.FixtureRequest,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    temp = tmp_path / "temp"  # where the controller spools the workers' parts
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
     if case == "corpus":
         inputs = ["--arm", str(require_shared("corpus", "arm"))]
     elif case == "estate":
@@ -281,6 +285,7 @@ def test_xdist_and_shard_jobs_give_the_single_process_document(case: str, pytest
     # the same test cases, outcomes and properties reach JUnit (and so the terminal and pytest-html)
     assert _junit(tmp_path / "x.xml") == _junit(tmp_path / "s.xml") and _junit(tmp_path / "s.xml")
     assert single.parseoutcomes() == xdist.parseoutcomes()
+    assert not list(temp.glob("aksc-shards-*"))  # the spool is removed with the session
 
     shards = [tmp_path / f"shard{k}.json" for k in (1, 2, 3)]
     for k, path in enumerate(shards, 1):
@@ -386,3 +391,42 @@ def test_progress_is_quiet_in_ci_logs_unless_asked(pytester: pytest.Pytester, fl
         config._ensure_unconfigure()
     never = pytester.parseconfig("--aksc-progress", "never")
     assert progress_for(never) is None
+
+
+class _Process:
+    """What ``_ship`` and ``_received`` read of a pytest config: a worker's hand-off, a controller's stash."""
+
+    def __init__(self, handoff: dict[str, Any] | None = None) -> None:
+        self.workerinput = {"aksc": handoff or {}}
+        self.stash = pytest.Stash()
+
+
+def test_shard_parts_travel_by_file_on_one_machine_and_by_execnet_otherwise(tmp_path: Path) -> None:
+    from aks_compliance.distributed import SPOOL_KEY, _received, _ship
+
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    (spool / "token").write_text("secret-token", encoding="ascii")
+    controller = _Process()
+    controller.stash[SPOOL_KEY] = {"dir": str(spool), "token": "secret-token"}
+    text = '{"results":["\u00e9\udc80"]}'  # non-ASCII and a lone surrogate (from a hostile input) survive
+
+    local = _ship(_Process({"spool": {"dir": str(spool), "token": "secret-token"}}), 3, text)  # type: ignore[arg-type]
+    assert isinstance(local, dict) and Path(local["file"]).parent == spool
+    assert _received(controller, local) == text  # type: ignore[arg-type]
+    assert not Path(local["file"]).exists()  # read once, then gone
+
+    # a worker on another machine (--tx ssh=...) does not see the token: its part goes through execnet
+    assert _ship(_Process({"spool": {"dir": str(spool), "token": "another"}}), 3, text) == text  # type: ignore[arg-type]
+    assert _ship(_Process({"spool": {"dir": str(tmp_path / "absent"), "token": "t"}}), 3, text) == text  # type: ignore[arg-type]
+    assert _ship(_Process(), 3, text) == text  # type: ignore[arg-type]
+    assert _received(controller, text) == text  # type: ignore[arg-type]
+
+    # the controller reads parts from its own spool only
+    elsewhere = tmp_path / "part-1-1.json"
+    elsewhere.write_text("{}", encoding="utf-8")
+    with pytest.raises(ValueError, match="outside this run's spool"):
+        _received(controller, {"file": str(elsewhere)})  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="outside this run's spool"):
+        _received(controller, {"file": str(spool / "token")})  # type: ignore[arg-type]
+    assert elsewhere.exists() and (spool / "token").exists()

@@ -15,6 +15,7 @@ items, once, after the workers are done.
 from __future__ import annotations
 
 import json
+import os
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import pytest
@@ -36,10 +37,12 @@ OUTPUT = "aksc"  # the key of the scan's parts in config.workeroutput
 HANDOFF = "aksc"  # the controller's hand-off to each worker (workerinput key; plugin.pytest_configure_node)
 SHARDS_PER_WORKER = 4  # enough for xdist's load scheduling to even out unequal shards
 
+SPOOL_KEY = pytest.StashKey[dict]()  # controller: the local directory its workers write shard parts into
 SHARDED_KEY = pytest.StashKey["ShardedScan"]()  # worker: the prepared, partitioned scan
 SHARD_RUNS_KEY = pytest.StashKey[dict]()  # worker: shard index -> its run (a shard is evaluated once)
 STATE_KEY = pytest.StashKey[dict]()  # worker: the document sections alike in every shard, first report sent
 PARTS_KEY = pytest.StashKey[list]()  # controller: what each worker sent (its workeroutput[OUTPUT])
+READ_KEY = pytest.StashKey[dict]()  # controller: shard index -> its part, read as soon as a worker announced it
 
 
 def sharded_xdist(config: pytest.Config) -> bool:
@@ -137,9 +140,61 @@ def shard_run(config: pytest.Config, shard: int) -> "ScanRun":
             out["common"] = json.dumps(common, ensure_ascii=False)
             state["sections"] = {k: common[k] for k in ("controls", "catalog_version", "catalog", "declarations",
                                                         "coverage") if k in common}
-        out["shards"][str(shard)] = _part_json(part, run.results)
+        out["shards"][str(shard)] = _ship(config, shard, _part_json(part, run.results))
     runs[shard] = run
     return run
+
+
+def spool_for(config: pytest.Config) -> dict[str, str]:
+    """Controller: a private directory its workers write their shard parts into, with a token that tells a
+    worker it shares this file system. A part is hundreds of megabytes at fleet scale: through execnet it
+    is serialised, piped and unserialised at the end of the run, where nothing else runs beside it; a
+    file costs a write and a read. Removed when the session ends."""
+    spool = config.stash.get(SPOOL_KEY, None)
+    if spool is None:
+        import shutil
+        import tempfile
+        import uuid
+
+        directory = tempfile.mkdtemp(prefix="aksc-shards-")
+        token = uuid.uuid4().hex
+        with open(os.path.join(directory, "token"), "w", encoding="ascii") as fh:
+            fh.write(token)
+        spool = config.stash[SPOOL_KEY] = {"dir": directory, "token": token}
+        config.add_cleanup(lambda: shutil.rmtree(directory, ignore_errors=True))
+    return spool
+
+
+def _ship(config: pytest.Config, shard: int, text: str) -> Any:
+    """A shard's part as the worker output carries it: the name of the file holding it when the worker shares
+    the controller's file system (the spool's token reads back), else the text itself (a remote --tx worker)."""
+    spool = (getattr(config, "workerinput", {}).get(HANDOFF) or {}).get("spool") or {}
+    directory = spool.get("dir")
+    try:
+        with open(os.path.join(directory, "token"), encoding="ascii") as fh:
+            local = fh.read() == spool.get("token")
+    except (OSError, TypeError):
+        local = False
+    if not local:
+        return text
+    path = os.path.join(directory, f"part-{shard}-{os.getpid()}.json")
+    with open(path, "w", encoding="utf-8", errors="surrogatepass") as fh:
+        fh.write(text)
+    return {"file": path}
+
+
+def _received(config: pytest.Config, value: Any) -> str:
+    """A part as a worker shipped it (``_ship``), as text; a file only from this run's spool."""
+    if not isinstance(value, dict):
+        return value
+    path = value["file"]
+    spool = config.stash.get(SPOOL_KEY, {}).get("dir")
+    if not spool or os.path.dirname(path) != spool or not os.path.basename(path).startswith("part-"):
+        raise ValueError(f"a worker named a shard part outside this run's spool: {path!r}")
+    with open(path, "rb") as fh:
+        data = fh.read()
+    os.unlink(path)
+    return data.decode("utf-8", "surrogatepass")
 
 
 def _part_json(part: dict[str, Any], results: list[Any]) -> str:
@@ -201,6 +256,9 @@ def run_shard_item(item: ShardItem) -> None:
         config.hook.pytest_collection_modifyitems(session=session, config=config, items=kept)
         items = kept
     state = config.stash.setdefault(STATE_KEY, {})
+    shipped = _output(config)["shards"].get(str(item.shard))
+    if items and isinstance(shipped, dict):  # spooled: the controller can read it while the workers go on
+        items[0].aksc_part = {"shard": item.shard, **shipped}  # type: ignore[attr-defined]
     if items and not state.get("total_sent"):  # the first report tells the controller how many to expect
         state["total_sent"] = True
         items[0].aksc_total = _total_items(sharded, mode)  # type: ignore[attr-defined]
@@ -261,6 +319,9 @@ class Controller:
         total = getattr(report, "aksc_total", None)
         if total and self.session is not None:
             self.session.testscollected = max(self.session.testscollected, total)
+        part = getattr(report, "aksc_part", None)
+        if isinstance(part, dict):
+            read_part(self.config, part)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
@@ -299,11 +360,11 @@ def merged_run(config: pytest.Config) -> "ScanRun | None":
         raise MergeError("the workers read different inputs (their documents differ outside the results): "
                          "were the inputs changed during the run?")
     common = json.loads(commons[0])
-    parts: dict[int, dict[str, Any]] = {}
+    parts: dict[int, dict[str, Any]] = dict(config.stash.get(READ_KEY, {}))
     for o in outputs:
         for k, text in o.get("shards", {}).items():
             if int(k) not in parts:  # a shard run twice (a worker replaced) counts once
-                parts[int(k)] = _part_of(text)
+                parts[int(k)] = _part_of(_received(config, text))
     count = next(iter(parts.values()))["shard"]["count"]
     options = config.stash[OPTIONS_KEY]
     run = merge_shards([{**common, **part} for part in parts.values()],
@@ -315,6 +376,23 @@ def merged_run(config: pytest.Config) -> "ScanRun | None":
         run.narrowed.append(f"{len(missing)} of {count} shards not run ({', '.join(map(str, missing[:10]))}"
                             f"{' ...' if len(missing) > 10 else ''})")
     return run
+
+
+def read_part(config: pytest.Config, shipped: dict[str, Any]) -> None:
+    """A spooled shard part read as soon as its worker announces it (with the first report of the shard), so
+    that the merge after the last worker is left with the last shards only. A part that cannot be read
+    here is read from the worker's output at the end (and fails there, with the merge's error)."""
+    from .scan import collector_paused
+
+    parts = config.stash.setdefault(READ_KEY, {})
+    shard = shipped.get("shard")
+    if not isinstance(shard, int) or shard in parts:
+        return
+    try:
+        with collector_paused(freeze=True):  # the parts live to the end of the run
+            parts[shard] = _part_of(_received(config, {"file": shipped["file"]}))
+    except (OSError, KeyError, TypeError, ValueError):
+        return
 
 
 def report_input_errors(session: pytest.Session, finished: int) -> None:

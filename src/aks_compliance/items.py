@@ -251,10 +251,10 @@ def report_result_item(item: "ResultItem | TargetItem", catalog: Any = None) -> 
     if catalog is None:
         run = config.stash.get(RUN_KEY, None)
         catalog = run.catalog if run is not None else None
-    total = getattr(item, "aksc_total", None)  # a sharded run's first item: how many items the run has
+    # a sharded run's first item: how many items the run has; a shard's first: where its part is spooled
+    announced = {k: getattr(item, k) for k in ("aksc_total", "aksc_part") if hasattr(item, k)}
     for report in build_reports(item, catalog, full):
-        if total is not None:
-            report.aksc_total = total
+        report.__dict__.update(announced)
         if html and isinstance(item, ResultItem) and (report.when == "call" or report.failed):
             from .report.pytest_html import annotate
             control = catalog.get(item.result.control_id) if catalog is not None and item.result.control_id else None

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from .distributed import HANDOFF, USAGE_ERRORS, Controller, get_crash_safe, merged_run, run_shard_item, shard_items, \
-    sharded_xdist
+    sharded_xdist, spool_for
 from .items import ResultItem, ShardItem, TargetItem, item_mode, make_items, report_result_item
 from .option_values import any_case
 from .outcomes import STATUS
@@ -201,8 +201,10 @@ def pytest_configure_node(node: Any) -> None:
     """pytest-xdist: hand the controller's start time and each family's inputs (a live source's snapshot,
     or its collection error) to each worker, so every process scans the same inputs."""
     options = node.config.stash[OPTIONS_KEY]
-    handed: dict[str, Any] = {"started": options.started, "run_id": options.run_id,
-                              "sharded": sharded_xdist(node.config)}
+    sharded = sharded_xdist(node.config)
+    handed: dict[str, Any] = {"started": options.started, "run_id": options.run_id, "sharded": sharded}
+    if sharded:
+        handed["spool"] = spool_for(node.config)
     for family in FAMILIES:
         handed[family.name] = family.worker_input(options.inputs[family.name])
     node.workerinput[WORKER_INPUT] = handed

@@ -246,6 +246,7 @@ class ResultDicts(Sequence):
 
 
 _GOVERNANCE_KEYS = ("waiver", "attestation", "azure_policy", "kube_bench")
+_KEYS = frozenset(("control_id", "target", "outcome", "reason", "evidence"))
 
 
 class ResultView(Mapping):
@@ -275,6 +276,16 @@ class ResultView(Mapping):
             if value is not None:
                 return value
         raise KeyError(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """As ``Mapping.get``, without raising and catching KeyError for every result that has no waiver,
+        attestation or other tool's verdict (the reports ask each result for them)."""
+        if key in _GOVERNANCE_KEYS:
+            value = getattr(self._r, key)
+            return default if value is None else value
+        if key == "control_id":
+            return self._r.control_id
+        return self[key] if key in _KEYS else default
 
     def __iter__(self) -> Iterator[str]:
         r = self._r

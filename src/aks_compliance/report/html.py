@@ -107,18 +107,20 @@ def _finding_groups(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in problems:
         evidence = r["evidence"]  # read once: a result view makes the evidence dicts when read
         ev = evidence[:MAX_EVIDENCE_ROWS]
-        shape = tuple((e["path"], e["expected"]) for e in ev)
-        g = groups.setdefault(shape, {"columns": shape, "rows": []})
-        tf = (r["target"].get("source") or {}).get("file")
+        shape = tuple([(e["path"], e["expected"]) for e in ev])
+        g = groups.get(shape)
+        if g is None:
+            g = groups[shape] = {"columns": shape, "rows": []}
+        target = r["target"]
+        tf = (target.get("source") or {}).get("file")
         cells = []
         for e in ev:
-            where = ""
-            if e.get("file"):
-                where = (":" if e["file"] == tf else f"{e['file']}:") + str(e.get("line") or "")
+            file = e.get("file")
+            where = ((":" if file == tf else f"{file}:") + str(e.get("line") or "")) if file else ""
             cells.append((e["actual"], where, bool(e.get("failing"))))
-        g["rows"].append({"r": r, "cells": cells, "more": max(0, len(evidence) - MAX_EVIDENCE_ROWS),
-                          "why": why(evidence)})
-    out = sorted(groups.values(), key=lambda g: (min(PROBLEM_ORDER[x["r"]["outcome"]] for x in g["rows"]),
+        g["rows"].append({"target": target, "outcome": r["outcome"], "reason": r["reason"], "cells": cells,
+                          "more": max(0, len(evidence) - MAX_EVIDENCE_ROWS), "why": why(evidence)})
+    out = sorted(groups.values(), key=lambda g: (min(PROBLEM_ORDER[x["outcome"]] for x in g["rows"]),
                                                  -len(g["rows"])))
     escaped = _Escaped()
     for g in out:
@@ -129,7 +131,8 @@ def _finding_groups(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def why(evidence: list[Mapping[str, Any]]) -> str:
     """What a failed result fails on, in plain words: its first failing evidence item's text."""
-    return next((e["text"] for e in evidence if isinstance(e, Mapping) and e.get("failing") and e.get("text")), "")
+    return next((e["text"] for e in evidence if (type(e) is dict or isinstance(e, Mapping))
+                 and e.get("failing") and e.get("text")), "")
 
 
 class _Escaped(dict):
@@ -143,13 +146,13 @@ class _Escaped(dict):
 def _finding_row(row: Mapping[str, Any], esc: _Escaped) -> str:
     """One row of a pivoted findings table, escaped here (tens of thousands of rows: the template's per-value
     cost is most of the report's time). The same text the template wrote for it."""
-    r = row["r"]
-    t = r["target"]
+    t = row["target"]
     src = t.get("source") or {}
+    outcome = row["outcome"]
     parts = ["<tr><td><b>", esc[t["name"]], "</b> ", esc[src.get("file")], ":", esc[src.get("line")],
-             "<td class=", CODE[r["outcome"]], ">", esc[r["outcome"].replace("_", " ")]]
-    if r["reason"]:
-        parts += [" <i>", esc[r["reason"]], "</i>"]
+             "<td class=", CODE[outcome], ">", esc[outcome.replace("_", " ")]]
+    if row["reason"]:
+        parts += [" <i>", esc[row["reason"]], "</i>"]
     if row["why"]:
         parts += [" <span class=why>", esc[row["why"]], "</span>"]
     if row["more"]:
@@ -163,22 +166,38 @@ def _finding_row(row: Mapping[str, Any], esc: _Escaped) -> str:
 def build_context(doc: Mapping[str, Any], generated: str | None = None) -> dict[str, Any]:
     results: list[dict[str, Any]] = doc.get("results", [])
     controls = _controls(doc)
-    by_control: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    # Each result is read once here (a result view makes its fields when read; 100,000s of them): its
+    # control, target and outcome go with it into the lists the sections below group and sort.
+    by_control: dict[str, list[tuple[dict[str, Any], str, Mapping[str, Any]]]] = defaultdict(list)
     input_errors: list[dict[str, Any]] = []
     targets: dict[tuple, dict[str, Any]] = {}
+    of_target: dict[int, dict[str, Any]] = {}  # by the target dict's identity: a target's results share it
+    unknowns: list[dict[str, Any]] = []
+    rule_errors: list[dict[str, Any]] = []
+    totals: Counter = Counter()
     for r in results:
         cid = r.get("control_id")
+        outcome = r["outcome"]
+        totals[outcome] += 1
+        if outcome == "unknown":
+            unknowns.append(r)
         if not cid:
             input_errors.append(r)
             continue
-        by_control[cid].append(r)
-        key = _target_key(r["target"])
-        t = targets.get(key)
+        if outcome == "error":
+            rule_errors.append(r)
+        target = r["target"]
+        t = of_target.get(id(target))
         if t is None:
-            src = r["target"].get("source") or {}
-            t = targets[key] = {"name": r["target"]["name"], "type": r["target"]["type"], "id": r["target"].get("id"),
-                                "file": src.get("file"), "line": src.get("line"), "cells": {}}
-        t["cells"][cid] = r["outcome"]
+            key = _target_key(target)
+            t = targets.get(key)
+            if t is None:
+                src = target.get("source") or {}
+                t = targets[key] = {"name": target["name"], "type": target["type"], "id": target.get("id"),
+                                    "file": src.get("file"), "line": src.get("line"), "cells": {}}
+            of_target[id(target)] = t
+        t["cells"][cid] = outcome
+        by_control[cid].append((r, outcome, target))
 
     # matrix: one row per target, one column per control that has results
     columns = [c for c in controls if c["id"] in by_control]
@@ -197,23 +216,32 @@ def build_context(doc: Mapping[str, Any], generated: str | None = None) -> dict[
     # per control
     cctx = []
     for c in controls:
-        rs = by_control.get(c["id"], [])
-        counts = Counter(r["outcome"] for r in rs)
-        problems = sorted((r for r in rs if r["outcome"] in PROBLEM_ORDER),
-                          key=lambda r: (PROBLEM_ORDER[r["outcome"]], r["target"]["name"]))
-        passed = sorted((r for r in rs if r["outcome"] == "passed"), key=lambda r: r["target"]["name"])
+        entries = by_control.get(c["id"], [])
+        rs = [r for r, _, _ in entries]
+        counts = Counter(o for _, o, _ in entries)
+        problem_keys: list[tuple[int, str, int]] = []
+        passed_keys: list[tuple[str, int]] = []
         na: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for r in rs:
-            if r["outcome"] == "not_applicable":
+        for n, (r, o, target) in enumerate(entries):
+            rank = PROBLEM_ORDER.get(o)
+            if rank is not None:
+                problem_keys.append((rank, target["name"], n))
+            elif o == "passed":
+                passed_keys.append((target["name"], n))
+            elif o == "not_applicable":
                 na[r["reason"]].append(r)
+        problems = [rs[n] for *_, n in sorted(problem_keys)]  # n last: equal keys keep the results' order
+        passed = [rs[n] for _, n in sorted(passed_keys)]
         pct = compliance(counts)
         pass_groups: list[dict[str, Any]] = []
         if len(passed) > PASS_GROUPING:
             groups: dict[tuple, dict[str, Any]] = {}
-            for r in passed:
+            for _, n in sorted(passed_keys):
+                r = rs[n]
                 ev = tuple((e["path"], e["actual"]) for e in r["evidence"][:MAX_EVIDENCE_ROWS])
-                g = groups.setdefault((ev, r["reason"]), {"evidence": ev, "reason": r["reason"], "targets": []})
-                g["targets"].append(r["target"]["name"])
+                reason = r["reason"]
+                g = groups.setdefault((ev, reason), {"evidence": ev, "reason": reason, "targets": []})
+                g["targets"].append(entries[n][2]["name"])
             pass_groups = sorted(groups.values(), key=lambda g: -len(g["targets"]))
         cctx.append({**c, "results": rs, "counts": counts, "problems": problems, "passed": passed,
                      "pass_groups": pass_groups,
@@ -224,7 +252,6 @@ def build_context(doc: Mapping[str, Any], generated: str | None = None) -> dict[
                      "open": 0 < len(problems) <= OPEN_FINDINGS})
 
     # executive summary
-    totals = Counter(r["outcome"] for r in results)
     by_section: dict[str, Counter] = defaultdict(Counter)
     by_severity: dict[str, Counter] = {s: Counter() for s in SEVERITIES}
     by_practice: dict[str, Counter] = defaultdict(Counter)
@@ -244,11 +271,9 @@ def build_context(doc: Mapping[str, Any], generated: str | None = None) -> dict[
     ]
 
     unknown_groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in results:
-        if r["outcome"] == "unknown":
-            unknown_groups[r["reason"]].append(r)
+    for r in unknowns:
+        unknown_groups[r["reason"]].append(r)
     manual = [c for c in cctx if c["manual"]]
-    rule_errors = [r for r in results if r["outcome"] == "error" and r.get("control_id")]
     waivers = sorted(doc.get("waivers", []), key=lambda w: (
         {"active": 0, "expired": 1, "unused": 2, "out_of_scope": 3}.get(w.get("status", ""), 4), w.get("expires", "")))
 
