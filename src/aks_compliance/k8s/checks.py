@@ -154,7 +154,8 @@ def excluded_namespace(target: Target, params: Mapping[str, Any]) -> str | None:
     ns = target.namespace
     if target.match_type == kinds.NAMESPACE:
         ns = target.resource.name if isinstance(target.resource.name, str) else ns
-    if ns and ns in set(params.get("excludedNamespaces") or ()):
+    excluded = params.get("excludedNamespaces") or ()
+    if ns and isinstance(excluded, (list, tuple)) and ns in excluded:  # read for every result: no set made
         return f"namespace {ns} is excluded by parameter excludedNamespaces"
     return None
 
