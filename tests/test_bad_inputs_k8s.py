@@ -161,6 +161,8 @@ CASES: list[tuple[str, dict[str, Any], str, str, bool]] = [
     ("list-with-non-object-items", {"l.yaml": "apiVersion: v1\nkind: List\nitems:\n- 1\n- two\n- [3]\n"},
      "not a Kubernetes object (a YAML int)", "warning", True),
     ("object-without-kind", {"o.yaml": "apiVersion: v1\nmetadata: {name: x}\n"}, "no 'kind'", "warning", True),
+    ("kind-not-a-string", {"o.yaml": "apiVersion: v1\nkind: [Pod]\nmetadata: {name: x}\n"},
+     "kind must be a non-empty string (the API server rejects anything else), found a list", "error", True),
     ("object-without-apiversion", {"o.yaml": "kind: Pod\nmetadata: {name: x}\n"}, "has no 'apiVersion'", "warning",
      True),
     ("object-without-name", {"o.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {namespace: shop}\n"},
@@ -313,8 +315,15 @@ def test_values_of_odd_yaml_types_do_not_crash_the_checks(tmp_path: Path) -> Non
     assert not run.diagnostics
     for r in run.results:
         if r.outcome.value == "error":
-            assert "could not evaluate" in r.reason and "Traceback" not in r.reason, r.reason
-    assert any(r.target.name == "shop/odd" for r in run.results)
+            assert "Traceback" not in r.reason, r.reason
+    # a container that is a list (and capabilities that are not lists): the API server rejects the pod, so
+    # every control of it is an error naming the first wrong shape, none passes over it
+    odd = [r for r in run.results if r.target.name == "shop/odd"]
+    assert odd and {r.outcome.value for r in odd} == {"error"}
+    assert all(r.reason.endswith("odd.yaml:23 (at /1/spec/containers/1): spec.containers[1] must be an object (the "
+                                 "REST API rejects anything else), found an array") for r in odd), odd[0].reason
+    assert {(e.path, e.line) for r in odd for e in r.evidence} == {("spec.containers[1]", 23)}
+    assert next(r for r in run.results if r.key == "AKS-150-odd/shop/Service/lb").outcome.value != "error"
 
 
 def test_symlink_loop_and_dangling_link_in_a_manifest_directory(tmp_path: Path) -> None:
@@ -422,3 +431,58 @@ def test_property_sas_signatures_never_survive_redaction(prefix: str, sig: str) 
     once = redact_text(url)
     assert sig not in once.split("sig=", 1)[1] and redact_text(once) == once  # redacted, and idempotent
     assert once.endswith("&se=2030")
+
+
+SHAPE_CASES = [  # (manifest, target name, the path and expected shape the error names)
+    ("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec: {containers: yo}\n",
+     "shop/p", "spec.containers must be an array"),
+    ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: shop}\nspec: [1, 2]\n",
+     "shop/d", "spec must be an object"),
+    ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: shop}\n"
+     "spec: {template: {spec: {containers: [{name: c, image: x, securityContext: privileged}]}}}\n",
+     "shop/d", "spec.template.spec.containers[0].securityContext must be an object"),
+    ("apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: j, namespace: shop}\n"
+     "spec: {jobTemplate: {spec: {template: {spec: {initContainers: {name: c}}}}}}\n",
+     "shop/j", "spec.jobTemplate.spec.template.spec.initContainers must be an array"),
+    ("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\n"
+     "spec: {containers: [{name: c, image: x}], volumes: [{name: v, hostPath: /etc}]}\n",
+     "shop/p", "spec.volumes[0].hostPath must be an object"),
+    ("apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: rb, namespace: kube-system}\n"
+     "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: admin}\nsubjects: {kind: User, name: eve}\n",
+     "kube-system/rb", "subjects must be an array"),
+    ("apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: r, namespace: shop}\n"
+     "rules: [{apiGroups: [''], resources: secrets, verbs: ['*']}]\n",
+     "shop/r", "rules[0].resources must be an array"),
+    ("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np, namespace: shop}\n"
+     "spec: {podSelector: {}, ingress: {from: []}}\n",
+     "shop/np", "spec.ingress must be an array"),
+    ("apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: shop, annotations: [a]}\nspec: {type: LoadBalancer}\n",
+     "shop/s", "metadata.annotations must be an object"),
+]
+
+
+@pytest.mark.parametrize("manifest,name,message", SHAPE_CASES, ids=[m for _, _, m in SHAPE_CASES])
+def test_an_object_of_a_shape_the_api_server_rejects_is_an_error_for_every_control(
+        tmp_path: Path, manifest: str, name: str, message: str) -> None:
+    """Read as absent, `containers: yo` passed every container-level control over zero containers."""
+    (tmp_path / "bad.yaml").write_text(manifest)
+    (tmp_path / "good.yaml").write_text(GOOD)
+    run = _scan(tmp_path / "bad.yaml", tmp_path / "good.yaml")
+    assert _good_verdict(run) == "failed"  # the rest of the scan goes on
+    mine = [r for r in run.results if r.target.name == name and r.target.file.endswith("bad.yaml")]
+    kinds_judged = {r.target.type for r in mine}
+    assert mine and {r.outcome.value for r in mine} == {"error"}, (kinds_judged, [r.outcome.value for r in mine])
+    for r in mine:
+        assert "bad.yaml:" in r.reason and f"{message} (the REST API rejects anything else)" in r.reason, r.reason
+        assert len(r.evidence) == 1 and r.evidence[0].file.endswith("bad.yaml") and r.evidence[0].line
+
+
+def test_a_document_that_is_not_an_object_is_listed_in_the_coverage(tmp_path: Path) -> None:
+    (tmp_path / "mixed.yaml").write_text(GOOD.replace("name: good", "name: other") +
+                                         "---\nreplicaCount: 3\nimage: {tag: latest}\n")
+    (tmp_path / "good.yaml").write_text(GOOD)
+    run = _scan(tmp_path / "mixed.yaml", tmp_path / "good.yaml")
+    assert _good_verdict(run) == "failed"
+    entry = next(e for e in run.ledger.entries if e.type == "document")
+    assert entry.status == "not_evaluated" and entry.reason == "skipped: not a Kubernetes object (no 'kind')"
+    assert entry.file.endswith("mixed.yaml") and entry.pointer == "/1" and entry.line == 13

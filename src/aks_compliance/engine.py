@@ -342,10 +342,13 @@ def _evaluate_related(control: Control, target: Target, params: Mapping[str, Any
 
 
 def _rejected(target: Target) -> MalformedValue | None:
-    """An Azure resource with a value of the wrong shape (arm/shapes.py) is rejected by its API as a whole:
-    every control says so, including those that read nothing near it."""
+    """A resource with a value of the wrong shape (arm/shapes.py, k8s/shapes.py) is rejected by its API as a
+    whole: every control says so, including those that read nothing near it."""
     if target.type.lower().startswith("k8s/"):
-        return None
+        if target.context.get("implied") or not isinstance(target.resource.type, str):
+            return None  # a namespace only named by other objects: there is no object to check
+        from .k8s.shapes import malformed as k8s_malformed
+        return k8s_malformed(target.resource.type, target.resource.body, target.resource.where_of)
     return malformed(target.resource.type, target.resource.body, target.resource.where_of)
 
 

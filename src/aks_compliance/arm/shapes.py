@@ -103,14 +103,14 @@ def _tree(shapes: tuple[tuple[str, str], ...]) -> _Node:
     return root
 
 
-_TREES: dict[str, _Node] = {}
 _DEFAULT = (("properties", OBJECT),)  # every ARM resource: properties is an object
 
 
-def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, str, Any]]) -> None:
+def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, str, Any]], fold: bool) -> None:
     """Every value the shape paths name that has the wrong type: (shape position, order found, concrete
     path, expected kind, value). Absent, null and unknown values are fine; a wrong type stops the walk below it
-    (what lies below is reported by nothing: the shorter path already is)."""
+    (what lies below is reported by nothing: the shorter path already is). ``fold``: keys match whatever
+    their case (ARM), else exactly (Kubernetes)."""
     if value is MISSING or value is None or isinstance(value, Unknown):
         return
     is_dict = isinstance(value, dict)
@@ -121,33 +121,51 @@ def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, s
         folded: dict[str, Any] | None = None  # lower-cased keys, made once per object when a key is not exact
         for seg, child in node.keys.items():
             v = value.get(seg, MISSING)
-            if v is MISSING:
+            if v is MISSING and fold:
                 if folded is None:
                     folded = {}
                     for k, val in value.items():
-                        folded.setdefault(k.lower(), val)  # the first of keys equal but for case, as _ci
+                        if isinstance(k, str):
+                            folded.setdefault(k.lower(), val)  # the first of keys equal but for case, as _ci
                 v = folded.get(seg.lower(), MISSING)
             if v is MISSING or v is None or isinstance(v, Unknown):
                 continue  # absent: nothing to check, and no path to format
-            _walk(v, f"{path}.{seg}" if path else seg, child, found)
+            _walk(v, f"{path}.{seg}" if path else seg, child, found, fold)
         if node.values is not None:
             for k, v in value.items():
-                _walk(v, f"{path}.{k}", node.values, found)
+                _walk(v, f"{path}.{k}", node.values, found, fold)
     elif isinstance(value, list) and node.members is not None:
         for i, v in enumerate(value):
-            _walk(v, f"{path}[{i}]", node.members, found)
+            _walk(v, f"{path}[{i}]", node.members, found, fold)
 
 
-def malformed(rtype: str, body: dict[str, Any], where: Callable[[str], str] | None = None) -> MalformedValue | None:
-    """The first value of ``body`` (a resource of ``rtype``) whose type the API rejects, in the order of the
-    shape list (and of members within one shape path), or None."""
-    key = rtype.lower()
-    tree = _TREES.get(key)
-    if tree is None:
-        tree = _TREES[key] = _tree(SHAPES.get(key, _DEFAULT))
-    found: list[tuple[int, int, str, str, Any]] = []
-    _walk(body, "", tree, found)
-    if not found:
-        return None
-    _, _, concrete, kind, value = min(found, key=lambda f: (f[0], f[1]))
-    return MalformedValue(concrete, kind, value, where(concrete) if where else "")
+class ShapeTable:
+    """The shapes an API requires, by resource type (case-insensitive), checked in one walk of a body."""
+
+    def __init__(self, shapes: dict[str, tuple[tuple[str, str], ...]], default: tuple[tuple[str, str], ...] = (),
+                 fold: bool = True) -> None:
+        self.shapes = {k.lower(): v for k, v in shapes.items()}
+        self.default = default
+        self.fold = fold
+        self._trees: dict[str, _Node] = {}
+
+    def malformed(self, rtype: str, body: Any, where: Callable[[str], str] | None = None) -> MalformedValue | None:
+        """The first value of ``body`` (a resource of ``rtype``) whose type the API rejects, in the order of
+        the shape list (and of members within one shape path), or None."""
+        key = rtype.lower()
+        tree = self._trees.get(key)
+        if tree is None:
+            shapes = self.shapes.get(key, self.default)
+            if not shapes:
+                return None
+            tree = self._trees[key] = _tree(shapes)
+        found: list[tuple[int, int, str, str, Any]] = []
+        _walk(body, "", tree, found, self.fold)
+        if not found:
+            return None
+        _, _, concrete, kind, value = min(found, key=lambda f: (f[0], f[1]))
+        return MalformedValue(concrete, kind, value, where(concrete) if where else "")
+
+
+ARM_SHAPES = ShapeTable(SHAPES, _DEFAULT)
+malformed = ARM_SHAPES.malformed

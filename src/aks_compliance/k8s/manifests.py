@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from ..diagnostics import SKIPPED, CoverageEntry, Diagnostic
+from ..diagnostics import NOT_EVALUATED, SKIPPED, CoverageEntry, Diagnostic
 from ..discovery import no_input_message, own_output, own_output_reason, walk
 from ..errors import InputError
 from ..inputfiles import decode_text, read_input
@@ -327,11 +327,21 @@ def _object_problem(obj: Any) -> str | None:
     """Why ``obj`` cannot be checked as a Kubernetes object (None when it can)."""
     if not isinstance(obj, dict):
         return f"not a Kubernetes object (a YAML {type(obj).__name__})"
-    if not isinstance(obj.get("kind"), str) or not obj.get("kind"):
+    kind = obj.get("kind")
+    if kind is None:  # absent or null
         return "not a Kubernetes object (no 'kind')"
     if not isinstance(obj.get("apiVersion"), str):
-        return f"{obj['kind']} has no 'apiVersion'"
-    return None
+        return f"{kind if isinstance(kind, str) and kind else 'a document'} has no 'apiVersion'"
+    return None  # a kind of the wrong type beside an apiVersion is an error (_kind_problem)
+
+
+def _kind_problem(obj: dict[str, Any]) -> str | None:
+    """A document that names a kind that is not a non-empty string (``kind: [Pod]``, ``kind: ""``)."""
+    kind = obj.get("kind")
+    if isinstance(kind, str) and kind:
+        return None
+    shown = "empty" if kind == "" else f"a {type(kind).__name__}"
+    return f"kind must be a non-empty string (the API server rejects anything else), found {shown}"
 
 
 def _name_problem(obj: dict[str, Any]) -> str | None:
@@ -368,6 +378,15 @@ def _collect(doc: Any, ptr: str, file: str, line: int, make_source, result: Read
     if problem is not None:
         src = make_source(ptr)
         result.diagnostics.append(Diagnostic("warning", f"skipped: {problem}", file, ptr, src.line or line))
+        # listed in the scan's coverage too: read, and judged by nothing
+        result.skipped.append(CoverageEntry(family="k8s", type="document", name=f"{file}#{ptr or '/'}",
+                                            status=NOT_EVALUATED, reason=f"skipped: {problem}", file=file,
+                                            pointer=ptr, line=src.line or line, relevant=False))
+        return
+    kind_problem = _kind_problem(doc)
+    if kind_problem is not None:  # an object the API server rejects: an error, never skipped in silence
+        src = make_source(ptr)
+        errors.append(Diagnostic("error", kind_problem, file, ptr, src.line or line))
         return
     name_problem = _name_problem(doc)
     if name_problem is not None:
@@ -437,12 +456,14 @@ def read_manifests(path: Path, exclude: Any = ()) -> ReadResult:
         total.diagnostics.extend(r.diagnostics)
         total.inputs.extend(r.inputs)
         total.skipped.extend(r.skipped)
-    if not path.is_dir():  # named on the command line: what is not an input is an error, not a skip
-        total.diagnostics.extend(Diagnostic("error", e.reason, e.name, "", e.line) for e in total.skipped)
-        total.skipped = []
+    if not path.is_dir():  # named on the command line: a file that is not an input is an error, not a skip
+        total.diagnostics.extend(Diagnostic("error", e.reason, e.name, "", e.line) for e in total.skipped
+                                 if e.status == SKIPPED)
+        total.skipped = [e for e in total.skipped if e.status != SKIPPED]
     elif not total.inputs:
         listed, anything = found.roots.get(str(path), (0, False))
+        files = sum(1 for e in total.skipped if e.status == SKIPPED)
         total.diagnostics.append(Diagnostic("warning", no_input_message(
-            listed + len(total.skipped) - len(found.skipped), anything,
+            listed + files - len(found.skipped), anything,
             "manifest files (.yaml, .yml, .json)"), str(path)))
     return total

@@ -1,8 +1,10 @@
 """A pod spec wherever it lives: a Pod's ``spec``, a controller's ``spec.template.spec``, a CronJob's
 ``spec.jobTemplate.spec.template.spec``; with the evidence path of every field.
 
-Malformed objects (a ``containers`` that is not a list, a ``securityContext`` that is a string) read
-as absent rather than crashing the check: a control then reports what it could see.
+An object whose fields have shapes the API server rejects (a ``containers`` that is not a list, a
+``securityContext`` that is a string) never reaches the checks: the engine makes it an error for every
+control first (``k8s/shapes.py``). What is left malformed here (fields no shape is declared for) reads
+as absent rather than crashing a check.
 """
 
 from __future__ import annotations

@@ -1,0 +1,96 @@
+"""The JSON shapes the Kubernetes API server requires of the fields the in-cluster controls read.
+
+The API server validates every object against its OpenAPI schema: a ``containers`` that is a string, a
+``securityContext`` that is a list or a RoleBinding whose ``subjects`` is an object never reaches a
+cluster. A manifest with such a value is an *error* for every control of its target, naming file, line
+and path, as for ARM (``arm/shapes.py``): read as absent, ``containers: yo`` would pass every
+container-level control over zero containers. Keys are matched exactly (Kubernetes field names are
+case-sensitive). Objects read from a live cluster always have these shapes; this is for manifests.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ..arm.shapes import ARRAY, OBJECT, ShapeTable
+from ..policy.conditions import MalformedValue
+from .kinds import POD_PATHS
+
+_METADATA = (("", OBJECT), ("metadata", OBJECT), ("metadata.labels", OBJECT), ("metadata.annotations", OBJECT),
+             ("metadata.ownerReferences", ARRAY), ("metadata.ownerReferences[*]", OBJECT))
+
+_CONTAINER = (
+    ("", OBJECT), ("securityContext", OBJECT), ("securityContext.capabilities", OBJECT),
+    ("securityContext.capabilities.add", ARRAY), ("securityContext.capabilities.drop", ARRAY),
+    ("securityContext.seccompProfile", OBJECT), ("securityContext.seLinuxOptions", OBJECT),
+    ("securityContext.appArmorProfile", OBJECT), ("securityContext.windowsOptions", OBJECT),
+    ("resources", OBJECT), ("resources.limits", OBJECT), ("resources.requests", OBJECT),
+    ("ports", ARRAY), ("ports[*]", OBJECT), ("env", ARRAY), ("env[*]", OBJECT), ("envFrom", ARRAY),
+    ("envFrom[*]", OBJECT), ("volumeMounts", ARRAY), ("volumeMounts[*]", OBJECT),
+    ("livenessProbe", OBJECT), ("readinessProbe", OBJECT), ("startupProbe", OBJECT),
+    ("command", ARRAY), ("args", ARRAY),
+)
+
+_POD_SPEC = (
+    ("", OBJECT), ("securityContext", OBJECT), ("securityContext.seccompProfile", OBJECT),
+    ("securityContext.seLinuxOptions", OBJECT), ("securityContext.appArmorProfile", OBJECT),
+    ("securityContext.windowsOptions", OBJECT), ("securityContext.sysctls", ARRAY),
+    ("securityContext.sysctls[*]", OBJECT), ("securityContext.supplementalGroups", ARRAY),
+    *((f"{group}", ARRAY) for group in ("containers", "initContainers", "ephemeralContainers")),
+    *((f"{group}[*]{'.' + p if p else ''}", k) for group in ("containers", "initContainers", "ephemeralContainers")
+      for p, k in _CONTAINER),
+    ("volumes", ARRAY), ("volumes[*]", OBJECT), ("volumes[*].hostPath", OBJECT), ("volumes[*].projected", OBJECT),
+    ("volumes[*].projected.sources", ARRAY), ("volumes[*].projected.sources[*]", OBJECT),
+    ("volumes[*].secret", OBJECT), ("volumes[*].csi", OBJECT), ("volumes[*].ephemeral", OBJECT),
+    ("os", OBJECT), ("tolerations", ARRAY), ("tolerations[*]", OBJECT), ("imagePullSecrets", ARRAY),
+    ("imagePullSecrets[*]", OBJECT), ("hostAliases", ARRAY), ("nodeSelector", OBJECT), ("affinity", OBJECT),
+)
+
+
+def _workload(spec_path: tuple[str, ...], meta_path: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    prefix = ".".join(spec_path)
+    steps = tuple((".".join(spec_path[:n]), OBJECT) for n in range(1, len(spec_path)))  # spec, spec.template...
+    meta = ".".join(meta_path)
+    return (*_METADATA, *steps, (meta, OBJECT), (f"{meta}.labels", OBJECT), (f"{meta}.annotations", OBJECT),
+            *((f"{prefix}.{p}" if p else prefix, k) for p, k in _POD_SPEC))
+
+
+_RULES = (("rules", ARRAY), ("rules[*]", OBJECT), ("rules[*].verbs", ARRAY), ("rules[*].resources", ARRAY),
+          ("rules[*].apiGroups", ARRAY), ("rules[*].resourceNames", ARRAY), ("rules[*].nonResourceURLs", ARRAY))
+_BINDING = (("roleRef", OBJECT), ("subjects", ARRAY), ("subjects[*]", OBJECT))
+
+SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
+    **{kind: _workload(spec, meta) for kind, (spec, meta) in POD_PATHS.items()},
+    "Role": (*_METADATA, *_RULES),
+    "ClusterRole": (*_METADATA, *_RULES, ("aggregationRule", OBJECT), ("aggregationRule.clusterRoleSelectors", ARRAY)),
+    "RoleBinding": (*_METADATA, *_BINDING),
+    "ClusterRoleBinding": (*_METADATA, *_BINDING),
+    "NetworkPolicy": (*_METADATA, ("spec", OBJECT), ("spec.podSelector", OBJECT), ("spec.policyTypes", ARRAY),
+                      *((f"spec.{d}", ARRAY) for d in ("ingress", "egress")),
+                      *((f"spec.{d}[*]", OBJECT) for d in ("ingress", "egress")),
+                      ("spec.ingress[*].from", ARRAY), ("spec.ingress[*].from[*]", OBJECT),
+                      ("spec.egress[*].to", ARRAY), ("spec.egress[*].to[*]", OBJECT),
+                      ("spec.ingress[*].ports", ARRAY), ("spec.egress[*].ports", ARRAY)),
+    "Service": (*_METADATA, ("spec", OBJECT), ("spec.ports", ARRAY), ("spec.ports[*]", OBJECT),
+                ("spec.externalIPs", ARRAY), ("spec.loadBalancerSourceRanges", ARRAY), ("spec.selector", OBJECT)),
+    "Ingress": (*_METADATA, ("spec", OBJECT), ("spec.tls", ARRAY), ("spec.tls[*]", OBJECT), ("spec.rules", ARRAY),
+                ("spec.rules[*]", OBJECT)),
+    "Namespace": _METADATA,
+    "ServiceAccount": (*_METADATA, ("secrets", ARRAY), ("imagePullSecrets", ARRAY)),
+    "ConfigMap": (*_METADATA, ("data", OBJECT), ("binaryData", OBJECT)),
+    "Secret": (*_METADATA, ("data", OBJECT), ("stringData", OBJECT)),
+    "CiliumNetworkPolicy": (*_METADATA, ("spec", OBJECT), ("specs", ARRAY), ("specs[*]", OBJECT),
+                            *((f"{s}.{d}", ARRAY) for s in ("spec", "specs[*]") for d in
+                              ("ingress", "egress", "ingressDeny", "egressDeny"))),
+    "CiliumClusterwideNetworkPolicy": (*_METADATA, ("spec", OBJECT), ("specs", ARRAY), ("specs[*]", OBJECT),
+                                       *((f"{s}.{d}", ARRAY) for s in ("spec", "specs[*]") for d in
+                                         ("ingress", "egress", "ingressDeny", "egressDeny"))),
+}
+
+K8S_SHAPES = ShapeTable(SHAPES, fold=False)
+
+
+def malformed(kind: str, body: Any, where: Callable[[str], str] | None = None) -> MalformedValue | None:
+    """The first field of a Kubernetes object of ``kind`` whose type the API server rejects, or None (also for
+    kinds without a table: what no control reads is not checked)."""
+    return K8S_SHAPES.malformed(kind, body, where)
