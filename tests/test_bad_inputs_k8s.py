@@ -486,3 +486,45 @@ def test_a_document_that_is_not_an_object_is_listed_in_the_coverage(tmp_path: Pa
     entry = next(e for e in run.ledger.entries if e.type == "document")
     assert entry.status == "not_evaluated" and entry.reason == "skipped: not a Kubernetes object (no 'kind')"
     assert entry.file.endswith("mixed.yaml") and entry.pointer == "/1" and entry.line == 13
+
+
+def test_a_binding_to_a_malformed_role_is_unknown_not_passed(tmp_path: Path) -> None:
+    """The role's rules read as absent would grant nothing, and every binding control would pass the binding."""
+    (tmp_path / "rbac.yaml").write_text(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: r, namespace: kube-system}\n"
+        "rules: {apiGroups: [''], resources: [secrets], verbs: [get]}\n---\n"
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: rb, namespace: kube-system}\n"
+        "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: r}\nsubjects: [{kind: User, name: eve}]\n")
+    (tmp_path / "good.yaml").write_text(GOOD)
+    run = _scan(tmp_path / "rbac.yaml", tmp_path / "good.yaml")
+    assert _good_verdict(run) == "failed"
+    binding = [r for r in run.results if r.target.name == "kube-system/rb"]
+    role = [r for r in run.results if r.target.name == "kube-system/r"]
+    assert role and {r.outcome.value for r in role} == {"error"}
+    # the controls that read what a binding grants (AKS-133, "the default namespace is not used", does not)
+    judged = [r for r in binding if r.outcome.value != "not_applicable" and "AKS-134" <= r.control_id <= "AKS-143"]
+    assert judged and "passed" not in {r.outcome.value for r in judged}, [(r.control_id, r.outcome.value) for r in binding]
+    unknown = [r for r in judged if r.outcome.value == "unknown"]
+    assert unknown and all("the Role r it binds has a shape the API server rejects" in r.reason
+                           and "rbac.yaml:4" in r.reason and "rules must be an array" in r.reason for r in unknown)
+
+
+def test_a_namespace_with_a_malformed_network_policy_is_unknown_not_isolated(tmp_path: Path) -> None:
+    """The API server rejects the policy, so it is not in force; read as a policy with no rules, it would
+    isolate the namespace on paper."""
+    (tmp_path / "np.yaml").write_text(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\n"
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: shop}\n"
+        "spec: {podSelector: {}, policyTypes: [Ingress, Egress], ingress: {from: []}}\n")
+    (tmp_path / "good.yaml").write_text(GOOD)
+    run = _scan(tmp_path / "np.yaml", tmp_path / "good.yaml")
+    ns = {r.control_id: r for r in run.results if r.target.type == "Namespace" and r.label == "np/Namespace/shop"}
+    for cid in ("AKS-146", "AKS-147"):
+        assert ns[cid].outcome.value == "unknown", (cid, ns[cid].outcome, ns[cid].reason)
+        assert "NetworkPolicy deny has a shape the API server rejects" in ns[cid].reason
+        assert "np.yaml:8" in ns[cid].reason and "spec.ingress must be an array" in ns[cid].reason
+    # the same policy well formed isolates the namespace
+    (tmp_path / "np.yaml").write_text((tmp_path / "np.yaml").read_text().replace("ingress: {from: []}", "ingress: []"))
+    run = _scan(tmp_path / "np.yaml", tmp_path / "good.yaml")
+    ns = {r.control_id: r for r in run.results if r.target.type == "Namespace" and r.label == "np/Namespace/shop"}
+    assert ns["AKS-146"].outcome.value == "passed" and ns["AKS-147"].outcome.value == "passed"

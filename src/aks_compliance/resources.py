@@ -119,6 +119,9 @@ class Resource:
         """File and line of a body path like ``properties.pools[1].x`` (or of its nearest ancestor).
 
         Memoised per resource: many controls cite the same paths."""
+        source = self.source
+        if not self.origins and source.doc is not None and getattr(source.doc.lines, "flat", False):
+            return source.file, source.line  # an object on one line (a snapshot item): every path is there
         if self._locations is None:
             self._locations = {}
         hit = self._locations.get(path)

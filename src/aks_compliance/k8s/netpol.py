@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from .podspec import as_dict, as_list
 from .scope import K8sObject, K8sScope, labels_of, meta
 from .selectors import policy_types, rule_allows_all, selector_matches
+from .shapes import malformed
 
 NAMESPACE_LABEL = "io.kubernetes.pod.namespace"
 SERVICE_ACCOUNT_LABEL = "io.cilium.k8s.policy.serviceaccount"
@@ -315,8 +316,13 @@ def policy_rules(scope: K8sScope, namespace: str) -> list[PolicyRule] | str:
     gaps = [g for g in (scope.gap(k) for k in POLICY_KINDS) if g]
     if gaps:
         return "network policies cannot be checked: " + "; ".join(gaps)
-    objs: Iterable[K8sObject] = [*scope.of("NetworkPolicy", namespace), *scope.of("CiliumNetworkPolicy", namespace),
-                                 *scope.of("CiliumClusterwideNetworkPolicy")]
+    objs: list[K8sObject] = [*scope.of("NetworkPolicy", namespace), *scope.of("CiliumNetworkPolicy", namespace),
+                             *scope.of("CiliumClusterwideNetworkPolicy")]
+    for o in objs:  # read as absent, a malformed rule list would isolate (or open) the namespace unseen
+        bad = malformed(o.kind, o.body, o.resource.where_of)
+        if bad is not None:
+            return (f"network policies cannot be checked: {o.kind} {o.name} has a shape the API server rejects "
+                    f"(so it is not in force, and what is in force is unknown): {bad}")
     ns_labels = namespace_labels(scope, namespace)
     return [r for o in objs for r in rules_of(o) if r.obj.namespace is not None
             or r.applies_to_namespace(namespace, ns_labels)]

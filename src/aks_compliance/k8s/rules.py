@@ -383,6 +383,8 @@ class KubeRule:
 
     def __init__(self, spec: Mapping[str, Any] | RuleSpec, where: str = "object_rule") -> None:
         self.spec = spec if isinstance(spec, RuleSpec) else parse_rule(spec, WORKLOAD_KINDS, where)
+        # the context of the last (target, parameters): the engine asks not_applicable, then evaluate
+        self._last: tuple[Any, Any, _Ctx] | None = None
 
     # -- what the rule matches ----------------------------------------------------------------------------
 
@@ -409,6 +411,17 @@ class KubeRule:
     # -- the Python engine --------------------------------------------------------------------------------
 
     def _ctx(self, target: "Target", params: Mapping[str, Any]) -> _Ctx:
+        last = self._last
+        if last is not None and last[0] is target and last[1] is params:
+            ctx = last[2]
+            ctx.check_item = None
+            ctx.stack.clear()
+            return ctx
+        ctx = self._new_ctx(target, params)
+        self._last = (target, params, ctx)
+        return ctx
+
+    def _new_ctx(self, target: "Target", params: Mapping[str, Any]) -> _Ctx:
         version = version_number(pss_version(params, target.context.get("scope")))
         derived = {}
         for name, d in self.spec.derived:

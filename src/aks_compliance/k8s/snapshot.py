@@ -42,6 +42,7 @@ class SnapshotLines:
     """Line lookup for the streaming layout: ``/items/<i>/...`` is on line 3 + i, the rest on line 1."""
 
     __slots__ = ()
+    flat = True  # every pointer below an item is on the item's line (Resource.location_of reads this)
 
     def nearest_line(self, ptr: str) -> tuple[int, str]:
         parts = ptr.split("/")
