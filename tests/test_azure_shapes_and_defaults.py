@@ -53,6 +53,9 @@ MALFORMED = [
      "an array", "an object"),
     ("pool-member-string", template(cluster(agentPoolProfiles=[POOL, "user"])), "properties.agentPoolProfiles[1]",
      "an object", "a string"),
+    # a null member is not an absent one: AKS rejects [null] (read as absent, no pool had a public IP)
+    ("pool-member-null", template(cluster(agentPoolProfiles=[POOL, None])), "properties.agentPoolProfiles[1]",
+     "an object", "null"),
     ("authorized-ranges-string", template(cluster(apiServerAccessProfile={"authorizedIPRanges": "10.0.0.0/8"},
                                                   agentPoolProfiles=[POOL])),
      "properties.apiServerAccessProfile.authorizedIPRanges", "an array", "a string"),

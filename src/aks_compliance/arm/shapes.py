@@ -108,7 +108,8 @@ _DEFAULT = (("properties", OBJECT),)  # every ARM resource: properties is an obj
 
 def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, str, Any]], fold: bool) -> None:
     """Every value the shape paths name that has the wrong type: (shape position, order found, concrete
-    path, expected kind, value). Absent, null and unknown values are fine; a wrong type stops the walk below it
+    path, expected kind, value). Absent, null and unknown values are fine (but a null member of an array is
+    not); a wrong type stops the walk below it
     (what lies below is reported by nothing: the shorter path already is). ``fold``: keys match whatever
     their case (ARM), else exactly (Kubernetes)."""
     if value is MISSING or value is None or isinstance(value, Unknown):
@@ -135,8 +136,12 @@ def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, s
             for k, v in value.items():
                 _walk(v, f"{path}.{k}", node.values, found, fold)
     elif isinstance(value, list) and node.members is not None:
+        members = node.members
         for i, v in enumerate(value):
-            _walk(v, f"{path}[{i}]", node.members, found, fold)
+            if v is None:  # a member that is null is not absent: the API rejects [null] where objects belong
+                found.extend((n, len(found), f"{path}[{i}]", kind, v) for n, kind in members.checks)
+                continue
+            _walk(v, f"{path}[{i}]", members, found, fold)
 
 
 class ShapeTable:

@@ -43,7 +43,7 @@ _POD_SPEC = (
     ("volumes[*].projected.sources", ARRAY), ("volumes[*].projected.sources[*]", OBJECT),
     ("volumes[*].secret", OBJECT), ("volumes[*].csi", OBJECT), ("volumes[*].ephemeral", OBJECT),
     ("os", OBJECT), ("tolerations", ARRAY), ("tolerations[*]", OBJECT), ("imagePullSecrets", ARRAY),
-    ("imagePullSecrets[*]", OBJECT), ("hostAliases", ARRAY), ("nodeSelector", OBJECT), ("affinity", OBJECT),
+    ("hostAliases", ARRAY), ("nodeSelector", OBJECT), ("affinity", OBJECT),
 )
 
 

@@ -58,6 +58,8 @@ def json_type(value: Any) -> str:
         return "an array"
     if isinstance(value, dict):
         return "an object"
+    if value is None:
+        return "null"
     return f"a {type(value).__name__}"
 
 
