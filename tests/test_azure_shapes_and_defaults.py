@@ -221,3 +221,42 @@ def test_null_and_unknown_values_are_not_malformed(tmp_path: Path) -> None:
     assert outcome_of(run, "AKS-006").outcome.value == "failed"  # a null add-on is absent, not malformed
     assert outcome_of(run, "AKS-001").outcome.value == "unknown"  # a parameter without a value
     assert outcome_of(run, "AKS-002").outcome.value == "failed"
+
+
+# --- a cluster none of whose pools is among the inputs -------------------------------------------------
+
+POOL_CONTROLS = ("AKS-010", "AKS-011")  # encryption at host on every pool; no pool with public node IPs
+
+
+@pytest.mark.parametrize("pools", [None, []], ids=["absent", "empty"])
+def test_pool_controls_are_unknown_when_no_pool_of_the_cluster_was_read(tmp_path: Path, pools: Any) -> None:
+    """AKS requires a system pool: a template (an update of a cluster whose pools are separate resources) or an
+    export without pools says nothing about them. "No pool has a public IP" over zero pools passed."""
+    props = {"dnsPrefix": "aks"} if pools is None else {"dnsPrefix": "aks", "agentPoolProfiles": pools}
+    write_files(tmp_path, {"t.json": template(cluster(**props))})
+    run = scan(tmp_path / "t.json", controls=list(POOL_CONTROLS))
+    for cid in POOL_CONTROLS:
+        r = outcome_of(run, cid)
+        assert r.outcome.value == "unknown", (cid, r.outcome, r.reason)
+        assert r.reason.startswith("no node pool of this cluster is among the inputs"), r.reason
+    # the generated Azure Policy definitions say the same on the same target
+    from aks_compliance.policy.definitions import State, evaluate_on_target
+    from .conftest import ROOT
+    for cid in POOL_CONTROLS:
+        definition = json.loads((ROOT / "policies" / "definitions" / f"{cid}.json").read_text(encoding="utf-8"))
+        assert evaluate_on_target(definition, run.targets[0]).state is State.UNKNOWN, cid
+
+
+def test_pool_controls_judge_pools_read_as_separate_resources(tmp_path: Path) -> None:
+    pool = {"type": f"{MC}/agentPools", "apiVersion": "2024-05-01", "name": "aks/sys", "dependsOn": ["aks"],
+            "properties": {"mode": "System", "count": 3, "enableNodePublicIP": True, "enableEncryptionAtHost": True}}
+    write_files(tmp_path, {"t.json": template(cluster(dnsPrefix="aks"), pool)})
+    run = scan(tmp_path / "t.json", controls=list(POOL_CONTROLS))
+    assert outcome_of(run, "AKS-010").outcome.value == "passed"
+    assert outcome_of(run, "AKS-011").outcome.value == "failed"
+    # in another file of the same scan, found by the cluster's id
+    (tmp_path / "two").mkdir()
+    write_files(tmp_path / "two", {"cluster.json": template(cluster(dnsPrefix="aks")), "pool.json": template(
+        {**pool, "dependsOn": [], "name": "aks/sys"})})
+    run = scan(tmp_path / "two", controls=list(POOL_CONTROLS))
+    assert outcome_of(run, "AKS-011").outcome.value == "failed"

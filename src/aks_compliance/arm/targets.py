@@ -101,6 +101,18 @@ def build_arm_targets(scan: ArmScan) -> list[Target]:
     index = ResourceIndex(scan.resources)
     clusters = [r for r in scan.resources if r.type_lower == CLUSTER_TYPE]
 
+    # which clusters get pools from separate agentPools resources (by parent id, or any in the same file
+    # when a pool's id is unknown): known before any body is expanded
+    pool_parents: set[str] = set()
+    pool_files: set[str] = set()
+    for r in scan.resources:
+        if r.type_lower == AGENT_POOL_TYPE:
+            parent = id_parent(r.id) if isinstance(r.id, str) else None
+            if parent:
+                pool_parents.add(parent.lower())
+            elif isinstance(r.id, Unknown):
+                pool_files.add(r.source.file)
+
     targets: list[Target] = []
     target_by_id: dict[str, Target] = {}
     labels: dict[str, int] = {}
@@ -108,7 +120,8 @@ def build_arm_targets(scan: ArmScan) -> list[Target]:
         label = _label(c, labels)
         view = Resource(c.type, c.full_name, c.id, c.source, condition=c.condition, state=c.state,
                         api_version=c.api_version)
-        view._make_body = _copy_body(c, view)
+        separate_pools = (_key(c.id) or "") in pool_parents or c.source.file in pool_files
+        view._make_body = _copy_body(c, view, separate_pools)
         view.notes.extend(c.notes)
         t = Target(view, label, context={"index": index})
         targets.append(t)
@@ -233,7 +246,11 @@ def _related_type(r: Resource) -> str:
     return r.type_lower
 
 
-def _copy_body(c: Resource, view: Resource):
+NO_POOLS = ("no node pool of this cluster is among the inputs (properties.agentPoolProfiles is absent or empty, and "
+            "no agentPools resource of it was read): AKS requires at least one system pool, so its pools are unknown")
+
+
+def _copy_body(c: Resource, view: Resource, separate_pools: bool = False):
     def make() -> dict[str, Any]:
         body = c.body
         out = _shallow(body)
@@ -245,6 +262,15 @@ def _copy_body(c: Resource, view: Resource):
                 out["properties"]["agentPoolProfiles"] = list(pools)
             _current_api_shape(out["properties"], c, view)
         apply_cluster_defaults(out, c, view.value_notes)
+        props = out.get("properties")
+        if not separate_pools and isinstance(props, dict) and type(props) is dict:
+            # Pools neither declared nor read from agentPools resources exist all the same (a template that
+            # updates a cluster whose pools are managed as separate resources): "no pool has a public IP" over
+            # zero pools would pass a cluster whose pools were never looked at
+            key = next((k for k in props if isinstance(k, str) and k.lower() == "agentpoolprofiles"),
+                       "agentPoolProfiles")
+            if props.get(key) is None or props.get(key) == []:
+                props[key] = Unknown(NO_POOLS)
         return out
     return make
 

@@ -20,8 +20,8 @@ CONTROLS = [
         rationale=(
             "Without encryption at host, the node VMs' temporary disks, OS and data disk caches are stored "
             "unencrypted on the host, outside the server-side encryption of managed disks. Every pool counts: "
-            "pools in agentPoolProfiles and separate agentPools resources; a cluster whose template declares "
-            "no pool at all fails, since there is nothing to show the setting."),
+            "pools in agentPoolProfiles and separate agentPools resources; a cluster none of whose pools is "
+            "among the inputs is unknown (AKS requires a pool, so its pools exist but were not read)."),
         remediation=(
             "Set enableEncryptionAtHost to true on every pool in properties.agentPoolProfiles and every agentPools "
             "resource (az aks nodepool add --enable-encryption-at-host); "
