@@ -528,3 +528,27 @@ def test_a_namespace_with_a_malformed_network_policy_is_unknown_not_isolated(tmp
     run = _scan(tmp_path / "np.yaml", tmp_path / "good.yaml")
     ns = {r.control_id: r for r in run.results if r.target.type == "Namespace" and r.label == "np/Namespace/shop"}
     assert ns["AKS-146"].outcome.value == "passed" and ns["AKS-147"].outcome.value == "passed"
+
+
+def _fresh_render(value):
+    from aks_compliance import engine
+    engine._RENDERED.clear()
+    return render(value)
+
+
+@FUZZ
+@given(JSON_VALUES, JSON_VALUES)
+def test_property_a_rendering_remembered_by_content_is_the_rendering_of_the_value(a, b) -> None:
+    """Objects are remembered by content (the same securityContext on thousands of pods): a value never
+    takes another's text."""
+    want_b = _fresh_render(b)
+    render(a)
+    assert render(b) == want_b
+    assert render(json.loads(json.dumps(b))) == want_b  # an equal copy, another object: the same text
+
+
+@pytest.mark.parametrize("a,b", [({"x": -0.0}, {"x": 0.0}), ({"x": True}, {"x": 1}), ({"x": 1.0}, {"x": 1}),
+                                 ({"a": 1, "b": 2}, {"b": 2, "a": 1}), ([None], [False]), ({"k": [1]}, {"k": [True]})])
+def test_values_equal_in_python_but_not_in_json_are_rendered_apart(a, b) -> None:
+    render(a)
+    assert render(b) == _fresh_render(b) == json.dumps(b)

@@ -56,10 +56,45 @@ _RENDERED: dict[Any, tuple[Any, str]] = {}
 def _value_key(value: Any) -> Any:
     """A hashable key equal only for equal values of equal types, or None."""
     t = type(value)
+    if t is float:
+        return (t, repr(value))  # -0.0 == 0.0, and nan != nan: the text is what tells them apart
     if t in _SCALAR_TYPES or value is None:
         return (t, value)
     if (t is list or t is tuple) and len(value) <= 16 and all(type(v) in _SCALAR_TYPES or v is None for v in value):
-        return (t, tuple((type(v), v) for v in value))
+        return (t, tuple((type(v), repr(v) if type(v) is float else v) for v in value))
+    return None
+
+
+def _content_key(value: Any, budget: list[int]) -> Any:
+    """A hashable key equal only for values of equal content, types and key order (so of equal JSON), or
+    None when the value is larger than ``budget`` nodes or holds other types. Objects repeat by content,
+    not identity: the same securityContext or volume list on thousands of pods is rendered once."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        return None
+    t = type(value)
+    if t is dict:
+        items = []
+        for k, v in value.items():
+            if type(k) is not str:
+                return None
+            kv = _content_key(v, budget)
+            if kv is None:
+                return None
+            items.append((k, kv))
+        return ("d", tuple(items))
+    if t is list:
+        members = []
+        for v in value:
+            kv = _content_key(v, budget)
+            if kv is None:
+                return None
+            members.append(kv)
+        return ("l", tuple(members))
+    if t is float:
+        return (t, repr(value))  # -0.0 == 0.0, and nan != nan: the text is what tells them apart
+    if t in _SCALAR_TYPES or value is None:
+        return (t, value)
     return None
 
 
@@ -73,6 +108,13 @@ def render(value: Any) -> str:
     if isinstance(value, Unknown):
         return f"unknown: {value.reason}"
     key = _value_key(value) if isinstance(value, (str, list, tuple)) else None
+    if key is None and type(value) in (dict, list):
+        hit = _RENDERED.get(("id", id(value)))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        content = _content_key(value, [64])
+        if content is not None:
+            key = ("c", content)
     if key is None:
         key = ("id", id(value))
     hit = _RENDERED.get(key)
@@ -169,16 +211,21 @@ def _bounded_json(value: Any, limit: int) -> str:
 
 
 _EXPECTED: dict[Any, tuple[Any, str]] = {}
+_EXPECTED_BY_ID: dict[tuple[str, int], tuple[Any, str]] = {}
 
 
 def _expected_text(operator: str, operand: Any) -> str:
     """``equals true``, ``in ["azure", "calico"]``...; memoised by value (or, for objects, by identity: a
     rule's operands are the same objects every time it is evaluated; the entry holds the operand, so its
     id stays unique)."""
+    by_id = _EXPECTED_BY_ID.get((operator, id(operand)))  # a rule's operands are the same objects each time
+    if by_id is not None and by_id[0] is operand:
+        return by_id[1]
     value = _value_key(operand)
     key = (operator, value) if value is not None else (operator, "id", id(operand))
     hit = _EXPECTED.get(key)
     if hit is not None and (value is not None or hit[0] is operand):
+        _EXPECTED_BY_ID[(operator, id(operand))] = (operand, hit[1])
         return hit[1]
     if operator == "exists":
         text = "exists" if str(operand).lower() == "true" else "absent"
@@ -186,7 +233,10 @@ def _expected_text(operator: str, operand: Any) -> str:
         text = f"{operator} {render(operand)}"
     if len(_EXPECTED) > _MEMO_LIMIT:
         _EXPECTED.clear()
+    if len(_EXPECTED_BY_ID) > _MEMO_LIMIT:
+        _EXPECTED_BY_ID.clear()
     _EXPECTED[key] = (operand if value is None else None, text)
+    _EXPECTED_BY_ID[(operator, id(operand))] = (operand, text)  # holds the operand: its id stays unique
     return text
 
 
@@ -213,15 +263,16 @@ def leaf_evidence(leaf: Leaf, resource: Resource, target: Resource | None = None
         if len(_PATHS) > _MEMO_LIMIT:
             _PATHS.clear()
         path = _PATHS[leaf.path] = sys.intern(cap(leaf.path, MAX_ACTUAL))
-    return Evidence(path=path, expected=expected if len(expected) <= MAX_ACTUAL else cap(expected, MAX_ACTUAL),
-                    actual=actual, file=file, line=line, failing=leaf.failing,
-                    text=cap(text, MAX_ACTUAL) if text else "")
+    return Evidence(path, expected if len(expected) <= MAX_ACTUAL else cap(expected, MAX_ACTUAL), actual, file, line,
+                    leaf.failing, cap(text, MAX_ACTUAL) if text else "")
 
 
 _PATHS: dict[str, str] = {}
 
 
 def _evidence(leaves: list[Leaf], resource: Resource, target: Resource | None = None) -> list[Evidence]:
+    if len(leaves) == 1:  # most results: one comparison (nothing to order, nothing to deduplicate)
+        return [leaf_evidence(leaves[0], resource, target)]
     seen: set[tuple[str, str]] = set()
     out: list[Evidence] = []
     # the failing comparisons first, so that the cap never drops them and every report leads with them
@@ -347,6 +398,9 @@ def _rejected(target: Target) -> MalformedValue | None:
     if target.type.lower().startswith("k8s/"):
         if target.context.get("implied") or not isinstance(target.resource.type, str):
             return None  # a namespace only named by other objects: there is no object to check
+        scope = target.context.get("scope")
+        if scope is not None and scope.is_snapshot:
+            return None  # read from a cluster's API server, which admitted only objects of these shapes
         from .k8s.shapes import malformed as k8s_malformed
         return k8s_malformed(target.resource.type, target.resource.body, target.resource.where_of)
     return malformed(target.resource.type, target.resource.body, target.resource.where_of)

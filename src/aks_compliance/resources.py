@@ -120,10 +120,10 @@ class Resource:
 
         Memoised per resource: many controls cite the same paths."""
         source = self.source
-        if not self.origins and source.doc is not None and getattr(source.doc.lines, "flat", False):
-            return source.file, source.line  # an object on one line (a snapshot item): every path is there
         if self._locations is None:
             self._locations = {}
+        if not self.origins and source.doc is not None and getattr(source.doc.lines, "flat", False):
+            path = ""  # an object on one line (a snapshot item): every path is on the object's line
         hit = self._locations.get(path)
         if hit is None:
             parsed = parse_body_path(path)

@@ -31,7 +31,7 @@ from typing import Any
 from .podspec import as_dict, as_list
 from .scope import K8sObject, K8sScope, labels_of, meta
 from .selectors import policy_types, rule_allows_all, selector_matches
-from .shapes import malformed
+from .shapes import rejected
 
 NAMESPACE_LABEL = "io.kubernetes.pod.namespace"
 SERVICE_ACCOUNT_LABEL = "io.cilium.k8s.policy.serviceaccount"
@@ -319,7 +319,7 @@ def policy_rules(scope: K8sScope, namespace: str) -> list[PolicyRule] | str:
     objs: list[K8sObject] = [*scope.of("NetworkPolicy", namespace), *scope.of("CiliumNetworkPolicy", namespace),
                              *scope.of("CiliumClusterwideNetworkPolicy")]
     for o in objs:  # read as absent, a malformed rule list would isolate (or open) the namespace unseen
-        bad = malformed(o.kind, o.body, o.resource.where_of)
+        bad = rejected(scope, o)
         if bad is not None:
             return (f"network policies cannot be checked: {o.kind} {o.name} has a shape the API server rejects "
                     f"(so it is not in force, and what is in force is unknown): {bad}")

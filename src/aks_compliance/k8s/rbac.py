@@ -19,7 +19,7 @@ from typing import Any, Iterable
 from .podspec import as_dict, as_list
 from .scope import K8sObject, K8sScope, labels_of, meta
 from .selectors import selector_matches
-from .shapes import malformed
+from .shapes import rejected
 
 ALL_VERBS = frozenset({"get", "list", "watch", "create", "update", "patch", "delete"})
 
@@ -145,7 +145,7 @@ def resolve_grant(scope: K8sScope, binding: K8sObject) -> Grant | str:
     role = scope.get(kind, ns, name)
     label = f"{kind}/{name}"
     if role is not None:
-        bad = malformed(role.kind, role.body, role.resource.where_of)
+        bad = rejected(scope, role)
         if bad is not None:  # read as absent, its rules would grant nothing: the binding would pass unseen
             return f"the {kind} {name} it binds has a shape the API server rejects: {bad}"
         return Grant(role_rules(scope, role, label), label, role)

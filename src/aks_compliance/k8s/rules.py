@@ -171,6 +171,7 @@ def _raises(message: str) -> Callable[[_Ctx], Any]:
 def _field(ref: Field) -> Callable[[_Ctx], tuple[Any, str]]:
     base, segments, text = ref.base, ref.segments, ref.text
     named = any(type(seg) is NameKey for seg in segments)
+    suffix = "" if named else ".".join(str(seg) for seg in segments)
 
     def get(ctx: _Ctx) -> tuple[Any, str]:
         if base == "item":
@@ -186,8 +187,14 @@ def _field(ref: Field) -> Callable[[_Ctx], tuple[Any, str]]:
             value, path = ctx.pod.meta, ctx.pod.meta_path
         else:
             value, path = ctx.body, ""
+        if not named:  # the usual case: the path below the base is the same every time, joined once
+            for seg in segments:
+                value = value.get(seg) if isinstance(value, dict) else None
+            if suffix:
+                path = f"{path}.{suffix}" if path else suffix
+            return (value if value is not None else ABSENT), path
         for seg in segments:
-            if named and type(seg) is NameKey:
+            if type(seg) is NameKey:
                 name = as_dict(ctx.check_item.value if ctx.check_item else None).get("name")
                 seg = seg.template.replace("{name}", name if isinstance(name, str) else str(name))
             path = f"{path}.{seg}" if path else seg

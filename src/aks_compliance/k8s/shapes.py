@@ -10,11 +10,14 @@ case-sensitive). Objects read from a live cluster always have these shapes; this
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..arm.shapes import ARRAY, OBJECT, ShapeTable
 from ..policy.conditions import MalformedValue
 from .kinds import POD_PATHS
+
+if TYPE_CHECKING:
+    from .scope import K8sObject, K8sScope
 
 _METADATA = (("", OBJECT), ("metadata", OBJECT), ("metadata.labels", OBJECT), ("metadata.annotations", OBJECT),
              ("metadata.ownerReferences", ARRAY), ("metadata.ownerReferences[*]", OBJECT))
@@ -94,3 +97,10 @@ def malformed(kind: str, body: Any, where: Callable[[str], str] | None = None) -
     """The first field of a Kubernetes object of ``kind`` whose type the API server rejects, or None (also for
     kinds without a table: what no control reads is not checked)."""
     return K8S_SHAPES.malformed(kind, body, where)
+
+
+def rejected(scope: "K8sScope", obj: "K8sObject") -> MalformedValue | None:
+    """``malformed`` for an object of a scope: None for a snapshot, read from an API server that admitted it."""
+    if scope.is_snapshot:
+        return None
+    return K8S_SHAPES.malformed(obj.kind, obj.body, obj.resource.where_of)
