@@ -68,3 +68,15 @@ def test_every_output_from_views_is_the_output_from_dicts(run, tmp_path: Path, w
     write(str(tmp_path / "dicts"), from_dicts)
     write(str(tmp_path / "views"), from_views)
     assert _generated((tmp_path / "views").read_text()) == _generated((tmp_path / "dicts").read_text())
+
+
+def test_evidence_json_is_the_compact_json_of_its_dict() -> None:
+    """Evidence.as_json builds the text from remembered field encodings: byte for byte COMPACT(as_dict())."""
+    from aks_compliance.results import COMPACT, Evidence
+
+    cases = [Evidence("a.b", "equals true", "false"),
+             Evidence("p", "in [\"x\"]", "\"caf\u00e9\" \udc80", "f.yaml", 3, True, "plain words \u202e"),
+             Evidence("p", "e", "a", "f.json", None), Evidence("p", "e", "a", "", 7, False, ""),
+             Evidence("\"quoted\"\n", "\\", "\x00\x1b", "dir/f.json", 0, True, "t")]
+    for e in cases + cases:  # twice: the second time from the remembered encodings
+        assert e.as_json() == COMPACT(e.as_dict())

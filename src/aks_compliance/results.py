@@ -51,6 +51,21 @@ class Evidence:
             out["text"] = self.text
         return out
 
+    def as_json(self) -> str:
+        """``COMPACT(as_dict())``, byte for byte, from the fields' encodings: paths, expected texts, files and
+        many values repeat on every target of a type, each encoded once."""
+        enc = _encoded
+        parts = ['{"path":', enc(self.path), ',"expected":', enc(self.expected), ',"actual":', enc(self.actual)]
+        if self.file:
+            line = self.line
+            parts += [',"file":', enc(self.file), ',"line":', str(line) if type(line) is int else COMPACT(line)]
+        if self.failing:
+            parts.append(',"failing":true')
+        if self.text:
+            parts += [',"text":', enc(self.text)]
+        parts.append("}")
+        return "".join(parts)
+
     def location(self) -> str:
         return f"{self.file}:{self.line}" if self.file and self.line else (self.file or "")
 
@@ -58,6 +73,21 @@ class Evidence:
     def from_dict(cls, d: dict[str, Any]) -> "Evidence":
         return cls(d["path"], d["expected"], d["actual"], d.get("file"), d.get("line"), bool(d.get("failing")),
                    d.get("text", ""))
+
+
+_ENCODED: dict[Any, str] = {}
+
+
+def _encoded(value: Any) -> str:
+    """``COMPACT(value)`` of an evidence field, remembered for strings (bounded: cleared when large)."""
+    if type(value) is not str:
+        return COMPACT(value)
+    text = _ENCODED.get(value)
+    if text is None:
+        if len(_ENCODED) > 100_000:
+            _ENCODED.clear()
+        text = _ENCODED[value] = COMPACT(value)
+    return text
 
 
 def failing_first(evidence: list[Evidence]) -> list[Evidence]:
@@ -191,9 +221,9 @@ class Result:
             return COMPACT(d)
         if self._dict is not None:
             return COMPACT({**self._dict, "target": json.loads(target)}) if target is not None else COMPACT(self._dict)
-        evidence = [e.as_dict() for e in self.evidence]
+        evidence = "[" + ",".join([e.as_json() if type(e) is Evidence else COMPACT(e.as_dict()) for e in self.evidence]) + "]"
         parts = ['{"control_id":', COMPACT(self.control_id), ',"target":', target or self.target.as_json(), ',"outcome":',
-                 COMPACT(self.outcome.value), ',"reason":', COMPACT(self.reason), ',"evidence":', COMPACT(evidence)]
+                 COMPACT(self.outcome.value), ',"reason":', COMPACT(self.reason), ',"evidence":', evidence]
         for name, value in (("waiver", self.waiver), ("attestation", self.attestation),
                             ("azure_policy", self.azure_policy), ("kube_bench", self.kube_bench)):
             if value is not None:
