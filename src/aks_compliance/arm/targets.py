@@ -146,6 +146,9 @@ def build_arm_targets(scan: ArmScan) -> list[Target]:
             if isinstance(r.id, str):
                 neighbours.setdefault(r.id.lower(), t)
 
+    # pools are merged into their cluster's body when it is first read: a process of a sharded run builds
+    # every target but expands only the bodies of its shard
+    merges: dict[int, tuple[Target, list[tuple[Any, Resource]]]] = {}
     for r in scan.resources:
         low = r.type_lower
         if low == CLUSTER_TYPE or low in NEIGHBOUR_TYPES:
@@ -155,11 +158,11 @@ def build_arm_targets(scan: ArmScan) -> list[Target]:
             t = target_by_id.get(parent.lower()) if parent else None
             same_file = docs_targets.get(r.source.file, []) if isinstance(r.id, Unknown) else []
             if t is not None:
-                _merge_pool(t, r)
+                merges.setdefault(id(t), (t, []))[1].append((_merge_pool, r))
                 ledger(r, f"node pool of {t.label}: judged with its cluster", status=RELATED, target=t.label)
             elif same_file:
                 for t in same_file:
-                    _merge_unknown_pool(t, r)
+                    merges.setdefault(id(t), (t, []))[1].append((_merge_unknown_pool, r))
                 ledger(r, f"node pool whose cluster is unknown ({r.id.reason}): it may belong to "  # type: ignore[union-attr]
                           f"{', '.join(t.label for t in same_file)}, whose pool controls say unknown",
                        status=RELATED, target=same_file[0].label)
@@ -175,7 +178,27 @@ def build_arm_targets(scan: ArmScan) -> list[Target]:
         else:
             neighbour = neighbours.get(owner_id.lower()) if isinstance(owner_id, str) else None
             ledger(r, _why_not_judged(r, owner_id, neighbour))
+    for t, pending in merges.values():
+        _merge_when_read(t, pending)
     return targets
+
+
+def _merge_when_read(t: Target, pending: list[tuple[Any, Resource]]) -> None:
+    """Merge ``pending`` pools (in the order they were read) into the cluster's body once it is made."""
+    view = t.resource
+    if view._make_body is None:  # already made: merge now
+        for merge, pool in pending:
+            merge(t, pool)
+        return
+    make = view._make_body
+
+    def make_and_merge() -> dict[str, Any]:
+        body = make()
+        view._body, view._make_body = body, None  # the merges read the body through the resource
+        for merge, pool in pending:
+            merge(t, pool)
+        return body
+    view._make_body = make_and_merge
 
 
 # Types controls read through joins from a target (a pool's subnet, a KMS key's vault, a gateway's WAF policy)
