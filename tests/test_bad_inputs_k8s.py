@@ -552,3 +552,22 @@ def test_property_a_rendering_remembered_by_content_is_the_rendering_of_the_valu
 def test_values_equal_in_python_but_not_in_json_are_rendered_apart(a, b) -> None:
     render(a)
     assert render(b) == _fresh_render(b) == json.dumps(b)
+
+
+def test_a_null_network_policy_rule_is_the_empty_rule_not_a_malformed_one(tmp_path: Path) -> None:
+    """`ingress:` with an empty item (`- `) is decoded by the API server as `- {}`: allow all. A null container is
+    not valid (it has no name): the pod is malformed."""
+    (tmp_path / "np.yaml").write_text(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\n"
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: open, namespace: shop}\n"
+        "spec:\n  podSelector: {}\n  policyTypes: [Ingress]\n  ingress:\n  -\n---\n"
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n  containers:\n  -\n")
+    (tmp_path / "good.yaml").write_text(GOOD)
+    run = _scan(tmp_path / "np.yaml", tmp_path / "good.yaml")
+    policy = [r for r in run.results if r.label == "np/shop/NetworkPolicy/open"]
+    assert policy and "error" not in {r.outcome.value for r in policy}
+    ns = {r.control_id: r for r in run.results if r.label == "np/Namespace/shop"}
+    assert ns["AKS-147"].outcome.value == "failed"  # an allow-all rule: the namespace is not isolated for ingress
+    pod = [r for r in run.results if r.label == "np/shop/Pod/p"]
+    assert pod and {r.outcome.value for r in pod} == {"error"}
+    assert "spec.containers[0] must be an object" in pod[0].reason and "found null" in pod[0].reason

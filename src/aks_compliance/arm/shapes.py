@@ -19,6 +19,9 @@ from ..policy.conditions import MISSING, MalformedValue
 from ..values import Unknown
 
 OBJECT, ARRAY = "an object", "an array"
+# An array member that may also be null: Kubernetes decodes null into the zero value of the member's type, which
+# for some types is valid (an empty NetworkPolicy rule allows all traffic)
+NULLABLE_OBJECT = "an object or null"
 
 _POOL = (
     ("", OBJECT), ("availabilityZones", ARRAY), ("nodeTaints", ARRAY), ("nodeLabels", OBJECT), ("tags", OBJECT),
@@ -116,7 +119,7 @@ def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, s
         return
     is_dict = isinstance(value, dict)
     for n, kind in node.checks:
-        if not (is_dict if kind == OBJECT else isinstance(value, list)):
+        if not (isinstance(value, list) if kind == ARRAY else is_dict):
             found.append((n, len(found), path, kind, value))
     if is_dict:
         folded: dict[str, Any] | None = None  # lower-cased keys, made once per object when a key is not exact
@@ -139,7 +142,8 @@ def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, s
         members = node.members
         for i, v in enumerate(value):
             if v is None:  # a member that is null is not absent: the API rejects [null] where objects belong
-                found.extend((n, len(found), f"{path}[{i}]", kind, v) for n, kind in members.checks)
+                found.extend((n, len(found), f"{path}[{i}]", kind, v) for n, kind in members.checks
+                             if kind != NULLABLE_OBJECT)
                 continue
             _walk(v, f"{path}[{i}]", members, found, fold)
 

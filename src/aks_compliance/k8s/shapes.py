@@ -5,14 +5,16 @@ The API server validates every object against its OpenAPI schema: a ``containers
 cluster. A manifest with such a value is an *error* for every control of its target, naming file, line
 and path, as for ARM (``arm/shapes.py``): read as absent, ``containers: yo`` would pass every
 container-level control over zero containers. Keys are matched exactly (Kubernetes field names are
-case-sensitive). Objects read from a live cluster always have these shapes; this is for manifests.
+case-sensitive). A null array member is malformed where the zero value of its type is invalid (a container
+without a name), and allowed where it is valid (an empty NetworkPolicy rule, which allows all). Objects read
+from a live cluster always have these shapes (snapshots are not checked); this is for manifests.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..arm.shapes import ARRAY, OBJECT, ShapeTable
+from ..arm.shapes import ARRAY, NULLABLE_OBJECT, OBJECT, ShapeTable
 from ..policy.conditions import MalformedValue
 from .kinds import POD_PATHS
 
@@ -70,14 +72,15 @@ SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
     "ClusterRoleBinding": (*_METADATA, *_BINDING),
     "NetworkPolicy": (*_METADATA, ("spec", OBJECT), ("spec.podSelector", OBJECT), ("spec.policyTypes", ARRAY),
                       *((f"spec.{d}", ARRAY) for d in ("ingress", "egress")),
-                      *((f"spec.{d}[*]", OBJECT) for d in ("ingress", "egress")),
+                      # a null rule is the empty rule, which allows all (as `- {}` does)
+                      *((f"spec.{d}[*]", NULLABLE_OBJECT) for d in ("ingress", "egress")),
                       ("spec.ingress[*].from", ARRAY), ("spec.ingress[*].from[*]", OBJECT),
                       ("spec.egress[*].to", ARRAY), ("spec.egress[*].to[*]", OBJECT),
                       ("spec.ingress[*].ports", ARRAY), ("spec.egress[*].ports", ARRAY)),
     "Service": (*_METADATA, ("spec", OBJECT), ("spec.ports", ARRAY), ("spec.ports[*]", OBJECT),
                 ("spec.externalIPs", ARRAY), ("spec.loadBalancerSourceRanges", ARRAY), ("spec.selector", OBJECT)),
-    "Ingress": (*_METADATA, ("spec", OBJECT), ("spec.tls", ARRAY), ("spec.tls[*]", OBJECT), ("spec.rules", ARRAY),
-                ("spec.rules[*]", OBJECT)),
+    "Ingress": (*_METADATA, ("spec", OBJECT), ("spec.tls", ARRAY), ("spec.tls[*]", NULLABLE_OBJECT),
+                ("spec.rules", ARRAY), ("spec.rules[*]", NULLABLE_OBJECT)),
     "Namespace": _METADATA,
     "ServiceAccount": (*_METADATA, ("secrets", ARRAY), ("imagePullSecrets", ARRAY)),
     "ConfigMap": (*_METADATA, ("data", OBJECT), ("binaryData", OBJECT)),
