@@ -398,11 +398,8 @@ def _rejected(target: Target) -> MalformedValue | None:
     if target.type.lower().startswith("k8s/"):
         if target.context.get("implied") or not isinstance(target.resource.type, str):
             return None  # a namespace only named by other objects: there is no object to check
-        scope = target.context.get("scope")
-        if scope is not None and scope.is_snapshot:
-            return None  # read from a cluster's API server, which admitted only objects of these shapes
-        from .k8s.shapes import malformed as k8s_malformed
-        return k8s_malformed(target.resource.type, target.resource.body, target.resource.where_of)
+        from .k8s.shapes import rejected
+        return rejected(target.context.get("scope"), target.resource)
     return malformed(target.resource.type, target.resource.body, target.resource.where_of)
 
 

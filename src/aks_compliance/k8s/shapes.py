@@ -12,14 +12,15 @@ from a live cluster always have these shapes (snapshots are not checked); this i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING
 
 from ..arm.shapes import ARRAY, NULLABLE_OBJECT, OBJECT, ShapeTable
 from ..policy.conditions import MalformedValue
 from .kinds import POD_PATHS
 
 if TYPE_CHECKING:
-    from .scope import K8sObject, K8sScope
+    from ..resources import Resource
+    from .scope import K8sScope
 
 _METADATA = (("", OBJECT), ("metadata", OBJECT), ("metadata.labels", OBJECT), ("metadata.annotations", OBJECT),
              ("metadata.ownerReferences", ARRAY), ("metadata.ownerReferences[*]", OBJECT))
@@ -96,14 +97,10 @@ SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
 K8S_SHAPES = ShapeTable(SHAPES, fold=False)
 
 
-def malformed(kind: str, body: Any, where: Callable[[str], str] | None = None) -> MalformedValue | None:
-    """The first field of a Kubernetes object of ``kind`` whose type the API server rejects, or None (also for
-    kinds without a table: what no control reads is not checked)."""
-    return K8S_SHAPES.malformed(kind, body, where)
-
-
-def rejected(scope: "K8sScope", obj: "K8sObject") -> MalformedValue | None:
-    """``malformed`` for an object of a scope: None for a snapshot, read from an API server that admitted it."""
-    if scope.is_snapshot:
+def rejected(scope: "K8sScope | None", resource: "Resource") -> MalformedValue | None:
+    """The first field of a Kubernetes object whose type the API server rejects, or None: also for a kind
+    without a table (what no control reads is not checked) and for an object of a snapshot (read from an API
+    server, which admitted only objects of these shapes)."""
+    if scope is not None and scope.is_snapshot:
         return None
-    return K8S_SHAPES.malformed(obj.kind, obj.body, obj.resource.where_of)
+    return K8S_SHAPES.malformed(resource.type, resource.body, resource.where_of)
