@@ -211,6 +211,16 @@ def _good_verdict(run) -> str:
     return matches[0].outcome.value
 
 
+def _scan_beside_good(tmp_path: Path, name: str, manifest: str):
+    """``manifest`` written to ``name`` and scanned (its file its own cluster) beside the good pod, which must
+    still be judged: one bad object costs nothing else."""
+    (tmp_path / name).write_text(manifest)
+    (tmp_path / "good.yaml").write_text(GOOD)
+    run = _scan(tmp_path / name, tmp_path / "good.yaml")
+    assert _good_verdict(run) == "failed"
+    return run
+
+
 def test_there_are_at_least_50_cases() -> None:
     assert len(CASES) >= 50
 
@@ -465,10 +475,7 @@ SHAPE_CASES = [  # (manifest, target name, the path and expected shape the error
 def test_an_object_of_a_shape_the_api_server_rejects_is_an_error_for_every_control(
         tmp_path: Path, manifest: str, name: str, message: str) -> None:
     """Read as absent, `containers: yo` passed every container-level control over zero containers."""
-    (tmp_path / "bad.yaml").write_text(manifest)
-    (tmp_path / "good.yaml").write_text(GOOD)
-    run = _scan(tmp_path / "bad.yaml", tmp_path / "good.yaml")
-    assert _good_verdict(run) == "failed"  # the rest of the scan goes on
+    run = _scan_beside_good(tmp_path, "bad.yaml", manifest)
     mine = [r for r in run.results if r.target.name == name and r.target.file.endswith("bad.yaml")]
     kinds_judged = {r.target.type for r in mine}
     assert mine and {r.outcome.value for r in mine} == {"error"}, (kinds_judged, [r.outcome.value for r in mine])
@@ -478,11 +485,8 @@ def test_an_object_of_a_shape_the_api_server_rejects_is_an_error_for_every_contr
 
 
 def test_a_document_that_is_not_an_object_is_listed_in_the_coverage(tmp_path: Path) -> None:
-    (tmp_path / "mixed.yaml").write_text(GOOD.replace("name: good", "name: other") +
-                                         "---\nreplicaCount: 3\nimage: {tag: latest}\n")
-    (tmp_path / "good.yaml").write_text(GOOD)
-    run = _scan(tmp_path / "mixed.yaml", tmp_path / "good.yaml")
-    assert _good_verdict(run) == "failed"
+    run = _scan_beside_good(tmp_path, "mixed.yaml", GOOD.replace("name: good", "name: other") +
+                            "---\nreplicaCount: 3\nimage: {tag: latest}\n")
     entry = next(e for e in run.ledger.entries if e.type == "document")
     assert entry.status == "not_evaluated" and entry.reason == "skipped: not a Kubernetes object (no 'kind')"
     assert entry.file.endswith("mixed.yaml") and entry.pointer == "/1" and entry.line == 13
@@ -490,14 +494,11 @@ def test_a_document_that_is_not_an_object_is_listed_in_the_coverage(tmp_path: Pa
 
 def test_a_binding_to_a_malformed_role_is_unknown_not_passed(tmp_path: Path) -> None:
     """The role's rules read as absent would grant nothing, and every binding control would pass the binding."""
-    (tmp_path / "rbac.yaml").write_text(
+    run = _scan_beside_good(tmp_path, "rbac.yaml",
         "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: r, namespace: kube-system}\n"
         "rules: {apiGroups: [''], resources: [secrets], verbs: [get]}\n---\n"
         "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: rb, namespace: kube-system}\n"
         "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: r}\nsubjects: [{kind: User, name: eve}]\n")
-    (tmp_path / "good.yaml").write_text(GOOD)
-    run = _scan(tmp_path / "rbac.yaml", tmp_path / "good.yaml")
-    assert _good_verdict(run) == "failed"
     binding = [r for r in run.results if r.target.name == "kube-system/rb"]
     role = [r for r in run.results if r.target.name == "kube-system/r"]
     assert role and {r.outcome.value for r in role} == {"error"}
@@ -512,21 +513,18 @@ def test_a_binding_to_a_malformed_role_is_unknown_not_passed(tmp_path: Path) -> 
 def test_a_namespace_with_a_malformed_network_policy_is_unknown_not_isolated(tmp_path: Path) -> None:
     """The API server rejects the policy, so it is not in force; read as a policy with no rules, it would
     isolate the namespace on paper."""
-    (tmp_path / "np.yaml").write_text(
-        "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\n"
-        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: shop}\n"
-        "spec: {podSelector: {}, policyTypes: [Ingress, Egress], ingress: {from: []}}\n")
-    (tmp_path / "good.yaml").write_text(GOOD)
-    run = _scan(tmp_path / "np.yaml", tmp_path / "good.yaml")
-    ns = {r.control_id: r for r in run.results if r.target.type == "Namespace" and r.label == "np/Namespace/shop"}
+    manifest = ("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\n"
+                "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: shop}\n"
+                "spec: {podSelector: {}, policyTypes: [Ingress, Egress], ingress: {from: []}}\n")
+    run = _scan_beside_good(tmp_path, "np.yaml", manifest)
+    ns = {r.control_id: r for r in run.results if r.label == "np/Namespace/shop"}
     for cid in ("AKS-146", "AKS-147"):
         assert ns[cid].outcome.value == "unknown", (cid, ns[cid].outcome, ns[cid].reason)
         assert "NetworkPolicy deny has a shape the API server rejects" in ns[cid].reason
         assert "np.yaml:8" in ns[cid].reason and "spec.ingress must be an array" in ns[cid].reason
     # the same policy well formed isolates the namespace
-    (tmp_path / "np.yaml").write_text((tmp_path / "np.yaml").read_text().replace("ingress: {from: []}", "ingress: []"))
-    run = _scan(tmp_path / "np.yaml", tmp_path / "good.yaml")
-    ns = {r.control_id: r for r in run.results if r.target.type == "Namespace" and r.label == "np/Namespace/shop"}
+    run = _scan_beside_good(tmp_path, "np.yaml", manifest.replace("ingress: {from: []}", "ingress: []"))
+    ns = {r.control_id: r for r in run.results if r.label == "np/Namespace/shop"}
     assert ns["AKS-146"].outcome.value == "passed" and ns["AKS-147"].outcome.value == "passed"
 
 
@@ -557,13 +555,11 @@ def test_values_equal_in_python_but_not_in_json_are_rendered_apart(a, b) -> None
 def test_a_null_network_policy_rule_is_the_empty_rule_not_a_malformed_one(tmp_path: Path) -> None:
     """`ingress:` with an empty item (`- `) is decoded by the API server as `- {}`: allow all. A null container is
     not valid (it has no name): the pod is malformed."""
-    (tmp_path / "np.yaml").write_text(
+    run = _scan_beside_good(tmp_path, "np.yaml",
         "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\n"
         "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: open, namespace: shop}\n"
         "spec:\n  podSelector: {}\n  policyTypes: [Ingress]\n  ingress:\n  -\n---\n"
         "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n  containers:\n  -\n")
-    (tmp_path / "good.yaml").write_text(GOOD)
-    run = _scan(tmp_path / "np.yaml", tmp_path / "good.yaml")
     policy = [r for r in run.results if r.label == "np/shop/NetworkPolicy/open"]
     assert policy and "error" not in {r.outcome.value for r in policy}
     ns = {r.control_id: r for r in run.results if r.label == "np/Namespace/shop"}
