@@ -270,7 +270,7 @@ def describe(row: Default) -> str:
 
 # --- reading and writing bodies (case-insensitive keys, copy on write) --------------------------------
 
-def _key(obj: dict[str, Any], seg: str, default: Any) -> Any:
+def ci_key(obj: dict[str, Any], seg: str, default: Any) -> Any:
     """The first key of ``obj`` equal to ``seg`` but for case (ARM keys are case-insensitive), or ``default``."""
     if seg in obj and next(iter(obj)) == seg:
         return seg  # the common case, exact and first: no scan
@@ -287,7 +287,7 @@ def _get(obj: Any, path: str) -> Any:
             return obj
         if not isinstance(obj, dict):
             return ABSENT
-        key = _key(obj, seg, None)
+        key = ci_key(obj, seg, None)
         if key is None and hasattr(obj, "missing_member"):
             return obj.missing_member(seg)  # a partly known object: not absent, unknown
         if key is None or obj[key] is None:
@@ -301,7 +301,7 @@ def _set(obj: dict[str, Any], path: str, value: Any) -> bool:
     False when the way crosses a non-object or an unknown (a malformed shape is the evaluator's to report)."""
     segs = path.split(".")
     for seg in segs[:-1]:
-        key = _key(obj, seg, seg)
+        key = ci_key(obj, seg, seg)
         child = obj.get(key)
         if child is None:
             child = {}

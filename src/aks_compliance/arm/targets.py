@@ -21,7 +21,7 @@ from ..diagnostics import NOT_EVALUATED, RELATED, CoverageEntry
 from ..resources import AGENT_POOL_TYPE, CLUSTER_TYPE, DEPLOYMENT_TYPE, Resource, Source, id_parent, type_from_id
 from ..targets import Target
 from ..values import Partial, Unknown
-from .defaults import apply_cluster_defaults, apply_pool_defaults
+from .defaults import apply_cluster_defaults, apply_pool_defaults, ci_key
 from .inputs import ArmScan
 
 # Resource types that are targets of their own (lower case), besides clusters.
@@ -101,18 +101,6 @@ def build_arm_targets(scan: ArmScan) -> list[Target]:
     index = ResourceIndex(scan.resources)
     clusters = [r for r in scan.resources if r.type_lower == CLUSTER_TYPE]
 
-    # which clusters get pools from separate agentPools resources (by parent id, or any in the same file
-    # when a pool's id is unknown): known before any body is expanded
-    pool_parents: set[str] = set()
-    pool_files: set[str] = set()
-    for r in scan.resources:
-        if r.type_lower == AGENT_POOL_TYPE:
-            parent = id_parent(r.id) if isinstance(r.id, str) else None
-            if parent:
-                pool_parents.add(parent.lower())
-            elif isinstance(r.id, Unknown):
-                pool_files.add(r.source.file)
-
     targets: list[Target] = []
     target_by_id: dict[str, Target] = {}
     labels: dict[str, int] = {}
@@ -120,8 +108,7 @@ def build_arm_targets(scan: ArmScan) -> list[Target]:
         label = _label(c, labels)
         view = Resource(c.type, c.full_name, c.id, c.source, condition=c.condition, state=c.state,
                         api_version=c.api_version)
-        separate_pools = (_key(c.id) or "") in pool_parents or c.source.file in pool_files
-        view._make_body = _copy_body(c, view, separate_pools)
+        view._make_body = _copy_body(c, view)
         view.notes.extend(c.notes)
         t = Target(view, label, context={"index": index})
         targets.append(t)
@@ -129,6 +116,7 @@ def build_arm_targets(scan: ArmScan) -> list[Target]:
         if k and k not in target_by_id:
             target_by_id[k] = t
 
+    cluster_targets = list(targets)
     docs_targets: dict[str, list[Target]] = {}
     for t in targets:
         docs_targets.setdefault(t.resource.source.file, []).append(t)
@@ -178,17 +166,19 @@ def build_arm_targets(scan: ArmScan) -> list[Target]:
         else:
             neighbour = neighbours.get(owner_id.lower()) if isinstance(owner_id, str) else None
             ledger(r, _why_not_judged(r, owner_id, neighbour))
-    for t, pending in merges.values():
-        _merge_when_read(t, pending)
+    for t in cluster_targets:
+        _merge_when_read(t, merges[id(t)][1] if id(t) in merges else [])
     return targets
 
 
 def _merge_when_read(t: Target, pending: list[tuple[Any, Resource]]) -> None:
-    """Merge ``pending`` pools (in the order they were read) into the cluster's body once it is made."""
+    """Merge ``pending`` pools (in the order they were read) into the cluster's body once it is made; then a
+    cluster with no pool at all has pools that are unknown."""
     view = t.resource
     if view._make_body is None:  # already made: merge now
         for merge, pool in pending:
             merge(t, pool)
+        _pools_unknown_if_none(view.body)
         return
     make = view._make_body
 
@@ -197,8 +187,26 @@ def _merge_when_read(t: Target, pending: list[tuple[Any, Resource]]) -> None:
         view._body, view._make_body = body, None  # the merges read the body through the resource
         for merge, pool in pending:
             merge(t, pool)
+        _pools_unknown_if_none(body)
         return body
     view._make_body = make_and_merge
+
+
+NO_POOLS = ("no node pool of this cluster is among the inputs (properties.agentPoolProfiles is absent or empty, and "
+            "no agentPools resource of it was read): AKS requires at least one system pool, so its pools are unknown")
+
+
+def _pools_unknown_if_none(body: Any) -> None:
+    """Pools neither declared nor read from agentPools resources exist all the same (a template that updates a
+    cluster whose pools are managed as separate resources): "no pool has a public IP" over zero pools would
+    pass a cluster whose pools were never looked at."""
+    props = body.get("properties") if isinstance(body, dict) else None
+    if type(props) is not dict:  # absent, malformed, or partly known (values.Partial)
+        return
+    key = ci_key(props, "agentPoolProfiles", "agentPoolProfiles")
+    pools = props.get(key)
+    if pools is None or pools == []:
+        props[key] = Unknown(NO_POOLS)
 
 
 # Types controls read through joins from a target (a pool's subnet, a KMS key's vault, a gateway's WAF policy)
@@ -269,11 +277,7 @@ def _related_type(r: Resource) -> str:
     return r.type_lower
 
 
-NO_POOLS = ("no node pool of this cluster is among the inputs (properties.agentPoolProfiles is absent or empty, and "
-            "no agentPools resource of it was read): AKS requires at least one system pool, so its pools are unknown")
-
-
-def _copy_body(c: Resource, view: Resource, separate_pools: bool = False):
+def _copy_body(c: Resource, view: Resource):
     def make() -> dict[str, Any]:
         body = c.body
         out = _shallow(body)
@@ -285,15 +289,6 @@ def _copy_body(c: Resource, view: Resource, separate_pools: bool = False):
                 out["properties"]["agentPoolProfiles"] = list(pools)
             _current_api_shape(out["properties"], c, view)
         apply_cluster_defaults(out, c, view.value_notes)
-        props = out.get("properties")
-        if not separate_pools and isinstance(props, dict) and type(props) is dict:
-            # Pools neither declared nor read from agentPools resources exist all the same (a template that
-            # updates a cluster whose pools are managed as separate resources): "no pool has a public IP" over
-            # zero pools would pass a cluster whose pools were never looked at
-            key = next((k for k in props if isinstance(k, str) and k.lower() == "agentpoolprofiles"),
-                       "agentPoolProfiles")
-            if props.get(key) is None or props.get(key) == []:
-                props[key] = Unknown(NO_POOLS)
         return out
     return make
 
