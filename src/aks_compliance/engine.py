@@ -53,16 +53,23 @@ _MEMO_LIMIT = 50_000
 _RENDERED: dict[Any, tuple[Any, str]] = {}
 
 
-def _value_key(value: Any) -> Any:
-    """A hashable key equal only for equal values of equal types, or None."""
+def _scalar_key(value: Any) -> Any:
+    """A hashable key equal only for equal scalars of equal types, or None for anything else."""
     t = type(value)
     if t is float:
         return (t, repr(value))  # -0.0 == 0.0, and nan != nan: the text is what tells them apart
     if t in _SCALAR_TYPES or value is None:
         return (t, value)
-    if (t is list or t is tuple) and len(value) <= 16 and all(type(v) in _SCALAR_TYPES or v is None for v in value):
-        return (t, tuple((type(v), repr(v) if type(v) is float else v) for v in value))
     return None
+
+
+def _value_key(value: Any) -> Any:
+    """A hashable key equal only for equal values of equal types (scalars, short lists of them), or None."""
+    t = type(value)
+    if (t is list or t is tuple) and len(value) <= 16:
+        members = tuple(_scalar_key(v) for v in value)
+        return (t, members) if None not in members else None
+    return _scalar_key(value)
 
 
 def _content_key(value: Any, budget: list[int]) -> Any:
@@ -91,11 +98,7 @@ def _content_key(value: Any, budget: list[int]) -> Any:
                 return None
             members.append(kv)
         return ("l", tuple(members))
-    if t is float:
-        return (t, repr(value))  # -0.0 == 0.0, and nan != nan: the text is what tells them apart
-    if t in _SCALAR_TYPES or value is None:
-        return (t, value)
-    return None
+    return _scalar_key(value)
 
 
 def render(value: Any) -> str:

@@ -313,8 +313,6 @@ class ResultView(Mapping):
         if key in _GOVERNANCE_KEYS:
             value = getattr(self._r, key)
             return default if value is None else value
-        if key == "control_id":
-            return self._r.control_id
         return self[key] if key in _KEYS else default
 
     def __iter__(self) -> Iterator[str]:

@@ -286,7 +286,7 @@ def _operand(operand: Any) -> Callable[[_Ctx], Any]:
 
 def _holds(ctx: _Ctx, p: Any) -> tuple[bool, list[Leaf]]:
     """Whether ``p`` holds, and the leaves that show it (all true when it holds, all false when not)."""
-    return _compiled(p, _compile_predicate)(ctx)
+    return _predicate(p)(ctx)
 
 
 def _predicate(p: Any) -> Callable[[_Ctx], tuple[bool, list[Leaf]]]:
@@ -430,9 +430,7 @@ class KubeRule:
 
     def _new_ctx(self, target: "Target", params: Mapping[str, Any]) -> _Ctx:
         version = version_number(pss_version(params, target.context.get("scope")))
-        derived = {}
-        for name, d in self.spec.derived:
-            derived[name] = d.at(version) if isinstance(d, VersionSteps) else d.at(params.get(d.param))
+        derived = self.derived_values(params, version)
         body = target.resource.body if isinstance(target.resource.body, dict) else {}
         pod = None
         if self.spec.workloads and target.resource.type in kindlib.POD_PATHS:

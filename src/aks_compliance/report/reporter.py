@@ -88,12 +88,9 @@ class Reporter:
         state = (id(run), len(keys), len(targets))
         if self._ran is not None and self._ran[0] == state:
             return self._ran[1]
-        if not targets:
-            ran = [r for r in run.results if r.key in keys]
-        elif not keys:
-            ran = [r for r in run.results if r.control_id is not None and r.label in targets]
-        else:
-            ran = [r for r in run.results if r.key in keys or (r.control_id is not None and r.label in targets)]
+        # a result's key is made when read: not made when no result item was reported (target items)
+        ran = [r for r in run.results if (keys and r.key in keys)
+               or (targets and r.control_id is not None and r.label in targets)]
         self._ran = (state, ran)
         return ran
 
