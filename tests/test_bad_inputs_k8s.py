@@ -153,13 +153,13 @@ CASES: list[tuple[str, dict[str, Any], str, str, bool]] = [
     ("json-nested-10000", {"j.json": "[" * 10000 + "]" * 10000}, "nested too deeply", "error", False),
     ("json-duplicate-key", {"j.json": '{"apiVersion": "v1", "kind": "Pod",\n "kind": "Service"}'}, "appears twice",
      "error", True),
-    ("json-array-of-scalars", {"j.json": "[1, 2, 3]"}, "not a Kubernetes object (a YAML list)", "warning", True),
+    ("json-array-of-scalars", {"j.json": "[1, 2, 3]"}, "not a Kubernetes object (a list)", "warning", True),
     ("json-number-overflow", {"j.json": '{"apiVersion": "v1", "kind": "Pod", "x": 1e999}'}, "outside the range",
      "error", True),
     # -- documents that are not objects
-    ("document-is-a-scalar", {"s.yaml": "just a sentence\n"}, "not a Kubernetes object (a YAML str)", "warning", True),
+    ("document-is-a-scalar", {"s.yaml": "just a sentence\n"}, "not a Kubernetes object (a string)", "warning", True),
     ("list-with-non-object-items", {"l.yaml": "apiVersion: v1\nkind: List\nitems:\n- 1\n- two\n- [3]\n"},
-     "not a Kubernetes object (a YAML int)", "warning", True),
+     "not a Kubernetes object (a number)", "warning", True),
     ("object-without-kind", {"o.yaml": "apiVersion: v1\nmetadata: {name: x}\n"}, "no 'kind'", "warning", True),
     ("kind-not-a-string", {"o.yaml": "apiVersion: v1\nkind: [Pod]\nmetadata: {name: x}\n"},
      "kind must be a non-empty string (the API server rejects anything else), found a list", "error", True),
@@ -482,6 +482,46 @@ def test_an_object_of_a_shape_the_api_server_rejects_is_an_error_for_every_contr
     for r in mine:
         assert "bad.yaml:" in r.reason and f"{message} (the REST API rejects anything else)" in r.reason, r.reason
         assert len(r.evidence) == 1 and r.evidence[0].file.endswith("bad.yaml") and r.evidence[0].line
+
+
+def _as_snapshot(path: Path, manifest: str, extra: list[Any] = ()) -> Path:
+    """The manifest's objects (and ``extra`` items, as they are) in a snapshot, every list read completely."""
+    import yaml
+    meta = {"scope": "snap", "lists": {k: {"status": "complete"} for k in (
+        "Pod", "Namespace", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding", "NetworkPolicy", "Service",
+        "Deployment", "CronJob", "ServiceAccount")}, "gaps": []}
+    write_snapshot(path, meta, [*yaml.safe_load_all(manifest), *extra])
+    return path
+
+
+@pytest.mark.parametrize("manifest,name,message", SHAPE_CASES, ids=[m for _, _, m in SHAPE_CASES])
+def test_a_snapshot_object_of_a_rejected_shape_is_an_error_too(tmp_path: Path, manifest: str, name: str,
+                                                               message: str) -> None:
+    """A snapshot is a file a user passes (edited, corrupted, or not from a cluster at all): trusted, a Pod
+    with `containers: yo` passed 41 controls over zero containers."""
+    (tmp_path / "good.yaml").write_text(GOOD)
+    run = _scan(_as_snapshot(tmp_path / "s.json.gz", manifest), tmp_path / "good.yaml")
+    assert _good_verdict(run) == "failed"
+    mine = [r for r in run.results if r.target.name == name and r.target.file.endswith("s.json.gz")]
+    assert mine and {r.outcome.value for r in mine} == {"error"}, [r.outcome.value for r in mine]
+    assert all("s.json.gz:3 " in r.reason and message in r.reason for r in mine), mine[0].reason
+
+
+def test_snapshot_items_that_are_not_objects_are_listed_or_errors_never_dropped(tmp_path: Path) -> None:
+    (tmp_path / "good.yaml").write_text(GOOD)
+    snap = _as_snapshot(tmp_path / "s.json.gz", "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n", [
+        json.dumps("a string"), 7, {"apiVersion": "v1", "metadata": {"name": "no-kind"}},  # a str item is its JSON
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {"namespace": "shop"}, "spec": {}},
+        {"apiVersion": "v1", "kind": ["Pod"], "metadata": {"name": "p", "namespace": "shop"}}])
+    run = _scan(snap, tmp_path / "good.yaml")
+    assert _good_verdict(run) == "failed"
+    listed = {(e.pointer, e.line, e.reason) for e in run.ledger.entries if e.type == "document"}
+    assert listed == {("/items/1", 4, "skipped: not a Kubernetes object (a string)"),
+                      ("/items/2", 5, "skipped: not a Kubernetes object (a number)"),
+                      ("/items/3", 6, "skipped: not a Kubernetes object (no 'kind')")}
+    errors = sorted((d.line, d.message) for d in run.diagnostics if d.severity == "error")
+    assert errors == [(7, "Pod has no metadata.name"),
+                      (8, "kind must be a non-empty string (the API server rejects anything else), found a list")]
 
 
 def test_a_document_that_is_not_an_object_is_listed_in_the_coverage(tmp_path: Path) -> None:

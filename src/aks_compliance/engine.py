@@ -402,7 +402,7 @@ def _rejected(target: Target) -> MalformedValue | None:
         if target.context.get("implied") or not isinstance(target.resource.type, str):
             return None  # a namespace only named by other objects: there is no object to check
         from .k8s.shapes import rejected
-        return rejected(target.context.get("scope"), target.resource)
+        return rejected(target.resource)
     return malformed(target.resource.type, target.resource.body, target.resource.where_of)
 
 

@@ -323,10 +323,14 @@ def _is_list(doc: dict[str, Any]) -> bool:
     return isinstance(kind, str) and kind.endswith("List") and isinstance(doc.get("items"), list)
 
 
+# in words that fit YAML, JSON and snapshots alike
+_WHAT = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+
+
 def _object_problem(obj: Any) -> str | None:
     """Why ``obj`` cannot be checked as a Kubernetes object (None when it can)."""
     if not isinstance(obj, dict):
-        return f"not a Kubernetes object (a YAML {type(obj).__name__})"
+        return f"not a Kubernetes object ({_WHAT.get(type(obj), 'a ' + type(obj).__name__)})"
     kind = obj.get("kind")
     if kind is None:  # absent or null
         return "not a Kubernetes object (no 'kind')"
@@ -358,8 +362,10 @@ def _name_problem(obj: dict[str, Any]) -> str | None:
     return None
 
 
-def _collect(doc: Any, ptr: str, file: str, line: int, make_source, result: ReadResult,
-             errors: list[Diagnostic]) -> None:
+def collect(doc: Any, ptr: str, file: str, line: int, make_source, result: ReadResult,
+            errors: list[Diagnostic]) -> None:
+    """Sort one document (or a List's items) into ``result``: an object to judge, a document skipped with its
+    reason (listed in the coverage), or an error the API server would have rejected (into ``errors``)."""
     if doc is None:
         return
     if isinstance(doc, dict) and _is_list(doc):
@@ -369,7 +375,7 @@ def _collect(doc: Any, ptr: str, file: str, line: int, make_source, result: Read
             iptr = f"{ptr}/items/{i}"
             if isinstance(item, dict) and "kind" not in item and item_kind:
                 item = {"kind": item_kind, "apiVersion": doc.get("apiVersion", "v1"), **item}
-            _collect(item, iptr, file, line, make_source, result, errors)
+            collect(item, iptr, file, line, make_source, result, errors)
         return
     problem = _object_problem(doc)
     if problem is None and isinstance(doc, dict) and (
@@ -414,12 +420,12 @@ def read_file(path: Path) -> ReadResult:
                                                     reason=own_output_reason(own), file=file, line=1, relevant=False))
                 return result
             doc = LineDocument(file, LineIndex(text))
-            _collect(data, "", file, 1, lambda ptr: Source(file, ptr, doc), result, errors)
+            collect(data, "", file, 1, lambda ptr: Source(file, ptr, doc), result, errors)
         else:
             docs, lines = parse_yaml_stream(text, file)
             ydoc = LineDocument(file, lines)
             for index, data, line in docs:
-                _collect(data, f"/{index}", file, line, lambda ptr: Source(file, ptr, ydoc), result, errors)
+                collect(data, f"/{index}", file, line, lambda ptr: Source(file, ptr, ydoc), result, errors)
     except InputError as exc:
         failed = [exc]
         others: list[str] = []

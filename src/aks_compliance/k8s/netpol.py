@@ -319,7 +319,7 @@ def policy_rules(scope: K8sScope, namespace: str) -> list[PolicyRule] | str:
     objs: list[K8sObject] = [*scope.of("NetworkPolicy", namespace), *scope.of("CiliumNetworkPolicy", namespace),
                              *scope.of("CiliumClusterwideNetworkPolicy")]
     for o in objs:  # read as absent, a malformed rule list would isolate (or open) the namespace unseen
-        bad = rejected(scope, o.resource)
+        bad = rejected(o.resource)
         if bad is not None:
             return (f"network policies cannot be checked: {o.kind} {o.name} has a shape the API server rejects "
                     f"(so it is not in force, and what is in force is unknown): {bad}")

@@ -145,7 +145,7 @@ def resolve_grant(scope: K8sScope, binding: K8sObject) -> Grant | str:
     role = scope.get(kind, ns, name)
     label = f"{kind}/{name}"
     if role is not None:
-        bad = rejected(scope, role.resource)
+        bad = rejected(role.resource)
         if bad is not None:  # read as absent, its rules would grant nothing: the binding would pass unseen
             return f"the {kind} {name} it binds has a shape the API server rejects: {bad}"
         return Grant(role_rules(scope, role, label), label, role)

@@ -27,11 +27,12 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..atomic import atomic_write
+from ..diagnostics import CoverageEntry, Diagnostic
 from ..errors import InputError
 from ..inputfiles import open_input, open_input_stream
 from ..jsonc import LineIndex
 from ..resources import Source
-from .manifests import LineDocument
+from .manifests import LineDocument, ReadResult, collect
 
 SCHEMA = "aks-compliance/k8s-snapshot/v1"
 _ITEMS_LINE = '"items":['
@@ -87,6 +88,10 @@ class Snapshot:
     meta: dict[str, Any]
     objects: list[tuple[dict[str, Any], Source]] = field(default_factory=list)
     sha256: str = ""
+    # items that are not objects the API server would serve (a string, an object without kind or name): a
+    # snapshot may be edited or corrupted, and what it holds is judged, listed or an error, never dropped
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    skipped: list[CoverageEntry] = field(default_factory=list)
 
 
 # Decompressed: a snapshot's objects are kept in memory (several times their JSON size) while a scan runs.
@@ -179,7 +184,8 @@ def read_snapshot(path: str | Path) -> Snapshot:
     if not isinstance(meta, dict) or not isinstance(items, list):
         raise InputError("snapshot has no 'meta' object or no 'items' list", file=file, line=1)
     snap = Snapshot(path=file, meta=meta, sha256=_sha256(p))
+    read = ReadResult(objects=snap.objects, diagnostics=snap.diagnostics, skipped=snap.skipped)
     for i, item in enumerate(items):
-        if isinstance(item, dict):
-            snap.objects.append((item, Source(file, f"/items/{i}", doc)))
+        collect(item, f"/items/{i}", file, FIRST_ITEM_LINE + i, lambda ptr: Source(file, ptr, doc), read,
+                snap.diagnostics)
     return snap

@@ -154,7 +154,7 @@ def load_scope(arg: str, taken: set[str], exclude: Any = ()) -> tuple[K8sScope |
                   "identity": (m.get("collector") or {}).get("identity") if isinstance(m.get("collector"), dict) else None,
                   "objects": len(snap.objects),
                   "gaps": [{"kind": k, "reason": r} for k, r in sorted(scope.gaps.items())]}
-        return scope, diags, [record], []
+        return scope, snap.diagnostics + diags, [record], snap.skipped
     read = read_manifests(path, exclude)
     if not read.inputs:  # nothing read: no scope (a cluster target of nothing would judge nothing)
         return None, read.diagnostics, [], read.skipped
