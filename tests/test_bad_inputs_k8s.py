@@ -550,6 +550,29 @@ def test_a_binding_to_a_malformed_role_is_unknown_not_passed(tmp_path: Path) -> 
                            and "rbac.yaml:4" in r.reason and "rules must be an array" in r.reason for r in unknown)
 
 
+@pytest.mark.parametrize("part,reason", [
+    ("metadata: {name: part, labels: {agg: 'true'}}\nrules: {apiGroups: [''], resources: [secrets], verbs: [get]}\n",
+     "aggregates ClusterRole part, which has a shape the API server rejects"),
+    ("metadata: {name: part, labels: [agg]}\nrules: [{apiGroups: [''], resources: [secrets], verbs: [get]}]\n",
+     "the labels of ClusterRole part have a shape the API server rejects"),
+], ids=["rules-not-a-list", "labels-not-an-object"])
+def test_a_binding_to_an_aggregate_of_a_malformed_cluster_role_is_unknown_not_passed(
+        tmp_path: Path, part: str, reason: str) -> None:
+    """The aggregate's rules are those of the ClusterRoles its selectors match: one that cannot be read (its
+    rules, or its labels and so whether it is matched) would add nothing unseen."""
+    run = _scan_beside_good(tmp_path, "rbac.yaml",
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: agg}\n"
+        "aggregationRule: {clusterRoleSelectors: [{matchLabels: {agg: 'true'}}]}\nrules: []\n---\n"
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n" + part + "---\n"
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: crb}\n"
+        "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: agg}\n"
+        "subjects: [{kind: User, name: eve}]\n")
+    binding = [r for r in run.results if r.target.name == "crb" and "AKS-134" <= r.control_id <= "AKS-143"
+               and r.outcome.value != "not_applicable"]
+    assert binding and "passed" not in {r.outcome.value for r in binding}, [(r.control_id, r.outcome.value) for r in binding]
+    assert all(r.outcome.value == "unknown" and reason in r.reason for r in binding), [r.reason for r in binding]
+
+
 def test_a_namespace_with_a_malformed_network_policy_is_unknown_not_isolated(tmp_path: Path) -> None:
     """The API server rejects the policy, so it is not in force; read as a policy with no rules, it would
     isolate the namespace on paper."""

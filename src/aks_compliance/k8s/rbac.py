@@ -108,7 +108,8 @@ def is_cluster_admin_equivalent(rule: dict[str, Any]) -> bool:
         ("*" in verbs or ALL_VERBS <= verbs)
 
 
-def _aggregated(scope: K8sScope, role: K8sObject) -> list[tuple[str, dict[str, Any], K8sObject | None]]:
+def _aggregated(scope: K8sScope, role: K8sObject) -> list[tuple[str, dict[str, Any], K8sObject | None]] | str:
+    """The rules the ClusterRoles selected by ``role``'s aggregationRule give it, or why they are unknown."""
     agg = as_dict(role.body.get("aggregationRule"))
     out: list[tuple[str, dict[str, Any], K8sObject | None]] = []
     selectors = [s for s in as_list(agg.get("clusterRoleSelectors")) if isinstance(s, dict)]
@@ -117,19 +118,32 @@ def _aggregated(scope: K8sScope, role: K8sObject) -> list[tuple[str, dict[str, A
     for other in scope.of("ClusterRole"):
         if other is role:
             continue
+        bad = rejected(other.resource)
+        if bad is not None and bad.path.startswith("metadata"):
+            # its labels cannot be read, so whether it is aggregated cannot be told
+            return (f"the ClusterRole {role.name} aggregates ClusterRoles by label, and the labels of ClusterRole "
+                    f"{other.name} have a shape the API server rejects: {bad}")
         labels = labels_of(meta(other.body))
         if any(selector_matches(s, labels) for s in selectors):
+            if bad is not None:  # read as absent, its rules would add nothing to the aggregate unseen
+                return (f"the ClusterRole {role.name} aggregates ClusterRole {other.name}, which has a shape the API "
+                        f"server rejects: {bad}")
             for i, r in enumerate(as_list(other.body.get("rules"))):
                 if isinstance(r, dict):
                     out.append((f"ClusterRole/{other.name}.rules[{i}]", r, other))
     return out
 
 
-def role_rules(scope: K8sScope, role: K8sObject, label: str) -> list[tuple[str, dict[str, Any], K8sObject | None]]:
+def role_rules(scope: K8sScope, role: K8sObject,
+               label: str) -> list[tuple[str, dict[str, Any], K8sObject | None]] | str:
+    """The rules ``role`` grants (with those aggregated into a ClusterRole), or why they are unknown."""
     rules: list[tuple[str, dict[str, Any], K8sObject | None]] = [
         (f"{label}.rules[{i}]", r, role) for i, r in enumerate(as_list(role.body.get("rules"))) if isinstance(r, dict)]
     if role.kind == "ClusterRole":
-        rules += _aggregated(scope, role)
+        more = _aggregated(scope, role)
+        if isinstance(more, str):
+            return more
+        rules += more
     return rules
 
 
@@ -148,7 +162,8 @@ def resolve_grant(scope: K8sScope, binding: K8sObject) -> Grant | str:
         bad = rejected(role.resource)
         if bad is not None:  # read as absent, its rules would grant nothing: the binding would pass unseen
             return f"the {kind} {name} it binds has a shape the API server rejects: {bad}"
-        return Grant(role_rules(scope, role, label), label, role)
+        rules = role_rules(scope, role, label)
+        return rules if isinstance(rules, str) else Grant(rules, label, role)
     if kind == "ClusterRole" and name in BUILTIN_CLUSTER_ROLES and not scope.is_snapshot:
         return Grant([(f"{label} (built-in).rules[{i}]", r, None) for i, r in enumerate(BUILTIN_CLUSTER_ROLES[name])],
                      label, None, note=f"the Kubernetes default ClusterRole {name} (not among the manifests)")
