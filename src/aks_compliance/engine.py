@@ -8,6 +8,7 @@ from typing import Any, Iterable, Mapping
 
 from .arm.shapes import malformed
 from .controls import Catalog, Control
+from .memo import Memo
 from .policy.aliases import DEFAULT_ALIASES, AliasResolver
 from .redaction import REDACTED, SECRET_KEY, redact_text
 from .textsafe import MAX_MESSAGE, cap
@@ -45,12 +46,11 @@ _SCALAR_TEXT = {True: "true", False: "false", None: "null"}
 
 
 _SCALAR_TYPES = (str, int, float, bool)
-_MEMO_LIMIT = 50_000
 # Rendered values, by value (strings, numbers, short lists of them) or, for objects, by identity (the entry
 # holds the object, so its id stays unique): evidence shows the same values again and again (an image
 # name on every pod, a container's securityContext to each control that reads it), and one shared string
 # per value also keeps a large run's results small.
-_RENDERED: dict[Any, tuple[Any, str]] = {}
+_RENDERED: Memo = Memo()
 
 
 def _scalar_key(value: Any) -> Any:
@@ -129,9 +129,7 @@ def render(value: Any) -> str:
     else:
         text = _bounded_json(value, MAX_ACTUAL + 1)
     text = text if len(text) <= MAX_ACTUAL else text[: MAX_ACTUAL - 3] + "..."
-    if len(_RENDERED) > _MEMO_LIMIT:
-        _RENDERED.clear()
-    _RENDERED[key] = (value if key[0] == "id" else None, text)
+    _RENDERED.put(key, (value if key[0] == "id" else None, text))
     return text
 
 
@@ -213,8 +211,8 @@ def _bounded_json(value: Any, limit: int) -> str:
     return "".join(out)
 
 
-_EXPECTED: dict[Any, tuple[Any, str]] = {}
-_EXPECTED_BY_ID: dict[tuple[str, int], tuple[Any, str]] = {}
+_EXPECTED: Memo = Memo()
+_EXPECTED_BY_ID: Memo = Memo()
 
 
 def _expected_text(operator: str, operand: Any) -> str:
@@ -228,18 +226,14 @@ def _expected_text(operator: str, operand: Any) -> str:
     key = (operator, value) if value is not None else (operator, "id", id(operand))
     hit = _EXPECTED.get(key)
     if hit is not None and (value is not None or hit[0] is operand):
-        _EXPECTED_BY_ID[(operator, id(operand))] = (operand, hit[1])
+        _EXPECTED_BY_ID.put((operator, id(operand)), (operand, hit[1]))
         return hit[1]
     if operator == "exists":
         text = "exists" if str(operand).lower() == "true" else "absent"
     else:
         text = f"{operator} {render(operand)}"
-    if len(_EXPECTED) > _MEMO_LIMIT:
-        _EXPECTED.clear()
-    if len(_EXPECTED_BY_ID) > _MEMO_LIMIT:
-        _EXPECTED_BY_ID.clear()
-    _EXPECTED[key] = (operand if value is None else None, text)
-    _EXPECTED_BY_ID[(operator, id(operand))] = (operand, text)  # holds the operand: its id stays unique
+    _EXPECTED.put(key, (operand if value is None else None, text))
+    _EXPECTED_BY_ID.put((operator, id(operand)), (operand, text))  # holds the operand: its id stays unique
     return text
 
 
@@ -263,14 +257,12 @@ def leaf_evidence(leaf: Leaf, resource: Resource, target: Resource | None = None
     # the same paths on every target of a type: one string each, capped once
     path = _PATHS.get(leaf.path)
     if path is None:
-        if len(_PATHS) > _MEMO_LIMIT:
-            _PATHS.clear()
-        path = _PATHS[leaf.path] = sys.intern(cap(leaf.path, MAX_ACTUAL))
+        path = _PATHS.put(leaf.path, sys.intern(cap(leaf.path, MAX_ACTUAL)))
     return Evidence(path, expected if len(expected) <= MAX_ACTUAL else cap(expected, MAX_ACTUAL), actual, file, line,
                     leaf.failing, cap(text, MAX_ACTUAL) if text else "")
 
 
-_PATHS: dict[str, str] = {}
+_PATHS: Memo = Memo()
 
 
 def _evidence(leaves: list[Leaf], resource: Resource, target: Resource | None = None) -> list[Evidence]:

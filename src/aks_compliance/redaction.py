@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .memo import Memo
+
 REDACTED = "<redacted>"
 
 # -- names --------------------------------------------------------------------------------------------
@@ -79,9 +81,8 @@ _WEBHOOK = re.compile(
 
 # Texts already redacted (evidence and reasons repeat the same few hundred texts over every target:
 # 150,000 calls and 166 distinct texts on 2,000 templates); short texts only, the memo bounded.
-_REDACTED_TEXTS: dict[str, str] = {}
+_REDACTED_TEXTS: Memo = Memo()
 _MEMO_TEXT = 1000
-_MEMO_LIMIT = 50_000
 
 
 def redact_text(text: str) -> str:
@@ -91,11 +92,7 @@ def redact_text(text: str) -> str:
     hit = _REDACTED_TEXTS.get(text)
     if hit is not None:
         return hit
-    out = _redact_text(text)
-    if len(_REDACTED_TEXTS) >= _MEMO_LIMIT:
-        _REDACTED_TEXTS.clear()
-    _REDACTED_TEXTS[text] = out
-    return out
+    return _REDACTED_TEXTS.put(text, _redact_text(text))
 
 
 def _redact_text(text: str) -> str:

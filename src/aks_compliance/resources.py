@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .jsonc import JsonDocument
+from .memo import Memo
 from .values import Unknown
 
 CLUSTER_TYPE = "microsoft.containerservice/managedclusters"
@@ -159,9 +160,8 @@ class Resource:
 
 _PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 # Evidence cites the same few hundred body paths on every resource of a type: parsed once each.
-_PARSED: dict[str, tuple | None] = {}
-_POINTERS: dict[tuple, str] = {}
-_MEMO_LIMIT = 50_000
+_PARSED: Memo = Memo()
+_POINTERS: Memo = Memo()
 
 
 def parse_body_path(path: str) -> tuple | None:
@@ -174,20 +174,14 @@ def parse_body_path(path: str) -> tuple | None:
         parsed = None
     else:
         parsed = tuple(m.group(1) if m.group(1) is not None else int(m.group(2)) for m in _PATH_TOKEN.finditer(path))
-    if len(_PARSED) > _MEMO_LIMIT:
-        _PARSED.clear()
-    _PARSED[path] = parsed
-    return parsed
+    return _PARSED.put(path, parsed)
 
 
 def _pointer_of(tokens: tuple) -> str:
     """The JSON pointer suffix of body path tokens (``/properties/pools/1/x``)."""
     hit = _POINTERS.get(tokens)
     if hit is None:
-        hit = "".join("/" + str(t).replace("~", "~0").replace("/", "~1") for t in tokens)
-        if len(_POINTERS) > _MEMO_LIMIT:
-            _POINTERS.clear()
-        _POINTERS[tokens] = hit
+        hit = _POINTERS.put(tokens, "".join("/" + str(t).replace("~", "~0").replace("/", "~1") for t in tokens))
     return hit
 
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any, Iterator, Sequence
 
 from .atomic import atomic_write
+from .memo import Memo
 
 SCHEMA_ID = "aks-compliance/results/v1"
 # One compact line per result in the results JSON (write_results)
@@ -75,7 +76,7 @@ class Evidence:
                    d.get("text", ""))
 
 
-_ENCODED: dict[Any, str] = {}
+_ENCODED: Memo = Memo(100_000)
 
 
 def _encoded(value: Any) -> str:
@@ -84,9 +85,7 @@ def _encoded(value: Any) -> str:
         return COMPACT(value)
     text = _ENCODED.get(value)
     if text is None:
-        if len(_ENCODED) > 100_000:
-            _ENCODED.clear()
-        text = _ENCODED[value] = COMPACT(value)
+        text = _ENCODED.put(value, COMPACT(value))
     return text
 
 

@@ -14,6 +14,8 @@ import re
 from functools import lru_cache
 from typing import Any, Callable, Mapping
 
+from .memo import Memo
+
 # What a person calls a member of these arrays (others: the array's name)
 ELEMENT_NOUNS = {"agentpoolprofiles": "pool", "logs": "log", "metrics": "metric", "containers": "container",
                  "initcontainers": "init container", "rules": "rule", "subnets": "subnet"}
@@ -47,7 +49,7 @@ _TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 _COUNT = re.compile(r"^count\((?:[^)]*/)?([^/)]*?)(?:\[\*\])?\)$")
 
 
-_REQUIREMENTS: dict[tuple[str, bool, int], tuple[Any, str | None]] = {}
+_REQUIREMENTS: Memo = Memo(20_000)
 
 
 def requirement(operator: str, expected: Any, holds: bool, show: Callable[[Any], str]) -> str | None:
@@ -65,9 +67,7 @@ def requirement(operator: str, expected: Any, holds: bool, show: Callable[[Any],
     else:
         words = _WORDS.get(op)
         text = None if words is None else (words[0] if holds else words[1]).format(show(expected))
-    if len(_REQUIREMENTS) > 20000:
-        _REQUIREMENTS.clear()
-    _REQUIREMENTS[key] = (expected, text)
+    _REQUIREMENTS.put(key, (expected, text))
     return text
 
 

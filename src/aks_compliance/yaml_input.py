@@ -12,13 +12,14 @@ from typing import Any
 
 from .errors import InputError
 from .inputfiles import read_input_text
+from .memo import Memo
 from .k8s.manifests import TextDatesLoader, parse_yaml_stream
 
 # 100,000 waivers are about 20 MB of YAML
 MAX_YAML_BYTES = 64 * 1024 * 1024
 
 
-_PARSED: dict[tuple, tuple[Any, Any]] = {}  # one parse per process: the plugin validates early, the scan applies
+_PARSED: Memo = Memo(4)  # one parse per process: the plugin validates early, the scan applies
 
 
 def read_yaml(path: str, what: str, line_depth: int | None = 3) -> tuple[Any, Any]:
@@ -37,9 +38,7 @@ def read_yaml(path: str, what: str, line_depth: int | None = 3) -> tuple[Any, An
         return _PARSED[key]
     result = _read_yaml(path, what, line_depth)
     if key is not None:
-        if len(_PARSED) >= 4:
-            _PARSED.clear()
-        _PARSED[key] = result
+        _PARSED.put(key, result)
     return result
 
 

@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping
 from ..arm.expressions import Context, evaluate, literal_or_expression, parse
 from ..arm.functions import BUILTINS, UNKNOWN_AWARE
 from ..errors import ExpressionError
+from ..memo import Memo
 from ..values import Placeholder, Unknown
 from .aliases import DEFAULT_ALIASES, Alias, AliasResolver, _lower_segments, split_path
 
@@ -144,14 +145,14 @@ _OPERATORS = {
     "notmatchinsensitively", "contains", "notcontains", "in", "notin", "containskey", "notcontainskey",
     "less", "lessorequals", "greater", "greaterorequals", "exists",
 }
-_COMPILED: dict[tuple[int, int], tuple[Any, Callable[..., Truth]]] = {}
+_COMPILED: Memo = Memo(20_000)
 _CANON = {o.lower(): o for o in (
     "equals", "notEquals", "like", "notLike", "match", "matchInsensitively", "notMatch",
     "notMatchInsensitively", "contains", "notContains", "in", "notIn", "containsKey", "notContainsKey",
     "less", "lessOrEquals", "greater", "greaterOrEquals", "exists")}
 
 
-_CI_CACHE: dict[int, tuple[Any, dict[str, Any]]] = {}
+_CI_CACHE: Memo = Memo(20_000)
 
 
 def _ci(node: Mapping[str, Any]) -> dict[str, Any]:
@@ -162,9 +163,7 @@ def _ci(node: Mapping[str, Any]) -> dict[str, Any]:
     if hit is not None and hit[0] is node:
         return hit[1]
     lowered = {k.lower(): v for k, v in node.items()}
-    if len(_CI_CACHE) > 20000:
-        _CI_CACHE.clear()
-    _CI_CACHE[id(node)] = (node, lowered)
+    _CI_CACHE.put(id(node), (node, lowered))
     return lowered
 
 
@@ -206,10 +205,7 @@ class Evaluator:
         hit = _COMPILED.get(key)
         if hit is None or hit[0] is not node:
             fn = self._compile(node)
-            if len(_COMPILED) > 20000:
-                _COMPILED.clear()
-            # the entry holds the node, so its id cannot be reused while cached
-            _COMPILED[key] = (node, fn)
+            _COMPILED.put(key, (node, fn))  # the entry holds the node, so its id cannot be reused while cached
         else:
             fn = hit[1]
         return fn(self, bindings)
