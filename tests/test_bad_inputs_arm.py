@@ -75,7 +75,9 @@ CASES: list[tuple[str, dict[str, Any], str, bool]] = [
      "invalid JSON", False),
     ("resources-not-a-list", {"t.json": dumps(template("abc"))}, "'resources' must be an array", True),
     ("resource-not-an-object", {"t.json": dumps(template([42, cluster(disableLocalAccounts=True)]))},
-     "a resource must be an object", True),
+     "a resource must be an object, not a number", True),  # in JSON's words, not Python's (int)
+    ("resource-null", {"t.json": dumps(template([None, cluster(disableLocalAccounts=True)]))},
+     "a resource must be an object, not null", True),
     ("resource-without-type", {"t.json": dumps(template([{"name": "x", "properties": {}}]))},
      "resource type must be a string", True),
     ("name-not-a-string", {"t.json": dumps(template([cluster(123)]))}, "resource name must be a string", True),

@@ -153,7 +153,7 @@ CASES: list[tuple[str, dict[str, Any], str, str, bool]] = [
     ("json-nested-10000", {"j.json": "[" * 10000 + "]" * 10000}, "nested too deeply", "error", False),
     ("json-duplicate-key", {"j.json": '{"apiVersion": "v1", "kind": "Pod",\n "kind": "Service"}'}, "appears twice",
      "error", True),
-    ("json-array-of-scalars", {"j.json": "[1, 2, 3]"}, "not a Kubernetes object (a list)", "warning", True),
+    ("json-array-of-scalars", {"j.json": "[1, 2, 3]"}, "not a Kubernetes object (an array)", "warning", True),
     ("json-number-overflow", {"j.json": '{"apiVersion": "v1", "kind": "Pod", "x": 1e999}'}, "outside the range",
      "error", True),
     # -- documents that are not objects

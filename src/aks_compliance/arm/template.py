@@ -15,6 +15,7 @@ from typing import Any, Iterator
 from ..diagnostics import NOT_EVALUATED, CoverageEntry, Declaration, Diagnostic
 from ..errors import ExpressionError
 from ..jsonc import JsonDocument, escape_pointer_token
+from ..policy.conditions import json_type
 from ..redaction import is_secure_type
 from ..resources import CLUSTER_TYPE, DEPLOYMENT_TYPE, REQUEST, Resource, Source, name_from_id, type_from_id
 from ..values import Unknown
@@ -280,7 +281,7 @@ class Expander:
     def expand_resource(self, raw: Any, ctx: TemplateContext, ptr: str,
                         parent: tuple[str, Any, Any] | None, depth: int, symbol: str | None = None) -> None:
         if not isinstance(raw, dict):
-            diag = self.error(f"a resource must be an object, not {type(raw).__name__}", ctx.doc, ptr)
+            diag = self.error(f"a resource must be an object, not {json_type(raw, show=False)}", ctx.doc, ptr)
             self.skip(ctx.doc, ptr, raw, f"input error: {diag.message}")
             return
         is_cluster = _literal_type(raw) == CLUSTER_TYPE and parent is None

@@ -29,6 +29,7 @@ from ..discovery import no_input_message, own_output, own_output_reason, walk
 from ..errors import InputError
 from ..inputfiles import decode_text, read_input
 from ..jsonc import LineIndex, escape_pointer_token, parse_json
+from ..policy.conditions import json_type
 from ..resources import Source
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -323,14 +324,10 @@ def _is_list(doc: dict[str, Any]) -> bool:
     return isinstance(kind, str) and kind.endswith("List") and isinstance(doc.get("items"), list)
 
 
-# in words that fit YAML, JSON and snapshots alike
-_WHAT = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
-
-
 def _object_problem(obj: Any) -> str | None:
     """Why ``obj`` cannot be checked as a Kubernetes object (None when it can)."""
     if not isinstance(obj, dict):
-        return f"not a Kubernetes object ({_WHAT.get(type(obj), 'a ' + type(obj).__name__)})"
+        return f"not a Kubernetes object ({json_type(obj, show=False)})"
     kind = obj.get("kind")
     if kind is None:  # absent or null
         return "not a Kubernetes object (no 'kind')"
