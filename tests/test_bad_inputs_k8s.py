@@ -162,7 +162,7 @@ CASES: list[tuple[str, dict[str, Any], str, str, bool]] = [
      "not a Kubernetes object (a number)", "warning", True),
     ("object-without-kind", {"o.yaml": "apiVersion: v1\nmetadata: {name: x}\n"}, "no 'kind'", "warning", True),
     ("kind-not-a-string", {"o.yaml": "apiVersion: v1\nkind: [Pod]\nmetadata: {name: x}\n"},
-     "kind must be a non-empty string (the API server rejects anything else), found a list", "error", True),
+     "kind must be a non-empty string (the API server rejects anything else), found an array", "error", True),
     ("object-without-apiversion", {"o.yaml": "kind: Pod\nmetadata: {name: x}\n"}, "has no 'apiVersion'", "warning",
      True),
     ("object-without-name", {"o.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {namespace: shop}\n"},
@@ -521,7 +521,7 @@ def test_snapshot_items_that_are_not_objects_are_listed_or_errors_never_dropped(
                       ("/items/3", 6, "skipped: not a Kubernetes object (no 'kind')")}
     errors = sorted((d.line, d.message) for d in run.diagnostics if d.severity == "error")
     assert errors == [(7, "Pod has no metadata.name"),
-                      (8, "kind must be a non-empty string (the API server rejects anything else), found a list")]
+                      (8, "kind must be a non-empty string (the API server rejects anything else), found an array")]
 
 
 def test_a_document_that_is_not_an_object_is_listed_in_the_coverage(tmp_path: Path) -> None:

@@ -16,6 +16,25 @@ from typing import Any, Callable, Mapping
 
 from .memo import Memo
 
+
+def json_type(value: Any, show: bool = True) -> str:
+    """What JSON (or YAML) type ``value`` is, in words; with a short string's text unless ``show`` is false
+    (messages that are counted by their text, as coverage reasons are, must not vary with the value)."""
+    if value is True or value is False:
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return f"a string ({value[:40]!r})" if show and len(value) <= 40 else "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    if value is None:
+        return "null"
+    return f"a {type(value).__name__}"
+
+
 # What a person calls a member of these arrays (others: the array's name)
 ELEMENT_NOUNS = {"agentpoolprofiles": "pool", "logs": "log", "metrics": "metric", "containers": "container",
                  "initcontainers": "init container", "rules": "rule", "subnets": "subnet"}

@@ -15,10 +15,10 @@ from typing import Any, Iterator
 from ..diagnostics import NOT_EVALUATED, CoverageEntry, Declaration, Diagnostic
 from ..errors import ExpressionError
 from ..jsonc import JsonDocument, escape_pointer_token
-from ..policy.conditions import json_type
 from ..redaction import is_secure_type
 from ..resources import CLUSTER_TYPE, DEPLOYMENT_TYPE, REQUEST, Resource, Source, name_from_id, type_from_id
 from ..values import Unknown
+from ..wording import json_type
 from .context import DeploymentScope, RuntimeObject, TemplateContext
 from .expressions import Budget, ScanBudget
 from .functions import to_text
@@ -208,7 +208,7 @@ class Expander:
             items = [(None, r, f"{ptr}/resources/{i}") for i, r in enumerate(raw_resources)]
         elif raw_resources is not None:
             self.error(f"'resources' must be an array (or an object in languageVersion 2.0), "
-                       f"not {type(raw_resources).__name__}", ctx.doc, f"{ptr}/resources")
+                       f"not {json_type(raw_resources, show=False)}", ctx.doc, f"{ptr}/resources")
             return
         # First register nested deployments, so reference() to their outputs works in any order.
         for sym, raw, rptr in items:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from ..wording import json_type
 from . import AKS_API_VERSION, DIAGNOSTIC_SETTINGS_API_VERSION, EXPORT_LIMIT, RESOURCES_API_VERSION
 from .cloud import CLOUD_NAMES, cloud_named, default_credential, endpoint_and_scope, identity_from_token
 from .errors import _HINTS, CallError, from_exception, from_response
@@ -310,8 +311,8 @@ class Collector:
                             response.status_code,
                             request_id=response.headers.get("x-ms-request-id")) from None
         if not isinstance(data, dict):
-            raise CallError("malformed", operation, scope, f"HTTP {response.status_code}: a JSON "
-                            f"{type(data).__name__}, not an object", response.status_code)
+            raise CallError("malformed", operation, scope, f"HTTP {response.status_code}: "
+                            f"{json_type(data, show=False)}, not an object", response.status_code)
         return data
 
     def _list(self, client: Any, path: str, api_version: str, operation: str, scope: str,

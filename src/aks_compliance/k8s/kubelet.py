@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from ..wording import json_type
+
 TYPES_SOURCE = "https://github.com/kubernetes/kubernetes/blob/master/staging/src/k8s.io/kubelet/config/v1beta1/types.go"
 CONFIGZ_SOURCE = "https://github.com/kubernetes/kubernetes/blob/master/test/e2e_node/util.go"
 
@@ -40,7 +42,7 @@ def field(config: Mapping[str, Any], path: tuple[str, ...]) -> Any:
         if value is None:
             return _ABSENT
         if not isinstance(value, Mapping):
-            raise Malformed(f"{'.'.join(path[:i]) or 'kubeletconfig'} is {type(value).__name__}, not an object")
+            raise Malformed(f"{'.'.join(path[:i]) or 'kubeletconfig'} is {json_type(value, show=False)}, not an object")
         if key not in value:
             return _ABSENT
         value = value[key]

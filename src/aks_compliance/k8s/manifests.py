@@ -29,8 +29,8 @@ from ..discovery import no_input_message, own_output, own_output_reason, walk
 from ..errors import InputError
 from ..inputfiles import decode_text, read_input
 from ..jsonc import LineIndex, escape_pointer_token, parse_json
-from ..policy.conditions import json_type
 from ..resources import Source
+from ..wording import json_type
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
@@ -341,7 +341,7 @@ def _kind_problem(obj: dict[str, Any]) -> str | None:
     kind = obj.get("kind")
     if isinstance(kind, str) and kind:
         return None
-    shown = "empty" if kind == "" else f"a {type(kind).__name__}"
+    shown = "empty" if kind == "" else json_type(kind, show=False)
     return f"kind must be a non-empty string (the API server rejects anything else), found {shown}"
 
 

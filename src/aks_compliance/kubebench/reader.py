@@ -22,6 +22,7 @@ from ..diagnostics import Diagnostic
 from ..errors import InputError
 from ..jsonc import JsonDocument, load_document
 from ..resources import Source
+from ..wording import json_type
 
 STATUSES = ("PASS", "FAIL", "WARN", "INFO")
 RESOURCE_TYPE = "KubeBenchResults"  # the type of a node's kube-bench run, as results name their target
@@ -115,7 +116,7 @@ def read_run(path: str | Path, node: str) -> Run:
 
     for i, ctl in enumerate(controls):
         if not isinstance(ctl, dict):
-            bad(f"a Controls entry is {type(ctl).__name__}, not an object; skipped", ptr("Controls", i))
+            bad(f"a Controls entry is {json_type(ctl, show=False)}, not an object; skipped", ptr("Controls", i))
             continue
         version = ctl.get("version") if isinstance(ctl.get("version"), str) else None
         if version and version not in run.benchmarks:
@@ -132,7 +133,7 @@ def read_run(path: str | Path, node: str) -> Run:
             for k, res in enumerate(results):
                 where = ptr("Controls", i, "tests", j, "results", k)
                 if not isinstance(res, dict):
-                    bad(f"a check is {type(res).__name__}, not an object; skipped", where)
+                    bad(f"a check is {json_type(res, show=False)}, not an object; skipped", where)
                     continue
                 test_number, status = res.get("test_number"), res.get("status")
                 if not isinstance(test_number, str) or not test_number.strip():

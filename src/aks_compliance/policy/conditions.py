@@ -21,6 +21,7 @@ from ..arm.functions import BUILTINS, UNKNOWN_AWARE
 from ..errors import ExpressionError
 from ..memo import Memo
 from ..values import Placeholder, Unknown
+from ..wording import json_type
 from .aliases import DEFAULT_ALIASES, Alias, AliasResolver, _lower_segments, split_path
 
 
@@ -48,22 +49,6 @@ class MalformedValue(Exception):
                          f"(the REST API rejects anything else), found {self.actual}{hint}")
 
 
-def json_type(value: Any, show: bool = True) -> str:
-    """What JSON (or YAML) type ``value`` is, in words; with a short string's text unless ``show`` is false
-    (messages that are counted by their text, as coverage reasons are, must not vary with the value)."""
-    if value is True or value is False:
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return f"a string ({value[:40]!r})" if show and len(value) <= 40 else "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    if value is None:
-        return "null"
-    return f"a {type(value).__name__}"
 
 
 class Truth(enum.Enum):
@@ -493,7 +478,7 @@ class Evaluator:
                 self.reasons.append(items.reason)
                 return self._leaf_count("count(value)", op, items, raw_operand, bindings)
             if not isinstance(items, list):
-                raise EvalError(f"count.value must be an array, not {type(items).__name__}")
+                raise EvalError(f"count.value must be an array, not {json_type(items, show=False)}")
             cname = str(s.get("name", "default")).lower()
             outcomes = []
             ranges = []
@@ -772,8 +757,8 @@ def _compare(value: Any, operand: Any) -> int:
     if isinstance(value, str) and isinstance(operand, str):
         a, b = value.lower(), operand.lower()
         return (a > b) - (a < b)
-    raise EvalError(f"cannot compare a {type(value).__name__} ({value!r}) with a "
-                    f"{type(operand).__name__} ({operand!r})")
+    raise EvalError(f"cannot compare {json_type(value, show=False)} ({value!r}) with "
+                    f"{json_type(operand, show=False)} ({operand!r})")
 
 
 def _exists_flag(operand: Any) -> bool:
