@@ -203,3 +203,25 @@ def test_a_directory_without_arm_input_says_what_it_skipped(tmp_path: Path) -> N
     proc = cli(tmp_path, "scan", "--arm", "web")
     assert proc.returncode == 5, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "web: no ARM input found (2 file(s) skipped" in proc.stdout
+
+
+def test_arm_inputs_and_kustomizations_in_a_k8s_directory_say_what_they_are(tmp_path: Path) -> None:
+    """The mirror of "a Kubernetes YAML given to --arm says use --k8s": `--k8s .` on a repository lists its
+    ARM templates as such, and a kustomization.yaml (which needs no apiVersion or kind) with the kustomize hint."""
+    shutil.copy(TEMPLATE, tmp_path / "cluster.json")
+    (tmp_path / "cluster.parameters.json").write_text(json.dumps({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
+        "contentVersion": "1.0.0.0", "parameters": {"name": {"value": "x"}}}))
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "kustomization.yaml").write_text("resources: [deploy.yaml]\n")
+    (tmp_path / "base" / "deploy.yaml").write_text(DEPLOYMENT_YAML)
+    (tmp_path / "package.json").write_text('{"name": "x"}')
+    run = run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(tmp_path)])]))
+    assert not run.errors, [str(d) for d in run.errors]
+    reasons = {Path(e.file).name: e.reason for e in run.ledger.entries if e.type == "document"}
+    assert reasons == {
+        "cluster.json": "skipped: an ARM template, not a Kubernetes object: scan it with --arm",
+        "cluster.parameters.json": "skipped: an ARM parameter file, not a Kubernetes object: scan it with --arm",
+        "kustomization.yaml": "skipped: kustomize configuration, not a cluster object: render it with "
+                              "'kustomize build' and scan the output",
+        "package.json": "skipped: not a Kubernetes object (no 'kind')"}, reasons

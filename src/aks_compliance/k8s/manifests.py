@@ -336,6 +336,26 @@ def _object_problem(obj: Any) -> str | None:
     return None  # a kind of the wrong type beside an apiVersion is an error (_kind_problem)
 
 
+KUSTOMIZE_HINT = "kustomize configuration, not a cluster object: render it with 'kustomize build' and scan the output"
+_KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "kustomization")
+
+
+def _other_tool(doc: dict[str, Any], file: str) -> str | None:
+    """What a document that is no cluster object is for, when that is known, and what to do with it: a
+    kustomization (which may omit apiVersion and kind) is rendered first, an ARM input goes to --arm."""
+    if doc.get("kind") == "Kustomization" or str(doc.get("apiVersion", "")).startswith("kustomize.config.k8s.io") \
+            or (Path(file).name.lower() in _KUSTOMIZATION_FILES and "kind" not in doc):
+        return KUSTOMIZE_HINT
+    if "kind" in doc:
+        return None
+    from ..arm.inputs import classify  # the ARM reader only for a document without a kind
+    what = classify(doc)
+    if what is not None:
+        noun = {"template": "an ARM template", "parameters": "an ARM parameter file"}.get(what, "Azure resource JSON")
+        return f"{noun}, not a Kubernetes object: scan it with --arm"
+    return None
+
+
 def _kind_problem(obj: dict[str, Any]) -> str | None:
     """A document that names a kind that is not a non-empty string (``kind: [Pod]``, ``kind: ""``)."""
     kind = obj.get("kind")
@@ -375,9 +395,8 @@ def collect(doc: Any, ptr: str, file: str, line: int, make_source, result: ReadR
             collect(item, iptr, file, line, make_source, result, errors)
         return
     problem = _object_problem(doc)
-    if problem is None and isinstance(doc, dict) and (
-            doc.get("kind") == "Kustomization" or str(doc.get("apiVersion", "")).startswith("kustomize.config.k8s.io")):
-        problem = "kustomize configuration, not a cluster object: render it with 'kustomize build' and scan the output"
+    if isinstance(doc, dict) and (problem is None or "no 'kind'" in problem):
+        problem = _other_tool(doc, file) or problem
     if problem is not None:
         src = make_source(ptr)
         result.diagnostics.append(Diagnostic("warning", f"skipped: {problem}", file, ptr, src.line or line))
