@@ -3,8 +3,10 @@
 Rule matching follows Kubernetes' RBAC authorizer (``rbac/v1/evaluation_helpers.go``): a verb
 matches ``*`` or itself; an API group ``*`` or itself; a resource ``*``, itself (``pods/exec`` for a
 subresource) or ``*/<subresource>``. Rules restricted by ``resourceNames`` are the least-privilege form
-and are not counted as broad grants. ClusterRoles with an ``aggregationRule`` get the rules of every
-ClusterRole their selectors match (in manifests the aggregated rules are not filled in yet).
+and are not counted as broad grants, except where one named object is the whole risk (``rule_grants(by_name=)``). ClusterRoles with an ``aggregationRule`` get the rules of every
+ClusterRole their selectors match, transitively (in manifests the aggregated rules are not filled in yet); the
+default admin, edit and view roles, when not among the manifests, also get the rules of the manifests' roles
+labelled to aggregate into them.
 
 When a binding's role is not in the scope, a snapshot that listed roles completely says it does not
 exist (the binding grants nothing); manifests say it is unknown, except for the Kubernetes default
@@ -92,9 +94,13 @@ def resource_matches(rule: dict[str, Any], resource: str) -> bool:
     return False
 
 
-def rule_grants(rule: dict[str, Any], verbs: Iterable[str], resources: Iterable[str], groups: Iterable[str]) -> bool:
-    """Whether ``rule`` grants any of ``verbs`` on any of ``resources`` in any of ``groups`` (not by name)."""
-    if not isinstance(rule, dict) or rule.get("resourceNames") or "nonResourceURLs" in rule and not rule.get("resources"):
+def rule_grants(rule: dict[str, Any], verbs: Iterable[str], resources: Iterable[str], groups: Iterable[str],
+                by_name: bool = False) -> bool:
+    """Whether ``rule`` grants any of ``verbs`` on any of ``resources`` in any of ``groups``; a rule restricted by
+    ``resourceNames`` counts only with ``by_name`` (where one named object is already the whole risk: binding
+    cluster-admin, impersonating one account, one node's kubelet)."""
+    if not isinstance(rule, dict) or rule.get("resourceNames") and not by_name or \
+            "nonResourceURLs" in rule and not rule.get("resources"):
         return False
     return any(group_matches(rule, g) for g in groups) and any(resource_matches(rule, r) for r in resources) \
         and any(verb_matches(rule, v) for v in verbs)
@@ -108,21 +114,45 @@ def is_cluster_admin_equivalent(rule: dict[str, Any]) -> bool:
         ("*" in verbs or ALL_VERBS <= verbs)
 
 
-def _aggregated(scope: K8sScope, role: K8sObject) -> list[tuple[str, dict[str, Any], K8sObject | None]]:
-    agg = as_dict(role.body.get("aggregationRule"))
+# The default user-facing roles aggregate every ClusterRole labelled for them, and each other: view is labelled
+# aggregate-to-edit and edit aggregate-to-admin (Kubernetes' bootstrap policy), so a role labelled
+# aggregate-to-view reaches edit and admin too.
+AGGREGATE_LABEL = "rbac.authorization.k8s.io/aggregate-to-{}"
+BUILTIN_AGGREGATION: dict[str, tuple[str, ...]] = {
+    "view": ("view",), "edit": ("edit", "view"), "admin": ("admin", "edit", "view")}
+
+
+def _aggregated_by(scope: K8sScope, role: K8sObject | None, selectors: list[dict[str, Any]],
+                   seen: set[int]) -> list[tuple[str, dict[str, Any], K8sObject | None]]:
+    """The rules of every ClusterRole the selectors match, and of the roles those aggregate in turn (in manifests
+    an aggregated role's rules are not filled in yet)."""
     out: list[tuple[str, dict[str, Any], K8sObject | None]] = []
-    selectors = [s for s in as_list(agg.get("clusterRoleSelectors")) if isinstance(s, dict)]
-    if not selectors:
-        return out
     for other in scope.of("ClusterRole"):
-        if other is role:
+        if other is role or id(other) in seen:
             continue
         labels = labels_of(meta(other.body))
         if any(selector_matches(s, labels) for s in selectors):
+            seen.add(id(other))
             for i, r in enumerate(as_list(other.body.get("rules"))):
                 if isinstance(r, dict):
                     out.append((f"ClusterRole/{other.name}.rules[{i}]", r, other))
+            out += _aggregated_by(scope, other, _selectors(other), seen)
     return out
+
+
+def _selectors(role: K8sObject) -> list[dict[str, Any]]:
+    agg = as_dict(role.body.get("aggregationRule"))
+    return [s for s in as_list(agg.get("clusterRoleSelectors")) if isinstance(s, dict)]
+
+
+def _aggregated(scope: K8sScope, role: K8sObject) -> list[tuple[str, dict[str, Any], K8sObject | None]]:
+    selectors = _selectors(role)
+    return _aggregated_by(scope, role, selectors, {id(role)}) if selectors else []
+
+
+def _builtin_aggregated(scope: K8sScope, name: str) -> list[tuple[str, dict[str, Any], K8sObject | None]]:
+    selectors = [{"matchLabels": {AGGREGATE_LABEL.format(n): "true"}} for n in BUILTIN_AGGREGATION.get(name, ())]
+    return _aggregated_by(scope, None, selectors, set()) if selectors else []
 
 
 def role_rules(scope: K8sScope, role: K8sObject, label: str) -> list[tuple[str, dict[str, Any], K8sObject | None]]:
@@ -150,8 +180,8 @@ def resolve_grant(scope: K8sScope, binding: K8sObject) -> Grant | str:
             return f"the {kind} {name} it binds has a shape the API server rejects: {bad}"
         return Grant(role_rules(scope, role, label), label, role)
     if kind == "ClusterRole" and name in BUILTIN_CLUSTER_ROLES and not scope.is_snapshot:
-        return Grant([(f"{label} (built-in).rules[{i}]", r, None) for i, r in enumerate(BUILTIN_CLUSTER_ROLES[name])],
-                     label, None, note=f"the Kubernetes default ClusterRole {name} (not among the manifests)")
+        return Grant([(f"{label} (built-in).rules[{i}]", r, None) for i, r in enumerate(BUILTIN_CLUSTER_ROLES[name])]
+                     + _builtin_aggregated(scope, name), label, None, note=f"the Kubernetes default ClusterRole {name} (not among the manifests)")
     absent, why = scope.absent_reason(kind, ns, name)
     if absent:
         return Grant([], label, None, note=why)
