@@ -573,6 +573,21 @@ def test_a_binding_to_an_aggregate_of_a_malformed_cluster_role_is_unknown_not_pa
     assert all(r.outcome.value == "unknown" and reason in r.reason for r in binding), [r.reason for r in binding]
 
 
+def test_a_binding_to_a_default_role_a_malformed_role_aggregates_into_is_unknown(tmp_path: Path) -> None:
+    """The default edit role takes in every ClusterRole labelled aggregate-to-edit (or -view): one that cannot be
+    read makes what edit grants unknown, as for an aggregate declared in the manifests."""
+    run = _scan_beside_good(tmp_path, "rbac.yaml",
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+        "metadata: {name: part, labels: {rbac.authorization.k8s.io/aggregate-to-view: 'true'}}\n"
+        "rules: {apiGroups: [''], resources: [nodes/proxy], verbs: [get]}\n---\n"
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: rb, namespace: shop}\n"
+        "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}\n"
+        "subjects: [{kind: User, name: eve}]\n")
+    binding = [r for r in run.results if r.target.name == "shop/rb" and r.control_id == "AKS-140"]
+    assert [r.outcome.value for r in binding] == ["unknown"], [(r.outcome.value, r.reason) for r in binding]
+    assert "the ClusterRole edit aggregates ClusterRole part, which has a shape the API server rejects" in binding[0].reason
+
+
 def test_a_namespace_with_a_malformed_network_policy_is_unknown_not_isolated(tmp_path: Path) -> None:
     """The API server rejects the policy, so it is not in force; read as a policy with no rules, it would
     isolate the namespace on paper."""

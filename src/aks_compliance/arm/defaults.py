@@ -45,6 +45,7 @@ SOURCES: dict[str, str] = {
                               "advancednetworkingsecurity",
     "learn-custom-node-config": "https://learn.microsoft.com/azure/aks/custom-node-configuration-reference",
     "learn-cis-kubernetes": "https://learn.microsoft.com/azure/aks/cis-kubernetes",
+    "learn-cilium": "https://learn.microsoft.com/azure/aks/azure-cni-powered-by-cilium#network-policy-enforcement",
 }
 
 CLUSTER = "cluster"  # a path relative to the managedClusters body
@@ -116,6 +117,11 @@ DEFAULTS: tuple[Default, ...] = (
             "default per api-version, and AKS is moving the default to depend on the Kubernetes version "
             "(cli-ext-9be8cea); the API version where that happens is not confirmed", since="2018-03-31",
             controls=("AKS-027", "AKS-028", "AKS-030")),
+    Default(CLUSTER, "properties.networkProfile.networkPolicy", "cilium", "learn-cilium",
+            "Azure CNI powered by Cilium: 'Cilium enforces network policies ... you don't need to install a separate "
+            "network policy engine' (the networkDataplane cilium enforces them; the API's 'none when not specified' "
+            "is for the other dataplanes)",
+            when=(("cluster:properties.networkProfile.networkDataplane", "cilium"),), controls=("AKS-005",)),
     # --- Advanced Container Networking Services (Cilium) ---
     Default(CLUSTER, "properties.networkProfile.advancedNetworking.security.transitEncryption.type", "None",
             "js-advanced-networking", "transitEncryption.type: if not specified, the default value is None (no "
@@ -368,6 +374,15 @@ def _choose(rows: Iterable[Default], api: Any, cluster: dict[str, Any], pool: di
     return None
 
 
+def _may_apply(row: Default, cluster: dict[str, Any], pool: dict[str, Any] | None) -> bool:
+    """Whether none of the row's conditions is known not to hold."""
+    for ref, expected in row.when:
+        scope, path = ref.split(":", 1)
+        if _matches(_get(cluster if scope == CLUSTER else (pool or {}), path), expected) is False:
+            return False
+    return True
+
+
 def _every_version(rows: list[Default]) -> bool:
     """Do the rows' version ranges, together, cover every API version (no gap, none open at one end)?"""
     ordered = sorted(rows, key=lambda r: parse_api_version(r.since) or (0, 0, 0))
@@ -388,6 +403,8 @@ def _fill(obj: dict[str, Any], scope: str, resource: Resource, prefix: str, clus
             continue
         body_path = f"{prefix}{path}"
         if resource.state == DEPLOYED:
+            if not any(_may_apply(row, cluster, pool) for row in rows):
+                continue  # no row's condition holds (the Cilium row on another dataplane): absent stays absent
             value: Any = Unknown(f"{body_path} is absent from deployed state ({resource.source.file}): what Azure "
                                  f"returned does not say, and a request's default is not assumed for it")
             note = ""

@@ -8,9 +8,10 @@ traffic, and may it let a pod reach a given address.
 
 Semantics, per the projects' documentation:
 
-* **NetworkPolicy**: ``podSelector`` selects pods of the policy's namespace; a direction is isolated when
-  it is in the effective ``policyTypes``; a rule without peers, or with ``ipBlock`` 0.0.0.0/0 (no except),
-  and without ports allows all.
+* **NetworkPolicy**: ``podSelector`` selects pods of the policy's namespace (absent or null: all of them, the
+  API server decodes it to ``{}``); a direction is isolated when it is in the effective ``policyTypes``, and
+  the rules of a direction outside them are not in force; a rule without peers, or with ``ipBlock``
+  0.0.0.0/0 (no except), and without ports allows all.
 * **Cilium** (docs.cilium.io, policy enforcement "default" mode): a rule selects endpoints by
   ``endpointSelector`` (``nodeSelector`` rules are host policies, not pods). Endpoint labels are the pod's
   labels plus ``io.kubernetes.pod.namespace``, ``io.cilium.k8s.policy.serviceaccount`` and
@@ -158,8 +159,9 @@ class PolicyRule:
 
     def _selector(self) -> dict[str, Any] | None:
         if not self.is_cilium:
+            # podSelector is a struct, not a pointer: absent or null decodes to {}, every pod of the namespace
             sel = self.body.get("podSelector")
-            return as_dict(sel) if isinstance(sel, dict) else None
+            return as_dict(sel) if isinstance(sel, dict) or sel is None else None
         if "nodeSelector" in self.body and "endpointSelector" not in self.body:
             return None  # a host policy
         return _normalise_selector(self.body.get("endpointSelector"))
@@ -204,6 +206,8 @@ class PolicyRule:
         return as_dict(self.body.get("enableDefaultDeny")).get(direction) is not False
 
     def allow_rules(self, direction: str) -> list[tuple[str, dict[str, Any]]]:
+        if not self.is_cilium and not self.isolates(direction):
+            return []  # a NetworkPolicy's rules of a direction outside its policyTypes are not in force
         return [(f"{self.path}.{direction}[{i}]", as_dict(r)) for i, r in enumerate(as_list(self.body.get(direction)))]
 
     def deny_rules(self, direction: str) -> list[tuple[str, dict[str, Any]]]:

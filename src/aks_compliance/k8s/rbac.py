@@ -3,8 +3,11 @@
 Rule matching follows Kubernetes' RBAC authorizer (``rbac/v1/evaluation_helpers.go``): a verb
 matches ``*`` or itself; an API group ``*`` or itself; a resource ``*``, itself (``pods/exec`` for a
 subresource) or ``*/<subresource>``. Rules restricted by ``resourceNames`` are the least-privilege form
-and are not counted as broad grants. ClusterRoles with an ``aggregationRule`` get the rules of every
-ClusterRole their selectors match (in manifests the aggregated rules are not filled in yet).
+and are not counted as broad grants, except where one named object is the whole risk
+(``rule_grants(by_name=)``). ClusterRoles with an ``aggregationRule`` get the rules of every ClusterRole their
+selectors match, transitively (in manifests the aggregated rules are not filled in yet); the default admin, edit
+and view roles, when not among the manifests, also get the rules of the manifests' roles labelled to aggregate
+into them. A role that may be aggregated but has a shape the API server rejects makes the aggregate unknown.
 
 When a binding's role is not in the scope, a snapshot that listed roles completely says it does not
 exist (the binding grants nothing); manifests say it is unknown, except for the Kubernetes default
@@ -92,9 +95,13 @@ def resource_matches(rule: dict[str, Any], resource: str) -> bool:
     return False
 
 
-def rule_grants(rule: dict[str, Any], verbs: Iterable[str], resources: Iterable[str], groups: Iterable[str]) -> bool:
-    """Whether ``rule`` grants any of ``verbs`` on any of ``resources`` in any of ``groups`` (not by name)."""
-    if not isinstance(rule, dict) or rule.get("resourceNames") or "nonResourceURLs" in rule and not rule.get("resources"):
+def rule_grants(rule: dict[str, Any], verbs: Iterable[str], resources: Iterable[str], groups: Iterable[str],
+                by_name: bool = False) -> bool:
+    """Whether ``rule`` grants any of ``verbs`` on any of ``resources`` in any of ``groups``; a rule restricted by
+    ``resourceNames`` counts only with ``by_name`` (where one named object is already the whole risk: binding
+    cluster-admin, impersonating one account, one node's kubelet)."""
+    if not isinstance(rule, dict) or rule.get("resourceNames") and not by_name or \
+            "nonResourceURLs" in rule and not rule.get("resources"):
         return False
     return any(group_matches(rule, g) for g in groups) and any(resource_matches(rule, r) for r in resources) \
         and any(verb_matches(rule, v) for v in verbs)
@@ -108,42 +115,74 @@ def is_cluster_admin_equivalent(rule: dict[str, Any]) -> bool:
         ("*" in verbs or ALL_VERBS <= verbs)
 
 
-def _aggregated(scope: K8sScope, role: K8sObject) -> list[tuple[str, dict[str, Any], K8sObject | None]] | str:
-    """The rules the ClusterRoles selected by ``role``'s aggregationRule give it, or why they are unknown."""
-    agg = as_dict(role.body.get("aggregationRule"))
-    out: list[tuple[str, dict[str, Any], K8sObject | None]] = []
-    selectors = [s for s in as_list(agg.get("clusterRoleSelectors")) if isinstance(s, dict)]
-    if not selectors:
-        return out
+# The default user-facing roles aggregate every ClusterRole labelled for them, and each other: view is labelled
+# aggregate-to-edit and edit aggregate-to-admin (Kubernetes' bootstrap policy), so a role labelled
+# aggregate-to-view reaches edit and admin too.
+AGGREGATE_LABEL = "rbac.authorization.k8s.io/aggregate-to-{}"
+BUILTIN_AGGREGATION: dict[str, tuple[str, ...]] = {
+    "view": ("view",), "edit": ("edit", "view"), "admin": ("admin", "edit", "view")}
+
+Rules = list[tuple[str, dict[str, Any], K8sObject | None]]
+
+
+class _Unreadable(Exception):
+    """An aggregate's rules cannot be known: a ClusterRole it may take in has a shape the API server rejects."""
+
+
+def _aggregated_by(scope: K8sScope, into: str, role: K8sObject | None, selectors: list[dict[str, Any]],
+                   seen: set[int]) -> Rules:
+    """The rules of every ClusterRole the selectors match, and of the roles those aggregate in turn (in manifests
+    an aggregated role's rules are not filled in yet). Raises _Unreadable rather than read a malformed role as
+    granting nothing."""
+    out: Rules = []
     for other in scope.of("ClusterRole"):
-        if other is role:
+        if other is role or id(other) in seen:
             continue
         bad = rejected(other.resource)
         if bad is not None and bad.path.startswith("metadata"):
-            # its labels cannot be read, so whether it is aggregated cannot be told
-            return (f"the ClusterRole {role.name} aggregates ClusterRoles by label, and the labels of ClusterRole "
-                    f"{other.name} have a shape the API server rejects: {bad}")
+            raise _Unreadable(f"the ClusterRole {into} aggregates ClusterRoles by label, and the labels of ClusterRole "
+                              f"{other.name} have a shape the API server rejects (so whether it is aggregated cannot "
+                              f"be told): {bad}")
         labels = labels_of(meta(other.body))
         if any(selector_matches(s, labels) for s in selectors):
             if bad is not None:  # read as absent, its rules would add nothing to the aggregate unseen
-                return (f"the ClusterRole {role.name} aggregates ClusterRole {other.name}, which has a shape the API "
-                        f"server rejects: {bad}")
+                raise _Unreadable(f"the ClusterRole {into} aggregates ClusterRole {other.name}, which has a shape the "
+                                  f"API server rejects: {bad}")
+            seen.add(id(other))
             for i, r in enumerate(as_list(other.body.get("rules"))):
                 if isinstance(r, dict):
                     out.append((f"ClusterRole/{other.name}.rules[{i}]", r, other))
+            out += _aggregated_by(scope, into, other, _selectors(other), seen)
     return out
 
 
-def role_rules(scope: K8sScope, role: K8sObject,
-               label: str) -> list[tuple[str, dict[str, Any], K8sObject | None]] | str:
+def _selectors(role: K8sObject) -> list[dict[str, Any]]:
+    agg = as_dict(role.body.get("aggregationRule"))
+    return [s for s in as_list(agg.get("clusterRoleSelectors")) if isinstance(s, dict)]
+
+
+def role_rules(scope: K8sScope, role: K8sObject, label: str) -> Rules | str:
     """The rules ``role`` grants (with those aggregated into a ClusterRole), or why they are unknown."""
-    rules: list[tuple[str, dict[str, Any], K8sObject | None]] = [
+    rules: Rules = [
         (f"{label}.rules[{i}]", r, role) for i, r in enumerate(as_list(role.body.get("rules"))) if isinstance(r, dict)]
-    if role.kind == "ClusterRole":
-        more = _aggregated(scope, role)
-        if isinstance(more, str):
-            return more
-        rules += more
+    selectors = _selectors(role) if role.kind == "ClusterRole" else []
+    if selectors:
+        try:
+            rules += _aggregated_by(scope, role.name, role, selectors, {id(role)})
+        except _Unreadable as exc:
+            return str(exc)
+    return rules
+
+
+def _builtin_rules(scope: K8sScope, name: str, label: str) -> Rules | str:
+    """A default ClusterRole's own rules and those of the manifests' roles labelled to aggregate into it."""
+    rules: Rules = [(f"{label} (built-in).rules[{i}]", r, None) for i, r in enumerate(BUILTIN_CLUSTER_ROLES[name])]
+    selectors = [{"matchLabels": {AGGREGATE_LABEL.format(n): "true"}} for n in BUILTIN_AGGREGATION.get(name, ())]
+    if selectors:
+        try:
+            rules += _aggregated_by(scope, name, None, selectors, set())
+        except _Unreadable as exc:
+            return str(exc)
     return rules
 
 
@@ -165,8 +204,9 @@ def resolve_grant(scope: K8sScope, binding: K8sObject) -> Grant | str:
         rules = role_rules(scope, role, label)
         return rules if isinstance(rules, str) else Grant(rules, label, role)
     if kind == "ClusterRole" and name in BUILTIN_CLUSTER_ROLES and not scope.is_snapshot:
-        return Grant([(f"{label} (built-in).rules[{i}]", r, None) for i, r in enumerate(BUILTIN_CLUSTER_ROLES[name])],
-                     label, None, note=f"the Kubernetes default ClusterRole {name} (not among the manifests)")
+        rules = _builtin_rules(scope, name, label)
+        return rules if isinstance(rules, str) else Grant(
+            rules, label, None, note=f"the Kubernetes default ClusterRole {name} (not among the manifests)")
     absent, why = scope.absent_reason(kind, ns, name)
     if absent:
         return Grant([], label, None, note=why)

@@ -108,19 +108,23 @@ def binding_check(what: str, predicate: Callable[[dict[str, Any]], bool],
     return check
 
 
-def _grants(verbs: set[str], resources: set[str], groups: set[str]) -> Callable[[dict[str, Any]], bool]:
-    return lambda rule: rule_grants(rule, verbs, resources, groups)
+def _grants(verbs: set[str], resources: set[str], groups: set[str], by_name: bool = False
+            ) -> Callable[[dict[str, Any]], bool]:
+    return lambda rule: rule_grants(rule, verbs, resources, groups, by_name)
 
 
 def _nodes_proxy(rule: dict[str, Any]) -> bool:
-    return isinstance(rule, dict) and not rule.get("resourceNames") and bool(as_list(rule.get("verbs"))) and \
+    # any verb, even on one named node: that node's kubelet runs commands in every pod on it
+    return isinstance(rule, dict) and bool(as_list(rule.get("verbs"))) and \
         group_matches(rule, "") and resource_matches(rule, "nodes/proxy")
 
 
 def _bind_escalate_impersonate(rule: dict[str, Any]) -> bool:
-    return rule_grants(rule, {"bind", "escalate"}, {"roles", "clusterroles"}, {"rbac.authorization.k8s.io"}) or \
+    # resourceNames do not make these safe: bind on cluster-admin by name, impersonating one admin account, are
+    # the escalation itself (CIS 4.1.8 names the verbs, whatever they are restricted to)
+    return rule_grants(rule, {"bind", "escalate"}, {"roles", "clusterroles"}, {"rbac.authorization.k8s.io"}, True) or \
         rule_grants(rule, {"impersonate"}, {"users", "groups", "serviceaccounts", "uids", "userextras/scopes"},
-                    {"", "authentication.k8s.io"})
+                    {"", "authentication.k8s.io"}, True)
 
 
 COREDNS_CONFIGMAPS = ("coredns", "coredns-custom")  # the CoreDNS configuration AKS reads (coredns-custom: yours)
@@ -299,7 +303,8 @@ CONTROLS = [
           "bind/escalate on roles or impersonate on users, groups or service accounts", _bind_escalate_impersonate,
           "bind and escalate let a subject grant or create roles with permissions it does not hold, bypassing "
           "RBAC's escalation prevention; impersonate lets it act as any user, group or service account. Each is "
-          "a route to cluster-admin.",
+          "a route to cluster-admin, even restricted by resourceNames (bind on cluster-admin by name is the "
+          "escalation itself), so such rules count.",
           "Remove bind, escalate and impersonate verbs from roles except for the few administrative identities "
           "that need them.", Severity.HIGH, mitre=('T1098.006',)),
     _rbac("AKS-139", "Access to create persistent volumes is minimized", "4.1.8", ("C-0278",),
@@ -310,7 +315,8 @@ CONTROLS = [
     _rbac("AKS-140", "Access to the nodes/proxy subresource is minimized", "4.1.9", ("C-0279",),
           "access to nodes/proxy", _nodes_proxy,
           "nodes/proxy reaches the kubelet API directly: with it a subject can run commands in any pod on the node "
-          "(kubelet /exec, /run) without the API server's admission or audit of pods/exec.",
+          "(kubelet /exec, /run) without the API server's admission or audit of pods/exec. A rule restricted to named "
+          "nodes counts: one node's kubelet reaches every pod on it.",
           "Remove nodes/proxy from roles; monitoring agents can use the metrics endpoints instead.", Severity.HIGH, mitre=('T1609',)),
     _rbac("AKS-141", "Access to approve certificate signing requests is minimized", "4.1.10", ("C-0280",),
           "update/patch on certificatesigningrequests/approval",
@@ -328,9 +334,10 @@ CONTROLS = [
           "Remove write access to webhook configurations except for the policy engine and cluster operators.",
           Severity.HIGH, mitre=('T1562.001',)),
     _rbac("AKS-143", "Access to create service account tokens is minimized", "4.1.12", ("C-0282",),
-          "create on serviceaccounts/token", _grants({"create"}, {"serviceaccounts/token"}, {""}),
+          "create on serviceaccounts/token", _grants({"create"}, {"serviceaccounts/token"}, {""}, by_name=True),
           "The TokenRequest API issues tokens for a service account: whoever can create them acts with that "
-          "account's permissions, for as long as the token lives.",
+          "account's permissions, for as long as the token lives. A rule restricted to named service accounts counts: "
+          "a token for one powerful account is the whole risk.",
           "Remove create on serviceaccounts/token from roles that do not issue tokens.", mitre=('T1528',)),
     k8s_control(
         id="AKS-144", exclusions=CLUSTER_ACCESS, title="Default service accounts are not actively used", severity=Severity.MEDIUM,
