@@ -354,7 +354,10 @@ def test_progress_line_appears_after_a_delay_and_is_rewritten_then_erased() -> N
     p.finish(1000)
     # nothing in the first 2 s; then the line says how far, how fast and how long is left
     assert lines and all(line.startswith("aks-compliance: ") for line in lines)
-    assert lines[0] == "aks-compliance: 300 / 1,000 targets scanned, 150 targets/s, about 5 s left"
+    assert lines[0] == "aks-compliance: 300 / 1,000 targets scanned, 150/s, about 5 s left"
+    big = Progress(lines.append, None, clock=lambda: 0.0)
+    big.start(500_000)
+    assert len(big.line(123_456, 10.0)) < 80  # a terminal cuts a rewritten line at its width
     assert erased == [True]
     quick = Progress(lines.append, None, delay=2.0, clock=lambda: 0.0)
     quick.start(10)
@@ -391,6 +394,17 @@ def test_progress_is_quiet_in_ci_logs_unless_asked(pytester: pytest.Pytester, fl
         config._ensure_unconfigure()
     never = pytester.parseconfig("--aksc-progress", "never")
     assert progress_for(never) is None
+
+
+def test_the_progress_line_reaches_the_terminal_while_pytest_collects(pytester: pytest.Pytester, fleet: Path) -> None:
+    """The scan runs during collection, when pytest captures output: the line must step out of the capture (it
+    was swallowed, so no run ever showed it). A separate process, as a user runs it; a plugin of the test makes
+    the line appear at once."""
+    pytester.makepyfile(progress_now="import aks_compliance.progress as p\np.DELAY = 0.0\np.LOG_EVERY = 0.0\n")
+    result = _pytest(pytester, "-p", "progress_now", "--arm", str(fleet), "--aksc-progress", "always")
+    lines = [line for line in result.outlines if line.startswith("aks-compliance: ")]
+    assert lines and "targets scanned in" in lines[-1], result.outlines[:20]
+    assert any(" / " in line for line in lines), lines
 
 
 class _Process:

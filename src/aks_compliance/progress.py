@@ -1,5 +1,5 @@
-"""A progress line while a long scan evaluates its targets: ``aks-compliance: 1,200 / 5,000 targets, 410
-targets/s``.
+"""A progress line while a long scan evaluates its targets: ``aks-compliance: 1,200 / 5,000 targets scanned,
+410/s, about 9 s left``.
 
 On a terminal it appears once the scan has run a couple of seconds and is rewritten in place (then
 erased); in a CI log (not a terminal) nothing is written unless asked (``--aksc-progress always``: one
@@ -40,7 +40,8 @@ class Progress:
         elapsed = max(now - self.started, 1e-9)
         rate = done / elapsed
         left = f", about {(self.total - done) / rate:.0f} s left" if rate and done < self.total else ""
-        return f"aks-compliance: {done:,} / {self.total:,} targets scanned, {rate:,.0f} targets/s{left}"
+        # short enough for an 80-column terminal at 100,000s of targets (a rewritten line is cut at its width)
+        return f"aks-compliance: {done:,} / {self.total:,} targets scanned, {rate:,.0f}/s{left}"
 
     def update(self, done: int) -> None:
         now = self.clock()
@@ -68,8 +69,22 @@ def progress_for(config: Any) -> Progress | None:
     tr = config.pluginmanager.get_plugin("terminalreporter")
     if mode == "never" or tr is None or config.option.verbose < -1:
         return None
+    # The scan runs while pytest collects, when pytest captures output (what a collector prints is shown only
+    # if collecting fails): each write steps out of the capture, as pytest's own collection line does.
+    capman = config.pluginmanager.get_plugin("capturemanager")
+
+    def uncaptured(write: Callable[..., None]) -> Callable[..., None]:
+        if capman is None:
+            return write
+
+        def out(*args: Any, **kwargs: Any) -> None:
+            with capman.global_and_fixture_disabled():
+                write(*args, **kwargs)
+        return out
+
     if getattr(tr, "isatty", False):
-        return Progress(lambda text: tr.rewrite(text, erase=True), lambda: tr.rewrite("", erase=True))
+        rewrite = uncaptured(tr.rewrite)
+        return Progress(lambda text: rewrite(text, erase=True), lambda: rewrite("", erase=True), delay=DELAY)
     if mode == "always":
-        return Progress(tr.write_line, None)
+        return Progress(uncaptured(tr.write_line), None, delay=DELAY)
     return None
