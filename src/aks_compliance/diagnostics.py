@@ -134,6 +134,9 @@ class CoverageEntry:
 class Ledger:
     entries: list[CoverageEntry] = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        return f"Ledger({len(self.entries)} entries)"
+
     def counts(self) -> dict[str, Any]:
         by_status: dict[str, int] = {}
         reasons: dict[str, int] = {}

@@ -35,6 +35,9 @@ class SourceResult:
     # Azure Policy states a live Azure snapshot holds, joined to the results: azure/policy_states.py).
     annotators: list[Callable[[list[Any], Any], None]] = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        return f"SourceResult({len(self.targets)} targets, {len(self.diagnostics)} diagnostics)"
+
     def merge(self, other: "SourceResult") -> None:
         for name in ("targets", "inputs", "diagnostics", "declarations", "coverage", "annotators"):
             getattr(self, name).extend(getattr(other, name))

@@ -90,6 +90,9 @@ class ScanRun:
     # crashed worker did not send): the selection in every output names it.
     narrowed: list[str] = field(default_factory=list)
 
+    def __repr__(self) -> str:  # short: every result and target of a run is in it (tracebacks show reprs)
+        return f"ScanRun({self.target_count} targets, {len(self.results)} results)"
+
     @property
     def target_count(self) -> int:
         return self.target_total if self.target_total is not None else len(self.targets)
@@ -190,6 +193,9 @@ class Evaluated:
     targets: list[tuple[int, int]] = field(default_factory=list)  # (target index, results) in target order
     found: list[tuple[int, int, Diagnostic]] = field(default_factory=list)  # (family, target index, diagnostic)
 
+    def __repr__(self) -> str:
+        return f"Evaluated({len(self.targets)} targets, {len(self.results)} results)"
+
 
 @dataclass
 class PreparedScan:
@@ -209,6 +215,9 @@ class PreparedScan:
     loaded_diagnostics: list[int]  # per family: its diagnostics after reading, before any evaluation
     _ledger: Ledger | None = None
     _meta: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:
+        return f"PreparedScan({len(self.targets)} targets, {len(self.catalog)} controls)"
 
     def shard_keys(self) -> list[str]:
         """Each target's partition key (its family's ``shard_key``): shards.py hashes it."""

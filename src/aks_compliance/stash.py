@@ -19,6 +19,7 @@ NO_INPUT_KEY = pytest.StashKey[bool]()  # a control test was collected without a
 GATE_KEY = pytest.StashKey["Gate"]()  # what decided the exit status
 SHARD_KEY = pytest.StashKey[tuple]()  # --aksc-shard K/N: (K, N)
 CRASH_KEY = pytest.StashKey[str]()  # an internal error of the scan or the reporting: the run exits 3
+INTERRUPTED_KEY = pytest.StashKey[str]()  # Ctrl-C or SIGTERM while scanning: nothing judged, nothing written
 
 
 def options(config: Any) -> "ScanOptions":

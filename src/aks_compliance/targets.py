@@ -33,6 +33,9 @@ class Target:
     def __post_init__(self) -> None:
         self.label = cap(self.label)  # labels name test ids: a 10 MB name would be in every line
 
+    def __repr__(self) -> str:  # short: a generated repr walks the context (a whole scope) of every target
+        return f"Target({self.label!r}, {self.type})"
+
     @property
     def type(self) -> str:
         return self.match_type or self.resource.type

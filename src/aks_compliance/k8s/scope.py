@@ -51,6 +51,9 @@ class K8sObject:
     namespace_assumed: bool = False
     scope_unknown: bool = False  # a custom kind of unknown scope, without metadata.namespace
 
+    def __repr__(self) -> str:
+        return f"K8sObject({self.kind} {self.namespace or '-'}/{self.name})"
+
     @property
     def body(self) -> dict[str, Any]:
         return self.resource.body
@@ -74,6 +77,9 @@ class K8sScope:
         self.memo: dict[Any, Any] = {}  # indexes the joins build once per scope (e.g. bindings by subject)
         self._index: dict[tuple[str, str | None, str], K8sObject] = {}
         self._by_resource: dict[int, K8sObject] = {}
+
+    def __repr__(self) -> str:  # short: tracebacks show it, and its objects may be 100,000s of bodies
+        return f"K8sScope({self.name!r}, {self.kind}, {len(self.objects)} objects)"
 
     def add(self, obj: K8sObject) -> None:
         self.objects.append(obj)

@@ -93,6 +93,9 @@ class Snapshot:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     skipped: list[CoverageEntry] = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        return f"Snapshot({self.path!r}, {len(self.objects)} objects)"
+
 
 # Decompressed: a snapshot's objects are kept in memory (several times their JSON size) while a scan runs.
 MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024

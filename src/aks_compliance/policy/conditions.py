@@ -126,6 +126,9 @@ class Subject:
     # controls of one target): the body does not change while it is evaluated. None: not kept.
     selected: dict[Any, tuple[bool, list[tuple[str, Any]]]] | None = field(default=None, compare=False, repr=False)
 
+    def __repr__(self) -> str:  # short: the body may be megabytes (tracebacks show the reprs of arguments)
+        return f"Subject({self.full_name!r})"
+
 
 _OPERATORS = {
     "equals", "notequals", "like", "notlike", "match", "matchinsensitively", "notmatch",

@@ -14,7 +14,7 @@ import pytest
 
 from ..results import Result
 from ..scan import collector_paused
-from ..stash import CRASH_KEY, GATE_KEY, RAN_KEY, RUN_KEY, is_worker, options
+from ..stash import CRASH_KEY, GATE_KEY, INTERRUPTED_KEY, RAN_KEY, RUN_KEY, is_worker, options
 from .common import gate
 
 # (option dest, label, writer module, writer function)
@@ -101,6 +101,9 @@ class Reporter:
         if CRASH_KEY in config.stash:  # the scan crashed: nothing to write; an internal error, never "failed"
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
             return
+        if INTERRUPTED_KEY in config.stash:  # stopped while scanning: stop now, never scan again to write outputs
+            session.exitstatus = pytest.ExitCode.INTERRUPTED
+            return
         run = self.get_run(config)
         ran = self.ran()
         severity = {c.id: c.severity.value for c in run.catalog}
@@ -124,7 +127,15 @@ class Reporter:
         if any(fn != "write_results" for _, _, _, fn in wanted):  # the reports read them more than once:
             doc["results"] = doc["results"].made()  # read-only views made once, the results JSON from the results
         with collector_paused():  # writing makes millions of short-lived objects and no garbage cycles
-            self._write(config, doc, wanted)
+            try:
+                self._write(config, doc, wanted)
+            except KeyboardInterrupt:  # Ctrl-C or SIGTERM (plugin.py) while writing: said, not a traceback
+                written = {path for _, path in self.written}
+                self.failed_outputs += [(label, path, "not written: the run was interrupted")
+                                        for label, path, _, _ in wanted if path not in written
+                                        and path not in {p for _, p, _ in self.failed_outputs}]
+                session.exitstatus = pytest.ExitCode.INTERRUPTED
+                return
         if CRASH_KEY in config.stash:
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
         elif self.failed_outputs:
@@ -183,6 +194,10 @@ class Reporter:
         crash = config.stash.get(CRASH_KEY, None)
         if crash and RUN_KEY not in config.stash:
             tr.write_line(f"aks-compliance: internal error: {crash} (exit status 3)", red=True, bold=True)
+            return
+        if INTERRUPTED_KEY in config.stash and RUN_KEY not in config.stash:
+            tr.write_line(f"aks-compliance: {config.stash[INTERRUPTED_KEY]} while scanning: nothing was judged and "
+                          "no output was written", red=True, bold=True)
             return
         from .terminal import write_summary
         write_summary(tr, self.get_run(config), self.ran(), config.stash.get(GATE_KEY, None),
