@@ -154,3 +154,27 @@ def test_every_output_of_a_run_carries_its_id(tmp_path: Path) -> None:
     again = subprocess.run([sys.executable, "-m", "aks_compliance", "scan", "--arm", EXAMPLES, "--results-json",
                             str(tmp_path / "second.json")], capture_output=True, text=True, timeout=300)
     assert json.loads((tmp_path / "second.json").read_text())["run"]["id"] != run_id, again.stderr
+
+
+def test_an_error_result_exits_2_whether_items_are_per_result_or_per_target(tmp_path: Path) -> None:
+    """Large runs report an item per target (--aksc-items auto): an error among a target's results (here one
+    control's rule raising on the pod, beside its failed controls) was hidden behind the target's "failed",
+    and the scan exited 1 instead of 2."""
+    (tmp_path / "pods.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: good, namespace: shop}\n"
+        "spec: {containers: [{name: c, image: nginx:1.27, securityContext: {privileged: true}}]}\n")
+    boom = ("import aks_compliance.k8s.rules as r\n"
+            "orig = r.KubeRule.evaluate\n"
+            "def evaluate(self, target, params):\n"
+            "    if 'readOnlyRootFilesystem' in str(self.describe_checks()): raise RuntimeError('boom')\n"
+            "    return orig(self, target, params)\n"
+            "r.KubeRule.evaluate = evaluate\n")
+    codes = {}
+    for mode in ("result", "target"):
+        proc = run_python(boom + "import sys; from aks_compliance.cli import main; "
+                                 f"sys.exit(main(['scan', '--k8s', 'pods.yaml', '--aksc-items', {mode!r}, "
+                                 "'--results-json', 'r.json']))", tmp_path)
+        outcomes = {r["outcome"] for r in json.loads((tmp_path / "r.json").read_text())["results"]}
+        assert {"error", "failed"} <= outcomes, (outcomes, proc.stdout[-2000:])
+        codes[mode] = proc.returncode
+    assert codes == {"result": 2, "target": 2}, codes

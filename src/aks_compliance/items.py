@@ -212,13 +212,17 @@ def _target_reports(item: TargetItem, with_setup_teardown: bool) -> list[TestRep
     location = item.location
     first = item.results[0]
     label = first.label
+    # what the exit status reads (cli.py): an error among the target's results is an error of the run, as it
+    # is with an item per result, not hidden behind the target's "failed"
+    errored = any(r.outcome is Outcome.ERROR for r in item.results)
 
     def report(when: str, outcome: str, longrepr: Any = None) -> TestReport:
         rep = TestReport(item.nodeid, location, keywords, outcome, longrepr, when, (), 0.0, start, start,
                          item.user_properties)
         rep.aksc_key = first.key
         rep.aksc_target = label  # every result of the target was reported (not a list of keys: 500,000 at scale)
-        rep.aksc_outcome = "failed" if outcome == "failed" else item.results[0].outcome.value
+        rep.aksc_outcome = Outcome.ERROR.value if errored else \
+            "failed" if outcome == "failed" else item.results[0].outcome.value
         return rep
 
     outcome, reason = target_outcome(item.results)
