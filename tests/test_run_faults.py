@@ -177,4 +177,18 @@ def test_an_error_result_exits_2_whether_items_are_per_result_or_per_target(tmp_
         outcomes = {r["outcome"] for r in json.loads((tmp_path / "r.json").read_text())["results"]}
         assert {"error", "failed"} <= outcomes, (outcomes, proc.stdout[-2000:])
         codes[mode] = proc.returncode
+        if mode == "target":  # the target's item is an error that names the control, as per-result items are
+            assert "1 error" in proc.stdout.splitlines()[-1], proc.stdout[-1500:]
+            assert "controls could not be evaluated (error) and " in proc.stdout and ": ERROR: " in proc.stdout
     assert codes == {"result": 2, "target": 2}, codes
+
+
+def test_a_target_item_is_never_passed_over_an_error() -> None:
+    from aks_compliance.items import target_outcome
+    from aks_compliance.results import Outcome, Result, TargetRef
+
+    ref = TargetRef(type="Pod", name="shop/p")
+    results = [Result("AKS-100", ref, Outcome.PASSED, ""), Result("AKS-101", ref, Outcome.ERROR, "boom"),
+               Result("AKS-102", ref, Outcome.UNKNOWN, "?")]
+    assert target_outcome(results)[0] == "error"
+    assert target_outcome([results[0], results[2]])[0] == "skipped"

@@ -82,8 +82,7 @@ class TargetItem(pytest.Item):
         self._lineno = lineno
 
     def runtest(self) -> None:  # used only if another plugin runs the default protocol
-        failed = [r for r in self.results if r.outcome is Outcome.FAILED]
-        if failed:
+        if target_outcome(self.results)[0] in ("error", "failed"):
             pytest.fail(target_failure_text(self.results), pytrace=False)
 
     def reportinfo(self) -> tuple[Any, int, str]:
@@ -127,14 +126,22 @@ def _target_items(parent: pytest.Collector, function: str, results: list[Result]
             item.user_properties = [("target", group[0].target.name),
                                     ("failed_controls", ",".join(r.control_id or "" for r in group
                                                                  if r.outcome is Outcome.FAILED))]
+            if any(r.outcome is Outcome.ERROR for r in group):
+                item.user_properties.append(("error_controls", ",".join(
+                    r.control_id or "" for r in group if r.outcome is Outcome.ERROR)))
         items.append(item)
     return items
 
 
 def target_failure_text(results: list[Result]) -> str:
     failed = [r for r in results if r.outcome is Outcome.FAILED]
+    errors = [r for r in results if r.outcome is Outcome.ERROR]
     t = results[0].target
-    lines = [f"{len(failed)} of {len(results)} controls failed for {t.type} {t.name} ({t.file}:{t.line})"]
+    what = [f"{len(errors)} of {len(results)} controls could not be evaluated (error)"] if errors else []
+    if failed or not errors:
+        what.append(f"{len(failed)} of {len(results)} controls failed")
+    lines = [f"{' and '.join(what)} for {t.type} {t.name} ({t.file}:{t.line})"]
+    lines += [f"  {r.control_id}: ERROR: {r.reason}" for r in errors]
     for r in failed:
         first = next((e for e in r.evidence if e.failing), r.evidence[0] if r.evidence else None)
         detail = f": {evidence_words(first)} [{first.location()}]" \
@@ -144,9 +151,12 @@ def target_failure_text(results: list[Result]) -> str:
 
 
 def target_outcome(results: list[Result]) -> tuple[str, str]:
-    """(pytest outcome, skip reason) of a target item: failed if a control failed; unknown (a skip)
-    if none failed but one is unknown — never passed over an unknown."""
+    """(pytest outcome, skip reason) of a target item: an error (as an item per result is) if a control could
+    not be evaluated; failed if a control failed; unknown (a skip) if none failed but one is unknown — never
+    passed over an error or an unknown."""
     outcomes = {r.outcome for r in results}
+    if Outcome.ERROR in outcomes:
+        return "error", ""
     if Outcome.FAILED in outcomes:
         return "failed", ""
     unknown = [r for r in results if r.outcome is Outcome.UNKNOWN]
@@ -212,20 +222,21 @@ def _target_reports(item: TargetItem, with_setup_teardown: bool) -> list[TestRep
     location = item.location
     first = item.results[0]
     label = first.label
-    # what the exit status reads (cli.py): an error among the target's results is an error of the run, as it
-    # is with an item per result, not hidden behind the target's "failed"
-    errored = any(r.outcome is Outcome.ERROR for r in item.results)
+    outcome, reason = target_outcome(item.results)
 
-    def report(when: str, outcome: str, longrepr: Any = None) -> TestReport:
-        rep = TestReport(item.nodeid, location, keywords, outcome, longrepr, when, (), 0.0, start, start,
+    def report(when: str, state: str, longrepr: Any = None) -> TestReport:
+        rep = TestReport(item.nodeid, location, keywords, state, longrepr, when, (), 0.0, start, start,
                          item.user_properties)
         rep.aksc_key = first.key
         rep.aksc_target = label  # every result of the target was reported (not a list of keys: 500,000 at scale)
-        rep.aksc_outcome = Outcome.ERROR.value if errored else \
-            "failed" if outcome == "failed" else item.results[0].outcome.value
+        # what the exit status reads (cli.py): an error among the target's results is the run's error, as it
+        # is with an item per result
+        rep.aksc_outcome = outcome if outcome in ("error", "failed") else first.outcome.value
         return rep
 
-    outcome, reason = target_outcome(item.results)
+    if outcome == "error":  # in the setup phase, as pytest reports an item that could not run
+        reports = [report("setup", "failed", target_failure_text(item.results))]
+        return reports + [report("teardown", "passed")] if with_setup_teardown else reports
     if outcome == "failed":
         call = report("call", "failed", target_failure_text(item.results))
     elif outcome == "skipped":
