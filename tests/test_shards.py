@@ -407,6 +407,32 @@ def test_the_progress_line_reaches_the_terminal_while_pytest_collects(pytester: 
     assert any(" / " in line for line in lines), lines
 
 
+def test_an_interrupted_xdist_run_writes_nothing_and_does_not_scan_on_the_controller(pytester: pytest.Pytester,
+                                                                                     fleet: Path) -> None:
+    """SIGTERM to the controller before any worker's shard arrived: the controller scanned the whole input
+    itself to write outputs of 0 reported results (a second full scan after Ctrl-C)."""
+    counted = pytester.path / "controller-evaluations.txt"
+    pytester.makepyfile(term_early=(
+        "import atexit, os, signal\n"
+        "import aks_compliance.engine as e\n"
+        "calls = [0]\n"
+        "orig = e.Evaluation.evaluate\n"
+        "def evaluate(self, target):\n"
+        "    calls[0] += 1\n"
+        "    return orig(self, target)\n"
+        "e.Evaluation.evaluate = evaluate\n"
+        "def pytest_configure(config):\n"
+        "    if not hasattr(config, 'workerinput'):\n"
+        f"        atexit.register(lambda: open({str(counted)!r}, 'w').write(str(calls[0])))\n"
+        "def pytest_xdist_make_scheduler(config, log):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"))
+    out = pytester.path / "r.json"
+    result = _pytest(pytester, "-p", "term_early", "--arm", str(fleet), "-n", "2", "--results-json", str(out))
+    assert result.ret == pytest.ExitCode.INTERRUPTED, result.stdout.str()[-2000:]
+    assert counted.read_text() == "0" and not out.exists()
+    assert "interrupted while scanning: nothing was judged and no output was written" in result.stdout.str()
+
+
 class _Process:
     """What ``_ship`` and ``_received`` read of a pytest config: a worker's hand-off, a controller's stash."""
 

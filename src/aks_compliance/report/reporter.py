@@ -101,6 +101,11 @@ class Reporter:
         if CRASH_KEY in config.stash:  # the scan crashed: nothing to write; an internal error, never "failed"
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
             return
+        if INTERRUPTED_KEY not in config.stash and exitstatus == pytest.ExitCode.INTERRUPTED \
+                and RUN_KEY not in config.stash:  # under xdist: interrupted before the shards were merged
+            reported = len(config.stash[RAN_KEY]) + len(self.ran_targets)
+            config.stash[INTERRUPTED_KEY] = "interrupted" + (
+                f" before the workers' results were merged ({reported} items reported)" if reported else "")
         if INTERRUPTED_KEY in config.stash:  # stopped while scanning: stop now, never scan again to write outputs
             session.exitstatus = pytest.ExitCode.INTERRUPTED
             return
@@ -196,8 +201,10 @@ class Reporter:
             tr.write_line(f"aks-compliance: internal error: {crash} (exit status 3)", red=True, bold=True)
             return
         if INTERRUPTED_KEY in config.stash and RUN_KEY not in config.stash:
-            tr.write_line(f"aks-compliance: {config.stash[INTERRUPTED_KEY]} while scanning: nothing was judged and "
-                          "no output was written", red=True, bold=True)
+            why = config.stash[INTERRUPTED_KEY]
+            tr.write_line(f"aks-compliance: {why}: no output was written" if "merged" in why else
+                          f"aks-compliance: {why} while scanning: nothing was judged and no output was written",
+                          red=True, bold=True)
             return
         from .terminal import write_summary
         write_summary(tr, self.get_run(config), self.ran(), config.stash.get(GATE_KEY, None),
