@@ -105,3 +105,23 @@ def test_every_output_of_a_run_carries_its_id(tmp_path: Path) -> None:
     again = subprocess.run([sys.executable, "-m", "aks_compliance", "scan", "--arm", EXAMPLES, "--results-json",
                             str(tmp_path / "second.json")], capture_output=True, text=True, timeout=300)
     assert json.loads((tmp_path / "second.json").read_text())["run"]["id"] != run_id, again.stderr
+
+
+def test_outputs_of_pytests_own_writers_that_cannot_be_written_are_named_and_ours_are_written(tmp_path: Path) -> None:
+    """JUnit XML given a directory (pytest refuses it while parsing its options), JUnit XML in a place nothing
+    can be written (pytest's writer raised at session end, after or instead of ours: a traceback, exit 1) and
+    --generate-policies given a file: each is named, the run exits 4, and the other outputs are written."""
+    out = outputs(tmp_path / "out")
+    (tmp_path / "junit-dir").mkdir()
+    (tmp_path / "policies").write_text("a file where a directory belongs")
+    for junit in (str(tmp_path / "junit-dir"), "/proc/self/r.xml"):
+        proc = subprocess.run([sys.executable, "-m", "aks_compliance", "scan", "--arm", EXAMPLES, *args(out),
+                               "--junitxml", junit, "--generate-policies", str(tmp_path / "policies")],
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 4, proc.stdout[-1500:] + proc.stderr[-1500:]
+        assert f"JUnit XML NOT written: {junit}" in proc.stdout, proc.stdout[-1500:]
+        assert "Azure Policy definitions NOT written" in proc.stdout
+        assert "Traceback" not in proc.stdout + proc.stderr
+        assert all(p.is_file() for p in out.values())
+        for p in out.values():
+            p.unlink()

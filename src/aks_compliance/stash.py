@@ -19,6 +19,7 @@ NO_INPUT_KEY = pytest.StashKey[bool]()  # a control test was collected without a
 GATE_KEY = pytest.StashKey["Gate"]()  # what decided the exit status
 SHARD_KEY = pytest.StashKey[tuple]()  # --aksc-shard K/N: (K, N)
 CRASH_KEY = pytest.StashKey[str]()  # an internal error of the scan or the reporting: the run exits 3
+OUTPUT_FAULTS_KEY = pytest.StashKey[list]()  # outputs refused before the run: (label, path, why); the run exits 4
 
 
 def options(config: Any) -> "ScanOptions":

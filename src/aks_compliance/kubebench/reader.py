@@ -20,7 +20,8 @@ from typing import Any
 
 from ..diagnostics import Diagnostic
 from ..errors import InputError
-from ..jsonc import JsonDocument, load_document
+from ..inputfiles import open_input, read_input
+from ..jsonc import MAX_INPUT_BYTES, JsonDocument, load_document
 from ..resources import Source
 
 STATUSES = ("PASS", "FAIL", "WARN", "INFO")
@@ -67,7 +68,7 @@ class Run:
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashlib.sha256(read_input(path, MAX_INPUT_BYTES)).hexdigest()
 
 
 def _str(v: Any) -> str:
@@ -77,9 +78,9 @@ def _str(v: Any) -> str:
 def looks_like_kube_bench(path: str | Path) -> bool:
     """Whether a file holds kube-bench JSON output (its first bytes name a Controls document)."""
     try:
-        with open(path, "rb") as fh:
+        with open_input(path) as fh:  # never a FIFO or a device: opening one would block or never end
             head = fh.read(4096)
-    except OSError:
+    except (OSError, InputError):
         return False
     return b'"test_number"' in head or (b'"Controls"' in head and b'"node_type"' in head) or \
         (b'"node_type"' in head and b'"tests"' in head)

@@ -53,7 +53,7 @@ def json_type(value: Any) -> str:
     if isinstance(value, (int, float)):
         return "a number"
     if isinstance(value, str):
-        return f"a string ({value[:40]!r})" if len(value) <= 40 else "a string"
+        return "a string"  # never its text: a malformed value may be anything, a Secret's data included
     if isinstance(value, list):
         return "an array"
     if isinstance(value, dict):
