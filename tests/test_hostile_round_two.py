@@ -602,6 +602,41 @@ def test_report_reads_results_bounded(tmp_path: Path, content: str) -> None:
     assert report([str(path), "-o", str(tmp_path / "r.html")]) == 4
 
 
+def test_report_and_diff_read_a_document_with_an_input_error(tmp_path: Path) -> None:
+    """An input error is a result without a control (control_id null): a document a scan writes whenever a
+    file is broken. The checks that refuse malformed documents must not refuse it."""
+    from aks_compliance.report.commands import diff, report
+    from aks_compliance.results import write_results
+    (tmp_path / "good.json").write_text(GOOD)
+    (tmp_path / "broken.json").write_text("{broken")
+    doc = scan(tmp_path / "good.json", tmp_path / "broken.json", controls=["AKS-002"]).document()
+    assert any(r["control_id"] is None for r in doc["results"])
+    write_results(str(tmp_path / "r.json"), doc)
+    assert load_results(str(tmp_path / "r.json"))["results"]
+    assert report([str(tmp_path / "r.json"), "-o", str(tmp_path / "r.html")]) == 0
+    assert diff([str(tmp_path / "r.json"), str(tmp_path / "r.json")]) == 0
+
+
+@pytest.mark.parametrize("content", ["deep", "devzero", "fifo", "malformed"])
+def test_merge_reads_shards_as_report_reads_results(tmp_path: Path, content: str) -> None:
+    """``merge`` read its shards with a plain open() and json.load: a FIFO blocked, /dev/zero filled memory,
+    deep nesting was a traceback. It reads them as 'report' does: bounded, checked, named (exit 4)."""
+    from aks_compliance.shards import merge_command
+    path = tmp_path / "shard1.json"
+    if content == "deep":
+        path.write_text("[" * 100000 + "]" * 100000)
+    elif content == "devzero":
+        os.symlink("/dev/zero", path)
+    elif content == "fifo":
+        os.mkfifo(path)
+    else:
+        doc = results_document(tmp_path)
+        doc["results"][0]["target"] = None
+        path.write_text(json.dumps(doc))
+    assert merge_command([str(path), "-o", str(tmp_path / "m.json")]) == 4
+    assert not (tmp_path / "m.json").exists()
+
+
 def test_a_gzip_snapshot_is_recognised_from_its_start_and_refused_past_the_limit(tmp_path: Path) -> None:
     from aks_compliance.azure import snapshot as azure_snapshot
     bomb = tmp_path / "azure.json.gz"
