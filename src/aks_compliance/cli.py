@@ -127,6 +127,9 @@ def scan(argv: list[str]) -> int:
     sys.stderr = EscapingFile(stderr, keep_colour=_isatty(stderr))
     try:
         code = pytest.main(args, plugins=[collector, _OutputFaults(faults)])
+    except KeyboardInterrupt:  # SIGTERM or Ctrl-C where pytest does not catch it (its writers at session end)
+        print("aks-compliance: interrupted (exit status 3)", file=stderr)
+        code = pytest.ExitCode.INTERRUPTED
     finally:
         sys.stderr = stderr
         if saved is not None:

@@ -84,6 +84,7 @@ class Reporter:
         self.other_failures = 0  # failures of tests that are not controls: --fail-on never hides them
         self.failed_outputs: list[tuple[str, str, str]] = []  # (label, path, why)
         self.written: list[tuple[str, str]] = []
+        self.interrupted = False  # interrupted while writing the outputs
         self.ran_targets: set[str] = set()  # labels of targets reported as one item (all their results ran)
         self._ran: tuple[tuple[int, int, int], list[Result]] | None = None  # ran(), for what had been reported
 
@@ -138,7 +139,17 @@ class Reporter:
             return
         faults = config.stash.get(OUTPUT_FAULTS_KEY, [])
         self.failed_outputs.extend(f for f in faults if f not in self.failed_outputs)
-        self._finish(session, exitstatus)
+        try:
+            self._finish(session, exitstatus)
+        except KeyboardInterrupt:  # SIGTERM or Ctrl-C while writing: the output being written is removed with
+            # its temporary (atomic.py), those not reached are named; an interrupted run, never a traceback
+            self.interrupted = True
+            done = {p for _, p in self.written} | {p for _, p, _ in self.failed_outputs}
+            self.failed_outputs.extend((label, config.getoption(dest), "interrupted")
+                                       for dest, label, _, _ in OUTPUTS
+                                       if config.getoption(dest) and config.getoption(dest) not in done)
+            session.exitstatus = pytest.ExitCode.INTERRUPTED
+            return
         if self.failed_outputs and session.exitstatus != pytest.ExitCode.INTERNAL_ERROR:
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
