@@ -617,6 +617,30 @@ def test_report_and_diff_read_a_document_with_an_input_error(tmp_path: Path) -> 
     assert diff([str(tmp_path / "r.json"), str(tmp_path / "r.json")]) == 0
 
 
+def test_diff_and_merge_print_texts_of_a_document_escaped(tmp_path: Path) -> None:
+    """'diff' printed a changed reason as it was: a lone surrogate crashed it (UnicodeEncodeError, a
+    traceback) and ESC sequences reached the terminal. Every command but 'scan' (which guards its own
+    terminal) prints through the one escaping layer."""
+    import subprocess
+    import sys
+    before = results_document(tmp_path)
+    for r in before["results"]:
+        r["outcome"], r["reason"] = "unknown", "a value cannot be known"
+    after = json.loads(json.dumps(before))
+    for r in after["results"]:  # a changed unknown: its new reason is printed
+        r["reason"] = "\x1b[2J\u202e\x07\ud800 changed"
+    (tmp_path / "a.json").write_text(json.dumps(before))
+    (tmp_path / "b.json").write_text(json.dumps(after))  # ASCII JSON: the surrogate as an escape
+    exe = str(Path(sys.executable).with_name("aks-compliance"))
+    proc = subprocess.run([exe, "diff", str(tmp_path / "a.json"), str(tmp_path / "b.json")], capture_output=True,
+                          timeout=300)
+    terminal = proc.stdout + proc.stderr
+    assert proc.returncode in (0, 1) and b"Traceback" not in terminal, terminal.decode(errors="replace")[-1500:]
+    assert b"\\ud800 changed" in terminal
+    for raw in (b"\x1b[2J", b"\x07", "\u202e".encode()):
+        assert raw not in terminal
+
+
 @pytest.mark.parametrize("content", ["deep", "devzero", "fifo", "malformed"])
 def test_merge_reads_shards_as_report_reads_results(tmp_path: Path, content: str) -> None:
     """``merge`` read its shards with a plain open() and json.load: a FIFO blocked, /dev/zero filled memory,

@@ -211,13 +211,28 @@ def main(argv: list[str] | None = None) -> int:
         parser.parse_args(argv)
         return 0
     command, rest = argv[0], argv[1:]
-    if command == "scan":
-        if "--help-all" in rest:  # pytest's whole help, ours included
-            return scan(["--help" if a == "--help-all" else a for a in rest])
-        if any(a in ("-h", "--help") for a in rest):
-            print(scan_help(), end="")
-            return 0
-        return scan(rest)
+    if command == "scan":  # the suite guards its own terminal (and scan() pytest's early messages)
+        return _scan_command(rest)
+    # every other command prints names, reasons and paths from its inputs (a results document, a snapshot):
+    # through one escaping layer, so none of them acts on the terminal or fails to encode (a lone surrogate)
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = EscapingFile(stdout, keep_colour=False), EscapingFile(stderr, keep_colour=False)
+    try:
+        return _command(parser, argv, command, rest)
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
+
+
+def _scan_command(rest: list[str]) -> int:
+    if "--help-all" in rest:  # pytest's whole help, ours included
+        return scan(["--help" if a == "--help-all" else a for a in rest])
+    if any(a in ("-h", "--help") for a in rest):
+        print(scan_help(), end="")
+        return 0
+    return scan(rest)
+
+
+def _command(parser: argparse.ArgumentParser, argv: list[str], command: str, rest: list[str]) -> int:
     if command == "snapshot":  # one subcommand, two families: --azure-... (azure/cli.py), else Kubernetes (k8s/cli.py)
         if any(a.startswith("--azure") for a in rest):
             from .azure.cli import snapshot_command as azure_snapshot

@@ -607,14 +607,17 @@ def generate_for_pytest(config: Any, out_dir: str, catalog: Catalog | None = Non
     """``pytest --generate-policies DIR``: generate once, and say so in the report header."""
     import pytest
 
-    from ..stash import OUTPUT_FAULTS_KEY
+    from ..stash import OPTIONS_KEY, OUTPUT_FAULTS_KEY
 
     try:
         result = write(out_dir, catalog)
     except GenerationError as exc:
         raise pytest.UsageError(f"--generate-policies {out_dir}: {exc}") from None
-    except OSError as exc:  # a file where the directory belongs, a read-only place: the other outputs are
-        # still written, this one is named and the run exits 4
+    except OSError as exc:  # a file where the directory belongs, a read-only place: with a scan to report,
+        # its outputs are still written, this one is named and the run exits 4
+        options = config.stash.get(OPTIONS_KEY, None)
+        if options is None or not options.has_input:
+            raise pytest.UsageError(f"--generate-policies {out_dir}: {exc}") from None
         config.stash.setdefault(OUTPUT_FAULTS_KEY, []).append(
             ("Azure Policy definitions", out_dir, exc.strerror or str(exc)))
         return None
