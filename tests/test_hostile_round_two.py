@@ -204,6 +204,19 @@ def test_credential_shaped_property_values_never_reach_evidence(tmp_path: Path, 
     assert CANARY not in everything_said(run)
 
 
+@pytest.mark.parametrize("expression", ["[int('{v}')]", "[concat('{v}' 'x')]", "[base64ToString('{v}')]"])
+def test_a_credential_quoted_in_an_expression_error_never_reaches_evidence(tmp_path: Path, expression: str) -> None:
+    """A failing expression is quoted in its error, and the error is the unknown value's reason, shown as
+    evidence of every control that reads the property: the reason is redacted where the unknown is made."""
+    shape = f"DefaultEndpointsProtocol=https;AccountName=a;AccountKey={CANARY}=="
+    (tmp_path / "t.json").write_text(json.dumps(template([cluster(
+        kubernetesVersion=expression.format(v=shape), networkProfile={"networkPlugin": expression.format(v=shape)},
+        disableLocalAccounts=False)])))
+    run = scan(tmp_path / "t.json")
+    assert any("AccountKey=<redacted>" in e.actual for r in run.results for e in r.evidence)
+    assert CANARY not in everything_said(run)
+
+
 # -- class 2: bounded work -----------------------------------------------------------------------------
 
 def context(budget: Budget) -> TemplateContext:
