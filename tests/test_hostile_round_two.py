@@ -691,6 +691,29 @@ def test_a_gzip_snapshot_is_recognised_from_its_start_and_refused_past_the_limit
     assert any("limit once decompressed" in d.message for d in run.diagnostics), [str(d) for d in run.diagnostics]
 
 
+@pytest.mark.parametrize("meta,message", [
+    ('{"gaps": 5}', "meta.gaps must be an array"),
+    ('{"lists": [1]}', "meta.lists must be an object"),
+    ('{"lists": {"pods": "complete"}}', "meta.lists.pods must be an object"),
+    ('{"cluster": "x", "scope": 7}', "meta.scope must be a string"),
+    ('{"a": ' * 5000 + "1" + "}" * 5000, "nested too deeply"),
+])
+def test_a_snapshot_with_a_malformed_meta_is_an_input_error(tmp_path: Path, meta: str, message: str) -> None:
+    """A hand-made or damaged Kubernetes snapshot whose meta has a member of the wrong type (or is nested past
+    the parser) stopped the whole scan with a TypeError (exit 3, nothing judged); it is one input error naming
+    the member, and the other --k8s inputs are judged."""
+    from aks_compliance.k8s.source import K8sOptions
+    from aks_compliance.scan import ScanOptions, run_scan
+    snapshot = tmp_path / "snap.json"
+    snapshot.write_text('{"schema": "aks-compliance/k8s-snapshot/v1", "meta": ' + meta + ',\n"items":[\n]}\n')
+    (tmp_path / "pod.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: good-pod, namespace: default}\n"
+                                       "spec: {containers: [{name: c, image: nginx:1.25}]}\n")
+    run = run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(snapshot), str(tmp_path / "pod.yaml")])]))
+    assert any(message in d.message and d.file.endswith("snap.json") for d in run.diagnostics), \
+        [str(d) for d in run.diagnostics]
+    assert any(r.target.name.endswith("good-pod") for r in run.results)
+
+
 def test_an_unlistable_subdirectory_is_reported_not_skipped(tmp_path: Path) -> None:
     """A directory whose path is longer than the system allows cannot be listed, even by root (a permission
     denial cannot be staged for root): it is an error naming it, and the files beside it are still read."""
