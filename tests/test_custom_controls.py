@@ -125,6 +125,9 @@ def test_collisions_reserved_prefix_and_bad_declarations_are_usage_errors(tmp_pa
     broken = _write(tmp_path, "broken.py", "from aks_compliance.controls import Control\n\nCONTROLS = [undefined_name]\n")
     with pytest.raises(CatalogError, match=r"broken.py:3: cannot load the control module: NameError"):
         load_catalog([str(broken)])
+    exits = _write(tmp_path, "exits.py", "import sys\nsys.exit(0)\n")  # SystemExit is no Exception
+    with pytest.raises(CatalogError, match=r"exits.py:2: cannot load the control module: SystemExit"):
+        load_catalog([str(exits)])
     wrong = _write(tmp_path, "wrong.py", "CONTROLS = ['not a control']\n")
     with pytest.raises(CatalogError, match="CONTROLS must be a list of aks_compliance.controls.Control"):
         load_catalog([str(wrong)])

@@ -93,6 +93,36 @@ def test_a_secure_parameter_message_names_the_parameter_never_the_value(tmp_path
     assert CANARY not in everything_said(run)
 
 
+def test_a_plain_parameter_named_like_a_secret_is_not_quoted_either(tmp_path: Path) -> None:
+    """``adminPassword`` declared ``string`` (not secure) still holds a password: a value ARM would reject is
+    described without its text, as a secure parameter's is."""
+    (tmp_path / "t.json").write_text(json.dumps(template(
+        [cluster(dnsPrefix="[parameters('adminPassword')]", kubernetesVersion="[string(parameters('clientSecret'))]",
+                 disableLocalAccounts=True)],
+        parameters={"adminPassword": {"type": "string", "allowedValues": ["a"]},
+                    "clientSecret": {"type": "int"}})))
+    run = scan(tmp_path / "t.json", controls=["AKS-002"],
+               parameters={"adminPassword": CANARY, "clientSecret": CANARY + "2"})
+    messages = [d.message for d in run.diagnostics]
+    assert any("parameter 'adminPassword'" in m and "not one of its allowed values" in m for m in messages), messages
+    assert any("parameter 'clientSecret'" in m and "expected an integer" in m for m in messages), messages
+    assert CANARY not in everything_said(run)
+
+
+def test_a_malformed_value_is_described_by_its_type_never_its_text(tmp_path: Path) -> None:
+    """A Secret whose ``data`` is a string (the API server rejects it) is an error; the string may be the
+    secret itself, so the message says "a string", never what it holds."""
+    from aks_compliance.k8s.source import K8sOptions
+    from aks_compliance.scan import ScanOptions, run_scan
+    (tmp_path / "s.yaml").write_text(f"apiVersion: v1\nkind: Secret\nmetadata: {{name: s, namespace: default}}\n"
+                                     f"data: {CANARY}\n---\napiVersion: v1\nkind: ConfigMap\n"
+                                     f"metadata: {{name: c, namespace: default}}\ndata: '{CANARY}2'\n")
+    run = run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(tmp_path / "s.yaml")])]))
+    errors = [r.reason for r in run.results if r.outcome.value == "error"]
+    assert errors and all("found a string" in e for e in errors), errors
+    assert CANARY not in everything_said(run)
+
+
 @pytest.mark.parametrize("expression", ["[int(concat('x', '" + CANARY + "'))]", "[json('" + CANARY + "')]",
                                         "[base64ToString('" + CANARY + "!')]"])
 def test_an_error_in_a_secure_default_or_nested_secure_value_does_not_quote_it(tmp_path: Path,
@@ -129,6 +159,21 @@ CREDENTIAL_SHAPES = [
     f"AccountName=x;AccountKey={CANARY}==;EndpointSuffix=core.windows.net",
     f"https://user:{CANARY}@example.com/repo.git",
     f"https://x.blob.core.windows.net/c?sv=2022&sig={CANARY}",
+    # a credential named by its key, in any notation: env assignment, header, JSON, a Python repr, URL-encoded
+    f"aws_secret_access_key={CANARY}/abcdEFGH1234",
+    f"DD_API_KEY={CANARY}",
+    f"client_secret={CANARY}",
+    f"host.redis.cache.windows.net:6380,password={CANARY},ssl=True",
+    f"InstrumentationKey={CANARY};IngestionEndpoint=https://x",
+    f"https://dev.azure.com/org?pat={CANARY}",
+    f"Password%3D{CANARY}",
+    f"password: {CANARY}",
+    f"X-Api-Key: {CANARY}",
+    f'{{"password": "{CANARY}"}}',
+    f"{{'client_secret': '{CANARY}'}}",
+    # a token as a URL's user (with a dummy password), a bare storage account key (64 bytes in base64)
+    f"https://{CANARY}:x-oauth-basic@github.com/o/r.git",
+    f"AAAA{CANARY}" + "B" * (86 - 4 - len(CANARY)) + "==",
 ]
 
 
@@ -141,7 +186,9 @@ def test_credential_shapes_are_redacted_keeping_the_shape(value: str) -> None:
 
 
 @pytest.mark.parametrize("value", ["Basic tier", "Standard_D4ds_v5", "https://example.com/webhooks-docs",
-                                   "kube-system", "bearer-token-authentication", "1.30.5", "azure"])
+                                   "kube-system", "bearer-token-authentication", "1.30.5", "azure",
+                                   "no credential: Azure CLI", "enableSecretRotation: true", "secretName: app",
+                                   "sku=Basic", "--authentication-token-webhook=true", "ssh://git@github.com/o/r"])
 def test_ordinary_values_are_not_redacted(value: str) -> None:
     assert redact_text(value) == value
 
@@ -154,6 +201,19 @@ def test_credential_shaped_property_values_never_reach_evidence(tmp_path: Path, 
     run = scan(tmp_path / "t.json")
     shown = [e.actual for r in run.results for e in r.evidence if "redacted" in e.actual]
     assert shown, "the properties are read by controls, so their (redacted) values are evidence"
+    assert CANARY not in everything_said(run)
+
+
+@pytest.mark.parametrize("expression", ["[int('{v}')]", "[concat('{v}' 'x')]", "[base64ToString('{v}')]"])
+def test_a_credential_quoted_in_an_expression_error_never_reaches_evidence(tmp_path: Path, expression: str) -> None:
+    """A failing expression is quoted in its error, and the error is the unknown value's reason, shown as
+    evidence of every control that reads the property: the reason is redacted where the unknown is made."""
+    shape = f"DefaultEndpointsProtocol=https;AccountName=a;AccountKey={CANARY}=="
+    (tmp_path / "t.json").write_text(json.dumps(template([cluster(
+        kubernetesVersion=expression.format(v=shape), networkProfile={"networkPlugin": expression.format(v=shape)},
+        disableLocalAccounts=False)])))
+    run = scan(tmp_path / "t.json")
+    assert any("AccountKey=<redacted>" in e.actual for r in run.results for e in r.evidence)
     assert CANARY not in everything_said(run)
 
 
@@ -231,6 +291,15 @@ def test_growing_expressions_stay_within_a_small_budget(expr: str) -> None:
         assert plain(value) is not None
 
 
+@pytest.mark.parametrize("step", ["[0]", ".a", "['a']"])
+def test_a_long_chain_of_member_and_index_steps_is_refused_while_parsing(step: str) -> None:
+    """Each ``[i]`` or ``.name`` nests the expression once more (and an index keeps its source text, so an
+    unbounded chain costs its length squared): a chain is refused at the same depth as nested calls."""
+    with pytest.raises(ExpressionError, match="nested too deeply"):
+        parse("createArray(1)" + step * 2000)
+    parse("reference('x').outputs.a.value[0]['b']")  # ordinary chains parse
+
+
 def test_the_budget_is_per_template_not_per_expression(tmp_path: Path) -> None:
     # each expression is cheap; 800 copies of it are not: the copies share the template's budget
     prop = "[length(string(range(0, 10000)))]"
@@ -288,6 +357,37 @@ def test_a_fifo_or_dev_zero_as_k8s_input_or_waiver_file(tmp_path: Path) -> None:
     for bad in (str(tmp_path / "pipe.yaml"), "/dev/zero"):
         with pytest.raises(GovernanceError, match="not a regular file"):
             load_waivers(bad, ["AKS-002"])
+
+
+def test_a_fifo_or_a_device_as_kube_bench_output_is_an_input_error(tmp_path: Path) -> None:
+    """A FIFO given as --kube-bench: the reader refuses it, and so must the probe that words the hint
+    ("is this kube-bench output?"), which opened it and blocked for ever."""
+    from aks_compliance.kubebench.family import KubeBenchOptions
+    from aks_compliance.kubebench.reader import looks_like_kube_bench
+    from aks_compliance.scan import ScanOptions, run_scan
+    os.mkfifo(tmp_path / "node1.json")
+    assert not looks_like_kube_bench(tmp_path / "node1.json") and not looks_like_kube_bench("/dev/zero")
+    run = run_scan(ScanOptions(inputs=[KubeBenchOptions(paths=[str(tmp_path / "node1.json"), "node2=/dev/zero"])]))
+    messages = [d.message for d in run.diagnostics]
+    assert any("named pipe" in m for m in messages) and any("character device" in m for m in messages), messages
+
+
+@pytest.mark.parametrize("content", ["fifo", "devzero", "alias-bomb"])
+def test_a_kubeconfig_is_read_as_our_own_inputs_are(tmp_path: Path, content: str) -> None:
+    """The Kubernetes client opens and YAML-loads the kubeconfig itself, without a limit: a FIFO blocked
+    for ever, /dev/zero filled memory, an alias bomb expanded. It is read first as our inputs are."""
+    from aks_compliance.k8s.collector import CollectError, make_api_client
+    path = tmp_path / "kubeconfig"
+    if content == "fifo":
+        os.mkfifo(path)
+    elif content == "devzero":
+        os.symlink("/dev/zero", path)
+    else:
+        path.write_text("a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+                        "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+                        "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\nusers: [*f]\n")
+    with pytest.raises(CollectError, match="named pipe|character device|alias"):
+        make_api_client(str(path), "ctx")
 
 
 def test_gzip_is_bounded_while_decompressing(tmp_path: Path) -> None:
@@ -356,6 +456,34 @@ def test_hostile_names_reach_every_output_escaped(tmp_path: Path, name: str) -> 
         assert raw not in terminal and raw not in (out / "r.csv").read_bytes()
     assert not (out / "r.csv").read_text().splitlines()[1].split(",")[8].startswith("=")
     json.loads((out / "r.json").read_text())
+
+
+@pytest.mark.parametrize("case", ["control-config", "waivers", "k-expression"])
+def test_usage_errors_quoting_an_input_are_escaped_on_the_terminal(tmp_path: Path, case: str) -> None:
+    """A usage error is printed by pytest before any terminal guard is in place: a control id from a control
+    configuration, a waiver field or a -k expression quoted in it must not act on the terminal either."""
+    import subprocess
+    import sys
+    hostile = "X\x1b[2J\x07\u202e"
+    (tmp_path / "good.json").write_text(GOOD)
+    if case == "control-config":
+        (tmp_path / "c.yaml").write_text(json.dumps({"AKS-" + hostile: {"x": 1}}))
+        extra = ["--control-config", str(tmp_path / "c.yaml")]
+    elif case == "waivers":
+        (tmp_path / "w.yaml").write_text(json.dumps({"waivers": [{"id": hostile, "control": "AKS-" + hostile,
+                                                                  "target": "*", "justification": "j",
+                                                                  "approver": "a", "expires": "2026-12-31"}]}))
+        extra = ["--waivers", str(tmp_path / "w.yaml")]
+    else:
+        extra = ["-k", "AKS and " + hostile]
+    exe = str(Path(sys.executable).with_name("aks-compliance"))
+    proc = subprocess.run([exe, "scan", "--arm", str(tmp_path / "good.json"), "-p", "no:cacheprovider", *extra],
+                          capture_output=True, timeout=300)
+    terminal = proc.stdout + proc.stderr
+    assert proc.returncode == 4, terminal.decode(errors="replace")[-1500:]
+    assert b"\\x1b" in terminal and b"Traceback" not in terminal
+    for raw in (b"\x1b[2J", b"\x07", "\u202e".encode()):
+        assert raw not in terminal
 
 
 def test_non_utf8_file_names_and_huge_epochs_do_not_crash(tmp_path: Path) -> None:
@@ -487,6 +615,65 @@ def test_report_reads_results_bounded(tmp_path: Path, content: str) -> None:
     assert report([str(path), "-o", str(tmp_path / "r.html")]) == 4
 
 
+def test_report_and_diff_read_a_document_with_an_input_error(tmp_path: Path) -> None:
+    """An input error is a result without a control (control_id null): a document a scan writes whenever a
+    file is broken. The checks that refuse malformed documents must not refuse it."""
+    from aks_compliance.report.commands import diff, report
+    from aks_compliance.results import write_results
+    (tmp_path / "good.json").write_text(GOOD)
+    (tmp_path / "broken.json").write_text("{broken")
+    doc = scan(tmp_path / "good.json", tmp_path / "broken.json", controls=["AKS-002"]).document()
+    assert any(r["control_id"] is None for r in doc["results"])
+    write_results(str(tmp_path / "r.json"), doc)
+    assert load_results(str(tmp_path / "r.json"))["results"]
+    assert report([str(tmp_path / "r.json"), "-o", str(tmp_path / "r.html")]) == 0
+    assert diff([str(tmp_path / "r.json"), str(tmp_path / "r.json")]) == 0
+
+
+def test_diff_and_merge_print_texts_of_a_document_escaped(tmp_path: Path) -> None:
+    """'diff' printed a changed reason as it was: a lone surrogate crashed it (UnicodeEncodeError, a
+    traceback) and ESC sequences reached the terminal. Every command but 'scan' (which guards its own
+    terminal) prints through the one escaping layer."""
+    import subprocess
+    import sys
+    before = results_document(tmp_path)
+    for r in before["results"]:
+        r["outcome"], r["reason"] = "unknown", "a value cannot be known"
+    after = json.loads(json.dumps(before))
+    for r in after["results"]:  # a changed unknown: its new reason is printed
+        r["reason"] = "\x1b[2J\u202e\x07\ud800 changed"
+    (tmp_path / "a.json").write_text(json.dumps(before))
+    (tmp_path / "b.json").write_text(json.dumps(after))  # ASCII JSON: the surrogate as an escape
+    exe = str(Path(sys.executable).with_name("aks-compliance"))
+    proc = subprocess.run([exe, "diff", str(tmp_path / "a.json"), str(tmp_path / "b.json")], capture_output=True,
+                          timeout=300)
+    terminal = proc.stdout + proc.stderr
+    assert proc.returncode in (0, 1) and b"Traceback" not in terminal, terminal.decode(errors="replace")[-1500:]
+    assert b"\\ud800 changed" in terminal
+    for raw in (b"\x1b[2J", b"\x07", "\u202e".encode()):
+        assert raw not in terminal
+
+
+@pytest.mark.parametrize("content", ["deep", "devzero", "fifo", "malformed"])
+def test_merge_reads_shards_as_report_reads_results(tmp_path: Path, content: str) -> None:
+    """``merge`` read its shards with a plain open() and json.load: a FIFO blocked, /dev/zero filled memory,
+    deep nesting was a traceback. It reads them as 'report' does: bounded, checked, named (exit 4)."""
+    from aks_compliance.shards import merge_command
+    path = tmp_path / "shard1.json"
+    if content == "deep":
+        path.write_text("[" * 100000 + "]" * 100000)
+    elif content == "devzero":
+        os.symlink("/dev/zero", path)
+    elif content == "fifo":
+        os.mkfifo(path)
+    else:
+        doc = results_document(tmp_path)
+        doc["results"][0]["target"] = None
+        path.write_text(json.dumps(doc))
+    assert merge_command([str(path), "-o", str(tmp_path / "m.json")]) == 4
+    assert not (tmp_path / "m.json").exists()
+
+
 def test_a_gzip_snapshot_is_recognised_from_its_start_and_refused_past_the_limit(tmp_path: Path) -> None:
     from aks_compliance.azure import snapshot as azure_snapshot
     bomb = tmp_path / "azure.json.gz"
@@ -502,6 +689,29 @@ def test_a_gzip_snapshot_is_recognised_from_its_start_and_refused_past_the_limit
     finally:
         azure_snapshot.MAX_SNAPSHOT_BYTES = limit
     assert any("limit once decompressed" in d.message for d in run.diagnostics), [str(d) for d in run.diagnostics]
+
+
+@pytest.mark.parametrize("meta,message", [
+    ('{"gaps": 5}', "meta.gaps must be an array"),
+    ('{"lists": [1]}', "meta.lists must be an object"),
+    ('{"lists": {"pods": "complete"}}', "meta.lists.pods must be an object"),
+    ('{"cluster": "x", "scope": 7}', "meta.scope must be a string"),
+    ('{"a": ' * 5000 + "1" + "}" * 5000, "nested too deeply"),
+])
+def test_a_snapshot_with_a_malformed_meta_is_an_input_error(tmp_path: Path, meta: str, message: str) -> None:
+    """A hand-made or damaged Kubernetes snapshot whose meta has a member of the wrong type (or is nested past
+    the parser) stopped the whole scan with a TypeError (exit 3, nothing judged); it is one input error naming
+    the member, and the other --k8s inputs are judged."""
+    from aks_compliance.k8s.source import K8sOptions
+    from aks_compliance.scan import ScanOptions, run_scan
+    snapshot = tmp_path / "snap.json"
+    snapshot.write_text('{"schema": "aks-compliance/k8s-snapshot/v1", "meta": ' + meta + ',\n"items":[\n]}\n')
+    (tmp_path / "pod.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: good-pod, namespace: default}\n"
+                                       "spec: {containers: [{name: c, image: nginx:1.25}]}\n")
+    run = run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(snapshot), str(tmp_path / "pod.yaml")])]))
+    assert any(message in d.message and d.file.endswith("snap.json") for d in run.diagnostics), \
+        [str(d) for d in run.diagnostics]
+    assert any(r.target.name.endswith("good-pod") for r in run.results)
 
 
 def test_an_unlistable_subdirectory_is_reported_not_skipped(tmp_path: Path) -> None:

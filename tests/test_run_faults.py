@@ -80,7 +80,8 @@ def test_sigterm_while_writing_leaves_no_temporary_files(tmp_path: Path) -> None
             "h.write_report = slow\n")
     proc = run_python(term + f"import sys; from aks_compliance.cli import main; "
                              f"sys.exit(main(['scan', '--arm', {EXAMPLES!r}, *{args(out)!r}]))", tmp_path)
-    assert proc.returncode == 3, proc.stdout[-2000:] + proc.stderr[-2000:]  # interrupted: never "passed"/"failed"
+    # an interrupted run (3), never a traceback: the signal came where pytest does not catch it
+    assert proc.returncode == 3, proc.stdout[-2000:] + proc.stderr[-2000:]
     leftovers = [p.name for p in (tmp_path / "out").iterdir() if p.name.endswith(".tmp")]
     assert not leftovers, leftovers
     assert not out["html"].exists()
@@ -192,3 +193,23 @@ def test_a_target_item_is_never_passed_over_an_error() -> None:
                Result("AKS-102", ref, Outcome.UNKNOWN, "?")]
     assert target_outcome(results)[0] == "error"
     assert target_outcome([results[0], results[2]])[0] == "skipped"
+
+
+def test_outputs_of_pytests_own_writers_that_cannot_be_written_are_named_and_ours_are_written(tmp_path: Path) -> None:
+    """JUnit XML given a directory (pytest refuses it while parsing its options), JUnit XML in a place nothing
+    can be written (pytest's writer raised at session end, after or instead of ours: a traceback, exit 1) and
+    --generate-policies given a file: each is named, the run exits 4, and the other outputs are written."""
+    out = outputs(tmp_path / "out")
+    (tmp_path / "junit-dir").mkdir()
+    (tmp_path / "policies").write_text("a file where a directory belongs")
+    for junit in (str(tmp_path / "junit-dir"), "/proc/self/r.xml"):
+        proc = subprocess.run([sys.executable, "-m", "aks_compliance", "scan", "--arm", EXAMPLES, *args(out),
+                               "--junitxml", junit, "--generate-policies", str(tmp_path / "policies")],
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 4, proc.stdout[-1500:] + proc.stderr[-1500:]
+        assert f"JUnit XML NOT written: {junit}" in proc.stdout, proc.stdout[-1500:]
+        assert "Azure Policy definitions NOT written" in proc.stdout
+        assert "Traceback" not in proc.stdout + proc.stderr
+        assert all(p.is_file() for p in out.values())
+        for p in out.values():
+            p.unlink()

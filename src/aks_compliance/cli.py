@@ -20,6 +20,7 @@ import pytest
 
 from .version import __version__
 from .results import Outcome
+from .textsafe import EscapingFile
 
 
 def suite_dir() -> Path:
@@ -118,12 +119,19 @@ def scan(argv: list[str]) -> int:
 
     collector = _Outcomes()
     suite = suite_dir()
+    argv, faults = _directory_outputs(argv)
     args = [str(suite), "-c", str(suite / "pytest.ini"), "--rootdir", str(suite), "--confcutdir", str(suite),
             "-p", "no:cacheprovider", "-q", "-rN", *argv]
     saved = os.environ.pop("PYTEST_ADDOPTS", None)
+    stderr = sys.stderr  # pytest's own messages (a -k expression it cannot parse, a warning) quote our options
+    sys.stderr = EscapingFile(stderr, keep_colour=_isatty(stderr))
     try:
-        code = pytest.main(args, plugins=[collector])
+        code = pytest.main(args, plugins=[collector, _OutputFaults(faults)])
+    except KeyboardInterrupt:  # SIGTERM or Ctrl-C where pytest does not catch it (its writers at session end)
+        print("aks-compliance: interrupted (exit status 3)", file=stderr)
+        code = pytest.ExitCode.INTERRUPTED
     finally:
+        sys.stderr = stderr
         if saved is not None:
             os.environ["PYTEST_ADDOPTS"] = saved
     if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.INTERRUPTED):
@@ -135,6 +143,52 @@ def scan(argv: list[str]) -> int:
     if code == pytest.ExitCode.TESTS_FAILED:  # the plugin applied --fail-on/--fail-on-unknown to this
         return 1
     return 0 if code == pytest.ExitCode.OK else int(code)
+
+
+# pytest's own outputs whose option refuses a directory while parsing, before any plugin can step in
+_PYTEST_FILE_OPTIONS = {"--junitxml": "JUnit XML", "--junit-xml": "JUnit XML", "--html": "pytest-html report"}
+
+
+def _directory_outputs(argv: list[str]) -> tuple[list[str], list[tuple[str, str, str]]]:
+    """``argv`` without pytest's own outputs given a directory, and those as (label, path, why): pytest would
+    refuse the whole run; the scan names them instead and writes its other outputs (exit status 4)."""
+    kept: list[str] = []
+    faults: list[tuple[str, str, str]] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        name, eq, value = arg.partition("=")
+        if name in _PYTEST_FILE_OPTIONS and (eq or i + 1 < len(argv)):
+            path = value if eq else argv[i + 1]
+            step = 1 if eq else 2
+            if Path(path).is_dir():
+                faults.append((_PYTEST_FILE_OPTIONS[name], path, "is a directory"))
+            else:
+                kept.extend(argv[i:i + step])
+            i += step
+            continue
+        kept.append(arg)
+        i += 1
+    return kept, faults
+
+
+class _OutputFaults:
+    """Hands the outputs :func:`_directory_outputs` left out to the reporter, which names them."""
+
+    def __init__(self, faults: list[tuple[str, str, str]]) -> None:
+        self.faults = faults
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        from .stash import OUTPUT_FAULTS_KEY
+        if self.faults:
+            config.stash.setdefault(OUTPUT_FAULTS_KEY, []).extend(self.faults)
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,13 +211,28 @@ def main(argv: list[str] | None = None) -> int:
         parser.parse_args(argv)
         return 0
     command, rest = argv[0], argv[1:]
-    if command == "scan":
-        if "--help-all" in rest:  # pytest's whole help, ours included
-            return scan(["--help" if a == "--help-all" else a for a in rest])
-        if any(a in ("-h", "--help") for a in rest):
-            print(scan_help(), end="")
-            return 0
-        return scan(rest)
+    if command == "scan":  # the suite guards its own terminal (and scan() pytest's early messages)
+        return _scan_command(rest)
+    # every other command prints names, reasons and paths from its inputs (a results document, a snapshot):
+    # through one escaping layer, so none of them acts on the terminal or fails to encode (a lone surrogate)
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = EscapingFile(stdout, keep_colour=False), EscapingFile(stderr, keep_colour=False)
+    try:
+        return _command(parser, argv, command, rest)
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
+
+
+def _scan_command(rest: list[str]) -> int:
+    if "--help-all" in rest:  # pytest's whole help, ours included
+        return scan(["--help" if a == "--help-all" else a for a in rest])
+    if any(a in ("-h", "--help") for a in rest):
+        print(scan_help(), end="")
+        return 0
+    return scan(rest)
+
+
+def _command(parser: argparse.ArgumentParser, argv: list[str], command: str, rest: list[str]) -> int:
     if command == "snapshot":  # one subcommand, two families: --azure-... (azure/cli.py), else Kubernetes (k8s/cli.py)
         if any(a.startswith("--azure") for a in rest):
             from .azure.cli import snapshot_command as azure_snapshot

@@ -127,9 +127,25 @@ def options_from_config(config: pytest.Config) -> ScanOptions:
         catalog=catalog)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """Before pytest's own writers configure themselves: an output path of theirs that cannot be written (a
+    directory, a read-only place, /proc) is named and left out, so the run's other outputs are still written."""
+    from .report.reporter import refuse_unwritable_pytest_outputs
+    refuse_unwritable_pytest_outputs(config)
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    from .textsafe import guard_terminal
+    from .textsafe import MAX_MESSAGE, cap, escape_terminal, guard_terminal
     guard_terminal(config)  # names from inputs never reach the terminal as control characters
+    try:
+        _configure(config)
+    except pytest.UsageError as exc:  # printed by pytest before any terminal guard: a control id, a file
+        # name or a waiver field quoted in it must not act on the terminal either
+        raise pytest.UsageError(*(cap(escape_terminal(str(a)), MAX_MESSAGE) for a in exc.args)) from None
+
+
+def _configure(config: pytest.Config) -> None:
     try:
         options = config.stash[OPTIONS_KEY] = options_from_config(config)
         options.catalog.select(options.controls)  # unknown ids are a usage error, now

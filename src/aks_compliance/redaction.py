@@ -58,7 +58,21 @@ _URL_PARAM = re.compile(r"([?&](?:sig|signature|token|access_token|id_token|refr
 _CONNECTION = re.compile(r"((?:^|[;\s\"'])(?:AccountKey|SharedAccessKey|SharedAccessSignature|Password|Passwd|Pwd|"
                          r"ClientSecret|Client Secret|AccessKey|PrimaryKey|SecondaryKey|Secret|ApiKey|AuthToken|Token)"
                          r"\s*=\s*)('[^']*'?|\"[^\"]*\"?|\{[^}]*\}?|[^;\"'\s][^;\"']*)", re.I)
-_USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@\"'<>]*:)[^/\s@\"'<>]+@", re.I)
+# a URL's user:password@ (both parts: a token is often the user, with a dummy password like x-oauth-basic)
+_USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/\s:@\"'<>]*:[^/\s@\"'<>]+@", re.I)
+# NAME=VALUE or NAME: VALUE where NAME says it holds a credential, in any notation: an env assignment
+# (DD_API_KEY=...), a connection string member (,password=...), a header (X-Api-Key: ...), JSON or a Python
+# repr ("password": "...", 'client_secret': '...'), URL-encoded (Password%3D...). The value is the credential.
+_SECRET_NAME = (r"[A-Za-z0-9_.-]*?(?:passw(?:or)?d|pwd|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|"
+                r"account[-_]?key|shared[-_]?access[-_]?key|client[-_]?key|credentials?|signature|sig|pat|auth)")
+_VALUE = r"('[^']*'?|\"[^\"]*\"?|\{[^}]*\}?|(?!<redacted)[^\s;,&\"'<>{}]+)"
+_ASSIGNED = re.compile(r"((?<![A-Za-z0-9_.%-])(?:" + _SECRET_NAME + r"|[A-Za-z0-9_.-]*key)\s*(?:=|%3D)\s*)" + _VALUE,
+                       re.I)
+# after a colon only the names that cannot start prose ("no credential: ...")
+_COLON_NAME = r"[A-Za-z0-9_.-]*?(?:passw(?:or)?d|pwd|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|account[-_]?key)"
+_COLON = re.compile(r"((?:(?<=^)|(?<=[\s{,;(\[]))([\"']?)" + _COLON_NAME + r"\2\s*:\s*)" + _VALUE, re.I)
+# a bare 64-byte key in base64 (Azure storage and Cosmos DB account keys): 86 characters and '=='
+_ACCOUNT_KEY = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])")
 _PRIVATE_KEY = re.compile(r"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S)
 # command-line flags with a credential value (a kubelet or kube-apiserver command line in kube-bench's audit output)
 _FLAG = re.compile(r"(--[a-z0-9-]*(?:token|password|passwd|secret)=[\"']?)[^\s\"']+", re.I)
@@ -101,6 +115,12 @@ def _redact_text(text: str) -> str:
         text = _CONNECTION.sub(lambda m: m.group(1) + REDACTED, text)
         if "--" in text:
             text = _FLAG.sub(lambda m: m.group(1) + REDACTED, text)
+    if "=" in text or "%3D" in text or "%3d" in text:
+        text = _ASSIGNED.sub(lambda m: m.group(1) + REDACTED, text)
+    if ":" in text:
+        text = _COLON.sub(lambda m: m.group(1) + REDACTED, text)
+    if "==" in text:
+        text = _ACCOUNT_KEY.sub("<redacted key>", text)
     if "@" in text:
         text = _USERINFO.sub(lambda m: m.group(1) + REDACTED + "@", text)
     if "PRIVATE KEY-----" in text:

@@ -20,6 +20,7 @@ GATE_KEY = pytest.StashKey["Gate"]()  # what decided the exit status
 SHARD_KEY = pytest.StashKey[tuple]()  # --aksc-shard K/N: (K, N)
 CRASH_KEY = pytest.StashKey[str]()  # an internal error of the scan or the reporting: the run exits 3
 INTERRUPTED_KEY = pytest.StashKey[str]()  # Ctrl-C or SIGTERM while scanning: nothing judged, nothing written
+OUTPUT_FAULTS_KEY = pytest.StashKey[list]()  # outputs refused before the run: (label, path, why); the run exits 4
 
 
 def options(config: Any) -> "ScanOptions":

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .redaction import redact_text
+
 
 class Unknown:
     """A value not knowable offline; ``reason`` names the expression or input responsible."""
@@ -17,7 +19,9 @@ class Unknown:
     __slots__ = ("reason",)
 
     def __init__(self, reason: str) -> None:
-        self.reason = reason
+        # redacted once, here: a reason quotes the expression or value responsible, and reaches evidence,
+        # reasons and every report (a literal 'AccountKey=...' in a failing expression is still a credential)
+        self.reason = redact_text(reason)
 
     def __repr__(self) -> str:
         return f"Unknown({self.reason!r})"

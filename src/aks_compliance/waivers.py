@@ -200,7 +200,7 @@ def _date(value: Any, what: str, loc: str) -> dt.date:
             pass
         shown = text if len(text) <= 40 else text[:37] + "..."
         raise GovernanceError(f"{loc}: '{what}' must be a date YYYY-MM-DD, got {shown!r} (not a real date)")
-    raise GovernanceError(f"{loc}: '{what}' must be a date YYYY-MM-DD, got {json_type(value, show=False)}")
+    raise GovernanceError(f"{loc}: '{what}' must be a date YYYY-MM-DD, got {json_type(value)}")
 
 
 def _text(entry: dict[str, Any], key: str, loc: str, required: bool) -> str:
@@ -210,7 +210,7 @@ def _text(entry: dict[str, Any], key: str, loc: str, required: bool) -> str:
             raise GovernanceError(f"{loc}: '{key}' is required and must not be empty")
         return ""
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-        raise GovernanceError(f"{loc}: '{key}' must be a string, got {json_type(value, show=False)}")
+        raise GovernanceError(f"{loc}: '{key}' must be a string, got {json_type(value)}")
     return str(value).strip()
 
 

@@ -17,15 +17,15 @@ from typing import Any, Callable, Mapping
 from .memo import Memo
 
 
-def json_type(value: Any, show: bool = True) -> str:
-    """What JSON (or YAML) type ``value`` is, in words; with a short string's text unless ``show`` is false
-    (messages that are counted by their text, as coverage reasons are, must not vary with the value)."""
+def json_type(value: Any) -> str:
+    """What JSON (or YAML) type ``value`` is, in words: never its text (a malformed value may be anything, a
+    Secret's data included; and messages counted by their text, as coverage reasons are, must not vary)."""
     if value is True or value is False:
         return "a boolean"
     if isinstance(value, (int, float)):
         return "a number"
     if isinstance(value, str):
-        return f"a string ({value[:40]!r})" if show and len(value) <= 40 else "a string"
+        return "a string"
     if isinstance(value, list):
         return "an array"
     if isinstance(value, dict):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import ExpressionError
 from ..jsonc import JsonDocument, escape_pointer_token
-from ..redaction import is_secure_type
+from ..redaction import SECRET_PARAMETER, is_secure_type
 from ..values import Placeholder, Unknown
 from .expressions import Call, Context, evaluate, literal_or_expression, parse, type_name
 from .functions import BUILTINS, UNKNOWN_AWARE, dotnet_datetime, to_text
@@ -276,14 +276,16 @@ class TemplateContext(Context):
         if isinstance(value, Unknown) or value is None:
             return value
         secure = is_secure_type(spec.get("type"))
-        problem = _type_problem(str(spec.get("type", "")).lower(), value)
+        # a plain parameter named like a secret (adminPassword: string) holds one all the same
+        hidden = secure or bool(SECRET_PARAMETER.search(name))
+        problem = _type_problem(str(spec.get("type", "")).lower(), value, hidden)
         allowed = spec.get("allowedValues")
         if problem is None and isinstance(allowed, list) and not isinstance(value, (dict,)):
             values = value if isinstance(value, list) else [value]
             bad = [v for v in values if not isinstance(v, Unknown) and v not in allowed]
             if bad:
                 # a secure parameter's value, and its allowed values, which may be secrets too, are never shown
-                problem = "its value is not one of its allowed values" if secure else \
+                problem = "its value is not one of its allowed values" if hidden else \
                     f"{to_text(bad[0])!r} is not one of its allowed values {to_text(allowed)}"
         if problem is None:
             ptype = str(spec.get("type", "")).lower()
@@ -346,10 +348,10 @@ class TemplateContext(Context):
 _MISSING = object()
 
 
-def _type_problem(ptype: str, value: Any) -> str | None:
-    """What is wrong with ``value`` for a parameter of ``ptype``; a secure parameter's value is described by
-    its type alone (its text would put the secret into every report)."""
-    if is_secure_type(ptype):
+def _type_problem(ptype: str, value: Any, hidden: bool = False) -> str | None:
+    """What is wrong with ``value`` for a parameter of ``ptype``; a secure parameter's value (or a ``hidden``
+    one's) is described by its type alone (its text would put the secret into every report)."""
+    if hidden or is_secure_type(ptype):
         shown = f"a value of type {type_name(value)}"
     else:
         shown = to_text(value)

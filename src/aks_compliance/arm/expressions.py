@@ -142,6 +142,12 @@ class _Parser:
         node = self.primary(depth)
         while True:
             kind, val, _ = self.peek()
+            if kind == "punct" and val in ".[":
+                # each '.name' or '[i]' wraps the node once more: a chain is as deep as a nesting (and an
+                # index keeps its text, so an unbounded chain would cost its length squared)
+                depth += 1
+                if depth > 200:
+                    raise ExpressionError("expression nested too deeply", self.text)
             if kind == "punct" and val == ".":
                 self.take()
                 k2, name, p2 = self.take()

@@ -208,7 +208,7 @@ class Expander:
             items = [(None, r, f"{ptr}/resources/{i}") for i, r in enumerate(raw_resources)]
         elif raw_resources is not None:
             self.error(f"'resources' must be an array (or an object in languageVersion 2.0), "
-                       f"not {json_type(raw_resources, show=False)}", ctx.doc, f"{ptr}/resources")
+                       f"not {json_type(raw_resources)}", ctx.doc, f"{ptr}/resources")
             return
         # First register nested deployments, so reference() to their outputs works in any order.
         for sym, raw, rptr in items:
@@ -281,7 +281,7 @@ class Expander:
     def expand_resource(self, raw: Any, ctx: TemplateContext, ptr: str,
                         parent: tuple[str, Any, Any] | None, depth: int, symbol: str | None = None) -> None:
         if not isinstance(raw, dict):
-            diag = self.error(f"a resource must be an object, not {json_type(raw, show=False)}", ctx.doc, ptr)
+            diag = self.error(f"a resource must be an object, not {json_type(raw)}", ctx.doc, ptr)
             self.skip(ctx.doc, ptr, raw, f"input error: {diag.message}")
             return
         is_cluster = _literal_type(raw) == CLUSTER_TYPE and parent is None

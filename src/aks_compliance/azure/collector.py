@@ -312,7 +312,7 @@ class Collector:
                             request_id=response.headers.get("x-ms-request-id")) from None
         if not isinstance(data, dict):
             raise CallError("malformed", operation, scope, f"HTTP {response.status_code}: "
-                            f"{json_type(data, show=False)}, not an object", response.status_code)
+                            f"{json_type(data)}, not an object", response.status_code)
         return data
 
     def _list(self, client: Any, path: str, api_version: str, operation: str, scope: str,

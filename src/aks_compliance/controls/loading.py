@@ -91,7 +91,8 @@ def load_python_controls(path: Path) -> list[Control]:
         except CatalogError:
             sys.modules.pop(name, None)
             raise
-        except Exception as exc:  # the user's code: say where it broke, not a traceback of ours
+        except (Exception, SystemExit) as exc:  # the user's code (sys.exit() too): say where it broke, not a
+            # traceback of ours or an INTERNALERROR
             sys.modules.pop(name, None)
             raise CatalogError(f"{path}{_line_of(exc, resolved)}: cannot load the control module: "
                                f"{type(exc).__name__}: {exc}") from None
@@ -125,7 +126,7 @@ def _entry_point_controls() -> list[tuple[str, list[Control]]]:
         origin = f"{ep.dist.name if ep.dist else 'entry point'}:{ep.value}"
         try:
             obj = ep.load()
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             raise CatalogError(f"entry point {ep.name} ({origin}): cannot load: {type(exc).__name__}: {exc}") from None
         controls = getattr(obj, "CONTROLS", obj)
         out.append((origin, _stamped(controls, origin, ep.name.replace("_", " "))))

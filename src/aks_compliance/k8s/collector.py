@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import tempfile
 import time
@@ -587,6 +588,7 @@ def make_api_client(kubeconfig: str | None = None, context: str | None = None,
             config.load_incluster_config(client_configuration=cfg)
             info = {"context": "in-cluster", "user": "(pod service account)"}
         else:
+            _check_kubeconfig_files(kubeconfig, where)
             contexts, current = config.list_kube_config_contexts(config_file=kubeconfig)
             chosen = next((c for c in contexts if c.get("name") == context), None) if context else current
             if context and chosen is None:
@@ -600,6 +602,28 @@ def make_api_client(kubeconfig: str | None = None, context: str | None = None,
     cfg.retries = False  # retries are ours: bounded, with backoff, per status
     info["server"] = cfg.host
     return client.ApiClient(cfg), info
+
+
+def _check_kubeconfig_files(kubeconfig: str | None, where: str) -> None:
+    """The files the client would read (``--kubeconfig``, else each of $KUBECONFIG, else ~/.kube/config) read
+    first as our own inputs are: a FIFO would block the client's open forever, ``/dev/zero`` would fill memory
+    and an alias bomb would expand in its YAML loader. A problem is a collection error naming the file."""
+    from ..errors import InputError
+    from ..yaml_input import read_yaml
+
+    if kubeconfig:
+        paths = [kubeconfig]
+    elif os.environ.get("KUBECONFIG"):
+        paths = [p for p in os.environ["KUBECONFIG"].split(os.pathsep) if p]
+    else:
+        paths = [os.path.expanduser("~/.kube/config")]
+    for path in paths:
+        if not os.path.lexists(path):
+            continue  # the client names a missing file itself
+        try:
+            read_yaml(path, "the kubeconfig", line_depth=1)
+        except InputError as exc:
+            raise CollectError(f"cannot load the Kubernetes configuration: {exc}", where) from None
 
 
 def _safe(name: str) -> str:

@@ -42,7 +42,7 @@ def field(config: Mapping[str, Any], path: tuple[str, ...]) -> Any:
         if value is None:
             return _ABSENT
         if not isinstance(value, Mapping):
-            raise Malformed(f"{'.'.join(path[:i]) or 'kubeletconfig'} is {json_type(value, show=False)}, not an object")
+            raise Malformed(f"{'.'.join(path[:i]) or 'kubeletconfig'} is {json_type(value)}, not an object")
         if key not in value:
             return _ABSENT
         value = value[key]

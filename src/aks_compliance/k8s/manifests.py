@@ -327,7 +327,7 @@ def _is_list(doc: dict[str, Any]) -> bool:
 def _object_problem(obj: Any) -> str | None:
     """Why ``obj`` cannot be checked as a Kubernetes object (None when it can)."""
     if not isinstance(obj, dict):
-        return f"not a Kubernetes object ({json_type(obj, show=False)})"
+        return f"not a Kubernetes object ({json_type(obj)})"
     kind = obj.get("kind")
     if kind is None:  # absent or null
         return "not a Kubernetes object (no 'kind')"
@@ -361,7 +361,7 @@ def _kind_problem(obj: dict[str, Any]) -> str | None:
     kind = obj.get("kind")
     if isinstance(kind, str) and kind:
         return None
-    shown = "empty" if kind == "" else json_type(kind, show=False)
+    shown = "empty" if kind == "" else json_type(kind)
     return f"kind must be a non-empty string (the API server rejects anything else), found {shown}"
 
 

@@ -125,6 +125,8 @@ def _stream(path: Path, file: str) -> tuple[dict[str, Any], list[dict[str, Any]]
             head = json.loads(first.rstrip().rstrip(",") + "}")
         except json.JSONDecodeError:
             return None
+        except RecursionError:
+            raise InputError("snapshot meta nested too deeply to read", file=file, line=1) from None
         items: list[dict[str, Any]] = []
         line_no = FIRST_ITEM_LINE - 1
         for line in fh:
@@ -153,6 +155,25 @@ def schema_problem(found: Any) -> str:
     if isinstance(found, str) and found.startswith(SCHEMA.rsplit("/", 1)[0] + "/"):
         return base + " (another version of the format: read it with the aks-compliance version that wrote it)"
     return base
+
+
+# the members of meta the scan reads, and their JSON types (a snapshot is an input: a hand-made or damaged one
+# is refused naming the member, never a TypeError that stops the whole scan)
+_META_TYPES: dict[str, tuple[type, str]] = {
+    "scope": (str, "a string"), "cluster": (dict, "an object"), "collected": (dict, "an object"),
+    "collector": (dict, "an object"), "gaps": (list, "an array"), "lists": (dict, "an object")}
+
+
+def meta_problem(meta: dict[str, Any]) -> str | None:
+    """What is wrong with a snapshot's ``meta`` for the scan (None when nothing)."""
+    for key, (kind, name) in _META_TYPES.items():
+        value = meta.get(key)
+        if value is not None and not isinstance(value, kind):
+            return f"meta.{key} must be {name}, found {type(value).__name__}"
+    for kind, info in (meta.get("lists") or {}).items():
+        if not isinstance(info, dict):
+            return f"meta.lists.{kind} must be an object, found {type(info).__name__}"
+    return None
 
 
 def read_snapshot(path: str | Path) -> Snapshot:
@@ -186,6 +207,9 @@ def read_snapshot(path: str | Path) -> Snapshot:
     meta = head.get("meta")
     if not isinstance(meta, dict) or not isinstance(items, list):
         raise InputError("snapshot has no 'meta' object or no 'items' list", file=file, line=1)
+    problem = meta_problem(meta)
+    if problem:
+        raise InputError(f"snapshot {problem}", file=file, line=1, pointer="/meta")
     snap = Snapshot(path=file, meta=meta, sha256=_sha256(p))
     read = ReadResult(objects=snap.objects, diagnostics=snap.diagnostics, skipped=snap.skipped)
     for i, item in enumerate(items):

@@ -20,7 +20,8 @@ from typing import Any
 
 from ..diagnostics import Diagnostic
 from ..errors import InputError
-from ..jsonc import JsonDocument, load_document
+from ..inputfiles import open_input, read_input
+from ..jsonc import MAX_INPUT_BYTES, JsonDocument, load_document
 from ..resources import Source
 from ..wording import json_type
 
@@ -68,7 +69,7 @@ class Run:
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashlib.sha256(read_input(path, MAX_INPUT_BYTES)).hexdigest()
 
 
 def _str(v: Any) -> str:
@@ -78,9 +79,9 @@ def _str(v: Any) -> str:
 def looks_like_kube_bench(path: str | Path) -> bool:
     """Whether a file holds kube-bench JSON output (its first bytes name a Controls document)."""
     try:
-        with open(path, "rb") as fh:
+        with open_input(path) as fh:  # never a FIFO or a device: opening one would block or never end
             head = fh.read(4096)
-    except OSError:
+    except (OSError, InputError):
         return False
     return b'"test_number"' in head or (b'"Controls"' in head and b'"node_type"' in head) or \
         (b'"node_type"' in head and b'"tests"' in head)
@@ -116,7 +117,7 @@ def read_run(path: str | Path, node: str) -> Run:
 
     for i, ctl in enumerate(controls):
         if not isinstance(ctl, dict):
-            bad(f"a Controls entry is {json_type(ctl, show=False)}, not an object; skipped", ptr("Controls", i))
+            bad(f"a Controls entry is {json_type(ctl)}, not an object; skipped", ptr("Controls", i))
             continue
         version = ctl.get("version") if isinstance(ctl.get("version"), str) else None
         if version and version not in run.benchmarks:
@@ -133,7 +134,7 @@ def read_run(path: str | Path, node: str) -> Run:
             for k, res in enumerate(results):
                 where = ptr("Controls", i, "tests", j, "results", k)
                 if not isinstance(res, dict):
-                    bad(f"a check is {json_type(res, show=False)}, not an object; skipped", where)
+                    bad(f"a check is {json_type(res)}, not an object; skipped", where)
                     continue
                 test_number, status = res.get("test_number"), res.get("status")
                 if not isinstance(test_number, str) or not test_number.strip():

@@ -481,7 +481,7 @@ class Evaluator:
                 self.reasons.append(items.reason)
                 return self._leaf_count("count(value)", op, items, raw_operand, bindings)
             if not isinstance(items, list):
-                raise EvalError(f"count.value must be an array, not {json_type(items, show=False)}")
+                raise EvalError(f"count.value must be an array, not {json_type(items)}")
             cname = str(s.get("name", "default")).lower()
             outcomes = []
             ranges = []
@@ -760,8 +760,8 @@ def _compare(value: Any, operand: Any) -> int:
     if isinstance(value, str) and isinstance(operand, str):
         a, b = value.lower(), operand.lower()
         return (a > b) - (a < b)
-    raise EvalError(f"cannot compare {json_type(value, show=False)} ({value!r}) with "
-                    f"{json_type(operand, show=False)} ({operand!r})")
+    raise EvalError(f"cannot compare {json_type(value)} ({value!r}) with "
+                    f"{json_type(operand)} ({operand!r})")
 
 
 def _exists_flag(operand: Any) -> bool:

@@ -603,14 +603,24 @@ __all__ = ["GenerationError", "Generated", "NAMESPACE", "Plan", "Skipped", "arm_
            "skip_reason", "summary", "to_policy_condition", "write"]
 
 
-def generate_for_pytest(config: Any, out_dir: str, catalog: Catalog | None = None) -> Plan:
+def generate_for_pytest(config: Any, out_dir: str, catalog: Catalog | None = None) -> Plan | None:
     """``pytest --generate-policies DIR``: generate once, and say so in the report header."""
     import pytest
 
+    from ..stash import OPTIONS_KEY, OUTPUT_FAULTS_KEY
+
     try:
         result = write(out_dir, catalog)
-    except (GenerationError, OSError) as exc:
+    except GenerationError as exc:
         raise pytest.UsageError(f"--generate-policies {out_dir}: {exc}") from None
+    except OSError as exc:  # a file where the directory belongs, a read-only place: with a scan to report,
+        # its outputs are still written, this one is named and the run exits 4
+        options = config.stash.get(OPTIONS_KEY, None)
+        if options is None or not options.has_input:
+            raise pytest.UsageError(f"--generate-policies {out_dir}: {exc}") from None
+        config.stash.setdefault(OUTPUT_FAULTS_KEY, []).append(
+            ("Azure Policy definitions", out_dir, exc.strerror or str(exc)))
+        return None
     lines = [f"aks-compliance policies: {summary(result)[0]}; written to {out_dir}"]
 
     class _Header:

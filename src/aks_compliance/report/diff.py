@@ -202,7 +202,7 @@ def load(path: str) -> dict[str, Any]:
 
 
 _NONE = type(None)
-_RESULT_FIELDS = (("control_id", (str,)), ("key", (str,)), ("reason", (str, _NONE)), ("title", (str, _NONE)),
+_RESULT_FIELDS = (("control_id", (str, _NONE)), ("key", (str,)), ("reason", (str, _NONE)), ("title", (str, _NONE)),
                   ("waiver", (dict, _NONE)), ("attestation", (dict, _NONE)))
 _TARGET_FIELDS = (("name", (str,)), ("id", (str, _NONE)), ("file", (str, _NONE)), ("line", (int, _NONE)),
                   ("type", (str, _NONE)), ("cluster", (str, _NONE)), ("namespace", (str, _NONE)))

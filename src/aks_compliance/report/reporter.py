@@ -14,7 +14,7 @@ import pytest
 
 from ..results import Result
 from ..scan import collector_paused
-from ..stash import CRASH_KEY, GATE_KEY, INTERRUPTED_KEY, RAN_KEY, RUN_KEY, is_worker, options
+from ..stash import CRASH_KEY, GATE_KEY, INTERRUPTED_KEY, OUTPUT_FAULTS_KEY, RAN_KEY, RUN_KEY, is_worker, options
 from .common import gate
 
 # (option dest, label, writer module, writer function)
@@ -31,6 +31,43 @@ INPUT_HELP = ("aks-compliance: no input given, nothing to check. Give input with
               "or a snapshot), or a live cluster with --kube-context NAME / --kubeconfig FILE; or live Azure with "
               "--azure-subscription ID --azure-resource-group NAME, --azure-cluster RESOURCE_ID or --azure-scope "
               "management-group:ID (snapshotted first; re-check a snapshot offline with --arm FILE).")
+
+
+# outputs pytest and its plugins write themselves: (option dest, label)
+PYTEST_OUTPUTS = (("xmlpath", "JUnit XML"), ("htmlpath", "pytest-html report"))
+
+
+def unwritable(path: str) -> str | None:
+    """Why a file cannot be written at ``path`` (None when it can): tried by creating a file beside it."""
+    import os
+    import tempfile
+
+    try:
+        target = Path(path)
+        if target.is_dir():
+            return "is a directory"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".aksc-check-")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    except ValueError as exc:  # a NUL in the path
+        return str(exc)
+    return None
+
+
+def refuse_unwritable_pytest_outputs(config: pytest.Config) -> None:
+    """Leave out (and name, for the session's end) an output of pytest's own writers that cannot be written:
+    they would raise at session end, after or instead of ours, with a traceback and exit status 1."""
+    if is_worker(config):
+        return
+    for dest, label in PYTEST_OUTPUTS:
+        path = getattr(config.option, dest, None)
+        why = unwritable(path) if path else None
+        if why:
+            setattr(config.option, dest, None)
+            config.stash.setdefault(OUTPUT_FAULTS_KEY, []).append((label, path, why))
 
 
 def _writer(module: str, name: str) -> Callable[[str, dict[str, Any]], None]:
@@ -94,10 +131,28 @@ class Reporter:
         self._ran = (state, ran)
         return ran
 
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+    @pytest.hookimpl(tryfirst=True)  # before pytest's own writers (JUnit XML, pytest-html): one failing
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:  # must not cost ours
         config = self.config
         if is_worker(config) or not options(config).has_input:
             return
+        faults = config.stash.get(OUTPUT_FAULTS_KEY, [])
+        self.failed_outputs.extend(f for f in faults if f not in self.failed_outputs)
+        try:
+            self._finish(session, exitstatus)
+        except KeyboardInterrupt:  # SIGTERM or Ctrl-C while writing: the output being written is removed with
+            # its temporary (atomic.py), those not reached are named; an interrupted run, never a traceback
+            done = {p for _, p in self.written} | {p for _, p, _ in self.failed_outputs}
+            self.failed_outputs.extend((label, config.getoption(dest), "not written: the run was interrupted")
+                                       for dest, label, _, _ in OUTPUTS
+                                       if config.getoption(dest) and config.getoption(dest) not in done)
+            session.exitstatus = pytest.ExitCode.INTERRUPTED
+            return
+        if self.failed_outputs and session.exitstatus != pytest.ExitCode.INTERNAL_ERROR:
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+
+    def _finish(self, session: pytest.Session, exitstatus: int) -> None:
+        config = self.config
         if CRASH_KEY in config.stash:  # the scan crashed: nothing to write; an internal error, never "failed"
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
             return
@@ -132,15 +187,7 @@ class Reporter:
         if any(fn != "write_results" for _, _, _, fn in wanted):  # the reports read them more than once:
             doc["results"] = doc["results"].made()  # read-only views made once, the results JSON from the results
         with collector_paused():  # writing makes millions of short-lived objects and no garbage cycles
-            try:
-                self._write(config, doc, wanted)
-            except KeyboardInterrupt:  # Ctrl-C or SIGTERM (plugin.py) while writing: said, not a traceback
-                written = {path for _, path in self.written}
-                self.failed_outputs += [(label, path, "not written: the run was interrupted")
-                                        for label, path, _, _ in wanted if path not in written
-                                        and path not in {p for _, p, _ in self.failed_outputs}]
-                session.exitstatus = pytest.ExitCode.INTERRUPTED
-                return
+            self._write(config, doc, wanted)  # an interrupt while writing: pytest_sessionfinish says what was not
         if CRASH_KEY in config.stash:
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
         elif self.failed_outputs:
