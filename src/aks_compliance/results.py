@@ -306,6 +306,14 @@ class ResultView(Mapping):
                 return value
         raise KeyError(key)
 
+    def located(self) -> tuple[str | None, int | None]:
+        """``report.common.location`` of this result, read from its evidence without making their dicts."""
+        for e in failing_first(self._r.evidence):
+            if e.file:
+                return e.file, e.line
+        src = self._r.target.as_dict()["source"]
+        return src.get("file"), src.get("line")
+
     def get(self, key: str, default: Any = None) -> Any:
         """As ``Mapping.get``, without raising and catching KeyError for every result that has no waiver,
         attestation or other tool's verdict (the reports ask each result for them)."""

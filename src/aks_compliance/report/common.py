@@ -33,6 +33,9 @@ def severity_at_least(severity: str | None, threshold: str) -> bool:
 def location(result: Mapping[str, Any]) -> tuple[str | None, int | None]:
     """Where a result points in the inputs: its first failing evidence with a file, else its first evidence with
     a file, else the target's source."""
+    located = getattr(result, "located", None)  # a result view answers without making its evidence dicts
+    if located is not None:
+        return located()
     for e in sorted(result.get("evidence", ()), key=lambda e: not e.get("failing")):
         if e.get("file"):
             return e["file"], e.get("line")

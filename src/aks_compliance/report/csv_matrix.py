@@ -28,19 +28,30 @@ def cell(value: Any) -> str:
 
 def rows(doc: Mapping[str, Any]) -> Iterable[list[str]]:
     controls = {c["id"]: c for c in doc.get("controls", [])}
-    run_id = (doc.get("run") or {}).get("id", "")
+    run_id = cell((doc.get("run") or {}).get("id", ""))
+    # A row is a control's cells, a target's cells and the result's own: the first two are made once each (a
+    # run's results share their target's dict; 1,000,000 rows are 21,000,000 cells otherwise)
+    of_control: dict[str, list[str]] = {}
+    of_target: dict[int, tuple[Any, list[str]]] = {}
     for r in doc.get("results", []):
-        c = controls.get(r.get("control_id") or "", {})
-        m = c.get("mappings", {})
+        cid = r.get("control_id") or ""
+        head = of_control.get(cid)
+        if head is None:
+            c = controls.get(cid, {})
+            m = c.get("mappings", {})
+            head = of_control[cid] = [cell(v) for v in (
+                cid, c.get("title", "input error" if not cid else ""), c.get("severity", ""), c.get("section", ""),
+                c.get("practice", ""), " ".join(m.get("cis_aks", [])), " ".join(m.get("azure_policy", [])))]
         t = r["target"]
+        hit = of_target.get(id(t))
+        if hit is None or hit[0] is not t:  # the entry holds the dict: its id is not reused while it lives
+            hit = of_target[id(t)] = (t, [cell(v) for v in (t.get("type"), t.get("name"), t.get("id"),
+                                                           t.get("cluster"), t.get("namespace"))])
         w = r.get("waiver") or {}
         a = r.get("attestation") or {}
-        yield [cell(v) for v in (
-            r.get("control_id") or "", c.get("title", "input error" if not r.get("control_id") else ""),
-            c.get("severity", ""), c.get("section", ""), c.get("practice", ""), " ".join(m.get("cis_aks", [])),
-            " ".join(m.get("azure_policy", [])), t.get("type"), t.get("name"), t.get("id"), t.get("cluster"),
-            t.get("namespace"), r.get("outcome"), r.get("reason"), location_text(r), w.get("id"), w.get("approver"),
-            w.get("expires"), a.get("owner"), a.get("expires"), run_id)]
+        yield head + hit[1] + [cell(v) for v in (
+            r.get("outcome"), r.get("reason"), location_text(r), w.get("id"), w.get("approver"), w.get("expires"),
+            a.get("owner"), a.get("expires"))] + [run_id]
 
 
 def write_csv(path: str, doc: Mapping[str, Any]) -> int:
