@@ -588,6 +588,9 @@ def results_document(tmp_path: Path) -> dict:
     (lambda d: d["results"][0]["target"].__setitem__("name", {"x": 1}), "results[0].target.name"),
     (lambda d: d.__setitem__("inputs", {"a": 1}), "inputs"),
     (lambda d: d.__setitem__("run", "x" * 10), "run"),
+    # every section the tool writes is in the schema: these two were not, and a string crashed the template
+    (lambda d: d.__setitem__("declarations", "x"), "declarations"),
+    (lambda d: d.__setitem__("diagnostics", [["x"]]), "diagnostics[0]"),
 ])
 def test_report_and_diff_name_the_malformed_field(tmp_path: Path, change: Any, field: str) -> None:
     from aks_compliance.report.commands import diff, report
