@@ -323,6 +323,21 @@ def test_nested_deployment_copies_multiply_into_the_budget(tmp_path: Path) -> No
     assert len(run.targets) <= 2_000  # RESOURCE_UNITS: about 2,000 instances per template budget
 
 
+def test_what_the_budget_stopped_before_is_listed_as_not_reached_not_as_not_deployed(tmp_path: Path) -> None:
+    """Resources after the point where a template's budget ran out were listed as "not deployed: its copy count
+    is 0" and clusters declared "condition-false": an auditor read that the template does not deploy them."""
+    t = template([cluster(name=f"c{i}", disableLocalAccounts=True) for i in range(2_100)])
+    (tmp_path / "t.json").write_text(json.dumps(t))
+    run = scan(tmp_path / "t.json", controls=["AKS-002"])
+    assert any("work units" in d.message for d in run.diagnostics)
+    skipped = [e for e in run.ledger.entries if e.status == "not_evaluated"]
+    judged = [e for e in run.ledger.entries if e.status == "evaluated"]
+    assert skipped and judged and len(skipped) + len(judged) == 2_100
+    assert all(e.reason.startswith("not evaluated: the template's evaluation was stopped") for e in skipped)
+    assert {d.status for d in run.declarations} == {"deployed", "not-reached"}
+    assert sum(d.status == "not-reached" for d in run.declarations) == len(skipped)
+
+
 def test_shared_values_are_walked_once() -> None:
     v: Any = ["x", Unknown("deep")]
     for _ in range(60):  # 2^60 paths as a tree

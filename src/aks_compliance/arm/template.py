@@ -298,12 +298,17 @@ class Expander:
                 continue
             reached += 1
             self._expand_instance(raw, ictx, ptr, parent, depth, index, cond, symbol)
-        if not reached:
+        stopped = not reached and ctx.budget.exhausted  # the template's work budget ran out before or here
+        if stopped:
+            self.skip(ctx.doc, ptr, raw, STOPPED)
+        elif not reached:
             self.skip(ctx.doc, ptr, raw, "not deployed: its condition is false" if instances
                       else "not deployed: its copy count is 0")
         if is_cluster:
             if reached:
                 self._declare(ctx.doc, ptr, "deployed")
+            elif stopped:
+                self._declare(ctx.doc, ptr, "not-reached", STOPPED)
             else:
                 self._declare(ctx.doc, ptr, "condition-false", "not deployed: its condition is false "
                               "(or its copy count is 0)")
@@ -466,6 +471,12 @@ def _unescape(value: Any) -> Any:
     if isinstance(value, list):
         return [_unescape(v) for v in value]
     return value
+
+
+# what a resource the template's evaluation never reached is, in the coverage and the declarations: neither
+# judged nor "not deployed" (that would tell the auditor the template does not deploy it)
+STOPPED = ("not evaluated: the template's evaluation was stopped before this resource (its work budget ran out; "
+           "the error names where)")
 
 
 def _literal_type(raw: dict[str, Any]) -> str | None:
