@@ -10,6 +10,7 @@ import datetime as dt
 import gzip
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -336,6 +337,23 @@ def test_what_the_budget_stopped_before_is_listed_as_not_reached_not_as_not_depl
     assert all(e.reason.startswith("not evaluated: the template's evaluation was stopped") for e in skipped)
     assert {d.status for d in run.declarations} == {"deployed", "not-reached"}
     assert sum(d.status == "not-reached" for d in run.declarations) == len(skipped)
+
+
+@given(st.text(alphabet="aAbB-*\n", max_size=10), st.text(alphabet="aAbB-\n", max_size=12))
+@settings(max_examples=2000, deadline=None)
+def test_property_like_is_the_wildcard_match_a_regular_expression_gives(pattern: str, value: str) -> None:
+    from aks_compliance.policy.conditions import _like
+    parts = [re.escape(p) for p in pattern.lower().split("*")]
+    assert _like(value, pattern) == (re.fullmatch(".*".join(parts), value.lower(), re.S) is not None)
+
+
+def test_like_with_many_wildcards_does_not_backtrack() -> None:
+    """As a regular expression, 20 wildcards over 60 characters backtrack for longer than the universe has
+    existed: a value from a template must not be able to stall a policy condition (or a user's control)."""
+    from aks_compliance.policy.conditions import _like
+    assert _like("a" * 60, "*a" * 20 + "*b") is False
+    assert _like("x" * 1_000_000 + "y", "*x*x*y") is True
+    assert _like("prod-aks-weu", "PROD-*-weu") is True and _like("prod", "prod*d") is False
 
 
 def test_shared_values_are_walked_once() -> None:
