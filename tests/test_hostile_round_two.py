@@ -331,6 +331,8 @@ def test_what_the_budget_stopped_before_is_listed_as_not_reached_not_as_not_depl
     (tmp_path / "t.json").write_text(json.dumps(t))
     run = scan(tmp_path / "t.json", controls=["AKS-002"])
     assert any("work units" in d.message for d in run.diagnostics)
+    assert any("declares 2,100 resources; Azure Resource Manager rejects a template with more than 800"
+               in d.message and d.pointer == "/resources" for d in run.diagnostics)
     skipped = [e for e in run.ledger.entries if e.status == "not_evaluated"]
     judged = [e for e in run.ledger.entries if e.status == "evaluated"]
     assert skipped and judged and len(skipped) + len(judged) == 2_100

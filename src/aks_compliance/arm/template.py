@@ -30,6 +30,7 @@ BLUEPRINT_ARTIFACT_TYPE = "microsoft.blueprint/blueprints/artifacts"
 # Work units of one resource instance: each becomes a target that every control of its type judges, so a
 # template's budget (MAX_STEPS) allows about 2,000 of them (ARM itself allows 800 per deployment).
 RESOURCE_UNITS = 1000
+MAX_TEMPLATE_RESOURCES = 800  # ARM's limit per template, copies included (template best practices)
 
 
 class NestedDeployment:
@@ -210,6 +211,10 @@ class Expander:
             self.error(f"'resources' must be an array (or an object in languageVersion 2.0), "
                        f"not {json_type(raw_resources)}", ctx.doc, f"{ptr}/resources")
             return
+        if len(items) > MAX_TEMPLATE_RESOURCES:  # still read: what it declares is judged as far as the budget goes
+            self.warn(f"the template declares {len(items):,} resources; Azure Resource Manager rejects a template "
+                      f"with more than {MAX_TEMPLATE_RESOURCES} (copies included), so it cannot be deployed as it is",
+                      ctx.doc, f"{ptr}/resources")
         # First register nested deployments, so reference() to their outputs works in any order.
         for sym, raw, rptr in items:
             if isinstance(raw, dict) and _literal_type(raw) == DEPLOYMENT_TYPE:
