@@ -289,3 +289,25 @@ def test_findings_mark_what_they_fail_on_in_plain_words() -> None:
     pivoted = render_report(many)
     assert pivoted.count(f"<span class=why>{shown}</span>") == 46
     assert pivoted.count("<td class=fe>") == 46
+
+
+def test_a_kubernetes_scan_names_its_clusters_and_no_azure_placeholders(tmp_path: Path) -> None:
+    """A snapshot scan's report said "Clusters (0)" and "subscription (placeholder)": an auditor read that
+    nothing was scanned. It names the cluster the snapshot was collected from, and the Azure rows are for
+    scans that read Azure inputs."""
+    from aks_compliance.k8s.snapshot import write_snapshot
+    from aks_compliance.k8s.source import K8sOptions
+    from aks_compliance.scan import ScanOptions, run_scan
+
+    meta = {"scope": "prod-weu", "cluster": {"server": "https://prod-weu.hcp.example", "version": {"gitVersion": "v1.30.5"}},
+            "collected": {"finished": "2026-12-01T10:00:00+00:00"},
+            "collector": {"identity": {"username": "aks-compliance-reader", "groups": ["system:authenticated"]}},
+            "lists": {"Pod": {"status": "complete"}}, "gaps": []}
+    write_snapshot(tmp_path / "s.json.gz", meta, [{"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "name": "p", "namespace": "shop"}, "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}}])
+    k8s = render_report(run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(tmp_path / "s.json.gz")])])).document())
+    assert "Deployment target given" not in k8s and "Clusters (0)" not in k8s
+    assert ("<tr><th>Kubernetes clusters (1)</th><td>prod-weu <code class=\"muted\">https://prod-weu.hcp.example</code> "
+            "v1.30.5 &middot; collected 2026-12-01T10:00:00+00:00 by aks-compliance-reader &middot; 1 objects") in k8s
+    arm = render_report(scan(FIXTURES / "examples").document())
+    assert "Deployment target given" in arm and "Kubernetes clusters" not in arm

@@ -293,7 +293,13 @@ def build_context(doc: Mapping[str, Any], generated: str | None = None) -> dict[
     coverage = doc.get("coverage") or {}
     unjudged = [e for e in coverage.get("entries", []) if e.get("status") == "not_evaluated" and e.get("aks_relevant")]
 
+    inputs = [i for i in doc.get("inputs", []) if isinstance(i, dict)]
+    # the Azure rows of the scope (deployment target, subscriptions, AKS clusters) where Azure was read; the
+    # Kubernetes clusters a snapshot was collected from where one was: "Clusters (0)" misread a Kubernetes scan
+    k8s_only = bool(inputs) and all(str(i.get("kind", "")).startswith(("k8s-", "kube-bench")) for i in inputs)
+    snapshots = [i for i in inputs if i.get("kind") == "k8s-snapshot"]
     return {
+        "azure_scope": not k8s_only, "k8s_snapshots": snapshots,
         "coverage": coverage.get("summary") or {}, "unjudged": unjudged,
         "doc": doc, "run": doc.get("run", {}) or {}, "controls": cctx, "columns": columns, "matrix": matrix,
         "totals": totals, "outcomes": OUTCOMES, "glyph": GLYPH, "code": CODE, "charts": charts,
