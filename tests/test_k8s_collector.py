@@ -346,3 +346,32 @@ def test_gateway_api_routes_and_istio_routes_are_collected_live(tmp_path: Path) 
     run, by = results_of(out, ["AKS-171"])
     r = by["AKS-171-aks-test/shop/Deployment/web"]
     assert r.outcome.value == "failed" and any(e.path.startswith("HTTPRoute/web") for e in r.evidence)
+
+
+def test_a_snapshot_interrupted_while_written_leaves_no_file_and_says_so(tmp_path: Path) -> None:
+    """SIGTERM while the snapshot is written (here: after its header): the default action killed the process
+    and left the temporary file; now the command unwinds, removes it, and exits 3 saying it was interrupted."""
+    term = ("import os, signal, sys\n"
+            "import aks_compliance.k8s.collector as c\n"
+            "orig = c.write_snapshot\n"
+            "def items_then_term(path, meta, items):\n"
+            "    def gen():\n"
+            "        for n, item in enumerate(items):\n"
+            "            if n == 5: os.kill(os.getpid(), signal.SIGTERM)\n"
+            "            yield item\n"
+            "    return orig(path, meta, gen())\n"
+            "c.write_snapshot = items_then_term\n"
+            "from aks_compliance.cli import main\n"
+            "sys.exit(main(sys.argv[1:]))\n")
+    with FakeKubeAPI(cluster_objects(20)) as api:
+        kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")
+        out = tmp_path / "evidence" / "aks-test.json.gz"
+        done = subprocess.run([sys.executable, "-c", term, "snapshot", "--kubeconfig", str(kubeconfig),
+                               "--kube-context", "aks-test", "-o", str(out)], capture_output=True, text=True,
+                              timeout=120)
+    assert done.returncode == 3, done.stdout[-1500:] + done.stderr[-1500:]
+    assert "aks-compliance snapshot: terminated (SIGTERM); stopped" in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert not out.exists()
+    leftovers = [p.name for p in out.parent.iterdir()] if out.parent.exists() else []
+    assert not leftovers, leftovers  # the temporary file is removed with the interrupted write

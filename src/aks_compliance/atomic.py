@@ -2,7 +2,9 @@
 
 Every report and snapshot is written to a temporary file beside its target (same directory, so the
 rename cannot cross filesystems) and renamed into place with ``os.replace`` once complete: a reader
-sees the old file or the new one, never half of one. The temporary file is removed when writing fails.
+sees the old file or the new one, never half of one. The temporary file is removed when writing fails, and
+when the process is interrupted: SIGTERM (a CI job cancelled, a pod evicted) is made an interrupt like Ctrl-C
+(``terminate_as_interrupt``), which unwinds through the writer instead of killing the process mid-write.
 """
 
 from __future__ import annotations
@@ -10,10 +12,23 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import signal
 import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Iterator
+
+
+def terminate_as_interrupt() -> None:
+    """SIGTERM raises KeyboardInterrupt, as Ctrl-C does: files being written are removed with their temporaries
+    and the command says it was interrupted. Only where nobody else handles the signal."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        def interrupt(signum: int, frame: Any) -> None:
+            raise KeyboardInterrupt("terminated (SIGTERM)")
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 def _default_mode() -> int:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from .atomic import terminate_as_interrupt
 from .version import __version__
 from .results import Outcome
 from .textsafe import EscapingFile
@@ -217,8 +218,13 @@ def main(argv: list[str] | None = None) -> int:
     # through one escaping layer, so none of them acts on the terminal or fails to encode (a lone surrogate)
     stdout, stderr = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = EscapingFile(stdout, keep_colour=False), EscapingFile(stderr, keep_colour=False)
+    terminate_as_interrupt()  # a file being written (a snapshot, a report) is removed, never left half-written
     try:
         return _command(parser, argv, command, rest)
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: said, with the status of an interrupted scan
+        print(f"aks-compliance {command}: {exc or 'interrupted'}; stopped, and no file was left half-written "
+              "(exit status 3)", file=sys.stderr)
+        return 3
     finally:
         sys.stdout, sys.stderr = stdout, stderr
 

@@ -10,13 +10,12 @@ pytest outcome is ``outcomes.py``.
 from __future__ import annotations
 
 import datetime as _dt
-import signal
-import threading
 import uuid
 from typing import Any
 
 import pytest
 
+from .atomic import terminate_as_interrupt
 from .distributed import HANDOFF, USAGE_ERRORS, Controller, get_crash_safe, merged_run, run_shard_item, shard_items, \
     sharded_xdist, spool_for
 from .items import ResultItem, ShardItem, TargetItem, item_mode, make_items, report_result_item
@@ -172,7 +171,7 @@ def _configure(config: pytest.Config) -> None:
     else:
         options.started = _started(config.getoption("aksc_started"))
         options.run_id = str(uuid.uuid4())
-        _terminate_as_interrupt()
+        terminate_as_interrupt()  # outputs being written are removed, not left half-written
         if not (config.option.help or config.option.version):
             started = _dt.datetime.fromisoformat(options.started)
             for family in FAMILIES:  # live sources are snapshotted once, here; every process scans the file
@@ -224,18 +223,6 @@ def pytest_configure_node(node: Any) -> None:
     for family in FAMILIES:
         handed[family.name] = family.worker_input(options.inputs[family.name])
     node.workerinput[WORKER_INPUT] = handed
-
-
-def _terminate_as_interrupt() -> None:
-    """SIGTERM (a CI job cancelled, a pod evicted) interrupts the run like Ctrl-C: output files being written
-    are removed with their temporaries (atomic.py) instead of left half-written, and the run says it was
-    interrupted. Only where nobody else handles the signal."""
-    if threading.current_thread() is not threading.main_thread():
-        return
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        def interrupt(signum: int, frame: Any) -> None:
-            raise KeyboardInterrupt("terminated (SIGTERM)")
-        signal.signal(signal.SIGTERM, interrupt)
 
 
 def get_run(config: pytest.Config) -> ScanRun:
