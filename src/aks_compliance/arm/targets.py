@@ -78,12 +78,15 @@ class ResourceIndex:
         name = subnet_id[cut + len("/subnets/"):].strip("/").lower()
         if vnet is None or vnet.type_lower != VNET_TYPE:
             return None
-        props = vnet.body.get("properties")
-        subnets = props.get("subnets") if isinstance(props, dict) else None
+        # ARM property names are case-insensitive (a PowerShell export writes Properties, Subnets, Name).
+        props_key = ci_key(vnet.body, "properties", None)
+        props = vnet.body.get(props_key) if props_key is not None else None
+        subnets_key = ci_key(props, "subnets", None) if isinstance(props, dict) else None
+        subnets = props.get(subnets_key) if subnets_key is not None else None
         if isinstance(subnets, list):
             for i, s in enumerate(subnets):
-                if isinstance(s, dict) and str(s.get("name", "")).lower() == name:
-                    return vnet, ("properties", "subnets", i)
+                if isinstance(s, dict) and str(s.get(ci_key(s, "name", "name"), "")).lower() == name:
+                    return vnet, (props_key, subnets_key, i)
         return None
 
 

@@ -128,7 +128,54 @@ def check_audit_admin(target: Target, params: Mapping[str, Any]) -> Verdict:
     return c.verdict(all_of(truths))
 
 
-_TABLES = ("aksaudit", "aksauditadmin", "azurediagnostics")
+# Where a diagnostic setting writes AKS audit logs in Log Analytics (Diagnostic Settings REST API,
+# logAnalyticsDestinationType: "Possible values are: Dedicated and null (null is default.)"): the
+# AzureDiagnostics table by default; with Dedicated, the resource-specific table of each category.
+_DEDICATED_TABLES = {"kube-audit": "aksaudit", "kube-audit-admin": "aksauditadmin"}
+_GROUP_CATEGORIES = {"audit": ("kube-audit", "kube-audit-admin"), "alllogs": ("kube-audit", "kube-audit-admin")}
+
+
+def _audit_tables(c: Check, setting: Resource) -> set[str] | Unknown:
+    """The workspace tables (lower-case names) the setting's enabled audit logs land in."""
+    _, mode = c.value(f"{DS}/logAnalyticsDestinationType", setting)
+    if isinstance(mode, Unknown):
+        return mode
+    if lower(mode) != "dedicated":
+        return {"azurediagnostics"}
+    logs = c.members(f"{DS}/logs[*]", setting)
+    if isinstance(logs, Unknown):
+        return logs
+    categories: set[str] = set()
+    for log in logs:
+        enabled, category, group = (c.value(f"{DS}/logs[*].{name}", setting, log, f"{DS}/logs[*]")[1]
+                                    for name in ("enabled", "category", "categoryGroup"))
+        for v in (enabled, category, group):
+            if isinstance(v, Unknown):
+                return v
+        if enabled is True:
+            categories.add(lower(category) or "")
+            categories.update(_GROUP_CATEGORIES.get(lower(group) or "", ()))
+    return {_DEDICATED_TABLES[x] for x in categories if x in _DEDICATED_TABLES}
+
+
+def _days(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _table_retention(c: Check, table: Resource) -> tuple[str, Any, int | None]:
+    """A table's total retention, None when it defers to the workspace's.
+
+    Tables REST API (Microsoft.OperationalInsights/workspaces/tables): totalRetentionInDays "-1 will
+    default to retentionInDays"; retentionInDays "-1 will default to the workspace retention". An absent
+    value defers the same way (Learn, data-retention-configure: a table without long-term retention keeps
+    data for its analytics retention; tables follow the workspace default unless set)."""
+    total_path, total = c.value(f"{LAW}/tables/totalRetentionInDays", table)
+    if _days(total) is not None and total != -1:
+        return total_path, total, total
+    path, days = c.value(f"{LAW}/tables/retentionInDays", table)
+    if _days(days) is not None and days != -1:
+        return path, days, days
+    return path, days, None
 
 
 def _archives(c: Check, setting: Resource, minimum: int) -> Truth:
@@ -150,14 +197,24 @@ def _archives(c: Check, setting: Resource, minimum: int) -> Truth:
     if workspace is None:
         return c.unknown(c.joined(setting, ws_path, label),
                          f"Log Analytics workspace {ws_id} is not among the scanned inputs, so its retention is unknown")
+    names = _audit_tables(c, setting)
+    if isinstance(names, Unknown):
+        return c.unknown(c.joined(setting, "properties.logAnalyticsDestinationType", label), names.reason)
     tables = [r for r in (index.of_type(f"{LAW}/tables") if index is not None else [])
               if isinstance(r.id, str) and isinstance(workspace.id, str)
               and r.id.lower().startswith(workspace.id.lower() + "/tables/")
-              and isinstance(r.name, str) and r.name.lower() in _TABLES]
+              and isinstance(r.name, str) and r.name.lower() in names]
+    own: list[tuple[Resource, str, Any, int]] = []
     for table in tables:
-        path, total = c.value(f"{LAW}/tables/totalRetentionInDays", table)
-        if isinstance(total, int) and not isinstance(total, bool) and total >= minimum:
-            return c.compare(c.joined(table, path, "workspaceTable"), "greaterOrEquals", minimum, total, True)
+        path, value, days = _table_retention(c, table)
+        if days is not None:
+            own.append((table, path, value, days))
+    # A table with its own retention keeps it whatever the workspace default says (Learn, data retention).
+    defers = len(own) < len(names)
+    best = max(own, key=lambda t: t[3], default=None)
+    if best is not None and (best[3] >= minimum or not defers):
+        return c.compare(c.joined(best[0], best[1], "workspaceTable"), "greaterOrEquals", minimum, best[2],
+                         best[3] >= minimum)
     path, days = c.value(f"{LAW}/retentionInDays", workspace)
     if isinstance(days, Unknown):
         return c.unknown(c.joined(workspace, path, "workspace"), days.reason)
@@ -358,15 +415,18 @@ CONTROLS += [
             "Incident investigations and audits reach back months; Log Analytics keeps data 30 days by default. "
             "A diagnostic setting that collects audit logs must archive them: send them to a storage account "
             "(immutable or lifecycle-managed storage), or to a Log Analytics workspace that retains them for at "
-            "least the threshold (its retentionInDays, or the total retention of the AKSAudit, AKSAuditAdmin or "
-            "AzureDiagnostics table). The workspace is looked up among the scanned inputs; unknown when it is "
-            "declared elsewhere."),
+            "least the threshold: the total retention of the table the logs land in (AzureDiagnostics, or with "
+            "logAnalyticsDestinationType Dedicated AKSAudit for kube-audit and AKSAuditAdmin for "
+            "kube-audit-admin; a table's total retention is its totalRetentionInDays, else its retentionInDays), "
+            "else the workspace's retentionInDays (30 days when absent). The workspace is looked up among the "
+            "scanned inputs; unknown when it is declared elsewhere."),
         remediation=(
             "Add properties.storageAccountId to the diagnostic setting, or set the workspace's "
             "properties.retentionInDays (or the table's totalRetentionInDays) to at least the threshold "
             "(az monitor log-analytics workspace update --retention-time 365; az monitor log-analytics workspace "
             "table update --name AKSAuditAdmin --total-retention-time 365)."),
-        references=("https://learn.microsoft.com/azure/azure-monitor/logs/data-retention-configure",),
+        references=("https://learn.microsoft.com/azure/azure-monitor/logs/data-retention-configure",
+                    "https://learn.microsoft.com/rest/api/monitor/diagnostic-settings/create-or-update"),
         mappings=Mappings(azure_policy=("245fc9df-fa96-4414-9a0b-3738c2f7341c",), nist=("AU-11", "AU-9")),
         parameters=(Parameter("minimumRetentionDays", 365, "Fewest days audit logs must be kept.", type="Integer",
                               schema={"minimum": 1}),),

@@ -3,6 +3,7 @@
 import ipaddress
 from typing import Any, Mapping
 
+from ...arm.defaults import ci_key
 from ...policy.conditions import MISSING, Truth, Verdict
 from ...targets import Target
 from ...values import Unknown
@@ -62,6 +63,12 @@ def _prefix_length(prefix: Any) -> int | None:
         return None
 
 
+def _member(obj: Any, key: str) -> Any:
+    """``obj[key]``, the key matched case-insensitively as ARM does; MISSING when absent."""
+    found = ci_key(obj, key, None) if isinstance(obj, dict) else None
+    return MISSING if found is None else obj[found]
+
+
 def check_cni_subnet_size(target: Target, params: Mapping[str, Any]) -> Verdict:
     """Every subnet that hands out pod IPs (podSubnetID, else vnetSubnetID) is at least /N."""
     c = Check(target, params)
@@ -94,15 +101,16 @@ def check_cni_subnet_size(target: Target, params: Mapping[str, Any]) -> Verdict:
         subnet_obj: Any = holder.body
         for step in at:
             subnet_obj = subnet_obj[step] if isinstance(subnet_obj, (dict, list)) else MISSING
-        props = subnet_obj.get("properties") if isinstance(subnet_obj, dict) else MISSING
+        props = _member(subnet_obj, "properties")
         if isinstance(subnet_obj, Unknown) or isinstance(props, Unknown):
             u = subnet_obj if isinstance(subnet_obj, Unknown) else props
             truths.append(c.unknown(c.joined(holder, props_path, "subnet"), u.reason))
             continue
-        prefix = props.get("addressPrefix") if isinstance(props, dict) else None
+        prefix = _member(props, "addressPrefix")
+        prefix = None if prefix is MISSING else prefix
         prefix_path = f"{props_path}.addressPrefix"
-        if prefix is None and isinstance(props, dict) and isinstance(props.get("addressPrefixes"), list):
-            prefixes = props["addressPrefixes"]
+        prefixes = _member(props, "addressPrefixes")
+        if prefix is None and isinstance(prefixes, list):
             prefix, prefix_path = (prefixes[0] if prefixes else None), f"{props_path}.addressPrefixes[0]"
         evidence_path = c.joined(holder, prefix_path, "subnet")
         if isinstance(prefix, Unknown):

@@ -368,7 +368,9 @@ CONTROLS += [
         section="Reliability",
         rationale=(
             "A pool with a fixed node count cannot absorb load spikes or a failed node, and pods stay pending "
-            "until someone scales it by hand. Every scale-set pool counts (an omitted type is a scale set)."),
+            "until someone scales it by hand. Every scale-set pool counts (an omitted type is a scale set); "
+            "availability-set pools cannot autoscale, and Virtual Machines pools (type VirtualMachines) are not "
+            "scale sets: they scale through virtualMachinesProfile.scale, not enableAutoScaling."),
         remediation=(
             "Set properties.agentPoolProfiles[].enableAutoScaling true with minCount and maxCount on every scale-set pool "
             "(az aks nodepool update --enable-cluster-autoscaler --min-count 3 --max-count 10)."),
@@ -376,7 +378,7 @@ CONTROLS += [
         mappings=Mappings(psrule=("Azure.AKS.AutoScaling",), nist=("CP-10", "SC-5")),
         rule={"count": {"field": f"{MC}/agentPoolProfiles[*]",
                         "where": {"allOf": [
-                            {"field": f"{MC}/agentPoolProfiles[*].type", "notEquals": "AvailabilitySet"},
+                            {"field": f"{MC}/agentPoolProfiles[*].type", "equals": "VirtualMachineScaleSets"},
                             {"field": f"{MC}/agentPoolProfiles[*].enableAutoScaling", "notEquals": True},
                         ]}},
               "equals": 0},
