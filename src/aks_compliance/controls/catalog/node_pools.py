@@ -226,8 +226,10 @@ CONTROLS += [
         section="Reliability",
         rationale=(
             "Availability-set pools are legacy: they cannot autoscale, use availability zones, or run more than "
-            "one pool, and they are retired. Every pool counts; an omitted type is VirtualMachineScaleSets from API "
-            "2020-04-01 and AvailabilitySet before (see the defaults below)."),
+            "one pool, and they are retired. Virtual Machines pools (type VirtualMachines) are not scale sets "
+            "either: they are scaled by their virtualMachinesProfile, not the cluster autoscaler, so they fail "
+            "too (as the title says: every pool a scale set). Every pool counts; an omitted type is "
+            "VirtualMachineScaleSets from API 2020-04-01 and AvailabilitySet before (see the defaults below)."),
         remediation=(
             "Set properties.agentPoolProfiles[].type to VirtualMachineScaleSets (or omit it) on every pool; a cluster "
             "on availability sets must "
@@ -235,7 +237,7 @@ CONTROLS += [
         references=("https://learn.microsoft.com/azure/aks/availability-sets-on-aks",),
         mappings=Mappings(psrule=("Azure.AKS.PoolScaleSet",), checkov=("CKV_AZURE_169",), nist=("CP-10",)),
         rule={"count": {"field": f"{MC}/agentPoolProfiles[*]",
-                        "where": {"field": f"{MC}/agentPoolProfiles[*].type", "equals": "AvailabilitySet"}},
+                        "where": {"field": f"{MC}/agentPoolProfiles[*].type", "notEquals": "VirtualMachineScaleSets"}},
               "equals": 0},
     ),
     Control(
