@@ -626,6 +626,10 @@ def results_document(tmp_path: Path) -> dict:
     # every section the tool writes is in the schema: these two were not, and a string crashed the template
     (lambda d: d.__setitem__("declarations", "x"), "declarations"),
     (lambda d: d.__setitem__("diagnostics", [["x"]]), "diagnostics[0]"),
+    # each evidence item is an object of the fields the reports show (a nested list was rendered as one)
+    (lambda d: d["results"][0].__setitem__("evidence", [[[[1]]]]), "results[0].evidence[0] is an array"),
+    (lambda d: d["results"][0]["evidence"][0].__setitem__("actual", {"a": 1}), "results[0].evidence[0].actual"),
+    (lambda d: d["results"][0]["target"].__setitem__("line", 10 ** 400), "results[0].target.line is a number of 401 digits"),
 ])
 def test_report_and_diff_name_the_malformed_field(tmp_path: Path, change: Any, field: str) -> None:
     from aks_compliance.report.commands import diff, report
@@ -651,6 +655,16 @@ def test_report_reads_results_bounded(tmp_path: Path, content: str) -> None:
     else:
         os.mkfifo(path)
     assert report([str(path), "-o", str(tmp_path / "r.html")]) == 4
+
+
+def test_report_and_diff_refuse_nan_and_infinity(tmp_path: Path) -> None:
+    """Python's reader takes NaN and Infinity; JSON has no such values, and no results document holds them."""
+    from aks_compliance.report.commands import report
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(results_document(tmp_path)).replace('"results": [', '"x": NaN, "results": [', 1))
+    with pytest.raises(ValueError, match="bad.json: not a results JSON: NaN is not a JSON value"):
+        load_results(str(bad))
+    assert report([str(bad), "-o", str(tmp_path / "r.html")]) == 4
 
 
 def test_report_and_diff_read_a_document_with_an_input_error(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from typing import Any, Iterable, Mapping
 
 from ..errors import InputError
 from ..inputfiles import read_input_text
+from ..wording import json_type
 from .common import OUTCOMES, SEVERITY_RANK, location_text, severity_at_least
 
 FAILING = ("failed",)
@@ -179,6 +180,15 @@ MAX_RESULTS_BYTES = 2 * 1024 * 1024 * 1024  # a results document of about 2 mill
 _SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "results-v1.schema.json"
 
 
+class _NotJson(ValueError):
+    pass
+
+
+def _not_json(name: str) -> Any:
+    """NaN and Infinity: Python's reader takes them, JSON has no such values (and this tool never writes them)."""
+    raise _NotJson(f"{name} is not a JSON value")
+
+
 def load(path: str) -> dict[str, Any]:
     """A results document from anywhere, checked before any report reads it: a regular file within a byte
     limit, JSON, the results-v1 schema (every field but the results, which :func:`shape_problem` checks in
@@ -186,10 +196,13 @@ def load(path: str) -> dict[str, Any]:
     if not Path(path).exists() and not Path(path).is_symlink():
         raise ValueError(f"{path}: file does not exist")
     try:
-        doc = json.loads(read_input_text(path, MAX_RESULTS_BYTES, "the results document"))
+        doc = json.loads(read_input_text(path, MAX_RESULTS_BYTES, "the results document"),
+                         parse_constant=_not_json)
     except InputError as exc:
         raise ValueError(str(exc)) from None
     except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not a results JSON: {exc}") from None
+    except _NotJson as exc:
         raise ValueError(f"{path}: not a results JSON: {exc}") from None
     except RecursionError:
         raise ValueError(f"{path}: not a results JSON: nested too deeply to read") from None
@@ -204,6 +217,10 @@ def load(path: str) -> dict[str, Any]:
 _NONE = type(None)
 _RESULT_FIELDS = (("control_id", (str, _NONE)), ("key", (str,)), ("reason", (str, _NONE)), ("title", (str, _NONE)),
                   ("waiver", (dict, _NONE)), ("attestation", (dict, _NONE)))
+_EVIDENCE_FIELDS = (("path", (str,)), ("expected", (str,)), ("actual", (str,)), ("file", (str, _NONE)),
+                    ("line", (int, _NONE)), ("failing", (bool,)), ("text", (str,)))
+_WORD = {str: "a string", int: "a number", bool: "a boolean", dict: "an object", list: "an array"}
+MAX_LINE = 1_000_000_000  # a line number beyond any file this tool reads
 _TARGET_FIELDS = (("name", (str,)), ("id", (str, _NONE)), ("file", (str, _NONE)), ("line", (int, _NONE)),
                   ("type", (str, _NONE)), ("cluster", (str, _NONE)), ("namespace", (str, _NONE)))
 
@@ -259,16 +276,27 @@ def shape_problem(doc: Mapping[str, Any]) -> str | None:
             return f"results[{i}] is not an object with a 'target' object"
         for name, kinds in _RESULT_FIELDS:
             if name in r and not isinstance(r[name], kinds):
-                return f"results[{i}].{name} is a {type(r[name]).__name__}, not a {kinds[0].__name__}"
+                return f"results[{i}].{name} is {json_type(r[name])}, not {_WORD[kinds[0]]}"
         for name, kinds in _TARGET_FIELDS:
             if name in r["target"] and not isinstance(r["target"][name], kinds):
-                return f"results[{i}].target.{name} is a {type(r['target'][name]).__name__}, not a {kinds[0].__name__}"
+                return f"results[{i}].target.{name} is {json_type(r['target'][name])}, not {_WORD[kinds[0]]}"
         bad = one_of(f"results[{i}].outcome", r.get("outcome"), OUTCOMES) or \
             one_of(f"results[{i}].severity", r.get("severity"), SEVERITY_RANK, optional=True)
         if bad:
             return bad
         if not isinstance(r.get("evidence", []), list) or not isinstance(r["target"].get("source", {}), dict):
             return f"results[{i}] has evidence that is not a list or a source that is not an object"
+        for j, e in enumerate(r.get("evidence", [])):
+            if not isinstance(e, dict):
+                return f"results[{i}].evidence[{j}] is {json_type(e)}, not an object"
+            for name, kinds in _EVIDENCE_FIELDS:
+                if name in e and not isinstance(e[name], kinds):
+                    return f"results[{i}].evidence[{j}].{name} is {json_type(e[name])}, not {_WORD[kinds[0]]}"
+        for where, line in ((f"results[{i}].target.line", r["target"].get("line")),
+                            *((f"results[{i}].evidence[{j}].line", e.get("line"))
+                              for j, e in enumerate(r.get("evidence", [])))):
+            if isinstance(line, int) and not 0 <= line <= MAX_LINE:
+                return f"{where} is {line if abs(line) < 10**12 else 'a number of ' + str(len(str(abs(line)))) + ' digits'}, not a line number"
     for i, w in enumerate(doc.get("waivers") or []):
         bad = one_of(f"waivers[{i}].status", w.get("status") if isinstance(w, dict) else w,
                      ("active", "expired", "unused", "out_of_scope"))
