@@ -155,12 +155,37 @@ def test_the_report_command_leaves_the_previous_outputs_when_the_document_is_bad
     assert report([str(good), *outputs]) == 0
     before = {name: (tmp_path / name).read_bytes() for name in ("r.html", "m.csv")}
     bad = json.loads(good.read_text())
-    bad["results"][-1]["evidence"] = [1]  # passes the shape check, fails while the page is rendered
+    bad["results"][-1]["evidence"] = [1]  # refused by the shape check, naming the field
     good.write_text(json.dumps(bad))
     capsys.readouterr()
     assert report([str(good), *outputs]) == 4
     err = capsys.readouterr().err
-    assert "is not a results document the reports can be built from (UndefinedError" in err and "Traceback" not in err
+    assert f"not a valid results document: results[{len(bad['results']) - 1}].evidence[0] is a number, not an object" \
+        in err and "Traceback" not in err
+    assert {name: (tmp_path / name).read_bytes() for name in before} == before  # the previous reports, whole
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no temporary files"
+
+
+def test_the_report_command_leaves_the_previous_outputs_when_rendering_fails(
+        tmp_path: Path, doc: dict, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A document the shape check passes but the renderer cannot build from (a defect of ours, or of a field
+    the check does not cover): exit 4 naming the failure, the previous reports whole, no temporary file."""
+    from aks_compliance.report import html
+    from aks_compliance.report.commands import report
+
+    good = tmp_path / "results.json"
+    write_results(str(good), doc)
+    outputs = ["-o", str(tmp_path / "r.html"), "--csv", str(tmp_path / "m.csv")]
+    assert report([str(good), *outputs]) == 0
+    before = {name: (tmp_path / name).read_bytes() for name in ("r.html", "m.csv")}
+
+    def broken(doc: Any, generated: Any = None) -> Any:
+        raise TypeError("a value the template cannot show")
+    monkeypatch.setattr(html, "build_context", broken)
+    capsys.readouterr()
+    assert report([str(good), *outputs]) == 4
+    err = capsys.readouterr().err
+    assert "is not a results document the reports can be built from (TypeError" in err and "Traceback" not in err
     assert {name: (tmp_path / name).read_bytes() for name in before} == before  # the previous reports, whole
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no temporary files"
 
