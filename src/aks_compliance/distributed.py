@@ -25,7 +25,7 @@ from .controls.config import ControlConfigError
 from .items import ResultItem, ShardItem, item_mode, make_items, report_result_item, user_properties
 from .option_values import OptionValueError
 from .waivers import GovernanceError
-from .stash import CRASH_KEY, INTERRUPTED_KEY, OPTIONS_KEY, RUN_KEY
+from .stash import CRASH_KEY, INTERRUPTED_KEY, OPTIONS_KEY, RUN_KEY, interrupted_while_scanning
 
 if TYPE_CHECKING:
     from .scan import ScanRun
@@ -80,7 +80,7 @@ def get_crash_safe(config: pytest.Config, compute: Callable[[pytest.Config], T])
         # Ctrl-C or SIGTERM mid-scan: pytest renders an interrupt's traceback with the arguments of every frame
         # (computed in full even when only its last line is shown); raised afresh here, it holds none of the
         # scan's frames, whose arguments are the whole run. Recorded, so that nothing computes the scan again
-        config.stash[INTERRUPTED_KEY] = str(exc) or "interrupted"
+        config.stash[INTERRUPTED_KEY] = interrupted_while_scanning(str(exc) or "interrupted")
         raise KeyboardInterrupt(*exc.args) from None
     except Exception as exc:
         config.stash[CRASH_KEY] = f"the scan crashed: {type(exc).__name__}: {exc}"

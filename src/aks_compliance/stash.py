@@ -19,8 +19,12 @@ NO_INPUT_KEY = pytest.StashKey[bool]()  # a control test was collected without a
 GATE_KEY = pytest.StashKey["Gate"]()  # what decided the exit status
 SHARD_KEY = pytest.StashKey[tuple]()  # --aksc-shard K/N: (K, N)
 CRASH_KEY = pytest.StashKey[str]()  # an internal error of the scan or the reporting: the run exits 3
-INTERRUPTED_KEY = pytest.StashKey[str]()  # Ctrl-C or SIGTERM while scanning: nothing judged, nothing written
+INTERRUPTED_KEY = pytest.StashKey[str]()  # Ctrl-C or SIGTERM while scanning: what the terminal says of it
 OUTPUT_FAULTS_KEY = pytest.StashKey[list]()  # outputs refused before the run: (label, path, why); the run exits 4
+
+
+def interrupted_while_scanning(why: str) -> str:
+    return f"{why} while scanning: nothing was judged and no output was written"
 
 
 def options(config: Any) -> "ScanOptions":

@@ -17,6 +17,11 @@ from typing import Any, Callable, Mapping
 from .memo import Memo
 
 
+# the JSON type a shape check expects, in the words json_type uses for what it found
+TYPE_WORDS = {str: "a string", int: "a number", float: "a number", bool: "a boolean", dict: "an object",
+              list: "an array"}
+
+
 def json_type(value: Any) -> str:
     """What JSON (or YAML) type ``value`` is, in words: never its text (a malformed value may be anything, a
     Secret's data included; and messages counted by their text, as coverage reasons are, must not vary)."""

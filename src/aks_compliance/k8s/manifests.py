@@ -395,7 +395,7 @@ def collect(doc: Any, ptr: str, file: str, line: int, make_source, result: ReadR
             collect(item, iptr, file, line, make_source, result, errors)
         return
     problem = _object_problem(doc)
-    if isinstance(doc, dict) and (problem is None or "no 'kind'" in problem):
+    if isinstance(doc, dict) and (problem is None or doc.get("kind") is None):
         problem = _other_tool(doc, file) or problem
     if problem is not None:
         src = make_source(ptr)

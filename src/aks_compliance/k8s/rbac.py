@@ -165,25 +165,27 @@ def role_rules(scope: K8sScope, role: K8sObject, label: str) -> Rules | str:
     """The rules ``role`` grants (with those aggregated into a ClusterRole), or why they are unknown."""
     rules: Rules = [
         (f"{label}.rules[{i}]", r, role) for i, r in enumerate(as_list(role.body.get("rules"))) if isinstance(r, dict)]
-    selectors = _selectors(role) if role.kind == "ClusterRole" else []
-    if selectors:
-        try:
-            rules += _aggregated_by(scope, role.name, role, selectors, {id(role)})
-        except _Unreadable as exc:
-            return str(exc)
-    return rules
+    if role.kind != "ClusterRole":
+        return rules
+    return _plus_aggregated(rules, scope, role.name, role, _selectors(role), {id(role)})
+
+
+def _plus_aggregated(rules: Rules, scope: K8sScope, into: str, role: K8sObject | None,
+                     selectors: list[dict[str, Any]], seen: set[int]) -> Rules | str:
+    """``rules`` and those the selectors aggregate into ``into``, or why the aggregate is unknown."""
+    if not selectors:
+        return rules
+    try:
+        return rules + _aggregated_by(scope, into, role, selectors, seen)
+    except _Unreadable as exc:
+        return str(exc)
 
 
 def _builtin_rules(scope: K8sScope, name: str, label: str) -> Rules | str:
     """A default ClusterRole's own rules and those of the manifests' roles labelled to aggregate into it."""
     rules: Rules = [(f"{label} (built-in).rules[{i}]", r, None) for i, r in enumerate(BUILTIN_CLUSTER_ROLES[name])]
     selectors = [{"matchLabels": {AGGREGATE_LABEL.format(n): "true"}} for n in BUILTIN_AGGREGATION.get(name, ())]
-    if selectors:
-        try:
-            rules += _aggregated_by(scope, name, None, selectors, set())
-        except _Unreadable as exc:
-            return str(exc)
-    return rules
+    return _plus_aggregated(rules, scope, name, None, selectors, set())
 
 
 def resolve_grant(scope: K8sScope, binding: K8sObject) -> Grant | str:

@@ -32,6 +32,7 @@ from ..errors import InputError
 from ..inputfiles import open_input, open_input_stream
 from ..jsonc import LineIndex
 from ..resources import Source
+from ..wording import TYPE_WORDS, json_type
 from .manifests import LineDocument, ReadResult, collect
 
 SCHEMA = "aks-compliance/k8s-snapshot/v1"
@@ -159,20 +160,19 @@ def schema_problem(found: Any) -> str:
 
 # the members of meta the scan reads, and their JSON types (a snapshot is an input: a hand-made or damaged one
 # is refused naming the member, never a TypeError that stops the whole scan)
-_META_TYPES: dict[str, tuple[type, str]] = {
-    "scope": (str, "a string"), "cluster": (dict, "an object"), "collected": (dict, "an object"),
-    "collector": (dict, "an object"), "gaps": (list, "an array"), "lists": (dict, "an object")}
+_META_TYPES: dict[str, type] = {"scope": str, "cluster": dict, "collected": dict, "collector": dict, "gaps": list,
+                                "lists": dict}
 
 
 def meta_problem(meta: dict[str, Any]) -> str | None:
     """What is wrong with a snapshot's ``meta`` for the scan (None when nothing)."""
-    for key, (kind, name) in _META_TYPES.items():
+    for key, kind in _META_TYPES.items():
         value = meta.get(key)
         if value is not None and not isinstance(value, kind):
-            return f"meta.{key} must be {name}, found {type(value).__name__}"
+            return f"meta.{key} must be {TYPE_WORDS[kind]}, found {json_type(value)}"
     for kind, info in (meta.get("lists") or {}).items():
         if not isinstance(info, dict):
-            return f"meta.lists.{kind} must be an object, found {type(info).__name__}"
+            return f"meta.lists.{kind} must be an object, found {json_type(info)}"
     return None
 
 
@@ -212,7 +212,7 @@ def read_snapshot(path: str | Path) -> Snapshot:
         raise InputError(f"snapshot {problem}", file=file, line=1, pointer="/meta")
     snap = Snapshot(path=file, meta=meta, sha256=_sha256(p))
     read = ReadResult(objects=snap.objects, diagnostics=snap.diagnostics, skipped=snap.skipped)
+    make_source = lambda ptr: Source(file, ptr, doc)  # noqa: E731
     for i, item in enumerate(items):
-        collect(item, f"/items/{i}", file, FIRST_ITEM_LINE + i, lambda ptr: Source(file, ptr, doc), read,
-                snap.diagnostics)
+        collect(item, f"/items/{i}", file, FIRST_ITEM_LINE + i, make_source, read, snap.diagnostics)
     return snap

@@ -20,7 +20,7 @@ from typing import Any, Iterable, Mapping
 
 from ..errors import InputError
 from ..inputfiles import read_input_text
-from ..wording import json_type
+from ..wording import TYPE_WORDS, json_type
 from .common import OUTCOMES, SEVERITY_RANK, location_text, severity_at_least
 
 FAILING = ("failed",)
@@ -219,7 +219,6 @@ _RESULT_FIELDS = (("control_id", (str, _NONE)), ("key", (str,)), ("reason", (str
                   ("waiver", (dict, _NONE)), ("attestation", (dict, _NONE)))
 _EVIDENCE_FIELDS = (("path", (str,)), ("expected", (str,)), ("actual", (str,)), ("file", (str, _NONE)),
                     ("line", (int, _NONE)), ("failing", (bool,)), ("text", (str,)))
-_WORD = {str: "a string", int: "a number", bool: "a boolean", dict: "an object", list: "an array"}
 MAX_LINE = 1_000_000_000  # a line number beyond any file this tool reads
 _TARGET_FIELDS = (("name", (str,)), ("id", (str, _NONE)), ("file", (str, _NONE)), ("line", (int, _NONE)),
                   ("type", (str, _NONE)), ("cluster", (str, _NONE)), ("namespace", (str, _NONE)))
@@ -253,6 +252,13 @@ def schema_problem(doc: Mapping[str, Any]) -> str | None:
     return f"{where or 'the document'}: {message}"
 
 
+def _line_problem(where: str, line: Any) -> str | None:
+    if not isinstance(line, int) or 0 <= line <= MAX_LINE:
+        return None
+    shown = str(line) if abs(line) < 10 ** 12 else f"a number of {len(str(abs(line)))} digits"
+    return f"{where} is {shown}, not a line number"
+
+
 def shape_problem(doc: Mapping[str, Any]) -> str | None:
     """What the reports rely on, checked before rendering a document that may come from anywhere: the
     lists and objects they walk and the values they look up (outcomes, severities, waiver states)."""
@@ -276,27 +282,28 @@ def shape_problem(doc: Mapping[str, Any]) -> str | None:
             return f"results[{i}] is not an object with a 'target' object"
         for name, kinds in _RESULT_FIELDS:
             if name in r and not isinstance(r[name], kinds):
-                return f"results[{i}].{name} is {json_type(r[name])}, not {_WORD[kinds[0]]}"
+                return f"results[{i}].{name} is {json_type(r[name])}, not {TYPE_WORDS[kinds[0]]}"
         for name, kinds in _TARGET_FIELDS:
             if name in r["target"] and not isinstance(r["target"][name], kinds):
-                return f"results[{i}].target.{name} is {json_type(r['target'][name])}, not {_WORD[kinds[0]]}"
+                return f"results[{i}].target.{name} is {json_type(r['target'][name])}, not {TYPE_WORDS[kinds[0]]}"
         bad = one_of(f"results[{i}].outcome", r.get("outcome"), OUTCOMES) or \
             one_of(f"results[{i}].severity", r.get("severity"), SEVERITY_RANK, optional=True)
         if bad:
             return bad
         if not isinstance(r.get("evidence", []), list) or not isinstance(r["target"].get("source", {}), dict):
             return f"results[{i}] has evidence that is not a list or a source that is not an object"
+        bad = _line_problem(f"results[{i}].target.line", r["target"].get("line"))
+        if bad:
+            return bad
         for j, e in enumerate(r.get("evidence", [])):
             if not isinstance(e, dict):
                 return f"results[{i}].evidence[{j}] is {json_type(e)}, not an object"
             for name, kinds in _EVIDENCE_FIELDS:
                 if name in e and not isinstance(e[name], kinds):
-                    return f"results[{i}].evidence[{j}].{name} is {json_type(e[name])}, not {_WORD[kinds[0]]}"
-        for where, line in ((f"results[{i}].target.line", r["target"].get("line")),
-                            *((f"results[{i}].evidence[{j}].line", e.get("line"))
-                              for j, e in enumerate(r.get("evidence", [])))):
-            if isinstance(line, int) and not 0 <= line <= MAX_LINE:
-                return f"{where} is {line if abs(line) < 10**12 else 'a number of ' + str(len(str(abs(line)))) + ' digits'}, not a line number"
+                    return f"results[{i}].evidence[{j}].{name} is {json_type(e[name])}, not {TYPE_WORDS[kinds[0]]}"
+            bad = _line_problem(f"results[{i}].evidence[{j}].line", e.get("line"))
+            if bad:
+                return bad
     for i, w in enumerate(doc.get("waivers") or []):
         bad = one_of(f"waivers[{i}].status", w.get("status") if isinstance(w, dict) else w,
                      ("active", "expired", "unused", "out_of_scope"))

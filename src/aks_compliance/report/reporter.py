@@ -14,7 +14,8 @@ import pytest
 
 from ..results import Result
 from ..scan import collector_paused
-from ..stash import CRASH_KEY, GATE_KEY, INTERRUPTED_KEY, OUTPUT_FAULTS_KEY, RAN_KEY, RUN_KEY, is_worker, options
+from ..stash import CRASH_KEY, GATE_KEY, INTERRUPTED_KEY, OUTPUT_FAULTS_KEY, RAN_KEY, RUN_KEY, \
+    interrupted_while_scanning, is_worker, options
 from .common import gate
 
 # (option dest, label, writer module, writer function)
@@ -148,7 +149,8 @@ class Reporter:
                                        if config.getoption(dest) and config.getoption(dest) not in done)
             session.exitstatus = pytest.ExitCode.INTERRUPTED
             return
-        if self.failed_outputs and session.exitstatus != pytest.ExitCode.INTERNAL_ERROR:
+        if self.failed_outputs and session.exitstatus not in (pytest.ExitCode.INTERNAL_ERROR,
+                                                              pytest.ExitCode.INTERRUPTED):
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
     def _finish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -159,8 +161,9 @@ class Reporter:
         if INTERRUPTED_KEY not in config.stash and exitstatus == pytest.ExitCode.INTERRUPTED \
                 and RUN_KEY not in config.stash:  # under xdist: interrupted before the shards were merged
             reported = len(config.stash[RAN_KEY]) + len(self.ran_targets)
-            config.stash[INTERRUPTED_KEY] = "interrupted" + (
-                f" before the workers' results were merged ({reported} items reported)" if reported else "")
+            config.stash[INTERRUPTED_KEY] = (
+                f"interrupted before the workers' results were merged ({reported} items reported): no output was "
+                "written" if reported else interrupted_while_scanning("interrupted"))
         if INTERRUPTED_KEY in config.stash:  # stopped while scanning: stop now, never scan again to write outputs
             session.exitstatus = pytest.ExitCode.INTERRUPTED
             return
@@ -188,10 +191,8 @@ class Reporter:
             doc["results"] = doc["results"].made()  # read-only views made once, the results JSON from the results
         with collector_paused():  # writing makes millions of short-lived objects and no garbage cycles
             self._write(config, doc, wanted)  # an interrupt while writing: pytest_sessionfinish says what was not
-        if CRASH_KEY in config.stash:
+        if CRASH_KEY in config.stash:  # a writer crashed (an output that cannot be written: pytest_sessionfinish)
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
-        elif self.failed_outputs:
-            session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
     def _write(self, config: pytest.Config, doc: dict[str, Any], wanted: list[tuple[str, Any, str, str]]) -> None:
         for label, path, module, fn in wanted:
@@ -248,10 +249,7 @@ class Reporter:
             tr.write_line(f"aks-compliance: internal error: {crash} (exit status 3)", red=True, bold=True)
             return
         if INTERRUPTED_KEY in config.stash and RUN_KEY not in config.stash:
-            why = config.stash[INTERRUPTED_KEY]
-            tr.write_line(f"aks-compliance: {why}: no output was written" if "merged" in why else
-                          f"aks-compliance: {why} while scanning: nothing was judged and no output was written",
-                          red=True, bold=True)
+            tr.write_line(f"aks-compliance: {config.stash[INTERRUPTED_KEY]}", red=True, bold=True)
             return
         from .terminal import write_summary
         write_summary(tr, self.get_run(config), self.ran(), config.stash.get(GATE_KEY, None),
