@@ -189,7 +189,16 @@ def _builtin_rules(scope: K8sScope, name: str, label: str) -> Rules | str:
 
 
 def resolve_grant(scope: K8sScope, binding: K8sObject) -> Grant | str:
-    """The rules a binding grants, or why they are unknown."""
+    """The rules a binding grants, or why they are unknown. Once per binding: every RBAC control, and every
+    workload whose service account it binds, asks again, and an aggregated role walks every ClusterRole."""
+    grants = scope.memo.setdefault("grants", {})
+    hit = grants.get(id(binding))
+    if hit is None:  # the scope holds the binding: its id is not reused while the scan runs
+        hit = grants[id(binding)] = _resolve_grant(scope, binding)
+    return hit
+
+
+def _resolve_grant(scope: K8sScope, binding: K8sObject) -> Grant | str:
     ref = as_dict(binding.body.get("roleRef"))
     kind, name = ref.get("kind"), ref.get("name")
     if kind not in ("Role", "ClusterRole") or not isinstance(name, str):
