@@ -59,3 +59,37 @@ def test_line_index_finds_values_case_insensitively() -> None:
 
 def test_pointer_escaping() -> None:
     assert pointer("a/b", "c~d", 3) == "/a~1b/c~0d/3"
+
+
+# The line index reads strict JSON with the C string scanner and anything else with the tokeniser: both must
+# record the same offsets, whatever the layout (pretty, compact, odd whitespace), keys (escaped, "~", "/",
+# differing in case, repeated) and nesting.
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_keys = st.text(alphabet=st.sampled_from("aB~/\\\"é\u2028 x"), min_size=0, max_size=4)
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_keys, inner, max_size=4),
+    max_leaves=25)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json, st.sampled_from([None, 0, 2, "\t"]), st.booleans())
+def test_line_index_fast_path_matches_the_tokeniser(value, indent, ensure_ascii) -> None:
+    import json
+
+    text = json.dumps(value, indent=indent, ensure_ascii=ensure_ascii)
+    fast, slow = LineIndex(text), LineIndex(text)
+    fast._build()
+    slow._tokenise()
+    assert fast._offsets == slow._offsets
+
+
+def test_line_index_falls_back_for_jsonc_and_still_finds_duplicates() -> None:
+    text = '{\n  // a comment\n  "a": {"b": 1,},\n  "c": [1, 2]\n}'
+    index = LineIndex(text)
+    assert index.line("/a/b") == 3 and index.line("/c/1") == 4
+    dup = LineIndex('{\n "a": 1,\n "A": 2,\n "a": 3\n}')
+    assert dup.line("/a") == 2  # the first of keys equal but for case
+    assert dup.duplicate("a") == (4, "/a")

@@ -125,6 +125,83 @@ def pointer(*tokens: str | int) -> str:
     return "".join("/" + escape_pointer_token(t) for t in tokens)
 
 
+_WS = re.compile(r"[ \t\n\r]*").match
+_SCALAR = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|true|false|null").match
+_scanstring = json.decoder.scanstring  # the C decoder's: a key or string value read at C speed
+
+
+class _NotStrict(Exception):
+    """The text is not strict JSON (comments, trailing commas...): the tokeniser indexes it."""
+
+
+def _strict_offsets(text: str) -> dict[str, int]:
+    """Pointer -> offset for strict JSON, as :meth:`LineIndex._tokenise` records them (an object member at
+    its key, an array element at its value, keys lower case, the first of equal keys), read with the C
+    string scanner a value at a time rather than a token at a time: most of a template's reading time was
+    this index. Iterative, so nesting depth costs no recursion."""
+    ws, scalar, scanstring = _WS, _SCALAR, _scanstring
+    offsets: dict[str, int] = {"": 0}
+    setdefault = offsets.setdefault
+    stack: list[list[Any]] = []  # [is_object, pointer, element count]
+    ptr = ""
+    pos = ws(text, 0).end()
+    while True:
+        c = text[pos]  # a value starts here; its pointer is ptr
+        if c == '"':
+            pos = scanstring(text, pos + 1)[1]
+        elif c == "{" or c == "[":
+            pos = ws(text, pos + 1).end()
+            if text[pos] == ("}" if c == "{" else "]"):
+                pos += 1
+            elif c == "[":
+                stack.append([False, ptr, 0])
+                ptr += "/0"
+                setdefault(ptr, pos)
+                continue
+            else:
+                stack.append([True, ptr, 0])
+                c = ","  # read the first member as the ones after a comma are
+                pos -= 1
+        else:
+            m = scalar(text, pos)
+            if m is None:
+                raise _NotStrict
+            pos = m.end()
+        while True:  # after a value (or an object opened): the next member or element, or containers closed
+            if c != ",":
+                pos = ws(text, pos).end()
+                if not stack:
+                    if pos != len(text):
+                        raise _NotStrict
+                    return offsets
+                c = text[pos]
+            frame = stack[-1]
+            if c == ",":
+                pos = ws(text, pos + 1).end()
+                if frame[0]:
+                    if text[pos] != '"':
+                        raise _NotStrict
+                    key, end = scanstring(text, pos + 1)
+                    if "~" in key or "/" in key:
+                        key = escape_pointer_token(key)
+                    ptr = frame[1] + "/" + key.lower()
+                    setdefault(ptr, pos)
+                    pos = ws(text, end).end()
+                    if text[pos] != ":":
+                        raise _NotStrict
+                    pos = ws(text, pos + 1).end()
+                else:
+                    frame[2] += 1
+                    ptr = frame[1] + "/" + str(frame[2])
+                    setdefault(ptr, pos)
+                break
+            if c != ("}" if frame[0] else "]"):
+                raise _NotStrict
+            pos += 1
+            c = ""
+            stack.pop()
+
+
 class LineIndex:
     """Maps JSON pointers of one file to line numbers.
 
@@ -136,9 +213,15 @@ class LineIndex:
         self._text = text
         self._offsets: dict[str, int] | None = None
         self._newlines: list[int] | None = None
-        self._duplicates: list[tuple[str, str, int]] = []
+        self._duplicates: list[tuple[str, str, int]] | None = None
 
     def _build(self) -> None:
+        try:
+            self._offsets = _strict_offsets(self._text)
+        except (_NotStrict, ValueError, IndexError):  # comments, trailing commas, anything else: the tokeniser
+            self._tokenise()
+
+    def _tokenise(self) -> None:
         offsets: dict[str, int] = {"": 0}
         duplicates: list[tuple[str, str, int]] = []
         # Each frame: [is_object, pointer, next_index, pending_key, expecting_key, keys seen]
@@ -205,9 +288,9 @@ class LineIndex:
 
     def duplicate(self, key: str) -> tuple[int | None, str | None]:
         """Line and pointer of the second occurrence of ``key`` within one object."""
-        if self._offsets is None:
-            self._build()
-        for k, ptr, off in self._duplicates:
+        if self._duplicates is None:  # only the tokeniser records them (an error path: rare)
+            self._tokenise()
+        for k, ptr, off in self._duplicates or ():
             if k == key:
                 return self._line_at(off), ptr
         return None, None
