@@ -40,6 +40,11 @@ from pathlib import Path
 
 SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
 ROOT = Path(__file__).resolve().parents[1]
+
+# The measured processes use bytecode caches, as an installed package does (pip compiles them): with
+# PYTHONDONTWRITEBYTECODE set, as on some CI images, every start compiles the whole package again.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 SUITE = str(ROOT / "tests_compliance")
 
 

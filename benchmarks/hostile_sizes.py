@@ -25,6 +25,11 @@ import tempfile
 import time
 from pathlib import Path
 
+# The measured processes use bytecode caches, as an installed package does (pip compiles them): with
+# PYTHONDONTWRITEBYTECODE set, as on some CI images, every start compiles the whole package again.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
+
 EXE = str(Path(sys.executable).with_name("aks-compliance"))
 MC = "Microsoft.ContainerService/managedClusters"
 GOOD = Path(__file__).resolve().parents[1] / "fixtures" / "controls" / "AKS-002" / "failed-enabled.json"

@@ -25,6 +25,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# The measured processes use bytecode caches, as an installed package does (pip compiles them): with
+# PYTHONDONTWRITEBYTECODE set, as on some CI images, every start compiles the whole package again.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 sys.path.insert(0, str(ROOT))  # tests.servers
 BIN = Path(sys.executable).parent
 
