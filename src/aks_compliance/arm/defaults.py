@@ -287,6 +287,12 @@ def ci_key(obj: dict[str, Any], seg: str, default: Any) -> Any:
     return default
 
 
+def ci_get(obj: Any, seg: str) -> Any:
+    """``obj``'s member ``seg`` matched as ARM matches names (case-insensitively), or None."""
+    key = ci_key(obj, seg, None) if isinstance(obj, dict) else None
+    return None if key is None else obj[key]
+
+
 def _get(obj: Any, path: str) -> Any:
     for seg in path.split("."):
         if isinstance(obj, Unknown):
@@ -443,8 +449,7 @@ def apply_cluster_defaults(body: dict[str, Any], resource: Resource, notes: dict
         return
     _rename(body, resource, "", notes)
     _fill(body, CLUSTER, resource, "", body, None, notes)
-    props = body.get("properties")
-    pools = props.get("agentPoolProfiles") if isinstance(props, dict) else None
+    pools = ci_get(ci_get(body, "properties"), "agentPoolProfiles")
     if isinstance(pools, list):
         for i, p in enumerate(pools):
             if isinstance(p, dict):

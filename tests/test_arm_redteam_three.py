@@ -1,0 +1,67 @@
+"""Azure-side verdicts found wrong in red-team round three, each against the AKS semantics it cites."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .conftest import outcome_of, scan, write_files
+
+SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
+MC = "Microsoft.ContainerService/managedClusters"
+
+
+def template(*resources: dict, **extra: Any) -> str:
+    return json.dumps({"$schema": SCHEMA, "contentVersion": "1.0.0.0", "resources": list(resources), **extra},
+                      indent=1)
+
+
+def cluster(api: str = "2024-05-01", name: str = "aks", **props: Any) -> dict:
+    return {"type": MC, "apiVersion": api, "name": name, "location": "westeurope",
+            "identity": {"type": "SystemAssigned"}, "properties": props}
+
+
+# --- ARM property names are case-insensitive: AgentPoolProfiles is agentPoolProfiles ------------------
+
+def test_pool_defaults_fill_pools_whose_array_key_is_pascal_case(tmp_path: Path) -> None:
+    # ARM (and the AKS RP) match property names whatever their case; a pool in "AgentPoolProfiles" leaves
+    # out kubeletConfig, linuxOSConfig and maxPods like any other: AKS's defaults apply (custom node
+    # configuration reference: podMaxPids -1, containerLogMaxSizeMB 50, swapFileSizeMB none; kubenet 110 pods).
+    # Before: the defaults were not applied, and the rules' 'less'/'greater' on the absent value were errors.
+    c = cluster(kubernetesVersion="1.29.9",
+                AgentPoolProfiles=[{"Name": "sys", "Mode": "System", "Count": 3, "VmSize": "Standard_D4ds_v5"}])
+    write_files(tmp_path, {"t.json": template(c)})
+    run = scan(tmp_path / "t.json", controls=["AKS-074", "AKS-075", "AKS-076", "AKS-030"])
+    expected = {"AKS-074": "failed", "AKS-075": "passed", "AKS-076": "passed", "AKS-030": "passed"}
+    got = {cid: outcome_of(run, cid).outcome.value for cid in expected}
+    assert got == expected, {cid: outcome_of(run, cid).reason for cid in expected}
+    assert any("AKS default" in e.actual for e in outcome_of(run, "AKS-074").evidence)
+
+
+def test_a_separate_pool_merges_into_a_pascal_case_pool_array(tmp_path: Path) -> None:
+    # The cluster's inline pool (key AgentPoolProfiles, Name) and a separate agentPools resource of the same
+    # name are one pool: ARM GET lists it once, with the agentPools resource's settings. Before: the merge
+    # wrote a second 'agentPoolProfiles' key beside 'AgentPoolProfiles', and the rules read only one of them.
+    c = cluster(AgentPoolProfiles=[{"Name": "sys", "Mode": "System", "Count": 3, "EnableNodePublicIP": False},
+                                   {"Name": "user", "Mode": "User", "Count": 3}])
+    pool = {"type": f"{MC}/agentPools", "apiVersion": "2024-05-01", "name": "aks/sys", "dependsOn": ["aks"],
+            "properties": {"mode": "System", "count": 3, "enableNodePublicIP": True}}
+    write_files(tmp_path, {"t.json": template(c, pool)})
+    run = scan(tmp_path / "t.json", controls=["AKS-011", "AKS-072"])
+    r11 = outcome_of(run, "AKS-011")
+    assert r11.outcome.value == "failed", r11.evidence
+    # the user pool of the inline array is still read (it is not hidden by a second array key)
+    assert outcome_of(run, "AKS-072").outcome.value == "passed", outcome_of(run, "AKS-072").evidence
+    pools = [e.path for e in outcome_of(run, "AKS-072").evidence if "agentPoolProfiles[" in e.path]
+    assert any("[1]" in p for p in pools), pools
+
+
+def test_legacy_defender_shape_is_read_whatever_the_case_of_security_profile(tmp_path: Path) -> None:
+    # securityProfile.azureDefender (2021 preview APIs) is securityProfile.defender.securityMonitoring now;
+    # "SecurityProfile" is the same property (ARM names are case-insensitive).
+    c = cluster("2021-07-01", SecurityProfile={"azureDefender": {"enabled": True, "logAnalyticsWorkspaceResourceId": "/w"}},
+                agentPoolProfiles=[{"name": "sys", "mode": "System", "count": 3}])
+    write_files(tmp_path, {"t.json": template(c)})
+    r = outcome_of(scan(tmp_path / "t.json", controls=["AKS-009"]), "AKS-009")
+    assert r.outcome.value == "passed", (r.reason, r.evidence)
