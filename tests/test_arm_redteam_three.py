@@ -65,3 +65,51 @@ def test_legacy_defender_shape_is_read_whatever_the_case_of_security_profile(tmp
     write_files(tmp_path, {"t.json": template(c)})
     r = outcome_of(scan(tmp_path / "t.json", controls=["AKS-009"]), "AKS-009")
     assert r.outcome.value == "passed", (r.reason, r.evidence)
+
+
+# --- the network plugin AKS picks when a request leaves it out depends on the Kubernetes version ---------
+# Azure/azure-rest-api-specs#30844/#30845 (AKS, 2024-10-03): "NetworkPlugin will be defaulted based on k8s
+# version rather than API version going forward. The default value in k8s < 1.30 will remain kubenet while
+# in 1.30+ it will be CNI Overlay" (Azure CNI with networkPluginMode overlay; Azure/AKS#4897: a 1.30.10
+# cluster created without a plugin reads back networkPlugin azure, networkPluginMode overlay).
+
+POOL = {"name": "sys", "mode": "System", "count": 3}
+
+
+def test_an_absent_plugin_is_azure_cni_overlay_from_kubernetes_1_30(tmp_path: Path) -> None:
+    write_files(tmp_path, {"t.json": template(cluster(kubernetesVersion="1.33.5", agentPoolProfiles=[POOL]))})
+    run = scan(tmp_path / "t.json", controls=["AKS-027", "AKS-028", "AKS-030"])
+    r27 = outcome_of(run, "AKS-027")
+    assert r27.outcome.value == "passed", (r27.reason, r27.evidence)
+    assert '"azure"' in r27.evidence[0].actual and "AKS default" in r27.evidence[0].actual
+    assert outcome_of(run, "AKS-028").outcome.value == "not_applicable"  # overlay: pods take no subnet addresses
+    assert any("250" in e.actual for e in outcome_of(run, "AKS-030").evidence)  # overlay: 250 pods per node
+
+
+def test_an_absent_plugin_and_version_is_overlay_as_the_default_version_is_1_30_or_later(tmp_path: Path) -> None:
+    write_files(tmp_path, {"t.json": template(cluster("2025-01-01", agentPoolProfiles=[POOL]))})
+    r = outcome_of(scan(tmp_path / "t.json", controls=["AKS-027"]), "AKS-027")
+    assert r.outcome.value == "passed", (r.reason, r.evidence)
+
+
+def test_an_absent_plugin_is_kubenet_before_kubernetes_1_30(tmp_path: Path) -> None:
+    write_files(tmp_path, {"t.json": template(cluster(kubernetesVersion="1.29", agentPoolProfiles=[POOL]))})
+    run = scan(tmp_path / "t.json", controls=["AKS-027", "AKS-030"])
+    r27 = outcome_of(run, "AKS-027")
+    assert r27.outcome.value == "failed" and "kubenet" in r27.evidence[0].actual, r27.evidence
+    assert any("110" in e.actual for e in outcome_of(run, "AKS-030").evidence)
+
+
+def test_an_absent_plugin_with_an_unresolved_version_is_unknown(tmp_path: Path) -> None:
+    c = cluster(kubernetesVersion="[parameters('k8s')]", agentPoolProfiles=[POOL])
+    write_files(tmp_path, {"t.json": template(c, parameters={"k8s": {"type": "string"}})})
+    r = outcome_of(scan(tmp_path / "t.json", controls=["AKS-027"]), "AKS-027")
+    assert r.outcome.value == "unknown" and "kubernetesVersion" in r.reason, r.reason
+
+
+def test_an_explicit_azure_plugin_without_a_mode_stays_node_subnet_cni(tmp_path: Path) -> None:
+    # only an absent plugin takes the overlay default: networkPlugin azure alone is Azure CNI (node subnet)
+    c = cluster(kubernetesVersion="1.33.5", networkProfile={"networkPlugin": "azure"}, agentPoolProfiles=[POOL])
+    write_files(tmp_path, {"t.json": template(c)})
+    r = outcome_of(scan(tmp_path / "t.json", controls=["AKS-030"]), "AKS-030")
+    assert r.outcome.value == "failed" and any("30" in e.actual for e in r.evidence), r.evidence
