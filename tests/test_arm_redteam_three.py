@@ -113,3 +113,28 @@ def test_an_explicit_azure_plugin_without_a_mode_stays_node_subnet_cni(tmp_path:
     write_files(tmp_path, {"t.json": template(c)})
     r = outcome_of(scan(tmp_path / "t.json", controls=["AKS-030"]), "AKS-030")
     assert r.outcome.value == "failed" and any("30" in e.actual for e in r.evidence), r.evidence
+
+
+# --- only System pools are system pools: Gateway and Machines pools are neither System nor User -----------
+# AgentPoolMode (AKS API): System, User, Gateway ("dedicated to providing static egress IPs to pods"),
+# Machines ("dedicated to hosting machines"), ManagedSystem ("a system pool managed by AKS").
+
+def _gateway_cluster(system_count: int) -> dict:
+    return cluster("2025-05-02-preview", agentPoolProfiles=[
+        {"name": "sys", "mode": "System", "count": system_count, "nodeTaints": ["CriticalAddonsOnly=true:NoSchedule"]},
+        {"name": "egress", "mode": "Gateway", "count": 2},
+        {"name": "machines", "mode": "Machines", "count": 2}])
+
+
+def test_a_gateway_pool_needs_no_critical_addons_taint(tmp_path: Path) -> None:
+    # Before: every pool whose mode was not User had to carry CriticalAddonsOnly, so the egress gateway pool failed.
+    write_files(tmp_path, {"t.json": template(_gateway_cluster(3))})
+    r = outcome_of(scan(tmp_path / "t.json", controls=["AKS-034"]), "AKS-034")
+    assert r.outcome.value == "passed", (r.reason, r.evidence)
+
+
+def test_gateway_nodes_are_not_counted_as_system_nodes(tmp_path: Path) -> None:
+    # Before: the gateway and machines pools' nodes were summed with the system pool's (1 + 2 + 2 >= 3: passed).
+    write_files(tmp_path, {"t.json": template(_gateway_cluster(1))})
+    r = outcome_of(scan(tmp_path / "t.json", controls=["AKS-033"]), "AKS-033")
+    assert r.outcome.value == "failed", (r.reason, r.evidence)
