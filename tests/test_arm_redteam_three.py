@@ -138,3 +138,33 @@ def test_gateway_nodes_are_not_counted_as_system_nodes(tmp_path: Path) -> None:
     write_files(tmp_path, {"t.json": template(_gateway_cluster(1))})
     r = outcome_of(scan(tmp_path / "t.json", controls=["AKS-033"]), "AKS-033")
     assert r.outcome.value == "failed", (r.reason, r.evidence)
+
+
+# --- a switch that is not a boolean is malformed, not a pass ---------------------------------------------
+# The AKS REST API types these properties boolean and rejects anything else (the cluster is never created);
+# "true"/"false" as strings are read as the booleans they spell, as Azure Policy compares them. Before:
+# enableRBAC "yes" passed AKS-003 (notEquals false), enableNodePublicIP "maybe" passed AKS-011.
+
+def test_a_boolean_property_holding_another_value_is_an_error(tmp_path: Path) -> None:
+    c = cluster(enableRBAC="yes", agentPoolProfiles=[{"name": "sys", "mode": "System", "count": 3}])
+    write_files(tmp_path, {"t.json": template(c)})
+    r = outcome_of(scan(tmp_path / "t.json", controls=["AKS-003"]), "AKS-003")
+    assert r.outcome.value == "error" and "properties.enableRBAC must be a boolean" in r.reason, r.reason
+
+
+def test_a_pool_switch_holding_another_value_is_an_error(tmp_path: Path) -> None:
+    c = cluster(agentPoolProfiles=[{"name": "sys", "mode": "System", "count": 3, "enableNodePublicIP": "maybe"}])
+    write_files(tmp_path, {"t.json": template(c)})
+    r = outcome_of(scan(tmp_path / "t.json", controls=["AKS-011"]), "AKS-011")
+    assert r.outcome.value == "error" and "enableNodePublicIP must be a boolean" in r.reason, r.reason
+
+
+def test_an_addon_switch_holding_a_number_is_an_error_and_string_booleans_are_read(tmp_path: Path) -> None:
+    c = cluster(addonProfiles={"kubeDashboard": {"enabled": 0}, "azurepolicy": {"enabled": "True"}},
+                agentPoolProfiles=[{"name": "sys", "mode": "System", "count": 3}])
+    write_files(tmp_path, {"t.json": template(c)})
+    run = scan(tmp_path / "t.json", controls=["AKS-015", "AKS-006"])
+    assert outcome_of(run, "AKS-015").outcome.value == "error", outcome_of(run, "AKS-015").reason
+    c = cluster(addonProfiles={"azurepolicy": {"enabled": "True"}}, agentPoolProfiles=[{"name": "sys", "count": 3}])
+    write_files(tmp_path, {"t.json": template(c)})
+    assert outcome_of(scan(tmp_path / "t.json", controls=["AKS-006"]), "AKS-006").outcome.value == "passed"
