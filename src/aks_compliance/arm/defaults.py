@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..resources import CLUSTER_TYPE, DEPLOYED, REQUEST, Resource
 from ..values import Unknown
@@ -38,14 +38,13 @@ SOURCES: dict[str, str] = {
     "rest-create-or-update": "https://learn.microsoft.com/rest/api/aks/managed-clusters/create-or-update",
     "python-sdk-9.4.0": "https://github.com/Azure/azure-sdk-for-python/blob/main/sdk/containerservice/"
                         "azure-mgmt-containerservice/CHANGELOG.md#940-2020-09-11",
-    "cli-ext-9be8cea": "https://github.com/Azure/azure-cli-extensions/commit/9be8ceaa1788e82d6f855ad138ee52dcabe75533",
-    "learn-network-plugins": "https://learn.microsoft.com/training/modules/choose-network-plugin-aks/2-identify-plugin-options",
     "learn-max-pods": "https://learn.microsoft.com/azure/aks/azure-cni-overview",
     "js-advanced-networking": "https://learn.microsoft.com/javascript/api/@azure/arm-containerservice/"
                               "advancednetworkingsecurity",
     "learn-custom-node-config": "https://learn.microsoft.com/azure/aks/custom-node-configuration-reference",
     "learn-cis-kubernetes": "https://learn.microsoft.com/azure/aks/cis-kubernetes",
     "learn-cilium": "https://learn.microsoft.com/azure/aks/azure-cni-powered-by-cilium#network-policy-enforcement",
+    "specs-pr-30845": "https://github.com/Azure/azure-rest-api-specs/pull/30845",
 }
 
 CLUSTER = "cluster"  # a path relative to the managedClusters body
@@ -65,9 +64,57 @@ class Default:
     since: str | None = None  # first API version (inclusive); None: from the first
     until: str | None = None  # first API version it no longer holds (exclusive); None: to this day
     confirmed: bool = True  # False: the version boundary is not confirmed by the source (then the value is Unknown)
-    when: tuple[tuple[str, Any], ...] = ()  # ("cluster:path" | "pool:path", value or ABSENT): all must hold
+    when: tuple[tuple[str, Any], ...] = ()  # ("cluster:path" | "pool:path", value, ABSENT or a predicate): all hold
     controls: tuple[str, ...] = ()  # the controls whose verdict relies on this default
 
+
+@dataclass(frozen=True)
+class Predicate:
+    """In ``when``: a test of the value (ABSENT when absent) beyond equality: True, False or an Unknown."""
+
+    text: str  # what it asks, for the docs ("1.30 or later")
+    test: Callable[[Any], Any]
+
+    def __call__(self, value: Any) -> Any:
+        return self.test(value)
+
+
+_K8S_VERSION = re.compile(r"^\s*v?(\d+)\.(\d+)(?:\.\d+)?\s*$")
+
+
+def _k8s_at_least(minor: int, value: Any) -> Any:
+    """The cluster's Kubernetes version is 1.<minor> or later; absent, AKS deploys its default version (1.30 or
+    later since 1.29 left standard support). A value that is not a version makes the default unknown."""
+    if value is ABSENT:
+        return True
+    m = _K8S_VERSION.match(value) if isinstance(value, str) else None
+    if m is None:
+        return Unknown(f"kubernetesVersion {value!r} is not a Kubernetes version, so the default that depends "
+                       f"on it is unknown")
+    return (int(m.group(1)), int(m.group(2))) >= (1, minor)
+
+
+K8S_1_30_OR_LATER = Predicate("1.30 or later (or absent: AKS's default version)", lambda v: _k8s_at_least(30, v))
+K8S_BEFORE_1_30 = Predicate("before 1.30", lambda v: (lambda r: r if isinstance(r, Unknown) else not r)(
+    _k8s_at_least(30, v)))
+
+
+def when_text(ref: str, expected: Any) -> str:
+    """One condition of a row's ``when``, in words."""
+    path = ref.split(":", 1)[1]
+    if expected is ABSENT:
+        return f"{path} absent"
+    if isinstance(expected, Predicate):
+        return f"{path} {expected.text}"
+    return f"{path} = {expected!r}"
+
+
+_NO_PLUGIN = ("cluster:properties.networkProfile.networkPlugin", ABSENT)
+_K8S = "cluster:properties.kubernetesVersion"
+_PLUGIN_BY_K8S = ("the network plugin AKS picks for a request without one depends on the Kubernetes version: "
+                  "'NetworkPlugin will be defaulted based on k8s version rather than API version going forward. The "
+                  "default value in k8s < 1.30 will remain kubenet while in 1.30+ it will be CNI Overlay' (Azure CNI "
+                  "with networkPluginMode overlay)")
 
 DEFAULTS: tuple[Default, ...] = (
     # --- Kubernetes RBAC ---
@@ -109,13 +156,20 @@ DEFAULTS: tuple[Default, ...] = (
             "oidcIssuerProfile.enabled: whether the OIDC issuer is enabled (no default stated; off unless set). "
             "Not confirmed for the newest API versions, where AKS may enable it by Kubernetes version"),
     # --- networking ---
+    # networkPluginMode before any networkPlugin row: its condition reads networkPlugin before that default fills it
+    Default(CLUSTER, "properties.networkProfile.networkPluginMode", "overlay", "specs-pr-30845",
+            _PLUGIN_BY_K8S + ": from Kubernetes 1.30 an absent plugin is Azure CNI in overlay mode",
+            since="2018-03-31", when=(_NO_PLUGIN, (_K8S, K8S_1_30_OR_LATER)),
+            controls=("AKS-027", "AKS-028", "AKS-030")),
     Default(CLUSTER, "properties.networkProfile.networkPlugin", "kubenet", "spec-2017-08-31",
             "API 2017-08-31 has no networkProfile: every cluster of that version uses kubenet",
             until="2018-03-31", controls=("AKS-027", "AKS-028", "AKS-030")),
-    Default(CLUSTER, "properties.networkProfile.networkPlugin", "kubenet", "learn-network-plugins",
-            "'By default, AKS clusters use kubenet' (Microsoft Learn). Caveat: the REST reference states no "
-            "default per api-version, and AKS is moving the default to depend on the Kubernetes version "
-            "(cli-ext-9be8cea); the API version where that happens is not confirmed", since="2018-03-31",
+    Default(CLUSTER, "properties.networkProfile.networkPlugin", "azure", "specs-pr-30845",
+            _PLUGIN_BY_K8S + ": from Kubernetes 1.30 an absent plugin is Azure CNI (overlay)", since="2018-03-31",
+            when=((_K8S, K8S_1_30_OR_LATER),), controls=("AKS-027", "AKS-028", "AKS-030")),
+    Default(CLUSTER, "properties.networkProfile.networkPlugin", "kubenet", "specs-pr-30845",
+            _PLUGIN_BY_K8S + ": before Kubernetes 1.30 an absent plugin is kubenet ('By default, AKS clusters use "
+            "kubenet', Microsoft Learn)", since="2018-03-31", when=((_K8S, K8S_BEFORE_1_30),),
             controls=("AKS-027", "AKS-028", "AKS-030")),
     Default(CLUSTER, "properties.networkProfile.networkPolicy", "cilium", "learn-cilium",
             "Azure CNI powered by Cilium: 'Cilium enforces network policies ... you don't need to install a separate "
@@ -287,6 +341,12 @@ def ci_key(obj: dict[str, Any], seg: str, default: Any) -> Any:
     return default
 
 
+def ci_get(obj: Any, seg: str) -> Any:
+    """``obj``'s member ``seg`` matched as ARM matches names (case-insensitively), or None."""
+    key = ci_key(obj, seg, None) if isinstance(obj, dict) else None
+    return None if key is None else obj[key]
+
+
 def _get(obj: Any, path: str) -> Any:
     for seg in path.split("."):
         if isinstance(obj, Unknown):
@@ -328,6 +388,8 @@ def _copy(obj: dict[str, Any]) -> dict[str, Any]:
 def _matches(actual: Any, expected: Any) -> bool | Unknown:
     if isinstance(actual, Unknown):
         return actual
+    if isinstance(expected, Predicate):
+        return expected(actual)
     if expected is ABSENT:
         return actual is ABSENT or actual == ""
     if isinstance(expected, bool):
@@ -443,8 +505,7 @@ def apply_cluster_defaults(body: dict[str, Any], resource: Resource, notes: dict
         return
     _rename(body, resource, "", notes)
     _fill(body, CLUSTER, resource, "", body, None, notes)
-    props = body.get("properties")
-    pools = props.get("agentPoolProfiles") if isinstance(props, dict) else None
+    pools = ci_get(ci_get(body, "properties"), "agentPoolProfiles")
     if isinstance(pools, list):
         for i, p in enumerate(pools):
             if isinstance(p, dict):

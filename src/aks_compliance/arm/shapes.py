@@ -19,6 +19,9 @@ from ..policy.conditions import MISSING, MalformedValue
 from ..values import Unknown
 
 OBJECT, ARRAY = "an object", "an array"
+# A switch the REST API types boolean: true or false (the strings "true"/"false" in any case are read as the
+# booleans they spell, as Azure Policy compares them); "yes", 0 or "on" is rejected, never read as not-true.
+BOOLEAN = "a boolean"
 # An array member that may also be null: Kubernetes decodes null into the zero value of the member's type, which
 # for some types is valid (an empty NetworkPolicy rule allows all traffic)
 NULLABLE_OBJECT = "an object or null"
@@ -28,6 +31,7 @@ _POOL = (
     ("securityProfile", OBJECT), ("upgradeSettings", OBJECT), ("kubeletConfig", OBJECT), ("linuxOSConfig", OBJECT),
     ("kubeletConfig.allowedUnsafeSysctls", ARRAY), ("linuxOSConfig.sysctls", OBJECT),
     ("networkProfile", OBJECT), ("creationData", OBJECT), ("powerState", OBJECT),
+    ("enableNodePublicIP", BOOLEAN), ("enableEncryptionAtHost", BOOLEAN), ("enableAutoScaling", BOOLEAN),
 )
 
 SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -63,6 +67,17 @@ SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
         ("properties.linuxProfile", OBJECT), ("properties.windowsProfile", OBJECT),
         ("properties.autoScalerProfile", OBJECT), ("properties.workloadAutoScalerProfile", OBJECT),
         ("properties.ingressProfile", OBJECT), ("properties.serviceMeshProfile", OBJECT),
+        *((f"properties.{p}", BOOLEAN) for p in (
+            "enableRBAC", "disableLocalAccounts", "aadProfile.managed", "aadProfile.enableAzureRBAC",
+            "apiServerAccessProfile.enablePrivateCluster", "apiServerAccessProfile.enablePrivateClusterPublicFQDN",
+            "apiServerAccessProfile.disableRunCommand", "addonProfiles{*}.enabled",
+            "securityProfile.defender.securityMonitoring.enabled", "securityProfile.azureDefender.enabled",
+            "securityProfile.workloadIdentity.enabled", "securityProfile.azureKeyVaultKms.enabled",
+            "securityProfile.imageCleaner.enabled", "securityProfile.imageIntegrity.enabled",
+            "storageProfile.diskCSIDriver.enabled", "storageProfile.fileCSIDriver.enabled",
+            "storageProfile.snapshotController.enabled", "azureMonitorProfile.containerInsights.enabled",
+            "oidcIssuerProfile.enabled", "podIdentityProfile.enabled", "networkProfile.advancedNetworking.enabled",
+            "networkProfile.advancedNetworking.security.enabled")),
     ),
     "microsoft.containerservice/managedclusters/agentpools": tuple(
         (f"properties{'.' + p if p else ''}", k) for p, k in _POOL),
@@ -109,6 +124,10 @@ def _tree(shapes: tuple[tuple[str, str], ...]) -> _Node:
 _DEFAULT = (("properties", OBJECT),)  # every ARM resource: properties is an object
 
 
+def _is_boolean(value: Any) -> bool:
+    return isinstance(value, bool) or (isinstance(value, str) and value.lower() in ("true", "false"))
+
+
 def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, str, Any]], fold: bool) -> None:
     """Every value the shape paths name that has the wrong type: (shape position, order found, concrete
     path, expected kind, value). Absent, null and unknown values are fine (but a null member of an array is
@@ -119,7 +138,7 @@ def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, s
         return
     is_dict = isinstance(value, dict)
     for n, kind in node.checks:
-        if not (isinstance(value, list) if kind == ARRAY else is_dict):
+        if not (isinstance(value, list) if kind == ARRAY else _is_boolean(value) if kind == BOOLEAN else is_dict):
             found.append((n, len(found), path, kind, value))
     if is_dict:
         folded: dict[str, Any] | None = None  # lower-cased keys, made once per object when a key is not exact

@@ -21,7 +21,7 @@ from ..diagnostics import NOT_EVALUATED, RELATED, CoverageEntry
 from ..resources import AGENT_POOL_TYPE, CLUSTER_TYPE, DEPLOYMENT_TYPE, Resource, Source, id_parent, type_from_id
 from ..targets import Target
 from ..values import Partial, Unknown
-from .defaults import apply_cluster_defaults, apply_pool_defaults, ci_key
+from .defaults import apply_cluster_defaults, apply_pool_defaults, ci_get, ci_key
 from .inputs import ArmScan
 
 # Resource types that are targets of their own (lower case), besides clusters.
@@ -203,7 +203,7 @@ def _pools_unknown_if_none(body: Any) -> None:
     """Pools neither declared nor read from agentPools resources exist all the same (a template that updates a
     cluster whose pools are managed as separate resources): "no pool has a public IP" over zero pools would
     pass a cluster whose pools were never looked at."""
-    props = body.get("properties") if isinstance(body, dict) else None
+    props = ci_get(body, "properties")
     if type(props) is not dict:  # absent, malformed, or partly known (values.Partial)
         return
     key = ci_key(props, "agentPoolProfiles", "agentPoolProfiles")
@@ -284,13 +284,15 @@ def _copy_body(c: Resource, view: Resource):
     def make() -> dict[str, Any]:
         body = c.body
         out = _shallow(body)
-        props = body.get("properties")
+        # ARM property names are case-insensitive: Properties, AgentPoolProfiles are the same properties
+        props_key = ci_key(body, "properties", "properties")
+        props = body.get(props_key)
         if isinstance(props, dict):
-            out["properties"] = _shallow(props)
-            pools = props.get("agentPoolProfiles")
-            if isinstance(pools, list):
-                out["properties"]["agentPoolProfiles"] = list(pools)
-            _current_api_shape(out["properties"], c, view)
+            out[props_key] = props = _shallow(props)
+            pools_key = ci_key(props, "agentPoolProfiles", None)
+            if pools_key is not None and isinstance(props[pools_key], list):
+                props[pools_key] = list(props[pools_key])  # defaults and merges write to the list: a copy
+            _current_api_shape(props, c, view)
         apply_cluster_defaults(out, c, view.value_notes)
         return out
     return make
@@ -310,7 +312,8 @@ def _current_api_shape(props: dict[str, Any], c: Resource, view: Resource) -> No
     Evidence for the translated values cites the legacy property's line.
     """
     base = c.source.pointer + "/properties"
-    sec = props.get("securityProfile")
+    sec_key = ci_key(props, "securityProfile", "securityProfile")
+    sec = props.get(sec_key)
     if isinstance(sec, dict):
         legacy = next((v for k, v in sec.items() if k.lower() == "azuredefender"), None)
         has_new = any(k.lower() == "defender" and v is not None for k, v in sec.items())
@@ -320,30 +323,32 @@ def _current_api_shape(props: dict[str, Any], c: Resource, view: Resource) -> No
             defender: dict[str, Any] = {"securityMonitoring": {"enabled": enabled}}
             if workspace is not None:
                 defender["logAnalyticsWorkspaceResourceId"] = workspace
-            props["securityProfile"] = dict(sec, defender=defender)
+            props[sec_key] = dict(sec, defender=defender)
             view.origins[("properties", "securityProfile", "defender")] = Source(
                 c.source.file, base + "/securityProfile/azureDefender", c.source.doc)
     legacy_ranges = next((v for k, v in props.items() if k.lower() == "apiserverauthorizedipranges"), None)
     if legacy_ranges is not None:
-        access = props.get("apiServerAccessProfile")
-        if access is None or (isinstance(access, dict) and access.get("authorizedIPRanges") is None):
-            props["apiServerAccessProfile"] = dict(access or {}, authorizedIPRanges=legacy_ranges)
+        access_key = ci_key(props, "apiServerAccessProfile", "apiServerAccessProfile")
+        access = props.get(access_key)
+        if access is None or (isinstance(access, dict) and ci_get(access, "authorizedIPRanges") is None):
+            props[access_key] = dict(access or {}, authorizedIPRanges=legacy_ranges)
             view.origins[("properties", "apiServerAccessProfile", "authorizedIPRanges")] = Source(
                 c.source.file, base + "/apiServerAuthorizedIPRanges", c.source.doc)
 
 
 def _merge_pool(t: Target, pool: Resource) -> None:
     body = t.resource.body
-    props = body.get("properties")
+    props = ci_get(body, "properties")
     if not isinstance(props, dict):
         return
-    pools = props.get("agentPoolProfiles")
+    pools_key = ci_key(props, "agentPoolProfiles", "agentPoolProfiles")
+    pools = props.get(pools_key)
     if isinstance(pools, Unknown):
         return
     if not isinstance(pools, list):
         pools = []
-        props["agentPoolProfiles"] = pools
-    pool_props = pool.body.get("properties")
+        props[pools_key] = pools
+    pool_props = ci_get(pool.body, "properties")
     pool_name = pool.name
     if isinstance(pool_props, Unknown):
         entry: Any = Unknown(f"node pool {pool.display_name()} ({pool.source.file}:{pool.source.line}) has "
@@ -357,7 +362,7 @@ def _merge_pool(t: Target, pool: Resource) -> None:
     index = len(pools)
     for i, existing in enumerate(pools):
         if isinstance(existing, dict) and isinstance(pool_name, str) and \
-                str(existing.get("name", "")).lower() == pool_name.lower():
+                str(ci_get(existing, "name") or "").lower() == pool_name.lower():
             index = i
             break
     if index == len(pools):
@@ -374,10 +379,11 @@ def _merge_pool(t: Target, pool: Resource) -> None:
 
 def _merge_unknown_pool(t: Target, pool: Resource) -> None:
     body = t.resource.body
-    props = body.get("properties")
-    if not isinstance(props, dict) or isinstance(props.get("agentPoolProfiles"), Unknown):
+    props = ci_get(body, "properties")
+    pools_key = ci_key(props, "agentPoolProfiles", "agentPoolProfiles") if isinstance(props, dict) else ""
+    if not isinstance(props, dict) or isinstance(props.get(pools_key), Unknown):
         return
-    pools = props.setdefault("agentPoolProfiles", [])
+    pools = props.setdefault(pools_key, [])
     if not isinstance(pools, list):
         return
     reason = pool.id.reason if isinstance(pool.id, Unknown) else "its parent is unknown"

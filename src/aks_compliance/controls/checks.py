@@ -174,12 +174,18 @@ def pool_name(check: Check, pool: tuple[str, Any]) -> str:
     return name if isinstance(name, str) else pool[0]
 
 
+# Pool modes that are not system pools (AgentPoolMode: User runs applications, Gateway provides static egress
+# IPs, Machines hosts machines; System and ManagedSystem are system pools).
+NON_SYSTEM_MODES = ("User", "Gateway", "Machines")
+
+
 def is_system_pool(check: Check, pool: tuple[str, Any]) -> Any:
-    """A pool is a system pool unless its mode says User (as PSRule counts; ARM always returns a mode)."""
+    """A pool is a system pool unless its mode says otherwise (an absent mode counts as System, as PSRule counts;
+    ARM always returns a mode)."""
     _, mode = pool_field(check, pool, "mode")
     if isinstance(mode, Unknown):
         return mode
-    return lower(mode) != "user"
+    return lower(mode) not in {m.lower() for m in NON_SYSTEM_MODES}
 
 
 def body_path_text(steps: tuple) -> str:

@@ -148,20 +148,20 @@ def _exclusions(rows: list[Row]) -> list[dict[str, Any]]:
 
 def _defaults_for(control_id: str) -> list[str]:
     """The API defaults a control's verdict relies on when a request leaves a property out (arm/defaults.py)."""
-    from ..arm.defaults import ABSENT, describe, rows_for
+    from ..arm.defaults import describe, rows_for, when_text
     out = []
     for r in rows_for(control_id):
-        when = ", ".join(f"{ref.split(':', 1)[1]} {'absent' if v is ABSENT else '= ' + repr(v)}" for ref, v in r.when)
+        when = ", ".join(when_text(ref, v) for ref, v in r.when)
         value = f"unknown ({r.value.reason})" if hasattr(r.value, "reason") else f"`{r.value!r}`"
         out.append(f"`{r.path}`" + (f" (when {when})" if when else "") + f" = {value}: {describe(r)}")
     return out
 
 
 def _defaults_table() -> list[dict[str, Any]]:
-    from ..arm.defaults import ABSENT, DEFAULTS, LEGACY, SOURCES
+    from ..arm.defaults import DEFAULTS, LEGACY, SOURCES, when_text
     rows = []
     for r in DEFAULTS:
-        when = ", ".join(f"{k.split(':', 1)[1]} {'absent' if v is ABSENT else '= ' + repr(v)}" for k, v in r.when)
+        when = ", ".join(when_text(k, v) for k, v in r.when)
         rows.append({"path": r.path, "scope": r.scope, "since": r.since or "", "until": r.until or "",
                      "when": when, "value": f"unknown: {r.value.reason}" if hasattr(r.value, "reason") else repr(r.value),
                      "source": SOURCES[r.source], "fact": r.fact, "controls": ", ".join(r.controls)})

@@ -247,8 +247,9 @@ CONTROLS += [
         rationale=(
             "Azure CNI (node subnet, pod subnet or overlay) is the supported network plugin family for network "
             "policy with Azure or Cilium, Windows pools and virtual nodes; kubenet is retired. Microsoft's "
-            "built-in audits clusters that do not use it. An absent networkPlugin is kubenet on older API versions "
-            "and fails."),
+            "built-in audits clusters that do not use it. An absent networkPlugin follows the Kubernetes version: "
+            "kubenet before 1.30 (fails), Azure CNI overlay from 1.30 or with kubernetesVersion absent (see the "
+            "defaults below)."),
         remediation=(
             "Set properties.networkProfile.networkPlugin to azure, with networkPluginMode overlay for most "
             "clusters (az aks create --network-plugin azure --network-plugin-mode overlay); existing kubenet "

@@ -5,7 +5,8 @@ from typing import Any, Mapping
 from ...policy.conditions import MISSING, Leaf, Truth, Verdict
 from ...targets import Target
 from ...values import Unknown
-from ..checks import Check, all_of, is_system_pool, known, lower, pool_field, pool_name, pools
+from ..checks import (NON_SYSTEM_MODES, Check, all_of, is_system_pool, known, lower, pool_field, pool_name,
+                      pools)
 from ..model import Control, Mappings, Parameter, Severity
 
 MC = "Microsoft.ContainerService/managedClusters"
@@ -281,7 +282,8 @@ CONTROLS += [
         rationale=(
             "CoreDNS, metrics-server, konnectivity and the policy and security agents run on the system pools. "
             "With fewer than three nodes, one node's failure or upgrade takes out cluster DNS and admission. "
-            "The nodes of all pools whose mode is not User are summed, using minCount for autoscaled pools and "
+            "The nodes of all system pools (mode System, or absent; Gateway and Machines pools run no system pods) "
+            "are summed, using minCount for autoscaled pools and "
             "count otherwise (an omitted count is 1)."),
         remediation=(
             "Give the System pools at least three nodes together: count (or minCount with enableAutoScaling) "
@@ -303,7 +305,8 @@ CONTROLS += [
         rationale=(
             "Without the CriticalAddonsOnly taint, application pods are scheduled onto system nodes next to "
             "CoreDNS and the security agents, where a noisy or compromised workload can starve or attack them. "
-            "Every pool whose mode is not User must carry CriticalAddonsOnly=true:NoSchedule (or NoExecute), "
+            "Every system pool (mode System, or absent; not User, Gateway or Machines) must carry "
+            "CriticalAddonsOnly=true:NoSchedule (or NoExecute), "
             "which also means applications need a separate User pool."),
         remediation=(
             "Add \"CriticalAddonsOnly=true:NoSchedule\" to properties.agentPoolProfiles[].nodeTaints of every System pool "
@@ -314,7 +317,7 @@ CONTROLS += [
                           nist=("SC-39", "CM-7")),
         rule={"count": {"field": f"{MC}/agentPoolProfiles[*]",
                         "where": {"allOf": [
-                            {"field": f"{MC}/agentPoolProfiles[*].mode", "notEquals": "User"},
+                            {"field": f"{MC}/agentPoolProfiles[*].mode", "notIn": list(NON_SYSTEM_MODES)},
                             {"count": {"field": f"{MC}/agentPoolProfiles[*].nodeTaints[*]",
                                        "where": {"field": f"{MC}/agentPoolProfiles[*].nodeTaints[*]",
                                                  "in": ["CriticalAddonsOnly=true:NoSchedule",
