@@ -1,4 +1,5 @@
-"""Input forms: REST JSON (one, a list, {"value": [...]}), deployment-wrapped templates, directories."""
+"""Input forms: REST JSON (one, a list, {"value": [...]}), Resource Graph answers, deployment-wrapped templates,
+directories."""
 
 from __future__ import annotations
 
@@ -80,3 +81,41 @@ def test_unrecognised_json_is_listed_in_a_directory_an_error_when_named_and_the_
 def test_missing_input_path_is_an_error(tmp_path: Path) -> None:
     run = scan(tmp_path / "nope")
     assert run.errors and "does not exist" in run.errors[0].message
+
+
+def test_resource_graph_answers_are_read_and_a_page_of_more_is_said(tmp_path: Path) -> None:
+    """`az graph query -q "resources | where type =~ 'microsoft.containerservice/managedclusters'"` prints
+    {count, data, skip_token, total_records}; the REST API answers {totalRecords, count, data, facets,
+    resultTruncated, $skipToken}. The rows are the resources; a result with more pages says the rest were not
+    read (a scan that looks complete without them would hide clusters), as a REST list with a nextLink does."""
+    row = dict(CLUSTER, resourceGroup="rg-fixtures", subscriptionId="00000000-0000-0000-0000-000000000000",
+               tenantId="11111111-1111-1111-1111-111111111111")
+    two = json.loads(json.dumps(row).replace("aks-fixture", "aks-two"))
+    (tmp_path / "cli.json").write_text(json.dumps({"count": 1, "data": [row], "skip_token": None,
+                                                   "total_records": 1}, indent=2))
+    (tmp_path / "rest.json").write_text(json.dumps({"totalRecords": 1, "count": 1, "data": [two], "facets": [],
+                                                    "resultTruncated": "false"}, indent=2))
+    assert classify(json.loads((tmp_path / "cli.json").read_text())) == "resources"
+    run = scan(tmp_path, controls=["AKS-002"])
+    assert sorted(t.resource.full_name for t in run.targets) == ["aks-fixture", "aks-two"]
+    assert {r.outcome.value for r in run.results} == {"failed"}
+    assert not [d for d in run.diagnostics if d.severity in ("warning", "error")]
+
+    paged = tmp_path / "paged"
+    paged.mkdir()
+    (paged / "first-page.json").write_text(json.dumps({"count": 1, "data": [row], "skip_token": "ew0KICAi",
+                                                       "total_records": 1500}, indent=2))
+    (paged / "list.json").write_text(json.dumps({"value": [two], "nextLink": "https://management.azure.com/"
+                                                 "subscriptions/x/providers/Microsoft.ContainerService/"
+                                                 "managedClusters?api-version=2024-05-01&$skiptoken=abc"}, indent=2))
+    run = scan(paged, controls=["AKS-002"])
+    assert len(run.targets) == 2  # what was given is judged
+    warned = {Path(d.file).name: d for d in run.diagnostics if d.severity == "warning"}
+    def line_of(name: str, key: str) -> int:
+        return (paged / name).read_text().split(f'"{key}"')[0].count("\n") + 1
+
+    assert "1 of 1500 rows" in warned["first-page.json"].message
+    assert warned["first-page.json"].line == line_of("first-page.json", "data") == 3
+    assert "nextLink" in warned["list.json"].message
+    assert warned["list.json"].line == line_of("list.json", "nextLink") > 3
+    assert classify({"count": 2, "data": ["a", "b"]}) is None  # a word list under 'data' is not Resource Graph

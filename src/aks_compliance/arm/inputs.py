@@ -116,7 +116,7 @@ def classify(data: Any) -> str | None:
     if "resources" in data and ("contentVersion" in data or "parameters" in data or "variables" in data
                                 or "outputs" in data or "languageVersion" in data):
         return "template"
-    if isinstance(data.get("value"), list):
+    if isinstance(data.get("value"), list) or is_graph_result(data):
         return "resources"
     if isinstance(data.get("type"), str) and "/" in data["type"] and (
             "id" in data or "properties" in data or "name" in data):
@@ -126,6 +126,37 @@ def classify(data: Any) -> str | None:
     if isinstance(data.get("parameters"), dict) and "resources" not in data and all(
             isinstance(v, dict) and ("value" in v or "reference" in v) for v in data["parameters"].values()):
         return "parameters"
+    return None
+
+
+# Resource Graph's answer as `az graph query` prints it (count, data, skip_token, total_records) or as its REST
+# API returns it (totalRecords, count, data, facets, resultTruncated, $skipToken): the rows are resources.
+_GRAPH_KEYS = ("count", "total_records", "totalRecords", "skip_token", "$skipToken", "resultTruncated", "facets")
+
+
+def is_graph_result(data: Any) -> bool:
+    return isinstance(data, dict) and isinstance(data.get("data"), list) and any(k in data for k in _GRAPH_KEYS) \
+        and (not data["data"] or any(_resource_like(row) for row in data["data"]))
+
+
+def more_pages(data: Any) -> str | None:
+    """Why a REST list or Resource Graph answer holds only part of what was asked (a next page not read), or
+    None: the resources beyond it were never read, and a scan must not look complete without them."""
+    if not isinstance(data, dict):
+        return None
+    if isinstance(data.get("nextLink"), str) and data["nextLink"]:
+        return ("the list has a nextLink: it is one page of a longer list, the resources on the next pages were "
+                "not read (save every page, or scan live with --azure)")
+    if is_graph_result(data):
+        token = data.get("skip_token") or data.get("$skipToken")
+        total = data.get("total_records", data.get("totalRecords"))
+        rows = len(data["data"])
+        if token or str(data.get("resultTruncated", "")).lower() == "true" or (
+                type(total) is int and total > rows):
+            return (f"the Resource Graph result holds {rows} of "
+                    f"{total if type(total) is int and total > rows else 'more'} rows (a skip token or truncation "
+                    "is set): the rows of the next pages were not read (az graph query --first 1000 with "
+                    "--skip-token for every page, or scan live with --azure)")
     return None
 
 
@@ -435,8 +466,14 @@ def _load_rest(scan: ArmScan, doc: JsonDocument, options: ArmOptions) -> None:
         items = [(f"/{i}", r) for i, r in enumerate(data)]
     elif isinstance(data, dict) and isinstance(data.get("value"), list):
         items = [(f"/value/{i}", r) for i, r in enumerate(data["value"])]
+    elif is_graph_result(data):
+        items = [(f"/data/{i}", r) for i, r in enumerate(data["data"])]
     else:
         items = [("", data)]
+    partial = more_pages(data)
+    if partial:
+        where = "/nextLink" if "nextLink" in data else "/data"
+        scan.diagnostics.append(Diagnostic("warning", partial, doc.path, where, doc.lines.nearest_line(where)[0]))
     stack = deque(items)
     while stack:
         ptr, body = stack.popleft()
