@@ -223,8 +223,10 @@ CONTROLS += [
             "cluster's load balancer, so a compromised pod can exfiltrate data or fetch tooling from anywhere. "
             "userDefinedRouting sends egress through a route table to a firewall or network appliance that can "
             "filter and log it; a NAT gateway gives a fixed, attributable egress address that network rules can "
-            "govern. None of PSRule, Checkov or the built-ins check this. To require a filtering firewall, set "
-            "allowedOutboundTypes to [\"userDefinedRouting\"]."),
+            "govern; block (a network-isolated cluster) lets nothing out at all. None of PSRule, Checkov or the "
+            "built-ins check this. To require a filtering firewall, set allowedOutboundTypes to "
+            "[\"userDefinedRouting\"]; none (AKS sets up no outbound path, the subnet's own routing decides) is not "
+            "counted by default: what it leads to is not in the cluster's definition."),
         remediation=(
             "Set properties.networkProfile.outboundType to userDefinedRouting with a route table on the node "
             "subnet whose 0.0.0.0/0 route points at Azure Firewall (az aks create --outbound-type "
@@ -233,7 +235,8 @@ CONTROLS += [
         references=("https://learn.microsoft.com/azure/aks/egress-outboundtype",
                     "https://learn.microsoft.com/azure/aks/limit-egress-traffic"),
         mappings=Mappings(nist=("SC-7", "SC-7(5)")),
-        parameters=(Parameter("allowedOutboundTypes", ["userDefinedRouting", "userAssignedNATGateway", "managedNATGateway"],
+        parameters=(Parameter("allowedOutboundTypes", ["userDefinedRouting", "userAssignedNATGateway", "managedNATGateway",
+                                                        "block"],
                               "Outbound types that count as controlled egress.", type="Array",
                               allowed=("loadBalancer", "userDefinedRouting", "managedNATGateway",
                                        "userAssignedNATGateway", "none", "block")),),
