@@ -22,6 +22,22 @@ OBJECT, ARRAY = "an object", "an array"
 # An array member that may also be null: Kubernetes decodes null into the zero value of the member's type, which
 # for some types is valid (an empty NetworkPolicy rule allows all traffic)
 NULLABLE_OBJECT = "an object or null"
+# Scalars, for APIs that decode strictly into typed fields (the Kubernetes API server: a string where a bool
+# belongs is rejected, not converted). A resource.Quantity is a string or a number.
+BOOLEAN, INTEGER, STRING, QUANTITY = "a boolean", "an integer", "a string", "a quantity (a string or a number)"
+
+
+def _is_integer(v: Any) -> bool:
+    # an integral float (1000.0, as JSON may spell an integer) is decoded into an integer field
+    return (type(v) is int) or (type(v) is float and v.is_integer())
+
+
+_FITS: dict[str, Callable[[Any], bool]] = {
+    OBJECT: lambda v: isinstance(v, dict), NULLABLE_OBJECT: lambda v: isinstance(v, dict),
+    ARRAY: lambda v: isinstance(v, list), BOOLEAN: lambda v: type(v) is bool, INTEGER: _is_integer,
+    STRING: lambda v: isinstance(v, str), QUANTITY: lambda v: isinstance(v, str) or _is_integer(v) or type(v) is float,
+}
+_CONTAINERS = (OBJECT, ARRAY)  # a null member of an array is malformed only where a container belongs
 
 _POOL = (
     ("", OBJECT), ("availabilityZones", ARRAY), ("nodeTaints", ARRAY), ("nodeLabels", OBJECT), ("tags", OBJECT),
@@ -119,7 +135,7 @@ def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, s
         return
     is_dict = isinstance(value, dict)
     for n, kind in node.checks:
-        if not (isinstance(value, list) if kind == ARRAY else is_dict):
+        if not _FITS[kind](value):
             found.append((n, len(found), path, kind, value))
     if is_dict:
         folded: dict[str, Any] | None = None  # lower-cased keys, made once per object when a key is not exact
@@ -143,7 +159,7 @@ def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, s
         for i, v in enumerate(value):
             if v is None:  # a member that is null is not absent: the API rejects [null] where objects belong
                 found.extend((n, len(found), f"{path}[{i}]", kind, v) for n, kind in members.checks
-                             if kind != NULLABLE_OBJECT)
+                             if kind in _CONTAINERS)
                 continue
             _walk(v, f"{path}[{i}]", members, found, fold)
 

@@ -1,0 +1,76 @@
+"""Hostile input, round three (issue 19): variations of the classes rounds one and two cover.
+
+Each test names the Kubernetes, ARM or output semantics it builds on; all are bounded by construction (small
+inputs, no timers).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .test_bad_inputs_k8s import _scan_beside_good
+
+# -- a scalar of the wrong JSON type is an error, never a pass ---------------------------------------------
+# The API server decodes manifests strictly into typed Go structs: a string where a bool belongs
+# (`privileged: "true"`), a number where a string belongs (`image: 5`, the classic unquoted env value) or a list
+# where a resource.Quantity belongs is rejected ("json: cannot unmarshal string into Go struct field
+# SecurityContext.spec.containers.securityContext.privileged of type bool"): such an object never runs. Read as
+# "not true", `privileged: "true"` passed AKS-100 and `hostPID: 1` passed AKS-101.
+POD = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n"
+C = "  containers:\n  - name: c\n    image: nginx:1.25\n"
+
+SCALAR_CASES = [
+    (POD + C + "    securityContext: {privileged: 'true'}\n",
+     "spec.containers[0].securityContext.privileged must be a boolean", "a string"),
+    (POD + "  hostPID: 1\n" + C, "spec.hostPID must be a boolean", "a number"),
+    (POD + "  hostNetwork: 'yes'\n" + C, "spec.hostNetwork must be a boolean", "a string"),
+    (POD + "  automountServiceAccountToken: 'false'\n" + C, "spec.automountServiceAccountToken must be a boolean",
+     "a string"),
+    (POD + "  securityContext: {runAsUser: '0'}\n" + C, "spec.securityContext.runAsUser must be an integer",
+     "a string"),
+    (POD + C + "    securityContext: {allowPrivilegeEscalation: 1}\n",
+     "spec.containers[0].securityContext.allowPrivilegeEscalation must be a boolean", "a number"),
+    (POD + C + "    securityContext: {capabilities: {add: [[SYS_ADMIN]]}}\n",
+     "spec.containers[0].securityContext.capabilities.add[0] must be a string", "an array"),
+    (POD + C + "    resources: {limits: {cpu: [1], memory: 1Gi}}\n",
+     "spec.containers[0].resources.limits.cpu must be a quantity (a string or a number)", "an array"),
+    (POD + C + "    env: [{name: API_TOKEN, value: {a: b}}]\n", "spec.containers[0].env[0].value must be a string",
+     "an object"),
+    (POD + C + "    ports: [{containerPort: 80, hostPort: '80'}]\n",
+     "spec.containers[0].ports[0].hostPort must be an integer", "a string"),
+    (POD + "  containers:\n  - name: c\n    image: [nginx:latest]\n", "spec.containers[0].image must be a string",
+     "an array"),
+    (POD + C + "  volumes: [{name: v, hostPath: {path: {a: /}}}]\n", "spec.volumes[0].hostPath.path must be a string",
+     "an object"),
+    ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: shop}\n"
+     "spec: {template: {spec: {containers: [{name: c, image: x, securityContext: {readOnlyRootFilesystem: 'true'}}]}}}\n",
+     "spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem must be a boolean", "a string"),
+    ("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: shop}\n"
+     "automountServiceAccountToken: 'false'\n", "automountServiceAccountToken must be a boolean", "a string"),
+]
+
+
+@pytest.mark.parametrize("manifest,message,found", SCALAR_CASES, ids=[m for _, m, _ in SCALAR_CASES])
+def test_a_scalar_of_a_type_the_api_server_rejects_is_an_error_for_every_control(
+        tmp_path: Path, manifest: str, message: str, found: str) -> None:
+    run = _scan_beside_good(tmp_path, "bad.yaml", manifest)
+    name = manifest.split("name: ", 1)[1].split(",", 1)[0]
+    mine = [r for r in run.results if r.target.file.endswith("bad.yaml") and r.target.name == f"shop/{name}"]
+    assert mine and {r.outcome.value for r in mine} == {"error"}, \
+        sorted({(r.control_id, r.outcome.value) for r in mine})
+    assert all(f"{message} (the REST API rejects anything else), found {found}" in r.reason for r in mine), \
+        mine[0].reason
+
+
+def test_scalars_of_their_own_types_are_judged(tmp_path: Path) -> None:
+    """The forms the API server takes: quantities as strings or numbers (`cpu: 0.5`, `memory: 128Mi`),
+    integers, booleans, and null (absent)."""
+    manifest = (POD + "  hostPID: false\n  automountServiceAccountToken: null\n  securityContext: {runAsUser: 1000}\n"
+                + C + "    securityContext: {privileged: false, capabilities: {drop: [ALL]}}\n"
+                "    resources: {limits: {cpu: 0.5, memory: 128Mi}, requests: {cpu: 1}}\n"
+                "    env: [{name: A, value: '5'}, {name: B}]\n    ports: [{containerPort: 80}]\n")
+    run = _scan_beside_good(tmp_path, "ok.yaml", manifest)
+    mine = [r for r in run.results if r.target.file.endswith("ok.yaml") and r.control_id]
+    assert mine and not [r.reason for r in mine if r.outcome.value == "error"]
