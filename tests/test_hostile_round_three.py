@@ -74,3 +74,49 @@ def test_scalars_of_their_own_types_are_judged(tmp_path: Path) -> None:
     run = _scan_beside_good(tmp_path, "ok.yaml", manifest)
     mine = [r for r in run.results if r.target.file.endswith("ok.yaml") and r.control_id]
     assert mine and not [r.reason for r in mine if r.outcome.value == "error"]
+
+
+# -- a secure output is a secret ---------------------------------------------------------------------------
+# Outputs of type securestring/secureObject are not returned with a deployment's outputs (ARM keeps them out of
+# the deployment history; `listOutputsWithSecureValues` is an explicit, authorised call): a nested deployment's
+# secure output read through reference() was shown as evidence, with the secret it carries.
+CANARY = "CNRYround3SecureOutputQx5"
+
+
+def _arm(tmp_path: Path, t: dict, **options: object):
+    import json
+
+    from .conftest import scan
+    (tmp_path / "t.json").write_text(json.dumps(t, indent=1))
+    run = scan(tmp_path / "t.json", **options)
+    return run, json.dumps(run.document(), ensure_ascii=False) + "".join(str(d) for d in run.diagnostics)
+
+
+def _template(resources: list, **extra: object) -> dict:
+    return {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+            "contentVersion": "1.0.0.0", "resources": resources, **extra}
+
+
+def _cluster(name: str, **props: object) -> dict:
+    return {"type": "Microsoft.ContainerService/managedClusters", "apiVersion": "2024-05-01", "name": name,
+            "location": "westeurope", "properties": props}
+
+
+@pytest.mark.parametrize("otype", ["securestring", "secureObject", "SecureString"])
+def test_a_secure_output_of_a_nested_deployment_is_never_read(tmp_path: Path, otype: str) -> None:
+    value = f"[parameters('p')]" if otype.lower() == "securestring" else {"k": "[parameters('p')]"}
+    inner = _template([], parameters={"p": {"type": "string"}},
+                      outputs={"o": {"type": otype, "value": value}, "plain": {"type": "string", "value": "1.30.5"}})
+    t = _template([
+        {"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "inner",
+         "properties": {"mode": "Incremental", "expressionEvaluationOptions": {"scope": "inner"},
+                        "parameters": {"p": {"value": CANARY}}, "template": inner}},
+        _cluster("aks-out", kubernetesVersion="[reference('inner').outputs.plain.value]",
+                 networkProfile={"networkPlugin": "[string(reference('inner').outputs.o.value)]"},
+                 disableLocalAccounts=True)])
+    run, said = _arm(tmp_path, t)
+    assert CANARY not in said
+    shown = [e.actual for r in run.results for e in r.evidence if e.path.endswith("networkPlugin")]
+    assert shown and all("secure output 'o' of nested deployment 'inner' is not read" in a for a in shown), shown
+    assert any(e.actual == '"1.30.5"' for r in run.results for e in r.evidence
+               if e.path.endswith("kubernetesVersion"))  # plain outputs are still read
