@@ -120,3 +120,56 @@ def test_a_secure_output_of_a_nested_deployment_is_never_read(tmp_path: Path, ot
     assert shown and all("secure output 'o' of nested deployment 'inner' is not read" in a for a in shown), shown
     assert any(e.actual == '"1.30.5"' for r in run.results for e in r.evidence
                if e.path.endswith("kubernetesVersion"))  # plain outputs are still read
+
+
+# -- command-line values: JSON has no NaN or Infinity -------------------------------------------------------
+# `--arm-param NAME=VALUE` reads VALUE as JSON when it parses, else as a string. Python's reader takes NaN,
+# Infinity and 1e999 (a float infinity), which JSON (RFC 8259, section 6) does not have: `p=NaN` was the float
+# nan, so a string parameter named NaN was "expected a string, got 'nan'" and an object held Infinity.
+@pytest.mark.parametrize("text", ["NaN", "Infinity", "-Infinity", '{"a": NaN}', "[1e999]", "9" * 5000],
+                         ids=["nan", "inf", "-inf", "nested-nan", "1e999", "5000-digits"])
+def test_an_option_value_that_is_not_json_is_the_string(text: str) -> None:
+    from aks_compliance.option_values import parse_value
+    assert parse_value(text) == text
+
+
+def test_option_values_that_are_json_are_read_as_json() -> None:
+    from aks_compliance.option_values import parse_value
+    assert parse_value('{"a": [1, 2.5, -3e2, true, null]}') == {"a": [1, 2.5, -300.0, True, None]}
+    assert parse_value("12") == 12 and parse_value('"x"') == "x" and parse_value("1.30.5") == "1.30.5"
+
+
+# -- an int parameter takes what ARM takes ------------------------------------------------------------------
+# ARM integers are 64-bit; a value that is not an integer (`--5`, the superscript `²` Python's isdigit accepts, a
+# number of 6,000 digits) is a type error naming the parameter, not Python's "invalid literal for int()".
+@pytest.mark.parametrize("value", ["--5", "\u00b2", "9" * 6000, 2 ** 63, "9223372036854775808", 1.5],
+                         ids=["dashes", "superscript", "6000-digits", "int-2^63", "text-2^63", "float"])
+def test_an_int_parameter_out_of_range_or_not_an_integer_is_a_type_error(tmp_path: Path, value: object) -> None:
+    t = _template([_cluster("aks-int", kubernetesVersion="[string(parameters('n'))]", disableLocalAccounts=True)],
+                  parameters={"n": {"type": "int"}})
+    run, said = _arm(tmp_path, t, parameters={"n": value})
+    messages = [d.message for d in run.diagnostics]
+    assert any("parameter 'n' from --arm-param: expected an integer" in m for m in messages), messages
+    assert "invalid literal" not in said and "int_max_str_digits" not in said
+
+
+@pytest.mark.parametrize("value,expected", [("-5", -5), (" 42 ", 42), (-(2 ** 63), -(2 ** 63)), ("7", 7)])
+def test_an_int_parameter_given_as_digits_is_read(tmp_path: Path, value: object, expected: int) -> None:
+    t = _template([_cluster("aks-int", kubernetesVersion="[string(parameters('n'))]", disableLocalAccounts=True)],
+                  parameters={"n": {"type": "int"}})
+    run, _ = _arm(tmp_path, t, parameters={"n": value})
+    assert not run.diagnostics
+    assert run.targets[0].body["properties"]["kubernetesVersion"] == str(expected)
+
+
+# -- a plain parameter named like a secret ------------------------------------------------------------------
+# The names that say "secret" are one list (redaction.py): `dbPwd`, `apiKey`, `sshPrivateKeyData`, `sasUrl` hold
+# credentials as surely as `adminPassword` does; a value ARM would reject is described by its type alone.
+@pytest.mark.parametrize("name", ["dbPwd", "apiKeyValue", "sshPrivateKeyData", "clientCertPassword", "storageSasUrl",
+                                  "githubPat", "authHeader"])
+def test_a_parameter_named_like_any_secret_is_not_quoted(tmp_path: Path, name: str) -> None:
+    t = _template([_cluster("aks-n", kubernetesVersion=f"[string(parameters('{name}'))]", disableLocalAccounts=True)],
+                  parameters={name: {"type": "int"}})
+    run, said = _arm(tmp_path, t, parameters={name: CANARY})
+    assert any(f"parameter '{name}'" in d.message and "expected an integer" in d.message for d in run.diagnostics)
+    assert CANARY not in said
