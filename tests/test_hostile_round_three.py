@@ -173,3 +173,43 @@ def test_a_parameter_named_like_any_secret_is_not_quoted(tmp_path: Path, name: s
     run, said = _arm(tmp_path, t, parameters={name: CANARY})
     assert any(f"parameter '{name}'" in d.message and "expected an integer" in d.message for d in run.diagnostics)
     assert CANARY not in said
+
+
+# -- characters that act, in every report --------------------------------------------------------------------
+# The terminal and the CSV escaped control characters and bidi overrides from names; the HTML report, SARIF and
+# JUnit XML wrote them raw: a right-to-left override in a file or resource name reverses what an auditor reads
+# ("Trojan Source", CVE-2021-42574), NUL and ESC have no place in HTML (a parse error) or XML 1.0.
+ACTING = ["\x1b", "\x07", "\x00", "\x0b", "\x85", "\u202e", "\u2066", "\u200f"]
+
+
+def test_characters_that_act_reach_no_report_raw(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+    hostile = "x\x1b[2J\x07\u202eevil\x00\x0b\x85\u2066\u200fz"
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name, body in ((f"aks-{hostile}", {"kubernetesVersion": f"1.2{hostile}", "disableLocalAccounts": False}),
+                       ("aks-plain", {"kubernetesVersion": "1.28.0", "disableLocalAccounts": False})):
+        file = inputs / (f"t{hostile.replace(chr(0), '')}.json" if name != "aks-plain" else "plain.json")
+        file.write_text(json.dumps(_template([_cluster(name, **body)])))
+    (inputs / f"broken{hostile.replace(chr(0), '')}.json").write_text("{broken")
+    out = tmp_path / "out"
+    exe = str(Path(sys.executable).with_name("aks-compliance"))
+    proc = subprocess.run([exe, "scan", "--arm", str(inputs), "--controls", "AKS-002,AKS-038", "-p", "no:cacheprovider",
+                           "--results-json", str(out / "r.json"), "--audit-report", str(out / "r.html"),
+                           "--sarif", str(out / "r.sarif"), "--csv", str(out / "r.csv"),
+                           "--junitxml", str(out / "j.xml")], capture_output=True, timeout=300)
+    assert proc.returncode == 2, (proc.stdout + proc.stderr).decode(errors="replace")[-2000:]
+    for report in ("r.html", "r.sarif", "r.csv", "j.xml"):
+        text = (out / report).read_text(encoding="utf-8")
+        assert "\\u202e" in text or "\\u202E" in text, report  # shown, escaped
+        texts = [text]
+        if report == "r.sarif":  # JSON: what a reader decodes, too
+            texts.append(json.dumps(json.loads(text), ensure_ascii=False))
+        for t in texts:
+            raw = sorted({repr(c) for c in ACTING if c in t})
+            assert not raw, (report, raw)
+    import xml.dom.minidom
+    xml.dom.minidom.parse(str(out / "j.xml"))
+    json.loads((out / "r.json").read_text())  # the results JSON keeps the data as it is (escaped by JSON)
