@@ -18,6 +18,7 @@ from _pytest.reports import TestReport
 from .outcomes import ResultError, check_result, evidence_words, failure_text, pytest_outcome
 from .results import Outcome, Result
 from .stash import RUN_KEY
+from .textsafe import escape_controls
 
 if TYPE_CHECKING:
     from .controls import Catalog
@@ -98,7 +99,7 @@ def make_items(parent: pytest.Collector, function: str, results: list[Result], c
     items: list[pytest.Item] = []
     location = None
     for r in results:
-        item = ResultItem.from_parent(parent, name=f"{function}[{r.key}]", result=r, lineno=lineno)
+        item = ResultItem.from_parent(parent, name=f"{function}[{escape_controls(r.key)}]", result=r, lineno=lineno)
         item.user_properties = user_properties(r, catalog)
         # every item of this function has the same file and line: compute pytest's (cached)
         # location once instead of once per item
@@ -118,12 +119,13 @@ def _target_items(parent: pytest.Collector, function: str, results: list[Result]
         groups.setdefault(label, []).append(r)
     items: list[pytest.Item] = []
     for label, group in groups.items():
+        label = escape_controls(label)  # a test id is shown by JUnit XML and pytest-html, not only the terminal
         if group[0].control_id is None:  # an input error stays an item of its own
             item = ResultItem.from_parent(parent, name=f"{function}[{label}]", result=group[0], lineno=lineno)
             item.user_properties = user_properties(group[0], catalog)
         else:
             item = TargetItem.from_parent(parent, name=f"{function}[{label}]", results=group, lineno=lineno)
-            item.user_properties = [("target", group[0].target.name),
+            item.user_properties = [("target", escape_controls(group[0].target.name)),
                                     ("failed_controls", ",".join(r.control_id or "" for r in group
                                                                  if r.outcome is Outcome.FAILED))]
             if any(r.outcome is Outcome.ERROR for r in group):
@@ -169,7 +171,7 @@ def target_outcome(results: list[Result]) -> tuple[str, str]:
 def user_properties(result: Result, catalog: "Catalog | None") -> list[tuple[str, str]]:
     """JUnit ``<properties>`` of a result's test case."""
     control = catalog.get(result.control_id) if catalog is not None and result.control_id else None
-    props = [("control_id", result.control_id or ""), ("target", result.target.name),
+    props = [("control_id", result.control_id or ""), ("target", escape_controls(result.target.name)),
              ("outcome", result.outcome.value)]
     if control is not None:
         props += [("severity", control.severity.value), ("cis_aks", ",".join(control.mappings.cis_aks))]
@@ -190,7 +192,7 @@ def build_reports(item: "ResultItem | TargetItem", catalog: "Catalog | None",
     location = item.location
 
     def report(when: str, outcome: str, longrepr: Any = None) -> TestReport:
-        rep = TestReport(item.nodeid, location, keywords, outcome, longrepr, when, (), 0.0, start, start,
+        rep = TestReport(item.nodeid, location, keywords, outcome, _shown(longrepr), when, (), 0.0, start, start,
                          props)
         rep.aksc_key = r.key
         rep.aksc_outcome = r.outcome.value
@@ -216,6 +218,16 @@ def build_reports(item: "ResultItem | TargetItem", catalog: "Catalog | None",
     return [report("setup", "passed"), call, report("teardown", "passed")]
 
 
+def _shown(longrepr: Any) -> Any:
+    """A report's text (or skip tuple's message) as JUnit XML and pytest-html show it: no control characters or
+    bidi overrides from the inputs (the terminal escapes its own)."""
+    if isinstance(longrepr, str):
+        return escape_controls(longrepr)
+    if isinstance(longrepr, tuple) and len(longrepr) == 3 and isinstance(longrepr[2], str):
+        return (longrepr[0], longrepr[1], escape_controls(longrepr[2]))
+    return longrepr
+
+
 def _target_reports(item: TargetItem, with_setup_teardown: bool) -> list[TestReport]:
     start = time.time()
     keywords = {item.name: 1}
@@ -225,7 +237,7 @@ def _target_reports(item: TargetItem, with_setup_teardown: bool) -> list[TestRep
     outcome, reason = target_outcome(item.results)
 
     def report(when: str, state: str, longrepr: Any = None) -> TestReport:
-        rep = TestReport(item.nodeid, location, keywords, state, longrepr, when, (), 0.0, start, start,
+        rep = TestReport(item.nodeid, location, keywords, state, _shown(longrepr), when, (), 0.0, start, start,
                          item.user_properties)
         rep.aksc_key = first.key
         rep.aksc_target = label  # every result of the target was reported (not a list of keys: 500,000 at scale)

@@ -19,11 +19,22 @@ def parse_value(text: str, what: str = "the option") -> Any:
     if _nesting(text) > MAX_OPTION_DEPTH:
         raise OptionValueError(f"{what} value is nested more than {MAX_OPTION_DEPTH} levels deep")
     try:
-        return json.loads(text)
-    except ValueError:
+        return json.loads(text, parse_constant=_not_json, parse_float=_finite)
+    except ValueError:  # not JSON (NaN, Infinity and 1e999 included: JSON has no such numbers), so a string
         return text
     except RecursionError:  # pragma: no cover - the depth check comes first
         raise OptionValueError(f"{what} value is nested too deeply") from None
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is outside the range of a JSON number")
+    return value
 
 
 def _nesting(text: str) -> int:

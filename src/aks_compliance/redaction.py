@@ -33,7 +33,8 @@ SECRET_KEY = re.compile(r"secret|password|passwd|token|connectionstring|sas|cred
 SECRET_LEAF = re.compile(r"(password|passwd|secret|clientsecret|connectionstring|primarykey|secondarykey|accesskey|"
                          r"privatekey|sastoken|apikey|accesstoken|refreshtoken|token)$", re.I)
 # template parameter names whose default values are dropped from exported templates
-SECRET_PARAMETER = re.compile(r"password|passwd|secret|token|connectionstring|key$|sas|credential", re.I)
+SECRET_PARAMETER = re.compile(r"passw(or)?d|pwd|secret|token|connectionstring|key$|sas|credential|api_?key|"
+                              r"private_?key|access_?key|key_?data|pat$|auth|cert", re.I)
 # container env variable names (AKS-123; the collector drops such literal values from snapshots)
 SECRET_ENV_NAME = re.compile(
     r"passw(or)?d|passwd|(^|_)pwd($|_)|secret|token|api_?key|access_?key|private_?key|client_?key|credential|"

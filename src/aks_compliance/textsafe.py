@@ -1,6 +1,6 @@
 """Text from inputs made safe to show where characters act instead of printing: terminals and CI logs
 (an ESC sequence can clear or rewrite a log, BEL rings, NUL cuts a line, a right-to-left override reverses
-what follows) and spreadsheets. Also lone surrogates (a JSON ``\\ud800`` escape, a file name that is not
+what follows) and spreadsheets, and every report a person reads (HTML, SARIF, JUnit XML). Also lone surrogates (a JSON ``\\ud800`` escape, a file name that is not
 UTF-8), which no UTF-8 output can encode: they are written as escapes, never a crash.
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 
 # C0 controls but tab and newline, DEL, C1 controls, bidirectional overrides and isolates, lone surrogates
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
@@ -23,6 +24,18 @@ def _escape(m: re.Match[str]) -> str:
 def escape_controls(text: str) -> str:
     """``text`` with control, bidi-override and lone-surrogate characters as visible escapes (``\\x1b``)."""
     return _UNSAFE.sub(_escape, text)
+
+
+def escape_strings(value: Any) -> Any:
+    """``value`` (JSON-like) with :func:`escape_controls` applied to every string in it, keys included: for
+    documents a person reads through a viewer (SARIF in a code-scanning page)."""
+    if isinstance(value, str):
+        return _UNSAFE.sub(_escape, value)
+    if isinstance(value, dict):
+        return {escape_strings(k): escape_strings(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [escape_strings(v) for v in value]
+    return value
 
 
 def escape_terminal(text: str, keep_colour: bool = False) -> str:

@@ -8,6 +8,7 @@ fixed placeholders stand for the deployment target. Everything that only exists 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -15,7 +16,7 @@ from ..errors import ExpressionError
 from ..jsonc import JsonDocument, escape_pointer_token
 from ..redaction import SECRET_PARAMETER, is_secure_type
 from ..values import Placeholder, Unknown
-from .expressions import Call, Context, evaluate, literal_or_expression, parse, type_name
+from .expressions import INT_MAX, INT_MIN, Call, Context, evaluate, literal_or_expression, parse, type_name
 from .functions import BUILTINS, UNKNOWN_AWARE, dotnet_datetime, to_text
 
 if TYPE_CHECKING:
@@ -290,7 +291,7 @@ class TemplateContext(Context):
         if problem is None:
             ptype = str(spec.get("type", "")).lower()
             if ptype == "int" and isinstance(value, str):
-                return int(value.strip())
+                return _as_int(value)
             if ptype == "bool" and isinstance(value, str):
                 return value.lower() == "true"
             return value
@@ -348,6 +349,18 @@ class TemplateContext(Context):
 _MISSING = object()
 
 
+_INT_TEXT = re.compile(r"\s*-?[0-9]{1,19}\s*", re.ASCII)
+
+
+def _as_int(value: Any) -> int | None:
+    """An ARM int parameter's value (a 64-bit integer, or its decimal digits as a string), or None."""
+    if isinstance(value, str) and _INT_TEXT.fullmatch(value):
+        value = int(value)
+    if type(value) is not int or not INT_MIN <= value <= INT_MAX:
+        return None
+    return value
+
+
 def _type_problem(ptype: str, value: Any, hidden: bool = False) -> str | None:
     """What is wrong with ``value`` for a parameter of ``ptype``; a secure parameter's value (or a ``hidden``
     one's) is described by its type alone (its text would put the secret into every report)."""
@@ -362,9 +375,8 @@ def _type_problem(ptype: str, value: Any, hidden: bool = False) -> str | None:
         return f"expected an object, got {shown}"
     if ptype in ("string", "securestring") and not isinstance(value, str):
         return f"expected a string, got {shown}"
-    if ptype == "int" and (isinstance(value, bool) or not isinstance(value, int)):
-        if not (isinstance(value, str) and value.strip().lstrip("-").isdigit()):
-            return f"expected an integer, got {shown}"
+    if ptype == "int" and _as_int(value) is None:
+        return f"expected an integer, got {shown}"
     if ptype == "bool" and not isinstance(value, bool):
         if not (isinstance(value, str) and value.lower() in ("true", "false")):
             return f"expected a boolean, got {shown}"

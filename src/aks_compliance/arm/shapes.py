@@ -19,19 +19,36 @@ from ..policy.conditions import MISSING, MalformedValue
 from ..values import Unknown
 
 OBJECT, ARRAY = "an object", "an array"
-# A switch the REST API types boolean: true or false (the strings "true"/"false" in any case are read as the
+# A switch the AKS REST API types boolean: true or false (the strings "true"/"false" in any case are read as the
 # booleans they spell, as Azure Policy compares them); "yes", 0 or "on" is rejected, never read as not-true.
-BOOLEAN = "a boolean"
+SWITCH = "a boolean (true or false)"
 # An array member that may also be null: Kubernetes decodes null into the zero value of the member's type, which
 # for some types is valid (an empty NetworkPolicy rule allows all traffic)
 NULLABLE_OBJECT = "an object or null"
+# Scalars, for APIs that decode strictly into typed fields (the Kubernetes API server: a string where a bool
+# belongs is rejected, not converted). A resource.Quantity is a string or a number.
+BOOLEAN, INTEGER, STRING, QUANTITY = "a boolean", "an integer", "a string", "a quantity (a string or a number)"
+
+
+def _is_integer(v: Any) -> bool:
+    # an integral float (1000.0, as JSON may spell an integer) is decoded into an integer field
+    return (type(v) is int) or (type(v) is float and v.is_integer())
+
+
+_FITS: dict[str, Callable[[Any], bool]] = {
+    OBJECT: lambda v: isinstance(v, dict), NULLABLE_OBJECT: lambda v: isinstance(v, dict),
+    ARRAY: lambda v: isinstance(v, list), BOOLEAN: lambda v: type(v) is bool, SWITCH: lambda v: _is_boolean(v),
+    INTEGER: _is_integer,
+    STRING: lambda v: isinstance(v, str), QUANTITY: lambda v: isinstance(v, str) or _is_integer(v) or type(v) is float,
+}
+_CONTAINERS = (OBJECT, ARRAY)  # a null member of an array is malformed only where a container belongs
 
 _POOL = (
     ("", OBJECT), ("availabilityZones", ARRAY), ("nodeTaints", ARRAY), ("nodeLabels", OBJECT), ("tags", OBJECT),
     ("securityProfile", OBJECT), ("upgradeSettings", OBJECT), ("kubeletConfig", OBJECT), ("linuxOSConfig", OBJECT),
     ("kubeletConfig.allowedUnsafeSysctls", ARRAY), ("linuxOSConfig.sysctls", OBJECT),
     ("networkProfile", OBJECT), ("creationData", OBJECT), ("powerState", OBJECT),
-    ("enableNodePublicIP", BOOLEAN), ("enableEncryptionAtHost", BOOLEAN), ("enableAutoScaling", BOOLEAN),
+    ("enableNodePublicIP", SWITCH), ("enableEncryptionAtHost", SWITCH), ("enableAutoScaling", SWITCH),
 )
 
 SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -67,7 +84,7 @@ SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
         ("properties.linuxProfile", OBJECT), ("properties.windowsProfile", OBJECT),
         ("properties.autoScalerProfile", OBJECT), ("properties.workloadAutoScalerProfile", OBJECT),
         ("properties.ingressProfile", OBJECT), ("properties.serviceMeshProfile", OBJECT),
-        *((f"properties.{p}", BOOLEAN) for p in (
+        *((f"properties.{p}", SWITCH) for p in (
             "enableRBAC", "disableLocalAccounts", "aadProfile.managed", "aadProfile.enableAzureRBAC",
             "apiServerAccessProfile.enablePrivateCluster", "apiServerAccessProfile.enablePrivateClusterPublicFQDN",
             "apiServerAccessProfile.disableRunCommand", "addonProfiles{*}.enabled",
@@ -138,7 +155,7 @@ def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, s
         return
     is_dict = isinstance(value, dict)
     for n, kind in node.checks:
-        if not (isinstance(value, list) if kind == ARRAY else _is_boolean(value) if kind == BOOLEAN else is_dict):
+        if not _FITS[kind](value):
             found.append((n, len(found), path, kind, value))
     if is_dict:
         folded: dict[str, Any] | None = None  # lower-cased keys, made once per object when a key is not exact
@@ -162,7 +179,7 @@ def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, s
         for i, v in enumerate(value):
             if v is None:  # a member that is null is not absent: the API rejects [null] where objects belong
                 found.extend((n, len(found), f"{path}[{i}]", kind, v) for n, kind in members.checks
-                             if kind != NULLABLE_OBJECT)
+                             if kind in _CONTAINERS)
                 continue
             _walk(v, f"{path}[{i}]", members, found, fold)
 

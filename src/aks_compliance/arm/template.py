@@ -142,7 +142,14 @@ class NestedDeployment:
             if not isinstance(spec, dict):
                 continue
             optr = f"{self.ptr}/properties/template/outputs/{escape_pointer_token(k)}"
-            if "copy" in spec and isinstance(spec["copy"], dict):
+            otype = ctx._resolve_type(spec).get("type")
+            if is_secure_type(otype):
+                # ARM does not return a secure output with the deployment's outputs (reference() never sees
+                # it): evaluated for its errors (reported without their text), then never read
+                ctx.eval_secret(spec.get("value"), f"{optr}/value", f"secure output '{k}' of nested deployment "
+                                                                      f"{self._label()}")
+                value = Unknown(f"secure output '{k}' of nested deployment {self._label()} is not read")
+            elif "copy" in spec and isinstance(spec["copy"], dict):
                 value = ctx.property_copy(spec["copy"], f"{optr}/copy")
             else:
                 value = ctx.eval_value(spec.get("value"), f"{optr}/value")

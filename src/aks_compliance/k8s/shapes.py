@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..arm.shapes import ARRAY, NULLABLE_OBJECT, OBJECT, ShapeTable
+from ..arm.shapes import ARRAY, BOOLEAN, INTEGER, NULLABLE_OBJECT, OBJECT, QUANTITY, STRING, ShapeTable
 from ..policy.conditions import MalformedValue
 from .kinds import POD_PATHS
 
@@ -35,6 +35,18 @@ _CONTAINER = (
     ("envFrom[*]", OBJECT), ("volumeMounts", ARRAY), ("volumeMounts[*]", OBJECT),
     ("livenessProbe", OBJECT), ("readinessProbe", OBJECT), ("startupProbe", OBJECT),
     ("command", ARRAY), ("args", ARRAY),
+    # the scalars controls read: judged as "not true" or "absent", a value of another type would pass
+    ("name", STRING), ("image", STRING), ("command[*]", STRING), ("args[*]", STRING),
+    *((f"securityContext.{f}", BOOLEAN) for f in ("privileged", "allowPrivilegeEscalation", "readOnlyRootFilesystem",
+                                                  "runAsNonRoot", "windowsOptions.hostProcess")),
+    ("securityContext.runAsUser", INTEGER), ("securityContext.runAsGroup", INTEGER),
+    ("securityContext.procMount", STRING), ("securityContext.seccompProfile.type", STRING),
+    ("securityContext.appArmorProfile.type", STRING),
+    ("securityContext.capabilities.add[*]", STRING), ("securityContext.capabilities.drop[*]", STRING),
+    ("resources.limits{*}", QUANTITY), ("resources.requests{*}", QUANTITY),
+    ("ports[*].containerPort", INTEGER), ("ports[*].hostPort", INTEGER),
+    ("env[*].name", STRING), ("env[*].value", STRING), ("env[*].valueFrom", OBJECT),
+    ("env[*].valueFrom.secretKeyRef", OBJECT), ("envFrom[*].secretRef", OBJECT), ("envFrom[*].configMapRef", OBJECT),
 )
 
 _POD_SPEC = (
@@ -50,6 +62,14 @@ _POD_SPEC = (
     ("volumes[*].secret", OBJECT), ("volumes[*].csi", OBJECT), ("volumes[*].ephemeral", OBJECT),
     ("os", OBJECT), ("tolerations", ARRAY), ("tolerations[*]", OBJECT), ("imagePullSecrets", ARRAY),
     ("hostAliases", ARRAY), ("nodeSelector", OBJECT), ("affinity", OBJECT),
+    *((f, BOOLEAN) for f in ("hostNetwork", "hostPID", "hostIPC", "hostUsers", "automountServiceAccountToken",
+                             "shareProcessNamespace", "securityContext.runAsNonRoot",
+                             "securityContext.windowsOptions.hostProcess")),
+    ("serviceAccountName", STRING), ("serviceAccount", STRING),
+    ("securityContext.runAsUser", INTEGER), ("securityContext.runAsGroup", INTEGER),
+    ("securityContext.fsGroup", INTEGER), ("securityContext.supplementalGroups[*]", INTEGER),
+    ("securityContext.seccompProfile.type", STRING), ("securityContext.appArmorProfile.type", STRING),
+    ("securityContext.sysctls[*].name", STRING), ("volumes[*].hostPath.path", STRING),
 )
 
 
@@ -83,7 +103,8 @@ SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
     "Ingress": (*_METADATA, ("spec", OBJECT), ("spec.tls", ARRAY), ("spec.tls[*]", NULLABLE_OBJECT),
                 ("spec.rules", ARRAY), ("spec.rules[*]", NULLABLE_OBJECT)),
     "Namespace": _METADATA,
-    "ServiceAccount": (*_METADATA, ("secrets", ARRAY), ("imagePullSecrets", ARRAY)),
+    "ServiceAccount": (*_METADATA, ("secrets", ARRAY), ("imagePullSecrets", ARRAY),
+                       ("automountServiceAccountToken", BOOLEAN)),
     "ConfigMap": (*_METADATA, ("data", OBJECT), ("binaryData", OBJECT)),
     "Secret": (*_METADATA, ("data", OBJECT), ("stringData", OBJECT)),
     "CiliumNetworkPolicy": (*_METADATA, ("spec", OBJECT), ("specs", ARRAY), ("specs[*]", OBJECT),

@@ -21,6 +21,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from ..atomic import atomic_write
+from ..textsafe import escape_controls
 from .charts import compliance, stacked_bars
 from .cis_nodes import cis_matrix, kube_bench_rows, node_pools
 from .common import OUTCOMES, SEVERITIES, SEVERITY_RANK, cis_section, location_text, sort_sections
@@ -44,9 +45,21 @@ def _env() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_no_acting_characters,
     )
     env.filters["safe_url"] = safe_url
     return env
+
+
+def _no_acting_characters(value: Any) -> Any:
+    """Jinja's ``finalize``: every ``{{ }}`` output without control characters or bidi overrides (a name's
+    right-to-left override would reverse what the auditor reads); markup stays markup (the escapes are text)."""
+    if isinstance(value, str):
+        shown = escape_controls(value)
+        if shown is value or shown == value:
+            return value
+        return Markup(shown) if isinstance(value, Markup) else shown
+    return value
 
 
 _ENV = _env()

@@ -25,6 +25,7 @@ from typing import Any, Mapping
 from urllib.parse import quote
 
 from ..atomic import atomic_write
+from ..textsafe import escape_strings
 from .common import SEVERITY_RANK
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -207,7 +208,8 @@ def sarif_document(doc: Mapping[str, Any], root: Path | None = None) -> dict[str
     }
     if not run["invocations"][0]["startTimeUtc"]:
         del run["invocations"][0]["startTimeUtc"]
-    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+    # every text a code-scanning page shows, without control characters or bidi overrides (textsafe.py)
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [escape_strings(run)]}
 
 
 def _is_guid(value: Any) -> bool:
