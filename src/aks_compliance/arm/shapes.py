@@ -22,6 +22,19 @@ OBJECT, ARRAY = "an object", "an array"
 # An array member that may also be null: Kubernetes decodes null into the zero value of the member's type, which
 # for some types is valid (an empty NetworkPolicy rule allows all traffic)
 NULLABLE_OBJECT = "an object or null"
+# Scalars (Kubernetes' typed fields: a bool, an int32/int64, a string). The API server's decoder rejects any other
+# JSON type: `privileged: "true"` never reaches a cluster, and read as a string it is not true, so it would pass.
+BOOLEAN, INTEGER, STRING = "a boolean", "an integer", "a string"
+
+
+def _is_integer(v: Any) -> bool:
+    return not isinstance(v, bool) and (isinstance(v, int) or isinstance(v, float) and v.is_integer())
+
+
+_MATCHES: dict[str, Callable[[Any], bool]] = {
+    OBJECT: lambda v: isinstance(v, dict), NULLABLE_OBJECT: lambda v: isinstance(v, dict),
+    ARRAY: lambda v: isinstance(v, list), BOOLEAN: lambda v: isinstance(v, bool), INTEGER: _is_integer,
+    STRING: lambda v: isinstance(v, str)}
 
 _POOL = (
     ("", OBJECT), ("availabilityZones", ARRAY), ("nodeTaints", ARRAY), ("nodeLabels", OBJECT), ("tags", OBJECT),
@@ -83,7 +96,7 @@ class _Node:
     __slots__ = ("checks", "keys", "members", "values")
 
     def __init__(self) -> None:
-        self.checks: list[tuple[int, str]] = []  # (position in the shape list, OBJECT | ARRAY)
+        self.checks: list[tuple[int, str]] = []  # (position in the shape list, a kind of _MATCHES)
         self.keys: dict[str, _Node] = {}
         self.members: _Node | None = None  # [*]
         self.values: _Node | None = None  # {*}
@@ -119,7 +132,7 @@ def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, s
         return
     is_dict = isinstance(value, dict)
     for n, kind in node.checks:
-        if not (isinstance(value, list) if kind == ARRAY else is_dict):
+        if not _MATCHES[kind](value):
             found.append((n, len(found), path, kind, value))
     if is_dict:
         folded: dict[str, Any] | None = None  # lower-cased keys, made once per object when a key is not exact
@@ -142,8 +155,9 @@ def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, s
         members = node.members
         for i, v in enumerate(value):
             if v is None:  # a member that is null is not absent: the API rejects [null] where objects belong
+                # (Go decodes a null scalar member to its zero value: "" or 0, a value the checks then judge)
                 found.extend((n, len(found), f"{path}[{i}]", kind, v) for n, kind in members.checks
-                             if kind != NULLABLE_OBJECT)
+                             if kind in (OBJECT, ARRAY))
                 continue
             _walk(v, f"{path}[{i}]", members, found, fold)
 

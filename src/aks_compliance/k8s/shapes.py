@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..arm.shapes import ARRAY, NULLABLE_OBJECT, OBJECT, ShapeTable
+from ..arm.shapes import ARRAY, BOOLEAN, INTEGER, NULLABLE_OBJECT, OBJECT, STRING, ShapeTable
 from ..policy.conditions import MalformedValue
 from .kinds import POD_PATHS
 
@@ -35,6 +35,16 @@ _CONTAINER = (
     ("envFrom[*]", OBJECT), ("volumeMounts", ARRAY), ("volumeMounts[*]", OBJECT),
     ("livenessProbe", OBJECT), ("readinessProbe", OBJECT), ("startupProbe", OBJECT),
     ("command", ARRAY), ("args", ARRAY),
+    # the typed scalars the controls compare: read as another type, `privileged: "true"` would not equal true
+    ("name", STRING), ("image", STRING), ("imagePullPolicy", STRING),
+    *((f"securityContext.{f}", BOOLEAN) for f in ("privileged", "allowPrivilegeEscalation", "runAsNonRoot",
+                                                 "readOnlyRootFilesystem")),
+    ("securityContext.runAsUser", INTEGER), ("securityContext.runAsGroup", INTEGER),
+    ("securityContext.procMount", STRING), ("securityContext.capabilities.add[*]", STRING),
+    ("securityContext.capabilities.drop[*]", STRING), ("securityContext.seccompProfile.type", STRING),
+    ("securityContext.appArmorProfile.type", STRING), ("securityContext.windowsOptions.hostProcess", BOOLEAN),
+    *((f"securityContext.seLinuxOptions.{f}", STRING) for f in ("type", "user", "role", "level")),
+    ("ports[*].hostPort", INTEGER), ("ports[*].containerPort", INTEGER), ("env[*].name", STRING),
 )
 
 _POD_SPEC = (
@@ -50,6 +60,14 @@ _POD_SPEC = (
     ("volumes[*].secret", OBJECT), ("volumes[*].csi", OBJECT), ("volumes[*].ephemeral", OBJECT),
     ("os", OBJECT), ("tolerations", ARRAY), ("tolerations[*]", OBJECT), ("imagePullSecrets", ARRAY),
     ("hostAliases", ARRAY), ("nodeSelector", OBJECT), ("affinity", OBJECT),
+    *((f, BOOLEAN) for f in ("hostPID", "hostIPC", "hostNetwork", "hostUsers", "automountServiceAccountToken")),
+    ("serviceAccountName", STRING), ("serviceAccount", STRING), ("os.name", STRING),
+    ("securityContext.runAsNonRoot", BOOLEAN), ("securityContext.windowsOptions.hostProcess", BOOLEAN),
+    *((f"securityContext.{f}", INTEGER) for f in ("runAsUser", "runAsGroup", "fsGroup")),
+    ("securityContext.supplementalGroups[*]", INTEGER), ("securityContext.sysctls[*].name", STRING),
+    ("securityContext.seccompProfile.type", STRING), ("securityContext.appArmorProfile.type", STRING),
+    *((f"securityContext.seLinuxOptions.{f}", STRING) for f in ("type", "user", "role", "level")),
+    ("volumes[*].hostPath.path", STRING),
 )
 
 
@@ -78,12 +96,13 @@ SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
                       ("spec.ingress[*].from", ARRAY), ("spec.ingress[*].from[*]", OBJECT),
                       ("spec.egress[*].to", ARRAY), ("spec.egress[*].to[*]", OBJECT),
                       ("spec.ingress[*].ports", ARRAY), ("spec.egress[*].ports", ARRAY)),
-    "Service": (*_METADATA, ("spec", OBJECT), ("spec.ports", ARRAY), ("spec.ports[*]", OBJECT),
+    "Service": (*_METADATA, ("spec", OBJECT), ("spec.type", STRING), ("spec.ports", ARRAY), ("spec.ports[*]", OBJECT),
                 ("spec.externalIPs", ARRAY), ("spec.loadBalancerSourceRanges", ARRAY), ("spec.selector", OBJECT)),
     "Ingress": (*_METADATA, ("spec", OBJECT), ("spec.tls", ARRAY), ("spec.tls[*]", NULLABLE_OBJECT),
                 ("spec.rules", ARRAY), ("spec.rules[*]", NULLABLE_OBJECT)),
     "Namespace": _METADATA,
-    "ServiceAccount": (*_METADATA, ("secrets", ARRAY), ("imagePullSecrets", ARRAY)),
+    "ServiceAccount": (*_METADATA, ("secrets", ARRAY), ("imagePullSecrets", ARRAY),
+                       ("automountServiceAccountToken", BOOLEAN)),
     "ConfigMap": (*_METADATA, ("data", OBJECT), ("binaryData", OBJECT)),
     "Secret": (*_METADATA, ("data", OBJECT), ("stringData", OBJECT)),
     "CiliumNetworkPolicy": (*_METADATA, ("spec", OBJECT), ("specs", ARRAY), ("specs[*]", OBJECT),
