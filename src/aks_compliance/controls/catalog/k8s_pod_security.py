@@ -4,7 +4,7 @@ One control per check of ``kubernetes/pod-security-admission`` (cluster-controls
 1-19), with that check's allowed values at each Kubernetes version: the parameter ``pssVersion``
 selects the version (default: latest). Containers are ``containers``, ``initContainers`` and
 ``ephemeralContainers``; pod-level defaults apply where the spec allows them. Workloads are Pods,
-Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs and ReplicationControllers (the
+Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs, ReplicationControllers and PodTemplates (the
 pod spec is read from the right path per kind). Plus the namespace Pod Security Admission labels
 (CIS 4.2.x remediation, not PodSecurityPolicy, which Kubernetes removed in 1.25).
 """
