@@ -494,6 +494,16 @@ SHAPE_CASES = [  # (manifest, target name, the path and expected shape the error
      "shop/p", "spec.containers[0].securityContext.capabilities.add[0] must be a string"),
     ("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: sa, namespace: shop}\nautomountServiceAccountToken: 'no'\n",
      "shop/sa", "automountServiceAccountToken must be a boolean"),
+    # a pod runs at least one container: the API server rejects a pod spec without (core validation,
+    # "spec.containers: Required value"); over zero containers every container-level control passed
+    ("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec: {containers: []}\n",
+     "shop/p", "spec.containers must be a non-empty array (a pod runs at least one container)"),
+    ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: shop}\n"
+     "spec: {template: {spec: {initContainers: [{name: i, image: x}]}}}\n",
+     "shop/d", "spec.template.spec.containers must be a non-empty array (a pod runs at least one container)"),
+    ("apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: j, namespace: shop}\nspec: {schedule: '@daily'}\n",
+     "shop/j", "spec.jobTemplate.spec.template.spec.containers must be a non-empty array (a pod runs at least one "
+               "container)"),
 ]
 
 

@@ -13,7 +13,7 @@ from a live cluster always have these shapes; a snapshot file is checked as a ma
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..arm.shapes import ARRAY, BOOLEAN, INTEGER, NULLABLE_OBJECT, OBJECT, STRING, ShapeTable
 from ..policy.conditions import MalformedValue
@@ -116,8 +116,24 @@ SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
 K8S_SHAPES = ShapeTable(SHAPES, fold=False)
 
 
+NO_CONTAINERS = "a non-empty array (a pod runs at least one container)"
+
+
 def rejected(resource: "Resource") -> MalformedValue | None:
     """The first field of a Kubernetes object whose type the API server rejects, or None (also for a kind
     without a table: what no control reads is not checked). Objects of snapshots too: a snapshot is a file,
-    and one that was edited or corrupted must not pass over a field it cannot hold."""
-    return K8S_SHAPES.malformed(resource.type, resource.body, resource.where_of)
+    and one that was edited or corrupted must not pass over a field it cannot hold. A pod spec without
+    containers is rejected too (core validation: spec.containers is required): over zero containers every
+    container-level control would pass."""
+    bad = K8S_SHAPES.malformed(resource.type, resource.body, resource.where_of)
+    if bad is not None or resource.type not in POD_PATHS or not isinstance(resource.body, dict):
+        return bad
+    spec_path = POD_PATHS[resource.type][0]
+    value: Any = resource.body
+    for key in (*spec_path, "containers"):
+        value = value.get(key) if isinstance(value, dict) else None
+    if isinstance(value, list) and value:
+        return None
+    path = ".".join((*spec_path, "containers"))
+    return MalformedValue(path, NO_CONTAINERS, value, resource.where_of(path),
+                          found="an empty array" if isinstance(value, list) else "no containers")
