@@ -501,6 +501,11 @@ SHAPE_CASES = [  # (manifest, target name, the path and expected shape the error
     ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: shop}\n"
      "spec: {template: {spec: {initContainers: [{name: i, image: x}]}}}\n",
      "shop/d", "spec.template.spec.containers must be a non-empty array (a pod runs at least one container)"),
+    # a resource quantity the API server cannot parse (resource.Quantity: digits with an SI, binary or exponent
+    # suffix): read as set, `memory: 1GB` passed AKS-128 although no such pod exists
+    ("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\n"
+     "spec: {containers: [{name: c, image: x, resources: {limits: {cpu: 500m, memory: 1GB}}}]}\n",
+     "shop/p", "spec.containers[0].resources.limits.memory must be a resource quantity (such as 500m, 128Mi or 1.5)"),
     ("apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: j, namespace: shop}\nspec: {schedule: '@daily'}\n",
      "shop/j", "spec.jobTemplate.spec.template.spec.containers must be a non-empty array (a pod runs at least one "
                "container)"),

@@ -122,7 +122,8 @@ def _tree(shapes: tuple[tuple[str, str], ...]) -> _Node:
 _DEFAULT = (("properties", OBJECT),)  # every ARM resource: properties is an object
 
 
-def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, str, Any]], fold: bool) -> None:
+def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, str, Any]], fold: bool,
+          matches: dict[str, Callable[[Any], bool]] = _MATCHES) -> None:
     """Every value the shape paths name that has the wrong type: (shape position, order found, concrete
     path, expected kind, value). Absent, null and unknown values are fine (but a null member of an array is
     not); a wrong type stops the walk below it
@@ -132,7 +133,7 @@ def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, s
         return
     is_dict = isinstance(value, dict)
     for n, kind in node.checks:
-        if not _MATCHES[kind](value):
+        if not matches[kind](value):
             found.append((n, len(found), path, kind, value))
     if is_dict:
         folded: dict[str, Any] | None = None  # lower-cased keys, made once per object when a key is not exact
@@ -147,10 +148,10 @@ def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, s
                 v = folded.get(seg.lower(), MISSING)
             if v is MISSING or v is None or isinstance(v, Unknown):
                 continue  # absent: nothing to check, and no path to format
-            _walk(v, f"{path}.{seg}" if path else seg, child, found, fold)
+            _walk(v, f"{path}.{seg}" if path else seg, child, found, fold, matches)
         if node.values is not None:
             for k, v in value.items():
-                _walk(v, f"{path}.{k}", node.values, found, fold)
+                _walk(v, f"{path}.{k}", node.values, found, fold, matches)
     elif isinstance(value, list) and node.members is not None:
         members = node.members
         for i, v in enumerate(value):
@@ -159,14 +160,15 @@ def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, s
                 found.extend((n, len(found), f"{path}[{i}]", kind, v) for n, kind in members.checks
                              if kind in (OBJECT, ARRAY))
                 continue
-            _walk(v, f"{path}[{i}]", members, found, fold)
+            _walk(v, f"{path}[{i}]", members, found, fold, matches)
 
 
 class ShapeTable:
     """The shapes an API requires, by resource type (case-insensitive), checked in one walk of a body."""
 
     def __init__(self, shapes: dict[str, tuple[tuple[str, str], ...]], default: tuple[tuple[str, str], ...] = (),
-                 fold: bool = True) -> None:
+                 fold: bool = True, kinds: dict[str, Callable[[Any], bool]] | None = None) -> None:
+        self.matches = {**_MATCHES, **(kinds or {})}  # an API's own value kinds besides JSON's (a quantity)
         self.shapes = {k.lower(): v for k, v in shapes.items()}
         self.default = default
         self.fold = fold
@@ -183,7 +185,7 @@ class ShapeTable:
                 return None
             tree = self._trees[key] = _tree(shapes)
         found: list[tuple[int, int, str, str, Any]] = []
-        _walk(body, "", tree, found, self.fold)
+        _walk(body, "", tree, found, self.fold, self.matches)
         if not found:
             return None
         _, _, concrete, kind, value = min(found, key=lambda f: (f[0], f[1]))

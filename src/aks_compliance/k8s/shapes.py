@@ -13,6 +13,7 @@ from a live cluster always have these shapes; a snapshot file is checked as a ma
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from ..arm.shapes import ARRAY, BOOLEAN, INTEGER, NULLABLE_OBJECT, OBJECT, STRING, ShapeTable
@@ -21,6 +22,19 @@ from .kinds import POD_PATHS
 
 if TYPE_CHECKING:
     from ..resources import Resource
+
+# resource.Quantity (apimachinery): a decimal number with a binary-SI (Ki..Ei), decimal-SI (n, u, m, k, M..E) or
+# exponent suffix; JSON numbers too. The API server rejects anything else ("1GB", "lots", "1gi").
+QUANTITY = "a resource quantity (such as 500m, 128Mi or 1.5)"
+_QUANTITY = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?")
+
+
+def _is_quantity(v: Any) -> bool:
+    if isinstance(v, bool):
+        return False
+    # (the JSON decoder trims surrounding spaces before parsing)
+    return isinstance(v, (int, float)) or isinstance(v, str) and _QUANTITY.fullmatch(v.strip()) is not None
+
 
 _METADATA = (("", OBJECT), ("metadata", OBJECT), ("metadata.labels", OBJECT), ("metadata.annotations", OBJECT),
              ("metadata.ownerReferences", ARRAY), ("metadata.ownerReferences[*]", OBJECT))
@@ -31,6 +45,7 @@ _CONTAINER = (
     ("securityContext.seccompProfile", OBJECT), ("securityContext.seLinuxOptions", OBJECT),
     ("securityContext.appArmorProfile", OBJECT), ("securityContext.windowsOptions", OBJECT),
     ("resources", OBJECT), ("resources.limits", OBJECT), ("resources.requests", OBJECT),
+    ("resources.limits{*}", QUANTITY), ("resources.requests{*}", QUANTITY),
     ("ports", ARRAY), ("ports[*]", OBJECT), ("env", ARRAY), ("env[*]", OBJECT), ("envFrom", ARRAY),
     ("envFrom[*]", OBJECT), ("volumeMounts", ARRAY), ("volumeMounts[*]", OBJECT),
     ("livenessProbe", OBJECT), ("readinessProbe", OBJECT), ("startupProbe", OBJECT),
@@ -113,7 +128,7 @@ SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
                                          ("ingress", "egress", "ingressDeny", "egressDeny"))),
 }
 
-K8S_SHAPES = ShapeTable(SHAPES, fold=False)
+K8S_SHAPES = ShapeTable(SHAPES, fold=False, kinds={QUANTITY: _is_quantity})
 
 
 NO_CONTAINERS = "a non-empty array (a pod runs at least one container)"
