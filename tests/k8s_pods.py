@@ -71,7 +71,8 @@ class PodGenerator:
             c["envFrom"] = [self.r.choice([{"secretRef": {"name": "s"}}, {"configMapRef": {"name": "c"}}])]
         if group != "ephemeralContainers":
             if self.r.random() < 0.7:
-                c["resources"] = {f: {k: self.r.choice(["100m", "0", 0, "", "1", 1, "128Mi"])
+                # quantities the API server accepts ("" is not one: resource.ParseQuantity rejects it)
+                c["resources"] = {f: {k: self.r.choice(["100m", "0", 0, "0m", "1", 1, "128Mi"])
                                       for k in self.r.sample(["cpu", "memory"], self.r.randint(0, 2))}
                                   for f in ("limits", "requests") if self.r.random() < 0.6}
             if self.r.random() < 0.3:

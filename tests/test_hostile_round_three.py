@@ -35,7 +35,7 @@ SCALAR_CASES = [
     (POD + C + "    securityContext: {capabilities: {add: [[SYS_ADMIN]]}}\n",
      "spec.containers[0].securityContext.capabilities.add[0] must be a string", "an array"),
     (POD + C + "    resources: {limits: {cpu: [1], memory: 1Gi}}\n",
-     "spec.containers[0].resources.limits.cpu must be a quantity (a string or a number)", "an array"),
+     "spec.containers[0].resources.limits.cpu must be a resource quantity (such as 500m, 128Mi or 1.5)", "an array"),
     (POD + C + "    env: [{name: API_TOKEN, value: {a: b}}]\n", "spec.containers[0].env[0].value must be a string",
      "an object"),
     (POD + C + "    ports: [{containerPort: 80, hostPort: '80'}]\n",

@@ -391,8 +391,8 @@ def _rejected(target: Target) -> MalformedValue | None:
     """A resource with a value of the wrong shape (arm/shapes.py, k8s/shapes.py) is rejected by its API as a
     whole: every control says so, including those that read nothing near it."""
     if target.type.lower().startswith("k8s/"):
-        if target.context.get("implied") or not isinstance(target.resource.type, str):
-            return None  # a namespace only named by other objects: there is no object to check
+        if target.context.get("implied") or "gap" in target.context or not isinstance(target.resource.type, str):
+            return None  # a namespace only named by other objects, a kind not read: there is no object to check
         from .k8s.shapes import rejected
         return rejected(target.resource)
     return malformed(target.resource.type, target.resource.body, target.resource.where_of)

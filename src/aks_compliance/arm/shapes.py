@@ -26,8 +26,9 @@ SWITCH = "a boolean (true or false)"
 # for some types is valid (an empty NetworkPolicy rule allows all traffic)
 NULLABLE_OBJECT = "an object or null"
 # Scalars, for APIs that decode strictly into typed fields (the Kubernetes API server: a string where a bool
-# belongs is rejected, not converted). A resource.Quantity is a string or a number.
-BOOLEAN, INTEGER, STRING, QUANTITY = "a boolean", "an integer", "a string", "a quantity (a string or a number)"
+# belongs is rejected, not converted: `privileged: "true"` never reaches a cluster, and read as a string it is not
+# true, so it would pass). An API adds its own kinds to its ShapeTable (Kubernetes: a resource quantity).
+BOOLEAN, INTEGER, STRING = "a boolean", "an integer", "a string"
 
 
 def _is_integer(v: Any) -> bool:
@@ -39,7 +40,7 @@ _FITS: dict[str, Callable[[Any], bool]] = {
     OBJECT: lambda v: isinstance(v, dict), NULLABLE_OBJECT: lambda v: isinstance(v, dict),
     ARRAY: lambda v: isinstance(v, list), BOOLEAN: lambda v: type(v) is bool, SWITCH: lambda v: _is_boolean(v),
     INTEGER: _is_integer,
-    STRING: lambda v: isinstance(v, str), QUANTITY: lambda v: isinstance(v, str) or _is_integer(v) or type(v) is float,
+    STRING: lambda v: isinstance(v, str),
 }
 _CONTAINERS = (OBJECT, ARRAY)  # a null member of an array is malformed only where a container belongs
 
@@ -115,7 +116,7 @@ class _Node:
     __slots__ = ("checks", "keys", "members", "values")
 
     def __init__(self) -> None:
-        self.checks: list[tuple[int, str]] = []  # (position in the shape list, OBJECT | ARRAY)
+        self.checks: list[tuple[int, str]] = []  # (position in the shape list, a kind of _FITS)
         self.keys: dict[str, _Node] = {}
         self.members: _Node | None = None  # [*]
         self.values: _Node | None = None  # {*}
@@ -145,7 +146,8 @@ def _is_boolean(value: Any) -> bool:
     return isinstance(value, bool) or (isinstance(value, str) and value.lower() in ("true", "false"))
 
 
-def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, str, Any]], fold: bool) -> None:
+def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, str, Any]], fold: bool,
+          fits: dict[str, Callable[[Any], bool]] = _FITS) -> None:
     """Every value the shape paths name that has the wrong type: (shape position, order found, concrete
     path, expected kind, value). Absent, null and unknown values are fine (but a null member of an array is
     not); a wrong type stops the walk below it
@@ -155,7 +157,7 @@ def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, s
         return
     is_dict = isinstance(value, dict)
     for n, kind in node.checks:
-        if not _FITS[kind](value):
+        if not fits[kind](value):
             found.append((n, len(found), path, kind, value))
     if is_dict:
         folded: dict[str, Any] | None = None  # lower-cased keys, made once per object when a key is not exact
@@ -170,25 +172,27 @@ def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, s
                 v = folded.get(seg.lower(), MISSING)
             if v is MISSING or v is None or isinstance(v, Unknown):
                 continue  # absent: nothing to check, and no path to format
-            _walk(v, f"{path}.{seg}" if path else seg, child, found, fold)
+            _walk(v, f"{path}.{seg}" if path else seg, child, found, fold, fits)
         if node.values is not None:
             for k, v in value.items():
-                _walk(v, f"{path}.{k}", node.values, found, fold)
+                _walk(v, f"{path}.{k}", node.values, found, fold, fits)
     elif isinstance(value, list) and node.members is not None:
         members = node.members
         for i, v in enumerate(value):
             if v is None:  # a member that is null is not absent: the API rejects [null] where objects belong
+                # (Go decodes a null scalar member to its zero value: "" or 0, a value the checks then judge)
                 found.extend((n, len(found), f"{path}[{i}]", kind, v) for n, kind in members.checks
                              if kind in _CONTAINERS)
                 continue
-            _walk(v, f"{path}[{i}]", members, found, fold)
+            _walk(v, f"{path}[{i}]", members, found, fold, fits)
 
 
 class ShapeTable:
     """The shapes an API requires, by resource type (case-insensitive), checked in one walk of a body."""
 
     def __init__(self, shapes: dict[str, tuple[tuple[str, str], ...]], default: tuple[tuple[str, str], ...] = (),
-                 fold: bool = True) -> None:
+                 fold: bool = True, kinds: dict[str, Callable[[Any], bool]] | None = None) -> None:
+        self.fits = {**_FITS, **(kinds or {})}  # an API's own value kinds besides JSON's (a quantity)
         self.shapes = {k.lower(): v for k, v in shapes.items()}
         self.default = default
         self.fold = fold
@@ -205,7 +209,7 @@ class ShapeTable:
                 return None
             tree = self._trees[key] = _tree(shapes)
         found: list[tuple[int, int, str, str, Any]] = []
-        _walk(body, "", tree, found, self.fold)
+        _walk(body, "", tree, found, self.fold, self.fits)
         if not found:
             return None
         _, _, concrete, kind, value = min(found, key=lambda f: (f[0], f[1]))

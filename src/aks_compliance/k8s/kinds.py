@@ -45,6 +45,8 @@ COLLECTED: tuple[KindSpec, ...] = (
              "the kubelet controls (one result per node, grouped by node pool), inventory and versions"),
     KindSpec("ReplicationController", "replicationcontrollers", "", "v1", True, "CoreV1Api",
              "list_replication_controller_for_all_namespaces", "pod templates"),
+    KindSpec("PodTemplate", "podtemplates", "", "v1", True, "CoreV1Api", "list_pod_template_for_all_namespaces",
+             "pod templates (Pod Security Admission checks them too)"),
     KindSpec("Deployment", "deployments", "apps", "v1", True, "AppsV1Api", "list_deployment_for_all_namespaces",
              "pod templates"),
     KindSpec("StatefulSet", "statefulsets", "apps", "v1", True, "AppsV1Api",
@@ -207,6 +209,9 @@ POD_PATHS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "Job": (("spec", "template", "spec"), ("spec", "template", "metadata")),
     "CronJob": (("spec", "jobTemplate", "spec", "template", "spec"),
                 ("spec", "jobTemplate", "spec", "template", "metadata")),
+    # core/v1 PodTemplate: its template has no spec wrapper. Pod Security Admission checks it like a controller
+    # (pod-security-admission's default pod-spec resources include podtemplates).
+    "PodTemplate": (("template", "spec"), ("template", "metadata")),
 }
 WORKLOAD_KINDS: frozenset[str] = frozenset(POD_PATHS)
 

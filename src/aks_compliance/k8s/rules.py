@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 ABSENT = MISSING
 WORKLOAD_KINDS = tuple(kindlib.POD_PATHS)  # in the declared (stable) order
 # API groups of the kinds object rules match (Gatekeeper's match.kinds, the definition's apiGroups/kinds).
-API_GROUPS = {"Pod": "", "ReplicationController": "", "Service": "", "Namespace": "", "ConfigMap": "",
+API_GROUPS = {"Pod": "", "ReplicationController": "", "PodTemplate": "", "Service": "", "Namespace": "", "ConfigMap": "",
               "ServiceAccount": "", "Deployment": "apps", "StatefulSet": "apps", "DaemonSet": "apps",
               "ReplicaSet": "apps", "Job": "batch", "CronJob": "batch", "Ingress": "networking.k8s.io",
               "Role": "rbac.authorization.k8s.io", "ClusterRole": "rbac.authorization.k8s.io",

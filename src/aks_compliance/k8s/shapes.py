@@ -13,14 +13,28 @@ from a live cluster always have these shapes; a snapshot file is checked as a ma
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from typing import TYPE_CHECKING, Any
 
-from ..arm.shapes import ARRAY, BOOLEAN, INTEGER, NULLABLE_OBJECT, OBJECT, QUANTITY, STRING, ShapeTable
+from ..arm.shapes import ARRAY, BOOLEAN, INTEGER, NULLABLE_OBJECT, OBJECT, STRING, ShapeTable
 from ..policy.conditions import MalformedValue
 from .kinds import POD_PATHS
 
 if TYPE_CHECKING:
     from ..resources import Resource
+
+# resource.Quantity (apimachinery): a decimal number with a binary-SI (Ki..Ei), decimal-SI (n, u, m, k, M..E) or
+# exponent suffix; JSON numbers too. The API server rejects anything else ("1GB", "lots", "1gi").
+QUANTITY = "a resource quantity (such as 500m, 128Mi or 1.5)"
+_QUANTITY = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?")
+
+
+def _is_quantity(v: Any) -> bool:
+    if isinstance(v, bool):
+        return False
+    # (the JSON decoder trims surrounding spaces before parsing)
+    return isinstance(v, (int, float)) or isinstance(v, str) and _QUANTITY.fullmatch(v.strip()) is not None
+
 
 _METADATA = (("", OBJECT), ("metadata", OBJECT), ("metadata.labels", OBJECT), ("metadata.annotations", OBJECT),
              ("metadata.ownerReferences", ARRAY), ("metadata.ownerReferences[*]", OBJECT))
@@ -31,21 +45,22 @@ _CONTAINER = (
     ("securityContext.seccompProfile", OBJECT), ("securityContext.seLinuxOptions", OBJECT),
     ("securityContext.appArmorProfile", OBJECT), ("securityContext.windowsOptions", OBJECT),
     ("resources", OBJECT), ("resources.limits", OBJECT), ("resources.requests", OBJECT),
+    ("resources.limits{*}", QUANTITY), ("resources.requests{*}", QUANTITY),
     ("ports", ARRAY), ("ports[*]", OBJECT), ("env", ARRAY), ("env[*]", OBJECT), ("envFrom", ARRAY),
     ("envFrom[*]", OBJECT), ("volumeMounts", ARRAY), ("volumeMounts[*]", OBJECT),
     ("livenessProbe", OBJECT), ("readinessProbe", OBJECT), ("startupProbe", OBJECT),
     ("command", ARRAY), ("args", ARRAY),
-    # the scalars controls read: judged as "not true" or "absent", a value of another type would pass
-    ("name", STRING), ("image", STRING), ("command[*]", STRING), ("args[*]", STRING),
-    *((f"securityContext.{f}", BOOLEAN) for f in ("privileged", "allowPrivilegeEscalation", "readOnlyRootFilesystem",
-                                                  "runAsNonRoot", "windowsOptions.hostProcess")),
+    # the typed scalars the controls compare: read as another type, `privileged: "true"` would not equal true
+    ("name", STRING), ("image", STRING), ("imagePullPolicy", STRING),
+    *((f"securityContext.{f}", BOOLEAN) for f in ("privileged", "allowPrivilegeEscalation", "runAsNonRoot",
+                                                 "readOnlyRootFilesystem")),
     ("securityContext.runAsUser", INTEGER), ("securityContext.runAsGroup", INTEGER),
-    ("securityContext.procMount", STRING), ("securityContext.seccompProfile.type", STRING),
-    ("securityContext.appArmorProfile.type", STRING),
-    ("securityContext.capabilities.add[*]", STRING), ("securityContext.capabilities.drop[*]", STRING),
-    ("resources.limits{*}", QUANTITY), ("resources.requests{*}", QUANTITY),
-    ("ports[*].containerPort", INTEGER), ("ports[*].hostPort", INTEGER),
-    ("env[*].name", STRING), ("env[*].value", STRING), ("env[*].valueFrom", OBJECT),
+    ("securityContext.procMount", STRING), ("securityContext.capabilities.add[*]", STRING),
+    ("securityContext.capabilities.drop[*]", STRING), ("securityContext.seccompProfile.type", STRING),
+    ("securityContext.appArmorProfile.type", STRING), ("securityContext.windowsOptions.hostProcess", BOOLEAN),
+    *((f"securityContext.seLinuxOptions.{f}", STRING) for f in ("type", "user", "role", "level")),
+    ("ports[*].hostPort", INTEGER), ("ports[*].containerPort", INTEGER), ("env[*].name", STRING),
+    ("command[*]", STRING), ("args[*]", STRING), ("env[*].value", STRING), ("env[*].valueFrom", OBJECT),
     ("env[*].valueFrom.secretKeyRef", OBJECT), ("envFrom[*].secretRef", OBJECT), ("envFrom[*].configMapRef", OBJECT),
 )
 
@@ -62,14 +77,15 @@ _POD_SPEC = (
     ("volumes[*].secret", OBJECT), ("volumes[*].csi", OBJECT), ("volumes[*].ephemeral", OBJECT),
     ("os", OBJECT), ("tolerations", ARRAY), ("tolerations[*]", OBJECT), ("imagePullSecrets", ARRAY),
     ("hostAliases", ARRAY), ("nodeSelector", OBJECT), ("affinity", OBJECT),
-    *((f, BOOLEAN) for f in ("hostNetwork", "hostPID", "hostIPC", "hostUsers", "automountServiceAccountToken",
-                             "shareProcessNamespace", "securityContext.runAsNonRoot",
-                             "securityContext.windowsOptions.hostProcess")),
-    ("serviceAccountName", STRING), ("serviceAccount", STRING),
-    ("securityContext.runAsUser", INTEGER), ("securityContext.runAsGroup", INTEGER),
-    ("securityContext.fsGroup", INTEGER), ("securityContext.supplementalGroups[*]", INTEGER),
+    *((f, BOOLEAN) for f in ("hostPID", "hostIPC", "hostNetwork", "hostUsers", "automountServiceAccountToken",
+                             "shareProcessNamespace")),
+    ("serviceAccountName", STRING), ("serviceAccount", STRING), ("os.name", STRING),
+    ("securityContext.runAsNonRoot", BOOLEAN), ("securityContext.windowsOptions.hostProcess", BOOLEAN),
+    *((f"securityContext.{f}", INTEGER) for f in ("runAsUser", "runAsGroup", "fsGroup")),
+    ("securityContext.supplementalGroups[*]", INTEGER), ("securityContext.sysctls[*].name", STRING),
     ("securityContext.seccompProfile.type", STRING), ("securityContext.appArmorProfile.type", STRING),
-    ("securityContext.sysctls[*].name", STRING), ("volumes[*].hostPath.path", STRING),
+    *((f"securityContext.seLinuxOptions.{f}", STRING) for f in ("type", "user", "role", "level")),
+    ("volumes[*].hostPath.path", STRING),
 )
 
 
@@ -98,7 +114,7 @@ SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
                       ("spec.ingress[*].from", ARRAY), ("spec.ingress[*].from[*]", OBJECT),
                       ("spec.egress[*].to", ARRAY), ("spec.egress[*].to[*]", OBJECT),
                       ("spec.ingress[*].ports", ARRAY), ("spec.egress[*].ports", ARRAY)),
-    "Service": (*_METADATA, ("spec", OBJECT), ("spec.ports", ARRAY), ("spec.ports[*]", OBJECT),
+    "Service": (*_METADATA, ("spec", OBJECT), ("spec.type", STRING), ("spec.ports", ARRAY), ("spec.ports[*]", OBJECT),
                 ("spec.externalIPs", ARRAY), ("spec.loadBalancerSourceRanges", ARRAY), ("spec.selector", OBJECT)),
     "Ingress": (*_METADATA, ("spec", OBJECT), ("spec.tls", ARRAY), ("spec.tls[*]", NULLABLE_OBJECT),
                 ("spec.rules", ARRAY), ("spec.rules[*]", NULLABLE_OBJECT)),
@@ -115,11 +131,27 @@ SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
                                          ("ingress", "egress", "ingressDeny", "egressDeny"))),
 }
 
-K8S_SHAPES = ShapeTable(SHAPES, fold=False)
+K8S_SHAPES = ShapeTable(SHAPES, fold=False, kinds={QUANTITY: _is_quantity})
+
+
+NO_CONTAINERS = "a non-empty array (a pod runs at least one container)"
 
 
 def rejected(resource: "Resource") -> MalformedValue | None:
     """The first field of a Kubernetes object whose type the API server rejects, or None (also for a kind
     without a table: what no control reads is not checked). Objects of snapshots too: a snapshot is a file,
-    and one that was edited or corrupted must not pass over a field it cannot hold."""
-    return K8S_SHAPES.malformed(resource.type, resource.body, resource.where_of)
+    and one that was edited or corrupted must not pass over a field it cannot hold. A pod spec without
+    containers is rejected too (core validation: spec.containers is required): over zero containers every
+    container-level control would pass."""
+    bad = K8S_SHAPES.malformed(resource.type, resource.body, resource.where_of)
+    if bad is not None or resource.type not in POD_PATHS or not isinstance(resource.body, dict):
+        return bad
+    spec_path = POD_PATHS[resource.type][0]
+    value: Any = resource.body
+    for key in (*spec_path, "containers"):
+        value = value.get(key) if isinstance(value, dict) else None
+    if isinstance(value, list) and value:
+        return None
+    path = ".".join((*spec_path, "containers"))
+    return MalformedValue(path, NO_CONTAINERS, value, resource.where_of(path),
+                          found="an empty array" if isinstance(value, list) else "no containers")

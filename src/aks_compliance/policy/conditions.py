@@ -38,10 +38,10 @@ class MalformedValue(Exception):
     (the resource's REST API would reject it). Raised only by a strict subject (``Subject.strict``):
     a control must never pass over such a value, so the verdict is an error naming where it is."""
 
-    def __init__(self, path: str, expected: str, actual: Any, where: str = "") -> None:
+    def __init__(self, path: str, expected: str, actual: Any, where: str = "", found: str | None = None) -> None:
         self.path = path
         self.expected = expected
-        self.actual = json_type(actual)
+        self.actual = found or json_type(actual)  # found: what was there, in words, when its type does not say
         self.where = where
         hint = ("; a PowerShell export written with too small a ConvertTo-Json -Depth turns nested objects into "
                 "such strings" if isinstance(actual, str) and actual.startswith(("@{", "System.")) else "")

@@ -4,7 +4,7 @@ One control per check of ``kubernetes/pod-security-admission`` (cluster-controls
 1-19), with that check's allowed values at each Kubernetes version: the parameter ``pssVersion``
 selects the version (default: latest). Containers are ``containers``, ``initContainers`` and
 ``ephemeralContainers``; pod-level defaults apply where the spec allows them. Workloads are Pods,
-Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs and ReplicationControllers (the
+Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs, ReplicationControllers and PodTemplates (the
 pod spec is read from the right path per kind). Plus the namespace Pod Security Admission labels
 (CIS 4.2.x remediation, not PodSecurityPolicy, which Kubernetes removed in 1.25).
 """
@@ -164,8 +164,15 @@ RESTRICTED_VOLUMES = _rule({"scope": "volumes", "require": {"anyOf": [
     # no source at all: the API server defaults it to emptyDir
     {"field": SOURCES, "empty": True},
     {"some": SOURCES, "require": {"field": ".", "in": list(RESTRICTED_VOLUME_SOURCES)}}]}})
-ALLOW_PRIVILEGE_ESCALATION = _rule({"scope": "containers", "require": {
-    "field": "securityContext.allowPrivilegeEscalation", "equals": False}})
+# "allowPrivilegeEscalation is always true when the container is run as privileged, or has CAP_SYS_ADMIN"
+# (kubernetes.io/docs/tasks/configure-pod-container/security-context/): an explicit false does not hold then (the API
+# server rejects the pair). The runtime adds SYS_ADMIN as CAP_SYS_ADMIN; ALL includes it.
+SYS_ADMIN_SPELLINGS = ["SYS_ADMIN", "CAP_SYS_ADMIN", "ALL"]
+NO_PRIVILEGE_ESCALATION = {"allOf": [
+    {"field": "securityContext.allowPrivilegeEscalation", "equals": False},
+    {"field": "securityContext.privileged", "notEquals": True},
+    {"each": "securityContext.capabilities.add", "require": {"field": ".", "notIn": SYS_ADMIN_SPELLINGS}}]}
+ALLOW_PRIVILEGE_ESCALATION = _rule({"scope": "containers", "require": NO_PRIVILEGE_ESCALATION})
 RUN_AS_NON_ROOT = _rule(
     {"scope": "pod", "require": _absent_or("securityContext.runAsNonRoot",
                                            {"field": "securityContext.runAsNonRoot", "equals": True})},
@@ -378,7 +385,8 @@ CONTROLS = [
        Severity.MEDIUM,
        "Unless allowPrivilegeEscalation is false, a process can gain more privileges than its parent through "
        "setuid binaries or file capabilities. Pod Security Standards restricted requires every container to set "
-       "it explicitly to false (Windows pods are exempt from v1.25).",
+       "it explicitly to false (Windows pods are exempt from v1.25). It is always true for a privileged container "
+       "or one adding SYS_ADMIN (or ALL), whatever the field says, so those fail too.",
        "Set securityContext.allowPrivilegeEscalation: false in every container, init container and ephemeral "
        "container.", ALLOW_PRIVILEGE_ESCALATION,
        Mappings(cis_aks=("4.2.5",), kubescape=("C-0016",), azure_policy=("1c6e92c9-99f0-4e55-9cf2-0c234dc48f99",),

@@ -17,7 +17,7 @@ from ...k8s.sensitive import DEFAULT_KEY_NAMES, DEFAULT_VALUES, SensitiveRules
 from ...policy.conditions import Verdict
 from ...targets import Target
 from ..model import Mappings, Parameter, Severity
-from .k8s_pod_security import EPHEMERAL_NOTE
+from .k8s_pod_security import EPHEMERAL_NOTE, NO_PRIVILEGE_ESCALATION
 
 W = kinds.WORKLOAD
 REDACTED = "<literal value, not shown>"
@@ -80,7 +80,7 @@ SECURITY_CONTEXT = _rule({"scope": "containers", "require": {"allOf": [
                {"field": "securityContext.runAsUser", "greaterOrEquals": 1},
                {"allOf": [{"field": "securityContext.runAsUser", "exists": False},
                           {"field": "$pod.securityContext.runAsUser", "greaterOrEquals": 1}]}]},
-    {"field": "securityContext.allowPrivilegeEscalation", "equals": False},
+    NO_PRIVILEGE_ESCALATION,
     {"anyOf": [{"allOf": [{"field": "securityContext.seccompProfile", "empty": False},
                           {"field": "securityContext.seccompProfile.type", "in": ["RuntimeDefault", "Localhost"]}]},
                {"allOf": [{"field": "securityContext.seccompProfile", "empty": True},
@@ -247,7 +247,7 @@ CONTROLS = [
         rationale=(
             "CIS 4.6.2 asks for security contexts on pods and containers. Checked as the four settings that matter "
             "most for every container (container value, else the pod's): a non-root user (runAsNonRoot or a "
-            "non-zero runAsUser), allowPrivilegeEscalation false, a RuntimeDefault or Localhost seccomp profile, "
+            "non-zero runAsUser), allowPrivilegeEscalation false (not privileged, no SYS_ADMIN: either makes it true), a RuntimeDefault or Localhost seccomp profile, "
             "and dropped capabilities. The Pod Security Standards controls check each in detail."),
         remediation=(
             "Set spec.securityContext (runAsNonRoot: true, seccompProfile.type: RuntimeDefault) and each container's "
