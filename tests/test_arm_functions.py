@@ -1012,3 +1012,12 @@ def test_user_defined_function_in_a_namespace() -> None:
     }]
     assert ev("[contoso.uniqueName(parameters('storageNamePrefix'))]", tpl) == "stgrbgf3xv4ufgzg"
     assert ev("[Contoso.UNIQUENAME('X')]", tpl) == "xrbgf3xv4ufgzg"
+
+
+@pytest.mark.parametrize("expr", ["dateTimeAdd('2020-01-01', 'P99999999999Y')", "dateTimeFromEpoch(99999999999999999)",
+                                  "dateTimeAdd('2020-01-01', 'PT99999999999999999999H')"])
+def test_a_date_beyond_the_calendar_is_said_plainly(expr: str) -> None:
+    # Python's own words ("Python int too large to convert to C int", "[Errno 75]") are not a user's
+    message = str(raises(expr))
+    assert "out of range (dates run from year 1 to 9999)" in message, message
+    assert "C int" not in message and "Errno" not in message, message

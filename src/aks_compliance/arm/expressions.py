@@ -426,8 +426,12 @@ def _call(node: Call, ctx: Context) -> Any:
         raise
     except TypeError as exc:
         raise ExpressionError(f"wrong arguments for '{node.name}': {exc}", node.text) from None
-    except (ValueError, IndexError, KeyError, ZeroDivisionError, OverflowError, OSError) as exc:
-        # OSError: the platform's own limits (a dateTimeFromEpoch beyond its time range)
+    except (OverflowError, OSError):
+        # a number beyond what Python's dates and the platform's clock hold (dateTimeAdd of P99999999999Y,
+        # dateTimeFromEpoch(10^17)): said plainly, not in Python's words ("too large to convert to C int")
+        hint = " (dates run from year 1 to 9999)" if node.name.startswith("datetime") else ""
+        raise ExpressionError(f"'{node.name}' failed: a value out of range{hint}", node.text) from None
+    except (ValueError, IndexError, KeyError, ZeroDivisionError) as exc:
         raise ExpressionError(f"'{node.name}' failed: {exc}", node.text) from None
 
 
