@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from .test_bad_inputs_k8s import _scan_beside_good
 
@@ -213,3 +215,13 @@ def test_characters_that_act_reach_no_report_raw(tmp_path: Path) -> None:
     import xml.dom.minidom
     xml.dom.minidom.parse(str(out / "j.xml"))
     json.loads((out / "r.json").read_text())  # the results JSON keeps the data as it is (escaped by JSON)
+
+
+@given(st.text(alphabet=st.characters(codec=None, min_codepoint=0, max_codepoint=0x2100) | st.sampled_from(
+    ["\x1b", "\x00", "\x7f", "\x85", "\u202e", "\u2066", "\ud800", "\t", "\n"]), max_size=40))
+@settings(max_examples=400, deadline=None)
+def test_escape_controls_leaves_no_unsafe_character_and_changes_nothing_else(text: str) -> None:
+    from aks_compliance.textsafe import _UNSAFE, escape_controls
+    shown = escape_controls(text)
+    assert not _UNSAFE.search(shown)
+    assert (shown == text) == (not _UNSAFE.search(text))
