@@ -50,7 +50,13 @@ SCALAR_CASES = [
      "spec: {template: {spec: {containers: [{name: c, image: x, securityContext: {readOnlyRootFilesystem: 'true'}}]}}}\n",
      "spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem must be a boolean", "a string"),
     ("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: shop}\n"
-     "automountServiceAccountToken: 'false'\n", "automountServiceAccountToken must be a boolean", "a string"),
+     "automountServiceAccountToken: 'false'\n", "automountServiceAccountToken must be a boolean", "a string"),    # label and annotation values are strings (ObjectMeta map[string]string): `version: 1.0` unquoted is the
+    # classic manifest that kubectl refuses
+    ("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop, labels: {app: web, version: 1.0}}\nspec:\n" + C,
+     "metadata.labels.version must be a string", "a number"),
+    ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: shop}\n"
+     "spec: {template: {metadata: {annotations: {sidecar: true}}, spec: {containers: [{name: c, image: x}]}}}\n",
+     "spec.template.metadata.annotations.sidecar must be a string", "a boolean"),
 ]
 
 
@@ -225,3 +231,16 @@ def test_escape_controls_leaves_no_unsafe_character_and_changes_nothing_else(tex
     shown = escape_controls(text)
     assert not _UNSAFE.search(shown)
     assert (shown == text) == (not _UNSAFE.search(text))
+
+
+def test_dates_and_binary_in_a_manifest_are_the_strings_kubernetes_reads(tmp_path: Path) -> None:
+    # sigs.k8s.io/yaml decodes YAML with go-yaml v2, which keeps a timestamp-like scalar as its text and a !!binary
+    # scalar as the text it encodes: these labels are valid strings, not errors (an unquoted number is not)
+    from aks_compliance.k8s.manifests import parse_yaml_stream
+    manifest = ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: shop\n"
+                "  labels: {released: 2024-01-01, at: 2024-01-01T10:00:00Z, who: !!binary aGVsbG8=}\nspec:\n" + C)
+    docs, _ = parse_yaml_stream(manifest, "p.yaml")
+    assert docs[0][1]["metadata"]["labels"] == {"released": "2024-01-01", "at": "2024-01-01T10:00:00Z", "who": "hello"}
+    run = _scan_beside_good(tmp_path, "p.yaml", manifest)
+    mine = [r for r in run.results if r.target.file.endswith("p.yaml")]
+    assert mine and "error" not in {r.outcome.value for r in mine}, [r.reason for r in mine if r.reason][:1]

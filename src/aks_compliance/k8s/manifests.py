@@ -49,6 +49,31 @@ class TextDatesLoader(_Loader):  # type: ignore[misc, valid-type]
 
 
 TextDatesLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+
+
+class KubeYamlLoader(TextDatesLoader):
+    """Scalars as Kubernetes reads YAML (sigs.k8s.io/yaml decodes with go-yaml v2 into interface{}, then JSON): a
+    timestamp stays the text it is (`version: 2024-01-01` is the label value "2024-01-01", not a date), unless
+    explicitly tagged !!timestamp and not a date, and ``!!binary`` is the text it encodes."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._text = stream if isinstance(stream, str) else None
+
+    def construct_text_of_timestamp(self, node: yaml.Node) -> str:
+        # An explicit !!timestamp must be a date (go-yaml fails "cannot decode !!str as a !!timestamp"); a plain
+        # scalar that only looks like one (2024-13-45) is text. The node starts at its tag when it has one.
+        if self._text is not None and self._text.startswith("!", node.start_mark.index):
+            yaml.SafeLoader.construct_yaml_timestamp(self, node)  # raises ValueError for a date that is not one
+        return node.value
+
+    def construct_text_of_binary(self, node: yaml.Node) -> str:
+        # go-yaml sets string(data); JSON then replaces bytes that are not UTF-8
+        return yaml.SafeLoader.construct_yaml_binary(self, node).decode("utf-8", errors="replace")
+
+
+KubeYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", KubeYamlLoader.construct_text_of_timestamp)
+KubeYamlLoader.add_constructor("tag:yaml.org,2002:binary", KubeYamlLoader.construct_text_of_binary)
 DUPLICATE_KEY = "key {key!r} appears twice in the same mapping (kubectl rejects this)"
 
 
@@ -213,7 +238,7 @@ def _check_aliases(root: yaml.Node, file: str) -> None:
 
 
 def parse_yaml_stream(text: str, file: str, line_offset: int = 0, first_index: int = 0,
-                      loader: Any = _Loader, duplicate: str = DUPLICATE_KEY, line_depth: int | None = None
+                      loader: Any = KubeYamlLoader, duplicate: str = DUPLICATE_KEY, line_depth: int | None = None
                       ) -> tuple[list[tuple[int, Any, int]], PointerLines]:
     """[(document index, data, first line)] and the file's pointer -> line map (pointers ``/<doc>/...``).
 

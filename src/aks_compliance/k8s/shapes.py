@@ -36,7 +36,9 @@ def _is_quantity(v: Any) -> bool:
     return isinstance(v, (int, float)) or isinstance(v, str) and _QUANTITY.fullmatch(v.strip()) is not None
 
 
+# label and annotation values are strings (map[string]string): `version: 1.0` or `enforce: true` unquoted is refused
 _METADATA = (("", OBJECT), ("metadata", OBJECT), ("metadata.labels", OBJECT), ("metadata.annotations", OBJECT),
+             ("metadata.labels{*}", STRING), ("metadata.annotations{*}", STRING),
              ("metadata.ownerReferences", ARRAY), ("metadata.ownerReferences[*]", OBJECT))
 
 _CONTAINER = (
@@ -94,6 +96,7 @@ def _workload(spec_path: tuple[str, ...], meta_path: tuple[str, ...]) -> tuple[t
     steps = tuple((".".join(spec_path[:n]), OBJECT) for n in range(1, len(spec_path)))  # spec, spec.template...
     meta = ".".join(meta_path)
     return (*_METADATA, *steps, (meta, OBJECT), (f"{meta}.labels", OBJECT), (f"{meta}.annotations", OBJECT),
+            (f"{meta}.labels{{*}}", STRING), (f"{meta}.annotations{{*}}", STRING),
             *((f"{prefix}.{p}" if p else prefix, k) for p, k in _POD_SPEC))
 
 
