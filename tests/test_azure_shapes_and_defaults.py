@@ -59,6 +59,13 @@ MALFORMED = [
     ("authorized-ranges-string", template(cluster(apiServerAccessProfile={"authorizedIPRanges": "10.0.0.0/8"},
                                                   agentPoolProfiles=[POOL])),
      "properties.apiServerAccessProfile.authorizedIPRanges", "an array", "a string"),
+    # a null member decodes to "", which AKS rejects as a range (AKS-001 would have counted it as a restriction)
+    ("authorized-range-null", template(cluster(apiServerAccessProfile={"authorizedIPRanges": ["10.0.0.0/8", None]},
+                                               agentPoolProfiles=[POOL])),
+     "properties.apiServerAccessProfile.authorizedIPRanges[1]", "an IPv4 address or CIDR range", "null"),
+    ("authorized-range-ipv6", template(cluster(apiServerAccessProfile={"authorizedIPRanges": ["::/0"]},
+                                               agentPoolProfiles=[POOL])),
+     "properties.apiServerAccessProfile.authorizedIPRanges[0]", "an IPv4 address or CIDR range", "a string"),
     ("sku-string", template({**cluster(agentPoolProfiles=[POOL]), "sku": "Standard"}), "sku", "an object", "a string"),
     ("identity-string", template({**cluster(agentPoolProfiles=[POOL]), "identity": "SystemAssigned"}), "identity",
      "an object", "a string"),

@@ -1,7 +1,7 @@
 """Every control against its own fixtures: the file name states the expected outcome.
 
 ``fixtures/controls/AKS-NNN/<outcome>-<what>.json`` with outcome passed, failed, unknown,
-not_applicable or manual. Each fixture holds exactly one target of the control's resource type (one
+not_applicable, manual or error (a value the resource's API rejects). Each fixture holds exactly one target of the control's resource type (one
 cluster, or one registry, key vault, gateway, WAF policy or Defender pricing), possibly with the
 resources it is joined to (diagnostic settings, a WAF policy, a vault, a subnet, ...); it is scanned
 through the whole pipeline (reading, template expansion, targets, evaluation), exactly as ``--arm``

@@ -42,7 +42,8 @@ from typing import Any, Callable, Iterable
 from .controls import Catalog, Control, load_catalog
 from .results import Result
 
-OUTCOMES = ("passed", "failed", "unknown", "not_applicable", "manual")
+# error: the input is one the resource's API rejects (a malformed value): no control may pass or fail over it
+OUTCOMES = ("passed", "failed", "unknown", "not_applicable", "manual", "error")
 FIXTURE_SUFFIXES = (".json", ".jsonc", ".yaml", ".yml", ".gz")
 _TARGET = re.compile(r"^#\s*expect-target:\s*(\S+)\s*$", re.M)
 _PARAM = re.compile(r"^#\s*control-param:\s*([A-Za-z][A-Za-z0-9]*)=(.*?)\s*$", re.M)

@@ -13,6 +13,8 @@ Absent and null are fine (absent); an unknown value is unknown, not malformed.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from typing import Any, Callable
 
 from ..policy.conditions import MISSING, MalformedValue
@@ -29,6 +31,22 @@ NULLABLE_OBJECT = "an object or null"
 # belongs is rejected, not converted: `privileged: "true"` never reaches a cluster, and read as a string it is not
 # true, so it would pass). An API adds its own kinds to its ShapeTable (Kubernetes: a resource quantity).
 BOOLEAN, INTEGER, STRING = "a boolean", "an integer", "a string"
+# An API server authorized IP range (ManagedClusterAPIServerAccessProfile.authorizedIPRanges: "IP ranges are
+# specified in CIDR format, e.g. 137.117.106.88/29"; the API server has an IPv4 address only). A bare address is one
+# host, and host bits may be set (Learn, api-server-authorized-ip-ranges: 137.117.106.90/29 is valid); a prefix over
+# 32, a name, "*" or "" is rejected by AKS, so the cluster never exists.
+IPV4_RANGE = "an IPv4 address or CIDR range (such as 203.0.113.0/24)"
+_DOTTED = re.compile(r"\d{1,3}(\.\d{1,3}){3}(/\d{1,2})?")  # no netmask or integer spellings ipaddress also takes
+
+
+def _is_ipv4_range(v: Any) -> bool:
+    if not isinstance(v, str) or not _DOTTED.fullmatch(v):
+        return False
+    try:
+        ipaddress.IPv4Network(v, strict=False)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_integer(v: Any) -> bool:
@@ -40,9 +58,10 @@ _FITS: dict[str, Callable[[Any], bool]] = {
     OBJECT: lambda v: isinstance(v, dict), NULLABLE_OBJECT: lambda v: isinstance(v, dict),
     ARRAY: lambda v: isinstance(v, list), BOOLEAN: lambda v: type(v) is bool, SWITCH: lambda v: _is_boolean(v),
     INTEGER: _is_integer,
-    STRING: lambda v: isinstance(v, str),
+    STRING: lambda v: isinstance(v, str), IPV4_RANGE: _is_ipv4_range,
 }
-_CONTAINERS = (OBJECT, ARRAY)  # a null member of an array is malformed only where a container belongs
+# A null member of an array is malformed where a container belongs, or where its zero value ("") is itself rejected
+_NULL_MEMBER_REJECTED = (OBJECT, ARRAY, IPV4_RANGE)
 
 _POOL = (
     ("", OBJECT), ("availabilityZones", ARRAY), ("nodeTaints", ARRAY), ("nodeLabels", OBJECT), ("tags", OBJECT),
@@ -62,6 +81,7 @@ SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
         ("properties.addonProfiles{*}.config", OBJECT),
         ("properties.aadProfile", OBJECT), ("properties.aadProfile.adminGroupObjectIDs", ARRAY),
         ("properties.apiServerAccessProfile", OBJECT), ("properties.apiServerAccessProfile.authorizedIPRanges", ARRAY),
+        ("properties.apiServerAccessProfile.authorizedIPRanges[*]", IPV4_RANGE),
         ("properties.autoUpgradeProfile", OBJECT),
         ("properties.networkProfile", OBJECT), ("properties.networkProfile.loadBalancerProfile", OBJECT),
         ("properties.networkProfile.natGatewayProfile", OBJECT),
@@ -182,7 +202,7 @@ def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, s
             if v is None:  # a member that is null is not absent: the API rejects [null] where objects belong
                 # (Go decodes a null scalar member to its zero value: "" or 0, a value the checks then judge)
                 found.extend((n, len(found), f"{path}[{i}]", kind, v) for n, kind in members.checks
-                             if kind in _CONTAINERS)
+                             if kind in _NULL_MEMBER_REJECTED)
                 continue
             _walk(v, f"{path}[{i}]", members, found, fold, fits)
 

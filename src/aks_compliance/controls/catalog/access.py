@@ -6,11 +6,16 @@ MC = "Microsoft.ContainerService/managedClusters"
 
 
 def _authorized_ranges_restrict() -> dict:
-    """The API server admits only authorized IP ranges, none of which admits any address (AKS-001, AKS-090)."""
+    """The API server admits only authorized IP ranges, none of which admits any address (AKS-001, AKS-090).
+
+    A range admits any address when it contains 0.0.0.0/0, however it is spelled (10.1.2.3/0 is 0.0.0.0/0: AKS
+    accepts host bits). A member that is no IPv4 range makes ipRangeContains fail, an evaluation error in Azure
+    Policy as here; AKS rejects such a cluster anyway (arm/shapes.py IPV4_RANGE)."""
     ranges = f"{MC}/apiServerAccessProfile.authorizedIPRanges[*]"
     return {"allOf": [
         {"count": {"field": ranges}, "greater": 0},
-        {"count": {"field": ranges, "where": {"field": ranges, "in": ["0.0.0.0/0", "*", "Internet", "::/0"]}},
+        {"count": {"field": ranges, "where": {"value": f"[ipRangeContains(current('{ranges}'), '0.0.0.0/0')]",
+                                              "equals": True}},
          "equals": 0},
     ]}
 
@@ -24,7 +29,8 @@ CONTROLS = [
             "A public API server that accepts connections from any address exposes the control plane to "
             "credential stuffing and to exploitation of API server vulnerabilities. Limiting it to known "
             "address ranges, or making the cluster private, removes the internet-wide attack surface. A range "
-            "of 0.0.0.0/0 restricts nothing and does not count."),
+            "of 0.0.0.0/0 (or any /0, such as 10.1.2.3/0) restricts nothing and does not count; a member that is not an "
+            "IPv4 address or CIDR range is rejected by AKS and is an error."),
         remediation=(
             "Set properties.apiServerAccessProfile.enablePrivateCluster to true, or list the allowed ranges in "
             "properties.apiServerAccessProfile.authorizedIPRanges "
@@ -35,7 +41,7 @@ CONTROLS = [
                           psrule=("Azure.AKS.AuthorizedIPs",), checkov=("CKV_AZURE_6",), nist=("AC-3", "SC-7")),
         builtin_deviation=(
             "The built-in only asks that authorizedIPRanges exist (or the cluster be private): it accepts a range "
-            "list that admits any address (0.0.0.0/0, *, ::/0), which this control fails, and it is compliant "
+            "list that admits any address (0.0.0.0/0, or any /0 range), which this control fails, and it is compliant "
             "where the ranges come from a reference() this control cannot resolve offline (unknown here)."),
         rule={"anyOf": [
             {"field": f"{MC}/apiServerAccessProfile.enablePrivateCluster", "equals": True},

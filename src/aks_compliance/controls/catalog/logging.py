@@ -96,8 +96,30 @@ def _settings(target: Target) -> tuple[list[Resource], list[Resource]]:
     return target.related.get(DS_TYPE, []), target.maybe_related.get(DS_TYPE, [])
 
 
+# The log category groups of managedClusters (Azure Monitor, diagnostic settings: a category group routes
+# a set of the resource's categories; allLogs routes every one). audit routes the audit categories: kube-audit and
+# kube-audit-admin (their tables AKSAudit and AKSAuditAdmin are Azure Monitor's Audit tables). None: every
+# category. A group name not here is not documented for managedClusters: what it routes is unknown.
+_GROUPS: dict[str, frozenset[str] | None] = {"audit": frozenset({"kube-audit", "kube-audit-admin"}), "alllogs": None}
+
+
+def _group_routes(group: Any, category: str) -> bool | None:
+    """Whether an enabled log category group routes ``category``; None for a group not documented for AKS."""
+    key = lower(group)
+    if key not in _GROUPS:
+        return None
+    members = _GROUPS[key]
+    return members is None or category in members
+
+
+def _enabled(value: Any) -> bool:
+    """A log's enabled switch as the rules here read it: Azure Policy compares "true" (any case) equal to true."""
+    return value is True or lower(value) == "true"
+
+
 def check_audit_admin(target: Target, params: Mapping[str, Any]) -> Verdict:
-    """No diagnostic setting on the cluster collects the kube-audit category (kube-audit-admin suffices)."""
+    """No diagnostic setting on the cluster collects the kube-audit category (kube-audit-admin suffices), by
+    name or through a category group that routes it (audit, allLogs)."""
     c = Check(target, params)
     settings, maybe = _settings(target)
     if not settings and not maybe and target.context.get("unknown_related"):
@@ -110,18 +132,35 @@ def check_audit_admin(target: Target, params: Mapping[str, Any]) -> Verdict:
             continue
         for log in logs:
             cat_path, category = c.value(f"{DS}/logs[*].category", r, log, f"{DS}/logs[*]")
-            en_path, enabled = c.value(f"{DS}/logs[*].enabled", r, log, f"{DS}/logs[*]")
-            if isinstance(category, Unknown) or isinstance(enabled, Unknown):
-                u = category if isinstance(category, Unknown) else enabled
-                truths.append(c.unknown(c.joined(r, cat_path, "diagnosticSetting"), u.reason))
-            elif lower(category) == "kube-audit" and enabled is True:
-                if r in maybe:
-                    truths.append(c.unknown(c.joined(r, cat_path, "diagnosticSetting"),
-                                            f"a diagnostic setting at {r.source.file}:{r.source.line} enables "
-                                            f"kube-audit, but whether it belongs to this cluster is unknown"))
-                else:
-                    truths.append(c.compare(c.joined(r, cat_path, "diagnosticSetting"), "notEquals", "kube-audit",
-                                            category, False))
+            grp_path, group = c.value(f"{DS}/logs[*].categoryGroup", r, log, f"{DS}/logs[*]")
+            _, enabled = c.value(f"{DS}/logs[*].enabled", r, log, f"{DS}/logs[*]")
+            u = next((v for v in (category, group, enabled) if isinstance(v, Unknown)), None)
+            if u is not None:
+                truths.append(c.unknown(c.joined(r, cat_path or grp_path, "diagnosticSetting"), u.reason))
+                continue
+            if not _enabled(enabled):
+                continue
+            if lower(category) == "kube-audit":
+                path, op, expected, actual = cat_path, "notEquals", "kube-audit", category
+            elif isinstance(group, str):
+                routes = _group_routes(group, "kube-audit")
+                if routes is None:
+                    truths.append(c.unknown(
+                        c.joined(r, grp_path, "diagnosticSetting"),
+                        f"the log category group '{group}' is not one managedClusters documents (audit, allLogs): "
+                        f"whether it routes kube-audit is unknown", "a documented category group"))
+                    continue
+                if not routes:
+                    continue
+                path, op, expected, actual = grp_path, "notIn", ["audit", "allLogs"], group
+            else:
+                continue
+            if r in maybe:
+                truths.append(c.unknown(c.joined(r, path, "diagnosticSetting"),
+                                        f"a diagnostic setting at {r.source.file}:{r.source.line} enables "
+                                        f"kube-audit, but whether it belongs to this cluster is unknown"))
+            else:
+                truths.append(c.compare(c.joined(r, path, "diagnosticSetting"), op, expected, actual, False))
     if not truths:
         truths.append(c.compare("properties", "no diagnostic setting enables", "kube-audit",
                                 f"{len(settings)} diagnostic setting(s) on this cluster, none with kube-audit", True))
@@ -132,7 +171,6 @@ def check_audit_admin(target: Target, params: Mapping[str, Any]) -> Verdict:
 # logAnalyticsDestinationType: "Possible values are: Dedicated and null (null is default.)"): the
 # AzureDiagnostics table by default; with Dedicated, the resource-specific table of each category.
 _DEDICATED_TABLES = {"kube-audit": "aksaudit", "kube-audit-admin": "aksauditadmin"}
-_GROUP_CATEGORIES = {"audit": ("kube-audit", "kube-audit-admin"), "alllogs": ("kube-audit", "kube-audit-admin")}
 
 
 def _audit_tables(c: Check, setting: Resource) -> set[str] | Unknown:
@@ -152,9 +190,9 @@ def _audit_tables(c: Check, setting: Resource) -> set[str] | Unknown:
         for v in (enabled, category, group):
             if isinstance(v, Unknown):
                 return v
-        if enabled is True:
+        if _enabled(enabled):
             categories.add(lower(category) or "")
-            categories.update(_GROUP_CATEGORIES.get(lower(group) or "", ()))
+            categories.update(x for x in _DEDICATED_TABLES if _group_routes(group, x))
     return {_DEDICATED_TABLES[x] for x in categories if x in _DEDICATED_TABLES}
 
 
@@ -396,10 +434,13 @@ CONTROLS += [
             "kube-audit records every API request including get and list, which controllers issue constantly; "
             "it multiplies log volume and cost, and the noise buries the changes that matter. kube-audit-admin "
             "records the same events without reads. No diagnostic setting on the cluster should enable the "
-            "kube-audit category (enable kube-audit only where reads must be audited, and waive this control)."),
+            "kube-audit category, by name or through a category group that routes it (audit and allLogs both do; "
+            "a group name managedClusters does not document is unknown). Enable kube-audit only where reads must "
+            "be audited, and waive this control."),
         remediation=(
             "In the cluster's diagnostic settings replace {\"category\": \"kube-audit\"} with "
-            "{\"category\": \"kube-audit-admin\"} in properties.logs (az monitor diagnostic-settings update)."),
+            "{\"category\": \"kube-audit-admin\"} in properties.logs, and an audit or allLogs category group with "
+            "the categories it should route (az monitor diagnostic-settings update)."),
         references=("https://learn.microsoft.com/azure/aks/monitor-aks#aks-control-planeresource-logs",),
         mappings=Mappings(psrule=("Azure.AKS.AuditAdmin",), nist=("AU-4",)),
         check=check_audit_admin,
