@@ -505,18 +505,21 @@ SHAPE_CASES = [  # (manifest, target name, the path and expected shape the error
     # suffix): read as set, `memory: 1GB` passed AKS-128 although no such pod exists
     ("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\n"
      "spec: {containers: [{name: c, image: x, resources: {limits: {cpu: 500m, memory: 1GB}}}]}\n",
-     "shop/p", "spec.containers[0].resources.limits.memory must be a resource quantity (such as 500m, 128Mi or 1.5)"),
+     "shop/p", "spec.containers[0].resources.limits.memory must be a non-negative resource quantity (such as 500m, 128Mi or "
+               "1.5)"),
     # a negative quantity (core validation, ValidateNonnegativeQuantity: "must be greater than or equal to 0")
     ("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\n"
      "spec: {containers: [{name: c, image: x, resources: {limits: {cpu: '-1', memory: 128Mi}}}]}\n",
-     "shop/p", "spec.containers[0].resources.limits.cpu must be a non-negative resource quantity"),
+     "shop/p", "spec.containers[0].resources.limits.cpu must be a non-negative resource quantity (such as 500m, 128Mi or "
+               "1.5)"),
     # an env var with both a value and valueFrom (core validation, validateEnvVarValueFrom: "may not be specified
     # when `value` is not empty"): read as a literal, the secretKeyRef beside it passed or failed AKS controls on a
     # pod that cannot exist; so do a valueFrom with no source, or with two
     ("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\n"
      "spec: {containers: [{name: c, image: x, env: [{name: A, value: plain, "
      "valueFrom: {secretKeyRef: {name: s, key: k}}}]}]}\n",
-     "shop/p", "spec.containers[0].env[0].valueFrom must be absent where value is not empty"),
+     "shop/p", "spec.containers[0].env[0].valueFrom must be absent where value is not empty (the API server: may not be "
+               "specified when `value` is not empty)"),
     ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: shop}\n"
      "spec: {template: {spec: {containers: [{name: c, image: x, env: [{name: A, value: ok}, {name: B, "
      "valueFrom: {secretKeyRef: {name: s, key: k}, configMapKeyRef: {name: m, key: k}}}]}]}}}\n",
@@ -525,7 +528,8 @@ SHAPE_CASES = [  # (manifest, target name, the path and expected shape the error
     ("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\n"
      "spec: {initContainers: [{name: i, image: x, env: [{name: A, valueFrom: {}}]}], "
      "containers: [{name: c, image: x}]}\n",
-     "shop/p", "spec.initContainers[0].env[0].valueFrom must be exactly one of fieldRef"),
+     "shop/p", "spec.initContainers[0].env[0].valueFrom must be exactly one of fieldRef, resourceFieldRef, configMapKeyRef, "
+               "secretKeyRef or fileKeyRef"),
     # envFrom: exactly one of configMapRef and secretRef (core validation, validateEnvFrom)
     ("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\n"
      "spec: {containers: [{name: c, image: x, envFrom: [{secretRef: {name: s}, configMapRef: {name: m}}]}]}\n",
