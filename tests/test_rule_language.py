@@ -69,7 +69,7 @@ def test_every_operator_means_the_same_in_both_engines(op: str, ops_engine: Engi
 
 # resource.Quantity spellings (apimachinery ParseQuantity): the zero ones, then non-zero ones that look alike
 ZERO_QUANTITIES = ["0", "0m", "0Mi", "00Gi", "0.0", "+0", "-0", "0e3", "0E-2", ".0", "0.", "000.000n", "0Ki", "0k",
-                   " 0 ", "+.0e+5"]
+                   " 0 ", "\t0\n", "+.0e+5"]
 NONZERO_QUANTITIES = ["1", "0.5", "0.05", "10m", "100Mi", "0.5Gi", "1e3", "10", "0.001", "00.1", "0e", "e0", "",
                       "0x0", "1.0", ".5", "01"]
 
