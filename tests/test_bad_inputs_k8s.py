@@ -530,6 +530,10 @@ SHAPE_CASES = [  # (manifest, target name, the path and expected shape the error
      "containers: [{name: c, image: x}]}\n",
      "shop/p", "spec.initContainers[0].env[0].valueFrom must be exactly one of fieldRef, resourceFieldRef, configMapKeyRef, "
                "secretKeyRef or fileKeyRef"),
+    # label values are strings (ObjectMeta.Labels map[string]string: the decoder rejects a number); read as a
+    # level, `enforce: 1` would be judged by the Pod Security Admission controls
+    ("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {pod-security.kubernetes.io/enforce: 1}}\n",
+     "shop", "metadata.labels.pod-security.kubernetes.io/enforce must be a string"),
     # envFrom: exactly one of configMapRef and secretRef (core validation, validateEnvFrom)
     ("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\n"
      "spec: {containers: [{name: c, image: x, envFrom: [{secretRef: {name: s}, configMapRef: {name: m}}]}]}\n",
