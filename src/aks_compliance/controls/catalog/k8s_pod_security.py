@@ -516,7 +516,8 @@ CONTROLS = [
             "running as non-root, dropping ALL capabilities, forbidding privilege escalation and a seccomp profile, "
             "which is what CIS Kubernetes 5.2.6 to 5.2.10 (privilege escalation, root containers, NET_RAW, added "
             "and assigned capabilities) ask admission to minimize. Checked: the namespace label "
-            "pod-security.kubernetes.io/enforce is restricted."),
+            "pod-security.kubernetes.io/enforce is restricted, or a value Pod Security Admission cannot parse (such as "
+            "Restricted), which it enforces as restricted at the latest version."),
         remediation=(
             "kubectl label namespace <ns> pod-security.kubernetes.io/enforce=restricted, after fixing the workloads "
             "the restricted controls (AKS-114 to AKS-120) fail."),
