@@ -510,7 +510,39 @@ SHAPE_CASES = [  # (manifest, target name, the path and expected shape the error
     # suffix): read as set, `memory: 1GB` passed AKS-128 although no such pod exists
     ("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\n"
      "spec: {containers: [{name: c, image: x, resources: {limits: {cpu: 500m, memory: 1GB}}}]}\n",
-     "shop/p", "spec.containers[0].resources.limits.memory must be a resource quantity (such as 500m, 128Mi or 1.5)"),
+     "shop/p", "spec.containers[0].resources.limits.memory must be a non-negative resource quantity (such as 500m, 128Mi or "
+               "1.5)"),
+    # a negative quantity (core validation, ValidateNonnegativeQuantity: "must be greater than or equal to 0")
+    ("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\n"
+     "spec: {containers: [{name: c, image: x, resources: {limits: {cpu: '-1', memory: 128Mi}}}]}\n",
+     "shop/p", "spec.containers[0].resources.limits.cpu must be a non-negative resource quantity (such as 500m, 128Mi or "
+               "1.5)"),
+    # an env var with both a value and valueFrom (core validation, validateEnvVarValueFrom: "may not be specified
+    # when `value` is not empty"): read as a literal, the secretKeyRef beside it passed or failed AKS controls on a
+    # pod that cannot exist; so do a valueFrom with no source, or with two
+    ("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\n"
+     "spec: {containers: [{name: c, image: x, env: [{name: A, value: plain, "
+     "valueFrom: {secretKeyRef: {name: s, key: k}}}]}]}\n",
+     "shop/p", "spec.containers[0].env[0].valueFrom must be absent where value is not empty (the API server: may not be "
+               "specified when `value` is not empty)"),
+    ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: shop}\n"
+     "spec: {template: {spec: {containers: [{name: c, image: x, env: [{name: A, value: ok}, {name: B, "
+     "valueFrom: {secretKeyRef: {name: s, key: k}, configMapKeyRef: {name: m, key: k}}}]}]}}}\n",
+     "shop/d", "spec.template.spec.containers[0].env[1].valueFrom must be exactly one of fieldRef, resourceFieldRef, "
+               "configMapKeyRef, secretKeyRef or fileKeyRef"),
+    ("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\n"
+     "spec: {initContainers: [{name: i, image: x, env: [{name: A, valueFrom: {}}]}], "
+     "containers: [{name: c, image: x}]}\n",
+     "shop/p", "spec.initContainers[0].env[0].valueFrom must be exactly one of fieldRef, resourceFieldRef, configMapKeyRef, "
+               "secretKeyRef or fileKeyRef"),
+    # label values are strings (ObjectMeta.Labels map[string]string: the decoder rejects a number); read as a
+    # level, `enforce: 1` would be judged by the Pod Security Admission controls
+    ("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {pod-security.kubernetes.io/enforce: 1}}\n",
+     "shop", "metadata.labels.pod-security.kubernetes.io/enforce must be a string"),
+    # envFrom: exactly one of configMapRef and secretRef (core validation, validateEnvFrom)
+    ("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\n"
+     "spec: {containers: [{name: c, image: x, envFrom: [{secretRef: {name: s}, configMapRef: {name: m}}]}]}\n",
+     "shop/p", "spec.containers[0].envFrom[0] must be exactly one of configMapRef or secretRef"),
     ("apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: j, namespace: shop}\nspec: {schedule: '@daily'}\n",
      "shop/j", "spec.jobTemplate.spec.template.spec.containers must be a non-empty array (a pod runs at least one "
                "container)"),

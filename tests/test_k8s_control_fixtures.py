@@ -238,3 +238,23 @@ def test_no_untagged_workload_control_reads_ephemeral_containers(tmp_path: Path)
         if _outcome(without, control.id) == "passed" and _outcome(with_it, control.id) == "failed":
             untagged.append(control.id)
     assert not untagged, f"these controls judge ephemeral containers but are not tagged scope:container: {untagged}"
+
+
+@pytest.mark.parametrize("control_id,name,label,value,says", [
+    ("AKS-121", "passed-enforce-invalid-level-capitalised", "enforce", '"Restricted"', "enforces restricted"),
+    ("AKS-155", "passed-enforce-invalid-level-capitalised", "enforce", '"Restricted"', "enforces restricted"),
+    ("AKS-155", "passed-enforce-restricted-invalid-version", "enforce-version", '"v1.x"', "the latest version"),
+    ("AKS-121", "failed-enforce-privileged-invalid-version", "enforce-version", '"1.27"', "the latest version"),
+])
+def test_an_invalid_pod_security_label_is_judged_as_admission_reads_it_and_the_evidence_says_so(
+        control_id: str, name: str, label: str, value: str, says: str) -> None:
+    """Pod Security Admission reads a level it cannot parse as restricted and a version as latest
+    (k8s.io/pod-security-admission api.PolicyToEvaluate); the evidence names the label as invalid and says so."""
+    path = K8S / control_id / f"{name}.yaml"
+    run = scan(path, control_id, fixture_params(path))
+    (result,) = [r for r in run.results if r.target.type == "Namespace"]
+    assert result.outcome.value == name.split("-")[0]
+    shown = [e for e in result.evidence if e.path.endswith(f"pod-security.kubernetes.io/{label}")]
+    assert shown, [e.as_dict() for e in result.evidence]
+    assert any(e.actual.startswith(value) and "not a value Pod Security Admission accepts" in e.actual
+               and says in e.actual for e in shown), [e.as_dict() for e in shown]

@@ -33,6 +33,8 @@ OPERANDS: dict[str, list[Any]] = {
     "greaterOrEquals": [0, 1, 1.5, -10],
     "lessOrEquals": [0, 1, 1.5, -10],
     "fromRegistry": [["docker.io"], ["*.io"], ["docker.io/library/*"], ["DOCKER.IO"], []],
+    # a regular expression matching the whole string (not a part of it: "a" does not match "ALL")
+    "matches": ["a", "A", "[AD].*", "", ".*", "x|ALL", "localhost/.+", 7],
 }
 
 
@@ -63,6 +65,23 @@ def test_every_operator_means_the_same_in_both_engines(op: str, ops_engine: Engi
             assert rego == compare(op, python_value, operand), (op, value, operand)
             checked += 1
     assert checked >= len(VALUES)
+
+
+# resource.Quantity spellings (apimachinery ParseQuantity): the zero ones, then non-zero ones that look alike
+ZERO_QUANTITIES = ["0", "0m", "0Mi", "00Gi", "0.0", "+0", "-0", "0e3", "0E-2", ".0", "0.", "000.000n", "0Ki", "0k",
+                   " 0 ", "\t0\n", "+.0e+5"]
+NONZERO_QUANTITIES = ["1", "0.5", "0.05", "10m", "100Mi", "0.5Gi", "1e3", "10", "0.001", "00.1", "0e", "e0", "",
+                      "0x0", "1.0", ".5", "01"]
+
+
+def test_zero_quantities_read_the_same_in_both_engines(ops_engine: Engine) -> None:
+    """A zero limit sets no limit (the kubelet sets no CFS quota for 0 millicores, no memory cgroup limit for 0
+    bytes): the resource controls tell every spelling of zero in both engines."""
+    from aks_compliance.k8s.shapes import ZERO_QUANTITY
+    for text in ZERO_QUANTITIES + NONZERO_QUANTITIES:
+        zero = text in ZERO_QUANTITIES
+        assert compare("matches", text, ZERO_QUANTITY) is zero, text
+        assert (ops_engine.value("r", {"v": text}, {"op": "matches", "x": ZERO_QUANTITY}) is True) is zero, text
 
 
 IMAGES = ["nginx", "nginx:1.25", "library/nginx:latest", "docker.io/nginx", "myacr.azurecr.io/team/app:2.1",
@@ -97,6 +116,13 @@ def test_negation_keeps_negation_normal_form() -> None:
     ({"kinds": "workloads", "checks": [{"scope": "containers", "require": {"field": "a", "equalz": 1}}]},
      "exactly one operator"),
     ({"kinds": "workloads", "checks": [{"scope": "containers"}]}, "'require' is missing"),
+    ({"kinds": "workloads", "checks": [{"scope": "pod", "require": {"field": "x", "matches": "a("}}]},
+     "not a regular expression"),
+    ({"kinds": "workloads", "checks": [{"scope": "pod", "require": {"field": "x", "notMatches": 0}}]},
+     "a string"),
+    # Python-only syntax (RE2, Gatekeeper's engine, has no lookaround or backreferences): one meaning in both
+    ({"kinds": "workloads", "checks": [{"scope": "pod", "require": {"field": "x", "matches": "(?=a)a"}}]},
+     "both engines"),
     ({"kinds": ["Service"], "checks": [{"scope": "object", "require": {"field": "$pod.x", "exists": True}}]},
      "reads a pod spec"),
     ({"kinds": ["Service"], "checks": [{"scope": "containers", "require": {"field": "x", "exists": True}}]},

@@ -6,7 +6,9 @@ never Secrets; custom resources (Cilium's policies) where their API group is ser
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -257,3 +259,33 @@ def match_types_of_kind(kind: str) -> tuple[str, ...]:
         return (SERVICE_ACCOUNT, DEFAULT_SERVICE_ACCOUNT)
     t = match_type(kind, "")
     return (t,) if t else ()
+
+
+# --- Pod Security Admission namespace labels -----------------------------------------------------------------
+
+PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
+PSA_ENFORCE_VERSION = "pod-security.kubernetes.io/enforce-version"
+PSA_LEVELS = ("privileged", "baseline", "restricted")
+# api.ParseVersion: "latest" or v1.<minor> (no leading zero); RE2 and Python syntax, without a backslash
+PSA_VERSION = "latest|v1[.](0|[1-9][0-9]*)"
+
+
+def psa_label_notes(body: Any) -> dict[str, str]:
+    """What Pod Security Admission makes of enforce labels it cannot parse, by evidence path: it refuses them on a
+    new namespace or a change, and where a namespace has one (labelled before PSA, or by a path PSA does not see)
+    it enforces restricted for a bad level and the latest version for a bad version
+    (k8s.io/pod-security-admission api.PolicyToEvaluate, ParseLevel, ParseVersion)."""
+    labels = body.get("metadata") if isinstance(body, dict) else None
+    labels = labels.get("labels") if isinstance(labels, dict) else None
+    if not isinstance(labels, dict):
+        return {}
+    notes = {}
+    level, version = labels.get(PSA_ENFORCE), labels.get(PSA_ENFORCE_VERSION)
+    refused = "not a value Pod Security Admission accepts: it refuses it on a new namespace and, where a namespace has it,"
+    if isinstance(level, str) and level not in PSA_LEVELS:
+        notes[f"metadata.labels.{PSA_ENFORCE}"] = (f"{refused} enforces restricted (levels: {', '.join(PSA_LEVELS)}; "
+                                                   "case-sensitive)")
+    if isinstance(version, str) and not re.fullmatch(PSA_VERSION, version):
+        notes[f"metadata.labels.{PSA_ENFORCE_VERSION}"] = (f"{refused} evaluates the latest version (versions: latest "
+                                                           "or v1.<minor>)")
+    return notes

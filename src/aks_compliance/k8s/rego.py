@@ -102,6 +102,13 @@ _le(v, n) if {
 	v <= n
 }
 
+# the whole string (regex.match finds the pattern anywhere; rules.compare full-matches)
+_matches(v, p) if {
+	is_string(v)
+	is_string(p)
+	regex.match(concat("", ["^(?:", p, ")$"]), v)
+}
+
 _like_any(v, ps) if {
 	is_string(v)
 	is_array(ps)
@@ -188,7 +195,7 @@ _from_registry(img, ps) if {
 
 OPS = {"exists": "_exists", "empty": "_empty", "equals": "_equals", "in": "_in", "like": "_like",
        "startsWith": "_starts_with", "contains": "_contains", "greaterOrEquals": "_ge", "lessOrEquals": "_le",
-       "likeAny": "_like_any", "fromRegistry": "_from_registry"}
+       "likeAny": "_like_any", "fromRegistry": "_from_registry", "matches": "_matches"}
 
 
 def constraint_kind(control_id: str) -> str:

@@ -16,7 +16,8 @@ A rule is data (a dict, or the ``object_rule:`` of a YAML control)::
         require: {field: securityContext.privileged, notEquals: true}
 
 Predicates: ``{field: REF, OP: OPERAND}`` with OP one of equals, notEquals, in, notIn, exists, like, notLike,
-likeAny (one of a list of patterns), startsWith, notStartsWith, contains, notContains, greaterOrEquals,
+likeAny (one of a list of patterns), matches (a regular expression matching the whole string, in the syntax
+Python's re and RE2 share: no lookaround, no backreferences), startsWith, notStartsWith, contains, notContains, greaterOrEquals,
 lessOrEquals, empty, fromRegistry (an image from one of a list of registry globs: a host, or host/path when the
 pattern has a '/'), and their not- forms; ``allOf``, ``anyOf``,
 ``not``; ``{each: REF, where: P, require: P}`` (every element) and ``{some: REF, where: P, require: P}``, over a
@@ -159,9 +160,11 @@ OPERATORS = {
     "empty": ("empty", False),
     "likeany": ("likeAny", False), "notlikeany": ("likeAny", True),
     "fromregistry": ("fromRegistry", False), "notfromregistry": ("fromRegistry", True),
+    "matches": ("matches", False), "notmatches": ("matches", True),
 }
 NEGATED_NAMES = {"equals": "notEquals", "in": "notIn", "like": "notLike", "startsWith": "notStartsWith",
-                 "contains": "notContains", "likeAny": "notLikeAny", "fromRegistry": "notFromRegistry"}
+                 "contains": "notContains", "likeAny": "notLikeAny", "fromRegistry": "notFromRegistry",
+                 "matches": "notMatches"}
 
 
 @dataclass(frozen=True)
@@ -475,11 +478,28 @@ def parse_predicate(spec: Any, where: str) -> Any:
     if op in ("greaterOrEquals", "lessOrEquals") and isinstance(operand, Lit) and \
             (isinstance(operand.value, bool) or not isinstance(operand.value, (int, float))):
         raise RuleError(f"{where}.{ops[0]}: a number")
-    if op in ("like", "startsWith") and isinstance(operand, Lit) and not isinstance(operand.value, str):
+    if op in ("like", "startsWith", "matches") and isinstance(operand, Lit) and not isinstance(operand.value, str):
         raise RuleError(f"{where}.{ops[0]}: a string")
+    if op == "matches" and isinstance(operand, Lit):
+        _check_regex(operand.value, f"{where}.{ops[0]}")
     if op in ("in", "likeAny", "fromRegistry") and isinstance(operand, Lit) and not isinstance(operand.value, list):
         raise RuleError(f"{where}.{ops[0]}: a list")
     return Cmp(parse_ref(spec["field"], f"{where}.field"), op, operand, negated)
+
+
+# Python-only regular-expression syntax: lookaround, backreferences, conditionals, possessive and atomic forms. RE2
+# (Gatekeeper's regex.match) refuses them, so a rule using them would mean one thing in Python and fail in Rego.
+_PYTHON_ONLY = re.compile(r"\(\?(?:[=!<>]|P=|\(|\w+\))|\\[1-9]|[*+?}]\+|\(\?>")
+
+
+def _check_regex(pattern: str, where: str) -> None:
+    try:
+        re.compile(pattern)
+    except re.error as e:
+        raise RuleError(f"{where}: {pattern!r} is not a regular expression ({e})") from None
+    if _PYTHON_ONLY.search(pattern):
+        raise RuleError(f"{where}: {pattern!r} uses syntax only Python has (lookaround, backreferences ...): a "
+                        "pattern must mean the same in both engines (Python re and RE2)")
 
 
 def parse_version(text: Any, where: str) -> int:

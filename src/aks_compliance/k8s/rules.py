@@ -14,6 +14,8 @@ and the latest version in Gatekeeper, which sees no server version (manifests al
 from __future__ import annotations
 
 import fnmatch
+import functools
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
@@ -111,7 +113,14 @@ def compare(op: str, value: Any, operand: Any) -> bool:
             any(isinstance(p, str) and fnmatch.fnmatchcase(value, p) for p in operand)
     if op == "fromRegistry":
         return isinstance(value, str) and isinstance(operand, list) and from_registry(value, operand)
+    if op == "matches":
+        return isinstance(value, str) and isinstance(operand, str) and _regex(operand).fullmatch(value) is not None
     raise RuleError(f"unknown operator {op}")
+
+
+@functools.lru_cache(maxsize=256)
+def _regex(pattern: str) -> "re.Pattern[str]":
+    return re.compile(pattern)
 
 
 def from_registry(image: str, patterns: list[Any]) -> bool:

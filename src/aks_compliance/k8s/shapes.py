@@ -25,15 +25,24 @@ if TYPE_CHECKING:
 
 # resource.Quantity (apimachinery): a decimal number with a binary-SI (Ki..Ei), decimal-SI (n, u, m, k, M..E) or
 # exponent suffix; JSON numbers too. The API server rejects anything else ("1GB", "lots", "1gi").
-QUANTITY = "a resource quantity (such as 500m, 128Mi or 1.5)"
+# Container resources are non-negative too (core validation, ValidateNonnegativeQuantity).
+QUANTITY = "a non-negative resource quantity (such as 500m, 128Mi or 1.5)"
 _QUANTITY = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?")
+# The spellings of zero in that grammar (0, "0m", "0Mi", "00Gi", "0.0", "+0", "-0", "0e3" ...): whatever the suffix
+# multiplies, the number is zero. Object rules compare a string quantity with it (``matches``, in the syntax both
+# engines share); a JSON number is zero when it equals 0. The spaces the decoder trims may surround it: ASCII ones,
+# as characters (\s is wider in Python than in RE2; no backslash at all, which regopy's input cannot carry).
+ZERO_QUANTITY = "[ \t\n\f\r\v]*[+-]?(0+([.]0*)?|[.]0+)([eE][+-]?[0-9]+|[KMGTPE]i|[numkMGTPE])?[ \t\n\f\r\v]*"
 
 
 def _is_quantity(v: Any) -> bool:
     if isinstance(v, bool):
         return False
-    # (the JSON decoder trims surrounding spaces before parsing)
-    return isinstance(v, (int, float)) or isinstance(v, str) and _QUANTITY.fullmatch(v.strip()) is not None
+    if isinstance(v, (int, float)):
+        return v >= 0
+    # (the JSON decoder trims surrounding spaces before parsing); "-0" is zero, not negative
+    m = _QUANTITY.fullmatch(v.strip()) if isinstance(v, str) else None
+    return m is not None and not (v.strip().startswith("-") and re.search(r"[1-9]", m.group(1)))
 
 
 # label and annotation values are strings (map[string]string): `version: 1.0` or `enforce: true` unquoted is refused
@@ -121,7 +130,8 @@ SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
                 ("spec.externalIPs", ARRAY), ("spec.loadBalancerSourceRanges", ARRAY), ("spec.selector", OBJECT)),
     "Ingress": (*_METADATA, ("spec", OBJECT), ("spec.tls", ARRAY), ("spec.tls[*]", NULLABLE_OBJECT),
                 ("spec.rules", ARRAY), ("spec.rules[*]", NULLABLE_OBJECT)),
-    "Namespace": _METADATA,
+    # labels are strings (ObjectMeta.Labels map[string]string): read as a level, `enforce: 1` would be judged
+    "Namespace": (*_METADATA, ("metadata.labels{*}", STRING)),
     "ServiceAccount": (*_METADATA, ("secrets", ARRAY), ("imagePullSecrets", ARRAY),
                        ("automountServiceAccountToken", BOOLEAN)),
     "ConfigMap": (*_METADATA, ("data", OBJECT), ("binaryData", OBJECT)),
@@ -139,6 +149,39 @@ K8S_SHAPES = ShapeTable(SHAPES, fold=False, kinds={QUANTITY: _is_quantity})
 
 NO_CONTAINERS = "a non-empty array (a pod runs at least one container)"
 
+# Core validation of a container's environment (validateEnvVarValueFrom, validateEnvFrom): a valueFrom names exactly
+# one source and only beside an empty value; an envFrom entry exactly one of configMapRef and secretRef. Read as it
+# is, a secretKeyRef beside a literal value, or beside a configMapKeyRef, would be judged on a pod that cannot exist.
+VALUE_FROM_SOURCES = ("fieldRef", "resourceFieldRef", "configMapKeyRef", "secretKeyRef", "fileKeyRef")
+ONE_SOURCE = "exactly one of fieldRef, resourceFieldRef, configMapKeyRef, secretKeyRef or fileKeyRef"
+NOT_BESIDE_VALUE = "absent where value is not empty (the API server: may not be specified when `value` is not empty)"
+ONE_ENV_FROM = "exactly one of configMapRef or secretRef"
+
+
+def _sources(entry: dict[str, Any], names: tuple[str, ...]) -> list[str]:
+    return [n for n in names if entry.get(n) is not None]
+
+
+def _env_rejected(container: dict[str, Any], path: str, where: Any) -> MalformedValue | None:
+    for i, e in enumerate(container.get("env") or []):
+        value_from = e.get("valueFrom") if isinstance(e, dict) else None
+        if not isinstance(value_from, dict):
+            continue
+        at = f"{path}.env[{i}].valueFrom"
+        found = _sources(value_from, VALUE_FROM_SOURCES)
+        if not found:
+            return MalformedValue(at, ONE_SOURCE, value_from, where(at), found="none of them")
+        if e.get("value") not in (None, ""):
+            return MalformedValue(at, NOT_BESIDE_VALUE, value_from, where(at), found=f"{found[0]} beside a value")
+        if len(found) > 1:
+            return MalformedValue(at, ONE_SOURCE, value_from, where(at), found=" and ".join(found))
+    for i, e in enumerate(container.get("envFrom") or []):
+        found = _sources(e, ("configMapRef", "secretRef")) if isinstance(e, dict) else ["?"]
+        if len(found) != 1:
+            at = f"{path}.envFrom[{i}]"
+            return MalformedValue(at, ONE_ENV_FROM, e, where(at), found=" and ".join(found) or "neither")
+    return None
+
 
 def rejected(resource: "Resource") -> MalformedValue | None:
     """The first field of a Kubernetes object whose type the API server rejects, or None (also for a kind
@@ -150,9 +193,17 @@ def rejected(resource: "Resource") -> MalformedValue | None:
     if bad is not None or resource.type not in POD_PATHS or not isinstance(resource.body, dict):
         return bad
     spec_path = POD_PATHS[resource.type][0]
-    value: Any = resource.body
-    for key in (*spec_path, "containers"):
-        value = value.get(key) if isinstance(value, dict) else None
+    spec: Any = resource.body
+    for key in spec_path:
+        spec = spec.get(key) if isinstance(spec, dict) else None
+    spec = spec if isinstance(spec, dict) else {}
+    prefix = ".".join(spec_path)
+    for group in ("containers", "initContainers", "ephemeralContainers"):  # (the table checked their types)
+        for i, c in enumerate(spec.get(group) or []):
+            bad = _env_rejected(c, f"{prefix}.{group}[{i}]", resource.where_of) if isinstance(c, dict) else None
+            if bad is not None:
+                return bad
+    value = spec.get("containers")
     if isinstance(value, list) and value:
         return None
     path = ".".join((*spec_path, "containers"))

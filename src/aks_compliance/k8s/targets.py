@@ -191,6 +191,8 @@ def build_targets(scope: K8sScope) -> list[Target]:
                         cluster=scope.name, namespace=obj.namespace, context={"scope": scope, "object": obj})
         if mt == kinds.NODE:
             _node_context(scope, obj, target)
+        elif mt == kinds.NAMESPACE:
+            obj.resource.value_notes.update(kinds.psa_label_notes(obj.resource.body))
         targets.append(target)
     if not scope.is_snapshot or scope.gap("Namespace"):
         for ns, first in implied.items():

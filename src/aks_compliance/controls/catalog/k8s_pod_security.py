@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...k8s import kinds
+from ...k8s.kinds import PSA_ENFORCE, PSA_ENFORCE_VERSION, PSA_LEVELS, PSA_VERSION
 from ...k8s.checks import CONTAINER_SCOPE, WORKLOAD_ADMISSION, k8s_control
 from ...k8s.rules import KubeRule
 from ..model import Mappings, Parameter, Severity
@@ -196,15 +197,24 @@ PROC_MOUNT_RESTRICTED = _rule({"scope": "containers", "require": PROC_MOUNT_DEFA
 
 # -- namespace labels -----------------------------------------------------------------------------------
 
-LEVELS = ("privileged", "baseline", "restricted")
-PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
+LEVELS = PSA_LEVELS
+ENFORCE, ENFORCE_VERSION = (f"metadata.labels['{label}']" for label in (PSA_ENFORCE, PSA_ENFORCE_VERSION))
 
 
 def _psa_rule(allowed: Any) -> KubeRule:
-    return _rule({"scope": "object", "require": {"field": f"metadata.labels['{PSA_ENFORCE}']", "in": allowed}},
-                 kinds=["Namespace"],
+    # Pod Security Admission enforces restricted for a set level it cannot parse (api.ParseLevel: "Restricted",
+    # "strict"), the strictest level, in every allowed set; and the latest version for a version it cannot parse
+    # (api.ParseVersion), which no level check depends on: that check only shows the version in the evidence (the
+    # namespace's notes say what PSA makes of either, kinds.psa_label_notes).
+    level = {"scope": "object", "require": {"anyOf": [
+        {"field": ENFORCE, "in": allowed},
+        {"allOf": [{"field": ENFORCE, "exists": True}, {"field": ENFORCE, "notIn": list(PSA_LEVELS)}]}]}}
+    bad_version = {"allOf": [{"field": f"$object.{ENFORCE_VERSION}", "exists": True},
+                             {"field": f"$object.{ENFORCE_VERSION}", "notMatches": PSA_VERSION}]}
+    version = {"scope": "object", "when": bad_version, "require": bad_version}
+    return _rule(level, version, kinds=["Namespace"],
                  derived={"allowedLevels": {"param": "minimumLevel", "default": ["restricted"], "choices": {
-                     level: list(LEVELS[i:]) for i, level in enumerate(LEVELS)}}} if isinstance(allowed, dict) else None)
+                     name: list(LEVELS[i:]) for i, name in enumerate(LEVELS)}}} if isinstance(allowed, dict) else None)
 
 
 PSA_LABELS = _psa_rule({"derived": "allowedLevels"})
@@ -506,7 +516,8 @@ CONTROLS = [
             "running as non-root, dropping ALL capabilities, forbidding privilege escalation and a seccomp profile, "
             "which is what CIS Kubernetes 5.2.6 to 5.2.10 (privilege escalation, root containers, NET_RAW, added "
             "and assigned capabilities) ask admission to minimize. Checked: the namespace label "
-            "pod-security.kubernetes.io/enforce is restricted."),
+            "pod-security.kubernetes.io/enforce is restricted, or a value Pod Security Admission cannot parse (such as "
+            "Restricted), which it enforces as restricted at the latest version."),
         remediation=(
             "kubectl label namespace <ns> pod-security.kubernetes.io/enforce=restricted, after fixing the workloads "
             "the restricted controls (AKS-114 to AKS-120) fail."),

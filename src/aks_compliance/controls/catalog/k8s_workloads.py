@@ -13,6 +13,7 @@ from ...k8s import kinds
 from ...k8s.checks import BEYOND_RULES, CLUSTER_ACCESS, CONTAINER_SCOPE, SEVERAL_OBJECTS, RESOURCES_SCOPE, WORKLOAD_ADMISSION, ABSENT, Findings, cite, gap_text, k8s_control, object_of, scope_of, unknown
 from ...k8s.podspec import RESOURCE_GROUPS, as_dict, as_list, pod_view
 from ...k8s.rules import KubeRule
+from ...k8s.shapes import ZERO_QUANTITY
 from ...k8s.sensitive import DEFAULT_KEY_NAMES, DEFAULT_VALUES, SensitiveRules
 from ...policy.conditions import Verdict
 from ...targets import Target
@@ -104,12 +105,16 @@ PINNED_IMAGES = _rule({
 
 def _resources(field: str, resource: str) -> KubeRule:
     """Every container and init container sets resources.<field>.<resource> (ephemeral containers may not set
-    resources at all). A request defaults to the limit when only the limit is set (Kubernetes does so)."""
+    resources at all). A request defaults to the limit when only the limit is set (Kubernetes does so). Zero, in any
+    spelling of a resource.Quantity, is not set: a zero limit sets none (the kubelet sets no CFS quota for 0
+    millicores, no memory cgroup limit for 0 bytes), and Kubernetes counts only requests above zero (the QoS class:
+    GetPodQOS in pkg/apis/core/helper/qos; a pod whose requests are all zero is BestEffort)."""
     value: Any = f"resources.{field}.{resource}"
     if field == "requests":
         value = [value, f"resources.limits.{resource}"]
     return _rule({"scope": "containers", "groups": list(RESOURCE_GROUPS), "require": {"allOf": [
-        {"field": value, "exists": True}, {"field": value, "notIn": ["", 0, "0"]}]}})
+        {"field": value, "exists": True}, {"field": value, "notIn": [0]},
+        {"field": value, "notMatches": ZERO_QUANTITY}]}})
 
 
 DEDICATED_SERVICE_ACCOUNT = _rule({"scope": "pod", "require": {"allOf": [
@@ -320,6 +325,8 @@ CONTROLS = [
         mappings=Mappings(kubescape=("C-0271",), azure_policy=("e345eecc-fa47-480f-9e88-67dcc122b164",), mitre=("T1496",)),
         mapping_note="kubescape C-0004 asks for the memory limit and request together: the request is AKS-161.",
         rule=_resources("limits", "memory"),
+       builtin_deviation=("The built-in takes a zero memory limit (0Mi, 00Gi) for a limit, which sets none (the kubelet "
+                          "sets no memory cgroup limit for zero), and cannot parse a decimal quantity (0.5Gi), which it denies."),
        builtin_parameters={"e345eecc-fa47-480f-9e88-67dcc122b164": {"cpuLimit": "64", "memoryLimit": "1024Gi"}}),
     k8s_control(
         id="AKS-129", exclusions=WORKLOAD_ADMISSION, tags=(RESOURCES_SCOPE,), title="Containers set a CPU limit", severity=Severity.LOW, section=POD_PRACTICE,
@@ -331,6 +338,8 @@ CONTROLS = [
         mappings=Mappings(kubescape=("C-0270",), azure_policy=("e345eecc-fa47-480f-9e88-67dcc122b164",), mitre=("T1496",)),
         mapping_note="kubescape C-0050 asks for the CPU limit and request together: the request is AKS-160.",
         rule=_resources("limits", "cpu"),
+       builtin_deviation=("The built-in takes a zero CPU limit (0m) for a limit, which sets none (the kubelet "
+                          "sets no CFS quota for zero), and cannot parse a decimal quantity (0.05), which it denies."),
        builtin_parameters={"e345eecc-fa47-480f-9e88-67dcc122b164": {"cpuLimit": "64", "memoryLimit": "1024Gi"}}),
     k8s_control(
         id="AKS-160", exclusions=WORKLOAD_ADMISSION, tags=(RESOURCES_SCOPE,),
