@@ -130,8 +130,7 @@ SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
                 ("spec.externalIPs", ARRAY), ("spec.loadBalancerSourceRanges", ARRAY), ("spec.selector", OBJECT)),
     "Ingress": (*_METADATA, ("spec", OBJECT), ("spec.tls", ARRAY), ("spec.tls[*]", NULLABLE_OBJECT),
                 ("spec.rules", ARRAY), ("spec.rules[*]", NULLABLE_OBJECT)),
-    # labels are strings (ObjectMeta.Labels map[string]string): read as a level, `enforce: 1` would be judged
-    "Namespace": (*_METADATA, ("metadata.labels{*}", STRING)),
+    "Namespace": _METADATA,  # (label values strings: read as a level, `enforce: 1` would be judged)
     "ServiceAccount": (*_METADATA, ("secrets", ARRAY), ("imagePullSecrets", ARRAY),
                        ("automountServiceAccountToken", BOOLEAN)),
     "ConfigMap": (*_METADATA, ("data", OBJECT), ("binaryData", OBJECT)),
