@@ -27,6 +27,10 @@ ENV = [{"name": "A", "value": "x"}, {"name": "B", "valueFrom": {"secretKeyRef": 
        {"name": "D", "valueFrom": {"secretKeyRef": {}}}]
 
 
+# the quantities drawn, with the numbers they stand for
+QUANTITIES: dict[Any, float] = {"100m": 0.1, "0": 0, 0: 0, "0m": 0, "1": 1, 1: 1, "128Mi": 128 * 2**20}
+
+
 class PodGenerator:
     def __init__(self, seed: int) -> None:
         self.r = random.Random(seed)
@@ -72,9 +76,14 @@ class PodGenerator:
         if group != "ephemeralContainers":
             if self.r.random() < 0.7:
                 # quantities the API server accepts ("" is not one: resource.ParseQuantity rejects it)
-                c["resources"] = {f: {k: self.r.choice(["100m", "0", 0, "0m", "1", 1, "128Mi"])
-                                      for k in self.r.sample(["cpu", "memory"], self.r.randint(0, 2))}
-                                  for f in ("limits", "requests") if self.r.random() < 0.6}
+                c["resources"] = res = {f: {k: self.r.choice(list(QUANTITIES))
+                                            for k in self.r.sample(["cpu", "memory"], self.r.randint(0, 2))}
+                                        for f in ("limits", "requests") if self.r.random() < 0.6}
+                for k in set(res.get("limits", {})) & set(res.get("requests", {})):
+                    # a request above its limit is rejected too ("must be less than or equal to ... limit")
+                    lim, req = res["limits"][k], res["requests"][k]
+                    if QUANTITIES[req] > QUANTITIES[lim]:
+                        res["limits"][k], res["requests"][k] = req, lim
             if self.r.random() < 0.3:
                 port: dict[str, Any] = {"containerPort": 80}
                 self.put(port, "hostPort", self.maybe(0, 80))

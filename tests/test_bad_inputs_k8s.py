@@ -543,6 +543,15 @@ SHAPE_CASES = [  # (manifest, target name, the path and expected shape the error
     ("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\n"
      "spec: {containers: [{name: c, image: x, envFrom: [{secretRef: {name: s}, configMapRef: {name: m}}]}]}\n",
      "shop/p", "spec.containers[0].envFrom[0] must be exactly one of configMapRef or secretRef"),
+    # a request above its limit (core validation, ValidateResourceRequirements: "must be less than or equal to cpu
+    # limit"), compared as quantities: 1 CPU is more than 500m, 1Gi more than 512Mi (a string compare says neither)
+    ("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\n"
+     "spec: {containers: [{name: c, image: x, resources: {requests: {cpu: '1'}, limits: {cpu: 500m}}}]}\n",
+     "shop/p", "spec.containers[0].resources.requests.cpu must be at most the cpu limit (500m)"),
+    ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: shop}\n"
+     "spec: {template: {spec: {initContainers: [{name: i, image: x, resources: {requests: {memory: 1Gi}, "
+     "limits: {memory: 512Mi}}}], containers: [{name: c, image: x}]}}}\n",
+     "shop/d", "spec.template.spec.initContainers[0].resources.requests.memory must be at most the memory limit (512Mi)"),
     ("apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: j, namespace: shop}\nspec: {schedule: '@daily'}\n",
      "shop/j", "spec.jobTemplate.spec.template.spec.containers must be a non-empty array (a pod runs at least one "
                "container)"),
@@ -723,3 +732,14 @@ def test_a_null_network_policy_rule_is_the_empty_rule_not_a_malformed_one(tmp_pa
     pod = [r for r in run.results if r.label == "np/shop/Pod/p"]
     assert pod and {r.outcome.value for r in pod} == {"error"}
     assert "spec.containers[0] must be an object" in pod[0].reason and "found null" in pod[0].reason
+
+
+def test_quantities_compare_by_the_number_they_stand_for() -> None:
+    # Kubernetes docs (Resource Management for Pods and Containers, memory units): 128974848, 129e6, 129M,
+    # 128974848000m and 123Mi are about the same value; the first, fourth and fifth exactly
+    from aks_compliance.k8s.shapes import quantity_value as q
+    assert q("128974848") == q("128974848000m") == q("123Mi") == q(128974848)
+    assert q("129e6") == q("129M") == q("129000k")
+    assert q("500m") == q(0.5) < q("1") < q("1Ki") == q("1024") < q("1.1k") and q("1E") == q("1e18")
+    assert q("0.5Gi") == q("512Mi") and q(" 2Mi ") == q("2097152")
+    assert q("1GB") is None and q(True) is None and q(float("nan")) is None and q([1]) is None

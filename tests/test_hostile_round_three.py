@@ -78,7 +78,7 @@ def test_scalars_of_their_own_types_are_judged(tmp_path: Path) -> None:
     integers, booleans, and null (absent)."""
     manifest = (POD + "  hostPID: false\n  automountServiceAccountToken: null\n  securityContext: {runAsUser: 1000}\n"
                 + C + "    securityContext: {privileged: false, capabilities: {drop: [ALL]}}\n"
-                "    resources: {limits: {cpu: 0.5, memory: 128Mi}, requests: {cpu: 1}}\n"
+                "    resources: {limits: {cpu: 0.5, memory: 128Mi}, requests: {cpu: 0.25}}\n"
                 "    env: [{name: A, value: '5'}, {name: B}]\n    ports: [{containerPort: 80}]\n")
     run = _scan_beside_good(tmp_path, "ok.yaml", manifest)
     mine = [r for r in run.results if r.target.file.endswith("ok.yaml") and r.control_id]

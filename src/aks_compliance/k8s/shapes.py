@@ -14,6 +14,7 @@ from a live cluster always have these shapes; a snapshot file is checked as a ma
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..arm.shapes import ARRAY, BOOLEAN, INTEGER, NULLABLE_OBJECT, OBJECT, STRING, ShapeTable
@@ -182,6 +183,46 @@ def _env_rejected(container: dict[str, Any], path: str, where: Any) -> Malformed
     return None
 
 
+_MULTIPLIERS = {"": 1, "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "k": 10**3, "M": 10**6,
+                "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
+                **{f"{p}i": 2 ** (10 * (n + 1)) for n, p in enumerate("KMGTPE")}}
+
+
+def quantity_value(v: Any) -> Decimal | None:
+    """The number a resource.Quantity stands for (500m -> 0.5, 1Ki -> 1024), None for what is not a quantity."""
+    if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+        return None
+    if not isinstance(v, str):
+        if isinstance(v, int):
+            return Decimal(v)
+        return Decimal(repr(v)) if v == v and v not in (float("inf"), float("-inf")) else None
+    text = v.strip()
+    m = _QUANTITY.fullmatch(text)
+    if m is None:
+        return None
+    suffix = m.group(3) or ""
+    if suffix not in _MULTIPLIERS:  # an exponent (1e3; E alone is exa): the whole text is a decimal number
+        return Decimal(text)
+    return Decimal(text[:len(text) - len(suffix)]) * _MULTIPLIERS[suffix]
+
+
+# A request above its limit (requests.cpu: 1 with limits.cpu: 500m) is refused by core validation ("must be less
+# than or equal to cpu limit"): such a pod never runs, and its limit controls would judge a pod that cannot exist.
+def _requests_rejected(container: dict[str, Any], path: str, where: Any) -> MalformedValue | None:
+    resources = container.get("resources")
+    requests = resources.get("requests") if isinstance(resources, dict) else None
+    limits = resources.get("limits") if isinstance(resources, dict) else None
+    if not isinstance(requests, dict) or not isinstance(limits, dict):
+        return None
+    for name, request in requests.items():
+        asked, limit = quantity_value(request), quantity_value(limits.get(name))
+        if asked is not None and limit is not None and asked > limit:
+            at = f"{path}.resources.requests.{name}"
+            return MalformedValue(at, f"at most the {name} limit ({limits[name]})", request, where(at),
+                                  found=str(request))
+    return None
+
+
 def rejected(resource: "Resource") -> MalformedValue | None:
     """The first field of a Kubernetes object whose type the API server rejects, or None (also for a kind
     without a table: what no control reads is not checked). Objects of snapshots too: a snapshot is a file,
@@ -199,7 +240,10 @@ def rejected(resource: "Resource") -> MalformedValue | None:
     prefix = ".".join(spec_path)
     for group in ("containers", "initContainers", "ephemeralContainers"):  # (the table checked their types)
         for i, c in enumerate(spec.get(group) or []):
-            bad = _env_rejected(c, f"{prefix}.{group}[{i}]", resource.where_of) if isinstance(c, dict) else None
+            if not isinstance(c, dict):
+                continue
+            at = f"{prefix}.{group}[{i}]"
+            bad = _env_rejected(c, at, resource.where_of) or _requests_rejected(c, at, resource.where_of)
             if bad is not None:
                 return bad
     value = spec.get("containers")
