@@ -2,7 +2,7 @@
 
 from typing import Any, Mapping
 
-from ...policy.conditions import MISSING, Evaluator, Subject, Truth, Verdict
+from ...policy.conditions import MISSING, Evaluator, Subject, Truth, Verdict, policy_equals
 from ...resources import Resource
 from ...targets import Target
 from ...values import Unknown
@@ -112,11 +112,6 @@ def _group_routes(group: Any, category: str) -> bool | None:
     return members is None or category in members
 
 
-def _enabled(value: Any) -> bool:
-    """A log's enabled switch as the rules here read it: Azure Policy compares "true" (any case) equal to true."""
-    return value is True or lower(value) == "true"
-
-
 def check_audit_admin(target: Target, params: Mapping[str, Any]) -> Verdict:
     """No diagnostic setting on the cluster collects the kube-audit category (kube-audit-admin suffices), by
     name or through a category group that routes it (audit, allLogs)."""
@@ -138,7 +133,7 @@ def check_audit_admin(target: Target, params: Mapping[str, Any]) -> Verdict:
             if u is not None:
                 truths.append(c.unknown(c.joined(r, cat_path or grp_path, "diagnosticSetting"), u.reason))
                 continue
-            if not _enabled(enabled):
+            if not policy_equals(enabled, True):  # as the rules read it: "true" in any case is true
                 continue
             if lower(category) == "kube-audit":
                 path, op, expected, actual = cat_path, "notEquals", "kube-audit", category
@@ -190,7 +185,7 @@ def _audit_tables(c: Check, setting: Resource) -> set[str] | Unknown:
         for v in (enabled, category, group):
             if isinstance(v, Unknown):
                 return v
-        if _enabled(enabled):
+        if policy_equals(enabled, True):
             categories.add(lower(category) or "")
             categories.update(x for x in _DEDICATED_TABLES if _group_routes(group, x))
     return {_DEDICATED_TABLES[x] for x in categories if x in _DEDICATED_TABLES}
