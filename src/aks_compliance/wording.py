@@ -25,18 +25,11 @@ TYPE_WORDS = {str: "a string", int: "a number", float: "a number", bool: "a bool
 def json_type(value: Any) -> str:
     """What JSON (or YAML) type ``value`` is, in words: never its text (a malformed value may be anything, a
     Secret's data included; and messages counted by their text, as coverage reasons are, must not vary)."""
-    if value is True or value is False:
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
     if value is None:
         return "null"
+    for t in (bool, int, float, str, list, dict):  # bool before int: True is an int to isinstance
+        if isinstance(value, t):
+            return TYPE_WORDS[t]
     return f"a {type(value).__name__}"
 
 
