@@ -35,15 +35,32 @@ _QUANTITY = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[numkMG
 # as characters (\s is wider in Python than in RE2; no backslash at all, which regopy's input cannot carry).
 ZERO_QUANTITY = "[ \t\n\f\r\v]*[+-]?(0+([.]0*)?|[.]0+)([eE][+-]?[0-9]+|[KMGTPE]i|[numkMGTPE])?[ \t\n\f\r\v]*"
 
+_MULTIPLIERS = {"": 1, "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "k": 10**3, "M": 10**6,
+                "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
+                **{f"{p}i": 2 ** (10 * (n + 1)) for n, p in enumerate("KMGTPE")}}
+
+
+def quantity_value(v: Any) -> Decimal | None:
+    """The number a resource.Quantity stands for (500m -> 0.5, 1Ki -> 1024), None for what is not a quantity."""
+    if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+        return None
+    if isinstance(v, int):
+        return Decimal(v)
+    if isinstance(v, float):
+        return Decimal(repr(v)) if v == v else None  # (inf is Decimal's Infinity; NaN compares with nothing)
+    text = v.strip()  # the JSON decoder trims surrounding spaces before parsing
+    m = _QUANTITY.fullmatch(text)
+    if m is None:
+        return None
+    suffix = m.group(3) or ""
+    if suffix not in _MULTIPLIERS:  # an exponent (1e3; E alone is exa): the whole text is a decimal number
+        return Decimal(text)
+    return Decimal(text[:len(text) - len(suffix)]) * _MULTIPLIERS[suffix]
+
 
 def _is_quantity(v: Any) -> bool:
-    if isinstance(v, bool):
-        return False
-    if isinstance(v, (int, float)):
-        return v >= 0
-    # (the JSON decoder trims surrounding spaces before parsing); "-0" is zero, not negative
-    m = _QUANTITY.fullmatch(v.strip()) if isinstance(v, str) else None
-    return m is not None and not (v.strip().startswith("-") and re.search(r"[1-9]", m.group(1)))
+    q = quantity_value(v)
+    return q is not None and q >= 0  # "-0" is zero, not negative
 
 
 # label and annotation values are strings (map[string]string): `version: 1.0` or `enforce: true` unquoted is refused
@@ -181,29 +198,6 @@ def _env_rejected(container: dict[str, Any], path: str, where: Any) -> Malformed
             at = f"{path}.envFrom[{i}]"
             return MalformedValue(at, ONE_ENV_FROM, e, where(at), found=" and ".join(found) or "neither")
     return None
-
-
-_MULTIPLIERS = {"": 1, "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "k": 10**3, "M": 10**6,
-                "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
-                **{f"{p}i": 2 ** (10 * (n + 1)) for n, p in enumerate("KMGTPE")}}
-
-
-def quantity_value(v: Any) -> Decimal | None:
-    """The number a resource.Quantity stands for (500m -> 0.5, 1Ki -> 1024), None for what is not a quantity."""
-    if isinstance(v, bool) or not isinstance(v, (int, float, str)):
-        return None
-    if not isinstance(v, str):
-        if isinstance(v, int):
-            return Decimal(v)
-        return Decimal(repr(v)) if v == v and v not in (float("inf"), float("-inf")) else None
-    text = v.strip()
-    m = _QUANTITY.fullmatch(text)
-    if m is None:
-        return None
-    suffix = m.group(3) or ""
-    if suffix not in _MULTIPLIERS:  # an exponent (1e3; E alone is exa): the whole text is a decimal number
-        return Decimal(text)
-    return Decimal(text[:len(text) - len(suffix)]) * _MULTIPLIERS[suffix]
 
 
 # A request above its limit (requests.cpu: 1 with limits.cpu: 500m) is refused by core validation ("must be less
