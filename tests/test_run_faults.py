@@ -31,6 +31,12 @@ def run_python(code: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
+def scan_after(prelude: str, cli_args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    """`aks-compliance scan CLI_ARGS` in a child Python that first runs ``prelude`` (which patches a part to fail)."""
+    return run_python(prelude + f"import sys; from aks_compliance.cli import main; sys.exit(main(['scan', *{cli_args!r}]))",
+                      cwd)
+
+
 def test_an_output_path_that_is_a_directory_is_named_and_the_others_are_written(tmp_path: Path) -> None:
     out = outputs(tmp_path)
     out["html"].mkdir()  # the audit report's path is a directory
@@ -46,8 +52,7 @@ def test_a_crash_of_the_scan_exits_3_from_scan_and_from_pytest(tmp_path: Path) -
     boom = ("import aks_compliance.scan as s\n"
             "def crash(options): raise RuntimeError('boom in the engine')\n"
             "s._run_scan = crash\n")
-    scan = run_python(boom + f"import sys; from aks_compliance.cli import main; sys.exit(main(['scan', '--arm', {EXAMPLES!r}]))",
-                      tmp_path)
+    scan = scan_after(boom, ["--arm", EXAMPLES], tmp_path)
     assert scan.returncode == 3, scan.stdout[-2000:] + scan.stderr[-2000:]
     assert "internal error" in scan.stdout and "boom in the engine" in scan.stdout
     direct = run_python(boom + f"import sys, pytest; sys.exit(pytest.main([{SUITE!r}, '-p', 'no:cacheprovider', "
@@ -60,8 +65,7 @@ def test_a_crash_of_one_writer_exits_3_and_the_others_are_written(tmp_path: Path
     boom = ("import aks_compliance.report.html as h\n"
             "def crash(path, doc): raise TypeError('boom in the report')\n"
             "h.write_report = crash\n")
-    proc = run_python(boom + f"import sys; from aks_compliance.cli import main; "
-                             f"sys.exit(main(['scan', '--arm', {EXAMPLES!r}, *{args(out)!r}]))", tmp_path)
+    proc = scan_after(boom, ["--arm", EXAMPLES, *args(out)], tmp_path)
     assert proc.returncode == 3, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "audit report NOT written" in proc.stdout and "boom in the report" in proc.stdout
     assert out["json"].is_file() and out["sarif"].is_file() and out["csv"].is_file() and not out["html"].exists()
@@ -78,8 +82,7 @@ def test_sigterm_while_writing_leaves_no_temporary_files(tmp_path: Path) -> None
             "        os.kill(os.getpid(), signal.SIGTERM)\n"
             "        fh.write('never')\n"
             "h.write_report = slow\n")
-    proc = run_python(term + f"import sys; from aks_compliance.cli import main; "
-                             f"sys.exit(main(['scan', '--arm', {EXAMPLES!r}, *{args(out)!r}]))", tmp_path)
+    proc = scan_after(term, ["--arm", EXAMPLES, *args(out)], tmp_path)
     # an interrupted run (3), never a traceback: the signal came where pytest does not catch it
     assert proc.returncode == 3, proc.stdout[-2000:] + proc.stderr[-2000:]
     leftovers = [p.name for p in (tmp_path / "out").iterdir() if p.name.endswith(".tmp")]
@@ -107,8 +110,7 @@ def test_sigterm_while_scanning_stops_at_once_and_writes_nothing(tmp_path: Path)
             "        os.kill(os.getpid(), signal.SIGTERM)\n"
             "    return orig(self, target)\n"
             "e.Evaluation.evaluate = evaluate\n")
-    proc = run_python(term + f"import sys; from aks_compliance.cli import main; "
-                             f"sys.exit(main(['scan', '--arm', {EXAMPLES!r}, *{args(out)!r}]))", tmp_path)
+    proc = scan_after(term, ["--arm", EXAMPLES, *args(out)], tmp_path)
     assert proc.returncode == 3, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert count.read_text() == "3"  # stopped at the third target, and no second scan for the outputs
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
@@ -172,9 +174,7 @@ def test_an_error_result_exits_2_whether_items_are_per_result_or_per_target(tmp_
             "r.KubeRule.evaluate = evaluate\n")
     codes = {}
     for mode in ("result", "target"):
-        proc = run_python(boom + "import sys; from aks_compliance.cli import main; "
-                                 f"sys.exit(main(['scan', '--k8s', 'pods.yaml', '--aksc-items', {mode!r}, "
-                                 "'--results-json', 'r.json']))", tmp_path)
+        proc = scan_after(boom, ["--k8s", "pods.yaml", "--aksc-items", mode, "--results-json", "r.json"], tmp_path)
         outcomes = {r["outcome"] for r in json.loads((tmp_path / "r.json").read_text())["results"]}
         assert {"error", "failed"} <= outcomes, (outcomes, proc.stdout[-2000:])
         codes[mode] = proc.returncode
