@@ -400,9 +400,10 @@ CONTROLS += [
             "A User pool with one or two nodes loses half or all of its capacity when a node fails, is reimaged "
             "or is upgraded (surge and drain move every pod at once), so the workloads it carries have no "
             "failover. Each pool whose mode is User needs at least minimumUserPoolNodes nodes: minCount when the "
-            "autoscaler runs, count otherwise (an omitted count is 1, the API's default). Pools named in "
-            "excludedPools (batch or GPU pools that scale to zero) are left out. A user pool read without its "
-            "cluster is judged on its own."),
+            "autoscaler runs, count otherwise (an omitted count is 1, the API's default). Spot pools are left "
+            "out (as PSRule's rule does): Azure may evict their nodes at any time, so they carry no availability "
+            "to count on whatever their size. Pools named in excludedPools (batch or GPU pools that scale to "
+            "zero) are left out too. A user pool read without its cluster is judged on its own."),
         remediation=(
             "Raise properties.agentPoolProfiles[].count (or minCount with enableAutoScaling) of every User pool to 3 "
             "(az aks nodepool update --enable-cluster-autoscaler --min-count 3 --max-count 6), or list pools meant "
@@ -419,6 +420,7 @@ CONTROLS += [
         rule={"count": {"field": f"{MC}/agentPoolProfiles[*]", "where": {"allOf": [
             {"field": f"{MC}/agentPoolProfiles[*].mode", "equals": "User"},
             {"field": f"{MC}/agentPoolProfiles[*].name", "notIn": "[parameters('excludedPools')]"},
+            {"field": f"{MC}/agentPoolProfiles[*].scaleSetPriority", "notEquals": "Spot"},  # absent: Regular
             {"anyOf": [
                 {"allOf": [{"field": f"{MC}/agentPoolProfiles[*].enableAutoScaling", "equals": True},
                            {"value": f"[coalesce(current('{MC}/agentPoolProfiles[*].minCount'), 0)]",
