@@ -373,7 +373,8 @@ CONTROLS += [
         section="Reliability",
         rationale=(
             "A pool with a fixed node count cannot absorb load spikes or a failed node, and pods stay pending "
-            "until someone scales it by hand. Every scale-set pool counts (an omitted type is a scale set); "
+            "until someone scales it by hand. Every scale-set pool counts (an omitted type is a scale set, the "
+            "API's default; PSRule's Azure.AKS.AutoScaling judges only pools whose type says so); "
             "availability-set pools cannot autoscale, and Virtual Machines pools (type VirtualMachines) are not "
             "scale sets: they scale through virtualMachinesProfile.scale, not enableAutoScaling."),
         remediation=(
@@ -400,7 +401,9 @@ CONTROLS += [
             "A User pool with one or two nodes loses half or all of its capacity when a node fails, is reimaged "
             "or is upgraded (surge and drain move every pod at once), so the workloads it carries have no "
             "failover. Each pool whose mode is User needs at least minimumUserPoolNodes nodes: minCount when the "
-            "autoscaler runs, count otherwise (an omitted count is 1, the API's default). Spot pools are left "
+            "autoscaler runs, count otherwise (an omitted count is 1, the API's default; unlike PSRule's rule, "
+            "an autoscaled pool with minCount 0 fails whatever its current count: it may scale to none). Spot "
+            "pools are left "
             "out (as PSRule's rule does): Azure may evict their nodes at any time, so they carry no availability "
             "to count on whatever their size. Pools named in excludedPools (batch or GPU pools that scale to "
             "zero) are left out too. A user pool read without its cluster is judged on its own."),
