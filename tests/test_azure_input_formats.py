@@ -94,6 +94,17 @@ def test_a_single_powershell_object_and_a_value_wrapper_are_recognised(tmp_path:
         assert not run.errors and [t.resource.type for t in run.targets] == [MC], name
 
 
+def test_a_listing_without_expand_properties_is_unknown_not_a_cluster_without_settings() -> None:
+    # Get-AzResource without -ExpandProperties writes Properties null: no setting was read, so none is absent
+    run = scan(INPUTS / "powershell" / "not-expanded.json")
+    assert not run.errors, [str(e) for e in run.errors]
+    for control, target in (("AKS-001", "aks-listed"), ("AKS-014", "aks-listed"), ("AKS-059", "acrlisted"),
+                            ("AKS-060", "acrlisted")):
+        result = outcome_of(run, control, target)
+        assert result.outcome.value == "unknown" and "-ExpandProperties" in result.reason, (control, result.reason)
+    assert outcome_of(run, "AKS-041", "aks-listed").outcome.value == "failed"  # Sku is there: tier Free
+
+
 # --- blueprint artifacts ------------------------------------------------------------------------------
 
 def test_a_blueprint_artifact_in_a_template_is_expanded_with_its_parameters() -> None:

@@ -113,6 +113,13 @@ def _uncut_body(body: dict[str, Any]) -> None:
 def powershell_resource(doc: JsonDocument, obj: dict[str, Any], ptr: str) -> Resource:
     body, keys = arm_body(obj)
     _uncut_body(body)
+    if "properties" not in body:
+        # Get-AzResource lists resources with Properties null unless -ExpandProperties (or -ResourceId) asks for
+        # them: what was deployed is not in the file, which is not a resource without settings
+        key = next((k for k in obj if k.lower() == "properties"), None)
+        body["properties"] = Unknown(
+            f"{'Properties is null' if key else 'there is no Properties'} in this PowerShell export, so the "
+            f"resource's settings are not in it (Get-AzResource writes them only with -ExpandProperties)")
     resource = rest_resource(doc, body, ptr)
     for arm, ps in keys.items():
         # cite each part at its own line: the PowerShell key, not the ARM one, is in the file
