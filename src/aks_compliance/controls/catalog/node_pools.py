@@ -205,7 +205,8 @@ CONTROLS += [
             "maxPods is fixed when a pool is created. A low limit (Azure CNI's default is 30) is exhausted by "
             "the DaemonSets of monitoring, security and policy agents, so nodes stay half empty and scaling is "
             "triggered early. Every pool counts. An omitted maxPods takes the plugin's default: 110 for kubenet, "
-            "250 for Azure CNI overlay, 30 for Azure CNI node subnet (unknown with a pod subnet)."),
+            "250 for Azure CNI overlay, 30 for Azure CNI node subnet (unknown with a pod subnet); PSRule's "
+            "Azure.AKS.NodeMinPods and Checkov's CKV_AZURE_168 fail an omitted maxPods whatever the plugin."),
         remediation=(
             "Set maxPods to at least the threshold on every pool in properties.agentPoolProfiles and every "
             "agentPools resource (az aks nodepool add --max-pods 110); existing pools must be replaced."),
