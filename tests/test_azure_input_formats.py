@@ -58,10 +58,32 @@ def test_export_azruledata_children_attach_to_their_cluster() -> None:
             (f"{MC}/agentPools", RELATED)} <= statuses
 
 
-def test_an_export_with_too_small_a_json_depth_is_an_error_saying_so() -> None:
+def test_values_a_too_small_json_depth_cut_are_unknown_saying_so() -> None:
+    # ConvertTo-Json writes what lies deeper than its -Depth as '@{...}' or a type name: the value is not in the
+    # file (unknown, with the reason), the user's cluster is not malformed (no error), and nothing passes over it
     run = scan(INPUTS / "powershell" / "shallow-depth.json")
-    assert {r.outcome.value for r in run.results} == {"error"}
-    assert "ConvertTo-Json -Depth" in run.results[0].reason
+    assert not run.errors and "error" not in {r.outcome.value for r in run.results}
+    for control in ("AKS-005", "AKS-011", "AKS-030", "AKS-041"):  # network profile, pools, Sku: all cut
+        result = outcome_of(run, control)
+        assert result.outcome.value == "unknown" and "ConvertTo-Json" in result.reason, (control, result.reason)
+    assert outcome_of(run, "AKS-003").outcome.value == "passed"  # enableRBAC, a scalar, survives
+
+
+def test_a_cut_array_of_strings_and_cut_child_resources_are_unknown_not_absent() -> None:
+    path = INPUTS / "powershell" / "shallow-children.json"
+    run = scan(path)
+    assert not run.errors, [str(e) for e in run.errors]
+    # authorizedIPRanges cut to its one member's string: not an IP range the user wrote, a cut array
+    assert "authorizedIPRanges was written as a string by ConvertTo-Json" in outcome_of(run, "AKS-001").reason
+    assert outcome_of(run, "AKS-011").outcome.value == "unknown"  # the one pool is '@{...}'
+    # the diagnostic setting nested under resources was cut: there may be one, so not 'none found' (a fail)
+    for control in ("AKS-012", "AKS-052", "AKS-053"):
+        result = outcome_of(run, control)
+        assert result.outcome.value == "unknown" and "diagnosticSettings" in result.reason, control
+    warnings = [d for d in run.diagnostics if d.severity == "warning" and "ConvertTo-Json cut" in d.message]
+    assert [d.pointer for d in warnings] == [f"/0/resources/{i}" for i in range(4)]
+    untyped = [e for e in run.ledger.entries if e.pointer == "/0/resources/3"]
+    assert [e.status for e in untyped] == [NOT_EVALUATED] and "ConvertTo-Json" in untyped[0].reason
 
 
 def test_a_single_powershell_object_and_a_value_wrapper_are_recognised(tmp_path: Path) -> None:
@@ -70,6 +92,17 @@ def test_a_single_powershell_object_and_a_value_wrapper_are_recognised(tmp_path:
     for name in ("one.json", "wrapped.json"):
         run = scan(tmp_path / name)
         assert not run.errors and [t.resource.type for t in run.targets] == [MC], name
+
+
+def test_a_listing_without_expand_properties_is_unknown_not_a_cluster_without_settings() -> None:
+    # Get-AzResource without -ExpandProperties writes Properties null: no setting was read, so none is absent
+    run = scan(INPUTS / "powershell" / "not-expanded.json")
+    assert not run.errors, [str(e) for e in run.errors]
+    for control, target in (("AKS-001", "aks-listed"), ("AKS-014", "aks-listed"), ("AKS-059", "acrlisted"),
+                            ("AKS-060", "acrlisted")):
+        result = outcome_of(run, control, target)
+        assert result.outcome.value == "unknown" and "-ExpandProperties" in result.reason, (control, result.reason)
+    assert outcome_of(run, "AKS-041", "aks-listed").outcome.value == "failed"  # Sku is there: tier Free
 
 
 # --- blueprint artifacts ------------------------------------------------------------------------------

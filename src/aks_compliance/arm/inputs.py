@@ -24,8 +24,8 @@ from ..values import Unknown
 from .context import DeploymentScope
 from ..diagnostics import NOT_EVALUATED, SKIPPED, CoverageEntry, Declaration, Diagnostic
 from .expressions import ScanBudget
-from .powershell import children as powershell_children, is_powershell_export, is_powershell_object, \
-    powershell_resource
+from .powershell import children as powershell_children, cut_child, is_cut, is_powershell_export, \
+    is_powershell_object, powershell_resource
 from .template import BLUEPRINT_ARTIFACT_TYPE, Expander, expand, rest_resource
 
 JSON_SUFFIXES = (".json", ".jsonc")
@@ -478,8 +478,13 @@ def _load_rest(scan: ArmScan, doc: JsonDocument, options: ArmOptions) -> None:
     while stack:
         ptr, body = stack.popleft()
         if is_powershell_object(body):  # Get-AzResource -ExpandProperties, Export-AzRuleData: as ARM GET
-            stack.extend(powershell_children(body, ptr))
-            scan.resources.append(powershell_resource(doc, body, ptr))
+            resource = powershell_resource(doc, body, ptr)
+            for cptr, child in powershell_children(body, ptr):
+                if is_cut(child):
+                    _cut_powershell_child(scan, doc, child, cptr, resource.id)
+                else:
+                    stack.append((cptr, child))
+            scan.resources.append(resource)
             continue
         if not isinstance(body, dict) or not isinstance(body.get("type"), str):
             scan.diagnostics.append(Diagnostic("error", "a resource must be an object with a 'type'", doc.path, ptr,
@@ -499,6 +504,22 @@ def _load_rest(scan: ArmScan, doc: JsonDocument, options: ArmOptions) -> None:
             body = {k: v for k, v in body.items() if k != "resources"}
             stack.extend((f"{ptr}/resources/{j}", c) for j, c in enumerate(children))
         scan.resources.append(rest_resource(doc, body, ptr))
+
+
+def _cut_powershell_child(scan: ArmScan, doc: JsonDocument, text: str, ptr: str, parent_id: Any) -> None:
+    """A nested resource ConvertTo-Json cut to a string: read as a resource of the type it names with unknown
+    properties, or, naming none, listed as not evaluated; a warning either way (not the user's error)."""
+    line = doc.lines.nearest_line(ptr)[0]
+    child = cut_child(doc, text, ptr, parent_id)
+    what = f"a {child.type} resource" if child is not None else "a resource whose type it does not say"
+    scan.diagnostics.append(Diagnostic(
+        "warning", f"ConvertTo-Json cut {what} to a string (its -Depth was too small): controls that need it say "
+                   f"unknown; export again with ConvertTo-Json -Depth 100", doc.path, ptr, line))
+    if child is None:
+        scan.not_evaluated(doc, ptr, None, None, "cut to a string by ConvertTo-Json -Depth: its type is not in "
+                                                 "the export")
+    else:
+        scan.resources.append(child)
 
 
 def _expand_deployment_resource(scan: ArmScan, doc: JsonDocument, body: dict[str, Any], ptr: str,

@@ -13,10 +13,14 @@ not a request default (arm/defaults.py).
 
 from __future__ import annotations
 
+import copy
+import re
 from typing import Any
 
 from ..jsonc import JsonDocument, escape_pointer_token
 from ..resources import Resource, Source, name_from_id, type_from_id
+from ..values import Unknown
+from .shapes import ARRAY, ARM_SHAPES, NULLABLE_OBJECT, OBJECT
 from .template import rest_resource
 
 # PowerShell property -> ARM GET property (top level). Sku and Identity keep their PascalCase members:
@@ -68,8 +72,54 @@ def arm_body(obj: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     return body, keys
 
 
+# What ConvertTo-Json writes for an object or array deeper than its -Depth (default 2): the value's string
+# form. A PSCustomObject (Properties as Get-AzResource expands them) is '@{a=1; b=...}', an array its members'
+# strings joined by spaces ('@{..} @{..}', '1 2 3', '' when empty), any other object its .NET type name.
+_CUT = re.compile(r"@\{.*\}|System\.[\w.`+]+(\[[^\]]*\])*|Microsoft\.Azure\.(Commands|Management)\.[\w.`+]+", re.S)
+
+
+def _cut_reason(path: str) -> Unknown:
+    return Unknown(f"{path} was written as a string by ConvertTo-Json, whose -Depth was too small for it, so its "
+                   f"value is not in the export (export again with ConvertTo-Json -Depth 100)")
+
+
+def _uncut(value: Any, path: str) -> Any:
+    """``value`` with every string ConvertTo-Json left for a value it cut (its string form or type name)
+    replaced by an Unknown naming where it was: what was there is not in the file, so nothing can be
+    decided on it, and the user's resource is not malformed."""
+    if isinstance(value, str):
+        return _cut_reason(path) if _CUT.fullmatch(value) else value
+    if isinstance(value, dict):
+        return {k: _uncut(v, f"{path}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_uncut(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def _uncut_body(body: dict[str, Any]) -> None:
+    """Undo what a too-small ConvertTo-Json -Depth did to ``body``'s values, in place (on copies of the
+    file's values): its marked strings, and any string where the REST API has an object or array (Azure
+    never returns one there; a cut array of strings is its members joined: '1 2 3', or '' when empty)."""
+    for key in ("properties", "sku", "identity", "tags", "plan", "extendedLocation", "systemData"):
+        if isinstance(body.get(key), (dict, list)):
+            body[key] = _uncut(copy.deepcopy(body[key]), key)
+        elif isinstance(body.get(key), str) and _CUT.fullmatch(body[key]):
+            body[key] = _cut_reason(key)
+    for path, kind, value, holder, at in ARM_SHAPES.mismatches(str(body.get("type")), body):
+        if isinstance(value, str) and kind in (OBJECT, ARRAY, NULLABLE_OBJECT):
+            holder[at] = _cut_reason(path)
+
+
 def powershell_resource(doc: JsonDocument, obj: dict[str, Any], ptr: str) -> Resource:
     body, keys = arm_body(obj)
+    _uncut_body(body)
+    if "properties" not in body:
+        # Get-AzResource lists resources with Properties null unless -ExpandProperties (or -ResourceId) asks for
+        # them: what was deployed is not in the file, which is not a resource without settings
+        key = next((k for k in obj if k.lower() == "properties"), None)
+        body["properties"] = Unknown(
+            f"{'Properties is null' if key else 'there is no Properties'} in this PowerShell export, so the "
+            f"resource's settings are not in it (Get-AzResource writes them only with -ExpandProperties)")
     resource = rest_resource(doc, body, ptr)
     for arm, ps in keys.items():
         # cite each part at its own line: the PowerShell key, not the ARM one, is in the file
@@ -79,6 +129,34 @@ def powershell_resource(doc: JsonDocument, obj: dict[str, Any], ptr: str) -> Res
             for sub in value:
                 resource.origins[(arm, sub[:1].lower() + sub[1:])] = Source(
                     doc.path, f"{ptr}/{escape_pointer_token(ps)}/{escape_pointer_token(sub)}", doc)
+    return resource
+
+
+def is_cut(value: Any) -> bool:
+    """A string ConvertTo-Json wrote for an object or array deeper than its -Depth."""
+    return isinstance(value, str) and _CUT.fullmatch(value) is not None
+
+
+_CUT_FIELD = re.compile(r"(?:^@\{|; )(ResourceType|Type|ResourceId|Id)=([^;{}@\s]+)")
+
+
+def cut_child(doc: JsonDocument, text: str, ptr: str, parent_id: Any) -> Resource | None:
+    """A child resource ConvertTo-Json cut to its string form ('@{Name=..; ResourceType=..; ResourceId=..;
+    Properties=@{..}}'): a resource of the type and id that string still names, whose properties are unknown
+    (controls that look for such a resource say unknown, not that there is none); None when it names no type."""
+    fields: dict[str, str] = {}
+    for key, value in _CUT_FIELD.findall(text):
+        fields.setdefault(key.lower(), value)
+    rtype = fields.get("resourcetype") or fields.get("type")
+    rid = fields.get("resourceid") or fields.get("id")
+    if not rtype or "/" not in rtype:
+        return None
+    body: dict[str, Any] = {"type": rtype, "properties": _cut_reason(f"the child resource at {ptr} ({rtype})")}
+    if rid and rid.startswith("/"):
+        body["id"] = rid
+    resource = rest_resource(doc, body, ptr)
+    if "id" not in body and isinstance(parent_id, str) and not rtype.lower().endswith("/agentpools"):
+        resource.scope_id = parent_id  # an extension or child of the object it is nested under
     return resource
 
 

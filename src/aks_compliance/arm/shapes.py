@@ -166,10 +166,10 @@ def _is_boolean(value: Any) -> bool:
     return isinstance(value, bool) or (isinstance(value, str) and value.lower() in ("true", "false"))
 
 
-def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, str, Any]], fold: bool,
-          fits: dict[str, Callable[[Any], bool]] = _FITS) -> None:
+def _walk(value: Any, path: str, node: _Node, found: list[tuple[Any, ...]], fold: bool,
+          fits: dict[str, Callable[[Any], bool]] = _FITS, parent: Any = None, key: Any = None) -> None:
     """Every value the shape paths name that has the wrong type: (shape position, order found, concrete
-    path, expected kind, value). Absent, null and unknown values are fine (but a null member of an array is
+    path, expected kind, value, the object or array holding it, its key or index there). Absent, null and unknown values are fine (but a null member of an array is
     not); a wrong type stops the walk below it
     (what lies below is reported by nothing: the shorter path already is). ``fold``: keys match whatever
     their case (ARM), else exactly (Kubernetes)."""
@@ -178,7 +178,7 @@ def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, s
     is_dict = isinstance(value, dict)
     for n, kind in node.checks:
         if not fits[kind](value):
-            found.append((n, len(found), path, kind, value))
+            found.append((n, len(found), path, kind, value, parent, key))
     if is_dict:
         folded: dict[str, Any] | None = None  # lower-cased keys, made once per object when a key is not exact
         for seg, child in node.keys.items():
@@ -192,19 +192,20 @@ def _walk(value: Any, path: str, node: _Node, found: list[tuple[int, int, str, s
                 v = folded.get(seg.lower(), MISSING)
             if v is MISSING or v is None or isinstance(v, Unknown):
                 continue  # absent: nothing to check, and no path to format
-            _walk(v, f"{path}.{seg}" if path else seg, child, found, fold, fits)
+            real = seg if seg in value else next(k for k in value if isinstance(k, str) and k.lower() == seg.lower())
+            _walk(v, f"{path}.{seg}" if path else seg, child, found, fold, fits, value, real)
         if node.values is not None:
             for k, v in value.items():
-                _walk(v, f"{path}.{k}", node.values, found, fold, fits)
+                _walk(v, f"{path}.{k}", node.values, found, fold, fits, value, k)
     elif isinstance(value, list) and node.members is not None:
         members = node.members
         for i, v in enumerate(value):
             if v is None:  # a member that is null is not absent: the API rejects [null] where objects belong
                 # (Go decodes a null scalar member to its zero value: "" or 0, a value the checks then judge)
-                found.extend((n, len(found), f"{path}[{i}]", kind, v) for n, kind in members.checks
+                found.extend((n, len(found), f"{path}[{i}]", kind, v, value, i) for n, kind in members.checks
                              if kind in _NULL_MEMBER_REJECTED)
                 continue
-            _walk(v, f"{path}[{i}]", members, found, fold, fits)
+            _walk(v, f"{path}[{i}]", members, found, fold, fits, value, i)
 
 
 class ShapeTable:
@@ -221,19 +222,28 @@ class ShapeTable:
     def malformed(self, rtype: str, body: Any, where: Callable[[str], str] | None = None) -> MalformedValue | None:
         """The first value of ``body`` (a resource of ``rtype``) whose type the API rejects, in the order of
         the shape list (and of members within one shape path), or None."""
-        key = rtype.lower()
+        found = self._mismatches(rtype.lower(), body)
+        if not found:
+            return None
+        _, _, concrete, kind, value, _, _ = min(found, key=lambda f: (f[0], f[1]))
+        return MalformedValue(concrete, kind, value, where(concrete) if where else "")
+
+    def mismatches(self, rtype: str, body: Any) -> list[tuple[str, str, Any, Any, Any]]:
+        """Every value of ``body`` whose type the API rejects: (concrete path, expected kind, value, the
+        object or array holding it, its key or index there), in the order found."""
+        found = self._mismatches(rtype.lower(), body)
+        return [(f[2], f[3], f[4], f[5], f[6]) for f in sorted(found, key=lambda f: f[1])]
+
+    def _mismatches(self, key: str, body: Any) -> list[tuple[Any, ...]]:
         tree = self._trees.get(key)
         if tree is None:
             shapes = self.shapes.get(key, self.default)
             if not shapes:
-                return None
+                return []
             tree = self._trees[key] = _tree(shapes)
-        found: list[tuple[int, int, str, str, Any]] = []
+        found: list[tuple[Any, ...]] = []
         _walk(body, "", tree, found, self.fold, self.fits)
-        if not found:
-            return None
-        _, _, concrete, kind, value = min(found, key=lambda f: (f[0], f[1]))
-        return MalformedValue(concrete, kind, value, where(concrete) if where else "")
+        return found
 
 
 ARM_SHAPES = ShapeTable(SHAPES, _DEFAULT)

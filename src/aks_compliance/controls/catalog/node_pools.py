@@ -205,7 +205,8 @@ CONTROLS += [
             "maxPods is fixed when a pool is created. A low limit (Azure CNI's default is 30) is exhausted by "
             "the DaemonSets of monitoring, security and policy agents, so nodes stay half empty and scaling is "
             "triggered early. Every pool counts. An omitted maxPods takes the plugin's default: 110 for kubenet, "
-            "250 for Azure CNI overlay, 30 for Azure CNI node subnet (unknown with a pod subnet)."),
+            "250 for Azure CNI overlay, 30 for Azure CNI node subnet (unknown with a pod subnet); PSRule's "
+            "Azure.AKS.NodeMinPods and Checkov's CKV_AZURE_168 fail an omitted maxPods whatever the plugin."),
         remediation=(
             "Set maxPods to at least the threshold on every pool in properties.agentPoolProfiles and every "
             "agentPools resource (az aks nodepool add --max-pods 110); existing pools must be replaced."),
@@ -373,7 +374,8 @@ CONTROLS += [
         section="Reliability",
         rationale=(
             "A pool with a fixed node count cannot absorb load spikes or a failed node, and pods stay pending "
-            "until someone scales it by hand. Every scale-set pool counts (an omitted type is a scale set); "
+            "until someone scales it by hand. Every scale-set pool counts (an omitted type is a scale set, the "
+            "API's default; PSRule's Azure.AKS.AutoScaling judges only pools whose type says so); "
             "availability-set pools cannot autoscale, and Virtual Machines pools (type VirtualMachines) are not "
             "scale sets: they scale through virtualMachinesProfile.scale, not enableAutoScaling."),
         remediation=(
@@ -400,9 +402,12 @@ CONTROLS += [
             "A User pool with one or two nodes loses half or all of its capacity when a node fails, is reimaged "
             "or is upgraded (surge and drain move every pod at once), so the workloads it carries have no "
             "failover. Each pool whose mode is User needs at least minimumUserPoolNodes nodes: minCount when the "
-            "autoscaler runs, count otherwise (an omitted count is 1, the API's default). Pools named in "
-            "excludedPools (batch or GPU pools that scale to zero) are left out. A user pool read without its "
-            "cluster is judged on its own."),
+            "autoscaler runs, count otherwise (an omitted count is 1, the API's default; unlike PSRule's rule, "
+            "an autoscaled pool with minCount 0 fails whatever its current count: it may scale to none). Spot "
+            "pools are left "
+            "out (as PSRule's rule does): Azure may evict their nodes at any time, so they carry no availability "
+            "to count on whatever their size. Pools named in excludedPools (batch or GPU pools that scale to "
+            "zero) are left out too. A user pool read without its cluster is judged on its own."),
         remediation=(
             "Raise properties.agentPoolProfiles[].count (or minCount with enableAutoScaling) of every User pool to 3 "
             "(az aks nodepool update --enable-cluster-autoscaler --min-count 3 --max-count 6), or list pools meant "
@@ -419,6 +424,7 @@ CONTROLS += [
         rule={"count": {"field": f"{MC}/agentPoolProfiles[*]", "where": {"allOf": [
             {"field": f"{MC}/agentPoolProfiles[*].mode", "equals": "User"},
             {"field": f"{MC}/agentPoolProfiles[*].name", "notIn": "[parameters('excludedPools')]"},
+            {"field": f"{MC}/agentPoolProfiles[*].scaleSetPriority", "notEquals": "Spot"},  # absent: Regular
             {"anyOf": [
                 {"allOf": [{"field": f"{MC}/agentPoolProfiles[*].enableAutoScaling", "equals": True},
                            {"value": f"[coalesce(current('{MC}/agentPoolProfiles[*].minCount'), 0)]",

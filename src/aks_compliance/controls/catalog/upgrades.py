@@ -253,7 +253,10 @@ CONTROLS += [
             "peak hours or change freezes. Each channel in use needs its schedule: "
             "aksManagedAutoUpgradeSchedule for the cluster upgrade channel and aksManagedNodeOSUpgradeSchedule for "
             "the node OS channel. They are maintenanceConfigurations children of the cluster, found wherever in "
-            "the scanned inputs they are declared."),
+            "the scanned inputs they are declared. PSRule's Azure.AKS.MaintenanceWindow asks for both schedules "
+            "on every cluster; here a schedule is asked for only while its channel is in use (a window for "
+            "upgrades that never run schedules nothing), which from API 2023-06-01 (node OS channel NodeImage by "
+            "default) is both for a cluster with an upgrade channel."),
         remediation=(
             "Deploy Microsoft.ContainerService/managedClusters/maintenanceConfigurations named "
             "aksManagedAutoUpgradeSchedule and aksManagedNodeOSUpgradeSchedule with properties.maintenanceWindow "
@@ -287,7 +290,8 @@ CONTROLS += [
         rationale=(
             "The Free tier has no financially backed SLA and a control plane sized for small clusters; the "
             "Standard tier (Paid before API 2023-02-01) scales the API server and comes with a 99.95% SLA with "
-            "availability zones. Production clusters need it."),
+            "availability zones. Production clusters need it. Premium (Standard's SLA plus long-term support) "
+            "passes too, where PSRule's Azure.AKS.UptimeSLA asks for the word Standard (Paid before 2023-02-01)."),
         remediation=(
             "Set sku.tier to Standard (or Premium) (az aks update --tier standard)."),
         references=("https://learn.microsoft.com/azure/aks/free-standard-pricing-tiers",),
