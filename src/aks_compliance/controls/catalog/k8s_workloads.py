@@ -18,7 +18,7 @@ from ...k8s.sensitive import DEFAULT_KEY_NAMES, DEFAULT_VALUES, SensitiveRules
 from ...policy.conditions import Verdict
 from ...targets import Target
 from ..model import Mappings, Parameter, Severity
-from .k8s_pod_security import EPHEMERAL_NOTE, NO_PRIVILEGE_ESCALATION
+from .k8s_pod_security import EPHEMERAL_NOTE, NO_PRIVILEGE_ESCALATION, not_windows
 
 W = kinds.WORKLOAD
 REDACTED = "<literal value, not shown>"
@@ -86,9 +86,12 @@ SECURITY_CONTEXT = _rule({"scope": "containers", "require": {"allOf": [
                           {"field": "securityContext.seccompProfile.type", "in": ["RuntimeDefault", "Localhost"]}]},
                {"allOf": [{"field": "securityContext.seccompProfile", "empty": True},
                           {"field": "$pod.securityContext.seccompProfile.type", "in": ["RuntimeDefault", "Localhost"]}]}]},
-    {"field": "securityContext.capabilities.drop", "empty": False}]}})
+    {"field": "securityContext.capabilities.drop", "empty": False}]}},
+    applies=[not_windows("allowPrivilegeEscalation, seccompProfile and capabilities (three of the four settings "
+                         "checked)")])
 READ_ONLY_ROOT = _rule({"scope": "containers", "require": {
-    "field": "securityContext.readOnlyRootFilesystem", "equals": True}})
+    "field": "securityContext.readOnlyRootFilesystem", "equals": True}},
+    applies=[not_windows("readOnlyRootFilesystem")])
 NO_IMAGE = {"field": "image", "exists": False}
 ALLOWED_REGISTRIES = _rule({
     "scope": "containers", "unknown_when": NO_IMAGE,
@@ -253,7 +256,9 @@ CONTROLS = [
             "CIS 4.6.2 asks for security contexts on pods and containers. Checked as the four settings that matter "
             "most for every container (container value, else the pod's): a non-root user (runAsNonRoot or a "
             "non-zero runAsUser), allowPrivilegeEscalation false (not privileged, no SYS_ADMIN: either makes it true), a RuntimeDefault or Localhost seccomp profile, "
-            "and dropped capabilities. The Pod Security Standards controls check each in detail."),
+            "and dropped capabilities. The Pod Security Standards controls check each in detail. A Windows pod "
+            "(spec.os.name: windows) may not set three of them (the API server rejects it), so the control does not "
+            "apply to it."),
         remediation=(
             "Set spec.securityContext (runAsNonRoot: true, seccompProfile.type: RuntimeDefault) and each container's "
             "securityContext (allowPrivilegeEscalation: false, capabilities.drop: [ALL])."),
@@ -271,13 +276,14 @@ CONTROLS = [
         rationale=(
             "A writable root filesystem lets an attacker who gets code execution drop tools, modify binaries and "
             "persist across process restarts within the container. With readOnlyRootFilesystem the image stays "
-            "immutable; writable paths are explicit emptyDir or volume mounts."),
+            "immutable; writable paths are explicit emptyDir or volume mounts. A Windows pod (spec.os.name: "
+            "windows) may not set readOnlyRootFilesystem (the API server rejects it): the control does not apply."),
         remediation=(
             "Set securityContext.readOnlyRootFilesystem: true in every container and init container; mount an "
             "emptyDir where the application needs to write (/tmp, caches)."),
         mappings=Mappings(kubescape=("C-0017",), azure_policy=("df49d893-a74c-421d-bc95-c663042e5b80",), mitre=("T1036",)),
         rule=READ_ONLY_ROOT,
-       builtin_deviation=EPHEMERAL_NOTE),
+       builtin_deviation=EPHEMERAL_NOTE + " It exempts no Windows pod, which may not set readOnlyRootFilesystem."),
     k8s_control(
         id="AKS-126", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,), title="Images come from allowed registries", severity=Severity.HIGH, section="CIS 5.1",
         rationale=(
