@@ -141,8 +141,13 @@ def _service_account_name(target: Target) -> tuple[str, str | None]:
 
 
 def token_automount(target: Target, params: Mapping[str, Any]) -> Verdict:
-    v = pod_view(target)
     f = Findings()
+    if target.match_type == kinds.SERVICE_ACCOUNT:
+        # CIS 4.1.6 reviews service account objects too: unset, the token is mounted into every pod that says nothing
+        value = target.body.get("automountServiceAccountToken", ABSENT)
+        f.check(value is False, "automountServiceAccountToken", "equals", False, value)
+        return f.verdict()
+    v = pod_view(target)
     pod_value = v.spec.get("automountServiceAccountToken", ABSENT)
     if pod_value is not ABSENT:
         f.check(pod_value is False, v.p("automountServiceAccountToken"), "equals", False, pod_value)
@@ -376,13 +381,15 @@ CONTROLS = [
             "Every pod gets a token for its service account unless automounting is disabled. A compromised "
             "container can use that token against the API server with whatever the account is granted. The pod's "
             "automountServiceAccountToken decides; when unset, the ServiceAccount's does (joined within the scope); "
-            "when both are unset the token is mounted."),
+            "when both are unset the token is mounted. CIS 4.1.6 reviews service account objects as well: each "
+            "ServiceAccount other than default (AKS-144 asks the same of it) passes only with "
+            "automountServiceAccountToken: false, and workloads that need the API set true on their pods."),
         remediation=(
             "Set automountServiceAccountToken: false on the pod spec (or on its ServiceAccount) for workloads that "
             "do not call the Kubernetes API."),
         mappings=Mappings(cis_aks=("4.1.6",), kubescape=("C-0034", "C-0190"), azure_policy=("423dd1ba-798e-40e4-9c4d-b6902674b423",),
                           mitre=("T1552.007",)),
-        types=W, check=token_automount, policy_gap=gap_text(SEVERAL_OBJECTS.format(
+        types=(W, kinds.SERVICE_ACCOUNT), check=token_automount, policy_gap=gap_text(SEVERAL_OBJECTS.format(
             what="the pod and, where the pod leaves it unset, its ServiceAccount"), "423dd1ba-798e-40e4-9c4d-b6902674b423"),
        builtin_deviation=("The built-in reads the pod's automountServiceAccountToken only: a pod that leaves it unset under a ServiceAccount that disables automounting passes here (the pod inherits it) and fails the built-in.")),
     k8s_control(
