@@ -290,6 +290,9 @@ CONTROLS = [
         references=(RBAC_REF,),
         mappings=Mappings(cis_aks=("4.1.3",), kubescape=("C-0187",), azure_policy=("ca8d5704-aa2b-40cf-b110-dc19052825ad",),
                           mitre=("T1098.006",)),
+        mapping_note=("CIS 4.1.3 asks to minimize any wildcard; kubescape C-0187's rule flags only a rule with '*' in "
+                      "verbs, resources and apiGroups together (and reports it through the subjects bound to the "
+                      "role). A role with one wildcard, such as verbs: ['*'] on pods, fails here and passes C-0187."),
         rule=WILDCARD_ROLES,
         parameters=(Parameter("exemptRoles", ["cluster-admin", "system:*"],
                               "Role names (globs) not checked; listed as not applicable.", type="Array"),)),
@@ -376,12 +379,16 @@ CONTROLS = [
           "workload's own audit trail. get counts as well as create: a WebSocket upgrade was authorised as get "
           "before Kubernetes 1.30.",
           "Remove pods/exec and pods/attach from roles bound to people and workloads; use ephemeral debug "
-          "containers under just-in-time access instead.", Severity.HIGH, mitre=("T1609",)),
+          "containers under just-in-time access instead.", Severity.HIGH, mitre=("T1609",),
+          mapping_note=("kubescape C-0002 names pods/exec only; a binding granting only pods/attach, or get on "
+                        "pods/exec, fails here as well (both run commands in, or take over, a container).")),
     _rbac("AKS-163", "Access to port-forward to pods is minimized", "", ("C-0063",),
           "create/get on pods/portforward", _grants({"create", "get"}, {"pods/portforward"}, {""}),
           "pods/portforward opens a tunnel from the subject's machine to any port of any pod of the namespace, past "
           "network policies, ingress controllers and their authentication.",
-          "Remove pods/portforward from roles that do not need it.", mitre=("T1572",)),
+          "Remove pods/portforward from roles that do not need it.", mitre=("T1572",),
+          mapping_note=("get on pods/portforward counts here as well as create (a WebSocket upgrade was authorised as "
+                        "get before Kubernetes 1.30).")),
     _rbac("AKS-164", "Access to delete Kubernetes events is minimized", "", ("C-0031",),
           "delete/deletecollection on events", lambda r: rule_grants(r, {"delete", "deletecollection"}, {"events"}, {""})
           or rule_grants(r, {"delete", "deletecollection"}, {"events"}, {"events.k8s.io"}),
