@@ -424,9 +424,13 @@ CONTROLS = [
             "HorizontalPodAutoscalers, Leases, EndpointSlices, NetworkPolicies, RBAC ...); custom resources are not. "
             "Kubernetes' own objects there (Service, Endpoints and EndpointSlice kubernetes, ConfigMap "
             "kube-root-ca.crt, ServiceAccount default, Events) are not applicable. A live snapshot holds the kinds "
-            "the collector reads."),
+            "the collector reads. A manifest without metadata.namespace is unknown, not failed: it lands in the "
+            "namespace chosen at apply time (kubectl -n, the context's namespace, helm --namespace), default only "
+            "when none is chosen."),
         remediation="Create namespaces per application or team and deploy into them (metadata.namespace).",
         mappings=Mappings(cis_aks=("4.6.3",), kubescape=("C-0212", "C-0061"), azure_policy=("9f061a12-e40d-4183-a00e-171812443373",)),
+        mapping_note=("kubescape C-0061 warns of pods 'without explicit namespace assignment'; a manifest that leaves "
+                      "metadata.namespace out is unknown here (never passed), one that names default fails."),
         types=kinds.NAMESPACED_TYPES, check=default_namespace, applies=_builtin_in_default,
         policy_gap=gap_text("a manifest that leaves metadata.namespace out lands in the namespace chosen at apply time, "
                             "unknown offline, and Kubernetes' own objects in default are told apart by kind and name",
