@@ -667,10 +667,11 @@ def test_a_binding_to_a_default_role_a_malformed_role_aggregates_into_is_unknown
         "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
         "metadata: {name: part, labels: {rbac.authorization.k8s.io/aggregate-to-view: 'true'}}\n"
         "rules: {apiGroups: [''], resources: [nodes/proxy], verbs: [get]}\n---\n"
-        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: rb, namespace: shop}\n"
+        # bound cluster-wide: nodes are cluster-scoped, so AKS-140 does not apply to a RoleBinding
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: rb}\n"
         "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}\n"
         "subjects: [{kind: User, name: eve}]\n")
-    binding = [r for r in run.results if r.target.name == "shop/rb" and r.control_id == "AKS-140"]
+    binding = [r for r in run.results if r.target.name == "rb" and r.control_id == "AKS-140"]
     assert [r.outcome.value for r in binding] == ["unknown"], [(r.outcome.value, r.reason) for r in binding]
     assert "the ClusterRole edit aggregates ClusterRole part, which has a shape the API server rejects" in binding[0].reason
 

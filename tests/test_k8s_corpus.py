@@ -28,6 +28,9 @@ POLARIS_DIR = SHARED / "corpus" / "k8s" / "polaris"
 POLARIS_EXEMPT = {"AKS-134": {"exemptBindings": ["system:*", "gce:podsecuritypolicy:calico-sa"]},
                   # and the default binding named cluster-admin, for its exec/attach checks
                   "AKS-162": {"exemptBindings": ["system:*", "gce:podsecuritypolicy:calico-sa", "cluster-admin"]}}
+# Polaris judges the pods of automountServiceAccountToken's files; AKS-130 also judges ServiceAccount objects (CIS
+# 4.1.6 reviews them too), which Polaris gives no verdict on: their results are not Polaris' to compare.
+POLARIS_NOT_JUDGED = {"AKS-130": "/ServiceAccount/"}
 MISSING_ROLE = ("the binding's role is not among the manifests: it may exist in the cluster, so what it grants is "
                 "unknown (Polaris fails it)")
 
@@ -132,7 +135,8 @@ def _scan(path: Path, control_id: str, params: dict[str, Any] | None = None):
 def test_polaris_success_passes_and_failure_fails(check: str, control_id: str, path: Path, verdict: str) -> None:
     run = _scan(path, control_id, POLARIS_EXEMPT.get(control_id))
     assert not run.errors, [str(d) for d in run.errors]
-    results = [r for r in run.results if r.control_id == control_id]
+    results = [r for r in run.results if r.control_id == control_id
+               and not (control_id in POLARIS_NOT_JUDGED and POLARIS_NOT_JUDGED[control_id] in r.key)]
     assert results, f"{control_id} found nothing to check in {path.name}"
     outcomes = {r.key: r.outcome.value for r in results}
     if verdict == "PASS":

@@ -185,7 +185,7 @@ CONTROLS = [
         references=(NETPOL_REF,),
         mappings=Mappings(cis_aks=("4.4.2",), mitre=("T1210",)),
         mapping_note=("kubescape C-0260 and C-0030 judge workloads (is each selected by a policy), not namespaces: "
-                      "they are mapped to AKS-149."),
+                      "C-0030 is mapped to AKS-149, C-0260 to none (see AKS-149)."),
         types=kinds.NAMESPACE, check=_namespace_isolation("ingress"), policy_gap=gap_text(SEVERAL_OBJECTS.format(what="every NetworkPolicy and Cilium policy of the scope that selects it"))),
     k8s_control(
         id="AKS-148", exclusions=CLUSTER_ACCESS, title="Egress is restricted by network policy", severity=Severity.MEDIUM, section=MICRO,
@@ -199,7 +199,7 @@ CONTROLS = [
         references=(NETPOL_REF,),
         mappings=Mappings(mitre=("T1041",)),
         mapping_note=("kubescape C-0260 and C-0030 judge workloads (is each selected by a policy), not namespaces: "
-                      "they are mapped to AKS-149."),
+                      "C-0030 is mapped to AKS-149, C-0260 to none (see AKS-149)."),
         types=kinds.NAMESPACE, check=_namespace_isolation("egress"), policy_gap=gap_text(SEVERAL_OBJECTS.format(what="every NetworkPolicy and Cilium policy of the scope that selects it"))),
     k8s_control(
         id="AKS-149", exclusions=CLUSTER_ACCESS, title="Workloads are selected by network policies for ingress and egress",
@@ -208,12 +208,17 @@ CONTROLS = [
             "A pod is isolated only for the directions some policy selecting it declares. A workload whose labels "
             "no Ingress (or Egress) policy selects accepts (or sends) any traffic, whatever other policies of the "
             "namespace say. A policy that selects it with a type and no rules denies that direction, which counts "
-            "as restricted."),
+            "as restricted; one of its rules allowing all traffic of that direction (no peers and no ports, or "
+            "0.0.0.0/0) undoes the restriction and fails. policyTypes left out mean Ingress, plus Egress when the "
+            "policy has egress rules (Kubernetes' defaulting)."),
         remediation=(
             "Make sure a NetworkPolicy with policyTypes Ingress and Egress selects the workload's pod labels (a "
             "namespace-wide podSelector: {} does)."),
         references=(NETPOL_REF,),
-        mappings=Mappings(kubescape=("C-0260", "C-0030"), mitre=("T1210", "T1041")),
+        mappings=Mappings(kubescape=("C-0030",), mitre=("T1210", "T1041")),
+        mapping_note=("kubescape C-0030 asks for an ingress and an egress policy over each pod, as here. C-0260 (missing "
+                      "network policy) passes a workload any policy selects, whatever its types: a workload selected "
+                      "only by an Ingress policy passes it and fails here, so C-0260 is not mapped."),
         types=kinds.WORKLOAD, check=workload_covered, policy_gap=gap_text(SEVERAL_OBJECTS.format(what="every NetworkPolicy and Cilium policy of the scope that selects it"))),
     k8s_control(
         id="AKS-150", exclusions=CLUSTER_ACCESS, title="Load balancer services are internal", severity=Severity.HIGH, section="CIS 5.4",

@@ -67,8 +67,10 @@ C0055_NOTE = ("kubescape C-0055 (Linux hardening) passes a container with any on
 # -- the rules: one object rule per check, decided the same way in Python and in the generated Rego ----------
 
 def _rule(*checks: dict[str, Any], exempt: tuple[dict[str, Any], ...] = (), derived: dict[str, Any] | None = None,
-          kinds: Any = "workloads") -> KubeRule:
+          kinds: Any = "workloads", applies: tuple[dict[str, Any], ...] = ()) -> KubeRule:
     spec: dict[str, Any] = {"kinds": kinds, "checks": list(checks)}
+    if applies:
+        spec["applies"] = list(applies)
     if exempt:
         spec["exempt"] = list(exempt)
     if derived:
@@ -222,12 +224,25 @@ PSA_RESTRICTED = _psa_rule(["restricted"])
 
 # -- group ids (Azure Policy's restricted initiative: runAsGroup, supplementalGroups and fsGroup MustRunAs 1-65535) --
 
+# A Windows pod (spec.os.name: windows) may not set the Linux security settings: the API server rejects a pod that
+# sets runAsGroup, fsGroup, supplementalGroups, seccompProfile, capabilities, readOnlyRootFilesystem, privileged,
+# allowPrivilegeEscalation ... ("cannot be set for a windows pod"). A control asking for one of them cannot be met
+# there, so it does not apply (the Pod Security Standards exempt such pods from the same checks).
+NOT_WINDOWS = {"when": {"field": "$pod.os.name", "notEquals": "windows"},
+               "reason": "Windows pod (spec.os.name = windows): the API server forbids {what} for Windows pods"}
+
+
+def not_windows(what: str) -> dict[str, Any]:
+    return {**NOT_WINDOWS, "reason": NOT_WINDOWS["reason"].format(what=what)}
+
+
 GROUP_IDS = _rule(
     {"scope": "pod", "require": {"allOf": [
         _in_range("securityContext.fsGroup"),
         {"each": "securityContext.supplementalGroups", "require": _in_range(".")},
         _absent_or("securityContext.runAsGroup", _in_range("securityContext.runAsGroup"))]}},
-    {"scope": "containers", "require": _in_range(["securityContext.runAsGroup", "$pod.securityContext.runAsGroup"])})
+    {"scope": "containers", "require": _in_range(["securityContext.runAsGroup", "$pod.securityContext.runAsGroup"])},
+    applies=(not_windows("runAsGroup, fsGroup and supplementalGroups"),))
 
 
 def _c(id: str, title: str, level: str, check_id: str, severity: Severity, rationale: str, remediation: str,
@@ -492,7 +507,8 @@ CONTROLS = [
             "Policy's restricted pod security initiative asks every container to run with runAsGroup, fsGroup and "
             "supplementalGroups within 1-65535 (built-in f06ddb64); the Pod Security Standards list non-root groups "
             "as optional. Checked: runAsGroup (the container's, else the pod's) and fsGroup set within the range, and "
-            "every supplementalGroups entry within it (an absent list is accepted: it adds no group)."),
+            "every supplementalGroups entry within it (an absent list is accepted: it adds no group). A Windows pod "
+            "(spec.os.name: windows) may not set group ids (the API server rejects them): the control does not apply."),
         remediation=(
             "Set spec.securityContext.runAsGroup and fsGroup to a non-zero group id (and supplementalGroups, if "
             "used, to non-zero ids)."),
@@ -502,6 +518,8 @@ CONTROLS = [
                       "no group and passes here. kubescape's set-fsgroup-value and set-supplementalgroups-values are "
                       "parts of C-0211, which is not mapped (see AKS-124)."),
         rule=GROUP_IDS,
+        builtin_deviation=("f06ddb64 exempts no Windows pod: one without fsGroup and runAsGroup (which the API server "
+                           "forbids there) is denied by it and not applicable here."),
         parameters=(Parameter("minimumGroupId", 1, "Lowest group id allowed.", type="Integer",
                               schema={"minimum": 0, "maximum": 2147483647}),
                     Parameter("maximumGroupId", 65535, "Highest group id allowed.", type="Integer",

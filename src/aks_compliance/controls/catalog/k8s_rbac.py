@@ -149,6 +149,24 @@ def _grants_in_kube_system(target: Target, params: Mapping[str, Any]) -> str | N
     return None
 
 
+def _cluster_scoped(what: str) -> Callable[[Target, Mapping[str, Any]], str | None]:
+    """Not applicable to a RoleBinding: it grants its role only within its namespace, and the RBAC authorizer consults
+    RoleBindings for namespaced requests only, so nothing on a cluster-scoped resource (nodes, persistentvolumes,
+    certificatesigningrequests, webhook configurations) is granted by one."""
+
+    def applies(target: Target, params: Mapping[str, Any]) -> str | None:
+        why = _exempt_binding(target, params)
+        if why:
+            return why
+        obj = object_of(target)
+        if obj is not None and obj.kind == "RoleBinding":
+            return (f"RoleBinding {obj.namespace}/{obj.name} grants only within namespace {obj.namespace}: {what} "
+                    f"cluster-scoped, so only a ClusterRoleBinding grants access to them")
+        return None
+
+    return applies
+
+
 EDIT_AGGREGATION = {"rbac.authorization.k8s.io/aggregate-to-edit", "rbac.authorization.k8s.io/aggregate-to-admin"}
 
 
@@ -290,6 +308,9 @@ CONTROLS = [
         references=(RBAC_REF,),
         mappings=Mappings(cis_aks=("4.1.3",), kubescape=("C-0187",), azure_policy=("ca8d5704-aa2b-40cf-b110-dc19052825ad",),
                           mitre=("T1098.006",)),
+        mapping_note=("CIS 4.1.3 asks to minimize any wildcard; kubescape C-0187's rule flags only a rule with '*' in "
+                      "verbs, resources and apiGroups together (and reports it through the subjects bound to the "
+                      "role). A role with one wildcard, such as verbs: ['*'] on pods, fails here and passes C-0187."),
         rule=WILDCARD_ROLES,
         parameters=(Parameter("exemptRoles", ["cluster-admin", "system:*"],
                               "Role names (globs) not checked; listed as not applicable.", type="Array"),)),
@@ -310,29 +331,34 @@ CONTROLS = [
     _rbac("AKS-139", "Access to create persistent volumes is minimized", "4.1.8", ("C-0278",),
           "create on persistentvolumes", _grants({"create"}, {"persistentvolumes"}, {""}),
           "A PersistentVolume can point at a hostPath or any storage backend: creating one and claiming it gives "
-          "a pod access to node files or other tenants' data, bypassing Pod Security Admission's volume rules.",
-          "Let dynamic provisioning (StorageClasses) create volumes; remove create on persistentvolumes from users.", mitre=('T1611',)),
+          "a pod access to node files or other tenants' data, bypassing Pod Security Admission's volume rules. PersistentVolumes are cluster-scoped: only "
+          "ClusterRoleBindings can grant them, so RoleBindings are not applicable.",
+          "Let dynamic provisioning (StorageClasses) create volumes; remove create on persistentvolumes from users.", mitre=('T1611',),
+          applies=_cluster_scoped("persistentvolumes are")),
     _rbac("AKS-140", "Access to the nodes/proxy subresource is minimized", "4.1.9", ("C-0279",),
           "access to nodes/proxy", _nodes_proxy,
           "nodes/proxy reaches the kubelet API directly: with it a subject can run commands in any pod on the node "
           "(kubelet /exec, /run) without the API server's admission or audit of pods/exec. A rule restricted to named "
-          "nodes counts: one node's kubelet reaches every pod on it.",
-          "Remove nodes/proxy from roles; monitoring agents can use the metrics endpoints instead.", Severity.HIGH, mitre=('T1609',)),
+          "nodes counts: one node's kubelet reaches every pod on it. Nodes are cluster-scoped: only ClusterRoleBindings "
+          "grant access to them, so RoleBindings are not applicable.",
+          "Remove nodes/proxy from roles; monitoring agents can use the metrics endpoints instead.", Severity.HIGH, mitre=('T1609',),
+          applies=_cluster_scoped("nodes are")),
     _rbac("AKS-141", "Access to approve certificate signing requests is minimized", "4.1.10", ("C-0280",),
           "update/patch on certificatesigningrequests/approval",
           _grants({"update", "patch"}, {"certificatesigningrequests/approval"}, {"certificates.k8s.io"}),
           "Approving a CertificateSigningRequest issues a client certificate: a subject able to create and "
-          "approve CSRs can mint credentials for any user or group, including system:masters where allowed.",
+          "approve CSRs can mint credentials for any user or group, including system:masters where allowed. CSRs are cluster-scoped: RoleBindings are not applicable.",
           "Remove update/patch on certificatesigningrequests/approval except for the controllers that need it.",
-          Severity.HIGH, mitre=('T1649',)),
+          Severity.HIGH, mitre=('T1649',), applies=_cluster_scoped("certificatesigningrequests are")),
     _rbac("AKS-142", "Access to webhook configuration objects is minimized", "4.1.11", ("C-0281",),
           "create/update/patch/delete on validating or mutating webhook configurations",
           _grants({"create", "update", "patch", "delete", "deletecollection"},
                   {"validatingwebhookconfigurations", "mutatingwebhookconfigurations"}, {"admissionregistration.k8s.io"}),
           "Whoever controls admission webhooks sees and can change every object written to the API, secrets "
-          "included, or can disable the policy engine's validation (Azure Policy / Gatekeeper).",
+          "included, or can disable the policy engine's validation (Azure Policy / Gatekeeper). Webhook configurations are "
+          "cluster-scoped: RoleBindings are not applicable.",
           "Remove write access to webhook configurations except for the policy engine and cluster operators.",
-          Severity.HIGH, mitre=('T1562.001',)),
+          Severity.HIGH, mitre=('T1562.001',), applies=_cluster_scoped("webhook configurations are")),
     _rbac("AKS-143", "Access to create service account tokens is minimized", "4.1.12", ("C-0282",),
           "create on serviceaccounts/token", _grants({"create"}, {"serviceaccounts/token"}, {""}, by_name=True),
           "The TokenRequest API issues tokens for a service account: whoever can create them acts with that "
@@ -376,12 +402,16 @@ CONTROLS = [
           "workload's own audit trail. get counts as well as create: a WebSocket upgrade was authorised as get "
           "before Kubernetes 1.30.",
           "Remove pods/exec and pods/attach from roles bound to people and workloads; use ephemeral debug "
-          "containers under just-in-time access instead.", Severity.HIGH, mitre=("T1609",)),
+          "containers under just-in-time access instead.", Severity.HIGH, mitre=("T1609",),
+          mapping_note=("kubescape C-0002 names pods/exec only; a binding granting only pods/attach, or get on "
+                        "pods/exec, fails here as well (both run commands in, or take over, a container).")),
     _rbac("AKS-163", "Access to port-forward to pods is minimized", "", ("C-0063",),
           "create/get on pods/portforward", _grants({"create", "get"}, {"pods/portforward"}, {""}),
           "pods/portforward opens a tunnel from the subject's machine to any port of any pod of the namespace, past "
           "network policies, ingress controllers and their authentication.",
-          "Remove pods/portforward from roles that do not need it.", mitre=("T1572",)),
+          "Remove pods/portforward from roles that do not need it.", mitre=("T1572",),
+          mapping_note=("get on pods/portforward counts here as well as create (a WebSocket upgrade was authorised as "
+                        "get before Kubernetes 1.30).")),
     _rbac("AKS-164", "Access to delete Kubernetes events is minimized", "", ("C-0031",),
           "delete/deletecollection on events", lambda r: rule_grants(r, {"delete", "deletecollection"}, {"events"}, {""})
           or rule_grants(r, {"delete", "deletecollection"}, {"events"}, {"events.k8s.io"}),

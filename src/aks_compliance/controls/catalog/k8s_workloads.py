@@ -18,7 +18,7 @@ from ...k8s.sensitive import DEFAULT_KEY_NAMES, DEFAULT_VALUES, SensitiveRules
 from ...policy.conditions import Verdict
 from ...targets import Target
 from ..model import Mappings, Parameter, Severity
-from .k8s_pod_security import EPHEMERAL_NOTE, NO_PRIVILEGE_ESCALATION
+from .k8s_pod_security import EPHEMERAL_NOTE, NO_PRIVILEGE_ESCALATION, not_windows
 
 W = kinds.WORKLOAD
 REDACTED = "<literal value, not shown>"
@@ -86,9 +86,12 @@ SECURITY_CONTEXT = _rule({"scope": "containers", "require": {"allOf": [
                           {"field": "securityContext.seccompProfile.type", "in": ["RuntimeDefault", "Localhost"]}]},
                {"allOf": [{"field": "securityContext.seccompProfile", "empty": True},
                           {"field": "$pod.securityContext.seccompProfile.type", "in": ["RuntimeDefault", "Localhost"]}]}]},
-    {"field": "securityContext.capabilities.drop", "empty": False}]}})
+    {"field": "securityContext.capabilities.drop", "empty": False}]}},
+    applies=[not_windows("allowPrivilegeEscalation, seccompProfile and capabilities (three of the four settings "
+                         "checked)")])
 READ_ONLY_ROOT = _rule({"scope": "containers", "require": {
-    "field": "securityContext.readOnlyRootFilesystem", "equals": True}})
+    "field": "securityContext.readOnlyRootFilesystem", "equals": True}},
+    applies=[not_windows("readOnlyRootFilesystem")])
 NO_IMAGE = {"field": "image", "exists": False}
 ALLOWED_REGISTRIES = _rule({
     "scope": "containers", "unknown_when": NO_IMAGE,
@@ -138,8 +141,13 @@ def _service_account_name(target: Target) -> tuple[str, str | None]:
 
 
 def token_automount(target: Target, params: Mapping[str, Any]) -> Verdict:
-    v = pod_view(target)
     f = Findings()
+    if target.match_type == kinds.SERVICE_ACCOUNT:
+        # CIS 4.1.6 reviews service account objects too: unset, the token is mounted into every pod that says nothing
+        value = target.body.get("automountServiceAccountToken", ABSENT)
+        f.check(value is False, "automountServiceAccountToken", "equals", False, value)
+        return f.verdict()
+    v = pod_view(target)
     pod_value = v.spec.get("automountServiceAccountToken", ABSENT)
     if pod_value is not ABSENT:
         f.check(pod_value is False, v.p("automountServiceAccountToken"), "equals", False, pod_value)
@@ -253,7 +261,9 @@ CONTROLS = [
             "CIS 4.6.2 asks for security contexts on pods and containers. Checked as the four settings that matter "
             "most for every container (container value, else the pod's): a non-root user (runAsNonRoot or a "
             "non-zero runAsUser), allowPrivilegeEscalation false (not privileged, no SYS_ADMIN: either makes it true), a RuntimeDefault or Localhost seccomp profile, "
-            "and dropped capabilities. The Pod Security Standards controls check each in detail."),
+            "and dropped capabilities. The Pod Security Standards controls check each in detail. A Windows pod "
+            "(spec.os.name: windows) may not set three of them (the API server rejects it), so the control does not "
+            "apply to it."),
         remediation=(
             "Set spec.securityContext (runAsNonRoot: true, seccompProfile.type: RuntimeDefault) and each container's "
             "securityContext (allowPrivilegeEscalation: false, capabilities.drop: [ALL])."),
@@ -271,13 +281,14 @@ CONTROLS = [
         rationale=(
             "A writable root filesystem lets an attacker who gets code execution drop tools, modify binaries and "
             "persist across process restarts within the container. With readOnlyRootFilesystem the image stays "
-            "immutable; writable paths are explicit emptyDir or volume mounts."),
+            "immutable; writable paths are explicit emptyDir or volume mounts. A Windows pod (spec.os.name: "
+            "windows) may not set readOnlyRootFilesystem (the API server rejects it): the control does not apply."),
         remediation=(
             "Set securityContext.readOnlyRootFilesystem: true in every container and init container; mount an "
             "emptyDir where the application needs to write (/tmp, caches)."),
         mappings=Mappings(kubescape=("C-0017",), azure_policy=("df49d893-a74c-421d-bc95-c663042e5b80",), mitre=("T1036",)),
         rule=READ_ONLY_ROOT,
-       builtin_deviation=EPHEMERAL_NOTE),
+       builtin_deviation=EPHEMERAL_NOTE + " It exempts no Windows pod, which may not set readOnlyRootFilesystem."),
     k8s_control(
         id="AKS-126", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,), title="Images come from allowed registries", severity=Severity.HIGH, section="CIS 5.1",
         rationale=(
@@ -370,13 +381,15 @@ CONTROLS = [
             "Every pod gets a token for its service account unless automounting is disabled. A compromised "
             "container can use that token against the API server with whatever the account is granted. The pod's "
             "automountServiceAccountToken decides; when unset, the ServiceAccount's does (joined within the scope); "
-            "when both are unset the token is mounted."),
+            "when both are unset the token is mounted. CIS 4.1.6 reviews service account objects as well: each "
+            "ServiceAccount other than default (AKS-144 asks the same of it) passes only with "
+            "automountServiceAccountToken: false, and workloads that need the API set true on their pods."),
         remediation=(
             "Set automountServiceAccountToken: false on the pod spec (or on its ServiceAccount) for workloads that "
             "do not call the Kubernetes API."),
         mappings=Mappings(cis_aks=("4.1.6",), kubescape=("C-0034", "C-0190"), azure_policy=("423dd1ba-798e-40e4-9c4d-b6902674b423",),
                           mitre=("T1552.007",)),
-        types=W, check=token_automount, policy_gap=gap_text(SEVERAL_OBJECTS.format(
+        types=(W, kinds.SERVICE_ACCOUNT), check=token_automount, policy_gap=gap_text(SEVERAL_OBJECTS.format(
             what="the pod and, where the pod leaves it unset, its ServiceAccount"), "423dd1ba-798e-40e4-9c4d-b6902674b423"),
        builtin_deviation=("The built-in reads the pod's automountServiceAccountToken only: a pod that leaves it unset under a ServiceAccount that disables automounting passes here (the pod inherits it) and fails the built-in.")),
     k8s_control(
@@ -411,9 +424,13 @@ CONTROLS = [
             "HorizontalPodAutoscalers, Leases, EndpointSlices, NetworkPolicies, RBAC ...); custom resources are not. "
             "Kubernetes' own objects there (Service, Endpoints and EndpointSlice kubernetes, ConfigMap "
             "kube-root-ca.crt, ServiceAccount default, Events) are not applicable. A live snapshot holds the kinds "
-            "the collector reads."),
+            "the collector reads. A manifest without metadata.namespace is unknown, not failed: it lands in the "
+            "namespace chosen at apply time (kubectl -n, the context's namespace, helm --namespace), default only "
+            "when none is chosen."),
         remediation="Create namespaces per application or team and deploy into them (metadata.namespace).",
         mappings=Mappings(cis_aks=("4.6.3",), kubescape=("C-0212", "C-0061"), azure_policy=("9f061a12-e40d-4183-a00e-171812443373",)),
+        mapping_note=("kubescape C-0061 warns of pods 'without explicit namespace assignment'; a manifest that leaves "
+                      "metadata.namespace out is unknown here (never passed), one that names default fails."),
         types=kinds.NAMESPACED_TYPES, check=default_namespace, applies=_builtin_in_default,
         policy_gap=gap_text("a manifest that leaves metadata.namespace out lands in the namespace chosen at apply time, "
                             "unknown offline, and Kubernetes' own objects in default are told apart by kind and name",
