@@ -137,10 +137,22 @@ def no_input_message(listed: int, anything: bool, what: str) -> str:
             if listed else f"no {what} found (its files are of no kind this input reads)")
 
 
+def _kube_bench_controls(item: Any) -> bool:
+    # a kube-bench Controls object (check/controls.go): its node type and its groups of checks
+    return isinstance(item, dict) and isinstance(item.get("tests"), list) and "node_type" in item
+
+
 def own_output(data: Any) -> str | None:
-    """Which of this tool's outputs (or a SARIF log) a parsed document is; None for anything else."""
+    """Which of this tool's outputs (or a scanner's output it reads elsewhere: a SARIF log, kube-bench's JSON) a
+    parsed document is; None for anything else."""
+    if isinstance(data, list):
+        return "kube-bench" if data and all(_kube_bench_controls(x) for x in data) else None
     if not isinstance(data, dict):
         return None
+    controls = data.get("Controls")
+    if _kube_bench_controls(data) or (isinstance(controls, list) and controls
+                                      and all(_kube_bench_controls(x) for x in controls)):
+        return "kube-bench"
     schema = data.get("schema")
     if isinstance(schema, str) and schema.startswith("aks-compliance/"):
         return schema
@@ -155,6 +167,8 @@ def own_output_reason(kind: str) -> str:
     """Why a document of ``own_output`` kind is not read, and what to do with it instead."""
     if kind == "sarif":
         return "a SARIF log (a scanner's output), not an input"
+    if kind == "kube-bench":
+        return "kube-bench's JSON output: give it to --kube-bench [NODE=]FILE"
     if "k8s-snapshot" in kind:
         return f"a Kubernetes snapshot ({kind}): give the file itself to --k8s to re-check it"
     if "azure-snapshot" in kind:
