@@ -227,6 +227,29 @@ def test_arm_inputs_and_kustomizations_in_a_k8s_directory_say_what_they_are(tmp_
         "package.json": "skipped: not a Kubernetes object (no 'kind')"}, reasons
 
 
+def test_exclude_takes_a_path_as_the_user_writes_it_from_the_working_directory_or_absolute(tmp_path: Path) -> None:
+    """`--arm infra --exclude infra/legacy` (the path from where the command runs, not from the directory given),
+    `--exclude ./infra/legacy/`, or an absolute path: each leaves the tree out, as `--exclude legacy` does.
+    Before, only the path relative to the given directory matched and these kept the tree in without a word."""
+    repo = make_repository(tmp_path / "repo")
+    (repo / "infra" / "legacy").mkdir()
+    (repo / "infra" / "legacy" / "old.json").write_text("{ broken")
+    (repo / "infra" / "aks.dev.json").write_text("{ broken")
+    for pattern in ("infra/legacy", "./infra/legacy/", str(repo / "infra" / "legacy"), "infra/*/old.json",
+                    str(repo / "infra" / "leg*")):
+        proc = cli(repo, "scan", "--arm", "infra", "--exclude", pattern, "--exclude", "infra/aks.dev.json",
+                   "--fail-on", "none", "--results-json", "out/r.json")
+        assert proc.returncode == 0, (pattern, proc.stdout[-3000:] + proc.stderr[-2000:])
+        doc = json.loads((repo / "out" / "r.json").read_text())
+        skipped = {e["name"]: e["reason"] for e in doc["coverage"]["entries"] if e["status"] == "skipped"}
+        assert any(f"--exclude {pattern}" in r for r in skipped.values()), (pattern, skipped)
+        assert skipped["infra/aks.dev.json"] == "excluded by --exclude infra/aks.dev.json"
+    # given as an absolute directory, a path from the working directory still names the same tree
+    proc = cli(repo, "scan", "--arm", str(repo / "infra"), "--exclude", "infra/legacy", "--exclude", "*.dev.json",
+               "--fail-on", "none")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+
+
 KUBE_BENCH = FIXTURES / "node-pools" / "kube-bench" / "aks-batch-31415926-vmss000000.json"
 NODE_SNAPSHOT = FIXTURES / "node-pools" / "snapshot-aks-prod-weu.json"
 
