@@ -120,7 +120,7 @@ def test_collisions_reserved_prefix_and_bad_declarations_are_usage_errors(tmp_pa
     with pytest.raises(CatalogError, match=r"bad.yaml:4: ACME-002: controls/0/severity: 'urgent' is not one of"):
         load_catalog([str(bad)])
     op = _write(tmp_path, "op.yaml", YAML_CONTROL.format(id="ACME-003").replace("equals: true", "equalz: true"))
-    with pytest.raises(CatalogError, match=r"op.yaml:2: ACME-003: rule: .*equalz"):
+    with pytest.raises(CatalogError, match=r"op.yaml:7: ACME-003: rule: .*equalz"):
         load_catalog([str(op)])
     broken = _write(tmp_path, "broken.py", "from aks_compliance.controls import Control\n\nCONTROLS = [undefined_name]\n")
     with pytest.raises(CatalogError, match=r"broken.py:3: cannot load the control module: NameError"):

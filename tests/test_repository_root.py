@@ -225,3 +225,64 @@ def test_arm_inputs_and_kustomizations_in_a_k8s_directory_say_what_they_are(tmp_
         "kustomization.yaml": "skipped: kustomize configuration, not a cluster object: render it with "
                               "'kustomize build' and scan the output",
         "package.json": "skipped: not a Kubernetes object (no 'kind')"}, reasons
+
+
+def test_exclude_takes_a_path_as_the_user_writes_it_from_the_working_directory_or_absolute(tmp_path: Path) -> None:
+    """`--arm infra --exclude infra/legacy` (the path from where the command runs, not from the directory given),
+    `--exclude ./infra/legacy/`, or an absolute path: each leaves the tree out, as `--exclude legacy` does.
+    Before, only the path relative to the given directory matched and these kept the tree in without a word."""
+    repo = make_repository(tmp_path / "repo")
+    (repo / "infra" / "legacy").mkdir()
+    (repo / "infra" / "legacy" / "old.json").write_text("{ broken")
+    (repo / "infra" / "aks.dev.json").write_text("{ broken")
+    for pattern in ("infra/legacy", "./infra/legacy/", str(repo / "infra" / "legacy"), "infra/*/old.json",
+                    str(repo / "infra" / "leg*")):
+        proc = cli(repo, "scan", "--arm", "infra", "--exclude", pattern, "--exclude", "infra/aks.dev.json",
+                   "--fail-on", "none", "--results-json", "out/r.json")
+        assert proc.returncode == 0, (pattern, proc.stdout[-3000:] + proc.stderr[-2000:])
+        doc = json.loads((repo / "out" / "r.json").read_text())
+        skipped = {e["name"]: e["reason"] for e in doc["coverage"]["entries"] if e["status"] == "skipped"}
+        assert any(f"--exclude {pattern}" in r for r in skipped.values()), (pattern, skipped)
+        assert skipped["infra/aks.dev.json"] == "excluded by --exclude infra/aks.dev.json"
+    # given as an absolute directory, a path from the working directory still names the same tree
+    proc = cli(repo, "scan", "--arm", str(repo / "infra"), "--exclude", "infra/legacy", "--exclude", "*.dev.json",
+               "--fail-on", "none")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+
+
+KUBE_BENCH = FIXTURES / "node-pools" / "kube-bench" / "aks-batch-31415926-vmss000000.json"
+NODE_SNAPSHOT = FIXTURES / "node-pools" / "snapshot-aks-prod-weu.json"
+
+
+def test_kube_bench_output_in_a_repository_says_use_kube_bench(tmp_path: Path) -> None:
+    """kube-bench's JSON (a Controls document, a bare list, one Controls object) kept in a repository is listed
+    with the option that reads it, by --arm and --k8s alike; named on --arm, it is an error saying so."""
+    doc = json.loads(KUBE_BENCH.read_text())
+    for shape in (doc, doc["Controls"], doc["Controls"][0]):
+        assert "--kube-bench" in not_an_arm_input(shape), shape
+    shutil.copy(TEMPLATE, tmp_path / "aks.json")
+    (tmp_path / "bench").mkdir()
+    shutil.copy(KUBE_BENCH, tmp_path / "bench" / "node-1.json")
+    (tmp_path / "bench" / "node-2.json").write_text(json.dumps(doc["Controls"]))
+    for options in (ArmOptions(paths=[str(tmp_path)]), K8sOptions(paths=[str(tmp_path / "bench")])):
+        run = run_scan(ScanOptions(inputs=[options]))
+        reasons = {Path(e.file).name: e.reason for e in run.ledger.entries if Path(e.file).parent.name == "bench"}
+        assert len(reasons) == 2 and all("kube-bench's JSON output: give it to --kube-bench" in r
+                                         for r in reasons.values()), reasons
+        assert not run.errors, [str(d) for d in run.errors]
+    named = scan(tmp_path / "bench" / "node-1.json", TEMPLATE)
+    assert [Path(d.file).name for d in named.errors] == ["node-1.json"]
+    assert "give it to --kube-bench" in named.errors[0].message
+
+
+def test_the_node_pool_snapshot_example_is_a_snapshot_as_the_collector_writes_it() -> None:
+    """The example is plain JSON in the collector's line layout (so jq reads it, and `--arm .` on this repository
+    lists it as a snapshot, not as broken JSON), as make_node_pools.py writes it."""
+    lines = NODE_SNAPSHOT.read_text(encoding="utf-8").split("\n")
+    assert lines[0].endswith(",") and lines[1] == '"items":['
+    data = json.loads(NODE_SNAPSHOT.read_text(encoding="utf-8"))
+    assert data["schema"] == "aks-compliance/k8s-snapshot/v1"
+    run = run_scan(ScanOptions(inputs=[ArmOptions(paths=[str(NODE_SNAPSHOT.parent)])]))
+    assert not run.errors, [str(d) for d in run.errors]
+    reasons = {Path(e.file).name: e.reason for e in run.ledger.entries if e.type == "file"}
+    assert "a Kubernetes snapshot" in reasons[NODE_SNAPSHOT.name], reasons

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -39,13 +40,42 @@ class Walk:
     roots: dict[str, tuple[int, bool]] = field(default_factory=dict)
 
 
-def excluded_by(rel: str, name: str, patterns: Iterable[str]) -> str | None:
-    """The ``--exclude`` pattern matching a path (relative to the walked directory, '/'-separated) or its name."""
+_GLOB = re.compile(r"[*?\[]")
+
+
+def _as_pattern(text: str) -> str:
+    p = text.replace("\\", "/").strip().rstrip("/")
+    while p.startswith("./"):
+        p = p[2:]
+    return p
+
+
+def excluded_by(rel: str, name: str, patterns: Iterable[str], path: Path | None = None) -> str | None:
+    """The ``--exclude`` pattern matching a path relative to the walked directory ('/'-separated), its name, or
+    (``path``, as walked) the path as the user sees it: from the working directory (``--arm infra --exclude
+    infra/legacy``) or absolute. Each is what a user may write; a pattern that matched none would keep the tree
+    in the scan without a word."""
+    shown: tuple[str, ...] | None = None
+    absolute = ""
+    if path is not None:
+        absolute = Path(os.path.abspath(path)).as_posix()
+        try:
+            from_cwd = Path(os.path.relpath(path)).as_posix()
+        except ValueError:  # another drive (Windows)
+            from_cwd = absolute
+        shown = (_as_pattern(path.as_posix()), from_cwd)
     for pattern in patterns:
-        p = pattern.replace("\\", "/").strip().rstrip("/")
-        if p.startswith("./"):
-            p = p[2:]
-        if p and (fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(name, p)):
+        p = _as_pattern(pattern)
+        if not p:
+            continue
+        if fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(name, p):
+            return pattern
+        if shown is None:
+            continue
+        if os.path.isabs(p):
+            if fnmatch.fnmatchcase(absolute, p if _GLOB.search(p) else Path(os.path.abspath(p)).as_posix()):
+                return pattern
+        elif any(fnmatch.fnmatchcase(s, p) for s in shown):
             return pattern
     return None
 
@@ -96,7 +126,7 @@ def walk(paths: Iterable[str], family: str, wanted: Callable[[Path], bool], excl
             for d in sorted(dirs):
                 anything = True
                 rel = (base / d).relative_to(top).as_posix()
-                pattern = excluded_by(rel, d, patterns)
+                pattern = excluded_by(rel, d, patterns, base / d)
                 if pattern is not None:
                     skip(base / d, "directory", f"excluded by --exclude {pattern}")
                 elif d in DEFAULT_EXCLUDED_DIRS:
@@ -113,7 +143,7 @@ def walk(paths: Iterable[str], family: str, wanted: Callable[[Path], bool], excl
                 anything = True
                 fp = base / f
                 rel = fp.relative_to(top).as_posix()
-                pattern = excluded_by(rel, f, patterns)
+                pattern = excluded_by(rel, f, patterns, fp)
                 if pattern is not None:
                     if wanted(fp) or noted(fp):
                         skip(fp, "file", f"excluded by --exclude {pattern}")
@@ -137,10 +167,22 @@ def no_input_message(listed: int, anything: bool, what: str) -> str:
             if listed else f"no {what} found (its files are of no kind this input reads)")
 
 
+def _kube_bench_controls(item: Any) -> bool:
+    # a kube-bench Controls object (check/controls.go): its node type and its groups of checks
+    return isinstance(item, dict) and isinstance(item.get("tests"), list) and "node_type" in item
+
+
 def own_output(data: Any) -> str | None:
-    """Which of this tool's outputs (or a SARIF log) a parsed document is; None for anything else."""
+    """Which of this tool's outputs (or a scanner's output it reads elsewhere: a SARIF log, kube-bench's JSON) a
+    parsed document is; None for anything else."""
+    if isinstance(data, list):
+        return "kube-bench" if data and all(_kube_bench_controls(x) for x in data) else None
     if not isinstance(data, dict):
         return None
+    controls = data.get("Controls")
+    if _kube_bench_controls(data) or (isinstance(controls, list) and controls
+                                      and all(_kube_bench_controls(x) for x in controls)):
+        return "kube-bench"
     schema = data.get("schema")
     if isinstance(schema, str) and schema.startswith("aks-compliance/"):
         return schema
@@ -155,6 +197,8 @@ def own_output_reason(kind: str) -> str:
     """Why a document of ``own_output`` kind is not read, and what to do with it instead."""
     if kind == "sarif":
         return "a SARIF log (a scanner's output), not an input"
+    if kind == "kube-bench":
+        return "kube-bench's JSON output: give it to --kube-bench [NODE=]FILE"
     if "k8s-snapshot" in kind:
         return f"a Kubernetes snapshot ({kind}): give the file itself to --k8s to re-check it"
     if "azure-snapshot" in kind:

@@ -17,6 +17,7 @@ from .policy.conditions import MISSING, Evaluator, Leaf, MalformedValue, PolicyD
 from .resources import Resource
 from .results import Evidence, Outcome, Result, failing_first
 from .targets import Target
+from .user_code import call_applicability, call_check
 from .values import Unknown
 from .wording import plain, resource_label
 
@@ -312,7 +313,9 @@ def evaluate_control(control: Control, target: Target, params: Mapping[str, Any]
     controls of one target: it is read, never changed."""
     resource = target.resource
     if control.not_applicable is not None:
-        why = control.not_applicable(target, params)
+        why = call_applicability(control.id, control.not_applicable, target, params)
+        if isinstance(why, Verdict):
+            return Outcome.ERROR, _reason(why), []
         if why:
             return Outcome.NOT_APPLICABLE, why, []
     if control.applicability is None and control.rule is None:
@@ -338,7 +341,7 @@ def evaluate_control(control: Control, target: Target, params: Mapping[str, Any]
     if control.related is not None:
         return _evaluate_related(control, target, params, aliases)
     if control.check is not None:
-        verdict = mark_failing(control.check(target, params))
+        verdict = mark_failing(call_check(control.id, control.check, target, params))
         outcome = _from_truth(verdict.truth)
         return outcome, _reason(verdict) if outcome in (Outcome.UNKNOWN, Outcome.ERROR) else "", \
             _evidence(verdict.leaves, resource)

@@ -37,7 +37,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for family in FAMILIES:
         family.add_options(g)
     g.addoption("--exclude", action="append", default=[], metavar="GLOB",
-                help="leave files or directories matching GLOB (relative to a directory given, or a name) out of "
+                help="leave files or directories matching GLOB (relative to a directory given or to the working "
+                     "directory, absolute, or a name) out of "
                      "directory inputs; .git, node_modules, .venv and reports are left out by default. Repeatable.")
     g.addoption("--controls", default=None, metavar="IDS", help="comma-separated control ids to run (default: all)")
     g.addoption("--controls-path", action="append", default=[], metavar="PATH",

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .model import Catalog, CatalogError, Control
+from .validation import declaration_error
 
 ENTRY_POINT_GROUP = "aks_compliance.controls"
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -54,8 +55,12 @@ def load_user_controls(paths: Iterable[str], *, entry_points: bool = True) -> tu
     """(controls, sources): every control the paths and installed packages declare."""
     controls: list[Control] = []
     sources: list[str] = []
+    seen: set[Path] = set()
     for path in paths:
         for f in control_files(path):
+            if f.resolve() in seen:  # named twice (a repository and one of its files): one file, read once
+                continue
+            seen.add(f.resolve())
             found = load_yaml_controls(f) if f.suffix in YAML_SUFFIXES else load_python_controls(f)
             controls.extend(found)
             sources.append(str(f))
@@ -66,12 +71,34 @@ def load_user_controls(paths: Iterable[str], *, entry_points: bool = True) -> tu
     return controls, sources
 
 
-def _stamped(controls: Any, origin: str, practice: str) -> list[Control]:
+def _stamped(controls: Any, origin: str, practice: str, source: Path | None = None,
+             checked: bool = False) -> list[Control]:
+    """The controls with where they were declared; a declaration that cannot work is a CatalogError naming
+    ``origin`` and, for a Python file (``source``), the line that declares the control's id."""
     if callable(controls) and not isinstance(controls, (list, tuple)):
         controls = controls()
     if not isinstance(controls, (list, tuple)) or not all(isinstance(c, Control) for c in controls):
         raise CatalogError(f"{origin}: CONTROLS must be a list of aks_compliance.controls.Control")
+    if not checked:  # a YAML file's declarations were checked as they were read, each at its own line
+        problems = [f"{origin}{_id_line(source, c.id)}: {c.id}: {why}"
+                    for c in controls if (why := declaration_error(c)) is not None]
+        if problems:
+            raise CatalogError("; ".join(problems))
     return [dataclasses.replace(c, origin=origin, practice=c.practice or practice) for c in controls]
+
+
+def _id_line(source: Path | None, control_id: str) -> str:
+    """``:LINE`` of the first line of a Python file that spells the id as a string literal, or ""."""
+    if source is None or not isinstance(control_id, str):
+        return ""
+    try:
+        text = source.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    for number, line in enumerate(text.splitlines(), 1):
+        if f'"{control_id}"' in line or f"'{control_id}'" in line:
+            return f":{number}"
+    return ""
 
 
 def load_python_controls(path: Path) -> list[Control]:
@@ -98,7 +125,7 @@ def load_python_controls(path: Path) -> list[Control]:
                                f"{type(exc).__name__}: {exc}") from None
     if not hasattr(module, "CONTROLS"):
         raise CatalogError(f"{path}: declares no CONTROLS (a list of aks_compliance.controls.Control)")
-    return _stamped(module.CONTROLS, str(path), path.stem.replace("_", " "))
+    return _stamped(module.CONTROLS, str(path), path.stem.replace("_", " "), source=resolved)
 
 
 def _line_of(exc: BaseException, file: Path) -> str:
@@ -115,7 +142,7 @@ def _line_of(exc: BaseException, file: Path) -> str:
 
 def load_yaml_controls(path: Path) -> list[Control]:
     from .yaml_controls import read_yaml_controls
-    return _stamped(read_yaml_controls(path), str(path), path.stem.replace("_", " ").replace("-", " "))
+    return _stamped(read_yaml_controls(path), str(path), path.stem.replace("_", " ").replace("-", " "), checked=True)
 
 
 def _entry_point_controls() -> list[tuple[str, list[Control]]]:

@@ -36,8 +36,9 @@ An in-cluster control in YAML::
               require: {field: readinessProbe, exists: true}
 
 The document is validated against ``schemas/control-v1.schema.json``; every problem names the file, the
-line and the control. The rule itself is checked by evaluating it once (an object rule: by compiling it to
-Rego), so an unknown operator, alias or parameter is a load error, not a verdict.
+line and the control. Each declaration is then checked as every user's control is (``validation.py``: its
+rule evaluated once, its expressions and the parameters they read, an object rule compiled to Rego), so an
+unknown operator or parameter is a load error, not a verdict.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from .model import CatalogError, Control, Mappings, Parameter, Related, Severity
+from .validation import declaration_problems
 
 @lru_cache(maxsize=1)
 def _schema() -> dict[str, Any]:
@@ -90,9 +92,12 @@ def read_yaml_controls(path: Path) -> list[Control]:
     for i, entry in enumerate(data["controls"]):
         try:
             control = _control(entry)
-            _check_rules(control)
         except (ValueError, TypeError) as exc:
             raise CatalogError(f"{path}:{_line(node, ['controls', i])}: {entry.get('id', '?')}: {exc}") from None
+        problems = declaration_problems(control)
+        if problems:  # each at the line of the key it is about (the rule, the parameters, ...)
+            raise CatalogError("; ".join(f"{path}:{_line(node, ['controls', i, key])}: {control.id}: {message}"
+                                         for key, message in problems))
         out.append(control)
     return out
 
@@ -146,22 +151,3 @@ def _object_rule_control(e: dict[str, Any], mappings: Mappings, params: tuple[Pa
         id=e["id"], title=e["title"], severity=Severity(e["severity"]), section=e.get("section", "Custom"),
         rationale=e["rationale"], remediation=e["remediation"], mappings=mappings, exclusions=e["exclusions"],
         rule=rule, parameters=params, references=_tuple(e.get("references")), tags=_tuple(e.get("tags")))
-
-
-def _check_rules(control: Control) -> None:
-    """Evaluate each condition once on an empty resource: an unknown operator or alias fails here, at load."""
-    from ..policy.conditions import Evaluator, PolicyDefinitionError, Subject
-    if control.object_rule is not None:
-        control.object_rule.to_rego(control)  # a parameter the rule reads but the control lacks fails here
-        return
-    params = control.parameter_defaults()
-    conditions = [("rule", control.rule), ("applicability", control.applicability)]
-    if control.related is not None:
-        conditions.append(("related.existence_condition", control.related.existence_condition))
-    for name, cond in conditions:
-        if cond is None:
-            continue
-        try:
-            Evaluator(Subject({"type": control.resource_types[0], "properties": {}}), params).verdict(cond)
-        except PolicyDefinitionError as exc:
-            raise ValueError(f"{name}: {exc}") from None

@@ -29,6 +29,7 @@ from ..controls.model import Control, Mappings, Parameter, Severity
 from ..policy.conditions import MISSING, Leaf, Truth, Verdict
 from ..resources import Resource, parse_body_path
 from ..targets import Target
+from ..user_code import where_raised
 from . import kinds
 from .scope import K8sObject, K8sScope
 
@@ -235,8 +236,10 @@ def k8s_control(*, id: str, title: str, severity: Severity, section: str, ration
         try:
             return check(target, p)
         except Exception as exc:  # a malformed object must not stop the scan
+            at = where_raised(exc)
             return Verdict(Truth.ERROR, [f"{id} could not evaluate {target.resource.type} "
-                                         f"{target.resource.display_name()}: {type(exc).__name__}: {exc}"], [])
+                                         f"{target.resource.display_name()}: {type(exc).__name__}: {exc}"
+                                         f"{' (at ' + at + ')' if at else ''}"], [])
 
     wrapped.__name__ = "object_rule" if rule is not None else getattr(check, "__name__", "check")
     wrapped.__doc__ = check.__doc__

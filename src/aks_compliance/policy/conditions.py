@@ -14,7 +14,7 @@ import enum
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from ..arm.expressions import Context, evaluate, literal_or_expression, parse
 from ..arm.functions import BUILTINS, UNKNOWN_AWARE
@@ -953,5 +953,53 @@ def aliases_in(condition: Any) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def expression_problems(condition: Any, parameter_names: Iterable[str]) -> list[str]:
+    """What is wrong with the expressions of a condition, found without evaluating it: a syntax error, a function
+    the policy language lacks or forbids, ``parameters('x')`` of a parameter not declared. Evaluating a condition
+    once does not find them all (an operand is not evaluated when its field is absent)."""
+    from ..arm.expressions import Call, Index, Lit, Member
+
+    names = {n.lower() for n in parameter_names}
+    problems: list[str] = []
+
+    def node_problems(node: Any, text: str) -> None:
+        if isinstance(node, Call):
+            if node.name == "parameters" and node.args and isinstance(node.args[0], Lit) \
+                    and str(node.args[0].value).lower() not in names:
+                problems.append(f"[{text}] reads parameters('{node.args[0].value}'), which is not declared "
+                                f"(parameters: {', '.join(sorted(names)) or 'none'})")
+            elif node.name not in _POLICY_FUNCTIONS and "." not in node.name:
+                if node.name in _DISALLOWED or node.name.startswith("list"):
+                    problems.append(f"[{text}]: the function '{node.name}' is not allowed in policy rules")
+                elif node.name not in BUILTINS:
+                    problems.append(f"[{text}]: unknown function '{node.name}'")
+            for arg in node.args:
+                node_problems(arg, text)
+        elif isinstance(node, Member):
+            node_problems(node.obj, text)
+        elif isinstance(node, Index):
+            node_problems(node.obj, text)
+            node_problems(node.index, text)
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+        elif isinstance(value, str) and value.startswith("["):
+            is_expr, text = literal_or_expression(value)
+            if not is_expr:
+                return
+            try:
+                node_problems(parse(text), text)
+            except ExpressionError as exc:
+                problems.append(f"invalid expression [{text}]: {exc}")
+
+    walk(condition)
+    return list(dict.fromkeys(problems))
+
+
 __all__ = ["Evaluator", "EvalError", "Leaf", "MISSING", "MalformedValue", "PolicyDefinitionError", "Subject", "Truth",
-           "Verdict", "aliases_in", "apply_operator", "evaluate_condition", "policy_equals", "split_path"]
+           "Verdict", "aliases_in", "apply_operator", "expression_problems", "evaluate_condition", "policy_equals", "split_path"]

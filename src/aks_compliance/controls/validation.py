@@ -1,0 +1,113 @@
+"""Checking a user's control declaration when it is loaded, the same for Python, YAML and entry points.
+
+A declaration that cannot work is a usage error (exit 4) naming the file, the line and the control, found at
+load: never an error result on every target, a crash in the middle of a scan, or a control that quietly
+judges nothing. The YAML schema (``schemas/control-v1.schema.json``) checks a YAML file's shape first; this
+checks what Python declarations can get wrong too (types, callables, parameters) and every rule: its
+operators (by evaluating it once on an empty resource), its expressions and the parameters they read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .model import Control, Parameter, Severity
+
+_PARAMETER_TYPES = ("string", "array", "integer", "boolean", "object", "float")
+
+
+def declaration_problems(control: Control) -> list[tuple[str, str]]:
+    """What is wrong with a control's declaration: (the field it is in, the problem); empty when nothing is."""
+    problems: list[tuple[str, str]] = []
+    for name in ("title", "rationale", "remediation", "section"):
+        value = getattr(control, name)
+        if not isinstance(value, str) or not value.strip():
+            problems.append((name, f"{name} must be a non-empty string, not {value!r:.60}"))
+    if not isinstance(control.severity, Severity):
+        problems.append(("severity", f"severity must be one of {', '.join(s.value for s in Severity)}"))
+    types = control.resource_types
+    if not types or not all(isinstance(t, str) and t.strip() for t in types):
+        problems.append(("resource_type", f"resource_type must be a type name or a list of them, not "
+                                          f"{control.resource_type!r:.80}"))
+    for name in ("check", "not_applicable"):
+        fn = getattr(control, name)
+        if fn is not None and not callable(fn):
+            problems.append((name, f"{name} must be a function (target, params), not {fn!r:.60}"))
+    problems.extend(("parameters", p) for p in _parameter_problems(control.parameters))
+    if not problems:
+        problems.extend(_rule_problems(control))
+    return problems
+
+
+def declaration_error(control: Control) -> str | None:
+    """The problems of a declaration in one message, or None."""
+    problems = declaration_problems(control)
+    return "; ".join(p for _, p in problems) if problems else None
+
+
+def _parameter_problems(parameters: Any) -> list[str]:
+    if not isinstance(parameters, tuple | list) or not all(isinstance(p, Parameter) for p in parameters):
+        return ["parameters must be a tuple of aks_compliance.controls.Parameter"]
+    problems: list[str] = []
+    seen: set[str] = set()
+    for p in parameters:
+        if not isinstance(p.name, str) or not p.name:
+            problems.append(f"a parameter's name must be a non-empty string, not {p.name!r:.60}")
+            continue
+        if p.name.lower() in seen:  # parameters are looked up case-insensitively, as Azure Policy does
+            problems.append(f"parameter {p.name!r} is declared twice")
+        seen.add(p.name.lower())
+        if not isinstance(p.type, str) or p.type.lower() not in _PARAMETER_TYPES:
+            problems.append(f"parameter {p.name!r}: type {p.type!r} is not one of String, Array, Integer, Boolean, "
+                            "Object, Float")
+            continue
+        problems.extend(f"parameter {p.name!r}: its default {p.default!r:.80} {why}" for why in _default_problems(p))
+    return problems
+
+
+def _default_problems(p: Parameter) -> list[str]:
+    import jsonschema
+
+    try:
+        jsonschema.validate(p.default, p.json_schema())
+    except jsonschema.ValidationError as exc:
+        return [f"does not fit its declaration: {exc.message}"]
+    except jsonschema.SchemaError as exc:
+        return [f"cannot be checked: its schema is invalid: {exc.message}"]
+    return []
+
+
+def _rule_problems(control: Control) -> list[tuple[str, str]]:
+    """Each condition evaluated once on an empty resource (an unknown operator fails here), and its expressions
+    read without evaluating them (a parameter the control lacks, a function the language lacks)."""
+    from ..policy.conditions import Evaluator, PolicyDefinitionError, Subject, expression_problems
+
+    if control.object_rule is not None:
+        try:
+            control.object_rule.to_rego(control)  # a parameter the rule reads but the control lacks fails here
+        except (ValueError, TypeError, KeyError) as exc:
+            return [("object_rule", f"object_rule: {exc}")]
+        return []
+    params = control.parameter_defaults()
+    names = [p.name for p in control.parameters]
+    conditions = [("rule", control.rule), ("applicability", control.applicability)]
+    if control.related is not None:
+        conditions.append(("related.existence_condition", control.related.existence_condition))
+    problems: list[tuple[str, str]] = []
+    for name, cond in conditions:
+        if cond is None:
+            continue
+        key = name.split(".")[0]
+        if not isinstance(cond, dict):
+            problems.append((key, f"{name} must be a condition (an object), not {cond!r:.60}"))
+            continue
+        found = [f"{name}: {p}" for p in expression_problems(cond, names)]
+        if not found:
+            try:
+                Evaluator(Subject({"type": control.resource_types[0], "properties": {}}), params).verdict(cond)
+            except PolicyDefinitionError as exc:
+                found.append(f"{name}: {exc}")
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                found.append(f"{name}: cannot be evaluated: {type(exc).__name__}: {exc}")
+        problems.extend((key, p) for p in found)
+    return problems

@@ -1,0 +1,158 @@
+"""A user's control that cannot work is found where it is declared, and a user's check that breaks on one
+target is one error result: the same for Python and YAML declarations.
+
+* At load (usage error, exit 4, naming file, line and control): a rule with an unknown operator or that reads a
+  parameter the control does not declare, a function the policy language lacks, a check that is not a
+  function, an empty title, a parameter declared twice or with a default of another type.
+* At scan time (exit 2, the rest of the scan goes on): a check that raises, or returns something that is not a
+  verdict, names the control, the function and the line of the user's file; never a crash (exit 3).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aks_compliance.controls import CatalogError, load_catalog
+
+from .conftest import FIXTURES, ROOT
+
+HEAD = "from aks_compliance.controls import Control, Findings, Mappings, Parameter, Severity, k8s_control\n"
+
+
+def _control(cid: str, extra: str) -> str:
+    return (f"    Control(id=\"{cid}\", title=\"t\", severity=Severity.LOW, section=\"s\", rationale=\"r\",\n"
+            f"            remediation=\"m\", mappings=Mappings(), {extra}),\n")
+
+
+def _module(tmp: Path, name: str, *controls: str, prelude: str = "") -> Path:
+    p = tmp / name
+    p.write_text(HEAD + prelude + "CONTROLS = [\n" + "".join(controls) + "]\n")
+    return p
+
+
+@pytest.mark.parametrize("extra, message", [
+    ('rule={"field": "name", "equalz": "x"}', r":3: ACME-001: rule: a condition needs exactly one operator"),
+    ('rule={"field": "name", "equals": "[parameters(\'nope\')]"}',
+     r":3: ACME-001: rule: \[parameters\('nope'\)\] reads parameters\('nope'\), which is not declared"),
+    ('rule={"field": "name", "equals": "[concatt(\'a\')]"}', r":3: ACME-001: rule: .*unknown function 'concatt'"),
+    ('check="cluster_name"', r":3: ACME-001: check must be a function"),
+    ('check=print, not_applicable=3', r":3: ACME-001: not_applicable must be a function"),
+    ('rule={"field": "name", "exists": True}, parameters=(Parameter("a", "x", "d"), Parameter("A", "y", "d"))',
+     r":3: ACME-001: parameter 'A' is declared twice"),
+    ('rule={"field": "name", "exists": True}, parameters=(Parameter("n", "5", "d", type="Integer"),)',
+     r":3: ACME-001: parameter 'n': its default '5' does not fit its declaration"),
+])
+def test_a_python_declaration_that_cannot_work_is_a_load_error_at_its_line(tmp_path: Path, extra: str,
+                                                                           message: str) -> None:
+    path = _module(tmp_path, "acme.py", _control("ACME-001", extra))
+    with pytest.raises(CatalogError, match="acme.py" + message):
+        load_catalog([str(path)])
+
+
+def test_a_python_declaration_with_an_empty_title_is_a_load_error(tmp_path: Path) -> None:
+    path = _module(tmp_path, "acme.py", _control("ACME-001", 'rule={"field": "name", "exists": True}')
+                   .replace('title="t"', "title=None"))
+    with pytest.raises(CatalogError, match=r"acme.py:3: ACME-001: title must be a non-empty string, not None"):
+        load_catalog([str(path)])
+
+
+YAML = """\
+controls:
+  - id: ACME-002
+    title: t
+    severity: low
+    rationale: r
+    remediation: m
+    parameters:
+      - {name: size, type: String, default: Standard_D4ds_v5}
+    rule:
+      field: Microsoft.ContainerService/managedClusters/agentPoolProfiles[*].vmSize
+      equals: "[parameters('sizes')]"
+"""
+
+
+def test_a_yaml_rule_reading_an_undeclared_parameter_is_a_load_error_at_the_rule(tmp_path: Path) -> None:
+    """Evaluated once on an empty resource, the rule never reads its operand (the field is absent): the
+    expressions are read on their own, so the typo is found at load, not as an error on every cluster."""
+    path = tmp_path / "acme.yaml"
+    path.write_text(YAML)
+    with pytest.raises(CatalogError, match=r"acme.yaml:9: ACME-002: rule: \[parameters\('sizes'\)\] reads "
+                                           r"parameters\('sizes'\), which is not declared \(parameters: size\)"):
+        load_catalog([str(path)])
+    path.write_text(YAML.replace("parameters('sizes')", "parameters('SIZE')"))  # names are case-insensitive
+    assert "ACME-002" in load_catalog([str(path)])
+
+
+def test_a_file_named_twice_is_read_once(tmp_path: Path) -> None:
+    path = tmp_path / "controls" / "acme.yaml"
+    path.parent.mkdir()
+    path.write_text(YAML.replace("'sizes'", "'size'"))
+    catalog = load_catalog([str(tmp_path), str(path), str(tmp_path / "controls" / ".." / "controls" / "acme.yaml")])
+    assert "ACME-002" in catalog
+    other = tmp_path / "other.yaml"
+    other.write_text(YAML.replace("'sizes'", "'size'"))
+    with pytest.raises(CatalogError, match=r"ACME-002 is declared twice: in .*acme.yaml and in .*other.yaml"):
+        load_catalog([str(path), str(other)])
+
+
+CHECKS = """\
+def boom(target, params):
+    return params["missing"]
+
+
+def nothing(target, params):
+    return None
+
+
+def yes(target, params):
+    return True
+
+
+def pod_none(target, params):
+    return None
+
+
+"""
+
+
+def test_a_check_that_raises_or_returns_no_verdict_is_an_error_result_and_the_scan_goes_on(tmp_path: Path) -> None:
+    module = _module(tmp_path, "acme_checks.py",
+                     _control("ACME-010", "check=boom"), _control("ACME-011", "check=nothing"),
+                     _control("ACME-012", "check=yes"),
+                     '    k8s_control(id="ACME-013", title="t", severity=Severity.LOW, section="s", rationale="r",\n'
+                     '                remediation="m", mappings=Mappings(), types=("k8s/Namespace",), check=pod_none,\n'
+                     '                policy_gap="a test", exclusions="workload-admission"),\n',
+                     prelude=CHECKS)
+    out = tmp_path / "results.json"
+    proc = subprocess.run([sys.executable, "-m", "aks_compliance", "scan", "--arm",
+                           str(FIXTURES / "examples" / "estate-export.json"), "--k8s",
+                           str(ROOT / "examples" / "custom-controls" / "fixtures" / "CONTOSO-101"),
+                           "--controls-path", str(module), "--results-json", str(out)],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout[-3000:] + proc.stderr[-3000:]  # errors, not a crash (3)
+    assert "Traceback" not in proc.stdout + proc.stderr
+    results = json.loads(out.read_text())["results"]
+    by_control: dict[str, list[dict]] = {}
+    for r in results:
+        by_control.setdefault(r["control_id"], []).append(r)
+    assert {r["outcome"] for cid in ("ACME-010", "ACME-011", "ACME-012") for r in by_control[cid]} == {"error"}
+    # an in-cluster check: excluded namespaces are not applicable (decided before the check runs)
+    assert {r["outcome"] for r in by_control["ACME-013"]} == {"error", "not_applicable"}
+    assert len(by_control["ACME-010"]) == 3  # every cluster of the export, each its own error
+    assert "its check boom() raised KeyError: 'missing' at acme_checks.py:3 on Microsoft.ContainerService/" \
+           "managedClusters" in by_control["ACME-010"][0]["reason"]
+    assert "its check nothing() returned None" in by_control["ACME-011"][0]["reason"]
+    assert "its check yes() returned True" in by_control["ACME-012"][0]["reason"]
+    assert "its check pod_none() returned None" in by_control["ACME-013"][0]["reason"]
+    # the built-in controls judged the same clusters
+    assert {r["outcome"] for r in by_control["AKS-001"]} <= {"passed", "failed"}
+
+
+def test_the_example_repository_still_loads() -> None:
+    catalog = load_catalog([str(ROOT / "examples" / "custom-controls")])
+    assert {"CONTOSO-001", "CONTOSO-002", "CONTOSO-003", "CONTOSO-101", "CONTOSO-102"} <= set(catalog.ids())
