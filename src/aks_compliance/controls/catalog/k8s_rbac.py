@@ -61,8 +61,11 @@ def _cite_grant(target: Target, grant: Grant) -> None:
 
 
 def binding_check(what: str, predicate: Callable[[dict[str, Any]], bool],
-                  by_name: Callable[[dict[str, Any]], bool] | None = None):
-    """A check failing bindings whose role has a rule matching ``predicate`` and that has counted subjects."""
+                  by_name: Callable[[dict[str, Any]], bool] | None = None,
+                  in_namespace: Callable[[dict[str, Any]], bool] | None = None):
+    """A check failing bindings whose role has a rule matching ``predicate`` and that has counted subjects.
+    ``in_namespace``: what a RoleBinding's rule must match instead (it grants only requests in its namespace,
+    so rules on cluster-scoped resources grant nothing through it)."""
 
     def check(target: Target, params: Mapping[str, Any]) -> Verdict:
         scope = scope_of(target)
@@ -77,7 +80,8 @@ def binding_check(what: str, predicate: Callable[[dict[str, Any]], bool],
         matching: list[tuple[str, dict[str, Any]]] = []
         if isinstance(grant, Grant):
             _cite_grant(target, grant)
-            matching = [(path, rule) for path, rule, _ in grant.rules if predicate(rule)]
+            matches = in_namespace if in_namespace is not None and obj.kind == "RoleBinding" else predicate
+            matching = [(path, rule) for path, rule, _ in grant.rules if matches(rule)]
         excluded_ns = set(params.get("excludedNamespaces") or ())
         exempt = params.get("exemptSubjects") or []
         counted, skipped = [], []
@@ -100,6 +104,9 @@ def binding_check(what: str, predicate: Callable[[dict[str, Any]], bool],
             return f.verdict()
         label = grant.role_label if isinstance(grant, Grant) else "roleRef"
         note = f" ({grant.note})" if isinstance(grant, Grant) and grant.note else ""
+        if isinstance(grant, Grant) and matches is not predicate and any(predicate(r) for _, r, _ in grant.rules):
+            note += f" (a RoleBinding grants only within namespace {obj.namespace}: its rules on cluster-scoped " \
+                    f"resources grant nothing through it)"
         f.ok(f"{label}.rules", "grants no", what, f"{len(grant.rules) if isinstance(grant, Grant) else 0} rule(s), "
                                                      f"none grants it{note}")
         return f.verdict()
@@ -125,6 +132,15 @@ def _bind_escalate_impersonate(rule: dict[str, Any]) -> bool:
     return rule_grants(rule, {"bind", "escalate"}, {"roles", "clusterroles"}, {"rbac.authorization.k8s.io"}, True) or \
         rule_grants(rule, {"impersonate"}, {"users", "groups", "serviceaccounts", "uids", "userextras/scopes"},
                     {"", "authentication.k8s.io"}, True)
+
+
+def _bind_escalate_impersonate_in_namespace(rule: dict[str, Any]) -> bool:
+    """What of it a RoleBinding grants: bind is asked in the binding's namespace (binding a ClusterRole there
+    included), escalate in the namespace of the Role changed, impersonation of a service account in the account's
+    namespace; users, groups, uids, user extras and changing ClusterRoles are cluster-scoped requests."""
+    return rule_grants(rule, {"bind"}, {"roles", "clusterroles"}, {"rbac.authorization.k8s.io"}, True) or \
+        rule_grants(rule, {"escalate"}, {"roles"}, {"rbac.authorization.k8s.io"}, True) or \
+        rule_grants(rule, {"impersonate"}, {"serviceaccounts"}, {""}, True)
 
 
 COREDNS_CONFIGMAPS = ("coredns", "coredns-custom")  # the CoreDNS configuration AKS reads (coredns-custom: yours)
@@ -269,12 +285,13 @@ def all_users_grants(target: Target, params: Mapping[str, Any]) -> Verdict:
 
 def _rbac(id: str, title: str, cis: str, kubescape: tuple[str, ...], what: str, predicate, rationale: str,
           remediation: str, severity: Severity = Severity.MEDIUM, azure: tuple[str, ...] = (),
-          by_name=None, mitre: tuple[str, ...] = (), applies=None, mapping_note: str = "") -> Any:
+          by_name=None, mitre: tuple[str, ...] = (), applies=None, mapping_note: str = "",
+          in_namespace=None) -> Any:
     return k8s_control(
         id=id, title=title, severity=severity, section=SECTION, rationale=rationale, remediation=remediation,
         mappings=Mappings(cis_aks=(cis,) if cis else (), kubescape=kubescape, azure_policy=azure, mitre=mitre),
         types=BINDINGS,
-        check=binding_check(what, predicate, by_name), parameters=RULE_PARAMS, applies=applies or _exempt_binding,
+        check=binding_check(what, predicate, by_name, in_namespace), parameters=RULE_PARAMS, applies=applies or _exempt_binding,
         mapping_note=mapping_note,
         references=(RBAC_REF,), policy_gap=gap_text(SEVERAL_OBJECTS.format(what="the binding, the Role or ClusterRole it references and the roles aggregated into it"), azure[0] if azure else None), exclusions=CLUSTER_ACCESS)
 
@@ -325,9 +342,12 @@ CONTROLS = [
           "bind and escalate let a subject grant or create roles with permissions it does not hold, bypassing "
           "RBAC's escalation prevention; impersonate lets it act as any user, group or service account. Each is "
           "a route to cluster-admin, even restricted by resourceNames (bind on cluster-admin by name is the "
-          "escalation itself), so such rules count.",
+          "escalation itself), so such rules count. A RoleBinding grants only within its namespace: bind (a "
+          "ClusterRole included), escalate on Roles and impersonating its service accounts count there; "
+          "impersonating users, groups, uids or user extras and escalating ClusterRoles are cluster-scoped and "
+          "count only through ClusterRoleBindings.",
           "Remove bind, escalate and impersonate verbs from roles except for the few administrative identities "
-          "that need them.", Severity.HIGH, mitre=('T1098.006',)),
+          "that need them.", Severity.HIGH, mitre=('T1098.006',), in_namespace=_bind_escalate_impersonate_in_namespace),
     _rbac("AKS-139", "Access to create persistent volumes is minimized", "4.1.8", ("C-0278",),
           "create on persistentvolumes", _grants({"create"}, {"persistentvolumes"}, {""}),
           "A PersistentVolume can point at a hostPath or any storage backend: creating one and claiming it gives "
