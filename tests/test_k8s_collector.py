@@ -112,8 +112,9 @@ def test_snapshot_records_server_version_time_identity_and_never_asks_for_secret
     # every collected kind's list, and API discovery of the custom resource groups (Cilium's)
     assert listed == {k.path for k in COLLECTED} | {f"/apis/{k.group}/{k.version}" for k in COLLECTED if k.custom}
     reviews = [r for r in requests if r.path.endswith("selfsubjectaccessreviews")]
-    # one per collected kind, and one for get on nodes/proxy (the nodes' kubelet configuration, opt-in)
-    assert len(reviews) == len(COLLECTED) + 1
+    # one per collected kind, and one for get on nodes/proxy (the nodes' kubelet configuration, opt-in); counted
+    # by what was reviewed: on a loaded machine a review that outlives the 0.4 s read timeout is asked again
+    assert len({r.reviewed for r in reviews}) == len(COLLECTED) + 1
     run, by = results_of(out)
     doc = run.document()
     record = next(i for i in doc["inputs"] if i["kind"] == "k8s-snapshot")

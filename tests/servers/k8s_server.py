@@ -97,6 +97,7 @@ class Request:
     authorization: str | None
     status: int = 0
     repeat: bool = False  # a repeat_continue fault fired on it
+    reviewed: str = ""  # a SelfSubjectAccessReview's verb and resource ("list pods", "get nodes/proxy")
 
 
 Generated = tuple[int, Callable[[int], dict[str, Any]]]  # (count, item number -> object)
@@ -272,6 +273,7 @@ class FakeKubeAPI:
             review = json.loads(body or b"{}")
             attrs = (review.get("spec") or {}).get("resourceAttributes") or {}
             resource = attrs.get("resource", "") + (f"/{attrs['subresource']}" if attrs.get("subresource") else "")
+            req.reviewed = f"{attrs.get('verb', '')} {attrs.get('group', '')}/{resource}"
             allowed = resource not in self.faults.forbidden and resource != "secrets"
             status = {"allowed": allowed}
             if allowed:
