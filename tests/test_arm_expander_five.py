@@ -1,0 +1,56 @@
+"""Template readings found wrong in expander red-team round five, each against the ARM semantics it cites.
+
+The templates are in tests/fixtures/arm-expander-5 (written for these tests)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from aks_compliance.arm.inputs import ArmOptions, load_arm
+from aks_compliance.values import Placeholder, Unknown
+
+from .conftest import outcome_of, scan
+
+HERE = Path(__file__).resolve().parent / "fixtures" / "arm-expander-5"
+MC = "Microsoft.ContainerService/managedClusters"
+
+
+def resources(name: str, **options):
+    arm = ArmOptions(paths=[str(HERE / name)], **options)
+    arm.scope = arm.deployment_scope(dt.datetime.now(dt.timezone.utc))
+    loaded = load_arm(arm)
+    return loaded, {(r.type, r.full_name): r for r in loaded.resources}
+
+
+# --- the deployment location's stand-in is never decided on ------------------------------------------
+
+def test_a_decision_on_the_unknown_deployment_location_is_unknown() -> None:
+    """resourceGroup().location is a stand-in when --arm-location is not given: contains(), endsWith(),
+    indexOf() on it answered from the stand-in's own text ('resource-group-location'), so a zone-region list
+    decided the pools had no zones and maxPods was 30; what ARM deploys depends on the real location."""
+    _, by = resources("location-decisions.json")
+    (name, aks), = [(k[1], r) for k, r in by.items() if k[0] == MC]
+    pool = aks.body["properties"]["agentPoolProfiles"][0]
+    for key in ("availabilityZones", "maxPods", "osDiskSizeGB"):
+        assert isinstance(pool[key], Unknown), key
+        assert "deployment location" in pool[key].reason, key
+    # text built from it still names things consistently (the separate pool finds its cluster) ...
+    assert isinstance(name, Placeholder) and name == "aks-resource-group-location"
+    user = by[(f"{MC}/agentPools", "aks-resource-group-location/user")]
+    assert isinstance(user.body["properties"]["availabilityZones"], Unknown)
+
+
+def test_the_deployment_location_given_decides_as_arm_would() -> None:
+    _, by = resources("location-decisions.json", location="westeurope")
+    aks = by[(MC, "aks-westeurope")]
+    pool = aks.body["properties"]["agentPoolProfiles"][0]
+    assert pool["availabilityZones"] == ["1", "2", "3"] and pool["maxPods"] == 50 and pool["osDiskSizeGB"] == 128
+
+
+def test_max_pods_decided_by_the_unknown_location_is_an_unknown_verdict() -> None:
+    run = scan(HERE / "location-decisions.json")
+    result = outcome_of(run, "AKS-030", "aks-resource-group-location")
+    assert result.outcome == "unknown", (result.outcome, result.reason)
+    assert "deployment location" in result.reason
+
