@@ -54,3 +54,20 @@ def test_max_pods_decided_by_the_unknown_location_is_an_unknown_verdict() -> Non
     assert result.outcome == "unknown", (result.outcome, result.reason)
     assert "deployment location" in result.reason
 
+
+# --- tryGet on an object only partly known -------------------------------------------------------------
+
+def test_try_get_of_a_member_a_partly_known_object_may_have_is_unknown() -> None:
+    """Bicep compiles 'x.?y' to tryGet(x, 'y'). deployment().properties has templateLink when the template is
+    deployed from a URI, and reference() of a deployment has its runtime properties: tryGet answered null for
+    both, as if ARM had said they are absent. Members of a wholly known object (the outputs) stay null."""
+    loaded, by = resources("partly-known-tryget.json")
+    props = by[(MC, "aks-tryget")].body["properties"]
+    oidc = props["oidcIssuerProfile"]["enabled"]
+    assert isinstance(oidc, Unknown) and "templateLink" in oidc.reason
+    wi = props["securityProfile"]["workloadIdentity"]["enabled"]
+    assert isinstance(wi, Unknown) and "reference('net')" in wi.reason
+    net = props["networkProfile"]
+    assert net == {"networkPlugin": "azure", "networkPolicy": "cilium", "networkDataplane": "cilium"}
+    assert not [d for d in loaded.diagnostics if d.severity == "error"]
+
