@@ -71,3 +71,28 @@ def test_try_get_of_a_member_a_partly_known_object_may_have_is_unknown() -> None
     assert net == {"networkPlugin": "azure", "networkPolicy": "cilium", "networkDataplane": "cilium"}
     assert not [d for d in loaded.diagnostics if d.severity == "error"]
 
+
+# --- template structure keys are case-insensitive ------------------------------------------------------
+
+def test_template_sections_and_resource_fields_are_read_whatever_their_case() -> None:
+    """ARM reads "Resources", "Properties", "Copy", "Condition", "DefaultValue" as their camelCase spellings:
+    such a template deployed a cluster and four pools, and the scan read nothing from it, said nothing, and
+    listed nothing in the coverage ledger."""
+    loaded, by = resources("structure-case.json")
+    aks = by[(MC, "aks-case")]
+    props = aks.body["properties"]
+    assert props["networkProfile"]["networkPolicy"] == "calico"
+    assert [p["name"] for p in props["agentPoolProfiles"]] == ["sys0", "sys1"]
+    assert props["agentPoolProfiles"][0]["availabilityZones"] == ["1", "2", "3"]
+    pools = sorted(name for (t, name) in by if t == f"{MC}/agentPools")
+    assert pools == ["aks-case/child", "aks-case/loop0", "aks-case/loop1"]
+    assert by[(f"{MC}/agentPools", "aks-case/child")].body["properties"]["enableNodePublicIP"] is True
+    off = [c for c in loaded.coverage if c.name == "aks-case/off"]
+    assert off and off[0].reason == "not deployed: its condition is false"
+    assert not loaded.diagnostics
+
+
+def test_a_child_pool_in_a_capitalised_template_is_judged() -> None:
+    run = scan(HERE / "structure-case.json")
+    assert outcome_of(run, "AKS-011", "aks-case").outcome == "failed"  # the child pool's public node IPs
+

@@ -18,6 +18,7 @@ from ..redaction import SECRET_PARAMETER, is_secure_type
 from ..values import Placeholder, Unknown
 from .expressions import INT_MAX, INT_MIN, Call, Context, evaluate, literal_or_expression, parse, type_name
 from .functions import BUILTINS, UNKNOWN_AWARE, dotnet_datetime, to_text
+from .structure import canonical_copy, is_property_copy
 
 if TYPE_CHECKING:
     from .template import Expander
@@ -174,9 +175,9 @@ class TemplateContext(Context):
         if isinstance(raw, dict):
             out: dict[str, Any] = {}
             for k, v in raw.items():
-                if k == "copy" and isinstance(v, list) and v and all(
-                        isinstance(c, dict) and "input" in c for c in v):
+                if is_property_copy(k, v):
                     for i, c in enumerate(v):
+                        c = canonical_copy(c)
                         name = c.get("name")
                         if isinstance(name, str):
                             out[name] = self.property_copy(c, f"{ptr}/copy/{i}")
@@ -226,6 +227,7 @@ class TemplateContext(Context):
         return value
 
     def property_copy(self, spec: dict[str, Any], ptr: str) -> Any:
+        spec = canonical_copy(spec)
         name = str(spec.get("name", ""))
         n = self.count(spec.get("count"), f"{ptr}/count", f"copy loop '{name}'")
         if isinstance(n, Unknown):

@@ -22,6 +22,7 @@ from ..wording import json_type
 from .context import DeploymentScope, RuntimeObject, TemplateContext
 from .expressions import Budget, ScanBudget
 from .functions import to_text
+from .structure import canonical_template
 
 _NOT_IN_BODY = {"resources", "copy", "condition", "dependson", "comments", "scope", "existing",
                 "metadata", "import", "apiprofile"}
@@ -175,6 +176,7 @@ class Expander:
         self.evaluating = 0  # nesting of expression evaluations (variables read inside expressions)
         self.secret: str | None = None  # what secret value is being evaluated (TemplateContext.eval_secret)
         self._deployments: dict[tuple[str, Any], NestedDeployment] = {}
+        self.template: Any = None  # the top-level template as read (set by expand())
 
     # -- diagnostics --
     def _add(self, severity: str, message: str, doc: JsonDocument, ptr: str) -> Diagnostic:
@@ -588,8 +590,11 @@ def _body_maker(raw: dict[str, Any], ctx: TemplateContext, ptr: str, rtype: str,
 def expand(doc: JsonDocument, template: dict[str, Any], supplied: dict[str, Any], scope: DeploymentScope,
            supplied_from: str = "", pointer: str = "",
            diagnostics: list[Diagnostic] | None = None, scan_budget: ScanBudget | None = None) -> Expander:
-    """Expand a top-level template (or one found at ``pointer`` in ``doc``)."""
+    """Expand a top-level template (or one found at ``pointer`` in ``doc``); ``expander.template`` is the
+    template as read (its structural keys spelt canonically, arm/structure.py)."""
+    template = canonical_template(template)
     expander = Expander(doc, diagnostics, scan_budget)
+    expander.template = template
     ctx = TemplateContext(template, supplied, scope, doc, pointer, expander, supplied_from=supplied_from)
     if supplied_from:
         expander.check_supplied(ctx, supplied, doc, pointer, source=supplied_from)
