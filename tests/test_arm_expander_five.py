@@ -96,3 +96,29 @@ def test_a_child_pool_in_a_capitalised_template_is_judged() -> None:
     run = scan(HERE / "structure-case.json")
     assert outcome_of(run, "AKS-011", "aks-case").outcome == "failed"  # the child pool's public node IPs
 
+
+# --- a nested deployment into another resource group ---------------------------------------------------
+
+def test_an_outer_scope_nested_deployment_deploys_into_the_group_it_names() -> None:
+    """A nested deployment with resourceGroup 'rg-other' deploys its resources there, whatever its expression
+    scope; with outer scope its expressions still see the parent's resourceGroup(). The cluster's id named the
+    parent's group, so it was not the resource ARM creates (a diagnostic setting or pool addressed to the real
+    id would not find it)."""
+    _, by = resources("cross-group.json", resource_group="rg-main")
+    aks = by[(MC, "aks-cross")]
+    assert aks.id.endswith("/resourceGroups/rg-other/providers/Microsoft.ContainerService/managedClusters/aks-cross")
+    assert aks.body["tags"]["functionsSee"] == "rg-main"
+    pool = by[(f"{MC}/agentPools", "aks-cross/user")]
+    assert "/resourceGroups/rg-other/" in pool.id
+
+
+def test_an_inner_scope_deployment_into_another_group_does_not_know_that_groups_location() -> None:
+    """--arm-location is the location of the group the template deploys to; resourceGroup().location inside a
+    deployment into another group is that group's, which the scan is not told."""
+    _, by = resources("cross-group.json", resource_group="rg-main", location="westeurope")
+    aks = by[(MC, "aks-third")]
+    assert aks.id.endswith("/resourceGroups/rg-third/providers/Microsoft.ContainerService/managedClusters/aks-third")
+    assert aks.body["tags"]["functionsSee"] == "rg-third"
+    zones = aks.body["properties"]["agentPoolProfiles"][0]["availabilityZones"]
+    assert isinstance(zones, Unknown) and "rg-third" in zones.reason
+

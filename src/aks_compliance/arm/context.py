@@ -109,7 +109,8 @@ class TemplateContext(Context):
                  doc: JsonDocument, pointer: str, expander: "Expander",
                  supplied_from: str = "") -> None:
         self.template = template
-        self.scope = scope
+        self.scope = scope  # what its functions see (resourceGroup(), subscription(), deployment())
+        self.deploy_scope = scope  # where its resources land (another group for an outer-scope nested deployment)
         self.doc = doc
         self.pointer = pointer  # JSON pointer of this template inside doc
         self.expander = expander
@@ -160,6 +161,13 @@ class TemplateContext(Context):
         clone.copy_stack = self.copy_stack + (loop.lower(),)
         clone.lambda_scopes = []
         clone.recovered = self.recovered
+        return clone
+
+    def deploying_to(self, target: DeploymentScope) -> "TemplateContext":
+        """This context (the same parameters, variables and functions) deploying its resources to ``target``."""
+        clone = object.__new__(TemplateContext)
+        clone.__dict__.update(self.__dict__)
+        clone.deploy_scope = target
         return clone
 
     # -- values --

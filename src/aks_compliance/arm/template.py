@@ -17,7 +17,7 @@ from ..errors import ExpressionError
 from ..jsonc import JsonDocument, escape_pointer_token
 from ..redaction import is_secure_type
 from ..resources import CLUSTER_TYPE, DEPLOYMENT_TYPE, REQUEST, Resource, Source, name_from_id, type_from_id
-from ..values import Unknown
+from ..values import Placeholder, Unknown
 from ..wording import json_type
 from .context import DeploymentScope, RuntimeObject, TemplateContext
 from .expressions import Budget, ScanBudget
@@ -80,23 +80,35 @@ class NestedDeployment:
         if isinstance(options, dict):
             scope_mode = str(self.ctx.eval_value(options.get("scope", "outer"), ptr)).lower()
         name = self.name if isinstance(self.name, str) else "nested-deployment"
+        target: dict[str, Any] = {}  # where its resources land: the resource group and subscription it names
+        rg = self.raw.get("resourceGroup")
+        if rg is not None:
+            rg_value = self.ctx.eval_value(rg, f"{self.ptr}/resourceGroup")
+            if isinstance(rg_value, str):
+                target["resource_group"] = rg_value
+        sub = self.raw.get("subscriptionId")
+        if sub is not None:
+            sub_value = self.ctx.eval_value(sub, f"{self.ptr}/subscriptionId")
+            if isinstance(sub_value, str):
+                target["subscription_id"] = sub_value
         if scope_mode == "inner":
             supplied = self._parameters(props.get("parameters"), f"{ptr}/parameters")
-            changes: dict[str, Any] = {"deployment_name": name}
-            rg = self.raw.get("resourceGroup")
-            if rg is not None:
-                rg_value = self.ctx.eval_value(rg, f"{self.ptr}/resourceGroup")
-                if isinstance(rg_value, str):
-                    changes["resource_group"] = rg_value
-            sub = self.raw.get("subscriptionId")
-            if sub is not None:
-                sub_value = self.ctx.eval_value(sub, f"{self.ptr}/subscriptionId")
-                if isinstance(sub_value, str):
-                    changes["subscription_id"] = sub_value
-            child = TemplateContext(template, supplied, self.ctx.scope.child(**changes), self.ctx.doc,
-                                    f"{ptr}/template", self.expander,
+            base = self.ctx.deploy_scope  # a deployment of its own, in the group its parent deploys to
+            if target.get("resource_group", base.resource_group) != base.resource_group or \
+                    target.get("subscription_id", base.subscription_id) != base.subscription_id:
+                # resourceGroup().location there is that group's, which nothing here says
+                target["location"] = Placeholder(
+                    f"{target.get('resource_group', base.resource_group)}-location",
+                    f"the location of resource group '{target.get('resource_group', base.resource_group)}' "
+                    f"(nested deployment {self._label()} deploys there), which is not known offline")
+            child = TemplateContext(template, supplied, base.child(deployment_name=name, **target),
+                                    self.ctx.doc, f"{ptr}/template", self.expander,
                                     supplied_from=f"nested deployment {self._label()}")
             self.expander.check_supplied(child, supplied, self.ctx.doc, f"{ptr}/parameters")
+        elif target:
+            # outer scope: its expressions are the parent's (resourceGroup() is still the parent's group),
+            # but what it deploys lands in the group it names, and has that group's ids
+            child = self.ctx.deploying_to(self.ctx.deploy_scope.child(**target))
         else:
             child = self.ctx
         self.child_ctx = child
@@ -527,7 +539,7 @@ def _scope_id(value: Any, ctx: TemplateContext) -> Any:
     # Relative form 'Namespace/type/name[/type/name]' within the deployment's resource group.
     parts = value.split("/")
     if len(parts) >= 3 and len(parts) % 2 == 1:
-        return f"{ctx.scope.resource_group_id}/providers/{value}"
+        return f"{ctx.deploy_scope.resource_group_id}/providers/{value}"
     return Unknown(f"the scope {value!r} is not a resource id")
 
 
@@ -563,7 +575,7 @@ def _resource_id(rtype: str, name: Any, scope_id: Any, ctx: TemplateContext) -> 
     if len(names) != len(parts) - 1:
         return Unknown(f"the name '{name}' does not fit the type '{rtype}'")
     tail = f"providers/{parts[0]}/" + "/".join(f"{t}/{n}" for t, n in zip(parts[1:], names))
-    base = scope_id.rstrip("/") if isinstance(scope_id, str) else ctx.scope.resource_group_id
+    base = scope_id.rstrip("/") if isinstance(scope_id, str) else ctx.deploy_scope.resource_group_id
     return f"{base}/{tail}"
 
 
