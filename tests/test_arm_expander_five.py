@@ -122,3 +122,12 @@ def test_an_inner_scope_deployment_into_another_group_does_not_know_that_groups_
     zones = aks.body["properties"]["agentPoolProfiles"][0]["availabilityZones"]
     assert isinstance(zones, Unknown) and "rg-third" in zones.reason
 
+
+# --- languageVersion 2.0: a module of a loop, referenced by index ---------------------------------------
+
+def test_a_module_of_a_loop_is_referenced_by_its_symbolic_name_and_index() -> None:
+    """Bicep (symbolic names) reads the outputs of module 'sizing[1]' as reference(format('sizing[{0}]', 1));
+    the reference was not resolved, so maxPods was unknown although the module's output is in the template."""
+    _, by = resources("module-loop.json")
+    pool = by[(MC, "aks-loop")].body["properties"]["agentPoolProfiles"][0]
+    assert pool["maxPods"] == 60

@@ -249,6 +249,8 @@ class Expander:
                         ctx.deployments[name.lower()] = nd
                     if sym:
                         ctx.deployments[sym.lower()] = nd
+                        if isinstance(index, int):  # Bicep reads a module of a loop as reference('mods[0]')
+                            ctx.deployments[f"{sym.lower()}[{index}]"] = nd
         for sym, raw, rptr in items:
             self.expand_resource(raw, ctx, rptr, None, depth, sym)
 
