@@ -131,3 +131,26 @@ def test_a_module_of_a_loop_is_referenced_by_its_symbolic_name_and_index() -> No
     _, by = resources("module-loop.json")
     pool = by[(MC, "aks-loop")].body["properties"]["agentPoolProfiles"][0]
     assert pool["maxPods"] == 60
+
+
+# --- parameter constraints as ARM checks them ----------------------------------------------------------
+
+def test_supplied_values_outside_min_and_max_are_rejected_as_arm_rejects_them() -> None:
+    """ARM rejects a deployment whose parameter value is under minValue or over maxValue (ints) or outside
+    minLength/maxLength (strings, arrays); the scan used systemCount 1 against minValue 3 and judged a
+    one-node system pool (AKS-033 failed) and an empty zone list, on a deployment that cannot happen."""
+    loaded, by = resources("parameter-bounds.json")
+    pool = by[(MC, "aks-bounds")].body["properties"]["agentPoolProfiles"][0]
+    assert isinstance(pool["count"], Unknown) and "less than its minValue 3" in pool["count"].reason
+    assert isinstance(pool["availabilityZones"], Unknown) and "minLength 1" in pool["availabilityZones"].reason
+    errors = [d for d in loaded.diagnostics if d.severity == "error"]
+    assert {d.pointer for d in errors} == {"/parameters/systemCount", "/parameters/zones"}
+    assert all(d.file.endswith("parameter-bounds.json") and d.line for d in errors)
+
+
+def test_allowed_values_compare_strings_without_case_as_arm_does() -> None:
+    """ARM accepts 'standard' for an allowed 'Standard' (only Bicep's @allowed decorator checks case): the scan
+    said ARM would reject the deployment and left the tier unknown."""
+    loaded, by = resources("parameter-bounds.json")
+    assert by[(MC, "aks-bounds")].body["sku"]["tier"] == "standard"
+    assert not [d for d in loaded.diagnostics if "tier" in d.message]

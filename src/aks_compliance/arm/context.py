@@ -17,7 +17,7 @@ from ..jsonc import JsonDocument, escape_pointer_token
 from ..redaction import SECRET_PARAMETER, is_secure_type
 from ..values import Placeholder, Unknown
 from .expressions import INT_MAX, INT_MIN, Call, Context, evaluate, literal_or_expression, parse, type_name
-from .functions import BUILTINS, UNKNOWN_AWARE, dotnet_datetime, to_text
+from .functions import BUILTINS, UNKNOWN_AWARE, arm_equals, dotnet_datetime, to_text
 from .structure import canonical_copy, is_property_copy
 
 if TYPE_CHECKING:
@@ -293,11 +293,13 @@ class TemplateContext(Context):
         allowed = spec.get("allowedValues")
         if problem is None and isinstance(allowed, list) and not isinstance(value, (dict,)):
             values = value if isinstance(value, list) else [value]
-            bad = [v for v in values if not isinstance(v, Unknown) and v not in allowed]
+            bad = [v for v in values if not isinstance(v, Unknown) and not _allowed(v, allowed)]
             if bad:
                 # a secure parameter's value, and its allowed values, which may be secrets too, are never shown
                 problem = "its value is not one of its allowed values" if hidden else \
                     f"{to_text(bad[0])!r} is not one of its allowed values {to_text(allowed)}"
+        if problem is None:
+            problem = _range_problem(spec, value, hidden)
         if problem is None:
             ptype = str(spec.get("type", "")).lower()
             if ptype == "int" and isinstance(value, str):
@@ -369,6 +371,36 @@ def _as_int(value: Any) -> int | None:
     if type(value) is not int or not INT_MIN <= value <= INT_MAX:
         return None
     return value
+
+
+def _allowed(value: Any, allowed: list) -> bool:
+    """Whether ARM accepts ``value`` for ``allowedValues``: strings compare without regard to case (ARM accepts
+    'eastus' for an allowed 'EastUS'; only Bicep's @allowed checks case), other values as JSON values."""
+    if isinstance(value, str):
+        low = value.lower()
+        return any(isinstance(a, str) and a.lower() == low for a in allowed)
+    return any(arm_equals(value, a) for a in allowed)
+
+
+def _range_problem(spec: dict[str, Any], value: Any, hidden: bool) -> str | None:
+    """What ``minValue``/``maxValue`` (an int) or ``minLength``/``maxLength`` (a string or array) say against
+    ``value``, or None: ARM rejects the deployment of a value outside them."""
+    shown = "its value" if hidden else repr(to_text(value)) if not isinstance(value, list) else "its array"
+    number = _as_int(value) if str(spec.get("type", "")).lower() == "int" else None
+    if number is not None:
+        low, high = spec.get("minValue"), spec.get("maxValue")
+        if type(low) is int and number < low:
+            return f"{shown} is less than its minValue {low}"
+        if type(high) is int and number > high:
+            return f"{shown} is more than its maxValue {high}"
+    if isinstance(value, (str, list)):
+        low, high = spec.get("minLength"), spec.get("maxLength")
+        size = "items" if isinstance(value, list) else "characters"
+        if type(low) is int and len(value) < low:
+            return f"{shown} has {len(value)} {size}, fewer than its minLength {low}"
+        if type(high) is int and len(value) > high:
+            return f"{shown} has {len(value)} {size}, more than its maxLength {high}"
+    return None
 
 
 def _type_problem(ptype: str, value: Any, hidden: bool = False) -> str | None:
