@@ -154,3 +154,18 @@ def test_allowed_values_compare_strings_without_case_as_arm_does() -> None:
     loaded, by = resources("parameter-bounds.json")
     assert by[(MC, "aks-bounds")].body["sku"]["tier"] == "standard"
     assert not [d for d in loaded.diagnostics if "tier" in d.message]
+
+
+# --- what a declaration with an unknown condition holds ------------------------------------------------
+
+def test_resources_inside_a_deployment_or_parent_with_an_unknown_condition_share_it() -> None:
+    """ARM deploys nothing a nested deployment holds when its condition is false, and no child declared
+    inside a parent that is not deployed. With the condition unknown (a parameter without a value), the
+    deployment carried the unknown condition and what it holds was read as deployed unconditionally."""
+    _, by = resources("unknown-enclosing-condition.json")
+    for key in ((MC, "aks-platform"), (f"{MC}/agentPools", "aks-maybe/user")):
+        r = by[key]
+        assert isinstance(r.condition, Unknown), key
+        assert any("deployed only if its condition holds" in n for n in r.notes), key
+    assert "deployPlatform" in by[(MC, "aks-platform")].condition.reason
+    assert "deployCluster" in by[(f"{MC}/agentPools", "aks-maybe/user")].condition.reason

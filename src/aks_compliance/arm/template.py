@@ -38,8 +38,10 @@ class NestedDeployment:
     """A ``Microsoft.Resources/deployments`` resource with an inline template, expanded once."""
 
     def __init__(self, expander: "Expander", raw: dict[str, Any], ctx: TemplateContext, ptr: str,
-                 name: Any, depth: int) -> None:
+                 name: Any, depth: int, cond: Any = True) -> None:
         self.expander = expander
+        # what it deploys is deployed only if its own condition (and any around it) holds
+        self.enclosing = expander.within(cond)
         self.raw = raw
         self.ctx = ctx
         self.ptr = ptr
@@ -53,10 +55,12 @@ class NestedDeployment:
         if self.state != "new":
             return
         self.state = "expanding"
+        outer, self.expander.enclosing = self.expander.enclosing, self.enclosing
         try:
             self._expand()
         finally:
             self.state = "done"
+            self.expander.enclosing = outer
 
     def _expand(self) -> None:
         props = self.raw.get("properties")
@@ -189,6 +193,9 @@ class Expander:
         self.secret: str | None = None  # what secret value is being evaluated (TemplateContext.eval_secret)
         self._deployments: dict[tuple[str, Any], NestedDeployment] = {}
         self.template: Any = None  # the top-level template as read (set by expand())
+        # the unknown condition of the parent resource or nested deployment being expanded, if any: what is
+        # declared inside is deployed only if it holds
+        self.enclosing: Unknown | None = None
 
     # -- diagnostics --
     def _add(self, severity: str, message: str, doc: JsonDocument, ptr: str) -> Diagnostic:
@@ -220,6 +227,12 @@ class Expander:
                 self.warn(f"{source or 'the deployment'} sets parameter '{k}', which the template does not "
                           f"declare; it is ignored", doc, ptr)
 
+    def within(self, cond: Any) -> Any:
+        """A declaration's condition where it stands: its own unknown one, else the unknown one around it."""
+        if isinstance(cond, Unknown) or self.enclosing is None:
+            return cond
+        return self.enclosing if cond is True else cond
+
     # -- expansion --
     def expand_template(self, template: dict[str, Any], ctx: TemplateContext, ptr: str, depth: int = 0) -> None:
         raw_resources = template.get("resources")
@@ -243,7 +256,7 @@ class Expander:
                     if cond is False:
                         continue
                     name = ictx.eval_value(raw.get("name"), f"{rptr}/name")
-                    nd = NestedDeployment(self, raw, ictx, rptr, name, depth)
+                    nd = NestedDeployment(self, raw, ictx, rptr, name, depth, cond)
                     self._deployments[(rptr, index)] = nd
                     if isinstance(name, str):
                         ctx.deployments[name.lower()] = nd
@@ -347,6 +360,7 @@ class Expander:
     def _expand_instance(self, raw: dict[str, Any], ctx: TemplateContext, ptr: str,
                          parent: tuple[str, Any, Any] | None, depth: int, index: Any,
                          cond: bool | Unknown, symbol: str | None) -> None:
+        cond = self.within(cond)
         rtype = ctx.eval_value(raw.get("type"), f"{ptr}/type")
         if not isinstance(rtype, str) or "/" not in rtype and parent is None:
             if not isinstance(rtype, Unknown):
@@ -388,7 +402,7 @@ class Expander:
         if full_type.lower() == DEPLOYMENT_TYPE:
             nd = self._deployments.get((ptr, index))
             if nd is None:
-                nd = NestedDeployment(self, raw, ctx, ptr, name, depth)
+                nd = NestedDeployment(self, raw, ctx, ptr, name, depth, cond)
                 self._deployments[(ptr, index)] = nd
             nd.expand()
         elif full_type.lower() == BLUEPRINT_ARTIFACT_TYPE:
@@ -404,8 +418,12 @@ class Expander:
         self.resources.append(resource)
         children = raw.get("resources")
         if isinstance(children, list):
-            for j, child in enumerate(children):
-                self.expand_resource(child, ctx, f"{ptr}/resources/{j}", (full_type, full_name, rid), depth)
+            outer, self.enclosing = self.enclosing, cond if isinstance(cond, Unknown) else self.enclosing
+            try:
+                for j, child in enumerate(children):
+                    self.expand_resource(child, ctx, f"{ptr}/resources/{j}", (full_type, full_name, rid), depth)
+            finally:
+                self.enclosing = outer
 
     # -- blueprint artifacts --
     def expand_artifact(self, raw: dict[str, Any], ctx: TemplateContext | None, ptr: str, name: Any, depth: int,
