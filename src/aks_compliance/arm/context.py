@@ -17,7 +17,8 @@ from ..jsonc import JsonDocument, escape_pointer_token
 from ..redaction import SECRET_PARAMETER, is_secure_type
 from ..values import Placeholder, Unknown
 from .expressions import INT_MAX, INT_MIN, Call, Context, evaluate, literal_or_expression, parse, type_name
-from .functions import BUILTINS, UNKNOWN_AWARE, dotnet_datetime, to_text
+from .functions import BUILTINS, UNKNOWN_AWARE, arm_equals, dotnet_datetime, to_text
+from .structure import canonical_copy, is_property_copy
 
 if TYPE_CHECKING:
     from .template import Expander
@@ -108,7 +109,8 @@ class TemplateContext(Context):
                  doc: JsonDocument, pointer: str, expander: "Expander",
                  supplied_from: str = "") -> None:
         self.template = template
-        self.scope = scope
+        self.scope = scope  # what its functions see (resourceGroup(), subscription(), deployment())
+        self.deploy_scope = scope  # where its resources land (another group for an outer-scope nested deployment)
         self.doc = doc
         self.pointer = pointer  # JSON pointer of this template inside doc
         self.expander = expander
@@ -161,6 +163,13 @@ class TemplateContext(Context):
         clone.recovered = self.recovered
         return clone
 
+    def deploying_to(self, target: DeploymentScope) -> "TemplateContext":
+        """This context (the same parameters, variables and functions) deploying its resources to ``target``."""
+        clone = object.__new__(TemplateContext)
+        clone.__dict__.update(self.__dict__)
+        clone.deploy_scope = target
+        return clone
+
     # -- values --
     def eval_value(self, raw: Any, ptr: str) -> Any:
         """Evaluate a JSON value of the template: expressions in strings, property ``copy`` loops."""
@@ -174,9 +183,9 @@ class TemplateContext(Context):
         if isinstance(raw, dict):
             out: dict[str, Any] = {}
             for k, v in raw.items():
-                if k == "copy" and isinstance(v, list) and v and all(
-                        isinstance(c, dict) and "input" in c for c in v):
+                if is_property_copy(k, v):
                     for i, c in enumerate(v):
+                        c = canonical_copy(c)
                         name = c.get("name")
                         if isinstance(name, str):
                             out[name] = self.property_copy(c, f"{ptr}/copy/{i}")
@@ -226,6 +235,7 @@ class TemplateContext(Context):
         return value
 
     def property_copy(self, spec: dict[str, Any], ptr: str) -> Any:
+        spec = canonical_copy(spec)
         name = str(spec.get("name", ""))
         n = self.count(spec.get("count"), f"{ptr}/count", f"copy loop '{name}'")
         if isinstance(n, Unknown):
@@ -283,11 +293,13 @@ class TemplateContext(Context):
         allowed = spec.get("allowedValues")
         if problem is None and isinstance(allowed, list) and not isinstance(value, (dict,)):
             values = value if isinstance(value, list) else [value]
-            bad = [v for v in values if not isinstance(v, Unknown) and v not in allowed]
+            bad = [v for v in values if not isinstance(v, Unknown) and not _allowed(v, allowed)]
             if bad:
                 # a secure parameter's value, and its allowed values, which may be secrets too, are never shown
                 problem = "its value is not one of its allowed values" if hidden else \
                     f"{to_text(bad[0])!r} is not one of its allowed values {to_text(allowed)}"
+        if problem is None:
+            problem = _range_problem(spec, value, hidden)
         if problem is None:
             ptype = str(spec.get("type", "")).lower()
             if ptype == "int" and isinstance(value, str):
@@ -359,6 +371,36 @@ def _as_int(value: Any) -> int | None:
     if type(value) is not int or not INT_MIN <= value <= INT_MAX:
         return None
     return value
+
+
+def _allowed(value: Any, allowed: list) -> bool:
+    """Whether ARM accepts ``value`` for ``allowedValues``: strings compare without regard to case (ARM accepts
+    'eastus' for an allowed 'EastUS'; only Bicep's @allowed checks case), other values as JSON values."""
+    if isinstance(value, str):
+        low = value.lower()
+        return any(isinstance(a, str) and a.lower() == low for a in allowed)
+    return any(arm_equals(value, a) for a in allowed)
+
+
+def _range_problem(spec: dict[str, Any], value: Any, hidden: bool) -> str | None:
+    """What ``minValue``/``maxValue`` (an int) or ``minLength``/``maxLength`` (a string or array) say against
+    ``value``, or None: ARM rejects the deployment of a value outside them."""
+    shown = "its value" if hidden else repr(to_text(value)) if not isinstance(value, list) else "its array"
+    number = _as_int(value) if str(spec.get("type", "")).lower() == "int" else None
+    if number is not None:
+        low, high = spec.get("minValue"), spec.get("maxValue")
+        if type(low) is int and number < low:
+            return f"{shown} is less than its minValue {low}"
+        if type(high) is int and number > high:
+            return f"{shown} is more than its maxValue {high}"
+    if isinstance(value, (str, list)):
+        low, high = spec.get("minLength"), spec.get("maxLength")
+        size = "items" if isinstance(value, list) else "characters"
+        if type(low) is int and len(value) < low:
+            return f"{shown} has {len(value)} {size}, fewer than its minLength {low}"
+        if type(high) is int and len(value) > high:
+            return f"{shown} has {len(value)} {size}, more than its maxLength {high}"
+    return None
 
 
 def _type_problem(ptype: str, value: Any, hidden: bool = False) -> str | None:

@@ -416,9 +416,16 @@ def _call(node: Call, ctx: Context) -> Any:
         for a in args:
             if type(a) is Unknown:
                 return a
+    stand_in = next((a for a in args if isinstance(a, Placeholder)), None)
+    if stand_in is not None and node.name not in _STAND_IN_TEXT and node.name not in _STAND_IN_CARRIERS:
+        # any other answer (contains, endsWith, indexOf, length, less...) would be a decision on the
+        # stand-in's own text, which is not the deployment's
+        return Unknown(f"{node.text} depends on {stand_in.reason}")
     try:
         result = fn(ctx, *args)
         budget.charge(result, node.name, node.text)
+        if stand_in is not None and type(result) is str and node.name in _STAND_IN_TEXT:
+            return Placeholder(result, stand_in.reason)  # text built from a stand-in is one too
         return result
     except ExpressionError as exc:
         if exc.expression is None:
@@ -434,6 +441,15 @@ def _call(node: Call, ctx: Context) -> Any:
     except (ValueError, IndexError, KeyError, ZeroDivisionError) as exc:
         raise ExpressionError(f"'{node.name}' failed: {exc}", node.text) from None
 
+
+# What a function given a stand-in (a Placeholder: the deployment location when --arm-location is not given)
+# may still answer. Text built from it is a stand-in of the same reason, so names and ids built from the
+# location keep joining while any decision on them stays unknown; containers carry it as it is.
+_STAND_IN_TEXT = frozenset({
+    "concat", "format", "string", "tolower", "toupper", "trim", "replace", "substring", "take", "skip", "first",
+    "last", "padleft", "uniquestring", "guid", "base64", "uri", "uricomponent", "datauri", "resourceid",
+    "subscriptionresourceid", "tenantresourceid", "extensionresourceid", "managementgroupresourceid"})
+_STAND_IN_CARRIERS = frozenset({"createarray", "createobject", "array", "union"})
 
 # Builders of objects and arrays keep going past a broken member: the error is reported once (see
 # Context.recovered) and only that member becomes unknown, as a property would in the template body.

@@ -965,7 +965,7 @@ def _try_get(ctx: Context, obj: Any, *keys: Any) -> Any:
             idx = _keys_ci(cur)
             real = idx.get(k.lower())
             if real is None:
-                return None
+                return _absent_member(cur, k)
             cur = cur[real]
         elif isinstance(cur, list) and _is_int(k):
             if k < 0 or k >= len(cur):
@@ -974,6 +974,20 @@ def _try_get(ctx: Context, obj: Any, *keys: Any) -> Any:
         else:
             return None
     return cur
+
+
+def _absent_member(obj: dict, name: str) -> Any:
+    """What ``tryGet`` gives for a member ``obj`` lacks: null, unless ``obj`` is only partly known (reference()
+    of a deployment, deployment().properties, a pool's cluster): there the member may exist, so it is unknown,
+    as ``contains`` says too."""
+    missing = None if type(obj) is dict else getattr(obj, "missing_member", None)
+    if missing is None:
+        return None
+    try:
+        value = missing(name)
+    except ExpressionError:  # the object is known to lack it
+        return None
+    return value if isinstance(value, Unknown) else None
 
 
 @builtin("tryIndexFromEnd", unknown_aware=True)

@@ -363,7 +363,7 @@ def load_arm(options: ArmOptions) -> ArmScan:
                               diagnostics=scan.diagnostics, scan_budget=scan.budget)
             _collect(scan, expander)
             _unreached_declarations(scan, doc, expander)
-            unreached(scan, doc, doc.data, "", expander)
+            unreached(scan, doc, expander.template, "", expander)
         elif kind == "resources":
             scan.inputs.append(InputFile(doc.path, _sha256_text(doc.text), "resources"))
             _load_rest(scan, doc, options)
@@ -439,7 +439,7 @@ def unreached(scan: ArmScan, doc: JsonDocument, template: Any, ptr: str, expande
 def _unreached_declarations(scan: ArmScan, doc: JsonDocument, expander: Any) -> None:
     seen = {d.pointer for d in expander.declarations}
     found: list[tuple[str, dict[str, Any]]] = []
-    _static_declarations(doc.data, "", found)
+    _static_declarations(expander.template, "", found)
     for ptr, raw in found:
         if ptr in seen:
             continue
@@ -542,7 +542,7 @@ def _expand_deployment_resource(scan: ArmScan, doc: JsonDocument, body: dict[str
     _collect(scan, expander)
     scan.not_evaluated(doc, ptr, body.get("type"), name,
                        "a deployment: the resources of its inline template are listed on their own")
-    unreached(scan, doc, props["template"], f"{ptr}/properties/template", expander)
+    unreached(scan, doc, expander.template, f"{ptr}/properties/template", expander)
 
 
 def _expand_artifact_resource(scan: ArmScan, doc: JsonDocument, body: dict[str, Any], ptr: str,

@@ -17,11 +17,12 @@ from ..errors import ExpressionError
 from ..jsonc import JsonDocument, escape_pointer_token
 from ..redaction import is_secure_type
 from ..resources import CLUSTER_TYPE, DEPLOYMENT_TYPE, REQUEST, Resource, Source, name_from_id, type_from_id
-from ..values import Unknown
+from ..values import Placeholder, Unknown
 from ..wording import json_type
 from .context import DeploymentScope, RuntimeObject, TemplateContext
 from .expressions import Budget, ScanBudget
 from .functions import to_text
+from .structure import canonical_template
 
 _NOT_IN_BODY = {"resources", "copy", "condition", "dependson", "comments", "scope", "existing",
                 "metadata", "import", "apiprofile"}
@@ -37,8 +38,10 @@ class NestedDeployment:
     """A ``Microsoft.Resources/deployments`` resource with an inline template, expanded once."""
 
     def __init__(self, expander: "Expander", raw: dict[str, Any], ctx: TemplateContext, ptr: str,
-                 name: Any, depth: int) -> None:
+                 name: Any, depth: int, cond: Any = True) -> None:
         self.expander = expander
+        # what it deploys is deployed only if its own condition (and any around it) holds
+        self.enclosing = expander.within(cond)
         self.raw = raw
         self.ctx = ctx
         self.ptr = ptr
@@ -52,10 +55,12 @@ class NestedDeployment:
         if self.state != "new":
             return
         self.state = "expanding"
+        outer, self.expander.enclosing = self.expander.enclosing, self.enclosing
         try:
             self._expand()
         finally:
             self.state = "done"
+            self.expander.enclosing = outer
 
     def _expand(self) -> None:
         props = self.raw.get("properties")
@@ -79,23 +84,35 @@ class NestedDeployment:
         if isinstance(options, dict):
             scope_mode = str(self.ctx.eval_value(options.get("scope", "outer"), ptr)).lower()
         name = self.name if isinstance(self.name, str) else "nested-deployment"
+        target: dict[str, Any] = {}  # where its resources land: the resource group and subscription it names
+        rg = self.raw.get("resourceGroup")
+        if rg is not None:
+            rg_value = self.ctx.eval_value(rg, f"{self.ptr}/resourceGroup")
+            if isinstance(rg_value, str):
+                target["resource_group"] = rg_value
+        sub = self.raw.get("subscriptionId")
+        if sub is not None:
+            sub_value = self.ctx.eval_value(sub, f"{self.ptr}/subscriptionId")
+            if isinstance(sub_value, str):
+                target["subscription_id"] = sub_value
         if scope_mode == "inner":
             supplied = self._parameters(props.get("parameters"), f"{ptr}/parameters")
-            changes: dict[str, Any] = {"deployment_name": name}
-            rg = self.raw.get("resourceGroup")
-            if rg is not None:
-                rg_value = self.ctx.eval_value(rg, f"{self.ptr}/resourceGroup")
-                if isinstance(rg_value, str):
-                    changes["resource_group"] = rg_value
-            sub = self.raw.get("subscriptionId")
-            if sub is not None:
-                sub_value = self.ctx.eval_value(sub, f"{self.ptr}/subscriptionId")
-                if isinstance(sub_value, str):
-                    changes["subscription_id"] = sub_value
-            child = TemplateContext(template, supplied, self.ctx.scope.child(**changes), self.ctx.doc,
-                                    f"{ptr}/template", self.expander,
+            base = self.ctx.deploy_scope  # a deployment of its own, in the group its parent deploys to
+            if target.get("resource_group", base.resource_group) != base.resource_group or \
+                    target.get("subscription_id", base.subscription_id) != base.subscription_id:
+                # resourceGroup().location there is that group's, which nothing here says
+                target["location"] = Placeholder(
+                    f"{target.get('resource_group', base.resource_group)}-location",
+                    f"the location of resource group '{target.get('resource_group', base.resource_group)}' "
+                    f"(nested deployment {self._label()} deploys there), which is not known offline")
+            child = TemplateContext(template, supplied, base.child(deployment_name=name, **target),
+                                    self.ctx.doc, f"{ptr}/template", self.expander,
                                     supplied_from=f"nested deployment {self._label()}")
             self.expander.check_supplied(child, supplied, self.ctx.doc, f"{ptr}/parameters")
+        elif target:
+            # outer scope: its expressions are the parent's (resourceGroup() is still the parent's group),
+            # but what it deploys lands in the group it names, and has that group's ids
+            child = self.ctx.deploying_to(self.ctx.deploy_scope.child(**target))
         else:
             child = self.ctx
         self.child_ctx = child
@@ -175,6 +192,10 @@ class Expander:
         self.evaluating = 0  # nesting of expression evaluations (variables read inside expressions)
         self.secret: str | None = None  # what secret value is being evaluated (TemplateContext.eval_secret)
         self._deployments: dict[tuple[str, Any], NestedDeployment] = {}
+        self.template: Any = None  # the top-level template as read (set by expand())
+        # the unknown condition of the parent resource or nested deployment being expanded, if any: what is
+        # declared inside is deployed only if it holds
+        self.enclosing: Unknown | None = None
 
     # -- diagnostics --
     def _add(self, severity: str, message: str, doc: JsonDocument, ptr: str) -> Diagnostic:
@@ -206,6 +227,12 @@ class Expander:
                 self.warn(f"{source or 'the deployment'} sets parameter '{k}', which the template does not "
                           f"declare; it is ignored", doc, ptr)
 
+    def within(self, cond: Any) -> Any:
+        """A declaration's condition where it stands: its own unknown one, else the unknown one around it."""
+        if isinstance(cond, Unknown) or self.enclosing is None:
+            return cond
+        return self.enclosing if cond is True else cond
+
     # -- expansion --
     def expand_template(self, template: dict[str, Any], ctx: TemplateContext, ptr: str, depth: int = 0) -> None:
         raw_resources = template.get("resources")
@@ -229,12 +256,14 @@ class Expander:
                     if cond is False:
                         continue
                     name = ictx.eval_value(raw.get("name"), f"{rptr}/name")
-                    nd = NestedDeployment(self, raw, ictx, rptr, name, depth)
+                    nd = NestedDeployment(self, raw, ictx, rptr, name, depth, cond)
                     self._deployments[(rptr, index)] = nd
                     if isinstance(name, str):
                         ctx.deployments[name.lower()] = nd
                     if sym:
                         ctx.deployments[sym.lower()] = nd
+                        if isinstance(index, int):  # Bicep reads a module of a loop as reference('mods[0]')
+                            ctx.deployments[f"{sym.lower()}[{index}]"] = nd
         for sym, raw, rptr in items:
             self.expand_resource(raw, ctx, rptr, None, depth, sym)
 
@@ -331,6 +360,7 @@ class Expander:
     def _expand_instance(self, raw: dict[str, Any], ctx: TemplateContext, ptr: str,
                          parent: tuple[str, Any, Any] | None, depth: int, index: Any,
                          cond: bool | Unknown, symbol: str | None) -> None:
+        cond = self.within(cond)
         rtype = ctx.eval_value(raw.get("type"), f"{ptr}/type")
         if not isinstance(rtype, str) or "/" not in rtype and parent is None:
             if not isinstance(rtype, Unknown):
@@ -372,7 +402,7 @@ class Expander:
         if full_type.lower() == DEPLOYMENT_TYPE:
             nd = self._deployments.get((ptr, index))
             if nd is None:
-                nd = NestedDeployment(self, raw, ctx, ptr, name, depth)
+                nd = NestedDeployment(self, raw, ctx, ptr, name, depth, cond)
                 self._deployments[(ptr, index)] = nd
             nd.expand()
         elif full_type.lower() == BLUEPRINT_ARTIFACT_TYPE:
@@ -388,8 +418,12 @@ class Expander:
         self.resources.append(resource)
         children = raw.get("resources")
         if isinstance(children, list):
-            for j, child in enumerate(children):
-                self.expand_resource(child, ctx, f"{ptr}/resources/{j}", (full_type, full_name, rid), depth)
+            outer, self.enclosing = self.enclosing, cond if isinstance(cond, Unknown) else self.enclosing
+            try:
+                for j, child in enumerate(children):
+                    self.expand_resource(child, ctx, f"{ptr}/resources/{j}", (full_type, full_name, rid), depth)
+            finally:
+                self.enclosing = outer
 
     # -- blueprint artifacts --
     def expand_artifact(self, raw: dict[str, Any], ctx: TemplateContext | None, ptr: str, name: Any, depth: int,
@@ -525,7 +559,7 @@ def _scope_id(value: Any, ctx: TemplateContext) -> Any:
     # Relative form 'Namespace/type/name[/type/name]' within the deployment's resource group.
     parts = value.split("/")
     if len(parts) >= 3 and len(parts) % 2 == 1:
-        return f"{ctx.scope.resource_group_id}/providers/{value}"
+        return f"{ctx.deploy_scope.resource_group_id}/providers/{value}"
     return Unknown(f"the scope {value!r} is not a resource id")
 
 
@@ -561,7 +595,7 @@ def _resource_id(rtype: str, name: Any, scope_id: Any, ctx: TemplateContext) -> 
     if len(names) != len(parts) - 1:
         return Unknown(f"the name '{name}' does not fit the type '{rtype}'")
     tail = f"providers/{parts[0]}/" + "/".join(f"{t}/{n}" for t, n in zip(parts[1:], names))
-    base = scope_id.rstrip("/") if isinstance(scope_id, str) else ctx.scope.resource_group_id
+    base = scope_id.rstrip("/") if isinstance(scope_id, str) else ctx.deploy_scope.resource_group_id
     return f"{base}/{tail}"
 
 
@@ -588,8 +622,11 @@ def _body_maker(raw: dict[str, Any], ctx: TemplateContext, ptr: str, rtype: str,
 def expand(doc: JsonDocument, template: dict[str, Any], supplied: dict[str, Any], scope: DeploymentScope,
            supplied_from: str = "", pointer: str = "",
            diagnostics: list[Diagnostic] | None = None, scan_budget: ScanBudget | None = None) -> Expander:
-    """Expand a top-level template (or one found at ``pointer`` in ``doc``)."""
+    """Expand a top-level template (or one found at ``pointer`` in ``doc``); ``expander.template`` is the
+    template as read (its structural keys spelt canonically, arm/structure.py)."""
+    template = canonical_template(template)
     expander = Expander(doc, diagnostics, scan_budget)
+    expander.template = template
     ctx = TemplateContext(template, supplied, scope, doc, pointer, expander, supplied_from=supplied_from)
     if supplied_from:
         expander.check_supplied(ctx, supplied, doc, pointer, source=supplied_from)
