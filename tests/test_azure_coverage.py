@@ -213,3 +213,22 @@ def test_the_terminal_summary_shows_the_counts_and_every_unjudged_aks_object(tmp
     assert "objects read: 3 (1 evaluated, 0 judged with their target, 2 not evaluated)" in text, text
     assert "AKS-relevant objects not evaluated (2):" in text
     assert re.search(r"KeyVault/vaults  kv-evil  .*t\.json:\d+  not deployed: its condition is false", text), text
+
+
+def test_a_kubernetes_object_declared_through_bicep_is_listed_as_aks_relevant_with_the_way_to_judge_it(
+        tmp_path: Path) -> None:
+    # Bicep's Kubernetes extension compiles `resource web 'apps/Deployment@v1'` into a resource of type
+    # group/Kind@version: a privileged container declared so is judged by nothing here, and the report must say it
+    web = {"import": "kubernetes", "type": "apps/Deployment@v1",
+           "properties": {"metadata": {"name": "web"}, "spec": {"template": {"spec": {"containers": [
+               {"name": "web", "image": "nginx", "securityContext": {"privileged": True}}]}}}}}
+    write_files(tmp_path, {"main.json": json.dumps({
+        "$schema": SCHEMA, "languageVersion": "2.1-experimental", "contentVersion": "1.0.0.0",
+        "imports": {"kubernetes": {"provider": "Kubernetes", "version": "1.0.0"}},
+        "resources": {"web": web, "cluster": {"type": MC, "apiVersion": "2024-05-01", "name": "aks-prod",
+                                              "properties": {"dnsPrefix": "p"}}}})})
+    run = scan(tmp_path)
+    [entry] = entries(run, type="apps/Deployment@v1")
+    assert entry.status == NOT_EVALUATED and entry.is_relevant
+    assert "Bicep's Kubernetes extension" in entry.reason and "--k8s" in entry.reason
+    assert entries(run, type=MC)[0].status == EVALUATED  # the cluster beside it is judged as before

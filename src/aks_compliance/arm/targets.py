@@ -14,6 +14,7 @@ gateway to its WAF policy, a KMS key to its vault, a pool to its subnet).
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -168,7 +169,8 @@ def build_arm_targets(scan: ArmScan) -> list[Target]:
                 t.maybe_related.setdefault(_related_type(r), []).append(r)
         else:
             neighbour = neighbours.get(owner_id.lower()) if isinstance(owner_id, str) else None
-            ledger(r, _why_not_judged(r, owner_id, neighbour))
+            bicep_k8s = _is_bicep_kubernetes(r.type_lower)
+            ledger(r, _why_not_judged(r, owner_id, neighbour), **({"relevant": True} if bicep_k8s else {}))
     for t in cluster_targets:
         _merge_when_read(t, merges[id(t)][1] if id(t) in merges else [])
     return targets
@@ -218,8 +220,20 @@ JOINED_TYPES = {VNET_TYPE: "a node pool's subnet (AKS-028)", SUBNET_TYPE: "a nod
                 "microsoft.operationalinsights/workspaces": "a diagnostic setting's destination"}
 
 
+# A Kubernetes object declared through Bicep's Kubernetes extension (import 'kubernetes'): 'apps/Deployment@v1',
+# 'core/Service@v1', 'networking.k8s.io/NetworkPolicy@v1' (group/Kind@version, no resource provider namespace).
+_BICEP_KUBERNETES = re.compile(r"(core|[a-z0-9-]+(\.[a-z0-9-]+)*)/[a-z0-9]+@v[0-9a-z]+")
+
+
+def _is_bicep_kubernetes(low: str) -> bool:
+    return "@" in low and not low.startswith("microsoft.") and _BICEP_KUBERNETES.fullmatch(low) is not None
+
+
 def _why_not_judged(r: Resource, owner_id: Any, neighbour: Target | None) -> str:
     low = r.type_lower
+    if _is_bicep_kubernetes(low):
+        return (f"a Kubernetes object ({r.type}) declared through Bicep's Kubernetes extension: the in-cluster "
+                "controls judge manifests, so render it (or read the cluster) and scan it with --k8s")
     if low == DEPLOYMENT_TYPE:
         body_props = r.body.get("properties") if isinstance(r.body, dict) else None
         if isinstance(body_props, dict) and any(k.lower() == "templatelink" for k in body_props):
