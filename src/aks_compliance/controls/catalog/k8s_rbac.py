@@ -222,6 +222,20 @@ WILDCARD_ROLES = KubeRule({
         {"each": key, "require": NO_WILDCARD} for key in ("apiGroups", "resources", "verbs")]}}}]})
 
 
+def _default_account_subjects(scope: Any) -> dict[str | None, list[tuple[str, Any, Any]]]:
+    """The bindings' subjects naming a namespace's default service account, by namespace (RoleBindings first, in
+    the scope's order): indexed once per scope, not walked again for each of hundreds of namespaces."""
+    index = scope.memo.get("default_account_subjects")
+    if index is None:
+        index = scope.memo["default_account_subjects"] = {}
+        for kind in ("RoleBinding", "ClusterRoleBinding"):
+            for b in scope.of(kind):
+                for s in subjects(b):
+                    if s.kind == "ServiceAccount" and s.name == "default":
+                        index.setdefault(s.namespace, []).append((kind, b, s))
+    return index
+
+
 def default_service_account(target: Target, params: Mapping[str, Any]) -> Verdict:
     obj = object_of(target)
     assert obj is not None
@@ -236,12 +250,9 @@ def default_service_account(target: Target, params: Mapping[str, Any]) -> Verdic
         f.check(value is False, "automountServiceAccountToken", "equals", False,
                 value if value is not None else ABSENT)
     gaps = [g for g in (scope.gap("RoleBinding"), scope.gap("ClusterRoleBinding")) if g]
-    for kind in ("RoleBinding", "ClusterRoleBinding"):
-        for b in scope.of(kind):
-            for s in subjects(b):
-                if s.kind == "ServiceAccount" and s.name == "default" and s.namespace == obj.namespace:
-                    prefix = cite(target, b.resource, f"{kind}/{b.name}")
-                    f.fail(f"{prefix}.{s.path}", "equals", "no binding to the default service account", s.text)
+    for kind, b, s in _default_account_subjects(scope).get(obj.namespace, ()):
+        prefix = cite(target, b.resource, f"{kind}/{b.name}")
+        f.fail(f"{prefix}.{s.path}", "equals", "no binding to the default service account", s.text)
     others = [o for o in scope.of("ServiceAccount", obj.namespace) if o.name != "default"]
     if others:
         prefix = cite(target, others[0].resource, f"ServiceAccount/{others[0].name}")
