@@ -221,3 +221,32 @@ def test_a_stored_snapshot_whose_gap_quotes_a_credential_is_redacted_when_scanne
     assert "admission webhook said" in doc
     for canary in CANARIES:
         assert canary not in doc, canary
+
+
+# -- a long collection shows progress ----------------------------------------------------------------------
+
+def test_a_long_collection_says_how_far_it_is(tmp_path: Path) -> None:
+    """The snapshot command printed nothing until the end: a cluster of 100,000 pods read for minutes in
+    silence. Now a line per kind read and one every 20 pages of a long list (not one per page)."""
+    lines: list[str] = []
+    with FakeKubeAPI(cluster_objects(250)) as api:
+        kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")
+        collect_snapshot(tmp_path / "s.json.gz", kubeconfig=str(kubeconfig), context="aks-test",
+                         options=CollectOptions(page_size=5, timeout=(2.0, 2.0), retries=0), progress=lines.append)
+    assert lines[0].startswith("reading aks-test (http://127.0.0.1:")
+    assert [ln for ln in lines if ln.startswith("  listing pods:")] == [
+        "  listing pods: 100 objects so far (20 pages)", "  listing pods: 200 objects so far (40 pages)"]
+    assert "  Pod: 250 objects (50 page(s))" in lines and "  Namespace: 3 objects (1 page(s))" in lines
+
+
+def test_the_snapshot_command_shows_progress_on_stderr(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    exe = str(Path(sys.executable).with_name("aks-compliance"))
+    with FakeKubeAPI(cluster_objects(20)) as api:
+        kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")
+        done = subprocess.run([exe, "snapshot", "--kubeconfig", str(kubeconfig), "--kube-context", "aks-test",
+                               "-o", str(tmp_path / "s.json.gz")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "reading aks-test" in done.stderr and "  Pod: 20 objects (1 page(s))" in done.stderr

@@ -89,6 +89,9 @@ class CollectOptions:
     configz_retries: int = 1  # further attempts per node: a slow node must not hold the collection for long
 
 
+PROGRESS_PAGES = 20  # a progress line every this many pages of one list
+
+
 class _Gone(Exception):
     pass
 
@@ -154,7 +157,7 @@ def _retry_after(exc: Any) -> float | None:
 
 class Collector:
     def __init__(self, api_client: Any, options: CollectOptions | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, out: Callable[[str], None] | None = None) -> None:
         import kubernetes.client as kc  # the client is needed only here, for a live cluster
         import urllib3
 
@@ -163,6 +166,7 @@ class Collector:
         self.api = api_client
         self.opts = options or CollectOptions()
         self.sleep = sleep
+        self.out = out or (lambda _line: None)  # progress: a line per kind, and every PROGRESS_PAGES pages of one
         self.stats = _Stats()
         self._discovered: dict[str, Any] = {}  # group/version -> APIResourceList, None (not served) or why it failed
 
@@ -373,6 +377,8 @@ class Collector:
                         raise _Partial("the API server repeated a continue token (a pagination loop); stopped "
                                        "following it", count, pages, None, resource_version)
                     seen.add(token)
+                    if not pages % PROGRESS_PAGES:  # a large list is visibly alive
+                        self.out(f"  listing {spec.plural}: {count:,} objects so far ({pages:,} pages)")
                     if pages >= self.opts.max_pages:
                         raise _Partial(f"more than {self.opts.max_pages:,} pages; the list was cut", count, pages,
                                        None, resource_version)
@@ -407,7 +413,9 @@ class Collector:
         api = self.kc.CoreV1Api(self.api)
         failed: dict[str, str] = {}
         count = 0
-        for name in nodes:
+        for done, name in enumerate(nodes):
+            if done and not done % PROGRESS_PAGES:
+                self.out(f"  kubelet configuration: {done:,} of {len(nodes):,} nodes read")
             try:
                 answer = self._json(lambda n=name: api.connect_get_node_proxy_with_path(
                     n, "configz", _preload_content=False, _request_timeout=self.opts.timeout),
@@ -537,6 +545,7 @@ class Collector:
                     result["namespaced"] = namespaced  # from API discovery
                 lists[spec.kind] = result
                 spools.append((spec, spool))
+                self.out(f"  {spec.kind}: {result['count']:,} objects ({result['pages']:,} page(s))")
             if self.opts.kubelet_config:
                 self._configz(lists, gaps, spools, out, stopped)
             finished = dt.datetime.now(dt.timezone.utc)
@@ -757,11 +766,14 @@ def _safe(name: str) -> str:
 
 def collect_snapshot(out: str | Path, *, kubeconfig: str | None = None, context: str | None = None,
                      in_cluster: bool = False, options: CollectOptions | None = None,
-                     sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+                     sleep: Callable[[float], None] = time.sleep,
+                     progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     api, info = make_api_client(kubeconfig, context, in_cluster)
     try:
         scope = info.get("context") or _safe(str(info.get("server")))
-        return Collector(api, options, sleep).collect(Path(out), scope, info)
+        if progress is not None:
+            progress(f"reading {scope} ({info.get('server')})")
+        return Collector(api, options, sleep, progress).collect(Path(out), scope, info)
     finally:
         api.close()
 
