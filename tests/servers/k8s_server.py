@@ -29,9 +29,13 @@ that plural through, ``times`` bounds how often it fires, None = always):
 * ``Fault("slow_body", chunk_delay=1.0)``: headers at once, then the body a byte every ``chunk_delay`` s;
 * ``Fault("malformed")``: a 200 whose body is an HTML error page, not JSON;
 * ``Fault("repeat_continue")``: the page is served, but its continue token is the one the request carried
-  (or, on the first page, a token that points at the first page again): a pagination loop.
+  (or, on the first page, a token that points at the first page again): a pagination loop;
+* ``Fault("body", body=...)``: a 200 (or ``status``) whose body is ``body``: bytes as they are (a truncated or
+  garbled answer), anything else as JSON (an answer of the wrong shape: a list, ``items: null`` ...); a callable
+  gets the page the request would have had and returns the body (a page with one item garbled).
 
-A request to ``/version`` is checked against the plural ``"version"``.
+A request to ``/version`` is checked against the plural ``"version"``, API discovery of a custom resource group
+against its path (``"/apis/cilium.io/v2"``).
 
 Each node's kubelet configuration is served at ``GET /api/v1/nodes/{name}/proxy/configz`` as the API server
 proxies it from the kubelet (``{"kubeletconfig": {...}}``, from ``configz={node: config}``), checked against the
@@ -60,8 +64,9 @@ from aks_compliance.k8s.kinds import BY_KIND, BY_PLURAL, COLLECTED
 
 @dataclass
 class Fault:
-    kind: str  # status | reset | slow_body | malformed | repeat_continue
+    kind: str  # status | reset | slow_body | malformed | repeat_continue | body
     status: int = 500
+    body: Any = None  # for kind "body": bytes sent as they are, a callable of the page, else JSON
     retry_after: str | None = None
     chunk_delay: float = 1.0
     times: int | None = None  # None: every matching request
@@ -234,6 +239,17 @@ class FakeKubeAPI:
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (timeout): that is the point of some tests
 
+    def _raw(self, h: BaseHTTPRequestHandler, code: int, data: bytes, req: Request) -> None:
+        req.status = code
+        try:
+            h.send_response(code)
+            h.send_header("Content-Type", "application/json")
+            h.send_header("Content-Length", str(len(data)))
+            h.end_headers()
+            h.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
     def _once(self, plural: str, what: str) -> bool:
         """True the first time ``what`` happens for ``plural``."""
         with self._lock:
@@ -281,6 +297,8 @@ class FakeKubeAPI:
             review["status"] = status
             return self._send(h, 201, review, req=req)
         if method == "GET" and path in _DISCOVERY:
+            if self._generic(h, path, req):  # faults of API discovery: keyed by its path, "/apis/cilium.io/v2"
+                return
             if not self._serves(path):
                 return self._send(h, 404, _status(404, "NotFound", "the server could not find the requested resource"),
                                   req=req)
@@ -340,6 +358,11 @@ class FakeKubeAPI:
             req.repeat = True
         if fault is None or fault.kind == "repeat_continue":
             return False
+        if fault.kind == "body":
+            given = fault.body(body) if callable(fault.body) else fault.body
+            data = given if isinstance(given, bytes) else json.dumps(given).encode()
+            self._raw(h, fault.status if fault.status != 500 else 200, data, req)
+            return True
         if fault.kind == "status":
             headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
             reason = _REASONS.get(fault.status, "InternalError")

@@ -36,6 +36,7 @@ from ..wording import json_type
 from . import AKS_API_VERSION, DIAGNOSTIC_SETTINGS_API_VERSION, EXPORT_LIMIT, RESOURCES_API_VERSION
 from .cloud import CLOUD_NAMES, cloud_named, default_credential, endpoint_and_scope, identity_from_token
 from .errors import _HINTS, CallError, from_exception, from_response
+from ..redaction import redact_text
 from .snapshot import scrub, scrub_template, write_snapshot
 
 CLUSTER_TYPE = "Microsoft.ContainerService/managedClusters"
@@ -321,15 +322,22 @@ class Collector:
         CallError whose ``extra["partial"]`` holds the items read before it (the caller keeps them)."""
         data = self._get(client, path, operation, scope, hint, {"api-version": api_version})
         items: list[dict[str, Any]] = []
+        unread: list[str] = []  # members of 'value' that are not objects: where, and what they were
         seen: set[str] = set()
         try:
             for page in range(MAX_PAGES):
                 value = data.get("value")
                 if not isinstance(value, list):
                     raise CallError("malformed", operation, scope, f"page {page + 1} of the list has no 'value' array")
-                items.extend(v for v in value if isinstance(v, dict))
+                for n, v in enumerate(value):
+                    if isinstance(v, dict):
+                        items.append(v)
+                    else:
+                        unread.append(f"page {page + 1} item {n + 1}: {json_type(v)}")
                 link = data.get("nextLink")
                 if link is None or link == "":
+                    if unread:  # not read, so not judged: whether one of them satisfies a control is unknown
+                        raise CallError("malformed", operation, scope, _not_objects(unread))
                     return items
                 if not isinstance(link, str) or link in seen:
                     raise CallError("malformed", operation, scope, f"page {page + 1} links to a page already read "
@@ -405,13 +413,13 @@ class Collector:
             self.fail(exc)  # the group cannot be read: its export and states are not tried either
             for body in partial or []:  # the clusters of the pages read are still checked
                 if not self.stopped:
-                    self.add_cluster(rm, body)
+                    self.add_cluster(rm, body, scope)
             return
         for body in clusters:
             if self.stopped:
                 self.not_read(str(body.get("id") or body.get("name")), "reading the managed cluster")
                 continue
-            self.add_cluster(rm, body)
+            self.add_cluster(rm, body, scope)
         if self.stopped:
             self.not_read(scope, "exporting the resource group's template and reading its policy states")
             return
@@ -430,7 +438,7 @@ class Collector:
             except CallError as exc:
                 self.fail(exc)
                 return
-            self.add_cluster(rm, body)
+            self.add_cluster(rm, body, scope)
         self.after_group(sub, group)
 
     def after_group(self, sub: str, group: str) -> None:
@@ -443,10 +451,12 @@ class Collector:
         if self.o.policy_states and not self.stopped:
             self.read_states("resource-group", sub, group)
 
-    def add_cluster(self, rm: Any, body: dict[str, Any]) -> None:
+    def add_cluster(self, rm: Any, body: dict[str, Any], where: str = "") -> None:
         cid = body.get("id")
         if not isinstance(cid, str) or not isinstance(body.get("type"), str):
-            self.fail(CallError("malformed", "reading a managed cluster", "", "a cluster without 'id' or 'type'"))
+            self.fail(CallError("malformed", "reading a managed cluster", where, "a cluster without 'id' or 'type' "
+                                f"(name {body.get('name')!r})" if isinstance(body.get("name"), str) else
+                                "a cluster without 'id' or 'type'"))
             return
         if cid.lower() in self._cluster_ids:
             return
@@ -537,11 +547,12 @@ class Collector:
         if err is not None:
             code, message = getattr(err, "code", None), getattr(err, "message", None)
             entry["error"] = {"code": code, "message": message}
+            entry["error"] = scrub(entry["error"])
             if isinstance(template, dict):  # "completed with errors": some resources could not be exported
                 self.errors.append({"kind": "export", "severity": "warning", "operation": operation, "scope": scope,
                                     "code": code, "message": f"{operation} ({scope}): completed with errors "
-                                    f"({code}: {str(message)[:300]}); resources it could not export are missing "
-                                    "from the scan unless read directly"})
+                                    f"({code}: {redact_text(str(message)[:300])}); resources it could not export "
+                                    "are missing from the scan unless read directly"})
             else:
                 raise CallError("export", operation, scope, f"{code}: {str(message)[:300]}", code=code)
         elif not isinstance(template, dict):
@@ -628,7 +639,12 @@ class Collector:
 
     def sections(self) -> dict[str, list[dict[str, Any]]]:
         return {"resources": self.resources, "graph": self.graph, "exports": self.exports,
-                "policy_states": self.states, "errors": self.errors, "gaps": self.gaps}
+                "policy_states": self.states, "errors": scrub(self.errors), "gaps": scrub(self.gaps)}
+
+
+def _not_objects(unread: list[str]) -> str:
+    return (f"{len(unread)} item(s) of the list are not objects and were not read ({'; '.join(unread[:5])}"
+            f"{'; ...' if len(unread) > 5 else ''})")
 
 
 def _too_many(error: CallError) -> bool:

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..redaction import redact_text
+
 _HINTS = {
     "resources": "Reading needs the Reader role (Microsoft.ContainerService/managedClusters/read, "
                  "Microsoft.Insights/diagnosticSettings/read) on the resource group or cluster",
@@ -44,6 +46,9 @@ class CallError(Exception):
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # the detail quotes Azure (an ARM error's message, a credential's complaint, a URL with its SAS
+        # signature): it reaches the snapshot, the terminal and every report, so never with a credential in it
+        self.detail = redact_text(self.detail)
         super().__init__(self.message)
 
     @property

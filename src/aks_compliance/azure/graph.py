@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Iterator
 
+from ..wording import json_type
 from .errors import _HINTS, CallError, from_exception
 
 QUERY = ("resources\n"
@@ -54,6 +55,8 @@ def query_clusters(client: Any, scopes: list[tuple[str, str]], page_size: int = 
                          {"subscriptions": batch}))
     for label, scope in requests:
         skip: str | None = None
+        seen: set[str] = set()  # skip tokens followed: one the service repeats would page forever
+        unread: list[str] = []  # rows that are not objects: where, and what they were
         for page in range(MAX_PAGES):
             request = QueryRequest(query=QUERY, options=QueryRequestOptions(
                 skip_token=skip, top=page_size, result_format="objectArray"), **scope)
@@ -67,13 +70,24 @@ def query_clusters(client: Any, scopes: list[tuple[str, str]], page_size: int = 
             if not isinstance(data, list):
                 raise CallError("malformed", f"querying Azure Resource Graph (page {page + 1})", label,
                                 "the result's 'data' is not a list of rows (resultFormat objectArray)")
-            for row in data:
+            for n, row in enumerate(data):
                 if isinstance(row, dict):
                     stats["graph_rows"] += 1
                     yield normalise(row)
+                else:
+                    unread.append(f"page {page + 1} row {n + 1}: {json_type(row)}")
             skip = response.skip_token
+            if skip and skip in seen:
+                raise CallError("malformed", f"querying Azure Resource Graph (page {page + 1})", label,
+                                "the service repeated a skip token (a paging loop); stopped following it, the rows "
+                                "read are kept and the rest were not read")
             if not skip:
+                if unread:
+                    raise CallError("malformed", "querying Azure Resource Graph", label,
+                                    f"{len(unread)} row(s) are not objects and were not read ("
+                                    f"{'; '.join(unread[:5])}{'; ...' if len(unread) > 5 else ''})")
                 if str(getattr(response, "result_truncated", "false")).lower() == "true":
                     raise CallError("rejected", "querying Azure Resource Graph", label,
                                     "the results were truncated without a skip token")
                 break
+            seen.add(skip)

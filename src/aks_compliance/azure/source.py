@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING, Any
 from ..diagnostics import NOT_EVALUATED, CoverageEntry, Diagnostic
 from ..errors import InputError
 from ..resources import CLUSTER_TYPE, DEPLOYED, UNREAD, Resource, Source
+from ..redaction import redact_text
 from ..values import Unknown
+from ..wording import json_type
 from .snapshot import AzureSnapshot, read_snapshot
 
 if TYPE_CHECKING:
@@ -129,6 +131,16 @@ def snapshot_targets(snap: AzureSnapshot, started: dt.datetime, labels: dict[str
                            body.get("name") if isinstance(body, dict) else None, ptr,
                            "input error: a resource must be an object with a 'type' and an 'id'")
                 continue
+            if not isinstance(body.get("properties"), dict):
+                # ARM GET (and Resource Graph) always returns a resource's properties: a body without them says
+                # nothing about the resource, and read as "every property absent" it would pass controls
+                # whose setting is off when absent. Not judged, an error naming the resource.
+                problem = (f"{body['type']} {body['id']} was read from Azure without a 'properties' object (got "
+                           f"{json_type(body.get('properties')) if 'properties' in body else 'none'}); it is not "
+                           "judged: read it again")
+                diagnostics.append(Diagnostic("error", problem, snap.path, ptr, _line(snap, ptr)))
+                not_judged(body["type"], body.get("name"), ptr, f"input error: {problem}")
+                continue
             key = body["id"].lower()
             if key in read:  # a cluster read by ARM GET is not taken again from Resource Graph
                 not_judged(body["type"], body.get("name"), ptr, f"duplicate: the same resource ({body['id']}) "
@@ -205,7 +217,8 @@ def snapshot_targets(snap: AzureSnapshot, started: dt.datetime, labels: dict[str
             continue
         ptr = f"/errors/{i}"
         severity = "warning" if err.get("severity") == "warning" else "error"
-        diagnostics.append(Diagnostic(severity, f"Azure: {err.get('message') or err.get('kind') or 'a read failed'}",
+        text = redact_text(str(err.get("message") or err.get("kind") or "a read failed"))  # a snapshot from elsewhere
+        diagnostics.append(Diagnostic(severity, f"Azure: {text}",
                                       snap.path, ptr, _line(snap, ptr)))
     _relabel(targets, {} if labels is None else labels)
     return targets, diagnostics

@@ -44,7 +44,8 @@ def snapshot_command(argv: list[str]) -> int:
                              retries=args.retries, kubelet_config=not args.no_kubelet_config)
     try:
         meta = collect_snapshot(Path(args.output), kubeconfig=args.kubeconfig, context=args.kube_context,
-                                in_cluster=args.in_cluster, options=options)
+                                in_cluster=args.in_cluster, options=options,
+                                progress=lambda line: print(line, file=sys.stderr, flush=True))
     except CollectError as exc:
         print(f"aks-compliance snapshot: {exc.where}: {exc}", file=sys.stderr)
         return 2

@@ -44,13 +44,15 @@ import os
 import re
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ..version import __version__
 from . import kinds as K
-from ..redaction import scrub
+from ..redaction import redact_text, scrub
+from ..wording import json_type
 from .kubelet import redact_configz
 from .sensitive import redact_env
 from .snapshot import write_snapshot
@@ -87,6 +89,9 @@ class CollectOptions:
     configz_retries: int = 1  # further attempts per node: a slow node must not hold the collection for long
 
 
+PROGRESS_PAGES = 20  # a progress line every this many pages of one list
+
+
 class _Gone(Exception):
     pass
 
@@ -95,6 +100,7 @@ class _Failed(Exception):
     """A request that will not succeed (forbidden, not found, retries exhausted)."""
 
     def __init__(self, reason: str, status: int | None = None) -> None:
+        reason = redact_text(reason)  # the server's words may quote a credential (a webhook's token, a header)
         super().__init__(reason)
         self.reason = reason
         self.status = status
@@ -105,6 +111,7 @@ class _Partial(Exception):
 
     def __init__(self, reason: str, count: int, pages: int, status: int | None = None,
                  resource_version: str | None = None) -> None:
+        reason = redact_text(reason)
         super().__init__(reason)
         self.reason = reason
         self.count = count
@@ -133,7 +140,10 @@ def _status_message(exc: Any) -> str:
     except (ValueError, AttributeError):
         msg = None
     reason = getattr(exc, "reason", None) or ""
-    return f"HTTP {exc.status} {reason}".strip() + (f": {msg}" if msg else "")
+    if not isinstance(msg, str):
+        msg = None
+    # the message is the server's (or a webhook's, or a proxy's): it may quote a token or a URL's signature
+    return redact_text(f"HTTP {exc.status} {reason}".strip() + (f": {msg[:500]}" if msg else ""))
 
 
 def _retry_after(exc: Any) -> float | None:
@@ -147,7 +157,7 @@ def _retry_after(exc: Any) -> float | None:
 
 class Collector:
     def __init__(self, api_client: Any, options: CollectOptions | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, out: Callable[[str], None] | None = None) -> None:
         import kubernetes.client as kc  # the client is needed only here, for a live cluster
         import urllib3
 
@@ -156,6 +166,7 @@ class Collector:
         self.api = api_client
         self.opts = options or CollectOptions()
         self.sleep = sleep
+        self.out = out or (lambda _line: None)  # progress: a line per kind, and every PROGRESS_PAGES pages of one
         self.stats = _Stats()
         self._discovered: dict[str, Any] = {}  # group/version -> APIResourceList, None (not served) or why it failed
 
@@ -190,6 +201,14 @@ class Collector:
                 timed_out = isinstance(exc, self.urllib3.exceptions.TimeoutError) or "timed out" in str(exc).lower()
                 last = (f"no answer within the {self.opts.timeout[1]:g} s read timeout" if timed_out
                         else f"connection error: {_connection_error(exc)}")
+            except (ValueError, TypeError) as exc:
+                # the client could not build the request: http.client refuses a header value with a line break
+                # ("Invalid header value b'Bearer <the token>\n'": the message quotes the credential, so never it)
+                if "header" in str(exc).lower():
+                    raise _Failed("the request could not be sent: an HTTP header the client built from the "
+                                  "kubeconfig is invalid (a credential with a line break or a control character?)"
+                                  ) from None
+                raise _Failed(f"the request could not be sent ({type(exc).__name__})") from None
             if attempt >= retries:
                 raise _Failed(f"{last} (gave up after {attempt + 1} attempts)")
             delay = min(self.opts.max_backoff, self.opts.backoff * (2 ** attempt))
@@ -223,7 +242,11 @@ class Collector:
             start = data[:60].decode("utf-8", "replace").strip()
             raise _Failed(f"{what}: the answer is not JSON ({len(data)} bytes starting {start!r}); a proxy "
                           "or gateway may be in the way") from None
-        return out if isinstance(out, dict) else {}
+        if not isinstance(out, dict):  # every answer the collector asks for is an object
+            raise _Failed(f"{what}: the answer is {json_type(out)}, not the JSON object the API returns")
+        if out.get("kind") == "Status" and out.get("status") == "Failure":  # an error in a 2xx answer
+            raise _Failed(f"{what}: the answer is a failure Status: {str(out.get('message') or out.get('reason'))[:300]}")
+        return out
 
     # -- cluster facts ----------------------------------------------------------------------------------
     def version(self) -> dict[str, Any]:
@@ -283,9 +306,20 @@ class Collector:
             return False, f"the API server does not serve {gv} (the custom resource is not installed)"
         if isinstance(found, str):
             return None, f"API discovery of {gv} failed: {found}"
-        for r in found.get("resources") or []:
-            if isinstance(r, dict) and r.get("name") == spec.plural and isinstance(r.get("namespaced"), bool):
-                return True, r["namespaced"]
+        # Only a well-formed APIResourceList can say a kind is not served: a garbled answer is a failed
+        # discovery (a gap: the controls that need the kind are unknown), never "no such objects exist".
+        resources = found.get("resources")
+        if not isinstance(resources, list):
+            return None, (f"API discovery of {gv} failed: the answer has no 'resources' list (an APIResourceList "
+                          f"has one; got {json_type(resources)})")
+        for r in resources:
+            if isinstance(r, dict) and r.get("name") == spec.plural:
+                if isinstance(r.get("namespaced"), bool):
+                    return True, r["namespaced"]
+                return None, (f"API discovery of {gv} failed: resource {spec.plural} has no boolean 'namespaced' "
+                              f"(got {json_type(r.get('namespaced'))})")
+        if any(not isinstance(r, dict) or not isinstance(r.get("name"), str) for r in resources):
+            return None, f"API discovery of {gv} failed: its 'resources' list holds entries that are not resources"
         return False, f"{gv} is served but has no resource {spec.plural}"
 
     # -- one kind -----------------------------------------------------------------------------------------
@@ -306,6 +340,7 @@ class Collector:
             token: str | None = None
             seen: set[str] = set()
             count = pages = 0
+            unread: list[str] = []  # list items that are not objects: where, and what they were
             resource_version = None
             try:
                 while True:
@@ -314,17 +349,23 @@ class Collector:
                         page = self._json(lambda: method(limit=self.opts.page_size, _continue=tok,
                                                          _preload_content=False, _request_timeout=self.opts.timeout),
                                           f"list {spec.plural}")
+                        items = page.get("items", ())
+                        if items is not None and not isinstance(items, list):  # null: Go's empty list
+                            raise _Failed(f"list {spec.plural}: the answer has no 'items' list (got "
+                                          f"{json_type(items) if items != () else 'none'}); a proxy or gateway may "
+                                          "be in the way")
                     except _Failed as exc:
                         if pages:
                             raise _Partial(exc.reason, count, pages, exc.status, resource_version) from None
                         raise
                     pages += 1
-                    items = page.get("items")
-                    for item in items if isinstance(items, list) else []:
+                    for n, item in enumerate(items or ()):
                         if isinstance(item, dict):
                             spool.write(json.dumps(_normalise(item, spec), ensure_ascii=False, separators=(",", ":")))
                             spool.write("\n")
                             count += 1
+                        else:  # nothing to judge, but not nothing: the list is incomplete (said below)
+                            unread.append(f"page {pages} item {n + 1}: {json_type(item)}")
                     meta = page.get("metadata") if isinstance(page.get("metadata"), dict) else {}
                     resource_version = resource_version or meta.get("resourceVersion")
                     token = meta.get("continue") or None
@@ -336,6 +377,8 @@ class Collector:
                         raise _Partial("the API server repeated a continue token (a pagination loop); stopped "
                                        "following it", count, pages, None, resource_version)
                     seen.add(token)
+                    if not pages % PROGRESS_PAGES:  # a large list is visibly alive
+                        self.out(f"  listing {spec.plural}: {count:,} objects so far ({pages:,} pages)")
                     if pages >= self.opts.max_pages:
                         raise _Partial(f"more than {self.opts.max_pages:,} pages; the list was cut", count, pages,
                                        None, resource_version)
@@ -348,6 +391,10 @@ class Collector:
                         raise _Partial(reason, count, pages, 410, resource_version) from None
                     return {"status": "failed", "reason": reason, "restarts": restarts}
                 continue
+            if unread:
+                raise _Partial(f"{len(unread)} item(s) of the list are not objects and were not read ("
+                               f"{'; '.join(unread[:5])}{'; ...' if len(unread) > 5 else ''})", count, pages, None,
+                               resource_version)
             return {"status": "complete", "count": count, "pages": pages, "resourceVersion": resource_version,
                     "restarts": restarts, "retries": self.stats.retries - retries_before,
                     "apiVersion": spec.api_version, "resource": spec.plural}
@@ -366,7 +413,9 @@ class Collector:
         api = self.kc.CoreV1Api(self.api)
         failed: dict[str, str] = {}
         count = 0
-        for name in nodes:
+        for done, name in enumerate(nodes):
+            if done and not done % PROGRESS_PAGES:
+                self.out(f"  kubelet configuration: {done:,} of {len(nodes):,} nodes read")
             try:
                 answer = self._json(lambda n=name: api.connect_get_node_proxy_with_path(
                     n, "configz", _preload_content=False, _request_timeout=self.opts.timeout),
@@ -496,6 +545,7 @@ class Collector:
                     result["namespaced"] = namespaced  # from API discovery
                 lists[spec.kind] = result
                 spools.append((spec, spool))
+                self.out(f"  {spec.kind}: {result['count']:,} objects ({result['pages']:,} page(s))")
             if self.opts.kubelet_config:
                 self._configz(lists, gaps, spools, out, stopped)
             finished = dt.datetime.now(dt.timezone.utc)
@@ -512,6 +562,7 @@ class Collector:
                 "lists": lists, "gaps": gaps, "redactions": REDACTIONS,
                 "requests": self.stats.requests, "retries": self.stats.retries, "notes": self.stats.notes[-50:],
             }
+            meta = scrub(meta)  # reasons quote servers and plugins: no credential reaches the file
             write_snapshot(out, meta, _spooled(spools))  # atomic: a failed collection leaves no half file
             return meta
         finally:
@@ -594,14 +645,74 @@ def make_api_client(kubeconfig: str | None = None, context: str | None = None,
             if context and chosen is None:
                 raise CollectError(f"context {context!r} is not in the kubeconfig "
                                    f"({', '.join(c.get('name', '?') for c in contexts)})", where)
-            config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=cfg,
-                                    persist_config=False)
+            with _client_config_errors() as config_errors:
+                config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=cfg,
+                                        persist_config=False)
+            if config_errors and not cfg.api_key and not cfg.cert_file:
+                # the client logs a failed exec credential plugin and carries on without a credential (every
+                # request is then a bare 401): say what failed, in the plugin's words, redacted
+                raise CollectError("cannot load the Kubernetes configuration: the kubeconfig user's credential "
+                                   f"plugin failed: {redact_text(config_errors[0])[:500]}", where)
             info = {"context": (chosen or {}).get("name"), "user": ((chosen or {}).get("context") or {}).get("user")}
     except (ConfigException, OSError, TypeError, ValueError) as exc:
-        raise CollectError(f"cannot load the Kubernetes configuration: {exc}", where) from None
+        raise CollectError(f"cannot load the Kubernetes configuration: {_config_problem(str(exc))}", where) from None
+    _trim_tokens(cfg)
     cfg.retries = False  # retries are ours: bounded, with backoff, per status
     info["server"] = cfg.host
     return client.ApiClient(cfg), info
+
+
+def _config_problem(text: str) -> str:
+    """The client's configuration error in the kubeconfig's terms ("Invalid kube-config file. Expected object with
+    name ghost in FILE/contexts list" names a context, cluster or user that the kubeconfig does not define)."""
+    m = re.search(r"Expected object with name (.*) in (.*)/(contexts|clusters|users) list", text)
+    if not m:
+        return redact_text(text)
+    name, file, section = m.groups()
+    what = {"contexts": "context", "clusters": "cluster", "users": "user"}[section]
+    if not name:
+        return f"{file} names no context to use (no current-context): give --kube-context NAME"
+    fix = "give --kube-context NAME with a context it defines" if what == "context" else \
+        f"add the {what} or point the context at one that exists"
+    return f"{file} has no {what} named {name!r} (referred to by its current-context or a context): {fix}"
+
+
+def _trim_tokens(cfg: Any) -> None:
+    """Bearer tokens without surrounding whitespace, as client-go trims a ``tokenFile``: the Python client
+    sends the file as it is, and a token file ending in a newline (``echo $TOKEN > file``) makes every request
+    fail in http.client with the token in the message. The client re-reads its credential before each request
+    (its refresh hook resets ``api_key``), so the key is trimmed where it is read."""
+    read = cfg.get_api_key_with_prefix
+
+    def trimmed(identifier: str, alias: str | None = None) -> str | None:
+        key = read(identifier, alias)
+        return key.strip() or None if isinstance(key, str) else key
+    cfg.get_api_key_with_prefix = trimmed
+
+
+@contextmanager
+def _client_config_errors() -> Iterator[list[str]]:
+    """What the ``kubernetes`` client's configuration loader logs as errors while loading (a failed exec
+    credential plugin: its exit status and stderr). It logs them on the root logger, which would configure
+    logging for the whole process and print the plugin's words unredacted: held back and handed to the caller."""
+    import logging
+
+    messages: list[str] = []
+
+    def keep(record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and "kubernetes" in record.pathname.replace("\\", "/").split("/"):
+            messages.append(record.getMessage())
+            return False
+        return True
+    root = logging.getLogger()
+    sink = logging.NullHandler()  # a root with a handler: logging.error() does not call basicConfig
+    root.addFilter(keep)
+    root.addHandler(sink)
+    try:
+        yield messages
+    finally:
+        root.removeHandler(sink)
+        root.removeFilter(keep)
 
 
 def _check_kubeconfig_files(kubeconfig: str | None, where: str) -> None:
@@ -609,6 +720,7 @@ def _check_kubeconfig_files(kubeconfig: str | None, where: str) -> None:
     first as our own inputs are: a FIFO would block the client's open forever, ``/dev/zero`` would fill memory
     and an alias bomb would expand in its YAML loader. A problem is a collection error naming the file."""
     from ..errors import InputError
+    from ..inputfiles import read_input
     from ..yaml_input import read_yaml
 
     if kubeconfig:
@@ -621,9 +733,31 @@ def _check_kubeconfig_files(kubeconfig: str | None, where: str) -> None:
         if not os.path.lexists(path):
             continue  # the client names a missing file itself
         try:
-            read_yaml(path, "the kubeconfig", line_depth=1)
+            data, _ = read_yaml(path, "the kubeconfig", line_depth=1)
+            for ref in _referenced_files(data, os.path.dirname(os.path.abspath(path))):
+                read_input(ref, MAX_CREDENTIAL_FILE, "a file the kubeconfig refers to")
         except InputError as exc:
             raise CollectError(f"cannot load the Kubernetes configuration: {exc}", where) from None
+
+
+MAX_CREDENTIAL_FILE = 4 * 1024 * 1024  # a token, certificate or key file; the client reads them whole
+_FILE_KEYS = {"users": ("tokenFile", "client-certificate", "client-key"), "clusters": ("certificate-authority",)}
+
+
+def _referenced_files(data: Any, base: str) -> Iterator[str]:
+    """The files a kubeconfig's users and clusters name (relative to the kubeconfig, as the client resolves
+    them): the client opens them itself, so a FIFO there would block it forever and /dev/zero fill memory."""
+    if not isinstance(data, dict):
+        return
+    for section, keys in _FILE_KEYS.items():
+        for entry in data.get(section) or []:
+            body = entry.get(section[:-1]) if isinstance(entry, dict) else None
+            for key in keys if isinstance(body, dict) else ():
+                ref = body.get(key)
+                if isinstance(ref, str) and ref:
+                    ref = os.path.join(base, os.path.expanduser(ref))
+                    if os.path.lexists(ref):  # a missing file: the client names it
+                        yield ref
 
 
 def _safe(name: str) -> str:
@@ -632,11 +766,14 @@ def _safe(name: str) -> str:
 
 def collect_snapshot(out: str | Path, *, kubeconfig: str | None = None, context: str | None = None,
                      in_cluster: bool = False, options: CollectOptions | None = None,
-                     sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+                     sleep: Callable[[float], None] = time.sleep,
+                     progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     api, info = make_api_client(kubeconfig, context, in_cluster)
     try:
         scope = info.get("context") or _safe(str(info.get("server")))
-        return Collector(api, options, sleep).collect(Path(out), scope, info)
+        if progress is not None:
+            progress(f"reading {scope} ({info.get('server')})")
+        return Collector(api, options, sleep, progress).collect(Path(out), scope, info)
     finally:
         api.close()
 

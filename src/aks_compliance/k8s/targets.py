@@ -23,6 +23,7 @@ from typing import Any
 
 from ..diagnostics import NOT_EVALUATED, CoverageEntry, Diagnostic
 from ..errors import InputError
+from ..redaction import redact_text
 from ..resources import Resource, Source
 from ..targets import Target
 from . import kinds
@@ -135,7 +136,8 @@ def load_scope(arg: str, taken: set[str], exclude: Any = ()) -> tuple[K8sScope |
                          meta=m)
         for gap in m.get("gaps") or []:
             if isinstance(gap, dict) and isinstance(gap.get("kind"), str):
-                scope.gaps[gap["kind"]] = str(gap.get("reason") or "could not be read")
+                # a snapshot from elsewhere (or an older collector) may quote a server's credential in a reason
+                scope.gaps[gap["kind"]] = redact_text(str(gap.get("reason") or "could not be read"))
         for kind, info in (m.get("lists") or {}).items():
             # a custom kind whose API group the cluster does not serve has no objects: that is complete too;
             # kubelet configurations read for some nodes only name the others, each with its reason
