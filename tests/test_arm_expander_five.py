@@ -169,3 +169,13 @@ def test_resources_inside_a_deployment_or_parent_with_an_unknown_condition_share
         assert any("deployed only if its condition holds" in n for n in r.notes), key
     assert "deployPlatform" in by[(MC, "aks-platform")].condition.reason
     assert "deployCluster" in by[(f"{MC}/agentPools", "aks-maybe/user")].condition.reason
+
+
+def test_a_stand_in_survives_copying_and_pickling_with_its_reason() -> None:
+    # a sharded run pickles what it sends and the expander deep-copies bodies: a stand-in must stay one
+    import copy
+    import pickle
+
+    value = Placeholder("aks-resource-group-location", "the deployment location is not known")
+    for copied in (copy.deepcopy(value), pickle.loads(pickle.dumps(value)), copy.deepcopy({"name": [value]})["name"][0]):
+        assert isinstance(copied, Placeholder) and copied == value and copied.reason == value.reason

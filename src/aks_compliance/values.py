@@ -47,6 +47,9 @@ class Placeholder(str):
         obj.reason = reason
         return obj
 
+    def __getnewargs__(self) -> tuple[str, str]:  # copied and pickled (shards, deep copies) with its reason
+        return str(self), self.reason
+
 
 class Partial(dict):
     """An object of which only some members are known: a member it lacks is unknown (``reason``), not absent.
