@@ -9,10 +9,12 @@ when the process is interrupted: SIGTERM (a CI job cancelled, a pod evicted) is 
 
 from __future__ import annotations
 
+import errno
 import gzip
 import io
 import os
 import signal
+import stat
 import tempfile
 import threading
 from contextlib import contextmanager
@@ -44,6 +46,10 @@ def atomic_write(path: str | Path, mode: str = "w", *, encoding: str | None = "u
     """``with atomic_write(path) as fh: ...``: ``fh`` writes to a temporary file that replaces ``path``
     when the block ends without an exception. ``compress`` (default: the name ends in ``.gz``) gzips."""
     p = Path(path)
+    if _is_stream(p):
+        with _stream(p, mode, encoding=encoding, newline=newline, compress=compress) as fh:
+            yield fh
+        return
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
     os.close(fd)
@@ -77,6 +83,58 @@ def atomic_write(path: str | Path, mode: str = "w", *, encoding: str | None = "u
         except OSError:
             pass
         raise
+
+
+def _is_stream(p: Path) -> bool:
+    """Whether ``p`` names a stream rather than a file: a device, a FIFO or a socket (``/dev/null``,
+    ``--results-json >(jq ...)``), or a name in /dev or /proc (``/dev/stdout``, ``/dev/fd/1``). Such a path is
+    written to, never replaced: renaming a temporary file over it would replace the device node or the link
+    (as root, ``--sarif /dev/null`` left /dev/null a regular file), and there is no half-written file to avoid."""
+    try:
+        if not stat.S_ISREG(os.stat(p).st_mode) and not stat.S_ISDIR(os.stat(p).st_mode):
+            return True
+    except (OSError, ValueError):  # absent (a new file), or a name the system refuses: the writer says why
+        pass
+    try:
+        top = Path(os.path.realpath(p.parent)).parts[1:2]
+    except (OSError, ValueError):
+        return False
+    return top in (("dev",), ("proc",), ("sys",))
+
+
+@contextmanager
+def _stream(p: Path, mode: str, *, encoding: str | None, newline: str | None,
+            compress: bool | None) -> Iterator[IO[Any]]:
+    """Written in place. A FIFO nobody reads is refused at once (it would block the run for ever)."""
+    flags = os.O_WRONLY | (os.O_NONBLOCK if _is_fifo(p) else 0)
+    try:
+        fd = os.open(p, flags)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise OSError(errno.ENXIO, "a FIFO that nobody reads") from None
+        raise
+    os.set_blocking(fd, True)
+    binary = "b" in mode
+    compressed = compress if compress is not None else p.suffix == ".gz"
+    with open(fd, "wb" if binary or compressed else mode,
+              **({} if binary or compressed else {"encoding": encoding, "newline": newline,
+                                                  "errors": "backslashreplace"})) as raw:
+        if compressed:
+            with gzip.GzipFile(filename=p.name, mode="wb", fileobj=raw) as gz:
+                if binary:
+                    yield gz
+                else:
+                    with io.TextIOWrapper(gz, encoding=encoding, newline=newline, errors="backslashreplace") as text:
+                        yield text
+        else:
+            yield raw
+
+
+def _is_fifo(p: Path) -> bool:
+    try:
+        return stat.S_ISFIFO(os.stat(p).st_mode)
+    except OSError:
+        return False
 
 
 def write_text(path: str | Path, text: str, encoding: str = "utf-8") -> None:

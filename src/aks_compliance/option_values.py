@@ -63,8 +63,8 @@ def name_value_pairs(values: list[str], what: str) -> list[tuple[str, str]]:
     """``NAME=VALUE`` options as (name, raw value) pairs."""
     out = []
     for v in values:
-        if "=" not in v:
-            raise OptionValueError(f"{what} expects NAME=VALUE, got {v!r}")
+        if "=" not in v:  # the argument may be the value alone, a secret (`--arm-param $TOKEN`): never quoted
+            raise OptionValueError(f"{what} expects NAME=VALUE, got an argument of {len(v)} characters without '='")
         k, val = v.split("=", 1)
         out.append((k.strip(), val))
     return out

@@ -131,7 +131,8 @@ def options_from_config(config: pytest.Config) -> ScanOptions:
 def pytest_cmdline_main(config: pytest.Config) -> None:
     """Before pytest's own writers configure themselves: an output path of theirs that cannot be written (a
     directory, a read-only place, /proc) is named and left out, so the run's other outputs are still written."""
-    from .report.reporter import refuse_unwritable_pytest_outputs
+    from .report.reporter import refuse_colliding_outputs, refuse_unwritable_pytest_outputs
+    refuse_colliding_outputs(config)
     refuse_unwritable_pytest_outputs(config)
 
 

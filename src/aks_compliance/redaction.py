@@ -60,7 +60,13 @@ _CONNECTION = re.compile(r"((?:^|[;\s\"'])(?:AccountKey|SharedAccessKey|SharedAc
                          r"ClientSecret|Client Secret|AccessKey|PrimaryKey|SecondaryKey|Secret|ApiKey|AuthToken|Token)"
                          r"\s*=\s*)('[^']*'?|\"[^\"]*\"?|\{[^}]*\}?|[^;\"'\s][^;\"']*)", re.I)
 # a URL's user:password@ (both parts: a token is often the user, with a dummy password like x-oauth-basic)
-_USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/\s:@\"'<>]*:[^/\s@\"'<>]+@", re.I)
+# (a scheme is at most 32 characters: unbounded, every word of a long "a.b-c.d-..." rescanned it to its end)
+_USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]{0,31}://)[^/\s:@\"'<>]*:[^/\s@\"'<>]+@", re.I)
+# the same without a scheme: "admin:pw@db.internal:5432/app" (a DSN), "user:pw@tcp(db:3306)/x" (Go's MySQL),
+# "u:pw@registry.io/nginx" (an image). Not an image digest ("nginx:1.25@sha256:<hex>") nor an e-mail address.
+# Both parts bounded: unbounded, every ",a:" of a long text would rescan to its end (quadratic).
+_BARE_USERINFO = re.compile(r"(?<![A-Za-z0-9_.%+:/@-])(?!mailto:)[A-Za-z0-9_.%+-]{1,256}:[^/\s@\"'<>]{1,256}@"
+                            r"(?![A-Za-z0-9+._-]{1,32}:[0-9a-fA-F]{32,})(?=[A-Za-z0-9(\[])", re.I)
 # NAME=VALUE or NAME: VALUE where NAME says it holds a credential, in any notation: an env assignment
 # (DD_API_KEY=...), a connection string member (,password=...), a header (X-Api-Key: ...), JSON or a Python
 # repr ("password": "...", 'client_secret': '...'), URL-encoded (Password%3D...). The value is the credential.
@@ -77,7 +83,8 @@ _ACCOUNT_KEY = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/
 _PRIVATE_KEY = re.compile(r"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S)
 # command-line flags with a credential value (a kubelet or kube-apiserver command line in kube-bench's audit output)
 _FLAG = re.compile(r"(--[a-z0-9-]*(?:token|password|passwd|secret)=[\"']?)[^\s\"']+", re.I)
-_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*")
+# (not inside a run of token characters: "-eyJ-eyJ-..." would rescan the run from every "eyJ", quadratic)
+_JWT = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*")
 # opaque tokens after an HTTP auth scheme ("Authorization: Bearer abc...", "Basic dXNlcjpwYXNz"): a word of
 # token characters with a digit, or a long one (so "Basic tier" stays readable)
 _TOKEN_CHARS = r"[A-Za-z0-9._~+/=-]"
@@ -89,9 +96,12 @@ _PREFIXED_TOKEN = re.compile(
     r"xapp-[A-Za-z0-9-]{6,}|glpat-[A-Za-z0-9_-]{8,}|npm_[A-Za-z0-9]{16,}|pypi-[A-Za-z0-9_-]{16,}|"
     r"(?:AKIA|ASIA)[0-9A-Z]{16}|[rs]k_live_[A-Za-z0-9]{8,}|AIza[0-9A-Za-z_-]{20,})")
 # webhook URLs whose path is the credential: Slack, Discord, Teams/Office 365 connectors, Zapier...
+# Every part bounded (a host by 253 characters, the path before the webhook segment by 512): unbounded, each of
+# the "https://" of "https://https://..." rescanned the rest of the text (quadratic: 1.6 MB took minutes).
 _WEBHOOK = re.compile(
-    r"(\bhttps?://(?:" + _H + r"*hook" + _H + r"*/[^/\s\"'<>?#]+/|"
-    + _H + r"+/(?:[^\s\"'<>?#]*?/)??(?:api/webhooks|webhooks?|webhookb2|IncomingWebhook)/))[^\s\"'<>?#]+", re.I)
+    r"(\bhttps?://(?:" + _H + r"{0,253}?hook" + _H + r"{0,253}/[^/\s\"'<>?#]{1,512}/|"
+    + _H + r"{1,253}/(?:[^\s\"'<>?#]{0,512}?/)??(?:api/webhooks|webhooks?|webhookb2|IncomingWebhook)/))[^\s\"'<>?#]+",
+    re.I)
 
 
 # Texts already redacted (evidence and reasons repeat the same few hundred texts over every target:
@@ -124,11 +134,12 @@ def _redact_text(text: str) -> str:
         text = _ACCOUNT_KEY.sub("<redacted key>", text)
     if "@" in text:
         text = _USERINFO.sub(lambda m: m.group(1) + REDACTED + "@", text)
+        text = _BARE_USERINFO.sub(REDACTED + "@", text)
     if "PRIVATE KEY-----" in text:
         text = _PRIVATE_KEY.sub(lambda m: f"<redacted {m.group(1)}private key>", text)
     if "eyJ" in text:
         text = _JWT.sub("<redacted token>", text)
-    if "://" in text:
+    if "://" in text and "hook" in text.lower():  # every webhook shape has "hook" in it
         text = _WEBHOOK.sub(lambda m: m.group(1) + REDACTED, text)
     text = _AUTH_SCHEME.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
     text = _PREFIXED_TOKEN.sub("<redacted token>", text)
@@ -137,13 +148,30 @@ def _redact_text(text: str) -> str:
 
 # markers of a credential even when the value is cut or reformatted (a key without its dashes, a bare prefix)
 _CREDENTIAL_MARKER = re.compile(
-    r"BEGIN [A-Z ]*PRIVATE KEY|(^|[^A-Z0-9])AKIA[0-9A-Z]{16}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.|"
+    r"BEGIN [A-Z ]*PRIVATE KEY|(^|[^A-Z0-9])AKIA[0-9A-Z]{16}|(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.|"
     r"AccountKey=|SharedAccessKey=|SharedAccessSignature=|(^|[?&])sig=[A-Za-z0-9%]{20,}")
 
 
 def looks_like_credential(value: str) -> bool:
     """Whether a literal value has a credential's shape (a marker, or :func:`redact_text` would change it)."""
     return bool(_CREDENTIAL_MARKER.search(value)) or redact_text(value) != value
+
+
+def redact_strings(value: Any) -> Any:
+    """``value`` (parsed JSON) with every string value passed through :func:`redact_text`, in place; keys are
+    kept. Iterative, so a document of any depth is walked (a results document read back by ``report``)."""
+    if isinstance(value, str):
+        return redact_text(value)
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for k, v in list(items):
+            if isinstance(v, str):
+                node[k] = redact_text(v)
+            elif isinstance(v, (dict, list)):
+                stack.append(v)
+    return value
 
 
 def scrub(value: Any, counter: list[int] | None = None) -> Any:

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .diagnostics import Diagnostic
+from .redaction import redact_text
 from .errors import InputError
 from .inputfiles import read_input
 from .yaml_input import MAX_YAML_BYTES, read_yaml
@@ -211,7 +212,13 @@ def _text(entry: dict[str, Any], key: str, loc: str, required: bool) -> str:
         return ""
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
         raise GovernanceError(f"{loc}: '{key}' must be a string, got {json_type(value)}")
-    return str(value).strip()
+    text = str(value).strip()
+    # Free text (an evidence link with ?token=..., a note quoting a password) reaches every output as a
+    # result's reason: redacted here, where it is read. The fields that are matched are kept as written.
+    return text if key in _MATCHED_FIELDS else redact_text(text)
+
+
+_MATCHED_FIELDS = frozenset({"control", "target", "status"})
 
 
 def _common(path: str, line: int, n: int, entry: dict[str, Any], allowed: set[str], required: tuple[str, ...],
@@ -221,7 +228,8 @@ def _common(path: str, line: int, n: int, entry: dict[str, Any], allowed: set[st
     loc = f"{path}:{line}: {label}"
     unknown = set(map(str, entry)) - allowed
     if unknown:
-        raise GovernanceError(f"{loc}: unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+        shown = sorted(unknown)[:10] + ([f"... {len(unknown) - 10:,} more"] if len(unknown) > 10 else [])
+        raise GovernanceError(f"{loc}: unknown key(s) {shown}; allowed: {sorted(allowed)}")
     missing = [k for k in required if entry.get(k) in (None, "")]
     if missing:
         raise GovernanceError(f"{loc}: missing required field(s) {missing}")

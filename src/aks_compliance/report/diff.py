@@ -20,6 +20,7 @@ from typing import Any, Iterable, Mapping
 
 from ..errors import InputError
 from ..inputfiles import read_input_text
+from ..redaction import redact_strings
 from ..wording import TYPE_WORDS, json_type
 from .common import OUTCOMES, SEVERITY_RANK, location_text, severity_at_least
 
@@ -208,6 +209,11 @@ def load(path: str) -> dict[str, Any]:
         raise ValueError(f"{path}: not a results JSON: nested too deeply to read") from None
     if not isinstance(doc, dict) or doc.get("schema") != "aks-compliance/results/v1":
         raise ValueError(f"{path}: not an aks-compliance results document (schema aks-compliance/results/v1)")
+    # a document from elsewhere (an older version, a hand-edited file) may hold credentials in any text taken
+    # from an input: redacted before a message quotes a field or a report shows it, as in any other input.
+    # The catalog's own prose is not ("automountServiceAccountToken: false" is a remediation, not a secret).
+    for section in _FROM_INPUTS:
+        redact_strings(doc.get(section))
     problem = schema_problem(doc) or shape_problem(doc)
     if problem:
         raise ValueError(f"{path}: not a valid results document: {problem}")
@@ -215,6 +221,8 @@ def load(path: str) -> dict[str, Any]:
 
 
 _NONE = type(None)
+# the sections of a results document whose texts come from the scanned inputs
+_FROM_INPUTS = ("results", "diagnostics", "waivers", "attestations", "coverage", "inputs", "governance_files")
 _RESULT_FIELDS = (("control_id", (str, _NONE)), ("key", (str,)), ("reason", (str, _NONE)), ("title", (str, _NONE)),
                   ("waiver", (dict, _NONE)), ("attestation", (dict, _NONE)))
 _EVIDENCE_FIELDS = (("path", (str,)), ("expected", (str,)), ("actual", (str,)), ("file", (str, _NONE)),

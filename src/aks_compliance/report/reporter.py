@@ -71,6 +71,49 @@ def refuse_unwritable_pytest_outputs(config: pytest.Config) -> None:
             config.stash.setdefault(OUTPUT_FAULTS_KEY, []).append((label, path, why))
 
 
+# options naming files the scan reads: an output given one of their paths would overwrite the input
+_INPUT_OPTIONS = ("arm", "arm_parameters", "k8s", "waivers", "attestations", "control_config", "overlay",
+                  "kubeconfig", "controls_path")
+
+
+def refuse_colliding_outputs(config: pytest.Config) -> None:
+    """Leave out (and name) an output whose path is an input's (``--results-json main.json --arm main.json``
+    replaced the template) or another output's (``--csv r.json --results-json r.json``: one silently replaced
+    the other), whatever the spelling (``./r.json``, ``sub/../r.json``, a symlinked directory). The first of two
+    outputs is written. Streams (``/dev/null``, ``/dev/stdout``) may take any number of outputs."""
+    from ..atomic import _is_stream
+
+    if is_worker(config):
+        return
+    inputs: dict[str, str] = {}
+    for dest in _INPUT_OPTIONS:
+        given = getattr(config.option, dest, None)
+        for path in [given] if isinstance(given, str) else list(given or ()):
+            for part in {path, path.partition("=")[2]} - {""}:  # --arm-parameters [TEMPLATE=]FILE
+                inputs.setdefault(_same_file_key(part), "--" + dest.replace("_", "-"))
+    seen: dict[str, str] = {}
+    for dest, label in [(d, lab) for d, lab, _, _ in OUTPUTS] + list(PYTEST_OUTPUTS):
+        path = getattr(config.option, dest, None)
+        if not path or _is_stream(Path(path)):
+            continue
+        key = _same_file_key(path)
+        why = (f"is an input of this scan ({inputs[key]}), not overwritten" if key in inputs else
+               f"is also the {seen[key]}'s path: each output needs a file of its own" if key in seen else None)
+        if why:
+            setattr(config.option, dest, None)
+            config.stash.setdefault(OUTPUT_FAULTS_KEY, []).append((label, path, why))
+        else:
+            seen[key] = label
+
+
+def _same_file_key(path: str) -> str:
+    import os
+    try:
+        return os.path.normcase(os.path.realpath(path))
+    except (OSError, ValueError):  # a NUL in the name: compared as written (the writer names the fault)
+        return path
+
+
 def _writer(module: str, name: str) -> Callable[[str, dict[str, Any]], None]:
     import importlib
     return getattr(importlib.import_module(module), name)
