@@ -1021,3 +1021,9 @@ def test_a_date_beyond_the_calendar_is_said_plainly(expr: str) -> None:
     message = str(raises(expr))
     assert "out of range (dates run from year 1 to 9999)" in message, message
     assert "C int" not in message and "Errno" not in message, message
+
+
+def test_a_wrong_argument_type_is_named_with_its_article() -> None:
+    # "'length' expects a string, array or object, not an Integer" (not "not a Integer")
+    assert "not an Integer" in str(raises("length(3)"))
+    assert "cannot compare an Integer with a String" in str(raises("less(1, 'a')"))

@@ -485,7 +485,7 @@ def member(obj: Any, name: str) -> Any:
             return missing(name)
         raise ExpressionError(f"the language expression property '{name}' doesn't exist, "
                               f"available properties are '{', '.join(obj)}'")
-    raise ExpressionError(f"cannot access property '{name}' of a {type_name(obj)}")
+    raise ExpressionError(f"cannot access property '{name}' of {a_type_name(obj)}")
 
 
 def index(obj: Any, idx: Any) -> Any:
@@ -495,15 +495,21 @@ def index(obj: Any, idx: Any) -> Any:
         return idx
     if isinstance(obj, list):
         if isinstance(idx, bool) or not isinstance(idx, int):
-            raise ExpressionError(f"an array index must be an integer, not a {type_name(idx)}")
+            raise ExpressionError(f"an array index must be an integer, not {a_type_name(idx)}")
         if idx < 0 or idx >= len(obj):
             raise ExpressionError(f"the array index '{idx}' is out of bounds (length {len(obj)})")
         return obj[idx]
     if isinstance(obj, dict):
         if not isinstance(idx, str):
-            raise ExpressionError(f"an object property name must be a string, not a {type_name(idx)}")
+            raise ExpressionError(f"an object property name must be a string, not {a_type_name(idx)}")
         return member(obj, idx)
-    raise ExpressionError(f"cannot index a {type_name(obj)}")
+    raise ExpressionError(f"cannot index {a_type_name(obj)}")
+
+
+def a_type_name(value: Any) -> str:
+    """``type_name`` with its article, for messages: "an Integer", "a String", "null"."""
+    name = type_name(value)
+    return name if name == "null" else ("an " if name[0].lower() in "aeiou" else "a ") + name
 
 
 def type_name(value: Any) -> str:

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from ..errors import ExpressionError
 from ..values import Placeholder, Unknown, first_unknown
-from .expressions import MAX_ARRAY, MAX_STRING, Call, Context, Lit, evaluate, member, type_name
+from .expressions import MAX_ARRAY, MAX_STRING, Call, Context, Lit, evaluate, a_type_name, member, type_name
 from .hashing import arm_guid, unique_string
 
 Registry = dict[str, tuple[Callable[..., Any], bool]]
@@ -45,13 +45,13 @@ def _is_int(v: Any) -> bool:
 
 def _need_str(fn: str, v: Any) -> str:
     if not isinstance(v, str):
-        raise ExpressionError(f"'{fn}' expects a string, not a {type_name(v)}")
+        raise ExpressionError(f"'{fn}' expects a string, not {a_type_name(v)}")
     return v
 
 
 def _need_int(fn: str, v: Any) -> int:
     if not _is_int(v):
-        raise ExpressionError(f"'{fn}' expects an integer, not a {type_name(v)}")
+        raise ExpressionError(f"'{fn}' expects an integer, not {a_type_name(v)}")
     return v
 
 
@@ -63,7 +63,7 @@ def _room(fn: str, chars: int) -> None:
 
 def _need_list(fn: str, v: Any) -> list:
     if not isinstance(v, list):
-        raise ExpressionError(f"'{fn}' expects an array, not a {type_name(v)}")
+        raise ExpressionError(f"'{fn}' expects an array, not {a_type_name(v)}")
     return v
 
 
@@ -155,7 +155,7 @@ def _coerce_bool(fn: str, v: Any) -> bool:
         return v
     if isinstance(v, str) and v.lower() in ("true", "false"):
         return v.lower() == "true"
-    raise ExpressionError(f"'{fn}' expects a boolean, not a {type_name(v)}")
+    raise ExpressionError(f"'{fn}' expects a boolean, not {a_type_name(v)}")
 
 
 @builtin("and", lazy=True)
@@ -234,7 +234,7 @@ def _compare(fn: str, a: Any, b: Any) -> int:
         # only breaks ties, lower case first (greater('A', 'a') is true in the comparison examples).
         ka, kb = (a.casefold(), a.swapcase()), (b.casefold(), b.swapcase())
         return (ka > kb) - (ka < kb)
-    raise ExpressionError(f"'{fn}' cannot compare a {type_name(a)} with a {type_name(b)}")
+    raise ExpressionError(f"'{fn}' cannot compare {a_type_name(a)} with {a_type_name(b)}")
 
 
 def _is_num(v: Any) -> bool:
@@ -285,7 +285,7 @@ def _int(ctx: Context, v: Any) -> int:
             return int(v.strip())
         except ValueError:
             raise ExpressionError(f"'int' cannot convert {v!r} to an integer") from None
-    raise ExpressionError(f"'int' cannot convert a {type_name(v)}")
+    raise ExpressionError(f"'int' cannot convert {a_type_name(v)}")
 
 
 @builtin("float")
@@ -297,13 +297,13 @@ def _float(ctx: Context, v: Any) -> float:
             return float(v)
         except ValueError:
             raise ExpressionError(f"'float' cannot convert {v!r}") from None
-    raise ExpressionError(f"'float' cannot convert a {type_name(v)}")
+    raise ExpressionError(f"'float' cannot convert {a_type_name(v)}")
 
 
 def _nums(fn: str, *args: Any) -> list[int]:
     for a in args:
         if not _is_num(a):
-            raise ExpressionError(f"'{fn}' expects integers, not a {type_name(a)}")
+            raise ExpressionError(f"'{fn}' expects integers, not {a_type_name(a)}")
     return list(args)
 
 
@@ -411,7 +411,7 @@ def _concat(ctx: Context, *args: Any) -> Any:
             if a is None:
                 continue
             if not isinstance(a, list):
-                raise ExpressionError(f"'concat' cannot mix arrays with a {type_name(a)}")
+                raise ExpressionError(f"'concat' cannot mix arrays with {a_type_name(a)}")
             if len(out) + len(a) > MAX_ARRAY:
                 raise ExpressionError(f"'concat' would produce more than {MAX_ARRAY} elements")
             out.extend(a)
@@ -746,7 +746,7 @@ def _length(ctx: Context, v: Any) -> Any:
         return v
     if isinstance(v, (str, list, dict)):
         return len(v)
-    raise ExpressionError(f"'length' expects a string, array or object, not a {type_name(v)}")
+    raise ExpressionError(f"'length' expects a string, array or object, not {a_type_name(v)}")
 
 
 @builtin("empty", unknown_aware=True)
@@ -757,7 +757,7 @@ def _empty(ctx: Context, v: Any) -> Any:
         return True
     if isinstance(v, (str, list, dict)):
         return len(v) == 0
-    raise ExpressionError(f"'empty' expects a string, array or object, not a {type_name(v)}")
+    raise ExpressionError(f"'empty' expects a string, array or object, not {a_type_name(v)}")
 
 
 @builtin("contains", unknown_aware=True)
@@ -791,7 +791,7 @@ def _contains(ctx: Context, container: Any, item: Any) -> Any:
         return unknown if unknown is not None else False
     if container is None:
         return False
-    raise ExpressionError(f"'contains' expects a string, array or object, not a {type_name(container)}")
+    raise ExpressionError(f"'contains' expects a string, array or object, not {a_type_name(container)}")
 
 
 @builtin("first", unknown_aware=True)
@@ -819,7 +819,7 @@ def _skip(ctx: Context, v: Any, n: Any) -> Any:
     n = max(0, _need_int("skip", n))
     if isinstance(v, str) or isinstance(v, list):
         return v[n:]
-    raise ExpressionError(f"'skip' expects a string or array, not a {type_name(v)}")
+    raise ExpressionError(f"'skip' expects a string or array, not {a_type_name(v)}")
 
 
 @builtin("take")
@@ -827,7 +827,7 @@ def _take(ctx: Context, v: Any, n: Any) -> Any:
     n = max(0, _need_int("take", n))
     if isinstance(v, str) or isinstance(v, list):
         return v[:n]
-    raise ExpressionError(f"'take' expects a string or array, not a {type_name(v)}")
+    raise ExpressionError(f"'take' expects a string or array, not {a_type_name(v)}")
 
 
 @builtin("flatten")
@@ -930,14 +930,14 @@ def _intersection(ctx: Context, *args: Any) -> Any:
 @builtin("items")
 def _items(ctx: Context, obj: Any) -> list:
     if not isinstance(obj, dict):
-        raise ExpressionError(f"'items' expects an object, not a {type_name(obj)}")
+        raise ExpressionError(f"'items' expects an object, not {a_type_name(obj)}")
     return [{"key": k, "value": obj[k]} for k in sorted(obj, key=lambda k: (k.lower(), k))]
 
 
 @builtin("objectKeys")
 def _object_keys(ctx: Context, obj: Any) -> list:
     if not isinstance(obj, dict):
-        raise ExpressionError(f"'objectKeys' expects an object, not a {type_name(obj)}")
+        raise ExpressionError(f"'objectKeys' expects an object, not {a_type_name(obj)}")
     return list(obj)
 
 
@@ -1079,7 +1079,7 @@ def _map(ctx: Context, arr: Any, fn: Any) -> list:
 @builtin("mapValues")
 def _map_values(ctx: Context, obj: Any, fn: Any) -> dict:
     if not isinstance(obj, dict):
-        raise ExpressionError(f"'mapValues' expects an object, not a {type_name(obj)}")
+        raise ExpressionError(f"'mapValues' expects an object, not {a_type_name(obj)}")
     return {k: call_lambda(ctx, fn, v) for k, v in obj.items()}
 
 
