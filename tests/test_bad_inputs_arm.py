@@ -179,6 +179,11 @@ CASES: list[tuple[str, dict[str, Any], str, bool]] = [
                                "t.parameters.json": dumps({"$schema": PARAMS_SCHEMA,
                                                            "parameters": {"env": {"value": "staging"}}})},
      "not one of its allowed values", True),
+    # ARM checks every value given, whether the template reads the parameter or not
+    ("unused-parameter-wrong-type", {"t.json": dumps(template([cluster()], parameters={"nodes": {"type": "int"}})),
+                                     "t.parameters.json": dumps({"$schema": PARAMS_SCHEMA,
+                                                                 "parameters": {"nodes": {"value": "three"}}})},
+     "expected an integer", True),
     ("rest-item-not-an-object", {"t.json": dumps({"value": [1, "two"]})}, "must be an object with a 'type'", True),
     ("rest-item-without-type", {"t.json": dumps([{"name": "x", "id": "/subscriptions/x"}])},
      "must be an object with a 'type'", True),

@@ -226,6 +226,11 @@ class Expander:
             if k.lower() not in ctx.param_decls:
                 self.warn(f"{source or 'the deployment'} sets parameter '{k}', which the template does not "
                           f"declare; it is ignored", doc, ptr)
+            else:  # ARM checks every value given (type, allowed values, limits), whether the template reads it or not
+                try:
+                    ctx.parameter(k)
+                except ExpressionError:  # a problem of the template's own declaration: reported where it is read
+                    pass
 
     def within(self, cond: Any) -> Any:
         """A declaration's condition where it stands: its own unknown one, else the unknown one around it."""
