@@ -53,27 +53,10 @@ def atomic_write(path: str | Path, mode: str = "w", *, encoding: str | None = "u
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
     os.close(fd)
-    binary = "b" in mode
-    compressed = compress if compress is not None else p.suffix == ".gz"
     try:
         os.chmod(tmp, p.stat().st_mode & 0o777 if p.exists() else _default_mode())
-        raw_bytes = binary or compressed
-        with open(tmp, "wb" if raw_bytes else mode,
-                  # a lone surrogate (a JSON \ud800, a non-UTF-8 file name) is written as the escape \udXXX,
-                  # which is valid JSON and readable text, rather than failing the whole output
-                  **({} if raw_bytes else {"encoding": encoding, "newline": newline,
-                                           "errors": "backslashreplace"})) as raw:
-            if compressed:
-                # the gzip header names the target, not the temporary file (gunzip -N restores that name)
-                with gzip.GzipFile(filename=p.name, mode="wb", fileobj=raw) as gz:
-                    if binary:
-                        yield gz
-                    else:
-                        with io.TextIOWrapper(gz, encoding=encoding, newline=newline,
-                                              errors="backslashreplace") as text:
-                            yield text
-            else:
-                yield raw
+        with _writer(tmp, p, mode, encoding=encoding, newline=newline, compress=compress) as fh:
+            yield fh
         with open(tmp, "rb") as done:  # on disk before the rename: a power cut cannot leave an empty file
             os.fsync(done.fileno())
         os.replace(tmp, p)
@@ -114,12 +97,24 @@ def _stream(p: Path, mode: str, *, encoding: str | None, newline: str | None,
             raise OSError(errno.ENXIO, "a FIFO that nobody reads") from None
         raise
     os.set_blocking(fd, True)
+    with _writer(fd, p, mode, encoding=encoding, newline=newline, compress=compress) as fh:
+        yield fh
+
+
+@contextmanager
+def _writer(file: str | int, p: Path, mode: str, *, encoding: str | None, newline: str | None,
+            compress: bool | None) -> Iterator[IO[Any]]:
+    """A handle writing to ``file`` (a path or a descriptor) for output ``p``: text or bytes, gzipped when asked
+    (default: ``p`` ends in ``.gz``)."""
     binary = "b" in mode
     compressed = compress if compress is not None else p.suffix == ".gz"
-    with open(fd, "wb" if binary or compressed else mode,
-              **({} if binary or compressed else {"encoding": encoding, "newline": newline,
-                                                  "errors": "backslashreplace"})) as raw:
+    raw_bytes = binary or compressed
+    with open(file, "wb" if raw_bytes else mode,
+              # a lone surrogate (a JSON \ud800, a non-UTF-8 file name) is written as the escape \udXXX,
+              # which is valid JSON and readable text, rather than failing the whole output
+              **({} if raw_bytes else {"encoding": encoding, "newline": newline, "errors": "backslashreplace"})) as raw:
         if compressed:
+            # the gzip header names the output, not a temporary file (gunzip -N restores that name)
             with gzip.GzipFile(filename=p.name, mode="wb", fileobj=raw) as gz:
                 if binary:
                     yield gz
