@@ -55,7 +55,6 @@ def function_name(fn: Any) -> str:
 
 def call_check(control_id: str, fn: Callable[..., Any], target: Any, params: Any) -> Verdict:
     """``fn(target, params)`` as a verdict: an exception or a value of another type is an error verdict."""
-    what = f"{target.resource.type} {target.resource.display_name()}"
     try:
         verdict = fn(target, params)
     except _OURS:
@@ -63,12 +62,16 @@ def call_check(control_id: str, fn: Callable[..., Any], target: Any, params: Any
     except Exception as exc:  # the control's own code: one error result, not the end of the scan
         at = where_raised(exc)
         return Verdict(Truth.ERROR, [f"{control_id}: its check {function_name(fn)}() raised "
-                                     f"{type(exc).__name__}: {exc}{' at ' + at if at else ''} on {what}"], [])
-    if not isinstance(verdict, Verdict):
+                                     f"{type(exc).__name__}: {exc}{' at ' + at if at else ''} on {_what(target)}"], [])
+    if type(verdict) is not Verdict and not isinstance(verdict, Verdict):
         return Verdict(Truth.ERROR, [f"{control_id}: its check {function_name(fn)}() returned "
-                                     f"{verdict!r:.80} on {what}, not a verdict (return "
+                                     f"{verdict!r:.80} on {_what(target)}, not a verdict (return "
                                      f"Findings().verdict(), or unknown('why'))"], [])
     return verdict
+
+
+def _what(target: Any) -> str:
+    return f"{target.resource.type} {target.resource.display_name()}"
 
 
 def call_applicability(control_id: str, fn: Callable[..., Any], target: Any, params: Any) -> str | None | Verdict:

@@ -412,11 +412,15 @@ def _call(node: Call, ctx: Context) -> Any:
         args = [_evaluate_recovering(a, ctx) for a in node.args]
     else:
         args = [evaluate(a, ctx) for a in node.args]
-    if node.name not in ctx.unknown_aware:
-        for a in args:
-            if type(a) is Unknown:
+    aware = node.name in ctx.unknown_aware
+    stand_in = None
+    for a in args:
+        kind = type(a)
+        if kind is Unknown:
+            if not aware:
                 return a
-    stand_in = next((a for a in args if isinstance(a, Placeholder)), None)
+        elif kind is Placeholder and stand_in is None:
+            stand_in = a
     if stand_in is not None and node.name not in _STAND_IN_TEXT and node.name not in _STAND_IN_CARRIERS:
         # any other answer (contains, endsWith, indexOf, length, less...) would be a decision on the
         # stand-in's own text, which is not the deployment's

@@ -11,6 +11,7 @@ Pointers built from the canonical keys still find their lines (line lookups igno
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 _TEMPLATE = ("$schema", "contentVersion", "languageVersion", "apiProfile", "definitions", "parameters", "variables",
@@ -28,12 +29,20 @@ _FUNCTION = ("parameters", "output")
 _NESTED_TEMPLATE_TYPES = ("microsoft.resources/deployments", "microsoft.blueprint/blueprints/artifacts")
 
 
+@functools.lru_cache(maxsize=None)
+def _spellings(names: tuple[str, ...]) -> tuple[frozenset[str], dict[str, str]]:
+    return frozenset(names), {n.lower(): n for n in names}
+
+
 def _canon(obj: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
     """``obj`` with the keys in ``names`` spelt as there (order kept); a key spelt exactly wins over another
     spelling of it, as ARM reads the first it matches only when the spelling is not exact."""
-    wanted = {n.lower(): n for n in names}
-    if all(k in names or k.lower() not in wanted for k in obj):
-        return obj  # already canonical: no copy
+    exact, wanted = _spellings(names)
+    for k in obj:
+        if k not in exact and isinstance(k, str) and k.lower() in wanted:
+            break
+    else:
+        return obj  # already canonical (nearly every template): no copy
     out: dict[str, Any] = {}
     for k, v in obj.items():
         canonical = wanted.get(k.lower())
