@@ -46,7 +46,7 @@ def atomic_write(path: str | Path, mode: str = "w", *, encoding: str | None = "u
     """``with atomic_write(path) as fh: ...``: ``fh`` writes to a temporary file that replaces ``path``
     when the block ends without an exception. ``compress`` (default: the name ends in ``.gz``) gzips."""
     p = Path(path)
-    if _is_stream(p):
+    if is_stream(p):
         with _stream(p, mode, encoding=encoding, newline=newline, compress=compress) as fh:
             yield fh
         return
@@ -68,7 +68,7 @@ def atomic_write(path: str | Path, mode: str = "w", *, encoding: str | None = "u
         raise
 
 
-def _is_stream(p: Path) -> bool:
+def is_stream(p: Path) -> bool:
     """Whether ``p`` names a stream rather than a file: a device, a FIFO or a socket (``/dev/null``,
     ``--results-json >(jq ...)``), or a name in /dev or /proc (``/dev/stdout``, ``/dev/fd/1``). Such a path is
     written to, never replaced: renaming a temporary file over it would replace the device node or the link

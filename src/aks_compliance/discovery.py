@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .diagnostics import SKIPPED, CoverageEntry
+from .kubebench.reader import is_kube_bench_document
 
 DEFAULT_EXCLUDED_DIRS = (".git", "node_modules", ".venv", "reports")
 DEFAULT_EXCLUDED_TEXT = "excluded by default (.git, node_modules, .venv, reports; --exclude adds more)"
@@ -57,21 +58,21 @@ def excluded_by(rel: str, name: str, patterns: Iterable[str], path: Path | None 
     in the scan without a word."""
     shown: tuple[str, ...] | None = None
     absolute = ""
-    if path is not None:
-        absolute = Path(os.path.abspath(path)).as_posix()
-        try:
-            from_cwd = Path(os.path.relpath(path)).as_posix()
-        except ValueError:  # another drive (Windows)
-            from_cwd = absolute
-        shown = (_as_pattern(path.as_posix()), from_cwd)
     for pattern in patterns:
         p = _as_pattern(pattern)
         if not p:
             continue
         if fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(name, p):
             return pattern
-        if shown is None:
+        if path is None:
             continue
+        if shown is None:  # made once, and only when a pattern is given (most walks have none)
+            absolute = Path(os.path.abspath(path)).as_posix()
+            try:
+                from_cwd = Path(os.path.relpath(path)).as_posix()
+            except ValueError:  # another drive (Windows)
+                from_cwd = absolute
+            shown = (_as_pattern(path.as_posix()), from_cwd)
         if os.path.isabs(p):
             if fnmatch.fnmatchcase(absolute, p if _GLOB.search(p) else Path(os.path.abspath(p)).as_posix()):
                 return pattern
@@ -167,22 +168,13 @@ def no_input_message(listed: int, anything: bool, what: str) -> str:
             if listed else f"no {what} found (its files are of no kind this input reads)")
 
 
-def _kube_bench_controls(item: Any) -> bool:
-    # a kube-bench Controls object (check/controls.go): its node type and its groups of checks
-    return isinstance(item, dict) and isinstance(item.get("tests"), list) and "node_type" in item
-
-
 def own_output(data: Any) -> str | None:
     """Which of this tool's outputs (or a scanner's output it reads elsewhere: a SARIF log, kube-bench's JSON) a
     parsed document is; None for anything else."""
-    if isinstance(data, list):
-        return "kube-bench" if data and all(_kube_bench_controls(x) for x in data) else None
+    if is_kube_bench_document(data):
+        return "kube-bench"
     if not isinstance(data, dict):
         return None
-    controls = data.get("Controls")
-    if _kube_bench_controls(data) or (isinstance(controls, list) and controls
-                                      and all(_kube_bench_controls(x) for x in controls)):
-        return "kube-bench"
     schema = data.get("schema")
     if isinstance(schema, str) and schema.startswith("aks-compliance/"):
         return schema

@@ -76,6 +76,21 @@ def _str(v: Any) -> str:
     return v if isinstance(v, str) else ""
 
 
+def _controls_object(item: Any) -> bool:
+    # a kube-bench Controls object (check/controls.go): its node type and its groups of checks
+    return isinstance(item, dict) and isinstance(item.get("tests"), list) and "node_type" in item
+
+
+def is_kube_bench_document(data: Any) -> bool:
+    """Whether parsed JSON is kube-bench output in one of the layouts :func:`read_run` reads (a document with a
+    ``Controls`` list, a bare list of Controls objects, one Controls object), told by its Controls objects."""
+    if isinstance(data, dict) and isinstance(data.get("Controls"), list):
+        data = data["Controls"]
+    if isinstance(data, list):
+        return bool(data) and all(_controls_object(x) for x in data)
+    return _controls_object(data)
+
+
 def looks_like_kube_bench(path: str | Path) -> bool:
     """Whether a file holds kube-bench JSON output (its first bytes name a Controls document)."""
     try:

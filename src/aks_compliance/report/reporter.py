@@ -81,7 +81,7 @@ def refuse_colliding_outputs(config: pytest.Config) -> None:
     replaced the template) or another output's (``--csv r.json --results-json r.json``: one silently replaced
     the other), whatever the spelling (``./r.json``, ``sub/../r.json``, a symlinked directory). The first of two
     outputs is written. Streams (``/dev/null``, ``/dev/stdout``) may take any number of outputs."""
-    from ..atomic import _is_stream
+    from ..atomic import is_stream
 
     if is_worker(config):
         return
@@ -94,7 +94,7 @@ def refuse_colliding_outputs(config: pytest.Config) -> None:
     seen: dict[str, str] = {}
     for dest, label in [(d, lab) for d, lab, _, _ in OUTPUTS] + list(PYTEST_OUTPUTS):
         path = getattr(config.option, dest, None)
-        if not path or _is_stream(Path(path)):
+        if not path or is_stream(Path(path)):
             continue
         key = _same_file_key(path)
         why = (f"is an input of this scan ({inputs[key]}), not overwritten" if key in inputs else
