@@ -69,6 +69,13 @@ _COUNT = re.compile(r"^count\((?:[^)]*/)?([^/)]*?)(?:\[\*\])?\)$")
 _REQUIREMENTS: Memo = Memo(20_000)
 
 
+def not_objects(unread: list[str], what: str = "item(s) of the list") -> str:
+    """Why a list read from an API is incomplete: its members that are not objects, where they were (the first
+    five) and what they were ("page 2 item 3: a string")."""
+    return (f"{len(unread)} {what} are not objects and were not read ({'; '.join(unread[:5])}"
+            f"{'; ...' if len(unread) > 5 else ''})")
+
+
 def requirement(operator: str, expected: Any, holds: bool, show: Callable[[Any], str]) -> str | None:
     """What the value must be: the operator's words, or their opposite when the comparison must not hold.
     Memoised: a rule's operands are the same objects every time (the cache holds the operand, so its id stays

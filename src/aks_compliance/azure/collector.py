@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from ..wording import json_type
+from ..wording import json_type, not_objects
 from . import AKS_API_VERSION, DIAGNOSTIC_SETTINGS_API_VERSION, EXPORT_LIMIT, RESOURCES_API_VERSION
 from .cloud import CLOUD_NAMES, cloud_named, default_credential, endpoint_and_scope, identity_from_token
 from .errors import _HINTS, CallError, from_exception, from_response
@@ -337,7 +337,7 @@ class Collector:
                 link = data.get("nextLink")
                 if link is None or link == "":
                     if unread:  # not read, so not judged: whether one of them satisfies a control is unknown
-                        raise CallError("malformed", operation, scope, _not_objects(unread))
+                        raise CallError("malformed", operation, scope, not_objects(unread))
                     return items
                 if not isinstance(link, str) or link in seen:
                     raise CallError("malformed", operation, scope, f"page {page + 1} links to a page already read "
@@ -640,11 +640,6 @@ class Collector:
     def sections(self) -> dict[str, list[dict[str, Any]]]:
         return {"resources": self.resources, "graph": self.graph, "exports": self.exports,
                 "policy_states": self.states, "errors": scrub(self.errors), "gaps": scrub(self.gaps)}
-
-
-def _not_objects(unread: list[str]) -> str:
-    return (f"{len(unread)} item(s) of the list are not objects and were not read ({'; '.join(unread[:5])}"
-            f"{'; ...' if len(unread) > 5 else ''})")
 
 
 def _too_many(error: CallError) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Iterator
 
-from ..wording import json_type
+from ..wording import json_type, not_objects
 from .errors import _HINTS, CallError, from_exception
 
 QUERY = ("resources\n"
@@ -83,9 +83,7 @@ def query_clusters(client: Any, scopes: list[tuple[str, str]], page_size: int = 
                                 "read are kept and the rest were not read")
             if not skip:
                 if unread:
-                    raise CallError("malformed", "querying Azure Resource Graph", label,
-                                    f"{len(unread)} row(s) are not objects and were not read ("
-                                    f"{'; '.join(unread[:5])}{'; ...' if len(unread) > 5 else ''})")
+                    raise CallError("malformed", "querying Azure Resource Graph", label, not_objects(unread, "row(s)"))
                 if str(getattr(response, "result_truncated", "false")).lower() == "true":
                     raise CallError("rejected", "querying Azure Resource Graph", label,
                                     "the results were truncated without a skip token")

@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from ..version import __version__
 from . import kinds as K
 from ..redaction import redact_text, scrub
-from ..wording import json_type
+from ..wording import json_type, not_objects
 from .kubelet import redact_configz
 from .sensitive import redact_env
 from .snapshot import write_snapshot
@@ -392,9 +392,7 @@ class Collector:
                     return {"status": "failed", "reason": reason, "restarts": restarts}
                 continue
             if unread:
-                raise _Partial(f"{len(unread)} item(s) of the list are not objects and were not read ("
-                               f"{'; '.join(unread[:5])}{'; ...' if len(unread) > 5 else ''})", count, pages, None,
-                               resource_version)
+                raise _Partial(not_objects(unread), count, pages, None, resource_version)
             return {"status": "complete", "count": count, "pages": pages, "resourceVersion": resource_version,
                     "restarts": restarts, "retries": self.stats.retries - retries_before,
                     "apiVersion": spec.api_version, "resource": spec.plural}
