@@ -546,8 +546,7 @@ class Collector:
                                  else None}
         if err is not None:
             code, message = getattr(err, "code", None), getattr(err, "message", None)
-            entry["error"] = {"code": code, "message": message}
-            entry["error"] = scrub(entry["error"])
+            entry["error"] = scrub({"code": code, "message": message})
             if isinstance(template, dict):  # "completed with errors": some resources could not be exported
                 self.errors.append({"kind": "export", "severity": "warning", "operation": operation, "scope": scope,
                                     "code": code, "message": f"{operation} ({scope}): completed with errors "
