@@ -259,3 +259,14 @@ def test_every_string_of_a_deep_document_is_redacted_without_recursion() -> None
     while isinstance(node, dict):
         node = node["a"][0]
     assert node == "password=<redacted>"
+
+
+def test_an_output_on_a_file_read_from_a_directory_input_leaves_it_alone(tmp_path: Path) -> None:
+    # `--arm .` reads infra/good.json: the paths given cannot tell, the files read can
+    (tmp_path / "infra").mkdir()
+    (tmp_path / "infra" / "good.json").write_text(GOOD)
+    proc = scan("--arm", ".", "--results-json", "infra/good.json", "--sarif", "r.sarif", cwd=tmp_path)
+    said = (proc.stdout + proc.stderr).decode()
+    assert proc.returncode == 4, said[-500:]
+    assert "infra/good.json: is a file this scan read (an input), not overwritten" in said
+    assert (tmp_path / "infra" / "good.json").read_text() == GOOD and (tmp_path / "r.sarif").is_file()

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import pytest
 
+from ..atomic import is_stream
 from ..results import Result
 from ..scan import collector_paused
 from ..stash import CRASH_KEY, GATE_KEY, INTERRUPTED_KEY, OUTPUT_FAULTS_KEY, RAN_KEY, RUN_KEY, \
@@ -81,8 +82,6 @@ def refuse_colliding_outputs(config: pytest.Config) -> None:
     replaced the template) or another output's (``--csv r.json --results-json r.json``: one silently replaced
     the other), whatever the spelling (``./r.json``, ``sub/../r.json``, a symlinked directory). The first of two
     outputs is written. Streams (``/dev/null``, ``/dev/stdout``) may take any number of outputs."""
-    from ..atomic import is_stream
-
     if is_worker(config):
         return
     inputs: dict[str, str] = {}
@@ -238,7 +237,14 @@ class Reporter:
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
 
     def _write(self, config: pytest.Config, doc: dict[str, Any], wanted: list[tuple[str, Any, str, str]]) -> None:
+        # the files the scan read, found in directories too (--arm . --results-json infra/main.json): the paths
+        # given were compared when the run started (refuse_colliding_outputs), these only once they were read
+        read = {_same_file_key(i["path"]) for i in doc.get("inputs") or ()
+                if isinstance(i, dict) and isinstance(i.get("path"), str)}
         for label, path, module, fn in wanted:
+            if _same_file_key(path) in read and not is_stream(Path(path)):
+                self.failed_outputs.append((label, path, "is a file this scan read (an input), not overwritten"))
+                continue
             try:
                 if Path(path).is_dir():
                     raise IsADirectoryError(f"{path} is a directory")
