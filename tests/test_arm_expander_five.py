@@ -156,6 +156,27 @@ def test_allowed_values_compare_strings_without_case_as_arm_does() -> None:
     assert not [d for d in loaded.diagnostics if "tier" in d.message]
 
 
+def test_a_default_value_is_checked_against_the_parameters_constraints_as_arm_checks_it() -> None:
+    """ARM validates the default value it uses as it validates a given one: a default tier 'Paid' outside the
+    allowed values, or a default count under minValue, is a deployment ARM rejects. The scan used them (AKS-033
+    judged a one-node system pool). A default built from the resource group's location is a stand-in,
+    not the value ARM checks, and is not judged; a secure default's value never reaches the message."""
+    loaded, by = resources("default-bounds.json")
+    aks = by[(MC, "aks-defaults")]
+    assert isinstance(aks.body["sku"]["tier"], Unknown) and "not one of its allowed values" in aks.body["sku"]["tier"].reason
+    pool = aks.body["properties"]["agentPoolProfiles"][0]
+    assert isinstance(pool["count"], Unknown) and "less than its minValue 3" in pool["count"].reason
+    assert pool["availabilityZones"] == ["1", "2", "3"]
+    assert isinstance(aks.body["location"], Placeholder)
+    errors = [d for d in loaded.diagnostics if d.severity == "error"]
+    assert {d.pointer for d in errors} == {"/parameters/tier/defaultValue", "/parameters/systemCount/defaultValue",
+                                           "/parameters/adminPassword/defaultValue"}
+    assert all(d.file.endswith("default-bounds.json") and d.line for d in errors)
+    assert all("default value" in d.message and "Hunter2" not in d.message for d in errors)
+    run = scan(HERE / "default-bounds.json")
+    assert "Hunter2" not in repr([(r.reason, r.evidence) for r in run.results])
+
+
 # --- what a declaration with an unknown condition holds ------------------------------------------------
 
 def test_resources_inside_a_deployment_or_parent_with_an_unknown_condition_share_it() -> None:

@@ -269,6 +269,10 @@ class TemplateContext(Context):
                     value = self.eval_secret(spec["defaultValue"], ptr, f"the default value of secure parameter '{real}'")
                 else:
                     value = self.eval_value(spec["defaultValue"], ptr)
+                # ARM validates a default it uses as it validates a given value; a stand-in (the group's
+                # location) is not the value ARM would see, so it is not judged
+                if not _has_stand_in(value):
+                    value = self._checked(real, spec, value, default=True)
             elif spec.get("nullable") is True:
                 value = None
             else:
@@ -282,8 +286,9 @@ class TemplateContext(Context):
         self._params[key] = value
         return value
 
-    def _checked(self, name: str, spec: dict[str, Any], value: Any) -> Any:
-        """A supplied value that ARM would reject (wrong type, not allowed) is reported, not used."""
+    def _checked(self, name: str, spec: dict[str, Any], value: Any, default: bool = False) -> Any:
+        """A supplied value (or the ``default`` value used) that ARM would reject (wrong type, not allowed,
+        out of range) is reported, not used."""
         if isinstance(value, Unknown) or value is None:
             return value
         secure = is_secure_type(spec.get("type"))
@@ -307,10 +312,14 @@ class TemplateContext(Context):
             if ptype == "bool" and isinstance(value, str):
                 return value.lower() == "true"
             return value
-        where = self.supplied_from or "the deployment"
         what = f"secure parameter '{name}'" if secure else f"parameter '{name}'"
-        message = f"{what} from {where}: {problem}; ARM would reject this deployment"
-        self.expander.error(message, self.doc, f"{self.pointer}/parameters/{escape_pointer_token(name)}")
+        ptr = f"{self.pointer}/parameters/{escape_pointer_token(name)}"
+        if default:
+            message = f"the default value of {what}: {problem}; ARM would reject this deployment"
+            ptr += "/defaultValue"
+        else:
+            message = f"{what} from {self.supplied_from or 'the deployment'}: {problem}; ARM would reject this deployment"
+        self.expander.error(message, self.doc, ptr)
         return Unknown(message)
 
     def _resolve_type(self, spec: dict[str, Any]) -> dict[str, Any]:
@@ -359,6 +368,23 @@ class TemplateContext(Context):
 
 
 _MISSING = object()
+
+
+def _has_stand_in(value: Any) -> bool:
+    """Whether ``value`` holds a stand-in or an unknown anywhere. Each container is visited once: a value
+    built by doubling (createArray(v, v) chained) shares its subtrees."""
+    seen: set[int] = set()
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, (Placeholder, Unknown)):
+            return True
+        if isinstance(v, (list, dict)):
+            if id(v) in seen:
+                continue
+            seen.add(id(v))
+            stack.extend(v.values() if isinstance(v, dict) else v)
+    return False
 
 
 _INT_TEXT = re.compile(r"\s*-?[0-9]{1,19}\s*", re.ASCII)
