@@ -74,6 +74,11 @@ def ev(expr: str, tpl: dict[str, Any] | None = None) -> Any:
     return value
 
 
+def ev_default(expr: str) -> Any:
+    """``ev`` of an expression ARM allows only in a parameter's default value (utcNow(), newGuid()), there."""
+    return ev("[parameters('value')]", template(params={"value": expr}))
+
+
 def raises(expr: str, tpl: dict[str, Any] | None = None) -> ExpressionError:
     """The ExpressionError evaluating ``expr`` (without brackets) raises."""
     with pytest.raises(ExpressionError) as info:
@@ -778,7 +783,18 @@ DATE_CASES = [
 
 @pytest.mark.parametrize("expr,expected", [pytest.param(e, x, id=e) for e, x in DATE_CASES])
 def test_date_functions(expr: str, expected: Any) -> None:
-    assert same(ev(expr), expected)
+    assert same(ev_default(expr) if "utcNow" in expr else ev(expr), expected)
+
+
+@pytest.mark.parametrize("expr", ["utcNow()", "utcNow('u')", "newGuid()", "concat('x', newGuid())"])
+def test_utc_now_and_new_guid_outside_a_parameter_default_are_errors(expr: str) -> None:
+    """ARM accepts utcNow() and newGuid() only in a parameter's default value and rejects a template using them
+    anywhere else (a variable, a resource property): the scan evaluated them there as if ARM would deploy."""
+    assert "only in the default value of a parameter" in str(raises(expr))
+    tpl = template(variables={"stamp": f"[{expr}]"})
+    ctx = context(tpl)
+    ctx.eval_value("[variables('stamp')]", "/resources/0/tags/stamp")
+    assert any("only in the default value of a parameter" in d.message for d in ctx.expander.diagnostics)
 
 
 def test_date_time_add_rejects_a_bad_duration() -> None:
@@ -906,7 +922,7 @@ def test_missing_parameter_and_variable_fail() -> None:
     ("[pickZones('Microsoft.Compute', 'virtualMachines', 'westus2')]", "pickZones("),
 ])
 def test_runtime_values_are_unknown_and_name_the_expression(expr: str, named: str) -> None:
-    value = ev(expr)
+    value = ev_default(expr) if "newGuid" in expr else ev(expr)
     assert isinstance(value, Unknown), value
     assert named in value.reason
 

@@ -265,10 +265,15 @@ class TemplateContext(Context):
                 value = self._checked(real, spec, self.supplied[key])
             elif "defaultValue" in spec:
                 ptr = f"{self.pointer}/parameters/{escape_pointer_token(real)}/defaultValue"
-                if is_secure_type(ptype):
-                    value = self.eval_secret(spec["defaultValue"], ptr, f"the default value of secure parameter '{real}'")
-                else:
-                    value = self.eval_value(spec["defaultValue"], ptr)
+                self.expander.in_default += 1
+                try:
+                    if is_secure_type(ptype):
+                        value = self.eval_secret(spec["defaultValue"], ptr,
+                                                 f"the default value of secure parameter '{real}'")
+                    else:
+                        value = self.eval_value(spec["defaultValue"], ptr)
+                finally:
+                    self.expander.in_default -= 1
                 # ARM validates a default it uses as it validates a given value; a stand-in (the group's
                 # location) is not the value ARM would see, so it is not judged
                 if not _has_stand_in(value):
@@ -549,9 +554,24 @@ def _environment(ctx: Any) -> dict[str, Any]:
     return AZURE_CLOUD
 
 
+def _only_in_defaults(ctx: Any, fn: str) -> None:
+    """ARM accepts utcNow() and newGuid() only in a parameter's default value and rejects the template
+    anywhere else."""
+    if not ctx.expander.in_default:
+        raise ExpressionError(f"{fn}() can be used only in the default value of a parameter; ARM rejects "
+                              f"the template")
+
+
 @_ctx_fn("utcNow")
 def _utc_now(ctx: Any, fmt: Any = "yyyyMMddTHHmmssZ") -> str:
+    _only_in_defaults(ctx, "utcNow")
     return dotnet_datetime(ctx.scope.now, fmt if isinstance(fmt, str) else "yyyyMMddTHHmmssZ")
+
+
+@_ctx_fn("newGuid")
+def _new_guid(ctx: Any) -> Unknown:
+    _only_in_defaults(ctx, "newGuid")
+    return Unknown("newGuid() gives a new value on every deployment")
 
 
 def _split_type(fn: str, rtype: str) -> tuple[str, list[str]]:

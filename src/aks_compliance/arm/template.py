@@ -191,6 +191,7 @@ class Expander:
         self._seen_diag: set[tuple[str, str, str]] = set()
         self.evaluating = 0  # nesting of expression evaluations (variables read inside expressions)
         self.secret: str | None = None  # what secret value is being evaluated (TemplateContext.eval_secret)
+        self.in_default = 0  # nesting of parameter default values being evaluated (utcNow() and newGuid() live only there)
         self._deployments: dict[tuple[str, Any], NestedDeployment] = {}
         self.template: Any = None  # the top-level template as read (set by expand())
         # the unknown condition of the parent resource or nested deployment being expanded, if any: what is
