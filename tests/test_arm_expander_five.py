@@ -177,6 +177,23 @@ def test_a_default_value_is_checked_against_the_parameters_constraints_as_arm_ch
     assert "Hunter2" not in repr([(r.reason, r.evidence) for r in run.results])
 
 
+def test_a_decision_on_the_unknown_resource_group_or_subscription_is_unknown() -> None:
+    """Without --arm-resource-group, resourceGroup().name was the text 'resource-group', so a template choosing
+    its SKU tier by the group's name (endsWith(..., '-prd')) was judged as the non-production branch (AKS-041
+    failed on 'Free'); the same for a decision on subscription().subscriptionId. Ids built from them still
+    join (the diagnostic setting finds its cluster) and what is decided on an id alone stands."""
+    run = scan(HERE / "scope-name-decisions.json")
+    tier, local = outcome_of(run, "AKS-041"), outcome_of(run, "AKS-002")
+    assert tier.outcome.value == "unknown" and "resource group's name" in tier.reason and \
+        "--arm-resource-group" in tier.reason
+    assert local.outcome.value == "unknown" and "subscription id" in local.reason
+    assert outcome_of(run, "AKS-012").outcome.value == "passed"
+    told = scan(HERE / "scope-name-decisions.json", resource_group="rg-payments-prd",
+                subscription_id="11111111-1111-1111-1111-111111111111")
+    assert outcome_of(told, "AKS-041").outcome.value == "passed"
+    assert outcome_of(told, "AKS-002").outcome.value == "passed"
+
+
 # --- what a declaration with an unknown condition holds ------------------------------------------------
 
 def test_resources_inside_a_deployment_or_parent_with_an_unknown_condition_share_it() -> None:

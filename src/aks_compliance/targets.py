@@ -46,7 +46,14 @@ class Target:
 
     def ref(self) -> TargetRef:
         r = self.resource
-        name = cap(r.display_name())
-        return TargetRef(type=r.type, name=name, id=cap(r.id, 2 * MAX_NAME) if isinstance(r.id, str) else None,
-                         cluster=cap(self.cluster) or name, namespace=cap(self.namespace), file=r.source.file,
-                         pointer=r.source.pointer, line=r.source.line, pool=self.context.get("pool"))
+        name = _plain(cap(r.display_name()))
+        return TargetRef(type=r.type, name=name, id=_plain(cap(r.id, 2 * MAX_NAME)) if isinstance(r.id, str) else None,
+                         cluster=_plain(cap(self.cluster)) or name, namespace=_plain(cap(self.namespace)),
+                         file=r.source.file, pointer=r.source.pointer, line=r.source.line,
+                         pool=_plain(self.context.get("pool")))
+
+
+def _plain(value: Any) -> Any:
+    """Text as results carry it: a stand-in name (values.Placeholder, built from the resource group's name) is
+    plain text once judged; results travel through pickles and pytest-xdist, which take exact types only."""
+    return str(value) if isinstance(value, str) and type(value) is not str else value

@@ -23,9 +23,15 @@ from .structure import canonical_copy, is_property_copy
 if TYPE_CHECKING:
     from .template import Expander
 
-DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
-DEFAULT_TENANT = "00000000-0000-0000-0000-000000000000"
-DEFAULT_RESOURCE_GROUP = "resource-group"
+# Stand-ins for where the template deploys, when the scan is not told: names built from them stay
+# consistent (joins work), but a decision on one (an if() on resourceGroup().name, a contains() on the
+# subscription id) is unknown, as it is for the location below. Resource ids are built from their plain
+# text (DeploymentScope.resource_group_id).
+DEFAULT_SUBSCRIPTION = Placeholder("00000000-0000-0000-0000-000000000000",
+                                   "the subscription id, which is not known offline (set it with --arm-subscription-id)")
+DEFAULT_TENANT = Placeholder("00000000-0000-0000-0000-000000000000", "the tenant id, which is not known offline")
+DEFAULT_RESOURCE_GROUP = Placeholder("resource-group", "the resource group's name, which is not known offline "
+                                                       "(set it with --arm-resource-group)")
 # Placeholder for resourceGroup().location: resource names and ids built from it stay consistent,
 # so joins (a pool to its cluster, a diagnostic setting to its scope) still work. No control
 # compares it; --arm-location sets the real value.
@@ -50,6 +56,8 @@ class DeploymentScope:
 
     @property
     def resource_group_id(self) -> str:
+        # plain text, as every resource id built from it: ids join resources, and what a rule decides on an id
+        # (that it exists, that it names a workspace) does not rest on the group's or subscription's name
         return f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
 
     def location_value(self) -> Any:

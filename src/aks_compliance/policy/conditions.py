@@ -423,8 +423,8 @@ class Evaluator:
         return self._leaf(f"value {label}" if label else "value", op, value, operand, None)
 
     def _leaf(self, path: str, op: str, value: Any, operand: Any, alias: str | None) -> Truth:
-        if isinstance(value, Placeholder):
-            value = Unknown(value.reason)  # a stand-in joins names, but no decision may rest on it
+        if isinstance(value, Placeholder) and op.lower() != "exists":
+            value = Unknown(value.reason)  # a stand-in joins names, but no decision may rest on its text
         if isinstance(value, Unknown):
             self.reasons.append(value.reason)
             truth = U
