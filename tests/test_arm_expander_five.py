@@ -5,6 +5,9 @@ The templates are in tests/fixtures/arm-expander-5 (written for these tests)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 from aks_compliance.arm.inputs import ArmOptions, load_arm
@@ -192,6 +195,21 @@ def test_a_decision_on_the_unknown_resource_group_or_subscription_is_unknown() -
                 subscription_id="11111111-1111-1111-1111-111111111111")
     assert outcome_of(told, "AKS-041").outcome.value == "passed"
     assert outcome_of(told, "AKS-002").outcome.value == "passed"
+    rbac = outcome_of(run, "AKS-016")
+    assert rbac.outcome.value == "unknown" and "--arm-tenant-id" in rbac.reason
+
+
+def test_the_tenant_id_is_given_on_the_command_line(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    proc = subprocess.run([sys.executable, "-m", "aks_compliance", "scan", "--arm",
+                           str(HERE / "scope-name-decisions.json"), "--arm-tenant-id",
+                           "22222222-2222-2222-2222-222222222222", "--results-json", str(out), "-q"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode in (0, 1), proc.stderr
+    doc = json.loads(out.read_text())
+    (rbac,) = [r for r in doc["results"] if r["control_id"] == "AKS-016"]
+    assert rbac["outcome"] == "passed"
+    assert doc["run"]["options"]["tenant_id"] == "22222222-2222-2222-2222-222222222222"
 
 
 # --- what a declaration with an unknown condition holds ------------------------------------------------

@@ -1,6 +1,6 @@
 """The deployment context a template is evaluated in: scope, parameters, variables, functions.
 
-What the scan is told (``--arm-subscription-id``, ``--arm-resource-group``, ``--arm-location``) or
+What the scan is told (``--arm-subscription-id``, ``--arm-tenant-id``, ``--arm-resource-group``, ``--arm-location``) or
 fixed placeholders stand for the deployment target. Everything that only exists after deployment
 (``reference()`` of a real resource, ``list*()``, ``newGuid()``) evaluates to :class:`Unknown`.
 """
@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 # text (DeploymentScope.resource_group_id).
 DEFAULT_SUBSCRIPTION = Placeholder("00000000-0000-0000-0000-000000000000",
                                    "the subscription id, which is not known offline (set it with --arm-subscription-id)")
-DEFAULT_TENANT = Placeholder("00000000-0000-0000-0000-000000000000", "the tenant id, which is not known offline")
+DEFAULT_TENANT = Placeholder("00000000-0000-0000-0000-000000000000",
+                             "the tenant id, which is not known offline (set it with --arm-tenant-id)")
 DEFAULT_RESOURCE_GROUP = Placeholder("resource-group", "the resource group's name, which is not known offline "
                                                        "(set it with --arm-resource-group)")
 # Placeholder for resourceGroup().location: resource names and ids built from it stay consistent,

@@ -29,6 +29,8 @@ class ArmFamily(InputFamily):
                         help="set a template parameter (VALUE is read as JSON when it parses, else as a string)")
         group.addoption("--arm-subscription-id", default=None, metavar="ID",
                         help="subscription id the templates deploy to (default: a placeholder)")
+        group.addoption("--arm-tenant-id", default=None, metavar="ID",
+                        help="tenant id of that subscription (subscription().tenantId; default: a placeholder)")
         group.addoption("--arm-resource-group", default=None, metavar="NAME",
                         help="resource group the templates deploy to (default: a placeholder)")
         group.addoption("--arm-location", default=None, metavar="LOCATION",
@@ -44,6 +46,7 @@ class ArmFamily(InputFamily):
             parameters={k: parse_value(v, f"--arm-param {k}") for k, v in name_value_pairs(config.getoption("arm_param"),
                                                                                "--arm-param")},
             subscription_id=config.getoption("arm_subscription_id"),
+            tenant_id=config.getoption("arm_tenant_id"),
             resource_group=config.getoption("arm_resource_group"),
             location=config.getoption("arm_location"),
             template_uri=config.getoption("arm_template_uri"),
@@ -91,5 +94,6 @@ class ArmFamily(InputFamily):
     def recorded_options(self, options: ArmOptions) -> dict[str, Any]:
         # template parameter values may be secrets: only their names are recorded
         return {"arm_param_names": sorted(options.parameters), "arm_parameter_files": list(options.parameter_files),
-                "subscription_id": options.subscription_id, "resource_group": options.resource_group,
+                "subscription_id": options.subscription_id, "tenant_id": options.tenant_id,
+                "resource_group": options.resource_group,
                 "location": options.location, "template_uri": options.template_uri, "exclude": list(options.exclude)}

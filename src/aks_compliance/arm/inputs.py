@@ -48,9 +48,10 @@ class ArmOptions:
     paths: list[str] = field(default_factory=list)
     parameter_files: list[str] = field(default_factory=list)  # FILE or TEMPLATE=FILE
     parameters: dict[str, Any] = field(default_factory=dict)  # --arm-param NAME=VALUE
-    # Where the templates deploy to (--arm-subscription-id, --arm-resource-group, --arm-location); None
+    # Where the templates deploy to (--arm-subscription-id, --arm-tenant-id, --arm-resource-group, --arm-location); None
     # keeps a placeholder whose decisions are unknown.
     subscription_id: str | None = None
+    tenant_id: str | None = None
     resource_group: str | None = None
     location: str | None = None
     template_uri: str | None = None  # --arm-template-uri: deployment().properties.templateLink.uri
@@ -59,7 +60,8 @@ class ArmOptions:
 
     def deployment_scope(self, now: Any) -> DeploymentScope:
         """The deployment scope of a run started at ``now``, with the given subscription, group, location."""
-        changes = {k: v for k, v in (("subscription_id", self.subscription_id), ("resource_group", self.resource_group),
+        changes = {k: v for k, v in (("subscription_id", self.subscription_id), ("tenant_id", self.tenant_id),
+                                     ("resource_group", self.resource_group),
                                      ("location", self.location), ("template_uri", self.template_uri)) if v}
         scope = DeploymentScope(now=now)
         return scope.child(**changes) if changes else scope
