@@ -21,8 +21,8 @@ DEPLOYMENT_TYPE = "microsoft.resources/deployments"
 
 # What a resource body stands for. A *request* (a template resource) is what would be sent to ARM at its
 # apiVersion: an absent property takes that API version's default. *Deployed* state (ARM GET, an export,
-# Resource Graph, a PowerShell export, a snapshot) is what Azure returned: an absent property there is
-# unknown unless the service always returns it (arm/defaults.py).
+# Resource Graph, a PowerShell export, an Azure CLI output, a snapshot) is what Azure returned: an absent
+# property there is unknown unless the service always returns it (arm/defaults.py).
 REQUEST = "request"
 DEPLOYED = "deployed"
 UNREAD = "unread"  # a stand-in for related resources that could not be read (a gap): nothing was read

@@ -3,9 +3,9 @@
 A template resource is a *request* at its ``apiVersion``: an absent property takes the default the AKS
 REST API applies at that version, and some of those defaults changed over the years (RBAC, the load
 balancer and pool type in 2020-04-01, the node OS channel in 2023-06-01). *Deployed* state (ARM GET, an
-export, Resource Graph, a PowerShell export) is what Azure returned, read at an API version the file
-rarely states: an absent property there is unknown, unless the API documents that the service always
-returns it (no row claims that today).
+export, Resource Graph, a PowerShell export, an Azure CLI output) is what Azure returned, read at an API
+version the file rarely states: an absent property there is unknown, unless the API documents that the
+service always returns it (no row claims that today).
 
 ``apply_defaults`` fills a cluster body (and each node pool in it) before the controls see it: the
 default value for a request, an :class:`Unknown` with the reason for deployed state. Every value filled

@@ -1,8 +1,9 @@
 """Finding, recognising and loading ARM inputs.
 
 An input is a deployment template (paired with its parameter file), an ``az group export``
-template, resources as the REST API returns them (one, a list, or ``{"value": [...]}``), or a
-deployment resource with an inline template. Each file is read and parsed once; a broken file
+template, resources as the REST API returns them (one, a list, or ``{"value": [...]}``), as Azure
+PowerShell (arm/powershell.py) or the Azure CLI (arm/azcli.py) print them, or a deployment resource
+with an inline template. Each file is read and parsed once; a broken file
 becomes an error diagnostic naming it and the scan goes on.
 """
 
@@ -24,6 +25,7 @@ from ..values import Unknown
 from .context import DeploymentScope
 from ..diagnostics import NOT_EVALUATED, SKIPPED, CoverageEntry, Declaration, Diagnostic
 from .expressions import ScanBudget
+from .azcli import FLATTENED, LISTING, arm_body as cli_body, cli_resource, cli_shape
 from .powershell import children as powershell_children, cut_child, is_cut, is_powershell_export, \
     is_powershell_object, powershell_resource
 from .template import BLUEPRINT_ARTIFACT_TYPE, Expander, expand, rest_resource
@@ -35,7 +37,7 @@ JSON_SUFFIXES = (".json", ".jsonc")
 class InputFile:
     path: str
     sha256: str
-    kind: str  # template | parameters | resources | error
+    kind: str  # template | parameters | resources | azure-cli | error
 
     def as_dict(self) -> dict[str, Any]:
         return {"path": self.path, "sha256": self.sha256, "kind": f"arm-{self.kind}"}
@@ -101,7 +103,7 @@ def _resource_like(item: Any) -> bool:
 
 def classify(data: Any) -> str | None:
     """What a JSON document is to the ARM family: "template", "parameters", "resources" (REST JSON, an export,
-    a PowerShell export), or None for anything else (``not_an_arm_input`` says what). The one place that
+    a PowerShell export, an Azure CLI output), or None for anything else (``not_an_arm_input`` says what). The one place that
     decides; reading the file is the caller's."""
     if own_output(data) is not None:
         return None
@@ -367,8 +369,9 @@ def load_arm(options: ArmOptions) -> ArmScan:
             _unreached_declarations(scan, doc, expander)
             unreached(scan, doc, expander.template, "", expander)
         elif kind == "resources":
-            scan.inputs.append(InputFile(doc.path, _sha256_text(doc.text), "resources"))
-            _load_rest(scan, doc, options)
+            record = InputFile(doc.path, _sha256_text(doc.text), "resources")
+            scan.inputs.append(record)
+            record.kind = _load_rest(scan, doc, options)
 
     for path, doc, kind in documents:
         if kind == "parameters":
@@ -462,7 +465,9 @@ def _collect(scan: ArmScan, expander: Any) -> None:
     scan.coverage.extend(expander.coverage)
 
 
-def _load_rest(scan: ArmScan, doc: JsonDocument, options: ArmOptions) -> None:
+def _load_rest(scan: ArmScan, doc: JsonDocument, options: ArmOptions) -> str:
+    """Read REST resources, exports and CLI outputs; the input kind: "azure-cli" when the Azure CLI's own
+    shapes were read (arm/azcli.py), else "resources"."""
     data = doc.data
     if isinstance(data, list):
         items = [(f"/{i}", r) for i, r in enumerate(data)]
@@ -477,8 +482,17 @@ def _load_rest(scan: ArmScan, doc: JsonDocument, options: ArmOptions) -> None:
         where = "/nextLink" if "nextLink" in data else "/data"
         scan.diagnostics.append(Diagnostic("warning", partial, doc.path, where, doc.lines.nearest_line(where)[0]))
     stack = deque(items)
+    kind = "resources"
+    listed: list[str] = []  # pointers of objects that hold no properties (a listing)
     while stack:
         ptr, body = stack.popleft()
+        obj, shape = body, cli_shape(body)
+        if shape is not None:  # az aks show / list, az acr show, az monitor diagnostic-settings list, ...
+            body = cli_body(obj, shape)
+            if shape == FLATTENED or _properties_null(obj):
+                kind = "azure-cli"
+            if shape == LISTING:
+                listed.append(ptr)
         if is_powershell_object(body):  # Get-AzResource -ExpandProperties, Export-AzRuleData: as ARM GET
             resource = powershell_resource(doc, body, ptr)
             for cptr, child in powershell_children(body, ptr):
@@ -505,7 +519,21 @@ def _load_rest(scan: ArmScan, doc: JsonDocument, options: ArmOptions) -> None:
         if isinstance(children, list):
             body = {k: v for k, v in body.items() if k != "resources"}
             stack.extend((f"{ptr}/resources/{j}", c) for j, c in enumerate(children))
-        scan.resources.append(rest_resource(doc, body, ptr))
+        scan.resources.append(cli_resource(doc, body, obj, ptr, shape) if shape else rest_resource(doc, body, ptr))
+    if listed:
+        n = len(listed)
+        scan.diagnostics.append(Diagnostic(
+            "warning", f"{n} resource{'s' if n != 1 else ''} in this file {'have' if n != 1 else 'has'} no properties "
+                       f"(a listing such as az resource list, which prints each resource's id, type, sku and tags but "
+                       f"not its settings): controls that need {'their' if n != 1 else 'its'} settings say unknown; "
+                       f"export the resources themselves (az aks show, az acr show, az resource show)",
+            doc.path, listed[0], doc.lines.nearest_line(listed[0])[0]))
+    return kind
+
+
+def _properties_null(obj: dict[str, Any]) -> bool:
+    """``"properties": null``: how the CLI prints a listing's resources (a REST list leaves properties out)."""
+    return any(isinstance(k, str) and k.lower() == "properties" and v is None for k, v in obj.items())
 
 
 def _cut_powershell_child(scan: ArmScan, doc: JsonDocument, text: str, ptr: str, parent_id: Any) -> None:

@@ -114,6 +114,7 @@ def build_arm_targets(scan: ArmScan) -> list[Target]:
                         api_version=c.api_version)
         view._make_body = _copy_body(c, view)
         view.notes.extend(c.notes)
+        view.origins.update(c.origins)  # where the file holds parts of the body (the CLI: properties at the top)
         t = Target(view, label, context={"index": index})
         targets.append(t)
         k = _key(c.id)
@@ -284,8 +285,7 @@ def _standalone_pool(pool: Resource, label: str, index: ResourceIndex) -> Target
         return body
 
     view._make_body = make
-    view.origins[("properties", "agentPoolProfiles", 0)] = Source(pool.source.file, pool.source.pointer + "/properties",
-                                                                  pool.source.doc)
+    _cite_pool(view, ("properties", "agentPoolProfiles", 0), pool)
     return Target(view, label, match_type="Microsoft.ContainerService/managedClusters", cluster=cluster_name,
                   context={"index": index, "unknown_related": reason, "pool_only": reason})
 
@@ -325,7 +325,7 @@ def _current_api_shape(props: dict[str, Any], c: Resource, view: Resource) -> No
     that path); ``apiServerAuthorizedIPRanges`` (2019 APIs) is ``apiServerAccessProfile.authorizedIPRanges``.
     Evidence for the translated values cites the legacy property's line.
     """
-    base = c.source.pointer + "/properties"
+    held, base = c.pointer_of("properties")  # where the file holds the properties (the CLI: at the top level)
     sec_key = ci_key(props, "securityProfile", "securityProfile")
     sec = props.get(sec_key)
     if isinstance(sec, dict):
@@ -339,7 +339,7 @@ def _current_api_shape(props: dict[str, Any], c: Resource, view: Resource) -> No
                 defender["logAnalyticsWorkspaceResourceId"] = workspace
             props[sec_key] = dict(sec, defender=defender)
             view.origins[("properties", "securityProfile", "defender")] = Source(
-                c.source.file, base + "/securityProfile/azureDefender", c.source.doc)
+                held.file, base + "/securityProfile/azureDefender", held.doc)
     legacy_ranges = next((v for k, v in props.items() if k.lower() == "apiserverauthorizedipranges"), None)
     if legacy_ranges is not None:
         access_key = ci_key(props, "apiServerAccessProfile", "apiServerAccessProfile")
@@ -347,7 +347,7 @@ def _current_api_shape(props: dict[str, Any], c: Resource, view: Resource) -> No
         if access is None or (isinstance(access, dict) and ci_get(access, "authorizedIPRanges") is None):
             props[access_key] = dict(access or {}, authorizedIPRanges=legacy_ranges)
             view.origins[("properties", "apiServerAccessProfile", "authorizedIPRanges")] = Source(
-                c.source.file, base + "/apiServerAuthorizedIPRanges", c.source.doc)
+                held.file, base + "/apiServerAuthorizedIPRanges", held.doc)
 
 
 def _merge_pool(t: Target, pool: Resource) -> None:
@@ -385,10 +385,19 @@ def _merge_pool(t: Target, pool: Resource) -> None:
         pools[index] = entry
     if isinstance(entry, dict):
         apply_pool_defaults(entry, pool, index, body, t.resource.value_notes)
-    t.resource.origins[("properties", "agentPoolProfiles", index)] = Source(
-        pool.source.file, pool.source.pointer + "/properties", pool.source.doc)
+    _cite_pool(t.resource, ("properties", "agentPoolProfiles", index), pool)
     t.notes.append(f"node pool {pool.display_name()} comes from a separate agentPools resource at "
                    f"{pool.source.file}:{pool.source.line}")
+
+
+def _cite_pool(view: Resource, at: tuple, pool: Resource) -> None:
+    """Cite a pool merged at body path ``at`` where its own resource has its properties: under ``properties``
+    (REST), ``Properties`` (PowerShell) or at the top level of the object (the Azure CLI), renamed keys included."""
+    source, pointer = pool.pointer_of("properties")
+    view.origins[at] = Source(source.file, pointer, source.doc)
+    for prefix, cited in pool.origins.items():
+        if len(prefix) > 1 and prefix[0] == "properties":
+            view.origins[at + prefix[1:]] = cited
 
 
 def _merge_unknown_pool(t: Target, pool: Resource) -> None:

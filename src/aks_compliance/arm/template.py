@@ -641,7 +641,8 @@ def expand(doc: JsonDocument, template: dict[str, Any], supplied: dict[str, Any]
 
 
 def rest_resource(doc: JsonDocument, body: dict[str, Any], ptr: str) -> Resource:
-    """A resource as the REST API returns it (``az resource show``, ``az aks show``, ARM GET)."""
+    """A resource as the REST API returns it (ARM GET, ``az resource show``; ``az aks show`` flattens it, and
+    arm/azcli.py un-flattens it first)."""
     rid = body.get("id")
     rtype = body.get("type")
     if not isinstance(rtype, str) and isinstance(rid, str):

@@ -108,7 +108,10 @@ class Check:
             return path
         name = resource.display_name() if isinstance(resource.full_name, str) else f"@{resource.source.line}"
         key = re.sub(r"[^A-Za-z0-9_:@-]", "_", f"{label}:{name}")
-        self.target.resource.origins[(key,)] = resource.source
+        origins = self.target.resource.origins
+        origins[(key,)] = resource.source
+        for prefix, cited in resource.origins.items():  # parts it read from elsewhere (the CLI's top level)
+            origins[(key, *prefix)] = cited
         return f"{key}.{path}" if path else key
 
     def record(self, path: str, operator: str, expected: Any, actual: Any, truth: Truth,
