@@ -278,3 +278,17 @@ def test_a_deployment_read_from_rest_json_reads_its_linked_template(tmp_path: Pa
     (target,) = clusters(run).values()
     assert target.resource.source.file == str(tmp_path / "aks.json")
     assert {i["kind"] for i in run.inputs} == {"arm-resources", "arm-linked-template"}
+
+
+def test_which_templates_are_scanned_on_their_own() -> None:
+    """linked.standalone: a file no other reaches is kept; what a kept one reaches is not; of files that reach one
+    another only (a cycle), the first whose every reacher it reaches itself."""
+    from aks_compliance.arm.linked import standalone
+
+    assert standalone(["main", "mod"], {"main": {"mod"}}) == {"main"}
+    assert standalone(["mod", "main"], {"main": {"mod"}, "mod": set()}) == {"main"}
+    assert standalone(["a", "b"], {"a": {"b"}, "b": {"a"}}) == {"a"}
+    # e is reached by f only; f and g reach each other: f is kept (not e, which comes first but is entered)
+    assert standalone(["e", "f", "g"], {"f": {"g", "e"}, "g": {"f", "e"}}) == {"f"}
+    # a file reached only by one that is itself not kept is kept (its reacher's parent did not reach it)
+    assert standalone(["k", "w", "x"], {"k": {"w"}, "w": {"x"}}) == {"k", "x"}
