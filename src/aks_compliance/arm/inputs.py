@@ -26,7 +26,7 @@ from ..values import Unknown
 from .context import DeploymentScope
 from ..diagnostics import NOT_EVALUATED, SKIPPED, CoverageEntry, Declaration, Diagnostic
 from .expressions import ScanBudget
-from .linked import Linker, file_key, standalone, static_links
+from .linked import Linker, standalone, static_links
 from .powershell import children as powershell_children, cut_child, is_cut, is_powershell_export, \
     is_powershell_object, powershell_resource
 from .template import BLUEPRINT_ARTIFACT_TYPE, Expander, expand, rest_resource
@@ -348,7 +348,7 @@ def load_arm(options: ArmOptions) -> ArmScan:
         linker.register(doc)
     # files a template links to by a literal relativePath: read after the others, so that one reached through
     # its parent is not also expanded alone first
-    linked_here = set().union(*(static_links(doc.data, doc.path) for _, doc in templates))
+    linked_here = set().union(*(static_links(doc, linker.key) for _, doc in templates))
     alone: dict[str, _Alone] = {}  # template files expanded on their own, by key
     always: set[str] = set()  # REST files: what their deployments link to is deployed by them
 
@@ -386,21 +386,21 @@ def load_arm(options: ArmOptions) -> ArmScan:
             _unreached_declarations(scan, doc, expander.template, expander)
             unreached(scan, doc, expander.template, "", expander)
             _account_linked(scan, expander)
-        alone[file_key(doc.path)] = record
+        alone[linker.key(doc.path)] = record
 
     for path, doc, kind in documents:
-        if kind == "template" and file_key(doc.path) not in linked_here:
+        if kind == "template" and linker.key(doc.path) not in linked_here:
             expand_alone(path, doc)
         elif kind == "resources":
             scan.inputs.append(InputFile(doc.path, _sha256_text(doc.text), "resources"))
-            always.add(file_key(doc.path))
+            always.add(linker.key(doc.path))
             _load_rest(scan, doc, options, linker, _root_of(path, found))
 
     def not_alone(path: Path, doc: JsonDocument, parent: str) -> None:
         """A linked template a scanned parent deploys: its own parameter files are read, and not used."""
         reason = (f"parameter file of {doc.path}, a linked template that {parent} deploys with the parameters it "
                   f"passes: not used")
-        record = alone.get(file_key(doc.path))
+        record = alone.get(linker.key(doc.path))
         if record is not None:  # expanded on its own before it was known to be linked
             for entry in record.bound:
                 entry.reason = reason
@@ -461,7 +461,7 @@ def _settle_links(scan: ArmScan, linker: Linker, templates: list[tuple[Path, Jso
     """Decide which templates are scanned on their own and which only through the parents that link to them
     (linked.standalone), expand those not decided yet, take back the standalone expansions of linked ones, and
     list every linked template among the inputs with the files that link to it."""
-    order = [file_key(doc.path) for _, doc in templates]
+    order = [linker.key(doc.path) for _, doc in templates]
 
     def kept() -> set[str]:
         reaches: dict[str, set[str]] = {}

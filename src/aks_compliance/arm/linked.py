@@ -64,9 +64,18 @@ class Linker:
     read_files: dict[str, LinkedDoc | str] = field(default_factory=dict)  # key -> linked doc, or why not
     reaches: list[Reach] = field(default_factory=list)
 
+    keys: dict[str, str] = field(default_factory=dict)  # path -> file_key(path): realpath costs a stat per part
+
+    def key(self, path: str) -> str:
+        """``file_key(path)``, once per path in a scan."""
+        key = self.keys.get(path)
+        if key is None:
+            key = self.keys[path] = file_key(path)
+        return key
+
     def register(self, doc: JsonDocument) -> None:
         """A file the scan read as input: a link to it uses the same document (one path, one parse)."""
-        self.known.setdefault(file_key(doc.path), doc)
+        self.known.setdefault(self.key(doc.path), doc)
 
     def read(self, parent: str, relative: str, root: str | None) -> LinkedDoc | str:
         """The template ``relative`` to the file ``parent`` names, or why it cannot be read (a sentence)."""
@@ -82,8 +91,8 @@ class Linker:
         path = os.path.normpath(os.path.join(os.path.dirname(parent), relative))  # '..' as a URI resolves it
         if root is None:
             return f"the location of {parent} is not known, so {relative!r} cannot be resolved"
-        key = file_key(path)
-        top = file_key(root)
+        key = self.key(path)
+        top = self.key(root)
         if os.path.commonpath([key, top]) != top:
             return (f"it resolves to {path}, outside the scanned root {root}: linked templates are read only "
                     f"within the directory given to --arm (give one that holds the parent and what it links)")
@@ -121,10 +130,14 @@ class Linker:
         return out
 
 
-def static_links(data: Any, parent: str) -> set[str]:
-    """Keys of the files ``data`` (a template in the file ``parent``) links to by a literal relativePath,
-    found without evaluating it: they are read after the templates that link to them."""
+def static_links(doc: JsonDocument, key: Callable[[str], str] = file_key) -> set[str]:
+    """Keys of the files the template ``doc`` links to by a literal relativePath, found without evaluating it:
+    they are read after the templates that link to them. (A key spelt with JSON escapes is not seen here; the
+    file is then expanded alone first and taken back when the link is found: inputs._settle_links.)"""
     out: set[str] = set()
+    if "relativepath" not in doc.text.lower():  # most templates link nothing: no walk
+        return out
+    data, parent = doc.data, doc.path
     stack = [data]
     while stack:
         value = stack.pop()
@@ -133,7 +146,7 @@ def static_links(data: Any, parent: str) -> set[str]:
                 if isinstance(k, str) and k.lower() == "templatelink" and isinstance(v, dict):
                     rel = next((x for kk, x in v.items() if isinstance(kk, str) and kk.lower() == "relativepath"), None)
                     if isinstance(rel, str) and rel and not rel.startswith("["):
-                        out.add(file_key(os.path.normpath(os.path.join(os.path.dirname(parent), rel))))
+                        out.add(key(os.path.normpath(os.path.join(os.path.dirname(parent), rel))))
                 elif isinstance(v, (dict, list)):
                     stack.append(v)
         elif isinstance(value, list):
@@ -146,8 +159,12 @@ def standalone(order: list[str], reaches: dict[str, set[str]]) -> set[str]:
     each one's expansion reached through links (``reaches``): a file no other one reaches; then, of those
     left (files that reach one another, a cycle), the first whose every reacher it reaches itself. The files a
     kept one reaches are scanned through it."""
-    kept: set[str] = set()
-    pending = list(order)
+    # Files nothing reaches are kept whatever the order (linear: a fleet of thousands has no links at all);
+    # only files that links reach are left for the search below, which is quadratic in their number.
+    reached = set().union(*(reaches.get(f, ()) for f in order))
+    kept = {f for f in order if f not in reached}
+    covered = kept.union(*(reaches.get(f, ()) for f in kept))
+    pending = [f for f in order if f not in covered]
     while pending:
         def reachers(f: str) -> list[str]:
             return [g for g in pending if g != f and f in reaches.get(g, ())]

@@ -24,7 +24,7 @@ from ..wording import json_type
 from .context import DeploymentScope, RuntimeObject, TemplateContext
 from .expressions import Budget, ScanBudget
 from .functions import to_text
-from .linked import LinkedDoc, Linker, file_key
+from .linked import LinkedDoc, Linker
 from .structure import canonical_template
 
 _NOT_IN_BODY = {"resources", "copy", "condition", "dependson", "comments", "scope", "existing",
@@ -221,7 +221,7 @@ class Expander:
         # linked templates (templateLink.relativePath): read by the scan's linker, never above link_root
         self.linker = linker
         self.link_root = link_root
-        self.source_key = file_key(doc.path) if linker is not None else doc.path
+        self.source_key = linker.key(doc.path) if linker is not None else doc.path
         self.linked: dict[str, tuple[LinkedDoc, dict[str, Any]]] = {}  # key -> read, and as expanded
         self.budget = Budget(scan=scan_budget)  # the template's work units (arm/expressions.py)
         self.resources: list[Resource] = []
