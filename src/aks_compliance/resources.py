@@ -56,7 +56,8 @@ class Resource:
     """One resource as ARM would return it. ``body`` may be computed lazily (template resources)."""
 
     __slots__ = ("type", "full_name", "id", "source", "scope_id", "existing", "condition",
-                 "_body", "_make_body", "notes", "origins", "_locations", "state", "api_version", "value_notes")
+                 "_body", "_make_body", "notes", "origins", "_locations", "state", "api_version", "value_notes",
+                 "coverage_reason")
 
     def __init__(self, type: str, full_name: str | Unknown, id: str | Unknown, source: Source,
                  body: dict[str, Any] | None = None,
@@ -82,6 +83,8 @@ class Resource:
         # body path -> what the value is when it is not the input's own (an API default, a legacy value
         # translated): evidence shows it beside the value.
         self.value_notes: dict[str, str] = {}
+        # why no control judges it, when its reader knows better than its type (a linked deployment: targets.py)
+        self.coverage_reason: str | None = None
 
     @property
     def type_lower(self) -> str:

@@ -147,6 +147,8 @@ class TemplateContext(Context):
         self.recovered: list[ExpressionError] = []
         self.deployments: dict[str, Any] = {}  # lower-case name -> NestedDeployment
         self.symbols: dict[str, Any] = {}  # languageVersion 2.0 symbolic names -> resource info
+        # the files this template was reached through, top-level first: (path, identity) of each (linked templates)
+        self.links: tuple[tuple[str, str], ...] = ()
 
     # -- dispatch --
     def function(self, name: str):

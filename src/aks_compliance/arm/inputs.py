@@ -4,7 +4,8 @@ An input is a deployment template (paired with its parameter file), an ``az grou
 template, resources as the REST API returns them (one, a list, or ``{"value": [...]}``), as Azure
 PowerShell (arm/powershell.py) or the Azure CLI (arm/azcli.py) print them, or a deployment resource
 with an inline template. Each file is read and parsed once; a broken file
-becomes an error diagnostic naming it and the scan goes on.
+becomes an error diagnostic naming it and the scan goes on. A template that a scanned template links to
+(``templateLink.relativePath``) is scanned through that parent, not on its own (``_settle_links``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -26,6 +28,7 @@ from .context import DeploymentScope
 from ..diagnostics import NOT_EVALUATED, SKIPPED, CoverageEntry, Declaration, Diagnostic
 from .expressions import ScanBudget
 from .azcli import FLATTENED, LISTING, arm_body as cli_body, cli_resource, cli_shape
+from .linked import Linker, standalone, static_links
 from .powershell import children as powershell_children, cut_child, is_cut, is_powershell_export, \
     is_powershell_object, powershell_resource
 from .template import BLUEPRINT_ARTIFACT_TYPE, Expander, expand, rest_resource
@@ -37,10 +40,14 @@ JSON_SUFFIXES = (".json", ".jsonc")
 class InputFile:
     path: str
     sha256: str
-    kind: str  # template | parameters | resources | azure-cli | error
+    kind: str  # template | linked-template | parameters | resources | azure-cli | error
+    linked_from: list[str] = field(default_factory=list)  # a linked template: the templates that link to it
 
     def as_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "sha256": self.sha256, "kind": f"arm-{self.kind}"}
+        out: dict[str, Any] = {"path": self.path, "sha256": self.sha256, "kind": f"arm-{self.kind}"}
+        if self.linked_from:
+            out["linked_from"] = list(self.linked_from)
+        return out
 
 
 @dataclass
@@ -339,39 +346,77 @@ def load_arm(options: ArmOptions) -> ArmScan:
         if root not in answered:
             scan.diagnostics.append(Diagnostic("warning", no_input_message(listed, anything, "ARM input"), root))
 
-    for path, doc, kind in documents:
-        if kind == "template":
-            scan.inputs.append(InputFile(doc.path, _sha256_text(doc.text), "template"))
-            key = os.path.normcase(os.path.abspath(path))
-            pfile = explicit_for.get(key)
-            supplied: dict[str, Any] = {}
-            sources: list[str] = []
-            candidates = [pfile] if pfile else list(explicit_all)
-            if not candidates:
-                partner = parameter_partner(path)
-                if partner is not None:
-                    candidates = [str(partner)]
-            for c in candidates:
-                got = parameters_from(c, doc.path)
-                if got is not None:
-                    supplied.update(got[0])
-                    sources.append(got[1])
-                    paired.add(os.path.normcase(os.path.abspath(c)))
-                    scan.skip_file(got[1], f"parameter file: its values are bound into {doc.path}")
-            supplied.update(options.parameters)
-            if options.parameters:
-                sources.append("--arm-param")
-            scope = options.scope.child(deployment_name=_deployment_name(path))
+    linker = Linker(classify, not_an_arm_input)
+    templates = [(path, doc) for path, doc, kind in documents if kind == "template"]
+    for _, doc in templates:
+        linker.register(doc)
+    # files a template links to by a literal relativePath: read after the others, so that one reached through
+    # its parent is not also expanded alone first
+    linked_here = set().union(*(static_links(doc, linker.key) for _, doc in templates))
+    alone: dict[str, _Alone] = {}  # template files expanded on their own, by key
+    always: set[str] = set()  # REST files: what their deployments link to is deployed by them
+
+    def own_parameter_files(path: Path) -> list[str]:
+        """The parameter file given for this template (TEMPLATE=FILE), or the one beside it."""
+        pfile = explicit_for.get(os.path.normcase(os.path.abspath(path)))
+        if pfile:
+            return [pfile]
+        partner = parameter_partner(path) if not explicit_all else None
+        return [str(partner)] if partner is not None else []
+
+    def expand_alone(path: Path, doc: JsonDocument) -> None:
+        record = _Alone(doc, InputFile(doc.path, _sha256_text(doc.text), "template"))
+        scan.inputs.append(record.input)
+        supplied: dict[str, Any] = {}
+        sources: list[str] = []
+        for c in own_parameter_files(path) or explicit_all:
+            got = parameters_from(c, doc.path)
+            if got is not None:
+                supplied.update(got[0])
+                sources.append(got[1])
+                paired.add(os.path.normcase(os.path.abspath(c)))
+                scan.skip_file(got[1], f"parameter file: its values are bound into {doc.path}")
+                record.bound.append(scan.coverage[-1])
+        supplied.update(options.parameters)
+        if options.parameters:
+            sources.append("--arm-param")
+        scope = options.scope.child(deployment_name=_deployment_name(path))
+        with record.recording(scan):
             expander = expand(doc, doc.data, supplied, scope,
                               supplied_from=" and ".join(sources) if sources else "",
-                              diagnostics=scan.diagnostics, scan_budget=scan.budget)
+                              diagnostics=scan.diagnostics, scan_budget=scan.budget,
+                              linker=linker, link_root=_root_of(path, found))
             _collect(scan, expander)
-            _unreached_declarations(scan, doc, expander)
+            _unreached_declarations(scan, doc, expander.template, expander)
             unreached(scan, doc, expander.template, "", expander)
+            _account_linked(scan, expander)
+        alone[linker.key(doc.path)] = record
+
+    for path, doc, kind in documents:
+        if kind == "template" and linker.key(doc.path) not in linked_here:
+            expand_alone(path, doc)
         elif kind == "resources":
             record = InputFile(doc.path, _sha256_text(doc.text), "resources")
             scan.inputs.append(record)
-            record.kind = _load_rest(scan, doc, options)
+            always.add(linker.key(doc.path))
+            record.kind = _load_rest(scan, doc, options, linker, _root_of(path, found))
+
+    def not_alone(path: Path, doc: JsonDocument, parent: str) -> None:
+        """A linked template a scanned parent deploys: its own parameter files are read, and not used."""
+        reason = (f"parameter file of {doc.path}, a linked template that {parent} deploys with the parameters it "
+                  f"passes: not used")
+        record = alone.get(linker.key(doc.path))
+        if record is not None:  # expanded on its own before it was known to be linked
+            for entry in record.bound:
+                entry.reason = reason
+            return
+        for c in own_parameter_files(path):
+            got = parameters_from(c, doc.path)
+            if got is not None:
+                paired.add(os.path.normcase(os.path.abspath(c)))
+                scan.skip_file(got[1], reason)
+
+    _settle_links(scan, linker, templates, alone, always, expand_alone, not_alone)
 
     for path, doc, kind in documents:
         if kind == "parameters":
@@ -383,6 +428,81 @@ def load_arm(options: ArmOptions) -> ArmScan:
                                "X.json, or pass --arm-parameters TEMPLATE=FILE)", doc.path, "", 1))
                 scan.skip_file(doc.path, "parameter file not paired with any template", 1)
     return scan
+
+
+def _root_of(path: Path, found: Walk) -> str:
+    """The scanned root of a file: the directory given that held it, or, for a file given by name, its own."""
+    return found.origin.get(path) or str(path.parent)
+
+
+@dataclass
+class _Alone:
+    """A template expanded on its own, with what its expansion added to the scan (taken back if it turns out
+    to be a linked template that a scanned parent deploys: linked.standalone)."""
+
+    doc: JsonDocument
+    input: InputFile
+    bound: list[CoverageEntry] = field(default_factory=list)  # its parameter files' ledger entries
+    added: dict[str, list[Any]] = field(default_factory=dict)  # ArmScan list -> the objects it added
+
+    @contextmanager
+    def recording(self, scan: ArmScan) -> Iterator[None]:
+        lists = ("resources", "declarations", "coverage", "diagnostics")
+        start = {name: len(getattr(scan, name)) for name in lists}
+        try:
+            yield
+        finally:
+            self.added = {name: getattr(scan, name)[start[name]:] for name in lists}
+
+    def take_back(self, scan: ArmScan) -> None:
+        for name, objects in self.added.items():
+            ids = {id(o) for o in objects}
+            getattr(scan, name)[:] = [o for o in getattr(scan, name) if id(o) not in ids]  # the same list
+        scan.inputs.remove(self.input)
+
+
+def _settle_links(scan: ArmScan, linker: Linker, templates: list[tuple[Path, JsonDocument]],
+                  alone: dict[str, _Alone], always: set[str], expand_alone: Any, not_alone: Any) -> None:
+    """Decide which templates are scanned on their own and which only through the parents that link to them
+    (linked.standalone), expand those not decided yet, take back the standalone expansions of linked ones, and
+    list every linked template among the inputs with the files that link to it."""
+    order = [linker.key(doc.path) for _, doc in templates]
+
+    def kept() -> set[str]:
+        reaches: dict[str, set[str]] = {}
+        for r in linker.reaches:
+            reaches.setdefault(r.source, set()).add(r.linked.key)
+        deployed = linker.reached_by(always)  # what a REST file's deployment links to is never alone
+        return standalone([k for k in order if k in alone and k not in deployed], reaches)
+
+    while True:  # a file no kept template reaches is expanded on its own; that may reach others
+        linked = linker.reached_by(kept() | always)
+        left = [(p, d) for (p, d), k in zip(templates, order) if k not in alone and k not in linked]
+        if not left:
+            break
+        for path, doc in left:
+            expand_alone(path, doc)
+    linked = linker.reached_by(kept() | always)
+    for (path, doc), key in zip(templates, order):
+        if key in linked:
+            if key in alone:
+                alone[key].take_back(scan)
+            not_alone(path, doc, linked[key][0].parent)
+    walked = set(order)
+    for key, reaches in linked.items():
+        doc = reaches[0].linked.doc
+        parents = list(dict.fromkeys(r.parent for r in reaches))
+        scan.inputs.append(InputFile(doc.path, _sha256_text(doc.text), "linked-template", linked_from=parents))
+        if key in walked:
+            scan.skip_file(doc.path, f"a linked template: scanned through {', '.join(parents)}, which deploys it "
+                                     f"with the parameters it passes, not on its own", 1)
+
+
+def _account_linked(scan: ArmScan, expander: Any) -> None:
+    """The linked templates an expansion read: their declarations never reached, in the ledger too."""
+    for linked, template in expander.linked.values():
+        _unreached_declarations(scan, linked.doc, template, expander)
+        unreached(scan, linked.doc, template, "", expander)
 
 
 def _static_declarations(data: Any, ptr: str, out: list[tuple[str, dict[str, Any]]]) -> None:
@@ -433,7 +553,9 @@ def template_declarations(template: Any, ptr: str) -> Iterator[tuple[str, dict[s
 def unreached(scan: ArmScan, doc: JsonDocument, template: Any, ptr: str, expander: Any) -> None:
     """Declarations the expansion never reached (inside a parent or nested deployment that is not deployed,
     or a linked template): in the ledger, so that nothing read is dropped in silence."""
-    covered = {r.source.pointer for r in expander.resources} | {e.pointer for e in expander.coverage}
+    # an expansion covers the linked templates it read too: pointers are compared within this file
+    covered = {r.source.pointer for r in expander.resources if r.source.file == doc.path} | \
+        {e.pointer for e in expander.coverage if e.file == doc.path}
     for rptr, raw in template_declarations(template, ptr):
         if rptr not in covered:
             scan.not_evaluated(doc, rptr, raw.get("type"), raw.get("name"),
@@ -441,10 +563,10 @@ def unreached(scan: ArmScan, doc: JsonDocument, template: Any, ptr: str, expande
                                "false, a copy count of 0, an existing reference) or cannot be expanded")
 
 
-def _unreached_declarations(scan: ArmScan, doc: JsonDocument, expander: Any) -> None:
-    seen = {d.pointer for d in expander.declarations}
+def _unreached_declarations(scan: ArmScan, doc: JsonDocument, template: Any, expander: Any) -> None:
+    seen = {d.pointer for d in expander.declarations if d.file == doc.path}
     found: list[tuple[str, dict[str, Any]]] = []
-    _static_declarations(expander.template, "", found)
+    _static_declarations(template, "", found)
     for ptr, raw in found:
         if ptr in seen:
             continue
@@ -465,7 +587,8 @@ def _collect(scan: ArmScan, expander: Any) -> None:
     scan.coverage.extend(expander.coverage)
 
 
-def _load_rest(scan: ArmScan, doc: JsonDocument, options: ArmOptions) -> str:
+def _load_rest(scan: ArmScan, doc: JsonDocument, options: ArmOptions, linker: Linker | None = None,
+               root: str | None = None) -> str:
     """Read REST resources, exports and CLI outputs; the input kind: "azure-cli" when the Azure CLI's own
     shapes were read (arm/azcli.py), else "resources"."""
     data = doc.data
@@ -510,10 +633,10 @@ def _load_rest(scan: ArmScan, doc: JsonDocument, options: ArmOptions) -> str:
             continue
         if body["type"].lower() == DEPLOYMENT_TYPE and isinstance(body.get("properties"), dict) \
                 and isinstance(body["properties"].get("template"), dict):
-            _expand_deployment_resource(scan, doc, body, ptr, options)
+            _expand_deployment_resource(scan, doc, body, ptr, options, linker, root)
             continue
         if body["type"].lower() == BLUEPRINT_ARTIFACT_TYPE:
-            _expand_artifact_resource(scan, doc, body, ptr, options)
+            _expand_artifact_resource(scan, doc, body, ptr, options, linker, root)
             continue
         children = body.get("resources")
         if isinstance(children, list):
@@ -553,7 +676,7 @@ def _cut_powershell_child(scan: ArmScan, doc: JsonDocument, text: str, ptr: str,
 
 
 def _expand_deployment_resource(scan: ArmScan, doc: JsonDocument, body: dict[str, Any], ptr: str,
-                                options: ArmOptions) -> None:
+                                options: ArmOptions, linker: Linker | None = None, root: str | None = None) -> None:
     props = body["properties"]
     supplied: dict[str, Any] = {}
     params = props.get("parameters")
@@ -568,22 +691,24 @@ def _expand_deployment_resource(scan: ArmScan, doc: JsonDocument, body: dict[str
     scope = options.scope.child(deployment_name=name)
     expander = expand(doc, props["template"], supplied, scope,
                       supplied_from=f"deployment '{name}' parameters", pointer=f"{ptr}/properties/template",
-                      diagnostics=scan.diagnostics, scan_budget=scan.budget)
+                      diagnostics=scan.diagnostics, scan_budget=scan.budget, linker=linker, link_root=root)
     _collect(scan, expander)
+    _account_linked(scan, expander)
     scan.not_evaluated(doc, ptr, body.get("type"), name,
                        "a deployment: the resources of its inline template are listed on their own")
     unreached(scan, doc, expander.template, f"{ptr}/properties/template", expander)
 
 
 def _expand_artifact_resource(scan: ArmScan, doc: JsonDocument, body: dict[str, Any], ptr: str,
-                              options: ArmOptions) -> None:
+                              options: ArmOptions, linker: Linker | None = None, root: str | None = None) -> None:
     """A blueprint artifact as exported (``Export-AzBlueprintWithArtifact``, the REST API): kind ``template``
     is expanded like a nested deployment; other kinds are listed in the ledger."""
     name = body.get("name") if isinstance(body.get("name"), str) else "blueprint-artifact"
-    expander = Expander(doc, scan.diagnostics)
+    expander = Expander(doc, scan.diagnostics, linker=linker, link_root=root)
     expander.expand_artifact(body, None, ptr, name, 0, in_template=False,
                              scope=options.scope.child(deployment_name=name))
     _collect(scan, expander)
+    _account_linked(scan, expander)
     kind = body.get("kind")
     scan.not_evaluated(doc, ptr, body.get("type"), name,
                        "a blueprint artifact of kind template: the resources of its template are listed on their own"

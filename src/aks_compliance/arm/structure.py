@@ -22,7 +22,8 @@ _COPY = ("name", "count", "mode", "batchSize", "input")
 _RESOURCE = ("type", "apiVersion", "name", "location", "properties", "copy", "condition", "dependsOn", "resources",
              "scope", "existing", "sku", "kind", "identity", "tags", "zones", "plan", "comments", "import",
              "extension", "managedBy", "resourceGroup", "subscriptionId", "metadata", "extendedLocation")
-_DEPLOYMENT_PROPERTIES = ("mode", "template", "templateLink", "parameters", "expressionEvaluationOptions")
+_DEPLOYMENT_PROPERTIES = ("mode", "template", "templateLink", "parameters", "parametersLink",
+                          "expressionEvaluationOptions")
 _OUTPUT = ("type", "value", "copy", "condition")
 _FUNCTION_NAMESPACE = ("namespace", "members")
 _FUNCTION = ("parameters", "output")

@@ -236,6 +236,8 @@ def _why_not_judged(r: Resource, owner_id: Any, neighbour: Target | None) -> str
         return (f"a Kubernetes object ({r.type}) declared through Bicep's Kubernetes extension: the in-cluster "
                 "controls judge manifests, so render it (or read the cluster) and scan it with --k8s")
     if low == DEPLOYMENT_TYPE:
+        if r.coverage_reason:
+            return r.coverage_reason
         body_props = r.body.get("properties") if isinstance(r.body, dict) else None
         if isinstance(body_props, dict) and any(k.lower() == "templatelink" for k in body_props):
             return "a linked deployment (templateLink): its template is not fetched, so what it deploys is not scanned"

@@ -3,7 +3,8 @@
 Handles what real templates use: parameters with defaults and parameter files, variables (with
 ``copy``), user-defined functions, resource and property ``copy`` loops, ``condition``, child resources
 declared nested or top-level, extension resources (``scope`` or ``.../providers/...`` names),
-nested deployments with inner and outer expression scope, ``languageVersion 2.0`` symbolic resources,
+nested deployments with inner and outer expression scope, linked templates by ``templateLink.relativePath``
+(read beside their parent by the scan's linker, arm/linked.py), ``languageVersion 2.0`` symbolic resources,
 and ``reference()`` to the outputs of nested deployments in the same template (Bicep modules pass
 values this way). A resource's body is evaluated only when a control needs it.
 """
@@ -11,6 +12,7 @@ values this way). A resource's body is evaluated only when a control needs it.
 from __future__ import annotations
 
 from typing import Any, Iterator
+from urllib.parse import urljoin
 
 from ..diagnostics import NOT_EVALUATED, CoverageEntry, Declaration, Diagnostic
 from ..errors import ExpressionError
@@ -22,6 +24,7 @@ from ..wording import json_type
 from .context import DeploymentScope, RuntimeObject, TemplateContext
 from .expressions import Budget, ScanBudget
 from .functions import to_text
+from .linked import LinkedDoc, Linker
 from .structure import canonical_template
 
 _NOT_IN_BODY = {"resources", "copy", "condition", "dependson", "comments", "scope", "existing",
@@ -32,6 +35,15 @@ BLUEPRINT_ARTIFACT_TYPE = "microsoft.blueprint/blueprints/artifacts"
 # template's budget (MAX_STEPS) allows about 2,000 of them (ARM itself allows 800 per deployment).
 RESOURCE_UNITS = 1000
 MAX_TEMPLATE_RESOURCES = 800  # ARM's limit per template, copies included (template best practices)
+# Why a nested deployment with a templateLink is judged by no control (the coverage ledger; targets.py)
+LINKED = ("a linked deployment (templateLink.relativePath): the resources of its linked template are listed on their "
+          "own, under that file")
+LINK_NOT_READ = ("a linked deployment (templateLink.relativePath) whose template could not be read: what it deploys "
+                 "is not scanned (the error says why)")
+URI_NOT_FETCHED = ("a linked deployment (templateLink): its template is not fetched (templateLink.uri: the scan reads no "
+                   "URL), so what it deploys is not scanned")
+SPEC_NOT_FETCHED = ("a linked deployment (templateLink): its template is not fetched (templateLink.id: a template spec), "
+                    "so what it deploys is not scanned")
 
 
 class NestedDeployment:
@@ -50,6 +62,10 @@ class NestedDeployment:
         self.child_ctx: TemplateContext | None = None
         self.state = "new"
         self._outputs: Any = None
+        self.template: Any = None  # the template it deploys (inline, or read through its templateLink)
+        self.template_ptr = ""  # where that template is in its document
+        self.relative: str | None = None  # templateLink.relativePath, when it was read through one
+        self.coverage_reason: str | None = None  # why the deployment itself is judged by no control (linked)
 
     def expand(self) -> None:
         if self.state != "new":
@@ -68,20 +84,24 @@ class NestedDeployment:
             return
         ptr = f"{self.ptr}/properties"
         template = props.get("template")
+        doc, tptr, linked = self.ctx.doc, f"{ptr}/template", None
         if not isinstance(template, dict):
-            link = props.get("templateLink")
-            if link is not None:
-                self.expander.warn(f"nested deployment {self._label()} uses templateLink; linked templates "
-                                   f"are not fetched, so resources it deploys are not scanned",
-                                   self.ctx.doc, ptr + "/templateLink")
-            return
-        if self.depth >= MAX_NESTING:
+            if "templateLink" not in props:
+                return
+            linked = self.expander.read_link(self, props["templateLink"], f"{ptr}/templateLink")
+            if linked is None:
+                return
+            doc, template, tptr = linked.doc, self.expander.linked_template(linked), ""
+        elif self.depth >= MAX_NESTING:
             self.expander.error(f"nested deployments go deeper than {MAX_NESTING} levels; not expanded",
                                 self.ctx.doc, ptr)
             return
+        self.template, self.template_ptr = template, tptr
         options = props.get("expressionEvaluationOptions")
         scope_mode = "outer"
-        if isinstance(options, dict):
+        if linked is not None:
+            scope_mode = "inner"  # a linked template is always a deployment of its own: its own scope
+        elif isinstance(options, dict):
             scope_mode = str(self.ctx.eval_value(options.get("scope", "outer"), ptr)).lower()
         name = self.name if isinstance(self.name, str) else "nested-deployment"
         target: dict[str, Any] = {}  # where its resources land: the resource group and subscription it names
@@ -96,8 +116,11 @@ class NestedDeployment:
             if isinstance(sub_value, str):
                 target["subscription_id"] = sub_value
         if scope_mode == "inner":
-            supplied = self._parameters(props.get("parameters"), f"{ptr}/parameters")
+            supplied = self._supplied(props, ptr, template)
             base = self.ctx.deploy_scope  # a deployment of its own, in the group its parent deploys to
+            if linked is not None:  # deployment().properties.templateLink.uri: the parent's, joined (or unknown)
+                target["template_uri"] = urljoin(base.template_uri, self.relative or "") if base.template_uri \
+                    else None
             if target.get("resource_group", base.resource_group) != base.resource_group or \
                     target.get("subscription_id", base.subscription_id) != base.subscription_id:
                 # resourceGroup().location there is that group's, which nothing here says
@@ -106,8 +129,8 @@ class NestedDeployment:
                     f"the location of resource group '{target.get('resource_group', base.resource_group)}' "
                     f"(nested deployment {self._label()} deploys there), which is not known offline")
             child = TemplateContext(template, supplied, base.child(deployment_name=name, **target),
-                                    self.ctx.doc, f"{ptr}/template", self.expander,
-                                    supplied_from=f"nested deployment {self._label()}")
+                                    doc, tptr, self.expander, supplied_from=f"nested deployment {self._label()}")
+            child.links = self.ctx.links + (((doc.path, linked.key),) if linked is not None else ())
             self.expander.check_supplied(child, supplied, self.ctx.doc, f"{ptr}/parameters")
         elif target:
             # outer scope: its expressions are the parent's (resourceGroup() is still the parent's group),
@@ -116,17 +139,31 @@ class NestedDeployment:
         else:
             child = self.ctx
         self.child_ctx = child
-        self.expander.expand_template(template, child, f"{ptr}/template", self.depth + 1)
+        self.expander.expand_template(template, child, tptr, self.depth + 1)
 
     def _label(self) -> str:
         return f"'{self.name}'" if isinstance(self.name, str) else f"at {self.ptr}"
 
-    def _parameters(self, raw: Any, ptr: str) -> dict[str, Any]:
+    def _supplied(self, props: dict[str, Any], ptr: str, template: dict[str, Any]) -> dict[str, Any]:
+        """The parameter values the deployment passes to its template (inner scope, or linked)."""
+        if "parametersLink" not in props:
+            return self._parameters(props.get("parameters"), f"{ptr}/parameters", template)
+        where = f"{ptr}/parametersLink"
+        if "parameters" in props:
+            self.expander.error(f"nested deployment {self._label()} sets both 'parameters' and 'parametersLink': "
+                                f"ARM takes one or the other and rejects the deployment", self.ctx.doc, where)
+        self.expander.warn(f"nested deployment {self._label()} takes its parameters from parametersLink, which is "
+                           f"not fetched (the scan reads no URL): every parameter of its template is unknown (pass "
+                           f"them in 'parameters' to have them judged)", self.ctx.doc, where)
+        decls = template.get("parameters")
+        return {k: Unknown(f"parameter '{k}' of nested deployment {self._label()} comes from its parametersLink, "
+                           f"which is not fetched") for k in (decls if isinstance(decls, dict) else {})}
+
+    def _parameters(self, raw: Any, ptr: str, template: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if not isinstance(raw, dict):
             return out
-        template = props.get("template") if isinstance(props := self.raw.get("properties"), dict) else None
-        decls = template.get("parameters") if isinstance(template, dict) else None
+        decls = template.get("parameters")
         secure = {k.lower() for k, d in decls.items() if isinstance(d, dict) and is_secure_type(d.get("type"))} \
             if isinstance(decls, dict) else set()
         for k, v in raw.items():
@@ -148,8 +185,7 @@ class NestedDeployment:
         if self._outputs is not None:
             return self._outputs
         ctx = self.child_ctx
-        props = self.raw.get("properties")
-        template = props.get("template") if isinstance(props, dict) else None
+        template = self.template
         if ctx is None or not isinstance(template, dict):
             return Unknown(f"the outputs of nested deployment {self._label()} are not known offline")
         raw_outputs = template.get("outputs") if isinstance(template.get("outputs"), dict) else {}
@@ -158,7 +194,7 @@ class NestedDeployment:
         for k, spec in raw_outputs.items():
             if not isinstance(spec, dict):
                 continue
-            optr = f"{self.ptr}/properties/template/outputs/{escape_pointer_token(k)}"
+            optr = f"{self.template_ptr}/outputs/{escape_pointer_token(k)}"
             otype = ctx._resolve_type(spec).get("type")
             if is_secure_type(otype):
                 # ARM does not return a secure output with the deployment's outputs (reference() never sees
@@ -179,8 +215,14 @@ class Expander:
     """Expands the templates of one file into resources, collecting diagnostics."""
 
     def __init__(self, doc: JsonDocument, diagnostics: list[Diagnostic] | None = None,
-                 scan_budget: ScanBudget | None = None) -> None:
+                 scan_budget: ScanBudget | None = None, linker: Linker | None = None,
+                 link_root: str | None = None) -> None:
         self.doc = doc
+        # linked templates (templateLink.relativePath): read by the scan's linker, never above link_root
+        self.linker = linker
+        self.link_root = link_root
+        self.source_key = linker.key(doc.path) if linker is not None else doc.path
+        self.linked: dict[str, tuple[LinkedDoc, dict[str, Any]]] = {}  # key -> read, and as expanded
         self.budget = Budget(scan=scan_budget)  # the template's work units (arm/expressions.py)
         self.resources: list[Resource] = []
         # Shared with the scan: bodies are evaluated lazily, after expansion has returned.
@@ -232,6 +274,89 @@ class Expander:
                     ctx.parameter(k)
                 except ExpressionError:  # a problem of the template's own declaration: reported where it is read
                     pass
+
+    # -- linked templates --
+    def read_link(self, nd: NestedDeployment, link: Any, ptr: str) -> LinkedDoc | None:
+        """The template a deployment's ``templateLink`` names, read when it is a ``relativePath`` beside its
+        parent; otherwise (a URI, a template spec, a link that cannot be read) None, with the reason said and
+        kept for the ledger (``nd.coverage_reason``)."""
+        ctx, label = nd.ctx, nd._label()
+        if not isinstance(link, dict):
+            self.error(f"templateLink of nested deployment {label} must be an object, not {json_type(link)}",
+                       ctx.doc, ptr)
+            nd.coverage_reason = LINK_NOT_READ
+            return None
+        keys = {k.lower(): k for k in link if isinstance(k, str)}
+        if "id" in keys:
+            self.warn(f"nested deployment {label} deploys a template spec (templateLink.id): linked templates are not "
+                      f"fetched, so what it deploys is not scanned; to scan it, export the template spec (az ts export "
+                      f"--output-folder DIR) and scan the exported template with the parameters this deployment "
+                      f"passes", ctx.doc, ptr)
+            nd.coverage_reason = SPEC_NOT_FETCHED
+            return None
+        if "uri" in keys:
+            self.warn(f"nested deployment {label} links its template by URI (templateLink.uri): linked templates are "
+                      f"not fetched (the scan reads no URL), so what it deploys is not scanned; to scan it, keep the "
+                      f"template beside its parent and link it with templateLink.relativePath (resolved against the "
+                      f"parent's location), or scan it on its own with the parameters this deployment passes",
+                      ctx.doc, ptr)
+            nd.coverage_reason = URI_NOT_FETCHED
+            return None
+        if "relativepath" not in keys:
+            self.error(f"templateLink of nested deployment {label} has no 'relativePath', 'uri' or 'id'", ctx.doc, ptr)
+            nd.coverage_reason = LINK_NOT_READ
+            return None
+        rptr = f"{ptr}/{escape_pointer_token(keys['relativepath'])}"
+        relative = ctx.eval_value(link[keys["relativepath"]], rptr)
+        if isinstance(relative, Unknown):
+            self.warn(f"the templateLink.relativePath of nested deployment {label} is unknown ({relative.reason}): "
+                      f"its linked template is not read, so what it deploys is not scanned", ctx.doc, rptr)
+            nd.coverage_reason = "a linked deployment whose templateLink.relativePath is unknown: what it deploys " \
+                                 "is not scanned"
+            return None
+        if self.linker is None and isinstance(relative, str):  # an Azure snapshot's export: not a file on disk
+            self.warn(f"nested deployment {label} links {relative!r} by relativePath, but this template is not a "
+                      f"file of its own, so there is nothing it is relative to: what it deploys is not scanned",
+                      ctx.doc, rptr)
+            nd.coverage_reason = LINK_NOT_READ
+            return None
+        got: LinkedDoc | str
+        if not isinstance(relative, str):
+            got = f"relativePath must be a string, not {to_text(relative)!r}"
+        else:
+            got = self.linker.read(ctx.doc.path, relative, self.link_root)  # type: ignore[union-attr]
+        if isinstance(got, LinkedDoc):
+            chain = [p for p, _ in ctx.links] + [got.doc.path]
+            if any(key == got.key for _, key in ctx.links):
+                got = f"linked templates form a cycle: {' -> '.join(chain)}; ARM cannot deploy it"
+            elif nd.depth >= MAX_NESTING:
+                got = (f"nested deployments go deeper than {MAX_NESTING} levels; not expanded (linked templates "
+                       f"{' -> '.join(chain)})")
+        if isinstance(got, str):
+            shown = f" {relative!r}" if isinstance(relative, str) else ""
+            self.error(f"the linked template{shown} of nested deployment {label} is not read: {got}", ctx.doc, rptr)
+            nd.coverage_reason = LINK_NOT_READ
+            return None
+        if "contentversion" in keys:  # "if included, must match the ContentVersion in the template"
+            cptr = f"{ptr}/{escape_pointer_token(keys['contentversion'])}"
+            wanted = ctx.eval_value(link[keys["contentversion"]], cptr)
+            have = next((v for k, v in got.template.items() if k.lower() == "contentversion"), None)
+            if not isinstance(wanted, Unknown) and wanted != have:
+                self.error(f"templateLink.contentVersion of nested deployment {label} is {to_text(wanted)!r}, but the "
+                           f"linked template {got.doc.path} has contentVersion {to_text(have)!r}: ARM rejects the "
+                           f"deployment", ctx.doc, cptr)
+                nd.coverage_reason = LINK_NOT_READ
+                return None
+        nd.relative = relative
+        nd.coverage_reason = LINKED
+        self.linker.reached(self.source_key, got, ctx.doc.path, ptr)  # type: ignore[union-attr]
+        return got
+
+    def linked_template(self, linked: LinkedDoc) -> dict[str, Any]:
+        """The linked template as expanded (structural keys spelt canonically), made once per file."""
+        if linked.key not in self.linked:
+            self.linked[linked.key] = (linked, canonical_template(linked.template))
+        return self.linked[linked.key][1]
 
     def within(self, cond: Any) -> Any:
         """A declaration's condition where it stands: its own unknown one, else the unknown one around it."""
@@ -405,6 +530,7 @@ class Expander:
             self.skip(ctx.doc, ptr, raw, f"input error: {diag.message}")
             return
         source = Source(ctx.doc.path, ptr, ctx.doc)
+        nd = None
         if full_type.lower() == DEPLOYMENT_TYPE:
             nd = self._deployments.get((ptr, index))
             if nd is None:
@@ -421,6 +547,8 @@ class Expander:
                             api_version=api if isinstance(api, (str, Unknown)) else None)
         if isinstance(cond, Unknown):
             resource.notes.append(f"deployed only if its condition holds, which is unknown: {cond.reason}")
+        if nd is not None:
+            resource.coverage_reason = nd.coverage_reason
         self.resources.append(resource)
         children = raw.get("resources")
         if isinstance(children, list):
@@ -483,6 +611,7 @@ class Expander:
         tptr = f"{ptr}/properties/template"
         child = TemplateContext(template, supplied, base.child(**changes), doc, tptr, self,
                                 supplied_from=f"blueprint artifact {label}")
+        child.links = ctx.links if ctx is not None else ((doc.path, self.source_key),)
         self.check_supplied(child, supplied, doc, pptr)
         self.expand_template(template, child, tptr, depth + 1)
 
@@ -627,13 +756,16 @@ def _body_maker(raw: dict[str, Any], ctx: TemplateContext, ptr: str, rtype: str,
 
 def expand(doc: JsonDocument, template: dict[str, Any], supplied: dict[str, Any], scope: DeploymentScope,
            supplied_from: str = "", pointer: str = "",
-           diagnostics: list[Diagnostic] | None = None, scan_budget: ScanBudget | None = None) -> Expander:
+           diagnostics: list[Diagnostic] | None = None, scan_budget: ScanBudget | None = None,
+           linker: Linker | None = None, link_root: str | None = None) -> Expander:
     """Expand a top-level template (or one found at ``pointer`` in ``doc``); ``expander.template`` is the
-    template as read (its structural keys spelt canonically, arm/structure.py)."""
+    template as read (its structural keys spelt canonically, arm/structure.py). With a ``linker``, templates
+    linked by ``relativePath`` are read beside ``doc``, never outside ``link_root``."""
     template = canonical_template(template)
-    expander = Expander(doc, diagnostics, scan_budget)
+    expander = Expander(doc, diagnostics, scan_budget, linker, link_root)
     expander.template = template
     ctx = TemplateContext(template, supplied, scope, doc, pointer, expander, supplied_from=supplied_from)
+    ctx.links = ((doc.path, expander.source_key),)
     if supplied_from:
         expander.check_supplied(ctx, supplied, doc, pointer, source=supplied_from)
     expander.expand_template(template, ctx, pointer)
