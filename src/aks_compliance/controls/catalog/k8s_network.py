@@ -119,12 +119,21 @@ def workload_covered(target: Target, params: Mapping[str, Any]) -> Verdict:
 
 
 INTERNAL_LB = "service.beta.kubernetes.io/azure-load-balancer-internal"
+# The Azure cloud provider makes a load balancer internal only for exactly "true" (cloud-provider-azure
+# requiresInternalLoadBalancer: l == "true"; Azure Policy's 3fc4dc25 compares the same): "True" gets a public IP.
+INTERNAL_LB_VALUE = "true"
+
+
+def is_internal_load_balancer(annotations: Mapping[str, Any]) -> bool:
+    return annotations.get(INTERNAL_LB) == INTERNAL_LB_VALUE
+
+
 INTERNAL_LOAD_BALANCER = KubeRule({
     "kinds": ["Service"],
     "applies": [{"when": {"field": "$object.spec.type", "equals": "LoadBalancer"},
                  "reason": "Service type {value} is not a load balancer"}],
     "checks": [{"scope": "object", "require": {"anyOf": [
-        {"field": {"lower": f"metadata.annotations['{INTERNAL_LB}']"}, "equals": "true"},
+        {"field": f"metadata.annotations['{INTERNAL_LB}']", "equals": INTERNAL_LB_VALUE},
         {"field": "$namespacedName", "likeAny": {"param": "allowedPublicServices"}}]}}]})
 
 
@@ -225,7 +234,8 @@ CONTROLS = [
         rationale=(
             "A Service of type LoadBalancer without the annotation service.beta.kubernetes.io/"
             "azure-load-balancer-internal: \"true\" gets a public IP on the Azure load balancer, exposing the "
-            "workload to the internet outside the ingress path, WAF and firewall. Where only internal ingress is "
+            "workload to the internet outside the ingress path, WAF and firewall. The Azure cloud provider compares "
+            "the value with \"true\" exactly: \"True\" or \"yes\" still gets a public IP. Where only internal ingress is "
             "wanted every load balancer must be internal; deliberate exceptions go in allowedPublicServices."),
         remediation=(
             "Add the annotation service.beta.kubernetes.io/azure-load-balancer-internal: \"true\" (and "
