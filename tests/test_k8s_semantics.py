@@ -146,3 +146,17 @@ def test_egress_to_an_address_follows_cidrs_ports_and_deny_rules() -> None:
     assert https_only.egress_to(imds, 80)[0] is False
     fqdn = _cilium("CiliumNetworkPolicy", {"endpointSelector": {}, "egress": [{"toFQDNs": [{"matchName": "x.io"}]}]})
     assert fqdn.egress_to(imds, 80)[0] is False  # names, not the link-local address
+
+
+@pytest.mark.parametrize("kind,name,namespace,expected", [
+    ("ServiceAccount", "web", "shop", ("shop", "web")),
+    ("User", "system:serviceaccount:shop:web", None, ("shop", "web")),  # RBAC matches the account's user name
+    ("User", "system:serviceaccount:shop", None, None),
+    ("User", "system:serviceaccount:shop:web:x", None, None),
+    ("User", "system:serviceaccounts:shop", None, None),
+    ("Group", "system:serviceaccount:shop:web", None, None),  # a group of that name is no account
+    ("User", "alice@contoso.com", None, None),
+])
+def test_a_subject_names_a_service_account_by_kind_or_by_user_name(kind, name, namespace, expected) -> None:
+    from aks_compliance.k8s.rbac import Subject
+    assert Subject(kind, name, namespace, "subjects[0]").service_account == expected

@@ -239,6 +239,41 @@ class Subject:
     def key(self) -> str:
         return f"{self.kind}/{self.namespace + '/' if self.namespace else ''}{self.name}"
 
+    @property
+    def service_account(self) -> tuple[str, str] | None:
+        """(namespace, name) of the service account this subject names: a ServiceAccount subject, or a User named by
+        the account's user name ``system:serviceaccount:<namespace>:<name>``, which RBAC matches as that account
+        (serviceaccount.MatchesUsername)."""
+        if self.kind == "ServiceAccount":
+            return (self.namespace, self.name) if self.namespace and self.name else None
+        if self.kind == "User" and self.name.startswith(SA_USER_PREFIX):
+            ns, sep, name = self.name[len(SA_USER_PREFIX):].partition(":")
+            if sep and ns and name and ":" not in name:
+                return ns, name
+        return None
+
+
+SA_USER_PREFIX = "system:serviceaccount:"
+ALL_AUTHENTICATED = "system:authenticated"  # the authenticator adds it to every identity it authenticates
+ALL_SERVICE_ACCOUNTS = "system:serviceaccounts"  # and every service account is in this one and its namespace's
+# The ClusterRoles Kubernetes' bootstrap policy grants every identity (to the groups above): discovery, self-reviews,
+# public cluster information and the service account issuer's OIDC documents. A binding of one of them to such a
+# group is a cluster's own default, not a permission given to one workload.
+PUBLIC_ROLES = frozenset({"system:basic-user", "system:discovery", "system:public-info-viewer",
+                          "system:service-account-issuer-discovery"})
+
+
+def groups_of_service_account(namespace: str) -> tuple[str, ...]:
+    """The groups a service account's token authenticates with."""
+    return ALL_SERVICE_ACCOUNTS, f"{ALL_SERVICE_ACCOUNTS}:{namespace}", ALL_AUTHENTICATED
+
+
+def is_public_default(binding: K8sObject, subject: Subject) -> bool:
+    """Whether ``binding`` reaches ``subject`` as Kubernetes' default grant to every identity (a bootstrap role given
+    to a group every identity or service account is in)."""
+    ref = as_dict(binding.body.get("roleRef"))
+    return subject.kind == "Group" and ref.get("kind") == "ClusterRole" and ref.get("name") in PUBLIC_ROLES
+
 
 def subjects(binding: K8sObject) -> list[Subject]:
     out = []
@@ -254,20 +289,23 @@ def subjects(binding: K8sObject) -> list[Subject]:
 
 
 def service_account_bindings(scope: K8sScope, namespace: str, name: str) -> list[tuple[K8sObject, Subject]]:
-    """Every binding in the scope that grants to ServiceAccount ``namespace/name``: naming it, or the groups every
-    service account (of the namespace) is in (``system:serviceaccounts``, ``system:serviceaccounts:<ns>``), in any
-    namespace (a RoleBinding elsewhere grants the account rights there). Indexed once per scope."""
+    """Every binding in the scope that grants to ServiceAccount ``namespace/name``: naming it (as a ServiceAccount, or
+    a User by its user name), or a group its token is in (``system:serviceaccounts``, ``system:serviceaccounts:<ns>``,
+    ``system:authenticated``), in any namespace (a RoleBinding elsewhere grants the account rights there). Indexed
+    once per scope."""
     index = scope.memo.get("sa_bindings")
     if index is None:
         index = {}
         for b in [*scope.of("RoleBinding"), *scope.of("ClusterRoleBinding")]:
             for s in subjects(b):
-                if s.kind == "ServiceAccount":
-                    index.setdefault(("sa", s.namespace, s.name), []).append((b, s))
-                elif s.kind == "Group" and (s.name == "system:serviceaccounts"
-                                            or s.name.startswith("system:serviceaccounts:")):
+                account = s.service_account
+                if account is not None:
+                    index.setdefault(("sa", *account), []).append((b, s))
+                elif s.kind == "Group" and (s.name in (ALL_SERVICE_ACCOUNTS, ALL_AUTHENTICATED)
+                                            or s.name.startswith(f"{ALL_SERVICE_ACCOUNTS}:")):
                     index.setdefault(("group", s.name), []).append((b, s))
         scope.memo["sa_bindings"] = index
-    found = index.get(("sa", namespace, name), []) + index.get(("group", "system:serviceaccounts"), []) + \
-        index.get(("group", f"system:serviceaccounts:{namespace}"), [])
+    found = list(index.get(("sa", namespace, name), []))
+    for group in groups_of_service_account(namespace):
+        found += index.get(("group", group), [])
     return found

@@ -86,7 +86,9 @@ def binding_check(what: str, predicate: Callable[[dict[str, Any]], bool],
         exempt = params.get("exemptSubjects") or []
         counted, skipped = [], []
         for s in subjects(obj):
-            if glob_any(s.key, exempt) or (s.kind == "ServiceAccount" and s.namespace in excluded_ns):
+            account = s.service_account  # a ServiceAccount, or a User named by its account's user name
+            if glob_any(s.key, exempt) or (account is not None and (
+                    glob_any(f"ServiceAccount/{account[0]}/{account[1]}", exempt) or account[0] in excluded_ns)):
                 skipped.append(s)
             else:
                 counted.append(s)
@@ -231,8 +233,9 @@ def _default_account_subjects(scope: Any) -> dict[str | None, list[tuple[str, An
         for kind in ("RoleBinding", "ClusterRoleBinding"):
             for b in scope.of(kind):
                 for s in subjects(b):
-                    if s.kind == "ServiceAccount" and s.name == "default":
-                        index.setdefault(s.namespace, []).append((kind, b, s))
+                    account = s.service_account  # named as a ServiceAccount, or as a User by its user name
+                    if account is not None and account[1] == "default":
+                        index.setdefault(account[0], []).append((kind, b, s))
     return index
 
 
@@ -402,7 +405,8 @@ CONTROLS = [
         rationale=(
             "Every namespace's default service account is used by any pod that names no other. If it mounts "
             "tokens or is granted roles, every such pod gets those permissions. CIS 4.1.5 asks that the default "
-            "account have automountServiceAccountToken: false and no bindings (joined within the scope), and that "
+            "account have automountServiceAccountToken: false and no bindings (joined within the scope; a binding may name "
+            "it as a ServiceAccount or as a User by its user name, system:serviceaccount:<namespace>:default), and that "
             "workloads needing API access get a service account of their own, so the namespace has one besides "
             "default. Every namespace has its default ServiceAccount: in manifests that do not declare it, it is "
             "judged as Kubernetes creates it (automountServiceAccountToken unset)."),

@@ -3,9 +3,10 @@
 
 The token is mounted unless the pod (or, when the pod says nothing, its ServiceAccount) sets
 ``automountServiceAccountToken: false``; a projected ``serviceAccountToken`` volume mounts one whatever those
-say. Bindings count when they name the service account or a group every service account is in
-(``system:serviceaccounts``, ``system:serviceaccounts:<namespace>``), RoleBindings of every namespace included (they grant the account
-rights in theirs). What a binding's role grants is resolved as for
+say. Bindings count when they name the service account (as a ServiceAccount, or as a User by its user name
+``system:serviceaccount:<namespace>:<name>``) or a group its token is in (``system:serviceaccounts``,
+``system:serviceaccounts:<namespace>``, ``system:authenticated``), RoleBindings of every namespace included (they grant
+the account rights in theirs). What a binding's role grants is resolved as for
 the binding controls (:mod:`aks_compliance.k8s.rbac`): a role that is not in the scope makes the verdict
 unknown, except Kubernetes' default ClusterRoles.
 """
@@ -17,7 +18,8 @@ from typing import Any, Callable, Mapping
 from ...k8s import kinds
 from ...k8s.checks import CLUSTER_ACCESS, SEVERAL_OBJECTS, Findings, cite, gap_text, glob_any, k8s_control, scope_of, unknown
 from ...k8s.podspec import as_dict, as_list, pod_view
-from ...k8s.rbac import is_cluster_admin_equivalent, resolve_grant, rule_grants, service_account_bindings
+from ...k8s.rbac import (is_cluster_admin_equivalent, is_public_default, resolve_grant, rule_grants,
+                         service_account_bindings)
 from ...policy.conditions import Verdict
 from ...targets import Target
 from ..model import Mappings, Parameter, Severity
@@ -64,9 +66,11 @@ def token_mounted(target: Target, f: Findings) -> bool | str:
     return f"the pod does not set automountServiceAccountToken and {why}"
 
 
-def workload_grants(what: str, predicate: Callable[[dict[str, Any]], bool], by_name: set[str] = frozenset()):
+def workload_grants(what: str, predicate: Callable[[dict[str, Any]], bool], by_name: set[str] = frozenset(),
+                    public_defaults_count: bool = True):
     """A check failing workloads whose mounted service account token holds a rule matching ``predicate`` (or a
-    binding to a ClusterRole named in ``by_name``)."""
+    binding to a ClusterRole named in ``by_name``). ``public_defaults_count=False``: Kubernetes' default grants to
+    every identity (discovery roles bound to system:authenticated or system:serviceaccounts) are not counted."""
 
     def check(target: Target, params: Mapping[str, Any]) -> Verdict:
         scope, ns = scope_of(target), target.namespace or "default"
@@ -85,6 +89,10 @@ def workload_grants(what: str, predicate: Callable[[dict[str, Any]], bool], by_n
         for b, s in service_account_bindings(scope, ns, name):
             prefix = cite(target, b.resource, f"{b.kind}/{b.name}")
             ref = as_dict(b.body.get("roleRef"))
+            if not public_defaults_count and is_public_default(b, s):
+                f.ok(f"{prefix}.roleRef.name", "is", f"Kubernetes' default grant to every identity ({s.text})",
+                     ref.get("name"))
+                continue
             if ref.get("kind") == "ClusterRole" and ref.get("name") in by_name:
                 hits.append((f"{prefix}.roleRef.name", ref.get("name")))
                 continue
@@ -164,8 +172,11 @@ CONTROLS = [
              "Attackers who get into a pod use its service account token against the API server. A workload that "
              "mounts a token whose account has any RoleBinding or ClusterRoleBinding should be a deliberate one "
              "(an operator, a controller): list them in allowedServiceAccounts, and let every other workload run "
-             "without API permissions or without a token.",
+             "without API permissions or without a token. Kubernetes' default grants to every identity (the discovery, "
+             "basic-user, public-info and service-account-issuer roles bound to system:authenticated or "
+             "system:serviceaccounts in every cluster) are not counted; bindings to those groups of any other role "
+             "are.",
              "Set automountServiceAccountToken: false on workloads that do not call the API, or remove the "
              "bindings of their service account.", ("C-0053",), ("T1552.007",),
-             workload_grants("RBAC permissions", _any_rule)),
+             workload_grants("RBAC permissions", _any_rule, public_defaults_count=False)),
 ]
