@@ -160,3 +160,14 @@ def test_egress_to_an_address_follows_cidrs_ports_and_deny_rules() -> None:
 def test_a_subject_names_a_service_account_by_kind_or_by_user_name(kind, name, namespace, expected) -> None:
     from aks_compliance.k8s.rbac import Subject
     assert Subject(kind, name, namespace, "subjects[0]").service_account == expected
+
+
+def test_cluster_admin_equivalence_may_be_spread_over_rules() -> None:
+    from aks_compliance.k8s.rbac import cluster_admin_rules
+    read = {"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch"]}
+    write = {"apiGroups": ["*"], "resources": ["*"], "verbs": ["create", "update", "patch", "delete"]}
+    assert cluster_admin_rules([read, write]) == [0, 1]
+    assert cluster_admin_rules([read, {**write, "apiGroups": ["apps"]}]) == []  # writes only in one group
+    assert cluster_admin_rules([read, {**write, "resourceNames": ["x"]}]) == []
+    assert cluster_admin_rules([read, {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]) == [1]
+    assert cluster_admin_rules([{"nonResourceURLs": ["*"], "verbs": ["*"]}]) == []

@@ -115,6 +115,20 @@ def is_cluster_admin_equivalent(rule: dict[str, Any]) -> bool:
         ("*" in verbs or ALL_VERBS <= verbs)
 
 
+def cluster_admin_rules(rules: list[Any]) -> list[int]:
+    """Indexes of the rules that together grant every verb on every resource in every API group: one rule that does,
+    or the rules on '*' groups and '*' resources (not limited by resourceNames) whose verbs add up to all of them
+    (a role may read everything in one rule and write everything in another). Empty when the role is not
+    cluster-admin equivalent."""
+    whole = [i for i, r in enumerate(rules) if is_cluster_admin_equivalent(r)]
+    if whole:
+        return whole
+    wide = [i for i, r in enumerate(rules) if isinstance(r, dict) and not r.get("resourceNames")
+            and "*" in _strs(r.get("apiGroups")) and "*" in _strs(r.get("resources"))]
+    verbs = {v for i in wide for v in _strs(rules[i].get("verbs"))}
+    return wide if "*" in verbs or ALL_VERBS <= verbs else []
+
+
 # The default user-facing roles aggregate every ClusterRole labelled for them, and each other: view is labelled
 # aggregate-to-edit and edit aggregate-to-admin (Kubernetes' bootstrap policy), so a role labelled
 # aggregate-to-view reaches edit and admin too.

@@ -17,8 +17,8 @@ from ...k8s import kinds
 from ...k8s.checks import CLUSTER_ACCESS, SEVERAL_OBJECTS, ABSENT, Findings, cite, gap_text, glob_any, k8s_control, object_of, scope_of, unknown
 from ...k8s.podspec import as_dict, as_list
 from ...k8s.rules import KubeRule
-from ...k8s.rbac import (Grant, group_matches, is_cluster_admin_equivalent, resolve_grant, resource_matches,
-                         rule_grants, subjects, verb_matches)
+from ...k8s.rbac import (Grant, cluster_admin_rules, group_matches, is_cluster_admin_equivalent, resolve_grant,
+                         resource_matches, rule_grants, subjects, verb_matches)
 from ...k8s.scope import labels_of, meta
 from ...policy.conditions import Verdict
 from ...targets import Target
@@ -62,10 +62,12 @@ def _cite_grant(target: Target, grant: Grant) -> None:
 
 def binding_check(what: str, predicate: Callable[[dict[str, Any]], bool],
                   by_name: Callable[[dict[str, Any]], bool] | None = None,
-                  in_namespace: Callable[[dict[str, Any]], bool] | None = None):
+                  in_namespace: Callable[[dict[str, Any]], bool] | None = None,
+                  together: Callable[[list[dict[str, Any]]], list[int]] | None = None):
     """A check failing bindings whose role has a rule matching ``predicate`` and that has counted subjects.
     ``in_namespace``: what a RoleBinding's rule must match instead (it grants only requests in its namespace,
-    so rules on cluster-scoped resources grant nothing through it)."""
+    so rules on cluster-scoped resources grant nothing through it). ``together``: the indexes of the role's rules that
+    grant it together (a power no single rule need hold), instead of ``predicate``."""
 
     def check(target: Target, params: Mapping[str, Any]) -> Verdict:
         scope = scope_of(target)
@@ -81,7 +83,10 @@ def binding_check(what: str, predicate: Callable[[dict[str, Any]], bool],
         if isinstance(grant, Grant):
             _cite_grant(target, grant)
             matches = in_namespace if in_namespace is not None and obj.kind == "RoleBinding" else predicate
-            matching = [(path, rule) for path, rule, _ in grant.rules if matches(rule)]
+            if together is not None:
+                matching = [grant.rules[i][:2] for i in together([rule for _, rule, _ in grant.rules])]
+            else:
+                matching = [(path, rule) for path, rule, _ in grant.rules if matches(rule)]
         excluded_ns = set(params.get("excludedNamespaces") or ())
         exempt = params.get("exemptSubjects") or []
         counted, skipped = [], []
@@ -300,12 +305,12 @@ def all_users_grants(target: Target, params: Mapping[str, Any]) -> Verdict:
 def _rbac(id: str, title: str, cis: str, kubescape: tuple[str, ...], what: str, predicate, rationale: str,
           remediation: str, severity: Severity = Severity.MEDIUM, azure: tuple[str, ...] = (),
           by_name=None, mitre: tuple[str, ...] = (), applies=None, mapping_note: str = "",
-          in_namespace=None) -> Any:
+          in_namespace=None, together=None) -> Any:
     return k8s_control(
         id=id, title=title, severity=severity, section=SECTION, rationale=rationale, remediation=remediation,
         mappings=Mappings(cis_aks=(cis,) if cis else (), kubescape=kubescape, azure_policy=azure, mitre=mitre),
         types=BINDINGS,
-        check=binding_check(what, predicate, by_name, in_namespace), parameters=RULE_PARAMS, applies=applies or _exempt_binding,
+        check=binding_check(what, predicate, by_name, in_namespace, together), parameters=RULE_PARAMS, applies=applies or _exempt_binding,
         mapping_note=mapping_note,
         references=(RBAC_REF,), policy_gap=gap_text(SEVERAL_OBJECTS.format(what="the binding, the Role or ClusterRole it references and the roles aggregated into it"), azure[0] if azure else None), exclusions=CLUSTER_ACCESS)
 
@@ -315,13 +320,15 @@ CONTROLS = [
           ("C-0185", "C-0035"), "cluster-admin (all verbs on all resources in all API groups)",
           is_cluster_admin_equivalent,
           "cluster-admin is unrestricted access to the whole cluster. Bindings to it, or to any role granting "
-          "every verb on every resource in every API group, should exist only for break-glass identities. A "
+          "every verb on every resource in every API group (in one rule, or in several whose verbs add up to all "
+          "of them), should exist only for break-glass identities. A "
           "RoleBinding to such a ClusterRole still gives full control of its namespace. The built-in "
           "system:masters group is exempt (parameter exemptSubjects).",
           "Bind narrower roles (admin, edit, or custom roles) instead; keep cluster-admin for a break-glass group "
           "and prefer Entra ID (Azure RBAC) with just-in-time elevation.", Severity.HIGH,
           ("a3dc4946-dba6-43e6-950d-f96532848c9f",),
-          by_name=lambda ref: ref.get("kind") == "ClusterRole" and ref.get("name") == "cluster-admin", mitre=('T1098.006', 'T1078')),
+          by_name=lambda ref: ref.get("kind") == "ClusterRole" and ref.get("name") == "cluster-admin", mitre=('T1098.006', 'T1078'),
+          together=cluster_admin_rules),
     _rbac("AKS-135", "Access to secrets is minimized", "4.1.2", ("C-0186", "C-0015"), "get/list/watch on secrets",
           _grants({"get", "list", "watch"}, {"secrets"}, {""}),
           "Reading Secrets reveals credentials, tokens and keys, including service account tokens that act with "

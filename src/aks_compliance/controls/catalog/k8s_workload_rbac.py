@@ -18,8 +18,8 @@ from typing import Any, Callable, Mapping
 from ...k8s import kinds
 from ...k8s.checks import CLUSTER_ACCESS, SEVERAL_OBJECTS, Findings, cite, gap_text, glob_any, k8s_control, scope_of, unknown
 from ...k8s.podspec import as_dict, as_list, pod_view
-from ...k8s.rbac import (is_cluster_admin_equivalent, is_public_default, resolve_grant, rule_grants,
-                         service_account_bindings)
+from ...k8s.rbac import (cluster_admin_rules, is_cluster_admin_equivalent, is_public_default, resolve_grant,
+                         rule_grants, service_account_bindings)
 from ...policy.conditions import Verdict
 from ...targets import Target
 from ..model import Mappings, Parameter, Severity
@@ -67,10 +67,12 @@ def token_mounted(target: Target, f: Findings) -> bool | str:
 
 
 def workload_grants(what: str, predicate: Callable[[dict[str, Any]], bool], by_name: set[str] = frozenset(),
-                    public_defaults_count: bool = True):
+                    public_defaults_count: bool = True,
+                    together: Callable[[list[dict[str, Any]]], list[int]] | None = None):
     """A check failing workloads whose mounted service account token holds a rule matching ``predicate`` (or a
     binding to a ClusterRole named in ``by_name``). ``public_defaults_count=False``: Kubernetes' default grants to
-    every identity (discovery roles bound to system:authenticated or system:serviceaccounts) are not counted."""
+    every identity (discovery roles bound to system:authenticated or system:serviceaccounts) are not counted.
+    ``together``: the indexes of a role's rules that grant it together, instead of ``predicate``."""
 
     def check(target: Target, params: Mapping[str, Any]) -> Verdict:
         scope, ns = scope_of(target), target.namespace or "default"
@@ -100,8 +102,9 @@ def workload_grants(what: str, predicate: Callable[[dict[str, Any]], bool], by_n
             if isinstance(grant, str):
                 unknowns.append(f"what {b.kind} {b.name} grants is unknown: {grant}")
                 continue
-            for path, rule, role in grant.rules:
-                if predicate(rule):
+            chosen = set(together([r for _, r, _ in grant.rules])) if together is not None else None
+            for i, (path, rule, role) in enumerate(grant.rules):
+                if (i in chosen) if chosen is not None else predicate(rule):
                     if role is not None:
                         cite(target, role.resource, path.split(".rules[")[0])
                     hits.append((path, {k: rule[k] for k in ("apiGroups", "resources", "verbs", "resourceNames")
@@ -157,7 +160,7 @@ CONTROLS = [
              "Bind the workload's service account to a narrow role, or set automountServiceAccountToken: false if "
              "it does not call the API.", ("C-0272",), ("T1078", "T1528"),
              workload_grants("cluster-admin (all verbs on all resources)", is_cluster_admin_equivalent,
-                             {"cluster-admin"})),
+                             {"cluster-admin"}, together=cluster_admin_rules)),
     _control("AKS-167", "Workloads do not run with cluster-takeover roles (workload creation or secret access)",
              Severity.HIGH,
              "Creating or updating pods (or the controllers that make them) lets a subject run any image with any "
