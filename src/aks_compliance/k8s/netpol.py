@@ -297,6 +297,11 @@ class PolicyRule:
         return True if as_list(rule.get("toPorts")) else False
 
 
+# Network plugins apply no pod selector to a pod on the node's network (Azure NPM, Calico and Cilium treat its traffic
+# as the node's: the Kubernetes documentation, "NetworkPolicy and hostNetwork pods"), so no policy isolates it.
+HOST_NETWORK_EXPECTED = "false: a pod on the node's network is not subject to network policies"
+
+
 def rules_of(obj: K8sObject) -> list[PolicyRule]:
     prefix = f"{obj.kind}/{obj.name}"
     if obj.kind == "NetworkPolicy":
