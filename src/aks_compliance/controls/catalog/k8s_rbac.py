@@ -220,7 +220,8 @@ def no_endpoint_write(target: Target, params: Mapping[str, Any]) -> Verdict:
     return f.verdict()
 
 
-NO_WILDCARD = {"field": ".", "notEquals": "*"}
+# '*', and '*/<subresource>' (that subresource of every resource, RBAC's only other wildcard form)
+NO_WILDCARD = {"field": ".", "notStartsWith": "*"}
 WILDCARD_ROLES = KubeRule({
     "kinds": ["Role", "ClusterRole"],
     "applies": [{"when": {"field": "$object.metadata.name", "notLikeAny": {"param": "exemptRoles"}},
@@ -341,7 +342,7 @@ CONTROLS = [
         rationale=(
             "A '*' in apiGroups, resources or verbs grants everything that exists now and everything added later "
             "(new CRDs, new subresources such as ephemeral containers), so the role's real power cannot be "
-            "reviewed. cluster-admin and Kubernetes' system: roles are exempt (parameter exemptRoles)."),
+            "reviewed; a resource '*/<subresource>' (such as '*/scale') is a wildcard too, over every resource. cluster-admin and Kubernetes' system: roles are exempt (parameter exemptRoles)."),
         remediation="List the API groups, resources and verbs the role needs instead of '*'.",
         references=(RBAC_REF,),
         mappings=Mappings(cis_aks=("4.1.3",), kubescape=("C-0187",), azure_policy=("ca8d5704-aa2b-40cf-b110-dc19052825ad",),
