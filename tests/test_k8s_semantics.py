@@ -171,3 +171,13 @@ def test_cluster_admin_equivalence_may_be_spread_over_rules() -> None:
     assert cluster_admin_rules([read, {**write, "resourceNames": ["x"]}]) == []
     assert cluster_admin_rules([read, {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]) == [1]
     assert cluster_admin_rules([{"nonResourceURLs": ["*"], "verbs": ["*"]}]) == []
+
+
+@pytest.mark.parametrize("audience,api", [
+    (None, True), ("", True),  # unset: the API server's own identifier
+    ("https://kubernetes.default.svc", True), ("https://shop-aks-1a2b3c.hcp.westeurope.azmk8s.io:443", True),
+    ("api://AzureADTokenExchange", False), ("vault", False), ("https://sts.amazonaws.com", False),
+])
+def test_a_projected_token_is_an_api_token_only_for_the_api_servers_audience(audience, api) -> None:
+    from aks_compliance.controls.catalog.k8s_workload_rbac import _api_audience
+    assert _api_audience(audience) is api

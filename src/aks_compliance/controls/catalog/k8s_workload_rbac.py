@@ -3,7 +3,8 @@
 
 The token is mounted unless the pod (or, when the pod says nothing, its ServiceAccount) sets
 ``automountServiceAccountToken: false``; a projected ``serviceAccountToken`` volume mounts one whatever those
-say. Bindings count when they name the service account (as a ServiceAccount, or as a User by its user name
+say, unless it asks for another audience than the API server's (Workload ID's ``api://AzureADTokenExchange``): the
+API server rejects such a token. Bindings count when they name the service account (as a ServiceAccount, or as a User by its user name
 ``system:serviceaccount:<namespace>:<name>``) or a group its token is in (``system:serviceaccounts``,
 ``system:serviceaccounts:<namespace>``, ``system:authenticated``), RoleBindings of every namespace included (they grant
 the account rights in theirs). What a binding's role grants is resolved as for
@@ -13,6 +14,7 @@ unknown, except Kubernetes' default ClusterRoles.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Mapping
 
 from ...k8s import kinds
@@ -38,14 +40,29 @@ def _service_account(target: Target) -> tuple[str, str | None]:
     return "default", None
 
 
+# A projected token's audience defaults to the API server's identifier; a token requested for another audience
+# (Workload ID's api://AzureADTokenExchange, Vault, a mesh) is rejected by the API server, which accepts only its own
+# audiences. Audiences that name the API server: its in-cluster name, an AKS API server's address.
+_API_AUDIENCE = re.compile(r"kubernetes\.default\.svc|\.azmk8s\.io(:\d+)?/?$", re.IGNORECASE)
+
+
+def _api_audience(audience: Any) -> bool:
+    return audience is None or audience == "" or (isinstance(audience, str) and bool(_API_AUDIENCE.search(audience)))
+
+
 def token_mounted(target: Target, f: Findings) -> bool | str:
-    """Whether the pod mounts its service account token (evidence added to ``f``), or why that is unknown."""
+    """Whether the pod mounts a service account token the API server accepts (evidence added to ``f``), or why that
+    is unknown."""
     v = pod_view(target)
     for path, vol in v.volumes():
         for i, src in enumerate(as_list(as_dict(vol.get("projected")).get("sources"))):
-            if isinstance(src, dict) and isinstance(src.get("serviceAccountToken"), dict):
-                f.ok(f"{path}.projected.sources[{i}].serviceAccountToken", "exists", "a mounted token", True)
+            token = src.get("serviceAccountToken") if isinstance(src, dict) else None
+            if isinstance(token, dict) and _api_audience(token.get("audience")):
+                f.ok(f"{path}.projected.sources[{i}].serviceAccountToken", "exists", "a mounted API token", True)
                 return True
+            if isinstance(token, dict):
+                f.ok(f"{path}.projected.sources[{i}].serviceAccountToken.audience", "is not",
+                     "the API server's (a token for another audience is no API token)", token.get("audience"))
     pod_value = v.spec.get("automountServiceAccountToken")
     if isinstance(pod_value, bool):
         f.ok(v.p("automountServiceAccountToken"), "equals", "the token mount", pod_value)
@@ -178,7 +195,8 @@ CONTROLS = [
              "without API permissions or without a token. Kubernetes' default grants to every identity (the discovery, "
              "basic-user, public-info and service-account-issuer roles bound to system:authenticated or "
              "system:serviceaccounts in every cluster) are not counted; bindings to those groups of any other role "
-             "are.",
+             "are. A token projected for another audience than the API server's (Microsoft Entra Workload ID's "
+             "api://AzureADTokenExchange) is no API token: the API server rejects it.",
              "Set automountServiceAccountToken: false on workloads that do not call the API, or remove the "
              "bindings of their service account.", ("C-0053",), ("T1552.007",),
              workload_grants("RBAC permissions", _any_rule, public_defaults_count=False)),
