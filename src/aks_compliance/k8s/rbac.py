@@ -7,7 +7,9 @@ and are not counted as broad grants, except where one named object is the whole 
 (``rule_grants(by_name=)``). ClusterRoles with an ``aggregationRule`` get the rules of every ClusterRole their
 selectors match, transitively (in manifests the aggregated rules are not filled in yet); the default admin, edit
 and view roles, when not among the manifests, also get the rules of the manifests' roles labelled to aggregate
-into them. A role that may be aggregated but has a shape the API server rejects makes the aggregate unknown.
+into them. A role that may be aggregated but has a shape the API server rejects makes the aggregate unknown, and so
+does, in manifests, an aggregated ClusterRole with no rules whose selectors match no ClusterRole among them (the
+controller fills it in the cluster from roles the manifests do not show).
 
 When a binding's role is not in the scope, a snapshot that listed roles completely says it does not
 exist (the binding grants nothing); manifests say it is unknown, except for the Kubernetes default
@@ -181,7 +183,25 @@ def role_rules(scope: K8sScope, role: K8sObject, label: str) -> Rules | str:
         (f"{label}.rules[{i}]", r, role) for i, r in enumerate(as_list(role.body.get("rules"))) if isinstance(r, dict)]
     if role.kind != "ClusterRole":
         return rules
-    return _plus_aggregated(rules, scope, role.name, role, _selectors(role), {id(role)})
+    selectors = _selectors(role)
+    seen = {id(role)}
+    out = _plus_aggregated(rules, scope, role.name, role, selectors, seen)
+    if selectors and not rules and len(seen) == 1 and not scope.is_snapshot:
+        # filled by the aggregation controller in the cluster, from roles none of which is among the manifests (a
+        # role dumped from a cluster has its rules filled in): what it grants there is unknown, not nothing
+        return (f"the ClusterRole {role.name} aggregates ClusterRoles by label ({_selector_text(selectors)}) and none "
+                "of them is among the manifests: the aggregation controller fills its rules in the cluster from "
+                "roles that may exist there")
+    return out
+
+
+def _selector_text(selectors: list[dict[str, Any]]) -> str:
+    parts = []
+    for s in selectors:
+        labels = [f"{k}={v}" for k, v in as_dict(s.get("matchLabels")).items()]
+        labels += [f"{as_dict(e).get('key')} {as_dict(e).get('operator')}" for e in as_list(s.get("matchExpressions"))]
+        parts.append(", ".join(labels) or "every ClusterRole")
+    return "; ".join(parts)
 
 
 def _plus_aggregated(rules: Rules, scope: K8sScope, into: str, role: K8sObject | None,
