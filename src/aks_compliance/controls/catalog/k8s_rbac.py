@@ -17,8 +17,9 @@ from ...k8s import kinds
 from ...k8s.checks import CLUSTER_ACCESS, SEVERAL_OBJECTS, ABSENT, Findings, cite, gap_text, glob_any, k8s_control, object_of, scope_of, unknown
 from ...k8s.podspec import as_dict, as_list
 from ...k8s.rules import KubeRule
-from ...k8s.rbac import (Grant, cluster_admin_rules, group_matches, is_cluster_admin_equivalent, resolve_grant,
-                         resource_matches, rule_grants, subjects, verb_matches)
+from ...k8s.rbac import (AGGREGATE_LABEL, BUILTIN_AGGREGATION, Grant, cluster_admin_rules, group_matches,
+                         is_cluster_admin_equivalent, resolve_grant, resource_matches, rule_grants, subjects,
+                         verb_matches)
 from ...k8s.scope import labels_of, meta
 from ...policy.conditions import Verdict
 from ...targets import Target
@@ -190,7 +191,9 @@ def _cluster_scoped(what: str) -> Callable[[Target, Mapping[str, Any]], str | No
     return applies
 
 
-EDIT_AGGREGATION = {"rbac.authorization.k8s.io/aggregate-to-edit", "rbac.authorization.k8s.io/aggregate-to-admin"}
+# What reaches edit or admin: their own labels, and view's, which the bootstrap policy aggregates into edit (view is
+# labelled aggregate-to-edit, edit aggregate-to-admin).
+EDIT_AGGREGATION = {AGGREGATE_LABEL.format(n) for n in BUILTIN_AGGREGATION["admin"]}
 
 
 def _not_edit_aggregation(target: Target, params: Mapping[str, Any]) -> str | None:
@@ -198,10 +201,10 @@ def _not_edit_aggregation(target: Target, params: Mapping[str, Any]) -> str | No
     if obj is None:
         return None
     labels = labels_of(meta(obj.body))
-    if obj.name in ("edit", "admin", "system:aggregate-to-edit", "system:aggregate-to-admin") or \
-            any(labels.get(k) == "true" for k in EDIT_AGGREGATION):
+    if obj.name in ("edit", "admin", "view", "system:aggregate-to-edit", "system:aggregate-to-admin",
+                    "system:aggregate-to-view") or any(labels.get(k) == "true" for k in EDIT_AGGREGATION):
         return None
-    return f"ClusterRole {obj.name} is not the edit or admin role and does not aggregate into them"
+    return f"ClusterRole {obj.name} is not the edit, admin or view role and does not aggregate into them"
 
 
 def no_endpoint_write(target: Target, params: Mapping[str, Any]) -> Verdict:
@@ -481,7 +484,7 @@ CONTROLS = [
             "LoadBalancer sends there crosses the namespace boundary (CVE-2021-25740). Kubernetes 1.22 removed "
             "endpoint write from system:aggregate-to-edit, but clusters upgraded from older versions keep it (RBAC "
             "reconciliation adds, never removes). Checked on the edit and admin ClusterRoles and every ClusterRole "
-            "aggregated into them."),
+            "aggregated into them, through view too (Kubernetes aggregates view into edit)."),
         remediation=(
             "Remove create, update and patch on endpoints and endpointslices from system:aggregate-to-edit (and any "
             "role labelled aggregate-to-edit or aggregate-to-admin)."),
