@@ -315,9 +315,14 @@ def rules_of(obj: K8sObject) -> list[PolicyRule]:
     return out
 
 
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # the API server sets it on every namespace, to its name
+
+
 def namespace_labels(scope: K8sScope, namespace: str) -> dict[str, str]:
+    """A namespace's labels as the cluster has them: its object's, and the name label the API server always sets
+    (a manifest does not write it; a namespace only implied by other objects has it too)."""
     ns = scope.get("Namespace", None, namespace)
-    return labels_of(meta(ns.body)) if ns is not None else {}
+    return {**(labels_of(meta(ns.body)) if ns is not None else {}), NAMESPACE_NAME_LABEL: namespace}
 
 
 def policy_rules(scope: K8sScope, namespace: str) -> list[PolicyRule] | str:
