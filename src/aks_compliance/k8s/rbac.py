@@ -186,7 +186,7 @@ def role_rules(scope: K8sScope, role: K8sObject, label: str) -> Rules | str:
     selectors = _selectors(role)
     seen = {id(role)}
     out = _plus_aggregated(rules, scope, role.name, role, selectors, seen)
-    if selectors and not rules and len(seen) == 1 and not scope.is_snapshot:
+    if not isinstance(out, str) and selectors and not rules and len(seen) == 1 and not scope.is_snapshot:
         # filled by the aggregation controller in the cluster, from roles none of which is among the manifests (a
         # role dumped from a cluster has its rules filled in): what it grants there is unknown, not nothing
         return (f"the ClusterRole {role.name} aggregates ClusterRoles by label ({_selector_text(selectors)}) and none "
