@@ -146,3 +146,38 @@ def test_egress_to_an_address_follows_cidrs_ports_and_deny_rules() -> None:
     assert https_only.egress_to(imds, 80)[0] is False
     fqdn = _cilium("CiliumNetworkPolicy", {"endpointSelector": {}, "egress": [{"toFQDNs": [{"matchName": "x.io"}]}]})
     assert fqdn.egress_to(imds, 80)[0] is False  # names, not the link-local address
+
+
+@pytest.mark.parametrize("kind,name,namespace,expected", [
+    ("ServiceAccount", "web", "shop", ("shop", "web")),
+    ("User", "system:serviceaccount:shop:web", None, ("shop", "web")),  # RBAC matches the account's user name
+    ("User", "system:serviceaccount:shop", None, None),
+    ("User", "system:serviceaccount:shop:web:x", None, None),
+    ("User", "system:serviceaccounts:shop", None, None),
+    ("Group", "system:serviceaccount:shop:web", None, None),  # a group of that name is no account
+    ("User", "alice@contoso.com", None, None),
+])
+def test_a_subject_names_a_service_account_by_kind_or_by_user_name(kind, name, namespace, expected) -> None:
+    from aks_compliance.k8s.rbac import Subject
+    assert Subject(kind, name, namespace, "subjects[0]").service_account == expected
+
+
+def test_cluster_admin_equivalence_may_be_spread_over_rules() -> None:
+    from aks_compliance.k8s.rbac import cluster_admin_rules
+    read = {"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch"]}
+    write = {"apiGroups": ["*"], "resources": ["*"], "verbs": ["create", "update", "patch", "delete"]}
+    assert cluster_admin_rules([read, write]) == [0, 1]
+    assert cluster_admin_rules([read, {**write, "apiGroups": ["apps"]}]) == []  # writes only in one group
+    assert cluster_admin_rules([read, {**write, "resourceNames": ["x"]}]) == []
+    assert cluster_admin_rules([read, {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]) == [1]
+    assert cluster_admin_rules([{"nonResourceURLs": ["*"], "verbs": ["*"]}]) == []
+
+
+@pytest.mark.parametrize("audience,api", [
+    (None, True), ("", True),  # unset: the API server's own identifier
+    ("https://kubernetes.default.svc", True), ("https://shop-aks-1a2b3c.hcp.westeurope.azmk8s.io:443", True),
+    ("api://AzureADTokenExchange", False), ("vault", False), ("https://sts.amazonaws.com", False),
+])
+def test_a_projected_token_is_an_api_token_only_for_the_api_servers_audience(audience, api) -> None:
+    from aks_compliance.controls.catalog.k8s_workload_rbac import _api_audience
+    assert _api_audience(audience) is api

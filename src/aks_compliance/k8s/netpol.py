@@ -297,6 +297,11 @@ class PolicyRule:
         return True if as_list(rule.get("toPorts")) else False
 
 
+# Network plugins apply no pod selector to a pod on the node's network (Azure NPM, Calico and Cilium treat its traffic
+# as the node's: the Kubernetes documentation, "NetworkPolicy and hostNetwork pods"), so no policy isolates it.
+HOST_NETWORK_EXPECTED = "false: a pod on the node's network is not subject to network policies"
+
+
 def rules_of(obj: K8sObject) -> list[PolicyRule]:
     prefix = f"{obj.kind}/{obj.name}"
     if obj.kind == "NetworkPolicy":
@@ -310,9 +315,14 @@ def rules_of(obj: K8sObject) -> list[PolicyRule]:
     return out
 
 
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # the API server sets it on every namespace, to its name
+
+
 def namespace_labels(scope: K8sScope, namespace: str) -> dict[str, str]:
+    """A namespace's labels as the cluster has them: its object's, and the name label the API server always sets
+    (a manifest does not write it; a namespace only implied by other objects has it too)."""
     ns = scope.get("Namespace", None, namespace)
-    return labels_of(meta(ns.body)) if ns is not None else {}
+    return {**(labels_of(meta(ns.body)) if ns is not None else {}), NAMESPACE_NAME_LABEL: namespace}
 
 
 def policy_rules(scope: K8sScope, namespace: str) -> list[PolicyRule] | str:

@@ -7,7 +7,9 @@ and are not counted as broad grants, except where one named object is the whole 
 (``rule_grants(by_name=)``). ClusterRoles with an ``aggregationRule`` get the rules of every ClusterRole their
 selectors match, transitively (in manifests the aggregated rules are not filled in yet); the default admin, edit
 and view roles, when not among the manifests, also get the rules of the manifests' roles labelled to aggregate
-into them. A role that may be aggregated but has a shape the API server rejects makes the aggregate unknown.
+into them. A role that may be aggregated but has a shape the API server rejects makes the aggregate unknown, and so
+does, in manifests, an aggregated ClusterRole with no rules whose selectors match no ClusterRole among them (the
+controller fills it in the cluster from roles the manifests do not show).
 
 When a binding's role is not in the scope, a snapshot that listed roles completely says it does not
 exist (the binding grants nothing); manifests say it is unknown, except for the Kubernetes default
@@ -115,6 +117,20 @@ def is_cluster_admin_equivalent(rule: dict[str, Any]) -> bool:
         ("*" in verbs or ALL_VERBS <= verbs)
 
 
+def cluster_admin_rules(rules: list[Any]) -> list[int]:
+    """Indexes of the rules that together grant every verb on every resource in every API group: one rule that does,
+    or the rules on '*' groups and '*' resources (not limited by resourceNames) whose verbs add up to all of them
+    (a role may read everything in one rule and write everything in another). Empty when the role is not
+    cluster-admin equivalent."""
+    whole = [i for i, r in enumerate(rules) if is_cluster_admin_equivalent(r)]
+    if whole:
+        return whole
+    wide = [i for i, r in enumerate(rules) if isinstance(r, dict) and not r.get("resourceNames")
+            and "*" in _strs(r.get("apiGroups")) and "*" in _strs(r.get("resources"))]
+    verbs = {v for i in wide for v in _strs(rules[i].get("verbs"))}
+    return wide if "*" in verbs or ALL_VERBS <= verbs else []
+
+
 # The default user-facing roles aggregate every ClusterRole labelled for them, and each other: view is labelled
 # aggregate-to-edit and edit aggregate-to-admin (Kubernetes' bootstrap policy), so a role labelled
 # aggregate-to-view reaches edit and admin too.
@@ -167,7 +183,25 @@ def role_rules(scope: K8sScope, role: K8sObject, label: str) -> Rules | str:
         (f"{label}.rules[{i}]", r, role) for i, r in enumerate(as_list(role.body.get("rules"))) if isinstance(r, dict)]
     if role.kind != "ClusterRole":
         return rules
-    return _plus_aggregated(rules, scope, role.name, role, _selectors(role), {id(role)})
+    selectors = _selectors(role)
+    seen = {id(role)}
+    out = _plus_aggregated(rules, scope, role.name, role, selectors, seen)
+    if not isinstance(out, str) and selectors and not rules and len(seen) == 1 and not scope.is_snapshot:
+        # filled by the aggregation controller in the cluster, from roles none of which is among the manifests (a
+        # role dumped from a cluster has its rules filled in): what it grants there is unknown, not nothing
+        return (f"the ClusterRole {role.name} aggregates ClusterRoles by label ({_selector_text(selectors)}) and none "
+                "of them is among the manifests: the aggregation controller fills its rules in the cluster from "
+                "roles that may exist there")
+    return out
+
+
+def _selector_text(selectors: list[dict[str, Any]]) -> str:
+    parts = []
+    for s in selectors:
+        labels = [f"{k}={v}" for k, v in as_dict(s.get("matchLabels")).items()]
+        labels += [f"{as_dict(e).get('key')} {as_dict(e).get('operator')}" for e in as_list(s.get("matchExpressions"))]
+        parts.append(", ".join(labels) or "every ClusterRole")
+    return "; ".join(parts)
 
 
 def _plus_aggregated(rules: Rules, scope: K8sScope, into: str, role: K8sObject | None,
@@ -239,6 +273,41 @@ class Subject:
     def key(self) -> str:
         return f"{self.kind}/{self.namespace + '/' if self.namespace else ''}{self.name}"
 
+    @property
+    def service_account(self) -> tuple[str, str] | None:
+        """(namespace, name) of the service account this subject names: a ServiceAccount subject, or a User named by
+        the account's user name ``system:serviceaccount:<namespace>:<name>``, which RBAC matches as that account
+        (serviceaccount.MatchesUsername)."""
+        if self.kind == "ServiceAccount":
+            return (self.namespace, self.name) if self.namespace and self.name else None
+        if self.kind == "User" and self.name.startswith(SA_USER_PREFIX):
+            ns, sep, name = self.name[len(SA_USER_PREFIX):].partition(":")
+            if sep and ns and name and ":" not in name:
+                return ns, name
+        return None
+
+
+SA_USER_PREFIX = "system:serviceaccount:"
+ALL_AUTHENTICATED = "system:authenticated"  # the authenticator adds it to every identity it authenticates
+ALL_SERVICE_ACCOUNTS = "system:serviceaccounts"  # and every service account is in this one and its namespace's
+# The ClusterRoles Kubernetes' bootstrap policy grants every identity (to the groups above): discovery, self-reviews,
+# public cluster information and the service account issuer's OIDC documents. A binding of one of them to such a
+# group is a cluster's own default, not a permission given to one workload.
+PUBLIC_ROLES = frozenset({"system:basic-user", "system:discovery", "system:public-info-viewer",
+                          "system:service-account-issuer-discovery"})
+
+
+def groups_of_service_account(namespace: str) -> tuple[str, ...]:
+    """The groups a service account's token authenticates with."""
+    return ALL_SERVICE_ACCOUNTS, f"{ALL_SERVICE_ACCOUNTS}:{namespace}", ALL_AUTHENTICATED
+
+
+def is_public_default(binding: K8sObject, subject: Subject) -> bool:
+    """Whether ``binding`` reaches ``subject`` as Kubernetes' default grant to every identity (a bootstrap role given
+    to a group every identity or service account is in)."""
+    ref = as_dict(binding.body.get("roleRef"))
+    return subject.kind == "Group" and ref.get("kind") == "ClusterRole" and ref.get("name") in PUBLIC_ROLES
+
 
 def subjects(binding: K8sObject) -> list[Subject]:
     out = []
@@ -254,20 +323,23 @@ def subjects(binding: K8sObject) -> list[Subject]:
 
 
 def service_account_bindings(scope: K8sScope, namespace: str, name: str) -> list[tuple[K8sObject, Subject]]:
-    """Every binding in the scope that grants to ServiceAccount ``namespace/name``: naming it, or the groups every
-    service account (of the namespace) is in (``system:serviceaccounts``, ``system:serviceaccounts:<ns>``), in any
-    namespace (a RoleBinding elsewhere grants the account rights there). Indexed once per scope."""
+    """Every binding in the scope that grants to ServiceAccount ``namespace/name``: naming it (as a ServiceAccount, or
+    a User by its user name), or a group its token is in (``system:serviceaccounts``, ``system:serviceaccounts:<ns>``,
+    ``system:authenticated``), in any namespace (a RoleBinding elsewhere grants the account rights there). Indexed
+    once per scope."""
     index = scope.memo.get("sa_bindings")
     if index is None:
         index = {}
         for b in [*scope.of("RoleBinding"), *scope.of("ClusterRoleBinding")]:
             for s in subjects(b):
-                if s.kind == "ServiceAccount":
-                    index.setdefault(("sa", s.namespace, s.name), []).append((b, s))
-                elif s.kind == "Group" and (s.name == "system:serviceaccounts"
-                                            or s.name.startswith("system:serviceaccounts:")):
+                account = s.service_account
+                if account is not None:
+                    index.setdefault(("sa", *account), []).append((b, s))
+                elif s.kind == "Group" and (s.name in (ALL_SERVICE_ACCOUNTS, ALL_AUTHENTICATED)
+                                            or s.name.startswith(f"{ALL_SERVICE_ACCOUNTS}:")):
                     index.setdefault(("group", s.name), []).append((b, s))
         scope.memo["sa_bindings"] = index
-    found = index.get(("sa", namespace, name), []) + index.get(("group", "system:serviceaccounts"), []) + \
-        index.get(("group", f"system:serviceaccounts:{namespace}"), [])
+    found = list(index.get(("sa", namespace, name), []))
+    for group in groups_of_service_account(namespace):
+        found += index.get(("group", group), [])
     return found

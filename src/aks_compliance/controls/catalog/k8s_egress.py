@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 from ...k8s import kinds
 from ...k8s.checks import ABSENT, CLUSTER_ACCESS, SEVERAL_OBJECTS, Findings, cite, gap_text, glob_any, k8s_control, scope_of, unknown
-from ...k8s.netpol import namespace_labels, policy_rules
+from ...k8s.netpol import HOST_NETWORK_EXPECTED, namespace_labels, policy_rules
 from ...k8s.podspec import pod_view
 from ...policy.conditions import Verdict
 from ...targets import Target
@@ -27,8 +27,7 @@ def metadata_blocked(target: Target, params: Mapping[str, Any]) -> Verdict:
     v = pod_view(target)
     f = Findings()
     if v.spec.get("hostNetwork") is True:
-        f.fail(v.p("hostNetwork"), "equals", "false: a pod on the node's network is not subject to network policies",
-               True)
+        f.fail(v.p("hostNetwork"), "equals", HOST_NETWORK_EXPECTED, True)
         return f.verdict()
     ns = target.namespace or "default"
     rules = policy_rules(scope_of(target), ns)

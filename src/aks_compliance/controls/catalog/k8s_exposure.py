@@ -21,7 +21,7 @@ from ...k8s.scope import K8sObject, K8sScope, annotations_of, meta
 from ...policy.conditions import Verdict
 from ...targets import Target
 from ..model import Mappings, Parameter, Severity
-from .k8s_network import INTERNAL_LB
+from .k8s_network import INTERNAL_LB, is_internal_load_balancer
 
 SECTION = "Exposure"
 ALLOWED_EXPOSED = Parameter(
@@ -49,8 +49,7 @@ def _public_service_type(svc: K8sObject) -> str | None:
     if t == "NodePort":
         return "NodePort"
     if t == "LoadBalancer":
-        internal = str(annotations_of(meta(svc.body)).get(INTERNAL_LB, "")).lower() == "true"
-        return None if internal else "LoadBalancer (public)"
+        return None if is_internal_load_balancer(annotations_of(meta(svc.body))) else "LoadBalancer (public)"
     return None
 
 

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 from ...k8s import kinds
 from ...k8s.checks import CLUSTER_ACCESS, BEYOND_RULES, SEVERAL_OBJECTS, ABSENT, Findings, cite, gap_text, k8s_control, scope_of, unknown
 from ...k8s.podspec import as_dict, as_list, pod_view
-from ...k8s.netpol import PolicyRule, namespace_labels, policy_rules
+from ...k8s.netpol import HOST_NETWORK_EXPECTED, PolicyRule, namespace_labels, policy_rules
 from ...k8s.rules import KubeRule
 from ...policy.conditions import Verdict
 from ...targets import Target
@@ -91,10 +91,14 @@ def _namespace_isolation(direction: str):
 
 def workload_covered(target: Target, params: Mapping[str, Any]) -> Verdict:
     ns = target.namespace or "default"
+    view = pod_view(target)
+    if view.spec.get("hostNetwork") is True:  # whatever policies select it, none applies
+        f = Findings()
+        f.fail(view.p("hostNetwork"), "equals", HOST_NETWORK_EXPECTED, True)
+        return f.verdict()
     rules = _rules(target, ns)
     if isinstance(rules, str):
         return unknown(rules)
-    view = pod_view(target)
     labels = view.labels
     sa = view.spec.get("serviceAccountName") or view.spec.get("serviceAccount") or "default"
     ns_labels = namespace_labels(scope_of(target), ns)
@@ -119,12 +123,21 @@ def workload_covered(target: Target, params: Mapping[str, Any]) -> Verdict:
 
 
 INTERNAL_LB = "service.beta.kubernetes.io/azure-load-balancer-internal"
+# The Azure cloud provider makes a load balancer internal only for exactly "true" (cloud-provider-azure
+# requiresInternalLoadBalancer: l == "true"; Azure Policy's 3fc4dc25 compares the same): "True" gets a public IP.
+INTERNAL_LB_VALUE = "true"
+
+
+def is_internal_load_balancer(annotations: Mapping[str, Any]) -> bool:
+    return annotations.get(INTERNAL_LB) == INTERNAL_LB_VALUE
+
+
 INTERNAL_LOAD_BALANCER = KubeRule({
     "kinds": ["Service"],
     "applies": [{"when": {"field": "$object.spec.type", "equals": "LoadBalancer"},
                  "reason": "Service type {value} is not a load balancer"}],
     "checks": [{"scope": "object", "require": {"anyOf": [
-        {"field": {"lower": f"metadata.annotations['{INTERNAL_LB}']"}, "equals": "true"},
+        {"field": f"metadata.annotations['{INTERNAL_LB}']", "equals": INTERNAL_LB_VALUE},
         {"field": "$namespacedName", "likeAny": {"param": "allowedPublicServices"}}]}}]})
 
 
@@ -210,7 +223,8 @@ CONTROLS = [
             "namespace say. A policy that selects it with a type and no rules denies that direction, which counts "
             "as restricted; one of its rules allowing all traffic of that direction (no peers and no ports, or "
             "0.0.0.0/0) undoes the restriction and fails. policyTypes left out mean Ingress, plus Egress when the "
-            "policy has egress rules (Kubernetes' defaulting)."),
+            "policy has egress rules (Kubernetes' defaulting). A pod on the node's network (hostNetwork) fails: "
+            "network plugins apply no pod selector to it, so no policy isolates it."),
         remediation=(
             "Make sure a NetworkPolicy with policyTypes Ingress and Egress selects the workload's pod labels (a "
             "namespace-wide podSelector: {} does)."),
@@ -225,7 +239,8 @@ CONTROLS = [
         rationale=(
             "A Service of type LoadBalancer without the annotation service.beta.kubernetes.io/"
             "azure-load-balancer-internal: \"true\" gets a public IP on the Azure load balancer, exposing the "
-            "workload to the internet outside the ingress path, WAF and firewall. Where only internal ingress is "
+            "workload to the internet outside the ingress path, WAF and firewall. The Azure cloud provider compares "
+            "the value with \"true\" exactly: \"True\" or \"yes\" still gets a public IP. Where only internal ingress is "
             "wanted every load balancer must be internal; deliberate exceptions go in allowedPublicServices."),
         remediation=(
             "Add the annotation service.beta.kubernetes.io/azure-load-balancer-internal: \"true\" (and "

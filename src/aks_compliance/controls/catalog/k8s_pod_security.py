@@ -169,12 +169,13 @@ RESTRICTED_VOLUMES = _rule({"scope": "volumes", "require": {"anyOf": [
     {"some": SOURCES, "require": {"field": ".", "in": list(RESTRICTED_VOLUME_SOURCES)}}]}})
 # "allowPrivilegeEscalation is always true when the container is run as privileged, or has CAP_SYS_ADMIN"
 # (kubernetes.io/docs/tasks/configure-pod-container/security-context/): an explicit false does not hold then (the API
-# server rejects the pair). The runtime adds SYS_ADMIN as CAP_SYS_ADMIN; ALL includes it.
-SYS_ADMIN_SPELLINGS = ["SYS_ADMIN", "CAP_SYS_ADMIN", "ALL"]
+# server rejects the pair). The runtime adds SYS_ADMIN as CAP_SYS_ADMIN, in any case (containerd upper-cases a name
+# and reads ALL in any case); ALL includes it.
+SYS_ADMIN_SPELLINGS = ["sys_admin", "cap_sys_admin", "all"]  # compared lower-cased
 NO_PRIVILEGE_ESCALATION = {"allOf": [
     {"field": "securityContext.allowPrivilegeEscalation", "equals": False},
     {"field": "securityContext.privileged", "notEquals": True},
-    {"each": "securityContext.capabilities.add", "require": {"field": ".", "notIn": SYS_ADMIN_SPELLINGS}}]}
+    {"each": "securityContext.capabilities.add", "require": {"field": {"lower": "."}, "notIn": SYS_ADMIN_SPELLINGS}}]}
 ALLOW_PRIVILEGE_ESCALATION = _rule({"scope": "containers", "require": NO_PRIVILEGE_ESCALATION})
 RUN_AS_NON_ROOT = _rule(
     {"scope": "pod", "require": _absent_or("securityContext.runAsNonRoot",
@@ -411,7 +412,8 @@ CONTROLS = [
        "Unless allowPrivilegeEscalation is false, a process can gain more privileges than its parent through "
        "setuid binaries or file capabilities. Pod Security Standards restricted requires every container to set "
        "it explicitly to false (Windows pods are exempt from v1.25). It is always true for a privileged container "
-       "or one adding SYS_ADMIN (or ALL), whatever the field says, so those fail too.",
+       "or one adding SYS_ADMIN (or ALL, in any case, with or without the CAP_ prefix), whatever the field says, so "
+       "those fail too.",
        "Set securityContext.allowPrivilegeEscalation: false in every container, init container and ephemeral "
        "container.", ALLOW_PRIVILEGE_ESCALATION,
        Mappings(cis_aks=("4.2.5",), kubescape=("C-0016",), azure_policy=("1c6e92c9-99f0-4e55-9cf2-0c234dc48f99",),

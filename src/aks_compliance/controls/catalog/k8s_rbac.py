@@ -17,8 +17,9 @@ from ...k8s import kinds
 from ...k8s.checks import CLUSTER_ACCESS, SEVERAL_OBJECTS, ABSENT, Findings, cite, gap_text, glob_any, k8s_control, object_of, scope_of, unknown
 from ...k8s.podspec import as_dict, as_list
 from ...k8s.rules import KubeRule
-from ...k8s.rbac import (Grant, group_matches, is_cluster_admin_equivalent, resolve_grant, resource_matches,
-                         rule_grants, subjects, verb_matches)
+from ...k8s.rbac import (AGGREGATE_LABEL, BUILTIN_AGGREGATION, Grant, cluster_admin_rules, group_matches,
+                         is_cluster_admin_equivalent, resolve_grant, resource_matches, rule_grants, subjects,
+                         verb_matches)
 from ...k8s.scope import labels_of, meta
 from ...policy.conditions import Verdict
 from ...targets import Target
@@ -62,10 +63,12 @@ def _cite_grant(target: Target, grant: Grant) -> None:
 
 def binding_check(what: str, predicate: Callable[[dict[str, Any]], bool],
                   by_name: Callable[[dict[str, Any]], bool] | None = None,
-                  in_namespace: Callable[[dict[str, Any]], bool] | None = None):
+                  in_namespace: Callable[[dict[str, Any]], bool] | None = None,
+                  together: Callable[[list[dict[str, Any]]], list[int]] | None = None):
     """A check failing bindings whose role has a rule matching ``predicate`` and that has counted subjects.
     ``in_namespace``: what a RoleBinding's rule must match instead (it grants only requests in its namespace,
-    so rules on cluster-scoped resources grant nothing through it)."""
+    so rules on cluster-scoped resources grant nothing through it). ``together``: the indexes of the role's rules that
+    grant it together (a power no single rule need hold), instead of ``predicate``."""
 
     def check(target: Target, params: Mapping[str, Any]) -> Verdict:
         scope = scope_of(target)
@@ -81,12 +84,17 @@ def binding_check(what: str, predicate: Callable[[dict[str, Any]], bool],
         if isinstance(grant, Grant):
             _cite_grant(target, grant)
             matches = in_namespace if in_namespace is not None and obj.kind == "RoleBinding" else predicate
-            matching = [(path, rule) for path, rule, _ in grant.rules if matches(rule)]
+            if together is not None:
+                matching = [grant.rules[i][:2] for i in together([rule for _, rule, _ in grant.rules])]
+            else:
+                matching = [(path, rule) for path, rule, _ in grant.rules if matches(rule)]
         excluded_ns = set(params.get("excludedNamespaces") or ())
         exempt = params.get("exemptSubjects") or []
         counted, skipped = [], []
         for s in subjects(obj):
-            if glob_any(s.key, exempt) or (s.kind == "ServiceAccount" and s.namespace in excluded_ns):
+            account = s.service_account  # a ServiceAccount, or a User named by its account's user name
+            if glob_any(s.key, exempt) or (account is not None and (
+                    glob_any(f"ServiceAccount/{account[0]}/{account[1]}", exempt) or account[0] in excluded_ns)):
                 skipped.append(s)
             else:
                 counted.append(s)
@@ -183,7 +191,9 @@ def _cluster_scoped(what: str) -> Callable[[Target, Mapping[str, Any]], str | No
     return applies
 
 
-EDIT_AGGREGATION = {"rbac.authorization.k8s.io/aggregate-to-edit", "rbac.authorization.k8s.io/aggregate-to-admin"}
+# What reaches edit or admin: their own labels, and view's, which the bootstrap policy aggregates into edit (view is
+# labelled aggregate-to-edit, edit aggregate-to-admin).
+EDIT_AGGREGATION = {AGGREGATE_LABEL.format(n) for n in BUILTIN_AGGREGATION["admin"]}
 
 
 def _not_edit_aggregation(target: Target, params: Mapping[str, Any]) -> str | None:
@@ -191,10 +201,10 @@ def _not_edit_aggregation(target: Target, params: Mapping[str, Any]) -> str | No
     if obj is None:
         return None
     labels = labels_of(meta(obj.body))
-    if obj.name in ("edit", "admin", "system:aggregate-to-edit", "system:aggregate-to-admin") or \
-            any(labels.get(k) == "true" for k in EDIT_AGGREGATION):
+    if obj.name in ("edit", "admin", "view", "system:aggregate-to-edit", "system:aggregate-to-admin",
+                    "system:aggregate-to-view") or any(labels.get(k) == "true" for k in EDIT_AGGREGATION):
         return None
-    return f"ClusterRole {obj.name} is not the edit or admin role and does not aggregate into them"
+    return f"ClusterRole {obj.name} is not the edit, admin or view role and does not aggregate into them"
 
 
 def no_endpoint_write(target: Target, params: Mapping[str, Any]) -> Verdict:
@@ -213,7 +223,8 @@ def no_endpoint_write(target: Target, params: Mapping[str, Any]) -> Verdict:
     return f.verdict()
 
 
-NO_WILDCARD = {"field": ".", "notEquals": "*"}
+# '*', and '*/<subresource>' (that subresource of every resource, RBAC's only other wildcard form)
+NO_WILDCARD = {"field": ".", "notStartsWith": "*"}
 WILDCARD_ROLES = KubeRule({
     "kinds": ["Role", "ClusterRole"],
     "applies": [{"when": {"field": "$object.metadata.name", "notLikeAny": {"param": "exemptRoles"}},
@@ -231,8 +242,9 @@ def _default_account_subjects(scope: Any) -> dict[str | None, list[tuple[str, An
         for kind in ("RoleBinding", "ClusterRoleBinding"):
             for b in scope.of(kind):
                 for s in subjects(b):
-                    if s.kind == "ServiceAccount" and s.name == "default":
-                        index.setdefault(s.namespace, []).append((kind, b, s))
+                    account = s.service_account  # named as a ServiceAccount, or as a User by its user name
+                    if account is not None and account[1] == "default":
+                        index.setdefault(account[0], []).append((kind, b, s))
     return index
 
 
@@ -297,12 +309,12 @@ def all_users_grants(target: Target, params: Mapping[str, Any]) -> Verdict:
 def _rbac(id: str, title: str, cis: str, kubescape: tuple[str, ...], what: str, predicate, rationale: str,
           remediation: str, severity: Severity = Severity.MEDIUM, azure: tuple[str, ...] = (),
           by_name=None, mitre: tuple[str, ...] = (), applies=None, mapping_note: str = "",
-          in_namespace=None) -> Any:
+          in_namespace=None, together=None) -> Any:
     return k8s_control(
         id=id, title=title, severity=severity, section=SECTION, rationale=rationale, remediation=remediation,
         mappings=Mappings(cis_aks=(cis,) if cis else (), kubescape=kubescape, azure_policy=azure, mitre=mitre),
         types=BINDINGS,
-        check=binding_check(what, predicate, by_name, in_namespace), parameters=RULE_PARAMS, applies=applies or _exempt_binding,
+        check=binding_check(what, predicate, by_name, in_namespace, together), parameters=RULE_PARAMS, applies=applies or _exempt_binding,
         mapping_note=mapping_note,
         references=(RBAC_REF,), policy_gap=gap_text(SEVERAL_OBJECTS.format(what="the binding, the Role or ClusterRole it references and the roles aggregated into it"), azure[0] if azure else None), exclusions=CLUSTER_ACCESS)
 
@@ -312,13 +324,15 @@ CONTROLS = [
           ("C-0185", "C-0035"), "cluster-admin (all verbs on all resources in all API groups)",
           is_cluster_admin_equivalent,
           "cluster-admin is unrestricted access to the whole cluster. Bindings to it, or to any role granting "
-          "every verb on every resource in every API group, should exist only for break-glass identities. A "
+          "every verb on every resource in every API group (in one rule, or in several whose verbs add up to all "
+          "of them), should exist only for break-glass identities. A "
           "RoleBinding to such a ClusterRole still gives full control of its namespace. The built-in "
           "system:masters group is exempt (parameter exemptSubjects).",
           "Bind narrower roles (admin, edit, or custom roles) instead; keep cluster-admin for a break-glass group "
           "and prefer Entra ID (Azure RBAC) with just-in-time elevation.", Severity.HIGH,
           ("a3dc4946-dba6-43e6-950d-f96532848c9f",),
-          by_name=lambda ref: ref.get("kind") == "ClusterRole" and ref.get("name") == "cluster-admin", mitre=('T1098.006', 'T1078')),
+          by_name=lambda ref: ref.get("kind") == "ClusterRole" and ref.get("name") == "cluster-admin", mitre=('T1098.006', 'T1078'),
+          together=cluster_admin_rules),
     _rbac("AKS-135", "Access to secrets is minimized", "4.1.2", ("C-0186", "C-0015"), "get/list/watch on secrets",
           _grants({"get", "list", "watch"}, {"secrets"}, {""}),
           "Reading Secrets reveals credentials, tokens and keys, including service account tokens that act with "
@@ -331,7 +345,7 @@ CONTROLS = [
         rationale=(
             "A '*' in apiGroups, resources or verbs grants everything that exists now and everything added later "
             "(new CRDs, new subresources such as ephemeral containers), so the role's real power cannot be "
-            "reviewed. cluster-admin and Kubernetes' system: roles are exempt (parameter exemptRoles)."),
+            "reviewed; a resource '*/<subresource>' (such as '*/scale') is a wildcard too, over every resource. cluster-admin and Kubernetes' system: roles are exempt (parameter exemptRoles)."),
         remediation="List the API groups, resources and verbs the role needs instead of '*'.",
         references=(RBAC_REF,),
         mappings=Mappings(cis_aks=("4.1.3",), kubescape=("C-0187",), azure_policy=("ca8d5704-aa2b-40cf-b110-dc19052825ad",),
@@ -402,7 +416,8 @@ CONTROLS = [
         rationale=(
             "Every namespace's default service account is used by any pod that names no other. If it mounts "
             "tokens or is granted roles, every such pod gets those permissions. CIS 4.1.5 asks that the default "
-            "account have automountServiceAccountToken: false and no bindings (joined within the scope), and that "
+            "account have automountServiceAccountToken: false and no bindings (joined within the scope; a binding may name "
+            "it as a ServiceAccount or as a User by its user name, system:serviceaccount:<namespace>:default), and that "
             "workloads needing API access get a service account of their own, so the namespace has one besides "
             "default. Every namespace has its default ServiceAccount: in manifests that do not declare it, it is "
             "judged as Kubernetes creates it (automountServiceAccountToken unset)."),
@@ -469,7 +484,7 @@ CONTROLS = [
             "LoadBalancer sends there crosses the namespace boundary (CVE-2021-25740). Kubernetes 1.22 removed "
             "endpoint write from system:aggregate-to-edit, but clusters upgraded from older versions keep it (RBAC "
             "reconciliation adds, never removes). Checked on the edit and admin ClusterRoles and every ClusterRole "
-            "aggregated into them."),
+            "aggregated into them, through view too (Kubernetes aggregates view into edit)."),
         remediation=(
             "Remove create, update and patch on endpoints and endpointslices from system:aggregate-to-edit (and any "
             "role labelled aggregate-to-edit or aggregate-to-admin)."),

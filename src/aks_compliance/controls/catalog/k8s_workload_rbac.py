@@ -3,21 +3,25 @@
 
 The token is mounted unless the pod (or, when the pod says nothing, its ServiceAccount) sets
 ``automountServiceAccountToken: false``; a projected ``serviceAccountToken`` volume mounts one whatever those
-say. Bindings count when they name the service account or a group every service account is in
-(``system:serviceaccounts``, ``system:serviceaccounts:<namespace>``), RoleBindings of every namespace included (they grant the account
-rights in theirs). What a binding's role grants is resolved as for
+say, unless it asks for another audience than the API server's (Workload ID's ``api://AzureADTokenExchange``): the
+API server rejects such a token. Bindings count when they name the service account (as a ServiceAccount, or as a User by its user name
+``system:serviceaccount:<namespace>:<name>``) or a group its token is in (``system:serviceaccounts``,
+``system:serviceaccounts:<namespace>``, ``system:authenticated``), RoleBindings of every namespace included (they grant
+the account rights in theirs). What a binding's role grants is resolved as for
 the binding controls (:mod:`aks_compliance.k8s.rbac`): a role that is not in the scope makes the verdict
 unknown, except Kubernetes' default ClusterRoles.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Mapping
 
 from ...k8s import kinds
 from ...k8s.checks import CLUSTER_ACCESS, SEVERAL_OBJECTS, Findings, cite, gap_text, glob_any, k8s_control, scope_of, unknown
 from ...k8s.podspec import as_dict, as_list, pod_view
-from ...k8s.rbac import is_cluster_admin_equivalent, resolve_grant, rule_grants, service_account_bindings
+from ...k8s.rbac import (cluster_admin_rules, is_cluster_admin_equivalent, is_public_default, resolve_grant,
+                         rule_grants, service_account_bindings)
 from ...policy.conditions import Verdict
 from ...targets import Target
 from ..model import Mappings, Parameter, Severity
@@ -36,14 +40,29 @@ def _service_account(target: Target) -> tuple[str, str | None]:
     return "default", None
 
 
+# A projected token's audience defaults to the API server's identifier; a token requested for another audience
+# (Workload ID's api://AzureADTokenExchange, Vault, a mesh) is rejected by the API server, which accepts only its own
+# audiences. Audiences that name the API server: its in-cluster name, an AKS API server's address.
+_API_AUDIENCE = re.compile(r"kubernetes\.default\.svc|\.azmk8s\.io(:\d+)?/?$", re.IGNORECASE)
+
+
+def _api_audience(audience: Any) -> bool:
+    return audience is None or audience == "" or (isinstance(audience, str) and bool(_API_AUDIENCE.search(audience)))
+
+
 def token_mounted(target: Target, f: Findings) -> bool | str:
-    """Whether the pod mounts its service account token (evidence added to ``f``), or why that is unknown."""
+    """Whether the pod mounts a service account token the API server accepts (evidence added to ``f``), or why that
+    is unknown."""
     v = pod_view(target)
     for path, vol in v.volumes():
         for i, src in enumerate(as_list(as_dict(vol.get("projected")).get("sources"))):
-            if isinstance(src, dict) and isinstance(src.get("serviceAccountToken"), dict):
-                f.ok(f"{path}.projected.sources[{i}].serviceAccountToken", "exists", "a mounted token", True)
+            token = src.get("serviceAccountToken") if isinstance(src, dict) else None
+            if isinstance(token, dict) and _api_audience(token.get("audience")):
+                f.ok(f"{path}.projected.sources[{i}].serviceAccountToken", "exists", "a mounted API token", True)
                 return True
+            if isinstance(token, dict):
+                f.ok(f"{path}.projected.sources[{i}].serviceAccountToken.audience", "is not",
+                     "the API server's (a token for another audience is no API token)", token.get("audience"))
     pod_value = v.spec.get("automountServiceAccountToken")
     if isinstance(pod_value, bool):
         f.ok(v.p("automountServiceAccountToken"), "equals", "the token mount", pod_value)
@@ -64,9 +83,13 @@ def token_mounted(target: Target, f: Findings) -> bool | str:
     return f"the pod does not set automountServiceAccountToken and {why}"
 
 
-def workload_grants(what: str, predicate: Callable[[dict[str, Any]], bool], by_name: set[str] = frozenset()):
+def workload_grants(what: str, predicate: Callable[[dict[str, Any]], bool], by_name: set[str] = frozenset(),
+                    public_defaults_count: bool = True,
+                    together: Callable[[list[dict[str, Any]]], list[int]] | None = None):
     """A check failing workloads whose mounted service account token holds a rule matching ``predicate`` (or a
-    binding to a ClusterRole named in ``by_name``)."""
+    binding to a ClusterRole named in ``by_name``). ``public_defaults_count=False``: Kubernetes' default grants to
+    every identity (discovery roles bound to system:authenticated or system:serviceaccounts) are not counted.
+    ``together``: the indexes of a role's rules that grant it together, instead of ``predicate``."""
 
     def check(target: Target, params: Mapping[str, Any]) -> Verdict:
         scope, ns = scope_of(target), target.namespace or "default"
@@ -85,6 +108,10 @@ def workload_grants(what: str, predicate: Callable[[dict[str, Any]], bool], by_n
         for b, s in service_account_bindings(scope, ns, name):
             prefix = cite(target, b.resource, f"{b.kind}/{b.name}")
             ref = as_dict(b.body.get("roleRef"))
+            if not public_defaults_count and is_public_default(b, s):
+                f.ok(f"{prefix}.roleRef.name", "is", f"Kubernetes' default grant to every identity ({s.text})",
+                     ref.get("name"))
+                continue
             if ref.get("kind") == "ClusterRole" and ref.get("name") in by_name:
                 hits.append((f"{prefix}.roleRef.name", ref.get("name")))
                 continue
@@ -92,8 +119,9 @@ def workload_grants(what: str, predicate: Callable[[dict[str, Any]], bool], by_n
             if isinstance(grant, str):
                 unknowns.append(f"what {b.kind} {b.name} grants is unknown: {grant}")
                 continue
-            for path, rule, role in grant.rules:
-                if predicate(rule):
+            chosen = set(together([r for _, r, _ in grant.rules])) if together is not None else None
+            for i, (path, rule, role) in enumerate(grant.rules):
+                if (i in chosen) if chosen is not None else predicate(rule):
                     if role is not None:
                         cite(target, role.resource, path.split(".rules[")[0])
                     hits.append((path, {k: rule[k] for k in ("apiGroups", "resources", "verbs", "resourceNames")
@@ -149,7 +177,7 @@ CONTROLS = [
              "Bind the workload's service account to a narrow role, or set automountServiceAccountToken: false if "
              "it does not call the API.", ("C-0272",), ("T1078", "T1528"),
              workload_grants("cluster-admin (all verbs on all resources)", is_cluster_admin_equivalent,
-                             {"cluster-admin"})),
+                             {"cluster-admin"}, together=cluster_admin_rules)),
     _control("AKS-167", "Workloads do not run with cluster-takeover roles (workload creation or secret access)",
              Severity.HIGH,
              "Creating or updating pods (or the controllers that make them) lets a subject run any image with any "
@@ -164,8 +192,12 @@ CONTROLS = [
              "Attackers who get into a pod use its service account token against the API server. A workload that "
              "mounts a token whose account has any RoleBinding or ClusterRoleBinding should be a deliberate one "
              "(an operator, a controller): list them in allowedServiceAccounts, and let every other workload run "
-             "without API permissions or without a token.",
+             "without API permissions or without a token. Kubernetes' default grants to every identity (the discovery, "
+             "basic-user, public-info and service-account-issuer roles bound to system:authenticated or "
+             "system:serviceaccounts in every cluster) are not counted; bindings to those groups of any other role "
+             "are. A token projected for another audience than the API server's (Microsoft Entra Workload ID's "
+             "api://AzureADTokenExchange) is no API token: the API server rejects it.",
              "Set automountServiceAccountToken: false on workloads that do not call the API, or remove the "
              "bindings of their service account.", ("C-0053",), ("T1552.007",),
-             workload_grants("RBAC permissions", _any_rule)),
+             workload_grants("RBAC permissions", _any_rule, public_defaults_count=False)),
 ]
