@@ -96,7 +96,7 @@ def test_a_file_named_twice_is_read_once(tmp_path: Path) -> None:
     assert "ACME-002" in catalog
     other = tmp_path / "other.yaml"
     other.write_text(YAML.replace("'sizes'", "'size'"))
-    with pytest.raises(CatalogError, match=r"ACME-002 is declared twice: in .*acme.yaml and in .*other.yaml"):
+    with pytest.raises(CatalogError, match=r"ACME-002 is declared twice: in .*acme.yaml:2 and in .*other.yaml:2"):
         load_catalog([str(path), str(other)])
 
 
@@ -156,3 +156,72 @@ def test_a_check_that_raises_or_returns_no_verdict_is_an_error_result_and_the_sc
 def test_the_example_repository_still_loads() -> None:
     catalog = load_catalog([str(ROOT / "examples" / "custom-controls")])
     assert {"CONTOSO-001", "CONTOSO-002", "CONTOSO-003", "CONTOSO-101", "CONTOSO-102"} <= set(catalog.ids())
+
+
+# -- found in a new user's trial (newuser-6): declarations that judged nothing, or said so unclearly ----------------
+
+OBJECT_RULE = """\
+controls:
+  - id: ACME-101
+    title: t
+    severity: medium
+    section: s
+    rationale: r
+    remediation: m
+    exclusions: workload-admission
+    object_rule:
+      kinds: KINDS
+      checks:
+        - scope: object
+          require: {field: $object.metadata.labels.team, exists: true}
+"""
+
+
+@pytest.mark.parametrize("kinds, message", [
+    ("[Deploymnet]", r"kinds: 'Deploymnet' is not a kind an object rule can match \(did you mean Deployment\?\)"),
+    ("[Service, service]", r"kinds: 'service' is not a kind an object rule can match \(did you mean Service\?\)"),
+    ("[Certificate]", r"kinds: 'Certificate' is not a kind an object rule can match; they are: .*Deployment"),
+])
+def test_an_object_rule_on_a_kind_it_can_never_match_is_a_load_error(tmp_path: Path, kinds: str,
+                                                                     message: str) -> None:
+    """A misspelt kind judged nothing (the scan said nothing about it); a lower-case one matched in the scan
+    but not in the generated Gatekeeper policy (Kubernetes kinds are case-sensitive); both failed only when
+    the policies were generated."""
+    path = tmp_path / "acme.yaml"
+    path.write_text(OBJECT_RULE.replace("KINDS", kinds))
+    with pytest.raises(CatalogError, match=r"acme.yaml:2: ACME-101: ACME-101.object_rule." + message):
+        load_catalog([str(path)])
+    path.write_text(OBJECT_RULE.replace("KINDS", "[Deployment, Service]"))
+    assert "ACME-101" in load_catalog([str(path)])
+
+
+def test_an_object_rule_without_exclusions_says_what_to_add(tmp_path: Path) -> None:
+    path = tmp_path / "acme.yaml"
+    path.write_text(OBJECT_RULE.replace("KINDS", "[Service]").replace("    exclusions: workload-admission\n", ""))
+    with pytest.raises(CatalogError) as err:
+        load_catalog([str(path)])
+    assert "is a dependency of" not in str(err.value)
+    assert "acme.yaml:2: ACME-101: an object_rule control needs 'exclusions': workload-admission " \
+           "(Azure Policy's excluded namespaces) or cluster-access (none)" in str(err.value)
+
+
+def test_an_empty_control_file_says_it_is_empty(tmp_path: Path) -> None:
+    path = tmp_path / "acme.yaml"
+    path.write_text("# nothing yet\n")
+    with pytest.raises(CatalogError, match=r"acme.yaml:1: the file is empty: a control file holds 'controls:', "
+                                           r"a list of declarations"):
+        load_catalog([str(path)])
+
+
+def test_an_id_declared_twice_names_both_lines(tmp_path: Path) -> None:
+    path = tmp_path / "acme.yaml"
+    one = YAML.replace("'sizes'", "'size'")
+    path.write_text(one + one.split("controls:\n", 1)[1])
+    with pytest.raises(CatalogError, match=r"control id ACME-002 is declared twice: in .*acme.yaml:2 and in "
+                                           r".*acme.yaml:12"):
+        load_catalog([str(path)])
+    path.write_text(one)
+    module = _module(tmp_path, "acme.py", _control("ACME-002", 'rule={"field": "name", "exists": True}'))
+    with pytest.raises(CatalogError, match=r"control id ACME-002 is declared twice: in .*acme.yaml:2 and in "
+                                           r".*acme.py:3"):
+        load_catalog([str(tmp_path / "acme.yaml"), str(module)])

@@ -245,6 +245,19 @@ class Control:
 CATALOG_VERSION = "0.1.0"
 
 
+def _declared_at(origin: str, control_id: str) -> list[int]:
+    """The lines of a control file that spell the id (YAML ``id: X``, Python ``id="X"``); none for an entry
+    point or a file that cannot be read. Only asked when a collision is reported."""
+    from pathlib import Path
+
+    try:
+        text = Path(origin).read_text(encoding="utf-8", errors="replace")
+    except (OSError, ValueError):
+        return []
+    spelled = re.compile(rf"(?<![\w-]){re.escape(control_id)}(?![\w-])")
+    return [n for n, line in enumerate(text.splitlines(), 1) if spelled.search(line)]
+
+
 class CatalogError(ValueError):
     """A control declaration that cannot be used (bad id, a collision, a broken file): a usage error."""
 
@@ -261,7 +274,12 @@ class Catalog:
                 raise CatalogError(f"{c.origin}: control id {c.id} uses the prefix {BUILTIN_PREFIX}-, which is "
                                    f"reserved for the built-in controls: choose a prefix of your own")
             if c.id in seen:
-                raise CatalogError(f"control id {c.id} is declared twice: in {seen[c.id].origin} and in {c.origin}")
+                first, second = _declared_at(seen[c.id].origin, c.id), _declared_at(c.origin, c.id)
+                if seen[c.id].origin == c.origin:  # twice in one file: its first and second spelling
+                    first, second = first[:1], first[1:2]
+                raise CatalogError(f"control id {c.id} is declared twice: in {seen[c.id].origin}"
+                                   f"{''.join(f':{n}' for n in first[:1])} and in {c.origin}"
+                                   f"{''.join(f':{n}' for n in second[:1])}")
             seen[c.id] = c
         self._by_id = dict(sorted(seen.items()))
         # What shaped this catalog beyond the built-ins, for the reports' scope section.

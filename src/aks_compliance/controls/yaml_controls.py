@@ -66,6 +66,16 @@ def _read(path: Path) -> tuple[Any, Any]:
         raise CatalogError(f"{path}{':' + str(exc.line) if exc.line else ''}: {exc.message}") from None
 
 
+# Schema messages that say what is missing in jsonschema's words, said as what to write
+_REWORDED = {
+    ("dependentRequired", "'exclusions' is a dependency of 'object_rule'"):
+        "an object_rule control needs 'exclusions': workload-admission (Azure Policy's excluded namespaces) or "
+        "cluster-access (none), the namespaces it leaves out by default",
+    ("dependentRequired", "'object_rule' is a dependency of 'exclusions'"):
+        "'exclusions' belongs to an object_rule control (the namespaces it leaves out); this control has none",
+}
+
+
 def _line(lines: Any, path: list[Any]) -> int | None:
     """The line of the value at ``path`` (keys and indexes), or of its nearest parent."""
     if lines is None:
@@ -76,6 +86,8 @@ def _line(lines: Any, path: list[Any]) -> int | None:
 
 def read_yaml_controls(path: Path) -> list[Control]:
     data, node = _read(path)
+    if data is None:
+        raise CatalogError(f"{path}:1: the file is empty: a control file holds 'controls:', a list of declarations")
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(_schema())
@@ -86,7 +98,8 @@ def read_yaml_controls(path: Path) -> list[Control]:
             where = list(e.absolute_path)
             cid = _control_id(data, where)
             loc = "/".join(str(p) for p in where) or "(top level)"
-            problems.append(f"{path}:{_line(node, where)}: {cid + ': ' if cid else ''}{loc}: {e.message}")
+            problems.append(f"{path}:{_line(node, where)}: {cid + ': ' if cid else ''}"
+                            f"{_REWORDED.get((e.validator, e.message)) or f'{loc}: {e.message}'}")
         raise CatalogError("; ".join(problems))
     out = []
     for i, entry in enumerate(data["controls"]):
