@@ -225,3 +225,64 @@ def test_an_id_declared_twice_names_both_lines(tmp_path: Path) -> None:
     with pytest.raises(CatalogError, match=r"control id ACME-002 is declared twice: in .*acme.yaml:2 and in "
                                            r".*acme.py:3"):
         load_catalog([str(tmp_path / "acme.yaml"), str(module)])
+
+
+AZURE_RULE = """\
+controls:
+  - id: ACME-010
+    title: t
+    severity: medium
+    section: s
+    rationale: r
+    remediation: m
+    resource_type: TYPE
+    rule:
+      field: FIELD
+      notEquals: Standard_B2s
+"""
+CLUSTERS = "Microsoft.ContainerService/managedClusters"
+
+
+@pytest.mark.parametrize("rtype, field, message", [
+    ("Microsoft.ContainerService/managedCluster", "tags.env",
+     r"acme.yaml:8: ACME-010: resource_type 'Microsoft.ContainerService/managedCluster' is not a type this tool "
+     r"judges \(did you mean Microsoft.ContainerService/managedClusters\?\)"),
+    ("Microsoft.Network/virtualNetworks", "tags.env",
+     r"acme.yaml:8: ACME-010: resource_type 'Microsoft.Network/virtualNetworks' is not a type this tool judges; "
+     r"the types it judges are: Microsoft.ContainerService/managedClusters, .*k8s/workload"),
+    (CLUSTERS, f"{CLUSTERS}/agentPools/vmSize",
+     rf"acme.yaml:9: ACME-010: rule: field '{CLUSTERS}/agentPools/vmSize' is an alias of another resource type "
+     rf"\({CLUSTERS}/agentPools\), not of {CLUSTERS}: on the resources this control judges it is always absent"),
+    (CLUSTERS, "Microsoft.ContainerServices/managedClusters/agentPoolProfiles[*].vmSize",
+     r"acme.yaml:9: ACME-010: rule: field 'Microsoft.ContainerServices/managedClusters/agentPoolProfiles\[\*\]"
+     r".vmSize' is an alias of another resource type \(Microsoft.ContainerServices/managedClusters\)"),
+])
+def test_a_control_on_a_type_it_can_never_judge_is_a_load_error(tmp_path: Path, rtype: str, field: str,
+                                                                message: str) -> None:
+    """A misspelt resource_type judged nothing and the scan said nothing; an alias of another type (a child's
+    alias, a misspelt namespace) read a property the judged resource never has, so a rule with notEquals or
+    count passed every cluster. Alias names start with their resource type (every one of Microsoft's 6,160 in
+    the catalog this project checks against), so this is found without the alias catalog."""
+    path = tmp_path / "acme.yaml"
+    path.write_text(AZURE_RULE.replace("TYPE", rtype).replace("FIELD", field))
+    with pytest.raises(CatalogError, match=message):
+        load_catalog([str(path)])
+    path.write_text(AZURE_RULE.replace("TYPE", CLUSTERS)
+                    .replace("FIELD", f"{CLUSTERS}/agentPoolProfiles[*].vmSize"))
+    assert "ACME-010" in load_catalog([str(path)])
+
+
+def test_a_python_in_cluster_control_on_an_unknown_target_type_is_a_load_error(tmp_path: Path) -> None:
+    path = _module(tmp_path, "acme.py",
+                   '    k8s_control(id="ACME-013", title="t", severity=Severity.LOW, section="s", rationale="r",\n'
+                   '                remediation="m", mappings=Mappings(), types=("k8s/Namespaces",), check=print,\n'
+                   '                policy_gap="a test", exclusions="workload-admission"),\n')
+    with pytest.raises(CatalogError, match=r"acme.py:3: ACME-013: resource_type 'k8s/Namespaces' is not a type this "
+                                           r"tool judges \(did you mean k8s/Namespace\?\)"):
+        load_catalog([str(path)])
+
+
+def test_every_built_in_control_judges_a_type_the_inputs_give() -> None:
+    from aks_compliance.controls.validation import judged_types
+    known = {t.lower() for t in judged_types()}
+    assert {t.lower() for c in load_catalog() for t in c.resource_types} <= known

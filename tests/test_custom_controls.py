@@ -111,7 +111,7 @@ controls:
 def test_collisions_reserved_prefix_and_bad_declarations_are_usage_errors(tmp_path: Path) -> None:
     a = _write(tmp_path, "a/controls.yaml", YAML_CONTROL.format(id="ACME-001"))
     b = _write(tmp_path, "b/controls.yaml", YAML_CONTROL.format(id="ACME-001"))
-    with pytest.raises(CatalogError, match=r"ACME-001 is declared twice: in .*a/controls.yaml and in .*b/controls.yaml"):
+    with pytest.raises(CatalogError, match=r"ACME-001 is declared twice: in .*a/controls.yaml:2 and in .*b/controls.yaml:2"):
         load_catalog([str(a.parent), str(b.parent)])
     reserved = _write(tmp_path, "r/controls.yaml", YAML_CONTROL.format(id="AKS-900"))
     with pytest.raises(CatalogError, match="reserved for the built-in controls"):

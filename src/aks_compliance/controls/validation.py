@@ -29,6 +29,8 @@ def declaration_problems(control: Control) -> list[tuple[str, str]]:
     if not types or not all(isinstance(t, str) and t.strip() for t in types):
         problems.append(("resource_type", f"resource_type must be a type name or a list of them, not "
                                           f"{control.resource_type!r:.80}"))
+    else:
+        problems.extend(("resource_type", p) for p in _type_problems(types))
     for name in ("check", "not_applicable"):
         fn = getattr(control, name)
         if fn is not None and not callable(fn):
@@ -43,6 +45,45 @@ def declaration_error(control: Control) -> str | None:
     """The problems of a declaration in one message, or None."""
     problems = declaration_problems(control)
     return "; ".join(p for _, p in problems) if problems else None
+
+
+def judged_types() -> tuple[str, ...]:
+    """Every target type an input family gives: the Azure resources that are targets (arm/targets.py) and the
+    Kubernetes target types. A control on any other type would judge nothing, and say nothing about it."""
+    from ..k8s.kinds import TARGET_TYPES
+    from ..resources import CLUSTER_TYPE, NEIGHBOUR_TYPES
+    return (CLUSTER_TYPE, *NEIGHBOUR_TYPES, *TARGET_TYPES)
+
+
+def _type_problems(types: tuple[str, ...]) -> list[str]:
+    import difflib
+
+    known = judged_types()
+    lower = {t.lower(): t for t in known}
+    problems = []
+    for t in types:
+        if t.lower() in lower:
+            continue
+        close = difflib.get_close_matches(t.lower(), list(lower), n=1, cutoff=0.85)
+        shown = [_spelled(k) for k in known]
+        hint = f" (did you mean {_spelled(lower[close[0]])}?)" if close else \
+            f"; the types it judges are: {', '.join(shown)}"
+        problems.append(f"resource_type {t!r} is not a type this tool judges{hint}")
+    return problems
+
+
+_PROVIDERS = {"microsoft.containerservice/managedclusters": "Microsoft.ContainerService/managedClusters",
+              "microsoft.containerregistry/registries": "Microsoft.ContainerRegistry/registries",
+              "microsoft.keyvault/vaults": "Microsoft.KeyVault/vaults",
+              "microsoft.network/applicationgateways": "Microsoft.Network/applicationGateways",
+              "microsoft.network/applicationgatewaywebapplicationfirewallpolicies":
+                  "Microsoft.Network/applicationGatewayWebApplicationFirewallPolicies",
+              "microsoft.security/pricings": "Microsoft.Security/pricings"}
+
+
+def _spelled(t: str) -> str:
+    """A type as Azure spells it (the target lists keep Azure types in lower case, for comparison)."""
+    return _PROVIDERS.get(t, t)
 
 
 def _parameter_problems(parameters: Any) -> list[str]:
@@ -101,7 +142,11 @@ def _rule_problems(control: Control) -> list[tuple[str, str]]:
         if not isinstance(cond, dict):
             problems.append((key, f"{name} must be a condition (an object), not {cond!r:.60}"))
             continue
+        on = (control.related.type,) if name == "related.existence_condition" and control.related else \
+            control.resource_types
         found = [f"{name}: {p}" for p in expression_problems(cond, names)]
+        found += [f"{name}: field '{f}' is an alias of another resource type ({other}), not of {' or '.join(on)}: on "
+                  "the resources this control judges it is always absent" for f, other in _foreign_fields(cond, on)]
         if not found:
             try:
                 Evaluator(Subject({"type": control.resource_types[0], "properties": {}}), params).verdict(cond)
@@ -111,3 +156,25 @@ def _rule_problems(control: Control) -> list[tuple[str, str]]:
                 found.append(f"{name}: cannot be evaluated: {type(exc).__name__}: {exc}")
         problems.extend((key, p) for p in found)
     return problems
+
+
+def _foreign_fields(condition: Any, types: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(field, the type it is an alias of) for each field of a condition (count and where included) that is an
+    alias of a type other than ``types``."""
+    from ..policy.aliases import foreign_alias
+
+    out: list[tuple[str, str]] = []
+    stack = [condition]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key.lower() == "field" and isinstance(value, str):
+                    other = foreign_alias(value, types)
+                    if other is not None:
+                        out.append((value, other))
+                else:
+                    stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return out
