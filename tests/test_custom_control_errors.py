@@ -286,3 +286,27 @@ def test_every_built_in_control_judges_a_type_the_inputs_give() -> None:
     from aks_compliance.controls.validation import judged_types
     known = {t.lower() for t in judged_types()}
     assert {t.lower() for c in load_catalog() for t in c.resource_types} <= known
+
+
+def test_a_helper_module_beside_the_control_files_is_imported_relatively(tmp_path: Path) -> None:
+    """Files named _* are not control files: the place for what several control files share. A relative import
+    failed ('attempted relative import with no known parent package'); an absolute one is told how to write it."""
+    folder = tmp_path / "controls"
+    folder.mkdir()
+    (folder / "_shared.py").write_text('SECTION = "Acme"\n')
+    (folder / "acme.py").write_text(HEAD + "from ._shared import SECTION\n\nCONTROLS = [\n" +
+                                    _control("ACME-001", 'rule={"field": "name", "exists": True}')
+                                    .replace('section="s"', "section=SECTION") + "]\n")
+    catalog = load_catalog([str(tmp_path)])
+    assert catalog["ACME-001"].section == "Acme"
+    other = tmp_path / "other" / "controls"  # another repository's helper of the same name stays its own
+    other.mkdir(parents=True)
+    (other / "_shared.py").write_text('SECTION = "Other"\n')
+    (other / "other.py").write_text((folder / "acme.py").read_text().replace("ACME-001", "OTHER-001"))
+    catalog = load_catalog([str(tmp_path), str(tmp_path / "other")])
+    assert catalog["ACME-001"].section == "Acme" and catalog["OTHER-001"].section == "Other"
+    (folder / "absolute.py").write_text((folder / "acme.py").read_text().replace("from ._shared", "from _shared"))
+    with pytest.raises(CatalogError, match=r"absolute.py:2: cannot load the control module: ModuleNotFoundError: No "
+                                           r"module named '_shared' \(a module beside the control files is imported "
+                                           r"relatively: from ._shared import ...\)"):
+        load_catalog([str(folder / "absolute.py")])
