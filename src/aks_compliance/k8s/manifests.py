@@ -125,11 +125,11 @@ def helm_chart(path: Path) -> str | None:
     return HELM_HINT if (path / "Chart.yaml").is_file() or (path / "Chart.yml").is_file() else None
 
 
-def discover(path: Path, exclude: Any = ()) -> Any:
+def discover(path: Path, exclude: Any = (), reserved: Any = None) -> Any:
     """Manifest files under ``path`` (recursively, sorted; hidden directories, the default exclusions,
     ``exclude`` and Helm charts left out and listed), or the file itself."""
     return walk([str(path)], "k8s", lambda p: p.suffix.lower() in MANIFEST_SUFFIXES, exclude,
-                other_dir=helm_chart)
+                other_dir=helm_chart, reserved=reserved)
 
 
 def _decode(raw: bytes, file: str) -> str:
@@ -488,13 +488,13 @@ def read_file(path: Path) -> ReadResult:
     return result
 
 
-def read_manifests(path: Path, exclude: Any = ()) -> ReadResult:
+def read_manifests(path: Path, exclude: Any = (), reserved: Any = None) -> ReadResult:
     """Every object of every manifest file under ``path``."""
     total = ReadResult()
     if path.is_dir() and helm_chart(path):
         total.diagnostics.append(Diagnostic("error", HELM_HINT, str(path)))
         return total
-    found = discover(path, exclude)
+    found = discover(path, exclude, reserved)
     total.skipped.extend(found.skipped)
     total.diagnostics.extend(Diagnostic("error", why, where) for where, why in found.unreadable)
     for f in found.files:

@@ -116,7 +116,7 @@ def unknown_kinds(scope: K8sScope) -> list[Diagnostic]:
     return out
 
 
-def load_scope(arg: str, taken: set[str], exclude: Any = ()) -> tuple[K8sScope | None, list[Diagnostic],
+def load_scope(arg: str, taken: set[str], exclude: Any = (), reserved: Any = None) -> tuple[K8sScope | None, list[Diagnostic],
                                                                      list[dict[str, Any]], list[CoverageEntry]]:
     """The scope of one ``--k8s`` argument, its diagnostics, its input records and what it skipped (None as
     scope when it read no file: an empty directory, a Helm chart)."""
@@ -157,7 +157,7 @@ def load_scope(arg: str, taken: set[str], exclude: Any = ()) -> tuple[K8sScope |
                   "objects": len(snap.objects),
                   "gaps": [{"kind": k, "reason": r} for k, r in sorted(scope.gaps.items())]}
         return scope, snap.diagnostics + diags, [record], snap.skipped
-    read = read_manifests(path, exclude)
+    read = read_manifests(path, exclude, reserved)
     if not read.inputs:  # nothing read: no scope (a cluster target of nothing would judge nothing)
         return None, read.diagnostics, [], read.skipped
     scope = K8sScope(name=_unique(scope_name_for(path), taken), kind="manifests", path=arg)
