@@ -5,6 +5,7 @@ declarations are usage errors naming the file and line."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -227,3 +228,26 @@ def test_the_documentation_page_shows_the_example_files_verbatim() -> None:
     kinds = {load_catalog([str(ROOT / rel)])[cid].decision
              for rel, text in blocks if "/controls/" in rel for cid in re.findall(r"id[:=] ?\"?([A-Z]+-\d+)", text)}
     assert kinds >= {Decision.CONDITION, Decision.PYTHON}
+
+
+def test_the_users_generated_policies_say_where_their_controls_are(tmp_path: Path) -> None:
+    """The README generated into a user's folder told them to change 'src/aks_compliance/controls/catalog/' (a
+    path in this project) and that 'a test fails' when it is out of date; --check's hint named a command that,
+    run as told, generated the built-in catalog into policies/."""
+    repo = tmp_path / "repo"
+    shutil.copytree(EXAMPLE, repo / "compliance")
+    args = ["policies", "generate", "--controls-path", "compliance", "--custom-only", "--out", "my-policies"]
+    proc = run_cli(*args, cwd=repo)
+    assert proc.returncode == 0, proc.stderr
+    readme = (repo / "my-policies" / "README.md").read_text()
+    assert "src/aks_compliance" not in readme and "AKS-NNN" not in readme
+    assert "compliance/controls/contoso_azure.yaml" in readme
+    assert "aks-compliance policies generate --controls-path compliance --custom-only --out my-policies" in readme
+    assert "`definitions/<control id>.json`" in readme
+    (repo / "my-policies" / "initiative.json").write_text("{}")
+    check = run_cli(*args, "--check", cwd=repo)
+    assert check.returncode == 1
+    assert "run 'aks-compliance policies generate --controls-path compliance --custom-only --out my-policies'" \
+        in check.stderr, check.stderr
+    built_in = (ROOT / "policies" / "README.md").read_text()  # the project's own keeps its wording of the catalog
+    assert "src/aks_compliance/controls/catalog/" in built_in
