@@ -251,3 +251,22 @@ def test_the_users_generated_policies_say_where_their_controls_are(tmp_path: Pat
         in check.stderr, check.stderr
     built_in = (ROOT / "policies" / "README.md").read_text()  # the project's own keeps its wording of the catalog
     assert "src/aks_compliance/controls/catalog/" in built_in
+
+
+def test_the_harness_says_which_fixtures_a_control_still_needs_and_why(tmp_path: Path) -> None:
+    """'ACME-101 has no a not_applicable- fixture (the control has an applicability condition)': neither English
+    nor what the user declared (an in-cluster control's excluded namespaces)."""
+    from aks_compliance.testing import fixture_cases, missing_fixtures
+
+    catalog = load_catalog([str(EXAMPLE)])
+    (tmp_path / "CONTOSO-101").mkdir()
+    shutil.copy(EXAMPLE / "fixtures" / "CONTOSO-101" / "passed-labelled.yaml", tmp_path / "CONTOSO-101")
+    missing = missing_fixtures(catalog["CONTOSO-101"], fixture_cases(tmp_path, catalog))
+    assert missing == ["a failing fixture (failed-*)", "an absent-property fixture (a name containing 'absent')",
+                       "a not_applicable- fixture (objects in an excluded namespace are not applicable: "
+                       "parameter excludedNamespaces)"]
+    test = __import__("aks_compliance.testing", fromlist=["x"]).control_fixture_tests(tmp_path, catalog=catalog)
+    control_case = next(p for p in test.pytestmark[0].args[1] if p.id == "CONTOSO-101/fixtures")
+    with pytest.raises(Exception, match=r"CONTOSO-101 needs a failing fixture \(failed-\*\), an absent-property "
+                                        r"fixture .* under .*CONTOSO-101/"):
+        test(control_case.values[0])
