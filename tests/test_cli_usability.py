@@ -112,3 +112,18 @@ def test_a_critical_control_exists_and_is_documented() -> None:
     proc = cli(ROOT, "scan", "--arm", str(exposed / "failed-local-accounts-and-public-api.json"), "--controls",
                "AKS-090,AKS-001", "--fail-on", "critical")
     assert proc.returncode == 1 and "critical (1)" in proc.stdout, proc.stdout[-2000:]
+
+
+def test_an_unknown_control_id_says_why_it_is_not_there(tmp_path: Path) -> None:
+    """'unknown control id(s): ACME-001' for the user's own control run without --controls-path, and for a
+    built-in their overlay disabled: both exist, and the message should say what to do."""
+    shutil.copy(TEMPLATE, tmp_path / "aks.json")
+    proc = cli(tmp_path, "scan", "--arm", "aks.json", "--controls", "AKS-001,ACME-001")
+    assert proc.returncode == 4, proc.stdout[-2000:]
+    assert "ACME-001: no control of the prefix ACME- is loaded (your own controls are loaded with --controls-path " \
+           "DIR or an installed package)" in proc.stdout + proc.stderr, proc.stdout[-2000:]
+    (tmp_path / "overlay.yaml").write_text('overlay: {name: contoso, version: "1"}\n'
+                                           'controls:\n  AKS-015: {enabled: false, reason: no dashboard here}\n')
+    proc = cli(tmp_path, "scan", "--arm", "aks.json", "--overlay", "overlay.yaml", "--controls", "aks-015")
+    assert proc.returncode == 4, proc.stdout[-2000:]
+    assert "aks-015: disabled by overlay contoso: no dashboard here" in proc.stdout + proc.stderr, proc.stdout[-2000:]

@@ -312,8 +312,20 @@ class Catalog:
         upper = {i.upper(): i for i in self._by_id}
         unknown = [i for i in ids if i.upper() not in upper]
         if unknown:
-            raise CatalogError(f"unknown control id(s): {', '.join(unknown)}")
+            raise CatalogError(f"unknown control id(s): {'; '.join(self._why_unknown(i) for i in unknown)}")
         return self._derive([self._by_id[upper[i.upper()]] for i in dict.fromkeys(ids)])
+
+    def _why_unknown(self, given: str) -> str:
+        """An id that is not in the catalog, with why when the catalog can tell: a control an overlay disabled, or
+        a prefix none of the loaded controls has (the user's own controls, not loaded)."""
+        disabled = {k.upper(): v for k, v in self.disabled.items()}
+        if given.upper() in disabled:
+            return f"{given}: {disabled[given.upper()]}"
+        prefix = given.upper().rsplit("-", 1)[0] + "-" if "-" in given else None
+        if prefix and not any(i.startswith(prefix) for i in self._by_id):
+            return (f"{given}: no control of the prefix {prefix} is loaded (your own controls are loaded with "
+                    "--controls-path DIR or an installed package)")
+        return given
 
     def _derive(self, controls: list[Control]) -> "Catalog":
         return Catalog(controls, overlays=self.overlays, sources=self.sources, disabled=self.disabled)
