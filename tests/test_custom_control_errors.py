@@ -310,3 +310,61 @@ def test_a_helper_module_beside_the_control_files_is_imported_relatively(tmp_pat
                                            r"module named '_shared' \(a module beside the control files is imported "
                                            r"relatively: from ._shared import ...\)"):
         load_catalog([str(folder / "absolute.py")])
+
+
+RELATED = """\
+controls:
+  - id: ACME-030
+    title: API server logs go to a workspace
+    severity: medium
+    section: s
+    rationale: r
+    remediation: m
+    related:
+      type: RELATED_TYPE
+      existence_condition:
+        count:
+          field: Microsoft.Insights/diagnosticSettings/logs[*]
+          where:
+            allOf:
+              - field: Microsoft.Insights/diagnosticSettings/logs[*].category
+                equals: kube-apiserver
+              - field: Microsoft.Insights/diagnosticSettings/logs[*].enabled
+                equals: true
+        greater: 0
+      missing: no diagnostic setting sends kube-apiserver logs
+"""
+
+
+def test_a_misspelt_related_type_is_named_once_not_as_every_alias_of_the_condition(tmp_path: Path) -> None:
+    path = tmp_path / "acme.yaml"
+    path.write_text(RELATED.replace("RELATED_TYPE", "Microsoft.Insights/diagnosticSetting"))
+    with pytest.raises(CatalogError) as err:
+        load_catalog([str(path)])
+    assert str(err.value).endswith("acme.yaml:8: ACME-030: related.type 'Microsoft.Insights/diagnosticSetting' is "
+                                   "not a type this tool relates to a target (did you mean "
+                                   "Microsoft.Insights/diagnosticSettings?)"), str(err.value)
+    path.write_text(RELATED.replace("RELATED_TYPE", "Microsoft.Insights/diagnosticSettings")
+                    .replace("logs[*].enabled", "log[*].enabled").replace("Insights/diagnosticSettings/logs[*]\n",
+                                                                           "Insight/diagnosticSettings/logs[*]\n"))
+    with pytest.raises(CatalogError) as err:
+        load_catalog([str(path)])
+    assert str(err.value).count("is an alias of another resource type") == 1, str(err.value)  # one per type
+    assert "field 'Microsoft.Insight/diagnosticSettings/logs[*]' is an alias of another resource type " \
+           "(Microsoft.Insight/diagnosticSettings)" in str(err.value)
+    path.write_text(RELATED.replace("RELATED_TYPE", "Microsoft.Insights/diagnosticSettings"))
+    assert "ACME-030" in load_catalog([str(path)])
+
+
+def test_an_alias_with_a_wildcard_in_flow_style_yaml_says_to_quote_it(tmp_path: Path) -> None:
+    """`- {field: .../logs[*].category, equals: x}` is a YAML error ('while scanning an alias'): in { } the * starts
+    a YAML alias. The error names the fix."""
+    path = tmp_path / "acme.yaml"
+    path.write_text(RELATED.replace("RELATED_TYPE", "Microsoft.Insights/diagnosticSettings").replace(
+        "              - field: Microsoft.Insights/diagnosticSettings/logs[*].category\n"
+        "                equals: kube-apiserver\n",
+        "              - {field: Microsoft.Insights/diagnosticSettings/logs[*].category, equals: kube-apiserver}\n"))
+    with pytest.raises(CatalogError, match=r"acme.yaml:15: invalid YAML: while scanning an alias .*; quote a value "
+                                           r"holding \[\*\] inside \{ \} or \[ \]: field: \"Microsoft.Insights/"
+                                           r"diagnosticSettings/logs\[\*\].category\""):
+        load_catalog([str(path)])

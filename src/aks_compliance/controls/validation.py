@@ -31,6 +31,8 @@ def declaration_problems(control: Control) -> list[tuple[str, str]]:
                                           f"{control.resource_type!r:.80}"))
     else:
         problems.extend(("resource_type", p) for p in _type_problems(types))
+    if control.related is not None and (why := _related_type_problem(control.related.type)) is not None:
+        problems.append(("related", why))
     for name in ("check", "not_applicable"):
         fn = getattr(control, name)
         if fn is not None and not callable(fn):
@@ -84,6 +86,26 @@ _PROVIDERS = {"microsoft.containerservice/managedclusters": "Microsoft.Container
 def _spelled(t: str) -> str:
     """A type as Azure spells it (the target lists keep Azure types in lower case, for comparison)."""
     return _PROVIDERS.get(t, t)
+
+
+def _related_type_problem(rtype: Any) -> str | None:
+    """A related type that misses one this tool attaches to its targets by a letter or two (the related types
+    are open: a type scoped to a cluster is related to it, so only a near miss is known to be wrong)."""
+    import difflib
+
+    from ..diagnostics import AKS_RELEVANT_TYPES
+    if not isinstance(rtype, str) or rtype.lower() in AKS_RELEVANT_TYPES:
+        return None
+    close = difflib.get_close_matches(rtype.lower(), sorted(AKS_RELEVANT_TYPES), n=1, cutoff=0.9)
+    if not close:
+        return None
+    spelled = {"microsoft.insights/diagnosticsettings": "Microsoft.Insights/diagnosticSettings",
+               "microsoft.containerservice/managedclusters/maintenanceconfigurations":
+                   "Microsoft.ContainerService/managedClusters/maintenanceConfigurations",
+               "microsoft.containerservice/managedclusters/agentpools":
+                   "Microsoft.ContainerService/managedClusters/agentPools"}
+    return (f"related.type {rtype!r} is not a type this tool relates to a target (did you mean "
+            f"{spelled.get(close[0], _spelled(close[0]))}?)")
 
 
 def _parameter_problems(parameters: Any) -> list[str]:
@@ -146,7 +168,9 @@ def _rule_problems(control: Control) -> list[tuple[str, str]]:
             control.resource_types
         found = [f"{name}: {p}" for p in expression_problems(cond, names)]
         found += [f"{name}: field '{f}' is an alias of another resource type ({other}), not of {' or '.join(on)}: on "
-                  "the resources this control judges it is always absent" for f, other in _foreign_fields(cond, on)]
+                  "the resources this control judges it is always absent"
+                  + (f" (and {n - 1} more field(s) of that type)" if n > 1 else "")
+                  for other, (f, n) in _foreign_fields(cond, on).items()]
         if not found:
             try:
                 Evaluator(Subject({"type": control.resource_types[0], "properties": {}}), params).verdict(cond)
@@ -158,23 +182,26 @@ def _rule_problems(control: Control) -> list[tuple[str, str]]:
     return problems
 
 
-def _foreign_fields(condition: Any, types: tuple[str, ...]) -> list[tuple[str, str]]:
-    """(field, the type it is an alias of) for each field of a condition (count and where included) that is an
-    alias of a type other than ``types``."""
+def _foreign_fields(condition: Any, types: tuple[str, ...]) -> dict[str, tuple[str, int]]:
+    """{the type it is an alias of: (the first such field, how many)} for the fields of a condition (count and
+    where included) that are aliases of a type other than ``types``: one problem per type, not per field."""
     from ..policy.aliases import foreign_alias
 
-    out: list[tuple[str, str]] = []
-    stack = [condition]
-    while stack:
-        node = stack.pop()
+    out: dict[str, tuple[str, int]] = {}
+
+    def visit(node: Any) -> None:  # in document order: the first field named is the one shown
         if isinstance(node, dict):
             for key, value in node.items():
                 if key.lower() == "field" and isinstance(value, str):
                     other = foreign_alias(value, types)
                     if other is not None:
-                        out.append((value, other))
+                        first, n = out.get(other, (value, 0))
+                        out[other] = (first, n + 1)
                 else:
-                    stack.append(value)
+                    visit(value)
         elif isinstance(node, list):
-            stack.extend(node)
+            for item in node:
+                visit(item)
+
+    visit(condition)
     return out

@@ -44,6 +44,7 @@ unknown operator or parameter is a load error, not a verdict.
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,24 @@ def _read(path: Path) -> tuple[Any, Any]:
     try:
         return read_yaml(str(path), "a control file", line_depth=None)
     except InputError as exc:
-        raise CatalogError(f"{path}{':' + str(exc.line) if exc.line else ''}: {exc.message}") from None
+        raise CatalogError(f"{path}{':' + str(exc.line) if exc.line else ''}: {exc.message}"
+                           f"{_quote_hint(path, exc)}") from None
+
+
+_WILDCARD_FIELD = re.compile(r"\bfield:\s*([^,{}\s\"']*\[\*\][^,{}\s\"']*)")
+
+
+def _quote_hint(path: Path, exc: Any) -> str:
+    """An alias with [*] inside { } or [ ] reads as a YAML alias (*name): say how to write it."""
+    if "alias" not in exc.message or not exc.line:
+        return ""
+    try:
+        line = path.read_text(encoding="utf-8", errors="replace").splitlines()[exc.line - 1]
+    except (OSError, IndexError):
+        return ""
+    found = _WILDCARD_FIELD.search(line)
+    return (f"; quote a value holding [*] inside {{ }} or [ ]: field: \"{found.group(1)}\""
+            if found else "; quote a value holding [*] inside { } or [ ]")
 
 
 # Schema messages that say what is missing in jsonschema's words, said as what to write
