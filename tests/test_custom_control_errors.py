@@ -368,3 +368,13 @@ def test_an_alias_with_a_wildcard_in_flow_style_yaml_says_to_quote_it(tmp_path: 
                                            r"holding \[\*\] inside \{ \} or \[ \]: field: \"Microsoft.Insights/"
                                            r"diagnosticSettings/logs\[\*\].category\""):
         load_catalog([str(path)])
+
+
+def test_a_built_in_id_in_a_users_file_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "acme.yaml"
+    path.write_text(YAML.replace("'sizes'", "'size'").replace("ACME-002", "AKS-001"))
+    with pytest.raises(CatalogError, match=r"acme.yaml:2: control id AKS-001 uses the prefix AKS-, which is reserved"):
+        load_catalog([str(path)])
+    module = _module(tmp_path, "acme.py", _control("acme-1", 'rule={"field": "name", "exists": True}'))
+    with pytest.raises(CatalogError, match=r"acme.py:3: control id 'acme-1' is not of the form PREFIX-ID"):
+        load_catalog([str(module)])

@@ -258,6 +258,14 @@ def _declared_at(origin: str, control_id: str) -> list[int]:
     return [n for n, line in enumerate(text.splitlines(), 1) if spelled.search(line)]
 
 
+def _line_of_id(control: Control) -> str:
+    """``:LINE`` of a user's control file where the id is spelled, or "" (a built-in, an entry point)."""
+    if control.builtin or not isinstance(control.id, str):
+        return ""
+    lines = _declared_at(control.origin, control.id)
+    return f":{lines[0]}" if lines else ""
+
+
 class CatalogError(ValueError):
     """A control declaration that cannot be used (bad id, a collision, a broken file): a usage error."""
 
@@ -268,11 +276,11 @@ class Catalog:
         seen: dict[str, Control] = {}
         for c in controls:
             if not CONTROL_ID.match(c.id):
-                raise CatalogError(f"{c.origin}: control id {c.id!r} is not of the form PREFIX-ID (upper-case "
-                                   f"letters and digits, e.g. ACME-001)")
+                raise CatalogError(f"{c.origin}{_line_of_id(c)}: control id {c.id!r} is not of the form PREFIX-ID "
+                                   f"(upper-case letters and digits, e.g. ACME-001)")
             if c.id.startswith(BUILTIN_PREFIX + "-") and not c.builtin:
-                raise CatalogError(f"{c.origin}: control id {c.id} uses the prefix {BUILTIN_PREFIX}-, which is "
-                                   f"reserved for the built-in controls: choose a prefix of your own")
+                raise CatalogError(f"{c.origin}{_line_of_id(c)}: control id {c.id} uses the prefix {BUILTIN_PREFIX}-, "
+                                   f"which is reserved for the built-in controls: choose a prefix of your own")
             if c.id in seen:
                 first, second = _declared_at(seen[c.id].origin, c.id), _declared_at(c.origin, c.id)
                 if seen[c.id].origin == c.origin:  # twice in one file: its first and second spelling
