@@ -313,3 +313,23 @@ def test_the_fixtures_of_a_control_repository_given_are_not_scanned_as_infrastru
     plain = cli(repo, "scan", "--arm", ".", "--fail-on", "none", "--results-json", "out/plain.json")
     assert any("compliance/fixtures/" in (r["target"].get("source") or {}).get("file", "")
                for r in json.loads((repo / "out" / "plain.json").read_text())["results"]), plain.stdout[-2000:]
+
+
+@pytest.mark.parametrize("name, hint, status", [
+    ("cluster.json", "error: cluster.json:1: an ARM template, not a Kubernetes object: scan it with --arm", 2),
+    ("kustomization.yaml", "render it with 'kustomize build' and scan the output", 5)])
+def test_a_file_named_to_k8s_that_holds_no_kubernetes_object_is_no_input(tmp_path: Path, name: str, hint: str,
+                                                                         status: int) -> None:
+    """`--k8s azuredeploy.json` or `--k8s kustomization.yaml` was a warning, '3 skipped' and exit status 0: a CI
+    gate that judged nothing and passed. An ARM input is an error, the mirror of `--arm deploy.yaml` ('use
+    --k8s'); a file without a Kubernetes object is no input (exit status 5, as an empty directory)."""
+    shutil.copy(TEMPLATE, tmp_path / "cluster.json")
+    (tmp_path / "kustomization.yaml").write_text("resources: [deploy.yaml]\n")
+    proc = cli(tmp_path, "scan", "--k8s", name)
+    assert proc.returncode == status, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert hint in proc.stdout, proc.stdout[-2000:]
+    assert ("no Kubernetes object to check" in proc.stdout) == (status == 5), proc.stdout[-2000:]
+    # a file of objects with one such document besides keeps the warning: its objects are judged
+    (tmp_path / "mixed.yaml").write_text(DEPLOYMENT_YAML + "---\n" + (tmp_path / "kustomization.yaml").read_text())
+    run = run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(tmp_path / "mixed.yaml")])]))
+    assert not run.errors and any(d.message.startswith("skipped:") for d in run.diagnostics if d.severity == "warning")

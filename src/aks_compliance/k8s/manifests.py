@@ -361,6 +361,7 @@ def _object_problem(obj: Any) -> str | None:
     return None  # a kind of the wrong type beside an apiVersion is an error (_kind_problem)
 
 
+ARM_HINT = "scan it with --arm"
 KUSTOMIZE_HINT = "kustomize configuration, not a cluster object: render it with 'kustomize build' and scan the output"
 _KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "kustomization")
 
@@ -377,7 +378,7 @@ def _other_tool(doc: dict[str, Any], file: str) -> str | None:
     what = classify(doc)
     if what is not None:
         noun = {"template": "an ARM template", "parameters": "an ARM parameter file"}.get(what, "Azure resource JSON")
-        return f"{noun}, not a Kubernetes object: scan it with --arm"
+        return f"{noun}, not a Kubernetes object: {ARM_HINT}"
     return None
 
 
@@ -507,6 +508,10 @@ def read_manifests(path: Path, exclude: Any = (), reserved: Any = None) -> ReadR
         total.diagnostics.extend(Diagnostic("error", e.reason, e.name, "", e.line) for e in total.skipped
                                  if e.status == SKIPPED)
         total.skipped = [e for e in total.skipped if e.status != SKIPPED]
+        if not total.objects:  # and so is an ARM input, as `--arm deploy.yaml` is: the other option is meant
+            total.diagnostics = [Diagnostic("error", d.message[len("skipped: "):], d.file, d.pointer, d.line)
+                                 if d.severity == "warning" and d.message.startswith("skipped: ")
+                                 and d.message.endswith(ARM_HINT) else d for d in total.diagnostics]
     elif not total.inputs:
         listed, anything = found.roots.get(str(path), (0, False))
         files = sum(1 for e in total.skipped if e.status == SKIPPED)
