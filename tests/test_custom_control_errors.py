@@ -378,3 +378,11 @@ def test_a_built_in_id_in_a_users_file_names_its_line(tmp_path: Path) -> None:
     module = _module(tmp_path, "acme.py", _control("acme-1", 'rule={"field": "name", "exists": True}'))
     with pytest.raises(CatalogError, match=r"acme.py:3: control id 'acme-1' is not of the form PREFIX-ID"):
         load_catalog([str(module)])
+
+
+def test_every_type_the_messages_name_is_spelled_as_azure_spells_it() -> None:
+    from aks_compliance.controls.validation import _spelled, judged_types
+    from aks_compliance.diagnostics import AKS_RELEVANT_TYPES
+    for t in [*judged_types(), *AKS_RELEVANT_TYPES]:
+        shown = _spelled(t)
+        assert shown.lower() == t.lower() and (shown.startswith(("Microsoft.", "k8s/"))), t

@@ -58,6 +58,7 @@ def judged_types() -> tuple[str, ...]:
 
 
 def _type_problems(types: tuple[str, ...]) -> list[str]:
+    """A type no input gives is named, with the one it resembles (a misspelling) or the list of them."""
     import difflib
 
     known = judged_types()
@@ -74,18 +75,17 @@ def _type_problems(types: tuple[str, ...]) -> list[str]:
     return problems
 
 
-_PROVIDERS = {"microsoft.containerservice/managedclusters": "Microsoft.ContainerService/managedClusters",
-              "microsoft.containerregistry/registries": "Microsoft.ContainerRegistry/registries",
-              "microsoft.keyvault/vaults": "Microsoft.KeyVault/vaults",
-              "microsoft.network/applicationgateways": "Microsoft.Network/applicationGateways",
-              "microsoft.network/applicationgatewaywebapplicationfirewallpolicies":
-                  "Microsoft.Network/applicationGatewayWebApplicationFirewallPolicies",
-              "microsoft.security/pricings": "Microsoft.Security/pricings"}
+# Azure types as Azure spells them (the tool's type lists keep them in lower case, for comparison)
+_SPELLED = {t.lower(): t for t in (
+    "Microsoft.ContainerService/managedClusters", "Microsoft.ContainerService/managedClusters/agentPools",
+    "Microsoft.ContainerService/managedClusters/maintenanceConfigurations", "Microsoft.Insights/diagnosticSettings",
+    "Microsoft.ContainerRegistry/registries", "Microsoft.KeyVault/vaults", "Microsoft.Network/applicationGateways",
+    "Microsoft.Network/applicationGatewayWebApplicationFirewallPolicies", "Microsoft.Security/pricings",
+    "Microsoft.Blueprint/blueprints/artifacts")}
 
 
 def _spelled(t: str) -> str:
-    """A type as Azure spells it (the target lists keep Azure types in lower case, for comparison)."""
-    return _PROVIDERS.get(t, t)
+    return _SPELLED.get(t, t)
 
 
 def _related_type_problem(rtype: Any) -> str | None:
@@ -99,13 +99,7 @@ def _related_type_problem(rtype: Any) -> str | None:
     close = difflib.get_close_matches(rtype.lower(), sorted(AKS_RELEVANT_TYPES), n=1, cutoff=0.9)
     if not close:
         return None
-    spelled = {"microsoft.insights/diagnosticsettings": "Microsoft.Insights/diagnosticSettings",
-               "microsoft.containerservice/managedclusters/maintenanceconfigurations":
-                   "Microsoft.ContainerService/managedClusters/maintenanceConfigurations",
-               "microsoft.containerservice/managedclusters/agentpools":
-                   "Microsoft.ContainerService/managedClusters/agentPools"}
-    return (f"related.type {rtype!r} is not a type this tool relates to a target (did you mean "
-            f"{spelled.get(close[0], _spelled(close[0]))}?)")
+    return f"related.type {rtype!r} is not a type this tool relates to a target (did you mean {_spelled(close[0])}?)"
 
 
 def _parameter_problems(parameters: Any) -> list[str]:
