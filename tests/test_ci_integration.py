@@ -81,7 +81,8 @@ def fresh(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
 
 
 def fresh_env(fresh: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PIP_", "VIRTUAL_ENV"))}
+    # PYTHONPATH too: a worktree's tests run with it, and it would put the checkout's package before the wheel's
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PIP_", "VIRTUAL_ENV", "PYTHONPATH"))}
     env.update(PATH=f"{fresh / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}", PIP_NO_DEPS="1", PIP_NO_INDEX="1",
                PIP_DISABLE_PIP_VERSION_CHECK="1", **extra)
     return env
