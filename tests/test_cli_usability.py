@@ -112,3 +112,41 @@ def test_a_critical_control_exists_and_is_documented() -> None:
     proc = cli(ROOT, "scan", "--arm", str(exposed / "failed-local-accounts-and-public-api.json"), "--controls",
                "AKS-090,AKS-001", "--fail-on", "critical")
     assert proc.returncode == 1 and "critical (1)" in proc.stdout, proc.stdout[-2000:]
+
+
+def test_an_unknown_control_id_says_why_it_is_not_there(tmp_path: Path) -> None:
+    """'unknown control id(s): ACME-001' for the user's own control run without --controls-path, and for a
+    built-in their overlay disabled: both exist, and the message should say what to do."""
+    shutil.copy(TEMPLATE, tmp_path / "aks.json")
+    proc = cli(tmp_path, "scan", "--arm", "aks.json", "--controls", "AKS-001,ACME-001")
+    assert proc.returncode == 4, proc.stdout[-2000:]
+    assert "ACME-001: no control of the prefix ACME- is loaded (your own controls are loaded with --controls-path " \
+           "DIR or an installed package)" in proc.stdout + proc.stderr, proc.stdout[-2000:]
+    (tmp_path / "overlay.yaml").write_text('overlay: {name: contoso, version: "1"}\n'
+                                           'controls:\n  AKS-015: {enabled: false, reason: no dashboard here}\n')
+    proc = cli(tmp_path, "scan", "--arm", "aks.json", "--overlay", "overlay.yaml", "--controls", "aks-015")
+    assert proc.returncode == 4, proc.stdout[-2000:]
+    assert "aks-015: disabled by overlay contoso: no dashboard here" in proc.stdout + proc.stderr, proc.stdout[-2000:]
+
+
+def test_a_failure_points_at_a_page_the_user_has(tmp_path: Path) -> None:
+    """'docs: docs/controls.md#aks-010' named a file of this repository, which a project that installed the
+    wheel does not have; 'aks-compliance catalog AKS-010' shows the control wherever the tool is installed."""
+    shutil.copy(TEMPLATE, tmp_path / "aks.json")
+    proc = cli(tmp_path, "scan", "--arm", "aks.json", "--controls", "AKS-010")
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    assert "docs: aks-compliance catalog AKS-010 (docs/controls.md#aks-010 in the aks-compliance repository)" \
+        in proc.stdout, proc.stdout[-3000:]
+    shown = cli(tmp_path, "catalog", "aks-010")
+    assert shown.returncode == 0, shown.stderr
+    out = shown.stdout
+    assert out.startswith("AKS-010  Every node pool encrypts temporary disks and caches at host\n"), out[:300]
+    for part in ("severity: medium", "decided by: condition", "CIS AKS: ", "rationale: ", "remediation: Set "
+                 "enableEncryptionAtHost to true", "Azure Policy definition: "):
+        assert part in out, (part, out)
+    custom = cli(ROOT, "catalog", "CONTOSO-001", "--controls-path", "examples/custom-controls")
+    assert custom.returncode == 0 and "parameters: tagName (String, default 'costCenter'): The tag every cluster " \
+                                      "carries" in custom.stdout, custom.stdout + custom.stderr
+    assert "declared in: examples/custom-controls/controls/contoso_azure.yaml" in custom.stdout
+    unknown = cli(tmp_path, "catalog", "AKS-999")
+    assert unknown.returncode == 4 and "unknown control id(s): AKS-999" in unknown.stderr

@@ -5,6 +5,7 @@ declarations are usage errors naming the file and line."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -111,7 +112,7 @@ controls:
 def test_collisions_reserved_prefix_and_bad_declarations_are_usage_errors(tmp_path: Path) -> None:
     a = _write(tmp_path, "a/controls.yaml", YAML_CONTROL.format(id="ACME-001"))
     b = _write(tmp_path, "b/controls.yaml", YAML_CONTROL.format(id="ACME-001"))
-    with pytest.raises(CatalogError, match=r"ACME-001 is declared twice: in .*a/controls.yaml and in .*b/controls.yaml"):
+    with pytest.raises(CatalogError, match=r"ACME-001 is declared twice: in .*a/controls.yaml:2 and in .*b/controls.yaml:2"):
         load_catalog([str(a.parent), str(b.parent)])
     reserved = _write(tmp_path, "r/controls.yaml", YAML_CONTROL.format(id="AKS-900"))
     with pytest.raises(CatalogError, match="reserved for the built-in controls"):
@@ -227,3 +228,45 @@ def test_the_documentation_page_shows_the_example_files_verbatim() -> None:
     kinds = {load_catalog([str(ROOT / rel)])[cid].decision
              for rel, text in blocks if "/controls/" in rel for cid in re.findall(r"id[:=] ?\"?([A-Z]+-\d+)", text)}
     assert kinds >= {Decision.CONDITION, Decision.PYTHON}
+
+
+def test_the_users_generated_policies_say_where_their_controls_are(tmp_path: Path) -> None:
+    """The README generated into a user's folder told them to change 'src/aks_compliance/controls/catalog/' (a
+    path in this project) and that 'a test fails' when it is out of date; --check's hint named a command that,
+    run as told, generated the built-in catalog into policies/."""
+    repo = tmp_path / "repo"
+    shutil.copytree(EXAMPLE, repo / "compliance")
+    args = ["policies", "generate", "--controls-path", "compliance", "--custom-only", "--out", "my-policies"]
+    proc = run_cli(*args, cwd=repo)
+    assert proc.returncode == 0, proc.stderr
+    readme = (repo / "my-policies" / "README.md").read_text()
+    assert "src/aks_compliance" not in readme and "AKS-NNN" not in readme
+    assert "compliance/controls/contoso_azure.yaml" in readme
+    assert "aks-compliance policies generate --controls-path compliance --custom-only --out my-policies" in readme
+    assert "`definitions/<control id>.json`" in readme
+    (repo / "my-policies" / "initiative.json").write_text("{}")
+    check = run_cli(*args, "--check", cwd=repo)
+    assert check.returncode == 1
+    assert "run 'aks-compliance policies generate --controls-path compliance --custom-only --out my-policies'" \
+        in check.stderr, check.stderr
+    built_in = (ROOT / "policies" / "README.md").read_text()  # the project's own keeps its wording of the catalog
+    assert "src/aks_compliance/controls/catalog/" in built_in
+
+
+def test_the_harness_says_which_fixtures_a_control_still_needs_and_why(tmp_path: Path) -> None:
+    """'ACME-101 has no a not_applicable- fixture (the control has an applicability condition)': neither English
+    nor what the user declared (an in-cluster control's excluded namespaces)."""
+    from aks_compliance.testing import fixture_cases, missing_fixtures
+
+    catalog = load_catalog([str(EXAMPLE)])
+    (tmp_path / "CONTOSO-101").mkdir()
+    shutil.copy(EXAMPLE / "fixtures" / "CONTOSO-101" / "passed-labelled.yaml", tmp_path / "CONTOSO-101")
+    missing = missing_fixtures(catalog["CONTOSO-101"], fixture_cases(tmp_path, catalog))
+    assert missing == ["a failing fixture (failed-*)", "an absent-property fixture (a name containing 'absent')",
+                       "a not_applicable- fixture (objects in an excluded namespace are not applicable: "
+                       "parameter excludedNamespaces)"]
+    test = __import__("aks_compliance.testing", fromlist=["x"]).control_fixture_tests(tmp_path, catalog=catalog)
+    control_case = next(p for p in test.pytestmark[0].args[1] if p.id == "CONTOSO-101/fixtures")
+    with pytest.raises(Exception, match=r"CONTOSO-101 needs a failing fixture \(failed-\*\), an absent-property "
+                                        r"fixture .* under .*CONTOSO-101/"):
+        test(control_case.values[0])

@@ -286,3 +286,50 @@ def test_the_node_pool_snapshot_example_is_a_snapshot_as_the_collector_writes_it
     assert not run.errors, [str(d) for d in run.errors]
     reasons = {Path(e.file).name: e.reason for e in run.ledger.entries if e.type == "file"}
     assert "a Kubernetes snapshot" in reasons[NODE_SNAPSHOT.name], reasons
+
+
+# -- a repository that holds its own controls (newuser-6) -----------------------------------------------------------
+
+def test_the_fixtures_of_a_control_repository_given_are_not_scanned_as_infrastructure(tmp_path: Path) -> None:
+    """`--arm . --k8s . --controls-path compliance` read the control repository's fixtures (failed-*.json, made to
+    fail) as the user's infrastructure: every fixture was findings of the built-in and the user's controls, in
+    SARIF and the gate. The fixtures folder beside the controls is left out and listed; named, it is scanned."""
+    repo = make_repository(tmp_path / "repo")
+    example = Path(__file__).resolve().parent.parent / "examples" / "custom-controls"
+    shutil.copytree(example, repo / "compliance")
+    proc = cli(repo, "scan", "--arm", ".", "--k8s", ".", "--controls-path", "compliance", "--fail-on", "none",
+               "--exclude", "cluster-snapshot.json", "--results-json", "out/results.json")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    doc = json.loads((repo / "out" / "results.json").read_text())
+    assert not [r for r in doc["results"] if "compliance/" in (r["target"].get("source") or {}).get("file", "")]
+    reasons = [e["reason"] for e in doc["coverage"]["entries"]
+               if e["status"] == "skipped" and Path(e["name"]).as_posix() == "compliance/fixtures"]
+    assert len(reasons) == 2, reasons  # once per family that walked it
+    assert all("the fixtures of the control repository compliance (--controls-path)" in r for r in reasons)
+    named = cli(repo, "scan", "--arm", "compliance/fixtures/CONTOSO-001", "--controls-path", "compliance",
+                "--controls", "CONTOSO-001", "--results-json", "out/fixtures.json")
+    assert named.returncode == 1, named.stdout[-3000:]  # named, the fixtures are read (and some fail)
+    # without --controls-path the folder is ordinary JSON and YAML
+    plain = cli(repo, "scan", "--arm", ".", "--fail-on", "none", "--results-json", "out/plain.json")
+    assert any("compliance/fixtures/" in (r["target"].get("source") or {}).get("file", "")
+               for r in json.loads((repo / "out" / "plain.json").read_text())["results"]), plain.stdout[-2000:]
+
+
+@pytest.mark.parametrize("name, hint, status", [
+    ("cluster.json", "error: cluster.json:1: an ARM template, not a Kubernetes object: scan it with --arm", 2),
+    ("kustomization.yaml", "render it with 'kustomize build' and scan the output", 5)])
+def test_a_file_named_to_k8s_that_holds_no_kubernetes_object_is_no_input(tmp_path: Path, name: str, hint: str,
+                                                                         status: int) -> None:
+    """`--k8s azuredeploy.json` or `--k8s kustomization.yaml` was a warning, '3 skipped' and exit status 0: a CI
+    gate that judged nothing and passed. An ARM input is an error, the mirror of `--arm deploy.yaml` ('use
+    --k8s'); a file without a Kubernetes object is no input (exit status 5, as an empty directory)."""
+    shutil.copy(TEMPLATE, tmp_path / "cluster.json")
+    (tmp_path / "kustomization.yaml").write_text("resources: [deploy.yaml]\n")
+    proc = cli(tmp_path, "scan", "--k8s", name)
+    assert proc.returncode == status, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert hint in proc.stdout, proc.stdout[-2000:]
+    assert ("no Kubernetes object to check" in proc.stdout) == (status == 5), proc.stdout[-2000:]
+    # a file of objects with one such document besides keeps the warning: its objects are judged
+    (tmp_path / "mixed.yaml").write_text(DEPLOYMENT_YAML + "---\n" + (tmp_path / "kustomization.yaml").read_text())
+    run = run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(tmp_path / "mixed.yaml")])]))
+    assert not run.errors and any(d.message.startswith("skipped:") for d in run.diagnostics if d.severity == "warning")

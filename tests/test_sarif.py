@@ -136,3 +136,25 @@ def test_the_demo_sarif_file_validates(tmp_path: Path, schema: dict) -> None:
     doc = scan(FIXTURES / "examples", **EXAMPLES).document()  # the whole catalog, as make demo runs it
     write_sarif(str(path), doc)
     validate(json.loads(path.read_text()), schema)
+
+
+def test_a_message_holds_the_failing_conditions_in_plain_words_only(example_doc: dict) -> None:
+    """Code scanning shows the message as the alert: it listed the passing comparisons after the failing ones,
+    in the policy language's words ('count(Microsoft.ContainerService/managedClusters/agentPoolProfiles[*]):
+    expected greater 0, actual 2'), as the terminal no longer does (issue 16, point 5)."""
+    log = sarif_document(example_doc, root=ROOT)
+    by_id = {(r["control_id"], r["target"]["name"]): r for r in example_doc["results"]}
+    checked = 0
+    for res in log["runs"][0]["results"]:
+        text = res["message"]["text"]
+        result = next(r for (cid, name), r in by_id.items() if cid == res["ruleId"] and f" {name}." in text)
+        failing = [e for e in result["evidence"] if e.get("failing")]
+        if not failing or len(failing) == len(result["evidence"]):
+            continue
+        checked += 1
+        lines = text.splitlines()[1:]
+        assert lines[:len(failing[:5])] == [e.get("text") or e["path"] for e in failing[:5]], text
+        assert not any(e.get("text") in lines for e in result["evidence"] if not e.get("failing") and e.get("text"))
+        passing = len(result["evidence"]) - len(failing)
+        assert lines[-1] == f"({passing} passing comparison(s) in the results JSON and the audit report)", text
+    assert checked

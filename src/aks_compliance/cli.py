@@ -86,8 +86,8 @@ def scan_help() -> str:
         description="Run the AKS compliance controls over the given inputs (the pytest suite, with its own "
                     "configuration).",
         epilog="Exit status: 0 compliant, 1 failed controls (at or above --fail-on), 2 input errors, 3 internal "
-               "error, 4 usage error, 5 no input.\nDocumentation: README.md; the controls: docs/controls.md; "
-               "'aks-compliance catalog' lists them.")
+               "error, 4 usage error, 5 no input.\nDocumentation: README.md and docs/ of the aks-compliance repository; "
+               "'aks-compliance catalog' lists the controls, 'aks-compliance catalog ID' shows one in full.")
     ours = parser.add_argument_group("aks-compliance options")
     # tuning and advanced options (--aksc-*: items, shards, progress; endpoints and CA files) are named in one
     # line: the short help stays short; --help-all describes them

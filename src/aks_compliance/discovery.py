@@ -18,7 +18,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from .diagnostics import SKIPPED, CoverageEntry
 from .kubebench.reader import is_kube_bench_document
@@ -83,10 +83,12 @@ def excluded_by(rel: str, name: str, patterns: Iterable[str], path: Path | None 
 
 def walk(paths: Iterable[str], family: str, wanted: Callable[[Path], bool], exclude: Iterable[str] = (),
          noted: Callable[[Path], str | None] = lambda p: None,
-         other_dir: Callable[[Path], str | None] = lambda p: None) -> Walk:
+         other_dir: Callable[[Path], str | None] = lambda p: None,
+         reserved: Mapping[str, str] | None = None) -> Walk:
     """Files under ``paths`` for which ``wanted`` holds (sorted, each once); ``noted`` gives the reason a file
     that is not wanted is still listed as skipped (an input of another kind), or None to pass over it;
-    ``other_dir`` the reason a directory below a given one is not searched (a Helm chart), or None."""
+    ``other_dir`` the reason a directory below a given one is not searched (a Helm chart), or None; ``reserved``
+    directories (by :func:`folder_key`) below a given one are left out with their reason (:func:`control_fixtures`)."""
     out = Walk()
     patterns = list(exclude)
     seen: set[str] = set()
@@ -130,6 +132,8 @@ def walk(paths: Iterable[str], family: str, wanted: Callable[[Path], bool], excl
                 pattern = excluded_by(rel, d, patterns, base / d)
                 if pattern is not None:
                     skip(base / d, "directory", f"excluded by --exclude {pattern}")
+                elif reserved and (why := reserved.get(folder_key(base / d))) is not None:
+                    skip(base / d, "directory", why)
                 elif d in DEFAULT_EXCLUDED_DIRS:
                     skip(base / d, "directory", DEFAULT_EXCLUDED_TEXT)
                 elif d.startswith("."):
@@ -157,6 +161,26 @@ def walk(paths: Iterable[str], family: str, wanted: Callable[[Path], bool], excl
                         skip(fp, "file", reason)
                         listed += 1
         out.roots[raw] = (listed, anything)
+    return out
+
+
+def folder_key(path: Path | str) -> str:
+    """A directory as :func:`walk` compares it with ``reserved`` ones, however it was spelled."""
+    return os.path.normcase(os.path.abspath(path))
+
+
+def control_fixtures(controls_paths: Iterable[str]) -> dict[str, str]:
+    """The ``fixtures`` folder of each control repository given with ``--controls-path`` (a directory holding
+    ``controls/`` and ``fixtures/``), with why a directory walk leaves it out: its files are made to pass and to
+    fail, test cases of the user's controls, not infrastructure (``--arm .`` found them in the repository root and
+    reported every failing fixture as a finding). Named as an input, such a folder is read."""
+    out = {}
+    for given in controls_paths:
+        p = Path(given)
+        if (p / "controls").is_dir() and (p / "fixtures").is_dir():
+            out[folder_key(p / "fixtures")] = (f"the fixtures of the control repository {given} (--controls-path): "
+                                               "test cases of your controls, not infrastructure; name the folder "
+                                               "to scan it")
     return out
 
 

@@ -73,8 +73,8 @@ def doc_link(control: Any) -> str:
     """Where a person reads more: the built-in's section of the catalog page, else the control's first reference."""
     if control is None:
         return ""
-    if getattr(control, "builtin", False):
-        return f"{DOCS_PAGE}#{control.id.lower()}"
+    if getattr(control, "builtin", False):  # the page is in this project's repository, not the user's
+        return f"aks-compliance catalog {control.id} ({DOCS_PAGE}#{control.id.lower()} in the aks-compliance repository)"
     refs = [r for r in getattr(control, "references", ()) if isinstance(r, str)]
     return refs[0] if refs else ""
 

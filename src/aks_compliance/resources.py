@@ -18,6 +18,15 @@ from .values import Unknown
 CLUSTER_TYPE = "microsoft.containerservice/managedclusters"
 AGENT_POOL_TYPE = "microsoft.containerservice/managedclusters/agentpools"
 DEPLOYMENT_TYPE = "microsoft.resources/deployments"
+# Resources beside the clusters that are targets of their own (arm/targets.py); with the clusters, every type an
+# Azure-side control can judge
+NEIGHBOUR_TYPES = (
+    "microsoft.containerregistry/registries",
+    "microsoft.keyvault/vaults",
+    "microsoft.network/applicationgateways",
+    "microsoft.network/applicationgatewaywebapplicationfirewallpolicies",
+    "microsoft.security/pricings",
+)
 
 # What a resource body stands for. A *request* (a template resource) is what would be sent to ARM at its
 # apiVersion: an absent property takes that API version's default. *Deployed* state (ARM GET, an export,

@@ -227,15 +227,24 @@ def missing_fixtures(control: Control, cases: Iterable[FixtureCase]) -> list[str
         return [] if any(n.startswith("manual-") for n in names) else ["a manual- fixture"]
     missing = []
     if not any(n.startswith("passed-") for n in names):
-        missing.append("a passing fixture")
+        missing.append("a passing fixture (passed-*)")
     if not any(n.startswith("failed-") for n in names):
-        missing.append("a failing fixture")
+        missing.append("a failing fixture (failed-*)")
     if not any("absent" in n for n in names):
         missing.append("an absent-property fixture (a name containing 'absent')")
     if (control.applicability is not None or control.not_applicable is not None) and \
             not any(n.startswith("not_applicable-") for n in names):
-        missing.append("a not_applicable- fixture (the control has an applicability condition)")
+        missing.append(f"a not_applicable- fixture ({_why_not_applicable(control)})")
     return missing
+
+
+def _why_not_applicable(control: Control) -> str:
+    """What in the declaration makes a control not applicable somewhere, as its author wrote it."""
+    if control.applicability is not None:
+        return "the control has an applicability condition"
+    if any(p.name == "excludedNamespaces" for p in control.parameters):
+        return "objects in an excluded namespace are not applicable: parameter excludedNamespaces"
+    return "the control has a not_applicable function"
 
 
 def control_fixture_tests(fixtures: str | Path, controls_path: str | Path | Iterable[str | Path] | None = None,
@@ -269,7 +278,7 @@ def control_fixture_tests(fixtures: str | Path, controls_path: str | Path | Iter
         else:
             missing = missing_fixtures(what, cases)
             if missing:
-                raise FixtureError(f"{what.id} has no {', '.join(missing)} under {fixtures}/{what.id}/")
+                raise FixtureError(f"{what.id} needs {', '.join(missing)} under {fixtures}/{what.id}/")
 
     return test_control_fixtures
 

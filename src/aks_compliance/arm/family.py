@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from ..discovery import control_fixtures
 from ..family import InputFamily, LoadContext, SourceResult
 from ..option_values import name_value_pairs, parse_value
 from ..resources import group_key
@@ -50,7 +51,7 @@ class ArmFamily(InputFamily):
             resource_group=config.getoption("arm_resource_group"),
             location=config.getoption("arm_location"),
             template_uri=config.getoption("arm_template_uri"),
-            exclude=list(config.getoption("exclude")))
+            exclude=list(config.getoption("exclude")), reserved=control_fixtures(config.getoption("controls_path")))
 
     def has_input(self, options: ArmOptions) -> bool:
         return bool(options.paths)

@@ -16,7 +16,7 @@ from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Mapping
 
 from ..discovery import Walk, no_input_message, own_output, own_output_reason, walk
 from ..errors import InputError
@@ -65,6 +65,8 @@ class ArmOptions:
     location: str | None = None
     template_uri: str | None = None  # --arm-template-uri: deployment().properties.templateLink.uri
     exclude: list[str] = field(default_factory=list)  # --exclude GLOB: left out of directory walks
+    # folders left out of directory walks with the reason (discovery.control_fixtures: your controls' fixtures)
+    reserved: dict[str, str] = field(default_factory=dict)
     scope: DeploymentScope = field(default_factory=DeploymentScope)
 
     def deployment_scope(self, now: Any) -> DeploymentScope:
@@ -208,10 +210,11 @@ def other_kind_of_input(path: Path) -> str | None:
     return None
 
 
-def discover(paths: Iterable[str], exclude: Iterable[str] = ()) -> Walk:
+def discover(paths: Iterable[str], exclude: Iterable[str] = (), reserved: Mapping[str, str] | None = None) -> Walk:
     """Files to read: given files as they are, directories recursively (``.json``/``.jsonc``), without the
     default exclusions and ``exclude``; other files that look like inputs are listed as skipped."""
-    return walk(paths, "arm", lambda p: p.name.lower().endswith(JSON_SUFFIXES), exclude, other_kind_of_input)
+    return walk(paths, "arm", lambda p: p.name.lower().endswith(JSON_SUFFIXES), exclude, other_kind_of_input,
+                reserved=reserved)
 
 
 def parameter_partner(template: Path) -> Path | None:
@@ -277,7 +280,7 @@ def _sha256_file(path: Path) -> str:
 
 def load_arm(options: ArmOptions) -> ArmScan:
     scan = ArmScan()
-    found = discover(options.paths, options.exclude)
+    found = discover(options.paths, options.exclude, options.reserved)
     scan.coverage.extend(found.skipped)
     scan.diagnostics.extend(Diagnostic("error", "input path does not exist", p) for p in found.missing)
     scan.diagnostics.extend(Diagnostic("error", why, where) for where, why in found.unreadable)

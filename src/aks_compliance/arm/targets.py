@@ -19,20 +19,14 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..diagnostics import NOT_EVALUATED, RELATED, CoverageEntry
-from ..resources import AGENT_POOL_TYPE, CLUSTER_TYPE, DEPLOYMENT_TYPE, Resource, Source, id_parent, type_from_id
+from ..resources import AGENT_POOL_TYPE, CLUSTER_TYPE, DEPLOYMENT_TYPE, NEIGHBOUR_TYPES, Resource, Source, id_parent, \
+    type_from_id
 from ..targets import Target
 from ..values import Partial, Unknown
 from .defaults import apply_cluster_defaults, apply_pool_defaults, ci_get, ci_key
 from .inputs import ArmScan
 
 # Resource types that are targets of their own (lower case), besides clusters.
-NEIGHBOUR_TYPES = (
-    "microsoft.containerregistry/registries",
-    "microsoft.keyvault/vaults",
-    "microsoft.network/applicationgateways",
-    "microsoft.network/applicationgatewaywebapplicationfirewallpolicies",
-    "microsoft.security/pricings",
-)
 VNET_TYPE = "microsoft.network/virtualnetworks"
 MAINTENANCE_TYPE = "microsoft.containerservice/managedclusters/maintenanceconfigurations"
 BLUEPRINT_ARTIFACT_TYPE = "microsoft.blueprint/blueprints/artifacts"

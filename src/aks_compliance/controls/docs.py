@@ -226,6 +226,8 @@ def catalog_command(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="aks-compliance catalog",
                                      description="List the controls, or write the control catalog document (every "
                                                  "control, its mappings, and coverage per CIS AKS section).")
+    parser.add_argument("ids", nargs="*", metavar="ID",
+                        help="show these controls in full (rationale, remediation, parameters, mappings, policy)")
     parser.add_argument("--markdown", metavar="FILE", help="write the Markdown catalog document to FILE")
     parser.add_argument("--format", default="text", type=str.lower, choices=("text", "json", "markdown"),
                         help="how to list the controls on standard output (default: text)")
@@ -241,6 +243,16 @@ def catalog_command(argv: list[str]) -> int:
     except CatalogError as exc:
         print(f"aks-compliance catalog: error: {exc}", file=sys.stderr)
         return 4
+    if args.ids:
+        try:
+            chosen = catalog.select([i for a in args.ids for i in a.split(",") if i])
+        except CatalogError as exc:
+            print(f"aks-compliance catalog: error: {exc}", file=sys.stderr)
+            return 4
+        if args.format == "text" and not args.markdown:
+            sys.stdout.write("\n".join(render_detail(c) for c in chosen))
+            return 0
+        catalog = chosen
     if args.markdown:
         path = write_markdown(args.markdown, catalog)
         print(f"wrote {path}")
@@ -254,6 +266,28 @@ def catalog_command(argv: list[str]) -> int:
     else:
         sys.stdout.write(render_listing(catalog))
     return 0
+
+
+def render_detail(control: Control) -> str:
+    """One control in full, as the failure text's 'docs:' line points at: wherever the tool is installed."""
+    from .document import control_document
+
+    d = control_document(control)
+    mappings = "; ".join(f"{k}: {', '.join(v)}" for k, v in d["mappings"].items() if v) or "none"
+    lines = [f"{d['id']}  {d['title']}",
+             f"  severity: {d['severity']}  decided by: {d['decision']}  section: {d['section']}",
+             f"  CIS AKS: {', '.join(control.mappings.cis_aks) or '-'}",
+             f"  rationale: {d['rationale']}", f"  remediation: {d['remediation']}"]
+    for i, p in enumerate(control.parameters):
+        lines.append(f"  {'parameters:' if i == 0 else '           '} {p.name} ({p.type}, default {p.default!r}): "
+                     f"{p.description}")
+    lines.append(f"  mappings: {mappings}")
+    policy = d.get("policy")
+    lines.append(f"  Azure Policy definition: {policy['display_name'] if policy else 'none: ' + str(d.get('policy_gap'))}")
+    lines += [f"  reference: {r}" for r in d.get("references", [])]
+    if not control.builtin:
+        lines.append(f"  declared in: {control.origin}")
+    return "\n".join(lines) + "\n"
 
 
 def render_listing(catalog: Catalog) -> str:

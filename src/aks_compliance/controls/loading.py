@@ -4,7 +4,8 @@
   holding a ``controls/`` folder is a control repository (controls in ``controls/``, fixtures beside them);
   otherwise the directory itself holds the control files. A Python file declares ``CONTROLS`` (a list of
   :class:`~aks_compliance.controls.Control`, built with the same API as the built-ins); files whose name
-  starts with ``_``, ``test_`` or ``conftest`` are not control files. A YAML file holds ``controls:``, a
+  starts with ``_``, ``test_`` or ``conftest`` are not control files (a ``_*.py`` helper is imported relatively:
+  each folder is a package of its own). A YAML file holds ``controls:``, a
   list of declarations (``yaml_controls.py``).
 * Packages: an entry point in the group ``aks_compliance.controls`` names a module with ``CONTROLS``, or a
   list of controls, or a function returning one.
@@ -20,6 +21,7 @@ import functools
 import hashlib
 import importlib.util
 import sys
+import types
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -104,8 +106,7 @@ def _id_line(source: Path | None, control_id: str) -> str:
 def load_python_controls(path: Path) -> list[Control]:
     """Import a control module from a file; its ``CONTROLS``. Import errors name the file and line."""
     resolved = path.resolve()
-    digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:12]
-    name = f"aks_compliance_user_{digest}_{path.stem}"
+    name = f"{_package(resolved.parent)}.{path.stem}"
     module = sys.modules.get(name)
     if module is None:
         spec = importlib.util.spec_from_file_location(name, resolved)
@@ -122,10 +123,31 @@ def load_python_controls(path: Path) -> list[Control]:
             # traceback of ours or an INTERNALERROR
             sys.modules.pop(name, None)
             raise CatalogError(f"{path}{_line_of(exc, resolved)}: cannot load the control module: "
-                               f"{type(exc).__name__}: {exc}") from None
+                               f"{type(exc).__name__}: {exc}{_import_hint(exc, resolved.parent)}") from None
     if not hasattr(module, "CONTROLS"):
         raise CatalogError(f"{path}: declares no CONTROLS (a list of aks_compliance.controls.Control)")
     return _stamped(module.CONTROLS, str(path), path.stem.replace("_", " "), source=resolved)
+
+
+def _package(folder: Path) -> str:
+    """The package a folder of control files is imported as, so that a file imports what its neighbours declare
+    (``from ._shared import X``: ``_*`` files are not control files, the place for shared helpers). One per folder,
+    named by its path's digest: two repositories' ``_shared.py`` stay apart."""
+    name = f"aks_compliance_user_{hashlib.sha256(str(folder).encode()).hexdigest()[:12]}"
+    if name not in sys.modules:
+        package = types.ModuleType(name, f"the control files of {folder}")
+        package.__path__ = [str(folder)]
+        package.__package__ = name
+        sys.modules[name] = package
+    return name
+
+
+def _import_hint(exc: BaseException, folder: Path) -> str:
+    """How to import a module that is a file beside the control file (an absolute import does not find it)."""
+    missing = getattr(exc, "name", None) if isinstance(exc, ModuleNotFoundError) else None
+    if isinstance(missing, str) and "." not in missing and (folder / f"{missing}.py").is_file():
+        return f" (a module beside the control files is imported relatively: from .{missing} import ...)"
+    return ""
 
 
 def _line_of(exc: BaseException, file: Path) -> str:

@@ -245,6 +245,27 @@ class Control:
 CATALOG_VERSION = "0.1.0"
 
 
+def _declared_at(origin: str, control_id: str) -> list[int]:
+    """The lines of a control file that spell the id (YAML ``id: X``, Python ``id="X"``); none for an entry
+    point or a file that cannot be read. Only asked when a collision is reported."""
+    from pathlib import Path
+
+    try:
+        text = Path(origin).read_text(encoding="utf-8", errors="replace")
+    except (OSError, ValueError):
+        return []
+    spelled = re.compile(rf"(?<![\w-]){re.escape(control_id)}(?![\w-])")
+    return [n for n, line in enumerate(text.splitlines(), 1) if spelled.search(line)]
+
+
+def _line_of_id(control: Control) -> str:
+    """``:LINE`` of a user's control file where the id is spelled, or "" (a built-in, an entry point)."""
+    if control.builtin or not isinstance(control.id, str):
+        return ""
+    lines = _declared_at(control.origin, control.id)
+    return f":{lines[0]}" if lines else ""
+
+
 class CatalogError(ValueError):
     """A control declaration that cannot be used (bad id, a collision, a broken file): a usage error."""
 
@@ -255,13 +276,18 @@ class Catalog:
         seen: dict[str, Control] = {}
         for c in controls:
             if not CONTROL_ID.match(c.id):
-                raise CatalogError(f"{c.origin}: control id {c.id!r} is not of the form PREFIX-ID (upper-case "
-                                   f"letters and digits, e.g. ACME-001)")
+                raise CatalogError(f"{c.origin}{_line_of_id(c)}: control id {c.id!r} is not of the form PREFIX-ID "
+                                   f"(upper-case letters and digits, e.g. ACME-001)")
             if c.id.startswith(BUILTIN_PREFIX + "-") and not c.builtin:
-                raise CatalogError(f"{c.origin}: control id {c.id} uses the prefix {BUILTIN_PREFIX}-, which is "
-                                   f"reserved for the built-in controls: choose a prefix of your own")
+                raise CatalogError(f"{c.origin}{_line_of_id(c)}: control id {c.id} uses the prefix {BUILTIN_PREFIX}-, "
+                                   f"which is reserved for the built-in controls: choose a prefix of your own")
             if c.id in seen:
-                raise CatalogError(f"control id {c.id} is declared twice: in {seen[c.id].origin} and in {c.origin}")
+                first, second = _declared_at(seen[c.id].origin, c.id), _declared_at(c.origin, c.id)
+                if seen[c.id].origin == c.origin:  # twice in one file: its first and second spelling
+                    first, second = first[:1], first[1:2]
+                raise CatalogError(f"control id {c.id} is declared twice: in {seen[c.id].origin}"
+                                   f"{''.join(f':{n}' for n in first[:1])} and in {c.origin}"
+                                   f"{''.join(f':{n}' for n in second[:1])}")
             seen[c.id] = c
         self._by_id = dict(sorted(seen.items()))
         # What shaped this catalog beyond the built-ins, for the reports' scope section.
@@ -294,8 +320,20 @@ class Catalog:
         upper = {i.upper(): i for i in self._by_id}
         unknown = [i for i in ids if i.upper() not in upper]
         if unknown:
-            raise CatalogError(f"unknown control id(s): {', '.join(unknown)}")
+            raise CatalogError(f"unknown control id(s): {'; '.join(self._why_unknown(i) for i in unknown)}")
         return self._derive([self._by_id[upper[i.upper()]] for i in dict.fromkeys(ids)])
+
+    def _why_unknown(self, given: str) -> str:
+        """An id that is not in the catalog, with why when the catalog can tell: a control an overlay disabled, or
+        a prefix none of the loaded controls has (the user's own controls, not loaded)."""
+        disabled = {k.upper(): v for k, v in self.disabled.items()}
+        if given.upper() in disabled:
+            return f"{given}: {disabled[given.upper()]}"
+        prefix = given.upper().rsplit("-", 1)[0] + "-" if "-" in given else None
+        if prefix and not any(i.startswith(prefix) for i in self._by_id):
+            return (f"{given}: no control of the prefix {prefix} is loaded (your own controls are loaded with "
+                    "--controls-path DIR or an installed package)")
+        return given
 
     def _derive(self, controls: list[Control]) -> "Catalog":
         return Catalog(controls, overlays=self.overlays, sources=self.sources, disabled=self.disabled)

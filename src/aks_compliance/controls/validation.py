@@ -29,6 +29,10 @@ def declaration_problems(control: Control) -> list[tuple[str, str]]:
     if not types or not all(isinstance(t, str) and t.strip() for t in types):
         problems.append(("resource_type", f"resource_type must be a type name or a list of them, not "
                                           f"{control.resource_type!r:.80}"))
+    else:
+        problems.extend(("resource_type", p) for p in _type_problems(types))
+    if control.related is not None and (why := _related_type_problem(control.related.type)) is not None:
+        problems.append(("related", why))
     for name in ("check", "not_applicable"):
         fn = getattr(control, name)
         if fn is not None and not callable(fn):
@@ -43,6 +47,59 @@ def declaration_error(control: Control) -> str | None:
     """The problems of a declaration in one message, or None."""
     problems = declaration_problems(control)
     return "; ".join(p for _, p in problems) if problems else None
+
+
+def judged_types() -> tuple[str, ...]:
+    """Every target type an input family gives: the Azure resources that are targets (arm/targets.py) and the
+    Kubernetes target types. A control on any other type would judge nothing, and say nothing about it."""
+    from ..k8s.kinds import TARGET_TYPES
+    from ..resources import CLUSTER_TYPE, NEIGHBOUR_TYPES
+    return (CLUSTER_TYPE, *NEIGHBOUR_TYPES, *TARGET_TYPES)
+
+
+def _type_problems(types: tuple[str, ...]) -> list[str]:
+    """A type no input gives is named, with the one it resembles (a misspelling) or the list of them."""
+    import difflib
+
+    known = judged_types()
+    lower = {t.lower(): t for t in known}
+    problems = []
+    for t in types:
+        if t.lower() in lower:
+            continue
+        close = difflib.get_close_matches(t.lower(), list(lower), n=1, cutoff=0.85)
+        shown = [_spelled(k) for k in known]
+        hint = f" (did you mean {_spelled(lower[close[0]])}?)" if close else \
+            f"; the types it judges are: {', '.join(shown)}"
+        problems.append(f"resource_type {t!r} is not a type this tool judges{hint}")
+    return problems
+
+
+# Azure types as Azure spells them (the tool's type lists keep them in lower case, for comparison)
+_SPELLED = {t.lower(): t for t in (
+    "Microsoft.ContainerService/managedClusters", "Microsoft.ContainerService/managedClusters/agentPools",
+    "Microsoft.ContainerService/managedClusters/maintenanceConfigurations", "Microsoft.Insights/diagnosticSettings",
+    "Microsoft.ContainerRegistry/registries", "Microsoft.KeyVault/vaults", "Microsoft.Network/applicationGateways",
+    "Microsoft.Network/applicationGatewayWebApplicationFirewallPolicies", "Microsoft.Security/pricings",
+    "Microsoft.Blueprint/blueprints/artifacts")}
+
+
+def _spelled(t: str) -> str:
+    return _SPELLED.get(t, t)
+
+
+def _related_type_problem(rtype: Any) -> str | None:
+    """A related type that misses one this tool attaches to its targets by a letter or two (the related types
+    are open: a type scoped to a cluster is related to it, so only a near miss is known to be wrong)."""
+    import difflib
+
+    from ..diagnostics import AKS_RELEVANT_TYPES
+    if not isinstance(rtype, str) or rtype.lower() in AKS_RELEVANT_TYPES:
+        return None
+    close = difflib.get_close_matches(rtype.lower(), sorted(AKS_RELEVANT_TYPES), n=1, cutoff=0.9)
+    if not close:
+        return None
+    return f"related.type {rtype!r} is not a type this tool relates to a target (did you mean {_spelled(close[0])}?)"
 
 
 def _parameter_problems(parameters: Any) -> list[str]:
@@ -101,7 +158,13 @@ def _rule_problems(control: Control) -> list[tuple[str, str]]:
         if not isinstance(cond, dict):
             problems.append((key, f"{name} must be a condition (an object), not {cond!r:.60}"))
             continue
+        on = (control.related.type,) if name == "related.existence_condition" and control.related else \
+            control.resource_types
         found = [f"{name}: {p}" for p in expression_problems(cond, names)]
+        found += [f"{name}: field '{f}' is an alias of another resource type ({other}), not of {' or '.join(on)}: on "
+                  "the resources this control judges it is always absent"
+                  + (f" (and {n - 1} more field(s) of that type)" if n > 1 else "")
+                  for other, (f, n) in _foreign_fields(cond, on).items()]
         if not found:
             try:
                 Evaluator(Subject({"type": control.resource_types[0], "properties": {}}), params).verdict(cond)
@@ -111,3 +174,28 @@ def _rule_problems(control: Control) -> list[tuple[str, str]]:
                 found.append(f"{name}: cannot be evaluated: {type(exc).__name__}: {exc}")
         problems.extend((key, p) for p in found)
     return problems
+
+
+def _foreign_fields(condition: Any, types: tuple[str, ...]) -> dict[str, tuple[str, int]]:
+    """{the type it is an alias of: (the first such field, how many)} for the fields of a condition (count and
+    where included) that are aliases of a type other than ``types``: one problem per type, not per field."""
+    from ..policy.aliases import foreign_alias
+
+    out: dict[str, tuple[str, int]] = {}
+
+    def visit(node: Any) -> None:  # in document order: the first field named is the one shown
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key.lower() == "field" and isinstance(value, str):
+                    other = foreign_alias(value, types)
+                    if other is not None:
+                        first, n = out.get(other, (value, 0))
+                        out[other] = (first, n + 1)
+                else:
+                    visit(value)
+        elif isinstance(node, list):
+            for item in node:
+                visit(item)
+
+    visit(condition)
+    return out

@@ -44,6 +44,7 @@ unknown operator or parameter is a load error, not a verdict.
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,34 @@ def _read(path: Path) -> tuple[Any, Any]:
     try:
         return read_yaml(str(path), "a control file", line_depth=None)
     except InputError as exc:
-        raise CatalogError(f"{path}{':' + str(exc.line) if exc.line else ''}: {exc.message}") from None
+        raise CatalogError(f"{path}{':' + str(exc.line) if exc.line else ''}: {exc.message}"
+                           f"{_quote_hint(path, exc)}") from None
+
+
+_WILDCARD_FIELD = re.compile(r"\bfield:\s*([^,{}\s\"']*\[\*\][^,{}\s\"']*)")
+
+
+def _quote_hint(path: Path, exc: Any) -> str:
+    """An alias with [*] inside { } or [ ] reads as a YAML alias (*name): say how to write it."""
+    if "alias" not in exc.message or not exc.line:
+        return ""
+    try:
+        line = path.read_text(encoding="utf-8", errors="replace").splitlines()[exc.line - 1]
+    except (OSError, IndexError):
+        return ""
+    found = _WILDCARD_FIELD.search(line)
+    return (f"; quote a value holding [*] inside {{ }} or [ ]: field: \"{found.group(1)}\""
+            if found else "; quote a value holding [*] inside { } or [ ]")
+
+
+# Schema messages that say what is missing in jsonschema's words, said as what to write
+_REWORDED = {
+    ("dependentRequired", "'exclusions' is a dependency of 'object_rule'"):
+        "an object_rule control needs 'exclusions': workload-admission (Azure Policy's excluded namespaces) or "
+        "cluster-access (none), the namespaces it leaves out by default",
+    ("dependentRequired", "'object_rule' is a dependency of 'exclusions'"):
+        "'exclusions' belongs to an object_rule control (the namespaces it leaves out); this control has none",
+}
 
 
 def _line(lines: Any, path: list[Any]) -> int | None:
@@ -76,6 +104,8 @@ def _line(lines: Any, path: list[Any]) -> int | None:
 
 def read_yaml_controls(path: Path) -> list[Control]:
     data, node = _read(path)
+    if data is None:
+        raise CatalogError(f"{path}:1: the file is empty: a control file holds 'controls:', a list of declarations")
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(_schema())
@@ -86,7 +116,8 @@ def read_yaml_controls(path: Path) -> list[Control]:
             where = list(e.absolute_path)
             cid = _control_id(data, where)
             loc = "/".join(str(p) for p in where) or "(top level)"
-            problems.append(f"{path}:{_line(node, where)}: {cid + ': ' if cid else ''}{loc}: {e.message}")
+            problems.append(f"{path}:{_line(node, where)}: {cid + ': ' if cid else ''}"
+                            f"{_REWORDED.get((e.validator, e.message)) or f'{loc}: {e.message}'}")
         raise CatalogError("; ".join(problems))
     out = []
     for i, entry in enumerate(data["controls"]):

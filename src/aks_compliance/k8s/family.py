@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from ..discovery import control_fixtures
 from ..family import InputFamily, LoadContext, SourceResult
 from .source import K8sOptions
 
@@ -31,7 +32,8 @@ class K8sFamily(InputFamily):
         return K8sOptions(paths=list(config.getoption("k8s")), context=config.getoption("kube_context"),
                           kubeconfig=config.getoption("kubeconfig"),
                           in_cluster=bool(config.getoption("kube_in_cluster")),
-                          snapshot_dir=config.getoption("k8s_snapshot_dir"), exclude=list(config.getoption("exclude")))
+                          snapshot_dir=config.getoption("k8s_snapshot_dir"), exclude=list(config.getoption("exclude")),
+                          reserved=control_fixtures(config.getoption("controls_path")))
 
     def has_input(self, options: K8sOptions) -> bool:
         return bool(options.paths or options.live or options.error)

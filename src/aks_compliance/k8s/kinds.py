@@ -237,6 +237,9 @@ KUBE_BENCH = "k8s/kube-bench"  # one node's kube-bench results (kubebench/)
 AGENT_POOL_LABELS = ("kubernetes.azure.com/agentpool", "agentpool")
 # The target types of namespaced objects (the default-namespace control reads them all).
 NAMESPACED_TYPES = (WORKLOAD, SERVICE_ACCOUNT, SERVICE, INGRESS, ROLE, ROLE_BINDING, CONFIG_MAP, OBJECT)
+# Every target type the Kubernetes inputs (and kube-bench's) give: what an in-cluster control can select
+TARGET_TYPES = (WORKLOAD, NAMESPACE, SERVICE_ACCOUNT, DEFAULT_SERVICE_ACCOUNT, SERVICE, INGRESS, ROLE, CLUSTER_ROLE,
+                ROLE_BINDING, CLUSTER_ROLE_BINDING, CONFIG_MAP, OBJECT, CLUSTER, NODE, KUBE_BENCH)
 
 
 def match_type(kind: str, name: str) -> str | None:

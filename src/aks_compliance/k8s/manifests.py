@@ -125,11 +125,11 @@ def helm_chart(path: Path) -> str | None:
     return HELM_HINT if (path / "Chart.yaml").is_file() or (path / "Chart.yml").is_file() else None
 
 
-def discover(path: Path, exclude: Any = ()) -> Any:
+def discover(path: Path, exclude: Any = (), reserved: Any = None) -> Any:
     """Manifest files under ``path`` (recursively, sorted; hidden directories, the default exclusions,
     ``exclude`` and Helm charts left out and listed), or the file itself."""
     return walk([str(path)], "k8s", lambda p: p.suffix.lower() in MANIFEST_SUFFIXES, exclude,
-                other_dir=helm_chart)
+                other_dir=helm_chart, reserved=reserved)
 
 
 def _decode(raw: bytes, file: str) -> str:
@@ -361,6 +361,7 @@ def _object_problem(obj: Any) -> str | None:
     return None  # a kind of the wrong type beside an apiVersion is an error (_kind_problem)
 
 
+ARM_HINT = "scan it with --arm"
 KUSTOMIZE_HINT = "kustomize configuration, not a cluster object: render it with 'kustomize build' and scan the output"
 _KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "kustomization")
 
@@ -377,7 +378,7 @@ def _other_tool(doc: dict[str, Any], file: str) -> str | None:
     what = classify(doc)
     if what is not None:
         noun = {"template": "an ARM template", "parameters": "an ARM parameter file"}.get(what, "Azure resource JSON")
-        return f"{noun}, not a Kubernetes object: scan it with --arm"
+        return f"{noun}, not a Kubernetes object: {ARM_HINT}"
     return None
 
 
@@ -488,13 +489,13 @@ def read_file(path: Path) -> ReadResult:
     return result
 
 
-def read_manifests(path: Path, exclude: Any = ()) -> ReadResult:
+def read_manifests(path: Path, exclude: Any = (), reserved: Any = None) -> ReadResult:
     """Every object of every manifest file under ``path``."""
     total = ReadResult()
     if path.is_dir() and helm_chart(path):
         total.diagnostics.append(Diagnostic("error", HELM_HINT, str(path)))
         return total
-    found = discover(path, exclude)
+    found = discover(path, exclude, reserved)
     total.skipped.extend(found.skipped)
     total.diagnostics.extend(Diagnostic("error", why, where) for where, why in found.unreadable)
     for f in found.files:
@@ -507,6 +508,10 @@ def read_manifests(path: Path, exclude: Any = ()) -> ReadResult:
         total.diagnostics.extend(Diagnostic("error", e.reason, e.name, "", e.line) for e in total.skipped
                                  if e.status == SKIPPED)
         total.skipped = [e for e in total.skipped if e.status != SKIPPED]
+        if not total.objects:  # and so is an ARM input, as `--arm deploy.yaml` is: the other option is meant
+            total.diagnostics = [Diagnostic("error", d.message[len("skipped: "):], d.file, d.pointer, d.line)
+                                 if d.severity == "warning" and d.message.startswith("skipped: ")
+                                 and d.message.endswith(ARM_HINT) else d for d in total.diagnostics]
     elif not total.inputs:
         listed, anything = found.roots.get(str(path), (0, False))
         files = sum(1 for e in total.skipped if e.status == SKIPPED)

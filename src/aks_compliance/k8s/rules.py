@@ -13,6 +13,7 @@ and the latest version in Gatekeeper, which sees no server version (manifests al
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import functools
 import re
@@ -39,6 +40,18 @@ API_GROUPS = {"Pod": "", "ReplicationController": "", "PodTemplate": "", "Servic
               "ReplicaSet": "apps", "Job": "batch", "CronJob": "batch", "Ingress": "networking.k8s.io",
               "Role": "rbac.authorization.k8s.io", "ClusterRole": "rbac.authorization.k8s.io",
               "RoleBinding": "rbac.authorization.k8s.io", "ClusterRoleBinding": "rbac.authorization.k8s.io"}
+
+
+def _check_kind(kind: str, where: str) -> None:
+    """A kind the rule can match in both engines (a target type here, an API group for Gatekeeper's match): a
+    misspelt kind would judge nothing, and a lower-case one match here but never in Gatekeeper (kinds are
+    case-sensitive)."""
+    if kind in API_GROUPS:
+        return
+    close = [k for k in API_GROUPS if k.lower() == kind.lower()] or \
+        difflib.get_close_matches(kind, list(API_GROUPS), n=1, cutoff=0.8)
+    hint = f" (did you mean {close[0]}?)" if close else f"; they are: {', '.join(API_GROUPS)}, or 'workloads'"
+    raise RuleError(f"{where}.kinds: {kind!r} is not a kind an object rule can match{hint}")
 
 
 def version_number(v: tuple[int, int]) -> int:
@@ -399,6 +412,8 @@ class KubeRule:
 
     def __init__(self, spec: Mapping[str, Any] | RuleSpec, where: str = "object_rule") -> None:
         self.spec = spec if isinstance(spec, RuleSpec) else parse_rule(spec, WORKLOAD_KINDS, where)
+        for kind in self.spec.kinds:
+            _check_kind(kind, where)
         # the context of the last (target, parameters): the engine asks not_applicable, then evaluate
         self._last: tuple[Any, Any, _Ctx] | None = None
 

@@ -29,6 +29,8 @@ class K8sOptions:
     snapshot_dir: str = "reports"  # where a live run writes its snapshot
     error: str | None = None  # a live collection that failed before the scan (reported as an input error)
     exclude: list[str] = field(default_factory=list)  # --exclude GLOB: left out of directory walks
+    # folders left out of directory walks with the reason (discovery.control_fixtures: your controls' fixtures)
+    reserved: dict[str, str] = field(default_factory=dict)
 
     @property
     def live(self) -> bool:
@@ -56,7 +58,7 @@ def load_k8s_source(options: K8sOptions, started: dt.datetime) -> "SourceResult 
         return None
     taken: set[str] = set()
     for arg in paths:
-        scope, diagnostics, inputs, skipped = load_scope(arg, taken, options.exclude)
+        scope, diagnostics, inputs, skipped = load_scope(arg, taken, options.exclude, options.reserved)
         result.diagnostics.extend(diagnostics)
         result.inputs.extend(inputs)
         result.coverage.extend(skipped)

@@ -116,7 +116,7 @@ def unknown_kinds(scope: K8sScope) -> list[Diagnostic]:
     return out
 
 
-def load_scope(arg: str, taken: set[str], exclude: Any = ()) -> tuple[K8sScope | None, list[Diagnostic],
+def load_scope(arg: str, taken: set[str], exclude: Any = (), reserved: Any = None) -> tuple[K8sScope | None, list[Diagnostic],
                                                                      list[dict[str, Any]], list[CoverageEntry]]:
     """The scope of one ``--k8s`` argument, its diagnostics, its input records and what it skipped (None as
     scope when it read no file: an empty directory, a Helm chart)."""
@@ -157,9 +157,14 @@ def load_scope(arg: str, taken: set[str], exclude: Any = ()) -> tuple[K8sScope |
                   "objects": len(snap.objects),
                   "gaps": [{"kind": k, "reason": r} for k, r in sorted(scope.gaps.items())]}
         return scope, snap.diagnostics + diags, [record], snap.skipped
-    read = read_manifests(path, exclude)
+    read = read_manifests(path, exclude, reserved)
     if not read.inputs:  # nothing read: no scope (a cluster target of nothing would judge nothing)
         return None, read.diagnostics, [], read.skipped
+    if not read.objects and not any(d.severity == "error" for d in read.diagnostics):
+        # files read, but not one Kubernetes object in them (a kustomization, prose): no scope either, so that a
+        # scan given nothing else says it had no input (exit status 5) instead of passing on a cluster of nothing
+        return None, read.diagnostics + [Diagnostic("warning", "no Kubernetes object to check: every document was "
+                                                    "skipped (see above)", arg)], read.inputs, read.skipped
     scope = K8sScope(name=_unique(scope_name_for(path), taken), kind="manifests", path=arg)
     _add_objects(scope, read.objects)
     return scope, read.diagnostics + unknown_kinds(scope), read.inputs, read.skipped

@@ -73,6 +73,22 @@ def conventional_path(alias: str) -> str | None:
     return prop if first in _TOP_LEVEL else f"properties.{prop}"
 
 
+def foreign_alias(field: str, types: tuple[str, ...]) -> str | None:
+    """The resource type a field names as an alias when it is none of ``types``, else None. An alias name is
+    ``<its resource type>/<property path>`` (so are all 6,160 of Microsoft's catalog this project is checked
+    against: none has a '/' after its type), so an alias of a child type (``.../agentPools/vmSize``) or with a
+    misspelt namespace is read as absent on every resource of ``types``. Fields without a '/' (``name``,
+    ``tags.x``, property paths) and expressions are not aliases."""
+    if "/" not in field or field.startswith("[") or field.lower().startswith("tags"):
+        return None
+    low = field.lower()
+    for t in types:
+        prefix = t.lower() + "/"
+        if low.startswith(prefix) and "/" not in low[len(prefix):]:
+            return None
+    return field.rsplit("/", 1)[0]
+
+
 class AliasResolver:
     """Resolves alias names (case-insensitively) to paths."""
 

@@ -7,6 +7,7 @@ failed (the message says where and why), 4 usage error.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -64,14 +65,15 @@ def main(argv: list[str]) -> int:
             catalog = Catalog([c for c in catalog if not c.builtin], overlays=catalog.overlays,
                               sources=catalog.sources, disabled=catalog.disabled)
         fixtures = {"fixtures": args.fixtures} if args.fixtures else {}
+        # the command that regenerates this folder, as given (what the README and --check's hint say)
+        fixtures["command"] = " ".join(["aks-compliance", "policies"] + [shlex.quote(a) for a in argv if a != "--check"])
         try:
             if args.check:
                 diffs = differences(args.out, catalog, **fixtures)
                 for d in diffs:
                     print(f"{Path(args.out) / d.split(':', 1)[0]}: {d.split(': ', 1)[1]}")
                 if diffs:
-                    print("aks-compliance policies: out of date; run 'aks-compliance policies generate'",
-                          file=sys.stderr)
+                    print(f"aks-compliance policies: out of date; run '{fixtures['command']}'", file=sys.stderr)
                     return 1
                 print(f"{args.out}: up to date")
                 return 0

@@ -485,9 +485,11 @@ def build_template(generated: list[Generated], initiative: dict[str, Any]) -> di
                         initiative_properties=set_props, depends=depends, version=CATALOG_VERSION)
 
 
-def plan(catalog: Catalog | None = None, fixtures: str | Path | None = PROJECT_FIXTURES) -> Plan:
+def plan(catalog: Catalog | None = None, fixtures: str | Path | None = PROJECT_FIXTURES,
+         command: str = "aks-compliance policies generate") -> Plan:
     """Everything generated from ``catalog``; the Kubernetes policies' samples come from ``fixtures``
-    (``<dir>/<control id>/``; default: the project's, in a source checkout)."""
+    (``<dir>/<control id>/``; default: the project's, in a source checkout). ``command`` regenerates it (the
+    README of a user's controls says so)."""
     catalog = catalog if catalog is not None else load_catalog()
     fixtures = Path(fixtures) if fixtures is not None and Path(fixtures).is_dir() else None
     result = Plan()
@@ -511,7 +513,10 @@ def plan(catalog: Catalog | None = None, fixtures: str | Path | None = PROJECT_F
         template_file=TEMPLATE_FILE, placeholder=SCOPE_PLACEHOLDER,
         deviations=[c for c in catalog if c.builtin_deviation], kinds=skipped_by_kind(result),
         kubernetes_dir=KUBERNETES_DIR, kubernetes=[g for g in result.generated if g.kube is not None],
-        effects=lambda g: ", ".join(g.properties["parameters"]["effect"]["allowedValues"]))
+        effects=lambda g: ", ".join(g.properties["parameters"]["effect"]["allowedValues"]),
+        # a user's controls: their files and the command, never this project's catalog path (the built-in
+        # catalog's own README keeps that wording)
+        sources=catalog.sources, command=command, id_pattern="<control id>" if catalog.sources else "AKS-NNN")
     return result
 
 
@@ -523,10 +528,11 @@ def _stale(out: Path, files: dict[str, str]) -> list[Path]:
     return sorted(p for p in found if p.relative_to(out).as_posix() not in files)
 
 
-def write(out_dir: str | Path, catalog: Catalog | None = None, fixtures: str | Path | None = PROJECT_FIXTURES) -> Plan:
+def write(out_dir: str | Path, catalog: Catalog | None = None, fixtures: str | Path | None = PROJECT_FIXTURES,
+          command: str = "aks-compliance policies generate") -> Plan:
     """Generate into ``out_dir``; files of controls that no longer get a policy are removed."""
     out = Path(out_dir)
-    result = plan(catalog, fixtures)
+    result = plan(catalog, fixtures, command)
     files = result.files()
     for p in _stale(out, files):
         p.unlink()
@@ -545,10 +551,11 @@ def write(out_dir: str | Path, catalog: Catalog | None = None, fixtures: str | P
 
 
 def differences(out_dir: str | Path, catalog: Catalog | None = None,
-                fixtures: str | Path | None = PROJECT_FIXTURES) -> list[str]:
+                fixtures: str | Path | None = PROJECT_FIXTURES,
+                command: str = "aks-compliance policies generate") -> list[str]:
     """What regenerating would change in ``out_dir`` (empty when it is up to date)."""
     out = Path(out_dir)
-    files = plan(catalog, fixtures).files()
+    files = plan(catalog, fixtures, command).files()
     diffs = []
     for rel, text in sorted(files.items()):
         path = out / rel

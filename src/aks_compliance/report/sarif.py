@@ -123,15 +123,22 @@ def _failing_first(evidence: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]
 def _message(r: Mapping[str, Any], title: str) -> str:
     t = r["target"]
     lines = [f"{r['control_id']} ({title}) failed for {t.get('type', '')} {t.get('name', '')}."]
-    evidence = _failing_first(r.get("evidence", []))
-    for e in evidence[:5]:  # the failing conditions first, in plain words
+    evidence = r.get("evidence", [])
+    failing = [e for e in evidence if e.get("failing")]
+    # the alert's text: the failing conditions in plain words, as the terminal shows them; the passing
+    # comparisons (in the policy language's words) stay in the results JSON and the audit report
+    shown = failing[:5] or evidence[:5]
+    for e in shown:
         lines.append(e.get("text") or f"{e['path']}: expected {e['expected']}, actual {e['actual']}")
     if r.get("reason") and r["outcome"] == "failed" and not any(r["reason"] in (e.get("text") or "")
-                                                                 for e in evidence[:5]):
+                                                                 for e in shown):
         lines.append(f"Reason: {r['reason']}")
-    more = len(r.get("evidence", [])) - 5
-    if more > 0:
-        lines.append(f"... and {more} more evidence item(s)")
+    if failing and len(failing) > len(shown):
+        lines.append(f"... and {len(failing) - len(shown)} more failing condition(s)")
+    rest = len(evidence) - len(failing) if failing else len(evidence) - len(shown)
+    if rest > 0:
+        lines.append(f"({rest} {'passing comparison(s)' if failing else 'more evidence item(s)'} in the results "
+                     "JSON and the audit report)")
     return "\n".join(lines)
 
 
