@@ -333,3 +333,32 @@ def test_a_file_named_to_k8s_that_holds_no_kubernetes_object_is_no_input(tmp_pat
     (tmp_path / "mixed.yaml").write_text(DEPLOYMENT_YAML + "---\n" + (tmp_path / "kustomization.yaml").read_text())
     run = run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(tmp_path / "mixed.yaml")])]))
     assert not run.errors and any(d.message.startswith("skipped:") for d in run.diagnostics if d.severity == "warning")
+
+
+def test_the_generated_policies_in_a_repository_are_not_scanned_as_infrastructure(tmp_path: Path) -> None:
+    """`aks-compliance policies generate --out my-policies` and then `scan --k8s .`: the Gatekeeper test samples
+    (pods made to fail) were read as the user's workloads, 979 failed results, and every definition JSON was a
+    warning. The generated folder (its initiative says it comes from aks-compliance) is left out and listed;
+    named, it is read; a folder that only looks alike (another initiative) is searched as before."""
+    repo = make_repository(tmp_path / "repo")
+    gen = cli(repo, "policies", "generate", "--out", "my-policies")
+    assert gen.returncode == 0, gen.stdout[-2000:] + gen.stderr[-2000:]
+    proc = cli(repo, "scan", "--arm", ".", "--k8s", ".", "--fail-on", "none", "--results-json", "out/results.json")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    doc = json.loads((repo / "out" / "results.json").read_text())
+    assert not [r for r in doc["results"] if "my-policies" in (r["target"].get("source") or {}).get("file", "")]
+    assert not [d for d in doc["diagnostics"] if "my-policies" in (d.get("file") or "")]
+    reasons = [e["reason"] for e in doc["coverage"]["entries"]
+               if e["status"] == "skipped" and Path(e["name"]).as_posix() == "my-policies"]
+    assert len(reasons) == 2 and all("aks-compliance policies generate" in r for r in reasons), reasons
+    named = cli(repo, "scan", "--k8s", "my-policies/kubernetes/AKS-100/samples", "--controls", "AKS-100",
+                "--results-json", "out/samples.json")
+    assert named.returncode == 1, named.stdout[-3000:]  # named, the samples are read (and made to fail)
+    # an initiative of someone else's: the folder is searched
+    other = repo / "my-policies" / "initiative.json"
+    data = json.loads(other.read_text())
+    data["properties"]["metadata"]["source"] = "contoso"
+    other.write_text(json.dumps(data))
+    again = cli(repo, "scan", "--k8s", ".", "--fail-on", "none", "--results-json", "out/again.json")
+    assert any("my-policies/" in (r["target"].get("source") or {}).get("file", "")
+               for r in json.loads((repo / "out" / "again.json").read_text())["results"]), again.stdout[-2000:]

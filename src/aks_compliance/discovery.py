@@ -138,6 +138,9 @@ def walk(paths: Iterable[str], family: str, wanted: Callable[[Path], bool], excl
                     skip(base / d, "directory", DEFAULT_EXCLUDED_TEXT)
                 elif d.startswith("."):
                     skip(base / d, "directory", "a hidden directory: not searched (name it to scan it)")
+                elif (why := generated_policies(base / d)) is not None:
+                    skip(base / d, "directory", why)
+                    listed += 1
                 elif (why := other_dir(base / d)) is not None:
                     skip(base / d, "directory", why)
                     listed += 1
@@ -162,6 +165,33 @@ def walk(paths: Iterable[str], family: str, wanted: Callable[[Path], bool], excl
                         listed += 1
         out.roots[raw] = (listed, anything)
     return out
+
+
+GENERATED_POLICIES_MARK = "initiative.json"  # policy/generate.py INITIATIVE_FILE: the root of its output
+_MAX_MARK_BYTES = 8 * 1024 * 1024
+
+
+def generated_policies(directory: Path) -> str | None:
+    """Why ``directory`` is not searched when it is the output of ``aks-compliance policies generate`` (its
+    initiative says it comes from aks-compliance), else None: the Gatekeeper samples there are pods made to
+    fail, and the definitions are Azure Policy, not infrastructure; ``--k8s .`` reported every failing sample
+    as a finding. Named as an input, such a folder is read."""
+    mark = directory / GENERATED_POLICIES_MARK
+    try:
+        if not mark.is_file() or mark.stat().st_size > _MAX_MARK_BYTES:
+            return None
+        import json
+
+        with open(mark, "rb") as fh:
+            data = json.loads(fh.read())
+        source = data["properties"]["metadata"]["source"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if source != "aks-compliance":
+        return None
+    return ("the output of 'aks-compliance policies generate' (Azure Policy definitions and Gatekeeper templates "
+            "with their test samples), not infrastructure: this tool's outputs are never read back; name the "
+            "folder to scan it")
 
 
 def folder_key(path: Path | str) -> str:
