@@ -232,3 +232,25 @@ def test_a_kubernetes_object_declared_through_bicep_is_listed_as_aks_relevant_wi
     assert entry.status == NOT_EVALUATED and entry.is_relevant
     assert "Bicep's Kubernetes extension" in entry.reason and "--k8s" in entry.reason
     assert entries(run, type=MC)[0].status == EVALUATED  # the cluster beside it is judged as before
+
+
+def test_with_q_the_unjudged_list_is_cut_as_the_failures_are(tmp_path: Path) -> None:
+    """`scan -q` printed every AKS-relevant object not evaluated (41 lines for the landing-zone template) while
+    failures are cut at 25 per severity: the count stays, the rest is in the ledger."""
+    from types import SimpleNamespace
+
+    from aks_compliance.report import terminal
+    vaults = [{"type": "Microsoft.KeyVault/vaults", "apiVersion": "2023-07-01", "name": f"kv-{i}",
+               "location": "westeurope", "condition": False, "properties": {}} for i in range(40)]
+    write_files(tmp_path, {"t.json": json.dumps({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0", "resources": vaults})})
+    run = scan(tmp_path / "t.json", controls=["AKS-002"])
+    for verbose, shown in ((0, 40), (-1, terminal.MAX_UNJUDGED_QUIET)):
+        tr = _Terminal()
+        tr.config = SimpleNamespace(option=SimpleNamespace(verbose=verbose))  # type: ignore[attr-defined]
+        terminal.write_summary(tr, run, run.results, None, False, [])
+        text = "\n".join(tr.lines)
+        assert "AKS-relevant objects not evaluated (40):" in text, text
+        assert sum(1 for line in tr.lines if "KeyVault/vaults  kv-" in line) == shown
+        assert ("... and 15 more" in text) == (verbose < 0), text

@@ -11,6 +11,7 @@ from .common import OUTCOMES, SEVERITIES, Gate, clip
 MAX_PER_SEVERITY = 25
 MAX_WAIVED = 10
 MAX_UNJUDGED = 200
+MAX_UNJUDGED_QUIET = 25  # with -q: as many as failures of one severity; the count and the ledger say the rest
 
 
 def _loc(result: Any) -> str:
@@ -34,11 +35,13 @@ def _coverage(tr: Any, run: Any) -> None:
     unjudged = ledger.unjudged_relevant()
     if unjudged:
         tr.write_line(f"AKS-relevant objects not evaluated ({len(unjudged)}):", yellow=True)
-        for e in unjudged[:MAX_UNJUDGED]:
+        quiet = getattr(getattr(getattr(tr, "config", None), "option", None), "verbose", 0) < 0
+        most = MAX_UNJUDGED_QUIET if quiet else MAX_UNJUDGED
+        for e in unjudged[:most]:
             where = f"{e.file}:{e.line}" if e.file and e.line else (e.file or "")
             tr.write_line(f"    {e.type.removeprefix('Microsoft.')}  {clip(e.name, 60)}  {where}  {clip(e.reason, 160)}")
-        if len(unjudged) > MAX_UNJUDGED:
-            tr.write_line(f"    ... and {len(unjudged) - MAX_UNJUDGED} more (see coverage in the results JSON or the "
+        if len(unjudged) > most:
+            tr.write_line(f"    ... and {len(unjudged) - most} more (see coverage in the results JSON or the "
                           f"audit report)")
 
 
