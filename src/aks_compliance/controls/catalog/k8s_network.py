@@ -164,14 +164,17 @@ def ingress_tls(target: Target, params: Mapping[str, Any]) -> Verdict:
     return f.verdict()
 
 
-HTTP_OFF = (("kubernetes.io/ingress.allow-http", "false"),
-            ("nginx.ingress.kubernetes.io/force-ssl-redirect", "true"),
-            ("nginx.ingress.kubernetes.io/ssl-redirect", "true"),
-            ("appgw.ingress.kubernetes.io/ssl-redirect", "true"),
-            ("traefik.ingress.kubernetes.io/router.tls", "true"))
+# The controllers read these annotations with Go's strconv.ParseBool: these spellings, and no others, are a boolean
+PARSE_BOOL_TRUE = ["1", "t", "T", "TRUE", "true", "True"]
+PARSE_BOOL_FALSE = ["0", "f", "F", "FALSE", "false", "False"]
+HTTP_OFF = (("kubernetes.io/ingress.allow-http", PARSE_BOOL_FALSE),
+            ("nginx.ingress.kubernetes.io/force-ssl-redirect", PARSE_BOOL_TRUE),
+            ("nginx.ingress.kubernetes.io/ssl-redirect", PARSE_BOOL_TRUE),
+            ("appgw.ingress.kubernetes.io/ssl-redirect", PARSE_BOOL_TRUE),
+            ("traefik.ingress.kubernetes.io/router.tls", PARSE_BOOL_TRUE))
 HTTPS_ONLY = KubeRule({"kinds": ["Ingress"], "checks": [{"scope": "object", "require": {"allOf": [
     {"field": "spec.tls", "empty": False},
-    {"anyOf": [{"field": {"lower": f"metadata.annotations['{key}']"}, "equals": value} for key, value in HTTP_OFF]}]}}]})
+    {"anyOf": [{"field": f"metadata.annotations['{key}']", "in": values} for key, values in HTTP_OFF]}]}}]})
 
 
 CONTROLS = [
