@@ -172,9 +172,18 @@ HTTP_OFF = (("kubernetes.io/ingress.allow-http", PARSE_BOOL_FALSE),
             ("nginx.ingress.kubernetes.io/ssl-redirect", PARSE_BOOL_TRUE),
             ("appgw.ingress.kubernetes.io/ssl-redirect", PARSE_BOOL_TRUE),
             ("traefik.ingress.kubernetes.io/router.tls", PARSE_BOOL_TRUE))
+# ingress-nginx (and the AKS application routing add-on, which runs it) redirects HTTP to HTTPS by default for an
+# Ingress with TLS ("Server-side HTTPS enforcement through redirect", ingress-nginx TLS user guide), unless the
+# Ingress sets ssl-redirect: "false" (or the controller's ConfigMap turns it off for all, which manifests do not show)
+NGINX_CLASSES = ["nginx", "webapprouting.kubernetes.azure.com"]
+NGINX_DEFAULT_REDIRECT = {"allOf": [
+    {"anyOf": [{"field": "spec.ingressClassName", "in": NGINX_CLASSES},
+               {"field": "metadata.annotations['kubernetes.io/ingress.class']", "in": NGINX_CLASSES}]},
+    {"field": "metadata.annotations['nginx.ingress.kubernetes.io/ssl-redirect']", "notIn": PARSE_BOOL_FALSE}]}
 HTTPS_ONLY = KubeRule({"kinds": ["Ingress"], "checks": [{"scope": "object", "require": {"allOf": [
     {"field": "spec.tls", "empty": False},
-    {"anyOf": [{"field": f"metadata.annotations['{key}']", "in": values} for key, values in HTTP_OFF]}]}}]})
+    {"anyOf": [*({"field": f"metadata.annotations['{key}']", "in": values} for key, values in HTTP_OFF),
+               NGINX_DEFAULT_REDIRECT]}]}}]})
 
 
 CONTROLS = [
@@ -277,7 +286,12 @@ CONTROLS = [
         rationale=(
             "TLS on an Ingress does not by itself stop the controller from also serving the same routes over plain "
             "HTTP. HTTPS-only needs TLS plus HTTP disabled (kubernetes.io/ingress.allow-http: \"false\") or "
-            "redirected (nginx or Application Gateway ssl-redirect, Traefik router.tls)."),
+            "redirected (nginx or Application Gateway ssl-redirect, Traefik router.tls). ingress-nginx, and the AKS "
+            "application routing add-on that runs it (classes nginx and webapprouting.kubernetes.azure.com), "
+            "redirects by default when the Ingress has TLS, unless ssl-redirect is \"false\" on the Ingress; its "
+            "ConfigMap can turn the redirect off for every Ingress, which the objects checked here do not show. "
+            "Annotation values are read as the controllers read them (Go's strconv.ParseBool: \"1\", \"t\", "
+            "\"true\", \"TRUE\"... are true; \"yes\" is no boolean and ignored)."),
         remediation=(
             "Set kubernetes.io/ingress.allow-http: \"false\" or the controller's redirect annotation "
             "(nginx.ingress.kubernetes.io/force-ssl-redirect: \"true\", appgw.ingress.kubernetes.io/ssl-redirect: "
@@ -285,5 +299,5 @@ CONTROLS = [
         mappings=Mappings(cis_aks=("5.4.5",), azure_policy=("1a5b4dca-0b6f-4cf5-907c-56316bc1bf3d",), mitre=("T1040", "T1557")),
         mapping_note="kubescape C-0245 and C-0263 ask for TLS on the Ingress, which is AKS-151; HTTP disabled is more.",
         rule=HTTPS_ONLY,
-       builtin_deviation=("The built-in accepts only kubernetes.io/ingress.allow-http: false, not a controller's redirect annotation, and excludes kube-system; this control excludes no namespace.")),
+       builtin_deviation=("The built-in accepts only kubernetes.io/ingress.allow-http: false, not a controller's redirect annotation nor ingress-nginx's default redirect of an Ingress with TLS, and excludes kube-system; this control excludes no namespace.")),
 ]
