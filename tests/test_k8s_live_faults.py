@@ -250,3 +250,22 @@ def test_the_snapshot_command_shows_progress_on_stderr(tmp_path: Path) -> None:
                                "-o", str(tmp_path / "s.json.gz")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "reading aks-test" in done.stderr and "  Pod: 20 objects (1 page(s))" in done.stderr
+
+
+def test_an_answer_larger_than_the_limit_is_a_gap_not_memory_without_end(tmp_path: Path) -> None:
+    """An answer was read whole whatever its size: a server or proxy sending without end filled the memory before
+    the deadline could stop it. Past the collector's limit (CollectOptions.max_response_bytes) the list is a gap
+    naming it; the other lists are read."""
+    from dataclasses import replace
+
+    small = replace(FAST, max_response_bytes=20_000)
+    with FakeKubeAPI(cluster_objects(120), faults=Faults()) as api:
+        kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")
+        out = tmp_path / "snap.json.gz"
+        meta = collect_snapshot(out, kubeconfig=str(kubeconfig), context="aks-test", options=small,
+                                sleep=lambda _s: None)
+    info = meta["lists"]["Pod"]
+    assert info["status"] == "failed" and "larger than 20,000 bytes" in info["reason"], info
+    assert meta["lists"]["Namespace"]["status"] == "complete", meta["lists"]["Namespace"]
+    _, by = _scan(out, ["AKS-100"])
+    assert by["AKS-100-aks-test/pods(unreadable)"].outcome is Outcome.UNKNOWN

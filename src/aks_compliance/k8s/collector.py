@@ -83,6 +83,9 @@ class CollectOptions:
     max_backoff: float = 8.0
     restarts: int = 3  # restarts of one kind's list after 410 Gone
     deadline: float = 120.0  # seconds for one whole answer (headers and body), whatever the read timeout
+    # bytes of one answer: a page of page_size objects is a few MB; a server (or a proxy) sending without end
+    # must not fill the memory before the deadline says so
+    max_response_bytes: int = 256 * 1024 * 1024
     max_pages: int = 100_000  # pages of one list (50 million objects at the default page size)
     kinds: tuple[K.KindSpec, ...] = K.COLLECTED
     kubelet_config: bool = True  # read each node's configz where nodes/proxy get is permitted
@@ -224,6 +227,7 @@ class Collector:
         read timeout alone bounds each socket read, not a body sent a byte at a time."""
         deadline = started + self.opts.deadline
         chunks: list[bytes] = []
+        size = 0
         read = getattr(resp, "read1", None) or (lambda n: resp.read(min(n, 8192)))  # urllib3 1.x has no read1
         while True:
             if time.monotonic() > deadline:
@@ -232,6 +236,12 @@ class Collector:
             chunk = read(1 << 16)
             if not chunk:
                 return b"".join(chunks)
+            size += len(chunk)
+            if size > self.opts.max_response_bytes:  # not retried: the same answer would come again
+                resp.close()
+                raise _Failed(f"the answer is larger than {self.opts.max_response_bytes:,} bytes and was not read "
+                              f"(a page asks for at most {self.opts.page_size} objects; a proxy or server sending "
+                              f"without end?)")
             chunks.append(chunk)
 
     def _json(self, fn: Callable[[], Any], what: str, retries: int | None = None) -> dict[str, Any]:
