@@ -269,3 +269,22 @@ def test_an_answer_larger_than_the_limit_is_a_gap_not_memory_without_end(tmp_pat
     assert meta["lists"]["Namespace"]["status"] == "complete", meta["lists"]["Namespace"]
     _, by = _scan(out, ["AKS-100"])
     assert by["AKS-100-aks-test/pods(unreadable)"].outcome is Outcome.UNKNOWN
+
+
+def test_a_credential_plugin_that_never_answers_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    """kubelogin waiting for a device-code login nobody enters (CI) held the scan forever: the client waits for
+    its exec plugin without a limit. After the credential timeout the collection stops with an error saying so."""
+    from aks_compliance.k8s.collector import make_api_client
+
+    plugin = tmp_path / "kubelogin"
+    plugin.write_text("#!/bin/sh\necho 'To sign in, use a web browser to open https://microsoft.com/devicelogin' >&2\n"
+                      "sleep 30\n")
+    plugin.chmod(0o755)
+    with FakeKubeAPI(cluster_objects(1)) as api:
+        kubeconfig = _kubeconfig_with_user(api, tmp_path, {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1", "command": str(plugin)}})
+        started = time.monotonic()
+        with pytest.raises(CollectError, match=r"credential plugin \(exec\) did not answer within 1 s"):
+            make_api_client(str(kubeconfig), "aks-test", credential_timeout=1.0)
+        assert time.monotonic() - started < 10
+        assert api.requests == []

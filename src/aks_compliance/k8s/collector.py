@@ -634,8 +634,15 @@ def _normalise(item: dict[str, Any], spec: K.KindSpec) -> dict[str, Any]:
     return scrub(out)  # credential shapes anywhere (an annotation's webhook URL, a token in args)
 
 
+# Seconds the kubeconfig's credential plugin (exec: kubelogin, az, aws...) has to answer when the configuration is
+# loaded: the client waits for it without a limit, and a plugin waiting for an interactive login (a device code
+# nobody enters in CI) held the scan forever
+CREDENTIAL_TIMEOUT = 120.0
+
+
 def make_api_client(kubeconfig: str | None = None, context: str | None = None,
-                    in_cluster: bool = False) -> tuple[Any, dict[str, Any]]:
+                    in_cluster: bool = False,
+                    credential_timeout: float = CREDENTIAL_TIMEOUT) -> tuple[Any, dict[str, Any]]:
     """An ApiClient for the chosen kubeconfig/context (or the pod's service account) and what it is."""
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
@@ -654,8 +661,11 @@ def make_api_client(kubeconfig: str | None = None, context: str | None = None,
                 raise CollectError(f"context {context!r} is not in the kubeconfig "
                                    f"({', '.join(c.get('name', '?') for c in contexts)})", where)
             with _client_config_errors() as config_errors:
-                config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=cfg,
-                                        persist_config=False)
+                _within(credential_timeout, lambda: config.load_kube_config(
+                    config_file=kubeconfig, context=context, client_configuration=cfg, persist_config=False),
+                    f"the kubeconfig user's credential plugin (exec) did not answer within {credential_timeout:g} s "
+                    f"(waiting for an interactive login? log in first, or use a non-interactive login such as "
+                    f"kubelogin convert-kubeconfig -l azurecli, workloadidentity or spn)", where)
             if config_errors and not cfg.api_key and not cfg.cert_file:
                 # the client logs a failed exec credential plugin and carries on without a credential (every
                 # request is then a bare 401): say what failed, in the plugin's words, redacted
@@ -668,6 +678,29 @@ def make_api_client(kubeconfig: str | None = None, context: str | None = None,
     cfg.retries = False  # retries are ours: bounded, with backoff, per status
     info["server"] = cfg.host
     return client.ApiClient(cfg), info
+
+
+def _within(seconds: float, fn: Callable[[], Any], message: str, where: str) -> Any:
+    """``fn()``, or a CollectError with ``message`` when it has not returned after ``seconds`` (it runs on in a
+    daemon thread that the process leaves behind: the client offers no way to stop its plugin)."""
+    import threading
+
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # handed to the caller's thread
+            box["error"] = exc
+        finally:
+            done.set()
+    threading.Thread(target=run, name="aksc-kubeconfig", daemon=True).start()
+    if not done.wait(seconds):
+        raise CollectError(message, where)
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
 
 
 def _config_problem(text: str) -> str:
