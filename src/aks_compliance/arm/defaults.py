@@ -45,6 +45,10 @@ SOURCES: dict[str, str] = {
     "learn-cis-kubernetes": "https://learn.microsoft.com/azure/aks/cis-kubernetes",
     "learn-cilium": "https://learn.microsoft.com/azure/aks/azure-cni-powered-by-cilium#network-policy-enforcement",
     "specs-pr-30845": "https://github.com/Azure/azure-rest-api-specs/pull/30845",
+    "aks-4060": "https://github.com/Azure/AKS/issues/4060",
+    # the REST API specification of each apiVersion, as Bicep's type index renders it (<version>/types.md)
+    "bicep-types": "https://github.com/Azure/bicep-types-az/tree/main/generated/containerservice/"
+                   "microsoft.containerservice",
 }
 
 CLUSTER = "cluster"  # a path relative to the managedClusters body
