@@ -71,17 +71,17 @@ PROPERTIES: tuple[Property, ...] = (
     _P(CLUSTER, "properties.aadProfile.adminGroupObjectIDs", "2020-02-01", "2020-03-01", controls=("AKS-017",)),
     _P(CLUSTER, "properties.networkProfile.outboundType", "2019-08-01", "2020-03-01", controls=("AKS-026",)),
     _P(CLUSTER, "properties.aadProfile.enableAzureRBAC", "2020-03-01", "2020-06-01", controls=("AKS-016",)),
-    _P(CLUSTER, "properties.autoUpgradeProfile", "2020-06-01", "2021-02-01",
+    _P(CLUSTER, "properties.autoUpgradeProfile", "2020-06-01", "2020-11-01",
        controls=("AKS-007", "AKS-008", "AKS-038", "AKS-040")),
-    _P(CLUSTER, "properties.podIdentityProfile", "2020-06-01", "2021-02-01", controls=("AKS-024",)),
+    _P(CLUSTER, "properties.podIdentityProfile", "2020-06-01", "2020-11-01", controls=("AKS-024",)),
     _P(CLUSTER, "properties.disableLocalAccounts", "2021-02-01", "2021-03-01", controls=("AKS-002", "AKS-090")),
-    _P(CLUSTER, "properties.securityProfile", "2021-03-01", "2021-07-01",
+    _P(CLUSTER, "properties.securityProfile", "2021-05-01", "2021-07-01",
        controls=("AKS-009", "AKS-021", "AKS-042", "AKS-043", "AKS-044", "AKS-047")),
-    _P(CLUSTER, "properties.securityProfile.azureDefender", "2021-03-01", "2021-07-01", last="2022-01-01",
+    _P(CLUSTER, "properties.securityProfile.azureDefender", "2021-05-01", "2021-07-01", last="2022-01-01",
        gone="2022-06-01", controls=("AKS-009",)),
-    _P(CLUSTER, "properties.apiServerAccessProfile.disableRunCommand", "2021-03-01", "2022-01-01",
+    _P(CLUSTER, "properties.apiServerAccessProfile.disableRunCommand", "2021-07-01", "2022-01-01",
        controls=("AKS-018",)),
-    _P(CLUSTER, "properties.apiServerAccessProfile.enablePrivateClusterPublicFQDN", "2021-03-01", "2022-01-01",
+    _P(CLUSTER, "properties.apiServerAccessProfile.enablePrivateClusterPublicFQDN", "2021-03-01", "2021-07-01",
        controls=("AKS-020",)),
     _P(CLUSTER, "properties.securityProfile.defender", "2022-01-01", "2022-06-01", controls=("AKS-009",)),
     _P(CLUSTER, "properties.securityProfile.azureKeyVaultKms", "2022-01-01", "2022-06-01",
@@ -104,10 +104,10 @@ PROPERTIES: tuple[Property, ...] = (
     _P(POOL, "osDiskType", "2020-06-01", "2020-09-01", controls=("AKS-035",), source="python-sdk-9.4.0"),
     _P(POOL, "kubeletConfig", "2020-06-01", "2020-11-01", controls=("AKS-073", "AKS-074", "AKS-075")),
     _P(POOL, "linuxOSConfig", "2020-06-01", "2020-11-01", controls=("AKS-076",)),
-    *(_P(POOL, f"kubeletConfig.{p}", "2020-11-01", "2021-02-01", controls=c) for p, c in (
+    *(_P(POOL, f"kubeletConfig.{p}", "2020-11-01", "2020-12-01", controls=c) for p, c in (
         ("podMaxPids", ("AKS-074",)), ("containerLogMaxSizeMB", ("AKS-075",)),
         ("containerLogMaxFiles", ("AKS-075",)))),
-    _P(POOL, "enableEncryptionAtHost", "2020-11-01", "2021-02-01", controls=("AKS-010",)),
+    _P(POOL, "enableEncryptionAtHost", "2020-11-01", "2020-12-01", controls=("AKS-010",)),
 )
 
 _BY_SCOPE: dict[str, list[Property]] = {}
