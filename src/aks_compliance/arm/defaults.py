@@ -196,10 +196,14 @@ DEFAULTS: tuple[Default, ...] = (
     Default(POOL, "osDiskType", "Managed", "python-sdk-9.4.0",
             "osDiskType appeared with API 2020-09-01; before it every OS disk was a managed disk",
             until="2020-09-01", controls=("AKS-035",)),
+    Default(POOL, "osDiskType", "Managed", "bicep-types",
+            "osDiskType at API 2020-09-01: 'Defaults to Managed' (2020-09-01/types.md); from API 2020-11-01 the "
+            "default is Ephemeral where the VM size allows it (2020-11-01/types.md)", since="2020-09-01",
+            until="2020-11-01", controls=("AKS-035",)),
     Default(POOL, "osDiskType", Unknown("osDiskType is absent: AKS picks Ephemeral only when the VM size's cache "
                                         "or temporary disk holds the OS disk, which is not known offline"),
             "types-2023-06-01", "osDiskType: the default is 'Ephemeral' if the VM supports it and has a cache disk "
-            "larger than the requested OSDiskSizeGB, otherwise 'Managed'", since="2020-09-01",
+            "larger than the requested OSDiskSizeGB, otherwise 'Managed'", since="2020-11-01",
             controls=("AKS-035",)),
     Default(POOL, "maxPods", 110, "learn-max-pods", "kubenet: 110 pods per node by default",
             when=(("cluster:properties.networkProfile.networkPlugin", "kubenet"),), controls=("AKS-030",)),

@@ -343,7 +343,8 @@ CONTROLS += [
             "Ephemeral OS disks live on the VM's local storage: faster reimage and upgrade, no remote disk to "
             "fail or throttle, and no persistent OS state left after a node is deleted. Every pool counts. An "
             "omitted osDiskType is Ephemeral only when the VM size's cache or temporary disk can hold the OS "
-            "disk, which is not known offline, so it is unknown (PSRule passes it, Checkov fails it)."),
+            "disk, which is not known offline, so it is unknown (PSRule passes it, Checkov fails it); at API "
+            "2020-09-01 it was Managed (see the defaults below)."),
         remediation=(
             "Set properties.agentPoolProfiles[].osDiskType to Ephemeral on every pool, with an osDiskSizeGB that fits "
             "the VM size's cache or "
