@@ -79,7 +79,7 @@ PROPERTIES: tuple[Property, ...] = (
        controls=("AKS-009", "AKS-021", "AKS-042", "AKS-043", "AKS-044", "AKS-047")),
     _P(CLUSTER, "properties.securityProfile.azureDefender", "2021-05-01", "2021-07-01", last="2022-04-01",
        gone="2022-06-01", controls=("AKS-009",)),
-    _P(CLUSTER, "properties.apiServerAccessProfile.disableRunCommand", "2021-07-01", "2022-01-01",
+    _P(CLUSTER, "properties.apiServerAccessProfile.disableRunCommand", "2021-07-01", "2021-08-01",
        controls=("AKS-018",)),
     _P(CLUSTER, "properties.apiServerAccessProfile.enablePrivateClusterPublicFQDN", "2021-03-01", "2021-07-01",
        controls=("AKS-020",)),
