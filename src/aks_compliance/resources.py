@@ -66,7 +66,7 @@ class Resource:
 
     __slots__ = ("type", "full_name", "id", "source", "scope_id", "existing", "condition",
                  "_body", "_make_body", "notes", "origins", "_locations", "state", "api_version", "value_notes",
-                 "coverage_reason")
+                 "coverage_reason", "subtree_notes", "rejection")
 
     def __init__(self, type: str, full_name: str | Unknown, id: str | Unknown, source: Source,
                  body: dict[str, Any] | None = None,
@@ -94,6 +94,11 @@ class Resource:
         self.value_notes: dict[str, str] = {}
         # why no control judges it, when its reader knows better than its type (a linked deployment: targets.py)
         self.coverage_reason: str | None = None
+        # body path -> note for a property the request set but its API version lacks (arm/api_versions.py): it
+        # covers every path below it, which the body no longer has
+        self.subtree_notes: dict[str, str] | None = None
+        # why the resource's API rejects the request as a whole (a field its version lacks, from API 2024-01-01)
+        self.rejection: Any = None
 
     @property
     def type_lower(self) -> str:

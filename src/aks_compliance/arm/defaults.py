@@ -45,6 +45,10 @@ SOURCES: dict[str, str] = {
     "learn-cis-kubernetes": "https://learn.microsoft.com/azure/aks/cis-kubernetes",
     "learn-cilium": "https://learn.microsoft.com/azure/aks/azure-cni-powered-by-cilium#network-policy-enforcement",
     "specs-pr-30845": "https://github.com/Azure/azure-rest-api-specs/pull/30845",
+    "aks-4060": "https://github.com/Azure/AKS/issues/4060",
+    # the REST API specification of each apiVersion, as Bicep's type index renders it (<version>/types.md)
+    "bicep-types": "https://github.com/Azure/bicep-types-az/tree/main/generated/containerservice/"
+                   "microsoft.containerservice",
 }
 
 CLUSTER = "cluster"  # a path relative to the managedClusters body
@@ -192,10 +196,14 @@ DEFAULTS: tuple[Default, ...] = (
     Default(POOL, "osDiskType", "Managed", "python-sdk-9.4.0",
             "osDiskType appeared with API 2020-09-01; before it every OS disk was a managed disk",
             until="2020-09-01", controls=("AKS-035",)),
+    Default(POOL, "osDiskType", "Managed", "bicep-types",
+            "osDiskType at API 2020-09-01: 'Defaults to Managed' (2020-09-01/types.md); from API 2020-11-01 the "
+            "default is Ephemeral where the VM size allows it (2020-11-01/types.md)", since="2020-09-01",
+            until="2020-11-01", controls=("AKS-035",)),
     Default(POOL, "osDiskType", Unknown("osDiskType is absent: AKS picks Ephemeral only when the VM size's cache "
                                         "or temporary disk holds the OS disk, which is not known offline"),
             "types-2023-06-01", "osDiskType: the default is 'Ephemeral' if the VM supports it and has a cache disk "
-            "larger than the requested OSDiskSizeGB, otherwise 'Managed'", since="2020-09-01",
+            "larger than the requested OSDiskSizeGB, otherwise 'Managed'", since="2020-11-01",
             controls=("AKS-035",)),
     Default(POOL, "maxPods", 110, "learn-max-pods", "kubenet: 110 pods per node by default",
             when=(("cluster:properties.networkProfile.networkPlugin", "kubenet"),), controls=("AKS-030",)),

@@ -23,7 +23,8 @@ from ..resources import AGENT_POOL_TYPE, CLUSTER_TYPE, DEPLOYMENT_TYPE, NEIGHBOU
     type_from_id
 from ..targets import Target
 from ..values import Partial, Unknown
-from .defaults import apply_cluster_defaults, apply_pool_defaults, ci_get, ci_key
+from .api_versions import gate
+from .defaults import CLUSTER, POOL, apply_cluster_defaults, apply_pool_defaults, ci_get, ci_key
 from .inputs import ArmScan
 
 # Resource types that are targets of their own (lower case), besides clusters.
@@ -277,6 +278,7 @@ def _standalone_pool(pool: Resource, label: str, index: ResourceIndex) -> Target
         body = Partial({"type": "Microsoft.ContainerService/managedClusters", "name": cluster_name,
                         "id": parent if parent else Unknown(reason), "properties": cluster_props}, reason)
         if isinstance(entry, dict):
+            view.rejection = view.rejection or gate(entry, POOL, pool, "properties.agentPoolProfiles[0].", view)
             apply_pool_defaults(entry, pool, 0, body, view.value_notes)
         return body
 
@@ -301,7 +303,17 @@ def _copy_body(c: Resource, view: Resource):
             out[props_key] = props = _shallow(props)
             pools_key = ci_key(props, "agentPoolProfiles", None)
             if pools_key is not None and isinstance(props[pools_key], list):
-                props[pools_key] = list(props[pools_key])  # defaults and merges write to the list: a copy
+                props[pools_key] = pools = list(props[pools_key])  # defaults and merges write to the list: a copy
+                for i, p in enumerate(pools):
+                    if isinstance(p, dict):
+                        pools[i] = _shallow(p)
+                        view.rejection = view.rejection or gate(pools[i], POOL, c, f"properties.agentPoolProfiles[{i}].",
+                                                                view)
+        # what the request's API version lacks, AKS ignored (or, from API 2024-01-01, rejected): before the legacy
+        # shapes are translated and the defaults fill what is absent
+        view.rejection = view.rejection or gate(out, CLUSTER, c, "", view)
+        props = out.get(props_key)
+        if isinstance(props, dict):
             _current_api_shape(props, c, view)
         apply_cluster_defaults(out, c, view.value_notes)
         return out
@@ -327,7 +339,9 @@ def _current_api_shape(props: dict[str, Any], c: Resource, view: Resource) -> No
     if isinstance(sec, dict):
         legacy = next((v for k, v in sec.items() if k.lower() == "azuredefender"), None)
         has_new = any(k.lower() == "defender" and v is not None for k, v in sec.items())
-        if isinstance(legacy, dict) and not has_new:
+        if isinstance(legacy, Unknown) and not has_new:  # a version not known to have it (arm/api_versions.py)
+            props[sec_key] = dict(sec, defender=legacy)
+        elif isinstance(legacy, dict) and not has_new:
             enabled = next((v for k, v in legacy.items() if k.lower() == "enabled"), None)
             workspace = next((v for k, v in legacy.items() if k.lower() == "loganalyticsworkspaceresourceid"), None)
             defender: dict[str, Any] = {"securityMonitoring": {"enabled": enabled}}
@@ -380,6 +394,8 @@ def _merge_pool(t: Target, pool: Resource) -> None:
     else:
         pools[index] = entry
     if isinstance(entry, dict):
+        t.resource.rejection = t.resource.rejection or gate(entry, POOL, pool, f"properties.agentPoolProfiles[{index}].",
+                                                            t.resource)
         apply_pool_defaults(entry, pool, index, body, t.resource.value_notes)
     _cite_pool(t.resource, ("properties", "agentPoolProfiles", index), pool)
     t.notes.append(f"node pool {pool.display_name()} comes from a separate agentPools resource at "

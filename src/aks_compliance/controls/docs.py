@@ -171,9 +171,20 @@ def _defaults_table() -> list[dict[str, Any]]:
     return rows
 
 
+def _api_properties_for(control_id: str) -> list[str]:
+    """The properties a control reads that exist only at some AKS API versions (arm/api_versions.py)."""
+    from ..arm.api_versions import rows_for
+    return [f"`{r.path}` ({r.fact()})" for r in rows_for(control_id)]
+
+
 def _aks_kubelet() -> list[Any]:
     from ..arm.defaults import AKS_KUBELET
     return list(AKS_KUBELET)
+
+
+def _api_properties() -> list[Any]:
+    from ..arm.api_versions import PROPERTIES
+    return list(PROPERTIES)
 
 
 def _sources() -> dict[str, str]:
@@ -211,7 +222,8 @@ def render_markdown(catalog: Catalog | None = None) -> str:
         severities=["critical", "high", "medium", "low", "info"], decided_by=decided_by,
         exclusions=_exclusions(rows), kubescape_inputs=KUBESCAPE_INPUTS, mitre=_tool_coverage(rows, "mitre"),
         kubescape=_tool_coverage(rows, "kubescape"), defaults_for=_defaults_for, defaults_table=_defaults_table(),
-        aks_kubelet=_aks_kubelet(), sources=_sources())
+        aks_kubelet=_aks_kubelet(), sources=_sources(), api_properties=_api_properties(),
+        api_properties_for=_api_properties_for)
     return "\n".join(line.rstrip() for line in text.split("\n"))
 
 

@@ -260,8 +260,12 @@ def evaluate_on_target(definition: Mapping[str, Any], target: Any, parameters: M
         related.setdefault(rtype.lower(), RelatedSet()).maybe.extend(pairs(resources))
     resource = target.resource
     name = resource.full_name if isinstance(resource.full_name, str) else None
-    return evaluate_definition(definition, resource.body, resource_type=resource.type, full_name=name,
-                               related=related, parameters=parameters, aliases=aliases)
+    verdict = evaluate_definition(definition, resource.body, resource_type=resource.type, full_name=name,
+                                  related=related, parameters=parameters, aliases=aliases)
+    rejection = getattr(resource, "rejection", None)  # known once the body is made (arm/api_versions.py)
+    if rejection is not None:  # the API rejects the request as a whole: no resource for a definition to judge
+        return DefinitionVerdict(State.ERROR, verdict.effect, [str(rejection)])
+    return verdict
 
 
 __all__ = ["DefinitionVerdict", "INDEXED_TYPES", "RelatedSet", "State", "evaluate_definition", "evaluate_on_target",

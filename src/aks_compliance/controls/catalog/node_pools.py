@@ -308,7 +308,9 @@ CONTROLS += [
             "CoreDNS and the security agents, where a noisy or compromised workload can starve or attack them. "
             "Every system pool (mode System, or absent; not User, Gateway or Machines) must carry "
             "CriticalAddonsOnly=true:NoSchedule (or NoExecute), "
-            "which also means applications need a separate User pool."),
+            "which also means applications need a separate User pool. The cluster add-ons tolerate the "
+            "CriticalAddonsOnly key whatever its value (operator Exists), so another value counts too; "
+            "PreferNoSchedule does not (the scheduler may still place other pods there)."),
         remediation=(
             "Add \"CriticalAddonsOnly=true:NoSchedule\" to properties.agentPoolProfiles[].nodeTaints of every System pool "
             "(az aks nodepool add --mode System --node-taints CriticalAddonsOnly=true:NoSchedule) and run "
@@ -319,10 +321,15 @@ CONTROLS += [
         rule={"count": {"field": f"{MC}/agentPoolProfiles[*]",
                         "where": {"allOf": [
                             {"field": f"{MC}/agentPoolProfiles[*].mode", "notIn": list(NON_SYSTEM_MODES)},
+                            # the cluster add-ons tolerate the key with operator Exists (as the upstream manifests,
+                            # kubernetes cluster/addons/dns/coredns, do): any value keeps other pods off, with an
+                            # effect the scheduler enforces (NoSchedule, NoExecute; PreferNoSchedule does not)
                             {"count": {"field": f"{MC}/agentPoolProfiles[*].nodeTaints[*]",
-                                       "where": {"field": f"{MC}/agentPoolProfiles[*].nodeTaints[*]",
-                                                 "in": ["CriticalAddonsOnly=true:NoSchedule",
-                                                        "CriticalAddonsOnly=true:NoExecute"]}},
+                                       "where": {"anyOf": [
+                                           {"field": f"{MC}/agentPoolProfiles[*].nodeTaints[*]",
+                                            "like": "CriticalAddonsOnly=*:NoSchedule"},
+                                           {"field": f"{MC}/agentPoolProfiles[*].nodeTaints[*]",
+                                            "like": "CriticalAddonsOnly=*:NoExecute"}]}},
                              "equals": 0},
                         ]}},
               "equals": 0},
@@ -336,7 +343,8 @@ CONTROLS += [
             "Ephemeral OS disks live on the VM's local storage: faster reimage and upgrade, no remote disk to "
             "fail or throttle, and no persistent OS state left after a node is deleted. Every pool counts. An "
             "omitted osDiskType is Ephemeral only when the VM size's cache or temporary disk can hold the OS "
-            "disk, which is not known offline, so it is unknown (PSRule passes it, Checkov fails it)."),
+            "disk, which is not known offline, so it is unknown (PSRule passes it, Checkov fails it); at API "
+            "2020-09-01 it was Managed (see the defaults below)."),
         remediation=(
             "Set properties.agentPoolProfiles[].osDiskType to Ephemeral on every pool, with an osDiskSizeGB that fits "
             "the VM size's cache or "

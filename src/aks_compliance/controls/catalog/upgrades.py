@@ -3,6 +3,7 @@
 from typing import Any, Mapping
 
 from ...policy.conditions import MISSING, Truth, Verdict
+from ...resources import DEPLOYED
 from ...targets import Target
 from ...values import Unknown
 from ..checks import Check, all_of, lower, parse_version, pool_field, pool_name, pools, version_at_least
@@ -67,6 +68,32 @@ def _version_text(v: tuple[int, int, int | None]) -> str:
     return f"{v[0]}.{v[1]}" + (f".{v[2]}" if v[2] is not None else "")
 
 
+def _deployed(c: Check) -> bool:
+    return c.target.resource.state == DEPLOYED
+
+
+# In deployed state the version a cluster or pool runs is currentKubernetesVersion / currentOrchestratorVersion
+# (read-only; REST API: "the version of Kubernetes the Managed Cluster is running"): kubernetesVersion and
+# orchestratorVersion are what was asked, which a failed or running upgrade has not reached. A request's read-only
+# fields are ignored by AKS, so a template is judged on what it asks.
+def control_plane_version(c: Check) -> tuple[str, Any]:
+    asked = c.value(f"{MC}/kubernetesVersion")
+    if _deployed(c):
+        running = c.value(f"{MC}/currentKubernetesVersion")
+        if running[1] not in (MISSING, None, ""):
+            return running
+    return asked
+
+
+def running_pool_version(c: Check, pool: tuple[str, Any]) -> tuple[str, Any]:
+    asked = pool_field(c, pool, "orchestratorVersion")
+    if _deployed(c):
+        running = pool_field(c, pool, "currentOrchestratorVersion")
+        if running[1] not in (MISSING, None, ""):
+            return running
+    return asked
+
+
 def check_minimum_version(target: Target, params: Mapping[str, Any]) -> Verdict:
     """The control plane and every pool that pins a version run at least minimumKubernetesVersion."""
     c = Check(target, params)
@@ -94,8 +121,12 @@ def check_minimum_version(target: Target, params: Mapping[str, Any]) -> Verdict:
         return F
 
     truths: list[Truth] = []
-    cp_path, cp = c.value(f"{MC}/kubernetesVersion")
-    if cp is MISSING:
+    cp_path, cp = control_plane_version(c)
+    if cp is MISSING and _deployed(c):
+        truths.append(judge(cp_path or "properties.kubernetesVersion", Unknown(
+            "kubernetesVersion (and currentKubernetesVersion) is absent from deployed state: the version the cluster "
+            "runs is not in the input")))
+    elif cp is MISSING:
         truths.append(c.compare(cp_path, "version >=", minimum_text,
                                 "(absent): AKS deploys its current default version", True))
     else:
@@ -105,7 +136,7 @@ def check_minimum_version(target: Target, params: Mapping[str, Any]) -> Verdict:
         truths.append(c.unknown("properties.agentPoolProfiles", members.reason))
     else:
         for pool in members:
-            path, version = pool_field(c, pool, "orchestratorVersion")
+            path, version = running_pool_version(c, pool)
             if version is not MISSING:
                 truths.append(judge(path, version))
     return c.verdict(all_of(truths))
@@ -115,7 +146,7 @@ def check_pool_version_skew(target: Target, params: Mapping[str, Any]) -> Verdic
     """No pool runs a newer minor than the control plane, or more than maxMinorVersionSkew minors behind it."""
     c = Check(target, params)
     skew = int(params["maxMinorVersionSkew"])
-    cp_path, cp = c.value(f"{MC}/kubernetesVersion")
+    cp_path, cp = control_plane_version(c)
     members = pools(c)
     if isinstance(members, Unknown):
         c.unknown("properties.agentPoolProfiles", members.reason)
@@ -123,7 +154,7 @@ def check_pool_version_skew(target: Target, params: Mapping[str, Any]) -> Verdic
     cp_version = parse_version(cp)
     truths: list[Truth] = []
     for pool in members:
-        path, version = pool_field(c, pool, "orchestratorVersion")
+        path, version = running_pool_version(c, pool)
         if version is MISSING:
             truths.append(c.compare(path, "equals", "the control plane version",
                                     "(absent): the pool follows the control plane", True))
@@ -191,7 +222,10 @@ CONTROLS += [
             "pool that pins orchestratorVersion must be at least the minimum version. A version without a patch "
             "(1.33) means the newest patch of that minor. A cluster on an upgrade channel that keeps minors "
             "current (rapid, stable) passes, as PSRule allows. An omitted kubernetesVersion deploys AKS's current "
-            "default, which is supported. Microsoft's built-in fb893a29 only lists versions up to 1.13."),
+            "default, which is supported; in deployed state (an export, ARM GET) the version judged is the one "
+            "running, currentKubernetesVersion and each pool's currentOrchestratorVersion where given (a failed "
+            "upgrade leaves them behind what was asked), and a cluster without any version there is unknown. "
+            "Microsoft's built-in fb893a29 only lists versions up to 1.13."),
         remediation=(
             "Set properties.kubernetesVersion (and orchestratorVersion on pools) to a supported version, at least "
             "the threshold (az aks upgrade --kubernetes-version <version>), or set "
@@ -227,7 +261,9 @@ CONTROLS += [
             "A pool left behind the control plane misses the fixes of the newer version and drifts towards the "
             "unsupported skew (nodes may be at most three minors behind); upgrades then have to jump several "
             "versions at once. A pool newer than the control plane is rejected by AKS. Pools that do not pin "
-            "orchestratorVersion follow the control plane. Patch differences within a minor are accepted."),
+            "orchestratorVersion follow the control plane. Patch differences within a minor are accepted. In "
+            "deployed state the versions compared are the running ones (currentKubernetesVersion, "
+            "currentOrchestratorVersion) where given."),
         remediation=(
             "Set properties.agentPoolProfiles[].orchestratorVersion on every pool to properties.kubernetesVersion "
             "(or omit it) "
