@@ -174,3 +174,30 @@ def test_other_missing_deployment_properties_are_still_errors(tmp_path: Path) ->
     run = scan(tmp_path / "t.json", controls=["AKS-002"])
     run.targets[0].resource.body  # evaluate
     assert any("'nope' doesn't exist" in d.message for d in run.diagnostics), [str(d) for d in run.diagnostics]
+
+
+def test_get_azakscluster_output_is_read_with_its_flattened_settings() -> None:
+    """`Get-AzAksCluster | ConvertTo-Json` writes the cluster's settings beside Id, Name and Type (PascalCase, no
+    Properties): every control said unknown ("there is no Properties in this PowerShell export") although the
+    values are in the file. They are the properties, cited at their own lines; a listing without them is still
+    unknown."""
+    path = INPUTS / "powershell" / "get-azakscluster.json"
+    run = scan(path)
+    assert not run.errors, [str(e) for e in run.errors]
+    rbac, local, public = (outcome_of(run, c, "aks-ps") for c in ("AKS-003", "AKS-002", "AKS-011"))
+    assert rbac.outcome.value == "passed" and rbac.evidence[0].line == line_of(path, '"EnableRBAC": true')
+    assert local.outcome.value == "failed" and local.evidence[0].line == line_of(path, '"DisableLocalAccounts"')
+    assert public.outcome.value == "failed" and public.evidence[0].line == line_of(path, '"EnableNodePublicIP"')
+    assert outcome_of(run, "AKS-041", "aks-ps").outcome.value == "passed"
+    assert run.targets[0].resource.state == DEPLOYED
+
+
+def test_a_powershell_listing_without_settings_stays_unknown(tmp_path: Path) -> None:
+    listing = {"Name": "aks-ps", "ResourceGroupName": "rg", "ResourceType": "Microsoft.ContainerService/managedClusters",
+               "Location": "westeurope", "CreatedTime": "2024-01-01T00:00:00Z",
+               "ResourceId": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/"
+                             "Microsoft.ContainerService/managedClusters/aks-ps"}
+    write_files(tmp_path, {"list.json": json.dumps([listing])})
+    run = scan(tmp_path / "list.json")
+    rbac = outcome_of(run, "AKS-003", "aks-ps")
+    assert rbac.outcome.value == "unknown" and "Properties" in rbac.reason

@@ -7,7 +7,9 @@ resource's own ``Properties`` as the REST API returned them, and (Export-AzRuleD
 resources nested under ``resources`` (diagnostic settings, maintenance configurations, ...), in either
 shape. Such a file is recognised by its shape, without a flag, and each object becomes a resource as ARM
 GET returns it (``id``, ``name``, ``type``, ``location``, ``tags``, ``sku``, ``kind``, ``identity``,
-``properties``), with every key cited at its own line. It is deployed state: an absent property is unknown,
+``properties``), with every key cited at its own line. The resource cmdlets (``Get-AzAksCluster``,
+``Get-AzAksNodePool``) write the settings flattened beside the envelope, with no ``Properties``: they are read
+as the properties. It is deployed state: an absent property is unknown,
 not a request default (arm/defaults.py).
 """
 
@@ -110,8 +112,30 @@ def _uncut_body(body: dict[str, Any]) -> None:
             holder[at] = _cut_reason(path)
 
 
+# What a PowerShell object holds besides its envelope that is no setting: its ids and names, and a listing's times
+_NOT_SETTINGS = frozenset({"id", "resourceid", "type", "resourcetype", "name", "resourcename", "resourcegroupname",
+                           "resourcegroup", "subscriptionid", "tenantid", "createdtime", "changedtime",
+                           "provisioningstate", "resources"})
+
+
+def _flattened(obj: dict[str, Any]) -> dict[str, Any] | None:
+    """The settings of an object a resource cmdlet wrote flattened (``Get-AzAksCluster``, ``Get-AzAksNodePool``:
+    the SDK model's properties beside Id, Name, Type, Location, no ``Properties``), or None when it holds none
+    beyond its envelope and a listing's fields. PascalCase names stay: every lookup ignores case."""
+    if any(k.lower() == "properties" for k in obj):
+        return None
+    others = {k: v for k, v in obj.items() if k.lower() not in _TOP and k.lower() not in _NOT_SETTINGS}
+    if not others:
+        return None
+    return {k: v for k, v in obj.items()
+            if k.lower() not in _TOP and k.lower() not in _NOT_SETTINGS - {"provisioningstate"} and v is not None}
+
+
 def powershell_resource(doc: JsonDocument, obj: dict[str, Any], ptr: str) -> Resource:
     body, keys = arm_body(obj)
+    flat = _flattened(obj)
+    if flat is not None:
+        body["properties"] = flat
     _uncut_body(body)
     if "properties" not in body:
         # Get-AzResource lists resources with Properties null unless -ExpandProperties (or -ResourceId) asks for
@@ -121,6 +145,8 @@ def powershell_resource(doc: JsonDocument, obj: dict[str, Any], ptr: str) -> Res
             f"{'Properties is null' if key else 'there is no Properties'} in this PowerShell export, so the "
             f"resource's settings are not in it (Get-AzResource writes them only with -ExpandProperties)")
     resource = rest_resource(doc, body, ptr)
+    if flat is not None:  # the settings are the object's own keys: cited there
+        resource.origins[("properties",)] = Source(doc.path, ptr, doc)
     for arm, ps in keys.items():
         # cite each part at its own line: the PowerShell key, not the ARM one, is in the file
         resource.origins[(arm,)] = Source(doc.path, f"{ptr}/{escape_pointer_token(ps)}", doc)
