@@ -550,7 +550,7 @@ def _expand_artifact_resource(scan: ArmScan, doc: JsonDocument, body: dict[str, 
     """A blueprint artifact as exported (``Export-AzBlueprintWithArtifact``, the REST API): kind ``template``
     is expanded like a nested deployment; other kinds are listed in the ledger."""
     name = body.get("name") if isinstance(body.get("name"), str) else "blueprint-artifact"
-    expander = Expander(doc, scan.diagnostics)
+    expander = Expander(doc, scan.diagnostics, scan.budget)
     expander.expand_artifact(body, None, ptr, name, 0, in_template=False,
                              scope=options.scope.child(deployment_name=name))
     _collect(scan, expander)
