@@ -200,3 +200,68 @@ def test_blueprint_artifacts_of_a_rest_file_share_the_scan_budget(tmp_path: Path
     run = _scan_arm(tmp_path / "artifacts.json", tmp_path / "good.json")
     assert _stopped_by_the_scan_budget(run), [str(d) for d in run.diagnostics][:5]
     assert [r.outcome.value for r in run.results if r.target.name == "aks-good"] == ["failed"]
+
+
+# -- a number longer than Python converts ----------------------------------------------------------------------
+# Python refuses to convert an integer of more than 4,300 digits (ValueError, not the JSON decoder's error): an
+# Azure or Kubernetes snapshot holding one stopped the whole scan ("internal error: the scan crashed", exit 3),
+# and every other reader quoted Python's advice ("use sys.set_int_max_str_digits() to increase the limit").
+LONG = "9" * 5000
+POD_ITEM = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop"},
+            "spec": {"containers": [{"name": "c", "image": "nginx:1.25"}]}}
+
+
+def _k8s_snapshot(layout: str) -> str:
+    item = json.dumps(POD_ITEM)[:-1] + f', "x": {LONG}}}'
+    if layout == "streaming":  # the writer's layout: one item per line after the head
+        return '{"schema": "aks-compliance/k8s-snapshot/v1", "meta": {},\n"items":[\n' + item + "\n]}\n"
+    return '{"schema": "aks-compliance/k8s-snapshot/v1", "meta": {}, "items": [' + item + "]}"
+
+
+def _azure_snapshot(layout: str) -> str:
+    body = {"id": f"/subscriptions/0/resourceGroups/rg/providers/{MC}/aks-long", "name": "aks-long", "type": MC,
+            "location": "westeurope", "properties": {"disableLocalAccounts": False}}
+    item = json.dumps(body, indent=1)[:-2] + f',\n "x": {LONG}\n}}'
+    if layout == "streaming":  # the writer's layout: a head line, sections of indented items
+        return '{"schema": "aks-compliance/azure-snapshot/v1", "meta": {},\n"resources": [\n' + item + "\n]\n}\n"
+    return '{"schema": "aks-compliance/azure-snapshot/v1", "meta": {}, "resources": [' + item + "]}"
+
+
+@pytest.mark.parametrize("family,layout", [("k8s", "streaming"), ("k8s", "plain"), ("azure", "streaming"),
+                                           ("azure", "plain")])
+def test_a_number_too_long_in_a_snapshot_is_an_input_error_and_the_scan_goes_on(
+        tmp_path: Path, family: str, layout: str) -> None:
+    from aks_compliance.arm.inputs import ArmOptions
+    snap = tmp_path / "snap.json"
+    if family == "k8s":
+        snap.write_text(_k8s_snapshot(layout))
+        (tmp_path / "good.yaml").write_text(GOOD_POD)
+        run = run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(snap), str(tmp_path / "good.yaml")])]))
+        assert _good_verdict(run) == "failed"
+    else:
+        snap.write_text(_azure_snapshot(layout))
+        (tmp_path / "good.json").write_text(json.dumps(GOOD_TEMPLATE))
+        run = run_scan(ScanOptions(inputs=[ArmOptions(paths=[str(snap), str(tmp_path / "good.json")])],
+                                   controls=["AKS-002"]))
+        assert [r.outcome.value for r in run.results if r.target.name == "aks-good"] == ["failed"]
+    errors = [d for d in run.diagnostics if d.file.endswith("snap.json")]
+    assert any("a number of 5,000 digits" in d.message and d.line for d in errors), [str(d) for d in errors]
+    assert "set_int_max_str_digits" not in everything_said(run)
+
+
+def test_a_number_too_long_is_worded_plainly_in_every_json_reader(tmp_path: Path) -> None:
+    from aks_compliance.arm.inputs import ArmOptions
+    from aks_compliance.report.commands import report
+    (tmp_path / "t.json").write_text(json.dumps(_template([{
+        "type": MC, "apiVersion": "2024-05-01", "name": "aks-json", "location": "westeurope",
+        "properties": {"disableLocalAccounts": False, "kubernetesVersion": f"[string(json('{LONG}'))]"}}])))
+    (tmp_path / "broken.json").write_text('{"resources": [], "x": ' + LONG + "}")
+    (tmp_path / "pod.json").write_text(json.dumps(POD_ITEM)[:-1] + f', "x": {LONG}}}')
+    run = run_scan(ScanOptions(inputs=[ArmOptions(paths=[str(tmp_path / "t.json"), str(tmp_path / "broken.json")]),
+                                       K8sOptions(paths=[str(tmp_path / "pod.json")])]))
+    said = everything_said(run)
+    assert "set_int_max_str_digits" not in said
+    for name in ("t.json", "broken.json", "pod.json"):
+        assert any(d.file.endswith(name) and "a number of 5,000 digits" in d.message for d in run.diagnostics), name
+    (tmp_path / "r.json").write_text('{"schema": "aks-compliance/results/v1", "x": ' + LONG + "}")
+    assert report([str(tmp_path / "r.json"), "-o", str(tmp_path / "r.html")]) == 4
