@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import Any, Callable
 
 from ..errors import ExpressionError
+from ..jsonc import number_too_long
 from ..values import Placeholder, Unknown
 
 # --- AST -------------------------------------------------------------------------------------------
@@ -455,7 +456,8 @@ def _call(node: Call, ctx: Context) -> Any:
         hint = " (dates run from year 1 to 9999)" if node.name.startswith("datetime") else ""
         raise ExpressionError(f"'{node.name}' failed: a value out of range{hint}", node.text) from None
     except (ValueError, IndexError, KeyError, ZeroDivisionError) as exc:
-        raise ExpressionError(f"'{node.name}' failed: {exc}", node.text) from None
+        long = number_too_long(exc)
+        raise ExpressionError(f"'{node.name}' failed: {long[0] if long else exc}", node.text) from None
 
 
 # What a function given a stand-in (a Placeholder: the deployment location when --arm-location is not given)
