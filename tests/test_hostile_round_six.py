@@ -265,3 +265,48 @@ def test_a_number_too_long_is_worded_plainly_in_every_json_reader(tmp_path: Path
         assert any(d.file.endswith(name) and "a number of 5,000 digits" in d.message for d in run.diagnostics), name
     (tmp_path / "r.json").write_text('{"schema": "aks-compliance/results/v1", "x": ' + LONG + "}")
     assert report([str(tmp_path / "r.json"), "-o", str(tmp_path / "r.html")]) == 4
+
+
+# -- an Azure snapshot's sections and entries ----------------------------------------------------------------
+# A snapshot is an input like any other (hand-made, edited, damaged): a policy state that was not an object
+# stopped the whole scan (AttributeError, exit 3); a section that was not an array ("resources": "x") was read as
+# empty, so the snapshot's clusters vanished without a word; a gap that was not an object (a list the collector
+# could not read) was skipped, so the controls that needed it were judged as if it had been read.
+def _azure(**sections: Any) -> str:
+    cluster = {"id": f"/subscriptions/0/resourceGroups/rg/providers/{MC}/aks-snap", "name": "aks-snap", "type": MC,
+               "location": "westeurope", "properties": {"disableLocalAccounts": False}}
+    return json.dumps({"schema": "aks-compliance/azure-snapshot/v1", "meta": {}, "resources": [cluster],
+                       **sections})
+
+
+def _scan_azure_beside_good(tmp_path: Path, text: str) -> Any:
+    from aks_compliance.arm.inputs import ArmOptions
+    (tmp_path / "azure.json").write_text(text)
+    (tmp_path / "good.json").write_text(json.dumps(GOOD_TEMPLATE))
+    run = run_scan(ScanOptions(inputs=[ArmOptions(paths=[str(tmp_path / "azure.json"), str(tmp_path / "good.json")])],
+                               controls=["AKS-002"]))
+    assert [r.outcome.value for r in run.results if r.target.name == "aks-good"] == ["failed"]
+    return run
+
+
+@pytest.mark.parametrize("section,value", [("resources", "x"), ("resources", {"a": 1}), ("graph", 5),
+                                           ("exports", "x"), ("policy_states", {"a": 1}), ("gaps", "all"),
+                                           ("errors", 5)])
+def test_an_azure_snapshot_section_that_is_not_an_array_is_an_input_error(tmp_path: Path, section: str,
+                                                                          value: Any) -> None:
+    run = _scan_azure_beside_good(tmp_path, _azure(**{section: value}))
+    errors = [d for d in run.diagnostics if d.file.endswith("azure.json") and d.severity == "error"]
+    assert any(f"'{section}' must be an array" in d.message and d.line for d in errors), [str(d) for d in errors]
+
+
+@pytest.mark.parametrize("section,entries,pointer", [
+    ("policy_states", [1, None, "x"], "/policy_states/0"),
+    ("gaps", [1, {"reason": "forbidden"}], "/gaps/0"),
+    ("errors", ["boom"], "/errors/0"),
+])
+def test_an_azure_snapshot_entry_that_is_not_an_object_is_an_error_never_a_crash(
+        tmp_path: Path, section: str, entries: list, pointer: str) -> None:
+    run = _scan_azure_beside_good(tmp_path, _azure(**{section: entries}))
+    errors = [d for d in run.diagnostics if d.file.endswith("azure.json") and d.severity == "error"]
+    assert any(d.pointer == pointer for d in errors), [(str(d), d.pointer) for d in errors]
+    assert [r.outcome.value for r in run.results if r.target.name == "aks-snap"]  # the snapshot's cluster is judged
