@@ -26,7 +26,7 @@ from ..resources import CLUSTER_TYPE, DEPLOYED, UNREAD, Resource, Source
 from ..redaction import redact_text
 from ..values import Unknown
 from ..wording import json_type
-from .snapshot import AzureSnapshot, read_snapshot
+from .snapshot import SECTIONS, AzureSnapshot, read_snapshot
 
 if TYPE_CHECKING:
     from ..arm.expressions import ScanBudget
@@ -125,6 +125,22 @@ def snapshot_targets(snap: AzureSnapshot, started: dt.datetime, labels: dict[str
                                     line=_line(snap, ptr), relevant=relevant))
     scan.documents[snap.path] = doc
     diagnostics: list[Diagnostic] = []
+    # a snapshot from elsewhere (hand-made, edited, damaged): a section or entry of another type is an error
+    # naming it, never read as empty (its clusters would vanish without a word) nor a crash
+    for name in SECTIONS:
+        value = doc.data.get(name) if isinstance(doc.data, dict) else None
+        if value is not None and not isinstance(value, list):
+            diagnostics.append(Diagnostic("error", f"'{name}' must be an array, found {json_type(value)}; the "
+                                          f"snapshot's {name} are not read", snap.path, f"/{name}",
+                                          _line(snap, f"/{name}")))
+    for name, what in (("policy_states", "a policy state must be an object"),
+                       ("gaps", "a gap (what was not read, and why) must be an object with a 'type'"),
+                       ("errors", "an error of the collection must be an object")):
+        for i, entry in enumerate(snap.section(name)):
+            if not isinstance(entry, dict) or (name == "gaps" and not isinstance(entry.get("type"), str)):
+                found = json_type(entry) if not isinstance(entry, dict) else "an object without one"
+                ptr = f"/{name}/{i}"
+                diagnostics.append(Diagnostic("error", f"{what}, found {found}", snap.path, ptr, _line(snap, ptr)))
     read: set[str] = set()
     from_graph: set[str] = set()
 
