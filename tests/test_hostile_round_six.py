@@ -20,11 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aks_compliance.k8s.source import K8sOptions
 from aks_compliance.scan import ScanOptions, run_scan
 
 from .test_bad_inputs_k8s import GOOD as GOOD_POD, _good_verdict
+from .test_hostile_round_four import FRAGMENTS
 
 CANARY = "CNRYround6SecretQz4"
 SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
@@ -310,3 +313,30 @@ def test_an_azure_snapshot_entry_that_is_not_an_object_is_an_error_never_a_crash
     errors = [d for d in run.diagnostics if d.file.endswith("azure.json") and d.severity == "error"]
     assert any(d.pointer == pointer for d in errors), [(str(d), d.pointer) for d in errors]
     assert [r.outcome.value for r in run.results if r.target.name == "aks-snap"]  # the snapshot's cluster is judged
+
+
+# -- AKS-123's value patterns are linear in the value ---------------------------------------------------------
+# kubescape's sensitiveValues, as AKS-123 and the live collector's env scrubbing run them: the JWT pattern
+# rescanned the rest of a value from every "eyJ" in it, so an env value of "eyJ" repeated to 600 KB took more
+# than two minutes (quadratic). The same fragments that made redaction quadratic (round four) are tried here.
+@pytest.mark.parametrize("unit", ["eyJ", "eyJa", "-eyJ", "AKIA", "bearer ", "basic a", "sig=", "xoxb-", "ghp_"])
+def test_the_sensitive_value_patterns_on_a_long_value_are_linear(unit: str) -> None:
+    from aks_compliance.k8s.sensitive import DEFAULT_RULES, not_a_credential
+    value = unit * (600_000 // len(unit) + 1)
+    DEFAULT_RULES.judge("X", value)
+    not_a_credential(value)
+
+
+@given(st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=3))
+@settings(max_examples=20, deadline=None)
+def test_the_sensitive_value_patterns_on_any_repeated_fragment_are_linear(parts: list[str]) -> None:
+    from aks_compliance.k8s.sensitive import DEFAULT_RULES
+    unit = "".join(parts)
+    DEFAULT_RULES.judge("DB_PASSWORD", unit * (200_000 // len(unit) + 1))
+
+
+def test_the_jwt_pattern_still_finds_tokens() -> None:
+    from aks_compliance.k8s.sensitive import DEFAULT_RULES
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlc2lnbmF0dXJl"
+    for value in (jwt, f"Authorization={jwt}", f"token: {jwt}", f"x {jwt} y"):
+        assert DEFAULT_RULES.judge("X", value), value
