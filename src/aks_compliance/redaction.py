@@ -82,7 +82,9 @@ _COLON = re.compile(r"((?:(?<=^)|(?<=[\s{,;(\[]))([\"']?)" + _COLON_NAME + r"\2\
 _ACCOUNT_KEY = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])")
 _PRIVATE_KEY = re.compile(r"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S)
 # command-line flags with a credential value (a kubelet or kube-apiserver command line in kube-bench's audit output)
-_FLAG = re.compile(r"(--[a-z0-9-]*(?:token|password|passwd|secret)=[\"']?)[^\s\"']+", re.I)
+# (from the start of a run of dashes only, and a flag's name bounded: from every "--" of a run of 80,000 dashes
+# the run was rescanned, minutes)
+_FLAG = re.compile(r"((?<![a-z0-9-])--[a-z0-9-]{0,128}?(?:token|password|passwd|secret)=[\"']?)[^\s\"']+", re.I)
 # (not inside a run of token characters: "-eyJ-eyJ-..." would rescan the run from every "eyJ", quadratic)
 _JWT = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*")
 # opaque tokens after an HTTP auth scheme ("Authorization: Bearer abc...", "Basic dXNlcjpwYXNz"): a word of
