@@ -357,3 +357,21 @@ def test_redaction_of_a_run_of_dashes_is_linear(unit: str, end: str) -> None:
 def test_command_line_flags_are_still_redacted(flag: str) -> None:
     from aks_compliance.redaction import redact_text
     assert "SECRETx1" not in redact_text(flag)
+
+
+# -- a kubelet duration is read in time linear in its length --------------------------------------------------
+# streamingConnectionIdleTimeout from a node's configz (a snapshot is a file): "000...0x" was split with findall,
+# which rescanned the run of digits from every digit (quadratic: 200,000 digits, minutes).
+@pytest.mark.parametrize("text", ["0" * 300_000 + "x", "1" * 300_000, "1." * 150_000 + "s", "5m" * 150_000])
+def test_a_long_kubelet_duration_is_malformed_at_once(text: str) -> None:
+    from aks_compliance.k8s.kubelet import Malformed, duration_seconds
+    with pytest.raises(Malformed) as err:
+        duration_seconds(text)
+    assert len(str(err.value)) < 200  # said by its length, not quoted
+
+
+@pytest.mark.parametrize("text,seconds", [("4h0m0s", 14400.0), ("5m", 300.0), ("0", 0.0), ("1.5s", 1.5),
+                                          ("-1h", -3600.0), ("300ms", 0.3)])
+def test_kubelet_durations_are_read(text: str, seconds: float) -> None:
+    from aks_compliance.k8s.kubelet import duration_seconds
+    assert duration_seconds(text) == pytest.approx(seconds)
