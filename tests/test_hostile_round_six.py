@@ -375,3 +375,13 @@ def test_a_long_kubelet_duration_is_malformed_at_once(text: str) -> None:
 def test_kubelet_durations_are_read(text: str, seconds: float) -> None:
     from aks_compliance.k8s.kubelet import duration_seconds
     assert duration_seconds(text) == pytest.approx(seconds)
+
+
+def test_finding_the_line_of_a_number_too_long_is_linear() -> None:
+    """Numbers just within the limit before the one over it: the search for its line starts at runs only."""
+    from aks_compliance.errors import InputError
+    from aks_compliance.jsonc import parse_json
+    text = "[\n" + ",\n".join(["9" * 4300] * 2000) + ",\n" + "9" * 4301 + "]"
+    with pytest.raises(InputError) as err:
+        parse_json(text, "x.json")
+    assert err.value.line == 2002 and "a number of 4,301 digits" in err.value.message

@@ -101,7 +101,7 @@ def number_too_long(exc: BaseException, text: str | None = None) -> tuple[str, i
     limit, digits = int(m.group(1)), int(m.group(2))
     line = None
     if text is not None:
-        hit = re.search(r"[0-9]{%d,}" % (limit + 1), text)  # the first such run matches at its start: linear
+        hit = re.search(r"(?<![0-9])[0-9]{%d,}" % (limit + 1), text)  # tried from the start of a run only: linear
         line = text.count("\n", 0, hit.start()) + 1 if hit else None
     return f"a number of {digits:,} digits (more than {limit:,} cannot be read)", line
 
