@@ -385,3 +385,72 @@ def test_finding_the_line_of_a_number_too_long_is_linear() -> None:
     with pytest.raises(InputError) as err:
         parse_json(text, "x.json")
     assert err.value.line == 2002 and "a number of 4,301 digits" in err.value.message
+
+
+# -- credentials in the shapes a live cluster's annotations and env values carry ---------------------------------
+# The collector writes annotations and env values to the snapshot file, redacted; these shapes passed through:
+# an env list serialised into an annotation or a value ({"name": "DB_PASSWORD", "value": "..."}, YAML flow or
+# block), a kubeconfig's exec env and client-key-data (a private key in base64), and a Docker config's "auth"
+# (base64 of user:password).
+PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA" + CANARY + "\n-----END RSA PRIVATE KEY-----\n"
+PAIR_SHAPES = [
+    f'{{"name": "DB_PASSWORD", "value": "{CANARY}"}}',
+    f'[{{"name":"API_TOKEN","value":"{CANARY}"}}]',
+    f"{{'name': 'AWS_SECRET_ACCESS_KEY', 'value': '{CANARY}'}}",
+    f"env: [{{name: AWS_SECRET_ACCESS_KEY, value: {CANARY}}}]",
+    f"- name: DB_PASSWORD\n  value: {CANARY}\n",
+    f"env:\n  - name: REDIS_PASSWORD\n    value: \"{CANARY}\"\n",
+    f"client-key-data: {base64.b64encode(PEM.encode()).decode()}",
+    f"key: {base64.b64encode(('-----BEGIN OPENSSH PRIVATE KEY-----' + CANARY).encode()).decode()}",
+    '{"auths": {"r.io": {"auth": "' + base64.b64encode(f"u:{CANARY}".encode()).decode() + '"}}}',
+]
+
+
+@pytest.mark.parametrize("value", PAIR_SHAPES)
+def test_credentials_in_env_pairs_kubeconfigs_and_docker_configs_are_redacted(value: str) -> None:
+    from aks_compliance.redaction import redact_text
+    once = redact_text(value)
+    for form in (CANARY, base64.b64encode(f"u:{CANARY}".encode()).decode(), base64.b64encode(PEM.encode()).decode()):
+        assert form not in once, once
+    assert "redacted" in once and redact_text(once) == once
+
+
+@pytest.mark.parametrize("value", ['{"name": "LOG_LEVEL", "value": "info"}', "- name: PORT\n  value: '8080'\n",
+                                   "{name: http, value: 80}", '{"name": "auth", "enabled": true}',
+                                   "auth: required", base64.b64encode(b"-----BEGIN CERTIFICATE-----x").decode()])
+def test_ordinary_pairs_and_certificates_are_not_redacted(value: str) -> None:
+    from aks_compliance.redaction import redact_text
+    assert redact_text(value) == value
+
+
+@pytest.mark.parametrize("unit", ["name: a_key\n", '{"name":"token","value":', "- name: PASSWORD\n  ", "value: ",
+                                  "LS0tLS1CRUdJTi", '"auth": ', "name", "name: x, value"])
+def test_redaction_of_the_pair_shapes_is_linear(unit: str) -> None:
+    from aks_compliance.redaction import redact_text
+    redact_text(unit * (1_000_000 // len(unit)) + "@x.io")
+
+
+def test_a_live_clusters_annotations_and_env_reach_the_snapshot_redacted(tmp_path: Path) -> None:
+    import gzip
+    import os
+    import subprocess
+    import sys
+
+    from .servers.k8s_server import FakeKubeAPI
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "name": "p", "namespace": "shop", "annotations": {f"example.com/a{i}": v for i, v in enumerate(PAIR_SHAPES)}},
+        "spec": {"containers": [{"name": "c", "image": "nginx:1.25",
+                                 "env": [{"name": f"CONFIG_{i}", "value": v} for i, v in enumerate(PAIR_SHAPES)]}]}}
+    with FakeKubeAPI([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}, pod]) as api:
+        kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig", context="live")
+        done = subprocess.run([str(Path(sys.executable).with_name("aks-compliance")), "scan", "--kubeconfig",
+                               str(kubeconfig), "--kube-context", "live", "--k8s-snapshot-dir", str(tmp_path / "snap"),
+                               "--results-json", str(tmp_path / "r.json"), "-p", "no:cacheprovider"],
+                              capture_output=True, text=True, timeout=300, env=dict(os.environ))
+    assert done.returncode in (1, 2), done.stdout[-2000:] + done.stderr[-2000:]
+    snapshots = list((tmp_path / "snap").glob("*.json.gz"))
+    assert len(snapshots) == 1
+    text = gzip.open(snapshots[0], "rt").read() + (tmp_path / "r.json").read_text()
+    assert "example.com/a0" in text and "CONFIG_0" in text
+    for form in (CANARY, base64.b64encode(f"u:{CANARY}".encode()).decode(), base64.b64encode(PEM.encode()).decode()):
+        assert form not in text
