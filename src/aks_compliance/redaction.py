@@ -85,6 +85,22 @@ _PRIVATE_KEY = re.compile(r"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?(?:-----END [
 # (from the start of a run of dashes only, and a flag's name bounded: from every "--" of a run of 80,000 dashes
 # the run was rescanned, minutes)
 _FLAG = re.compile(r"((?<![a-z0-9-])--[a-z0-9-]{0,128}?(?:token|password|passwd|secret)=[\"']?)[^\s\"']+", re.I)
+# an env variable as a list entry, serialised (an env list copied into an annotation, a ConfigMap, a kubeconfig's
+# exec env): {"name": "DB_PASSWORD", "value": "..."}, {name: X, value: Y}, or YAML's "- name: X" and "value: Y" on
+# the next line. The value is the credential when the name says so (the names _ASSIGNED reads, ending the name).
+# Every part bounded: a candidate starts at a "name" that is a whole word, and reads at most a few hundred characters.
+_PAIR = re.compile(
+    r"((?<![A-Za-z0-9_])([\"']?)name\2[ \t]{0,8}:[ \t]{0,8}([\"']?)[A-Za-z0-9_.-]{0,128}?"
+    r"(?:passw(?:or)?d|pwd|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|account[-_]?key|"
+    r"client[-_]?key|credentials?|signature|auth|key)\3[ \t]{0,8}(?:,|\r?\n)[ \t\r\n]{0,64}"
+    r"([\"']?)value\4[ \t]{0,8}:[ \t]{0,8})" + _VALUE, re.I)
+# a Docker config's "auth" (base64 of user:password: a Secret's .dockerconfigjson, an imagePullSecret copied
+# elsewhere); the JSON key only, so prose ("auth: required") stays
+_DOCKER_AUTH = re.compile(r"(\"auth\"[ \t]{0,8}:[ \t]{0,8})(\"[^\"]*\"?)")
+# a private key in base64 (a kubeconfig's client-key-data, a Secret's tls.key): "-----BEGIN" then "PRIVATE KEY" in
+# any of base64's three alignments
+_B64_PRIVATE_KEY = re.compile(r"LS0tLS1CRUdJTi[A-Za-z0-9+/]{0,40}?(?:UFJJVkFURSBLRV|BSSVZBVEUgS0VZ|QUklWQVRFIEtFW)"
+                              r"[A-Za-z0-9+/=]*")
 # (not inside a run of token characters: "-eyJ-eyJ-..." would rescan the run from every "eyJ", quadratic)
 _JWT = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*")
 # opaque tokens after an HTTP auth scheme ("Authorization: Bearer abc...", "Basic dXNlcjpwYXNz"): a word of
@@ -132,6 +148,12 @@ def _redact_text(text: str) -> str:
         text = _ASSIGNED.sub(lambda m: m.group(1) + REDACTED, text)
     if ":" in text:
         text = _COLON.sub(lambda m: m.group(1) + REDACTED, text)
+        if "alue" in text or "ALUE" in text:
+            text = _PAIR.sub(lambda m: m.group(1) + REDACTED, text)
+        if '"auth"' in text:
+            text = _DOCKER_AUTH.sub(lambda m: m.group(1) + REDACTED, text)
+    if "LS0tLS1CRUdJTi" in text:
+        text = _B64_PRIVATE_KEY.sub("<redacted base64 private key>", text)
     if "==" in text:
         text = _ACCOUNT_KEY.sub("<redacted key>", text)
     if "@" in text:
