@@ -454,3 +454,24 @@ def test_a_live_clusters_annotations_and_env_reach_the_snapshot_redacted(tmp_pat
     assert "example.com/a0" in text and "CONFIG_0" in text
     for form in (CANARY, base64.b64encode(f"u:{CANARY}".encode()).decode(), base64.b64encode(PEM.encode()).decode()):
         assert form not in text
+
+
+# -- usage errors are redacted like every other output ----------------------------------------------------------
+# A control configuration or --control-param value of the wrong type is quoted in the usage error (it is what the
+# user typed); one holding a credential shape reached the terminal as it was.
+@pytest.mark.parametrize("how", ["control-config", "control-param"])
+def test_a_usage_error_quoting_a_credential_is_redacted(tmp_path: Path, how: str) -> None:
+    import subprocess
+    import sys
+    (tmp_path / "good.json").write_text(json.dumps(GOOD_TEMPLATE))
+    if how == "control-config":
+        (tmp_path / "c.yaml").write_text(f"AKS-123:\n  sensitiveKeyNames: {{password: {CANARY}}}\n")
+        extra = ["--control-config", str(tmp_path / "c.yaml")]
+    else:
+        extra = ["--control-param", f"AKS-123.sensitiveKeyNames=password={CANARY}"]
+    proc = subprocess.run([str(Path(sys.executable).with_name("aks-compliance")), "scan", "--arm",
+                           str(tmp_path / "good.json"), "-p", "no:cacheprovider", *extra], capture_output=True,
+                          timeout=300)
+    terminal = (proc.stdout + proc.stderr).decode(errors="replace")
+    assert proc.returncode == 4 and "AKS-123.sensitiveKeyNames" in terminal, terminal[-1500:]
+    assert CANARY not in terminal and "redacted" in terminal
