@@ -475,3 +475,35 @@ def test_a_usage_error_quoting_a_credential_is_redacted(tmp_path: Path, how: str
     terminal = (proc.stdout + proc.stderr).decode(errors="replace")
     assert proc.returncode == 4 and "AKS-123.sensitiveKeyNames" in terminal, terminal[-1500:]
     assert CANARY not in terminal and "redacted" in terminal
+
+
+# -- a long name is redacted about once, not once per sentence that quotes it -------------------------------------
+# Evidence sentences and reasons quote names (a container, a namespace) and are redacted whole before they are cut
+# to a few hundred characters: a container name of 10 MB was redacted 22 times (14 s), two of 25 MB took 75 s.
+# What is kept is the start of a text: only a bounded head of it is redacted.
+def test_a_long_container_name_is_not_redacted_once_per_sentence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aks_compliance import redaction
+    redacted: list[int] = []
+    real = redaction._redact_text
+
+    def counting(text: str) -> str:
+        redacted.append(len(text))
+        return real(text)
+    monkeypatch.setattr(redaction, "_redact_text", counting)
+    name = "c" * 2_000_000
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "n" * 2_000_000},
+           "spec": {"containers": [{"name": name, "image": "nginx:1.25", "securityContext": {"privileged": True}}]}}
+    (tmp_path / "pod.json").write_text(json.dumps(pod))
+    run = run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(tmp_path / "pod.json")])]))
+    assert any(r.outcome.value == "failed" for r in run.results)
+    assert sum(redacted) <= 3 * 4_000_000, f"{sum(redacted):,} characters redacted for 4,000,000 of names"
+    shown = [e.text for r in run.results for e in r.evidence if e.text and "ccc" in e.text]
+    assert shown and all(len(t) <= 400 and "characters, #" in t for t in shown), shown[:2]
+
+
+def test_a_credential_at_the_start_of_a_long_text_is_redacted_before_the_cut() -> None:
+    from aks_compliance.redaction import redact_capped
+    text = f"password={CANARY} " + "x" * 5_000_000
+    shown = redact_capped(text, 300)
+    assert CANARY not in shown and "password=<redacted>" in shown and "characters, #" in shown
+    assert len(shown) <= 300
