@@ -10,7 +10,7 @@ from .arm.shapes import malformed
 from .controls import Catalog, Control
 from .memo import Memo
 from .policy.aliases import DEFAULT_ALIASES, AliasResolver
-from .redaction import REDACTED, SECRET_KEY, redact_text
+from .redaction import REDACTED, SECRET_KEY, redact_capped, redact_text
 from .textsafe import MAX_MESSAGE, cap
 from .policy.conditions import MISSING, Evaluator, Leaf, MalformedValue, PolicyDefinitionError, Subject, Truth, Verdict, \
     mark_failing
@@ -252,15 +252,16 @@ def leaf_evidence(leaf: Leaf, resource: Resource, target: Resource | None = None
     text = ""
     if leaf.failing:  # what a person reads first: plain words (computed for failing items only)
         other = target is not None and resource is not target
-        text = redact_text(plain(leaf.path, leaf.operator, leaf.expected, leaf.actual, leaf.truth is Truth.TRUE,
-                                 resource.body, render, MISSING, note or "", leaf.context,
-                                 resource_label(resource.type, resource.display_name()) if other else "", shown))
+        text = redact_capped(plain(leaf.path, leaf.operator, leaf.expected, leaf.actual, leaf.truth is Truth.TRUE,
+                                   resource.body, render, MISSING, note or "", leaf.context,
+                                   resource_label(resource.type, resource.display_name()) if other else "", shown),
+                             MAX_ACTUAL)
     # the same paths on every target of a type: one string each, capped once
     path = _PATHS.get(leaf.path)
     if path is None:
         path = _PATHS.put(leaf.path, sys.intern(cap(leaf.path, MAX_ACTUAL)))
     return Evidence(path, expected if len(expected) <= MAX_ACTUAL else cap(expected, MAX_ACTUAL), actual, file, line,
-                    leaf.failing, cap(text, MAX_ACTUAL) if text else "")
+                    leaf.failing, text)
 
 
 _PATHS: Memo = Memo()
@@ -455,7 +456,7 @@ class Evaluation:
             if target.resource.notes and outcome is Outcome.PASSED:
                 reason = "; ".join(target.resource.notes)
             if reason:
-                reason = cap(redact_text(reason), MAX_MESSAGE)
+                reason = redact_capped(reason, MAX_MESSAGE)
             results.append(Result(control.id, ref, outcome, reason, evidence, label=target.label))
         target.resource.forget_locations()  # its controls are done: what they cited need not be kept
         return results

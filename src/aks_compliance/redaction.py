@@ -21,6 +21,7 @@ import re
 from typing import Any
 
 from .memo import Memo
+from .textsafe import cap
 
 REDACTED = "<redacted>"
 
@@ -136,6 +137,19 @@ def redact_text(text: str) -> str:
     if hit is not None:
         return hit
     return _REDACTED_TEXTS.put(text, _redact_text(text))
+
+
+# A text is redacted before it is cut (a cut must not split a credential). Of a text far longer than what is kept,
+# only a head this long is redacted: what is kept is its start, and a credential starting there is redacted whole
+# unless it is longer than the window. Redacted whole, a name of 10 MB quoted by 22 sentences cost 22 redactions.
+_HEAD_WINDOW = 256 * 1024
+
+
+def redact_capped(text: str, limit: int) -> str:
+    """``cap(redact_text(text), limit)``, in time bounded by ``limit`` for a text of any length."""
+    if len(text) <= limit + _HEAD_WINDOW:
+        return cap(redact_text(text), limit)
+    return cap(redact_text(text[: limit + _HEAD_WINDOW]), limit, total=len(text))
 
 
 def _redact_text(text: str) -> str:
