@@ -507,3 +507,55 @@ def test_a_credential_at_the_start_of_a_long_text_is_redacted_before_the_cut() -
     shown = redact_capped(text, 300)
     assert CANARY not in shown and "password=<redacted>" in shown and "characters, #" in shown
     assert len(shown) <= 300
+
+
+# -- scalars inside RBAC rules and bindings, network policies, Ingresses and Services -------------------------------
+# The same class as round three's typed scalars, in the kinds it did not reach: a binding whose subject's name is a
+# list ({kind: Group, name: [system:anonymous]}) passed AKS-145 ("nothing is granted to anonymous"), a rule with
+# resources [[secrets]] passed AKS-136, an Ingress TLS host that is a number passed AKS-151. The API server decodes
+# these into typed Go structs (rbacv1.Subject.Name string, PolicyRule.Verbs []string ...) and refuses anything else.
+RBAC = "apiVersion: rbac.authorization.k8s.io/v1\n"
+BINDING = (RBAC + "kind: ClusterRoleBinding\nmetadata: {name: b}\n"
+           "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\n")
+TYPED_CASES = [
+    (BINDING + "subjects:\n- {kind: Group, name: [system:anonymous], apiGroup: rbac.authorization.k8s.io}\n", "b",
+     "subjects[0].name must be a string", "an array"),
+    (BINDING + "subjects:\n- {kind: 5, name: system:anonymous}\n", "b", "subjects[0].kind must be a string", "a number"),
+    (RBAC + "kind: ClusterRoleBinding\nmetadata: {name: b}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: "
+     "ClusterRole, name: [cluster-admin]}\nsubjects:\n- {kind: Group, name: system:anonymous, apiGroup: "
+     "rbac.authorization.k8s.io}\n", "b", "roleRef.name must be a string", "an array"),
+    (RBAC + "kind: ClusterRole\nmetadata: {name: r}\nrules:\n- {apiGroups: [''], resources: [[secrets]], verbs: [get]}\n",
+     "r", "rules[0].resources[0] must be a string", "an array"),
+    (RBAC + "kind: ClusterRole\nmetadata: {name: r}\nrules:\n- {apiGroups: ['*'], resources: ['*'], verbs: [['*']]}\n",
+     "r", "rules[0].verbs[0] must be a string", "an array"),
+    (RBAC + "kind: Role\nmetadata: {name: r, namespace: shop}\nrules:\n- {apiGroups: [1], resources: [pods], verbs: [get]}\n",
+     "shop/r", "rules[0].apiGroups[0] must be a string", "a number"),
+    ("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np, namespace: shop}\n"
+     "spec: {podSelector: {}, policyTypes: [Ingress, 5]}\n", "shop/np", "spec.policyTypes[1] must be a string",
+     "a number"),
+    ("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np, namespace: shop}\n"
+     "spec: {podSelector: {matchLabels: {app: 5}}}\n", "shop/np", "spec.podSelector.matchLabels.app must be a string",
+     "a number"),
+    ("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i, namespace: shop}\n"
+     "spec: {tls: [{hosts: [5], secretName: x}], rules: [{host: shop.example.com}]}\n", "shop/i",
+     "spec.tls[0].hosts[0] must be a string", "a number"),
+    ("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i, namespace: shop}\n"
+     "spec: {tls: [{hosts: [a.example.com]}], rules: [{host: [b.example.com]}]}\n", "shop/i",
+     "spec.rules[0].host must be a string", "an array"),
+    ("apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: shop}\n"
+     "spec: {type: ClusterIP, ports: [{port: 80}], externalIPs: [[203.0.113.9]]}\n", "shop/s",
+     "spec.externalIPs[0] must be a string", "an array"),
+]
+
+
+@pytest.mark.parametrize("manifest,name,message,found", TYPED_CASES, ids=[c[2] for c in TYPED_CASES])
+def test_a_typed_field_of_rbac_network_or_ingress_objects_is_an_error_never_a_pass(
+        tmp_path: Path, manifest: str, name: str, message: str, found: str) -> None:
+    (tmp_path / "bad.yaml").write_text(manifest)
+    (tmp_path / "good.yaml").write_text(GOOD_POD)
+    run = run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(tmp_path / "bad.yaml"), str(tmp_path / "good.yaml")])]))
+    assert _good_verdict(run) == "failed"
+    mine = [r for r in run.results if r.target.name == name and r.target.file.endswith("bad.yaml")]
+    assert mine and {r.outcome.value for r in mine} == {"error"}, sorted({(r.control_id, r.outcome.value) for r in mine})
+    assert all(f"{message} (the REST API rejects anything else), found {found}" in r.reason for r in mine), \
+        mine[0].reason
