@@ -141,9 +141,14 @@ def _workload(spec_path: tuple[str, ...], meta_path: tuple[str, ...]) -> tuple[t
             *((f"{prefix}.{p}" if p else prefix, k) for p, k in _POD_SPEC))
 
 
-_RULES = (("rules", ARRAY), ("rules[*]", OBJECT), ("rules[*].verbs", ARRAY), ("rules[*].resources", ARRAY),
-          ("rules[*].apiGroups", ARRAY), ("rules[*].resourceNames", ARRAY), ("rules[*].nonResourceURLs", ARRAY))
-_BINDING = (("roleRef", OBJECT), ("subjects", ARRAY), ("subjects[*]", OBJECT))
+# rbacv1.PolicyRule's lists are []string, Subject and RoleRef fields strings: a subject named [system:anonymous] or
+# a rule over resources [[secrets]] is refused, so never read as "not anonymous" or "no secrets"
+_RULE_LISTS = ("verbs", "resources", "apiGroups", "resourceNames", "nonResourceURLs")
+_RULES = (("rules", ARRAY), ("rules[*]", OBJECT), *((f"rules[*].{f}", ARRAY) for f in _RULE_LISTS),
+          *((f"rules[*].{f}[*]", STRING) for f in _RULE_LISTS))
+_BINDING = (("roleRef", OBJECT), ("subjects", ARRAY), ("subjects[*]", OBJECT),
+            *((f"roleRef.{f}", STRING) for f in ("apiGroup", "kind", "name")),
+            *((f"subjects[*].{f}", STRING) for f in ("apiGroup", "kind", "name", "namespace")))
 
 SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
     **{kind: _workload(spec, meta) for kind, (spec, meta) in POD_PATHS.items()},
@@ -157,11 +162,15 @@ SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
                       *((f"spec.{d}[*]", NULLABLE_OBJECT) for d in ("ingress", "egress")),
                       ("spec.ingress[*].from", ARRAY), ("spec.ingress[*].from[*]", OBJECT),
                       ("spec.egress[*].to", ARRAY), ("spec.egress[*].to[*]", OBJECT),
-                      ("spec.ingress[*].ports", ARRAY), ("spec.egress[*].ports", ARRAY)),
+                      ("spec.ingress[*].ports", ARRAY), ("spec.egress[*].ports", ARRAY),
+                      ("spec.policyTypes[*]", STRING), ("spec.podSelector.matchLabels", OBJECT),
+                      ("spec.podSelector.matchLabels{*}", STRING), ("spec.podSelector.matchExpressions", ARRAY)),
     "Service": (*_METADATA, ("spec", OBJECT), ("spec.type", STRING), ("spec.ports", ARRAY), ("spec.ports[*]", OBJECT),
-                ("spec.externalIPs", ARRAY), ("spec.loadBalancerSourceRanges", ARRAY), ("spec.selector", OBJECT)),
+                ("spec.externalIPs", ARRAY), ("spec.loadBalancerSourceRanges", ARRAY), ("spec.selector", OBJECT),
+                ("spec.externalIPs[*]", STRING), ("spec.loadBalancerSourceRanges[*]", STRING)),
     "Ingress": (*_METADATA, ("spec", OBJECT), ("spec.tls", ARRAY), ("spec.tls[*]", NULLABLE_OBJECT),
-                ("spec.rules", ARRAY), ("spec.rules[*]", NULLABLE_OBJECT)),
+                ("spec.rules", ARRAY), ("spec.rules[*]", NULLABLE_OBJECT), ("spec.tls[*].hosts", ARRAY),
+                ("spec.tls[*].hosts[*]", STRING), ("spec.tls[*].secretName", STRING), ("spec.rules[*].host", STRING)),
     "Namespace": _METADATA,  # (label values strings: read as a level, `enforce: 1` would be judged)
     "ServiceAccount": (*_METADATA, ("secrets", ARRAY), ("imagePullSecrets", ARRAY),
                        ("automountServiceAccountToken", BOOLEAN)),
