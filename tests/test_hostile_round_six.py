@@ -559,3 +559,19 @@ def test_a_typed_field_of_rbac_network_or_ingress_objects_is_an_error_never_a_pa
     assert mine and {r.outcome.value for r in mine} == {"error"}, sorted({(r.control_id, r.outcome.value) for r in mine})
     assert all(f"{message} (the REST API rejects anything else), found {found}" in r.reason for r in mine), \
         mine[0].reason
+
+
+# -- evidence paths and the keys of objects shown are redacted too ----------------------------------------------
+# Values were redacted in evidence, keys were not: an annotation key or a map key holding a credential shape was
+# shown in the evidence path (metadata.annotations.<key>) and in the object rendered as the actual value.
+def test_a_credential_shaped_key_is_redacted_in_evidence_paths_and_rendered_objects(tmp_path: Path) -> None:
+    token = f"ghp_{CANARY}abcdefghijklmnop"
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "name": "p", "namespace": "shop", "labels": {token: "v"},
+        "annotations": {f"container.apparmor.security.beta.kubernetes.io/{token}": "unconfined"}},
+        "spec": {"containers": [{"name": "c", "image": "nginx:1.25"}]}}
+    (tmp_path / "p.json").write_text(json.dumps(pod))
+    run = run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(tmp_path / "p.json")])]))
+    shown = [(e.path, e.actual) for r in run.results for e in r.evidence]
+    assert any("redacted" in p for p, _ in shown) and any("redacted" in a for _, a in shown), shown[:5]
+    assert CANARY not in everything_said(run)
