@@ -129,7 +129,7 @@ def parse_json(text: str, file: str | None = None) -> Any:
     except ValueError as exc:  # e.g. integers with more digits than Python converts
         long = number_too_long(exc, text)
         if long is not None:
-            raise InputError(long[0], file=file, line=long[1]) from None
+            raise InputError(f"invalid JSON: {long[0]}", file=file, line=long[1]) from None
         raise InputError(f"invalid JSON: {exc}", file=file) from None
 
 
