@@ -200,7 +200,7 @@ def _bounded_json(value: Any, limit: int) -> str:
         first = True
         if kind == "dict":
             key = _key_text(entry[0])
-            emit(json.dumps(key, ensure_ascii=False) + ": ")
+            emit(json.dumps(redact_text(key[: 4 * MAX_ACTUAL]), ensure_ascii=False) + ": ")  # a key may hold one
             if SECRET_KEY.search(key):
                 emit(json.dumps(REDACTED))
                 first = False
@@ -258,8 +258,8 @@ def leaf_evidence(leaf: Leaf, resource: Resource, target: Resource | None = None
                              MAX_ACTUAL)
     # the same paths on every target of a type: one string each, capped once
     path = _PATHS.get(leaf.path)
-    if path is None:
-        path = _PATHS.put(leaf.path, sys.intern(cap(leaf.path, MAX_ACTUAL)))
+    if path is None:  # (its keys are the input's: an annotation key may hold a credential)
+        path = _PATHS.put(leaf.path, sys.intern(redact_capped(leaf.path, MAX_ACTUAL)))
     return Evidence(path, expected if len(expected) <= MAX_ACTUAL else cap(expected, MAX_ACTUAL), actual, file, line,
                     leaf.failing, text)
 
@@ -437,12 +437,15 @@ class Evaluation:
         subject = _subject(target.resource) if controls and rejected is None else None
         if subject is not None:
             subject.selected = {}  # the target's controls read many of the same fields
+        if rejected is not None:  # said once for all its controls (its path holds the input's keys)
+            rejected_reason = redact_capped(str(rejected), MAX_MESSAGE)
+            rejected_path = redact_capped(rejected.path, MAX_ACTUAL)
+            rejected_at = target.resource.location_of(rejected.path)
         for control in controls:
             if rejected is not None:  # the API rejects the whole resource: no control judges it
-                results.append(Result(control.id, ref, Outcome.ERROR, redact_text(str(rejected)), [
-                    Evidence(path=rejected.path, expected=rejected.expected, actual=rejected.actual,
-                             file=target.resource.location_of(rejected.path)[0],
-                             line=target.resource.location_of(rejected.path)[1])], label=target.label))
+                results.append(Result(control.id, ref, Outcome.ERROR, rejected_reason, [
+                    Evidence(path=rejected_path, expected=rejected.expected, actual=rejected.actual,
+                             file=rejected_at[0], line=rejected_at[1])], label=target.label))
                 continue
             try:
                 outcome, reason, evidence = evaluate_control(control, target, params[control.id], aliases, subject)
@@ -450,7 +453,7 @@ class Evaluation:
                 outcome, reason, evidence = Outcome.ERROR, f"the control's rule is invalid: {exc}", []
             except MalformedValue as exc:  # a check (Python) read across a malformed shape
                 outcome, reason, evidence = Outcome.ERROR, str(exc), [
-                    Evidence(path=exc.path, expected=exc.expected, actual=exc.actual,
+                    Evidence(path=redact_capped(exc.path, MAX_ACTUAL), expected=exc.expected, actual=exc.actual,
                              file=target.resource.location_of(exc.path)[0],
                              line=target.resource.location_of(exc.path)[1])]
             if target.resource.notes and outcome is Outcome.PASSED:
