@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from .redaction import redact_text
+from .redaction import redact_capped
 from .textsafe import MAX_MESSAGE, cap
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ class Diagnostic:
 
     def __post_init__(self) -> None:
         # a message may quote an input's text (a bad value, an expression): credential shapes never pass
-        self.message = cap(redact_text(self.message), MAX_MESSAGE)
+        self.message = redact_capped(self.message, MAX_MESSAGE)
 
     def where(self) -> str:
         loc = self.file + (f":{self.line}" if self.line else "")

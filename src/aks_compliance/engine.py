@@ -11,7 +11,7 @@ from .arm.shapes import malformed
 from .controls import Catalog, Control
 from .memo import Memo
 from .policy.aliases import DEFAULT_ALIASES, AliasResolver
-from .redaction import REDACTED, SECRET_KEY, redact_text
+from .redaction import REDACTED, SECRET_KEY, redact_capped, redact_text
 from .textsafe import MAX_MESSAGE, cap
 from .policy.conditions import MISSING, Evaluator, Leaf, MalformedValue, PolicyDefinitionError, Subject, Truth, Verdict, \
     mark_failing
@@ -201,7 +201,7 @@ def _bounded_json(value: Any, limit: int) -> str:
         first = True
         if kind == "dict":
             key = _key_text(entry[0])
-            emit(json.dumps(key, ensure_ascii=False) + ": ")
+            emit(json.dumps(redact_text(key[: 4 * MAX_ACTUAL]), ensure_ascii=False) + ": ")  # a key may hold one
             if SECRET_KEY.search(key):
                 emit(json.dumps(REDACTED))
                 first = False
@@ -256,15 +256,16 @@ def leaf_evidence(leaf: Leaf, resource: Resource, target: Resource | None = None
     text = ""
     if leaf.failing:  # what a person reads first: plain words (computed for failing items only)
         other = target is not None and resource is not target
-        text = redact_text(plain(leaf.path, leaf.operator, leaf.expected, leaf.actual, leaf.truth is Truth.TRUE,
-                                 resource.body, render, MISSING, note or "", leaf.context,
-                                 resource_label(resource.type, resource.display_name()) if other else "", shown))
+        text = redact_capped(plain(leaf.path, leaf.operator, leaf.expected, leaf.actual, leaf.truth is Truth.TRUE,
+                                   resource.body, render, MISSING, note or "", leaf.context,
+                                   resource_label(resource.type, resource.display_name()) if other else "", shown),
+                             MAX_ACTUAL)
     # the same paths on every target of a type: one string each, capped once
     path = _PATHS.get(leaf.path)
-    if path is None:
-        path = _PATHS.put(leaf.path, sys.intern(cap(leaf.path, MAX_ACTUAL)))
+    if path is None:  # (its keys are the input's: an annotation key may hold a credential)
+        path = _PATHS.put(leaf.path, sys.intern(redact_capped(leaf.path, MAX_ACTUAL)))
     return Evidence(path, expected if len(expected) <= MAX_ACTUAL else cap(expected, MAX_ACTUAL), actual, file, line,
-                    leaf.failing, cap(text, MAX_ACTUAL) if text else "")
+                    leaf.failing, text)
 
 
 _PATHS: Memo = Memo()
@@ -441,12 +442,15 @@ class Evaluation:
         subject = _subject(target.resource) if controls and rejected is None else None
         if subject is not None:
             subject.selected = {}  # the target's controls read many of the same fields
+        if rejected is not None:  # said once for all its controls (its path holds the input's keys)
+            rejected_reason = redact_capped(str(rejected), MAX_MESSAGE)
+            rejected_path = redact_capped(rejected.path, MAX_ACTUAL)
+            rejected_at = target.resource.location_of(rejected.path)
         for control in controls:
             if rejected is not None:  # the API rejects the whole resource: no control judges it
-                results.append(Result(control.id, ref, Outcome.ERROR, redact_text(str(rejected)), [
-                    Evidence(path=rejected.path, expected=rejected.expected, actual=rejected.actual,
-                             file=target.resource.location_of(rejected.path)[0],
-                             line=target.resource.location_of(rejected.path)[1])], label=target.label))
+                results.append(Result(control.id, ref, Outcome.ERROR, rejected_reason, [
+                    Evidence(path=rejected_path, expected=rejected.expected, actual=rejected.actual,
+                             file=rejected_at[0], line=rejected_at[1])], label=target.label))
                 continue
             try:
                 outcome, reason, evidence = evaluate_control(control, target, params[control.id], aliases, subject)
@@ -454,13 +458,13 @@ class Evaluation:
                 outcome, reason, evidence = Outcome.ERROR, f"the control's rule is invalid: {exc}", []
             except MalformedValue as exc:  # a check (Python) read across a malformed shape
                 outcome, reason, evidence = Outcome.ERROR, str(exc), [
-                    Evidence(path=exc.path, expected=exc.expected, actual=exc.actual,
+                    Evidence(path=redact_capped(exc.path, MAX_ACTUAL), expected=exc.expected, actual=exc.actual,
                              file=target.resource.location_of(exc.path)[0],
                              line=target.resource.location_of(exc.path)[1])]
             if target.resource.notes and outcome is Outcome.PASSED:
                 reason = "; ".join(target.resource.notes)
             if reason:
-                reason = cap(redact_text(reason), MAX_MESSAGE)
+                reason = redact_capped(reason, MAX_MESSAGE)
             results.append(Result(control.id, ref, outcome, reason, evidence, label=target.label))
         target.resource.forget_locations()  # its controls are done: what they cited need not be kept
         return results

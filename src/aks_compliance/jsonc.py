@@ -88,6 +88,24 @@ def _loads(text: str) -> Any:
                       parse_constant=_bad_constant)
 
 
+# Python refuses to convert an integer of more digits than sys.get_int_max_str_digits() (4,300): a ValueError that
+# is no JSONDecodeError, worded for Python programmers. Every JSON reader says it plainly, with the line.
+_DIGITS_LIMIT = re.compile(r"limit \((\d+) digits\) for integer string conversion.*?value has (\d+) digits", re.S)
+
+
+def number_too_long(exc: BaseException, text: str | None = None) -> tuple[str, int | None] | None:
+    """(message, line in ``text`` or None) when ``exc`` is Python's refusal of an over-long integer, else None."""
+    m = _DIGITS_LIMIT.search(str(exc))
+    if m is None:
+        return None
+    limit, digits = int(m.group(1)), int(m.group(2))
+    line = None
+    if text is not None:
+        hit = re.search(r"(?<![0-9])[0-9]{%d,}" % (limit + 1), text)  # tried from the start of a run only: linear
+        line = text.count("\n", 0, hit.start()) + 1 if hit else None
+    return f"a number of {digits:,} digits (more than {limit:,} cannot be read)", line
+
+
 def parse_json(text: str, file: str | None = None) -> Any:
     """Parse JSON or ARM-style JSONC. Errors name file, line and column."""
     try:
@@ -109,6 +127,9 @@ def parse_json(text: str, file: str | None = None) -> Any:
         raise InputError(f"number {exc.text[:40]!r} is outside the range JSON numbers can hold", file=file,
                          line=_first_line_of(text, exc.text)) from None
     except ValueError as exc:  # e.g. integers with more digits than Python converts
+        long = number_too_long(exc, text)
+        if long is not None:
+            raise InputError(f"invalid JSON: {long[0]}", file=file, line=long[1]) from None
         raise InputError(f"invalid JSON: {exc}", file=file) from None
 
 

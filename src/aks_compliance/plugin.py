@@ -137,13 +137,15 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from .redaction import redact_text
     from .textsafe import MAX_MESSAGE, cap, escape_terminal, guard_terminal
     guard_terminal(config)  # names from inputs never reach the terminal as control characters
     try:
         _configure(config)
     except pytest.UsageError as exc:  # printed by pytest before any terminal guard: a control id, a file
-        # name or a waiver field quoted in it must not act on the terminal either
-        raise pytest.UsageError(*(cap(escape_terminal(str(a)), MAX_MESSAGE) for a in exc.args)) from None
+        # name or a waiver field quoted in it must not act on the terminal either, nor a credential it quotes
+        raise pytest.UsageError(*(cap(escape_terminal(redact_text(str(a))), MAX_MESSAGE) for a in exc.args)) \
+            from None
 
 
 def _configure(config: pytest.Config) -> None:

@@ -21,6 +21,7 @@ import re
 from typing import Any
 
 from .memo import Memo
+from .textsafe import cap
 
 REDACTED = "<redacted>"
 
@@ -82,7 +83,25 @@ _COLON = re.compile(r"((?:(?<=^)|(?<=[\s{,;(\[]))([\"']?)" + _COLON_NAME + r"\2\
 _ACCOUNT_KEY = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])")
 _PRIVATE_KEY = re.compile(r"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S)
 # command-line flags with a credential value (a kubelet or kube-apiserver command line in kube-bench's audit output)
-_FLAG = re.compile(r"(--[a-z0-9-]*(?:token|password|passwd|secret)=[\"']?)[^\s\"']+", re.I)
+# (from the start of a run of dashes only, and a flag's name bounded: from every "--" of a run of 80,000 dashes
+# the run was rescanned, minutes)
+_FLAG = re.compile(r"((?<![a-z0-9-])--[a-z0-9-]{0,128}?(?:token|password|passwd|secret)=[\"']?)[^\s\"']+", re.I)
+# an env variable as a list entry, serialised (an env list copied into an annotation, a ConfigMap, a kubeconfig's
+# exec env): {"name": "DB_PASSWORD", "value": "..."}, {name: X, value: Y}, or YAML's "- name: X" and "value: Y" on
+# the next line. The value is the credential when the name says so (the names _ASSIGNED reads, ending the name).
+# Every part bounded: a candidate starts at a "name" that is a whole word, and reads at most a few hundred characters.
+_PAIR = re.compile(
+    r"((?<![A-Za-z0-9_])([\"']?)name\2[ \t]{0,8}:[ \t]{0,8}([\"']?)[A-Za-z0-9_.-]{0,128}?"
+    r"(?:passw(?:or)?d|pwd|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|account[-_]?key|"
+    r"client[-_]?key|credentials?|signature|auth|key)\3[ \t]{0,8}(?:,|\r?\n)[ \t\r\n]{0,64}"
+    r"([\"']?)value\4[ \t]{0,8}:[ \t]{0,8})" + _VALUE, re.I)
+# a Docker config's "auth" (base64 of user:password: a Secret's .dockerconfigjson, an imagePullSecret copied
+# elsewhere); the JSON key only, so prose ("auth: required") stays
+_DOCKER_AUTH = re.compile(r"(\"auth\"[ \t]{0,8}:[ \t]{0,8})(\"[^\"]*\"?)")
+# a private key in base64 (a kubeconfig's client-key-data, a Secret's tls.key): "-----BEGIN" then "PRIVATE KEY" in
+# any of base64's three alignments
+_B64_PRIVATE_KEY = re.compile(r"LS0tLS1CRUdJTi[A-Za-z0-9+/]{0,40}?(?:UFJJVkFURSBLRV|BSSVZBVEUgS0VZ|QUklWQVRFIEtFW)"
+                              r"[A-Za-z0-9+/=]*")
 # (not inside a run of token characters: "-eyJ-eyJ-..." would rescan the run from every "eyJ", quadratic)
 _JWT = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*")
 # opaque tokens after an HTTP auth scheme ("Authorization: Bearer abc...", "Basic dXNlcjpwYXNz"): a word of
@@ -120,6 +139,19 @@ def redact_text(text: str) -> str:
     return _REDACTED_TEXTS.put(text, _redact_text(text))
 
 
+# A text is redacted before it is cut (a cut must not split a credential). Of a text far longer than what is kept,
+# only a head this long is redacted: what is kept is its start, and a credential starting there is redacted whole
+# unless it is longer than the window. Redacted whole, a name of 10 MB quoted by 22 sentences cost 22 redactions.
+_HEAD_WINDOW = 256 * 1024
+
+
+def redact_capped(text: str, limit: int) -> str:
+    """``cap(redact_text(text), limit)``, in time bounded by ``limit`` for a text of any length."""
+    if len(text) <= limit + _HEAD_WINDOW:
+        return cap(redact_text(text), limit)
+    return cap(redact_text(text[: limit + _HEAD_WINDOW]), limit, total=len(text))
+
+
 def _redact_text(text: str) -> str:
     if "=" in text:
         text = _URL_PARAM.sub(lambda m: m.group(1) + REDACTED, text)
@@ -130,6 +162,12 @@ def _redact_text(text: str) -> str:
         text = _ASSIGNED.sub(lambda m: m.group(1) + REDACTED, text)
     if ":" in text:
         text = _COLON.sub(lambda m: m.group(1) + REDACTED, text)
+        if "alue" in text or "ALUE" in text:
+            text = _PAIR.sub(lambda m: m.group(1) + REDACTED, text)
+        if '"auth"' in text:
+            text = _DOCKER_AUTH.sub(lambda m: m.group(1) + REDACTED, text)
+    if "LS0tLS1CRUdJTi" in text:
+        text = _B64_PRIVATE_KEY.sub("<redacted base64 private key>", text)
     if "==" in text:
         text = _ACCOUNT_KEY.sub("<redacted key>", text)
     if "@" in text:

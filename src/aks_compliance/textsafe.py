@@ -105,10 +105,13 @@ MAX_NAME = 256
 MAX_MESSAGE = 4000
 
 
-def cap(text: str, limit: int = MAX_NAME) -> str:
-    """``text`` when it is at most ``limit`` characters, else its start and a marker ``…[+N characters, #hash]``."""
-    if not isinstance(text, str) or len(text) <= limit:
+def cap(text: str, limit: int = MAX_NAME, total: int | None = None) -> str:
+    """``text`` when it is at most ``limit`` characters, else its start and a marker ``…[+N characters, #hash]``.
+    ``total``: the length of the whole text when ``text`` is only its head (the hash is then the head's)."""
+    if not isinstance(text, str) or (len(text) <= limit and total is None):
         return text
-    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
-    marker = f"…[+{len(text) - limit + 40:,} characters, #{digest}]"
+    size = len(text) if total is None else total
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass") +
+                            (b"" if total is None else f"/{total}".encode())).hexdigest()[:10]
+    marker = f"…[+{size - limit + 40:,} characters, #{digest}]"
     return text[: max(0, limit - 40)] + marker

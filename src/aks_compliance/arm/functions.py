@@ -18,6 +18,7 @@ import urllib.parse
 from typing import Any, Callable
 
 from ..errors import ExpressionError
+from ..jsonc import number_too_long
 from ..values import Placeholder, Unknown, first_unknown
 from .expressions import MAX_ARRAY, MAX_STRING, Call, Context, Lit, evaluate, a_type_name, member, type_name
 from .hashing import arm_guid, unique_string
@@ -727,7 +728,8 @@ def _json(ctx: Context, s: Any) -> Any:
             return json.loads(_SINGLE_QUOTED.sub(_double_quoted, s))
         except ValueError:
             pass
-    raise ExpressionError(f"'json' input is not valid JSON: {error}") from None
+    long = number_too_long(error)
+    raise ExpressionError(f"'json' input is not valid JSON: {long[0] if long else error}") from None
 
 
 _SINGLE_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"|\'((?:[^\'\\]|\\.)*)\'', re.S)

@@ -707,7 +707,7 @@ def _expand_artifact_resource(scan: ArmScan, doc: JsonDocument, body: dict[str, 
     """A blueprint artifact as exported (``Export-AzBlueprintWithArtifact``, the REST API): kind ``template``
     is expanded like a nested deployment; other kinds are listed in the ledger."""
     name = body.get("name") if isinstance(body.get("name"), str) else "blueprint-artifact"
-    expander = Expander(doc, scan.diagnostics, linker=linker, link_root=root)
+    expander = Expander(doc, scan.diagnostics, scan.budget, linker=linker, link_root=root)
     expander.expand_artifact(body, None, ptr, name, 0, in_template=False,
                              scope=options.scope.child(deployment_name=name))
     _collect(scan, expander)

@@ -29,6 +29,8 @@ def index_states(states: Iterable[dict[str, Any]]) -> dict[tuple[str, str], list
     """(resource id, definition name), both lower case -> states."""
     out: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for i, s in enumerate(states):
+        if not isinstance(s, dict):  # reported where the snapshot is read (azure/source.py)
+            continue
         rid, name = s.get("resourceId"), s.get("policyDefinitionName")
         if not isinstance(name, str) and isinstance(s.get("policyDefinitionId"), str):
             name = s["policyDefinitionId"].rsplit("/", 1)[-1]

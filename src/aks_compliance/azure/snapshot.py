@@ -39,7 +39,7 @@ from typing import Any, Iterable
 
 from ..atomic import atomic_write
 from ..errors import InputError
-from ..jsonc import JsonDocument, LineIndex
+from ..jsonc import JsonDocument, LineIndex, number_too_long
 from ..inputfiles import GZIP_MAGIC, gunzip, open_input_stream, read_input
 from ..redaction import SECRET_PARAMETER, is_secure_type, scrub
 
@@ -181,7 +181,7 @@ def _split(text: str) -> tuple[dict[str, Any], dict[str, list[_Block]]] | None:
         return None
     try:
         head = json.loads(first.rstrip()[:-1] + "}")
-    except json.JSONDecodeError:
+    except ValueError:  # not this layout, or a number Python cannot convert: the whole text says which
         return None
     data: dict[str, Any] = dict(head)
     blocks: dict[str, list[_Block]] = {}
@@ -205,7 +205,7 @@ def _split(text: str) -> tuple[dict[str, Any], dict[str, list[_Block]]] | None:
                 text_item = "\n".join(buf)[: -1 if line == "}," else None]
                 try:
                     data[section].append(json.loads(text_item))
-                except json.JSONDecodeError:
+                except ValueError:
                     return None
                 blocks[section].append(_Block(start, text_item))
                 buf = []
@@ -241,6 +241,10 @@ def read_snapshot(path: str | Path) -> AzureSnapshot:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(f"the snapshot is not JSON: {exc.msg}", str(p), exc.lineno) from None
+        except ValueError as exc:  # an integer longer than Python converts: one input error, never a crash
+            long = number_too_long(exc, text)
+            raise InputError(long[0] if long else f"the snapshot is not JSON: {exc}", str(p),
+                             long[1] if long else None) from None
         except RecursionError:
             raise InputError("the snapshot is nested too deeply to read", str(p)) from None
         doc = JsonDocument(str(path), data, text)

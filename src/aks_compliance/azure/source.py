@@ -26,9 +26,10 @@ from ..resources import CLUSTER_TYPE, DEPLOYED, UNREAD, Resource, Source
 from ..redaction import redact_text
 from ..values import Unknown
 from ..wording import json_type
-from .snapshot import AzureSnapshot, read_snapshot
+from .snapshot import SECTIONS, AzureSnapshot, read_snapshot
 
 if TYPE_CHECKING:
+    from ..arm.expressions import ScanBudget
     from ..family import SourceResult
     from ..targets import Target
     from .collector import AzureOptions
@@ -67,13 +68,15 @@ def load_azure_source(options: "AzureOptions", started: dt.datetime) -> "SourceR
     if not snapshots and not result.diagnostics:
         return None
     labels: dict[str, int] = {}  # target labels stay unique across several snapshots of one run
+    from ..arm.expressions import ScanBudget
+    budget = ScanBudget()  # the export templates of every snapshot of the run share one scan budget
     for path in snapshots:
-        load_snapshot(path, started, result, labels)
+        load_snapshot(path, started, result, labels, budget)
     return result
 
 
 def load_snapshot(path: str, started: dt.datetime, result: "SourceResult",
-                  labels: dict[str, int] | None = None) -> None:
+                  labels: dict[str, int] | None = None, budget: "ScanBudget | None" = None) -> None:
     """Scan one Azure snapshot into ``result`` (targets, inputs, diagnostics, the policy-state join)."""
     try:
         snap = read_snapshot(path)
@@ -82,7 +85,7 @@ def load_snapshot(path: str, started: dt.datetime, result: "SourceResult",
         result.inputs.append({"path": path, "sha256": "", "kind": "azure-snapshot"})
         return
     result.inputs.append({"path": path, "sha256": snap.sha256, "kind": "azure-snapshot"})
-    targets, diagnostics = snapshot_targets(snap, started, labels, result.coverage)
+    targets, diagnostics = snapshot_targets(snap, started, labels, result.coverage, budget)
     result.targets.extend(targets)
     result.diagnostics.extend(diagnostics)
     states = snap.section("policy_states")
@@ -99,8 +102,11 @@ def _line(snap: AzureSnapshot, ptr: str) -> int:
 
 
 def snapshot_targets(snap: AzureSnapshot, started: dt.datetime, labels: dict[str, int] | None = None,
-                     coverage: list[CoverageEntry] | None = None) -> tuple[list["Target"], list[Diagnostic]]:
-    """Targets of a snapshot; what is read and no target goes into ``coverage`` (the ledger), with the reason."""
+                     coverage: list[CoverageEntry] | None = None, budget: "ScanBudget | None" = None
+                     ) -> tuple[list["Target"], list[Diagnostic]]:
+    """Targets of a snapshot; what is read and no target goes into ``coverage`` (the ledger), with the reason.
+    Its export templates draw on ``budget`` (the run's, else the snapshot's own): many exports of one file must
+    not each cost a template budget."""
     from ..arm.context import DeploymentScope
     from ..arm.inputs import ArmScan
     from ..arm.targets import build_arm_targets
@@ -108,6 +114,8 @@ def snapshot_targets(snap: AzureSnapshot, started: dt.datetime, labels: dict[str
 
     doc = snap.doc
     scan = ArmScan()
+    if budget is not None:
+        scan.budget = budget
     ledger = coverage if coverage is not None else []
 
     def not_judged(rtype: Any, name: Any, ptr: str, reason: str, relevant: bool | None = None) -> None:
@@ -117,6 +125,22 @@ def snapshot_targets(snap: AzureSnapshot, started: dt.datetime, labels: dict[str
                                     line=_line(snap, ptr), relevant=relevant))
     scan.documents[snap.path] = doc
     diagnostics: list[Diagnostic] = []
+    # a snapshot from elsewhere (hand-made, edited, damaged): a section or entry of another type is an error
+    # naming it, never read as empty (its clusters would vanish without a word) nor a crash
+    for name in SECTIONS:
+        value = doc.data.get(name) if isinstance(doc.data, dict) else None
+        if value is not None and not isinstance(value, list):
+            diagnostics.append(Diagnostic("error", f"'{name}' must be an array, found {json_type(value)}; the "
+                                          f"snapshot's {name} are not read", snap.path, f"/{name}",
+                                          _line(snap, f"/{name}")))
+    for name, what in (("policy_states", "a policy state must be an object"),
+                       ("gaps", "a gap (what was not read, and why) must be an object with a 'type'"),
+                       ("errors", "an error of the collection must be an object")):
+        for i, entry in enumerate(snap.section(name)):
+            if not isinstance(entry, dict) or (name == "gaps" and not isinstance(entry.get("type"), str)):
+                found = json_type(entry) if not isinstance(entry, dict) else "an object without one"
+                ptr = f"/{name}/{i}"
+                diagnostics.append(Diagnostic("error", f"{what}, found {found}", snap.path, ptr, _line(snap, ptr)))
     read: set[str] = set()
     from_graph: set[str] = set()
 
@@ -161,7 +185,8 @@ def snapshot_targets(snap: AzureSnapshot, started: dt.datetime, labels: dict[str
         sub, group = str(export.get("subscription") or ""), str(export.get("resource_group") or "")
         scope = DeploymentScope(now=started).child(subscription_id=sub, resource_group=group,
                                                    deployment_name="export")
-        expander = expand(doc, template, {}, scope, pointer=f"/exports/{i}/template", diagnostics=scan.diagnostics)
+        expander = expand(doc, template, {}, scope, pointer=f"/exports/{i}/template", diagnostics=scan.diagnostics,
+                          scan_budget=scan.budget)
         for e in expander.coverage:  # declarations of the export that deploy nothing
             e.family = "azure"
             ledger.append(e)

@@ -50,12 +50,15 @@ def field(config: Mapping[str, Any], path: tuple[str, ...]) -> Any:
 
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|s|m|h)")
+MAX_DURATION = 100
 
 
 def duration_seconds(text: Any) -> float:
     """Seconds of a Go duration (``4h0m0s``, ``5m``, ``0s``, ``0``), as metav1.Duration writes it."""
     if not isinstance(text, str):
         raise Malformed(f"{text!r} is not a duration")
+    if len(text) > MAX_DURATION:  # int64 nanoseconds: no duration is longer; findall would rescan a long run
+        raise Malformed(f"a text of {len(text):,} characters is not a duration")
     s = text.strip()
     if s in ("0", "-0", "+0"):
         return 0.0

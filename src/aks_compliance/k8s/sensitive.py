@@ -32,7 +32,8 @@ DEFAULT_KEY_NAMES = (
 DEFAULT_VALUES = (
     r"BEGIN [A-Z ]*PRIVATE KEY",
     r"(^|[^A-Z0-9])AKIA[0-9A-Z]{16}",
-    r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.",
+    # not inside a run of token characters: from every "eyJ" of "eyJeyJ..." the run was rescanned (quadratic)
+    r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.",
     r"(?i)\bbearer\s+[A-Za-z0-9\-._~+/]{8,}=*",
     r"(?i)\bbasic\s+[A-Za-z0-9+/]{12,}={0,2}(\s|$)",
     r"AccountKey=|SharedAccessKey=|SharedAccessSignature=",

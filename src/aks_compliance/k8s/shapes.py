@@ -63,6 +63,20 @@ def _is_quantity(v: Any) -> bool:
     return q is not None and q >= 0  # "-0" is zero, not negative
 
 
+# []byte fields (Secret.data, ConfigMap.binaryData) are base64 text in JSON: encoding/json decodes them with
+# base64.StdEncoding, which wants padding and skips line breaks (a YAML block scalar). "illegal base64 data" is a
+# refusal of the whole object; the message says "found a string", never the text (it may be the secret).
+BASE64 = "base64-encoded data"
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+
+
+def _is_base64(v: Any) -> bool:
+    if not isinstance(v, str):
+        return False
+    text = v.replace("\r", "").replace("\n", "") if ("\n" in v or "\r" in v) else v
+    return len(text) % 4 == 0 and _BASE64.fullmatch(text) is not None
+
+
 # label and annotation values are strings (map[string]string): `version: 1.0` or `enforce: true` unquoted is refused
 _METADATA = (("", OBJECT), ("metadata", OBJECT), ("metadata.labels", OBJECT), ("metadata.annotations", OBJECT),
              ("metadata.labels{*}", STRING), ("metadata.annotations{*}", STRING),
@@ -127,9 +141,14 @@ def _workload(spec_path: tuple[str, ...], meta_path: tuple[str, ...]) -> tuple[t
             *((f"{prefix}.{p}" if p else prefix, k) for p, k in _POD_SPEC))
 
 
-_RULES = (("rules", ARRAY), ("rules[*]", OBJECT), ("rules[*].verbs", ARRAY), ("rules[*].resources", ARRAY),
-          ("rules[*].apiGroups", ARRAY), ("rules[*].resourceNames", ARRAY), ("rules[*].nonResourceURLs", ARRAY))
-_BINDING = (("roleRef", OBJECT), ("subjects", ARRAY), ("subjects[*]", OBJECT))
+# rbacv1.PolicyRule's lists are []string, Subject and RoleRef fields strings: a subject named [system:anonymous] or
+# a rule over resources [[secrets]] is refused, so never read as "not anonymous" or "no secrets"
+_RULE_LISTS = ("verbs", "resources", "apiGroups", "resourceNames", "nonResourceURLs")
+_RULES = (("rules", ARRAY), ("rules[*]", OBJECT), *((f"rules[*].{f}", ARRAY) for f in _RULE_LISTS),
+          *((f"rules[*].{f}[*]", STRING) for f in _RULE_LISTS))
+_BINDING = (("roleRef", OBJECT), ("subjects", ARRAY), ("subjects[*]", OBJECT),
+            *((f"roleRef.{f}", STRING) for f in ("apiGroup", "kind", "name")),
+            *((f"subjects[*].{f}", STRING) for f in ("apiGroup", "kind", "name", "namespace")))
 
 SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
     **{kind: _workload(spec, meta) for kind, (spec, meta) in POD_PATHS.items()},
@@ -143,16 +162,23 @@ SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
                       *((f"spec.{d}[*]", NULLABLE_OBJECT) for d in ("ingress", "egress")),
                       ("spec.ingress[*].from", ARRAY), ("spec.ingress[*].from[*]", OBJECT),
                       ("spec.egress[*].to", ARRAY), ("spec.egress[*].to[*]", OBJECT),
-                      ("spec.ingress[*].ports", ARRAY), ("spec.egress[*].ports", ARRAY)),
+                      ("spec.ingress[*].ports", ARRAY), ("spec.egress[*].ports", ARRAY),
+                      ("spec.policyTypes[*]", STRING), ("spec.podSelector.matchLabels", OBJECT),
+                      ("spec.podSelector.matchLabels{*}", STRING), ("spec.podSelector.matchExpressions", ARRAY)),
     "Service": (*_METADATA, ("spec", OBJECT), ("spec.type", STRING), ("spec.ports", ARRAY), ("spec.ports[*]", OBJECT),
-                ("spec.externalIPs", ARRAY), ("spec.loadBalancerSourceRanges", ARRAY), ("spec.selector", OBJECT)),
+                ("spec.externalIPs", ARRAY), ("spec.loadBalancerSourceRanges", ARRAY), ("spec.selector", OBJECT),
+                ("spec.externalIPs[*]", STRING), ("spec.loadBalancerSourceRanges[*]", STRING)),
     "Ingress": (*_METADATA, ("spec", OBJECT), ("spec.tls", ARRAY), ("spec.tls[*]", NULLABLE_OBJECT),
-                ("spec.rules", ARRAY), ("spec.rules[*]", NULLABLE_OBJECT)),
+                ("spec.rules", ARRAY), ("spec.rules[*]", NULLABLE_OBJECT), ("spec.tls[*].hosts", ARRAY),
+                ("spec.tls[*].hosts[*]", STRING), ("spec.tls[*].secretName", STRING), ("spec.rules[*].host", STRING)),
     "Namespace": _METADATA,  # (label values strings: read as a level, `enforce: 1` would be judged)
     "ServiceAccount": (*_METADATA, ("secrets", ARRAY), ("imagePullSecrets", ARRAY),
                        ("automountServiceAccountToken", BOOLEAN)),
-    "ConfigMap": (*_METADATA, ("data", OBJECT), ("binaryData", OBJECT)),
-    "Secret": (*_METADATA, ("data", OBJECT), ("stringData", OBJECT)),
+    # map[string]string and map[string][]byte: `DB_PASSWORD: 5` is refused, so never read as "no credential"
+    "ConfigMap": (*_METADATA, ("data", OBJECT), ("binaryData", OBJECT), ("data{*}", STRING), ("binaryData{*}", BASE64),
+                  ("immutable", BOOLEAN)),
+    "Secret": (*_METADATA, ("data", OBJECT), ("stringData", OBJECT), ("data{*}", BASE64), ("stringData{*}", STRING),
+               ("type", STRING), ("immutable", BOOLEAN)),
     "CiliumNetworkPolicy": (*_METADATA, ("spec", OBJECT), ("specs", ARRAY), ("specs[*]", OBJECT),
                             *((f"{s}.{d}", ARRAY) for s in ("spec", "specs[*]") for d in
                               ("ingress", "egress", "ingressDeny", "egressDeny"))),
@@ -161,7 +187,7 @@ SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
                                          ("ingress", "egress", "ingressDeny", "egressDeny"))),
 }
 
-K8S_SHAPES = ShapeTable(SHAPES, fold=False, kinds={QUANTITY: _is_quantity})
+K8S_SHAPES = ShapeTable(SHAPES, fold=False, kinds={QUANTITY: _is_quantity, BASE64: _is_base64})
 
 
 NO_CONTAINERS = "a non-empty array (a pod runs at least one container)"

@@ -30,7 +30,7 @@ from ..atomic import atomic_write
 from ..diagnostics import CoverageEntry, Diagnostic
 from ..errors import InputError
 from ..inputfiles import open_input, open_input_stream
-from ..jsonc import LineIndex
+from ..jsonc import LineIndex, number_too_long
 from ..resources import Source
 from ..wording import TYPE_WORDS, json_type
 from .manifests import LineDocument, ReadResult, collect
@@ -126,6 +126,10 @@ def _stream(path: Path, file: str) -> tuple[dict[str, Any], list[dict[str, Any]]
             head = json.loads(first.rstrip().rstrip(",") + "}")
         except json.JSONDecodeError:
             return None
+        except ValueError as exc:  # an integer longer than Python converts: one input error, never a crash
+            long = number_too_long(exc)
+            raise InputError(long[0] if long else f"snapshot meta is not valid JSON: {exc}", file=file,
+                             line=1) from None
         except RecursionError:
             raise InputError("snapshot meta nested too deeply to read", file=file, line=1) from None
         items: list[dict[str, Any]] = []
@@ -142,6 +146,10 @@ def _stream(path: Path, file: str) -> tuple[dict[str, Any], list[dict[str, Any]]
             except json.JSONDecodeError as exc:
                 raise InputError(f"snapshot item is not valid JSON: {exc.msg}", file=file, line=line_no,
                                  column=exc.colno) from None
+            except ValueError as exc:
+                long = number_too_long(exc)
+                raise InputError(long[0] if long else f"snapshot item is not valid JSON: {exc}", file=file,
+                                 line=line_no) from None
             except RecursionError:
                 raise InputError("snapshot item nested too deeply to read", file=file, line=line_no) from None
         return head, items
@@ -192,6 +200,10 @@ def read_snapshot(path: str | Path) -> Snapshot:
             except json.JSONDecodeError as exc:
                 raise InputError(f"snapshot is not valid JSON: {exc.msg}", file=file, line=exc.lineno,
                                  column=exc.colno) from None
+            except ValueError as exc:
+                long = number_too_long(exc, text)
+                raise InputError(long[0] if long else f"snapshot is not valid JSON: {exc}", file=file,
+                                 line=long[1] if long else None) from None
             except RecursionError:
                 raise InputError("snapshot is nested too deeply to read", file=file) from None
             items = head.get("items") if isinstance(head, dict) else None

@@ -20,6 +20,7 @@ from typing import Any, Iterable, Mapping
 
 from ..errors import InputError
 from ..inputfiles import read_input_text
+from ..jsonc import number_too_long
 from ..redaction import redact_strings
 from ..wording import TYPE_WORDS, json_type
 from .common import OUTCOMES, SEVERITY_RANK, location_text, severity_at_least
@@ -205,6 +206,9 @@ def load(path: str) -> dict[str, Any]:
         raise ValueError(f"{path}: not a results JSON: {exc}") from None
     except _NotJson as exc:
         raise ValueError(f"{path}: not a results JSON: {exc}") from None
+    except ValueError as exc:  # an integer longer than Python converts
+        long = number_too_long(exc)
+        raise ValueError(f"{path}: not a results JSON: {long[0] if long else exc}") from None
     except RecursionError:
         raise ValueError(f"{path}: not a results JSON: nested too deeply to read") from None
     if not isinstance(doc, dict) or doc.get("schema") != "aks-compliance/results/v1":
