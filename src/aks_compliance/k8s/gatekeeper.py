@@ -14,11 +14,11 @@
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import re
 from typing import Any, Mapping
 
+from .checks import namespace_wildcard
 from .rules import API_GROUPS
 
 
@@ -62,8 +62,8 @@ def namespace_of(obj: Mapping[str, Any]) -> str | None:
 
 
 def _ns_match(ns: str, patterns: Any) -> bool:
-    # Gatekeeper allows a leading or trailing * (prefix/suffix match)
-    return any(isinstance(p, str) and fnmatch.fnmatchcase(ns, p) for p in patterns or ())
+    # Gatekeeper allows a leading or trailing * (prefix/suffix match), nothing else (checks.namespace_wildcard)
+    return any(namespace_wildcard(ns, p) for p in patterns or ())
 
 
 def _selects(selector: Mapping[str, Any] | None, labels: Mapping[str, Any]) -> bool:

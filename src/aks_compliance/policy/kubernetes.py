@@ -136,6 +136,12 @@ def _schema(value: Any, type_name: str) -> dict[str, Any]:
     return {"type": {"integer": "integer", "boolean": "boolean", "float": "number"}.get(kind, "string")}
 
 
+def _items_pattern(param: Any) -> str | None:
+    """The pattern every item of an Array parameter must match (globs, namespace wildcards), or None."""
+    items = (param.schema or {}).get("items") if param.type.lower() == "array" else None
+    return items.get("pattern") if isinstance(items, dict) else None
+
+
 def rule_parameters(control: Control) -> list[Any]:
     """The control's parameters that reach the Rego (excludedNamespaces is the constraint's match)."""
     return [p for p in control.parameters if p.name != "excludedNamespaces"]
@@ -145,6 +151,9 @@ def build_template(control: Control) -> dict[str, Any]:
     assert control.object_rule is not None
     properties = {p.name: {**_schema(p.default, p.type), "description": " ".join(p.description.split())}
                   for p in rule_parameters(control)}
+    for p in rule_parameters(control):  # Gatekeeper refuses a constraint whose pattern the engines read differently
+        if _items_pattern(p):
+            properties[p.name]["items"]["pattern"] = _items_pattern(p)
     crd: dict[str, Any] = {"names": {"kind": constraint_kind(control.id)}}
     if properties:
         crd["validation"] = {"openAPIV3Schema": {"type": "object", "properties": properties}}
@@ -252,6 +261,7 @@ def build_policy(control: Control, fixtures: Path | None) -> KubePolicy:
 
 def definition_parameters(control: Control) -> dict[str, Any]:
     defaults = control.parameter_defaults()
+    excluded = next((p for p in control.parameters if p.name == "excludedNamespaces"), None)
     params: dict[str, Any] = {
         "effect": {"type": "String", "metadata": {
             "displayName": "Effect",
@@ -260,7 +270,8 @@ def definition_parameters(control: Control) -> dict[str, Any]:
             "allowedValues": list(EFFECTS), "defaultValue": EFFECTS[0]},
         "excludedNamespaces": {"type": "Array", "metadata": {
             "displayName": "Namespace exclusions",
-            "description": "Namespaces whose objects are not evaluated (Gatekeeper's match.excludedNamespaces)."},
+            "description": "Namespaces whose objects are not evaluated (Gatekeeper's match.excludedNamespaces): "
+                           "names, or prefix and suffix globs (kube-*, *-system)."},
             "defaultValue": list(defaults.get("excludedNamespaces") or [])},
         "namespaces": {"type": "Array", "metadata": {
             "displayName": "Namespace inclusions",
@@ -274,6 +285,11 @@ def definition_parameters(control: Control) -> dict[str, Any]:
         if p.name in params:
             raise ValueError(f"{control.id}: parameter {p.name} is reserved in a Kubernetes definition")
         params[p.name] = p.policy_parameter()
+        if _items_pattern(p):
+            params[p.name]["schema"] = {"type": "array", "items": {"type": "string", "pattern": _items_pattern(p)}}
+    if excluded is not None and _items_pattern(excluded):
+        params["excludedNamespaces"]["schema"] = {"type": "array", "items": {"type": "string",
+                                                                             "pattern": _items_pattern(excluded)}}
     return params
 
 
