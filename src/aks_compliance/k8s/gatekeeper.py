@@ -171,11 +171,12 @@ class Engine:
         from regopy import Input
         params = dict(parameters or {})
         text = json.dumps(params)
-        if "\\\\" in text or "\\u0000" in text:
+        if any(c in text for c in _UNSAFE_IN_PARAMETERS):
             # regopy 1.5 fails on (or changes) strings with a backslash or a NUL in its input: never a silent wrong
             # answer
-            raise RegoError("regopy cannot take a string with a backslash or a NUL in its input (write a regular "
-                            "expression with character classes, e.g. [.] for \\.)")
+            raise RegoError("regopy cannot take a string with a backslash, a NUL (or the \\x01 and \\x02 standing in "
+                            "for them) in its input (write a regular expression with character classes, e.g. [.] "
+                            "for \\.)")
         return Input({"review": review(_regopy_safe(obj)), "parameters": params})
 
     def value(self, rule: str, obj: Mapping[str, Any], parameters: Mapping[str, Any] | None = None) -> Any:
@@ -202,11 +203,12 @@ class Engine:
 # regopy 1.5 cannot read a backslash in an input string (a Windows user name: NT AUTHORITY\\SYSTEM), and ends a string
 # at a NUL character (C strings: "\x00" reads as "", so a probe host "\x00" reads as empty and "ALL\x00" as ALL). In
 # the object under review each stands for itself (Go's OPA, which Gatekeeper runs, reads both as any other
-# character), so another character takes its place: a rule comparing such a string with one that holds a backslash
-# or a NUL would see the difference (no rule of the catalog has such a literal, and parameters with either are
-# refused).
-BACKSLASH_STAND_IN = "\u29f5"
-NUL_STAND_IN = "\u2400"
+# character), so another character takes its place: one byte (regopy's glob.match reads '?' and classes byte by byte,
+# so a role named "r\x00" must still match "r?"), a control character no rule literal holds, and a parameter holding
+# any of the four characters is refused.
+BACKSLASH_STAND_IN = "\x02"
+NUL_STAND_IN = "\x01"
+_UNSAFE_IN_PARAMETERS = ("\\\\", "\\u0000", "\\u0001", "\\u0002")  # as json.dumps writes them
 
 
 def _regopy_safe(value: Any) -> Any:
