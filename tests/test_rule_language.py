@@ -5,18 +5,23 @@ are read the same way; bad rules are load errors naming the place; YAML controls
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from aks_compliance.controls import CatalogError, Decision, load_catalog
+from aks_compliance.controls.config import ControlConfigError, validate_control_params
 from aks_compliance.k8s.gatekeeper import Engine
 from aks_compliance.k8s.rego import IMAGE_LIBRARY, IMPORTS, LIBRARY, OPS
 from aks_compliance.k8s.rule_lang import AllOf, AnyOf, Cmp, Each, RuleError, Some, negate, parse_predicate
 from aks_compliance.k8s.rules import ABSENT, KubeRule, WORKLOAD_KINDS, compare, parse_image
+from aks_compliance.policy import kubernetes
 
 from .conftest import ROOT
+
+CATALOG = load_catalog([])
 
 MISSING = object()  # the field is not in the object at all
 VALUES: list[Any] = [MISSING, None, True, False, 0, 1, 1.0, 2.5, -5, "", "a", "Default", "ALL", "localhost/x",
@@ -204,3 +209,57 @@ def test_bad_yaml_object_rules_are_load_errors_naming_file_and_line(change: dict
         load_catalog([str(path)])
     assert f"{path}:" in str(exc.value)
     json.dumps(str(exc.value))
+
+
+# --- patterns both engines read alike (tests/test_gatekeeper_fuzz.py found the others) ----------------------
+
+@pytest.mark.parametrize("values", [
+    {"exemptRoles": ["r{a,b}"]}, {"exemptRoles": ["r[1*"]}, {"allowedPublicServices": ["app/s{1,2}"]},
+    {"allowedRegistries": ["mcr.microsoft.com["]}, {"allowedRegistries": ["docker.io\\x"]},
+    {"excludedNamespaces": ["a?p"]}, {"excludedNamespaces": ["[a]pp"]}, {"excludedNamespaces": ["kube-*-x"]},
+    {"excludedNamespaces": ["Kube-System"]}])
+def test_patterns_read_differently_are_refused(values: dict[str, Any]) -> None:
+    """Patterns Python (fnmatch, an exact namespace) and Gatekeeper (glob.match's alternatives and escapes;
+    match.excludedNamespaces' prefix and suffix wildcards) would read differently are refused as parameter values,
+    in the generated template's schema and definition too, so no verdict rests on one engine's reading."""
+    (name, value), = values.items()
+    control = next(c for c in CATALOG if c.object_rule is not None and name in c.parameter_defaults())
+    with pytest.raises(ControlConfigError):
+        validate_control_params({control.id: values}, CATALOG)
+    if name != "excludedNamespaces":
+        pattern = kubernetes.build_template(control)["spec"]["crd"]["spec"]["validation"]["openAPIV3Schema"][
+            "properties"][name]["items"]["pattern"]
+        assert not re.search(pattern, value[0])
+    definition = kubernetes.definition_parameters(control)[name]
+    assert not re.search(definition["schema"]["items"]["pattern"], value[0])
+
+
+def test_a_refused_glob_is_an_error_in_the_python_engine_too() -> None:
+    """A value that never passed the parameter check (a library caller) is an error, never fnmatch's reading."""
+    for op, pattern in (("likeAny", ["r{a,b}"]), ("fromRegistry", ["docker.io["]), ("like", "a\\b"),
+                        ("like", "[z-a]*")):
+        with pytest.raises(RuleError):
+            compare(op, "ra", pattern)
+    with pytest.raises(RuleError, match="not a glob"):
+        KubeRule({"kinds": ["Role"], "checks": [{"scope": "object", "require": {
+            "field": "metadata.name", "notLike": "system:{a,b}"}}]})
+
+
+@pytest.mark.parametrize("pattern,matched,unmatched", [
+    ("kube-system", ["kube-system"], ["kube-system-2", "x-kube-system"]),
+    ("kube-*", ["kube-system", "kube-", "kube-public"], ["akube-system", "kube"]),
+    ("*-system", ["kube-system", "-system"], ["kube-system-2"]), ("*arc*", ["azure-arc", "arc", "xarcx"], ["ar-c"]),
+    ("*", ["a", ""], []), ("**", ["a"], []), ("*a**", ["xa*"], ["xa", "a"])])
+def test_excluded_namespaces_read_as_gatekeeper_reads_its_match(pattern: str, matched: list[str],
+                                                                unmatched: list[str]) -> None:
+    """Gatekeeper's match (pkg/wildcard Wildcard.Matches): a leading and/or trailing '*', one trimmed from each end;
+    Python's exclusion and the test engine's match read an entry the same way."""
+    from aks_compliance.k8s.checks import namespace_wildcard
+    from aks_compliance.k8s.gatekeeper import matches
+    for ns in matched:
+        assert namespace_wildcard(ns, pattern), (pattern, ns)
+    for ns in unmatched:
+        assert not namespace_wildcard(ns, pattern), (pattern, ns)
+    for ns in matched + unmatched:
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": ns}}
+        assert matches({"excludedNamespaces": [pattern]}, pod) != namespace_wildcard(ns, pattern)

@@ -55,14 +55,19 @@ EXCLUSION_TEXT = {
 CONTAINER_SCOPE = "scope:container"
 RESOURCES_SCOPE = "scope:container-resources"
 
+# An entry of excludedNamespaces as Gatekeeper reads the constraint's match (pkg/wildcard: a name, or a prefix or
+# suffix glob, "kube-*", "*-system", "*system*"); its CRD refuses any other entry, so the parameter does too.
+NAMESPACE_WILDCARD = r"^\*?[-:a-z0-9]*\*?$"
+_EXCLUDED = ("Namespaces whose objects are not checked (results say not_applicable and name the namespace): names, "
+             "or Gatekeeper's prefix and suffix globs (kube-*, *-system, *system*). ")
 EXCLUDED_NAMESPACES = Parameter(
     "excludedNamespaces", list(DEFAULT_EXCLUDED_NAMESPACES),
-    "Namespaces whose objects are not checked (results say not_applicable and name the namespace). The "
-    "default is Azure Policy's for Kubernetes built-ins (workload admission).", type="Array")
+    _EXCLUDED + "The default is Azure Policy's for Kubernetes built-ins (workload admission).", type="Array",
+    schema={"items": {"pattern": NAMESPACE_WILDCARD}})
 NO_EXCLUDED_NAMESPACES = Parameter(
     "excludedNamespaces", [],
-    "Namespaces whose objects are not checked (results say not_applicable and name the namespace). Empty by "
-    "default: RBAC, network-policy and namespace controls check kube-system too.", type="Array")
+    _EXCLUDED + "Empty by default: RBAC, network-policy and namespace controls check kube-system too.", type="Array",
+    schema={"items": {"pattern": NAMESPACE_WILDCARD}})
 LATEST_PSS = (1, 37)
 PSS_VERSION = Parameter(
     "pssVersion", "latest",
@@ -151,13 +156,33 @@ def version_text(v: tuple[int, int]) -> str:
     return f"v{v[0]}.{v[1]}"
 
 
+def namespace_wildcard(namespace: str, pattern: Any) -> bool:
+    """Whether an entry of match.excludedNamespaces (or namespaces) selects ``namespace``, as Gatekeeper decides
+    (pkg/wildcard Wildcard.Matches): a leading and/or trailing '*' is a glob (suffix, prefix, substring), every
+    other character stands for itself."""
+    if not isinstance(pattern, str):
+        return False
+    if pattern.startswith("*") and pattern.endswith("*"):  # (one '*' trimmed from each end, as Go's Trim*)
+        inner = pattern[1:]
+        return (inner[:-1] if inner.endswith("*") else inner) in namespace
+    if pattern.startswith("*"):
+        return namespace.endswith(pattern[1:])
+    if pattern.endswith("*"):
+        return namespace.startswith(pattern[:-1])
+    return namespace == pattern
+
+
 def excluded_namespace(target: Target, params: Mapping[str, Any]) -> str | None:
     ns = target.namespace
     if target.match_type == kinds.NAMESPACE:
         ns = target.resource.name if isinstance(target.resource.name, str) else ns
     excluded = params.get("excludedNamespaces") or ()
-    if ns and isinstance(excluded, (list, tuple)) and ns in excluded:  # read for every result: no set made
-        return f"namespace {ns} is excluded by parameter excludedNamespaces"
+    if ns and isinstance(excluded, (list, tuple)):
+        if ns in excluded:  # read for every result: the usual exact name first, no set made
+            return f"namespace {ns} is excluded by parameter excludedNamespaces"
+        pattern = next((p for p in excluded if isinstance(p, str) and "*" in p and namespace_wildcard(ns, p)), None)
+        if pattern is not None:
+            return f"namespace {ns} is excluded by parameter excludedNamespaces ({pattern})"
     return None
 
 
@@ -192,6 +217,8 @@ def k8s_control(*, id: str, title: str, severity: Severity, section: str, ration
     if types is None:
         raise ValueError(f"{id}: types is required with a Python check")
     params = tuple(parameters)
+    if rule is not None:  # a glob parameter refuses the patterns the two engines would read differently
+        params = tuple(_glob_schema(p) if p.name in rule.spec.glob_params() else p for p in params)
     namespaced = exclusions != CLUSTER_WIDE
     if exclusions == WORKLOAD_ADMISSION:
         params += (EXCLUDED_NAMESPACES,)
@@ -252,6 +279,15 @@ def k8s_control(*, id: str, title: str, severity: Severity, section: str, ration
                    policy_gap=policy_gap or None, builtin_deviation=builtin_deviation,
                    builtin_parameters=dict(builtin_parameters or {}),
                    tags=tags + (f"exclusions:{exclusions}",) + (("pss:" + pss_check,) if pss_check else ()))
+
+
+def _glob_schema(param: Parameter) -> Parameter:
+    from dataclasses import replace
+
+    from .rule_lang import GLOB_PATTERN
+    schema = dict(param.schema or {})
+    schema["items"] = {**schema.get("items", {}), "pattern": GLOB_PATTERN}
+    return replace(param, schema=schema)
 
 
 def _pss_guards(pss_check: str | None, since: tuple[int, int] | None,

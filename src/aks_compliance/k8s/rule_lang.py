@@ -15,6 +15,11 @@ A rule is data (a dict, or the ``object_rule:`` of a YAML control)::
       - scope: containers             # containers (every group) | volumes | pod | object
         require: {field: securityContext.privileged, notEquals: true}
 
+Globs (like, likeAny, fromRegistry): ``*`` (any run of characters, '/' too), ``?`` (one character) and classes of
+ASCII characters (``[AD]``, ``[a-z]``, ``[!0-9]``); every other character stands for itself. A pattern with ``{``, a
+backslash, an unclosed ``[`` or a reversed range is refused (in a rule, and in a parameter's value): Python's
+fnmatch and Gatekeeper's glob.match give them different meanings.
+
 Predicates: ``{field: REF, OP: OPERAND}`` with OP one of equals, notEquals, in, notIn, exists, like, notLike,
 likeAny (one of a list of patterns), matches (a regular expression matching the whole string, in the syntax
 Python's re and RE2 share: no lookaround, no backreferences), startsWith, notStartsWith, contains, notContains, greaterOrEquals,
@@ -288,6 +293,11 @@ class RuleSpec:
     derived: tuple[tuple[str, Any], ...] = ()
     source: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
+    def glob_params(self) -> set[str]:
+        """The parameters given as the patterns of like, likeAny or fromRegistry."""
+        return {n.operand.name for n in self.nodes()
+                if isinstance(n, Cmp) and n.op in GLOB_OPERATORS and isinstance(n.operand, Param)}
+
     def params_used(self) -> set[str]:
         found: set[str] = set()
         for _, d in self.derived:
@@ -482,9 +492,42 @@ def parse_predicate(spec: Any, where: str) -> Any:
         raise RuleError(f"{where}.{ops[0]}: a string")
     if op == "matches" and isinstance(operand, Lit):
         _check_regex(operand.value, f"{where}.{ops[0]}")
+    if op in GLOB_OPERATORS and isinstance(operand, Lit):
+        _check_globs(operand.value, f"{where}.{ops[0]}")
     if op in ("in", "likeAny", "fromRegistry") and isinstance(operand, Lit) and not isinstance(operand.value, list):
         raise RuleError(f"{where}.{ops[0]}: a list")
     return Cmp(parse_ref(spec["field"], f"{where}.field"), op, operand, negated)
+
+
+# The glob operators. Python's fnmatch and Gatekeeper's glob.match (gobwas/glob) agree on '*', '?' and simple
+# classes ([AD], [a-z], [!0-9]); they part on the rest: glob.match reads {a,b} as alternatives and a backslash as an
+# escape, and finds no pattern at all in an unclosed '[' or '{' or a reversed range, where fnmatch reads them as
+# characters. A pattern outside the common part is refused, so it means one thing everywhere.
+GLOB_OPERATORS = ("like", "likeAny", "fromRegistry")
+_CLASS_CHAR = r"[\x22-\x29\x2b\x2c\x2e-\x3e\x40-\x5a\x5f-\x7a\x7c\x7e]"  # printable ASCII but !*-?[\]^{}
+_CLASS = rf"\[!?(?:{_CLASS_CHAR}-{_CLASS_CHAR}|{_CLASS_CHAR})+\]"
+GLOB_PATTERN = rf"^(?:[^\[{{\\]|{_CLASS})*$"  # (also the parameters' JSON Schema pattern)
+_GLOB = re.compile(GLOB_PATTERN)
+_RANGE = re.compile(rf"({_CLASS_CHAR})-({_CLASS_CHAR})")
+
+
+def glob_problem(pattern: Any) -> str | None:
+    """Why ``pattern`` is not a glob both engines read alike, or None."""
+    if not isinstance(pattern, str):
+        return None
+    if _GLOB.match(pattern) and all(a <= b for a, b in _RANGE.findall(
+            "".join(re.findall(_CLASS, pattern)))):
+        return None
+    return (f"{pattern!r} is not a glob of the object-rule language ('*', '?' and classes of ASCII characters such "
+            "as [a-z] or [!0-9]): '{', a backslash, an unclosed '[' or a reversed range mean different things to "
+            "Python's fnmatch and to Gatekeeper's glob.match")
+
+
+def _check_globs(value: Any, where: str) -> None:
+    for p in value if isinstance(value, list) else [value]:
+        problem = glob_problem(p)
+        if problem:
+            raise RuleError(f"{where}: {problem}")
 
 
 # Python-only regular-expression syntax: lookaround, backreferences, conditionals, possessive and atomic forms. RE2

@@ -26,7 +26,7 @@ from .checks import Findings, pss_version
 from .podspec import PodView, as_dict, as_list, pod_view
 from .rule_lang import (AllOf, AnyOf, Check, Cmp, Derived, Each, Field, First, Guard, ImagePart, Keys, Lit, Lower,
                         MapKey, NamespacedName, NameKey, Param, ParamRef, PssVersion, RuleError, RuleSpec,
-                        Some, VersionSteps, describe, parse_rule)
+                        Some, VersionSteps, describe, glob_problem, parse_rule)
 
 if TYPE_CHECKING:
     from ..controls.model import Control
@@ -112,6 +112,7 @@ def compare(op: str, value: Any, operand: Any) -> bool:
     if op == "in":
         return isinstance(operand, list) and any(json_eq(value, o) for o in operand)
     if op == "like":
+        _globs(operand)
         return isinstance(value, str) and isinstance(operand, str) and fnmatch.fnmatchcase(value, operand)
     if op == "startsWith":
         return isinstance(value, str) and isinstance(operand, str) and value.startswith(operand)
@@ -122,13 +123,28 @@ def compare(op: str, value: Any, operand: Any) -> bool:
     if op == "lessOrEquals":
         return is_number(value) and is_number(operand) and value <= operand
     if op == "likeAny":
+        _globs(operand)
         return isinstance(value, str) and isinstance(operand, list) and \
             any(isinstance(p, str) and fnmatch.fnmatchcase(value, p) for p in operand)
     if op == "fromRegistry":
+        _globs(operand)
         return isinstance(value, str) and isinstance(operand, list) and from_registry(value, operand)
     if op == "matches":
         return isinstance(value, str) and isinstance(operand, str) and _regex(operand).fullmatch(value) is not None
     raise RuleError(f"unknown operator {op}")
+
+
+def _globs(patterns: Any) -> None:
+    """A pattern from a parameter (rule literals are checked when parsed) that the engines would read differently is
+    an error, never one engine's reading (rule_lang.glob_problem)."""
+    for p in patterns if isinstance(patterns, list) else (patterns,):
+        if isinstance(p, str) and _glob_problem(p):
+            raise RuleError(glob_problem(p) or "")
+
+
+@functools.lru_cache(maxsize=1024)
+def _glob_problem(pattern: str) -> bool:
+    return glob_problem(pattern) is not None
 
 
 @functools.lru_cache(maxsize=256)

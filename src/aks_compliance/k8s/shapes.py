@@ -243,6 +243,41 @@ def _requests_rejected(container: dict[str, Any], path: str, where: Any) -> Malf
     return None
 
 
+# Integers with a range the API server validates (pkg/apis/core/validation), beyond their type: user and group ids
+# (runAsUser, runAsGroup, fsGroup, supplementalGroups: validation.IsValidUserID / IsValidGroupID, 0 to
+# math.MaxInt32) and host ports (0, no host port, or validation.IsValidPortNum). Outside them a value is no verdict's
+# to judge: runAsUser 2**64 is no uid (regopy even reads it as 0), fsGroup -1 no group.
+ID_RANGE = (0, 2**31 - 1, "an id from 0 to 2147483647 (validation.IsValidUserID/IsValidGroupID)")
+PORT_RANGE = (0, 65535, "0 (no host port) or a port from 1 to 65535")
+
+
+def _out_of_range(spec: dict[str, Any], prefix: str, where: Any) -> MalformedValue | None:
+    checked: list[tuple[str, Any, tuple[int, int, str]]] = []
+    pod_sc = spec.get("securityContext")
+    if isinstance(pod_sc, dict):
+        checked += [(f"securityContext.{f}", pod_sc.get(f), ID_RANGE) for f in ("runAsUser", "runAsGroup", "fsGroup")]
+        groups = pod_sc.get("supplementalGroups")
+        checked += [(f"securityContext.supplementalGroups[{i}]", g, ID_RANGE)
+                    for i, g in enumerate(groups if isinstance(groups, list) else [])]
+    for group in ("containers", "initContainers", "ephemeralContainers"):
+        for i, c in enumerate(spec.get(group) or []):
+            if not isinstance(c, dict):
+                continue
+            sc = c.get("securityContext")
+            if isinstance(sc, dict):
+                checked += [(f"{group}[{i}].securityContext.{f}", sc.get(f), ID_RANGE)
+                            for f in ("runAsUser", "runAsGroup")]
+            ports = c.get("ports")
+            checked += [(f"{group}[{i}].ports[{j}].hostPort", p.get("hostPort"), PORT_RANGE)
+                        for j, p in enumerate(ports if isinstance(ports, list) else []) if isinstance(p, dict)]
+    for rel, value, (low, high, what) in checked:
+        # (the shape table has made every one of them an integer, or absent)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and not low <= value <= high:
+            at = f"{prefix}.{rel}"
+            return MalformedValue(at, what, value, where(at), found=str(value))
+    return None
+
+
 def rejected(resource: "Resource") -> MalformedValue | None:
     """The first field of a Kubernetes object whose type the API server rejects, or None (also for a kind
     without a table: what no control reads is not checked). Objects of snapshots too: a snapshot is a file,
@@ -258,6 +293,9 @@ def rejected(resource: "Resource") -> MalformedValue | None:
         spec = spec.get(key) if isinstance(spec, dict) else None
     spec = spec if isinstance(spec, dict) else {}
     prefix = ".".join(spec_path)
+    bad = _out_of_range(spec, prefix, resource.where_of)
+    if bad is not None:
+        return bad
     for group in ("containers", "initContainers", "ephemeralContainers"):  # (the table checked their types)
         for i, c in enumerate(spec.get(group) or []):
             if not isinstance(c, dict):

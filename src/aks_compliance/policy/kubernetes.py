@@ -136,6 +136,12 @@ def _schema(value: Any, type_name: str) -> dict[str, Any]:
     return {"type": {"integer": "integer", "boolean": "boolean", "float": "number"}.get(kind, "string")}
 
 
+def _items_pattern(param: Any) -> str | None:
+    """The pattern every item of an Array parameter must match (globs, namespace wildcards), or None."""
+    items = (param.schema or {}).get("items") if param.type.lower() == "array" else None
+    return items.get("pattern") if isinstance(items, dict) else None
+
+
 def rule_parameters(control: Control) -> list[Any]:
     """The control's parameters that reach the Rego (excludedNamespaces is the constraint's match)."""
     return [p for p in control.parameters if p.name != "excludedNamespaces"]
@@ -145,6 +151,9 @@ def build_template(control: Control) -> dict[str, Any]:
     assert control.object_rule is not None
     properties = {p.name: {**_schema(p.default, p.type), "description": " ".join(p.description.split())}
                   for p in rule_parameters(control)}
+    for p in rule_parameters(control):  # Gatekeeper refuses a constraint whose pattern the engines read differently
+        if _items_pattern(p):
+            properties[p.name]["items"]["pattern"] = _items_pattern(p)
     crd: dict[str, Any] = {"names": {"kind": constraint_kind(control.id)}}
     if properties:
         crd["validation"] = {"openAPIV3Schema": {"type": "object", "properties": properties}}
@@ -219,8 +228,19 @@ def samples_of(control: Control, fixtures: Path | None) -> list[Sample]:
         if len(candidates) != 1:
             continue  # the harness (testing.py) reports fixtures that do not hold one target
         params = {k: _parse_value(v) for k, v in _PARAM.findall(text)}
-        out.append(Sample(path.stem, candidates[0], m.group(1) == "failed", params or None))
+        out.append(Sample(path.stem, _admitted(candidates[0]), m.group(1) == "failed", params or None))
     return out
+
+
+def _admitted(obj: dict[str, Any]) -> dict[str, Any]:
+    """A sample as the API server admits it: a namespaced object written without a namespace is in kubectl's,
+    default (k8s.gatekeeper.admitted_object), which the constraint's match then reads."""
+    from ..k8s.gatekeeper import admitted_object
+    from ..k8s.kinds import BUILTIN_CLUSTER_SCOPED
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    if obj.get("kind") in BUILTIN_CLUSTER_SCOPED or meta.get("namespace"):
+        return obj
+    return admitted_object(obj, "default")
 
 
 def _names(obj: dict[str, Any], wanted: str) -> bool:
@@ -241,6 +261,7 @@ def build_policy(control: Control, fixtures: Path | None) -> KubePolicy:
 
 def definition_parameters(control: Control) -> dict[str, Any]:
     defaults = control.parameter_defaults()
+    excluded = next((p for p in control.parameters if p.name == "excludedNamespaces"), None)
     params: dict[str, Any] = {
         "effect": {"type": "String", "metadata": {
             "displayName": "Effect",
@@ -249,7 +270,8 @@ def definition_parameters(control: Control) -> dict[str, Any]:
             "allowedValues": list(EFFECTS), "defaultValue": EFFECTS[0]},
         "excludedNamespaces": {"type": "Array", "metadata": {
             "displayName": "Namespace exclusions",
-            "description": "Namespaces whose objects are not evaluated (Gatekeeper's match.excludedNamespaces)."},
+            "description": "Namespaces whose objects are not evaluated (Gatekeeper's match.excludedNamespaces): "
+                           "names, or prefix and suffix globs (kube-*, *-system)."},
             "defaultValue": list(defaults.get("excludedNamespaces") or [])},
         "namespaces": {"type": "Array", "metadata": {
             "displayName": "Namespace inclusions",
@@ -263,6 +285,11 @@ def definition_parameters(control: Control) -> dict[str, Any]:
         if p.name in params:
             raise ValueError(f"{control.id}: parameter {p.name} is reserved in a Kubernetes definition")
         params[p.name] = p.policy_parameter()
+        if _items_pattern(p):
+            params[p.name]["schema"] = {"type": "array", "items": {"type": "string", "pattern": _items_pattern(p)}}
+    if excluded is not None and _items_pattern(excluded):
+        params["excludedNamespaces"]["schema"] = {"type": "array", "items": {"type": "string",
+                                                                             "pattern": _items_pattern(excluded)}}
     return params
 
 
