@@ -41,6 +41,13 @@ def scan(*paths: str | Path, location: str | None = None, subscription_id: str |
     return run_scan(ScanOptions(inputs=[arm], **options))
 
 
+def line_of(path: Path, needle: str, after: str | None = None) -> int:
+    """The line of the first ``needle`` in a file (after the first line holding ``after``, if given)."""
+    lines = path.read_text().splitlines()
+    start = next(i for i, t in enumerate(lines) if after in t) if after else 0
+    return next(i for i, t in enumerate(lines[start:], start + 1) if needle in t)
+
+
 def outcome_of(run: ScanRun, control_id: str, target_name: str | None = None):
     matches = [r for r in run.results if r.control_id == control_id
                and (target_name is None or r.target.name == target_name)]

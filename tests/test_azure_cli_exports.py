@@ -18,18 +18,12 @@ import pytest
 from aks_compliance.diagnostics import EVALUATED, RELATED
 from aks_compliance.resources import DEPLOYED
 
-from .conftest import outcome_of, scan
+from .conftest import line_of, outcome_of, scan
 
 HERE = Path(__file__).resolve().parent / "fixtures" / "inputs" / "azure-cli"
 MC = "Microsoft.ContainerService/managedClusters"
 DS = "Microsoft.Insights/diagnosticSettings"
 
-
-def line_of(path: Path, needle: str, after: str | None = None) -> int:
-    """The line of the first ``needle`` (after the first ``after``, if given)."""
-    lines = path.read_text().splitlines()
-    start = next(i for i, t in enumerate(lines) if after in t) if after else 0
-    return next(i for i, t in enumerate(lines[start:], start + 1) if needle in t)
 
 
 def lines_cited(result: Any, path: Path) -> set[int | None]:

@@ -12,14 +12,11 @@ from pathlib import Path
 from aks_compliance.diagnostics import EVALUATED, NOT_EVALUATED, RELATED
 from aks_compliance.resources import DEPLOYED, REQUEST
 
-from .conftest import FIXTURES, outcome_of, scan, write_files
+from .conftest import FIXTURES, line_of, outcome_of, scan, write_files
 
 INPUTS = FIXTURES / "inputs"
 MC = "Microsoft.ContainerService/managedClusters"
 
-
-def line_of(path: Path, needle: str) -> int:
-    return next(i for i, t in enumerate(path.read_text().splitlines(), 1) if needle in t)
 
 
 # --- PowerShell / PSRule exports ----------------------------------------------------------------------

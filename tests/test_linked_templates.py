@@ -17,18 +17,13 @@ import pytest
 
 from aks_compliance.diagnostics import NOT_EVALUATED, SKIPPED
 
-from .conftest import outcome_of, scan, write_files
+from .conftest import line_of, outcome_of, scan, write_files
 
 HERE = Path(__file__).resolve().parent / "fixtures" / "inputs" / "linked"
 SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
 MC = "Microsoft.ContainerService/managedClusters"
 DEPLOYMENTS = "Microsoft.Resources/deployments"
 
-
-def line_of(path: Path, text: str, after: str | None = None) -> int:
-    lines = path.read_text().splitlines()
-    start = next(i for i, t in enumerate(lines) if after in t) if after else 0
-    return next(i for i, t in enumerate(lines[start:], start + 1) if text in t)
 
 
 def clusters(run) -> dict[str, object]:
