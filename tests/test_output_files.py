@@ -223,7 +223,7 @@ def test_generated_policy_files_never_leave_their_directory(tmp_path: Path, monk
         def files(self) -> dict[str, str]:
             return {"definitions/AKS-001.json": "{}\n", "../escaped.json": "{}\n"}
 
-    monkeypatch.setattr(generate, "plan", lambda catalog=None, fixtures=None: Plan())
+    monkeypatch.setattr(generate, "plan", lambda catalog=None, fixtures=None, command=None: Plan())
     out = tmp_path / "policies"
     with pytest.raises(ValueError, match="is not inside"):
         generate.write(out)

@@ -128,7 +128,7 @@ def build_outputs(tmp: Path) -> dict[str, Path]:
         sys.executable, "-m", "pytest", SUITE, "-p", "no:cacheprovider", "--arm", str(inputs), "--k8s", str(tmp / "k8s"),
         "--waivers", str(waivers),
         "--attestations", str(attestations), "--arm-param", "adminPassword=CliS3cret-zq9",
-        "--control-param", f"AKS-100.excludedNamespaces={json.dumps(['kube-system', EVIL_PARAM])}",  # any string is valid there
+        "--control-param", f"AKS-134.exemptSubjects={json.dumps(['system:masters', EVIL_PARAM])}",  # any string is valid there
         "--results-json", str(out["json"]), "--audit-report", str(out["audit"]), "--sarif", str(out["sarif"]),
         "--csv", str(out["csv"]), "--html", str(out["html"]), "--self-contained-html", "--junitxml", str(out["junit"]),
         "--metadata", "AZURE_CLIENT_SECRET", "EnvS3cret-zq9"], cwd=tmp, capture_output=True, text=True, timeout=600)
