@@ -41,7 +41,7 @@ _INNER = {"microsoft.containerservice/managedclusters/agentpools": frozenset({"t
 _CHILDREN = "resources"  # child resources an export nests: read as resources, never as a property
 # What a listing prints besides the envelope, none of it a setting: az resource list and the REST list of
 # resources ($expand), a Resource Graph projection (resourceGroup, subscriptionId, tenantId)
-_LISTING = frozenset({"resourcegroup", "subscriptionid", "tenantid", "provisioningstate", "createdtime",
+LISTING_FIELDS = frozenset({"resourcegroup", "subscriptionid", "tenantid", "provisioningstate", "createdtime",
                       "changedtime"})
 _ARM_ID = ("/subscriptions/", "/providers/")
 _RENAMED = re.compile(r"([a-z]+)Properties([A-Z][A-Za-z]*)")  # typePropertiesType: properties.type
@@ -71,7 +71,7 @@ def cli_shape(obj: Any) -> str | None:
     others = {k.lower() for k in obj if isinstance(k, str)} - _ENVELOPE - {"properties", _CHILDREN}
     if not others:
         return None  # an envelope alone: read as REST, as before
-    return LISTING if others <= _LISTING else FLATTENED
+    return LISTING if others <= LISTING_FIELDS else FLATTENED
 
 
 def _group_of(rid: str) -> str | None:
@@ -91,7 +91,7 @@ def arm_body(obj: dict[str, Any], shape: str) -> dict[str, Any]:
             continue  # null: the CLI prints an attribute the model has and the service did not return
         if low == "resourcegroup" and isinstance(v, str) and group is not None and v.lower() == group.lower():
             continue  # the CLI's own, from the id (a property of that name that differs from it is kept)
-        if (low in _ENVELOPE and low not in inner) or low == _CHILDREN or (shape == LISTING and low in _LISTING):
+        if (low in _ENVELOPE and low not in inner) or low == _CHILDREN or (shape == LISTING and low in LISTING_FIELDS):
             body[k] = v
         else:
             m = _RENAMED.fullmatch(k)

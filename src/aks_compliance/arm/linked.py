@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable
 from ..errors import InputError
 from ..jsonc import JsonDocument, parse_json, read_text
 
+_RELATIVE_PATH = re.compile("relativepath", re.IGNORECASE)
 _URI_OR_DRIVE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")  # https://..., file:..., C:...
 
 
@@ -135,7 +136,7 @@ def static_links(doc: JsonDocument, key: Callable[[str], str] = file_key) -> set
     they are read after the templates that link to them. (A key spelt with JSON escapes is not seen here; the
     file is then expanded alone first and taken back when the link is found: inputs._settle_links.)"""
     out: set[str] = set()
-    if "relativepath" not in doc.text.lower():  # most templates link nothing: no walk
+    if _RELATIVE_PATH.search(doc.text) is None:  # most templates link nothing: no walk (and no lower-cased copy)
         return out
     data, parent = doc.data, doc.path
     stack = [data]

@@ -23,6 +23,7 @@ from ..jsonc import JsonDocument, escape_pointer_token
 from ..resources import Resource, Source, name_from_id, type_from_id
 from ..values import Unknown
 from .shapes import ARRAY, ARM_SHAPES, NULLABLE_OBJECT, OBJECT
+from .azcli import LISTING_FIELDS
 from .template import rest_resource
 
 # PowerShell property -> ARM GET property (top level). Sku and Identity keep their PascalCase members:
@@ -114,8 +115,7 @@ def _uncut_body(body: dict[str, Any]) -> None:
 
 # What a PowerShell object holds besides its envelope that is no setting: its ids and names, and a listing's times
 _NOT_SETTINGS = frozenset({"id", "resourceid", "type", "resourcetype", "name", "resourcename", "resourcegroupname",
-                           "resourcegroup", "subscriptionid", "tenantid", "createdtime", "changedtime",
-                           "provisioningstate", "resources"})
+                           "resources"}) | LISTING_FIELDS
 
 
 def _flattened(obj: dict[str, Any]) -> dict[str, Any] | None:
