@@ -17,6 +17,7 @@ from ..results import Result
 from ..scan import collector_paused
 from ..stash import CRASH_KEY, GATE_KEY, INTERRUPTED_KEY, OUTPUT_FAULTS_KEY, RAN_KEY, RUN_KEY, \
     interrupted_while_scanning, is_worker, options
+from . import background
 from .common import gate
 
 # (option dest, label, writer module, writer function)
@@ -129,6 +130,8 @@ class Reporter:
         self.written: list[tuple[str, str]] = []
         self.ran_targets: set[str] = set()  # labels of targets reported as one item (all their results ran)
         self._ran: tuple[tuple[int, int, int], list[Result]] | None = None  # ran(), for what had been reported
+        self._background: list[tuple[str, str, background.Background]] = []  # (label, path, child) writing
+        self._order: dict[str, int] = {}  # output label -> its place in the list of what was written
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         from _pytest.junitxml import xml_key
@@ -185,15 +188,65 @@ class Reporter:
             self._finish(session, exitstatus)
         except KeyboardInterrupt:  # SIGTERM or Ctrl-C while writing: the output being written is removed with
             # its temporary (atomic.py), those not reached are named; an interrupted run, never a traceback
+            self.stop_background()
             done = {p for _, p in self.written} | {p for _, p, _ in self.failed_outputs}
             self.failed_outputs.extend((label, config.getoption(dest), "not written: the run was interrupted")
                                        for dest, label, _, _ in OUTPUTS
                                        if config.getoption(dest) and config.getoption(dest) not in done)
             session.exitstatus = pytest.ExitCode.INTERRUPTED
             return
+        self._settle(session)
+
+    def _settle(self, session: pytest.Session) -> None:
+        if CRASH_KEY in self.config.stash:  # a writer crashed: an internal error
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
         if self.failed_outputs and session.exitstatus not in (pytest.ExitCode.INTERNAL_ERROR,
                                                               pytest.ExitCode.INTERRUPTED):
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
+
+    # after pytest's own writers (JUnit XML, pytest-html) and before the terminal summary (a hook wrapper's
+    # second half): the output written by a forked child is waited for here
+    @pytest.hookimpl(trylast=True, specname="pytest_sessionfinish")  # pytest reads only pytest_* names
+    def pytest_sessionfinish_join(self, session: pytest.Session) -> None:
+        if not self._background:
+            return
+        try:
+            self.join_all()
+        except KeyboardInterrupt:
+            session.exitstatus = pytest.ExitCode.INTERRUPTED
+            return
+        self._settle(session)
+
+    def join_all(self) -> None:
+        """Wait for the outputs written by forked children: each is written or named as not written."""
+        while self._background:
+            label, path, child = self._background[0]
+            try:
+                fault = child.join()
+            except BaseException:
+                self.stop_background()
+                raise
+            self._background.pop(0)
+            if fault is None:
+                self.written.append((label, path))
+                self.written.sort(key=lambda w: self._order.get(w[0], len(self._order)))
+                continue
+            kind, message = fault
+            self.failed_outputs.append((label, path, message))
+            if kind == "internal":
+                self.config.stash[CRASH_KEY] = f"writing the {label} failed: {message}"
+            elif kind == "interrupted":
+                raise KeyboardInterrupt(message)
+
+    def stop_background(self) -> None:
+        """An interrupted run: children still writing are stopped (their temporaries removed) and named."""
+        for label, path, child in self._background:
+            child.terminate()
+            self.failed_outputs.append((label, path, "not written: the run was interrupted"))
+        self._background.clear()
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.stop_background()  # never left running when a session ended early (another plugin raised)
 
     def _finish(self, session: pytest.Session, exitstatus: int) -> None:
         config = self.config
@@ -241,7 +294,11 @@ class Reporter:
         # given were compared when the run started (refuse_colliding_outputs), these only once they were read
         read = {_same_file_key(i["path"]) for i in doc.get("inputs") or ()
                 if isinstance(i, dict) and isinstance(i.get("path"), str)}
-        for label, path, module, fn in wanted:
+        self._order = {label: n for n, (label, *_) in enumerate(wanted)}
+        # the auditor report of a large run is written by a forked child beside the others (background.py),
+        # started first so that it overlaps everything else written at the end of the session
+        fork = background.can_fork() and len(doc.get("results") or ()) >= background.FORK_MIN_RESULTS
+        for label, path, module, fn in sorted(wanted, key=lambda w: not (fork and w[3] == "write_report")):
             if _same_file_key(path) in read and not is_stream(Path(path)):
                 self.failed_outputs.append((label, path, "is a file this scan read (an input), not overwritten"))
                 continue
@@ -249,7 +306,12 @@ class Reporter:
                 if Path(path).is_dir():
                     raise IsADirectoryError(f"{path} is a directory")
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-                _writer(module, fn)(path, doc)
+                writer = _writer(module, fn)
+                if fork and fn == "write_report" and not is_stream(Path(path)):
+                    self._background.append((label, path, background.Background(
+                        lambda writer=writer, path=path: writer(path, doc))))
+                    continue
+                writer(path, doc)
                 self.written.append((label, path))
             except OSError as exc:  # a directory, a read-only place, /proc: the user's path, a usage error
                 self.failed_outputs.append((label, path, exc.strerror or str(exc)))
