@@ -46,6 +46,7 @@ SOURCES: dict[str, str] = {
     "learn-cilium": "https://learn.microsoft.com/azure/aks/azure-cni-powered-by-cilium#network-policy-enforcement",
     "specs-pr-30845": "https://github.com/Azure/azure-rest-api-specs/pull/30845",
     "aks-4060": "https://github.com/Azure/AKS/issues/4060",
+    "learn-system-pools": "https://learn.microsoft.com/azure/aks/use-system-pools#limitations",
     # the REST API specification of each apiVersion, as Bicep's type index renders it (<version>/types.md)
     "bicep-types": "https://github.com/Azure/bicep-types-az/tree/main/generated/containerservice/"
                    "microsoft.containerservice",
@@ -70,6 +71,9 @@ class Default:
     confirmed: bool = True  # False: the version boundary is not confirmed by the source (then the value is Unknown)
     when: tuple[tuple[str, Any], ...] = ()  # ("cluster:path" | "pool:path", value, ABSENT or a predicate): all hold
     controls: tuple[str, ...] = ()  # the controls whose verdict relies on this default
+    # True: what AKS made of a request at those versions, not what Azure returns (deployed state read at a
+    # later API version carries the value, so its absence there is not this default's to fill)
+    request_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,11 @@ DEFAULTS: tuple[Default, ...] = (
             when=(("cluster:properties.networkProfile.advancedNetworking.security.enabled", True),),
             controls=("AKS-071",)),
     # --- node pools ---
+    Default(POOL, "mode", "User", "learn-system-pools",
+            "'An API version of 2020-03-01 or greater must be used to set a node pool mode. Clusters created on "
+            "API versions older than 2020-03-01 contain only user node pools' (a mode such a request sets is "
+            "ignored: arm/api_versions.py)", until="2020-03-01", request_only=True,
+            controls=("AKS-033", "AKS-034", "AKS-050", "AKS-072")),
     Default(POOL, "count", 1, "spec-2017-08-31",
             "count: the default value is 1 (every API version, 2017-08-31 to today)",
             controls=("AKS-033", "AKS-072")),
@@ -473,6 +482,7 @@ def _fill(obj: dict[str, Any], scope: str, resource: Resource, prefix: str, clus
             continue
         body_path = f"{prefix}{path}"
         if resource.state == DEPLOYED:
+            rows = [row for row in rows if not row.request_only]
             if not any(_may_apply(row, cluster, pool) for row in rows):
                 continue  # no row's condition holds (the Cilium row on another dataplane): absent stays absent
             value: Any = Unknown(f"{body_path} is absent from deployed state ({resource.source.file}): what Azure "
