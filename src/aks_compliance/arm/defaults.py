@@ -46,6 +46,7 @@ SOURCES: dict[str, str] = {
     "learn-cilium": "https://learn.microsoft.com/azure/aks/azure-cni-powered-by-cilium#network-policy-enforcement",
     "specs-pr-30845": "https://github.com/Azure/azure-rest-api-specs/pull/30845",
     "aks-4060": "https://github.com/Azure/AKS/issues/4060",
+    "learn-pricing-tiers": "https://learn.microsoft.com/azure/aks/free-standard-pricing-tiers#uptime-sla",
     "learn-system-pools": "https://learn.microsoft.com/azure/aks/use-system-pools#limitations",
     # the REST API specification of each apiVersion, as Bicep's type index renders it (<version>/types.md)
     "bicep-types": "https://github.com/Azure/bicep-types-az/tree/main/generated/containerservice/"
@@ -312,9 +313,10 @@ class Renamed:
 
 
 LEGACY: tuple[Renamed, ...] = (
-    Renamed("sku.tier", "Paid", "Standard", "2023-02-01", "types-2023-02-01",
-            "the Paid tier is the Standard tier; from API 2023-02-01 the tiers are Free and Standard (Premium "
-            "later), and Paid is no longer a value"),
+    Renamed("sku.tier", "Paid", "Standard", "2023-07-01", "learn-pricing-tiers",
+            "the Paid tier is the Standard tier: 'Basic and Paid will be removed in the 2023-07-01 API version' (API "
+            "2023-01-01 to before 2023-07-01 takes Free, Paid and Standard; the REST specifications list no Paid "
+            "from 2023-02-01, but the service took it until 2023-07-01)"),
 )
 
 
