@@ -65,3 +65,44 @@ def test_the_table_is_consistent() -> None:
             assert parse_api_version(row.having) < STRICT_STABLE, row
         assert set(row.controls) <= ids, row
         assert row.source in SOURCES
+
+
+# --- values only some versions take (VALUES): AKS rejects the request at every version, unlike a field it lacks ---
+
+def _tier(tmp_path: Path, api: str, tier: str, name: str | None = None) -> str:
+    path = tmp_path / f"tier-{api}-{tier}.json"
+    sku = {"tier": tier, **({"name": name} if name else {})}
+    path.write_text(json.dumps(_cluster(api, {}, {"sku": sku}), indent=2))
+    result = outcome_of(scan(path, controls=["AKS-041", "AKS-003"]), "AKS-041")
+    return result.outcome.value
+
+
+def test_tier_values_follow_the_documented_api_versions(tmp_path: Path) -> None:
+    # 'Basic and Paid will be removed in the 2023-07-01 API version' (free-standard-pricing-tiers): until then
+    # Paid is the Standard tier, though the specifications list no Paid from 2023-02-01
+    assert _tier(tmp_path, "2023-02-01", "Paid") == "passed"
+    assert _tier(tmp_path, "2023-06-01", "paid") == "passed"
+    assert _tier(tmp_path, "2023-07-01", "Paid") == "error"
+    assert _tier(tmp_path, "2023-08-01", "Free", "Basic") == "error"
+    # Standard and Base came with 2023-01-01
+    assert _tier(tmp_path, "2022-11-01", "Standard") == "error"
+    assert _tier(tmp_path, "2022-09-01", "Free", "Base") == "error"
+    assert _tier(tmp_path, "2023-01-01", "Standard", "Base") == "passed"
+    # a preview version older than the first stable one that takes it is not established
+    assert _tier(tmp_path, "2022-11-02-preview", "Standard") == "unknown"
+    # Premium: listed from 2023-05-01, earlier versions not established
+    assert _tier(tmp_path, "2023-05-01", "Premium") == "passed"
+    assert _tier(tmp_path, "2022-04-01", "Premium") == "unknown"
+
+
+def test_a_rejected_value_is_an_error_for_every_control_naming_the_place(tmp_path: Path) -> None:
+    path = tmp_path / "paid.json"
+    path.write_text(json.dumps(_cluster("2024-05-01", {}, {"sku": {"name": "Base", "tier": "Paid"}}), indent=2))
+    result = outcome_of(scan(path, controls=["AKS-003"]), "AKS-003")
+    assert result.outcome.value == "error"
+    assert f"{path}:" in result.reason and "/sku/tier" in result.reason and "AKS rejects the request" in result.reason
+
+
+def test_deployed_state_values_are_not_gated() -> None:
+    path = FIXTURES / "controls" / "AKS-041" / "passed-legacy-paid-tier.json"
+    assert outcome_of(scan(path, controls=["AKS-041"]), "AKS-041").outcome.value == "passed"

@@ -162,13 +162,19 @@ def test_node_os_channel_defaults_to_node_image_from_2023_06_01_and_then_needs_i
     assert outcome_of(run, "AKS-040").outcome.value == window_outcome
 
 
-@pytest.mark.parametrize("api,expected", [("2022-11-01", "passed"), ("2023-02-01", "failed"), ("2023-07-01", "failed")])
+# 'Basic and Paid will be removed in the 2023-07-01 API version' (free-standard-pricing-tiers): the service took
+# Paid until then, although the REST specifications list no Paid from 2023-02-01; from 2023-07-01 AKS rejects it
+@pytest.mark.parametrize("api,expected", [("2022-11-01", "passed"), ("2023-02-01", "passed"), ("2023-06-01", "passed"),
+                                          ("2023-07-01", "error")])
 def test_the_paid_tier_is_standard_only_where_the_api_version_has_it(tmp_path: Path, api: str, expected: str) -> None:
     write_files(tmp_path, {"t.json": template({**cluster(api, agentPoolProfiles=[POOL]),
                                                "sku": {"name": "Basic", "tier": "Paid"}})})
     result = outcome_of(scan(tmp_path / "t.json", controls=["AKS-041"]), "AKS-041")
     assert result.outcome.value == expected
-    assert "Standard was named Paid before API 2023-02-01" in result.evidence[0].actual
+    if expected == "passed":
+        assert "Standard was named Paid before API 2023-07-01" in result.evidence[0].actual
+    else:
+        assert "a value API 2023-07-01 takes" in result.reason and "AKS rejects the request" in result.reason
 
 
 def test_pool_defaults_follow_the_pool_resource_and_the_cluster_network(tmp_path: Path) -> None:

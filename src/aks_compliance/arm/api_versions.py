@@ -110,9 +110,52 @@ PROPERTIES: tuple[Property, ...] = (
     _P(POOL, "enableEncryptionAtHost", "2020-11-01", "2020-12-01", controls=("AKS-010",)),
 )
 
+
+@dataclass(frozen=True)
+class Value:
+    """A value of an enumerated property that only some API versions take (matched case-insensitively).
+
+    Before ``having`` (or from ``gone``) AKS rejects a request naming it, at every API version: an unknown value
+    of an enumeration is not an ignored field. Versions between ``lacking`` and ``having`` (all of them before
+    ``having`` when ``lacking`` is None, and previews older than ``having``) are not established: unknown. The
+    REST specifications' enumerations are not the service's word here: they dropped Paid at 2023-02-01 while
+    AKS took it until 2023-07-01."""
+
+    scope: str
+    path: str
+    value: str
+    source: str
+    fact: str
+    having: str | None = None  # oldest stable version known to take it (None: every version before ``gone``)
+    lacking: str | None = None  # newest stable version known to reject it (None: no version before is known to)
+    gone: str | None = None  # first stable version that rejects it again
+    controls: tuple[str, ...] = ()
+
+
+_V = Value
+_TIERS = ("the tiers per API version (MicrosoftDocs free-standard-pricing-tiers): before 2023-01-01 sku.name Basic "
+          "and sku.tier Free or Paid; from 2023-01-01 name Basic or Base and tier Free, Paid or Standard; from "
+          "2023-07-01 name Base and tier Free or Standard: 'Basic and Paid will be removed in the 2023-07-01 API "
+          "version, and this will be a breaking change'")
+VALUES: tuple[Value, ...] = (
+    _V(CLUSTER, "sku.tier", "Paid", "learn-pricing-tiers", _TIERS, gone="2023-07-01", controls=("AKS-041",)),
+    _V(CLUSTER, "sku.name", "Basic", "learn-pricing-tiers", _TIERS, gone="2023-07-01", controls=("AKS-041",)),
+    _V(CLUSTER, "sku.tier", "Standard", "learn-pricing-tiers", _TIERS, having="2023-01-01", lacking="2022-11-01",
+       controls=("AKS-041",)),
+    _V(CLUSTER, "sku.name", "Base", "learn-pricing-tiers", _TIERS, having="2023-01-01", lacking="2022-11-01",
+       controls=("AKS-041",)),
+    # Premium (long-term support) is in the stable specification from 2023-05-01; no source says which earlier
+    # versions the service took it at
+    _V(CLUSTER, "sku.tier", "Premium", "bicep-types", "sku.tier 'Free' | 'Premium' | 'Standard' from "
+       "2023-05-01/types.md; earlier versions are not established", having="2023-05-01", controls=("AKS-041",)),
+)
+
 _BY_SCOPE: dict[str, list[Property]] = {}
 for _row in PROPERTIES:
     _BY_SCOPE.setdefault(_row.scope, []).append(_row)
+_VALUES_BY_SCOPE: dict[str, list[Value]] = {}
+for _value in VALUES:
+    _VALUES_BY_SCOPE.setdefault(_value.scope, []).append(_value)
 
 
 def rows_for(control_id: str) -> list[Property]:
@@ -145,6 +188,20 @@ def _standing(row: Property, version: tuple[int, int, int], preview: bool) -> bo
         return (f"a preview API version older than {row.having} (the first stable version known to have it) may "
                 f"or may not have had it")
     return f"the stable versions between {row.lacking} (without it) and {row.having} (with it) are not established"
+
+
+def _value_standing(row: Value, version: tuple[int, int, int], preview: bool) -> bool | str:
+    """True: the version takes the value; False: AKS rejects it; a str: why that is not known."""
+    if row.gone is not None and version >= _v(row.gone) and not preview:
+        return False
+    if row.having is None or version >= _v(row.having):
+        if row.gone is not None and preview and version >= _v(row.gone):
+            return f"whether a preview API version from {row.gone} still takes it is not established"
+        return True
+    if row.lacking is not None and version <= _v(row.lacking) and not preview:
+        return False
+    return (f"it is known from API {row.having}" + (f" and rejected at {row.lacking}" if row.lacking else "")
+            + "; this version is not established")
 
 
 def _strict(version: tuple[int, int, int], preview: bool) -> bool:
@@ -219,6 +276,33 @@ def gate(obj: dict[str, Any], scope: str, resource: Resource, prefix: str, into:
         into.subtree_notes = notes
         notes[where] = (f"set, but API {api} has no {row.path.rsplit('.', 1)[-1]} ({row.fact()}): AKS ignored it, "
                         f"as it ignored every field its version lacks before API 2024-01-01 ({SOURCES['aks-4060']})")
+    return _values(obj, scope, version, preview, api, prefix, into)
+
+
+def _values(obj: dict[str, Any], scope: str, version: tuple[int, int, int], preview: bool, api: str, prefix: str,
+            into: Resource) -> MalformedValue | None:
+    """Enumerated values the request's version does not take: AKS rejects the request; unknown where that is
+    not established."""
+    for row in _VALUES_BY_SCOPE.get(scope, ()):
+        found = _find(obj, row.path)
+        if found is None:
+            continue
+        holder, key = found
+        value = holder[key]
+        if not isinstance(value, str) or value.strip().lower() != row.value.lower():
+            continue
+        standing = _value_standing(row, version, preview)
+        if standing is True:
+            continue
+        where = f"{prefix}{row.path}"
+        if isinstance(standing, str):
+            held = _writable(obj, row.path)
+            if held is not None:
+                held[0][held[1]] = Unknown(f"{where} is {value!r}: whether API {api} takes it is not known: "
+                                           f"{standing} ({row.fact}; {SOURCES[row.source]})")
+            continue
+        return MalformedValue(where, f"a value API {api} takes: {row.fact} ({SOURCES[row.source]}); AKS rejects "
+                                     f"the request", value, into.where_of(where), found=repr(value))
     return None
 
 
@@ -233,4 +317,4 @@ def note_for(resource: Resource, path: str) -> str | None:
     return None
 
 
-__all__ = ["PROPERTIES", "Property", "gate", "note_for", "rows_for"]
+__all__ = ["PROPERTIES", "Property", "VALUES", "Value", "gate", "note_for", "rows_for"]

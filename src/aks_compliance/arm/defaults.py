@@ -46,6 +46,8 @@ SOURCES: dict[str, str] = {
     "learn-cilium": "https://learn.microsoft.com/azure/aks/azure-cni-powered-by-cilium#network-policy-enforcement",
     "specs-pr-30845": "https://github.com/Azure/azure-rest-api-specs/pull/30845",
     "aks-4060": "https://github.com/Azure/AKS/issues/4060",
+    "learn-pricing-tiers": "https://learn.microsoft.com/azure/aks/free-standard-pricing-tiers#uptime-sla",
+    "learn-system-pools": "https://learn.microsoft.com/azure/aks/use-system-pools#limitations",
     # the REST API specification of each apiVersion, as Bicep's type index renders it (<version>/types.md)
     "bicep-types": "https://github.com/Azure/bicep-types-az/tree/main/generated/containerservice/"
                    "microsoft.containerservice",
@@ -70,6 +72,9 @@ class Default:
     confirmed: bool = True  # False: the version boundary is not confirmed by the source (then the value is Unknown)
     when: tuple[tuple[str, Any], ...] = ()  # ("cluster:path" | "pool:path", value, ABSENT or a predicate): all hold
     controls: tuple[str, ...] = ()  # the controls whose verdict relies on this default
+    # True: what AKS made of a request at those versions, not what Azure returns (deployed state read at a
+    # later API version carries the value, so its absence there is not this default's to fill)
+    request_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -190,6 +195,11 @@ DEFAULTS: tuple[Default, ...] = (
             when=(("cluster:properties.networkProfile.advancedNetworking.security.enabled", True),),
             controls=("AKS-071",)),
     # --- node pools ---
+    Default(POOL, "mode", "User", "learn-system-pools",
+            "'An API version of 2020-03-01 or greater must be used to set a node pool mode. Clusters created on "
+            "API versions older than 2020-03-01 contain only user node pools' (a mode such a request sets is "
+            "ignored: arm/api_versions.py)", until="2020-03-01", request_only=True,
+            controls=("AKS-033", "AKS-034", "AKS-050", "AKS-072")),
     Default(POOL, "count", 1, "spec-2017-08-31",
             "count: the default value is 1 (every API version, 2017-08-31 to today)",
             controls=("AKS-033", "AKS-072")),
@@ -303,9 +313,10 @@ class Renamed:
 
 
 LEGACY: tuple[Renamed, ...] = (
-    Renamed("sku.tier", "Paid", "Standard", "2023-02-01", "types-2023-02-01",
-            "the Paid tier is the Standard tier; from API 2023-02-01 the tiers are Free and Standard (Premium "
-            "later), and Paid is no longer a value"),
+    Renamed("sku.tier", "Paid", "Standard", "2023-07-01", "learn-pricing-tiers",
+            "the Paid tier is the Standard tier: 'Basic and Paid will be removed in the 2023-07-01 API version' (API "
+            "2023-01-01 to before 2023-07-01 takes Free, Paid and Standard; the REST specifications list no Paid "
+            "from 2023-02-01, but the service took it until 2023-07-01)"),
 )
 
 
@@ -473,6 +484,7 @@ def _fill(obj: dict[str, Any], scope: str, resource: Resource, prefix: str, clus
             continue
         body_path = f"{prefix}{path}"
         if resource.state == DEPLOYED:
+            rows = [row for row in rows if not row.request_only]
             if not any(_may_apply(row, cluster, pool) for row in rows):
                 continue  # no row's condition holds (the Cilium row on another dataplane): absent stays absent
             value: Any = Unknown(f"{body_path} is absent from deployed state ({resource.source.file}): what Azure "

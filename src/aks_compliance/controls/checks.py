@@ -184,7 +184,8 @@ NON_SYSTEM_MODES = ("User", "Gateway", "Machines")
 
 def is_system_pool(check: Check, pool: tuple[str, Any]) -> Any:
     """A pool is a system pool unless its mode says otherwise (an absent mode counts as System, as PSRule counts;
-    ARM always returns a mode)."""
+    ARM always returns a mode). A request at an API version before 2020-03-01 has no mode: AKS made its pools
+    User pools, and arm/defaults.py fills that in."""
     _, mode = pool_field(check, pool, "mode")
     if isinstance(mode, Unknown):
         return mode

@@ -173,8 +173,12 @@ def _defaults_table() -> list[dict[str, Any]]:
 
 def _api_properties_for(control_id: str) -> list[str]:
     """The properties a control reads that exist only at some AKS API versions (arm/api_versions.py)."""
-    from ..arm.api_versions import rows_for
-    return [f"`{r.path}` ({r.fact()})" for r in rows_for(control_id)]
+    from ..arm.api_versions import VALUES, rows_for
+    return [f"`{r.path}` ({r.fact()})" for r in rows_for(control_id)] + [
+        f"`{r.path}` value `{r.value}` (" + "; ".join(t for t in (
+            f"rejected at {r.lacking} and before" if r.lacking else "",
+            f"taken from {r.having}" if r.having else "", f"rejected from {r.gone}" if r.gone else "") if t) + ")"
+        for r in VALUES if control_id in r.controls]
 
 
 def _aks_kubelet() -> list[Any]:
@@ -185,6 +189,11 @@ def _aks_kubelet() -> list[Any]:
 def _api_properties() -> list[Any]:
     from ..arm.api_versions import PROPERTIES
     return list(PROPERTIES)
+
+
+def _api_values() -> list[Any]:
+    from ..arm.api_versions import VALUES
+    return list(VALUES)
 
 
 def _sources() -> dict[str, str]:
@@ -222,7 +231,7 @@ def render_markdown(catalog: Catalog | None = None) -> str:
         severities=["critical", "high", "medium", "low", "info"], decided_by=decided_by,
         exclusions=_exclusions(rows), kubescape_inputs=KUBESCAPE_INPUTS, mitre=_tool_coverage(rows, "mitre"),
         kubescape=_tool_coverage(rows, "kubescape"), defaults_for=_defaults_for, defaults_table=_defaults_table(),
-        aks_kubelet=_aks_kubelet(), sources=_sources(), api_properties=_api_properties(),
+        aks_kubelet=_aks_kubelet(), sources=_sources(), api_properties=_api_properties(), api_values=_api_values(),
         api_properties_for=_api_properties_for)
     return "\n".join(line.rstrip() for line in text.split("\n"))
 

@@ -147,7 +147,9 @@ def check_system_nodes(target: Target, params: Mapping[str, Any]) -> Verdict:
         if isinstance(pool[1], Unknown) or isinstance(system, Unknown):
             unknown_reasons.append(pool[1].reason if isinstance(pool[1], Unknown) else system.reason)
             continue
-        if not system:
+        if not system:  # cited: with no system pool at all, the evidence shows why none was counted
+            mode_path, mode = pool_field(c, pool, "mode")
+            c.compare(mode_path, "in", f"{list(NON_SYSTEM_MODES)} (not a system pool: not counted)", mode, True)
             continue
         min_path, min_count = pool_field(c, pool, "minCount")
         count_path, count = pool_field(c, pool, "count")
@@ -283,7 +285,8 @@ CONTROLS += [
         rationale=(
             "CoreDNS, metrics-server, konnectivity and the policy and security agents run on the system pools. "
             "With fewer than three nodes, one node's failure or upgrade takes out cluster DNS and admission. "
-            "The nodes of all system pools (mode System, or absent; Gateway and Machines pools run no system pods) "
+            "The nodes of all system pools (mode System, or absent; Gateway and Machines pools run no system pods; "
+            "before API 2020-03-01 there was no mode and AKS created User pools only, so such a cluster has none) "
             "are summed, using minCount for autoscaled pools and "
             "count otherwise (an omitted count is 1)."),
         remediation=(
@@ -306,7 +309,8 @@ CONTROLS += [
         rationale=(
             "Without the CriticalAddonsOnly taint, application pods are scheduled onto system nodes next to "
             "CoreDNS and the security agents, where a noisy or compromised workload can starve or attack them. "
-            "Every system pool (mode System, or absent; not User, Gateway or Machines) must carry "
+            "Every system pool (mode System, or absent; not User, Gateway or Machines; before API 2020-03-01 "
+            "AKS created User pools only) must carry "
             "CriticalAddonsOnly=true:NoSchedule (or NoExecute), "
             "which also means applications need a separate User pool. The cluster add-ons tolerate the "
             "CriticalAddonsOnly key whatever its value (operator Exists), so another value counts too; "

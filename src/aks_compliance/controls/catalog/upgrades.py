@@ -325,9 +325,13 @@ CONTROLS += [
         section="Reliability",
         rationale=(
             "The Free tier has no financially backed SLA and a control plane sized for small clusters; the "
-            "Standard tier (Paid before API 2023-02-01) scales the API server and comes with a 99.95% SLA with "
+            "Standard tier (Paid before API 2023-07-01, which took both from 2023-01-01) scales the API server and "
+            "comes with a 99.95% SLA with "
             "availability zones. Production clusters need it. Premium (Standard's SLA plus long-term support) "
-            "passes too, where PSRule's Azure.AKS.UptimeSLA asks for the word Standard (Paid before 2023-02-01)."),
+            "passes too, where PSRule's Azure.AKS.UptimeSLA asks for the word Standard (Paid before 2023-07-01). A "
+            "tier or SKU name the request's API version does not take (Paid or Basic from 2023-07-01, Standard or "
+            "Base before 2023-01-01) is an error: AKS rejects the request; Premium before API 2023-05-01 is "
+            "unknown."),
         remediation=(
             "Set sku.tier to Standard (or Premium) (az aks update --tier standard)."),
         references=("https://learn.microsoft.com/azure/aks/free-standard-pricing-tiers",),
