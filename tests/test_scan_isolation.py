@@ -65,3 +65,24 @@ def test_a_narrowed_run_says_so_in_every_output(hostile_dir: Path, narrowing: li
     html = (out / "r.html").read_text()
     assert 'id="partial"' in html and "defaults (all controls" not in html
     assert "PARTIAL RUN" in proc.stdout
+
+
+def test_a_scan_with_workers_leaves_the_users_pytest_temporary_directories_alone(tmp_path: Path) -> None:
+    """pytest-xdist makes pytest create a numbered directory under TMP/pytest-of-USER and delete the user's
+    older ones at the end of the session (those beyond the last three: their own test runs' files, and
+    seconds of deleting): a scan uses a private base of its own, removed after the run."""
+    import getpass
+
+    temp = tmp_path / "tmp"
+    mine = temp / f"pytest-of-{getpass.getuser()}"
+    for n in range(1, 6):  # five earlier runs of the user's own tests
+        (mine / f"pytest-{n}").mkdir(parents=True)
+        (mine / f"pytest-{n}" / "kept.txt").write_text("the user's")
+    mine.chmod(0o700)
+    proc = scan(tmp_path, "--arm", EXAMPLES, "-n", "2", "--results-json", str(tmp_path / "r.json"),
+                env={"TMPDIR": str(temp), "PYTEST_DEBUG_TEMPROOT": str(temp)})
+    assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert json.loads((tmp_path / "r.json").read_text())["results"]
+    assert sorted(p.name for p in mine.iterdir()) == [f"pytest-{n}" for n in range(1, 6)]
+    assert all((mine / f"pytest-{n}" / "kept.txt").is_file() for n in range(1, 6))
+    assert not [p.name for p in temp.iterdir() if p.name.startswith("aksc-basetemp-")]  # ours is removed

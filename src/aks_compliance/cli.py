@@ -117,12 +117,21 @@ def scan(argv: list[str]) -> int:
     conftest cut-off, and no ``PYTEST_ADDOPTS``; a user's pytest configuration in the working directory
     (``addopts = -x``, ``--cov``, markers) never changes what a scan checks or reports."""
     import os
+    import shutil
+    import tempfile
 
     collector = _Outcomes()
     suite = suite_dir()
     argv, faults = _directory_outputs(argv)
     args = [str(suite), "-c", str(suite / "pytest.ini"), "--rootdir", str(suite), "--confcutdir", str(suite),
             "-p", "no:cacheprovider", "-q", "-rN", *argv]
+    # A private base for temporary directories (pytest-xdist gives each worker one): otherwise pytest makes its
+    # numbered directories under the user's /tmp/pytest-of-USER and, at the end, deletes the user's older ones
+    # beyond the last three (seconds, when their own test runs left many files there). Removed after the run.
+    basetemp = None
+    if not any(a == "--basetemp" or a.startswith("--basetemp=") for a in argv):
+        basetemp = tempfile.mkdtemp(prefix="aksc-basetemp-")
+        args += ["--basetemp", basetemp]
     saved = os.environ.pop("PYTEST_ADDOPTS", None)
     stderr = sys.stderr  # pytest's own messages (a -k expression it cannot parse, a warning) quote our options
     sys.stderr = EscapingFile(stderr, keep_colour=_isatty(stderr))
@@ -135,6 +144,8 @@ def scan(argv: list[str]) -> int:
         sys.stderr = stderr
         if saved is not None:
             os.environ["PYTEST_ADDOPTS"] = saved
+        if basetemp is not None:
+            shutil.rmtree(basetemp, ignore_errors=True)
     if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.INTERRUPTED):
         return 4 if code == pytest.ExitCode.USAGE_ERROR else 3
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
