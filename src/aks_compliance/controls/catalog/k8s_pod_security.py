@@ -173,13 +173,15 @@ RESTRICTED_VOLUMES = _rule({"scope": "volumes", "require": {"anyOf": [
     {"some": SOURCES, "require": {"field": ".", "in": list(RESTRICTED_VOLUME_SOURCES)}}]}})
 # "allowPrivilegeEscalation is always true when the container is run as privileged, or has CAP_SYS_ADMIN"
 # (kubernetes.io/docs/tasks/configure-pod-container/security-context/): an explicit false does not hold then (the API
-# server rejects the pair). The runtime adds SYS_ADMIN as CAP_SYS_ADMIN, in any case (containerd upper-cases a name
-# and reads ALL in any case); ALL includes it.
-SYS_ADMIN_SPELLINGS = ["sys_admin", "cap_sys_admin", "all"]  # compared lower-cased
+# server rejects the pair). The runtime adds SYS_ADMIN as CAP_SYS_ADMIN, in any case: containerd adds "CAP_" +
+# strings.ToUpper(name), and Go upper-cases the long s and the dotless i to S and I ("\u017fys_adm\u0131n" is
+# SYS_ADMIN), while a look-alike (a Cyrillic letter, a dotted capital I) stays a capability the kernel does not have;
+# ALL, read in any case, includes it.
+SYS_ADMIN_SPELLINGS = ["SYS_ADMIN", "CAP_SYS_ADMIN", "ALL"]  # compared upper-cased as the runtime does
 NO_PRIVILEGE_ESCALATION = {"allOf": [
     {"field": "securityContext.allowPrivilegeEscalation", "equals": False},
     {"field": "securityContext.privileged", "notEquals": True},
-    {"each": "securityContext.capabilities.add", "require": {"field": {"lower": "."}, "notIn": SYS_ADMIN_SPELLINGS}}]}
+    {"each": "securityContext.capabilities.add", "require": {"field": {"upper": "."}, "notIn": SYS_ADMIN_SPELLINGS}}]}
 ALLOW_PRIVILEGE_ESCALATION = _rule({"scope": "containers", "require": NO_PRIVILEGE_ESCALATION})
 RUN_AS_NON_ROOT = _rule(
     {"scope": "pod", "require": _absent_or("securityContext.runAsNonRoot",
