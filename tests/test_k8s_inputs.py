@@ -255,3 +255,32 @@ def test_custom_resources_the_controls_read_raise_no_unknown_kind_warning(tmp_pa
     run = scan(f)
     warnings = [d.message for d in run.diagnostics if d.severity == "warning"]
     assert len(warnings) == 1 and "Frobnicator" in warnings[0]
+
+
+def test_an_api_version_no_longer_served_is_judged_and_said(tmp_path: Path) -> None:
+    # extensions/v1beta1 Deployments were removed in Kubernetes 1.16: the API server refuses the manifest as written,
+    # but its pod template is what apps/v1 would run (the spec is the same), so the workload is judged, and the scan
+    # says, once per apiVersion and kind, that the object must move to apps/v1 before it can be applied.
+    f = tmp_path / "old.yaml"
+    pod = {"containers": [{"name": "web", "image": "myacr.azurecr.io/web:1.0", "securityContext": {"privileged": True}}]}
+    f.write_text(json.dumps({"apiVersion": "extensions/v1beta1", "kind": "Deployment",
+                             "metadata": {"name": "a", "namespace": "shop"}, "spec": {"template": {"spec": pod}}})
+                 + "\n---\n" + json.dumps({"apiVersion": "extensions/v1beta1", "kind": "Deployment",
+                                           "metadata": {"name": "b", "namespace": "shop"},
+                                           "spec": {"template": {"spec": pod}}})
+                 + "\n---\n" + json.dumps({"apiVersion": "policy/v1beta1", "kind": "PodSecurityPolicy",
+                                           "metadata": {"name": "psp"}, "spec": {"privileged": True}})
+                 + "\n---\n" + json.dumps({"apiVersion": "apps/v1", "kind": "Deployment",
+                                           "metadata": {"name": "c", "namespace": "shop"},
+                                           "spec": {"template": {"spec": pod}}}) + "\n")
+    run = scan(f, controls=["AKS-100", "AKS-101"])
+    assert [r.outcome.value for r in run.results if r.control_id == "AKS-100"] == ["failed"] * 3
+    warnings = [d.message for d in run.diagnostics if d.severity == "warning"]
+    old = [w for w in warnings if "extensions/v1beta1" in w]
+    assert len(old) == 1 and "2 object(s)" in old[0] and "1.16" in old[0] and "apps/v1" in old[0], warnings
+    psp = [w for w in warnings if "PodSecurityPolicy" in w]
+    assert len(psp) == 1 and "1.25" in psp[0] and "not checked" in psp[0], warnings
+    assert not [w for w in warnings if "'apps/v1'" in w]
+    hostpid = {r.label.rsplit("/", 1)[-1]: r for r in run.results if r.control_id == "AKS-101"}
+    assert hostpid["a"].outcome.value == "passed" and "extensions/v1beta1" in hostpid["a"].reason and "apps/v1" in hostpid["a"].reason
+    assert "v1beta1" not in (hostpid["c"].reason or "")

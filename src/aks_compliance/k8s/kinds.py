@@ -171,6 +171,41 @@ BUILTIN_KINDS: frozenset[str] = frozenset(k.kind for k in COLLECTED if not k.cus
 BUILTIN_NAMESPACED: frozenset[str] = BUILTIN_KINDS - BUILTIN_CLUSTER_SCOPED - {"List"}
 
 
+# API versions Kubernetes no longer serves (kubernetes.io/docs/reference/using-api/deprecation-guide/), by kind: the
+# release that removed each, and what replaces it (None: nothing does). The API server refuses such a manifest as
+# written; where the replacement keeps the spec (a workload's pod template, RBAC rules), the object is still judged
+# as the replacement would be, and the scan says so (targets.unserved_api_versions).
+_REMOVED: tuple[tuple[str, str, tuple[str, ...], str | None], ...] = (
+    ("1.16", "extensions/v1beta1", ("Deployment", "DaemonSet", "ReplicaSet"), "apps/v1"),
+    ("1.16", "apps/v1beta1", ("Deployment", "StatefulSet", "ControllerRevision"), "apps/v1"),
+    ("1.16", "apps/v1beta2", ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ControllerRevision"), "apps/v1"),
+    ("1.16", "extensions/v1beta1", ("NetworkPolicy",), "networking.k8s.io/v1"),
+    ("1.16", "extensions/v1beta1", ("PodSecurityPolicy",), None),
+    ("1.22", "extensions/v1beta1", ("Ingress",), "networking.k8s.io/v1"),
+    ("1.22", "networking.k8s.io/v1beta1", ("Ingress", "IngressClass"), "networking.k8s.io/v1"),
+    ("1.22", "rbac.authorization.k8s.io/v1beta1", ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"),
+     "rbac.authorization.k8s.io/v1"),
+    ("1.22", "rbac.authorization.k8s.io/v1alpha1", ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"),
+     "rbac.authorization.k8s.io/v1"),
+    ("1.22", "admissionregistration.k8s.io/v1beta1",
+     ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"), "admissionregistration.k8s.io/v1"),
+    ("1.22", "apiextensions.k8s.io/v1beta1", ("CustomResourceDefinition",), "apiextensions.k8s.io/v1"),
+    ("1.22", "certificates.k8s.io/v1beta1", ("CertificateSigningRequest",), "certificates.k8s.io/v1"),
+    ("1.22", "coordination.k8s.io/v1beta1", ("Lease",), "coordination.k8s.io/v1"),
+    ("1.25", "batch/v1beta1", ("CronJob",), "batch/v1"),
+    ("1.25", "policy/v1beta1", ("PodDisruptionBudget",), "policy/v1"),
+    ("1.25", "policy/v1beta1", ("PodSecurityPolicy",), None),
+    ("1.25", "discovery.k8s.io/v1beta1", ("EndpointSlice",), "discovery.k8s.io/v1"),
+    ("1.25", "events.k8s.io/v1beta1", ("Event",), "events.k8s.io/v1"),
+    ("1.25", "autoscaling/v2beta1", ("HorizontalPodAutoscaler",), "autoscaling/v2"),
+    ("1.25", "node.k8s.io/v1beta1", ("RuntimeClass",), "node.k8s.io/v1"),
+    ("1.26", "autoscaling/v2beta2", ("HorizontalPodAutoscaler",), "autoscaling/v2"),
+    ("1.27", "storage.k8s.io/v1beta1", ("CSIStorageCapacity",), "storage.k8s.io/v1"),
+)
+REMOVED_API_VERSIONS: dict[tuple[str, str], tuple[str, str | None]] = {
+    (api, kind): (release, replacement) for release, api, kinds_, replacement in _REMOVED for kind in kinds_}
+
+
 def api_group(api_version: object) -> str:
     """The API group of an apiVersion ('' for the core group)."""
     return api_version.rsplit("/", 1)[0] if isinstance(api_version, str) and "/" in api_version else ""

@@ -22,7 +22,7 @@ from . import kinds as kindlib
 from .checks import LATEST_PSS
 from .rule_lang import (AllOf, AnyOf, Cmp, Derived, Each, Field, First, ImagePart, Keys, Lit, Lower, MapKey,
                         NamespacedName, NameKey, Param, ParamChoice, ParamRef, PssVersion, RuleError, Some,
-                        VersionSteps, describe)
+                        Upper, VersionSteps, describe)
 
 if TYPE_CHECKING:
     from ..controls.model import Control
@@ -48,6 +48,11 @@ _first(a, b) := a if { a != null } else := b
 _str(x) := x if { is_string(x) } else := sprintf("%v", [x])
 
 _lower(x) := lower(x) if { is_string(x) } else := null
+
+# Go's strings.ToUpper, as the container runtime applies it: the two letters outside ASCII it maps into ASCII (the
+# long s and the dotless i, written as themselves: regopy does not read a \u escape as the letter) are mapped first,
+# for engines whose upper() reads ASCII only.
+_upper(x) := upper(replace(replace(x, "@LONG_S@", "S"), "@DOTLESS_I@", "I")) if { is_string(x) } else := null
 
 # --- operators: each the twin of one branch of aks_compliance.k8s.rules.compare ---
 _exists(v) if { v != null }
@@ -116,7 +121,7 @@ _like_any(v, ps) if {
 	is_string(p)
 	glob.match(p, null, v)
 }
-'''
+'''.replace("@LONG_S@", "\u017f").replace("@DOTLESS_I@", "\u0131")
 
 IMAGE_LIBRARY = r'''
 # --- image references, as the container runtime reads them (rules.parse_image) ---
@@ -272,6 +277,8 @@ class _Compiler:
             return f"_image_{ref.part}({self.ref(ref.ref, scope)})"
         if isinstance(ref, Lower):
             return f"_lower({self.ref(ref.ref, scope)})"
+        if isinstance(ref, Upper):
+            return f"_upper({self.ref(ref.ref, scope)})"
         if isinstance(ref, Keys):
             depth = len(scope)
             k, v = f"kq{depth}", f"vq{depth}"

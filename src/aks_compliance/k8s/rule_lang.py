@@ -35,7 +35,7 @@ object); keys with dots go in brackets (``$meta.annotations['seccomp.security.al
 the current map key, ``$pssVersion`` the Pod Security Standards version checked (major * 1000 + minor),
 ``$params.NAME`` a parameter, ``$namespacedName`` the object's ``namespace/name``. A list of
 paths is the first one set (a container value, else the pod's); ``{image: REF, part: registry|repository|tag|
-digest}`` reads an image reference as the container runtime does; ``{lower: REF}``; ``{keys: REF, except: [...]}``
+digest}`` reads an image reference as the container runtime does; ``{lower: REF}``; ``{upper: REF}`` (as Go's strings.ToUpper, letter by letter); ``{keys: REF, except: [...]}``
 the keys whose values are set. OPERAND: a literal, ``{param: NAME}`` or ``{derived: NAME}``.
 
 Values follow JSON: a missing field and ``null`` are the same (absent), ``true`` is not ``1``, a field below a
@@ -54,6 +54,12 @@ CONTAINER_GROUPS = ("containers", "initContainers", "ephemeralContainers")
 
 class RuleError(ValueError):
     """An object rule that cannot be used; the message names the place in the rule."""
+
+
+def go_upper(text: str) -> str:
+    """``text`` upper-cased letter by letter, as Go's strings.ToUpper (simple case mapping: a letter whose upper case is
+    several letters, such as the sharp s, stays as it is); the long s and the dotless i become S and I."""
+    return "".join(u if len(u := c.upper()) == 1 else c for c in text)
 
 
 # --- references ----------------------------------------------------------------------------------------
@@ -95,6 +101,15 @@ class ImagePart:
 
 @dataclass(frozen=True)
 class Lower:
+    ref: Any
+    text: str
+
+
+@dataclass(frozen=True)
+class Upper:
+    """A string upper-cased as Go's strings.ToUpper does it (the container runtime's reading of a capability name):
+    per letter, so the long s (U+017F) and the dotless i (U+0131) become S and I. Compare it with ASCII literals."""
+
     ref: Any
     text: str
 
@@ -332,7 +347,7 @@ class RuleSpec:
             elif isinstance(n, First):
                 for r in n.refs:
                     walk(r)
-            elif isinstance(n, (ImagePart, Lower)):
+            elif isinstance(n, (ImagePart, Lower, Upper)):
                 walk(n.ref)
             elif isinstance(n, Keys):
                 walk(n.ref)
@@ -417,6 +432,10 @@ def parse_ref(spec: Any, where: str) -> Any:
             _only(spec, {"lower"}, where)
             inner = parse_ref(spec["lower"], f"{where}.lower")
             return Lower(inner, f"lower({inner.text})")
+        if "upper" in spec:
+            _only(spec, {"upper"}, where)
+            inner = parse_ref(spec["upper"], f"{where}.upper")
+            return Upper(inner, f"upper({inner.text})")
         if "keys" in spec:
             _only(spec, {"keys", "except"}, where)
             inner = parse_path(spec["keys"], f"{where}.keys")
@@ -426,7 +445,7 @@ def parse_ref(spec: Any, where: str) -> Any:
             if not isinstance(exclude, list) or not all(isinstance(e, str) for e in exclude):
                 raise RuleError(f"{where}.except: a list of keys")
             return Keys(inner, tuple(exclude), f"keys of {inner.text}")
-    raise RuleError(f"{where}: a field is a path, a list of paths, or {{image|lower|keys: ...}}, not {spec!r}")
+    raise RuleError(f"{where}: a field is a path, a list of paths, or {{image|lower|upper|keys: ...}}, not {spec!r}")
 
 
 def parse_operand(value: Any, where: str) -> Any:

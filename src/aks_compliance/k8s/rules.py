@@ -26,7 +26,7 @@ from .checks import Findings, pss_version
 from .podspec import PodView, as_dict, as_list, pod_view
 from .rule_lang import (AllOf, AnyOf, Check, Cmp, Derived, Each, Field, First, Guard, ImagePart, Keys, Lit, Lower,
                         MapKey, NamespacedName, NameKey, Param, ParamRef, PssVersion, RuleError, RuleSpec,
-                        Some, VersionSteps, describe, glob_problem, parse_rule)
+                        Some, Upper, VersionSteps, describe, glob_problem, go_upper, parse_rule)
 
 if TYPE_CHECKING:
     from ..controls.model import Control
@@ -283,6 +283,13 @@ def _compile_ref(ref: Any) -> Callable[[_Ctx], tuple[Any, str | None]]:
             v, p = inner(ctx)
             return (v.lower() if isinstance(v, str) else ABSENT), p
         return lower
+    if isinstance(ref, Upper):
+        inner = _ref(ref.ref)
+
+        def upper(ctx: _Ctx) -> tuple[Any, str | None]:
+            v, p = inner(ctx)
+            return (go_upper(v) if isinstance(v, str) else ABSENT), p
+        return upper
     if isinstance(ref, Keys):
         inner, exclude = _ref(ref.ref), ref.exclude
 
@@ -360,7 +367,7 @@ def _compile_predicate(p: Any) -> Callable[[_Ctx], tuple[bool, list[Leaf]]]:
 def _compile_cmp(p: Cmp) -> Callable[[_Ctx], tuple[bool, list[Leaf]]]:
     get, operand, op, negated, op_text = _ref(p.ref), _operand(p.operand), p.op, p.negated, p.op_text
     # what the object holds where a transform (lower-casing, an image part) does not apply
-    untransformed = _ref(p.ref.ref) if isinstance(p.ref, (Lower, ImagePart)) else None
+    untransformed = _ref(p.ref.ref) if isinstance(p.ref, (Lower, Upper, ImagePart)) else None
     presence = op in ("exists", "empty")
 
     def cmp(ctx: _Ctx) -> tuple[bool, list[Leaf]]:

@@ -116,6 +116,36 @@ def unknown_kinds(scope: K8sScope) -> list[Diagnostic]:
     return out
 
 
+def unserved_api_versions(scope: K8sScope) -> list[Diagnostic]:
+    """One warning per apiVersion and kind that Kubernetes no longer serves (kinds.REMOVED_API_VERSIONS), with a note
+    on each object's verdicts. The object is judged as its replacement would be: the replacement keeps the spec the
+    controls read (a workload's pod template, an Ingress's hosts, RBAC rules), and what the manifest asks to run is
+    what an auditor needs judged; but it cannot be applied as written. A kind without a replacement (PodSecurityPolicy
+    since 1.25) is checked by no control: the scan says so."""
+    groups: dict[tuple[str, str], list[K8sObject]] = {}
+    for obj in scope.objects:
+        api = obj.resource.body.get("apiVersion")
+        if isinstance(api, str) and (api, obj.kind) in kinds.REMOVED_API_VERSIONS:
+            groups.setdefault((api, obj.kind), []).append(obj)
+    out = []
+    for (api, kind), objs in groups.items():
+        release, replacement = kinds.REMOVED_API_VERSIONS[(api, kind)]
+        served = f"apiVersion {api!r} of kind {kind} is not served since Kubernetes {release}"
+        if replacement is None:
+            what = (f"{len(objs)} object(s) of kind {kind} use apiVersion {api!r}, not served since Kubernetes "
+                    f"{release}, and the kind has no replacement today: no current cluster holds them, and they are "
+                    f"not checked by any control")
+        else:
+            what = (f"{len(objs)} object(s) of kind {kind} use apiVersion {api!r}, which Kubernetes no longer serves "
+                    f"(removed in {release}; the API server refuses them as written): move them to {replacement}; "
+                    f"they are read as {replacement} objects, whose spec is the same")
+            for obj in objs:
+                obj.resource.notes.append(f"{served}: read as {replacement} (move the manifest to it)")
+        src = objs[0].resource.source
+        out.append(Diagnostic("warning", what, src.file, src.pointer or "", src.line))
+    return out
+
+
 def load_scope(arg: str, taken: set[str], exclude: Any = (), reserved: Any = None) -> tuple[K8sScope | None, list[Diagnostic],
                                                                      list[dict[str, Any]], list[CoverageEntry]]:
     """The scope of one ``--k8s`` argument, its diagnostics, its input records and what it skipped (None as
@@ -147,7 +177,7 @@ def load_scope(arg: str, taken: set[str], exclude: Any = (), reserved: Any = Non
             if isinstance(info, dict) and isinstance(info.get("namespaced"), bool):
                 scope.namespaced[kind] = info["namespaced"]
         _add_objects(scope, snap.objects)
-        diags = unknown_kinds(scope) + [Diagnostic("warning", f"{kind} could not be read from the cluster: {reason}; controls that need "
+        diags = unknown_kinds(scope) + unserved_api_versions(scope) + [Diagnostic("warning", f"{kind} could not be read from the cluster: {reason}; controls that need "
                             f"it are unknown", arg, "/meta/gaps", 1) for kind, reason in sorted(scope.gaps.items())]
         record = {"path": arg, "sha256": snap.sha256, "kind": "k8s-snapshot", "scope": name,
                   "server": cluster.get("server"), "server_version": (cluster.get("version") or {}).get("gitVersion")
@@ -167,7 +197,7 @@ def load_scope(arg: str, taken: set[str], exclude: Any = (), reserved: Any = Non
                                                     "skipped (see above)", arg)], read.inputs, read.skipped
     scope = K8sScope(name=_unique(scope_name_for(path), taken), kind="manifests", path=arg)
     _add_objects(scope, read.objects)
-    return scope, read.diagnostics + unknown_kinds(scope), read.inputs, read.skipped
+    return scope, read.diagnostics + unknown_kinds(scope) + unserved_api_versions(scope), read.inputs, read.skipped
 
 
 def _label(scope: K8sScope, obj: K8sObject) -> str:

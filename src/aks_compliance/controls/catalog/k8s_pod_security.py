@@ -123,8 +123,12 @@ def _host_namespace(field_name: str) -> KubeRule:
     return _rule({"scope": "pod", "require": {"field": field_name, "notEquals": True}})
 
 
+# On the host network every declared port is a host port: the API server defaults a hostNetwork Pod's hostPort (0 or
+# unset) to its containerPort and rejects any other value (pkg/apis/core/v1 defaults, since 1.28 on Pods only, not on
+# templates; the Pods a controller makes from a template are defaulted when created).
 HOST_PORTS = _rule({"scope": "containers", "require": {
-    "each": "ports", "require": _absent_or("hostPort", {"field": "hostPort", "equals": 0})}})
+    "each": "ports", "require": {"allOf": [_absent_or("hostPort", {"field": "hostPort", "equals": 0}),
+                                           {"field": "$pod.hostNetwork", "notEquals": True}]}}})
 HOST_PATH_VOLUMES = _rule({"scope": "volumes", "require": {"field": "hostPath", "exists": False}})
 CAPABILITIES_BASELINE = _rule({"scope": "containers", "require": {
     "each": "securityContext.capabilities.add", "require": {"field": ".", "in": list(CAPS_BASELINE)}}})
@@ -169,13 +173,15 @@ RESTRICTED_VOLUMES = _rule({"scope": "volumes", "require": {"anyOf": [
     {"some": SOURCES, "require": {"field": ".", "in": list(RESTRICTED_VOLUME_SOURCES)}}]}})
 # "allowPrivilegeEscalation is always true when the container is run as privileged, or has CAP_SYS_ADMIN"
 # (kubernetes.io/docs/tasks/configure-pod-container/security-context/): an explicit false does not hold then (the API
-# server rejects the pair). The runtime adds SYS_ADMIN as CAP_SYS_ADMIN, in any case (containerd upper-cases a name
-# and reads ALL in any case); ALL includes it.
-SYS_ADMIN_SPELLINGS = ["sys_admin", "cap_sys_admin", "all"]  # compared lower-cased
+# server rejects the pair). The runtime adds SYS_ADMIN as CAP_SYS_ADMIN, in any case: containerd adds "CAP_" +
+# strings.ToUpper(name), and Go upper-cases the long s and the dotless i to S and I ("\u017fys_adm\u0131n" is
+# SYS_ADMIN), while a look-alike (a Cyrillic letter, a dotted capital I) stays a capability the kernel does not have;
+# ALL, read in any case, includes it.
+SYS_ADMIN_SPELLINGS = ["SYS_ADMIN", "CAP_SYS_ADMIN", "ALL"]  # compared upper-cased as the runtime does
 NO_PRIVILEGE_ESCALATION = {"allOf": [
     {"field": "securityContext.allowPrivilegeEscalation", "equals": False},
     {"field": "securityContext.privileged", "notEquals": True},
-    {"each": "securityContext.capabilities.add", "require": {"field": {"lower": "."}, "notIn": SYS_ADMIN_SPELLINGS}}]}
+    {"each": "securityContext.capabilities.add", "require": {"field": {"upper": "."}, "notIn": SYS_ADMIN_SPELLINGS}}]}
 ALLOW_PRIVILEGE_ESCALATION = _rule({"scope": "containers", "require": NO_PRIVILEGE_ESCALATION})
 RUN_AS_NON_ROOT = _rule(
     {"scope": "pod", "require": _absent_or("securityContext.runAsNonRoot",
@@ -294,8 +300,12 @@ CONTROLS = [
                 pss=("baseline",), mitre=("T1611",)), "82985f06-dc18-4a48-bc1c-b9f4f0098cfe", mapping_note=PSP_NOTE),
     _c("AKS-104", "Containers do not bind host ports", "baseline", "hostPorts", Severity.MEDIUM,
        "A hostPort exposes the container directly on the node's address, outside Services and network policies, "
-       "and limits scheduling. Pod Security Standards baseline allows hostPort only unset or 0 in every container.",
-       "Remove ports[*].hostPort (or set it to 0) and expose the workload through a Service.", HOST_PORTS,
+       "and limits scheduling. Pod Security Standards baseline allows hostPort only unset or 0 in every container. "
+       "On the host network (spec.hostNetwork: true) every declared port is a host port: the API server sets each "
+       "port's hostPort to its containerPort when it creates the Pod, so such a port fails although no hostPort is "
+       "written.",
+       "Remove ports[*].hostPort (or set it to 0) and expose the workload through a Service; off the host network.",
+       HOST_PORTS,
        Mappings(kubescape=("C-0044",), azure_policy=("82985f06-dc18-4a48-bc1c-b9f4f0098cfe",), pss=("baseline",),
                 mitre=("T1133",)),
        "82985f06-dc18-4a48-bc1c-b9f4f0098cfe", tags=(CONTAINER_SCOPE,),

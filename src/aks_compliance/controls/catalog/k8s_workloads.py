@@ -206,6 +206,15 @@ def _builtin_in_default(target: Target, params: Mapping[str, Any]) -> str | None
 POD_PRACTICE = "Workload hardening"
 DEFAULT_REGISTRIES = ["mcr.microsoft.com", "*.azurecr.io"]
 
+
+# A LimitRange default is applied by the API server to each Pod it admits, never to a controller's template: the
+# resources controls judge what the workload's own spec asks for (manifests and templates alike; a live snapshot's
+# admitted Pods carry the filled-in values and pass).
+LIMIT_RANGE_NOTE = (" A LimitRange default of the namespace fills in a missing value in each Pod as the API server "
+                    "admits it (never in a controller's template): this control judges what the workload's own spec "
+                    "sets, since the default belongs to the namespace and can change or go without the workload "
+                    "changing; the admitted Pods of a live snapshot carry the filled-in value and pass.")
+
 CONTROLS = [
     k8s_control(
         id="AKS-122", exclusions=WORKLOAD_ADMISSION, tags=(CONTAINER_SCOPE,), title="Secrets are mounted as files, not passed as environment variables",
@@ -331,7 +340,7 @@ CONTROLS = [
         rationale=(
             "A container without a memory limit can consume the node's memory until the kernel kills other "
             "workloads (or system daemons): a noisy neighbour or a denial of service. A limit confines the damage "
-            "to the container itself."),
+            "to the container itself." + LIMIT_RANGE_NOTE),
         remediation="Set resources.limits.memory in every container and init container (and a LimitRange as default).",
         mappings=Mappings(kubescape=("C-0271",), azure_policy=("e345eecc-fa47-480f-9e88-67dcc122b164",), mitre=("T1496",)),
         mapping_note="kubescape C-0004 asks for the memory limit and request together: the request is AKS-161.",
@@ -344,7 +353,7 @@ CONTROLS = [
         rationale=(
             "A container without a CPU limit can starve other workloads on its node under load or when "
             "compromised (crypto-mining). Azure Policy's resource-limit built-in requires CPU and memory limits; "
-            "where CPU limits are deliberately not used, waive this control for the workloads concerned."),
+            "where CPU limits are deliberately not used, waive this control for the workloads concerned." + LIMIT_RANGE_NOTE),
         remediation="Set resources.limits.cpu in every container and init container (and a LimitRange as default).",
         mappings=Mappings(kubescape=("C-0270",), azure_policy=("e345eecc-fa47-480f-9e88-67dcc122b164",), mitre=("T1496",)),
         mapping_note="kubescape C-0050 asks for the CPU limit and request together: the request is AKS-160.",
@@ -359,7 +368,7 @@ CONTROLS = [
             "The scheduler places pods by their requests: a container without a CPU request is placed as if it "
             "needed none, lands on crowded nodes and is the first throttled; without requests a namespace's quota "
             "cannot be enforced either. A request defaults to the limit when only the limit is set (Kubernetes "
-            "does so). Ephemeral containers may not set resources and are not asked."),
+            "does so). Ephemeral containers may not set resources and are not asked." + LIMIT_RANGE_NOTE),
         remediation="Set resources.requests.cpu in every container and init container (or a LimitRange default).",
         mappings=Mappings(kubescape=("C-0268",), azure_policy=("03a4ecdb-0684-4039-be91-2762979e1bc8",), mitre=("T1496",)),
         rule=_resources("requests", "cpu")),
@@ -370,7 +379,7 @@ CONTROLS = [
             "A container without a memory request is placed as if it needed no memory and is among the first "
             "evicted or killed when the node runs short; node memory is overcommitted without anyone knowing. A "
             "request defaults to the limit when only the limit is set (Kubernetes does so). Ephemeral containers "
-            "may not set resources and are not asked."),
+            "may not set resources and are not asked." + LIMIT_RANGE_NOTE),
         remediation="Set resources.requests.memory in every container and init container (or a LimitRange default).",
         mappings=Mappings(kubescape=("C-0269",), azure_policy=("03a4ecdb-0684-4039-be91-2762979e1bc8",), mitre=("T1496",)),
         rule=_resources("requests", "memory")),
