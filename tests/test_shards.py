@@ -274,7 +274,7 @@ def test_xdist_and_shard_jobs_give_the_single_process_document(case: str, pytest
         inputs = ["--arm", str(request.getfixturevalue("fleet")), "--aksc-items", "target"]
     else:
         inputs = ["--k8s", str(request.getfixturevalue("snapshot"))]
-    out = {name: tmp_path / f"{name}.json" for name in ("single", "xdist", "merged")}
+    out = {name: tmp_path / f"{name}.json" for name in ("single", "xdist", "merged", "jobs")}
     single = _pytest(pytester, *inputs, "--results-json", str(out["single"]), "--junitxml", str(tmp_path / "s.xml"))
     xdist = _pytest(pytester, *inputs, "--results-json", str(out["xdist"]), "--junitxml", str(tmp_path / "x.xml"),
                     "-n", "2")
@@ -286,6 +286,16 @@ def test_xdist_and_shard_jobs_give_the_single_process_document(case: str, pytest
     assert _junit(tmp_path / "x.xml") == _junit(tmp_path / "s.xml") and _junit(tmp_path / "s.xml")
     assert single.parseoutcomes() == xdist.parseoutcomes()
     assert not list(temp.glob("aksc-shards-*"))  # the spool is removed with the session
+
+    # --jobs 3: read once, three forked processes evaluate the shards, merged before pytest collects
+    jobs = _pytest(pytester, *inputs, "--results-json", str(out["jobs"]), "--junitxml", str(tmp_path / "j.xml"),
+                   "--jobs", "3")
+    assert jobs.ret == single.ret
+    assert comparable(json.loads(out["jobs"].read_text())) == comparable(json.loads(out["single"].read_text()))
+    assert _result_lines(out["jobs"]) == _result_lines(out["single"])
+    assert _junit(tmp_path / "j.xml") == _junit(tmp_path / "s.xml")
+    assert single.parseoutcomes() == jobs.parseoutcomes()
+    assert not list(temp.glob("aksc-jobs-*"))  # the jobs' spool is removed
 
     shards = [tmp_path / f"shard{k}.json" for k in (1, 2, 3)]
     for k, path in enumerate(shards, 1):

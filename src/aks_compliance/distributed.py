@@ -131,7 +131,7 @@ def shard_run(config: pytest.Config, shard: int) -> "ScanRun":
     if run is not None:
         return run
     from .scan import collector_paused
-    from .shards import split
+    from .shards import part_json, split
 
     sharded = prepared(config)
     with collector_paused(freeze=True):
@@ -146,7 +146,7 @@ def shard_run(config: pytest.Config, shard: int) -> "ScanRun":
             out["common"] = json.dumps(common, ensure_ascii=False)
             state["sections"] = {k: common[k] for k in ("controls", "catalog_version", "catalog", "declarations",
                                                         "coverage") if k in common}
-        out["shards"][str(shard)] = _ship(config, shard, _part_json(part, run.results))
+        out["shards"][str(shard)] = _ship(config, shard, part_json(part, run.results))
     runs[shard] = run
     return run
 
@@ -201,50 +201,6 @@ def _received(config: pytest.Config, value: Any) -> str:
         data = fh.read()
     os.unlink(path)
     return data.decode("utf-8", "surrogatepass")
-
-
-def _part_json(part: dict[str, Any], results: list[Any]) -> str:
-    """A shard's part as JSON text, its results as the results JSON writes them except that each names its
-    target by an index into ``targets`` (the results of a target share it: sent once, and the controller
-    gets one dict per target back, not one per result). ``lengths``: the length of each result's text,
-    so that the controller writes the results JSON from these lines, not encoding them again."""
-    from .results import COMPACT
-
-    index: dict[int, int] = {}
-    targets: list[dict[str, Any]] = []
-    lines = []
-    for r in results:
-        n = index.get(id(r.target))
-        if n is None:
-            n = index[id(r.target)] = len(targets)
-            targets.append(r.target.as_dict())
-        lines.append(r.as_json(target=str(n)))
-    head = json.dumps({k: v for k, v in part.items() if k != "results"}, ensure_ascii=False)
-    return "".join((head[:-1], ',"targets":', COMPACT(targets), ',"lengths":', COMPACT([len(x) for x in lines]),
-                    ',"results":[', ",".join(lines), "]}"))
-
-
-def _part_of(text: str) -> dict[str, Any]:
-    """``_part_json`` read back: each result's target the shared dict of its target, and (``SPLICE``) where
-    each result's text is in ``text``."""
-    from .shards import SPLICE
-
-    part = json.loads(text)
-    targets = part.pop("targets", None)
-    lengths = part.pop("lengths", None)
-    if targets is not None:
-        for r in part["results"]:
-            r["target"] = targets[r["target"]]
-    if lengths is not None and len(lengths) == len(part["results"]):
-        end = len(text) - 2  # the results array closes the text: "...]}"
-        start = end - sum(lengths) - max(len(lengths) - 1, 0)
-        if text.startswith(',"results":[', start - 12) and text.endswith("]}"):
-            spans = []
-            for n in lengths:
-                spans.append((text, start, start + n))
-                start += n + 1
-            part[SPLICE] = spans
-    return part
 
 
 def run_shard_item(item: ShardItem) -> None:
@@ -356,7 +312,7 @@ class Controller:
 def merged_run(config: pytest.Config) -> "ScanRun | None":
     """The run merged from the workers' shards; None when no worker sent any (they failed before)."""
     from .run_metadata import who_ran
-    from .shards import MergeError, merge_shards
+    from .shards import MergeError, merge_shards, part_of
 
     outputs = config.stash.get(PARTS_KEY, [])
     commons = [o["common"] for o in outputs if o.get("common")]
@@ -370,7 +326,7 @@ def merged_run(config: pytest.Config) -> "ScanRun | None":
     for o in outputs:
         for k, text in o.get("shards", {}).items():
             if int(k) not in parts:  # a shard run twice (a worker replaced) counts once
-                parts[int(k)] = _part_of(_received(config, text))
+                parts[int(k)] = part_of(_received(config, text))
     count = next(iter(parts.values()))["shard"]["count"]
     options = config.stash[OPTIONS_KEY]
     run = merge_shards([{**common, **part} for part in parts.values()],
@@ -389,6 +345,7 @@ def read_part(config: pytest.Config, shipped: dict[str, Any]) -> None:
     that the merge after the last worker is left with the last shards only. A part that cannot be read
     here is read from the worker's output at the end (and fails there, with the merge's error)."""
     from .scan import collector_paused
+    from .shards import part_of
 
     parts = config.stash.setdefault(READ_KEY, {})
     shard = shipped.get("shard")
@@ -396,7 +353,7 @@ def read_part(config: pytest.Config, shipped: dict[str, Any]) -> None:
         return
     try:
         with collector_paused(freeze=True):  # the parts live to the end of the run
-            parts[shard] = _part_of(_received(config, {"file": shipped["file"]}))
+            parts[shard] = part_of(_received(config, {"file": shipped["file"]}))
     except (OSError, KeyError, TypeError, ValueError):
         return
 

@@ -69,6 +69,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--aksc-xdist-shards", default=None, type=int, metavar="N",
                 help="under pytest-xdist, split the scan into N shards (default: 4 per worker); each worker "
                      "evaluates the shards it is given and the controller merges them")
+    g.addoption("--jobs", default="1", metavar="N",
+                help="evaluate the targets in N processes of this machine (Linux; 'auto': one per CPU): the "
+                     "inputs are read once and shared, the results are those of one process. Across "
+                     "processes and machines: pytest-xdist (-n, --tx) or --aksc-shard jobs")
     g.addoption("--aksc-progress", default="auto", choices=("auto", "always", "never"),
                 help="a progress line (targets scanned / total, rate) while the scan runs: auto shows it on a "
                      "terminal for scans above a few seconds; always also in CI logs (a line every few seconds)")
@@ -153,6 +157,11 @@ def _configure(config: pytest.Config) -> None:
         options = config.stash[OPTIONS_KEY] = options_from_config(config)
         options.catalog.select(options.controls)  # unknown ids are a usage error, now
     except USAGE_ERRORS as exc:
+        raise pytest.UsageError(str(exc)) from None
+    from .jobs import jobs_for
+    try:
+        options.jobs = jobs_for(config.getoption("jobs"))
+    except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
     shard = config.getoption("aksc_shard")
     if shard:

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
 from .diagnostics import Diagnostic, CoverageEntry, Ledger
-from .results import Result, TargetRef
+from .results import COMPACT, Result, TargetRef
 from .waivers import Attestation, Governance, Waiver, register
 
 if TYPE_CHECKING:
@@ -110,6 +111,46 @@ class ShardedScan:
             "diagnostics": [origin.get(id(d)) or loaded.get(id(d)) or [-1, -1] for d in run.diagnostics],
         }
         return run
+
+
+def part_json(part: dict[str, Any], results: list[Any]) -> str:
+    """A shard's part as JSON text (what a pytest-xdist worker or a forked job hands over), its results as the results JSON writes them except that each names its
+    target by an index into ``targets`` (the results of a target share it: sent once, and the controller
+    gets one dict per target back, not one per result). ``lengths``: the length of each result's text,
+    so that the controller writes the results JSON from these lines, not encoding them again."""
+    index: dict[int, int] = {}
+    targets: list[dict[str, Any]] = []
+    lines = []
+    for r in results:
+        n = index.get(id(r.target))
+        if n is None:
+            n = index[id(r.target)] = len(targets)
+            targets.append(r.target.as_dict())
+        lines.append(r.as_json(target=str(n)))
+    head = json.dumps({k: v for k, v in part.items() if k != "results"}, ensure_ascii=False)
+    return "".join((head[:-1], ',"targets":', COMPACT(targets), ',"lengths":', COMPACT([len(x) for x in lines]),
+                    ',"results":[', ",".join(lines), "]}"))
+
+
+def part_of(text: str) -> dict[str, Any]:
+    """``part_json`` read back: each result's target the shared dict of its target, and (``SPLICE``) where
+    each result's text is in ``text``."""
+    part = json.loads(text)
+    targets = part.pop("targets", None)
+    lengths = part.pop("lengths", None)
+    if targets is not None:
+        for r in part["results"]:
+            r["target"] = targets[r["target"]]
+    if lengths is not None and len(lengths) == len(part["results"]):
+        end = len(text) - 2  # the results array closes the text: "...]}"
+        start = end - sum(lengths) - max(len(lengths) - 1, 0)
+        if text.startswith(',"results":[', start - 12) and text.endswith("]}"):
+            spans = []
+            for n in lengths:
+                spans.append((text, start, start + n))
+                start += n + 1
+            part[SPLICE] = spans
+    return part
 
 
 def split(doc: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
