@@ -18,7 +18,7 @@ import pytest
 
 from aks_compliance import jobs
 from aks_compliance.arm.inputs import ArmOptions
-from aks_compliance.scan import ScanOptions, run_scan
+from aks_compliance.scan import ScanOptions
 
 from .conftest import FIXTURES
 
@@ -62,7 +62,8 @@ def test_never_more_jobs_than_targets() -> None:
 
 def test_the_engine_with_jobs_gives_the_results_of_one_process() -> None:
     def run(n: int) -> list[str]:
-        r = run_scan(ScanOptions(inputs=[ArmOptions(paths=[EXAMPLES])], started=STARTED, run_id="r", jobs=n))
+        options = ScanOptions(inputs=[ArmOptions(paths=[EXAMPLES])], started=STARTED, run_id="r", jobs=n)
+        r = jobs.run_scan_in_jobs(options)
         return [json.dumps(x.as_dict(), sort_keys=True) for x in r.results]
 
     one = run(1)
@@ -135,7 +136,7 @@ def test_jobs_show_the_progress_of_the_whole_run() -> None:
     share.start(10)  # a shard's own total is not the run's
     share.update(5)
     assert seen == [47]
-    run = run_scan(ScanOptions(inputs=[ArmOptions(paths=[EXAMPLES])], started=STARTED, run_id="r", jobs=2,
-                               progress=Recorder()))  # type: ignore[arg-type]
+    run = jobs.run_scan_in_jobs(ScanOptions(inputs=[ArmOptions(paths=[EXAMPLES])], started=STARTED, run_id="r",
+                                            jobs=2, progress=Recorder()))  # type: ignore[arg-type]
     targets = -seen[1]
     assert targets == len({r.label for r in run.results if r.control_id}) and seen[-1] == targets

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .progress import Progress
-    from .scan import PreparedScan, ScanRun
+    from .scan import PreparedScan, ScanOptions, ScanRun
 
 _SLOT = struct.Struct("<q")
 
@@ -92,6 +92,19 @@ class _Share:
 
     def finish(self, done: int) -> None:
         self.counts.set(self.job, done)
+
+
+def run_scan_in_jobs(options: "ScanOptions") -> "ScanRun":
+    """``scan.run_scan`` with ``options.jobs`` processes (where forking is possible and there are targets to
+    share): the same run."""
+    from .scan import collector_paused, prepare_scan
+
+    with collector_paused():
+        prepared = prepare_scan(options)
+        jobs = worth_forking(options.jobs, len(prepared.targets))
+        if jobs > 1:
+            return run_in_jobs(prepared, jobs, options.progress)
+        return prepared.run(prepared.evaluate(range(len(prepared.targets)), options.progress))
 
 
 def run_in_jobs(prepared: "PreparedScan", jobs: int, progress: "Progress | None" = None) -> "ScanRun":

@@ -263,6 +263,9 @@ def _compute_run(config: pytest.Config) -> ScanRun:
             # no worker sent a shard (they failed before): the controller scans, so the outputs still say why
         options.progress = progress_for(config)
         shard = config.stash.get(SHARD_KEY, None)
+        if shard is None and options.jobs > 1:
+            from .jobs import run_scan_in_jobs
+            return run_scan_in_jobs(options)
         if shard is None:
             return scan._run_scan(options)
         from .shards import ShardedScan

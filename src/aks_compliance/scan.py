@@ -49,7 +49,8 @@ class ScanOptions:
     catalog: Catalog | None = None
     # Told how far the evaluation is (progress.py: a line on the terminal); not part of what is scanned.
     progress: Progress | None = field(default=None, repr=False, compare=False)
-    # Processes evaluating the targets (jobs.py: forked after reading, results merged); not part of what is scanned.
+    # Processes evaluating the targets (jobs.run_scan_in_jobs: forked after reading, results merged); not part
+    # of what is scanned.
     jobs: int = field(default=1, compare=False)
 
     def __post_init__(self) -> None:
@@ -164,11 +165,6 @@ def run_scan(options: ScanOptions) -> ScanRun:
 
 def _run_scan(options: ScanOptions) -> ScanRun:
     prepared = prepare_scan(options)
-    if options.jobs > 1:
-        from .jobs import run_in_jobs, worth_forking
-        jobs = worth_forking(options.jobs, len(prepared.targets))
-        if jobs > 1:
-            return run_in_jobs(prepared, jobs, options.progress)
     return prepared.run(prepared.evaluate(range(len(prepared.targets)), options.progress))
 
 
