@@ -87,7 +87,7 @@ def test_dry_run_reads_only_and_says_everything_would_be_created(server: ArmServ
     assert len(server.calls("GET")) == N_DEFS + 2
     assert lines[-1] == f"dry run at /subscriptions/{SUB}: {N_DEFS + 2} to create, 0 to update, 0 unchanged; " \
                         "nothing was changed"
-    assert any(line.startswith("definition [AKS-001] ") and line.endswith(": create") for line in lines)
+    assert any(line.startswith("definition [AKS-002] ") and line.endswith(": create") for line in lines)
     # the real bearer policy sent our token (the server checks it) and asked for the endpoint's scope
     assert all(r.headers["authorization"] == f"Bearer {TOKEN}" for r in server.requests)
     assert all(r.api_version == "2026-06-01" for r in server.requests)

@@ -148,6 +148,12 @@ VALUES: tuple[Value, ...] = (
     # versions the service took it at
     _V(CLUSTER, "sku.tier", "Premium", "bicep-types", "sku.tier 'Free' | 'Premium' | 'Standard' from "
        "2023-05-01/types.md; earlier versions are not established", having="2023-05-01", controls=("AKS-041",)),
+    # the channel arrived with autoUpgradeProfile at 2020-11-01 as none/patch/rapid/stable; node-image is listed
+    # from 2021-03-01 (2021-02-01/types.md has not it); the service's word on the versions between is not sourced
+    _V(CLUSTER, "properties.autoUpgradeProfile.upgradeChannel", "node-image", "bicep-types",
+       "upgradeChannel 'none' | 'patch' | 'rapid' | 'stable' at 2021-02-01/types.md, 'node-image' | 'none' | "
+       "'patch' | 'rapid' | 'stable' from 2021-03-01/types.md; earlier versions are not established",
+       having="2021-03-01", controls=("AKS-007", "AKS-008", "AKS-040")),
 )
 
 _BY_SCOPE: dict[str, list[Property]] = {}

@@ -1,8 +1,17 @@
 """Control-plane access, identity and authorization."""
 
+import ipaddress
+from typing import Any, Callable, Mapping
+
+from ...policy.conditions import Leaf, Truth, Verdict
+from ...targets import Target
+from ..checks import Check
 from ..model import Control, Mappings, Severity
 
 MC = "Microsoft.ContainerService/managedClusters"
+_RANGES = f"{MC}/apiServerAccessProfile.authorizedIPRanges[*]"
+_PRIVATE = {"field": f"{MC}/apiServerAccessProfile.enablePrivateCluster", "equals": True}
+_EVERY_IPV4 = ipaddress.ip_network("0.0.0.0/0")
 
 
 def _authorized_ranges_restrict() -> dict:
@@ -19,6 +28,60 @@ def _authorized_ranges_restrict() -> dict:
          "equals": 0},
     ]}
 
+
+def _union_admits_everything(c: Check) -> tuple[str, list[str]] | None:
+    """The array path and the known ranges, when those ranges together admit every IPv4 address.
+
+    The API server admits the union of its authorized ranges: 0.0.0.0/1 and 128.0.0.0/1 admit what 0.0.0.0/0
+    does. A member not known offline (a reference()) can only widen the union, so the known ones decide when they
+    already cover everything; one that is no IPv4 range is the rule's to report (ipRangeContains fails)."""
+    nets: list[ipaddress.IPv4Network] = []
+    texts: list[str] = []
+    where = ""
+    for path, value in c.select(_RANGES):
+        where = where or path.rsplit("[", 1)[0]
+        if not isinstance(value, str):
+            continue
+        try:
+            net = ipaddress.ip_network(value.strip(), strict=False)  # AKS takes host bits (10.1.2.3/8)
+        except ValueError:
+            continue
+        if isinstance(net, ipaddress.IPv4Network):
+            nets.append(net)
+            texts.append(value)
+    if not nets or list(ipaddress.collapse_addresses(nets)) != [_EVERY_IPV4]:
+        return None
+    return where, texts
+
+
+def _restricted_or(*others: dict) -> Callable[[Target, Mapping[str, Any]], Verdict]:
+    """The condition ``anyOf(others..., ranges restrict)``, with the ranges' union judged too: ranges that admit
+    every IPv4 address together restrict nothing, so that branch is false and the others decide."""
+    rule = {"anyOf": [*others, _authorized_ranges_restrict()]}
+    rest = others[0] if len(others) == 1 else {"anyOf": list(others)}
+
+    def check_authorized_ranges(target: Target, params: Mapping[str, Any]) -> Verdict:
+        c = Check(target, params)
+        verdict = c._ev(None).verdict(rule)
+        if verdict.truth in (Truth.TRUE, Truth.UNKNOWN):
+            union = _union_admits_everything(c)
+            if union is not None:
+                verdict = c._ev(None).verdict(rest)
+                verdict.leaves.append(Leaf(union[0], "ranges together admit", "not every IPv4 address",
+                                           f"every IPv4 address ({', '.join(union[1])} cover 0.0.0.0/0)",
+                                           Truth.FALSE))
+        return verdict
+
+    return check_authorized_ranges
+
+
+_UNION_GAP = ("The API server admits the union of the authorized ranges, and whether ranges admit every IPv4 "
+              "address together (0.0.0.0/1 and 128.0.0.0/1 do) is beyond the condition language: it compares ranges "
+              "only by containment (ipRangeContains), under which 0.0.0.0/1 with 128.0.0.0/1 and 0.0.0.0/1 with "
+              "128.0.0.0/2 look alike, though the first admits every address and the second does not; so the verdict "
+              "stays in Python. The rule would be {rule}at least one authorized range, none containing 0.0.0.0/0, "
+              "and their union short of all of IPv4.")
+
 CONTROLS = [
     Control(
         id="AKS-001",
@@ -29,8 +92,9 @@ CONTROLS = [
             "A public API server that accepts connections from any address exposes the control plane to "
             "credential stuffing and to exploitation of API server vulnerabilities. Limiting it to known "
             "address ranges, or making the cluster private, removes the internet-wide attack surface. A range "
-            "of 0.0.0.0/0 (or any /0, such as 10.1.2.3/0) restricts nothing and does not count; a member that is not an "
-            "IPv4 address or CIDR range is rejected by AKS and is an error."),
+            "of 0.0.0.0/0 (or any /0, such as 10.1.2.3/0) restricts nothing and does not count, nor do ranges "
+            "that admit every IPv4 address together (0.0.0.0/1 with 128.0.0.0/1: the API server admits their "
+            "union); a member that is not an IPv4 address or CIDR range is rejected by AKS and is an error."),
         remediation=(
             "Set properties.apiServerAccessProfile.enablePrivateCluster to true, or list the allowed ranges in "
             "properties.apiServerAccessProfile.authorizedIPRanges "
@@ -41,12 +105,12 @@ CONTROLS = [
                           psrule=("Azure.AKS.AuthorizedIPs",), checkov=("CKV_AZURE_6",), nist=("AC-3", "SC-7")),
         builtin_deviation=(
             "The built-in only asks that authorizedIPRanges exist (or the cluster be private): it accepts a range "
-            "list that admits any address (0.0.0.0/0, or any /0 range), which this control fails, and it is compliant "
-            "where the ranges come from a reference() this control cannot resolve offline (unknown here)."),
-        rule={"anyOf": [
-            {"field": f"{MC}/apiServerAccessProfile.enablePrivateCluster", "equals": True},
-            _authorized_ranges_restrict(),
-        ]},
+            "list that admits any address (0.0.0.0/0, any /0 range, or ranges whose union is all of IPv4), which "
+            "this control fails, and it is compliant where the ranges come from a reference() this control cannot "
+            "resolve offline (unknown here)."),
+        check=_restricted_or(_PRIVATE),
+        policy_gap=_UNION_GAP.format(rule="enablePrivateCluster = true or ") + (
+            " The built-in 0e246bcf audits that authorized ranges are set (or the cluster is private)."),
     ),
     Control(
         id="AKS-002",
@@ -307,7 +371,7 @@ CONTROLS += [
             "its holder leaves, and anyone who copies the kubeconfig (a laptop, a CI log, a backup) can take over "
             "the cluster from any address on the internet, with the API server answering every connection. "
             "Either disabling local accounts or restricting the API server to a private endpoint or known ranges "
-            "(0.0.0.0/0 does not count) removes the path."),
+            "(0.0.0.0/0 does not count, nor do ranges that admit every address together) removes the path."),
         remediation=(
             "First close the path: set properties.disableLocalAccounts to true (az aks update "
             "--disable-local-accounts; needs Entra ID integration), or restrict the API server "
@@ -318,10 +382,8 @@ CONTROLS += [
                     "https://learn.microsoft.com/azure/aks/api-server-authorized-ip-ranges",
                     "https://learn.microsoft.com/azure/aks/certificate-rotation"),
         mappings=Mappings(nist=("AC-2", "AC-17", "SC-7")),
-        rule={"anyOf": [
-            {"field": f"{MC}/disableLocalAccounts", "equals": True},
-            {"field": f"{MC}/apiServerAccessProfile.enablePrivateCluster", "equals": True},
-            _authorized_ranges_restrict(),
-        ]},
+        check=_restricted_or({"field": f"{MC}/disableLocalAccounts", "equals": True}, _PRIVATE),
+        policy_gap=_UNION_GAP.format(rule="disableLocalAccounts = true, or enablePrivateCluster = true, or ") + (
+            " No built-in covers the combination."),
     ),
 ]
