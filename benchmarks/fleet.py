@@ -13,6 +13,8 @@ settings as extension resources) and scanned in fresh processes:
   -n 2    the same suite with pytest-xdist (--workers, default 2): the workers evaluate shards of the
           targets, the controller merges them and writes the same outputs (its results JSON is
           checked to be the single-process one, modulo start time and run id)
+  --jobs 2  the same suite with the scan's own forked processes (--jobs, default 2): read once, shards
+          evaluated in parallel, merged before pytest collects (checked the same way)
   checkov checkov -d DIR --framework arm --skip-download -o json (when `checkov` is importable:
           pip install -e '.[bench]'), alternating with the suite, same files, same machine
 
@@ -112,9 +114,24 @@ def generate(n: int, directory: Path, seed: int = 20261129) -> None:
         (sub / f"cluster-{i:05d}.json").write_text(json.dumps(cluster_template(i, rng), indent=2))
 
 
+def _resident_kb(pid: int) -> int:
+    """A process's proportional set size (its private pages, and its share of pages it shares: a forked
+    process shares its parent's until either writes them, and RSS would count them in both), else its RSS."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    with open(f"/proc/{pid}/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+
+
 def _tree_rss_mb(root: int) -> float:
-    """The resident memory of ``root`` and its descendants now (Linux /proc), in MB. Cheap enough to sample
-    while the measured processes run: it reads only the tree's own entries."""
+    """The resident memory of ``root`` and its descendants now (Linux /proc), in MB: proportional (PSS), so that
+    pages shared across a fork count once. Cheap enough to sample while the measured processes run: it reads
+    only the tree's own entries."""
     total, frontier, seen = 0, [root], set()
     while frontier:
         pid = frontier.pop()
@@ -122,14 +139,13 @@ def _tree_rss_mb(root: int) -> float:
             continue
         seen.add(pid)
         try:
-            with open(f"/proc/{pid}/statm") as fh:
-                total += int(fh.read().split()[1])
+            total += _resident_kb(pid)
             for tid in os.listdir(f"/proc/{pid}/task"):
                 with open(f"/proc/{pid}/task/{tid}/children") as fh:
                     frontier.extend(int(c) for c in fh.read().split())
         except (OSError, ValueError):
             continue
-    return total * os.sysconf("SC_PAGE_SIZE") / 2**20
+    return total / 1024
 
 
 def measure(cmd: list[str], stdout: int | None = subprocess.DEVNULL,
@@ -213,6 +229,7 @@ def main() -> None:
     parser.add_argument("sizes", nargs="*", type=int, default=[100, 1000, 2000, 5000])
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers for the -n column (0: none)")
+    parser.add_argument("--jobs", type=int, default=2, help="forked processes for the --jobs column (0: none)")
     args = parser.parse_args()
     have_checkov = importlib.util.find_spec("checkov") is not None
     print(f"start-up: pytest tests_compliance --arm <one small template>: {startup():.2f} s wall "
@@ -223,17 +240,20 @@ def main() -> None:
     head = f"{'N':>5} {'results':>8} {'engine s':>8} {'suite s':>8} {'suite MB':>8} {'ms/cluster':>10}"
     if args.workers:
         head += f" {n_label + ' s':>8} {'MB max':>7} {'MB total':>8} {'speed-up':>8}"
+    j_label = f"--jobs {args.jobs}"
+    if args.jobs:
+        head += f" {j_label + ' s':>11} {'MB max':>7} {'MB total':>8} {'speed-up':>8}"
     if have_checkov:
         head += f" {'checkov s':>9} {'checkov MB':>10} {'time x':>7} {'RSS x':>6}"
     print("\n" + head)
     for n in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            fleet, out, out_n = Path(tmp) / "fleet", Path(tmp) / "out", Path(tmp) / "out-n"
-            out.mkdir()
-            out_n.mkdir()
+            fleet, out, out_n, out_j = (Path(tmp) / name for name in ("fleet", "out", "out-n", "out-j"))
+            for d in (out, out_n, out_j):
+                d.mkdir()
             generate(n, fleet)
             engine = measure([sys.executable, "-c", ENGINE, str(fleet)])
-            suites, parallel, checkovs = [], [], []
+            suites, parallel, forked, checkovs = [], [], [], []
             for _ in range(args.repeat):  # alternate, so all see the same machine state
                 suites.append(measure(suite_cmd(fleet, out, "--aksc-started", STARTED)))
                 if suites[-1][2] not in (0, 1):
@@ -246,16 +266,24 @@ def main() -> None:
                     parallel.append(measure(suite_cmd(fleet, out_n, "--aksc-started", STARTED, "-n",
                                                       str(args.workers), "--basetemp", str(Path(tmp) / "basetemp")),
                                             tree=True))
+                if args.jobs:
+                    forked.append(measure(suite_cmd(fleet, out_j, "--aksc-started", STARTED, "--jobs", str(args.jobs)),
+                                          tree=True))
                 if have_checkov:
                     checkovs.append(measure(checkov_cmd(fleet)))  # type: ignore[arg-type]
             s_wall, s_rss, _ = best(suites)
             results = _check_documents(out / "results.json", out_n / "results.json" if args.workers else None)
             if results < 0:
                 raise SystemExit(f"N={n}: the {n_label} results JSON differs from the single-process one")
+            if args.jobs and _check_documents(out / "results.json", out_j / "results.json") < 0:
+                raise SystemExit(f"N={n}: the {j_label} results JSON differs from the single-process one")
             line = f"{n:>5} {results:>8} {engine[0]:>8.2f} {s_wall:>8.2f} {s_rss:>8.0f} {1000 * s_wall / n:>10.2f}"
             if args.workers:
                 p_wall, p_rss, _, p_total = min(parallel, key=lambda r: r[0])  # type: ignore[misc]
                 line += f" {p_wall:>8.2f} {p_rss:>7.0f} {p_total:>8.0f} {s_wall / p_wall:>7.2f}x"
+            if args.jobs:
+                j_wall, j_rss, _, j_total = min(forked, key=lambda r: r[0])  # type: ignore[misc]
+                line += f" {j_wall:>11.2f} {j_rss:>7.0f} {j_total:>8.0f} {s_wall / j_wall:>7.2f}x"
             if have_checkov:
                 c_wall, c_rss, _ = best(checkovs)
                 line += f" {c_wall:>9.2f} {c_rss:>10.0f} {s_wall / c_wall:>7.2f} {s_rss / c_rss:>6.2f}"

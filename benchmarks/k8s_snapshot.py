@@ -153,6 +153,19 @@ def bench_scan(suite: bool) -> None:
             wall, rss, code, _ = measure([str(BIN / "aks-compliance"), "scan", "--k8s", str(snap), "--results-json", str(out_json)])
             print(f"suite (aks-compliance scan --k8s, --aksc-items auto, results JSON): {wall:.1f} s wall, "
                   f"{rss:.0f} MB peak RSS, exit {code}, results JSON {out_json.stat().st_size / 1e6:.0f} MB")
+            # the same with the scan's own forked processes: the snapshot read once, shards by namespace
+            out_jobs = Path(tmp) / "results-jobs.json"
+            wall, rss, code, _ = measure([str(BIN / "aks-compliance"), "scan", "--k8s", str(snap), "--results-json",
+                                          str(out_jobs), "--jobs", "2"])
+            same = _comparable(out_json) == _comparable(out_jobs)
+            print(f"suite --jobs 2: {wall:.1f} s wall, {rss:.0f} MB peak RSS (largest process), exit {code}, "
+                  f"results {'the same' if same else 'DIFFERENT'}")
+
+
+def _comparable(path: Path) -> str:
+    """A results document's results, as written (the lines that differ between runs are the start and id)."""
+    text = path.read_text(encoding="utf-8")
+    return text[text.index('\n "results": ['):]
 
 
 COLLECT = ("import sys; from aks_compliance.k8s.collector import collect_snapshot, CollectOptions; "
