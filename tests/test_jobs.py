@@ -140,3 +140,12 @@ def test_jobs_show_the_progress_of_the_whole_run() -> None:
                                             jobs=2, progress=Recorder()))  # type: ignore[arg-type]
     targets = -seen[1]
     assert targets == len({r.label for r in run.results if r.control_id}) and seen[-1] == targets
+
+
+def test_jobs_where_fork_is_not_offered_run_in_one_process_and_say_so(tmp_path: Path) -> None:
+    no_fork = "import aks_compliance.jobs as j\nj.can_fork = lambda: False\n"
+    out = tmp_path / "r.json"
+    proc = scan(no_fork, ["--arm", EXAMPLES, "--jobs", "4", "--results-json", str(out)], tmp_path)
+    assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "--jobs 4: the scan's processes are forked" in proc.stdout + proc.stderr
+    assert json.loads(out.read_text())["results"]

@@ -10,6 +10,7 @@ pytest outcome is ``outcomes.py``.
 from __future__ import annotations
 
 import datetime as _dt
+import sys
 import uuid
 from typing import Any
 
@@ -158,11 +159,16 @@ def _configure(config: pytest.Config) -> None:
         options.catalog.select(options.controls)  # unknown ids are a usage error, now
     except USAGE_ERRORS as exc:
         raise pytest.UsageError(str(exc)) from None
-    from .jobs import jobs_for
+    from .jobs import can_fork, jobs_for
     try:
         options.jobs = jobs_for(config.getoption("jobs"))
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
+    if options.jobs > 1 and not can_fork():  # said, not silently ignored
+        config.issue_config_time_warning(pytest.PytestConfigWarning(
+            f"--jobs {options.jobs}: the scan's processes are forked, which this platform ({sys.platform}) does not "
+            "offer safely; the scan runs in one process (pytest-xdist's -n works everywhere)"), stacklevel=2)
+        options.jobs = 1
     shard = config.getoption("aksc_shard")
     if shard:
         from .shards import parse_shard
