@@ -7,8 +7,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
-SECCOMP = [{"type": "RuntimeDefault"}, {"type": "Unconfined"}, {"type": "Localhost", "localhostProfile": "p.json"}, {},
-           {"type": "Other"}]
+# profiles the API server admits: a profile without a type, of another type, or Localhost without localhostProfile is
+# rejected (an error, k8s.shapes; test_gatekeeper_fuzz.py draws those and counts them as malformed)
+SECCOMP = [{"type": "RuntimeDefault"}, {"type": "Unconfined"}, {"type": "Localhost", "localhostProfile": "p.json"}]
 APPARMOR = [{"type": "RuntimeDefault"}, {"type": "Unconfined"}, {"type": "Localhost", "localhostProfile": "p"}]
 SELINUX = [{"type": "container_t"}, {"type": "spc_t"}, {"user": "u"}, {"role": "r"}, {"type": "container_engine_t"},
            {"level": "s0"}, {"type": ""}]
@@ -294,9 +295,15 @@ class HarshPodGenerator(PodGenerator):
         if r.random() < self.bad:
             return r.choice(["RuntimeDefault", [], [{"type": "RuntimeDefault"}], True])
         p: dict[str, Any] = {}
-        self.set(p, "type", self.pick(SECCOMP_TYPES_ANY, 0.1))
-        if localhost and r.random() < 0.3:
-            self.set(p, "localhostProfile", self.string(["p.json", "", NULL], 0.2))
+        if r.random() < 0.05:  # one the API server rejects (k8s.shapes): no type, another type, a misplaced or
+            # missing localhostProfile: malformed, out of the comparison; the rest are admitted and compared
+            self.set(p, "type", self.pick(SECCOMP_TYPES_ANY, 0.1))
+            if localhost and r.random() < 0.3:
+                self.set(p, "localhostProfile", self.string(["p.json", "", NULL], 0.2))
+            return p
+        p["type"] = r.choice(["RuntimeDefault", "Localhost", "Unconfined"])
+        if p["type"] == "Localhost":
+            p["localhostProfile"] = "p.json"
         return p
 
     def capabilities(self) -> Any:

@@ -278,6 +278,37 @@ def _out_of_range(spec: dict[str, Any], prefix: str, where: Any) -> MalformedVal
     return None
 
 
+# Core validation of a seccomp or AppArmor profile (validateSeccompProfileField, validateAppArmorProfileField): a type
+# is required and one of three, and localhostProfile is required with Localhost and refused beside any other type.
+# Read as written, a Localhost profile naming no file passed every seccomp and AppArmor control, on a pod that cannot
+# exist (and that no kubelet could confine).
+PROFILE_TYPES = ("Localhost", "RuntimeDefault", "Unconfined")
+PROFILE_TYPE = "one of Localhost, RuntimeDefault or Unconfined (the API server: type is required)"
+LOCALHOST_PROFILE = "a non-empty localhostProfile with type Localhost (the API server: must be set when type is Localhost)"
+NO_LOCALHOST_PROFILE = "absent unless type is Localhost (the API server: can only be set when type is Localhost)"
+
+
+def _profiles_rejected(sc: Any, at: str, where: Any) -> MalformedValue | None:
+    if not isinstance(sc, dict):
+        return None
+    for key in ("seccompProfile", "appArmorProfile"):
+        profile = sc.get(key)
+        if not isinstance(profile, dict):  # (absent; the table checked its type)
+            continue
+        kind, local = profile.get("type"), profile.get("localhostProfile")
+        path = f"{at}.{key}"
+        if kind not in PROFILE_TYPES:
+            return MalformedValue(f"{path}.type", PROFILE_TYPE, kind, where(f"{path}.type"),
+                                  found="no type" if kind is None else str(kind))
+        if kind == "Localhost" and (not isinstance(local, str) or not local):
+            return MalformedValue(f"{path}.localhostProfile", LOCALHOST_PROFILE, local, where(path),
+                                  found="no profile" if local in (None, "") else str(local))
+        if kind != "Localhost" and local is not None:
+            return MalformedValue(f"{path}.localhostProfile", NO_LOCALHOST_PROFILE, local,
+                                  where(f"{path}.localhostProfile"), found=f"a localhostProfile beside type {kind}")
+    return None
+
+
 def rejected(resource: "Resource") -> MalformedValue | None:
     """The first field of a Kubernetes object whose type the API server rejects, or None (also for a kind
     without a table: what no control reads is not checked). Objects of snapshots too: a snapshot is a file,
@@ -293,7 +324,8 @@ def rejected(resource: "Resource") -> MalformedValue | None:
         spec = spec.get(key) if isinstance(spec, dict) else None
     spec = spec if isinstance(spec, dict) else {}
     prefix = ".".join(spec_path)
-    bad = _out_of_range(spec, prefix, resource.where_of)
+    bad = _out_of_range(spec, prefix, resource.where_of) or \
+        _profiles_rejected(spec.get("securityContext"), f"{prefix}.securityContext", resource.where_of)
     if bad is not None:
         return bad
     for group in ("containers", "initContainers", "ephemeralContainers"):  # (the table checked their types)
@@ -301,7 +333,8 @@ def rejected(resource: "Resource") -> MalformedValue | None:
             if not isinstance(c, dict):
                 continue
             at = f"{prefix}.{group}[{i}]"
-            bad = _env_rejected(c, at, resource.where_of) or _requests_rejected(c, at, resource.where_of)
+            bad = _env_rejected(c, at, resource.where_of) or _requests_rejected(c, at, resource.where_of) or \
+                _profiles_rejected(c.get("securityContext"), f"{at}.securityContext", resource.where_of)
             if bad is not None:
                 return bad
     value = spec.get("containers")
