@@ -177,7 +177,9 @@ def _api_properties_for(control_id: str) -> list[str]:
     return [f"`{r.path}` ({r.fact()})" for r in rows_for(control_id)] + [
         f"`{r.path}` value `{r.value}` (" + "; ".join(t for t in (
             f"rejected at {r.lacking} and before" if r.lacking else "",
-            f"taken from {r.having}" if r.having else "", f"rejected from {r.gone}" if r.gone else "") if t) + ")"
+            f"taken from {r.having}" if r.having else "",
+            f"unlisted through {r.unlisted_through}" if r.unlisted_through else "",
+            f"rejected from {r.gone}" if r.gone else "") if t) + ")"
         for r in VALUES if control_id in r.controls]
 
 
