@@ -153,7 +153,9 @@ def _defaults_for(control_id: str) -> list[str]:
     for r in rows_for(control_id):
         when = ", ".join(when_text(ref, v) for ref, v in r.when)
         value = f"unknown ({r.value.reason})" if hasattr(r.value, "reason") else f"`{r.value!r}`"
-        out.append(f"`{r.path}`" + (f" (when {when})" if when else "") + f" = {value}: {describe(r)}")
+        out.append(f"`{r.path}`" + (f" (when {when})" if when else "") + f" = {value}: {describe(r)}"
+                   + ("; also in deployed state, where Azure returns the setting only when it was set"
+                      if r.omitted_when_unset else ""))
     return out
 
 
