@@ -106,3 +106,22 @@ def test_a_rejected_value_is_an_error_for_every_control_naming_the_place(tmp_pat
 def test_deployed_state_values_are_not_gated() -> None:
     path = FIXTURES / "controls" / "AKS-041" / "passed-legacy-paid-tier.json"
     assert outcome_of(scan(path, controls=["AKS-041"]), "AKS-041").outcome.value == "passed"
+
+
+def _outbound(tmp_path: Path, api: str, outbound: str) -> str:
+    path = tmp_path / f"outbound-{api}-{outbound}.json"
+    path.write_text(json.dumps(_cluster(api, {"networkProfile": {"networkPlugin": "azure",
+                                                                   "outboundType": outbound}}), indent=2))
+    return outcome_of(scan(path, controls=["AKS-026"]), "AKS-026").outcome.value
+
+
+def test_outbound_types_that_came_after_the_property(tmp_path: Path) -> None:
+    # NAT gateway types are listed from 2021-07-01/types.md (2021-05-01 has loadBalancer/userDefinedRouting only)
+    assert _outbound(tmp_path, "2021-05-01", "managedNATGateway") == "unknown"
+    assert _outbound(tmp_path, "2021-07-01", "userAssignedNATGateway") == "passed"
+    # block is listed by no stable specification read (through 2024-09-01): unknown there, as written after it
+    assert _outbound(tmp_path, "2024-09-01", "block") == "unknown"
+    assert _outbound(tmp_path, "2024-06-02-preview", "block") == "unknown"
+    assert _outbound(tmp_path, "2025-05-01", "block") == "passed"
+    # values the table does not list are untouched
+    assert _outbound(tmp_path, "2021-05-01", "userDefinedRouting") == "passed"

@@ -273,3 +273,14 @@ def test_pool_controls_judge_pools_read_as_separate_resources(tmp_path: Path) ->
         {**pool, "dependsOn": [], "name": "aks/sys"})})
     run = scan(tmp_path / "two", controls=list(POOL_CONTROLS))
     assert outcome_of(run, "AKS-011").outcome.value == "failed"
+
+
+def test_custom_node_configuration_absent_from_deployed_state_is_the_aks_default(tmp_path: Path) -> None:
+    # Azure returns kubeletConfig/linuxOSConfig only when they were set (the REST reference's Agent Pools - Get
+    # sample of a pool without custom node configuration has neither): their absence is the documented default
+    write_files(tmp_path, {"c.json": rest_cluster(agentPoolProfiles=[POOL])})
+    run = scan(tmp_path / "c.json", controls=["AKS-073", "AKS-074", "AKS-075", "AKS-076"])
+    assert {cid: outcome_of(run, cid).outcome.value for cid in ("AKS-073", "AKS-074", "AKS-075", "AKS-076")} == {
+        "AKS-073": "passed", "AKS-074": "failed", "AKS-075": "passed", "AKS-076": "passed"}
+    ev = [e for e in outcome_of(run, "AKS-074").evidence if e.path.endswith("kubeletConfig.podMaxPids")]
+    assert ev and "Azure returns the setting only when it was set" in ev[0].actual, outcome_of(run, "AKS-074")

@@ -90,6 +90,11 @@ PROPERTIES: tuple[Property, ...] = (
     _P(CLUSTER, "properties.oidcIssuerProfile", "2022-06-01", "2023-02-01"),
     _P(CLUSTER, "properties.securityProfile.workloadIdentity", "2023-01-01", "2023-02-01", controls=("AKS-021",)),
     _P(CLUSTER, "properties.securityProfile.imageCleaner", "2023-01-01", "2023-02-01", controls=("AKS-047",)),
+    # overlay and the Cilium dataplane: 2023-01-01/types.md has neither property, 2023-02-01/types.md has both
+    _P(CLUSTER, "properties.networkProfile.networkPluginMode", "2023-01-01", "2023-02-01",
+       controls=("AKS-027", "AKS-028", "AKS-030")),
+    _P(CLUSTER, "properties.networkProfile.networkDataplane", "2023-01-01", "2023-02-01",
+       controls=("AKS-005", "AKS-070", "AKS-071")),
     # the node OS channel is GA from API 2023-06-01 (arm/defaults.py, types-2023-06-01)
     _P(CLUSTER, "properties.autoUpgradeProfile.nodeOSUpgradeChannel", "2023-05-01", "2023-06-01",
        controls=("AKS-008", "AKS-040"), source="types-2023-06-01"),
@@ -130,6 +135,9 @@ class Value:
     lacking: str | None = None  # newest stable version known to reject it (None: no version before is known to)
     gone: str | None = None  # first stable version that rejects it again
     controls: tuple[str, ...] = ()
+    # no stable specification known lists it, up to and including this version (the newest one read): those
+    # versions, and previews up to it, are not established; later ones are taken as written (nothing sourced)
+    unlisted_through: str | None = None
 
 
 _V = Value
@@ -154,6 +162,32 @@ VALUES: tuple[Value, ...] = (
        "upgradeChannel 'none' | 'patch' | 'rapid' | 'stable' at 2021-02-01/types.md, 'node-image' | 'none' | "
        "'patch' | 'rapid' | 'stable' from 2021-03-01/types.md; earlier versions are not established",
        having="2021-03-01", controls=("AKS-007", "AKS-008", "AKS-040")),
+    # values that came after their property (bicep-types <version>/types.md); before ``having`` the service's word
+    # is not sourced (the enumerations are modelAsString: the specification alone does not say AKS rejected them)
+    *(_V(CLUSTER, "properties.networkProfile.outboundType", v, "bicep-types",
+         "outboundType 'loadBalancer' | 'userDefinedRouting' at 2021-05-01/types.md, 'loadBalancer' | "
+         "'managedNATGateway' | 'userAssignedNATGateway' | 'userDefinedRouting' from 2021-07-01/types.md; earlier "
+         "versions are not established", having="2021-07-01", controls=("AKS-026",))
+      for v in ("managedNATGateway", "userAssignedNATGateway")),
+    *(_V(CLUSTER, "properties.networkProfile.outboundType", v, "bicep-types",
+         "outboundType 'loadBalancer' | 'managedNATGateway' | 'userAssignedNATGateway' | 'userDefinedRouting' at "
+         "every stable version through 2024-09-01/types.md (none is listed at 2025-10-02-preview, block at no "
+         "version read); those versions are not established", unlisted_through="2024-09-01",
+         controls=("AKS-026",))
+      for v in ("none", "block")),
+    _V(CLUSTER, "properties.networkProfile.networkPlugin", "none", "bicep-types",
+       "networkPlugin 'azure' | 'kubenet' at 2022-04-01/types.md, 'azure' | 'kubenet' | 'none' from "
+       "2022-06-01/types.md; earlier versions are not established", having="2022-06-01",
+       controls=("AKS-027", "AKS-028", "AKS-030")),
+    _V(CLUSTER, "properties.networkProfile.networkPolicy", "cilium", "bicep-types",
+       "networkPolicy 'azure' | 'calico' at 2023-01-01/types.md, 'azure' | 'calico' | 'cilium' from "
+       "2023-02-01/types.md; earlier versions are not established", having="2023-02-01", controls=("AKS-005",)),
+    # the node OS channel arrived at 2023-06-01 as NodeImage/None/Unmanaged (also at 2023-07-01, 2023-10-01 and
+    # 2024-02-01/types.md); SecurityPatch is listed at 2024-05-01/types.md
+    _V(CLUSTER, "properties.autoUpgradeProfile.nodeOSUpgradeChannel", "SecurityPatch", "bicep-types",
+       "nodeOSUpgradeChannel 'NodeImage' | 'None' | 'Unmanaged' at 2023-06-01 to 2024-02-01/types.md, 'NodeImage' "
+       "| 'None' | 'SecurityPatch' | 'Unmanaged' at 2024-05-01/types.md; earlier versions are not established",
+       having="2024-05-01", controls=("AKS-008", "AKS-040")),
 )
 
 _BY_SCOPE: dict[str, list[Property]] = {}
@@ -198,6 +232,11 @@ def _standing(row: Property, version: tuple[int, int, int], preview: bool) -> bo
 
 def _value_standing(row: Value, version: tuple[int, int, int], preview: bool) -> bool | str:
     """True: the version takes the value; False: AKS rejects it; a str: why that is not known."""
+    if row.unlisted_through is not None:
+        if version <= _v(row.unlisted_through):
+            return (f"no stable specification through {row.unlisted_through} lists it; this version is not "
+                    f"established")
+        return True
     if row.gone is not None and version >= _v(row.gone) and not preview:
         return False
     if row.having is None or version >= _v(row.having):

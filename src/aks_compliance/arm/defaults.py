@@ -4,8 +4,9 @@ A template resource is a *request* at its ``apiVersion``: an absent property tak
 REST API applies at that version, and some of those defaults changed over the years (RBAC, the load
 balancer and pool type in 2020-04-01, the node OS channel in 2023-06-01). *Deployed* state (ARM GET, an
 export, Resource Graph, a PowerShell export, an Azure CLI output) is what Azure returned, read at an API
-version the file rarely states: an absent property there is unknown, unless the API documents that the
-service always returns it (no row claims that today).
+version the file rarely states: an absent property there is unknown (the GET returns enableRBAC, count,
+osDiskType, maxPods ... so their absence says nothing), except where Azure returns a property only when it was
+set: custom node configuration (``omitted_when_unset``), whose absence is then the documented default.
 
 ``apply_defaults`` fills a cluster body (and each node pool in it) before the controls see it: the
 default value for a request, an :class:`Unknown` with the reason for deployed state. Every value filled
@@ -42,6 +43,8 @@ SOURCES: dict[str, str] = {
     "js-advanced-networking": "https://learn.microsoft.com/javascript/api/@azure/arm-containerservice/"
                               "advancednetworkingsecurity",
     "learn-custom-node-config": "https://learn.microsoft.com/azure/aks/custom-node-configuration-reference",
+    # the sample response of a pool created without custom node configuration has no kubeletConfig/linuxOSConfig
+    "rest-agent-pools-get": "https://learn.microsoft.com/rest/api/aks/agent-pools/get",
     "learn-cis-kubernetes": "https://learn.microsoft.com/azure/aks/cis-kubernetes",
     "learn-cilium": "https://learn.microsoft.com/azure/aks/azure-cni-powered-by-cilium#network-policy-enforcement",
     "specs-pr-30845": "https://github.com/Azure/azure-rest-api-specs/pull/30845",
@@ -75,6 +78,9 @@ class Default:
     # True: what AKS made of a request at those versions, not what Azure returns (deployed state read at a
     # later API version carries the value, so its absence there is not this default's to fill)
     request_only: bool = False
+    # True: Azure's GET omits the property when it was never set (it is not echoed back), so its absence from
+    # deployed state is this default too, not an unknown
+    omitted_when_unset: bool = False
 
 
 @dataclass(frozen=True)
@@ -227,22 +233,22 @@ DEFAULTS: tuple[Default, ...] = (
     # --- custom node configuration (kubeletConfig, linuxOSConfig): what a pool runs with when a request leaves a
     # setting out (before these properties existed, no pool could set them: the same defaults held) ---
     Default(POOL, "kubeletConfig.allowedUnsafeSysctls", [], "learn-custom-node-config",
-            "allowedUnsafeSysctls: default None (the kubelet allows no unsafe sysctl)", controls=("AKS-073",)),
+            "allowedUnsafeSysctls: default None (the kubelet allows no unsafe sysctl)", controls=("AKS-073",), omitted_when_unset=True),
     Default(POOL, "kubeletConfig.podMaxPids", -1, "learn-custom-node-config",
-            "podMaxPids: default -1 (infinite): no limit on the process IDs of a pod", controls=("AKS-074",)),
+            "podMaxPids: default -1 (infinite): no limit on the process IDs of a pod", controls=("AKS-074",), omitted_when_unset=True),
     Default(POOL, "kubeletConfig.containerLogMaxSizeMB", 10, "learn-custom-node-config",
             "Windows kubelet: containerLogMaxSizeMB default 10", when=(("pool:osType", "Windows"),),
-            controls=("AKS-075",)),
+            controls=("AKS-075",), omitted_when_unset=True),
     Default(POOL, "kubeletConfig.containerLogMaxSizeMB", 50, "learn-custom-node-config",
             "Linux kubelet: containerLogMaxSizeMB default 50", when=(("pool:osType", "Linux"),),
-            controls=("AKS-075",)),
+            controls=("AKS-075",), omitted_when_unset=True),
     Default(POOL, "kubeletConfig.containerLogMaxSizeMB", 50, "learn-custom-node-config",
             "Linux kubelet (osType absent: Linux): containerLogMaxSizeMB default 50", when=(("pool:osType", ABSENT),),
-            controls=("AKS-075",)),
+            controls=("AKS-075",), omitted_when_unset=True),
     Default(POOL, "kubeletConfig.containerLogMaxFiles", 5, "learn-custom-node-config",
-            "containerLogMaxFiles: default 5 (Linux and Windows)", controls=("AKS-075",)),
+            "containerLogMaxFiles: default 5 (Linux and Windows)", controls=("AKS-075",), omitted_when_unset=True),
     Default(POOL, "linuxOSConfig.swapFileSizeMB", 0, "learn-custom-node-config",
-            "swapFileSizeMB: default None: no swap file is created on the nodes", controls=("AKS-076",)),
+            "swapFileSizeMB: default None: no swap file is created on the nodes", controls=("AKS-076",), omitted_when_unset=True),
     Default(POOL, "maxPods", Unknown("maxPods is absent on a pool with a pod subnet: the default for Azure CNI "
                                      "with dynamic IP allocation is not stated per API version; set maxPods"),
             "learn-max-pods", "Azure CNI with a pod subnet: the default is not stated per API version",
@@ -483,11 +489,21 @@ def _fill(obj: dict[str, Any], scope: str, resource: Resource, prefix: str, clus
         if _get(obj, path) is not ABSENT:
             continue
         body_path = f"{prefix}{path}"
-        if resource.state == DEPLOYED:
+        value: Any
+        if resource.state == DEPLOYED and all(row.omitted_when_unset for row in rows):
+            # custom node configuration: what Azure returned leaves out what was never set, so the default holds
+            chosen = _choose(rows, resource.api_version, cluster, pool)
+            if chosen is None:
+                continue
+            value, note = chosen
+            if note:
+                note = (f"absent from deployed state: Azure returns the setting only when it was set, so the AKS "
+                        f"default holds ({SOURCES['rest-agent-pools-get']})")
+        elif resource.state == DEPLOYED:
             rows = [row for row in rows if not row.request_only]
             if not any(_may_apply(row, cluster, pool) for row in rows):
                 continue  # no row's condition holds (the Cilium row on another dataplane): absent stays absent
-            value: Any = Unknown(f"{body_path} is absent from deployed state ({resource.source.file}): what Azure "
+            value = Unknown(f"{body_path} is absent from deployed state ({resource.source.file}): what Azure "
                                  f"returned does not say, and a request's default is not assumed for it")
             note = ""
         else:

@@ -153,7 +153,9 @@ def _defaults_for(control_id: str) -> list[str]:
     for r in rows_for(control_id):
         when = ", ".join(when_text(ref, v) for ref, v in r.when)
         value = f"unknown ({r.value.reason})" if hasattr(r.value, "reason") else f"`{r.value!r}`"
-        out.append(f"`{r.path}`" + (f" (when {when})" if when else "") + f" = {value}: {describe(r)}")
+        out.append(f"`{r.path}`" + (f" (when {when})" if when else "") + f" = {value}: {describe(r)}"
+                   + ("; also in deployed state, where Azure returns the setting only when it was set"
+                      if r.omitted_when_unset else ""))
     return out
 
 
@@ -177,7 +179,9 @@ def _api_properties_for(control_id: str) -> list[str]:
     return [f"`{r.path}` ({r.fact()})" for r in rows_for(control_id)] + [
         f"`{r.path}` value `{r.value}` (" + "; ".join(t for t in (
             f"rejected at {r.lacking} and before" if r.lacking else "",
-            f"taken from {r.having}" if r.having else "", f"rejected from {r.gone}" if r.gone else "") if t) + ")"
+            f"taken from {r.having}" if r.having else "",
+            f"unlisted through {r.unlisted_through}" if r.unlisted_through else "",
+            f"rejected from {r.gone}" if r.gone else "") if t) + ")"
         for r in VALUES if control_id in r.controls]
 
 
