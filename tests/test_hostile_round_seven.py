@@ -184,3 +184,27 @@ def test_a_catastrophic_control_param_from_the_command_line_is_an_error_with_eve
     for report in ("r.json", "r.csv", "r.sarif", "r.html", "j.xml"):
         assert CANARY not in (out / report).read_text(encoding="utf-8"), report
 
+
+# -- a byte order mark opening a later document of a stream ------------------------------------------------
+# kubectl splits a stream at '---' lines and decodes each document on its own (go-yaml drops a BOM at the start of
+# what it decodes), so a stream concatenated from files saved with BOMs applies whole; libyaml counted the BOM as a
+# column and the document broke at its second line, taking every other object of the file with it.
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_bom_opening_a_later_document_is_read_as_kubectl_reads_it(tmp_path: Path, newline: str) -> None:
+    first, second = pod("first", {"MODE": "a"}), pod("second", {"PASSWORD": "hunter2hunter2"})
+    text = "\ufeff" + first + "--- # the second file\n\ufeff" + second + "---\n\ufeff" + pod("third", {})
+    (tmp_path / "p.yaml").write_bytes(text.replace("\n", newline).encode("utf-8"))
+    run = run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(tmp_path / "p.yaml")])], controls=["AKS-123"]))
+    assert not run.diagnostics, run.diagnostics
+    assert {k: r.outcome.value for k, r in by_name(run, "AKS-123").items()} == {
+        "first": "passed", "second": "failed", "third": "passed"}
+
+
+def test_a_bom_inside_a_document_is_still_its_text_or_an_error() -> None:
+    from aks_compliance.errors import InputError
+    from aks_compliance.k8s.manifests import parse_yaml_stream
+    [(_, data, _)] = parse_yaml_stream('a: "x\n\ufeffy"\n', "f")[0]
+    assert data == {"a": "x \ufeffy"}
+    with pytest.raises(InputError, match=r"f:2:\d+: invalid YAML"):
+        parse_yaml_stream("a: 1\n\ufeffb: 2\nc: 3\n", "f")
