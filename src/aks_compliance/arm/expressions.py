@@ -438,6 +438,9 @@ def _call(node: Call, ctx: Context) -> Any:
         # any other answer (contains, endsWith, indexOf, length, less...) would be a decision on the
         # stand-in's own text, which is not the deployment's
         return Unknown(f"{node.text} depends on {stand_in.reason}")
+    reads = _READS_WHOLE.get(node.name)
+    if reads:  # work in the size of what it reads, whatever it returns: charged first
+        budget.spend(sum(_read_cost(a, budget, reads) for a in args), node.text)
     try:
         result = fn(ctx, *args)
         budget.charge(result, node.name, node.text)
@@ -472,6 +475,24 @@ _STAND_IN_CARRIERS = frozenset({"createarray", "createobject", "array", "union"}
 # Builders of objects and arrays keep going past a broken member: the error is reported once (see
 # Context.recovered) and only that member becomes unknown, as a property would in the template body.
 _RECOVERING = frozenset({"createobject", "createarray"})
+# Functions that read all of their arguments (deep comparison, hashing, searching text) but may return little:
+# the result's size does not show their work, so each call is charged its arguments' size before it is done
+# (equals of a shared million-node tree in a map of 10,000 was hours; uniqueString of a megabyte 3,000 times,
+# half a minute). A value's size is memoised on its identity (Budget.size): charging it again costs nothing.
+# Each maps to the characters of text one unit reads: uniqueString's MurmurHash64 runs in Python, about 16 times
+# slower a character than the rest.
+_READS_WHOLE = {name: CHARS_PER_UNIT for name in (
+    "equals", "contains", "indexof", "lastindexof", "startswith", "endswith", "less", "lessorequals", "greater",
+    "greaterorequals", "guid", "union", "intersection")} | {"uniquestring": 4}
+
+
+def _read_cost(value: Any, budget: Budget, chars_per_unit: int) -> int:
+    t = type(value)
+    if t is str:
+        return len(value) // chars_per_unit
+    if t is list or t is dict:
+        return budget.size(value)
+    return 0
 
 
 def _evaluate_recovering(node: Node, ctx: Context) -> Any:

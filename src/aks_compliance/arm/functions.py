@@ -90,6 +90,8 @@ def _keys_ci(obj: dict) -> dict[str, str]:
 
 def arm_equals(a: Any, b: Any) -> bool:
     """JToken deep equality: types matter (1 != '1'), strings are case-sensitive."""
+    if a is b and isinstance(a, (list, dict, str)):  # a shared subtree is equal to itself: not walked again
+        return True
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):

@@ -41,6 +41,11 @@ _COUNT_NODES_ABOVE = 512 * 1024  # a smaller file cannot hold enough nodes to ma
 MAX_ALIAS_EXPANSION = 100_000  # values aliases may add to one document, expanded as a tree
 MAX_INT_DIGITS = 4000  # Python refuses to convert longer digit strings (sys.get_int_max_str_digits)
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# A byte order mark opening a document of a stream (the line after its '---'): kubectl splits a stream at '---'
+# lines and decodes each document as a stream of its own (apimachinery's YAMLReader, then go-yaml), which drops a
+# BOM at its start; libyaml reads one stream and counts the BOM as a column, so the document's first key is
+# indented by one and the next line ends it. Dropped here as kubectl does.
+_BOM_AFTER_MARKER = re.compile(r"^(---(?:[ \t][^\n]*|\r)?\n)\ufeff", re.M)
 
 
 class TextDatesLoader(_Loader):  # type: ignore[misc, valid-type]
@@ -246,6 +251,8 @@ def parse_yaml_stream(text: str, file: str, line_offset: int = 0, first_index: i
     first document has that index (used to read the documents of a broken file one by one)."""
     lines = PointerLines()
     docs: list[tuple[int, Any, int]] = []
+    if "\ufeff" in text:
+        text = _BOM_AFTER_MARKER.sub(r"\1", text)
     if len(text) > _COUNT_NODES_ABOVE and not line_offset:
         _count_nodes(text, file)
     # an alias needs an anchor ('&'): a text without one cannot expand or recurse, so skip the check

@@ -16,11 +16,11 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import functools
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ..policy.conditions import MISSING, Leaf, Truth, Verdict
+from ..user_regex import PatternTooSlow, user_pattern
 from . import kinds as kindlib
 from .checks import Findings, pss_version
 from .podspec import PodView, as_dict, as_list, pod_view
@@ -130,7 +130,12 @@ def compare(op: str, value: Any, operand: Any) -> bool:
         _globs(operand)
         return isinstance(value, str) and isinstance(operand, list) and from_registry(value, operand)
     if op == "matches":
-        return isinstance(value, str) and isinstance(operand, str) and _regex(operand).fullmatch(value) is not None
+        if not (isinstance(value, str) and isinstance(operand, str)):
+            return False
+        try:  # a rule's or a parameter's pattern: run with a time bound (user_regex.py)
+            return user_pattern(operand).fullmatch(value)
+        except PatternTooSlow as exc:
+            raise RuleError(f"matches: {exc}") from None
     raise RuleError(f"unknown operator {op}")
 
 
@@ -145,11 +150,6 @@ def _globs(patterns: Any) -> None:
 @functools.lru_cache(maxsize=1024)
 def _glob_problem(pattern: str) -> bool:
     return glob_problem(pattern) is not None
-
-
-@functools.lru_cache(maxsize=256)
-def _regex(pattern: str) -> "re.Pattern[str]":
-    return re.compile(pattern)
 
 
 def from_registry(image: str, patterns: list[Any]) -> bool:

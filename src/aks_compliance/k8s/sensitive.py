@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
+from ..user_regex import PatternTooSlow, UserPattern, user_pattern
 from .podspec import CONTAINER_GROUPS
 
 DEFAULT_KEY_NAMES = (
@@ -91,14 +92,36 @@ def _list(value: Any, what: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _compile(patterns: Iterable[str], what: str) -> tuple[re.Pattern[str], ...]:
-    out = []
+class _Ours:
+    """A pattern of :data:`DEFAULT_VALUES`: linear on any text (tests/test_hostile_round_six.py), run by ``re``."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._compiled = re.compile(pattern)
+
+    def search(self, value: str) -> bool:
+        return self._compiled.search(value) is not None
+
+
+def _compile(patterns: Iterable[str], what: str) -> tuple[tuple[str, UserPattern | _Ours], ...]:
+    out: list[tuple[str, UserPattern | _Ours]] = []
     for p in patterns:
-        try:
-            out.append(re.compile(p))
+        try:  # the user's patterns run with a time bound (user_regex.py)
+            out.append((what, _Ours(p) if p in DEFAULT_VALUES else user_pattern(p)))
         except re.error as exc:
             raise ValueError(f"parameter {what}: {p!r} is not a regular expression ({exc})") from None
     return tuple(out)
+
+
+def _search(patterns: tuple[tuple[str, UserPattern | _Ours], ...], value: str) -> str | None:
+    """The first pattern found in ``value``; one that ran past its time bound is an error naming its parameter."""
+    for what, p in patterns:
+        try:
+            if p.search(value):
+                return p.pattern
+        except PatternTooSlow as exc:
+            raise PatternTooSlow(f"parameter {what}: {exc}") from None
+    return None
 
 
 @dataclass(frozen=True)
@@ -144,12 +167,9 @@ class SensitiveRules:
         return None
 
     def value_matches(self, value: str) -> str | None:
-        if any(p.search(value) for p in self._values_allowed):  # type: ignore[attr-defined]
+        if _search(self._values_allowed, value):  # type: ignore[attr-defined]
             return None
-        for p in self._values:  # type: ignore[attr-defined]
-            if p.search(value):
-                return p.pattern
-        return None
+        return _search(self._values, value)  # type: ignore[attr-defined]
 
     def judge(self, name: Any, value: Any) -> str | None:
         """Why a literal value looks like a credential, in words, or None."""
@@ -157,8 +177,6 @@ class SensitiveRules:
             return None
         if value == REDACTED:
             return "a value the collector redacted as a credential"
-        if any(p.search(value) for p in self._values_allowed):  # type: ignore[attr-defined]
-            return None
         pattern = self.value_matches(value)
         if pattern:
             return f"a credential-looking value (pattern {pattern!r})"

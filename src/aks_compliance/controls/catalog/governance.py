@@ -5,6 +5,7 @@ from typing import Any, Mapping
 
 from ...policy.conditions import Truth, Verdict
 from ...targets import Target
+from ...user_regex import PatternTooSlow, user_pattern
 from ...values import Unknown
 from ..checks import Check, all_of, lower, pool_field, pools
 from ..model import Control, Mappings, Parameter, Severity
@@ -89,19 +90,21 @@ def check_naming(target: Target, params: Mapping[str, Any]) -> Verdict:
     c = Check(target, params)
     truths: list[Truth] = []
 
-    def match(path: str, value: Any, pattern: str) -> Truth:
+    def match(path: str, value: Any, pattern: str, param: str) -> Truth:
         if isinstance(value, Unknown):
             return c.unknown(path, value.reason)
-        try:
-            ok = isinstance(value, str) and re.fullmatch(pattern, value) is not None
+        try:  # the user's pattern: run with a time bound (user_regex.py); too slow is an error naming it
+            ok = isinstance(value, str) and user_pattern(pattern).fullmatch(value)
         except re.error as exc:
             return c.compare(f"parameters ({pattern})", "is", "a valid regular expression", str(exc), False)
+        except PatternTooSlow as exc:
+            raise PatternTooSlow(f"parameter {param}: {exc}") from None
         return c.compare(path, "matches", pattern, value, ok)
 
     cluster_format = str(params.get("clusterNameFormat") or "")
     if cluster_format:
         name = target.resource.name
-        truths.append(match("name", name, cluster_format))
+        truths.append(match("name", name, cluster_format, "clusterNameFormat"))
     formats = {"system": str(params.get("systemPoolNameFormat") or ""), "user": str(params.get("userPoolNameFormat") or "")}
     if any(formats.values()):
         members = pools(c)
@@ -116,7 +119,7 @@ def check_naming(target: Target, params: Mapping[str, Any]) -> Verdict:
                 pattern = formats.get(lower(mode)) if isinstance(mode, str) else None
                 if pattern:
                     path, name = pool_field(c, pool, "name")
-                    truths.append(match(path, name, pattern))
+                    truths.append(match(path, name, pattern, f"{lower(mode)}PoolNameFormat"))
     return c.verdict(all_of(truths))
 
 
