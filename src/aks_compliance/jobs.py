@@ -110,7 +110,7 @@ def run_scan_in_jobs(options: "ScanOptions") -> "ScanRun":
 def run_in_jobs(prepared: "PreparedScan", jobs: int, progress: "Progress | None" = None) -> "ScanRun":
     """The run of ``prepared`` evaluated by ``jobs`` processes: the run one process computes."""
     from .scan import collector_paused
-    from .shards import ShardedScan, merge_shards, part_of
+    from .shards import LIVE, ShardedScan, merge_shards, part_of
 
     sharded = ShardedScan(prepared, jobs)
     prepared.meta()  # the run's id and who ran it: made once, before the children copy the scan
@@ -127,7 +127,8 @@ def run_in_jobs(prepared: "PreparedScan", jobs: int, progress: "Progress | None"
             children[job] = pid
         if progress is not None:
             progress.start(len(prepared.targets))
-        common, texts[0] = _document(sharded, 0, _Share(counts, 0, progress))
+        common, own, run = _evaluate(sharded, 0, _Share(counts, 0, progress))
+        own[LIVE] = run.results  # this process's results go into the merge as they are
         failures = []
         while children:  # the others' shards: the progress line goes on while they finish
             for job, pid in list(children.items()):
@@ -146,7 +147,7 @@ def run_in_jobs(prepared: "PreparedScan", jobs: int, progress: "Progress | None"
         if progress is not None:
             progress.finish(len(prepared.targets))
         with collector_paused(freeze=True):  # the merged run lives to the end of the session
-            parts = [part_of(texts[job]) for job in range(jobs)]
+            parts = [own] + [part_of(texts[job]) for job in range(1, jobs)]
             texts.clear()
             return merge_shards([{**common, **part} for part in parts], catalog=prepared.catalog,
                                 run_id=prepared.meta()["id"])
@@ -160,23 +161,26 @@ def run_in_jobs(prepared: "PreparedScan", jobs: int, progress: "Progress | None"
         shutil.rmtree(spool, ignore_errors=True)
 
 
-def _document(sharded: Any, job: int, progress: Any) -> tuple[dict[str, Any], str]:
-    """Shard ``job`` evaluated: the sections alike in every shard (inputs, catalog, coverage...), and its own
-    part as text (``shards.part_json``). Input errors are left to the merge, which numbers them over every
-    shard (as pytest-xdist's controller does)."""
-    from .shards import part_json, split
+def _evaluate(sharded: Any, job: int, progress: Any) -> tuple[dict[str, Any], dict[str, Any], Any]:
+    """Shard ``job`` evaluated: the sections alike in every shard (inputs, catalog, coverage...), its own part of
+    the document, and its run. Input errors are left to the merge, which numbers them over every shard (as
+    pytest-xdist's controller does)."""
+    from .shards import split
 
     evaluated = sharded.evaluate(job, progress)
     run = sharded.run(job, evaluated, input_errors=False)
     common, part = split(run.document_for(run.results, lazy=True))
-    return common, part_json(part, run.results)
+    return common, part, run
 
 
 def _child(sharded: Any, job: int, spool: str, counts: _Counts) -> None:  # pragma: no cover - in the child
+    from .shards import part_json
+
     code = 1
     try:
         signal.signal(signal.SIGTERM, _interrupt)  # stopped by the parent: unwind, write nothing
-        _, text = _document(sharded, job, _Share(counts, job, None))
+        _, part, run = _evaluate(sharded, job, _Share(counts, job, None))
+        text = part_json(part, run.results)  # the results as the results JSON writes them: not encoded again
         path = os.path.join(spool, f"part-{job}.json")
         with open(path + ".tmp", "w", encoding="utf-8", errors="surrogatepass") as fh:
             fh.write(text)

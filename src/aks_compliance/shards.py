@@ -48,6 +48,8 @@ SHARD_LABEL = "shard"  # the narrowing a shard's selection names: "shard K of N"
 # in the worker's text, its target named by an index; a merged result's JSON is that text with the
 # target spliced in (byte for byte what one process writes), not encoded again.
 SPLICE = "_lines"
+# A part evaluated in the merging process itself (jobs.py): its Result objects as they are, not their JSON read back.
+LIVE = "_live"
 
 
 class MergeError(ValueError):
@@ -242,6 +244,20 @@ def merge_shards(docs: list[dict[str, Any]], catalog: "Catalog | None" = None,
     for doc in ordered:
         sh = doc["shard"]
         index_of = {label: i for i, label in sh.get("evaluated", [])}
+        live = doc.get(LIVE)
+        if live is not None:
+            for n, r in enumerate(live):
+                if r.control_id is None:
+                    continue
+                key = r.key
+                if key in keys:
+                    raise MergeError(f"result {key} is in more than one shard")
+                keys.add(key)
+                if r.label not in index_of:
+                    raise MergeError(f"shard {sh['index']}/{count}: result {key} is of a target the shard did not "
+                                     "evaluate")
+                blocks.append((index_of[r.label], n, r))
+            continue
         spans = doc.get(SPLICE)
         for n, (d, key) in enumerate(zip(doc["results"], sh.get("keys", []))):
             cid = d.get("control_id")

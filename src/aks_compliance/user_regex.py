@@ -20,8 +20,6 @@ import functools
 import re
 import time
 
-import regex
-
 MATCH_SECONDS = 1.0  # one match of one value
 PATTERN_SECONDS = 3.0  # one pattern's slow matches together, in one process
 FREE_SECONDS = 0.002  # a match at most this long is not charged
@@ -38,6 +36,8 @@ class UserPattern:
     __slots__ = ("pattern", "_compiled", "_spent")
 
     def __init__(self, pattern: str) -> None:
+        import regex  # imported on first use: 10 ms of every start-up otherwise
+
         re.compile(pattern)  # re.error as before: the syntax accepted is re's (the parameters' format "regex")
         self.pattern = pattern
         self._compiled = regex.compile(pattern, regex.VERSION0)
