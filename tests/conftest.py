@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -65,3 +67,18 @@ def write_files(folder: Path, files: dict[str, Any]) -> None:
             path.write_bytes(content)
         else:
             path.write_text(content)
+
+
+def scan_after(prelude: str, cli_args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    """`aks-compliance scan CLI_ARGS` in a child Python that first runs ``prelude`` (which patches a part to fail)."""
+    code = prelude + f"import sys; from aks_compliance.cli import main; sys.exit(main(['scan', *{cli_args!r}]))"
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def process_gone(pid: int) -> bool:
+    """Whether no process ``pid`` exists (any more)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False

@@ -5,12 +5,9 @@ interrupt (in the child or in the parent while the child writes) leaves no tempo
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,7 +17,7 @@ from aks_compliance.atomic import atomic_write
 from aks_compliance.report import background
 from aks_compliance.report.background import Background
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, process_gone, scan_after
 
 EXAMPLES = str(FIXTURES / "examples")
 FORKED = "import aks_compliance.report.background as bg\nbg.FORK_MIN_RESULTS = 0\n"
@@ -29,22 +26,9 @@ INLINE = "import aks_compliance.report.background as bg\nbg.FORK_MIN_RESULTS = 1
 pytestmark = pytest.mark.skipif(not background.can_fork(), reason="the report is forked only where fork is Linux's")
 
 
-def scan(prelude: str, cli_args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    code = prelude + f"import sys; from aks_compliance.cli import main; sys.exit(main(['scan', *{cli_args!r}]))"
-    return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=300)
-
-
 def outputs(out: Path) -> list[str]:
     return ["--results-json", str(out / "r.json"), "--audit-report", str(out / "r.html"), "--sarif",
             str(out / "r.sarif"), "--csv", str(out / "r.csv")]
-
-
-def gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 # --- the child itself ---------------------------------------------------------------------------------------
@@ -98,7 +82,7 @@ def test_a_stopped_child_removes_its_temporary_and_is_reaped(tmp_path: Path) -> 
         time.sleep(0.02)
     assert started.exists() and any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
     child.terminate()
-    assert gone(pid)
+    assert process_gone(pid)
     assert not target.exists() and not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
@@ -114,7 +98,7 @@ def test_the_forked_report_is_the_inline_one(tmp_path: Path) -> None:
     pages = {}
     for name, prelude in (("forked", FORKED), ("inline", INLINE)):
         out = tmp_path / name
-        proc = scan(prelude, ["--arm", EXAMPLES, *outputs(out), "--aksc-started", started], tmp_path)
+        proc = scan_after(prelude, ["--arm", EXAMPLES, *outputs(out), "--aksc-started", started], tmp_path)
         assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
         # what was written is listed in the order of the outputs, whichever process wrote it
         listed = [line.split(":", 1)[0] for line in proc.stdout.splitlines()
@@ -130,7 +114,7 @@ def test_a_crash_of_the_forked_writer_exits_3_and_the_others_are_written(tmp_pat
     boom = FORKED + ("import aks_compliance.report.html as h\n"
                      "def crash(path, doc): raise TypeError('boom in the forked report')\n"
                      "h.write_report = crash\n")
-    proc = scan(boom, ["--arm", EXAMPLES, *outputs(out)], tmp_path)
+    proc = scan_after(boom, ["--arm", EXAMPLES, *outputs(out)], tmp_path)
     assert proc.returncode == 3, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "audit report NOT written" in proc.stdout and "boom in the forked report" in proc.stdout
     assert "internal error" in proc.stdout
@@ -142,7 +126,7 @@ def test_an_unwritable_place_for_the_forked_report_is_a_usage_error(tmp_path: Pa
     refused = FORKED + ("import aks_compliance.report.html as h\n"
                         "def refuse(path, doc): raise PermissionError(13, 'Permission denied', path)\n"
                         "h.write_report = refuse\n")
-    proc = scan(refused, ["--arm", EXAMPLES, *outputs(out)], tmp_path)
+    proc = scan_after(refused, ["--arm", EXAMPLES, *outputs(out)], tmp_path)
     assert proc.returncode == 4, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "audit report NOT written" in proc.stdout and "Permission denied" in proc.stdout
     assert (out / "r.json").is_file()
@@ -158,7 +142,7 @@ def test_sigterm_in_the_forked_writer_leaves_no_temporary(tmp_path: Path) -> Non
                      "        os.kill(os.getpid(), signal.SIGTERM)\n"  # the child's own pid: the writer is stopped
                      "        fh.write('never')\n"
                      "h.write_report = slow\n")
-    proc = scan(term, ["--arm", EXAMPLES, *outputs(out)], tmp_path)
+    proc = scan_after(term, ["--arm", EXAMPLES, *outputs(out)], tmp_path)
     assert proc.returncode == 3, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "Traceback" not in proc.stdout + proc.stderr
     assert "audit report NOT written" in proc.stdout and "the run was interrupted" in proc.stdout
@@ -185,11 +169,11 @@ def test_sigterm_to_the_run_while_the_child_writes_stops_the_child_too(tmp_path:
                      "    os.kill(os.getpid(), signal.SIGTERM)\n"
                      "res.write_results = results_then_term\n")
     began = time.monotonic()
-    proc = scan(term, ["--arm", EXAMPLES, *outputs(out)], tmp_path)
+    proc = scan_after(term, ["--arm", EXAMPLES, *outputs(out)], tmp_path)
     assert time.monotonic() - began < 100  # never waited for the sleeping child
     assert proc.returncode == 3, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "Traceback" not in proc.stdout + proc.stderr
     assert "audit report NOT written" in proc.stdout and "the run was interrupted" in proc.stdout
-    assert gone(int(pid_file.read_text()))
+    assert process_gone(int(pid_file.read_text()))
     assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")] and not (out / "r.html").exists()
     assert (out / "r.json").is_file()

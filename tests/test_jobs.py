@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,25 +17,12 @@ from aks_compliance import jobs
 from aks_compliance.arm.inputs import ArmOptions
 from aks_compliance.scan import ScanOptions
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, process_gone, scan_after
 
 EXAMPLES = str(FIXTURES / "examples")
 STARTED = "2026-11-02T09:00:00+00:00"
 
 pytestmark = pytest.mark.skipif(not jobs.can_fork(), reason="--jobs forks: Linux only")
-
-
-def scan(prelude: str, cli_args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    code = prelude + f"import sys; from aks_compliance.cli import main; sys.exit(main(['scan', *{cli_args!r}]))"
-    return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=300)
-
-
-def gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 @pytest.mark.parametrize("value, expected", [("1", 1), ("3", 3), (" auto ", None), (None, 1)])
@@ -51,7 +35,7 @@ def test_jobs_option_values(value: str | None, expected: int | None) -> None:
 def test_a_bad_jobs_value_is_a_usage_error(value: str, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="--jobs expects a positive number"):
         jobs.jobs_for(value)
-    proc = scan("", ["--arm", EXAMPLES, "--jobs", value], tmp_path)
+    proc = scan_after("", ["--arm", EXAMPLES, "--jobs", value], tmp_path)
     assert proc.returncode == 4, proc.stdout[-1500:] + proc.stderr[-1500:]
     assert "--jobs expects a positive number" in proc.stdout + proc.stderr
 
@@ -79,7 +63,7 @@ def test_a_job_that_fails_is_an_internal_error_naming_its_shard(tmp_path: Path) 
             "    return original(self, indices, progress)\n"
             "s.PreparedScan.evaluate = evaluate\n")
     out = tmp_path / "r.json"
-    proc = scan(boom, ["--arm", EXAMPLES, "--jobs", "3", "--results-json", str(out)], tmp_path)
+    proc = scan_after(boom, ["--arm", EXAMPLES, "--jobs", "3", "--results-json", str(out)], tmp_path)
     assert proc.returncode == 3, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "internal error" in proc.stdout and "boom in a job" in proc.stdout
     assert "shard 2 of 3" in proc.stdout or "shard 3 of 3" in proc.stdout
@@ -105,12 +89,12 @@ def test_an_interrupt_while_jobs_run_stops_them_all(tmp_path: Path) -> None:
             "    return out\n"
             "s.PreparedScan.evaluate = evaluate\n")
     began = time.monotonic()
-    proc = scan(hang, ["--arm", EXAMPLES, "--jobs", "3", "--results-json", str(tmp_path / "r.json")], tmp_path)
+    proc = scan_after(hang, ["--arm", EXAMPLES, "--jobs", "3", "--results-json", str(tmp_path / "r.json")], tmp_path)
     assert time.monotonic() - began < 100
     assert proc.returncode == 3, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "Traceback" not in proc.stdout + proc.stderr
     children = [int(p.name) for p in pids.iterdir()]
-    assert len(children) == 2 and all(gone(pid) for pid in children)
+    assert len(children) == 2 and all(process_gone(pid) for pid in children)
     assert not (tmp_path / "r.json").exists()
     assert not [p for p in Path(os.environ.get("TMPDIR", "/tmp")).glob("aksc-jobs-*") if p.stat().st_mtime > began - 1]
 
@@ -145,7 +129,7 @@ def test_jobs_show_the_progress_of_the_whole_run() -> None:
 def test_jobs_where_fork_is_not_offered_run_in_one_process_and_say_so(tmp_path: Path) -> None:
     no_fork = "import aks_compliance.jobs as j\nj.can_fork = lambda: False\n"
     out = tmp_path / "r.json"
-    proc = scan(no_fork, ["--arm", EXAMPLES, "--jobs", "4", "--results-json", str(out)], tmp_path)
+    proc = scan_after(no_fork, ["--arm", EXAMPLES, "--jobs", "4", "--results-json", str(out)], tmp_path)
     assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "--jobs 4: the scan's processes are forked" in proc.stdout + proc.stderr
     assert json.loads(out.read_text())["results"]

@@ -12,7 +12,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from .conftest import FIXTURES, ROOT
+from .conftest import FIXTURES, ROOT, scan_after
 
 EXAMPLES = str(FIXTURES / "examples")
 SUITE = str(ROOT / "tests_compliance")
@@ -29,12 +29,6 @@ def args(out: dict[str, Path]) -> list[str]:
 
 def run_python(code: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=300)
-
-
-def scan_after(prelude: str, cli_args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    """`aks-compliance scan CLI_ARGS` in a child Python that first runs ``prelude`` (which patches a part to fail)."""
-    return run_python(prelude + f"import sys; from aks_compliance.cli import main; sys.exit(main(['scan', *{cli_args!r}]))",
-                      cwd)
 
 
 def test_an_output_path_that_is_a_directory_is_named_and_the_others_are_written(tmp_path: Path) -> None:
