@@ -133,3 +133,12 @@ def test_jobs_where_fork_is_not_offered_run_in_one_process_and_say_so(tmp_path: 
     assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "--jobs 4: the scan's processes are forked" in proc.stdout + proc.stderr
     assert json.loads(out.read_text())["results"]
+
+
+@pytest.mark.parametrize("other", [["--aksc-shard", "1/2"], ["-n", "2"]])
+def test_jobs_beside_shards_or_workers_is_said_to_be_ignored(other: list[str], tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    proc = scan_after("", ["--arm", EXAMPLES, "--jobs", "2", *other, "--results-json", str(out)], tmp_path)
+    assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "--jobs 2 is for a scan in one pytest process" in proc.stdout + proc.stderr
+    assert json.loads(out.read_text())["results"]

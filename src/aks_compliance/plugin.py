@@ -179,6 +179,11 @@ def _configure(config: pytest.Config) -> None:
         if sharded_xdist(config):
             raise pytest.UsageError("--aksc-shard runs one shard in one process: run several jobs with it, or "
                                     "pytest-xdist (-n) without it (the workers then share the scan)")
+    if options.jobs > 1 and (shard or sharded_xdist(config)) and getattr(config, "workerinput", None) is None:
+        config.issue_config_time_warning(pytest.PytestConfigWarning(
+            f"--jobs {options.jobs} is for a scan in one pytest process: with {'--aksc-shard' if shard else '-n'} "
+            "the shards are evaluated by the jobs or workers already, each in one process"), stacklevel=2)
+        options.jobs = 1
     worker_input = getattr(config, "workerinput", None)
     config.stash[RAN_KEY] = set()
     if worker_input is not None:
