@@ -181,3 +181,30 @@ def test_cluster_admin_equivalence_may_be_spread_over_rules() -> None:
 def test_a_projected_token_is_an_api_token_only_for_the_api_servers_audience(audience, api) -> None:
     from aks_compliance.controls.catalog.k8s_workload_rbac import _api_audience
     assert _api_audience(audience) is api
+
+
+def test_aggregated_rules_are_filled_once_through_nested_aggregates(tmp_path) -> None:
+    """The manifest reader fills an aggregating ClusterRole's rules as the aggregation controller does (through an
+    aggregate that is itself filled, each rule once), and a binding's grant cites each source rule once."""
+    from aks_compliance.k8s.rbac import resolve_grant
+    from aks_compliance.k8s.targets import load_scope
+
+    def role(name: str, labels: dict, select: str | None, rules: list) -> str:
+        agg = f"aggregationRule:\n  clusterRoleSelectors:\n  - matchLabels: {{agg: {select}}}\n" if select else ""
+        return (f"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {name}\n"
+                f"  labels: {labels}\n{agg}rules: {rules}\n---\n")
+    leaf = [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]
+    text = (role("top", {}, "top", [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}])
+            + role("middle", {"agg": "top"}, "middle", [])
+            + role("leaf", {"agg": "middle"}, None, leaf)
+            + "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: b}\n"
+              "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: top}\n"
+              "subjects: [{kind: Group, name: g, apiGroup: rbac.authorization.k8s.io}]\n")
+    (tmp_path / "m.yaml").write_text(text.replace("'", '"'), encoding="utf-8")
+    scope, diags, _, _ = load_scope(str(tmp_path), set())
+    assert scope is not None, diags
+    assert scope.get("ClusterRole", None, "top").body["rules"] == leaf  # the written wildcard is replaced
+    assert scope.get("ClusterRole", None, "middle").body["rules"] == leaf
+    grant = resolve_grant(scope, scope.get("ClusterRoleBinding", None, "b"))
+    assert not isinstance(grant, str), grant
+    assert [path for path, _, _ in grant.rules] == ["ClusterRole/leaf.rules[0]"]
