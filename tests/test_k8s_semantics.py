@@ -208,3 +208,26 @@ def test_aggregated_rules_are_filled_once_through_nested_aggregates(tmp_path) ->
     grant = resolve_grant(scope, scope.get("ClusterRoleBinding", None, "b"))
     assert not isinstance(grant, str), grant
     assert [path for path, _, _ in grant.rules] == ["ClusterRole/leaf.rules[0]"]
+
+
+def _blocks(*blocks: tuple) -> dict:
+    return {"to": [{"ipBlock": {"cidr": c, **({"except": list(e)} if e else {})}} for c, *e in blocks]}
+
+
+@pytest.mark.parametrize("rule,expected", [
+    (_blocks(("0.0.0.0/1",), ("128.0.0.0/1",)), True),  # together every IPv4 address
+    (_blocks(("10.1.2.3/0",)), True),  # host bits: a /0 is everything however spelled
+    (_blocks(("0.0.0.0/0", "10.0.0.0/8"), ("10.0.0.0/8",)), True),  # the except is allowed by the other peer
+    (_blocks(("::/1",), ("8000::/1",)), True),
+    (_blocks(("0.0.0.0/0", "10.0.0.0/8")), False),
+    (_blocks(("0.0.0.0/1",), ("128.0.0.0/2",)), False),
+    (_blocks(("0.0.0.0/1",), ("not-a-cidr",)), False),
+])
+def test_peers_allow_all_when_their_ip_blocks_cover_every_address(rule: dict, expected: bool) -> None:
+    """A rule's peers are a union: ipBlocks that together cover every IPv4 (or IPv6) address, excepts removed,
+    allow what 0.0.0.0/0 does, in NetworkPolicies and in Cilium's toCIDR/toCIDRSet alike."""
+    assert allow_all_rules({"spec": {"egress": [rule]}}, "egress") == ([0] if expected else [])
+    cidr_set = [{"cidr": p["ipBlock"]["cidr"], **({"except": p["ipBlock"]["except"]} if "except" in p["ipBlock"]
+                                                  else {})} for p in rule["to"]]
+    r = _cilium("CiliumNetworkPolicy", {"endpointSelector": {}, "egress": [{"toCIDRSet": cidr_set}]})
+    assert bool(r.allow_all("egress")) is expected
