@@ -184,8 +184,9 @@ def test_a_projected_token_is_an_api_token_only_for_the_api_servers_audience(aud
 
 
 def test_aggregated_rules_are_filled_once_through_nested_aggregates(tmp_path) -> None:
-    """The manifest reader fills an aggregating ClusterRole's rules as the aggregation controller does (through an
-    aggregate that is itself filled, each rule once), and a binding's grant cites each source rule once."""
+    """The manifest reader adds to an aggregating ClusterRole the rules the aggregation controller gives it (through
+    an aggregate that is itself filled, each rule once; the rules written in it kept, as a role dumped from a cluster
+    holds them), and a binding's grant cites each rule once, from the role that holds it."""
     from aks_compliance.k8s.rbac import resolve_grant
     from aks_compliance.k8s.targets import load_scope
 
@@ -194,8 +195,9 @@ def test_aggregated_rules_are_filled_once_through_nested_aggregates(tmp_path) ->
         return (f"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {name}\n"
                 f"  labels: {labels}\n{agg}rules: {rules}\n---\n")
     leaf = [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]
-    text = (role("top", {}, "top", [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}])
-            + role("middle", {"agg": "top"}, "middle", [])
+    written = [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}]
+    text = (role("top", {}, "top", [])
+            + role("middle", {"agg": "top"}, "middle", written)
             + role("leaf", {"agg": "middle"}, None, leaf)
             + "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: b}\n"
               "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: top}\n"
@@ -203,11 +205,11 @@ def test_aggregated_rules_are_filled_once_through_nested_aggregates(tmp_path) ->
     (tmp_path / "m.yaml").write_text(text.replace("'", '"'), encoding="utf-8")
     scope, diags, _, _ = load_scope(str(tmp_path), set())
     assert scope is not None, diags
-    assert scope.get("ClusterRole", None, "top").body["rules"] == leaf  # the written wildcard is replaced
-    assert scope.get("ClusterRole", None, "middle").body["rules"] == leaf
+    assert scope.get("ClusterRole", None, "middle").body["rules"] == written + leaf
+    assert scope.get("ClusterRole", None, "top").body["rules"] == written + leaf
     grant = resolve_grant(scope, scope.get("ClusterRoleBinding", None, "b"))
     assert not isinstance(grant, str), grant
-    assert [path for path, _, _ in grant.rules] == ["ClusterRole/leaf.rules[0]"]
+    assert [path for path, _, _ in grant.rules] == ["ClusterRole/middle.rules[0]", "ClusterRole/leaf.rules[0]"]
 
 
 def _blocks(*blocks: tuple) -> dict:
