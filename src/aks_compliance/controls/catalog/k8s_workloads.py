@@ -153,7 +153,7 @@ def token_automount(target: Target, params: Mapping[str, Any]) -> Verdict:
         return f.verdict()
     v = pod_view(target)
     pod_value = v.spec.get("automountServiceAccountToken", ABSENT)
-    if pod_value is not ABSENT:
+    if pod_value is not ABSENT and pod_value is not None:  # null is unset: the ServiceAccount decides
         f.check(pod_value is False, v.p("automountServiceAccountToken"), "equals", False, pod_value)
         return f.verdict()
     scope = scope_of(target)
