@@ -181,3 +181,55 @@ def test_cluster_admin_equivalence_may_be_spread_over_rules() -> None:
 def test_a_projected_token_is_an_api_token_only_for_the_api_servers_audience(audience, api) -> None:
     from aks_compliance.controls.catalog.k8s_workload_rbac import _api_audience
     assert _api_audience(audience) is api
+
+
+def test_aggregated_rules_are_filled_once_through_nested_aggregates(tmp_path) -> None:
+    """The manifest reader adds to an aggregating ClusterRole the rules the aggregation controller gives it (through
+    an aggregate that is itself filled, each rule once; the rules written in it kept, as a role dumped from a cluster
+    holds them), and a binding's grant cites each rule once, from the role that holds it."""
+    from aks_compliance.k8s.rbac import resolve_grant
+    from aks_compliance.k8s.targets import load_scope
+
+    def role(name: str, labels: dict, select: str | None, rules: list) -> str:
+        agg = f"aggregationRule:\n  clusterRoleSelectors:\n  - matchLabels: {{agg: {select}}}\n" if select else ""
+        return (f"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {name}\n"
+                f"  labels: {labels}\n{agg}rules: {rules}\n---\n")
+    leaf = [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]
+    written = [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}]
+    text = (role("top", {}, "top", [])
+            + role("middle", {"agg": "top"}, "middle", written)
+            + role("leaf", {"agg": "middle"}, None, leaf)
+            + "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: b}\n"
+              "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: top}\n"
+              "subjects: [{kind: Group, name: g, apiGroup: rbac.authorization.k8s.io}]\n")
+    (tmp_path / "m.yaml").write_text(text.replace("'", '"'), encoding="utf-8")
+    scope, diags, _, _ = load_scope(str(tmp_path), set())
+    assert scope is not None, diags
+    assert scope.get("ClusterRole", None, "middle").body["rules"] == written + leaf
+    assert scope.get("ClusterRole", None, "top").body["rules"] == written + leaf
+    grant = resolve_grant(scope, scope.get("ClusterRoleBinding", None, "b"))
+    assert not isinstance(grant, str), grant
+    assert [path for path, _, _ in grant.rules] == ["ClusterRole/middle.rules[0]", "ClusterRole/leaf.rules[0]"]
+
+
+def _blocks(*blocks: tuple) -> dict:
+    return {"to": [{"ipBlock": {"cidr": c, **({"except": list(e)} if e else {})}} for c, *e in blocks]}
+
+
+@pytest.mark.parametrize("rule,expected", [
+    (_blocks(("0.0.0.0/1",), ("128.0.0.0/1",)), True),  # together every IPv4 address
+    (_blocks(("10.1.2.3/0",)), True),  # host bits: a /0 is everything however spelled
+    (_blocks(("0.0.0.0/0", "10.0.0.0/8"), ("10.0.0.0/8",)), True),  # the except is allowed by the other peer
+    (_blocks(("::/1",), ("8000::/1",)), True),
+    (_blocks(("0.0.0.0/0", "10.0.0.0/8")), False),
+    (_blocks(("0.0.0.0/1",), ("128.0.0.0/2",)), False),
+    (_blocks(("0.0.0.0/1",), ("not-a-cidr",)), False),
+])
+def test_peers_allow_all_when_their_ip_blocks_cover_every_address(rule: dict, expected: bool) -> None:
+    """A rule's peers are a union: ipBlocks that together cover every IPv4 (or IPv6) address, excepts removed,
+    allow what 0.0.0.0/0 does, in NetworkPolicies and in Cilium's toCIDR/toCIDRSet alike."""
+    assert allow_all_rules({"spec": {"egress": [rule]}}, "egress") == ([0] if expected else [])
+    cidr_set = [{"cidr": p["ipBlock"]["cidr"], **({"except": p["ipBlock"]["except"]} if "except" in p["ipBlock"]
+                                                  else {})} for p in rule["to"]]
+    r = _cilium("CiliumNetworkPolicy", {"endpointSelector": {}, "egress": [{"toCIDRSet": cidr_set}]})
+    assert bool(r.allow_all("egress")) is expected

@@ -10,8 +10,9 @@ Semantics, per the projects' documentation:
 
 * **NetworkPolicy**: ``podSelector`` selects pods of the policy's namespace (absent or null: all of them, the
   API server decodes it to ``{}``); a direction is isolated when it is in the effective ``policyTypes``, and
-  the rules of a direction outside them are not in force; a rule without peers, or with ``ipBlock``
-  0.0.0.0/0 (no except), and without ports allows all.
+  the rules of a direction outside them are not in force; a rule without peers, or whose ``ipBlock`` peers
+  together cover every IPv4 or IPv6 address (0.0.0.0/0, or 0.0.0.0/1 with 128.0.0.0/1; excepts removed), and
+  without ports allows all.
 * **Cilium** (docs.cilium.io, policy enforcement "default" mode): a rule selects endpoints by
   ``endpointSelector`` (``nodeSelector`` rules are host policies, not pods). Endpoint labels are the pod's
   labels plus ``io.kubernetes.pod.namespace``, ``io.cilium.k8s.policy.serviceaccount`` and
@@ -20,7 +21,7 @@ Semantics, per the projects' documentation:
   ``ingressDeny`` (``egress``/``egressDeny``) section isolates that direction, unless
   ``enableDefaultDeny.<direction>`` is false; an empty rule (``- {}``) allows nothing. An allow rule allows
   all when it has no ``toPorts`` and names the entity ``all`` or ``world`` (everything outside the
-  cluster, the internet included) or the CIDR 0.0.0.0/0 without exceptions. Deny rules never allow.
+  cluster, the internet included) or CIDRs that together cover every address (as above). Deny rules never allow.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Any
 
 from .podspec import as_dict, as_list
 from .scope import K8sObject, K8sScope, labels_of, meta
-from .selectors import policy_types, rule_allows_all, selector_matches
+from .selectors import cidrs_cover_everything, policy_types, rule_allows_all, selector_matches
 from .shapes import rejected
 
 NAMESPACE_LABEL = "io.kubernetes.pod.namespace"
@@ -39,7 +40,6 @@ SERVICE_ACCOUNT_LABEL = "io.cilium.k8s.policy.serviceaccount"
 NAMESPACE_LABELS_PREFIX = "io.cilium.k8s.namespace.labels."
 _SOURCES = ("k8s:", "any:")
 _ALL_ENTITIES = {"all", "world"}
-_ANY = ("0.0.0.0/0", "::/0")
 POLICY_KINDS = ("NetworkPolicy", "CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy")
 
 
@@ -227,10 +227,9 @@ class PolicyRule:
             if as_list(r.get("toPorts")):
                 continue
             entities = {str(e) for e in as_list(r.get(f"{side}Entities"))}
-            cidrs = [str(c) for c in as_list(r.get(f"{side}CIDR"))]
-            cidrs += [str(as_dict(c).get("cidr")) for c in as_list(r.get(f"{side}CIDRSet"))
-                      if not as_list(as_dict(c).get("except"))]
-            if entities & _ALL_ENTITIES or any(c in _ANY for c in cidrs):
+            blocks = [(c, None) for c in as_list(r.get(f"{side}CIDR"))]
+            blocks += [(as_dict(c).get("cidr"), as_dict(c).get("except")) for c in as_list(r.get(f"{side}CIDRSet"))]
+            if entities & _ALL_ENTITIES or cidrs_cover_everything(blocks):
                 out.append((p, r))
         return out
 

@@ -5,7 +5,8 @@ matches ``*`` or itself; an API group ``*`` or itself; a resource ``*``, itself 
 subresource) or ``*/<subresource>``. Rules restricted by ``resourceNames`` are the least-privilege form
 and are not counted as broad grants, except where one named object is the whole risk
 (``rule_grants(by_name=)``). ClusterRoles with an ``aggregationRule`` get the rules of every ClusterRole their
-selectors match, transitively (in manifests the aggregated rules are not filled in yet); the default admin, edit
+selectors match, transitively; in manifests the reader writes them into the aggregate as the aggregation controller
+does in the cluster (``fill_aggregated_rules``), so object rules judge them too; the default admin, edit
 and view roles, when not among the manifests, also get the rules of the manifests' roles labelled to aggregate
 into them. A role that may be aggregated but has a shape the API server rejects makes the aggregate unknown, and so
 does, in manifests, an aggregated ClusterRole with no rules whose selectors match no ClusterRole among them (the
@@ -18,9 +19,12 @@ ClusterRoles known here (cluster-admin, admin, edit, view), whose relevant rules
 
 from __future__ import annotations
 
+import copy
+import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from ..resources import Source
 from .podspec import as_dict, as_list
 from .scope import K8sObject, K8sScope, labels_of, meta
 from .selectors import selector_matches
@@ -165,7 +169,7 @@ def _aggregated_by(scope: K8sScope, into: str, role: K8sObject | None, selectors
                 raise _Unreadable(f"the ClusterRole {into} aggregates ClusterRole {other.name}, which has a shape the "
                                   f"API server rejects: {bad}")
             seen.add(id(other))
-            for i, r in enumerate(as_list(other.body.get("rules"))):
+            for i, r in enumerate(written_rules(scope, other)):
                 if isinstance(r, dict):
                     out.append((f"ClusterRole/{other.name}.rules[{i}]", r, other))
             out += _aggregated_by(scope, into, other, _selectors(other), seen)
@@ -179,8 +183,8 @@ def _selectors(role: K8sObject) -> list[dict[str, Any]]:
 
 def role_rules(scope: K8sScope, role: K8sObject, label: str) -> Rules | str:
     """The rules ``role`` grants (with those aggregated into a ClusterRole), or why they are unknown."""
-    rules: Rules = [
-        (f"{label}.rules[{i}]", r, role) for i, r in enumerate(as_list(role.body.get("rules"))) if isinstance(r, dict)]
+    rules: Rules = [(f"{label}.rules[{i}]", r, role) for i, r in enumerate(written_rules(scope, role))
+                    if isinstance(r, dict)]
     if role.kind != "ClusterRole":
         return rules
     selectors = _selectors(role)
@@ -193,6 +197,73 @@ def role_rules(scope: K8sScope, role: K8sObject, label: str) -> Rules | str:
                 "of them is among the manifests: the aggregation controller fills its rules in the cluster from "
                 "roles that may exist there")
     return out
+
+
+_FILLED = "aggregated_rules_filled"
+_RULE_FIELDS = ("apiGroups", "resources", "verbs", "resourceNames", "nonResourceURLs")
+
+
+def written_rules(scope: K8sScope, role: K8sObject) -> list[Any]:
+    """The rules written in the role (of an aggregate filled in by ``fill_aggregated_rules``, those before the
+    aggregated ones: the walk over its selectors reaches those again, cited from their own roles)."""
+    rules = as_list(role.body.get("rules"))
+    written = scope.memo.get(_FILLED, {}).get(id(role))
+    return rules if written is None else rules[:written]
+
+
+def fill_aggregated_rules(scope: K8sScope) -> None:
+    """Manifests: add to each aggregating ClusterRole the rules the aggregation controller gives it in the cluster (the
+    rules of every ClusterRole its selectors match among the manifests, transitively, each once), so that every
+    control reading a role's rules (an object rule such as AKS-136 included, and its Gatekeeper policy, which sees
+    the filled object) judges what the cluster holds. Evidence cites the source role's rule. The rules written in
+    the aggregate are kept: the controller would replace them, but a role dumped from a cluster holds the
+    controller's result from roles the manifests may not show, and dropping them could hide a grant. An aggregate
+    whose selectors match no ClusterRole among the manifests is left as written (``role_rules`` says what it grants
+    is unknown), and so is one that may take in a role of a shape the API server rejects (noted on the role). A
+    snapshot's roles are filled in already."""
+    if scope.is_snapshot:
+        return
+    fills: list[tuple[K8sObject, Rules]] = []
+    for role in scope.of("ClusterRole"):  # all computed from the roles as written, then written in
+        selectors = _selectors(role)
+        if not selectors or rejected(role.resource) is not None:
+            continue
+        try:
+            found = _aggregated_by(scope, role.name, role, selectors, {id(role)})
+        except _Unreadable as exc:
+            role.resource.notes.append(f"its rules are not filled in as the aggregation controller would: {exc}")
+            continue
+        if found:
+            fills.append((role, found))
+    for role, found in fills:
+        res = role.resource
+        kept = as_list(role.body.get("rules"))
+        union: list[Any] = list(kept)
+        names: list[str] = []
+        for path, rule, src in found:
+            if rule in union:  # the controller adds a rule once
+                continue
+            i = len(union)
+            union.append(copy.deepcopy(rule))
+            m = re.search(r"\.rules\[(\d+)\]$", path)
+            if src is not None and m:
+                s = src.resource.source
+                res.origins[("rules", i)] = Source(s.file, f"{s.pointer}/rules/{m.group(1)}", s.doc)
+                names.append(src.name)
+            note = f"filled in by the aggregation controller from {path}"
+            res.value_notes[f"rules[{i}]"] = note
+            for key in _RULE_FIELDS:
+                res.value_notes[f"rules[{i}].{key}"] = note
+                for k in range(len(as_list(rule.get(key)))):
+                    res.value_notes[f"rules[{i}].{key}[{k}]"] = note
+        if len(union) == len(kept):
+            continue
+        shown = ", ".join(dict.fromkeys(names))
+        role.body["rules"] = union
+        res.value_notes["rules"] = f"with the rules the aggregation controller fills in from ClusterRole {shown}"
+        res.notes.append("rules filled in as the aggregation controller does in the cluster: with the rules of the "
+                         f"ClusterRoles its aggregationRule selects among the manifests ({shown})")
+        scope.memo.setdefault(_FILLED, {})[id(role)] = len(kept)
 
 
 def _selector_text(selectors: list[dict[str, Any]]) -> str:

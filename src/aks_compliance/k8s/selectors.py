@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import ipaddress
+from typing import Any, Iterable
 
 from .podspec import as_dict, as_list
 
@@ -45,21 +46,53 @@ def policy_types(np: dict[str, Any]) -> list[str]:
     return ["Ingress"] + (["Egress"] if as_list(spec.get("egress")) else [])
 
 
-_ANY = ("0.0.0.0/0", "::/0")
+_EVERYWHERE = {4: ipaddress.ip_network("0.0.0.0/0"), 6: ipaddress.ip_network("::/0")}
 
 
-def _peer_is_anywhere(peer: Any) -> bool:
-    block = as_dict(as_dict(peer).get("ipBlock"))
-    return block.get("cidr") in _ANY and not as_list(block.get("except"))
+def _network(text: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:  # host bits are ignored, as the API server's parser ignores them (10.1.2.3/0 is 0.0.0.0/0)
+        return ipaddress.ip_network(str(text).strip(), strict=False)
+    except ValueError:
+        return None
+
+
+def cidrs_cover_everything(blocks: Iterable[tuple[Any, Any]]) -> bool:
+    """Whether ip blocks ``(cidr, excepts)`` together cover every IPv4 or every IPv6 address. A rule's peers are a
+    union: 0.0.0.0/1 with 128.0.0.0/1 allows what 0.0.0.0/0 does, and another peer may allow what one's except
+    leaves out. A block (or an except of it) that does not parse covers nothing (the API server rejects it)."""
+    covered: dict[int, list[Any]] = {4: [], 6: []}
+    for cidr, excepts in blocks:
+        net = _network(cidr)
+        if net is None:
+            continue
+        parts = [net]
+        for text in as_list(excepts):
+            ex = _network(text)
+            if ex is None:
+                parts = []
+                break
+            parts = [q for p in parts for q in _without(p, ex)]
+        covered[net.version] += parts
+    return any(nets and list(ipaddress.collapse_addresses(nets)) == [_EVERYWHERE[v]] for v, nets in covered.items())
+
+
+def _without(net: Any, ex: Any) -> list[Any]:
+    if ex.version != net.version or not net.overlaps(ex):
+        return [net]
+    if net.subnet_of(ex):
+        return []
+    return list(net.address_exclude(ex))  # CIDRs overlap only nested: ex is inside net
 
 
 def rule_allows_all(rule: Any, peers_key: str) -> bool:
-    """A rule with no peer restriction (or 0.0.0.0/0) and no port restriction: everything is allowed."""
+    """A rule with no peer restriction (or ip blocks covering every address) and no port restriction: everything is
+    allowed."""
     r = as_dict(rule)
     if as_list(r.get("ports")):
         return False
     peers = as_list(r.get(peers_key))
-    return not peers or any(_peer_is_anywhere(p) for p in peers)
+    blocks = [as_dict(as_dict(p).get("ipBlock")) for p in peers]
+    return not peers or cidrs_cover_everything((b.get("cidr"), b.get("except")) for b in blocks if b)
 
 
 def allow_all_rules(np: dict[str, Any], direction: str) -> list[int]:

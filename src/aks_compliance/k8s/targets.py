@@ -28,6 +28,7 @@ from ..resources import Resource, Source
 from ..targets import Target
 from . import kinds
 from .manifests import LineDocument, read_manifests
+from .rbac import fill_aggregated_rules
 from .scope import K8sObject, K8sScope, meta
 from .snapshot import SnapshotLines, is_snapshot_file, read_snapshot
 
@@ -197,7 +198,16 @@ def load_scope(arg: str, taken: set[str], exclude: Any = (), reserved: Any = Non
                                                     "skipped (see above)", arg)], read.inputs, read.skipped
     scope = K8sScope(name=_unique(scope_name_for(path), taken), kind="manifests", path=arg)
     _add_objects(scope, read.objects)
+    fill_aggregated_rules(scope)
     return scope, read.diagnostics + unknown_kinds(scope) + unserved_api_versions(scope), read.inputs, read.skipped
+
+
+def as_in_cluster(docs: list[dict[str, Any]], file: str) -> None:
+    """Manifest documents changed in place into what the cluster holds once they are applied: an aggregating
+    ClusterRole's rules filled in (the generated policies' samples are the objects Gatekeeper sees)."""
+    scope = K8sScope(name="sample", kind="manifests", path=file)
+    _add_objects(scope, [(d, Source(file)) for d in docs])
+    fill_aggregated_rules(scope)
 
 
 def _label(scope: K8sScope, obj: K8sObject) -> str:

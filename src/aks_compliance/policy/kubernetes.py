@@ -212,6 +212,7 @@ def samples_of(control: Control, fixtures: Path | None) -> list[Sample]:
     folder = fixtures / control.id if fixtures is not None else None
     if folder is None or not folder.is_dir():
         return []
+    from ..k8s.targets import as_in_cluster
     assert control.object_rule is not None
     kinds = set(control.object_rule.spec.kinds)
     out = []
@@ -221,6 +222,7 @@ def samples_of(control: Control, fixtures: Path | None) -> list[Sample]:
             continue
         text = path.read_text(encoding="utf-8")
         docs = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+        as_in_cluster(docs, str(path))
         candidates = [d for d in docs if d.get("kind") in kinds]
         wanted = _TARGET.search(text)
         if wanted:

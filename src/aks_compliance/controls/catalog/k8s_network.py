@@ -203,7 +203,7 @@ CONTROLS = [
         rationale=(
             "Microsegmentation starts with a policy selecting every pod of the namespace (podSelector: {}) with "
             "policyType Ingress: from then on only traffic some policy allows gets in. Any policy rule allowing all "
-            "ingress (no from and no ports, or 0.0.0.0/0) undoes the isolation for the pods it selects."),
+            "ingress (no from and no ports, or ip blocks that together cover every address, such as 0.0.0.0/0) undoes the isolation for the pods it selects."),
         remediation=(
             "Add a NetworkPolicy with podSelector: {} and policyTypes: [Ingress] (and no ingress rules) to each "
             "namespace, then allow the needed flows with narrower policies."),
@@ -217,7 +217,8 @@ CONTROLS = [
         rationale=(
             "Unrestricted egress lets a compromised pod reach the internet (exfiltration, command and control) and "
             "every internal endpoint. A policy selecting all pods with policyType Egress restricts it to what is "
-            "allowed; a rule allowing all egress (no to and no ports, or 0.0.0.0/0) undoes that."),
+            "allowed; a rule allowing all egress (no to and no ports, or ip blocks that together cover every address, such as 0.0.0.0/0 or 0.0.0.0/1 with "
+            "128.0.0.0/1) undoes that."),
         remediation=(
             "Add a NetworkPolicy with podSelector: {} and policyTypes: [Egress] allowing only DNS and the needed "
             "destinations; route internet egress through Azure Firewall."),
@@ -233,8 +234,8 @@ CONTROLS = [
             "A pod is isolated only for the directions some policy selecting it declares. A workload whose labels "
             "no Ingress (or Egress) policy selects accepts (or sends) any traffic, whatever other policies of the "
             "namespace say. A policy that selects it with a type and no rules denies that direction, which counts "
-            "as restricted; one of its rules allowing all traffic of that direction (no peers and no ports, or "
-            "0.0.0.0/0) undoes the restriction and fails. policyTypes left out mean Ingress, plus Egress when the "
+            "as restricted; one of its rules allowing all traffic of that direction (no peers and no ports, or ip "
+            "blocks that together cover every address) undoes the restriction and fails. policyTypes left out mean Ingress, plus Egress when the "
             "policy has egress rules (Kubernetes' defaulting). A pod on the node's network (hostNetwork) fails: "
             "network plugins apply no pod selector to it, so no policy isolates it."),
         remediation=(

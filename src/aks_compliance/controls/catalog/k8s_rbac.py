@@ -345,7 +345,9 @@ CONTROLS = [
         rationale=(
             "A '*' in apiGroups, resources or verbs grants everything that exists now and everything added later "
             "(new CRDs, new subresources such as ephemeral containers), so the role's real power cannot be "
-            "reviewed; a resource '*/<subresource>' (such as '*/scale') is a wildcard too, over every resource. cluster-admin and Kubernetes' system: roles are exempt (parameter exemptRoles)."),
+            "reviewed; a resource '*/<subresource>' (such as '*/scale') is a wildcard too, over every resource. An aggregating "
+            "ClusterRole is judged with the rules the aggregation controller gives it: in manifests, those of the "
+            "ClusterRoles its aggregationRule selects among them. cluster-admin and Kubernetes' system: roles are exempt (parameter exemptRoles)."),
         remediation="List the API groups, resources and verbs the role needs instead of '*'.",
         references=(RBAC_REF,),
         mappings=Mappings(cis_aks=("4.1.3",), kubescape=("C-0187",), azure_policy=("ca8d5704-aa2b-40cf-b110-dc19052825ad",),

@@ -120,9 +120,13 @@ def _resources(field: str, resource: str) -> KubeRule:
         {"field": value, "notMatches": ZERO_QUANTITY}]}})
 
 
-DEDICATED_SERVICE_ACCOUNT = _rule({"scope": "pod", "require": {"allOf": [
-    {"field": ["serviceAccountName", "serviceAccount"], "exists": True},
-    {"field": ["serviceAccountName", "serviceAccount"], "notEquals": "default"}]}})
+# The account a pod runs as: serviceAccountName when not empty, else the deprecated alias serviceAccount (the API
+# server's conversion), else default (the ServiceAccount admission plugin); an empty string names none.
+DEDICATED_SERVICE_ACCOUNT = _rule({"scope": "pod", "require": {"anyOf": [
+    {"allOf": [{"field": "serviceAccountName", "empty": False},
+               {"field": "serviceAccountName", "notEquals": "default"}]},
+    {"allOf": [{"field": "serviceAccountName", "empty": True}, {"field": "serviceAccount", "empty": False},
+               {"field": "serviceAccount", "notEquals": "default"}]}]}})
 # Only Pods: a controller is not a naked pod (not applicable in Python; not matched by the constraint).
 NAKED_POD = KubeRule({"kinds": ["Pod"], "applies": [
     {"when": {"field": "$object.kind", "equals": "Pod"}, "reason": "{value} is a controller, not a naked pod"}],
@@ -149,7 +153,7 @@ def token_automount(target: Target, params: Mapping[str, Any]) -> Verdict:
         return f.verdict()
     v = pod_view(target)
     pod_value = v.spec.get("automountServiceAccountToken", ABSENT)
-    if pod_value is not ABSENT:
+    if pod_value is not ABSENT and pod_value is not None:  # null is unset: the ServiceAccount decides
         f.check(pod_value is False, v.p("automountServiceAccountToken"), "equals", False, pod_value)
         return f.verdict()
     scope = scope_of(target)
