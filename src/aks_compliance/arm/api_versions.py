@@ -175,6 +175,12 @@ VALUES: tuple[Value, ...] = (
          "version read); those versions are not established", unlisted_through="2024-09-01",
          controls=("AKS-026",))
       for v in ("none", "block")),
+    # the identity arrived at 2019-04-01 as None/SystemAssigned (a closed enumeration, no '| string'); UserAssigned
+    # is listed at 2020-06-01/types.md (2019-08-01/types.md has not it)
+    _V(CLUSTER, "identity.type", "UserAssigned", "bicep-types",
+       "identity.type 'None' | 'SystemAssigned' at 2019-08-01/types.md, 'None' | 'SystemAssigned' | 'UserAssigned' "
+       "at 2020-06-01/types.md; the versions between are not established", having="2020-06-01",
+       lacking="2019-08-01", controls=("AKS-013",)),
     _V(CLUSTER, "properties.networkProfile.networkPlugin", "none", "bicep-types",
        "networkPlugin 'azure' | 'kubenet' at 2022-04-01/types.md, 'azure' | 'kubenet' | 'none' from "
        "2022-06-01/types.md; earlier versions are not established", having="2022-06-01",
