@@ -185,10 +185,16 @@ CONTROLS = [
         builtin_deviation=(
             "The built-in flags only a servicePrincipalProfile whose clientId is not msi, so a cluster that declares "
             "neither a managed identity nor a service principal is compliant there; this control requires a "
-            "SystemAssigned or UserAssigned identity (or clientId msi) and fails it."),
+            "SystemAssigned or UserAssigned identity (or clientId msi without identity type None) and fails it."),
+        # clientId "msi" is how a managed-identity cluster's servicePrincipalProfile reads; an explicit identity
+        # type None says the opposite ("Type 'None' will not use MSI for the managed cluster, service principal
+        # will be used instead", ManagedClusterIdentity in the REST specification), so it does not count then
         rule={"anyOf": [
             {"field": "identity.type", "in": ["SystemAssigned", "UserAssigned"]},
-            {"field": f"{MC}/servicePrincipalProfile.clientId", "equals": "msi"},
+            {"allOf": [
+                {"field": f"{MC}/servicePrincipalProfile.clientId", "equals": "msi"},
+                {"field": "identity.type", "notEquals": "None"},
+            ]},
         ]},
     ),
 ]
