@@ -51,6 +51,9 @@ SOURCES: dict[str, str] = {
     "aks-4060": "https://github.com/Azure/AKS/issues/4060",
     "learn-pricing-tiers": "https://learn.microsoft.com/azure/aks/free-standard-pricing-tiers#uptime-sla",
     "learn-system-pools": "https://learn.microsoft.com/azure/aks/use-system-pools#limitations",
+    # diagnostic settings' LogSettings at 2017-05-01-preview: category, enabled, retentionPolicy (no categoryGroup)
+    "types-insights-2017-05-01-preview": "https://github.com/Azure/bicep-types-az/blob/main/generated/monitor/"
+                                         "microsoft.insights/2017-05-01-preview/types.md",
     # the REST API specification of each apiVersion, as Bicep's type index renders it (<version>/types.md)
     "bicep-types": "https://github.com/Azure/bicep-types-az/tree/main/generated/containerservice/"
                    "microsoft.containerservice",
