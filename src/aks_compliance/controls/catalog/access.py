@@ -209,13 +209,19 @@ CONTROLS += [
             "With Azure RBAC for Kubernetes authorization, who may do what in the cluster is granted by Azure "
             "role assignments on the cluster or namespace scope: one place to review, with Privileged Identity "
             "Management and access reviews, instead of RoleBindings scattered through the cluster. Without it, "
-            "Entra ID only authenticates and every grant lives in Kubernetes objects."),
+            "Entra ID only authenticates and every grant lives in Kubernetes objects. Azure RBAC needs managed Entra "
+            "ID integration (aadProfile.managed): enableAzureRBAC without it does not count."),
         remediation=(
             "Set properties.aadProfile.enableAzureRBAC to true (needs aadProfile.managed, AKS-004) "
             "(az aks update --enable-azure-rbac), then assign the Azure Kubernetes Service RBAC roles."),
         references=("https://learn.microsoft.com/azure/aks/manage-azure-rbac",),
         mappings=Mappings(cis_aks=("5.5.2",), psrule=("Azure.AKS.AzureRBAC",), nist=("AC-3", "AC-6")),
-        rule={"field": f"{MC}/aadProfile.enableAzureRBAC", "equals": True},
+        # Azure RBAC authorizes Entra ID identities: "You need managed Microsoft Entra integration enabled on your
+        # cluster before you can add Azure RBAC for Kubernetes authorization" (Learn, manage-azure-rbac)
+        rule={"allOf": [
+            {"field": f"{MC}/aadProfile.enableAzureRBAC", "equals": True},
+            {"field": f"{MC}/aadProfile.managed", "equals": True},
+        ]},
     ),
     Control(
         id="AKS-017",
