@@ -181,6 +181,13 @@ VALUES: tuple[Value, ...] = (
        "identity.type 'None' | 'SystemAssigned' at 2019-08-01/types.md, 'None' | 'SystemAssigned' | 'UserAssigned' "
        "at 2020-06-01/types.md; the versions between are not established", having="2020-06-01",
        lacking="2019-08-01", controls=("AKS-013",)),
+    # clientId "msi" is a managed-identity cluster's placeholder; before identity (2019-04-01/types.md has it,
+    # 2019-02-01/types.md has not) every cluster has a service principal and "msi" names none: AKS looks the
+    # service principal up and refuses a clientId it does not find
+    _V(CLUSTER, "properties.servicePrincipalProfile.clientId", "msi", "bicep-types",
+       "managed identities came with identity at 2019-04-01/types.md (2019-02-01/types.md has none, and its "
+       "servicePrincipalProfile.clientId is 'The ID for the service principal'); the versions between are not "
+       "established", having="2019-04-01", lacking="2019-02-01", controls=("AKS-013",)),
     _V(CLUSTER, "properties.networkProfile.networkPlugin", "none", "bicep-types",
        "networkPlugin 'azure' | 'kubenet' at 2022-04-01/types.md, 'azure' | 'kubenet' | 'none' from "
        "2022-06-01/types.md; earlier versions are not established", having="2022-06-01",
