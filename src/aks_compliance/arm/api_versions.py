@@ -67,7 +67,7 @@ PROPERTIES: tuple[Property, ...] = (
     _P(CLUSTER, "properties.networkProfile.loadBalancerSku", "2019-02-01", "2019-04-01", controls=("AKS-025",)),
     _P(CLUSTER, "properties.diskEncryptionSetID", "2019-08-01", "2020-02-01", controls=("AKS-036",)),
     _P(CLUSTER, "sku", "2020-02-01", "2020-03-01", controls=("AKS-041",)),
-    _P(CLUSTER, "properties.aadProfile.managed", "2020-02-01", "2020-03-01", controls=("AKS-004", "AKS-017")),
+    _P(CLUSTER, "properties.aadProfile.managed", "2020-02-01", "2020-03-01", controls=("AKS-004", "AKS-016", "AKS-017")),
     _P(CLUSTER, "properties.aadProfile.adminGroupObjectIDs", "2020-02-01", "2020-03-01", controls=("AKS-017",)),
     _P(CLUSTER, "properties.networkProfile.outboundType", "2019-08-01", "2020-03-01", controls=("AKS-026",)),
     _P(CLUSTER, "properties.aadProfile.enableAzureRBAC", "2020-04-01", "2020-06-01", controls=("AKS-016",)),
@@ -175,6 +175,19 @@ VALUES: tuple[Value, ...] = (
          "version read); those versions are not established", unlisted_through="2024-09-01",
          controls=("AKS-026",))
       for v in ("none", "block")),
+    # the identity arrived at 2019-04-01 as None/SystemAssigned (a closed enumeration, no '| string'); UserAssigned
+    # is listed at 2020-06-01/types.md (2019-08-01/types.md has not it)
+    _V(CLUSTER, "identity.type", "UserAssigned", "bicep-types",
+       "identity.type 'None' | 'SystemAssigned' at 2019-08-01/types.md, 'None' | 'SystemAssigned' | 'UserAssigned' "
+       "at 2020-06-01/types.md; the versions between are not established", having="2020-06-01",
+       lacking="2019-08-01", controls=("AKS-013",)),
+    # clientId "msi" is a managed-identity cluster's placeholder; before identity (2019-04-01/types.md has it,
+    # 2019-02-01/types.md has not) every cluster has a service principal and "msi" names none: AKS looks the
+    # service principal up and refuses a clientId it does not find
+    _V(CLUSTER, "properties.servicePrincipalProfile.clientId", "msi", "bicep-types",
+       "managed identities came with identity at 2019-04-01/types.md (2019-02-01/types.md has none, and its "
+       "servicePrincipalProfile.clientId is 'The ID for the service principal'); the versions between are not "
+       "established", having="2019-04-01", lacking="2019-02-01", controls=("AKS-013",)),
     _V(CLUSTER, "properties.networkProfile.networkPlugin", "none", "bicep-types",
        "networkPlugin 'azure' | 'kubenet' at 2022-04-01/types.md, 'azure' | 'kubenet' | 'none' from "
        "2022-06-01/types.md; earlier versions are not established", having="2022-06-01",

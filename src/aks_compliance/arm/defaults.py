@@ -51,6 +51,10 @@ SOURCES: dict[str, str] = {
     "aks-4060": "https://github.com/Azure/AKS/issues/4060",
     "learn-pricing-tiers": "https://learn.microsoft.com/azure/aks/free-standard-pricing-tiers#uptime-sla",
     "learn-system-pools": "https://learn.microsoft.com/azure/aks/use-system-pools#limitations",
+    "learn-private-clusters": "https://learn.microsoft.com/azure/aks/private-clusters",
+    # diagnostic settings' LogSettings at 2017-05-01-preview: category, enabled, retentionPolicy (no categoryGroup)
+    "types-insights-2017-05-01-preview": "https://github.com/Azure/bicep-types-az/blob/main/generated/monitor/"
+                                         "microsoft.insights/2017-05-01-preview/types.md",
     # the REST API specification of each apiVersion, as Bicep's type index renders it (<version>/types.md)
     "bicep-types": "https://github.com/Azure/bicep-types-az/tree/main/generated/containerservice/"
                    "microsoft.containerservice",
@@ -170,6 +174,12 @@ DEFAULTS: tuple[Default, ...] = (
     Default(CLUSTER, "properties.oidcIssuerProfile.enabled", False, "types-2023-06-01",
             "oidcIssuerProfile.enabled: whether the OIDC issuer is enabled (no default stated; off unless set). "
             "Not confirmed for the newest API versions, where AKS may enable it by Kubernetes version"),
+    # --- the public FQDN of a private cluster ---
+    Default(CLUSTER, "properties.apiServerAccessProfile.enablePrivateClusterPublicFQDN", True, "learn-private-clusters",
+            "'When you create a private AKS cluster, AKS creates both private and public fully qualified domain names "
+            "(FQDNs) with corresponding DNS zones by default' (before the property existed the public FQDN could not "
+            "be turned off)",
+            when=(("cluster:properties.apiServerAccessProfile.enablePrivateCluster", True),), controls=("AKS-020",)),
     # --- networking ---
     # networkPluginMode before any networkPlugin row: its condition reads networkPlugin before that default fills it
     Default(CLUSTER, "properties.networkProfile.networkPluginMode", "overlay", "specs-pr-30845",

@@ -24,6 +24,7 @@ from ..resources import AGENT_POOL_TYPE, CLUSTER_TYPE, DEPLOYMENT_TYPE, NEIGHBOU
 from ..targets import Target
 from ..values import Partial, Unknown
 from .api_versions import gate
+from .diagnostic_settings import gate_category_groups
 from .defaults import CLUSTER, POOL, apply_cluster_defaults, apply_pool_defaults, ci_get, ci_key
 from .inputs import ArmScan
 
@@ -157,6 +158,7 @@ def build_arm_targets(scan: ArmScan) -> list[Target]:
             else:
                 targets.append(_standalone_pool(r, _label(r, labels), index))
             continue
+        gate_category_groups(r)  # each resource is visited once here
         owner_id = r.scope_id if r.scope_id is not None else (id_parent(r.id) if isinstance(r.id, str) else None)
         if isinstance(owner_id, str) and (t := target_by_id.get(owner_id.lower())) is not None:
             t.related.setdefault(_related_type(r), []).append(r)  # in the ledger as related (scan.py)

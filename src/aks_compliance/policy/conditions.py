@@ -157,6 +157,12 @@ def _ci(node: Mapping[str, Any]) -> dict[str, Any]:
     return lowered
 
 
+def _emptiness(op: str, value: str, operand: Any) -> bool:
+    """Whether the comparison only asks if a non-empty stand-in is the empty string: the fact it stands for (a
+    subscription id, a location) is never empty either, so that much is known of it."""
+    return op.lower() in ("equals", "notequals") and operand == "" and value != ""
+
+
 class Evaluator:
     """Evaluates conditions against one subject. Reusable across conditions for that subject."""
 
@@ -423,7 +429,7 @@ class Evaluator:
         return self._leaf(f"value {label}" if label else "value", op, value, operand, None)
 
     def _leaf(self, path: str, op: str, value: Any, operand: Any, alias: str | None) -> Truth:
-        if isinstance(value, Placeholder) and op.lower() != "exists":
+        if isinstance(value, Placeholder) and op.lower() != "exists" and not _emptiness(op, value, operand):
             value = Unknown(value.reason)  # a stand-in joins names, but no decision may rest on its text
         if isinstance(value, Unknown):
             self.reasons.append(value.reason)

@@ -185,10 +185,16 @@ CONTROLS = [
         builtin_deviation=(
             "The built-in flags only a servicePrincipalProfile whose clientId is not msi, so a cluster that declares "
             "neither a managed identity nor a service principal is compliant there; this control requires a "
-            "SystemAssigned or UserAssigned identity (or clientId msi) and fails it."),
+            "SystemAssigned or UserAssigned identity (or clientId msi without identity type None) and fails it."),
+        # clientId "msi" is how a managed-identity cluster's servicePrincipalProfile reads; an explicit identity
+        # type None says the opposite ("Type 'None' will not use MSI for the managed cluster, service principal
+        # will be used instead", ManagedClusterIdentity in the REST specification), so it does not count then
         rule={"anyOf": [
             {"field": "identity.type", "in": ["SystemAssigned", "UserAssigned"]},
-            {"field": f"{MC}/servicePrincipalProfile.clientId", "equals": "msi"},
+            {"allOf": [
+                {"field": f"{MC}/servicePrincipalProfile.clientId", "equals": "msi"},
+                {"field": "identity.type", "notEquals": "None"},
+            ]},
         ]},
     ),
 ]
@@ -203,13 +209,19 @@ CONTROLS += [
             "With Azure RBAC for Kubernetes authorization, who may do what in the cluster is granted by Azure "
             "role assignments on the cluster or namespace scope: one place to review, with Privileged Identity "
             "Management and access reviews, instead of RoleBindings scattered through the cluster. Without it, "
-            "Entra ID only authenticates and every grant lives in Kubernetes objects."),
+            "Entra ID only authenticates and every grant lives in Kubernetes objects. Azure RBAC needs managed Entra "
+            "ID integration (aadProfile.managed): enableAzureRBAC without it does not count."),
         remediation=(
             "Set properties.aadProfile.enableAzureRBAC to true (needs aadProfile.managed, AKS-004) "
             "(az aks update --enable-azure-rbac), then assign the Azure Kubernetes Service RBAC roles."),
         references=("https://learn.microsoft.com/azure/aks/manage-azure-rbac",),
         mappings=Mappings(cis_aks=("5.5.2",), psrule=("Azure.AKS.AzureRBAC",), nist=("AC-3", "AC-6")),
-        rule={"field": f"{MC}/aadProfile.enableAzureRBAC", "equals": True},
+        # Azure RBAC authorizes Entra ID identities: "You need managed Microsoft Entra integration enabled on your
+        # cluster before you can add Azure RBAC for Kubernetes authorization" (Learn, manage-azure-rbac)
+        rule={"allOf": [
+            {"field": f"{MC}/aadProfile.enableAzureRBAC", "equals": True},
+            {"field": f"{MC}/aadProfile.managed", "equals": True},
+        ]},
     ),
     Control(
         id="AKS-017",

@@ -15,6 +15,14 @@ LAW = "Microsoft.OperationalInsights/workspaces"
 T, F, U = Truth.TRUE, Truth.FALSE, Truth.UNKNOWN
 DS_TYPE = DS.lower()
 
+
+def _destination() -> dict[str, Any]:
+    """The setting names a destination: a resource id that is set and not empty ("" names no workspace, account,
+    event hub or partner, and an ARM template's conditional id often evaluates to it)."""
+    return {"anyOf": [{"allOf": [{"field": f"{DS}/{d}", "exists": True}, {"field": f"{DS}/{d}", "notEquals": ""}]}
+                      for d in ("workspaceId", "storageAccountId", "eventHubAuthorizationRuleId", "marketplacePartnerId")]}
+
+
 CONTROLS = [
     Control(
         id="AKS-012",
@@ -43,12 +51,7 @@ CONTROLS = [
         related=Related(
             type=DS,
             existence_condition={"allOf": [
-                {"anyOf": [
-                    {"field": f"{DS}/workspaceId", "exists": True},
-                    {"field": f"{DS}/storageAccountId", "exists": True},
-                    {"field": f"{DS}/eventHubAuthorizationRuleId", "exists": True},
-                    {"field": f"{DS}/marketplacePartnerId", "exists": True},
-                ]},
+                _destination(),
                 {"count": {"field": f"{DS}/logs[*]",
                            "where": {"allOf": [
                                {"field": f"{DS}/logs[*].enabled", "equals": True},
@@ -64,12 +67,7 @@ CONTROLS = [
     ),
 ]
 
-_DESTINATION = {"anyOf": [
-    {"field": f"{DS}/workspaceId", "exists": True},
-    {"field": f"{DS}/storageAccountId", "exists": True},
-    {"field": f"{DS}/eventHubAuthorizationRuleId", "exists": True},
-    {"field": f"{DS}/marketplacePartnerId", "exists": True},
-]}
+_DESTINATION = _destination()
 _AUDIT_LOG = {"allOf": [
     {"field": f"{DS}/logs[*].enabled", "equals": True},
     {"anyOf": [
