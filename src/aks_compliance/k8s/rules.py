@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import functools
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
@@ -98,6 +99,13 @@ _DOMAIN = f"{_DOMAIN_COMPONENT}([.]{_DOMAIN_COMPONENT})*(:[0-9]+)?"
 IMAGE_REFERENCE = (f"({_DOMAIN}/)?{_PATH_COMPONENT}(/{_PATH_COMPONENT})*"
                    "(:[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127})?"
                    "(@(sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128}))?")
+
+_IMAGE_REFERENCE = re.compile(IMAGE_REFERENCE)
+
+
+def well_formed_image(image: str) -> bool:
+    """Whether ``image`` is a reference the runtime can pull (IMAGE_REFERENCE), for checks written in Python."""
+    return _IMAGE_REFERENCE.fullmatch(image) is not None
 
 
 def parse_image(image: str) -> tuple[str, str, str | None, str | None]:
@@ -586,5 +594,5 @@ def python_check(rule: KubeRule):
     return check
 
 
-__all__ = ["API_GROUPS", "IMAGE_REFERENCE", "KubeRule", "RuleError", "WORKLOAD_KINDS", "compare", "json_eq", "parse_image",
+__all__ = ["API_GROUPS", "IMAGE_REFERENCE", "KubeRule", "RuleError", "WORKLOAD_KINDS", "compare", "json_eq", "parse_image", "well_formed_image",
            "python_check", "version_number"]
