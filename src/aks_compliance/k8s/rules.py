@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import functools
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
@@ -82,6 +83,29 @@ def json_eq(a: Any, b: Any) -> bool:
 
 def is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+# A well-formed image reference, as the container runtime parses it (distribution's reference grammar,
+# docker/distribution reference/regexp.go; go-digest for the digest): [domain/]path[:tag][@digest]. Outside it the
+# kubelet refuses the image (InvalidImageName): "nginx:" is no empty tag and "sha256:bad" no digest, so neither
+# parse_image's parts nor a verdict on them mean anything. A digest of an algorithm go-digest knows, in lower-case
+# hex of its length (sha256: 64). In the syntax both engines share (rule_lang: RE2, no backslash). Not an IPv6
+# literal host ("[fd00::1]:5000/app"; distribution/reference only reads them from v0.6): its brackets cannot be
+# written in that syntax (regopy reads neither "[[]" nor "[]]" as Python does), so such an image reads as malformed.
+_ALNUM = "[a-z0-9]+"
+_PATH_COMPONENT = f"{_ALNUM}(([_.]|__|[-]+){_ALNUM})*"
+_DOMAIN_COMPONENT = "([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = f"{_DOMAIN_COMPONENT}([.]{_DOMAIN_COMPONENT})*(:[0-9]+)?"
+IMAGE_REFERENCE = (f"({_DOMAIN}/)?{_PATH_COMPONENT}(/{_PATH_COMPONENT})*"
+                   "(:[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127})?"
+                   "(@(sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128}))?")
+
+_IMAGE_REFERENCE = re.compile(IMAGE_REFERENCE)
+
+
+def well_formed_image(image: str) -> bool:
+    """Whether ``image`` is a reference the runtime can pull (IMAGE_REFERENCE), for checks written in Python."""
+    return _IMAGE_REFERENCE.fullmatch(image) is not None
 
 
 def parse_image(image: str) -> tuple[str, str, str | None, str | None]:
@@ -570,5 +594,5 @@ def python_check(rule: KubeRule):
     return check
 
 
-__all__ = ["API_GROUPS", "KubeRule", "RuleError", "WORKLOAD_KINDS", "compare", "json_eq", "parse_image",
+__all__ = ["API_GROUPS", "IMAGE_REFERENCE", "KubeRule", "RuleError", "WORKLOAD_KINDS", "compare", "json_eq", "parse_image", "well_formed_image",
            "python_check", "version_number"]

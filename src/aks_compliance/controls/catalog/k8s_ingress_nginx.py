@@ -13,7 +13,7 @@ from ...k8s.podspec import pod_view
 from ...policy.conditions import Verdict
 from ...targets import Target
 from ..model import Mappings, Parameter, Severity
-from ...k8s.rules import parse_image
+from ...k8s.rules import parse_image, well_formed_image
 
 
 def _controllers(target: Target):
@@ -42,6 +42,10 @@ def ingress_nginx_supported(target: Target, params: Mapping[str, Any]) -> Verdic
         if retired:
             f.fail(path, "is not", f"ingress-nginx, end of life since {eol.isoformat()} (no security fixes; "
                    f"{data.END_OF_LIFE_SOURCE})", image)
+        if not well_formed_image(image):  # the kubelet refuses it: its tag is no version (never a pass)
+            f.cannot_tell(path, "is not", "a version with published vulnerabilities",
+                          f"{image} is not a well-formed image reference (the kubelet refuses it: InvalidImageName)")
+            continue
         version = data.version_of(tag)
         if version is None:
             f.cannot_tell(path, "is not", "a version with published vulnerabilities",

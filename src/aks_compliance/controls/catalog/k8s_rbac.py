@@ -225,12 +225,17 @@ def no_endpoint_write(target: Target, params: Mapping[str, Any]) -> Verdict:
 
 # '*', and '*/<subresource>' (that subresource of every resource, RBAC's only other wildcard form)
 NO_WILDCARD = {"field": ".", "notStartsWith": "*"}
+# A non-resource URL ending in '*' is a prefix match (RBAC's NonResourceURLMatches: '*' is every path the API server
+# serves, '/debug/*' every debug endpoint, pprof included): CIS 4.1.3's wildcard over the objects of a rule.
+# (every '*' followed by another character: a regular expression, since a glob cannot name a literal '*' in both engines)
+NO_URL_WILDCARD = {"field": ".", "matches": "([^*]|[*]+[^*])*"}
 WILDCARD_ROLES = KubeRule({
     "kinds": ["Role", "ClusterRole"],
     "applies": [{"when": {"field": "$object.metadata.name", "notLikeAny": {"param": "exemptRoles"}},
                  "reason": "{value} is exempt by parameter exemptRoles"}],
     "checks": [{"scope": "object", "require": {"each": "rules", "require": {"allOf": [
-        {"each": key, "require": NO_WILDCARD} for key in ("apiGroups", "resources", "verbs")]}}}]})
+        *({"each": key, "require": NO_WILDCARD} for key in ("apiGroups", "resources", "verbs")),
+        {"each": "nonResourceURLs", "require": NO_URL_WILDCARD}]}}}]})
 
 
 def _default_account_subjects(scope: Any) -> dict[str | None, list[tuple[str, Any, Any]]]:
@@ -345,10 +350,12 @@ CONTROLS = [
         rationale=(
             "A '*' in apiGroups, resources or verbs grants everything that exists now and everything added later "
             "(new CRDs, new subresources such as ephemeral containers), so the role's real power cannot be "
-            "reviewed; a resource '*/<subresource>' (such as '*/scale') is a wildcard too, over every resource. An aggregating "
+            "reviewed; a resource '*/<subresource>' (such as '*/scale') is a wildcard too, over every resource, and so is a "
+            "non-resource URL ending in '*' ('*' is every path the API server serves, /metrics and /debug/pprof "
+            "included; '/debug/*' every path below /debug). An aggregating "
             "ClusterRole is judged with the rules the aggregation controller gives it: in manifests, those of the "
             "ClusterRoles its aggregationRule selects among them. cluster-admin and Kubernetes' system: roles are exempt (parameter exemptRoles)."),
-        remediation="List the API groups, resources and verbs the role needs instead of '*'.",
+        remediation="List the API groups, resources, non-resource URLs and verbs the role needs instead of '*'.",
         references=(RBAC_REF,),
         mappings=Mappings(cis_aks=("4.1.3",), kubescape=("C-0187",), azure_policy=("ca8d5704-aa2b-40cf-b110-dc19052825ad",),
                           mitre=("T1098.006",)),

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 from ...k8s import kinds
 from ...k8s.checks import BEYOND_RULES, CLUSTER_ACCESS, CONTAINER_SCOPE, SEVERAL_OBJECTS, RESOURCES_SCOPE, WORKLOAD_ADMISSION, ABSENT, Findings, cite, gap_text, k8s_control, object_of, scope_of, unknown
 from ...k8s.podspec import RESOURCE_GROUPS, as_dict, as_list, pod_view
-from ...k8s.rules import KubeRule
+from ...k8s.rules import IMAGE_REFERENCE, KubeRule
 from ...k8s.shapes import ZERO_QUANTITY
 from ...k8s.sensitive import DEFAULT_KEY_NAMES, DEFAULT_VALUES, SensitiveRules
 from ...policy.conditions import Verdict
@@ -93,17 +93,20 @@ READ_ONLY_ROOT = _rule({"scope": "containers", "require": {
     "field": "securityContext.readOnlyRootFilesystem", "equals": True}},
     applies=[not_windows("readOnlyRootFilesystem")])
 NO_IMAGE = {"field": "image", "exists": False}
+# A malformed reference (an empty tag, a digest that is none) names no image the runtime can pull: its registry, tag
+# and digest are no verdict's to pass (rules.IMAGE_REFERENCE), so it fails, with the image as evidence.
+WELL_FORMED_IMAGE = {"field": "image", "matches": IMAGE_REFERENCE}
 ALLOWED_REGISTRIES = _rule({
     "scope": "containers", "unknown_when": NO_IMAGE,
     "unknown_reason": "{item} has no image (set by a default or mutating webhook at admission)",
-    "require": {"field": "image", "fromRegistry": {"param": "allowedRegistries"}}})
+    "require": {"allOf": [WELL_FORMED_IMAGE, {"field": "image", "fromRegistry": {"param": "allowedRegistries"}}]}})
 PINNED_IMAGES = _rule({
     "scope": "containers", "unknown_when": NO_IMAGE, "unknown_reason": "{item} has no image",
-    "require": {"anyOf": [
+    "require": {"allOf": [WELL_FORMED_IMAGE, {"anyOf": [
         {"field": {"image": "image", "part": "digest"}, "exists": True},
         {"allOf": [{"field": "$params.requireDigest", "notEquals": True},
                    {"field": {"image": "image", "part": "tag"}, "exists": True},
-                   {"field": {"image": "image", "part": "tag"}, "notEquals": "latest"}]}]}})
+                   {"field": {"image": "image", "part": "tag"}, "notEquals": "latest"}]}]}]}})
 
 
 def _resources(field: str, resource: str) -> KubeRule:
@@ -308,7 +311,8 @@ CONTROLS = [
             "Images from arbitrary public registries can be replaced, typo-squatted or carry malware, and are not "
             "scanned by the organisation's pipeline. Pulling only from approved registries (Azure Container Registry "
             "instances, Microsoft Container Registry) keeps the supply chain under control. An image without a "
-            "registry host is Docker Hub."),
+            "registry host is Docker Hub; a malformed reference (such as an empty tag) comes from no registry and "
+            "fails."),
         remediation=(
             "Import the images into an approved registry (az acr import) and reference them there; set the control "
             "parameter allowedRegistries to the registries you approve (globs, e.g. myacr.azurecr.io)."),
@@ -330,7 +334,9 @@ CONTROLS = [
             "An image without a tag, or tagged latest, changes under the workload: two nodes can run different code, "
             "a rollback does not roll back, and what was scanned is not what runs. A version tag, or better a digest, "
             "makes the deployment reproducible and auditable; with requireDigest only a digest passes, since a tag "
-            "can be pushed again with other content."),
+            "can be pushed again with other content. A malformed reference (an empty tag as in 'nginx:', a digest that "
+            "is not 64 lower-case hex digits after sha256:) is no pin: the kubelet refuses it (InvalidImageName), and "
+            "it fails, with the image as evidence."),
         remediation="Reference images as registry/repository:version or registry/repository@sha256:<digest>.",
         parameters=(Parameter("requireDigest", False,
                               "Require a digest (@sha256:...): a tag, even a version, can be moved to other content.",
