@@ -391,12 +391,20 @@ def _max(ctx: Context, *args: Any) -> Any:
     raise ExpressionError("'max' expects integers")
 
 
+RANGE_START_MIN, RANGE_END_MAX = -(2 ** 31), 2 ** 31 - 1
+
+
 @builtin("range")
 def _range(ctx: Context, start: Any, count: Any) -> list[int]:
     start = _need_int("range", start)
     count = _need_int("range", count)
     if count < 0 or count > 10000:
         raise ExpressionError(f"'range' count must be between 0 and 10000, not {count}")
+    # ARM's startIndex is a 32-bit integer and startIndex + count may not pass 2147483647 (the ARM template
+    # function reference): anything else is refused, never built into integers ARM cannot hold
+    if not RANGE_START_MIN <= start or start + count > RANGE_END_MAX:
+        raise ExpressionError(f"'range' start index {start} and count {count} are outside ARM's range: the start "
+                              f"must be at least {RANGE_START_MIN} and start + count at most {RANGE_END_MAX}")
     return list(range(start, start + count))
 
 
