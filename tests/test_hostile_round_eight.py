@@ -5,20 +5,36 @@
   function reference), so it is now an error item naming file, line and expression;
 * a copy loop whose name expression fails for some instances (``copyIndex(9223372036854775807)`` overflows from
   the second instance on) gave an error item and two instances judged *passed*: ARM rejects the deployment, so
-  every control of such an instance is an error naming the expression.
+  every control of such an instance is an error naming the expression;
+* inputs that are not regular files: a FIFO or a link to ``/dev/zero`` inside a ``--controls-path`` directory
+  or a ``--kube-bench`` directory was skipped in silence (a control file or a node's results lost without a
+  word), ``--controls-path FIFO`` was "no such file or directory", and a Python control module that is a FIFO
+  would have been imported (blocking); each is now refused naming the file and what it is;
+* ``aks-compliance merge`` of a shard whose ``started`` or a waiver's ``expires`` is a string but no date
+  (``2027-02-30``) raised ValueError with a traceback and exit 1; it is exit 4 naming the shard and the field.
 
 Every test is bounded by construction: small inputs.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+import os
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import scan
+from aks_compliance.arm.inputs import ArmOptions
+from aks_compliance.controls.loading import load_catalog
+from aks_compliance.controls.model import CatalogError
+from aks_compliance.kubebench.family import KubeBenchOptions
+from aks_compliance.scan import ScanOptions, prepare_scan, run_scan
+from aks_compliance.shards import MergeError, ShardedScan, merge_shards
+
+from .conftest import FIXTURES, scan
 
 SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
 MC = "Microsoft.ContainerService/managedClusters"
@@ -111,3 +127,108 @@ def test_a_name_unknown_for_want_of_a_parameter_is_still_judged(tmp_path: Path) 
     write(tmp_path / "t.json", doc)
     run = scan(tmp_path / "t.json", controls=["AKS-002"])
     assert [r.outcome.value for r in run.results if r.control_id] == ["passed"], run.results
+
+
+# -- what is not a regular file is refused by name, never skipped in silence nor read -----------------------
+
+CONTROL_YAML = """controls:
+  - id: ACME-801
+    title: Every cluster carries a cost-center tag
+    severity: low
+    section: Acme
+    rationale: Finance charges clusters by tag.
+    remediation: Add the tag.
+    resource_type: Microsoft.ContainerService/managedClusters
+    rule: {field: "tags['costCenter']", exists: true}
+"""
+
+
+def _special(path: Path, kind: str) -> None:
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        os.symlink("/dev/zero", path)
+
+
+@pytest.mark.parametrize("kind,words", [("fifo", r"named pipe \(FIFO\)"), ("devzero", "character device")])
+@pytest.mark.parametrize("name", ["more.yaml", "more.py"])
+def test_a_special_file_in_a_controls_directory_is_refused_by_name(tmp_path: Path, kind: str, words: str,
+                                                                   name: str) -> None:
+    (tmp_path / "controls").mkdir()
+    (tmp_path / "controls" / "acme.yaml").write_text(CONTROL_YAML)
+    _special(tmp_path / "controls" / name, kind)
+    with pytest.raises(CatalogError, match=rf"{name}: a {words}, not a regular file"):
+        load_catalog([str(tmp_path)], entry_points=False)
+
+
+@pytest.mark.parametrize("kind,words", [("fifo", r"named pipe \(FIFO\)"), ("devzero", "character device")])
+@pytest.mark.parametrize("name", ["controls", "controls.yaml", "controls.py"])
+def test_a_special_file_given_as_controls_path_is_named_for_what_it_is(tmp_path: Path, kind: str, words: str,
+                                                                       name: str) -> None:
+    _special(tmp_path / name, kind)
+    with pytest.raises(CatalogError, match=rf"{name}: a {words}, not a regular file"):
+        load_catalog([str(tmp_path / name)], entry_points=False)
+
+
+def test_a_special_file_in_a_kube_bench_directory_is_an_input_error_and_the_others_are_read(tmp_path: Path) -> None:
+    import shutil
+    shutil.copy(FIXTURES / "k8s" / "AKS-180" / "failed-kube-bench-anonymous-auth-true.json",
+                tmp_path / "aks-nodepool1-12345678-vmss000000.json")
+    _special(tmp_path / "aks-nodepool1-12345678-vmss000001.json", "fifo")
+    _special(tmp_path / "aks-nodepool1-12345678-vmss000002.json", "devzero")
+    run = run_scan(ScanOptions(inputs=[KubeBenchOptions(paths=[str(tmp_path)])]))
+    errors = {Path(d.file).name: d.message for d in run.diagnostics if d.severity == "error"}
+    assert "named pipe" in errors.get("aks-nodepool1-12345678-vmss000001.json", ""), errors
+    assert "character device" in errors.get("aks-nodepool1-12345678-vmss000002.json", ""), errors
+    assert any(r.outcome.value == "failed" for r in run.results if r.control_id), run.results  # the good node
+
+
+def test_an_empty_kube_bench_directory_is_said(tmp_path: Path) -> None:
+    run = run_scan(ScanOptions(inputs=[KubeBenchOptions(paths=[str(tmp_path)])]))
+    assert any(d.severity == "warning" and "no NODE.json" in d.message for d in run.diagnostics), run.diagnostics
+
+
+# -- merge: the dates it computes with are checked, not only their type ------------------------------------
+
+def _shards(tmp_path: Path) -> list[dict[str, Any]]:
+    (tmp_path / "waivers.yaml").write_text(
+        "waivers:\n  - control: AKS-002\n    target: aks-*\n    justification: lab\n    approver: me\n"
+        "    expires: 2027-01-31\n")
+    write(tmp_path / "a.json", template([cluster("aks-a")]))
+    write(tmp_path / "b.json", template([cluster("aks-b")]))
+    options = ScanOptions(inputs=[ArmOptions(paths=[str(tmp_path / "a.json"), str(tmp_path / "b.json")])],
+                          started="2026-11-02T09:00:00+00:00", run_id="r",
+                          waivers_file=str(tmp_path / "waivers.yaml"))
+    sharded = ShardedScan(prepare_scan(options), 2)
+    return [json.loads(json.dumps(sharded.run(k, sharded.evaluate(k)).document())) for k in range(2)]
+
+
+BAD_DATES = [
+    (lambda d: d.__setitem__("started", "1999-99-99T00:00:00Z"), "started"),
+    (lambda d: d.__setitem__("started", "\x1b[2J"), "started"),
+    (lambda d: d["waivers"][0].__setitem__("expires", "2027-02-30"), "waivers[0].expires"),
+    (lambda d: d["waivers"][0].__setitem__("expires", "soon"), "waivers[0].expires"),
+]
+
+
+@pytest.mark.parametrize("which", [0, 1])
+@pytest.mark.parametrize("case", range(len(BAD_DATES)))
+def test_merge_refuses_a_date_it_cannot_read_naming_the_field(tmp_path: Path, which: int, case: int) -> None:
+    docs = _shards(tmp_path)
+    merge_shards(copy.deepcopy(docs))  # the shards as written merge
+    change, field = BAD_DATES[case]
+    change(docs[which])
+    with pytest.raises(MergeError, match=rf"{re.escape(field)} is .*, not an ISO 8601 date"):
+        merge_shards(docs)
+
+
+def test_merge_command_exits_4_on_a_bad_date(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from aks_compliance.shards import merge_command
+    docs = _shards(tmp_path)
+    docs[0]["attestations"] = []
+    docs[1]["waivers"][0]["expires"] = "2027-13-01"
+    for k, d in enumerate(docs):
+        (tmp_path / f"s{k}.json").write_text(json.dumps(d))
+    assert merge_command([str(tmp_path / "s0.json"), str(tmp_path / "s1.json"), "-o", str(tmp_path / "m.json")]) == 4
+    assert "s1.json: waivers[0].expires is '2027-13-01'" in capsys.readouterr().err
+    assert not (tmp_path / "m.json").exists()
