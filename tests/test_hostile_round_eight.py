@@ -10,6 +10,9 @@
   or a ``--kube-bench`` directory was skipped in silence (a control file or a node's results lost without a
   word), ``--controls-path FIFO`` was "no such file or directory", and a Python control module that is a FIFO
   would have been imported (blocking); each is now refused naming the file and what it is;
+* ``cidrSubnet('10.0.0.0/8', 1099511627776, 0)`` computed ``2 ** (prefix - 8)`` before any bound: an integer of
+  2^40 bits (gigabytes, and minutes); a prefix of 33 gave a Python message ("unsupported operand type(s)"). A
+  prefix longer than the address is now refused first, in ARM's terms;
 * ``aks-compliance merge`` of a shard whose ``started`` or a waiver's ``expires`` is a string but no date
   (``2027-02-30``) raised ValueError with a traceback and exit 1; it is exit 4 naming the shard and the field.
 
@@ -232,3 +235,16 @@ def test_merge_command_exits_4_on_a_bad_date(tmp_path: Path, capsys: pytest.Capt
     assert merge_command([str(tmp_path / "s0.json"), str(tmp_path / "s1.json"), "-o", str(tmp_path / "m.json")]) == 4
     assert "s1.json: waivers[0].expires is '2027-13-01'" in capsys.readouterr().err
     assert not (tmp_path / "m.json").exists()
+
+
+# -- a message from our own internals is never the error text -----------------------------------------------
+
+@pytest.mark.parametrize("cidr,prefix", [("10.0.0.0/8", 33), ("10.0.0.0/8", 10 ** 6), ("::/0", 129)])
+def test_cidr_subnet_of_a_prefix_longer_than_the_address_is_an_error_in_arms_terms(tmp_path: Path, cidr: str,
+                                                                                   prefix: int) -> None:
+    bad = cluster("aks-bad")
+    bad["properties"]["dnsPrefix"] = f"[cidrSubnet('{cidr}', {prefix}, 0)]"
+    write(tmp_path / "t.json", template([bad]))
+    run = scan(tmp_path / "t.json", controls=["AKS-002"])
+    [error] = [str(d) for d in run.diagnostics if d.severity == "error"]
+    assert f"new prefix /{prefix} is longer than an IPv" in error and "float" not in error, error

@@ -1288,6 +1288,9 @@ def _cidr_subnet(ctx: Context, cidr: Any, prefix: Any, idx: Any) -> str:
     idx = _need_int("cidrSubnet", idx)
     if prefix < net.prefixlen:
         raise ExpressionError(f"'cidrSubnet' new prefix /{prefix} is larger than {net}")
+    if prefix > net.max_prefixlen:  # a /33 of an IPv4 network: no such subnet (and never a float size)
+        raise ExpressionError(f"'cidrSubnet' new prefix /{prefix} is longer than an IPv{net.version} address "
+                              f"(/{net.max_prefixlen})")
     size = 2 ** (net.max_prefixlen - prefix)
     count = 2 ** (prefix - net.prefixlen)
     if idx < 0 or idx >= count:
