@@ -20,7 +20,7 @@ from typing import Any, Callable
 from ..errors import ExpressionError
 from ..jsonc import number_too_long
 from ..values import Placeholder, Unknown, first_unknown
-from .expressions import MAX_ARRAY, MAX_STRING, Call, Context, Lit, evaluate, a_type_name, member, type_name
+from .expressions import CHARS_PER_UNIT, MAX_ARRAY, MAX_STRING, Call, Context, Lit, evaluate, a_type_name, member, type_name
 from .hashing import arm_guid, unique_string
 
 Registry = dict[str, tuple[Callable[..., Any], bool]]
@@ -541,6 +541,10 @@ def _split(ctx: Context, s: Any, delim: Any) -> list[str]:
     delims = [_need_str("split", d) for d in delims]
     if not delims or any(d == "" for d in delims):
         return [s]
+    if len(delims) > 1 and ctx.budget is not None:
+        # an alternation is tried delimiter by delimiter at every position: a megabyte split at 10,000
+        # delimiters sharing a prefix was half a minute of one expression. Charged before the work.
+        ctx.budget.spend(len(s) * len(delims) // CHARS_PER_UNIT)
     pattern = "|".join(re.escape(d) for d in delims)
     return re.split(pattern, s)
 
