@@ -271,3 +271,23 @@ def test_a_split_at_many_delimiters_is_stopped_by_the_budget_and_the_rest_is_jud
     assert not any("good.json" in e for e in errors), errors
     assert {r.target.name: r.outcome.value for r in run.results if r.control_id} == {"aks-bad": "passed",
                                                                                     "aks-ok": "passed"}
+
+
+# -- a byte order mark *before* a '---' line: kubectl does not split there ----------------------------------
+# apimachinery's YAMLReader takes a line as a separator only when it starts with '---' (bytes.Index == 0): a
+# line '\ufeff---' is not one, so the documents around it are one document to go-yaml, whose scanner skips the
+# BOM at column 0 and then reads '---' at column 1 as a plain scalar where a key belongs ("did not find expected
+# key"): kubectl refuses the stream there. The same here: an input error naming the file and line (the file's
+# other objects are listed as not checked, as for any broken file), never a silent split into two objects.
+
+def test_a_bom_before_a_separator_line_is_the_error_kubectl_gives_and_other_files_are_judged(tmp_path: Path) -> None:
+    from aks_compliance.k8s.source import K8sOptions
+    pod = ("apiVersion: v1\nkind: Pod\nmetadata: {{name: {}, namespace: shop}}\nspec:\n  containers:\n"
+           "  - name: app\n    image: myacr.azurecr.io/app:1.0\n")
+    (tmp_path / "a.yaml").write_text(pod.format("a") + "\ufeff---\n" + pod.format("b"), encoding="utf-8")
+    (tmp_path / "good.yaml").write_text(pod.format("good"))
+    run = run_scan(ScanOptions(inputs=[K8sOptions(paths=[str(tmp_path / "a.yaml"), str(tmp_path / "good.yaml")])],
+                               controls=["AKS-100"]))
+    [error] = [d for d in run.diagnostics if d.severity == "error"]
+    assert error.file.endswith("a.yaml") and error.line == 8 and "invalid YAML" in error.message, str(error)
+    assert {r.target.name: r.outcome.value for r in run.results if r.control_id} == {"shop/good": "passed"}
