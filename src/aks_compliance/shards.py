@@ -176,6 +176,7 @@ def _check(docs: list[dict[str, Any]], partial: bool = False) -> list[dict[str, 
         if not isinstance(doc.get("shard"), dict):
             raise MergeError(f"{_name(doc, n)}: not a shard document (no 'shard' block; shard documents are "
                              "written by a run with --aksc-shard K/N)")
+        _check_dates(doc, n)
     counts = {d["shard"].get("count") for d in docs}
     if len(counts) != 1:
         raise MergeError(f"the shards were cut differently: shard counts {sorted(counts)}")
@@ -217,6 +218,29 @@ def _check(docs: list[dict[str, Any]], partial: bool = False) -> list[dict[str, 
     if len(evaluated) != total and not partial:
         raise MergeError(f"the shards evaluated {len(evaluated)} of {total} targets")
     return ordered
+
+
+def _check_dates(doc: dict[str, Any], n: int) -> None:
+    """The times merging computes with (the run's start, the waivers' and attestations' dates): the schema
+    says only that they are strings, and '2027-02-30' is one; a shard from elsewhere is refused naming the
+    field, never a ValueError from the date arithmetic."""
+    def bad(where: str, value: Any, what: str) -> MergeError:
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        return MergeError(f"{_name(doc, n)}: {where} is {shown}, not {what}")
+
+    started = doc.get("started")
+    try:
+        dt.datetime.fromisoformat(started)
+    except (TypeError, ValueError):
+        raise bad("started", started, "an ISO 8601 date and time") from None
+    for section, fields in (("waivers", ("expires",)), ("attestations", ("date", "expires"))):
+        for i, entry in enumerate(doc.get(section) or []):
+            for name in fields:
+                value = entry.get(name) if isinstance(entry, dict) else None
+                try:
+                    dt.date.fromisoformat(value)
+                except (TypeError, ValueError):
+                    raise bad(f"{section}[{i}].{name}", value, "an ISO 8601 date (YYYY-MM-DD)") from None
 
 
 def _loaded(doc: dict[str, Any]) -> list[Any]:

@@ -495,6 +495,9 @@ def _read_cost(value: Any, budget: Budget, chars_per_unit: int) -> int:
     return 0
 
 
+EXPRESSION_ERROR = "expression error"  # how the reason of a value whose expression failed begins
+
+
 def _evaluate_recovering(node: Node, ctx: Context) -> Any:
     try:
         return evaluate(node, ctx)
@@ -505,7 +508,7 @@ def _evaluate_recovering(node: Node, ctx: Context) -> Any:
         if recovered is None:
             raise
         recovered.append(exc)
-        return Unknown(f"expression error: {exc}")
+        return Unknown(f"{EXPRESSION_ERROR}: {exc}")
 
 
 def member(obj: Any, name: str) -> Any:

@@ -20,7 +20,7 @@ from typing import Any, Callable
 from ..errors import ExpressionError
 from ..jsonc import number_too_long
 from ..values import Placeholder, Unknown, first_unknown
-from .expressions import MAX_ARRAY, MAX_STRING, Call, Context, Lit, evaluate, a_type_name, member, type_name
+from .expressions import CHARS_PER_UNIT, MAX_ARRAY, MAX_STRING, Call, Context, Lit, evaluate, a_type_name, member, type_name
 from .hashing import arm_guid, unique_string
 
 Registry = dict[str, tuple[Callable[..., Any], bool]]
@@ -391,12 +391,20 @@ def _max(ctx: Context, *args: Any) -> Any:
     raise ExpressionError("'max' expects integers")
 
 
+RANGE_START_MIN, RANGE_END_MAX = -(2 ** 31), 2 ** 31 - 1
+
+
 @builtin("range")
 def _range(ctx: Context, start: Any, count: Any) -> list[int]:
     start = _need_int("range", start)
     count = _need_int("range", count)
     if count < 0 or count > 10000:
         raise ExpressionError(f"'range' count must be between 0 and 10000, not {count}")
+    # ARM's startIndex is a 32-bit integer and startIndex + count may not pass 2147483647 (the ARM template
+    # function reference): anything else is refused, never built into integers ARM cannot hold
+    if not RANGE_START_MIN <= start or start + count > RANGE_END_MAX:
+        raise ExpressionError(f"'range' start index {start} and count {count} are outside ARM's range: the start "
+                              f"must be at least {RANGE_START_MIN} and start + count at most {RANGE_END_MAX}")
     return list(range(start, start + count))
 
 
@@ -533,6 +541,10 @@ def _split(ctx: Context, s: Any, delim: Any) -> list[str]:
     delims = [_need_str("split", d) for d in delims]
     if not delims or any(d == "" for d in delims):
         return [s]
+    if len(delims) > 1 and ctx.budget is not None:
+        # an alternation is tried delimiter by delimiter at every position: a megabyte split at 10,000
+        # delimiters sharing a prefix was half a minute of one expression. Charged before the work.
+        ctx.budget.spend(len(s) * len(delims) // CHARS_PER_UNIT)
     pattern = "|".join(re.escape(d) for d in delims)
     return re.split(pattern, s)
 
@@ -1280,6 +1292,9 @@ def _cidr_subnet(ctx: Context, cidr: Any, prefix: Any, idx: Any) -> str:
     idx = _need_int("cidrSubnet", idx)
     if prefix < net.prefixlen:
         raise ExpressionError(f"'cidrSubnet' new prefix /{prefix} is larger than {net}")
+    if prefix > net.max_prefixlen:  # a /33 of an IPv4 network: no such subnet (and never a float size)
+        raise ExpressionError(f"'cidrSubnet' new prefix /{prefix} is longer than an IPv{net.version} address "
+                              f"(/{net.max_prefixlen})")
     size = 2 ** (net.max_prefixlen - prefix)
     count = 2 ** (prefix - net.prefixlen)
     if idx < 0 or idx >= count:

@@ -108,6 +108,7 @@ def build_arm_targets(scan: ArmScan) -> list[Target]:
         label = _label(c, labels)
         view = Resource(c.type, c.full_name, c.id, c.source, condition=c.condition, state=c.state,
                         api_version=c.api_version)
+        view.rejection = c.rejection  # a request ARM rejects as a whole (a name it cannot evaluate) stays rejected
         view._make_body = _copy_body(c, view)
         view.notes.extend(c.notes)
         view.origins.update(c.origins)  # where the file holds parts of the body (the CLI: properties at the top)
@@ -268,6 +269,7 @@ def _standalone_pool(pool: Resource, label: str, index: ResourceIndex) -> Target
               f"is not among the scanned inputs: only the pool was read")
     view = Resource(pool.type, pool.full_name, pool.id, pool.source, condition=pool.condition, state=pool.state,
                     api_version=pool.api_version)
+    view.rejection = pool.rejection
     view.notes.extend(pool.notes)
 
     def make() -> dict[str, Any]:

@@ -22,7 +22,8 @@ from ..resources import CLUSTER_TYPE, DEPLOYMENT_TYPE, REQUEST, Resource, Source
 from ..values import Placeholder, Unknown
 from ..wording import json_type
 from .context import DeploymentScope, RuntimeObject, TemplateContext
-from .expressions import Budget, ScanBudget
+from ..policy.conditions import MalformedValue
+from .expressions import EXPRESSION_ERROR, Budget, ScanBudget
 from .functions import to_text
 from .linked import LinkedDoc, Linker
 from .structure import canonical_template
@@ -265,7 +266,7 @@ class Expander:
             exc = ExpressionError(f"{self.secret} cannot be evaluated (the error is not shown: it could "
                                   f"quote the secret value)")
         diag = self.error(str(exc), doc, ptr)
-        return Unknown(f"expression error at {diag.where()}: {exc}")
+        return Unknown(f"{EXPRESSION_ERROR} at {diag.where()}: {exc}")
 
     def check_supplied(self, ctx: TemplateContext, supplied: dict[str, Any], doc: JsonDocument,
                        ptr: str, source: str | None = None) -> None:
@@ -554,6 +555,11 @@ class Expander:
                             api_version=api if isinstance(api, (str, Unknown)) else None)
         if isinstance(cond, Unknown):
             resource.notes.append(f"deployed only if its condition holds, which is unknown: {cond.reason}")
+        if isinstance(full_name, Unknown) and full_name.reason.startswith(EXPRESSION_ERROR):
+            # a name ARM cannot evaluate (or under a parent's that it cannot): ARM rejects the deployment, so
+            # no control may pass this instance for what its body says
+            resource.rejection = MalformedValue("name", "a string", None, found=f"a name expression ARM cannot "
+                                                                                f"evaluate ({full_name.reason})")
         if nd is not None:
             resource.coverage_reason = nd.coverage_reason
         self.resources.append(resource)

@@ -25,6 +25,8 @@ import types
 from pathlib import Path
 from typing import Any, Iterable
 
+from ..errors import InputError
+from ..inputfiles import open_input
 from .model import Catalog, CatalogError, Control
 from .validation import declaration_error
 
@@ -35,12 +37,14 @@ YAML_SUFFIXES = (".yaml", ".yml")
 def control_files(path: str | Path) -> list[Path]:
     """The control files a ``--controls-path`` names, in a stable order."""
     p = Path(path)
-    if p.is_file():
-        return [p]
     if not p.is_dir():
+        if p.exists() or p.is_symlink():  # a FIFO or a device too: loading it names what it is, never reads it
+            return [p]
         raise CatalogError(f"--controls-path {path}: no such file or directory")
     folder = p / "controls" if (p / "controls").is_dir() else p
-    out = [f for f in sorted(folder.iterdir()) if f.is_file() and _is_control_file(f)]
+    # every control file by its name but a directory: one that is not a regular file (a FIFO, a link to a
+    # device) is refused by name when it loads, never skipped in silence
+    out = [f for f in sorted(folder.iterdir()) if _is_control_file(f) and not f.is_dir()]
     if not out:
         raise CatalogError(f"--controls-path {path}: no control files in {folder} (Python modules declaring "
                            f"CONTROLS, or YAML files with 'controls:')")
@@ -109,6 +113,10 @@ def load_python_controls(path: Path) -> list[Control]:
     name = f"{_package(resolved.parent)}.{path.stem}"
     module = sys.modules.get(name)
     if module is None:
+        try:  # importing a FIFO blocks, a link to /dev/zero reads without end: regular files only
+            open_input(path).close()
+        except InputError as exc:
+            raise CatalogError(f"{path}: {exc.message}") from None
         spec = importlib.util.spec_from_file_location(name, resolved)
         if spec is None or spec.loader is None:
             raise CatalogError(f"{path}: cannot be imported as a Python module")

@@ -53,7 +53,15 @@ def _files(arg: str) -> tuple[list[tuple[str, Path]], list[Diagnostic]]:
         if node is not None:
             return [], [Diagnostic("error", f"{node}=DIRECTORY: name nodes per file (NODE=FILE), or give the "
                                             "directory alone (one NODE.json per node)", path)]
-        files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() == ".json")
+        # every NODE.json but a directory: one that is not a regular file (a FIFO, a link to a device) is an
+        # input error naming it when it is read, never skipped in silence
+        try:
+            files = sorted(f for f in p.iterdir() if f.suffix.lower() == ".json" and not f.is_dir())
+        except OSError as exc:
+            return [], [Diagnostic("error", f"directory cannot be read: {exc.strerror or exc}", path)]
+        if not files:  # said, as an empty --k8s directory is: a path that gave nothing is not a clean node
+            return [], [Diagnostic("warning", "the directory holds no NODE.json file: no kube-bench results read",
+                                   path)]
         return [(node_from_path(f), f) for f in files], []
     return [(node or node_from_path(p), p)], []
 
