@@ -198,3 +198,26 @@ def test_a_powershell_listing_without_settings_stays_unknown(tmp_path: Path) -> 
     run = scan(tmp_path / "list.json")
     rbac = outcome_of(run, "AKS-003", "aks-ps")
     assert rbac.outcome.value == "unknown" and "Properties" in rbac.reason
+
+
+def test_get_azdiagnosticsetting_output_is_read_as_the_diagnostic_setting_it_is() -> None:
+    """`Get-AzDiagnosticSetting -ResourceId <cluster> | ConvertTo-Json` (Az.Monitor 4+: the DiagnosticSettingsResource
+    model, flattened: Log / Metric arrays of Category, CategoryGroup, Enabled, RetentionPolicyDay/Enabled beside Id,
+    Name, Type, WorkspaceId, no Properties) was read with no `logs`: AKS-012 failed ("no diagnostic setting on this
+    cluster sends kube-audit...") although the setting in the file sends kube-audit-admin to a workspace."""
+    cluster, setting = INPUTS / "powershell" / "get-azakscluster.json", INPUTS / "powershell" / "get-azdiagnosticsetting.json"
+    run = scan(cluster, setting)
+    assert not run.errors, [str(e) for e in run.errors]
+    audit = outcome_of(run, "AKS-012", "aks-ps")
+    assert audit.outcome.value == "passed", audit.reason
+    assert any(e.file == str(setting) and e.line == line_of(setting, '"kube-audit-admin"') for e in audit.evidence), \
+        [(e.file, e.line) for e in audit.evidence]
+
+
+def test_a_powershell_diagnostic_setting_without_audit_logs_still_fails(tmp_path: Path) -> None:
+    setting = json.loads((INPUTS / "powershell" / "get-azdiagnosticsetting.json").read_text())
+    setting[0]["Log"] = [{"Category": "kube-audit-admin", "CategoryGroup": None, "Enabled": False,
+                          "RetentionPolicyDay": 0, "RetentionPolicyEnabled": False}]
+    write_files(tmp_path, {"ds.json": json.dumps(setting, indent=1)})
+    run = scan(INPUTS / "powershell" / "get-azakscluster.json", tmp_path / "ds.json")
+    assert outcome_of(run, "AKS-012", "aks-ps").outcome.value == "failed"

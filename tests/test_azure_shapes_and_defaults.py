@@ -42,6 +42,7 @@ def rest_cluster(**props: Any) -> str:
 # --- malformed shapes ---------------------------------------------------------------------------------
 
 POOL = {"name": "sys", "mode": "System", "count": 3}
+INT32 = "an integer within the 32-bit range"
 MALFORMED = [
     ("properties-string", template({**cluster(), "properties": "yo"}), "properties", "an object", "a string"),
     ("addon-profiles-string", template(cluster(addonProfiles="yo", agentPoolProfiles=[POOL])),
@@ -75,6 +76,35 @@ MALFORMED = [
         "type": f"{MC}/agentPools", "apiVersion": "2024-05-01", "name": "aks/user",
         "dependsOn": ["aks"], "properties": "yo"}),
      "properties.agentPoolProfiles[1]", "an object", "a string"),
+    # int32 properties (AKS REST API): a number AKS cannot decode into an int32 is rejected, never compared
+    # (an infinite count passed AKS-072; 1.5 was judged as a count of one and a half nodes)
+    ("pool-count-infinite", template(cluster(agentPoolProfiles=[POOL, {**POOL, "name": "user", "mode": "User",
+                                                                        "count": "[float('1e400')]"}])),
+     "properties.agentPoolProfiles[1].count", INT32, "a number that is not an integer (infinite)"),
+    ("pool-count-fraction", template(cluster(agentPoolProfiles=[{**POOL, "count": 1.5}])),
+     "properties.agentPoolProfiles[0].count", INT32, "a number that is not an integer"),
+    ("pool-max-count-over-int32", template(cluster(agentPoolProfiles=[{**POOL, "enableAutoScaling": True,
+                                                                         "minCount": 3,
+                                                                         "maxCount": 99999999999999999999999}])),
+     "properties.agentPoolProfiles[0].maxCount", INT32, "an integer outside the 32-bit range"),
+    ("pool-max-pods-from-expression", template(cluster(agentPoolProfiles=[{**POOL,
+                                                                             "maxPods": "[mul(2147483647, 2)]"}])),
+     "properties.agentPoolProfiles[0].maxPods", INT32, "an integer outside the 32-bit range"),
+    ("kubelet-pid-limit-fraction", template(cluster(agentPoolProfiles=[{**POOL, "kubeletConfig": {
+        "podMaxPids": 0.5}}])),
+     "properties.agentPoolProfiles[0].kubeletConfig.podMaxPids", INT32, "a number that is not an integer"),
+    ("sysctl-over-int32", template(cluster(agentPoolProfiles=[{**POOL, "linuxOSConfig": {"sysctls": {
+        "netCoreSomaxconn": 2147483648}}}])),
+     "properties.agentPoolProfiles[0].linuxOSConfig.sysctls.netCoreSomaxconn", INT32,
+     "an integer outside the 32-bit range"),
+    ("outbound-ip-count-fraction", template(cluster(agentPoolProfiles=[POOL], networkProfile={
+        "loadBalancerProfile": {"managedOutboundIPs": {"count": 2.5}}})),
+     "properties.networkProfile.loadBalancerProfile.managedOutboundIPs.count", INT32,
+     "a number that is not an integer"),
+    ("separate-pool-count-infinite", template(cluster(agentPoolProfiles=[POOL]), {
+        "type": f"{MC}/agentPools", "apiVersion": "2024-05-01", "name": "aks/user",
+        "dependsOn": ["aks"], "properties": {"mode": "User", "count": "[float('-1e400')]"}}),
+     "properties.agentPoolProfiles[1].count", INT32, "a number that is not an integer (infinite)"),
 ]
 
 
@@ -94,7 +124,7 @@ def test_a_malformed_shape_is_an_error_for_every_control_naming_file_line_pointe
 
 
 def test_the_pointer_of_a_malformed_separate_pool_is_its_own_resource(tmp_path: Path) -> None:
-    name, text = MALFORMED[-1][0], MALFORMED[-1][1]
+    name, text = next((m[0], m[1]) for m in MALFORMED if m[0] == "separate-pool-properties-string")
     write_files(tmp_path, {"t.json": text})
     reason = scan(tmp_path / "t.json").results[0].reason
     assert "(at /resources/1/properties)" in reason, reason

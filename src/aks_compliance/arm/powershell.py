@@ -8,8 +8,9 @@ resources nested under ``resources`` (diagnostic settings, maintenance configura
 shape. Such a file is recognised by its shape, without a flag, and each object becomes a resource as ARM
 GET returns it (``id``, ``name``, ``type``, ``location``, ``tags``, ``sku``, ``kind``, ``identity``,
 ``properties``), with every key cited at its own line. The resource cmdlets (``Get-AzAksCluster``,
-``Get-AzAksNodePool``) write the settings flattened beside the envelope, with no ``Properties``: they are read
-as the properties. It is deployed state: an absent property is unknown,
+``Get-AzAksNodePool``, ``Get-AzDiagnosticSetting``) write the settings flattened beside the envelope, with no
+``Properties``: they are read as the properties (the few whose names differ from the REST API's renamed,
+``_FLAT_NAMES``). It is deployed state: an absent property is unknown,
 not a request default (arm/defaults.py).
 """
 
@@ -131,10 +132,34 @@ def _flattened(obj: dict[str, Any]) -> dict[str, Any] | None:
             if k.lower() not in _TOP and k.lower() not in _NOT_SETTINGS - {"provisioningstate"} and v is not None}
 
 
+# Flattened settings whose PowerShell name is not the REST API's (other names differ only in case, which every
+# lookup ignores). Get-AzDiagnosticSetting (Az.Monitor 4+, the DiagnosticSettingsResource model; Learn:
+# powershell/module/az.monitor/get-azdiagnosticsetting, and New-AzDiagnosticSettingLogSettingsObject for the members
+# Category, CategoryGroup, Enabled, RetentionPolicyDay, RetentionPolicyEnabled) writes the REST `logs` and `metrics`
+# as `Log` and `Metric`: read under their own names they were absent, and AKS-012 failed a cluster whose setting
+# routes kube-audit. The older PSServiceDiagnosticSettings wrote `Logs`/`Metrics`, which already match.
+_FLAT_NAMES = {"microsoft.insights/diagnosticsettings": {"log": "logs", "metric": "metrics"}}
+
+
+def _rename_flat(rtype: Any, flat: dict[str, Any]) -> dict[str, str]:
+    """Rename ``flat``'s PowerShell-only keys to the REST API's, in place; REST name -> the key in the file."""
+    names = _FLAT_NAMES.get(rtype.lower(), {}) if isinstance(rtype, str) else {}
+    present = {k.lower() for k in flat}
+    renamed: dict[str, str] = {}
+    for key in list(flat):
+        rest = names.get(key.lower())
+        if rest is not None and rest not in present:  # a file with both names keeps the REST one as it is
+            flat[rest] = flat.pop(key)
+            renamed[rest] = key
+    return renamed
+
+
 def powershell_resource(doc: JsonDocument, obj: dict[str, Any], ptr: str) -> Resource:
     body, keys = arm_body(obj)
     flat = _flattened(obj)
+    renamed: dict[str, str] = {}
     if flat is not None:
+        renamed = _rename_flat(body.get("type"), flat)
         body["properties"] = flat
     _uncut_body(body)
     if "properties" not in body:
@@ -147,6 +172,8 @@ def powershell_resource(doc: JsonDocument, obj: dict[str, Any], ptr: str) -> Res
     resource = rest_resource(doc, body, ptr)
     if flat is not None:  # the settings are the object's own keys: cited there
         resource.origins[("properties",)] = Source(doc.path, ptr, doc)
+        for rest, ps in renamed.items():  # a renamed one under the name the file spells
+            resource.origins[("properties", rest)] = Source(doc.path, f"{ptr}/{escape_pointer_token(ps)}", doc)
     for arm, ps in keys.items():
         # cite each part at its own line: the PowerShell key, not the ARM one, is in the file
         resource.origins[(arm,)] = Source(doc.path, f"{ptr}/{escape_pointer_token(ps)}", doc)

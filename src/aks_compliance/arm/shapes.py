@@ -54,10 +54,32 @@ def _is_integer(v: Any) -> bool:
     return (type(v) is int) or (type(v) is float and v.is_integer())
 
 
+# A property the AKS REST API types int32 (count, maxPods, osDiskSizeGB, ...): a number that is not an integer (1.5,
+# Infinity from float('1e400')) or lies outside int32 is rejected by the API, so it is malformed, never compared
+# (an infinite count would pass AKS-072). Only numbers are judged here: other types are left as they were read.
+INT32 = "an integer within the 32-bit range (-2147483648 to 2147483647)"
+_INT32_MIN, _INT32_MAX = -2 ** 31, 2 ** 31 - 1
+
+
+def _is_number(v: Any) -> bool:
+    return type(v) in (int, float)
+
+
+def _fits_int32(v: Any) -> bool:
+    return not _is_number(v) or (_is_integer(v) and _INT32_MIN <= v <= _INT32_MAX)
+
+
+def _found_int32(v: Any) -> str:
+    """What an int32 value that does not fit is, in words (never its text)."""
+    if type(v) is float and not v.is_integer():
+        return "a number that is not an integer" + (" (infinite)" if v in (float("inf"), float("-inf")) else "")
+    return "an integer outside the 32-bit range"
+
+
 _FITS: dict[str, Callable[[Any], bool]] = {
     OBJECT: lambda v: isinstance(v, dict), NULLABLE_OBJECT: lambda v: isinstance(v, dict),
     ARRAY: lambda v: isinstance(v, list), BOOLEAN: lambda v: type(v) is bool, SWITCH: lambda v: _is_boolean(v),
-    INTEGER: _is_integer,
+    INTEGER: _is_integer, INT32: _fits_int32,
     STRING: lambda v: isinstance(v, str), IPV4_RANGE: _is_ipv4_range,
 }
 # A null member of an array is malformed where a container belongs, or where its zero value ("") is itself rejected
@@ -69,6 +91,21 @@ _POOL = (
     ("kubeletConfig.allowedUnsafeSysctls", ARRAY), ("linuxOSConfig.sysctls", OBJECT),
     ("networkProfile", OBJECT), ("creationData", OBJECT), ("powerState", OBJECT),
     ("enableNodePublicIP", SWITCH), ("enableEncryptionAtHost", SWITCH), ("enableAutoScaling", SWITCH),
+    # int32 in ManagedClusterAgentPoolProfile(Properties), KubeletConfig, LinuxOSConfig, SysctlConfig (AKS REST API)
+    *((p, INT32) for p in (
+        "count", "minCount", "maxCount", "maxPods", "osDiskSizeGB",
+        "upgradeSettings.drainTimeoutInMinutes", "upgradeSettings.nodeSoakDurationInMinutes",
+        "kubeletConfig.imageGcHighThreshold", "kubeletConfig.imageGcLowThreshold",
+        "kubeletConfig.containerLogMaxSizeMB", "kubeletConfig.containerLogMaxFiles", "kubeletConfig.podMaxPids",
+        "linuxOSConfig.swapFileSizeMB",
+        *(f"linuxOSConfig.sysctls.{k}" for k in (
+            "netCoreSomaxconn", "netCoreNetdevMaxBacklog", "netCoreRmemDefault", "netCoreRmemMax",
+            "netCoreWmemDefault", "netCoreWmemMax", "netCoreOptmemMax", "netIpv4TcpMaxSynBacklog",
+            "netIpv4TcpMaxTwBuckets", "netIpv4TcpFinTimeout", "netIpv4TcpKeepaliveTime", "netIpv4TcpKeepaliveProbes",
+            "netIpv4TcpkeepaliveIntvl", "netIpv4NeighDefaultGcThresh1", "netIpv4NeighDefaultGcThresh2",
+            "netIpv4NeighDefaultGcThresh3", "netNetfilterNfConntrackMax", "netNetfilterNfConntrackBuckets",
+            "fsInotifyMaxUserWatches", "fsFileMax", "fsAioMaxNr", "fsNrOpen", "kernelThreadsMax", "vmMaxMapCount",
+            "vmSwappiness", "vmVfsCachePressure")))),
 )
 
 SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -116,6 +153,15 @@ SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
             "storageProfile.snapshotController.enabled", "azureMonitorProfile.containerInsights.enabled",
             "oidcIssuerProfile.enabled", "podIdentityProfile.enabled", "networkProfile.advancedNetworking.enabled",
             "networkProfile.advancedNetworking.security.enabled")),
+        # int32 in ManagedClusterLoadBalancerProfile, ManagedClusterNATGatewayProfile, imageCleaner (AKS REST API)
+        *((f"properties.{p}", INT32) for p in (
+            "networkProfile.loadBalancerProfile.allocatedOutboundPorts",
+            "networkProfile.loadBalancerProfile.idleTimeoutInMinutes",
+            "networkProfile.loadBalancerProfile.managedOutboundIPs.count",
+            "networkProfile.loadBalancerProfile.managedOutboundIPs.countIPv6",
+            "networkProfile.natGatewayProfile.idleTimeoutInMinutes",
+            "networkProfile.natGatewayProfile.managedOutboundIPProfile.count",
+            "securityProfile.imageCleaner.intervalHours")),
     ),
     "microsoft.containerservice/managedclusters/agentpools": tuple(
         (f"properties{'.' + p if p else ''}", k) for p, k in _POOL),
@@ -226,7 +272,8 @@ class ShapeTable:
         if not found:
             return None
         _, _, concrete, kind, value, _, _ = min(found, key=lambda f: (f[0], f[1]))
-        return MalformedValue(concrete, kind, value, where(concrete) if where else "")
+        return MalformedValue(concrete, kind, value, where(concrete) if where else "",
+                              _found_int32(value) if kind == INT32 else None)
 
     def mismatches(self, rtype: str, body: Any) -> list[tuple[str, str, Any, Any, Any]]:
         """Every value of ``body`` whose type the API rejects: (concrete path, expected kind, value, the

@@ -23,6 +23,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from ..arm.shapes import malformed
 from .aliases import DEFAULT_ALIASES, AliasResolver
 from .conditions import Evaluator, PolicyDefinitionError, Subject, Truth
 
@@ -263,6 +264,9 @@ def evaluate_on_target(definition: Mapping[str, Any], target: Any, parameters: M
     verdict = evaluate_definition(definition, resource.body, resource_type=resource.type, full_name=name,
                                   related=related, parameters=parameters, aliases=aliases)
     rejection = getattr(resource, "rejection", None)  # known once the body is made (arm/api_versions.py)
+    if rejection is None and isinstance(resource.type, str) and not resource.type.lower().startswith("k8s/"):
+        # a value of a type the REST API rejects (arm/shapes.py: an int32 count of 1.5): the request fails too
+        rejection = malformed(resource.type, resource.body, getattr(resource, "where_of", None))
     if rejection is not None:  # the API rejects the request as a whole: no resource for a definition to judge
         return DefinitionVerdict(State.ERROR, verdict.effect, [str(rejection)])
     return verdict
