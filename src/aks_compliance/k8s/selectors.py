@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any, Iterable
 
+from ..cidrs import cover_everything, network
 from .podspec import as_dict, as_list
 
 
@@ -46,14 +46,6 @@ def policy_types(np: dict[str, Any]) -> list[str]:
     return ["Ingress"] + (["Egress"] if as_list(spec.get("egress")) else [])
 
 
-_EVERYWHERE = {4: ipaddress.ip_network("0.0.0.0/0"), 6: ipaddress.ip_network("::/0")}
-
-
-def _network(text: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
-    try:  # host bits are ignored, as the API server's parser ignores them (10.1.2.3/0 is 0.0.0.0/0)
-        return ipaddress.ip_network(str(text).strip(), strict=False)
-    except ValueError:
-        return None
 
 
 def cidrs_cover_everything(blocks: Iterable[tuple[Any, Any]]) -> bool:
@@ -62,18 +54,18 @@ def cidrs_cover_everything(blocks: Iterable[tuple[Any, Any]]) -> bool:
     leaves out. A block (or an except of it) that does not parse covers nothing (the API server rejects it)."""
     covered: dict[int, list[Any]] = {4: [], 6: []}
     for cidr, excepts in blocks:
-        net = _network(cidr)
+        net = network(cidr)
         if net is None:
             continue
         parts = [net]
         for text in as_list(excepts):
-            ex = _network(text)
+            ex = network(text)
             if ex is None:
                 parts = []
                 break
             parts = [q for p in parts for q in _without(p, ex)]
         covered[net.version] += parts
-    return any(nets and list(ipaddress.collapse_addresses(nets)) == [_EVERYWHERE[v]] for v, nets in covered.items())
+    return any(cover_everything(nets, v) for v, nets in covered.items())
 
 
 def _without(net: Any, ex: Any) -> list[Any]:

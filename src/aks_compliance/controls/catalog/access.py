@@ -1,8 +1,8 @@
 """Control-plane access, identity and authorization."""
 
-import ipaddress
 from typing import Any, Callable, Mapping
 
+from ...cidrs import Network, cover_everything, network
 from ...policy.conditions import Leaf, Truth, Verdict
 from ...targets import Target
 from ..checks import Check
@@ -11,7 +11,6 @@ from ..model import Control, Mappings, Severity
 MC = "Microsoft.ContainerService/managedClusters"
 _RANGES = f"{MC}/apiServerAccessProfile.authorizedIPRanges[*]"
 _PRIVATE = {"field": f"{MC}/apiServerAccessProfile.enablePrivateCluster", "equals": True}
-_EVERY_IPV4 = ipaddress.ip_network("0.0.0.0/0")
 
 
 def _authorized_ranges_restrict() -> dict:
@@ -35,21 +34,16 @@ def _union_admits_everything(c: Check) -> tuple[str, list[str]] | None:
     The API server admits the union of its authorized ranges: 0.0.0.0/1 and 128.0.0.0/1 admit what 0.0.0.0/0
     does. A member not known offline (a reference()) can only widen the union, so the known ones decide when they
     already cover everything; one that is no IPv4 range is the rule's to report (ipRangeContains fails)."""
-    nets: list[ipaddress.IPv4Network] = []
+    nets: list[Network] = []
     texts: list[str] = []
     where = ""
     for path, value in c.select(_RANGES):
         where = where or path.rsplit("[", 1)[0]
-        if not isinstance(value, str):
-            continue
-        try:
-            net = ipaddress.ip_network(value.strip(), strict=False)  # AKS takes host bits (10.1.2.3/8)
-        except ValueError:
-            continue
-        if isinstance(net, ipaddress.IPv4Network):
+        net = network(value) if isinstance(value, str) else None  # AKS takes host bits (10.1.2.3/8)
+        if net is not None and net.version == 4:
             nets.append(net)
             texts.append(value)
-    if not nets or list(ipaddress.collapse_addresses(nets)) != [_EVERY_IPV4]:
+    if not cover_everything(nets, 4):
         return None
     return where, texts
 
