@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from aks_compliance.atomic import atomic_write
-from aks_compliance.report import background
+from aks_compliance.jobs import can_fork
 from aks_compliance.report.background import Background
 
 from .conftest import FIXTURES, process_gone, scan_after
@@ -23,7 +23,7 @@ EXAMPLES = str(FIXTURES / "examples")
 FORKED = "import aks_compliance.report.background as bg\nbg.FORK_MIN_RESULTS = 0\n"
 INLINE = "import aks_compliance.report.background as bg\nbg.FORK_MIN_RESULTS = 10**12\n"
 
-pytestmark = pytest.mark.skipif(not background.can_fork(), reason="the report is forked only where fork is Linux's")
+pytestmark = pytest.mark.skipif(not can_fork(), reason="the report is forked only where fork is Linux's")
 
 
 def outputs(out: Path) -> list[str]:

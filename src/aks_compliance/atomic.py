@@ -28,9 +28,13 @@ def terminate_as_interrupt() -> None:
     if threading.current_thread() is not threading.main_thread():
         return
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        def interrupt(signum: int, frame: Any) -> None:
-            raise KeyboardInterrupt("terminated (SIGTERM)")
-        signal.signal(signal.SIGTERM, interrupt)
+        signal.signal(signal.SIGTERM, interrupt_on_sigterm)
+
+
+def interrupt_on_sigterm(signum: int, frame: Any) -> None:
+    """A SIGTERM handler: the signal unwinds as an interrupt (forked writers and jobs install it unconditionally:
+    stopped by their parent, they remove their temporaries and write nothing)."""
+    raise KeyboardInterrupt("terminated (SIGTERM)")
 
 
 def _default_mode() -> int:

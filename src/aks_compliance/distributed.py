@@ -131,17 +131,14 @@ def shard_run(config: pytest.Config, shard: int) -> "ScanRun":
     if run is not None:
         return run
     from .scan import collector_paused
-    from .shards import part_json, split
+    from .shards import part_json
 
     sharded = prepared(config)
     with collector_paused(freeze=True):
-        evaluated = sharded.evaluate(shard)
-        run = sharded.run(shard, evaluated, input_errors=False)  # the controller numbers input errors
         out = _output(config)
         state = config.stash.setdefault(STATE_KEY, {})
-        if "sections" in state:  # computed for the first shard, alike for every shard
-            run.sections = state["sections"]
-        common, part = split(run.document_for(run.results, lazy=True))
+        # the sections alike in every shard are computed for the first one; the controller numbers input errors
+        run, common, part = sharded.part(shard, sections=state.get("sections"))
         if out["common"] is None:
             out["common"] = json.dumps(common, ensure_ascii=False)
             state["sections"] = {k: common[k] for k in ("controls", "catalog_version", "catalog", "declarations",

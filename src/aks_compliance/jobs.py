@@ -30,6 +30,7 @@ _SLOT = struct.Struct("<q")
 
 
 def can_fork() -> bool:
+    """Only where ``fork`` is the platform's own (Linux): macOS frameworks are not fork-safe."""
     import sys
 
     return sys.platform.startswith("linux") and hasattr(os, "fork")
@@ -127,7 +128,7 @@ def run_in_jobs(prepared: "PreparedScan", jobs: int, progress: "Progress | None"
             children[job] = pid
         if progress is not None:
             progress.start(len(prepared.targets))
-        common, own, run = _evaluate(sharded, 0, _Share(counts, 0, progress))
+        run, common, own = sharded.part(0, _Share(counts, 0, progress))
         own[LIVE] = run.results  # this process's results go into the merge as they are
         failures = []
         while children:  # the others' shards: the progress line goes on while they finish
@@ -161,25 +162,14 @@ def run_in_jobs(prepared: "PreparedScan", jobs: int, progress: "Progress | None"
         shutil.rmtree(spool, ignore_errors=True)
 
 
-def _evaluate(sharded: Any, job: int, progress: Any) -> tuple[dict[str, Any], dict[str, Any], Any]:
-    """Shard ``job`` evaluated: the sections alike in every shard (inputs, catalog, coverage...), its own part of
-    the document, and its run. Input errors are left to the merge, which numbers them over every shard (as
-    pytest-xdist's controller does)."""
-    from .shards import split
-
-    evaluated = sharded.evaluate(job, progress)
-    run = sharded.run(job, evaluated, input_errors=False)
-    common, part = split(run.document_for(run.results, lazy=True))
-    return common, part, run
-
-
 def _child(sharded: Any, job: int, spool: str, counts: _Counts) -> None:  # pragma: no cover - in the child
+    from .atomic import interrupt_on_sigterm
     from .shards import part_json
 
     code = 1
     try:
-        signal.signal(signal.SIGTERM, _interrupt)  # stopped by the parent: unwind, write nothing
-        _, part, run = _evaluate(sharded, job, _Share(counts, job, None))
+        signal.signal(signal.SIGTERM, interrupt_on_sigterm)  # stopped by the parent: unwind, write nothing
+        run, _, part = sharded.part(job, _Share(counts, job, None))
         text = part_json(part, run.results)  # the results as the results JSON writes them: not encoded again
         path = os.path.join(spool, f"part-{job}.json")
         with open(path + ".tmp", "w", encoding="utf-8", errors="surrogatepass") as fh:
@@ -196,10 +186,6 @@ def _child(sharded: Any, job: int, spool: str, counts: _Counts) -> None:  # prag
             pass
     finally:
         os._exit(code)
-
-
-def _interrupt(signum: int, frame: object) -> None:  # pragma: no cover - in the child
-    raise KeyboardInterrupt("terminated (SIGTERM)")
 
 
 def _collect(spool: str, job: int, jobs: int, status: int, texts: dict[int, str]) -> str | None:

@@ -91,6 +91,18 @@ class ShardedScan:
         """Shard ``index`` (0-based): its targets' results, governance decided."""
         return self.prepared.evaluate(self.members[index], progress)
 
+    def part(self, index: int, progress: "Progress | None" = None,
+             sections: dict[str, Any] | None = None) -> tuple["ScanRun", dict[str, Any], dict[str, Any]]:
+        """Shard ``index`` evaluated for a merge in another process (a pytest-xdist controller, the parent of
+        ``--jobs``): its run, the document's sections alike in every shard (``sections``: those already made for
+        another shard, reused), and its own part. Input errors are left to the merge, which numbers them over
+        every shard."""
+        run = self.run(index, self.evaluate(index, progress), input_errors=False)
+        if sections is not None:
+            run.sections = sections
+        common, part = split(run.document_for(run.results, lazy=True))
+        return run, common, part
+
     def run(self, index: int, evaluated: "Evaluated", input_errors: bool = True) -> "ScanRun":
         """Shard ``index``'s own run: its results, with the input errors it owns (``input_errors``: those of
         files that hash to it, and those found evaluating it), and the ``shard`` block a merge needs."""

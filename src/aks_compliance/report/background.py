@@ -18,17 +18,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sys
 import warnings
 from typing import Callable
 
+from ..atomic import interrupt_on_sigterm
+
 FORK_MIN_RESULTS = 5_000  # below this the report takes a few tenths of a second: not worth a process
 _MAX_MESSAGE = 2_000  # characters of an error message sent back (the pipe holds 64 KiB without a reader)
-
-
-def can_fork() -> bool:
-    """Only where ``fork`` is the platform's own (Linux): macOS frameworks are not fork-safe."""
-    return sys.platform.startswith("linux") and hasattr(os, "fork")
 
 
 class Background:
@@ -90,7 +86,7 @@ def _child(write: Callable[[], None], fd: int) -> None:  # pragma: no cover - ru
     kind, message = "internal", "not run"
     try:
         # SIGTERM unwinds the writer (its temporary is removed) wherever the parent had not made it so
-        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGTERM, interrupt_on_sigterm)
         write()
         kind, message = "ok", ""
     except OSError as exc:  # the path's problem (read-only place, disk full): the user's, a usage error
@@ -103,7 +99,3 @@ def _child(write: Callable[[], None], fd: int) -> None:  # pragma: no cover - ru
         os.write(fd, json.dumps({"kind": kind, "message": message[:_MAX_MESSAGE]}).encode("utf-8"))
     finally:
         os._exit(0)
-
-
-def _interrupt(signum: int, frame: object) -> None:  # pragma: no cover - runs in the child
-    raise KeyboardInterrupt("terminated (SIGTERM)")

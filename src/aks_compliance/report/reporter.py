@@ -17,6 +17,7 @@ from ..results import Result
 from ..scan import collector_paused
 from ..stash import CRASH_KEY, GATE_KEY, INTERRUPTED_KEY, OUTPUT_FAULTS_KEY, RAN_KEY, RUN_KEY, \
     interrupted_while_scanning, is_worker, options
+from ..jobs import can_fork
 from . import background
 from .common import gate
 
@@ -297,7 +298,7 @@ class Reporter:
         self._order = {label: n for n, (label, *_) in enumerate(wanted)}
         # the auditor report of a large run is written by a forked child beside the others (background.py),
         # started first so that it overlaps everything else written at the end of the session
-        fork = background.can_fork() and len(doc.get("results") or ()) >= background.FORK_MIN_RESULTS
+        fork = can_fork() and len(doc.get("results") or ()) >= background.FORK_MIN_RESULTS
         for label, path, module, fn in sorted(wanted, key=lambda w: not (fork and w[3] == "write_report")):
             if _same_file_key(path) in read and not is_stream(Path(path)):
                 self.failed_outputs.append((label, path, "is a file this scan read (an input), not overwritten"))
