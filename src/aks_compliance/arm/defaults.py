@@ -344,8 +344,16 @@ _VERSION = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(-preview)?$", re.I)
 def parse_api_version(value: Any) -> tuple[int, int, int] | None:
     if not isinstance(value, str):
         return None
-    m = _VERSION.match(value.strip())
-    return (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
+    parsed = _PARSED.get(value, _PARSED)
+    if parsed is _PARSED:  # asked for every default row of every resource: parsed once per distinct text
+        m = _VERSION.match(value.strip())
+        parsed = (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
+        if len(_PARSED) < 1024:
+            _PARSED[value] = parsed
+    return parsed  # type: ignore[return-value]
+
+
+_PARSED: dict[str, Any] = {}
 
 
 def _in_range(version: tuple[int, int, int], row: Default) -> bool:
