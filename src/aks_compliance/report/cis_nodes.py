@@ -35,7 +35,12 @@ def input_of(target_type: str) -> str:
     return "Kubernetes objects"
 
 
-def cis_matrix(controls: Iterable[Mapping[str, Any]], results: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def cis_matrix(controls: Iterable[Mapping[str, Any]], results: Iterable[Mapping[str, Any]],
+               grouped: Mapping[str, list[tuple[Mapping[str, Any], str, Mapping[str, Any]]]] | None = None,
+               ) -> list[dict[str, Any]]:
+    """One row per CIS AKS v1.8.0 recommendation. ``grouped`` (control id -> (result, outcome, target), in the
+    results' order), when the caller has it, saves reading every result again; ``results`` then need only be
+    those carrying kube-bench's verdict."""
     by_cis: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for c in controls:
         for cis in (c.get("mappings") or {}).get("cis_aks", []):
@@ -45,25 +50,27 @@ def cis_matrix(controls: Iterable[Mapping[str, Any]], results: Iterable[Mapping[
     # (Result.kube_bench), not counted against the recommendation: it says nothing about the node
     beside = {(r["control_id"], r["target"]["name"]) for r in results if r.get("kube_bench")
               and r["outcome"] in DECIDED and r["kube_bench"].get("outcome") not in DECIDED}
-    by_control: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for r in results:
-        if r.get("control_id"):
-            by_control[r["control_id"]].append(r)
+    if grouped is None:
+        by_control: dict[str, list[tuple[Mapping[str, Any], str, Mapping[str, Any]]]] = defaultdict(list)
+        for r in results:
+            if r.get("control_id"):
+                by_control[r["control_id"]].append((r, r["outcome"], r["target"]))
+        grouped = by_control
     rows = []
     for number, name, recs in SECTIONS:
         for rec in recs:
             mapped = by_cis.get(rec.id, [])
-            rs = [r for c in mapped for r in by_control.get(c["id"], [])]
-            counts = Counter(r["outcome"] for r in rs)
-            counted = Counter(r["outcome"] for r in rs if not (r["target"]["type"] == KUBE_BENCH_TYPE and
-                                                               (r["control_id"], r["target"]["name"]) in beside))
+            rs = [(c["id"], entry) for c in mapped for entry in grouped.get(c["id"], [])]
+            counts = Counter(o for _, (_, o, _) in rs)
+            counted = Counter(o for cid, (_, o, t) in rs if not (t["type"] == KUBE_BENCH_TYPE and
+                                                                   (cid, t["name"]) in beside))
             if not mapped:
                 status = "not in this run"
             elif not rs:
                 status = "not assessed"
             else:
                 status = next(o for o in ORDER if counted.get(o))
-            inputs = sorted({input_of(r["target"]["type"]) for r in rs})
+            inputs = sorted({input_of(t) for t in {t["type"] for _, (_, _, t) in rs}})
             rows.append({"id": rec.id, "title": rec.title, "section": number, "section_name": name, "status": status,
                          "counts": counts, "controls": [c["id"] for c in mapped],
                          "manual": bool(mapped) and all(c.get("manual") for c in mapped), "inputs": inputs})

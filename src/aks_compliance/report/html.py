@@ -23,7 +23,7 @@ from markupsafe import Markup, escape
 from ..atomic import atomic_write
 from ..textsafe import escape_controls
 from .charts import compliance, stacked_bars
-from .cis_nodes import cis_matrix, kube_bench_rows, node_pools
+from .cis_nodes import KUBE_BENCH_TYPE, NODE_TYPE, cis_matrix, kube_bench_rows, node_pools
 from .common import OUTCOMES, SEVERITIES, SEVERITY_RANK, cis_section, location_text, sort_sections
 
 
@@ -54,6 +54,8 @@ def _env() -> jinja2.Environment:
 def _no_acting_characters(value: Any) -> Any:
     """Jinja's ``finalize``: every ``{{ }}`` output without control characters or bidi overrides (a name's
     right-to-left override would reverse what the auditor reads); markup stays markup (the escapes are text)."""
+    if type(value) is _Rendered:  # a section rendered here, finalized value by value already
+        return value
     if isinstance(value, str):
         shown = escape_controls(value)
         if shown is value or shown == value:
@@ -63,6 +65,7 @@ def _no_acting_characters(value: Any) -> Any:
 
 
 _ENV = _env()
+_SECTION = _ENV.get_template("_control.html.j2")
 _STATIC = resources.files("aks_compliance.report") / "templates"
 _CSS = (_STATIC / "report.css").read_text(encoding="utf-8")
 _JS = (_STATIC / "report.js").read_text(encoding="utf-8")
@@ -79,6 +82,7 @@ GLYPH = {"passed": "\u2713", "failed": "\u2717", "unknown": "?", "not_applicable
 _CELL = {o: f"<td class={c}>{GLYPH[o]}" for o, c in CODE.items()}  # a matrix cell, by outcome
 PROBLEM_ORDER = {"failed": 0, "error": 1, "unknown": 2, "manual": 3, "waived": 4}
 MAX_EVIDENCE_ROWS = 10  # per result in the page; the results JSON keeps all
+NODE_TYPES = (NODE_TYPE, KUBE_BENCH_TYPE)  # the targets the node-pool section groups
 OPEN_FINDINGS = 60  # a control's findings start expanded when there are at most this many
 
 
@@ -176,6 +180,54 @@ def _finding_row(row: Mapping[str, Any], esc: _Escaped) -> str:
     return "".join(parts)
 
 
+class _Rendered(Markup):
+    """A section this module rendered (its values already escaped and finalized): written as it is."""
+
+
+def _section(c: dict[str, Any], entries: list[tuple[Any, str, Mapping[str, Any]]]) -> _Rendered:
+    """One control's section of "Controls in detail": its findings (pivoted by evidence shape when many),
+    passes (grouped by identical evidence when many) and not-applicable targets, rendered."""
+    rs = c["results"]
+    problem_keys: list[tuple[int, str, int]] = []
+    passed_keys: list[tuple[str, int]] = []
+    na: dict[str, list[Any]] = defaultdict(list)
+    for n, (r, o, target) in enumerate(entries):
+        rank = PROBLEM_ORDER.get(o)
+        if rank is not None:
+            problem_keys.append((rank, target["name"], n))
+        elif o == "passed":
+            passed_keys.append((target["name"], n))
+        elif o == "not_applicable":
+            na[r["reason"]].append(r)
+    problems = [rs[n] for *_, n in sorted(problem_keys)]  # n last: equal keys keep the results' order
+    passed_keys.sort()
+    passed = [rs[n] for _, n in passed_keys]
+    pass_groups: list[dict[str, Any]] = []
+    if len(passed) > PASS_GROUPING:
+        groups: dict[tuple, dict[str, Any]] = {}
+        for _, n in passed_keys:
+            r = rs[n]
+            ev = tuple((e["path"], e["actual"]) for e in r["evidence"][:MAX_EVIDENCE_ROWS])
+            reason = r["reason"]
+            g = groups.setdefault((ev, reason), {"evidence": ev, "reason": reason, "targets": []})
+            g["targets"].append(entries[n][2]["name"])
+        pass_groups = sorted(groups.values(), key=lambda g: -len(g["targets"]))
+    section = {**c, "problems": problems, "passed": passed, "pass_groups": pass_groups,
+               "finding_groups": _finding_groups(problems) if len(problems) > FINDINGS_PIVOT else [],
+               "na": sorted(na.items(), key=lambda kv: -len(kv[1])),
+               "open": 0 < len(problems) <= OPEN_FINDINGS}
+    return _Rendered(_SECTION.render(c=section, outcomes=OUTCOMES, max_ev=MAX_EVIDENCE_ROWS, why=why,
+                                     location_text=location_text))
+
+
+def _articles(work: list[tuple[dict[str, Any], list[Any]]]) -> list[_Rendered]:
+    """Every control's section, in order; in forked processes when the results are many (sections.py)."""
+    from .sections import render_shared
+    # a helper's text comes back as plain text: marked again as this module's own markup
+    return [t if type(t) is _Rendered else _Rendered(t)
+            for t in render_shared(work, _section, weight=lambda item: len(item[1]))]
+
+
 def build_context(doc: Mapping[str, Any], generated: str | None = None) -> dict[str, Any]:
     results: list[dict[str, Any]] = doc.get("results", [])
     controls = _controls(doc)
@@ -188,12 +240,20 @@ def build_context(doc: Mapping[str, Any], generated: str | None = None) -> dict[
     unknowns: list[dict[str, Any]] = []
     rule_errors: list[dict[str, Any]] = []
     totals: Counter = Counter()
+    # the results other tools' verdicts were put beside, and those of worker nodes: read again below
+    azure_policy: list[dict[str, Any]] = []
+    kube_bench: list[dict[str, Any]] = []
+    of_nodes: list[dict[str, Any]] = []
     for r in results:
         cid = r.get("control_id")
         outcome = r["outcome"]
         totals[outcome] += 1
         if outcome == "unknown":
             unknowns.append(r)
+        if r.get("azure_policy"):
+            azure_policy.append(r)
+        if r.get("kube_bench"):
+            kube_bench.append(r)
         if not cid:
             input_errors.append(r)
             continue
@@ -209,6 +269,8 @@ def build_context(doc: Mapping[str, Any], generated: str | None = None) -> dict[
                 t = targets[key] = {"name": target["name"], "type": target["type"], "id": target.get("id"),
                                     "file": src.get("file"), "line": src.get("line"), "cells": {}}
             of_target[id(target)] = t
+        if target["type"] in NODE_TYPES:
+            of_nodes.append(r)
         t["cells"][cid] = outcome
         by_control[cid].append((r, outcome, target))
 
@@ -226,43 +288,18 @@ def build_context(doc: Mapping[str, Any], generated: str | None = None) -> dict[
         matrix.append({"label": label, "file": t["file"], "line": t["line"], "cells": cells, "ok": ok,
                        "html": html})
 
-    # per control
+    # per control: the summary's figures here; each section's findings, passes and page text in _articles (the
+    # bulk of a large report's time, shared out between processes there)
     cctx = []
     for c in controls:
         entries = by_control.get(c["id"], [])
-        rs = [r for r, _, _ in entries]
         counts = Counter(o for _, o, _ in entries)
-        problem_keys: list[tuple[int, str, int]] = []
-        passed_keys: list[tuple[str, int]] = []
-        na: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for n, (r, o, target) in enumerate(entries):
-            rank = PROBLEM_ORDER.get(o)
-            if rank is not None:
-                problem_keys.append((rank, target["name"], n))
-            elif o == "passed":
-                passed_keys.append((target["name"], n))
-            elif o == "not_applicable":
-                na[r["reason"]].append(r)
-        problems = [rs[n] for *_, n in sorted(problem_keys)]  # n last: equal keys keep the results' order
-        passed = [rs[n] for _, n in sorted(passed_keys)]
         pct = compliance(counts)
-        pass_groups: list[dict[str, Any]] = []
-        if len(passed) > PASS_GROUPING:
-            groups: dict[tuple, dict[str, Any]] = {}
-            for _, n in sorted(passed_keys):
-                r = rs[n]
-                ev = tuple((e["path"], e["actual"]) for e in r["evidence"][:MAX_EVIDENCE_ROWS])
-                reason = r["reason"]
-                g = groups.setdefault((ev, reason), {"evidence": ev, "reason": reason, "targets": []})
-                g["targets"].append(entries[n][2]["name"])
-            pass_groups = sorted(groups.values(), key=lambda g: -len(g["targets"]))
-        cctx.append({**c, "results": rs, "counts": counts, "problems": problems, "passed": passed,
-                     "pass_groups": pass_groups,
-                     "finding_groups": _finding_groups(problems) if len(problems) > FINDINGS_PIVOT else [],
-                     "na": sorted(na.items(), key=lambda kv: -len(kv[1])),
+        cctx.append({**c, "results": [r for r, _, _ in entries], "counts": counts,
                      "cis": list(c["mappings"].get("cis_aks", [])),
-                     "percent": "" if pct is None else f"{pct:.0%}",
-                     "open": 0 < len(problems) <= OPEN_FINDINGS})
+                     "percent": "" if pct is None else f"{pct:.0%}"})
+    for c, article in zip(cctx, _articles([(c, by_control.get(c["id"], [])) for c in cctx])):
+        c["article"] = article
 
     # executive summary
     by_section: dict[str, Counter] = defaultdict(Counter)
@@ -327,15 +364,15 @@ def build_context(doc: Mapping[str, Any], generated: str | None = None) -> dict[
         "max_ev": MAX_EVIDENCE_ROWS, "location_text": location_text, "sev_rank": SEVERITY_RANK, "why": why,
         "css": Markup(_CSS), "js": Markup(_JS), "csp": CSP,
         # "Azure Policy says" (_azure_policy.html.j2): results with Azure Policy's verdict, disagreements first
-        "azure_policy_rows": sorted((r for r in results if r.get("azure_policy")), key=lambda r: (
+        "azure_policy_rows": sorted(azure_policy, key=lambda r: (
             0 if r["azure_policy"].get("disagrees") else 1 if r["azure_policy"].get("comparison") == "not comparable"
             else 2, r.get("control_id") or "", r["target"]["name"])),
-        "azure_policy_disagreements": sum(1 for r in results if (r.get("azure_policy") or {}).get("disagrees")),
+        "azure_policy_disagreements": sum(1 for r in azure_policy if r["azure_policy"].get("disagrees")),
         # the CIS AKS v1.8.0 matrix (_cis.html.j2): all 51 recommendations, "not assessed" included
-        "cis_rows": cis_matrix(controls, results),
+        "cis_rows": cis_matrix(controls, kube_bench, grouped=by_control),
         # worker nodes by node pool, and kube-bench's verdicts beside ours (_nodes.html.j2)
-        "node_pools": node_pools(results), "kube_bench_rows": kube_bench_rows(results),
-        "kube_bench_disagreements": sum(1 for r in results if (r.get("kube_bench") or {}).get("disagrees")),
+        "node_pools": node_pools(of_nodes), "kube_bench_rows": kube_bench_rows(kube_bench),
+        "kube_bench_disagreements": sum(1 for r in kube_bench if r["kube_bench"].get("disagrees")),
     }
 
 
