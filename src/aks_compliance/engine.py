@@ -371,10 +371,10 @@ def _evaluate_related(control: Control, target: Target, params: Mapping[str, Any
     errors: list[str] = []
     for r in candidates + maybe:
         verdict = Evaluator(_subject(r), params, aliases).verdict(rel.existence_condition)
+        if verdict.truth is Truth.TRUE and r in candidates:
+            return Outcome.PASSED, "", _evidence(verdict.leaves, r)
         evidence.extend(_evidence(verdict.leaves, r, target.resource))
         if verdict.truth is Truth.TRUE:
-            if r in candidates:
-                return Outcome.PASSED, "", _evidence(verdict.leaves, r)
             reasons.append(f"{r.type} {r.display_name()} at {r.source.file}:{r.source.line} satisfies the "
                            f"control but its scope is unknown: {r.scope_id.reason if isinstance(r.scope_id, Unknown) else ''}")
         elif verdict.truth is Truth.UNKNOWN:
