@@ -76,7 +76,7 @@ def test_a_helper_that_fails_leaves_its_sections_to_the_parent(monkeypatch: pyte
         return f"<p>{n}</p>" * n
     started = _with(monkeypatch, 3)
     work = [(n,) for n in range(12)]
-    assert sections.render_shared(work, render, weight=lambda item: item[0]) == [render(n) for n in range(12)]
+    assert sections.render_all(work, render, weight=lambda item: item[0]) == [render(n) for n in range(12)]
     assert len(started) == 2 and all(_reaped(pid) for pid in started)
 
 
@@ -87,7 +87,7 @@ def test_an_error_in_a_section_is_raised_as_without_helpers(monkeypatch: pytest.
         return str(n)
     started = _with(monkeypatch, 3)
     with pytest.raises(ValueError, match="section 7"):
-        sections.render_shared([(n,) for n in range(12)], render, weight=lambda item: 1)
+        sections.render_all([(n,) for n in range(12)], render, weight=lambda item: 1)
     assert started and all(_reaped(pid) for pid in started)
 
 
@@ -102,7 +102,7 @@ def test_an_interrupt_stops_the_helpers(monkeypatch: pytest.MonkeyPatch) -> None
     started = _with(monkeypatch, 3)
     began = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
-        sections.render_shared([(n,) for n in range(6)], render, weight=lambda item: 1)
+        sections.render_all([(n,) for n in range(6)], render, weight=lambda item: 1)
     assert time.monotonic() - began < 30, "the helpers were stopped, not waited for"
     assert len(started) == 2 and all(_reaped(pid) for pid in started)
 

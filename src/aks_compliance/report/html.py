@@ -222,10 +222,10 @@ def _section(c: dict[str, Any], entries: list[tuple[Any, str, Mapping[str, Any]]
 
 def _articles(work: list[tuple[dict[str, Any], list[Any]]]) -> list[_Rendered]:
     """Every control's section, in order; in forked processes when the results are many (sections.py)."""
-    from .sections import render_shared
+    from .sections import render_all
     # a helper's text comes back as plain text: marked again as this module's own markup
     return [t if type(t) is _Rendered else _Rendered(t)
-            for t in render_shared(work, _section, weight=lambda item: len(item[1]))]
+            for t in render_all(work, _section, weight=lambda item: len(item[1]))]
 
 
 def build_context(doc: Mapping[str, Any], generated: str | None = None) -> dict[str, Any]:

@@ -27,7 +27,7 @@ _LENGTH = struct.Struct("<Q")
 W = TypeVar("W")
 
 
-def render_shared(work: Sequence[W], render: Callable[..., str], weight: Callable[[W], int]) -> list[str]:
+def render_all(work: Sequence[W], render: Callable[..., str], weight: Callable[[W], int]) -> list[str]:
     """``[render(*item) for item in work]``, with the items shared out between processes when they are many."""
     count = _processes(sum(weight(item) for item in work), len(work))
     if count <= 1:
@@ -129,4 +129,4 @@ def _stop(pid: int, fd: int, kill: bool = True) -> None:
         pass
 
 
-__all__ = ["MAX_PROCESSES", "PARALLEL_MIN_RESULTS", "render_shared"]
+__all__ = ["MAX_PROCESSES", "PARALLEL_MIN_RESULTS", "render_all"]
