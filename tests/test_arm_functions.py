@@ -1043,3 +1043,22 @@ def test_a_wrong_argument_type_is_named_with_its_article() -> None:
     # "'length' expects a string, array or object, not an Integer" (not "not a Integer")
     assert "not an Integer" in str(raises("length(3)"))
     assert "cannot compare an Integer with a String" in str(raises("less(1, 'a')"))
+
+
+# --- documented functions this evaluator does not compute --------------------------------------------------
+# (template-functions: deployer() in the deployment functions, parseUri/buildUri in the string functions)
+
+@pytest.mark.parametrize("expr, name", [
+    ("[parseUri('https://contoso.com/a?b=c').host]", "parseUri"),
+    ("[buildUri(createObject('scheme', 'https', 'host', 'contoso.com'))]", "buildUri"),
+    ("[deployer().objectId]", "deployer"),
+])
+def test_a_documented_function_not_evaluated_is_unknown_never_an_unknown_function(expr: str, name: str) -> None:
+    value = ev(expr)  # no diagnostic: ARM knows the function, the deployment does not fail on it
+    assert isinstance(value, Unknown) and name in value.reason, value
+
+
+def test_a_name_arm_does_not_know_is_still_an_unknown_function() -> None:
+    ctx = context()
+    ctx.eval_value("[parseUrl('https://contoso.com')]", "")
+    assert any("unknown function 'parseurl'" in d.message.lower() for d in ctx.expander.diagnostics)

@@ -1325,8 +1325,20 @@ def _runtime(name: str) -> Callable[..., Unknown]:
 
 
 for _name in ("reference", "references", "providers", "pickZones", "listKeys", "listSecrets",
-              "listAccountSas", "listServiceSas", "managementGroup", "environmentVariable"):
+              "listAccountSas", "listServiceSas", "managementGroup", "environmentVariable", "deployer"):
     BUILTINS[_name.lower()] = (_runtime(_name), True)
+
+
+# Template functions ARM documents that this evaluator does not compute: what they give is unknown, never an
+# "unknown function" (a name ARM does not know fails the deployment; these do not)
+def _not_evaluated(name: str) -> Callable[..., Unknown]:
+    def fn(ctx: Context, node: Call) -> Unknown:
+        return Unknown(f"{_short(node.text)}: the template function {name}() is not evaluated offline by this tool")
+    return fn
+
+
+for _name in ("buildUri", "parseUri"):
+    BUILTINS[_name.lower()] = (_not_evaluated(_name), True)
 
 
 def list_function(name: str) -> bool:
