@@ -254,6 +254,43 @@ def _walk(value: Any, path: str, node: _Node, found: list[tuple[Any, ...]], fold
             _walk(v, f"{path}[{i}]", members, found, fold, fits, value, i)
 
 
+def _fits(value: Any, node: _Node, fold: bool, fits: dict[str, Callable[[Any], bool]]) -> bool:
+    """Whether ``_walk`` would find nothing: the same walk without the paths and places it reports (made for
+    every node it visits; nearly every object fits, and only one that does not is walked again for them)."""
+    if value is MISSING or value is None or isinstance(value, Unknown):
+        return True
+    for _, kind in node.checks:
+        if not fits[kind](value):
+            return False
+    if isinstance(value, dict):
+        folded: dict[str, Any] | None = None
+        for seg, child in node.keys.items():
+            v = value.get(seg, MISSING)
+            if v is MISSING and fold:
+                if folded is None:
+                    folded = {}
+                    for k, val in value.items():
+                        if isinstance(k, str):
+                            folded.setdefault(k.lower(), val)
+                v = folded.get(seg.lower(), MISSING)
+            if not _fits(v, child, fold, fits):
+                return False
+        if node.values is not None:
+            for v in value.values():
+                if not _fits(v, node.values, fold, fits):
+                    return False
+    elif isinstance(value, list) and node.members is not None:
+        members = node.members
+        for v in value:
+            if v is None:
+                if any(kind in _NULL_MEMBER_REJECTED for _, kind in members.checks):
+                    return False
+                continue
+            if not _fits(v, members, fold, fits):
+                return False
+    return True
+
+
 class ShapeTable:
     """The shapes an API requires, by resource type (case-insensitive), checked in one walk of a body."""
 
@@ -289,7 +326,8 @@ class ShapeTable:
                 return []
             tree = self._trees[key] = _tree(shapes)
         found: list[tuple[Any, ...]] = []
-        _walk(body, "", tree, found, self.fold, self.fits)
+        if not _fits(body, tree, self.fold, self.fits):
+            _walk(body, "", tree, found, self.fold, self.fits)
         return found
 
 
