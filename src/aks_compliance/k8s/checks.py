@@ -26,6 +26,7 @@ import re
 from typing import Any, Callable, Iterable, Mapping
 
 from ..controls.model import Control, Mappings, Parameter, Severity
+from ..memo import Memo
 from ..policy.conditions import MISSING, Leaf, Truth, Verdict
 from ..resources import Resource, parse_body_path
 from ..targets import Target
@@ -177,6 +178,18 @@ def excluded_namespace(target: Target, params: Mapping[str, Any]) -> str | None:
     if target.match_type == kinds.NAMESPACE:
         ns = target.resource.name if isinstance(target.resource.name, str) else ns
     excluded = params.get("excludedNamespaces") or ()
+    # asked for every in-cluster result: one answer per (namespace, list), the entry holding the list (its id stays its own)
+    key = (ns, id(excluded))
+    hit = _EXCLUDED.get(key)
+    if hit is not None and hit[0] is excluded:
+        return hit[1]
+    return _EXCLUDED.put(key, (excluded, _excluded(ns, excluded)))[1]
+
+
+_EXCLUDED: Memo = Memo(4096)
+
+
+def _excluded(ns: Any, excluded: Any) -> str | None:
     if ns and isinstance(excluded, (list, tuple)):
         if ns in excluded:  # read for every result: the usual exact name first, no set made
             return f"namespace {ns} is excluded by parameter excludedNamespaces"
