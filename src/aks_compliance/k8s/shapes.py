@@ -309,6 +309,29 @@ def _profiles_rejected(sc: Any, at: str, where: Any) -> MalformedValue | None:
     return None
 
 
+# Core validation of a container's securityContext (ValidateSecurityContext): allowPrivilegeEscalation false is
+# refused beside privileged true, and beside a capabilities.add entry that is exactly "CAP_SYS_ADMIN" (the API server
+# compares the string as written: SYS_ADMIN, sys_admin or cap_sys_admin are admitted, and AKS-115 judges them).
+# Judged as written, the pair failed AKS-115 and AKS-100 on a container that cannot exist.
+NO_ESCALATION_BESIDE = ("absent or true beside {what} (the API server: cannot set `allowPrivilegeEscalation` to false "
+                        "and {what})")
+
+
+def _escalation_rejected(sc: Any, at: str, where: Any) -> MalformedValue | None:
+    if not isinstance(sc, dict) or sc.get("allowPrivilegeEscalation") is not False:
+        return None
+    path = f"{at}.allowPrivilegeEscalation"
+    if sc.get("privileged") is True:
+        return MalformedValue(path, NO_ESCALATION_BESIDE.format(what="`privileged` to true"), False, where(path),
+                              found="false beside privileged: true")
+    caps = sc.get("capabilities")
+    added = caps.get("add") if isinstance(caps, dict) else None
+    if isinstance(added, list) and "CAP_SYS_ADMIN" in added:
+        return MalformedValue(path, NO_ESCALATION_BESIDE.format(what="`capabilities.add` CAP_SYS_ADMIN"), False,
+                              where(path), found="false beside capabilities.add CAP_SYS_ADMIN")
+    return None
+
+
 def rejected(resource: "Resource") -> MalformedValue | None:
     """The first field of a Kubernetes object whose type the API server rejects, or None (also for a kind
     without a table: what no control reads is not checked). Objects of snapshots too: a snapshot is a file,
@@ -334,7 +357,8 @@ def rejected(resource: "Resource") -> MalformedValue | None:
                 continue
             at = f"{prefix}.{group}[{i}]"
             bad = _env_rejected(c, at, resource.where_of) or _requests_rejected(c, at, resource.where_of) or \
-                _profiles_rejected(c.get("securityContext"), f"{at}.securityContext", resource.where_of)
+                _profiles_rejected(c.get("securityContext"), f"{at}.securityContext", resource.where_of) or \
+                _escalation_rejected(c.get("securityContext"), f"{at}.securityContext", resource.where_of)
             if bad is not None:
                 return bad
     value = spec.get("containers")
