@@ -221,7 +221,8 @@ HARSH_IMAGES = IMAGES + [
     "MCR.Microsoft.com/x:1", "mcr.microsoft.com.evil.io/x:1", "docker.io/nginx", "index.docker.io/library/nginx:1",
     "localhost/x:1", "x@sha256:", "x:", ":1", "@sha256:abc", "a/b/c/d:1", "[::1]:5000/x:1", "ghcr.io/o/r@",
     "myacr.azurecr.io/team/x:1.0@sha256:" + "c" * 64, "library/nginx:1.0", "busybox", "", " nginx:1",
-    "mcr.microsoft.com:443/x:1", "xmcr.microsoft.com/x:1", "mcr.microsoft.com/", "ünicode.azurecr.io/x:1"]
+    "mcr.microsoft.com:443/x:1", "xmcr.microsoft.com/x:1", "mcr.microsoft.com/", "ünicode.azurecr.io/x:1",
+    "[fd00::1]/x", "[fd00::1[:5000/x:1", "[fd00::1^/x:1", "Zfd00::1]/x:1", "[fd00::1]x:1", "[]/x:1"]
 # resource.Quantity spellings the API server accepts (non-negative), with the number each stands for
 HARSH_QUANTITIES: dict[Any, float] = {
     **QUANTITIES, "500m": 0.5, "0.5": 0.5, "1Gi": 2.0**30, "1e3": 1e3, "1E3": 1e3, "1k": 1e3, "1M": 1e6,
