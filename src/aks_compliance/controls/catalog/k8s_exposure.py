@@ -173,12 +173,10 @@ def exposed_by_gateways(target: Target, params: Mapping[str, Any]) -> Verdict:
                 prefix = cite(target, vs.resource, f"VirtualService/{vs.name}")
                 exposures.append((f"{prefix}.{path}", f"an Istio VirtualService bound to gateway {gateways[0]} "
                                   f"routing to Service {svc}", svc))
-    if (exposures or untold) and _allowed_exposure(target, params, f):
+    if exposures and _allowed_exposure(target, params, f):
         return f.verdict()
     for path, what, actual in exposures:
         f.fail(path, "exposes not", what, actual)
-    for path, name in untold:
-        f.cannot_tell(path, "exposes not", "a public load balancer", f"Service {name}: {OTHER_LOAD_BALANCER_REASON}")
     if not exposures:
         f.ok(pod_view(target).mp("labels"), "reached by no", "Gateway API route or Istio VirtualService bound to a "
              "gateway", sorted(names) or "no Service")
