@@ -333,6 +333,47 @@ def _escalation_rejected(sc: Any, at: str, where: Any) -> MalformedValue | None:
     return None
 
 
+# RBAC validation of a binding (pkg/apis/rbac/validation: ValidateRoleBinding, ValidateClusterRoleBinding,
+# ValidateRoleBindingSubject), after v1 defaulting (an empty roleRef.apiGroup, and an empty apiGroup of a User or Group
+# subject, become rbac.authorization.k8s.io). A roleRef of another kind or group, a ClusterRoleBinding of a Role, a
+# subject of an unknown kind ("group"), a ServiceAccount subject with an apiGroup or, in a ClusterRoleBinding, without
+# a namespace, are refused: read as written, such a subject was judged as no one (AKS-145 passed a "group"
+# system:authenticated) or the grant as unknown, of a binding that cannot exist.
+RBAC_GROUP = "rbac.authorization.k8s.io"
+SUBJECT_KINDS = ("ServiceAccount", "User", "Group")
+
+
+def _binding_rejected(kind: str, body: dict[str, Any], where: Any) -> MalformedValue | None:
+    ref = body.get("roleRef")
+    ref = ref if isinstance(ref, dict) else {}
+    kinds = ("ClusterRole",) if kind == "ClusterRoleBinding" else ("Role", "ClusterRole")
+    checks: list[tuple[str, Any, bool, str]] = [
+        ("roleRef.apiGroup", ref.get("apiGroup"), ref.get("apiGroup") in (None, "", RBAC_GROUP),
+         f"{RBAC_GROUP} (or empty, which defaults to it)"),
+        ("roleRef.kind", ref.get("kind"), ref.get("kind") in kinds, " or ".join(kinds)),
+        ("roleRef.name", ref.get("name"), bool(ref.get("name")), "a role name (required)")]
+    subjects = body.get("subjects")
+    for i, sub in enumerate(subjects if isinstance(subjects, list) else []):
+        if not isinstance(sub, dict):
+            continue
+        at, sub_kind, group = f"subjects[{i}]", sub.get("kind"), sub.get("apiGroup")
+        checks.append((f"{at}.name", sub.get("name"), bool(sub.get("name")), "a name (required)"))
+        checks.append((f"{at}.kind", sub_kind, sub_kind in SUBJECT_KINDS, ", ".join(SUBJECT_KINDS)))
+        if sub_kind == "ServiceAccount":
+            checks.append((f"{at}.apiGroup", group, group in (None, ""), "empty for a ServiceAccount (the core group)"))
+            if kind == "ClusterRoleBinding":
+                checks.append((f"{at}.namespace", sub.get("namespace"), bool(sub.get("namespace")),
+                               "the ServiceAccount's namespace (required in a ClusterRoleBinding)"))
+        elif sub_kind in ("User", "Group"):
+            checks.append((f"{at}.apiGroup", group, group in (None, "", RBAC_GROUP),
+                           f"{RBAC_GROUP} for a {sub_kind} (or empty, which defaults to it)"))
+    for path, value, ok, expected in checks:
+        if not ok:
+            return MalformedValue(path, expected, value, where(path),
+                                  found="nothing" if value in (None, "") else repr(value))
+    return None
+
+
 def rejected(resource: "Resource") -> MalformedValue | None:
     """The first field of a Kubernetes object whose type the API server rejects, or None (also for a kind
     without a table: what no control reads is not checked). Objects of snapshots too: a snapshot is a file,
@@ -340,6 +381,8 @@ def rejected(resource: "Resource") -> MalformedValue | None:
     containers is rejected too (core validation: spec.containers is required): over zero containers every
     container-level control would pass."""
     bad = K8S_SHAPES.malformed(resource.type, resource.body, resource.where_of)
+    if bad is None and resource.type in ("RoleBinding", "ClusterRoleBinding") and isinstance(resource.body, dict):
+        return _binding_rejected(resource.type, resource.body, resource.where_of)
     if bad is not None or resource.type not in POD_PATHS or not isinstance(resource.body, dict):
         return bad
     spec_path = POD_PATHS[resource.type][0]
