@@ -48,6 +48,8 @@ class PodGenerator:
         sc: dict[str, Any] = {}
         self.put(sc, "privileged", self.maybe(True, False, absent=0.7))
         self.put(sc, "allowPrivilegeEscalation", self.maybe(True, False))
+        if sc.get("privileged") is True and sc.get("allowPrivilegeEscalation") is False:
+            sc["allowPrivilegeEscalation"] = True  # the API server refuses false beside privileged (k8s.shapes)
         self.put(sc, "runAsNonRoot", self.maybe(True, False, absent=0.6))
         self.put(sc, "runAsUser", self.maybe(0, 1000, absent=0.6))
         self.put(sc, "runAsGroup", self.maybe(0, 1000, absent=0.6))
