@@ -13,6 +13,7 @@ from a live cluster always have these shapes; a snapshot file is checked as a ma
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -374,6 +375,46 @@ def _binding_rejected(kind: str, body: dict[str, Any], where: Any) -> MalformedV
     return None
 
 
+# RBAC validation of a role's rules (ValidatePolicyRule): verbs are required; a rule over non-resource URLs names no
+# group, resource or resource name and is refused in a (namespaced) Role; any other rule needs an apiGroups and a
+# resources entry. `{resources: [secrets], verbs: [get]}` without apiGroups is refused ("resource rules must supply at
+# least one api group"): read as written it granted nothing, and the bindings of the role passed AKS-135.
+def json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _rules_rejected(kind: str, body: dict[str, Any], where: Any) -> MalformedValue | None:
+    rules = body.get("rules")
+    for i, rule in enumerate(rules if isinstance(rules, list) else []):
+        if not isinstance(rule, dict):
+            continue
+        at = f"rules[{i}]"
+        urls = rule.get("nonResourceURLs")
+        problems: list[tuple[str, str]] = []
+        if not rule.get("verbs"):
+            problems.append(("verbs", "at least one verb (the API server: verbs must contain at least one value)"))
+        if urls:
+            if kind == "Role":
+                problems.append(("nonResourceURLs", "absent in a Role (the API server: namespaced rules cannot apply "
+                                                    "to non-resource URLs)"))
+            if any(rule.get(k) for k in ("apiGroups", "resources", "resourceNames")):
+                problems.append(("nonResourceURLs", "alone in its rule (the API server: rules cannot apply to both "
+                                                    "regular resources and non-resource URLs)"))
+        else:
+            if not rule.get("apiGroups"):
+                problems.append(("apiGroups", "at least one API group, \"\" for the core group (the API server: "
+                                              "resource rules must supply at least one api group)"))
+            if not rule.get("resources"):
+                problems.append(("resources", "at least one resource (the API server: resource rules must supply at "
+                                              "least one resource)"))
+        for field, expected in problems[:1]:
+            path = f"{at}.{field}"
+            value = rule.get(field)
+            return MalformedValue(path, expected, value, where(path if value is not None else at),
+                                  found="nothing" if not value else json_text(value))
+    return None
+
+
 def rejected(resource: "Resource") -> MalformedValue | None:
     """The first field of a Kubernetes object whose type the API server rejects, or None (also for a kind
     without a table: what no control reads is not checked). Objects of snapshots too: a snapshot is a file,
@@ -383,6 +424,8 @@ def rejected(resource: "Resource") -> MalformedValue | None:
     bad = K8S_SHAPES.malformed(resource.type, resource.body, resource.where_of)
     if bad is None and resource.type in ("RoleBinding", "ClusterRoleBinding") and isinstance(resource.body, dict):
         return _binding_rejected(resource.type, resource.body, resource.where_of)
+    if bad is None and resource.type in ("Role", "ClusterRole") and isinstance(resource.body, dict):
+        return _rules_rejected(resource.type, resource.body, resource.where_of)
     if bad is not None or resource.type not in POD_PATHS or not isinstance(resource.body, dict):
         return bad
     spec_path = POD_PATHS[resource.type][0]
