@@ -145,6 +145,13 @@ class PodGenerator:
         meta: dict[str, Any] = {"labels": {"app": "x"}}
         if annotations:
             meta["annotations"] = annotations
+        if spec.get("os", {}).get("name") == "windows":  # the API server refuses Linux settings there (k8s.shapes)
+            from aks_compliance.k8s.shapes import WINDOWS_CONTAINER_FORBIDDEN, WINDOWS_POD_FORBIDDEN
+            for sc, forbidden in [(spec.get("securityContext") or {}, WINDOWS_POD_FORBIDDEN)] + [
+                    (c.get("securityContext") or {}, WINDOWS_CONTAINER_FORBIDDEN)
+                    for g in ("containers", "initContainers", "ephemeralContainers") for c in spec.get(g, [])]:
+                for key in forbidden:
+                    sc.pop(key, None)
         return spec, meta
 
     def workload(self, i: int, namespace: str = "app") -> dict[str, Any]:

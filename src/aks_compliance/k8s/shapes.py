@@ -415,6 +415,39 @@ def _rules_rejected(kind: str, body: dict[str, Any], where: Any) -> MalformedVal
     return None
 
 
+# A Windows pod (spec.os.name: windows) may not set the Linux security settings: core validation (validateWindows)
+# refuses each one that is set, with "cannot be set for a windows pod" (the API reference: "Note that this field cannot
+# be set when spec.os.name is windows"). Read as written, a Windows pod with privileged: true failed AKS-100 and one
+# with runAsUser: 0 AKS-117, pods that cannot exist. runAsNonRoot and windowsOptions are Windows' own.
+WINDOWS_POD_FORBIDDEN = ("appArmorProfile", "seLinuxOptions", "runAsUser", "runAsGroup", "supplementalGroups", "fsGroup",
+                         "fsGroupChangePolicy", "seccompProfile", "sysctls")
+WINDOWS_CONTAINER_FORBIDDEN = ("appArmorProfile", "seLinuxOptions", "runAsUser", "runAsGroup", "privileged",
+                               "allowPrivilegeEscalation", "procMount", "capabilities", "readOnlyRootFilesystem",
+                               "seccompProfile")
+NOT_ON_WINDOWS = "absent in a Windows pod (spec.os.name: windows; the API server: cannot be set for a windows pod)"
+
+
+def _windows_rejected(spec: dict[str, Any], prefix: str, where: Any) -> MalformedValue | None:
+    os_ = spec.get("os")
+    if not isinstance(os_, dict) or os_.get("name") != "windows":
+        return None
+    contexts = [(f"{prefix}.securityContext", spec.get("securityContext"), WINDOWS_POD_FORBIDDEN)]
+    for group in ("containers", "initContainers", "ephemeralContainers"):
+        for i, c in enumerate(spec.get(group) or []):
+            if isinstance(c, dict):
+                contexts.append((f"{prefix}.{group}[{i}].securityContext", c.get("securityContext"),
+                                 WINDOWS_CONTAINER_FORBIDDEN))
+    for at, sc, forbidden in contexts:
+        if not isinstance(sc, dict):
+            continue
+        for key in forbidden:
+            value = sc.get(key)
+            if value is not None and not (key == "sysctls" and value == []):
+                path = f"{at}.{key}"
+                return MalformedValue(path, NOT_ON_WINDOWS, value, where(path), found=f"{key} set")
+    return None
+
+
 def rejected(resource: "Resource") -> MalformedValue | None:
     """The first field of a Kubernetes object whose type the API server rejects, or None (also for a kind
     without a table: what no control reads is not checked). Objects of snapshots too: a snapshot is a file,
@@ -434,7 +467,7 @@ def rejected(resource: "Resource") -> MalformedValue | None:
         spec = spec.get(key) if isinstance(spec, dict) else None
     spec = spec if isinstance(spec, dict) else {}
     prefix = ".".join(spec_path)
-    bad = _out_of_range(spec, prefix, resource.where_of) or \
+    bad = _out_of_range(spec, prefix, resource.where_of) or _windows_rejected(spec, prefix, resource.where_of) or \
         _profiles_rejected(spec.get("securityContext"), f"{prefix}.securityContext", resource.where_of)
     if bad is not None:
         return bad
