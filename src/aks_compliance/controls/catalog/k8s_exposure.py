@@ -260,7 +260,9 @@ CONTROLS = [
             "allowedExposedWorkloads once its exposure is reviewed."),
         references=("https://learn.microsoft.com/azure/aks/internal-lb",),
         mappings=Mappings(kubescape=("C-0256",), mitre=("T1133", "T1190")),
-        mapping_note="an internal Azure load balancer is not exposure here; kubescape C-0256 does not know the annotation.",
+        mapping_note=("an internal Azure load balancer is not exposure here; kubescape C-0256 does not know the "
+                      "annotation. A LoadBalancer Service with spec.loadBalancerClass (another implementation's) is "
+                      "unknown here, exposure for C-0256."),
         types=kinds.WORKLOAD, check=exposed_by_services, parameters=(ALLOWED_EXPOSED,),
         policy_gap=gap_text(SEVERAL_OBJECTS.format(what="the workload and the Services and Ingresses that reach it"))),
     k8s_control(
