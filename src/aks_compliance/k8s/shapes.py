@@ -344,6 +344,10 @@ RBAC_GROUP = "rbac.authorization.k8s.io"
 SUBJECT_KINDS = ("ServiceAccount", "User", "Group")
 
 
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _binding_rejected(kind: str, body: dict[str, Any], where: Any) -> MalformedValue | None:
     ref = body.get("roleRef")
     ref = ref if isinstance(ref, dict) else {}
@@ -359,7 +363,7 @@ def _binding_rejected(kind: str, body: dict[str, Any], where: Any) -> MalformedV
             continue
         at, sub_kind, group = f"subjects[{i}]", sub.get("kind"), sub.get("apiGroup")
         checks.append((f"{at}.name", sub.get("name"), bool(sub.get("name")), "a name (required)"))
-        checks.append((f"{at}.kind", sub_kind, sub_kind in SUBJECT_KINDS, ", ".join(SUBJECT_KINDS)))
+        checks.append((f"{at}.kind", sub_kind, sub_kind in SUBJECT_KINDS, "one of ServiceAccount, User or Group"))
         if sub_kind == "ServiceAccount":
             checks.append((f"{at}.apiGroup", group, group in (None, ""), "empty for a ServiceAccount (the core group)"))
             if kind == "ClusterRoleBinding":
@@ -371,7 +375,7 @@ def _binding_rejected(kind: str, body: dict[str, Any], where: Any) -> MalformedV
     for path, value, ok, expected in checks:
         if not ok:
             return MalformedValue(path, expected, value, where(path),
-                                  found="nothing" if value in (None, "") else repr(value))
+                                  found="nothing" if value in (None, "") else _json_text(value))
     return None
 
 
@@ -379,10 +383,6 @@ def _binding_rejected(kind: str, body: dict[str, Any], where: Any) -> MalformedV
 # group, resource or resource name and is refused in a (namespaced) Role; any other rule needs an apiGroups and a
 # resources entry. `{resources: [secrets], verbs: [get]}` without apiGroups is refused ("resource rules must supply at
 # least one api group"): read as written it granted nothing, and the bindings of the role passed AKS-135.
-def json_text(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
 def _rules_rejected(kind: str, body: dict[str, Any], where: Any) -> MalformedValue | None:
     rules = body.get("rules")
     for i, rule in enumerate(rules if isinstance(rules, list) else []):
@@ -411,7 +411,7 @@ def _rules_rejected(kind: str, body: dict[str, Any], where: Any) -> MalformedVal
             path = f"{at}.{field}"
             value = rule.get(field)
             return MalformedValue(path, expected, value, where(path if value is not None else at),
-                                  found="nothing" if not value else json_text(value))
+                                  found="nothing" if not value else _json_text(value))
     return None
 
 
