@@ -48,6 +48,8 @@ class PodGenerator:
         sc: dict[str, Any] = {}
         self.put(sc, "privileged", self.maybe(True, False, absent=0.7))
         self.put(sc, "allowPrivilegeEscalation", self.maybe(True, False))
+        if sc.get("privileged") is True and sc.get("allowPrivilegeEscalation") is False:
+            sc["allowPrivilegeEscalation"] = True  # the API server refuses false beside privileged (k8s.shapes)
         self.put(sc, "runAsNonRoot", self.maybe(True, False, absent=0.6))
         self.put(sc, "runAsUser", self.maybe(0, 1000, absent=0.6))
         self.put(sc, "runAsGroup", self.maybe(0, 1000, absent=0.6))
@@ -143,6 +145,13 @@ class PodGenerator:
         meta: dict[str, Any] = {"labels": {"app": "x"}}
         if annotations:
             meta["annotations"] = annotations
+        if spec.get("os", {}).get("name") == "windows":  # the API server refuses Linux settings there (k8s.shapes)
+            from aks_compliance.k8s.shapes import WINDOWS_CONTAINER_FORBIDDEN, WINDOWS_POD_FORBIDDEN
+            for sc, forbidden in [(spec.get("securityContext") or {}, WINDOWS_POD_FORBIDDEN)] + [
+                    (c.get("securityContext") or {}, WINDOWS_CONTAINER_FORBIDDEN)
+                    for g in ("containers", "initContainers", "ephemeralContainers") for c in spec.get(g, [])]:
+                for key in forbidden:
+                    sc.pop(key, None)
         return spec, meta
 
     def workload(self, i: int, namespace: str = "app") -> dict[str, Any]:
@@ -221,7 +230,8 @@ HARSH_IMAGES = IMAGES + [
     "MCR.Microsoft.com/x:1", "mcr.microsoft.com.evil.io/x:1", "docker.io/nginx", "index.docker.io/library/nginx:1",
     "localhost/x:1", "x@sha256:", "x:", ":1", "@sha256:abc", "a/b/c/d:1", "[::1]:5000/x:1", "ghcr.io/o/r@",
     "myacr.azurecr.io/team/x:1.0@sha256:" + "c" * 64, "library/nginx:1.0", "busybox", "", " nginx:1",
-    "mcr.microsoft.com:443/x:1", "xmcr.microsoft.com/x:1", "mcr.microsoft.com/", "ünicode.azurecr.io/x:1"]
+    "mcr.microsoft.com:443/x:1", "xmcr.microsoft.com/x:1", "mcr.microsoft.com/", "ünicode.azurecr.io/x:1",
+    "[fd00::1]/x", "[fd00::1[:5000/x:1", "[fd00::1^/x:1", "Zfd00::1]/x:1", "[fd00::1]x:1", "[]/x:1"]
 # resource.Quantity spellings the API server accepts (non-negative), with the number each stands for
 HARSH_QUANTITIES: dict[Any, float] = {
     **QUANTITIES, "500m": 0.5, "0.5": 0.5, "1Gi": 2.0**30, "1e3": 1e3, "1E3": 1e3, "1k": 1e3, "1M": 1e6,

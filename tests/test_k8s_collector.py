@@ -45,7 +45,8 @@ def pod(i: int, ns: str = "shop", privileged: bool = False) -> dict:
                          "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{...}"}},
             "spec": {"serviceAccountName": "web", "containers": [
                 {"name": "web", "image": "myacr.azurecr.io/shop/web:1.0",
-                 "securityContext": {"privileged": privileged, "allowPrivilegeEscalation": False}}]}}
+                 # (the API server refuses allowPrivilegeEscalation false beside privileged true)
+                 "securityContext": {"privileged": privileged, "allowPrivilegeEscalation": privileged}}]}}
 
 
 def cluster_objects(n_pods: int = 250) -> list[dict]:

@@ -66,9 +66,38 @@ def test_policy_types_default_and_allow_all_rules() -> None:
     ("registry.contoso.com:5000/shop/web", ("registry.contoso.com:5000", "shop/web", None, None)),
     ("localhost/app@sha256:abc", ("localhost", "app", None, "sha256:abc")),
     ("MCR.Microsoft.com/dotnet/aspnet:8.0", ("mcr.microsoft.com", "dotnet/aspnet", "8.0", None)),
+    ("[fd00::1]:5000/app:1.0", ("[fd00::1]:5000", "app", "1.0", None)),  # an IPv6 literal host
+    ("[fd00::1]/shop/app", ("[fd00::1]", "shop/app", None, None)),
 ])
 def test_image_references(image: str, expected: tuple) -> None:
     assert parse_image(image) == expected
+
+
+IPV6_IMAGES = [
+    ("[fd00::1]:5000/app:1.0", True), ("[FD00:0:0::1]/app", True), ("[::1]:5000/a/b@sha256:" + "a" * 64, True),
+    ("[fd00::1[:5000/app", False), ("[fd00::1^/app", False), ("Zfd00::1]/app", False), ("[fd00::1]app", False),
+    ("[fd00::g]/app", False), ("[]/app", False), ("[fd00::1]:/app", False), ("[fd00::1]:5000/app:", False),
+    ("[fd00::1%eth0]/app", False),  # zone identifiers are excluded by the grammar
+]
+
+
+def well_formed_by_rule(image: str, compare) -> bool:
+    """The verdict of AKS-126/127's well-formedness predicate, through ``compare`` (one engine's operators)."""
+    from aks_compliance.controls.catalog.k8s_workloads import WELL_FORMED_IMAGE
+    plain, ipv6 = WELL_FORMED_IMAGE["anyOf"]
+    return compare("matches", image, plain["matches"]) or all(
+        compare(op.replace("notMatches", "matches"), image, operand) is (op != "notMatches")
+        for cmp in ipv6["allOf"] for op, operand in cmp.items() if op != "field")
+
+
+@pytest.mark.parametrize("image,ok", IPV6_IMAGES)
+def test_ipv6_literal_registry_hosts_follow_the_reference_grammar(image: str, ok: bool) -> None:
+    """distribution/reference (v0.6, which Kubernetes and containerd use) reads a host "[" IPv6 "]" with an optional
+    port; the object-rule predicate (in three parts, since the shared regex syntax cannot write a bracket) and the
+    Python check agree with it."""
+    from aks_compliance.k8s.rules import compare, well_formed_image
+    assert well_formed_image(image) is ok
+    assert well_formed_by_rule(image, compare) is ok
 
 
 @pytest.mark.parametrize("name,value,flagged", [

@@ -92,7 +92,8 @@ def test_zero_quantities_read_the_same_in_both_engines(ops_engine: Engine) -> No
 IMAGES = ["nginx", "nginx:1.25", "library/nginx:latest", "docker.io/nginx", "myacr.azurecr.io/team/app:2.1",
           "MyAcr.AzureCR.io/team/app", "localhost/app:dev", "localhost:5000/a/b:c", "reg.example.com:443/x/y:z",
           "ghcr.io/o/r@sha256:abc", "ghcr.io/o/r:v1@sha256:abc", "registry/with:port/and/path:tag", "a@", "@sha",
-          "mcr.microsoft.com/oss/istio/proxyv2:1.22.3", "ubuntu@sha256:1:2"]
+          "mcr.microsoft.com/oss/istio/proxyv2:1.22.3", "ubuntu@sha256:1:2", "[fd00::1]:5000/app:1.0",
+          "[fd00::1]/a/b@sha256:abc"]
 
 
 def test_image_references_are_read_the_same_in_both_engines(ops_engine: Engine) -> None:
@@ -102,6 +103,19 @@ def test_image_references_are_read_the_same_in_both_engines(ops_engine: Engine) 
     rego = Engine(module)
     for image in IMAGES:
         assert rego.value("parts", {"image": image}, {}) == list(parse_image(image)), image
+
+
+def test_ipv6_literal_image_hosts_read_the_same_in_both_engines(ops_engine: Engine) -> None:
+    """AKS-126/127's well-formedness predicate on IPv6 literal hosts (written in three parts, with [Z-^] classes for
+    the brackets): the same verdict in Rego as in Python, both as the reference grammar says."""
+    from aks_compliance.k8s.rules import compare as python_compare
+    from .test_k8s_semantics import IPV6_IMAGES, well_formed_by_rule
+
+    def rego_compare(op: str, value: Any, operand: Any) -> bool:
+        return ops_engine.value("r", {"v": value}, {"op": op, "x": operand}) is True
+    for image, ok in IPV6_IMAGES:
+        assert well_formed_by_rule(image, python_compare) is ok, image
+        assert well_formed_by_rule(image, rego_compare) is ok, image
 
 
 def test_negation_keeps_negation_normal_form() -> None:

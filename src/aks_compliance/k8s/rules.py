@@ -86,25 +86,40 @@ def is_number(v: Any) -> bool:
 
 
 # A well-formed image reference, as the container runtime parses it (distribution's reference grammar,
-# docker/distribution reference/regexp.go; go-digest for the digest): [domain/]path[:tag][@digest]. Outside it the
+# distribution/reference regexp.go; go-digest for the digest): [domain/]path[:tag][@digest]. Outside it the
 # kubelet refuses the image (InvalidImageName): "nginx:" is no empty tag and "sha256:bad" no digest, so neither
 # parse_image's parts nor a verdict on them mean anything. A digest of an algorithm go-digest knows, in lower-case
-# hex of its length (sha256: 64). In the syntax both engines share (rule_lang: RE2, no backslash). Not an IPv6
-# literal host ("[fd00::1]:5000/app"; distribution/reference only reads them from v0.6): its brackets cannot be
-# written in that syntax (regopy reads neither "[[]" nor "[]]" as Python does), so such an image reads as malformed.
+# hex of its length (sha256: 64). In the syntax both engines share (rule_lang: RE2, no backslash).
 _ALNUM = "[a-z0-9]+"
 _PATH_COMPONENT = f"{_ALNUM}(([_.]|__|[-]+){_ALNUM})*"
 _DOMAIN_COMPONENT = "([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN = f"{_DOMAIN_COMPONENT}([.]{_DOMAIN_COMPONENT})*(:[0-9]+)?"
-IMAGE_REFERENCE = (f"({_DOMAIN}/)?{_PATH_COMPONENT}(/{_PATH_COMPONENT})*"
-                   "(:[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127})?"
-                   "(@(sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128}))?")
+_REMAINDER = (f"{_PATH_COMPONENT}(/{_PATH_COMPONENT})*"
+              "(:[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127})?"
+              "(@(sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128}))?")
+IMAGE_REFERENCE = f"({_DOMAIN}/)?{_REMAINDER}"
+# An IPv6 literal host, "[fd00::1]:5000/app:1.0": distribution/reference reads one from v0.6 (ipv6address,
+# \[[a-fA-F0-9:]+\], with an optional port), the version Kubernetes and containerd use. Its brackets cannot be written
+# in the shared syntax (regopy reads neither "[[]" nor "[]]" as Python does), so an object rule says it in three
+# parts (ipv6_image_reference): the image starts with "[", matches IPV6_IMAGE_SHAPE, whose [Z-^] classes hold each
+# bracket, and its closing character is none of the others the class holds but the backslash (IPV6_NOT_CLOSED, [Z-[^];
+# a backslash there is the one difference from the grammar left, in both engines alike).
+IPV6_IMAGE_SHAPE = f"[Z-^][a-fA-F0-9:]+[Z-^](:[0-9]+)?/{_REMAINDER}"
+IPV6_NOT_CLOSED = "[Z-^][a-fA-F0-9:]+[Z-[^].*"
 
-_IMAGE_REFERENCE = re.compile(IMAGE_REFERENCE)
+
+def ipv6_image_reference(field: Any) -> dict[str, Any]:
+    """The object-rule predicate: ``field`` is a well-formed reference with an IPv6 literal host."""
+    return {"allOf": [{"field": field, "startsWith": "["}, {"field": field, "matches": IPV6_IMAGE_SHAPE},
+                      {"field": field, "notMatches": IPV6_NOT_CLOSED}]}
+
+
+_IMAGE_REFERENCE = re.compile(f"({_DOMAIN}/|\\[[a-fA-F0-9:]+\\](:[0-9]+)?/)?{_REMAINDER}")
 
 
 def well_formed_image(image: str) -> bool:
-    """Whether ``image`` is a reference the runtime can pull (IMAGE_REFERENCE), for checks written in Python."""
+    """Whether ``image`` is a reference the runtime can pull (IMAGE_REFERENCE, or an IPv6 literal host), for checks
+    written in Python."""
     return _IMAGE_REFERENCE.fullmatch(image) is not None
 
 
@@ -594,5 +609,5 @@ def python_check(rule: KubeRule):
     return check
 
 
-__all__ = ["API_GROUPS", "IMAGE_REFERENCE", "KubeRule", "RuleError", "WORKLOAD_KINDS", "compare", "json_eq", "parse_image", "well_formed_image",
+__all__ = ["API_GROUPS", "IMAGE_REFERENCE", "ipv6_image_reference", "KubeRule", "RuleError", "WORKLOAD_KINDS", "compare", "json_eq", "parse_image", "well_formed_image",
            "python_check", "version_number"]

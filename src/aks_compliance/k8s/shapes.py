@@ -13,6 +13,7 @@ from a live cluster always have these shapes; a snapshot file is checked as a ma
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -167,7 +168,8 @@ SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
                       ("spec.podSelector.matchLabels{*}", STRING), ("spec.podSelector.matchExpressions", ARRAY)),
     "Service": (*_METADATA, ("spec", OBJECT), ("spec.type", STRING), ("spec.ports", ARRAY), ("spec.ports[*]", OBJECT),
                 ("spec.externalIPs", ARRAY), ("spec.loadBalancerSourceRanges", ARRAY), ("spec.selector", OBJECT),
-                ("spec.externalIPs[*]", STRING), ("spec.loadBalancerSourceRanges[*]", STRING)),
+                ("spec.externalIPs[*]", STRING), ("spec.loadBalancerSourceRanges[*]", STRING),
+                ("spec.loadBalancerClass", STRING)),
     "Ingress": (*_METADATA, ("spec", OBJECT), ("spec.tls", ARRAY), ("spec.tls[*]", NULLABLE_OBJECT),
                 ("spec.rules", ARRAY), ("spec.rules[*]", NULLABLE_OBJECT), ("spec.tls[*].hosts", ARRAY),
                 ("spec.tls[*].hosts[*]", STRING), ("spec.tls[*].secretName", STRING), ("spec.rules[*].host", STRING)),
@@ -309,6 +311,143 @@ def _profiles_rejected(sc: Any, at: str, where: Any) -> MalformedValue | None:
     return None
 
 
+# Core validation of a container's securityContext (ValidateSecurityContext): allowPrivilegeEscalation false is
+# refused beside privileged true, and beside a capabilities.add entry that is exactly "CAP_SYS_ADMIN" (the API server
+# compares the string as written: SYS_ADMIN, sys_admin or cap_sys_admin are admitted, and AKS-115 judges them).
+# Judged as written, the pair failed AKS-115 and AKS-100 on a container that cannot exist.
+NO_ESCALATION_BESIDE = ("absent or true beside {what} (the API server: cannot set `allowPrivilegeEscalation` to false "
+                        "and {what})")
+
+
+def _escalation_rejected(sc: Any, at: str, where: Any) -> MalformedValue | None:
+    if not isinstance(sc, dict) or sc.get("allowPrivilegeEscalation") is not False:
+        return None
+    path = f"{at}.allowPrivilegeEscalation"
+    if sc.get("privileged") is True:
+        return MalformedValue(path, NO_ESCALATION_BESIDE.format(what="`privileged` to true"), False, where(path),
+                              found="false beside privileged: true")
+    caps = sc.get("capabilities")
+    added = caps.get("add") if isinstance(caps, dict) else None
+    if isinstance(added, list) and "CAP_SYS_ADMIN" in added:
+        return MalformedValue(path, NO_ESCALATION_BESIDE.format(what="`capabilities.add` CAP_SYS_ADMIN"), False,
+                              where(path), found="false beside capabilities.add CAP_SYS_ADMIN")
+    return None
+
+
+# RBAC validation of a binding (pkg/apis/rbac/validation: ValidateRoleBinding, ValidateClusterRoleBinding,
+# ValidateRoleBindingSubject), after v1 defaulting (an empty roleRef.apiGroup, and an empty apiGroup of a User or Group
+# subject, become rbac.authorization.k8s.io). A roleRef of another kind or group, a ClusterRoleBinding of a Role, a
+# subject of an unknown kind ("group"), a ServiceAccount subject with an apiGroup or, in a ClusterRoleBinding, without
+# a namespace, are refused: read as written, such a subject was judged as no one (AKS-145 passed a "group"
+# system:authenticated) or the grant as unknown, of a binding that cannot exist.
+RBAC_GROUP = "rbac.authorization.k8s.io"
+SUBJECT_KINDS = ("ServiceAccount", "User", "Group")
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _binding_rejected(kind: str, body: dict[str, Any], where: Any) -> MalformedValue | None:
+    ref = body.get("roleRef")
+    ref = ref if isinstance(ref, dict) else {}
+    kinds = ("ClusterRole",) if kind == "ClusterRoleBinding" else ("Role", "ClusterRole")
+    checks: list[tuple[str, Any, bool, str]] = [
+        ("roleRef.apiGroup", ref.get("apiGroup"), ref.get("apiGroup") in (None, "", RBAC_GROUP),
+         f"{RBAC_GROUP} (or empty, which defaults to it)"),
+        ("roleRef.kind", ref.get("kind"), ref.get("kind") in kinds, " or ".join(kinds)),
+        ("roleRef.name", ref.get("name"), bool(ref.get("name")), "a role name (required)")]
+    subjects = body.get("subjects")
+    for i, sub in enumerate(subjects if isinstance(subjects, list) else []):
+        if not isinstance(sub, dict):
+            continue
+        at, sub_kind, group = f"subjects[{i}]", sub.get("kind"), sub.get("apiGroup")
+        checks.append((f"{at}.name", sub.get("name"), bool(sub.get("name")), "a name (required)"))
+        checks.append((f"{at}.kind", sub_kind, sub_kind in SUBJECT_KINDS, "one of ServiceAccount, User or Group"))
+        if sub_kind == "ServiceAccount":
+            checks.append((f"{at}.apiGroup", group, group in (None, ""), "empty for a ServiceAccount (the core group)"))
+            if kind == "ClusterRoleBinding":
+                checks.append((f"{at}.namespace", sub.get("namespace"), bool(sub.get("namespace")),
+                               "the ServiceAccount's namespace (required in a ClusterRoleBinding)"))
+        elif sub_kind in ("User", "Group"):
+            checks.append((f"{at}.apiGroup", group, group in (None, "", RBAC_GROUP),
+                           f"{RBAC_GROUP} for a {sub_kind} (or empty, which defaults to it)"))
+    for path, value, ok, expected in checks:
+        if not ok:
+            return MalformedValue(path, expected, value, where(path),
+                                  found="nothing" if value in (None, "") else _json_text(value))
+    return None
+
+
+# RBAC validation of a role's rules (ValidatePolicyRule): verbs are required; a rule over non-resource URLs names no
+# group, resource or resource name and is refused in a (namespaced) Role; any other rule needs an apiGroups and a
+# resources entry. `{resources: [secrets], verbs: [get]}` without apiGroups is refused ("resource rules must supply at
+# least one api group"): read as written it granted nothing, and the bindings of the role passed AKS-135.
+def _rules_rejected(kind: str, body: dict[str, Any], where: Any) -> MalformedValue | None:
+    rules = body.get("rules")
+    for i, rule in enumerate(rules if isinstance(rules, list) else []):
+        if not isinstance(rule, dict):
+            continue
+        at = f"rules[{i}]"
+        urls = rule.get("nonResourceURLs")
+        problems: list[tuple[str, str]] = []
+        if not rule.get("verbs"):
+            problems.append(("verbs", "at least one verb (the API server: verbs must contain at least one value)"))
+        if urls:
+            if kind == "Role":
+                problems.append(("nonResourceURLs", "absent in a Role (the API server: namespaced rules cannot apply "
+                                                    "to non-resource URLs)"))
+            if any(rule.get(k) for k in ("apiGroups", "resources", "resourceNames")):
+                problems.append(("nonResourceURLs", "alone in its rule (the API server: rules cannot apply to both "
+                                                    "regular resources and non-resource URLs)"))
+        else:
+            if not rule.get("apiGroups"):
+                problems.append(("apiGroups", "at least one API group, \"\" for the core group (the API server: "
+                                              "resource rules must supply at least one api group)"))
+            if not rule.get("resources"):
+                problems.append(("resources", "at least one resource (the API server: resource rules must supply at "
+                                              "least one resource)"))
+        for field, expected in problems[:1]:
+            path = f"{at}.{field}"
+            value = rule.get(field)
+            return MalformedValue(path, expected, value, where(path if value is not None else at),
+                                  found="nothing" if not value else _json_text(value))
+    return None
+
+
+# A Windows pod (spec.os.name: windows) may not set the Linux security settings: core validation (validateWindows)
+# refuses each one that is set, with "cannot be set for a windows pod" (the API reference: "Note that this field cannot
+# be set when spec.os.name is windows"). Read as written, a Windows pod with privileged: true failed AKS-100 and one
+# with runAsUser: 0 AKS-117, pods that cannot exist. runAsNonRoot and windowsOptions are Windows' own.
+WINDOWS_POD_FORBIDDEN = ("appArmorProfile", "seLinuxOptions", "runAsUser", "runAsGroup", "supplementalGroups", "fsGroup",
+                         "fsGroupChangePolicy", "seccompProfile", "sysctls")
+WINDOWS_CONTAINER_FORBIDDEN = ("appArmorProfile", "seLinuxOptions", "runAsUser", "runAsGroup", "privileged",
+                               "allowPrivilegeEscalation", "procMount", "capabilities", "readOnlyRootFilesystem",
+                               "seccompProfile")
+NOT_ON_WINDOWS = "absent in a Windows pod (spec.os.name: windows; the API server: cannot be set for a windows pod)"
+
+
+def _windows_rejected(spec: dict[str, Any], prefix: str, where: Any) -> MalformedValue | None:
+    os_ = spec.get("os")
+    if not isinstance(os_, dict) or os_.get("name") != "windows":
+        return None
+    contexts = [(f"{prefix}.securityContext", spec.get("securityContext"), WINDOWS_POD_FORBIDDEN)]
+    for group in ("containers", "initContainers", "ephemeralContainers"):
+        for i, c in enumerate(spec.get(group) or []):
+            if isinstance(c, dict):
+                contexts.append((f"{prefix}.{group}[{i}].securityContext", c.get("securityContext"),
+                                 WINDOWS_CONTAINER_FORBIDDEN))
+    for at, sc, forbidden in contexts:
+        if not isinstance(sc, dict):
+            continue
+        for key in forbidden:
+            value = sc.get(key)
+            if value is not None and not (key == "sysctls" and value == []):
+                path = f"{at}.{key}"
+                return MalformedValue(path, NOT_ON_WINDOWS, value, where(path), found=f"{key} set")
+    return None
+
+
 def rejected(resource: "Resource") -> MalformedValue | None:
     """The first field of a Kubernetes object whose type the API server rejects, or None (also for a kind
     without a table: what no control reads is not checked). Objects of snapshots too: a snapshot is a file,
@@ -316,6 +455,10 @@ def rejected(resource: "Resource") -> MalformedValue | None:
     containers is rejected too (core validation: spec.containers is required): over zero containers every
     container-level control would pass."""
     bad = K8S_SHAPES.malformed(resource.type, resource.body, resource.where_of)
+    if bad is None and resource.type in ("RoleBinding", "ClusterRoleBinding") and isinstance(resource.body, dict):
+        return _binding_rejected(resource.type, resource.body, resource.where_of)
+    if bad is None and resource.type in ("Role", "ClusterRole") and isinstance(resource.body, dict):
+        return _rules_rejected(resource.type, resource.body, resource.where_of)
     if bad is not None or resource.type not in POD_PATHS or not isinstance(resource.body, dict):
         return bad
     spec_path = POD_PATHS[resource.type][0]
@@ -324,7 +467,7 @@ def rejected(resource: "Resource") -> MalformedValue | None:
         spec = spec.get(key) if isinstance(spec, dict) else None
     spec = spec if isinstance(spec, dict) else {}
     prefix = ".".join(spec_path)
-    bad = _out_of_range(spec, prefix, resource.where_of) or \
+    bad = _out_of_range(spec, prefix, resource.where_of) or _windows_rejected(spec, prefix, resource.where_of) or \
         _profiles_rejected(spec.get("securityContext"), f"{prefix}.securityContext", resource.where_of)
     if bad is not None:
         return bad
@@ -334,7 +477,8 @@ def rejected(resource: "Resource") -> MalformedValue | None:
                 continue
             at = f"{prefix}.{group}[{i}]"
             bad = _env_rejected(c, at, resource.where_of) or _requests_rejected(c, at, resource.where_of) or \
-                _profiles_rejected(c.get("securityContext"), f"{at}.securityContext", resource.where_of)
+                _profiles_rejected(c.get("securityContext"), f"{at}.securityContext", resource.where_of) or \
+                _escalation_rejected(c.get("securityContext"), f"{at}.securityContext", resource.where_of)
             if bad is not None:
                 return bad
     value = spec.get("containers")

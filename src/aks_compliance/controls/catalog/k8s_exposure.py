@@ -21,7 +21,7 @@ from ...k8s.scope import K8sObject, K8sScope, annotations_of, meta
 from ...policy.conditions import Verdict
 from ...targets import Target
 from ..model import Mappings, Parameter, Severity
-from .k8s_network import INTERNAL_LB, is_internal_load_balancer
+from .k8s_network import INTERNAL_LB, OTHER_LOAD_BALANCER_REASON, is_internal_load_balancer, other_load_balancer_class
 
 SECTION = "Exposure"
 ALLOWED_EXPOSED = Parameter(
@@ -85,9 +85,13 @@ def exposed_by_services(target: Target, params: Mapping[str, Any]) -> Verdict:
     f = Findings()
     services = services_selecting(scope, ns, pod_view(target).labels)
     exposures: list[tuple[str, str, Any]] = []
+    untold: list[tuple[str, str]] = []  # load balancers of another class: public or not is that class's
     names = {s.name for s in services}
     for svc in services:
         prefix = cite(target, svc.resource, f"Service/{svc.name}")
+        if other_load_balancer_class(as_dict(svc.body.get("spec"))) is not None:
+            untold.append((f"{prefix}.spec.loadBalancerClass", svc.name))
+            continue
         kind = _public_service_type(svc)
         if kind:
             exposures.append((f"{prefix}.spec.type", f"a Service of type {kind} selecting the workload",
@@ -97,10 +101,12 @@ def exposed_by_services(target: Target, params: Mapping[str, Any]) -> Verdict:
             if name in names:
                 prefix = cite(target, ing.resource, f"Ingress/{ing.name}")
                 exposures.append((f"{prefix}.{path}", f"an Ingress routing to Service {name}", name))
-    if exposures and _allowed_exposure(target, params, f):
+    if (exposures or untold) and _allowed_exposure(target, params, f):
         return f.verdict()
     for path, what, actual in exposures:
         f.fail(path, "exposes not", what, actual)
+    for path, name in untold:
+        f.cannot_tell(path, "exposes not", "a public load balancer", f"Service {name}: {OTHER_LOAD_BALANCER_REASON}")
     if not exposures:
         f.ok(pod_view(target).mp("labels"), "selected by no", "NodePort or public LoadBalancer Service, or Service an "
              "Ingress routes to", sorted(names) or "no Service")
@@ -247,13 +253,16 @@ CONTROLS = [
             "selecting its pods is of type NodePort (a port on every node) or LoadBalancer without the annotation "
             f"{INTERNAL_LB}: \"true\" (a public IP), or when an Ingress routes to such a Service. Each exposure "
             "should be deliberate, reviewed and protected (WAF, authentication): list those in "
-            "allowedExposedWorkloads; the rest fail."),
+            "allowedExposedWorkloads; the rest fail. A LoadBalancer Service with spec.loadBalancerClass is ignored by "
+            "the Azure cloud provider and served by that class's implementation: such an exposure is unknown."),
         remediation=(
             "Use ClusterIP Services behind the ingress controller, internal load balancers, or list the workload in "
             "allowedExposedWorkloads once its exposure is reviewed."),
         references=("https://learn.microsoft.com/azure/aks/internal-lb",),
         mappings=Mappings(kubescape=("C-0256",), mitre=("T1133", "T1190")),
-        mapping_note="an internal Azure load balancer is not exposure here; kubescape C-0256 does not know the annotation.",
+        mapping_note=("an internal Azure load balancer is not exposure here; kubescape C-0256 does not know the "
+                      "annotation. A LoadBalancer Service with spec.loadBalancerClass (another implementation's) is "
+                      "unknown here, exposure for C-0256."),
         types=kinds.WORKLOAD, check=exposed_by_services, parameters=(ALLOWED_EXPOSED,),
         policy_gap=gap_text(SEVERAL_OBJECTS.format(what="the workload and the Services and Ingresses that reach it"))),
     k8s_control(

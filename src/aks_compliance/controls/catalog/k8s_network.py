@@ -132,11 +132,29 @@ def is_internal_load_balancer(annotations: Mapping[str, Any]) -> bool:
     return annotations.get(INTERNAL_LB) == INTERNAL_LB_VALUE
 
 
+# A Service with spec.loadBalancerClass is left by the cloud provider's default implementation to the implementation
+# of that class ("Any default load balancer implementation (for example, the one provided by the cloud provider) will
+# ignore Services that have this field set", kubernetes.io Service docs; k8s.io/cloud-provider's wantsLoadBalancer):
+# no Azure load balancer is made, the annotation means nothing, and whether the address is public is that
+# implementation's, which no manifest shows.
+OTHER_LOAD_BALANCER_CLASS = {"field": "spec.loadBalancerClass", "exists": True}
+OTHER_LOAD_BALANCER_REASON = ("spec.loadBalancerClass is set: the Azure cloud provider ignores the Service and the "
+                              "implementation of that class serves it, so whether its address is public is not told "
+                              "by the Service")
+
+
+def other_load_balancer_class(spec: Mapping[str, Any]) -> Any:
+    """The loadBalancerClass of a LoadBalancer Service that the Azure cloud provider leaves to another implementation."""
+    cls = spec.get("loadBalancerClass")
+    return cls if spec.get("type") == "LoadBalancer" and cls is not None else None
+
+
 INTERNAL_LOAD_BALANCER = KubeRule({
     "kinds": ["Service"],
     "applies": [{"when": {"field": "$object.spec.type", "equals": "LoadBalancer"},
                  "reason": "Service type {value} is not a load balancer"}],
-    "checks": [{"scope": "object", "require": {"anyOf": [
+    "checks": [{"scope": "object", "unknown_when": OTHER_LOAD_BALANCER_CLASS,
+                "unknown_reason": OTHER_LOAD_BALANCER_REASON, "require": {"anyOf": [
         {"field": f"metadata.annotations['{INTERNAL_LB}']", "equals": INTERNAL_LB_VALUE},
         {"field": "$namespacedName", "likeAny": {"param": "allowedPublicServices"}}]}}]})
 
@@ -254,7 +272,9 @@ CONTROLS = [
             "azure-load-balancer-internal: \"true\" gets a public IP on the Azure load balancer, exposing the "
             "workload to the internet outside the ingress path, WAF and firewall. The Azure cloud provider compares "
             "the value with \"true\" exactly: \"True\" or \"yes\" still gets a public IP. Where only internal ingress is "
-            "wanted every load balancer must be internal; deliberate exceptions go in allowedPublicServices."),
+            "wanted every load balancer must be internal; deliberate exceptions go in allowedPublicServices. A "
+            "Service with spec.loadBalancerClass is ignored by the Azure cloud provider and served by that class's "
+            "implementation: whether it is public is unknown here."),
         remediation=(
             "Add the annotation service.beta.kubernetes.io/azure-load-balancer-internal: \"true\" (and "
             "azure-load-balancer-internal-subnet) or expose the workload through the ingress controller."),
@@ -265,7 +285,7 @@ CONTROLS = [
         rule=INTERNAL_LOAD_BALANCER,
         parameters=(Parameter("allowedPublicServices", [], "Services (namespace/name globs) allowed a public "
                                                           "load balancer.", type="Array"),),
-       builtin_deviation=("The template in the reference set flags a Service that leaves spec.type out (the API defaults it to ClusterIP); this control does not apply to it.")),
+       builtin_deviation=("The template in the reference set flags a Service that leaves spec.type out (the API defaults it to ClusterIP); this control does not apply to it. It flags a Service with spec.loadBalancerClass, which the Azure cloud provider ignores (unknown here).")),
     k8s_control(
         id="AKS-151", exclusions=CLUSTER_ACCESS, title="Ingresses terminate TLS for their hosts", severity=Severity.HIGH, section="CIS 5.4",
         rationale=(

@@ -423,7 +423,8 @@ CONTROLS = [
        "setuid binaries or file capabilities. Pod Security Standards restricted requires every container to set "
        "it explicitly to false (Windows pods are exempt from v1.25). It is always true for a privileged container "
        "or one adding SYS_ADMIN (or ALL, in any case, with or without the CAP_ prefix), whatever the field says, so "
-       "those fail too.",
+       "those fail too. The API server refuses false beside privileged: true, or beside an add entry written "
+       "exactly CAP_SYS_ADMIN: such an object is an error naming the field, not a verdict.",
        "Set securityContext.allowPrivilegeEscalation: false in every container, init container and ephemeral "
        "container.", ALLOW_PRIVILEGE_ESCALATION,
        Mappings(cis_aks=("4.2.5",), kubescape=("C-0016",), azure_policy=("1c6e92c9-99f0-4e55-9cf2-0c234dc48f99",),

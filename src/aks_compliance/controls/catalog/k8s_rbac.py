@@ -223,8 +223,11 @@ def no_endpoint_write(target: Target, params: Mapping[str, Any]) -> Verdict:
     return f.verdict()
 
 
-# '*', and '*/<subresource>' (that subresource of every resource, RBAC's only other wildcard form)
-NO_WILDCARD = {"field": ".", "notStartsWith": "*"}
+# '*', and '*/<subresource>' (that subresource of every resource, RBAC's only other wildcard form). The authorizer
+# reads nothing else as one (APIGroupMatches and VerbMatches: "*" or the exact name; ResourceMatches: "*", the exact
+# name or "*/" + the subresource): '*.example.com' is a group of that literal name, no wildcard.
+NO_WILDCARD = {"field": ".", "notEquals": "*"}
+NO_RESOURCE_WILDCARD = {"allOf": [NO_WILDCARD, {"field": ".", "notStartsWith": "*/"}]}
 # A non-resource URL ending in '*' is a prefix match (RBAC's NonResourceURLMatches: '*' is every path the API server
 # serves, '/debug/*' every debug endpoint, pprof included): CIS 4.1.3's wildcard over the objects of a rule.
 # (every '*' followed by another character: a regular expression, since a glob cannot name a literal '*' in both engines)
@@ -234,7 +237,8 @@ WILDCARD_ROLES = KubeRule({
     "applies": [{"when": {"field": "$object.metadata.name", "notLikeAny": {"param": "exemptRoles"}},
                  "reason": "{value} is exempt by parameter exemptRoles"}],
     "checks": [{"scope": "object", "require": {"each": "rules", "require": {"allOf": [
-        *({"each": key, "require": NO_WILDCARD} for key in ("apiGroups", "resources", "verbs")),
+        {"each": "apiGroups", "require": NO_WILDCARD}, {"each": "resources", "require": NO_RESOURCE_WILDCARD},
+        {"each": "verbs", "require": NO_WILDCARD},
         {"each": "nonResourceURLs", "require": NO_URL_WILDCARD}]}}}]})
 
 

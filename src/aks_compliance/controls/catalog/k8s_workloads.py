@@ -12,7 +12,7 @@ from typing import Any, Mapping
 from ...k8s import kinds
 from ...k8s.checks import BEYOND_RULES, CLUSTER_ACCESS, CONTAINER_SCOPE, SEVERAL_OBJECTS, RESOURCES_SCOPE, WORKLOAD_ADMISSION, ABSENT, Findings, cite, gap_text, k8s_control, object_of, scope_of, unknown
 from ...k8s.podspec import RESOURCE_GROUPS, as_dict, as_list, pod_view
-from ...k8s.rules import IMAGE_REFERENCE, KubeRule
+from ...k8s.rules import IMAGE_REFERENCE, KubeRule, ipv6_image_reference
 from ...k8s.shapes import ZERO_QUANTITY
 from ...k8s.sensitive import DEFAULT_KEY_NAMES, DEFAULT_VALUES, SensitiveRules
 from ...policy.conditions import Verdict
@@ -94,8 +94,9 @@ READ_ONLY_ROOT = _rule({"scope": "containers", "require": {
     applies=[not_windows("readOnlyRootFilesystem")])
 NO_IMAGE = {"field": "image", "exists": False}
 # A malformed reference (an empty tag, a digest that is none) names no image the runtime can pull: its registry, tag
-# and digest are no verdict's to pass (rules.IMAGE_REFERENCE), so it fails, with the image as evidence.
-WELL_FORMED_IMAGE = {"field": "image", "matches": IMAGE_REFERENCE}
+# and digest are no verdict's to pass (rules.IMAGE_REFERENCE), so it fails, with the image as evidence. A registry
+# host that is an IPv6 literal ("[fd00::1]:5000/app:1.0") is well formed (distribution/reference from v0.6).
+WELL_FORMED_IMAGE = {"anyOf": [{"field": "image", "matches": IMAGE_REFERENCE}, ipv6_image_reference("image")]}
 ALLOWED_REGISTRIES = _rule({
     "scope": "containers", "unknown_when": NO_IMAGE,
     "unknown_reason": "{item} has no image (set by a default or mutating webhook at admission)",
@@ -312,7 +313,8 @@ CONTROLS = [
             "scanned by the organisation's pipeline. Pulling only from approved registries (Azure Container Registry "
             "instances, Microsoft Container Registry) keeps the supply chain under control. An image without a "
             "registry host is Docker Hub; a malformed reference (such as an empty tag) comes from no registry and "
-            "fails."),
+            "fails. A host that is an IPv6 literal ([fd00::1]:5000/app:1.0) is well formed (distribution/reference "
+            "reads it from v0.6, the version Kubernetes and containerd use)."),
         remediation=(
             "Import the images into an approved registry (az acr import) and reference them there; set the control "
             "parameter allowedRegistries to the registries you approve (globs, e.g. myacr.azurecr.io)."),
@@ -324,7 +326,9 @@ CONTROLS = [
         rule=ALLOWED_REGISTRIES,
         parameters=(Parameter("allowedRegistries", DEFAULT_REGISTRIES,
                               "Registry hosts (globs, e.g. *.azurecr.io) or host/path prefixes (with '/', e.g. "
-                              "myacr.azurecr.io/team/*) images may come from.", type="Array"),),
+                              "myacr.azurecr.io/team/*) images may come from. A registry addressed by an IPv6 literal "
+                              "is written with '?' for each bracket ('?fd00::1?:5000'): in a glob, [...] is a class "
+                              "of characters.", type="Array"),),
        builtin_deviation=EPHEMERAL_NOTE,
         builtin_parameters={"febd0533-8e55-448f-b837-bd0e06f16469": {"allowedContainerImagesRegex": "^(mcr[.]microsoft[.]com|[^/]+[.]azurecr[.]io)/.+$"}}),
     k8s_control(
