@@ -105,6 +105,16 @@ MALFORMED = [
         "type": f"{MC}/agentPools", "apiVersion": "2024-05-01", "name": "aks/user",
         "dependsOn": ["aks"], "properties": {"mode": "User", "count": "[float('-1e400')]"}}),
      "properties.agentPoolProfiles[1].count", INT32, "a number that is not an integer (infinite)"),
+    # a string or a boolean where AKS has an int32 is rejected as well (AKS decodes typed fields, it does not
+    # convert): "3" made AKS-072 an error with no file or line, and a boolean maxPods passed every control
+    ("pool-count-string", template(cluster(agentPoolProfiles=[{**POOL, "count": "3"}])),
+     "properties.agentPoolProfiles[0].count", INT32, "a string"),
+    ("pool-max-pods-boolean", template(cluster(agentPoolProfiles=[{**POOL, "maxPods": True}])),
+     "properties.agentPoolProfiles[0].maxPods", INT32, "a boolean"),
+    ("separate-pool-os-disk-string", template(cluster(agentPoolProfiles=[POOL]), {
+        "type": f"{MC}/agentPools", "apiVersion": "2024-05-01", "name": "aks/user",
+        "dependsOn": ["aks"], "properties": {"mode": "User", "count": 3, "osDiskSizeGB": "[string(128)]"}}),
+     "properties.agentPoolProfiles[1].osDiskSizeGB", INT32, "a string"),
 ]
 
 

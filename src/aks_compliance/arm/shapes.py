@@ -56,7 +56,9 @@ def _is_integer(v: Any) -> bool:
 
 # A property the AKS REST API types int32 (count, maxPods, osDiskSizeGB, ...): a number that is not an integer (1.5,
 # Infinity from float('1e400')) or lies outside int32 is rejected by the API, so it is malformed, never compared
-# (an infinite count would pass AKS-072). Only numbers are judged here: other types are left as they were read.
+# (an infinite count would pass AKS-072). A string ("3") or a boolean is rejected too: AKS decodes the body into
+# typed fields and does not convert; read as it is, "3" made AKS-072 an error with no place and a boolean maxPods
+# passed every control.
 INT32 = "an integer within the 32-bit range (-2147483648 to 2147483647)"
 _INT32_MIN, _INT32_MAX = -2 ** 31, 2 ** 31 - 1
 
@@ -66,11 +68,14 @@ def _is_number(v: Any) -> bool:
 
 
 def _fits_int32(v: Any) -> bool:
-    return not _is_number(v) or (_is_integer(v) and _INT32_MIN <= v <= _INT32_MAX)
+    return _is_integer(v) and _INT32_MIN <= v <= _INT32_MAX
 
 
-def _found_int32(v: Any) -> str:
-    """What an int32 value that does not fit is, in words (never its text)."""
+def _found_int32(v: Any) -> str | None:
+    """What an int32 value that does not fit is, in words (never its text); None for a value of another JSON
+    type (its type says it)."""
+    if not _is_number(v):
+        return None
     if type(v) is float and not v.is_integer():
         return "a number that is not an integer" + (" (infinite)" if v in (float("inf"), float("-inf")) else "")
     return "an integer outside the 32-bit range"
