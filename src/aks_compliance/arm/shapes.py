@@ -17,6 +17,7 @@ import ipaddress
 import re
 from typing import Any, Callable
 
+from ..errors import EvaluationLimit
 from ..policy.conditions import MISSING, MalformedValue
 from ..values import Unknown
 
@@ -300,3 +301,38 @@ class ShapeTable:
 
 ARM_SHAPES = ShapeTable(SHAPES, _DEFAULT)
 malformed = ARM_SHAPES.malformed
+
+
+class FailedExpression(MalformedValue):
+    """A value of a request whose template expression ARM cannot evaluate (div(1, 0), an unknown function, a
+    parameter the template lacks): ARM fails the deployment, so the resource is never created. Like a malformed
+    shape, every control of the resource is an error naming the place and the expression, including controls
+    that read nothing near it (they passed beside an error item of no control)."""
+
+    def __init__(self, path: str, reason: str, where: str) -> None:
+        detail = reason.split(" ", 2)[-1] if reason.startswith("expression error") else reason
+        if where and detail.startswith(f"at {where}: "):
+            detail = detail[len(f"at {where}: "):]  # said once: where the value is is where the expression is
+        # the reason was redacted where the unknown was made (values.Unknown): it may quote a literal credential
+        super().__init__(path, "a value ARM can evaluate", None, where,
+                         found=f"an expression ARM cannot evaluate ({detail})")
+        self.args = (f"{where + ': ' if where else ''}{path}: ARM cannot evaluate its expression and fails the "
+                     f"deployment: {detail}",)
+
+
+def failed_expression(body: Any, where: Callable[[str], str], error_prefix: str, path: str = "") -> \
+        FailedExpression | None:
+    """The first value of ``body`` that is unknown because ARM cannot evaluate its expression (its reason
+    begins with ``error_prefix``; not one stopped by a limit of this scan), or None."""
+    if isinstance(body, Unknown):
+        reason = body.reason
+        return FailedExpression(path or "(the resource)", reason, where(path)) \
+            if reason.startswith(error_prefix) and EvaluationLimit.MARK not in reason else None
+    items = body.items() if isinstance(body, dict) else enumerate(body) if isinstance(body, list) else ()
+    for k, v in items:
+        if isinstance(v, (dict, list, Unknown)):
+            found = failed_expression(v, where, error_prefix,
+                                      f"{path}[{k}]" if isinstance(k, int) else f"{path}.{k}" if path else str(k))
+            if found is not None:
+                return found
+    return None

@@ -1,0 +1,68 @@
+"""Azure-side verdicts, red-team round eleven: what ARM or AKS rejects as a request is an error naming the
+place, never a verdict (AKS REST API managedClusters reference, ARM template functions reference)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import outcome_of, scan, write_files
+
+SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
+MC = "Microsoft.ContainerService/managedClusters"
+POOL = {"name": "sys", "mode": "System", "count": 3, "vmSize": "Standard_D4s_v5"}
+
+
+def template(*resources: dict, **extra: Any) -> str:
+    return json.dumps({"$schema": SCHEMA, "contentVersion": "1.0.0.0", "resources": list(resources), **extra},
+                      indent=1)
+
+
+def cluster(api: str = "2024-05-01", name: str = "aks", identity: Any = None, **props: Any) -> dict:
+    return {"type": MC, "apiVersion": api, "name": name, "location": "westeurope",
+            "identity": identity or {"type": "SystemAssigned"},
+            "properties": {"agentPoolProfiles": [POOL], "disableLocalAccounts": True, **props}}
+
+
+def cluster_results(run) -> list:
+    return [r for r in run.results if r.target.type == MC]
+
+
+# --- an expression ARM cannot evaluate: the deployment fails, so the cluster is never created --------------
+
+FAILING = [
+    # in a property no control reads: the controls passed beside an error item of no control
+    ("unread-property", {"nodeResourceGroup": "[div(1, 0)]"}, "properties.nodeResourceGroup", "div(1, 0)"),
+    ("unread-unknown-function", {"nodeResourceGroup": "[concat('rg-', nosuchfunction())]"},
+     "properties.nodeResourceGroup", "nosuchfunction()"),
+    # in a property a control reads: AKS-002 was unknown, other controls passed
+    ("read-property", {"disableLocalAccounts": "[createObject('a', 1, 'b').a]"}, "properties.disableLocalAccounts",
+     "createObject('a', 1, 'b')"),
+    ("in-a-pool", {"agentPoolProfiles": [{**POOL, "tags": {"team": "[parameters('missing')]"}}]},
+     "properties.agentPoolProfiles[0].tags.team", "parameters('missing')"),
+]
+
+
+@pytest.mark.parametrize("name,props,path,expression", FAILING, ids=[f[0] for f in FAILING])
+def test_an_expression_arm_cannot_evaluate_makes_every_control_of_the_resource_an_error(
+        tmp_path: Path, name: str, props: dict, path: str, expression: str) -> None:
+    write_files(tmp_path, {"t.json": template(cluster(**props))})
+    mine = cluster_results(scan(tmp_path / "t.json"))
+    assert mine and {r.outcome.value for r in mine} == {"error"}, {r.control_id: r.outcome.value for r in mine}
+    reason = mine[0].reason
+    assert re.search(r"t\.json:\d+ \(at /resources/0/properties/", reason), reason  # file, line, pointer
+    assert path in reason and expression in reason, reason
+    assert mine[0].evidence and mine[0].evidence[0].line
+
+
+def test_an_expression_error_in_a_separate_pool_is_an_error_of_the_cluster_it_joins(tmp_path: Path) -> None:
+    pool = {"type": f"{MC}/agentPools", "apiVersion": "2024-05-01", "name": "aks/user", "dependsOn": ["aks"],
+            "properties": {"mode": "User", "count": 3, "vmSize": "[div(1, 0)]"}}
+    write_files(tmp_path, {"t.json": template(cluster(), pool)})
+    mine = cluster_results(scan(tmp_path / "t.json"))
+    assert {r.outcome.value for r in mine} == {"error"}
+    assert "(at /resources/1/properties/vmSize)" in mine[0].reason, mine[0].reason
