@@ -7,8 +7,7 @@ import sys
 from typing import Any, Iterable, Mapping
 
 from .arm.api_versions import note_for
-from .arm.expressions import EXPRESSION_ERROR
-from .arm.shapes import failed_expression, malformed
+from .arm.shapes import rejection_of
 from .controls import Catalog, Control
 from .memo import Memo
 from .policy.aliases import DEFAULT_ALIASES, AliasResolver
@@ -404,12 +403,7 @@ def _rejected(target: Target) -> MalformedValue | None:
             return None  # a namespace only named by other objects, a kind not read: there is no object to check
         from .k8s.shapes import rejected
         return rejected(target.resource)
-    found = malformed(target.resource.type, target.resource.body, target.resource.where_of)
-    if found is None:
-        found = target.resource.rejection  # made with the body (arm/api_versions.py)
-    if found is None:  # an expression ARM cannot evaluate fails the deployment: the resource is never created
-        found = failed_expression(target.resource.body, target.resource.where_of, EXPRESSION_ERROR)
-    return found
+    return rejection_of(target.resource)
 
 
 class Evaluation:

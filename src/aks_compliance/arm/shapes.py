@@ -19,6 +19,8 @@ from typing import Any, Callable
 
 from ..errors import EvaluationLimit
 from ..policy.conditions import MISSING, MalformedValue
+from ..wording import json_type
+from ..redaction import redact_capped
 from ..values import Unknown
 
 OBJECT, ARRAY = "an object", "an array"
@@ -82,12 +84,29 @@ def _found_int32(v: Any) -> str | None:
     return "an integer outside the 32-bit range"
 
 
+# ManagedClusterIdentity.type (AKS REST API, ResourceIdentityType): "SystemAssigned" | "UserAssigned" | "None". A
+# cluster has one identity type; the "SystemAssigned, UserAssigned" of other resource providers is not among them,
+# so AKS rejects it (it failed AKS-025 as if the cluster used a service principal). Which versions have UserAssigned
+# is arm/api_versions.py's; letter case is not judged here.
+CLUSTER_IDENTITY_TYPE = "one of SystemAssigned, UserAssigned or None"
+_CLUSTER_IDENTITY_TYPES = frozenset({"systemassigned", "userassigned", "none"})
+
+
+def _found_value(v: Any) -> str | None:
+    """A string value that is not one the API names, quoted in words (redacted, capped), else None."""
+    return f"{json_type(v)} {redact_capped(repr(v), 80)}" if isinstance(v, str) else None
+
+
 _FITS: dict[str, Callable[[Any], bool]] = {
     OBJECT: lambda v: isinstance(v, dict), NULLABLE_OBJECT: lambda v: isinstance(v, dict),
     ARRAY: lambda v: isinstance(v, list), BOOLEAN: lambda v: type(v) is bool, SWITCH: lambda v: _is_boolean(v),
     INTEGER: _is_integer, INT32: _fits_int32,
     STRING: lambda v: isinstance(v, str), IPV4_RANGE: _is_ipv4_range,
+    CLUSTER_IDENTITY_TYPE: lambda v: isinstance(v, str) and v.lower() in _CLUSTER_IDENTITY_TYPES,
 }
+# What a value that does not fit is, in words, where its JSON type alone would not say (a string that is no enum
+# member is still "a string"); kinds not listed are described by their type
+_FOUND: dict[str, Callable[[Any], str | None]] = {INT32: lambda v: _found_int32(v), CLUSTER_IDENTITY_TYPE: _found_value}
 # A null member of an array is malformed where a container belongs, or where its zero value ("") is itself rejected
 _NULL_MEMBER_REJECTED = (OBJECT, ARRAY, IPV4_RANGE)
 
@@ -117,11 +136,13 @@ _POOL = (
 SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
     "microsoft.containerservice/managedclusters": (
         ("properties", OBJECT), ("sku", OBJECT), ("identity", OBJECT), ("tags", OBJECT),
-        ("identity.userAssignedIdentities", OBJECT),
+        ("identity.userAssignedIdentities", OBJECT), ("identity.type", CLUSTER_IDENTITY_TYPE),
         ("properties.agentPoolProfiles", ARRAY),
         *((f"properties.agentPoolProfiles[*]{'.' + p if p else ''}", k) for p, k in _POOL),
         ("properties.addonProfiles", OBJECT), ("properties.addonProfiles{*}", OBJECT),
-        ("properties.addonProfiles{*}.config", OBJECT),
+        # config is map[string]string (ManagedClusterAddonProfile.config: Record<string, string>): a boolean true
+        # for enableSecretRotation is rejected, so it must not pass AKS-046 as the string "true" would
+        ("properties.addonProfiles{*}.config", OBJECT), ("properties.addonProfiles{*}.config{*}", STRING),
         ("properties.aadProfile", OBJECT), ("properties.aadProfile.adminGroupObjectIDs", ARRAY),
         ("properties.apiServerAccessProfile", OBJECT), ("properties.apiServerAccessProfile.authorizedIPRanges", ARRAY),
         ("properties.apiServerAccessProfile.authorizedIPRanges[*]", IPV4_RANGE),
@@ -278,8 +299,9 @@ class ShapeTable:
         if not found:
             return None
         _, _, concrete, kind, value, _, _ = min(found, key=lambda f: (f[0], f[1]))
+        found_as = _FOUND.get(kind)
         return MalformedValue(concrete, kind, value, where(concrete) if where else "",
-                              _found_int32(value) if kind == INT32 else None)
+                              found_as(value) if found_as is not None else None)
 
     def mismatches(self, rtype: str, body: Any) -> list[tuple[str, str, Any, Any, Any]]:
         """Every value of ``body`` whose type the API rejects: (concrete path, expected kind, value, the
@@ -336,3 +358,17 @@ def failed_expression(body: Any, where: Callable[[str], str], error_prefix: str,
             if found is not None:
                 return found
     return None
+
+
+def rejection_of(resource: Any) -> MalformedValue | None:
+    """Why ARM or AKS rejects an ARM ``resource`` (a Resource) as a whole, or None: a value of a shape its API
+    refuses, a rejection made with its body (a field its API version lacks, arm/api_versions.py; a name ARM
+    cannot evaluate), or an expression ARM cannot evaluate. Such a resource is never created."""
+    from .expressions import EXPRESSION_ERROR
+    body = resource.body
+    found = ARM_SHAPES.malformed(resource.type, body, resource.where_of)
+    if found is None:
+        found = resource.rejection
+    if found is None:
+        found = failed_expression(body, resource.where_of, EXPRESSION_ERROR)
+    return found
