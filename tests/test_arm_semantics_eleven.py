@@ -66,3 +66,32 @@ def test_an_expression_error_in_a_separate_pool_is_an_error_of_the_cluster_it_jo
     mine = cluster_results(scan(tmp_path / "t.json"))
     assert {r.outcome.value for r in mine} == {"error"}
     assert "(at /resources/1/properties/vmSize)" in mine[0].reason, mine[0].reason
+
+
+# --- a related resource AKS rejects cannot satisfy a control ----------------------------------------------
+
+WINDOW = {"maintenanceWindow": {"schedule": {"weekly": {"intervalWeeks": 1, "dayOfWeek": "Sunday"}},
+                                "durationHours": 4, "startTime": "01:00"}}
+
+
+def schedule(name: str, properties: Any) -> dict:
+    return {"type": f"{MC}/maintenanceConfigurations", "apiVersion": "2024-05-01", "name": f"aks/{name}",
+            "dependsOn": ["aks"], "properties": properties}
+
+
+@pytest.mark.parametrize("properties,expected", [
+    (WINDOW, "passed"),
+    # AKS rejects a configuration whose properties are not an object: there is no schedule (AKS-040 passed on
+    # the name alone)
+    ("yo", "error"),
+    ({"maintenanceWindow": "[div(1, 0)]"}, "error"),
+])
+def test_a_maintenance_schedule_aks_rejects_is_no_schedule(tmp_path: Path, properties: Any, expected: str) -> None:
+    write_files(tmp_path, {"t.json": template(
+        cluster(autoUpgradeProfile={"upgradeChannel": "stable", "nodeOSUpgradeChannel": "NodeImage"}),
+        schedule("aksManagedAutoUpgradeSchedule", properties), schedule("aksManagedNodeOSUpgradeSchedule", WINDOW))})
+    result = outcome_of(scan(tmp_path / "t.json", controls=["AKS-040"]), "AKS-040")
+    assert result.outcome.value == expected, (result.reason, result.evidence)
+    if expected == "error":
+        assert re.search(r"t\.json:\d+ \(at /resources/1/properties", result.reason), result.reason
+        assert result.evidence[0].line and result.evidence[0].line > 10, result.evidence  # the schedule's line
