@@ -25,7 +25,8 @@ def template(*resources: dict, **extra: Any) -> str:
 def cluster(api: str = "2024-05-01", name: str = "aks", identity: Any = None, **props: Any) -> dict:
     return {"type": MC, "apiVersion": api, "name": name, "location": "westeurope",
             "identity": identity or {"type": "SystemAssigned"},
-            "properties": {"agentPoolProfiles": [POOL], "disableLocalAccounts": True, **props}}
+            "properties": {"agentPoolProfiles": [POOL], "disableLocalAccounts": True,
+                           "aadProfile": {"managed": True, "enableAzureRBAC": True}, **props}}
 
 
 def cluster_results(run) -> list:
@@ -95,3 +96,35 @@ def test_a_maintenance_schedule_aks_rejects_is_no_schedule(tmp_path: Path, prope
     if expected == "error":
         assert re.search(r"t\.json:\d+ \(at /resources/1/properties", result.reason), result.reason
         assert result.evidence[0].line and result.evidence[0].line > 10, result.evidence  # the schedule's line
+
+
+# --- documented "must" that AKS does not enforce at create time: judged, not rejected -------------------------
+
+def test_local_accounts_disabled_without_entra_integration_is_judged_as_written(tmp_path: Path) -> None:
+    # The REST reference says disableLocalAccounts "must only be used on Managed Clusters that are AAD enabled",
+    # but AKS creates such a cluster (clients fail later: "Getting static credential is not allowed because this
+    # cluster is set to disable local accounts", hashicorp/terraform-provider-azurerm#15489): local accounts are
+    # off, so AKS-002 passes; no rejection is invented from the wording
+    write_files(tmp_path, {"t.json": template(cluster(aadProfile=None))})
+    assert outcome_of(scan(tmp_path / "t.json", controls=["AKS-002"]), "AKS-002").outcome.value == "passed"
+
+
+# --- a condition ARM cannot evaluate fails the deployment as well ------------------------------------------
+
+@pytest.mark.parametrize("condition,words", [
+    ("[equals(div(1, 0), 1)]", "div(1, 0)"),
+    ("yes", "must be a boolean"),  # ARM requires a boolean condition: the controls passed beside an error item
+])
+def test_a_condition_arm_cannot_evaluate_rejects_the_resource(tmp_path: Path, condition: str, words: str) -> None:
+    write_files(tmp_path, {"t.json": template({**cluster(), "condition": condition})})
+    mine = cluster_results(scan(tmp_path / "t.json"))
+    assert mine and {r.outcome.value for r in mine} == {"error"}, {r.control_id: r.outcome.value for r in mine}
+    assert re.search(r"t\.json:\d+ \(at /resources/0/condition\)", mine[0].reason), mine[0].reason
+    assert words in mine[0].reason, mine[0].reason
+
+
+def test_an_unknown_condition_still_judges_what_would_be_deployed(tmp_path: Path) -> None:
+    write_files(tmp_path, {"t.json": template({**cluster(), "condition": "[parameters('deploy')]"},
+                                              parameters={"deploy": {"type": "bool"}})})
+    result = outcome_of(scan(tmp_path / "t.json", controls=["AKS-002"]), "AKS-002")
+    assert result.outcome.value == "passed" and "condition" in result.reason, result.reason

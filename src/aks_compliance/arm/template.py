@@ -15,7 +15,7 @@ from typing import Any, Iterator
 from urllib.parse import urljoin
 
 from ..diagnostics import NOT_EVALUATED, CoverageEntry, Declaration, Diagnostic
-from ..errors import ExpressionError
+from ..errors import EvaluationLimit, ExpressionError
 from ..jsonc import JsonDocument, escape_pointer_token
 from ..redaction import is_secure_type
 from ..resources import CLUSTER_TYPE, DEPLOYMENT_TYPE, REQUEST, Resource, Source, name_from_id, type_from_id
@@ -26,6 +26,7 @@ from ..policy.conditions import MalformedValue
 from .expressions import EXPRESSION_ERROR, Budget, ScanBudget
 from .functions import to_text
 from .linked import LinkedDoc, Linker
+from .shapes import FailedExpression
 from .structure import canonical_template
 
 _NOT_IN_BODY = {"resources", "copy", "condition", "dependson", "comments", "scope", "existing",
@@ -446,8 +447,9 @@ class Expander:
             return value
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
-        self.error(f"condition must be a boolean, not {to_text(value)!r}", ctx.doc, f"{ptr}/condition")
-        return Unknown(f"the condition at {ctx.doc.path}{ptr}/condition is not a boolean")
+        diag = self.error(f"condition must be a boolean, not {to_text(value)!r}", ctx.doc, f"{ptr}/condition")
+        # ARM refuses the deployment as it refuses an expression it cannot evaluate
+        return Unknown(f"{EXPRESSION_ERROR} at {diag.where()}: condition must be a boolean, not {to_text(value)!r}")
 
     def skip(self, doc: JsonDocument, ptr: str, raw: Any, reason: str) -> None:
         """A declaration that deploys nothing the controls can judge: in the ledger, with the reason."""
@@ -555,6 +557,10 @@ class Expander:
                             api_version=api if isinstance(api, (str, Unknown)) else None)
         if isinstance(cond, Unknown):
             resource.notes.append(f"deployed only if its condition holds, which is unknown: {cond.reason}")
+            if cond.reason.startswith(EXPRESSION_ERROR) and EvaluationLimit.MARK not in cond.reason:
+                # a condition ARM cannot evaluate (its own or an enclosing deployment's) fails the deployment:
+                # nothing of it is created, so no control may judge its body
+                resource.rejection = FailedExpression("condition", cond.reason, resource.where_of("condition"))
         if isinstance(full_name, Unknown) and full_name.reason.startswith(EXPRESSION_ERROR):
             # a name ARM cannot evaluate (or under a parent's that it cannot): ARM rejects the deployment, so
             # no control may pass this instance for what its body says
