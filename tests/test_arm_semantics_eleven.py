@@ -86,13 +86,22 @@ def schedule(name: str, properties: Any) -> dict:
     # the name alone)
     ("yo", "error"),
     ({"maintenanceWindow": "[div(1, 0)]"}, "error"),
+    # a schedule without a maintenanceWindow plans no window (timeInWeek is the 'default' configuration's field,
+    # for AKS's weekly releases): it passed on its name alone
+    ({"timeInWeek": [{"day": "Sunday", "hourSlots": [1, 2]}]}, "failed"),
+    ({}, "failed"),
+    ({"maintenanceWindow": "[parameters('window')]"}, "unknown"),
 ])
 def test_a_maintenance_schedule_aks_rejects_is_no_schedule(tmp_path: Path, properties: Any, expected: str) -> None:
     write_files(tmp_path, {"t.json": template(
         cluster(autoUpgradeProfile={"upgradeChannel": "stable", "nodeOSUpgradeChannel": "NodeImage"}),
-        schedule("aksManagedAutoUpgradeSchedule", properties), schedule("aksManagedNodeOSUpgradeSchedule", WINDOW))})
+        schedule("aksManagedAutoUpgradeSchedule", properties), schedule("aksManagedNodeOSUpgradeSchedule", WINDOW),
+        parameters={"window": {"type": "object"}})})
     result = outcome_of(scan(tmp_path / "t.json", controls=["AKS-040"]), "AKS-040")
     assert result.outcome.value == expected, (result.reason, result.evidence)
+    if expected == "failed":
+        assert any(e.failing and "maintenanceWindow" in e.path and e.line > 10 for e in result.evidence), \
+            result.evidence
     if expected == "error":
         assert re.search(r"t\.json:\d+ \(at /resources/1/properties", result.reason), result.reason
         assert result.evidence[0].line and result.evidence[0].line > 10, result.evidence  # the schedule's line
