@@ -137,3 +137,30 @@ def test_an_unknown_condition_still_judges_what_would_be_deployed(tmp_path: Path
                                               parameters={"deploy": {"type": "bool"}})})
     result = outcome_of(scan(tmp_path / "t.json", controls=["AKS-002"]), "AKS-002")
     assert result.outcome.value == "passed" and "condition" in result.reason, result.reason
+
+
+def test_a_copy_count_arm_cannot_evaluate_rejects_the_resource(tmp_path: Path) -> None:
+    looped = {**cluster(name="[concat('aks', copyIndex())]"), "copy": {"name": "loop", "count": "[div(1, 0)]"}}
+    write_files(tmp_path, {"t.json": template(looped)})
+    mine = cluster_results(scan(tmp_path / "t.json"))
+    assert mine and {r.outcome.value for r in mine} == {"error"}, {r.control_id: r.outcome.value for r in mine}
+    assert re.search(r"t\.json:\d+ \(at /resources/0/copy/count\)", mine[0].reason), mine[0].reason
+    assert "div(1, 0)" in mine[0].reason and "condition" not in mine[0].reason, mine[0].reason
+
+
+# --- outputs keep every result whatever pytest plugins run ----------------------------------------------
+
+def test_error_results_reach_the_results_json_when_pytest_html_runs(tmp_path: Path) -> None:
+    # pytest-html's row annotation set the report attribute that marks a per-target item: an error result (one
+    # failed setup report) then counted as 'every result of a target named aks' and none was written
+    pytest.importorskip("pytest_html")
+    import subprocess
+    import sys
+    write_files(tmp_path, {"t.json": template({**cluster(), "properties": "yo"})})
+    exe = str(Path(sys.executable).with_name("aks-compliance"))
+    done = subprocess.run([exe, "scan", "--arm", str(tmp_path / "t.json"), "--results-json", str(tmp_path / "r.json"),
+                           "--html", str(tmp_path / "r.html"), "--self-contained-html"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    doc = json.loads((tmp_path / "r.json").read_text())
+    outcomes = {r["outcome"] for r in doc["results"] if r["control_id"]}
+    assert outcomes == {"error"}, (outcomes, done.stdout[-2000:])
