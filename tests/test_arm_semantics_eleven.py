@@ -164,3 +164,12 @@ def test_error_results_reach_the_results_json_when_pytest_html_runs(tmp_path: Pa
     doc = json.loads((tmp_path / "r.json").read_text())
     outcomes = {r["outcome"] for r in doc["results"] if r["control_id"]}
     assert outcomes == {"error"}, (outcomes, done.stdout[-2000:])
+
+
+def test_an_api_version_that_is_not_a_string_is_an_error(tmp_path: Path) -> None:
+    # ARM takes the apiVersion as a string of the form yyyy-mm-dd[-preview]; 20240201 read as "no version" made
+    # the version-dependent defaults unknown and the other controls judge a request ARM refuses
+    write_files(tmp_path, {"t.json": template(cluster(api=20240201))})  # type: ignore[arg-type]
+    mine = cluster_results(scan(tmp_path / "t.json"))
+    assert mine and {r.outcome.value for r in mine} == {"error"}, {r.control_id: r.outcome.value for r in mine}
+    assert re.search(r"t\.json:\d+ \(at /resources/0/apiVersion\)", mine[0].reason), mine[0].reason

@@ -136,6 +136,7 @@ _POOL = (
 SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
     "microsoft.containerservice/managedclusters": (
         ("properties", OBJECT), ("sku", OBJECT), ("identity", OBJECT), ("tags", OBJECT),
+        ("apiVersion", STRING),  # ARM's yyyy-mm-dd[-preview] (a number is no version: every default misread)
         ("identity.userAssignedIdentities", OBJECT), ("identity.type", CLUSTER_IDENTITY_TYPE),
         ("properties.agentPoolProfiles", ARRAY),
         *((f"properties.agentPoolProfiles[*]{'.' + p if p else ''}", k) for p, k in _POOL),
@@ -190,8 +191,8 @@ SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
             "networkProfile.natGatewayProfile.managedOutboundIPProfile.count",
             "securityProfile.imageCleaner.intervalHours")),
     ),
-    "microsoft.containerservice/managedclusters/agentpools": tuple(
-        (f"properties{'.' + p if p else ''}", k) for p, k in _POOL),
+    "microsoft.containerservice/managedclusters/agentpools": (("apiVersion", STRING), *(
+        (f"properties{'.' + p if p else ''}", k) for p, k in _POOL)),
 }
 
 
