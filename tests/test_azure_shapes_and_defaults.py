@@ -105,6 +105,29 @@ MALFORMED = [
         "type": f"{MC}/agentPools", "apiVersion": "2024-05-01", "name": "aks/user",
         "dependsOn": ["aks"], "properties": {"mode": "User", "count": "[float('-1e400')]"}}),
      "properties.agentPoolProfiles[1].count", INT32, "a number that is not an integer (infinite)"),
+    # a string or a boolean where AKS has an int32 is rejected as well (AKS decodes typed fields, it does not
+    # convert): "3" made AKS-072 an error with no file or line, and a boolean maxPods passed every control
+    ("pool-count-string", template(cluster(agentPoolProfiles=[{**POOL, "count": "3"}])),
+     "properties.agentPoolProfiles[0].count", INT32, "a string"),
+    ("pool-max-pods-boolean", template(cluster(agentPoolProfiles=[{**POOL, "maxPods": True}])),
+     "properties.agentPoolProfiles[0].maxPods", INT32, "a boolean"),
+    ("separate-pool-os-disk-string", template(cluster(agentPoolProfiles=[POOL]), {
+        "type": f"{MC}/agentPools", "apiVersion": "2024-05-01", "name": "aks/user",
+        "dependsOn": ["aks"], "properties": {"mode": "User", "count": 3, "osDiskSizeGB": "[string(128)]"}}),
+     "properties.agentPoolProfiles[1].osDiskSizeGB", INT32, "a string"),
+    # ManagedClusterIdentity.type is one of SystemAssigned, UserAssigned, None: a cluster has one identity type
+    # (the combined type of other providers failed AKS-025 as a service principal)
+    ("identity-system-and-user", template({**cluster(agentPoolProfiles=[POOL]), "identity": {
+        "type": "SystemAssigned, UserAssigned", "userAssignedIdentities": {
+            "/subscriptions/s/resourceGroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/u": {}}}}),
+     "identity.type", "one of SystemAssigned, UserAssigned or None", "a string 'SystemAssigned, UserAssigned'"),
+    # add-on config is map[string]string: a boolean enableSecretRotation passed AKS-046 as the string "true" would
+    ("addon-config-boolean", template(cluster(agentPoolProfiles=[POOL], addonProfiles={
+        "azureKeyvaultSecretsProvider": {"enabled": True, "config": {"enableSecretRotation": True}}})),
+     "properties.addonProfiles.azureKeyvaultSecretsProvider.config.enableSecretRotation", "a string", "a boolean"),
+    ("addon-config-object", template(cluster(agentPoolProfiles=[POOL], addonProfiles={
+        "omsagent": {"enabled": True, "config": {"logAnalyticsWorkspaceResourceID": {"id": "/subscriptions/s"}}}})),
+     "properties.addonProfiles.omsagent.config.logAnalyticsWorkspaceResourceID", "a string", "an object"),
 ]
 
 

@@ -120,7 +120,18 @@ def arm_inputs(folder: Path) -> None:
                  "windowsProfile": {"adminUsername": "azureuser", "adminPassword": "[parameters('adminPassword')]"},
                  "linuxProfile": {"adminUsername": "[parameters('cliPassword')]",
                                   "ssh": {"publicKeys": [{"keyData": "[string(parameters('storageKeys'))]"}]}},
-                 "addonProfiles": {"omsagent": {"enabled": True, "config": "[parameters('monitoringKeys')]"}},
+                 "addonProfiles": {"omsagent": {"enabled": True, "config": {
+                     "logAnalyticsWorkspaceResourceID": "/subscriptions/s/resourceGroups/g/providers/"
+                                                        "Microsoft.OperationalInsights/workspaces/la"}}},
+                 "agentPoolProfiles": [{"name": "system", "mode": "System", "count": 3, "vmSize": "Standard_D4ds_v5"}],
+             }},
+            # a listKeys()-shaped object as an add-on config: config is map[string]string, so AKS rejects it and
+            # every control is an error whose message names the value's type, never the value (arm-semantics-11:
+            # it sat in aks-canary, which is now judged on its own)
+            {"type": mc, "apiVersion": "2024-05-01", "name": "aks-monitoring-keys", "location": "westeurope",
+             "properties": {
+                 "dnsPrefix": "keys", "addonProfiles": {"omsagent": {"enabled": True,
+                                                                    "config": "[parameters('monitoringKeys')]"}},
                  "agentPoolProfiles": [{"name": "system", "mode": "System", "count": 3, "vmSize": "Standard_D4ds_v5"}],
              }},
             {"type": "Microsoft.Insights/diagnosticSettings", "apiVersion": "2021-05-01-preview", "name": "audit",
@@ -342,6 +353,9 @@ def test_the_run_read_every_input_and_wrote_every_output(run: dict) -> None:
     # the canaries' carriers were read and judged, so a leak had its chance
     assert ("AKS-123", "shop/web", "failed") in judged and ("AKS-123", "shop/api", "failed") in judged
     assert ("AKS-005", "aks-canary", "failed") in judged  # evidence: the network policy, a SAS URL
+    # its listKeys() config was read and refused (the error names the path, never the value)
+    assert "/resources/1/properties/addonProfiles/omsagent/config/keys" in run["texts"]["terminal"]
+    assert ("AKS-005", "aks-monitoring-keys", "error") in judged
     evidence = [e["actual"] for r in doc["results"] if r["control_id"] == "AKS-005" for e in r["evidence"]]
     assert any("&sig=<redacted>" in a for a in evidence), evidence
     snap = run["texts"][f"snapshot {run['snapshots'][0].name}"]

@@ -7,7 +7,7 @@ import sys
 from typing import Any, Iterable, Mapping
 
 from .arm.api_versions import note_for
-from .arm.shapes import malformed
+from .arm.shapes import rejection_of
 from .controls import Catalog, Control
 from .memo import Memo
 from .policy.aliases import DEFAULT_ALIASES, AliasResolver
@@ -403,8 +403,7 @@ def _rejected(target: Target) -> MalformedValue | None:
             return None  # a namespace only named by other objects, a kind not read: there is no object to check
         from .k8s.shapes import rejected
         return rejected(target.resource)
-    found = malformed(target.resource.type, target.resource.body, target.resource.where_of)
-    return found if found is not None else target.resource.rejection  # made with the body (arm/api_versions.py)
+    return rejection_of(target.resource)
 
 
 class Evaluation:

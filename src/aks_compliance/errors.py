@@ -46,3 +46,13 @@ class ExpressionError(Exception):
             text = self.expression if len(self.expression) <= 200 else self.expression[:197] + "..."
             return f"{self.message} in expression {text}"
         return self.message
+
+
+class EvaluationLimit(ExpressionError):
+    """An expression stopped by a bound of this scan (work units, the size of a value, nesting), not by ARM:
+    ARM may well evaluate it, so the resource is not rejected for it; what reads its value is unknown."""
+
+    MARK = "(a limit of this scan, not of ARM)"
+
+    def __str__(self) -> str:
+        return f"{super().__str__()} {self.MARK}"

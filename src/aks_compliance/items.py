@@ -240,7 +240,8 @@ def _target_reports(item: TargetItem, with_setup_teardown: bool) -> list[TestRep
         rep = TestReport(item.nodeid, location, keywords, state, _shown(longrepr), when, (), 0.0, start, start,
                          item.user_properties)
         rep.aksc_key = first.key
-        rep.aksc_target = label  # every result of the target was reported (not a list of keys: 500,000 at scale)
+        rep.aksc_target = label  # the target, as pytest-html's column shows it
+        rep.aksc_all_of = label  # every result of the target was reported (not a list of keys: 500,000 at scale)
         # what the exit status reads (cli.py): an error among the target's results is the run's error, as it
         # is with an item per result
         rep.aksc_outcome = outcome if outcome in ("error", "failed") else first.outcome.value

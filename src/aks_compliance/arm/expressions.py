@@ -19,7 +19,7 @@ import re
 from functools import lru_cache
 from typing import Any, Callable
 
-from ..errors import ExpressionError
+from ..errors import EvaluationLimit, ExpressionError
 from ..jsonc import number_too_long
 from ..values import Placeholder, Unknown
 
@@ -138,7 +138,7 @@ class _Parser:
 
     def expression(self, depth: int) -> Node:
         if depth > 200:
-            raise ExpressionError("expression nested too deeply", self.text)
+            raise EvaluationLimit("expression nested too deeply", self.text)
         start = self.peek()[2]
         node = self.primary(depth)
         while True:
@@ -148,7 +148,7 @@ class _Parser:
                 # index keeps its text, so an unbounded chain would cost its length squared)
                 depth += 1
                 if depth > 200:
-                    raise ExpressionError("expression nested too deeply", self.text)
+                    raise EvaluationLimit("expression nested too deeply", self.text)
             if kind == "punct" and val == ".":
                 self.take()
                 k2, name, p2 = self.take()
@@ -305,14 +305,14 @@ class Budget:
     def spend(self, units: int, expression: str | None = None) -> None:
         self.steps += units
         if self.steps > self.limit:
-            raise ExpressionError(f"the template's evaluation takes more than {self.limit:,} work units "
+            raise EvaluationLimit(f"the template's evaluation takes more than {self.limit:,} work units "
                                   f"(function calls, built values, resource instances), over the limit; stopped",
                                   expression)
         scan = self.scan
         if scan is not None and self.steps > self.free:  # only the work beyond the template's own size
             scan.spent += min(units, self.steps - self.free)
             if scan.spent > scan.limit:
-                raise ExpressionError(f"the scan's template evaluation takes more than {scan.limit:,} work units, "
+                raise EvaluationLimit(f"the scan's template evaluation takes more than {scan.limit:,} work units, "
                                       f"over the limit; stopped", expression)
 
     def charge(self, value: Any, name: str, expression: str | None) -> None:
@@ -324,19 +324,19 @@ class Budget:
             return
         if t is str:
             if len(value) > MAX_STRING:
-                raise ExpressionError(f"'{name}' would produce a value of {len(value)} characters, over the limit",
+                raise EvaluationLimit(f"'{name}' would produce a value of {len(value)} characters, over the limit",
                                       expression)
             if len(value) >= CHARS_PER_UNIT:
                 self.spend(len(value) // CHARS_PER_UNIT, expression)
             return
         if isinstance(value, (list, dict)):
             if t is list and len(value) > MAX_ARRAY:
-                raise ExpressionError(f"'{name}' would produce a value of {len(value)} elements, over the limit",
+                raise EvaluationLimit(f"'{name}' would produce a value of {len(value)} elements, over the limit",
                                       expression)
             self.spend(len(value), expression)
             size = self.size(value)
             if size > self.max_value:
-                raise ExpressionError(f"'{name}' would produce a value of more than {self.max_value} elements "
+                raise EvaluationLimit(f"'{name}' would produce a value of more than {self.max_value} elements "
                                       f"as a tree (shared parts counted each time they occur), over the limit",
                                       expression)
 

@@ -17,7 +17,7 @@ import re
 import urllib.parse
 from typing import Any, Callable
 
-from ..errors import ExpressionError
+from ..errors import EvaluationLimit, ExpressionError
 from ..jsonc import number_too_long
 from ..values import Placeholder, Unknown, first_unknown
 from .expressions import CHARS_PER_UNIT, MAX_ARRAY, MAX_STRING, Call, Context, Lit, evaluate, a_type_name, member, type_name
@@ -59,7 +59,7 @@ def _need_int(fn: str, v: Any) -> int:
 def _room(fn: str, chars: int) -> None:
     """Refuse, before building it, a string of ``chars`` characters over the limit."""
     if chars > MAX_STRING:
-        raise ExpressionError(f"'{fn}' would produce more than {MAX_STRING} characters, over the limit")
+        raise EvaluationLimit(f"'{fn}' would produce more than {MAX_STRING} characters, over the limit")
 
 
 def _need_list(fn: str, v: Any) -> list:
@@ -489,7 +489,7 @@ def _format(ctx: Context, fmt: Any, *args: Any) -> Any:
         if m.group(2):
             width = int(m.group(2))
             if abs(width) > MAX_STRING:
-                raise ExpressionError(f"'format' alignment {width} is over the limit")
+                raise EvaluationLimit(f"'format' alignment {width} is over the limit")
             text = text.rjust(width) if width > 0 else text.ljust(-width)
         produced[0] += len(text)
         _room("format", produced[0] + len(fmt))
@@ -530,7 +530,7 @@ def _replace(ctx: Context, s: Any, old: Any, new: Any) -> str:
         raise ExpressionError("'replace' cannot replace an empty string")
     new = to_text(new)
     if len(s) + s.count(old) * max(0, len(new) - len(old)) > MAX_STRING:
-        raise ExpressionError(f"'replace' would produce more than {MAX_STRING} characters")
+        raise EvaluationLimit(f"'replace' would produce more than {MAX_STRING} characters")
     return s.replace(old, new)
 
 
@@ -580,7 +580,7 @@ def _pad_left(ctx: Context, v: Any, total: Any, char: Any = " ") -> str:
     text = to_text(v)
     total = _need_int("padLeft", total)
     if total > MAX_STRING:
-        raise ExpressionError(f"'padLeft' length {total} is over the limit of {MAX_STRING}")
+        raise EvaluationLimit(f"'padLeft' length {total} is over the limit of {MAX_STRING}")
     char = _need_str("padLeft", char)
     if len(char) != 1:
         raise ExpressionError("'padLeft' padding must be a single character")

@@ -17,7 +17,10 @@ import ipaddress
 import re
 from typing import Any, Callable
 
+from ..errors import EvaluationLimit
 from ..policy.conditions import MISSING, MalformedValue
+from ..wording import json_type
+from ..redaction import redact_capped
 from ..values import Unknown
 
 OBJECT, ARRAY = "an object", "an array"
@@ -56,7 +59,9 @@ def _is_integer(v: Any) -> bool:
 
 # A property the AKS REST API types int32 (count, maxPods, osDiskSizeGB, ...): a number that is not an integer (1.5,
 # Infinity from float('1e400')) or lies outside int32 is rejected by the API, so it is malformed, never compared
-# (an infinite count would pass AKS-072). Only numbers are judged here: other types are left as they were read.
+# (an infinite count would pass AKS-072). A string ("3") or a boolean is rejected too: AKS decodes the body into
+# typed fields and does not convert; read as it is, "3" made AKS-072 an error with no place and a boolean maxPods
+# passed every control.
 INT32 = "an integer within the 32-bit range (-2147483648 to 2147483647)"
 _INT32_MIN, _INT32_MAX = -2 ** 31, 2 ** 31 - 1
 
@@ -66,14 +71,30 @@ def _is_number(v: Any) -> bool:
 
 
 def _fits_int32(v: Any) -> bool:
-    return not _is_number(v) or (_is_integer(v) and _INT32_MIN <= v <= _INT32_MAX)
+    return _is_integer(v) and _INT32_MIN <= v <= _INT32_MAX
 
 
-def _found_int32(v: Any) -> str:
-    """What an int32 value that does not fit is, in words (never its text)."""
+def _found_int32(v: Any) -> str | None:
+    """What an int32 value that does not fit is, in words (never its text); None for a value of another JSON
+    type (its type says it)."""
+    if not _is_number(v):
+        return None
     if type(v) is float and not v.is_integer():
         return "a number that is not an integer" + (" (infinite)" if v in (float("inf"), float("-inf")) else "")
     return "an integer outside the 32-bit range"
+
+
+# ManagedClusterIdentity.type (AKS REST API, ResourceIdentityType): "SystemAssigned" | "UserAssigned" | "None". A
+# cluster has one identity type; the "SystemAssigned, UserAssigned" of other resource providers is not among them,
+# so AKS rejects it (it failed AKS-025 as if the cluster used a service principal). Which versions have UserAssigned
+# is arm/api_versions.py's; letter case is not judged here.
+CLUSTER_IDENTITY_TYPE = "one of SystemAssigned, UserAssigned or None"
+_CLUSTER_IDENTITY_TYPES = frozenset({"systemassigned", "userassigned", "none"})
+
+
+def _found_value(v: Any) -> str | None:
+    """A string value that is not one the API names, quoted in words (redacted, capped), else None."""
+    return f"{json_type(v)} {redact_capped(repr(v), 80)}" if isinstance(v, str) else None
 
 
 _FITS: dict[str, Callable[[Any], bool]] = {
@@ -81,7 +102,11 @@ _FITS: dict[str, Callable[[Any], bool]] = {
     ARRAY: lambda v: isinstance(v, list), BOOLEAN: lambda v: type(v) is bool, SWITCH: lambda v: _is_boolean(v),
     INTEGER: _is_integer, INT32: _fits_int32,
     STRING: lambda v: isinstance(v, str), IPV4_RANGE: _is_ipv4_range,
+    CLUSTER_IDENTITY_TYPE: lambda v: isinstance(v, str) and v.lower() in _CLUSTER_IDENTITY_TYPES,
 }
+# What a value that does not fit is, in words, where its JSON type alone would not say (a string that is no enum
+# member is still "a string"); kinds not listed are described by their type
+_FOUND: dict[str, Callable[[Any], str | None]] = {INT32: lambda v: _found_int32(v), CLUSTER_IDENTITY_TYPE: _found_value}
 # A null member of an array is malformed where a container belongs, or where its zero value ("") is itself rejected
 _NULL_MEMBER_REJECTED = (OBJECT, ARRAY, IPV4_RANGE)
 
@@ -111,11 +136,14 @@ _POOL = (
 SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
     "microsoft.containerservice/managedclusters": (
         ("properties", OBJECT), ("sku", OBJECT), ("identity", OBJECT), ("tags", OBJECT),
-        ("identity.userAssignedIdentities", OBJECT),
+        ("apiVersion", STRING),  # ARM's yyyy-mm-dd[-preview] (a number is no version: every default misread)
+        ("identity.userAssignedIdentities", OBJECT), ("identity.type", CLUSTER_IDENTITY_TYPE),
         ("properties.agentPoolProfiles", ARRAY),
         *((f"properties.agentPoolProfiles[*]{'.' + p if p else ''}", k) for p, k in _POOL),
         ("properties.addonProfiles", OBJECT), ("properties.addonProfiles{*}", OBJECT),
-        ("properties.addonProfiles{*}.config", OBJECT),
+        # config is map[string]string (ManagedClusterAddonProfile.config: Record<string, string>): a boolean true
+        # for enableSecretRotation is rejected, so it must not pass AKS-046 as the string "true" would
+        ("properties.addonProfiles{*}.config", OBJECT), ("properties.addonProfiles{*}.config{*}", STRING),
         ("properties.aadProfile", OBJECT), ("properties.aadProfile.adminGroupObjectIDs", ARRAY),
         ("properties.apiServerAccessProfile", OBJECT), ("properties.apiServerAccessProfile.authorizedIPRanges", ARRAY),
         ("properties.apiServerAccessProfile.authorizedIPRanges[*]", IPV4_RANGE),
@@ -163,8 +191,8 @@ SHAPES: dict[str, tuple[tuple[str, str], ...]] = {
             "networkProfile.natGatewayProfile.managedOutboundIPProfile.count",
             "securityProfile.imageCleaner.intervalHours")),
     ),
-    "microsoft.containerservice/managedclusters/agentpools": tuple(
-        (f"properties{'.' + p if p else ''}", k) for p, k in _POOL),
+    "microsoft.containerservice/managedclusters/agentpools": (("apiVersion", STRING), *(
+        (f"properties{'.' + p if p else ''}", k) for p, k in _POOL)),
 }
 
 
@@ -309,8 +337,9 @@ class ShapeTable:
         if not found:
             return None
         _, _, concrete, kind, value, _, _ = min(found, key=lambda f: (f[0], f[1]))
+        found_as = _FOUND.get(kind)
         return MalformedValue(concrete, kind, value, where(concrete) if where else "",
-                              _found_int32(value) if kind == INT32 else None)
+                              found_as(value) if found_as is not None else None)
 
     def mismatches(self, rtype: str, body: Any) -> list[tuple[str, str, Any, Any, Any]]:
         """Every value of ``body`` whose type the API rejects: (concrete path, expected kind, value, the
@@ -333,3 +362,52 @@ class ShapeTable:
 
 ARM_SHAPES = ShapeTable(SHAPES, _DEFAULT)
 malformed = ARM_SHAPES.malformed
+
+
+class FailedExpression(MalformedValue):
+    """A value of a request whose template expression ARM cannot evaluate (div(1, 0), an unknown function, a
+    parameter the template lacks): ARM fails the deployment, so the resource is never created. Like a malformed
+    shape, every control of the resource is an error naming the place and the expression, including controls
+    that read nothing near it (they passed beside an error item of no control)."""
+
+    def __init__(self, path: str, reason: str, where: str) -> None:
+        detail = reason.split(" ", 2)[-1] if reason.startswith("expression error") else reason
+        if where and detail.startswith(f"at {where}: "):
+            detail = detail[len(f"at {where}: "):]  # said once: where the value is is where the expression is
+        # the reason was redacted where the unknown was made (values.Unknown): it may quote a literal credential
+        super().__init__(path, "a value ARM can evaluate", None, where,
+                         found=f"an expression ARM cannot evaluate ({detail})")
+        self.args = (f"{where + ': ' if where else ''}{path}: ARM cannot evaluate its expression and fails the "
+                     f"deployment: {detail}",)
+
+
+def failed_expression(body: Any, where: Callable[[str], str], error_prefix: str, path: str = "") -> \
+        FailedExpression | None:
+    """The first value of ``body`` that is unknown because ARM cannot evaluate its expression (its reason
+    begins with ``error_prefix``; not one stopped by a limit of this scan), or None."""
+    if isinstance(body, Unknown):
+        reason = body.reason
+        return FailedExpression(path or "(the resource)", reason, where(path)) \
+            if reason.startswith(error_prefix) and EvaluationLimit.MARK not in reason else None
+    items = body.items() if isinstance(body, dict) else enumerate(body) if isinstance(body, list) else ()
+    for k, v in items:
+        if isinstance(v, (dict, list, Unknown)):
+            found = failed_expression(v, where, error_prefix,
+                                      f"{path}[{k}]" if isinstance(k, int) else f"{path}.{k}" if path else str(k))
+            if found is not None:
+                return found
+    return None
+
+
+def rejection_of(resource: Any) -> MalformedValue | None:
+    """Why ARM or AKS rejects an ARM ``resource`` (a Resource) as a whole, or None: a value of a shape its API
+    refuses, a rejection made with its body (a field its API version lacks, arm/api_versions.py; a name ARM
+    cannot evaluate), or an expression ARM cannot evaluate. Such a resource is never created."""
+    from .expressions import EXPRESSION_ERROR
+    body = resource.body
+    found = ARM_SHAPES.malformed(resource.type, body, resource.where_of)
+    if found is None:
+        found = resource.rejection
+    if found is None:
+        found = failed_expression(body, resource.where_of, EXPRESSION_ERROR)
+    return found

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 from urllib.parse import urljoin
 
 from ..diagnostics import NOT_EVALUATED, CoverageEntry, Declaration, Diagnostic
-from ..errors import ExpressionError
+from ..errors import EvaluationLimit, ExpressionError
 from ..jsonc import JsonDocument, escape_pointer_token
 from ..redaction import is_secure_type
 from ..resources import CLUSTER_TYPE, DEPLOYMENT_TYPE, REQUEST, Resource, Source, name_from_id, type_from_id
@@ -26,6 +26,7 @@ from ..policy.conditions import MalformedValue
 from .expressions import EXPRESSION_ERROR, Budget, ScanBudget
 from .functions import to_text
 from .linked import LinkedDoc, Linker
+from .shapes import FailedExpression
 from .structure import canonical_template
 
 _NOT_IN_BODY = {"resources", "copy", "condition", "dependson", "comments", "scope", "existing",
@@ -414,6 +415,11 @@ class Expander:
         if isinstance(copy, dict):
             loop = str(copy.get("name", "copy"))
             n = ctx.count(copy.get("count"), f"{ptr}/copy/count", f"copy loop '{loop}'")
+            if isinstance(n, Unknown) and _refused(n):
+                # ARM fails the deployment on a copy count it cannot evaluate: one instance, rejected
+                yield ctx.with_copy(loop, Unknown(f"the copy count of loop '{loop}' is unknown: {n.reason}")), "?", \
+                    _CountRefused(n.reason)
+                return
             if isinstance(n, Unknown):
                 indexes: list[Any] = [Unknown(f"the copy count of loop '{loop}' is unknown: {n.reason}")]
             else:
@@ -446,8 +452,9 @@ class Expander:
             return value
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
-        self.error(f"condition must be a boolean, not {to_text(value)!r}", ctx.doc, f"{ptr}/condition")
-        return Unknown(f"the condition at {ctx.doc.path}{ptr}/condition is not a boolean")
+        diag = self.error(f"condition must be a boolean, not {to_text(value)!r}", ctx.doc, f"{ptr}/condition")
+        # ARM refuses the deployment as it refuses an expression it cannot evaluate
+        return Unknown(f"{EXPRESSION_ERROR} at {diag.where()}: condition must be a boolean, not {to_text(value)!r}")
 
     def skip(self, doc: JsonDocument, ptr: str, raw: Any, reason: str) -> None:
         """A declaration that deploys nothing the controls can judge: in the ledger, with the reason."""
@@ -553,7 +560,12 @@ class Expander:
                             make_body=_body_maker(raw, ctx, ptr, full_type, body_name, rid),
                             scope_id=scope_id, condition=cond, state=REQUEST,
                             api_version=api if isinstance(api, (str, Unknown)) else None)
-        if isinstance(cond, Unknown):
+        if isinstance(cond, Unknown) and _refused(cond):
+            # a condition or copy count ARM cannot evaluate (its own or an enclosing deployment's) fails the
+            # deployment: nothing of it is created, so no control may judge its body
+            path = "copy.count" if isinstance(cond, _CountRefused) else "condition"
+            resource.rejection = FailedExpression(path, cond.reason, resource.where_of(path))
+        elif isinstance(cond, Unknown):
             resource.notes.append(f"deployed only if its condition holds, which is unknown: {cond.reason}")
         if isinstance(full_name, Unknown) and full_name.reason.startswith(EXPRESSION_ERROR):
             # a name ARM cannot evaluate (or under a parent's that it cannot): ARM rejects the deployment, so
@@ -745,6 +757,17 @@ def _resource_id(rtype: str, name: Any, scope_id: Any, ctx: TemplateContext) -> 
     tail = f"providers/{parts[0]}/" + "/".join(f"{t}/{n}" for t, n in zip(parts[1:], names))
     base = scope_id.rstrip("/") if isinstance(scope_id, str) else ctx.deploy_scope.resource_group_id
     return f"{base}/{tail}"
+
+
+def _refused(value: Unknown) -> bool:
+    """Whether an unknown value stands for an expression ARM refuses (not one this scan's limits stopped)."""
+    return value.reason.startswith(EXPRESSION_ERROR) and EvaluationLimit.MARK not in value.reason
+
+
+class _CountRefused(Unknown):
+    """The 'condition' of the one instance of a copy loop whose count ARM cannot evaluate."""
+
+    __slots__ = ()
 
 
 def _body_maker(raw: dict[str, Any], ctx: TemplateContext, ptr: str, rtype: str, name: Any, rid: Any):

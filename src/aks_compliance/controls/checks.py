@@ -101,6 +101,16 @@ class Check:
                 return v
         return [(p, v) for p, v in values if v is not MISSING]
 
+    def intact(self, resource: Resource, label: str) -> None:
+        """Raise why ARM or AKS rejects ``resource``, a resource the verdict rests on (a malformed shape, an
+        expression ARM cannot evaluate), cited at its own file and line: it is never created, so it satisfies
+        nothing, and the control is an error naming it."""
+        from ..arm.shapes import rejection_of
+        bad = rejection_of(resource)
+        if bad is not None:
+            bad.path = self.joined(resource, bad.path, label)
+            raise bad
+
     # -- evidence --
     def joined(self, resource: Resource, path: str, label: str) -> str:
         """An evidence path for ``path`` in another resource, cited at that resource's file and line."""

@@ -23,7 +23,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from ..arm.shapes import malformed
+from ..arm.expressions import EXPRESSION_ERROR
+from ..arm.shapes import failed_expression, malformed
 from .aliases import DEFAULT_ALIASES, AliasResolver
 from .conditions import Evaluator, PolicyDefinitionError, Subject, Truth
 
@@ -267,6 +268,8 @@ def evaluate_on_target(definition: Mapping[str, Any], target: Any, parameters: M
     if rejection is None and isinstance(resource.type, str) and not resource.type.lower().startswith("k8s/"):
         # a value of a type the REST API rejects (arm/shapes.py: an int32 count of 1.5): the request fails too
         rejection = malformed(resource.type, resource.body, getattr(resource, "where_of", None))
+        if rejection is None and hasattr(resource, "where_of"):  # an expression ARM cannot evaluate: no deployment
+            rejection = failed_expression(resource.body, resource.where_of, EXPRESSION_ERROR)
     if rejection is not None:  # the API rejects the request as a whole: no resource for a definition to judge
         return DefinitionVerdict(State.ERROR, verdict.effect, [str(rejection)])
     return verdict

@@ -150,8 +150,10 @@ class Reporter:
                 self.other_failures += 1
             return
         if report.when in ("setup", "call"):
-            target = getattr(report, "aksc_target", None)
-            if target is not None:  # a target item: all the results of the target
+            # a target item: all the results of the target (not aksc_target, which pytest-html's column sets on
+            # result items too: an error result, one setup report, was then lost from every output)
+            target = getattr(report, "aksc_all_of", None)
+            if target is not None:
                 self.ran_targets.add(target)
             else:
                 self.config.stash[RAN_KEY].add(key)

@@ -143,8 +143,9 @@ CONTROLS = [
         rationale=(
             "Without rotation, a secret mounted by the Secrets Store CSI driver keeps its value until the pod is "
             "restarted, so a rotated or revoked credential in Key Vault stays in use. In ARM the setting is the "
-            "string \"true\" in the add-on's config (compared case-insensitively, whether string or boolean). "
-            "Does not apply when the add-on is off."),
+            "string \"true\" in the add-on's config (compared case-insensitively); the config holds strings only, "
+            "so a boolean there is rejected by AKS and is an error, not a pass. Does not apply when the add-on is "
+            "off."),
         remediation=(
             "Set properties.addonProfiles.azureKeyvaultSecretsProvider.config.enableSecretRotation to \"true\" "
             "(and rotationPollInterval) (az aks addon update --addon azure-keyvault-secrets-provider "

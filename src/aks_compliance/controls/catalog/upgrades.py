@@ -179,6 +179,14 @@ def check_pool_version_skew(target: Target, params: Mapping[str, Any]) -> Verdic
     return c.verdict(all_of(truths))
 
 
+def _member(obj: Any, name: str) -> Any:
+    """``obj``'s member ``name`` as ARM matches names (any case), None when absent or ``obj`` is no object."""
+    if isinstance(obj, Unknown):
+        return obj
+    return next((v for k, v in obj.items() if isinstance(k, str) and k.lower() == name.lower()), None) \
+        if isinstance(obj, dict) else None
+
+
 def check_maintenance_windows(target: Target, params: Mapping[str, Any]) -> Verdict:
     """Each auto-upgrade channel in use has its planned maintenance configuration."""
     c = Check(target, params)
@@ -196,8 +204,18 @@ def check_maintenance_windows(target: Target, params: Mapping[str, Any]) -> Verd
             continue
         found = next((r for r in configs if isinstance(r.name, str) and r.name.lower() == name.lower()), None)
         if found is not None:
+            c.intact(found, "maintenanceConfiguration")  # a schedule AKS rejects schedules nothing
             truths.append(c.compare(c.joined(found, "name", "maintenanceConfiguration"), "equals", name,
                                     found.name, True))
+            # the window is the schedule: without one (timeInWeek is the 'default' configuration's field, for
+            # AKS's weekly releases) nothing is planned for the channel
+            window = _member(_member(found.body, "properties"), "maintenanceWindow")
+            where = c.joined(found, "properties.maintenanceWindow", "maintenanceConfiguration")
+            if isinstance(window, Unknown):
+                truths.append(c.unknown(where, window.reason))
+            else:
+                truths.append(c.compare(where, "is", "a maintenance window (schedule, durationHours, startTime)",
+                                        window if window is not None else MISSING, isinstance(window, dict)))
         elif maybe:
             truths.append(c.unknown(name, f"maintenance configurations at "
                                           f"{', '.join(f'{r.source.file}:{r.source.line}' for r in maybe[:3])} "
@@ -289,7 +307,8 @@ CONTROLS += [
             "peak hours or change freezes. Each channel in use needs its schedule: "
             "aksManagedAutoUpgradeSchedule for the cluster upgrade channel and aksManagedNodeOSUpgradeSchedule for "
             "the node OS channel. They are maintenanceConfigurations children of the cluster, found wherever in "
-            "the scanned inputs they are declared. PSRule's Azure.AKS.MaintenanceWindow asks for both schedules "
+            "the scanned inputs they are declared, and each must hold a maintenanceWindow (a configuration with "
+            "only timeInWeek, the 'default' configuration's field, plans no window). PSRule's Azure.AKS.MaintenanceWindow asks for both schedules "
             "on every cluster; here a schedule is asked for only while its channel is in use (a window for "
             "upgrades that never run schedules nothing), which from API 2023-06-01 (node OS channel NodeImage by "
             "default) is both for a cluster with an upgrade channel."),
