@@ -81,11 +81,13 @@ def test_bad_inputs_are_error_items_and_the_rest_goes_on(pytester: pytest.Pytest
     assert "missing.parameters.json" in text and "parameter file does not exist" in text
     doc = json.loads(out.read_text())
     errors = [r for r in doc["results"] if r["outcome"] == "error"]
-    assert len(errors) == 3 and all(r["reason"] for r in errors)
+    # the three inputs' errors; the cluster whose request ARM cannot evaluate is never created: each of its
+    # controls is an error naming the expression (arm-semantics-11), the good file's cluster is judged
+    assert len([r for r in errors if not r["control_id"]]) == 3 and all(r["reason"] for r in errors)
     ok = [r for r in doc["results"] if r["control_id"] == "AKS-002" and r["target"]["name"] == "aks-fixture"]
     assert ok and ok[0]["outcome"] == "passed"
-    broken = [r for r in doc["results"] if r["control_id"] == "AKS-002" and r["target"]["name"] == "aks-commented"]
-    assert broken[0]["outcome"] == "unknown" and "notafunction" in broken[0]["reason"]
+    broken = [r for r in doc["results"] if r["control_id"] and r["target"]["name"] == "aks-commented"]
+    assert broken and all(r["outcome"] == "error" and "notafunction" in r["reason"] for r in broken)
 
 
 def test_cli_scan_exit_status(tmp_path: Path) -> None:
