@@ -1,0 +1,82 @@
+"""Hostile input, round nine (issue 19): variations rounds two to eight did not cover.
+
+* a YAML scalar its explicit tag cannot read (``!!int <secret>``, ``!!float <secret>``) was an input error quoting
+  the scalar in Python's words ("invalid literal for int() with base 10: '...'") into every output, and named the
+  document's first line: it is now named by its tag and its own line, never its text;
+* characters that show nothing or reorder text were printed raw in names on the terminal, in the HTML report and
+  in CSV: a zero-width space (``aks-pr<U+200B>od`` reads as ``aks-prod``), the Arabic letter mark (a bidi mark,
+  as U+200E/F are), word joiner, soft hyphen, tag characters, line separators. They are escaped as bidi
+  overrides already were;
+* a JSON template with carriage-return-only line endings put every evidence item on "line 1": a lone CR now ends
+  a line as editors and YAML count it.
+
+Every test is bounded by construction: small inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aks_compliance.errors import InputError
+from aks_compliance.k8s.manifests import parse_yaml_stream
+from aks_compliance.textsafe import escape_controls
+from aks_compliance.waivers import GovernanceError, load_waivers
+
+from .conftest import scan
+from .test_bad_inputs_k8s import GOOD, POD_HEAD, _scan_beside_good
+
+CANARY = "CANARYr9Tq4Zw8"
+SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
+MC = "Microsoft.ContainerService/managedClusters"
+
+
+def cluster(name: str, **properties) -> dict:
+    return {"type": MC, "apiVersion": "2024-05-01", "name": name, "location": "westeurope",
+            "properties": {"dnsPrefix": "x", "disableLocalAccounts": True, **properties}}
+
+
+def template(resources: list[dict]) -> dict:
+    return {"$schema": SCHEMA, "contentVersion": "1.0.0.0", "resources": resources}
+
+
+# -- a scalar its tag cannot read: named by tag and line, never quoted ----------------------------------------
+
+@pytest.mark.parametrize("tag,text", [("!!int", CANARY), ("!!float", CANARY), ("!!bool", CANARY),
+                                      ("!!timestamp", CANARY), ("!!timestamp", "''"), ("!!bool", "''")])
+def test_a_tagged_scalar_that_is_not_its_type_is_never_quoted(tmp_path: Path, tag: str, text: str) -> None:
+    manifest = POD_HEAD + f"  annotations:\n    a: ok\n    b: {tag} {text}\n"
+    with pytest.raises(InputError) as caught:
+        parse_yaml_stream(manifest, "p.yaml")
+    assert CANARY not in str(caught.value) and tag in str(caught.value)
+    assert caught.value.line == 8, caught.value  # the scalar's own line, not the document's first
+    run = _scan_beside_good(tmp_path, "p.yaml", manifest)
+    texts = [str(d) for d in run.diagnostics] + [r.reason for r in run.results]
+    assert any("p.yaml:8" in t and tag in t for t in texts), texts
+    assert not [t for t in texts if CANARY in t]
+
+
+def test_a_tagged_scalar_in_a_later_document_names_its_line(tmp_path: Path) -> None:
+    manifest = GOOD.replace("good", "first") + "---\n" + POD_HEAD + f"  labels: {{a: !!int {CANARY}}}\n"
+    with pytest.raises(InputError) as caught:
+        parse_yaml_stream(manifest, "p.yaml")
+    assert caught.value.line == manifest.count("\n") and CANARY not in str(caught.value)
+
+
+def test_a_tagged_waiver_field_is_never_quoted(tmp_path: Path) -> None:
+    (tmp_path / "w.yaml").write_text("waivers:\n  - id: W-1\n    control: AKS-002\n    target: '*'\n"
+                                     f"    justification: !!float {CANARY}\n    approver: a\n"
+                                     "    expires: 2027-01-01\n")
+    with pytest.raises(GovernanceError) as caught:
+        load_waivers(str(tmp_path / "w.yaml"), ["AKS-002"])
+    assert CANARY not in str(caught.value) and "w.yaml:5" in str(caught.value), caught.value
+
+
+def test_tagged_scalars_of_their_type_are_read() -> None:
+    manifest = POD_HEAD + "  annotations: {a: !!str 1, b: !!int '7', c: !!float '1.5'}\n"
+    docs, _ = parse_yaml_stream(manifest, "p.yaml")
+    assert docs[0][1]["metadata"]["annotations"] == {"a": "1", "b": 7, "c": 1.5}
