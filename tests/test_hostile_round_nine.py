@@ -80,3 +80,38 @@ def test_tagged_scalars_of_their_type_are_read() -> None:
     manifest = POD_HEAD + "  annotations: {a: !!str 1, b: !!int '7', c: !!float '1.5'}\n"
     docs, _ = parse_yaml_stream(manifest, "p.yaml")
     assert docs[0][1]["metadata"]["annotations"] == {"a": "1", "b": 7, "c": 1.5}
+
+
+# -- characters that show nothing or reorder text are escaped ---------------------------------------------------
+
+INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\u061c", "\u00ad", "\ufeff", "\u2028", "\u2029",
+             "\u2063", "\u180e", "\U000e0041", "\ufff9", "\u3164"]
+
+
+@pytest.mark.parametrize("char", INVISIBLE, ids=[f"U+{ord(c):04X}" for c in INVISIBLE])
+def test_invisible_characters_are_escaped(char: str) -> None:
+    shown = escape_controls(f"aks-pr{char}od")
+    assert char not in shown and shown.isascii() and f"{ord(char):02x}" in shown
+
+
+def test_visible_text_of_other_scripts_is_kept() -> None:
+    for text in ("café", "クラスター", "кластер", "نام", "😀", "a\tb\nc"):
+        assert escape_controls(text) == text
+
+
+def test_invisible_characters_in_a_name_reach_no_output_raw(tmp_path: Path) -> None:
+    name = "aks-pr\u200bod\u061c\u2060\U000e0041"
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "t.json").write_text(json.dumps(template([cluster(name, disableLocalAccounts=False)])))
+    out = tmp_path / "out"
+    exe = str(Path(sys.executable).with_name("aks-compliance"))
+    proc = subprocess.run([exe, "scan", "--arm", str(tmp_path / "in"), "--controls", "AKS-002", "-p",
+                           "no:cacheprovider", "--csv", str(out / "r.csv"), "--audit-report", str(out / "r.html"),
+                           "--results-json", str(out / "r.json")], capture_output=True, timeout=300)
+    terminal = (proc.stdout + proc.stderr).decode("utf-8", "replace")
+    assert proc.returncode == 1 and "Traceback" not in terminal, terminal[-2000:]
+    assert "aks-pr\\u200bod" in terminal
+    for text in (terminal, (out / "r.csv").read_text(), (out / "r.html").read_text()):
+        assert not [c for c in "\u200b\u061c\u2060\U000e0041" if c in text]
+    # the results JSON is data, not a display: it keeps the name as it is
+    assert name in {r["target"]["name"] for r in json.loads((out / "r.json").read_text())["results"]}
