@@ -115,3 +115,24 @@ def test_invisible_characters_in_a_name_reach_no_output_raw(tmp_path: Path) -> N
         assert not [c for c in "\u200b\u061c\u2060\U000e0041" if c in text]
     # the results JSON is data, not a display: it keeps the name as it is
     assert name in {r["target"]["name"] for r in json.loads((out / "r.json").read_text())["results"]}
+
+
+# -- a carriage return alone ends a line -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("ending", ["\r", "\r\n", "\n"], ids=["cr", "crlf", "lf"])
+def test_json_lines_are_counted_at_any_line_ending(tmp_path: Path, ending: str) -> None:
+    text = json.dumps(template([cluster("aks-cr", disableLocalAccounts=False)]), indent=1)
+    expected = next(i for i, line in enumerate(text.split("\n"), 1) if "disableLocalAccounts" in line)
+    (tmp_path / "t.json").write_bytes(text.replace("\n", ending).encode())
+    run = scan(tmp_path / "t.json", controls=["AKS-002"])
+    (result,) = [r for r in run.results if r.control_id]
+    assert result.outcome.value == "failed" and [e.line for e in result.evidence] == [expected], result.evidence
+
+
+def test_yaml_lines_are_counted_at_a_lone_carriage_return(tmp_path: Path) -> None:
+    manifest = (POD_HEAD + "spec:\n  containers:\n  - name: app\n    image: myacr.azurecr.io/app:1.0\n"
+                "    securityContext: {privileged: true}\n")
+    run = _scan_beside_good(tmp_path, "cr.yaml", manifest.replace("\n", "\r"))
+    lines = {e.line for r in run.results if r.target.name == "shop/p" and r.control_id == "AKS-100"
+             for e in r.evidence}
+    assert lines == {manifest.count("\n")}, lines
