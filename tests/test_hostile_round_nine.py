@@ -136,3 +136,26 @@ def test_yaml_lines_are_counted_at_a_lone_carriage_return(tmp_path: Path) -> Non
     lines = {e.line for r in run.results if r.target.name == "shop/p" and r.control_id == "AKS-100"
              for e in r.evidence}
     assert lines == {manifest.count("\n")}, lines
+
+
+# -- what a snapshot from elsewhere says of its cluster is redacted in every report ------------------------------
+
+def test_a_snapshots_server_and_identity_reach_the_reports_redacted(tmp_path: Path) -> None:
+    from aks_compliance.report.html import render_report
+    from aks_compliance.results import write_results
+    from .test_bad_inputs_k8s import _scan
+    snapshot = json.loads((Path(__file__).parents[1] / "fixtures/k8s/AKS-146/passed-snapshot-cilium-policy.json")
+                          .read_text())
+    snapshot["meta"]["cluster"]["server"] = f"https://admin:{CANARY}@aks.example.io:443"
+    snapshot["meta"]["cluster"]["version"]["gitVersion"] = "v1.30." + "9" * 100_000
+    snapshot["meta"]["collector"]["identity"] = {"username": "scanner", "token": CANARY,
+                                                 "extra": {"password": [CANARY], "note": f"password={CANARY}"}}
+    (tmp_path / "s.json").write_text(json.dumps(snapshot))
+    run = _scan(tmp_path / "s.json")
+    (record,) = run.inputs
+    assert record["server"] == "https://<redacted>@aks.example.io:443" and record["identity"]["username"] == "scanner"
+    assert len(record["server_version"]) < 300
+    write_results(str(tmp_path / "r.json"), run.document())
+    (tmp_path / "a.html").write_text(render_report(run.document()))
+    for name in ("r.json", "a.html"):
+        assert CANARY not in (tmp_path / name).read_text(), name

@@ -223,6 +223,8 @@ def scrub(value: Any, counter: list[int] | None = None) -> Any:
                 out[k] = REDACTED
                 if counter is not None:
                     counter[0] += 1
+            elif isinstance(v, list) and SECRET_LEAF.search(str(k)):
+                out[k] = _secret_list(v, counter)  # passwords: [..] is as secret as password: ..
             else:
                 out[k] = scrub(v, counter)
         return out
@@ -234,3 +236,18 @@ def scrub(value: Any, counter: list[int] | None = None) -> Any:
             counter[0] += 1
         return cleaned
     return value
+
+
+def _secret_list(items: list, counter: list[int] | None) -> list:
+    """The list under a secret key, for a snapshot: its strings (in nested lists too) replaced, objects scrubbed."""
+    out: list = []
+    for v in items:
+        if isinstance(v, str) and v and v != REDACTED:
+            out.append(REDACTED)
+            if counter is not None:
+                counter[0] += 1
+        elif isinstance(v, list):
+            out.append(_secret_list(v, counter))
+        else:
+            out.append(scrub(v, counter))
+    return out
