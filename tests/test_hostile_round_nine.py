@@ -159,3 +159,37 @@ def test_a_snapshots_server_and_identity_reach_the_reports_redacted(tmp_path: Pa
     (tmp_path / "a.html").write_text(render_report(run.document()))
     for name in ("r.json", "a.html"):
         assert CANARY not in (tmp_path / name).read_text(), name
+
+
+# -- a credential flag given as two words (--token VALUE) is redacted as --token=VALUE is ---------------------
+
+@pytest.mark.parametrize("line,kept", [
+    (f"kubelet --v=2 --bootstrap-token abcdef.{CANARY} --config=/etc/k.json", "--config=/etc/k.json"),
+    (f"kubelet --token {CANARY} --v=2", "--v=2"),
+    (f"kubelet --kubeconfig-password\t'{CANARY}'", "kubelet --kubeconfig-password"),
+    (f"app --client-secret \"{CANARY}\" --port 80", "--port 80"),
+])
+def test_a_credential_flag_and_its_value_as_two_words_is_redacted(line: str, kept: str) -> None:
+    from aks_compliance.redaction import redact_text
+    shown = redact_text(line)
+    assert CANARY not in shown and kept in shown and "<redacted>" in shown, shown
+
+
+@pytest.mark.parametrize("line", ["--token-auth-file /etc/tokens.csv", "--secret-name app-tls", "--token --v=2",
+                                  "--tls-cert-file /etc/x.crt"])
+def test_flags_that_name_a_file_or_are_followed_by_a_flag_are_kept(line: str) -> None:
+    from aks_compliance.redaction import redact_text
+    assert redact_text(line) == line
+
+
+def test_a_kubelet_command_line_with_a_two_word_token_never_reaches_evidence(tmp_path: Path) -> None:
+    from aks_compliance.kubebench.family import KubeBenchOptions
+    from aks_compliance.scan import ScanOptions, run_scan
+    fixture = Path(__file__).parents[1] / "fixtures/k8s/AKS-180/failed-kube-bench-anonymous-auth-true.json"
+    text = fixture.read_text().replace("--bootstrap-token=abcdef.0123456789abcdef",
+                                       f"--bootstrap-token abcdef.{CANARY}")
+    assert CANARY in text
+    (tmp_path / "aks-nodepool1-12345678-vmss000000.json").write_text(text)
+    run = run_scan(ScanOptions(inputs=[KubeBenchOptions(paths=[str(tmp_path)])]))
+    assert any(r.outcome.value == "failed" for r in run.results if r.control_id)
+    assert CANARY not in json.dumps(run.document(), default=str)
