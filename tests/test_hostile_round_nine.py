@@ -193,3 +193,43 @@ def test_a_kubelet_command_line_with_a_two_word_token_never_reaches_evidence(tmp
     run = run_scan(ScanOptions(inputs=[KubeBenchOptions(paths=[str(tmp_path)])]))
     assert any(r.outcome.value == "failed" for r in run.results if r.control_id)
     assert CANARY not in json.dumps(run.document(), default=str)
+
+
+# -- many pods beside many network policies: each policy is read once, not once per pod -------------------------
+
+def test_each_network_policy_is_checked_and_read_once_for_all_the_pods_of_its_namespace(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """1,000 pods and 1,000 NetworkPolicies in one namespace cost 80 s: every pod's controls checked the shape of
+    every policy again (a million walks) and read each selector again. Counted here, not timed."""
+    from aks_compliance.k8s import netpol, shapes
+    n = 40
+    items = [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"p{i}", "namespace": "shop",
+                                                               "labels": {"app": f"a{i}"}},
+              "spec": {"containers": [{"name": "c", "image": "nginx:1.25"}]}} for i in range(n)]
+    items += [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+               "metadata": {"name": f"np{i}", "namespace": "shop"},
+               "spec": {"podSelector": {"matchLabels": {"app": f"a{i}"}}, "policyTypes": ["Ingress", "Egress"]}}
+              for i in range(n)]
+    (tmp_path / "big.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+    calls = {"shape": [], "selector": 0}
+    real_malformed = shapes.K8S_SHAPES.malformed
+    reader = "_read_selector" if hasattr(netpol.PolicyRule, "_read_selector") else "_selector"
+    real_selector = getattr(netpol.PolicyRule, reader)
+
+    def counting_malformed(kind, body, *args, **kwargs):
+        calls["shape"].append(id(body))
+        return real_malformed(kind, body, *args, **kwargs)
+
+    def counting_selector(self):
+        calls["selector"] += 1
+        return real_selector(self)
+
+    monkeypatch.setattr(shapes.K8S_SHAPES, "malformed", counting_malformed)
+    monkeypatch.setattr(netpol.PolicyRule, reader, counting_selector)
+    from .test_bad_inputs_k8s import _scan
+    run = _scan(tmp_path / "big.json")
+    # each pod is covered by its own policy (AKS-149: an ingress and an egress policy select the workload)
+    assert {r.target.name: r.outcome.value for r in run.results if r.control_id == "AKS-149"} == \
+        {f"shop/p{i}": "passed" for i in range(n)}
+    assert len(calls["shape"]) == len(set(calls["shape"])), "an object's shape was checked twice"
+    assert calls["selector"] <= n, calls["selector"]  # once per rule
