@@ -17,6 +17,7 @@ from __future__ import annotations
 import codecs
 import io
 import os
+import re
 import stat
 import zlib
 from pathlib import Path
@@ -240,12 +241,19 @@ def decode_text(raw: bytes, file: str) -> str:
                          f"characters): invalid YAML or JSON as UTF-8; save it as UTF-8 or with a BOM",
                          file=file, line=1)
     try:
-        return raw[skip:].decode(codec)
+        text = raw[skip:].decode(codec)
     except UnicodeDecodeError as exc:
         start = skip + exc.start
         line = raw[:start].count(b"\n" if name == "UTF-8" else "\n".encode(codec)) + 1
         raise InputError(f"not valid {name} text: byte 0x{raw[start]:02x} at offset {start} is not {name}",
                          file=file, line=line) from None
+    # A carriage return alone ends a line as a newline does (classic Mac files; editors and YAML count it): every
+    # line count here counts newlines, so a CR-only file was all "line 1". Outside strings both are whitespace,
+    # inside a JSON string neither is allowed, and YAML reads either as a line break: the meaning is unchanged.
+    return _LONE_CR.sub("\n", text) if "\r" in text else text
+
+
+_LONE_CR = re.compile(r"\r(?!\n)")
 
 
 def read_input_text(path: str | Path, limit: int, what: str = "the file") -> str:

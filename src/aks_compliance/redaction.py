@@ -85,7 +85,9 @@ _PRIVATE_KEY = re.compile(r"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?(?:-----END [
 # command-line flags with a credential value (a kubelet or kube-apiserver command line in kube-bench's audit output)
 # (from the start of a run of dashes only, and a flag's name bounded: from every "--" of a run of 80,000 dashes
 # the run was rescanned, minutes)
-_FLAG = re.compile(r"((?<![a-z0-9-])--[a-z0-9-]{0,128}?(?:token|password|passwd|secret)=[\"']?)[^\s\"']+", re.I)
+# (--flag=value, or --flag value as Go's flag package also reads it: the next word, unless it is another flag)
+_FLAG = re.compile(r"((?<![a-z0-9-])--[a-z0-9-]{0,128}?(?:token|password|passwd|secret)(?:=|[ \t]+)[\"']?)(?!-)"
+                   r"[^\s\"']+", re.I)
 # an env variable as a list entry, serialised (an env list copied into an annotation, a ConfigMap, a kubeconfig's
 # exec env): {"name": "DB_PASSWORD", "value": "..."}, {name: X, value: Y}, or YAML's "- name: X" and "value: Y" on
 # the next line. The value is the credential when the name says so (the names _ASSIGNED reads, ending the name).
@@ -156,8 +158,8 @@ def _redact_text(text: str) -> str:
     if "=" in text:
         text = _URL_PARAM.sub(lambda m: m.group(1) + REDACTED, text)
         text = _CONNECTION.sub(lambda m: m.group(1) + REDACTED, text)
-        if "--" in text:
-            text = _FLAG.sub(lambda m: m.group(1) + REDACTED, text)
+    if "--" in text:
+        text = _FLAG.sub(lambda m: m.group(1) + REDACTED, text)
     if "=" in text or "%3D" in text or "%3d" in text:
         text = _ASSIGNED.sub(lambda m: m.group(1) + REDACTED, text)
     if ":" in text:
@@ -223,6 +225,8 @@ def scrub(value: Any, counter: list[int] | None = None) -> Any:
                 out[k] = REDACTED
                 if counter is not None:
                     counter[0] += 1
+            elif isinstance(v, list) and SECRET_LEAF.search(str(k)):
+                out[k] = _secret_list(v, counter)  # passwords: [..] is as secret as password: ..
             else:
                 out[k] = scrub(v, counter)
         return out
@@ -234,3 +238,18 @@ def scrub(value: Any, counter: list[int] | None = None) -> Any:
             counter[0] += 1
         return cleaned
     return value
+
+
+def _secret_list(items: list, counter: list[int] | None) -> list:
+    """The list under a secret key, for a snapshot: its strings (in nested lists too) replaced, objects scrubbed."""
+    out: list = []
+    for v in items:
+        if isinstance(v, str) and v and v != REDACTED:
+            out.append(REDACTED)
+            if counter is not None:
+                counter[0] += 1
+        elif isinstance(v, list):
+            out.append(_secret_list(v, counter))
+        else:
+            out.append(scrub(v, counter))
+    return out

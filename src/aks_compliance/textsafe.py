@@ -10,15 +10,22 @@ import hashlib
 import re
 from typing import Any
 
-# C0 controls but tab and newline, DEL, C1 controls, bidirectional overrides and isolates, lone surrogates
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# C0 controls but tab and newline, DEL, C1 controls, lone surrogates; bidirectional marks, embeddings, overrides
+# and isolates (U+061C, U+200E/F, U+202A-E, U+2066-9: they reorder what a reader sees); characters that show
+# nothing (zero-width space, joiners, word joiner, invisible operators, soft hyphen, BOM, tag characters, Hangul
+# fillers: "aks-prod" and "aks-pr<U+200B>od" would read the same) and line or paragraph separators (a new line in
+# some viewers). Joiners are escaped too, though emoji and some scripts use them: a name is shown unambiguously.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\u061c\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e"
+                     "\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb\ud800-\udfff"
+                     "\U000e0001\U000e0020-\U000e007f]")
 # what pytest's own colour markup writes (Select Graphic Rendition): kept when markup is on
 _SGR = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _escape(m: re.Match[str]) -> str:
     ch = m.group(0)
-    return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def escape_controls(text: str) -> str:

@@ -48,9 +48,29 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BOM_AFTER_MARKER = re.compile(r"^(---(?:[ \t][^\n]*|\r)?\n)\ufeff", re.M)
 
 
+class ScalarTagError(ValueError):
+    """A scalar its explicit tag cannot read (``!!int abc``): named by tag and line, never by its text (it may be a
+    secret, and Python's own message quotes it: "invalid literal for int() with base 10: '...'")."""
+
+    def __init__(self, node: yaml.Node) -> None:
+        tag = node.tag.replace("tag:yaml.org,2002:", "!!") if isinstance(node.tag, str) else "its tag"
+        super().__init__(f"a value tagged {tag} is not one")
+        self.line = node.start_mark.line + 1
+
+
 class TextDatesLoader(_Loader):  # type: ignore[misc, valid-type]
     """Timestamps stay text, for files whose dates are validated field by field (waivers, attestations):
     ``expires: 2027-02-30`` is then an error naming the entry, not a failure of the whole document."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        # what PyYAML's scalar constructors raise on text not of their tag: KeyError (!!bool), AttributeError
+        # (!!timestamp of an empty text), ValueError (!!int, !!float)
+        except (ValueError, TypeError, OverflowError, KeyError, IndexError, AttributeError) as exc:
+            if isinstance(node, yaml.ScalarNode) and not isinstance(exc, ScalarTagError):
+                raise ScalarTagError(node) from None
+            raise
 
 
 TextDatesLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
@@ -273,7 +293,9 @@ def parse_yaml_stream(text: str, file: str, line_offset: int = 0, first_index: i
             _walk(node, ptr, lines, set(), file, duplicate, line_depth=line_depth)
             try:
                 data = loader.construct_document(node)
-            except (ValueError, TypeError, OverflowError) as exc:  # e.g. a timestamp that is not a date
+            except ScalarTagError as exc:  # e.g. !!timestamp of a date that is not one, !!int of a word
+                raise InputError(f"a value cannot be read: {exc}", file=file, line=exc.line) from None
+            except (ValueError, TypeError, OverflowError) as exc:
                 raise InputError(f"a value cannot be read: {str(exc).split('; ')[0]}", file=file,
                                  line=node.start_mark.line + 1) from None
             docs.append((index, data, node.start_mark.line + 1 + line_offset))

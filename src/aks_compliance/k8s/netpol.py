@@ -27,7 +27,7 @@ Semantics, per the projects' documentation:
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .podspec import as_dict, as_list
@@ -140,6 +140,8 @@ class PolicyRule:
     obj: K8sObject
     path: str  # evidence prefix of the rule, e.g. NetworkPolicy/deny.spec or CiliumNetworkPolicy/x.specs[1]
     body: dict[str, Any]
+    # the selector and the isolated directions, read once: a rule is asked by every pod of its namespace
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def kind(self) -> str:
@@ -158,6 +160,12 @@ class PolicyRule:
         return f"{self.path}.{'endpointSelector' if self.is_cilium else 'podSelector'}"
 
     def _selector(self) -> dict[str, Any] | None:
+        memo = self._memo
+        if "selector" not in memo:
+            memo["selector"] = self._read_selector()
+        return memo["selector"]
+
+    def _read_selector(self) -> dict[str, Any] | None:
         if not self.is_cilium:
             # podSelector is a struct, not a pointer: absent or null decodes to {}, every pod of the namespace
             sel = self.body.get("podSelector")
@@ -199,6 +207,12 @@ class PolicyRule:
     # -- directions --
     def isolates(self, direction: str) -> bool:
         """Whether the pods it selects are in default deny for ``direction`` ('ingress' / 'egress')."""
+        memo = self._memo
+        if direction not in memo:
+            memo[direction] = self._isolates(direction)
+        return memo[direction]
+
+    def _isolates(self, direction: str) -> bool:
         if not self.is_cilium:
             return ("Ingress" if direction == "ingress" else "Egress") in policy_types({"spec": self.body})
         if not (as_list(self.body.get(direction)) or as_list(self.body.get(f"{direction}Deny"))):
@@ -325,7 +339,15 @@ def namespace_labels(scope: K8sScope, namespace: str) -> dict[str, str]:
 
 
 def policy_rules(scope: K8sScope, namespace: str) -> list[PolicyRule] | str:
-    """Every rule that may select pods of ``namespace``, or why the policies cannot be known (a gap)."""
+    """Every rule that may select pods of ``namespace``, or why the policies cannot be known (a gap). Once per
+    namespace of a scope: every workload of the namespace asks (the list is shared: callers must not change it)."""
+    key = ("policy_rules", namespace)
+    if key not in scope.memo:
+        scope.memo[key] = _policy_rules(scope, namespace)
+    return scope.memo[key]
+
+
+def _policy_rules(scope: K8sScope, namespace: str) -> list[PolicyRule] | str:
     gaps = [g for g in (scope.gap(k) for k in POLICY_KINDS) if g]
     if gaps:
         return "network policies cannot be checked: " + "; ".join(gaps)

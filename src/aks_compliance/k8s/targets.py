@@ -23,9 +23,10 @@ from typing import Any
 
 from ..diagnostics import NOT_EVALUATED, CoverageEntry, Diagnostic
 from ..errors import InputError
-from ..redaction import redact_text
+from ..redaction import redact_capped, redact_text, scrub
 from ..resources import Resource, Source
 from ..targets import Target
+from ..textsafe import MAX_NAME
 from . import kinds
 from .manifests import LineDocument, read_manifests
 from .rbac import fill_aggregated_rules
@@ -180,11 +181,15 @@ def load_scope(arg: str, taken: set[str], exclude: Any = (), reserved: Any = Non
         _add_objects(scope, snap.objects)
         diags = unknown_kinds(scope) + unserved_api_versions(scope) + [Diagnostic("warning", f"{kind} could not be read from the cluster: {reason}; controls that need "
                             f"it are unknown", arg, "/meta/gaps", 1) for kind, reason in sorted(scope.gaps.items())]
+        # what the snapshot says of its cluster is shown in every report: a snapshot from elsewhere may hold a
+        # server URL with a password in it or an identity with a token (ours are scrubbed when written)
         record = {"path": arg, "sha256": snap.sha256, "kind": "k8s-snapshot", "scope": name,
-                  "server": cluster.get("server"), "server_version": (cluster.get("version") or {}).get("gitVersion")
-                  if isinstance(cluster.get("version"), dict) else cluster.get("version"),
+                  "server": _shown(cluster.get("server")),
+                  "server_version": _shown((cluster.get("version") or {}).get("gitVersion")
+                                           if isinstance(cluster.get("version"), dict) else cluster.get("version")),
                   "collected": (m.get("collected") or {}).get("finished") if isinstance(m.get("collected"), dict) else None,
-                  "identity": (m.get("collector") or {}).get("identity") if isinstance(m.get("collector"), dict) else None,
+                  "identity": scrub((m.get("collector") or {}).get("identity"))
+                  if isinstance(m.get("collector"), dict) else None,
                   "objects": len(snap.objects),
                   "gaps": [{"kind": k, "reason": r} for k, r in sorted(scope.gaps.items())]}
         return scope, snap.diagnostics + diags, [record], snap.skipped
@@ -334,3 +339,8 @@ def coverage(scope: K8sScope, targets: list[Target]) -> list[CoverageEntry]:
                                  name=obj.resource.display_name(), status=NOT_EVALUATED, reason=why, file=src.file,
                                  pointer=src.pointer, line=src.line, relevant=False))
     return out
+
+
+def _shown(value: Any) -> Any:
+    """A snapshot's own text about its cluster, as reports show it: credentials redacted, length capped."""
+    return redact_capped(value, MAX_NAME) if isinstance(value, str) else value if isinstance(value, (int, float)) else None
