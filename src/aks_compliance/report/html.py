@@ -54,7 +54,7 @@ def _env() -> jinja2.Environment:
 def _no_acting_characters(value: Any) -> Any:
     """Jinja's ``finalize``: every ``{{ }}`` output without control characters or bidi overrides (a name's
     right-to-left override would reverse what the auditor reads); markup stays markup (the escapes are text)."""
-    if type(value) is _Rendered:  # a section rendered here, finalized value by value already
+    if type(value) is _Section:  # a section rendered here, finalized value by value already
         return value
     if isinstance(value, str):
         shown = escape_controls(value)
@@ -180,11 +180,23 @@ def _finding_row(row: Mapping[str, Any], esc: _Escaped) -> str:
     return "".join(parts)
 
 
-class _Rendered(Markup):
-    """A section this module rendered (its values already escaped and finalized): written as it is."""
+class _Section:
+    """A section this module rendered (its values already escaped and finalized), written as it is, once: the
+    page lets go of its text when it is written (a large report's sections together are tens of megabytes)."""
+
+    __slots__ = ("_text",)
+
+    def __init__(self, text: str) -> None:
+        self._text: str | None = text
+
+    def __html__(self) -> str:
+        text, self._text = self._text, None
+        if text is None:
+            raise RuntimeError("a report section was written twice")
+        return text
 
 
-def _section(c: dict[str, Any], entries: list[tuple[Any, str, Mapping[str, Any]]]) -> _Rendered:
+def _section(c: dict[str, Any], entries: list[tuple[Any, str, Mapping[str, Any]]]) -> str:
     """One control's section of "Controls in detail": its findings (pivoted by evidence shape when many),
     passes (grouped by identical evidence when many) and not-applicable targets, rendered."""
     rs = c["results"]
@@ -216,16 +228,14 @@ def _section(c: dict[str, Any], entries: list[tuple[Any, str, Mapping[str, Any]]
                "finding_groups": _finding_groups(problems) if len(problems) > FINDINGS_PIVOT else [],
                "na": sorted(na.items(), key=lambda kv: -len(kv[1])),
                "open": 0 < len(problems) <= OPEN_FINDINGS}
-    return _Rendered(_SECTION.render(c=section, outcomes=OUTCOMES, max_ev=MAX_EVIDENCE_ROWS, why=why,
-                                     location_text=location_text))
+    return _SECTION.render(c=section, outcomes=OUTCOMES, max_ev=MAX_EVIDENCE_ROWS, why=why,
+                           location_text=location_text)
 
 
-def _articles(work: list[tuple[dict[str, Any], list[Any]]]) -> list[_Rendered]:
+def _articles(work: list[tuple[dict[str, Any], list[Any]]]) -> list[_Section]:
     """Every control's section, in order; in forked processes when the results are many (sections.py)."""
     from .sections import render_all
-    # a helper's text comes back as plain text: marked again as this module's own markup
-    return [t if type(t) is _Rendered else _Rendered(t)
-            for t in render_all(work, _section, weight=lambda item: len(item[1]))]
+    return [_Section(t) for t in render_all(work, _section, weight=lambda item: len(item[1]))]
 
 
 def build_context(doc: Mapping[str, Any], generated: str | None = None) -> dict[str, Any]:
@@ -384,6 +394,11 @@ def write_report(path: str, doc: Mapping[str, Any]) -> None:
     with atomic_write(path) as fh:  # rendered in chunks: a failure midway leaves the previous report
         buffer: list[str] = []
         for chunk in _ENV.get_template("report.html.j2").generate(**build_context(doc)):
+            if len(chunk) > 65536:  # a control's section: written as it is, not copied into a joined buffer
+                fh.write("".join(buffer))
+                buffer.clear()
+                fh.write(chunk)
+                continue
             buffer.append(chunk)
             if len(buffer) >= 8192:  # millions of small chunks: written a few thousand at a time
                 fh.write("".join(buffer))
