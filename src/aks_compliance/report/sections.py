@@ -3,8 +3,8 @@
 A large report spends most of its time in the per-control sections (findings pivoted by evidence shape, passes
 grouped, every value escaped: about half of it at 130,000 results), and the sections do not depend on each
 other. On Linux, above :data:`PARALLEL_MIN_RESULTS`, the process rendering the report forks helpers that share
-its results copy-on-write (nothing is encoded to hand them over); each renders its share of the sections and
-sends the text back through a pipe, while this process renders its own share. The page is the same text as
+its results copy-on-write (nothing is encoded to hand them over); each renders its share of the sections into a
+spool file (unlinked), while this process renders its own share. The page is the same text as
 rendered by one process: a section is rendered by the same function wherever it runs, and put back in order.
 
 A helper that fails sends less than its share; its sections are then rendered here, so a fault in rendering
@@ -17,8 +17,9 @@ from __future__ import annotations
 import os
 import signal
 import struct
+import tempfile
 import warnings
-from typing import Any, Callable, Sequence, TypeVar
+from typing import IO, Any, Callable, Sequence, TypeVar
 
 PARALLEL_MIN_RESULTS = 20_000  # below this the sections take a few tenths of a second: not worth a process
 MAX_PROCESSES = 4  # the page is also read, ordered and written by one process: more helpers gain little
@@ -33,7 +34,7 @@ def render_all(work: Sequence[W], render: Callable[..., str], weight: Callable[[
     if count <= 1:
         return [render(*item) for item in work]
     shares = _share([weight(item) for item in work], count)
-    helpers: list[tuple[int, int, list[int]]] = []  # (pid, read end, the items' indexes)
+    helpers: list[tuple[int, IO[bytes], list[int]]] = []  # (pid, its spool, the items' indexes)
     out: list[str | None] = [None] * len(work)
     try:
         for share in shares[1:]:
@@ -41,15 +42,16 @@ def render_all(work: Sequence[W], render: Callable[..., str], weight: Callable[[
         for i in shares[0]:
             out[i] = render(*work[i])
         while helpers:
-            pid, fd, share = helpers[0]
-            texts = _receive(fd, len(share))
+            pid, spool, share = helpers[0]
+            os.waitpid(pid, 0)
             helpers.pop(0)
-            _stop(pid, fd, kill=False)
+            with spool:
+                texts = _receive(spool, len(share))
             for n, i in enumerate(share):  # what a failed helper did not send is rendered here
                 out[i] = texts[n] if n < len(texts) else render(*work[i])
     finally:
-        for pid, fd, _ in helpers:  # an interrupt or an error here: the helpers are not needed any more
-            _stop(pid, fd)
+        for pid, spool, _ in helpers:  # an interrupt or an error here: the helpers are not needed any more
+            _stop(pid, spool)
     return out  # type: ignore[return-value]
 
 
@@ -77,56 +79,52 @@ def _share(weights: list[int], count: int) -> list[list[int]]:
     return [sorted(s) for s in shares if s] or [[]]
 
 
-def _start(work: Sequence[Any], render: Callable[..., str], share: list[int]) -> tuple[int, int, list[int]]:
-    read_end, write_end = os.pipe()
+def _start(work: Sequence[Any], render: Callable[..., str], share: list[int]) -> tuple[int, IO[bytes], list[int]]:
+    # a file, not a pipe: a pipe holds 64 KiB, and a helper blocked on it would wait for this process to finish
+    # its own share before it could go on with its
+    spool = tempfile.TemporaryFile()
     with warnings.catch_warnings():
-        # Python 3.12+ warns when a process with threads forks; the helper only renders text into its pipe
+        # Python 3.12+ warns when a process with threads forks; the helper only renders text into its spool
         # (background.py says why that is safe)
         warnings.simplefilter("ignore", DeprecationWarning)
         pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the helper (coverage does not follow it)
         try:
-            os.close(read_end)
-            with os.fdopen(write_end, "wb", buffering=1 << 20) as fh:
+            with os.fdopen(os.dup(spool.fileno()), "wb", buffering=1 << 20) as fh:
                 for i in share:
                     data = render(*work[i]).encode("utf-8", "surrogatepass")
                     fh.write(_LENGTH.pack(len(data)))
                     fh.write(data)
         finally:
-            os._exit(0)  # never back into the caller: what was sent is what the parent uses
-    os.close(write_end)
-    return pid, read_end, share
+            os._exit(0)  # never back into the caller: what was written is what the parent uses
+    return pid, spool, share
 
 
-def _receive(fd: int, expected: int) -> list[str]:
-    """The texts a helper sent, in order; fewer than ``expected`` when it stopped early."""
+def _receive(spool: IO[bytes], expected: int) -> list[str]:
+    """The texts a finished helper wrote, in order; fewer than ``expected`` when it stopped early."""
     texts: list[str] = []
-    with os.fdopen(os.dup(fd), "rb") as fh:
-        while len(texts) < expected:
-            head = fh.read(_LENGTH.size)
-            if len(head) < _LENGTH.size:
-                break
-            (size,) = _LENGTH.unpack(head)
-            data = fh.read(size)
-            if len(data) < size:
-                break
-            texts.append(data.decode("utf-8", "surrogatepass"))
+    spool.seek(0)
+    while len(texts) < expected:
+        head = spool.read(_LENGTH.size)
+        if len(head) < _LENGTH.size:
+            break
+        (size,) = _LENGTH.unpack(head)
+        data = spool.read(size)
+        if len(data) < size:
+            break
+        texts.append(data.decode("utf-8", "surrogatepass"))
     return texts
 
 
-def _stop(pid: int, fd: int, kill: bool = True) -> None:
-    """Reap a helper (stopped first unless it has sent all it will) and close its pipe. SIGKILL: a helper holds
-    nothing to clean up, and a SIGTERM that came before it could reset the handler it inherited was lost."""
+def _stop(pid: int, spool: IO[bytes]) -> None:
+    """Stop a helper and reap it (SIGKILL: a helper holds nothing to clean up, and a SIGTERM that came before
+    it could reset the handler it inherited would be lost), and drop its spool."""
     try:
-        if kill:
-            os.kill(pid, signal.SIGKILL)
+        os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
     except (ProcessLookupError, ChildProcessError):
         pass
-    try:
-        os.close(fd)
-    except OSError:
-        pass
+    spool.close()
 
 
 __all__ = ["MAX_PROCESSES", "PARALLEL_MIN_RESULTS", "render_all"]
