@@ -258,11 +258,7 @@ def _walk(value: Any, path: str, node: _Node, found: list[tuple[Any, ...]], fold
         for seg, child in node.keys.items():
             v = value.get(seg, MISSING)
             if v is MISSING and fold:
-                if folded is None:
-                    folded = {}
-                    for k, val in value.items():
-                        if isinstance(k, str):
-                            folded.setdefault(k.lower(), val)  # the first of keys equal but for case, as _ci
+                folded = _folded(value) if folded is None else folded
                 v = folded.get(seg.lower(), MISSING)
             if v is MISSING or v is None or isinstance(v, Unknown):
                 continue  # absent: nothing to check, and no path to format
@@ -282,6 +278,15 @@ def _walk(value: Any, path: str, node: _Node, found: list[tuple[Any, ...]], fold
             _walk(v, f"{path}[{i}]", members, found, fold, fits, value, i)
 
 
+def _folded(value: dict[Any, Any]) -> dict[str, Any]:
+    """An object's members by lower-cased key, the first of keys equal but for case winning (as _ci)."""
+    folded: dict[str, Any] = {}
+    for k, val in value.items():
+        if isinstance(k, str):
+            folded.setdefault(k.lower(), val)
+    return folded
+
+
 def _fits(value: Any, node: _Node, fold: bool, fits: dict[str, Callable[[Any], bool]]) -> bool:
     """Whether ``_walk`` would find nothing: the same walk without the paths and places it reports (made for
     every node it visits; nearly every object fits, and only one that does not is walked again for them)."""
@@ -295,11 +300,7 @@ def _fits(value: Any, node: _Node, fold: bool, fits: dict[str, Callable[[Any], b
         for seg, child in node.keys.items():
             v = value.get(seg, MISSING)
             if v is MISSING and fold:
-                if folded is None:
-                    folded = {}
-                    for k, val in value.items():
-                        if isinstance(k, str):
-                            folded.setdefault(k.lower(), val)
+                folded = _folded(value) if folded is None else folded
                 v = folded.get(seg.lower(), MISSING)
             if not _fits(v, child, fold, fits):
                 return False
