@@ -58,14 +58,10 @@ def render_all(work: Sequence[W], render: Callable[..., str], weight: Callable[[
 def _processes(total: int, items: int) -> int:
     if total < PARALLEL_MIN_RESULTS or items < 2:
         return 1
-    from ..jobs import can_fork
+    from ..jobs import can_fork, jobs_for
     if not can_fork():
         return 1
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, MAX_PROCESSES, items))
+    return max(1, min(jobs_for("auto"), MAX_PROCESSES, items))  # the CPUs this process may run on
 
 
 def _share(weights: list[int], count: int) -> list[list[int]]:
