@@ -262,3 +262,32 @@ def test_aggregated_cluster_roles_are_filled_in_without_walking_every_role_for_e
     # each aggregate reads the labels of every ClusterRole once (when filled in, and when its rules are read for
     # a control): a few times n * 2n, not n * n * 2n
     assert calls["labels"] <= 4 * n * 2 * n, calls["labels"]
+
+
+def test_each_service_selector_is_read_once_for_all_the_pods_of_its_namespace(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """5,000 pods behind 5,000 Services took minutes: every pod's exposure controls read every Service's selector
+    again. Counted here, not timed; the pods a Service selects are still found, in the order read."""
+    from aks_compliance.controls.catalog import k8s_exposure
+    n = 40
+    items = []
+    for i in range(n):
+        items.append({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"p{i}", "namespace": "shop",
+                                                                      "labels": {"app": f"a{i}", "tier": "web"}},
+                      "spec": {"containers": [{"name": "c", "image": "nginx:1.25"}]}})
+        items.append({"apiVersion": "v1", "kind": "Service", "metadata": {"name": f"s{i}", "namespace": "shop"},
+                      "spec": {"type": "LoadBalancer" if i % 2 else "ClusterIP",
+                               "selector": {"app": f"a{i}", "tier": "web"}, "ports": [{"port": 80}]}})
+    (tmp_path / "svc.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+    calls = {"selector": 0}
+    real = k8s_exposure._str_selector
+
+    def counting(svc):
+        calls["selector"] += 1
+        return real(svc)
+    monkeypatch.setattr(k8s_exposure, "_str_selector", counting)
+    from .test_bad_inputs_k8s import _scan
+    run = _scan(tmp_path / "svc.json")
+    exposed = {r.target.name: r.outcome.value for r in run.results if r.control_id == "AKS-170"}
+    assert {name for name, o in exposed.items() if o == "failed"} == {f"shop/p{i}" for i in range(1, n, 2)}
+    assert calls["selector"] <= n, calls["selector"]  # once per Service
