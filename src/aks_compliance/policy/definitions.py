@@ -23,8 +23,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from ..arm.expressions import EXPRESSION_ERROR
-from ..arm.shapes import failed_expression, malformed
+from ..arm.shapes import rejection_of
 from .aliases import DEFAULT_ALIASES, AliasResolver
 from .conditions import Evaluator, PolicyDefinitionError, Subject, Truth
 
@@ -264,12 +263,10 @@ def evaluate_on_target(definition: Mapping[str, Any], target: Any, parameters: M
     name = resource.full_name if isinstance(resource.full_name, str) else None
     verdict = evaluate_definition(definition, resource.body, resource_type=resource.type, full_name=name,
                                   related=related, parameters=parameters, aliases=aliases)
-    rejection = getattr(resource, "rejection", None)  # known once the body is made (arm/api_versions.py)
-    if rejection is None and isinstance(resource.type, str) and not resource.type.lower().startswith("k8s/"):
-        # a value of a type the REST API rejects (arm/shapes.py: an int32 count of 1.5): the request fails too
-        rejection = malformed(resource.type, resource.body, getattr(resource, "where_of", None))
-        if rejection is None and hasattr(resource, "where_of"):  # an expression ARM cannot evaluate: no deployment
-            rejection = failed_expression(resource.body, resource.where_of, EXPRESSION_ERROR)
+    # what ARM or AKS rejects as a whole (a malformed shape, a field the API version lacks, an expression ARM
+    # cannot evaluate): the request fails, as the engine says (arm/shapes.rejection_of, one place for both)
+    rejection = rejection_of(resource) if isinstance(resource.type, str) and \
+        not resource.type.lower().startswith("k8s/") else None
     if rejection is not None:  # the API rejects the request as a whole: no resource for a definition to judge
         return DefinitionVerdict(State.ERROR, verdict.effect, [str(rejection)])
     return verdict
